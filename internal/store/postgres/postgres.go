@@ -1,0 +1,268 @@
+// Package postgres is the storage driver for several Junction nodes sharing one
+// PostgreSQL database: transactions on a pgx connection pool, claims with
+// FOR UPDATE SKIP LOCKED, and wake-ups across nodes through LISTEN/NOTIFY.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"junction/internal/store"
+)
+
+// Options tune the driver; the zero value is the production default.
+type Options struct {
+	// Schema isolates Junction's tables (and notifications) in one PostgreSQL
+	// schema, created if missing. Empty means the connection's search_path.
+	Schema string
+	// Poll is the fallback wake-up interval of subscriptions (default 2s).
+	Poll time.Duration
+	// MaxConns caps the pool (default 16).
+	MaxConns int
+}
+
+// Store is the PostgreSQL driver.
+type Store struct {
+	db      *sql.DB
+	config  *pgx.ConnConfig
+	channel string
+	hub     *store.Hub
+	leases  *store.Leases
+	counts  store.Counters
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,50}$`)
+
+// Open connects to the database at url and applies the store's own migrations.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if opts.Poll <= 0 {
+		opts.Poll = 2 * time.Second
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 16
+	}
+	config, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	channel := "junction"
+	if opts.Schema != "" {
+		if !schemaName.MatchString(opts.Schema) {
+			return nil, fmt.Errorf("open postgres store: invalid schema name %q", opts.Schema)
+		}
+		setup, err := pgx.ConnectConfig(ctx, config)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+		_, err = setup.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+opts.Schema)
+		setup.Close(ctx)
+		if err != nil && !isDuplicate(err) {
+			return nil, fmt.Errorf("open postgres store: create schema %s: %w", opts.Schema, err)
+		}
+		config.RuntimeParams["search_path"] = opts.Schema
+		channel = "junction_" + opts.Schema
+	}
+	db := stdlib.OpenDB(*config)
+	db.SetMaxOpenConns(opts.MaxConns)
+	db.SetMaxIdleConns(opts.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	s := &Store{db: db, config: config, channel: channel, hub: store.NewHub(opts.Poll), cancel: cancel}
+	s.leases = store.NewLeases(s)
+	s.wg.Add(1)
+	go s.listen(lctx)
+	if err := s.Migrate(ctx, nil); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) Dialect() store.Dialect { return store.Postgres }
+
+func (s *Store) Leases() *store.Leases { return s.leases }
+
+func (s *Store) Listen(channel string) *store.Subscription { return s.hub.Listen(channel) }
+
+func (s *Store) Stats() store.Stats { return s.counts.Snapshot() }
+
+// DB exposes the pool for PostgreSQL-only fast paths such as COPY.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) Migrate(ctx context.Context, migrations []store.Migration) error {
+	return store.ApplyMigrations(ctx, s, append(store.CoreMigrations(), migrations...))
+}
+
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Tx runs fn in a READ COMMITTED transaction. Notifications go out with
+// pg_notify inside the transaction, which PostgreSQL delivers on commit.
+func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
+	start := time.Now()
+	defer func() { s.counts.CountTx(start, err) }()
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	tx := store.NewSQLQuerier(sqlTx, store.Postgres, Rebind, mapErr)
+	defer func() {
+		if v := recover(); v != nil {
+			sqlTx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if len(tx.Notices) > 0 {
+		if _, err := sqlTx.ExecContext(ctx, "SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c", s.channel, tx.Notices); err != nil {
+			sqlTx.Rollback()
+			return mapErr(err)
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	s.counts.CountCommit(1)
+	for _, fn := range tx.After {
+		fn()
+	}
+	return nil
+}
+
+func (s *Store) Read(ctx context.Context, fn func(store.Querier) error) error {
+	start := time.Now()
+	defer s.counts.CountRead(start)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return mapErr(err)
+	}
+	defer tx.Rollback()
+	return fn(store.NewSQLQuerier(tx, store.Postgres, Rebind, mapErr))
+}
+
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+		s.hub.Close()
+		err = s.db.Close()
+	})
+	return err
+}
+
+// listen forwards notifications from every node to local subscriptions,
+// reconnecting with back-off; polling covers the gaps.
+func (s *Store) listen(ctx context.Context) {
+	defer s.wg.Done()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		_ = err
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.config)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		s.hub.Fire(n.Payload)
+	}
+}
+
+var rebound sync.Map
+
+// Rebind rewrites `?` placeholders to `$1`, `$2`, ..., leaving quoted text alone.
+func Rebind(q string) string {
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			b.WriteByte(c)
+		case c == '\'' || c == '"':
+			quote = c
+			b.WriteByte(c)
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	rebound.Store(q, out)
+	return out
+}
+
+func isDuplicate(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P06")
+}
+
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	}
+	return err
+}

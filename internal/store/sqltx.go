@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+var errNoRows = sql.ErrNoRows
+
+// execer is what database/sql's DB, Conn and Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// SQLQuerier adapts a database/sql handle to Querier, rewriting placeholders and
+// mapping driver errors. Drivers build their Tx and read views from it.
+type SQLQuerier struct {
+	DB      execer
+	D       Dialect
+	Rebind  func(string) string
+	MapErr  func(error) error
+	Notices []string
+	After   []func()
+}
+
+// NewSQLQuerier wraps db for dialect d.
+func NewSQLQuerier(db execer, d Dialect, rebind func(string) string, mapErr func(error) error) *SQLQuerier {
+	return &SQLQuerier{DB: db, D: d, Rebind: rebind, MapErr: mapErr}
+}
+
+func (q *SQLQuerier) Dialect() Dialect { return q.D }
+
+func (q *SQLQuerier) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	r, err := q.DB.ExecContext(ctx, q.Rebind(query), args...)
+	return r, q.MapErr(err)
+}
+
+func (q *SQLQuerier) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	r, err := q.DB.QueryContext(ctx, q.Rebind(query), args...)
+	return r, q.MapErr(err)
+}
+
+func (q *SQLQuerier) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.DB.QueryRowContext(ctx, q.Rebind(query), args...)
+}
+
+// Notify queues a notification for after the commit.
+func (q *SQLQuerier) Notify(channel string) {
+	for _, c := range q.Notices {
+		if c == channel {
+			return
+		}
+	}
+	q.Notices = append(q.Notices, channel)
+}
+
+// AfterCommit queues fn for after the commit.
+func (q *SQLQuerier) AfterCommit(fn func()) { q.After = append(q.After, fn) }
+
+// Counters are the atomic counters behind Stats; drivers embed one.
+type Counters struct {
+	transactions, rollbacks, commits, reads atomic.Int64
+	txNanos, readNanos, maxGroup          atomic.Int64
+}
+
+// CountTx records one caller's transaction.
+func (c *Counters) CountTx(start time.Time, err error) {
+	c.txNanos.Add(int64(time.Since(start)))
+	if err != nil {
+		c.rollbacks.Add(1)
+	} else {
+		c.transactions.Add(1)
+	}
+}
+
+// CountCommit records one database commit carrying n transactions.
+func (c *Counters) CountCommit(n int) {
+	c.commits.Add(1)
+	for {
+		old := c.maxGroup.Load()
+		if int64(n) <= old || c.maxGroup.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
+}
+
+// CountRead records one read.
+func (c *Counters) CountRead(start time.Time) {
+	c.reads.Add(1)
+	c.readNanos.Add(int64(time.Since(start)))
+}
+
+// Snapshot returns the counters as Stats.
+func (c *Counters) Snapshot() Stats {
+	return Stats{
+		Transactions:   c.transactions.Load(),
+		Rollbacks:      c.rollbacks.Load(),
+		Commits:        c.commits.Load(),
+		Reads:          c.reads.Load(),
+		TxSeconds:      time.Duration(c.txNanos.Load()).Seconds(),
+		ReadSeconds:    time.Duration(c.readNanos.Load()).Seconds(),
+		MaxGroupCommit: c.maxGroup.Load(),
+	}
+}
+
+// IsConflict reports whether err is a unique-key violation.
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
+
+// PanicError carries a panic out of a transaction function run on another
+// goroutine, so the caller can re-raise it on its own.
+type PanicError struct{ Value any }
+
+func (p PanicError) Error() string { return "store: panic in transaction" }

@@ -1,0 +1,373 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"junction/internal/store"
+)
+
+// RunConformance runs every behaviour of the storage contract against stores
+// made by open. Each driver's tests call it.
+func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	setup := func(t *testing.T) store.Store {
+		t.Helper()
+		s := open(t)
+		if err := s.Migrate(ctx, []store.Migration{{Component: "suite", Version: 1, Name: "items",
+			SQL: "CREATE TABLE items (id TEXT PRIMARY KEY, n BIGINT NOT NULL, data " + s.Dialect().Blob() + ")"}}); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		return s
+	}
+	count := func(t *testing.T, s store.Store) int {
+		t.Helper()
+		var n int
+		if err := s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT COUNT(*) FROM items").Scan(&n)
+		}); err != nil {
+			t.Fatalf("count: %v", err)
+		}
+		return n
+	}
+
+	t.Run("TxCommitsAndReadSeesIt", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n, data) VALUES (?, ?, ?)", "a", 1, []byte{0, 1, 2})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		var n int64
+		err = s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT n, data FROM items WHERE id = ?", "a").Scan(&n, &data)
+		})
+		if err != nil || n != 1 || string(data) != "\x00\x01\x02" {
+			t.Fatalf("read back n=%d data=%v err=%v", n, data, err)
+		}
+	})
+
+	t.Run("TxErrorRollsBackOnlyItself", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		var wg sync.WaitGroup
+		errs := make([]error, 40)
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.Tx(ctx, func(tx store.Tx) error {
+					if _, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, ?)", fmt.Sprint(i), i); err != nil {
+						return err
+					}
+					if i%2 == 1 {
+						return fmt.Errorf("refuse %d", i)
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if (i%2 == 1) != (err != nil) {
+				t.Fatalf("tx %d: err=%v", i, err)
+			}
+		}
+		if n := count(t, s); n != 20 {
+			t.Fatalf("rows = %d, want 20", n)
+		}
+	})
+
+	t.Run("UniqueViolationIsConflict", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		insert := func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES ('dup', 1)")
+			return err
+		}
+		if err := s.Tx(ctx, insert); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tx(ctx, insert); !store.IsConflict(err) {
+			t.Fatalf("second insert: %v, want ErrConflict", err)
+		}
+	})
+
+	t.Run("PanicRollsBackAndReachesCaller", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		func() {
+			defer func() {
+				if v := recover(); v != "boom" {
+					t.Fatalf("recovered %v, want boom", v)
+				}
+			}()
+			_ = s.Tx(ctx, func(tx store.Tx) error {
+				tx.Exec(ctx, "INSERT INTO items (id, n) VALUES ('p', 1)")
+				panic("boom")
+			})
+		}()
+		if n := count(t, s); n != 0 {
+			t.Fatalf("rows after panic = %d", n)
+		}
+		// The store still works.
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES ('q', 1)")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("ConcurrentIncrementsAreExact", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES ('c', 0)")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 25 {
+					if err := s.Tx(ctx, func(tx store.Tx) error {
+						_, err := tx.Exec(ctx, "UPDATE items SET n = n + 1 WHERE id = 'c'")
+						return err
+					}); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		var n int
+		s.Read(ctx, func(q store.Querier) error { return q.QueryRow(ctx, "SELECT n FROM items WHERE id='c'").Scan(&n) })
+		if n != 400 {
+			t.Fatalf("n = %d, want 400", n)
+		}
+		if st := s.Stats(); st.Transactions < 401 || st.Commits == 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+
+	t.Run("MigrationsApplyOnceInOrder", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		var order []int
+		migs := []store.Migration{
+			{Component: "m", Version: 2, Name: "add", SQL: "ALTER TABLE m ADD COLUMN b TEXT",
+				Func: func(ctx context.Context, tx store.Tx) error { order = append(order, 2); return nil }},
+			{Component: "m", Version: 1, Name: "create", SQL: "CREATE TABLE m (a TEXT)",
+				Func: func(ctx context.Context, tx store.Tx) error { order = append(order, 1); return nil }},
+		}
+		if err := s.Migrate(ctx, migs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx, migs); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(order) != "[1 2]" {
+			t.Fatalf("order %v", order)
+		}
+		applied, err := store.Applied(ctx, s)
+		if err != nil || !applied["m/1"] || !applied["m/2"] || !applied["store/1"] {
+			t.Fatalf("applied %v %v", applied, err)
+		}
+	})
+
+	t.Run("FailedMigrationChangesNothing", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		err := s.Migrate(ctx, []store.Migration{{Component: "bad", Version: 1, Name: "half",
+			SQL: "CREATE TABLE half (a TEXT)", Func: func(context.Context, store.Tx) error { return errors.New("nope") }}})
+		if err == nil {
+			t.Fatal("want error")
+		}
+		applied, _ := store.Applied(ctx, s)
+		if applied["bad/1"] {
+			t.Fatal("failed migration recorded")
+		}
+		if err := s.Tx(ctx, func(tx store.Tx) error { _, err := tx.Exec(ctx, "CREATE TABLE half (a TEXT)"); return err }); err != nil {
+			t.Fatalf("table of failed migration exists: %v", err)
+		}
+	})
+
+	t.Run("LeaseLifecycle", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		l := s.Leases()
+		a, err := l.Acquire(ctx, "job", "node-a", time.Minute)
+		if err != nil || a.Token != 1 {
+			t.Fatalf("acquire: %+v %v", a, err)
+		}
+		if _, err := l.Acquire(ctx, "job", "node-b", time.Minute); !errors.Is(err, store.ErrLeaseHeld) {
+			t.Fatalf("second owner: %v, want ErrLeaseHeld", err)
+		}
+		again, err := l.Acquire(ctx, "job", "node-a", time.Minute)
+		if err != nil || again.Token != 1 {
+			t.Fatalf("re-acquire by holder: %+v %v", again, err)
+		}
+		r, err := l.Renew(ctx, a, time.Minute)
+		if err != nil || !r.Expires.After(time.Now().Add(50*time.Second)) {
+			t.Fatalf("renew: %+v %v", r, err)
+		}
+		if err := l.Release(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		b, err := l.Acquire(ctx, "job", "node-b", 300*time.Millisecond)
+		if err != nil || b.Token != 2 {
+			t.Fatalf("acquire after release: %+v %v", b, err)
+		}
+		if _, err := l.Renew(ctx, a, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("renew by former holder: %v, want ErrLeaseLost", err)
+		}
+		time.Sleep(400 * time.Millisecond)
+		c, err := l.Acquire(ctx, "job", "node-c", time.Minute)
+		if err != nil || c.Token != 3 {
+			t.Fatalf("acquire after expiry: %+v %v", c, err)
+		}
+		if _, err := l.Renew(ctx, b, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("renew of expired lease: %v, want ErrLeaseLost", err)
+		}
+	})
+
+	t.Run("LeaseRacingClaimersExclusive", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		var mu sync.Mutex
+		holders := map[int64]string{}
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				owner := fmt.Sprintf("w%d", w)
+				for range 10 {
+					lease, err := s.Leases().Acquire(ctx, "race", owner, time.Minute)
+					if errors.Is(err, store.ErrLeaseHeld) {
+						continue
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					if prev, ok := holders[lease.Token]; ok && prev != owner {
+						t.Errorf("token %d given to %s and %s", lease.Token, prev, owner)
+					}
+					holders[lease.Token] = owner
+					mu.Unlock()
+					s.Leases().Release(ctx, lease)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(holders) == 0 {
+			t.Fatal("nobody acquired the lease")
+		}
+	})
+
+	t.Run("HoldRunsUntilCancelled", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		hctx, cancel := context.WithCancel(ctx)
+		started := make(chan struct{})
+		done := make(chan error)
+		go func() {
+			done <- s.Leases().Hold(hctx, "singleton", "a", 300*time.Millisecond, func(ctx context.Context) {
+				close(started)
+				<-ctx.Done()
+			})
+		}()
+		<-started
+		time.Sleep(500 * time.Millisecond) // past one ttl: Hold must have renewed
+		if _, err := s.Leases().Acquire(ctx, "singleton", "b", time.Second); !errors.Is(err, store.ErrLeaseHeld) {
+			t.Fatalf("lease not kept alive: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Leases().Acquire(ctx, "singleton", "b", time.Second); err != nil {
+			t.Fatalf("lease not released: %v", err)
+		}
+	})
+
+	t.Run("NotifyAfterCommitOnly", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		sub := s.Listen("items")
+		defer sub.Close()
+		drain(sub)
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			tx.Notify("items")
+			return errors.New("rolled back")
+		})
+		if err == nil {
+			t.Fatal("want error")
+		}
+		var after bool
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			tx.Notify("items")
+			tx.AfterCommit(func() { after = true })
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES ('n', 1)")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !after {
+			t.Fatal("AfterCommit did not run")
+		}
+		select {
+		case <-sub.C:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no notification after commit")
+		}
+	})
+
+	t.Run("SubscriptionPollsAsFallback", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		sub := s.Listen("quiet")
+		defer sub.Close()
+		select {
+		case <-sub.C:
+		case <-time.After(5 * time.Second):
+			t.Fatal("subscription never polled")
+		}
+	})
+
+	t.Run("ClosedStoreRefuses", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		s.Close()
+		if err := s.Tx(ctx, func(store.Tx) error { return nil }); err == nil {
+			t.Fatal("Tx on closed store succeeded")
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("second close: %v", err)
+		}
+	})
+}
+
+func drain(s *store.Subscription) {
+	for {
+		select {
+		case <-s.C:
+		default:
+			return
+		}
+	}
+}
