@@ -65,7 +65,7 @@ func (q *SQLQuerier) AfterCommit(fn func()) { q.After = append(q.After, fn) }
 // Counters are the atomic counters behind Stats; drivers embed one.
 type Counters struct {
 	transactions, rollbacks, commits, reads atomic.Int64
-	txNanos, readNanos, maxGroup          atomic.Int64
+	txNanos, readNanos, maxGroup            atomic.Int64
 }
 
 // CountTx records one caller's transaction.

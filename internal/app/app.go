@@ -1,0 +1,260 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"junction/demo"
+	"junction/internal/auth"
+	"junction/internal/project"
+	"junction/internal/server"
+	"junction/internal/store"
+	"junction/internal/store/postgres"
+	"junction/internal/store/sqlite"
+)
+
+// Component is one surface or worker of Junction. Components are built in
+// components.go, started in order after the store is ready, and stopped in
+// reverse order.
+type Component interface {
+	Name() string
+	Migrations() []store.Migration
+	Routes() []server.Route
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// ProjectLoader is a component that reads definitions from the project folder.
+type ProjectLoader interface {
+	project.Validator
+	LoadProject(ctx context.Context, p *project.Project) error
+}
+
+// Deps are what components are built from.
+type Deps struct {
+	Config   Config
+	Store    store.Store
+	Keys     *auth.Keys
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	NodeID   string
+	DataDir  string
+}
+
+// App is one running Junction.
+type App struct {
+	cfg        Config
+	log        *slog.Logger
+	data       *dataDir
+	store      store.Store
+	keys       *auth.Keys
+	registry   *prometheus.Registry
+	components []Component
+	migrations []store.Migration
+	server     *server.Server
+	ready      atomic.Bool
+	started    []Component
+	stopOnce   sync.Once
+	stopErr    error
+}
+
+// New opens the data folder and the store, applies migrations, loads the
+// project and builds every component. Configuration problems are ConfigErrors.
+func New(ctx context.Context, cfg Config) (a *App, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	a = &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.closeStorage()
+		}
+	}()
+	if a.data, err = openDataDir(cfg.Data); err != nil {
+		return nil, err
+	}
+	if a.store, err = openStore(ctx, cfg, a.data); err != nil {
+		return nil, err
+	}
+	a.keys = auth.New(a.store, cfg.AdminKey)
+	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path}
+	a.components = buildComponents(deps)
+
+	migrations := append([]store.Migration(nil), auth.Migrations...)
+	for _, c := range a.components {
+		migrations = append(migrations, c.Migrations()...)
+	}
+	a.migrations = migrations
+	if err := a.store.Migrate(ctx, migrations); err != nil {
+		return nil, fmt.Errorf("apply migrations: %w", err)
+	}
+	generated, err := a.keys.Bootstrap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if generated != "" {
+		fmt.Fprintf(cfg.Out, "\nGenerated the admin key (shown once; it is stored hashed):\n\n    %s\n\nSet JUNCTION_ADMIN_KEY to choose your own.\n\n", generated)
+	}
+	if err := a.loadProject(ctx); err != nil {
+		return nil, err
+	}
+	a.registerMetrics()
+	if a.server, err = server.New(a.log, a.keys, a.registry, a.routes()); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg Config, data *dataDir) (store.Store, error) {
+	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if cfg.Store == "" {
+		s, err := sqlite.Open(octx, data.join("junction.db"), sqlite.Options{})
+		if err != nil {
+			return nil, configErr("--data", "cannot open the SQLite store: %v", err)
+		}
+		return s, nil
+	}
+	s, err := postgres.Open(octx, cfg.Store, postgres.Options{Schema: cfg.PostgresSchema})
+	if err != nil {
+		return nil, configErr("--store", "cannot open %s: %v", redact(cfg.Store), err)
+	}
+	return s, nil
+}
+
+func (a *App) loadProject(ctx context.Context) error {
+	var p *project.Project
+	var problems project.Problems
+	switch {
+	case a.cfg.Demo:
+		p, problems = project.Open(demo.Project(), "demo")
+	case a.cfg.Project != "":
+		p, problems = project.Open(os.DirFS(a.cfg.Project), a.cfg.Project)
+	default:
+		return nil
+	}
+	if len(problems) == 0 {
+		problems = p.Validate(Validators()...)
+	}
+	if len(problems) > 0 {
+		return &ConfigError{Field: "--project", Err: fmt.Errorf("the project has problems:\n%w", problems)}
+	}
+	for _, c := range a.components {
+		if l, ok := c.(ProjectLoader); ok {
+			if err := l.LoadProject(ctx, p); err != nil {
+				return &ConfigError{Field: "--project", Err: fmt.Errorf("load %s definitions: %w", c.Name(), err)}
+			}
+		}
+	}
+	return nil
+}
+
+// Start listens and starts every component. The returned address is the bound
+// one (useful with port 0).
+func (a *App) Start(ctx context.Context) (net.Addr, error) {
+	for _, c := range a.components {
+		if err := c.Start(ctx); err != nil {
+			a.Stop(context.Background())
+			return nil, fmt.Errorf("start %s: %w", c.Name(), err)
+		}
+		a.started = append(a.started, c)
+	}
+	addr, err := a.server.Listen(a.cfg.Listen)
+	if err != nil {
+		a.Stop(context.Background())
+		return nil, configErr("--listen", "%v", err)
+	}
+	a.ready.Store(true)
+	a.log.Info("junction serving", "addr", addr.String(), "store", string(a.store.Dialect()), "data", a.data.path, "version", a.cfg.Version)
+	return addr, nil
+}
+
+// Run starts the app and serves until ctx ends, then stops it gracefully.
+func (a *App) Run(ctx context.Context) error {
+	if _, err := a.Start(ctx); err != nil {
+		return err
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-a.server.Done():
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return errors.Join(serveErr, a.Stop(stopCtx))
+}
+
+// Stop drains HTTP requests, stops components in reverse order, and closes the
+// store. Safe to call twice and without Start.
+func (a *App) Stop(ctx context.Context) error {
+	a.stopOnce.Do(func() {
+		a.ready.Store(false)
+		a.log.Info("junction stopping")
+		var errs []error
+		if a.server != nil {
+			errs = append(errs, a.server.Shutdown(ctx))
+		}
+		for i := len(a.started) - 1; i >= 0; i-- {
+			if err := a.started[i].Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", a.started[i].Name(), err))
+			}
+		}
+		errs = append(errs, a.closeStorage())
+		a.stopErr = errors.Join(errs...)
+		a.log.Info("junction stopped")
+	})
+	return a.stopErr
+}
+
+func (a *App) closeStorage() error {
+	var errs []error
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	errs = append(errs, a.data.close())
+	return errors.Join(errs...)
+}
+
+// Store is the app's store, for tests.
+func (a *App) Store() store.Store { return a.store }
+
+// Keys is the app's key service, for tests.
+func (a *App) Keys() *auth.Keys { return a.keys }
+
+// Server is the app's HTTP server, for in-process tests.
+func (a *App) Server() *server.Server { return a.server }
+
+func (a *App) registerMetrics() {
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st := a.store
+	counter := func(name, help string, f func(store.Stats) float64) {
+		a.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(st.Stats()) }))
+	}
+	counter("junction_store_transactions_total", "Write transactions committed.", func(s store.Stats) float64 { return float64(s.Transactions) })
+	counter("junction_store_rollbacks_total", "Write transactions rolled back.", func(s store.Stats) float64 { return float64(s.Rollbacks) })
+	counter("junction_store_commits_total", "Database commits (group commit puts several transactions in one).", func(s store.Stats) float64 { return float64(s.Commits) })
+	counter("junction_store_reads_total", "Read transactions.", func(s store.Stats) float64 { return float64(s.Reads) })
+	counter("junction_store_transaction_seconds_total", "Time callers spent in write transactions, commit included.", func(s store.Stats) float64 { return s.TxSeconds })
+	counter("junction_store_read_seconds_total", "Time spent in read transactions.", func(s store.Stats) float64 { return s.ReadSeconds })
+	a.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "junction_store_max_group_commit", Help: "Most transactions carried by one commit."},
+		func() float64 { return float64(st.Stats().MaxGroupCommit) }))
+}
+
+func nodeID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}

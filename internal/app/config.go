@@ -1,0 +1,91 @@
+// Package app wires Junction together: it opens the data folder and the store,
+// builds every surface from the configuration, assembles the route table, and
+// runs the lifecycle (start, serve, drain, stop, close).
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// Config is what `junction serve` is started with.
+type Config struct {
+	Listen   string // host:port
+	Data     string // data folder
+	Store    string // empty: SQLite in Data; postgres://... selects PostgreSQL
+	Project  string // project folder, or empty
+	Demo     bool   // load the bundled demo project
+	AdminKey string // JUNCTION_ADMIN_KEY
+	Version  string
+	Logger   *slog.Logger
+	// Out receives what is printed for the operator (the generated admin key).
+	Out io.Writer
+	// PostgresSchema puts every table in one schema; tests use it to isolate.
+	PostgresSchema string
+}
+
+// ConfigError is a problem with the configuration, named by its field, that
+// the command reports with exit code 2.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErr(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// IsConfigError reports whether err came from bad configuration.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
+func (c *Config) validate() error {
+	if c.Listen == "" {
+		return configErr("--listen", "an address is required, such as 127.0.0.1:8080")
+	}
+	if !strings.Contains(c.Listen, ":") {
+		return configErr("--listen", "%q is not host:port", c.Listen)
+	}
+	if c.Data == "" {
+		return configErr("--data", "a folder is required")
+	}
+	if c.Store != "" && !isPostgresURL(c.Store) {
+		return configErr("--store", "%q is not a postgres:// URL; leave it empty for the embedded SQLite store", redact(c.Store))
+	}
+	if c.Demo && c.Project != "" {
+		return configErr("--demo", "--demo and --project cannot be used together")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	return nil
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// redact hides a password in a URL for messages.
+func redact(s string) string {
+	at := strings.LastIndex(s, "@")
+	scheme := strings.Index(s, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return s
+	}
+	creds := s[scheme+3 : at]
+	if i := strings.Index(creds, ":"); i >= 0 {
+		return s[:scheme+3] + creds[:i] + ":****" + s[at:]
+	}
+	return s
+}

@@ -1,0 +1,79 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"junction/internal/server"
+	"junction/internal/store"
+)
+
+// routes is the route table of the whole server, in one place: the core
+// endpoints, key management, and each component's routes.
+func (a *App) routes() []server.Route {
+	routes := []server.Route{
+		{Method: "GET", Pattern: "/healthz", Access: server.Open, Handler: http.HandlerFunc(a.handleHealthz)},
+		{Method: "GET", Pattern: "/readyz", Access: server.Open, Handler: http.HandlerFunc(a.handleReadyz)},
+		{Method: "GET", Pattern: "/metrics", Access: server.Open,
+			Handler: promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})},
+		{Method: "GET", Pattern: "/admin/v1/openapi.json", Access: server.Allow(server.RoleOperator, server.RoleSender, server.RoleListener),
+			Handler: http.HandlerFunc(a.handleOpenAPI)},
+	}
+	routes = append(routes, a.keys.Routes()...)
+	// Anything no surface claims gets a 404 in the management API's format.
+	routes = append(routes, server.Route{Pattern: "/", Name: "unmatched", Access: server.Open, Handler: http.HandlerFunc(notFound)})
+	for _, c := range a.components {
+		routes = append(routes, c.Routes()...)
+	}
+	return routes
+}
+
+func (a *App) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	server.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+}
+
+func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok", "migrations": "ok", "started": "ok"}
+	ready := true
+	if err := a.store.Ping(ctx); err != nil {
+		checks["store"], ready = "unreachable: "+err.Error(), false
+	} else if missing, err := a.missingMigrations(ctx); err != nil || missing != "" {
+		checks["migrations"], ready = "not applied: "+missing, false
+	}
+	if !a.ready.Load() {
+		checks["started"], ready = "not serving", false
+	}
+	status, word := http.StatusOK, "ready"
+	if !ready {
+		status, word = http.StatusServiceUnavailable, "not ready"
+	}
+	server.WriteJSON(w, status, map[string]any{"status": word, "checks": checks})
+}
+
+func (a *App) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	server.WriteJSON(w, http.StatusOK, server.OpenAPI(a.cfg.Version, a.server.Routes()))
+}
+
+// missingMigrations names the first expected migration not applied.
+func (a *App) missingMigrations(ctx context.Context) (string, error) {
+	applied, err := store.Applied(ctx, a.store)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range append(store.CoreMigrations(), a.migrations...) {
+		if id := fmt.Sprintf("%s/%d", m.Component, m.Version); !applied[id] {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	server.WriteError(w, http.StatusNotFound, server.CodeNotFound, "no endpoint at "+r.Method+" "+r.URL.Path)
+}

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"junction/internal/app"
+)
+
+func serve(ctx context.Context, args []string, io IO) int {
+	fs := newFlags("serve", io)
+	cfg := app.Config{Version: Version, Out: io.Stdout}
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve HTTP on")
+	fs.StringVar(&cfg.Data, "data", "./junction-data", "data folder (the SQLite store, files, the lock)")
+	fs.StringVar(&cfg.Store, "store", "", "store URL: empty for SQLite in the data folder, or postgres://...")
+	fs.StringVar(&cfg.Project, "project", "", "project folder of definitions to load")
+	fs.BoolVar(&cfg.Demo, "demo", false, "load the bundled demo project")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if code, ok := parse(fs, args, io.Env); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(io.Stderr, "junction serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(io.Stderr, "junction serve: --log-level: %q is not debug, info, warn or error\n", *logLevel)
+		return exitUsage
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch *logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Stderr, opts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(io.Stderr, opts))
+	default:
+		fmt.Fprintf(io.Stderr, "junction serve: --log-format: %q is not text or json\n", *logFormat)
+		return exitUsage
+	}
+	cfg.AdminKey = io.Env("JUNCTION_ADMIN_KEY")
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return fail(io, err)
+	}
+	addr, err := a.Start(ctx)
+	if err != nil {
+		return fail(io, err)
+	}
+	fmt.Fprintf(io.Stdout, "Junction %s listening on http://%s\n", Version, addr)
+	<-ctx.Done()
+	stop()
+	fmt.Fprintln(io.Stdout, "Junction shutting down")
+	if err := a.Stop(context.Background()); err != nil {
+		fmt.Fprintf(io.Stderr, "junction: stop: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func fail(io IO, err error) int {
+	fmt.Fprintf(io.Stderr, "junction: %v\n", err)
+	if app.IsConfigError(err) {
+		return exitUsage
+	}
+	return exitFailure
+}

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"junction/internal/app"
+	"junction/internal/project"
+)
+
+func validate(args []string, io IO) int {
+	fs := newFlags("validate", io)
+	if code, ok := parse(fs, args, io.Env); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(io.Stderr, "usage: junction validate DIR")
+		return exitUsage
+	}
+	dir := fs.Arg(0)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		fmt.Fprintf(io.Stderr, "junction validate: %s is not a folder\n", dir)
+		return exitUsage
+	}
+	p, problems := project.Open(os.DirFS(dir), dir)
+	if p != nil {
+		problems = append(problems, p.Validate(app.Validators()...)...)
+	}
+	if len(problems) > 0 {
+		for _, pr := range problems {
+			pr.File = dir + "/" + pr.File
+			fmt.Fprintln(io.Stderr, pr.String())
+		}
+		fmt.Fprintf(io.Stderr, "%d problem(s) in %s\n", len(problems), dir)
+		return exitUsage
+	}
+	fmt.Fprintf(io.Stdout, "%s: ok\n", dir)
+	return exitOK
+}
