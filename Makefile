@@ -1,0 +1,34 @@
+# Junction's build and test entry points. `make test` is the whole suite.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X junction/internal/cli.Version=$(VERSION)
+export JUNCTION_TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+
+.PHONY: build test deps vet unit fuzz bench serve
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/junction ./cmd/junction
+
+# deps installs what the tests need (npm packages, Debian packages, started
+# services); each script in scripts/deps/ is idempotent.
+deps:
+	@for s in scripts/deps/*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; bash "$$s" || exit 1; done
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -timeout 30m ./...
+
+test: deps vet unit
+
+# fuzz runs every fuzz target for FUZZTIME each (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+serve:
+	$(GO) run ./cmd/junction serve --demo
