@@ -1,0 +1,179 @@
+// Package connector is the registry of connectors: each connector describes its
+// connection parameters and its operations (inputs and outputs as JSON Schema),
+// and those descriptions drive validation, each connector's docs page, and the
+// workflow engine's ServiceProvider / OpenApiConnection actions. The connectors
+// themselves live in internal/connector/<name>.
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Schema is a JSON Schema as a decoded JSON value.
+type Schema = map[string]any
+
+// Param is one connection parameter, e.g. a host, a user, a password.
+type Param struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"` // string, integer, boolean, object
+	Description string `json:"description"`
+	Required    bool   `json:"required,omitempty"`
+	// Secret parameters are never logged, shown, or written to run history.
+	Secret  bool `json:"secret,omitempty"`
+	Default any  `json:"default,omitempty"`
+}
+
+// Kind says whether an operation is an action or a trigger.
+type Kind string
+
+// Operation kinds.
+const (
+	Action  Kind = "action"
+	Trigger Kind = "trigger"
+)
+
+// Operation is one thing a connector can do.
+type Operation struct {
+	ID          string `json:"id"` // e.g. "sendMessage", as workflows name it
+	Summary     string `json:"summary"`
+	Description string `json:"description,omitempty"`
+	Kind        Kind   `json:"kind"`
+	Inputs      Schema `json:"inputs"`
+	Outputs     Schema `json:"outputs,omitempty"`
+	// Invoke runs the operation with validated inputs on an open connection.
+	Invoke func(ctx context.Context, conn Connection, inputs map[string]any) (any, error) `json:"-"`
+}
+
+// Connection is a connector's resolved parameters (app settings already
+// substituted). Values holds secrets: never log or persist it.
+type Connection struct {
+	Name      string
+	Connector string
+	Values    map[string]any
+}
+
+// Connector describes one connector.
+type Connector struct {
+	Name        string      `json:"name"` // e.g. "sql", "servicebus", "dataverse"
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	Params      []Param     `json:"parameters"`
+	Operations  []Operation `json:"operations"`
+}
+
+// Op returns the named operation.
+func (c *Connector) Op(id string) (*Operation, bool) {
+	for i := range c.Operations {
+		if c.Operations[i].ID == id {
+			return &c.Operations[i], true
+		}
+	}
+	return nil, false
+}
+
+// Error is a failed operation, naming the connector and operation. Retryable
+// tells a workflow's retry policy whether trying again may help (timeouts,
+// throttling, 5xx); Status carries an HTTP-like status when there is one.
+type Error struct {
+	Connector string
+	Operation string
+	Status    int
+	Retryable bool
+	Err       error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("connector %s, operation %s: %v", e.Connector, e.Operation, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errors of the registry.
+var (
+	ErrUnknownConnector = errors.New("unknown connector")
+	ErrUnknownOperation = errors.New("unknown operation")
+)
+
+// Registry holds the connectors of one Junction. Nothing is global: build one
+// in app wiring and register each connector.
+type Registry struct {
+	mu         sync.RWMutex
+	connectors map[string]*Connector
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{connectors: map[string]*Connector{}} }
+
+// Register adds c. A second connector with the same name is an error.
+func (r *Registry) Register(c *Connector) error {
+	if c.Name == "" {
+		return errors.New("register connector: a name is required")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.connectors[c.Name]; ok {
+		return fmt.Errorf("register connector %q: already registered", c.Name)
+	}
+	for _, op := range c.Operations {
+		if op.ID == "" || op.Invoke == nil {
+			return fmt.Errorf("register connector %q: operation %q needs an id and Invoke", c.Name, op.ID)
+		}
+	}
+	r.connectors[c.Name] = c
+	return nil
+}
+
+// Get returns the named connector.
+func (r *Registry) Get(name string) (*Connector, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c, ok := r.connectors[name]
+	return c, ok
+}
+
+// List returns every connector, sorted by name.
+func (r *Registry) List() []*Connector {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*Connector, 0, len(r.connectors))
+	for _, c := range r.connectors {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup finds a connector's operation, with errors that name what is missing.
+func (r *Registry) Lookup(connectorName, opID string) (*Connector, *Operation, error) {
+	c, ok := r.Get(connectorName)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w %q", ErrUnknownConnector, connectorName)
+	}
+	op, ok := c.Op(opID)
+	if !ok {
+		return nil, nil, fmt.Errorf("connector %q: %w %q", connectorName, ErrUnknownOperation, opID)
+	}
+	return c, op, nil
+}
+
+// Invoke runs an operation. Input validation against op.Inputs belongs to the
+// caller that owns the JSON Schema validator (shared: santhosh-tekuri/jsonschema).
+func (r *Registry) Invoke(ctx context.Context, conn Connection, opID string, inputs map[string]any) (any, error) {
+	_, op, err := r.Lookup(conn.Connector, opID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := op.Invoke(ctx, conn, inputs)
+	if err != nil {
+		var ce *Error
+		if !errors.As(err, &ce) {
+			err = &Error{Connector: conn.Connector, Operation: opID, Err: err}
+		}
+		return nil, err
+	}
+	return out, nil
+}
