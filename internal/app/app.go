@@ -72,11 +72,11 @@ type App struct {
 
 // New opens the data folder and the store, applies migrations, loads the
 // project and builds every component. Configuration problems are ConfigErrors.
-func New(ctx context.Context, cfg Config) (a *App, err error) {
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.closeStorage()
