@@ -178,4 +178,3 @@ func Read(ctx context.Context, q store.Querier, after int64, table string, limit
 	}
 	return out, rows.Err()
 }
-
