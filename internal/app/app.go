@@ -18,6 +18,7 @@ import (
 
 	"junction/demo"
 	"junction/internal/auth"
+	"junction/internal/console"
 	"junction/internal/project"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -64,6 +65,8 @@ type App struct {
 	components []Component
 	migrations []store.Migration
 	server     *server.Server
+	activity   *server.Activity
+	console    *console.Console
 	ready      atomic.Bool
 	started    []Component
 	stopOnce   sync.Once
@@ -111,9 +114,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.registerMetrics()
+	a.activity = server.NewActivity(surfaceOf)
+	a.console = console.New(cfg.Version, a.activity, reporters(a.components)...)
 	if a.server, err = server.New(a.log, a.keys, a.registry, a.routes()); err != nil {
 		return nil, err
 	}
+	a.server.Activity = a.activity
 	return a, nil
 }
 

@@ -1,6 +1,9 @@
 package app
 
-import "junction/internal/project"
+import (
+	"junction/internal/console"
+	"junction/internal/project"
+)
 
 // buildComponents constructs every surface and worker, wiring dependencies by
 // hand. Order matters: components start in this order and stop in reverse.
@@ -12,4 +15,16 @@ func buildComponents(d Deps) []Component {
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
 	return []project.Validator{}
+}
+
+// reporters are the components that tell the console's overview what is
+// failing now.
+func reporters(components []Component) []console.Reporter {
+	var out []console.Reporter
+	for _, c := range components {
+		if r, ok := c.(console.Reporter); ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }
