@@ -43,7 +43,9 @@ type SyntaxError struct {
 	Msg string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("syntax error at position %d: %s", e.Pos, e.Msg) }
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("syntax error at position %d: %s", e.Pos, e.Msg)
+}
 
 var (
 	guidRe     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)

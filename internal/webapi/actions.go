@@ -14,12 +14,12 @@ import (
 // Call is one invocation of an action or function.
 type Call struct {
 	Ctx    context.Context
-	Tx     store.Tx        // set for actions (they run in one transaction)
-	Q      store.Querier   // set for functions
-	Table  *records.Table  // the bound table, or nil
-	ID     string          // the bound record, or ""
-	Params map[string]any  // JSON body (actions) or resolved function parameters
-	Base   string          // absolute service root, for links
+	Tx     store.Tx       // set for actions (they run in one transaction)
+	Q      store.Querier  // set for functions
+	Table  *records.Table // the bound table, or nil
+	ID     string         // the bound record, or ""
+	Params map[string]any // JSON body (actions) or resolved function parameters
+	Base   string         // absolute service root, for links
 	Caller records.Caller
 	Rec    *records.Service
 	h      *Handler
