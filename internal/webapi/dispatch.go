@@ -131,7 +131,7 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 		return
 	}
 	navName, navKey, navHasKey := nameAndArgs(seg)
-	if c, ok := t.Column(seg); ok && len(rest) == 1 {
+	if c, ok := t.Column(seg); ok && len(rest) == 1 && !c.Type.IsLookup() {
 		h.property(w, rq, t, key, c)
 		return
 	}
