@@ -141,7 +141,7 @@ func writePart(out *bytes.Buffer, boundary string, rec *recorder, contentID stri
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range rec.header[k] {
-			fmt.Fprintf(out, "%s: %s\r\n", k, strings.NewReplacer("{", "%7B", "}", "%7D", "\r", "", "\n", "").Replace(v))
+			fmt.Fprintf(out, "%s: %s\r\n", wireName(k), strings.NewReplacer("{", "%7B", "}", "%7D", "\r", "", "\n", "").Replace(v))
 		}
 	}
 	out.WriteString("\r\n")
@@ -213,4 +213,17 @@ func (h *Handler) runBatchOp(outer *req, op *BatchRequest, cs *changeset) *recor
 
 func escapePath(p string) string {
 	return (&url.URL{Path: p}).EscapedPath()
+}
+
+// wireName spells OData headers as Dataverse does (clients match them by text).
+func wireName(k string) string {
+	switch k {
+	case "Odata-Entityid":
+		return "OData-EntityId"
+	case "Odata-Version":
+		return "OData-Version"
+	case "Etag":
+		return "ETag"
+	}
+	return k
 }

@@ -105,6 +105,10 @@ func (b *bundle) do(method, path string, body any, headers ...string) resp {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Content-Type" {
+			req.Header.Set(headers[i], headers[i+1])
+			continue
+		}
 		req.Header.Add(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
