@@ -139,3 +139,8 @@ func (b *bundle) create(set string, body any) string {
 	}
 	return strings.TrimSuffix(loc[i+1:], ")")
 }
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
