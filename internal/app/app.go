@@ -77,9 +77,10 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a = &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	built := a // the returns below set a to nil
 	defer func() {
 		if err != nil {
-			a.closeStorage()
+			built.closeStorage()
 		}
 	}()
 	if a.data, err = openDataDir(cfg.Data); err != nil {

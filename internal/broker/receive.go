@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -313,6 +314,9 @@ type Settlement struct {
 	SequenceNumber int64
 	// MessageID, when set, must be the locked message's.
 	MessageID string
+	// Ref, when set, must be the locked message's sequence number or message
+	// id (the REST API's {messageId or seq} path segment).
+	Ref string
 	// Properties are merged into the message's application properties
 	// (abandon, dead-letter and defer).
 	Properties map[string]any
@@ -419,6 +423,9 @@ func (b *Broker) settle(ctx context.Context, path string, s Settlement, op settl
 			return errorf(KindLockLost, "%s", errLockLost)
 		}
 		if s.MessageID != "" && s.MessageID != r.props.MessageID {
+			return errorf(KindLockLost, "%s", errLockLost)
+		}
+		if s.Ref != "" && s.Ref != strconv.FormatInt(r.id, 10) && s.Ref != r.props.MessageID {
 			return errorf(KindLockLost, "%s", errLockLost)
 		}
 		if s.Properties != nil && op != opComplete && op != opRenew {

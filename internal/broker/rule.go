@@ -411,3 +411,6 @@ func (b *Broker) DeleteRule(ctx context.Context, topic, sub, name string) error 
 		return err
 	})
 }
+
+// CheckRule reports whether a rule's filter and action are valid.
+func CheckRule(r Rule) error { return r.compile() }
