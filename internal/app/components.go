@@ -1,6 +1,7 @@
 package app
 
 import (
+	"junction/internal/broker/httpapi"
 	"junction/internal/console"
 	"junction/internal/project"
 	"junction/internal/records"
@@ -10,13 +11,14 @@ import (
 // buildComponents constructs every surface and worker, wiring dependencies by
 // hand. Order matters: components start in this order and stop in reverse.
 func buildComponents(d Deps) []Component {
-	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger)}
+	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
+	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus}
 }
 
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{records.Validator{}}
+	return []project.Validator{records.Validator{}, httpapi.Validator{}}
 }
 
 // reporters are the components that tell the console's overview what is
