@@ -105,12 +105,12 @@ type QueueConfig struct {
 	EventTimeToLiveInMinutes int `json:"eventTimeToLiveInMinutes,omitempty" yaml:"eventTimeToLiveInMinutes"`
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{1,63}$`)
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{2,63}$`)
 
 // ValidateName checks a topic or subscription name (3-64 letters, digits, hyphens).
 func ValidateName(kind, name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("%s name %q must be 2-64 letters, digits and hyphens, starting with a letter or digit", kind, name)
+		return fmt.Errorf("%s name %q must be 3-64 letters, digits and hyphens, starting with a letter or digit", kind, name)
 	}
 	return nil
 }
