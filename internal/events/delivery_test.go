@@ -297,7 +297,9 @@ func TestDispatchers(t *testing.T) {
 	})
 }
 
-func contains(b []byte, s string) bool { return json.Valid(b) && len(s) > 0 && stringContains(string(b), s) }
+func contains(b []byte, s string) bool {
+	return json.Valid(b) && len(s) > 0 && stringContains(string(b), s)
+}
 
 func stringContains(a, b string) bool {
 	for i := 0; i+len(b) <= len(a); i++ {
