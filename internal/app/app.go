@@ -18,6 +18,7 @@ import (
 
 	"junction/demo"
 	"junction/internal/auth"
+	"junction/internal/changelog"
 	"junction/internal/console"
 	"junction/internal/project"
 	"junction/internal/server"
@@ -95,7 +96,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path}
 	a.components = buildComponents(deps)
 
-	migrations := append([]store.Migration(nil), auth.Migrations...)
+	// The change log is core: record writers append to it, the event router and
+	// delta exports read it.
+	migrations := append(append([]store.Migration(nil), auth.Migrations...), changelog.Migrations()...)
 	for _, c := range a.components {
 		migrations = append(migrations, c.Migrations()...)
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"junction/internal/broker/httpapi"
 	"junction/internal/console"
+	"junction/internal/events"
 	"junction/internal/project"
 	"junction/internal/records"
 	"junction/internal/webapi"
@@ -12,13 +13,14 @@ import (
 // hand. Order matters: components start in this order and stop in reverse.
 func buildComponents(d Deps) []Component {
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
-	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus}
+	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, events.OptionsFromEnv())
+	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router}
 }
 
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{records.Validator{}, httpapi.Validator{}}
+	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}}
 }
 
 // reporters are the components that tell the console's overview what is
