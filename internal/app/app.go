@@ -267,3 +267,6 @@ func nodeID() string {
 	rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
+
+// Components are the app's components, for tests and the CLI's in-process tools.
+func (a *App) Components() []Component { return a.components }

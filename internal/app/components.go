@@ -23,13 +23,16 @@ func Validators() []project.Validator {
 	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}}
 }
 
-// reporters are the components that tell the console's overview what is
-// failing now.
+// reporters are what tells the console's overview what is failing now: the
+// components that report themselves, and adapters for those that do not.
 func reporters(components []Component) []console.Reporter {
 	var out []console.Reporter
 	for _, c := range components {
 		if r, ok := c.(console.Reporter); ok {
 			out = append(out, r)
+		}
+		if bus, ok := c.(*httpapi.API); ok {
+			out = append(out, brokerAlerts{bus.Broker()})
 		}
 	}
 	return out
