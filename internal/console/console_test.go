@@ -3,10 +3,10 @@ package console_test
 import (
 	"context"
 	"net/http"
-	"strings"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
