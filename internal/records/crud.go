@@ -35,6 +35,17 @@ func SelectList(t *Table, alias string) string {
 	return b.String()
 }
 
+// SelectWidth is the number of SQL columns SelectList names.
+func SelectWidth(t *Table) int {
+	n := len(t.Columns)
+	for i := range t.Columns {
+		if t.Columns[i].Type == Customer {
+			n++
+		}
+	}
+	return n
+}
+
 // ScanRow reads a row selected with SelectList.
 func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
 	n := len(t.Columns)

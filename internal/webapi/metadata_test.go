@@ -37,7 +37,7 @@ func TestEntityDefinitions(t *testing.T) {
 		def := map[string]any{
 			"@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata", "SchemaName": "new_Bank",
 			"DisplayName": map[string]any{"LocalizedLabels": []any{map[string]any{"Label": "Bank", "LanguageCode": 1033}}},
-			"Attributes": []any{map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "new_Name", "IsPrimaryName": true, "MaxLength": 100}},
+			"Attributes":  []any{map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "new_Name", "IsPrimaryName": true, "MaxLength": 100}},
 		}
 		b.mustStatus(b.do("POST", "EntityDefinitions", def), 204)
 		id := b.create("new_banks", map[string]any{"new_name": "First"})
