@@ -36,13 +36,13 @@ func TestFetchXML(t *testing.T) {
 		}
 		// Operators.
 		cases := map[string]string{
-			`<condition attribute="accountnumber" operator="in"><value>A-1</value><value>A-5</value></condition>`: "A-1,A-5",
-			`<condition attribute="address1_city" operator="null"/>`:                                             "A-4",
-			`<condition attribute="name" operator="begins-with" value="g"/>`:                                     "A-3",
-			`<condition attribute="name" operator="not-like" value="%a%"/>`:                                      "A-5",
+			`<condition attribute="accountnumber" operator="in"><value>A-1</value><value>A-5</value></condition>`:        "A-1,A-5",
+			`<condition attribute="address1_city" operator="null"/>`:                                                     "A-4",
+			`<condition attribute="name" operator="begins-with" value="g"/>`:                                             "A-3",
+			`<condition attribute="name" operator="not-like" value="%a%"/>`:                                              "A-5",
 			`<condition attribute="numberofemployees" operator="between"><value>20</value><value>30</value></condition>`: "A-2,A-3",
-			`<condition attribute="lastonholdtime" operator="on" value="2024-02-15"/>`:                           "A-2",
-			`<condition attribute="ownerid" operator="eq-userid"/>`:                                              "A-1,A-2,A-3,A-4,A-5",
+			`<condition attribute="lastonholdtime" operator="on" value="2024-02-15"/>`:                                   "A-2",
+			`<condition attribute="ownerid" operator="eq-userid"/>`:                                                      "A-1,A-2,A-3,A-4,A-5",
 		}
 		for cond, want := range cases {
 			fx := `<fetch><entity name="account"><attribute name="accountnumber"/><order attribute="accountnumber"/><filter>` + cond + `</filter></entity></fetch>`
