@@ -19,7 +19,7 @@ var entityID = regexp.MustCompile(`\(([0-9a-fA-F-]{36})\)$`)
 func KeyGUID(id string) string { return id }
 
 // KeyOf builds an alternate key such as accountnumber='A1' from pairs
-// (column, value); strings are quoted with '' escaping.
+// (column, value); strings are quoted with ” escaping.
 func KeyOf(pairs ...any) string {
 	var parts []string
 	for i := 0; i+1 < len(pairs); i += 2 {
