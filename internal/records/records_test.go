@@ -1,0 +1,148 @@
+package records_test
+
+import (
+	"context"
+	"testing"
+
+	"junction/internal/changelog"
+	"junction/internal/records"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+func setup(t *testing.T, s store.Store) *records.Service {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
+		t.Fatal(err)
+	}
+	rec := records.New(s, nil, nil)
+	if err := rec.Init(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// TestWritesAppendChanges checks that creates, updates, deletes and the
+// references a delete clears all reach the change log, in order.
+func TestWritesAppendChanges(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		acc, _ := rec.Table("account")
+		con, _ := rec.Table("contact")
+		var cid, aid string
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			c, err := rec.Create(ctx, tx, con, records.Row{"lastname": "Lee"}, records.Caller{CorrelationID: "r1"})
+			if err != nil {
+				return err
+			}
+			cid = c["contactid"].(string)
+			a, err := rec.Create(ctx, tx, acc, records.Row{"name": "A", "primarycontactid": records.Ref{Table: "contact", ID: cid}}, records.Caller{})
+			if err != nil {
+				return err
+			}
+			aid = a["accountid"].(string)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tx(ctx, func(tx store.Tx) error { return rec.Delete(ctx, tx, con, cid, "", records.Caller{}) }); err != nil {
+			t.Fatal(err)
+		}
+		var changes []changelog.Change
+		s.Read(ctx, func(q store.Querier) error {
+			changes, err = changelog.Read(ctx, q, 0, "", 100)
+			return err
+		})
+		var got []string
+		for _, c := range changes {
+			got = append(got, c.Table+":"+c.Message)
+		}
+		want := "contact:Create account:Create account:Update contact:Delete"
+		if s := join(got); s != want {
+			t.Fatalf("changes %q, want %q", s, want)
+		}
+		if changes[0].CorrelationID != "r1" || changes[2].RecordID != aid || changes[2].After["primarycontactid"] != nil {
+			t.Fatalf("change details %+v", changes)
+		}
+		// A failed write leaves neither row nor change.
+		err = s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := rec.Create(ctx, tx, acc, records.Row{"name": "B"}, records.Caller{}); err != nil {
+				return err
+			}
+			_, err := rec.Create(ctx, tx, acc, records.Row{"name": "C", "primarycontactid": records.Ref{Table: "contact", ID: cid}}, records.Caller{})
+			return err
+		})
+		if records.AsError(err).Code != records.CodeNotFound {
+			t.Fatalf("bad reference: %v", err)
+		}
+		var n int
+		s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT COUNT(*) FROM junction_changes").Scan(&n)
+		})
+		if n != 4 {
+			t.Fatalf("changes after a rolled back write: %d", n)
+		}
+	})
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
+
+func TestAutoNumberAndValidation(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		inc, _ := rec.Table("incident")
+		seen := map[string]bool{}
+		for i := 0; i < 3; i++ {
+			var row records.Row
+			err := s.Tx(ctx, func(tx store.Tx) error {
+				var err error
+				row, err = rec.Create(ctx, tx, inc, records.Row{"title": "t"}, records.Caller{})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tn := row["ticketnumber"].(string)
+			if len(tn) != len("CAS-01001-A1B2C3") || tn[:9] != []string{"CAS-01001", "CAS-01002", "CAS-01003"}[i] || seen[tn] {
+				t.Fatalf("ticket %q", tn)
+			}
+			seen[tn] = true
+		}
+		c, _ := inc.Column("prioritycode")
+		if _, err := records.Convert(inc, c, int64(9)); err == nil {
+			t.Fatal("bad option accepted")
+		}
+	})
+}
+
+func TestTableDefinitionErrors(t *testing.T) {
+	t.Parallel()
+	bad := []records.Table{
+		{Name: "Bad", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}}},
+		{Name: "t", PrimaryName: "missing"},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: "Weird"}}},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}, {Name: "p", Type: records.Picklist}}},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}, {Name: "a", Type: records.AutoNumber, Format: "X-{RANDSTRING:3}"}}},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}}, Keys: []records.Key{{Name: "k", Columns: []string{"zz"}}}},
+	}
+	for i, tb := range bad {
+		if err := tb.Prepare(func(string) bool { return true }); err == nil {
+			t.Errorf("definition %d accepted", i)
+		}
+	}
+}
