@@ -626,3 +626,31 @@ func TestTwoNodesNeverShareALock(t *testing.T) {
 		})
 	}
 }
+
+func TestSettleBatch(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		tb := setup(t, s)
+		tb.queue(t, "q", broker.Properties{})
+		tb.send(t, "q", broker.Message{Body: []byte("a")}, broker.Message{Body: []byte("b")}, broker.Message{Body: []byte("c")})
+		got := tb.recv(t, "q", 3)
+		res, err := tb.b.SettleBatch(tb.ctx, "q", []broker.SettleItem{
+			{Op: broker.SettleComplete, Settlement: broker.Settlement{LockToken: got[0].LockToken}},
+			{Op: broker.SettleComplete, Settlement: broker.Settlement{LockToken: "stale"}},
+			{Op: broker.SettleDeadLetter, Settlement: broker.Settlement{LockToken: got[1].LockToken, Reason: "r"}},
+			{Op: broker.SettleRenew, Settlement: broker.Settlement{LockToken: got[2].LockToken}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Err != nil || broker.KindOf(res[1].Err) != broker.KindLockLost || res[2].Err != nil || res[3].LockedUntil.IsZero() {
+			t.Fatalf("results = %+v", res)
+		}
+		c, _ := tb.b.Counts(tb.ctx, "q")
+		if c.Active != 1 || c.DeadLetter != 1 {
+			t.Fatalf("counts = %+v", c)
+		}
+		_, err = tb.b.SettleBatch(tb.ctx, "q", []broker.SettleItem{{Op: "explode"}})
+		wantKind(t, err, broker.KindBadRequest)
+	})
+}

@@ -64,7 +64,7 @@ func (b *Broker) acceptOnce(ctx context.Context, path, id string) (*Session, str
 	var channel string
 	err := b.s.Tx(ctx, func(tx store.Tx) error {
 		out = nil
-		a, err := resolve(ctx, tx, path)
+		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func checkSession(ctx context.Context, q store.Querier, entityID int64, s *Sessi
 
 func (b *Broker) withSession(ctx context.Context, s *Session, fn func(tx store.Tx, a address, now time.Time) error) error {
 	return b.s.Tx(ctx, func(tx store.Tx) error {
-		a, err := resolve(ctx, tx, s.Entity)
+		a, err := b.resolve(ctx, tx, s.Entity)
 		if err != nil {
 			return err
 		}
