@@ -214,21 +214,45 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 		}
 		groups[k] = append(groups[k], c)
 	}
+	// A subscription's batches go one after the other, in publish order; once
+	// one fails the rest wait for the endpoint's delay. Subscriptions proceed
+	// in parallel.
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
 	for _, k := range order {
-		s := subs[k]
-		for _, batch := range cutBatches(s, groups[k]) {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(s *subRow, batch []claimed) {
-				defer func() { <-sem; wg.Done() }()
-				r.deliverBatch(ctx, owner, s, batch)
-			}(s, batch)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(s *subRow, batches [][]claimed) {
+			defer func() { <-sem; wg.Done() }()
+			for i, batch := range batches {
+				if !r.deliverBatch(ctx, owner, s, batch) {
+					r.release(ctx, owner, batches[i+1:])
+					return
+				}
+			}
+		}(subs[k], cutBatches(subs[k], groups[k]))
 	}
 	wg.Wait()
 	return len(rows), nil
+}
+
+// release gives claimed deliveries back without an attempt.
+func (r *Router) release(ctx context.Context, owner string, batches [][]claimed) {
+	var all []any
+	for _, b := range batches {
+		all = append(all, ids(b)...)
+	}
+	if len(all) == 0 || ctx.Err() != nil {
+		return
+	}
+	err := r.st.Tx(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE events_deliveries SET lease_owner = '', lease_until = 0 WHERE lease_owner = ? AND id IN (`+
+			placeholders(len(all))+`)`, append([]any{owner}, all...)...)
+		return err
+	})
+	if err != nil {
+		r.log.Warn("events: release deliveries", "err", err)
+	}
 }
 
 func placeholders(n int) string {
@@ -260,8 +284,9 @@ func cutBatches(s *subRow, rows []claimed) [][]claimed {
 	return out
 }
 
-// deliverBatch sends one batch and records the outcome.
-func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batch []claimed) {
+// deliverBatch sends one batch and records the outcome; it reports whether
+// the endpoint took it.
+func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batch []claimed) bool {
 	now := r.now()
 	ttl := r.scaled(time.Duration(s.Props.RetryPolicy.EventTimeToLiveInMinutes) * time.Minute)
 	// Events whose time to live passed while waiting are dead-lettered unsent.
@@ -278,16 +303,16 @@ func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batc
 		r.finish(ctx, owner, s, expired, 0, "", ReasonTTL)
 	}
 	if len(live) == 0 {
-		return
+		return true
 	}
 	status, err := r.send(ctx, s, live)
 	if ctx.Err() != nil {
-		return // stopping: the lease hands the batch to the next claimer
+		return false // stopping: the lease hands the batch to the next claimer
 	}
 	outcome := outcomeOf(status, err)
 	if outcome == "Succeeded" {
 		r.succeed(ctx, owner, s, live)
-		return
+		return true
 	}
 	r.m.failed.WithLabelValues(outcome).Add(float64(len(live)))
 	if err != nil {
@@ -295,9 +320,10 @@ func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batc
 	}
 	if terminal(status) || errors.As(err, new(permanentError)) {
 		r.finish(ctx, owner, s, live, status, outcome, ReasonNonRetry)
-		return
+		return true // the endpoint answered; the next events may be fine
 	}
 	r.retry(ctx, owner, s, live, status, outcome)
+	return false
 }
 
 func (r *Router) send(ctx context.Context, s *subRow, batch []claimed) (int, error) {
