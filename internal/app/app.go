@@ -18,6 +18,8 @@ import (
 
 	"junction/demo"
 	"junction/internal/auth"
+	"junction/internal/changelog"
+	"junction/internal/console"
 	"junction/internal/project"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -64,6 +66,8 @@ type App struct {
 	components []Component
 	migrations []store.Migration
 	server     *server.Server
+	activity   *server.Activity
+	console    *console.Console
 	ready      atomic.Bool
 	started    []Component
 	stopOnce   sync.Once
@@ -72,11 +76,11 @@ type App struct {
 
 // New opens the data folder and the store, applies migrations, loads the
 // project and builds every component. Configuration problems are ConfigErrors.
-func New(ctx context.Context, cfg Config) (a *App, err error) {
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.closeStorage()
@@ -92,7 +96,9 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path}
 	a.components = buildComponents(deps)
 
-	migrations := append([]store.Migration(nil), auth.Migrations...)
+	// The change log is core: record writers append to it, the event router and
+	// delta exports read it.
+	migrations := append(append([]store.Migration(nil), auth.Migrations...), changelog.Migrations()...)
 	for _, c := range a.components {
 		migrations = append(migrations, c.Migrations()...)
 	}
@@ -111,9 +117,12 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.registerMetrics()
+	a.activity = server.NewActivity(surfaceOf)
+	a.console = console.New(cfg.Version, a.activity, reporters(a.components)...)
 	if a.server, err = server.New(a.log, a.keys, a.registry, a.routes()); err != nil {
 		return nil, err
 	}
+	a.server.Activity = a.activity
 	return a, nil
 }
 
@@ -258,3 +267,6 @@ func nodeID() string {
 	rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
+
+// Components are the app's components, for tests and the CLI's in-process tools.
+func (a *App) Components() []Component { return a.components }

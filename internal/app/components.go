@@ -1,34 +1,39 @@
 package app
 
 import (
-	"context"
-
-	"junction/internal/changelog"
+	"junction/internal/broker/httpapi"
+	"junction/internal/console"
 	"junction/internal/events"
 	"junction/internal/project"
-	"junction/internal/server"
-	"junction/internal/store"
+	"junction/internal/records"
+	"junction/internal/webapi"
 )
 
 // buildComponents constructs every surface and worker, wiring dependencies by
 // hand. Order matters: components start in this order and stop in reverse.
 func buildComponents(d Deps) []Component {
+	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, events.OptionsFromEnv())
-	return []Component{changeLog{}, router}
+	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router}
 }
 
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{events.Validator{}}
+	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}}
 }
 
-// changeLog owns the change log's table, which record writers append to and the
-// event router reads.
-type changeLog struct{}
-
-func (changeLog) Name() string                    { return "changelog" }
-func (changeLog) Migrations() []store.Migration   { return changelog.Migrations() }
-func (changeLog) Routes() []server.Route          { return nil }
-func (changeLog) Start(ctx context.Context) error { return nil }
-func (changeLog) Stop(ctx context.Context) error  { return nil }
+// reporters are what tells the console's overview what is failing now: the
+// components that report themselves, and adapters for those that do not.
+func reporters(components []Component) []console.Reporter {
+	var out []console.Reporter
+	for _, c := range components {
+		if r, ok := c.(console.Reporter); ok {
+			out = append(out, r)
+		}
+		if bus, ok := c.(*httpapi.API); ok {
+			out = append(out, brokerAlerts{bus.Broker()})
+		}
+	}
+	return out
+}
