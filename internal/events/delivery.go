@@ -214,21 +214,67 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 		}
 		groups[k] = append(groups[k], c)
 	}
+	// A subscription's batches go one after the other, in publish order; once
+	// one fails the rest wait for the endpoint's delay. Subscriptions proceed
+	// in parallel.
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
+	done := &successes{}
 	for _, k := range order {
-		s := subs[k]
-		for _, batch := range cutBatches(s, groups[k]) {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(s *subRow, batch []claimed) {
-				defer func() { <-sem; wg.Done() }()
-				r.deliverBatch(ctx, owner, s, batch)
-			}(s, batch)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(s *subRow, batches [][]claimed) {
+			defer func() { <-sem; wg.Done() }()
+			for i, batch := range batches {
+				if !r.deliverBatch(ctx, owner, s, batch, done) {
+					r.release(ctx, owner, batches[i+1:])
+					return
+				}
+			}
+		}(subs[k], cutBatches(subs[k], groups[k]))
 	}
 	wg.Wait()
+	r.succeed(ctx, owner, done)
 	return len(rows), nil
+}
+
+// successes collects a round's delivered rows, removed in one transaction at
+// the end of the round (a crash before it only causes re-deliveries).
+type successes struct {
+	mu    sync.Mutex
+	ids   []any
+	subs  []*subRow
+	count map[string]int
+}
+
+func (s *successes) add(sub *subRow, batch []claimed) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = append(s.ids, ids(batch)...)
+	s.subs = append(s.subs, sub)
+	if s.count == nil {
+		s.count = map[string]int{}
+	}
+	s.count[sub.Props.Destination.EndpointType] += len(batch)
+}
+
+// release gives claimed deliveries back without an attempt.
+func (r *Router) release(ctx context.Context, owner string, batches [][]claimed) {
+	var all []any
+	for _, b := range batches {
+		all = append(all, ids(b)...)
+	}
+	if len(all) == 0 || ctx.Err() != nil {
+		return
+	}
+	err := r.st.Tx(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE events_deliveries SET lease_owner = '', lease_until = 0 WHERE lease_owner = ? AND id IN (`+
+			placeholders(len(all))+`)`, append([]any{owner}, all...)...)
+		return err
+	})
+	if err != nil {
+		r.log.Warn("events: release deliveries", "err", err)
+	}
 }
 
 func placeholders(n int) string {
@@ -260,8 +306,9 @@ func cutBatches(s *subRow, rows []claimed) [][]claimed {
 	return out
 }
 
-// deliverBatch sends one batch and records the outcome.
-func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batch []claimed) {
+// deliverBatch sends one batch and records the outcome; it reports whether
+// the endpoint took it.
+func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batch []claimed, done *successes) bool {
 	now := r.now()
 	ttl := r.scaled(time.Duration(s.Props.RetryPolicy.EventTimeToLiveInMinutes) * time.Minute)
 	// Events whose time to live passed while waiting are dead-lettered unsent.
@@ -278,16 +325,16 @@ func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batc
 		r.finish(ctx, owner, s, expired, 0, "", ReasonTTL)
 	}
 	if len(live) == 0 {
-		return
+		return true
 	}
 	status, err := r.send(ctx, s, live)
 	if ctx.Err() != nil {
-		return // stopping: the lease hands the batch to the next claimer
+		return false // stopping: the lease hands the batch to the next claimer
 	}
 	outcome := outcomeOf(status, err)
 	if outcome == "Succeeded" {
-		r.succeed(ctx, owner, s, live)
-		return
+		done.add(s, live)
+		return true
 	}
 	r.m.failed.WithLabelValues(outcome).Add(float64(len(live)))
 	if err != nil {
@@ -295,9 +342,10 @@ func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batc
 	}
 	if terminal(status) || errors.As(err, new(permanentError)) {
 		r.finish(ctx, owner, s, live, status, outcome, ReasonNonRetry)
-		return
+		return true // the endpoint answered; the next events may be fine
 	}
 	r.retry(ctx, owner, s, live, status, outcome)
+	return false
 }
 
 func (r *Router) send(ctx context.Context, s *subRow, batch []claimed) (int, error) {
@@ -437,21 +485,39 @@ func ids(batch []claimed) []any {
 	return out
 }
 
-// succeed removes delivered rows and clears the endpoint's failure streak.
-func (r *Router) succeed(ctx context.Context, owner string, s *subRow, batch []claimed) {
-	err := r.st.Tx(ctx, func(tx store.Tx) error {
-		args := append([]any{owner}, ids(batch)...)
-		if _, err := tx.Exec(ctx, `DELETE FROM events_deliveries WHERE lease_owner = ? AND id IN (`+placeholders(len(batch))+`)`, args...); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE events_subscriptions SET failures = 0, paused_until = 0 WHERE topic = ? AND name = ? AND failures > 0`, s.Topic, s.Name)
-		return err
-	})
-	if err != nil {
-		r.log.Warn("events: record delivery", "err", err)
+// succeed removes a round's delivered rows and clears the failure streaks of
+// their endpoints.
+func (r *Router) succeed(ctx context.Context, owner string, done *successes) {
+	if len(done.ids) == 0 {
 		return
 	}
-	r.m.delivered.WithLabelValues(s.Props.Destination.EndpointType).Add(float64(len(batch)))
+	err := r.st.Tx(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		for lo := 0; lo < len(done.ids); lo += 1000 {
+			chunk := done.ids[lo:min(lo+1000, len(done.ids))]
+			if _, err := tx.Exec(ctx, `DELETE FROM events_deliveries WHERE lease_owner = ? AND id IN (`+placeholders(len(chunk))+`)`,
+				append([]any{owner}, chunk...)...); err != nil {
+				return err
+			}
+		}
+		cleared := map[*subRow]bool{}
+		for _, s := range done.subs {
+			if s.Failures == 0 || cleared[s] {
+				continue
+			}
+			cleared[s] = true
+			if _, err := tx.Exec(ctx, `UPDATE events_subscriptions SET failures = 0, paused_until = 0 WHERE topic = ? AND name = ?`, s.Topic, s.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		r.log.Warn("events: record deliveries", "err", err)
+		return
+	}
+	for typ, n := range done.count {
+		r.m.delivered.WithLabelValues(typ).Add(float64(n))
+	}
 }
 
 // retry schedules the next attempt of each event on the ladder, or

@@ -94,8 +94,10 @@ func (e *Event) CloudEvent() map[string]any {
 	if e.DataSchema != "" {
 		m["dataschema"] = e.DataSchema
 	}
-	if e.Schema == SchemaEventGrid && e.DataVersion != "" && e.DataSchema == "" {
-		m["dataschema"] = e.DataVersion
+	if e.Schema == SchemaEventGrid && e.DataVersion != "" {
+		// dataschema must be a URI; the Event Grid data version rides along as
+		// an extension attribute instead.
+		m["dataversion"] = e.DataVersion
 	}
 	ct := e.DataContentType
 	switch {

@@ -26,7 +26,7 @@ const adminKey = "test-admin-key"
 
 // bundle is one router served over real HTTP on a real store.
 type bundle struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	r      *events.Router
 	url    string
@@ -35,7 +35,7 @@ type bundle struct {
 	cancel context.CancelFunc
 }
 
-type testLogWriter struct{ t *testing.T }
+type testLogWriter struct{ t testing.TB }
 
 func (w testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -48,7 +48,7 @@ func fastOptions() events.Options {
 		Jitter: func() float64 { return 1 }}
 }
 
-func setup(t *testing.T, st store.Store, opts events.Options) *bundle {
+func setup(t testing.TB, st store.Store, opts events.Options) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	if err := st.Migrate(ctx, append(append(append([]store.Migration{}, auth.Migrations...), changelog.Migrations()...), events.Migrations()...)); err != nil {
@@ -153,7 +153,7 @@ func (b *bundle) waitState(topic, name, want string) map[string]any {
 }
 
 // waitFor polls cond until it holds or 20 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -187,7 +187,7 @@ type receiver struct {
 	notes  int
 }
 
-func newReceiver(t *testing.T, handshake string, status func(n int) int) *receiver {
+func newReceiver(t testing.TB, handshake string, status func(n int) int) *receiver {
 	rc := &receiver{handshake: handshake, status: status}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.Close)

@@ -14,7 +14,7 @@ import (
 	"junction/internal/store/storetest"
 )
 
-func countRows(t *testing.T, st store.Store, table string) int {
+func countRows(t testing.TB, st store.Store, table string) int {
 	t.Helper()
 	var n int
 	if err := st.Read(context.Background(), func(q store.Querier) error {
