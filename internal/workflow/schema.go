@@ -2,12 +2,17 @@ package workflow
 
 import (
 	"encoding/json"
+
 	"fmt"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
+
+var english = message.NewPrinter(language.English)
 
 var schemaCache sync.Map // canonical JSON -> *jsonschema.Schema
 
@@ -69,7 +74,7 @@ func flattenValidation(ve *jsonschema.ValidationError) string {
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) == 0 {
 			loc := "/" + strings.Join(e.InstanceLocation, "/")
-			msgs = append(msgs, fmt.Sprintf("%s: %s", loc, e.ErrorKind.LocalizedString(nil)))
+			msgs = append(msgs, fmt.Sprintf("%s: %s", loc, e.ErrorKind.LocalizedString(english)))
 			return
 		}
 		for _, c := range e.Causes {
