@@ -3,7 +3,9 @@ package workflow
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -303,7 +305,8 @@ func (tc *tokenCache) get(ctx context.Context, client *http.Client, authority, t
 	if authority == "" {
 		authority = "https://login.microsoftonline.com"
 	}
-	key := strings.Join([]string{authority, tenant, clientID, audience}, "\x00")
+	sum := sha256.Sum256([]byte(secret))
+	key := strings.Join([]string{authority, tenant, clientID, audience, hex.EncodeToString(sum[:8])}, "\x00")
 	tc.mu.Lock()
 	if tc.m == nil {
 		tc.m = map[string]cachedToken{}

@@ -604,6 +604,9 @@ func (v *validator) visit(c *expr.Call) error {
 		if _, ok := v.env.Parameters[name]; ok {
 			return nil
 		}
+		if strings.HasPrefix(name, "$") {
+			return nil // Power Automate's $connections and $authentication
+		}
 		return fmt.Errorf("parameters('%s') refers to a parameter that is neither declared in the definition nor in parameters.json", name)
 	case "appsetting":
 		if v.env.AppSetting != nil {

@@ -113,6 +113,21 @@ func index(x, k any, safe bool) (any, error) {
 				return v, nil
 			}
 		}
+		// Power Automate addresses connector outputs with paths: ?['body/id'].
+		if strings.Contains(key, "/") {
+			var cur any = x
+			for _, seg := range strings.Split(key, "/") {
+				v, err := index(cur, seg, true)
+				if err != nil {
+					cur = nil
+					break
+				}
+				cur = v
+			}
+			if cur != nil || safe {
+				return cur, nil
+			}
+		}
 		if safe {
 			return nil, nil
 		}

@@ -58,6 +58,7 @@ func TestEvaluate(t *testing.T) {
 		{"@triggerBody().customer.id", "C1"},
 		{"@triggerBody()['items'][1]", int64(2)},
 		{"@triggerBody()?['missing']", nil},
+		{"@triggerBody()?['customer/id']", "C1"},
 		{"@TOLOWER('ABC')", "abc"},
 		// Strings.
 		{"@concat('Hello', ' ', 'World', 1)", "Hello World1"},
