@@ -102,16 +102,16 @@ func Migrations() []store.Migration {
 
 // Run is one run of a workflow, as the run history shows it.
 type Run struct {
-	ID               string         `json:"name"`
-	Workflow         string         `json:"workflow"`
-	Status           string         `json:"status"`
-	Trigger          map[string]any `json:"trigger"`
-	ClientTrackingID string         `json:"clientTrackingId,omitempty"`
-	OriginRunID      string         `json:"originRunId,omitempty"`
-	StartTime        time.Time      `json:"startTime"`
-	EndTime          *time.Time     `json:"endTime,omitempty"`
-	Error            any            `json:"error,omitempty"`
-	Outputs          map[string]any `json:"outputs,omitempty"`
+	ID               string          `json:"name"`
+	Workflow         string          `json:"workflow"`
+	Status           string          `json:"status"`
+	Trigger          map[string]any  `json:"trigger"`
+	ClientTrackingID string          `json:"clientTrackingId,omitempty"`
+	OriginRunID      string          `json:"originRunId,omitempty"`
+	StartTime        time.Time       `json:"startTime"`
+	EndTime          *time.Time      `json:"endTime,omitempty"`
+	Error            any             `json:"error,omitempty"`
+	Outputs          map[string]any  `json:"outputs,omitempty"`
 	Actions          []*ActionRecord `json:"actions,omitempty"`
 
 	defHash   string
@@ -122,17 +122,17 @@ type Run struct {
 // ActionRecord is one action's persisted result. Path names the action and
 // its enclosing containers and loop iterations ("Loop#3/Scope/Compose").
 type ActionRecord struct {
-	Path              string     `json:"path"`
-	Name              string     `json:"name"`
-	Status            string     `json:"status"`
-	Code              string     `json:"code,omitempty"`
-	StartTime         time.Time  `json:"startTime"`
-	EndTime           time.Time  `json:"endTime"`
-	Inputs            any        `json:"inputs,omitempty"`
-	Outputs           any        `json:"outputs,omitempty"`
-	Error             any        `json:"error,omitempty"`
-	RetryHistory      []any      `json:"retryHistory,omitempty"`
-	TrackedProperties any        `json:"trackedProperties,omitempty"`
+	Path              string    `json:"path"`
+	Name              string    `json:"name"`
+	Status            string    `json:"status"`
+	Code              string    `json:"code,omitempty"`
+	StartTime         time.Time `json:"startTime"`
+	EndTime           time.Time `json:"endTime"`
+	Inputs            any       `json:"inputs,omitempty"`
+	Outputs           any       `json:"outputs,omitempty"`
+	Error             any       `json:"error,omitempty"`
+	RetryHistory      []any     `json:"retryHistory,omitempty"`
+	TrackedProperties any       `json:"trackedProperties,omitempty"`
 }
 
 // Response is what a Response action answered.
