@@ -77,9 +77,10 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a = &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	opened := a // "return nil, err" clears a before this deferred call runs
 	defer func() {
 		if err != nil {
-			a.closeStorage()
+			opened.closeStorage()
 		}
 	}()
 	if a.data, err = openDataDir(cfg.Data); err != nil {

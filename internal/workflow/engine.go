@@ -74,6 +74,25 @@ type Engine struct {
 	wg        sync.WaitGroup
 	killed    bool
 	tokens    tokenCache
+	checked   map[string]time.Time
+	project   Project
+	base      string
+}
+
+func (e *Engine) setBase(u string) {
+	e.mu.Lock()
+	e.base = u
+	e.mu.Unlock()
+}
+
+func (e *Engine) baseURL() string {
+	e.mu.RLock()
+	b := e.base
+	e.mu.RUnlock()
+	if b != "" {
+		return b
+	}
+	return e.opt.BaseURL()
 }
 
 // New builds an engine; Start runs its background work.

@@ -68,7 +68,10 @@ func (e *Engine) arm(ctx context.Context, l *Loaded) error {
 			if err := e.armSchedule(ctx, l, name, t); err != nil {
 				return err
 			}
-		case src != nil && src.Match(t):
+		case strings.EqualFold(t.Type, "Request"):
+		case src == nil || !src.Match(t):
+			e.log.Warn("no trigger source serves this trigger on this node yet; it will not fire", "workflow", l.Name, "trigger", name, "type", t.Type)
+		default:
 			trig, wf := name, l.Name
 			unsub, err := src.Subscribe(e.ctx, Subscription{Workflow: l.Name, Trigger: name, Def: t,
 				Fire: func(ctx context.Context, outputs map[string]any) ([]*Handle, error) {
@@ -183,7 +186,7 @@ func (e *Engine) CallbackURL(workflow, trigger string) (*CallbackURL, error) {
 		return nil, fmt.Errorf("request trigger %s of workflow %s: %w", trigger, workflow, ErrNotFound)
 	}
 	sp := "/triggers/" + trigger + "/run"
-	base := strings.TrimSuffix(e.opt.BaseURL(), "/") + "/api/" + url.PathEscape(workflow) + "/triggers/" + url.PathEscape(trigger) + "/invoke"
+	base := strings.TrimSuffix(e.baseURL(), "/") + "/api/" + url.PathEscape(workflow) + "/triggers/" + url.PathEscape(trigger) + "/invoke"
 	q := map[string]string{"api-version": callbackAPIVersion, "sp": sp, "sv": "1.0", "sig": sign(l.SigKey, workflow, trigger, sp, "1.0")}
 	vals := url.Values{}
 	for k, v := range q {

@@ -55,6 +55,11 @@ var actionTypes = map[string]bool{
 
 var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "manual": true}
 
+// pluginTriggerTypes are served by other surfaces through TriggerSource; a
+// definition using one is valid even before its source is registered.
+var pluginTriggerTypes = map[string]bool{"openapiconnectionwebhook": true, "openapiconnection": true, "serviceprovider": true,
+	"apiconnection": true, "apiconnectionwebhook": true, "httpwebhook": true, "http": true}
+
 var runAfterStatuses = map[string]bool{"succeeded": true, "failed": true, "skipped": true, "timedout": true}
 
 var variableTypes = map[string]bool{"string": true, "integer": true, "int": true, "float": true, "boolean": true, "bool": true, "array": true, "object": true}
@@ -172,7 +177,7 @@ func (v *validator) trigger(name string, t *Trigger) {
 		return
 	}
 	lt := strings.ToLower(t.Type)
-	if !builtinTriggerTypes[lt] && !v.env.TriggerTypes[lt] {
+	if !builtinTriggerTypes[lt] && !pluginTriggerTypes[lt] && !v.env.TriggerTypes[lt] {
 		v.add(path+".type", "unknown trigger type %q", t.Type)
 	}
 	v.value(t.Inputs, path+".inputs")
