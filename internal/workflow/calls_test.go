@@ -243,6 +243,14 @@ func (n *notes) connector(name string) *connector.Connector {
 		}}
 }
 
+func newRegistry(t *testing.T, n *notes) *connector.Registry {
+	reg := connector.NewRegistry()
+	if err := reg.Register(n.connector("dataverse")); err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
 func TestConnectorDispatch(t *testing.T) {
 	t.Parallel()
 	n := &notes{data: map[string]any{}}
