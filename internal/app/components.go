@@ -2,25 +2,29 @@ package app
 
 import (
 	"junction/internal/broker/httpapi"
+	"junction/internal/connector"
 	"junction/internal/console"
 	"junction/internal/events"
 	"junction/internal/project"
 	"junction/internal/records"
 	"junction/internal/webapi"
+	"junction/internal/workflow"
 )
 
 // buildComponents constructs every surface and worker, wiring dependencies by
 // hand. Order matters: components start in this order and stop in reverse.
 func buildComponents(d Deps) []Component {
+	connectors := connector.NewRegistry()
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, events.OptionsFromEnv())
-	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router}
+	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, BaseURL: d.BaseURL})
+	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router, flows}
 }
 
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}}
+	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{}}
 }
 
 // reporters are what tells the console's overview what is failing now: the
