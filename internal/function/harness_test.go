@@ -35,7 +35,10 @@ type bundle struct {
 
 type testLog struct{ t *testing.T }
 
-func (l testLog) Write(p []byte) (int, error) { l.t.Log(string(bytes.TrimSpace(p))); return len(p), nil }
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(string(bytes.TrimSpace(p)))
+	return len(p), nil
+}
 
 // setup writes files (paths relative to the project) and serves them.
 func setup(t *testing.T, s store.Store, files map[string]string, opts function.Options) *bundle {

@@ -264,7 +264,7 @@ module.exports = async function (context, event) {
 func TestUnwiredBindings(t *testing.T) {
 	t.Parallel()
 	files := map[string]string{
-		"functions/host.json": `{"version": "2.0"}`,
+		"functions/host.json":               `{"version": "2.0"}`,
 		"functions/fromqueue/function.json": `{"bindings": [{"type": "serviceBusTrigger", "direction": "in", "name": "msg", "queueName": "orders", "connection": "SB"}]}`,
 		"functions/fromqueue/index.js":      `module.exports = async function (context, msg) {};`,
 		"functions/toqueue/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"},
