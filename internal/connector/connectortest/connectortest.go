@@ -25,7 +25,7 @@ func Describe(t *testing.T, c *connector.Connector) {
 			t.Errorf("parameter %+v needs a name, a JSON type and a description", p)
 		}
 		lower := strings.ToLower(p.Name)
-		if (strings.Contains(lower, "password") || strings.Contains(lower, "secret") || lower == "connectionstring" || strings.Contains(lower, "token")) && !p.Secret {
+		if (strings.Contains(lower, "password") || strings.Contains(lower, "secret") || lower == "connectionstring" || lower == "token" || lower == "privatekey" || lower == "apikeyvalue") && !p.Secret {
 			t.Errorf("parameter %q looks secret but is not marked Secret", p.Name)
 		}
 	}
