@@ -134,6 +134,12 @@ func (v Values) Bytes(name string) ([]byte, error) {
 func Fail(connectorName, op string, err error) *Error {
 	var ce *Error
 	if errors.As(err, &ce) {
+		if ce.Connector == "" {
+			ce.Connector = connectorName
+		}
+		if ce.Operation == "" {
+			ce.Operation = op
+		}
 		return ce
 	}
 	return &Error{Connector: connectorName, Operation: op, Retryable: Transient(err), Err: err}
