@@ -43,7 +43,7 @@ func New() *connector.Connector {
 		Operations: []connector.Operation{
 			{ID: "publish", Kind: connector.Action, Summary: "Publish a message and wait for the broker's confirm",
 				Inputs: connector.Schema{"type": "object", "required": []string{"message"}, "properties": map[string]any{
-					"exchange": map[string]any{"type": "string", "default": "", "description": "empty: the default exchange, where the routing key is a queue name"},
+					"exchange":   map[string]any{"type": "string", "default": "", "description": "empty: the default exchange, where the routing key is a queue name"},
 					"routingKey": map[string]any{"type": "string"}, "message": map[string]any{"description": "a string, or any JSON value sent as JSON"},
 					"contentType": map[string]any{"type": "string"}, "messageId": map[string]any{"type": "string"}, "correlationId": map[string]any{"type": "string"},
 					"headers": map[string]any{"type": "object"}, "persistent": map[string]any{"type": "boolean", "default": true},
