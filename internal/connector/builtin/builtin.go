@@ -5,6 +5,7 @@ package builtin
 import (
 	"junction/internal/connector"
 	"junction/internal/connector/http"
+	"junction/internal/connector/localfiles"
 	"junction/internal/connector/mqtt"
 	"junction/internal/connector/nats"
 	"junction/internal/connector/rabbitmq"
@@ -14,7 +15,7 @@ import (
 
 // Connectors returns fresh instances of the built-in connectors.
 func Connectors() []*connector.Connector {
-	return []*connector.Connector{http.New(), sql.New(), redis.New(), rabbitmq.New(), nats.New(), mqtt.New()}
+	return []*connector.Connector{http.New(), sql.New(), redis.New(), rabbitmq.New(), nats.New(), mqtt.New(), localfiles.New()}
 }
 
 // Register adds the built-in connectors to r.
