@@ -3,8 +3,10 @@ package app
 import (
 	"junction/internal/broker/httpapi"
 	"junction/internal/connector"
+	"junction/internal/connector/builtin"
 	"junction/internal/console"
 	"junction/internal/events"
+	"junction/internal/function"
 	"junction/internal/project"
 	"junction/internal/records"
 	"junction/internal/webapi"
@@ -15,16 +17,20 @@ import (
 // hand. Order matters: components start in this order and stop in reverse.
 func buildComponents(d Deps) []Component {
 	connectors := connector.NewRegistry()
+	if err := builtin.Register(connectors); err != nil {
+		panic(err) // the built-in set is fixed at build time; a clash is a programming error
+	}
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, events.OptionsFromEnv())
 	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, BaseURL: d.BaseURL})
-	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router, flows}
+	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry})
+	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router, flows, functions}
 }
 
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{}}
+	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{}, function.Validator{}}
 }
 
 // reporters are what tells the console's overview what is failing now: the
