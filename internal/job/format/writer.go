@@ -44,17 +44,30 @@ type Writer interface {
 // WriterFormats are the formats NewWriter accepts.
 var WriterFormats = []string{"csv", "jsonl", "parquet"}
 
-// NewWriter writes records with the given columns, in order, as format.
+// NewWriter writes records with the given columns, in order, as format. CSV
+// output starts with a header row.
 func NewWriter(w io.Writer, format string, cols []Column) (Writer, error) {
+	return newWriter(w, format, cols, true)
+}
+
+// NewHeaderlessWriter is NewWriter without the CSV header row (Synapse Link
+// layouts name the columns in model.json instead).
+func NewHeaderlessWriter(w io.Writer, format string, cols []Column) (Writer, error) {
+	return newWriter(w, format, cols, false)
+}
+
+func newWriter(w io.Writer, format string, cols []Column, header bool) (Writer, error) {
 	switch format {
 	case "", "csv":
 		cw := csv.NewWriter(w)
-		header := make([]string, len(cols))
-		for i, c := range cols {
-			header[i] = c.Name
-		}
-		if err := cw.Write(header); err != nil {
-			return nil, err
+		if header {
+			names := make([]string, len(cols))
+			for i, c := range cols {
+				names[i] = c.Name
+			}
+			if err := cw.Write(names); err != nil {
+				return nil, err
+			}
 		}
 		return &csvWriter{w: cw, cols: cols, row: make([]string, len(cols))}, nil
 	case "jsonl":
