@@ -201,6 +201,15 @@ func enqueue(ctx context.Context, s store.Store, job, trigger, occurrence, file 
 		occ = occurrence
 	}
 	err := s.Tx(ctx, func(tx store.Tx) error {
+		if occurrence != "" {
+			err := tx.QueryRow(ctx, "SELECT id FROM batch_runs WHERE job = ? AND occurrence = ?", job, occurrence).Scan(&id)
+			if err == nil {
+				return ErrDuplicate
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		err := tx.QueryRow(ctx, `INSERT INTO batch_runs (job, trigger_kind, occurrence, file, status, created_at)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, job, trigger, occ, file, StatusQueued, store.Micros(now)).Scan(&id)
 		if err != nil {
@@ -209,6 +218,9 @@ func enqueue(ctx context.Context, s store.Store, job, trigger, occurrence, file 
 		tx.Notify(runChannel)
 		return nil
 	})
+	if errors.Is(err, ErrDuplicate) {
+		return id, err
+	}
 	if store.IsConflict(err) {
 		s.Read(ctx, func(q store.Querier) error {
 			return q.QueryRow(ctx, "SELECT id FROM batch_runs WHERE job = ? AND occurrence = ?", job, occurrence).Scan(&id)
