@@ -67,11 +67,11 @@ func TestImportCSVIntoSQL(t *testing.T) {
 				}
 				recs, _ := csv.NewReader(strings.NewReader(string(rejects))).ReadAll()
 				want := map[string]bool{
-					"5|price|\"abc\" is not a decimal number": true,
-					"6|productnumber|longer than 8 characters": true,
-					"6|status|not one of the choices Active, Retired": true,
+					"5|price|\"abc\" is not a decimal number":                                  true,
+					"6|productnumber|longer than 8 characters":                                 true,
+					"6|status|not one of the choices Active, Retired":                          true,
 					"6|validfrom|\"31/31/2026\" does not match the date format \"02/01/2006\"": true,
-					"6|categoryid|no category row has code = \"NOPE\"": true,
+					"6|categoryid|no category row has code = \"NOPE\"":                         true,
 				}
 				if len(recs) != len(want)+1 {
 					t.Fatalf("rejects:\n%s", rejects)

@@ -77,7 +77,7 @@ func TestFileArrival(t *testing.T) {
 		spec := b.define(t, Spec{Name: "drop", Trigger: Trigger{Files: true},
 			Source:  Source{Type: "file", Path: "in", Pattern: "*.csv", Complete: Completion{StableFor: Duration(2 * time.Second), Marker: ".done"}},
 			Mapping: []Mapping{{To: "id", Type: format.TypeInt, Required: true}, {To: "name"}}, Key: []string{"id"},
-			Sink:    Sink{Type: "file", Path: out, Format: "jsonl"}})
+			Sink: Sink{Type: "file", Path: out, Format: "jsonl"}})
 		dir := filepath.Join(b.data, "files", "in")
 		ctx := context.Background()
 		writeFile(t, filepath.Join(dir, "a.csv.tmp"), "id,name\n1,x\n")
