@@ -70,6 +70,7 @@ type Service struct {
 	wg      sync.WaitGroup
 	stop    atomic.Bool
 	wake    chan struct{}
+	scan    chan struct{}
 	started bool
 }
 
@@ -101,7 +102,7 @@ func New(c Config) *Service {
 	}
 	return &Service{Config: c, store: c.Store, log: c.Logger, node: c.NodeID, leaseTTL: c.LeaseTTL,
 		project: map[string]*Spec{}, schemas: map[string][]byte{}, compiled: map[string]*jsonschema.Schema{},
-		stable: map[string]fileSeen{}, wake: make(chan struct{}, 1)}
+		stable: map[string]fileSeen{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
 }
 
 // Name is the component name.
@@ -366,6 +367,15 @@ func (s *Service) Enqueue(ctx context.Context, job, trigger, occurrence, file st
 	return id, err
 }
 
+// FileArrived is told of an upload to the built-in SFTP server; the folders
+// are scanned at once instead of at the next tick.
+func (s *Service) FileArrived(user, path string) {
+	select {
+	case s.scan <- struct{}{}:
+	default:
+	}
+}
+
 func (s *Service) poke() {
 	select {
 	case s.wake <- struct{}{}:
@@ -399,6 +409,7 @@ func (s *Service) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-s.scan:
 			}
 		}
 	}()

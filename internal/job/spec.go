@@ -46,10 +46,10 @@ type Trigger struct {
 	Schedule string `yaml:"schedule" json:"schedule,omitempty"`
 	// Timezone of the schedule (default UTC).
 	Timezone string `yaml:"timezone" json:"timezone,omitempty"`
-	// Files starts a run for each complete new file in the source folder.
+	// Files starts a run for each complete new file in the source folder
+	// (listed every tick, 1s by default, and at once after an upload to the
+	// built-in SFTP server).
 	Files bool `yaml:"files" json:"files,omitempty"`
-	// Poll is how often the folder is listed (default 5s).
-	Poll Duration `yaml:"poll" json:"poll,omitempty"`
 }
 
 // Source is where rows come from. Type is file, sftp, sql or table.
