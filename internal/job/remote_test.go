@@ -34,7 +34,7 @@ func TestPollRemoteSFTP(t *testing.T) {
 	spec := b.define(t, Spec{Name: "pull", Trigger: Trigger{Files: true},
 		Source:  Source{Type: "sftp", Address: remote.Addr().String(), User: "partner", Password: "${PARTNER_PW}", HostKey: fp, Path: "outbox", Pattern: "*.csv"},
 		Mapping: []Mapping{{To: "id", Type: format.TypeInt}, {To: "qty", Type: format.TypeInt}}, Key: []string{"id"},
-		Sink:    Sink{Type: "file", Path: out, Format: "csv"}})
+		Sink: Sink{Type: "file", Path: out, Format: "csv"}})
 	ctx := context.Background()
 	if err := b.svc.scanFiles(ctx, spec); err != nil {
 		t.Fatal(err)
