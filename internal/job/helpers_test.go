@@ -39,7 +39,9 @@ type bundle struct {
 	env   map[string]string
 }
 
-func setup(t *testing.T, s store.Store) *bundle {
+func setup(t *testing.T, s store.Store) *bundle { return setupB(t, s) }
+
+func setupB(t testing.TB, s store.Store) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.Migrate(ctx, Migrations()); err != nil {
@@ -47,9 +49,16 @@ func setup(t *testing.T, s store.Store) *bundle {
 	}
 	b := &bundle{store: s, data: t.TempDir(), clock: &fakeClock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}, env: map[string]string{}}
 	b.svc = New(Config{Store: s, NodeID: "node-a", DataDir: b.data, Now: b.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		Logger: testLogger(t),
 		Env:    func(k string) (string, bool) { v, ok := b.env[k]; return v, ok }})
 	return b
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if tt, ok := t.(*testing.T); ok {
+		return slog.New(slog.NewTextHandler(testWriter{tt}, nil))
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 type testWriter struct{ t *testing.T }
@@ -60,7 +69,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // define stores spec as an API job.
-func (b *bundle) define(t *testing.T, spec Spec) *Spec {
+func (b *bundle) define(t testing.TB, spec Spec) *Spec {
 	t.Helper()
 	if ps := spec.Check(); len(ps) > 0 {
 		t.Fatalf("spec problems: %v", ps)
@@ -83,7 +92,9 @@ func (b *bundle) runNow(t *testing.T, job, file string) Run {
 }
 
 // drain carries out queued runs until run id has ended.
-func (b *bundle) drain(t *testing.T, id int64) Run {
+func (b *bundle) drain(t *testing.T, id int64) Run { return drainB(t, b, id) }
+
+func drainB(t testing.TB, b *bundle, id int64) Run {
 	t.Helper()
 	ctx := context.Background()
 	for i := 0; i < 100; i++ {
@@ -103,7 +114,7 @@ func (b *bundle) drain(t *testing.T, id int64) Run {
 	return r
 }
 
-func mustJob(t *testing.T, b *bundle, id int64) string {
+func mustJob(t testing.TB, b *bundle, id int64) string {
 	var job string
 	err := b.store.Read(context.Background(), func(q store.Querier) error {
 		return q.QueryRow(context.Background(), "SELECT job FROM batch_runs WHERE id = ?", id).Scan(&job)
@@ -130,6 +141,29 @@ type sqlTarget struct {
 	driver string
 	dsn    string
 	db     *sql.DB
+}
+
+// newSQLTargetB returns a fresh database's DSN for benchmarks.
+func newSQLTargetB(t testing.TB, driver string) string {
+	if tt, ok := t.(*testing.T); ok {
+		return newSQLTarget(tt, driver).dsn
+	}
+	if driver == "sqlite" {
+		return filepath.Join(t.TempDir(), "bench.db")
+	}
+	base := storetest.RequirePostgres(t)
+	schema := storetest.NewSchema(t)
+	conn, err := pgx.Connect(context.Background(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Exec(context.Background(), "CREATE SCHEMA "+schema)
+	conn.Close(context.Background())
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
 }
 
 func newSQLTarget(t *testing.T, driver string) sqlTarget {
