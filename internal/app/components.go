@@ -7,8 +7,10 @@ import (
 	"junction/internal/console"
 	"junction/internal/events"
 	"junction/internal/function"
+	"junction/internal/job"
 	"junction/internal/project"
 	"junction/internal/records"
+	"junction/internal/sftp"
 	"junction/internal/webapi"
 	"junction/internal/workflow"
 )
@@ -24,13 +26,17 @@ func buildComponents(d Deps) []Component {
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, events.OptionsFromEnv())
 	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, BaseURL: d.BaseURL})
 	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry})
-	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router, flows, functions}
+	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger})
+	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer})
+	sftpServer.SetOnUpload(jobs.FileArrived)
+	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router, flows, functions, sftpServer, jobs}
 }
 
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{}, function.Validator{}}
+	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{},
+		function.Validator{}, job.New(job.Config{}), sftp.New(sftp.Options{})}
 }
 
 // reporters are what tells the console's overview what is failing now: the
