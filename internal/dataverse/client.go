@@ -32,6 +32,9 @@ type Config struct {
 	TenantID     string
 	ClientID     string
 	ClientSecret string
+	// Token, when set, is sent as the bearer token instead of one fetched with
+	// client credentials: Junction's own Web API takes an API key.
+	Token string
 	// TokenURL overrides https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token.
 	TokenURL string
 	// Scope overrides {URL}/.default.
@@ -82,10 +85,10 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("dataverse: URL %q must be an absolute URL such as https://contoso.crm.dynamics.com", cfg.URL)
 	}
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+	if cfg.Token == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
 		return nil, errors.New("dataverse: ClientID and ClientSecret are required")
 	}
-	if cfg.TokenURL == "" {
+	if cfg.TokenURL == "" && cfg.Token == "" {
 		if cfg.TenantID == "" {
 			return nil, errors.New("dataverse: TenantID (or TokenURL) is required")
 		}
@@ -130,6 +133,9 @@ func (c *Client) Base() string { return c.base }
 
 // accessToken returns a cached token or fetches a new one.
 func (c *Client) accessToken(ctx context.Context, force bool) (string, error) {
+	if c.cfg.Token != "" {
+		return c.cfg.Token, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !force && c.token != "" && c.cfg.Now().Before(c.expires) {
