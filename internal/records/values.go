@@ -225,6 +225,9 @@ func toSQL(v any) any {
 // query compiler uses it for literals.
 func SQLValue(v any) any { return toSQL(v) }
 
+// FromSQL turns a scanned value of column c into the row form.
+func FromSQL(c *Column, v any) any { return fromSQL(c, v) }
+
 // fromSQL turns a scanned value of column c into the row form.
 func fromSQL(c *Column, v any) any {
 	if v == nil {

@@ -145,6 +145,14 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		h.fetchXML(w, rq, t, q.Fetch)
 		return
 	}
+	if q.Apply != "" {
+		if extra != nil {
+			h.fail(w, rq, badRequest("$apply is not supported on related collections"))
+			return
+		}
+		h.apply(w, rq, t, q)
+		return
+	}
 	if q.Delta != "" || rq.prefer.trackChanges {
 		h.delta(w, rq, t, q)
 		return
