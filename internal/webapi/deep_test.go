@@ -27,6 +27,13 @@ func TestDeepInsertIsAtomic(t *testing.T) {
 		if m["primarycontactid"].(map[string]any)["fullname"] != "Pat Primary" || len(m["contact_customer_accounts"].([]any)) != 2 {
 			t.Fatalf("deep insert: %v", m)
 		}
+		// Existing rows can be associated on create through a collection bind.
+		loose := b.create("contacts", map[string]any{"lastname": "Loose"})
+		id2 := b.create("accounts", map[string]any{"name": "Binder", "contact_customer_accounts@odata.bind": []any{"/contacts(" + loose + ")"}})
+		m = b.mustStatus(b.do("GET", "contacts("+loose+")?$select=_parentcustomerid_value", nil), 200).json(t)
+		if m["_parentcustomerid_value"] != id2 {
+			t.Fatalf("collection bind: %v", m)
+		}
 		// A bad nested row rolls the whole create back.
 		bad := map[string]any{
 			"name":                      "Deep bad",
@@ -37,7 +44,7 @@ func TestDeepInsertIsAtomic(t *testing.T) {
 		if r.status != 400 || r.errCode(t) != "0x80044331" {
 			t.Fatalf("bad nested row: %d %s", r.status, r.body)
 		}
-		for set, want := range map[string]string{"accounts": "1", "contacts": "3"} {
+		for set, want := range map[string]string{"accounts": "2", "contacts": "4"} {
 			if c := b.mustStatus(b.do("GET", set+"/$count", nil), 200); string(c.body) != want {
 				t.Fatalf("%s after a failed deep insert: %s", set, c.body)
 			}
