@@ -240,3 +240,36 @@ func TestRetryAfter(t *testing.T) {
 		t.Fatalf("sleeps %v: want 1 s backoff after 503 and 30 s Retry-After after 429", slept)
 	}
 }
+
+// TestTokenRefreshOn401: a token the API refuses is replaced once.
+func TestTokenRefreshOn401(t *testing.T) {
+	t.Parallel()
+	a, org := startJunction(t, store.SQLite)
+	var calls atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := "revoked-or-expired"
+		if calls.Add(1) > 1 {
+			_, secret, err := a.Keys().Create(r.Context(), "refreshed", server.RoleOperator)
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			token = secret
+		}
+		json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": token})
+	}))
+	t.Cleanup(ts.Close)
+	c, _ := dataverse.New(dataverse.Config{URL: org, ClientID: "id", ClientSecret: "secret", TokenURL: ts.URL})
+	if _, err := c.WhoAmI(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("token requested %d times, want 2", calls.Load())
+	}
+	if _, err := dataverse.New(dataverse.Config{URL: "not a url", ClientID: "a", ClientSecret: "b", TenantID: "t"}); err == nil {
+		t.Fatal("bad URL accepted")
+	}
+	if _, err := dataverse.New(dataverse.Config{URL: org, ClientID: "a", ClientSecret: "b"}); err == nil {
+		t.Fatal("missing tenant and token URL accepted")
+	}
+}
