@@ -153,6 +153,22 @@ func TestClientAgainstJunction(t *testing.T) {
 			if err != nil || len(ch.Deleted) != 1 || ch.Deleted[0] != kid || len(ch.Changed) != 1 || ch.Changed[0]["contactid"] != cid {
 				t.Fatalf("delta: %+v %v", ch, err)
 			}
+			// Custom action, function and associate.
+			var cs struct{ TicketNumber, IncidentId string }
+			if err := c.Action(ctx, "accounts", id, "Microsoft.Dynamics.CRM.new_CreateCase", map[string]any{"Title": "From Go"}, &cs); err != nil || !strings.HasPrefix(cs.TicketNumber, "CAS-") {
+				t.Fatalf("action: %+v %v", cs, err)
+			}
+			var cnt struct{ Count int }
+			if err := c.Function(ctx, "new_CountOpenCases", map[string]any{"CustomerId": id}, &cnt); err != nil || cnt.Count != 1 {
+				t.Fatalf("function: %+v %v", cnt, err)
+			}
+			if err := c.Associate(ctx, "accounts", id, "contact_customer_accounts", "contacts("+cid+")"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Retrieve(ctx, "contacts", cid, url.Values{"$select": {"_parentcustomerid_value"}})
+			if err != nil || got["_parentcustomerid_value"] != id {
+				t.Fatalf("associate: %v %v", got, err)
+			}
 			// One token served every call.
 			if n := ts.calls.Load(); n != 1 {
 				t.Fatalf("token requested %d times", n)
