@@ -146,3 +146,23 @@ func TestTableDefinitionErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestMoneyAndDecimalPrecision(t *testing.T) {
+	t.Parallel()
+	acc := &records.Table{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String},
+		{Name: "m", Type: records.Money}, {Name: "d", Type: records.Decimal, Precision: 4}, {Name: "f", Type: records.Double}}}
+	if err := acc.Prepare(nil); err != nil {
+		t.Fatal(err)
+	}
+	for col, want := range map[string]float64{"m": 0.3, "d": 0.3, "f": 0.1 + 0.2} {
+		c, _ := acc.Column(col)
+		v, err := records.Convert(acc, c, 0.1+0.2)
+		if err != nil || v != want {
+			t.Errorf("%s: %v %v, want %v", col, v, err, want)
+		}
+	}
+	c, _ := acc.Column("d")
+	if v, _ := records.Convert(acc, c, 1.23456); v != 1.2346 {
+		t.Errorf("decimal(4): %v", v)
+	}
+}

@@ -124,6 +124,17 @@ func Convert(t *Table, c *Column, v any) (any, error) {
 		if !ok {
 			return nil, bad("a number")
 		}
+		// Decimal and Money keep their precision (2 places unless set), as
+		// Dataverse rounds them; Double keeps what it is given.
+		if p := c.Precision; p > 0 || c.Type != Double {
+			if p == 0 {
+				p = 2
+			}
+			scale := math.Pow(10, float64(min(p, 10)))
+			if r := math.Round(f*scale) / scale; !math.IsInf(r, 0) && !math.IsNaN(r) {
+				f = r
+			}
+		}
 		if err := checkRange(c, f); err != nil {
 			return nil, err
 		}
