@@ -166,3 +166,42 @@ func TestMoneyAndDecimalPrecision(t *testing.T) {
 		t.Errorf("decimal(4): %v", v)
 	}
 }
+
+func TestUpsertByKey(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		acc, _ := rec.Table("account")
+		var ids []string
+		for i, name := range []string{"First", "Second"} {
+			err := s.Tx(ctx, func(tx store.Tx) error {
+				id, created, err := rec.Upsert(ctx, tx, acc, map[string]any{"accountnumber": "K1"}, records.Row{"name": name}, records.Caller{})
+				if err == nil && created != (i == 0) {
+					t.Errorf("upsert %d: created=%v", i, created)
+				}
+				ids = append(ids, id)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var row records.Row
+		s.Read(ctx, func(q store.Querier) error {
+			var err error
+			row, err = rec.Get(ctx, q, acc, ids[0])
+			return err
+		})
+		if ids[0] != ids[1] || row["name"] != "Second" || row["accountnumber"] != "K1" {
+			t.Fatalf("upserted %v %v", ids, row)
+		}
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			_, _, err := rec.Upsert(ctx, tx, acc, map[string]any{"name": "not a key"}, records.Row{}, records.Caller{})
+			return err
+		})
+		if err == nil {
+			t.Fatal("upsert by a non-key accepted")
+		}
+	})
+}
