@@ -153,6 +153,22 @@ func TestClientAgainstJunction(t *testing.T) {
 			if err != nil || len(ch.Deleted) != 1 || ch.Deleted[0] != kid || len(ch.Changed) != 1 || ch.Changed[0]["contactid"] != cid {
 				t.Fatalf("delta: %+v %v", ch, err)
 			}
+			// Custom action, function and associate.
+			var cs struct{ TicketNumber, IncidentId string }
+			if err := c.Action(ctx, "accounts", id, "Microsoft.Dynamics.CRM.new_CreateCase", map[string]any{"Title": "From Go"}, &cs); err != nil || !strings.HasPrefix(cs.TicketNumber, "CAS-") {
+				t.Fatalf("action: %+v %v", cs, err)
+			}
+			var cnt struct{ Count int }
+			if err := c.Function(ctx, "new_CountOpenCases", map[string]any{"CustomerId": id}, &cnt); err != nil || cnt.Count != 1 {
+				t.Fatalf("function: %+v %v", cnt, err)
+			}
+			if err := c.Associate(ctx, "accounts", id, "contact_customer_accounts", "contacts("+cid+")"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Retrieve(ctx, "contacts", cid, url.Values{"$select": {"_parentcustomerid_value"}})
+			if err != nil || got["_parentcustomerid_value"] != id {
+				t.Fatalf("associate: %v %v", got, err)
+			}
 			// One token served every call.
 			if n := ts.calls.Load(); n != 1 {
 				t.Fatalf("token requested %d times", n)
@@ -238,5 +254,38 @@ func TestRetryAfter(t *testing.T) {
 	sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
 	if len(got) != 2 || got[0] != time.Second || got[1] != 30*time.Second {
 		t.Fatalf("sleeps %v: want 1 s backoff after 503 and 30 s Retry-After after 429", slept)
+	}
+}
+
+// TestTokenRefreshOn401: a token the API refuses is replaced once.
+func TestTokenRefreshOn401(t *testing.T) {
+	t.Parallel()
+	a, org := startJunction(t, store.SQLite)
+	var calls atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := "revoked-or-expired"
+		if calls.Add(1) > 1 {
+			_, secret, err := a.Keys().Create(r.Context(), "refreshed", server.RoleOperator)
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			token = secret
+		}
+		json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": token})
+	}))
+	t.Cleanup(ts.Close)
+	c, _ := dataverse.New(dataverse.Config{URL: org, ClientID: "id", ClientSecret: "secret", TokenURL: ts.URL})
+	if _, err := c.WhoAmI(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("token requested %d times, want 2", calls.Load())
+	}
+	if _, err := dataverse.New(dataverse.Config{URL: "not a url", ClientID: "a", ClientSecret: "b", TenantID: "t"}); err == nil {
+		t.Fatal("bad URL accepted")
+	}
+	if _, err := dataverse.New(dataverse.Config{URL: org, ClientID: "a", ClientSecret: "b"}); err == nil {
+		t.Fatal("missing tenant and token URL accepted")
 	}
 }

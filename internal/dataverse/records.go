@@ -227,3 +227,55 @@ func (c *Client) Track(ctx context.Context, set string, sel []string, deltaLink 
 	}
 	return out, nil
 }
+
+// Action calls an unbound action (name) or, with set and key, one bound to a
+// row ("accounts", id, "Microsoft.Dynamics.CRM.new_X"), and decodes the answer
+// into out when it is not nil.
+func (c *Client) Action(ctx context.Context, set, key, name string, params map[string]any, out any) error {
+	p := name
+	if set != "" {
+		p = keyPath(set, key) + "/" + name
+	}
+	if params == nil {
+		params = map[string]any{}
+	}
+	r, err := c.Do(ctx, http.MethodPost, p, params, nil)
+	if err != nil || out == nil || len(r.Body) == 0 {
+		return err
+	}
+	return r.JSON(out)
+}
+
+// Function calls an unbound function with parameters passed as aliases.
+func (c *Client) Function(ctx context.Context, name string, params map[string]any, out any) error {
+	var names []string
+	q := url.Values{}
+	i := 0
+	for k, v := range params {
+		i++
+		alias := "@p" + strconv.Itoa(i)
+		names = append(names, k+"="+alias)
+		switch x := v.(type) {
+		case string:
+			q.Set(alias, "'"+strings.ReplaceAll(x, "'", "''")+"'")
+		default:
+			q.Set(alias, fmt.Sprint(x))
+		}
+	}
+	p := name + "(" + strings.Join(names, ",") + ")"
+	if len(q) > 0 {
+		p += "?" + q.Encode()
+	}
+	r, err := c.Do(ctx, http.MethodGet, p, nil, nil)
+	if err != nil || out == nil {
+		return err
+	}
+	return r.JSON(out)
+}
+
+// Associate links row key of set to the row at target (a "contacts(<id>)"
+// path) through the navigation property nav.
+func (c *Client) Associate(ctx context.Context, set, key, nav, target string) error {
+	_, err := c.Do(ctx, http.MethodPost, keyPath(set, key)+"/"+nav+"/$ref", map[string]any{"@odata.id": c.base + strings.TrimPrefix(target, "/")}, nil)
+	return err
+}

@@ -435,3 +435,37 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// Upsert updates the row whose alternate key (or primary id) has the values
+// in key, or creates it with those values when there is none. values are in
+// row form (see Convert). It reports whether the row was created.
+func (s *Service) Upsert(ctx context.Context, tx store.Tx, t *Table, key map[string]any, values Row, who Caller) (string, bool, error) {
+	id, err := s.FindByKey(ctx, tx, t, key)
+	if err == nil {
+		if _, err := s.Get(ctx, tx, t, id); err == nil {
+			_, err = s.Update(ctx, tx, t, id, values, "", who)
+			return id, false, err
+		} else if AsError(err).Status != http.StatusNotFound {
+			return "", false, err
+		}
+	} else if AsError(err).Status != http.StatusNotFound {
+		return "", false, err
+	}
+	row := Row{}
+	for k, v := range values {
+		row[k] = v
+	}
+	for k, v := range key {
+		c, _ := t.Column(k)
+		cv, err := Convert(t, c, v)
+		if err != nil {
+			return "", false, err
+		}
+		row[k] = cv
+	}
+	created, err := s.Create(ctx, tx, t, row, who)
+	if err != nil {
+		return "", false, err
+	}
+	return created[t.PrimaryID()].(string), true, nil
+}

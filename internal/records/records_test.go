@@ -146,3 +146,62 @@ func TestTableDefinitionErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestMoneyAndDecimalPrecision(t *testing.T) {
+	t.Parallel()
+	acc := &records.Table{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String},
+		{Name: "m", Type: records.Money}, {Name: "d", Type: records.Decimal, Precision: 4}, {Name: "f", Type: records.Double}}}
+	if err := acc.Prepare(nil); err != nil {
+		t.Fatal(err)
+	}
+	for col, want := range map[string]float64{"m": 0.3, "d": 0.3, "f": 0.1 + 0.2} {
+		c, _ := acc.Column(col)
+		v, err := records.Convert(acc, c, 0.1+0.2)
+		if err != nil || v != want {
+			t.Errorf("%s: %v %v, want %v", col, v, err, want)
+		}
+	}
+	c, _ := acc.Column("d")
+	if v, _ := records.Convert(acc, c, 1.23456); v != 1.2346 {
+		t.Errorf("decimal(4): %v", v)
+	}
+}
+
+func TestUpsertByKey(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		acc, _ := rec.Table("account")
+		var ids []string
+		for i, name := range []string{"First", "Second"} {
+			err := s.Tx(ctx, func(tx store.Tx) error {
+				id, created, err := rec.Upsert(ctx, tx, acc, map[string]any{"accountnumber": "K1"}, records.Row{"name": name}, records.Caller{})
+				if err == nil && created != (i == 0) {
+					t.Errorf("upsert %d: created=%v", i, created)
+				}
+				ids = append(ids, id)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var row records.Row
+		s.Read(ctx, func(q store.Querier) error {
+			var err error
+			row, err = rec.Get(ctx, q, acc, ids[0])
+			return err
+		})
+		if ids[0] != ids[1] || row["name"] != "Second" || row["accountnumber"] != "K1" {
+			t.Fatalf("upserted %v %v", ids, row)
+		}
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			_, _, err := rec.Upsert(ctx, tx, acc, map[string]any{"name": "not a key"}, records.Row{}, records.Caller{})
+			return err
+		})
+		if err == nil {
+			t.Fatal("upsert by a non-key accepted")
+		}
+	})
+}

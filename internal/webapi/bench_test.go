@@ -25,6 +25,7 @@ func eachStore(b *testing.B, fn func(b *testing.B, bd *bundle)) {
 
 func BenchmarkCreate(b *testing.B) {
 	eachStore(b, func(b *testing.B, bd *bundle) {
+		b.SetParallelism(8) // 16 concurrent clients on 2 cores
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
@@ -64,6 +65,7 @@ func BenchmarkPointRead(b *testing.B) {
 		for i := 0; i < 100; i++ {
 			ids = append(ids, bd.create("accounts", map[string]any{"name": fmt.Sprintf("Read %d", i)}))
 		}
+		b.SetParallelism(8) // 16 concurrent clients on 2 cores
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
@@ -87,6 +89,7 @@ func BenchmarkFilteredQuery(b *testing.B) {
 		}
 		bd.mustStatus(bd.do("POST", "accounts/Microsoft.Dynamics.CRM.CreateMultiple", map[string]any{"Targets": targets}), 200)
 		q := "accounts?" + url.Values{"$select": {"name,revenue"}, "$filter": {"address1_city eq 'paris' and revenue gt 500"}, "$orderby": {"name"}, "$top": {"50"}}.Encode()
+		b.SetParallelism(8) // 16 concurrent clients on 2 cores
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

@@ -60,6 +60,10 @@ func TestCreateRetrieveUpdateDelete(t *testing.T) {
 		if r.json(t)["accountnumber"] != nil {
 			t.Fatalf("cleared: %s", r.body)
 		}
+		r = b.do("DELETE", "accounts("+id+")", nil, "If-Match", etag)
+		if r.status != 412 || r.errCode(t) != "0x80060882" {
+			t.Fatalf("stale delete: %d %s", r.status, r.body)
+		}
 		b.mustStatus(b.do("DELETE", "accounts("+id+")", nil), 204)
 		r = b.do("GET", "accounts("+id+")", nil)
 		if r.status != 404 || r.errCode(t) != "0x80040217" {
