@@ -124,20 +124,27 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 	}
 	var sub *store.Subscription
 	deadline := time.Now().Add(opts.Wait)
+	woken := false
 	for {
-		got, channel, err := b.claim(ctx, path, opts)
-		if err != nil || len(got) > 0 || opts.Wait <= 0 {
-			if sub != nil {
-				sub.Close()
+		// After a wake-up, look on the read pool first: many receivers woken
+		// by one send should not each take a write transaction to find
+		// nothing.
+		if !woken || opts.Session != nil || b.available(ctx, path) {
+			got, channel, err := b.claim(ctx, path, opts)
+			if err != nil || len(got) > 0 || opts.Wait <= 0 {
+				if sub != nil {
+					sub.Close()
+				}
+				return got, err
 			}
-			return got, err
+			if sub == nil {
+				// Subscribe, then look once more, so a send between the first
+				// look and the subscription is not missed.
+				sub = b.s.Listen(channel)
+				continue
+			}
 		}
-		if sub == nil {
-			// Subscribe, then look once more, so a send between the first look
-			// and the subscription is not missed.
-			sub = b.s.Listen(channel)
-			continue
-		}
+		woken = false
 		left := time.Until(deadline)
 		if left <= 0 {
 			sub.Close()
@@ -146,6 +153,7 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 		t := time.NewTimer(left)
 		select {
 		case <-sub.C:
+			woken = true
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
@@ -154,6 +162,32 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 		}
 		t.Stop()
 	}
+}
+
+// available reports whether the entity at path may have a message to claim;
+// errors say yes, so that the claim reports them.
+func (b *Broker) available(ctx context.Context, path string) bool {
+	found := true
+	_ = b.s.Read(ctx, func(q store.Querier) error {
+		a, err := b.resolve(ctx, q, path)
+		if err != nil || a.Properties.RequiresSession && !a.dlq {
+			return err
+		}
+		dlq := 0
+		if a.dlq {
+			dlq = 1
+		}
+		now := store.Micros(b.now())
+		var id int64
+		err = q.QueryRow(ctx, `SELECT id FROM broker_messages WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ''
+			AND visible_at <= ? AND locked_until <= ? LIMIT 1`, a.ID, dlq, now, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			found = false
+			return nil
+		}
+		return err
+	})
+	return found
 }
 
 func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([]Received, string, error) {
@@ -720,6 +754,3 @@ func uniq(s []int64) map[int64]bool {
 	}
 	return m
 }
-
-var _ = errors.Is
-var _ = sql.ErrNoRows
