@@ -467,13 +467,31 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 	if a.dlq {
 		dlq = 1
 	}
+	lost := errorf(KindLockLost, "%s", errLockLost)
+	if op == opComplete {
+		// One statement: the unary pluses keep SQLite on the lock-token index.
+		rows, err := tx.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND locked_until > ? AND +entity_id = ? AND +dlq = ?
+			AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?) RETURNING id`,
+			s.LockToken, nowUS, a.ID, dlq, s.SequenceNumber, s.SequenceNumber, s.MessageID, s.MessageID, s.Ref, s.Ref, s.Ref)
+		if err != nil {
+			return until, nil, err
+		}
+		found := rows.Next()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return until, nil, err
+		}
+		if !found {
+			return until, lost, nil
+		}
+		return until, nil, nil
+	}
 	// Only the lock token is in the WHERE clause, so that the lock-token index
 	// is used; the rest is checked here.
 	rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE lock_token = ?"+forUpdate(tx.Dialect()), s.LockToken)
 	if err != nil {
 		return until, nil, err
 	}
-	lost := errorf(KindLockLost, "%s", errLockLost)
 	if len(rows) == 0 || rows[0].lockedUntil <= nowUS || rows[0].entityID != a.ID || rows[0].dlq != dlq {
 		return until, lost, nil
 	}
