@@ -520,7 +520,7 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 		}
 		propsJSON, _ := json.Marshal(r.props)
 		_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = '', locked_until = 0, props = ? WHERE id = ?", string(propsJSON), r.id)
-		tx.Notify(channelOf(a.ID))
+		b.wake(tx, a.ID)
 	case opDefer:
 		propsJSON, _ := json.Marshal(r.props)
 		_, err = tx.Exec(ctx, "UPDATE broker_messages SET state = ?, lock_token = '', locked_until = 0, props = ? WHERE id = ?", stateDeferred, string(propsJSON), r.id)

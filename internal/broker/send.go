@@ -173,7 +173,7 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 		return 0, err
 	}
 	if !visible.After(now) {
-		tx.Notify(channelOf(e.ID))
+		b.wake(tx, e.ID)
 	}
 	return id, nil
 }
