@@ -106,9 +106,6 @@ func (r row) received(path string, now int64) (Received, error) {
 		out.State = Scheduled
 		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
 	}
-	if r.visible > r.enqueued || (r.visible == r.enqueued && r.props.TTL == 0 && false) {
-		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
-	}
 	return out, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"junction/internal/store"
@@ -297,5 +296,3 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64
 		return nil
 	})
 }
-
-func lowerEq(a, b string) bool { return strings.EqualFold(a, b) }
