@@ -654,3 +654,63 @@ func TestSettleBatch(t *testing.T) {
 		wantKind(t, err, broker.KindBadRequest)
 	})
 }
+
+func TestTopicSchedulingDedupeAndDeadLetterForwarding(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		tb := setup(t, s)
+		ctx := tb.ctx
+		if _, _, err := tb.b.PutTopic(ctx, "t", broker.Properties{RequiresDuplicateDetection: true}); err != nil {
+			t.Fatal(err)
+		}
+		tb.queue(t, "graveyard", broker.Properties{})
+		for _, name := range []string{"a", "b"} {
+			if _, _, err := tb.b.PutSubscription(ctx, "t", name, broker.Properties{ForwardDeadLetteredMessagesTo: "graveyard"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := tb.b.PutSubscription(ctx, "t", "sess", broker.Properties{RequiresSession: true}); err != nil {
+			t.Fatal(err)
+		}
+		// A scheduled topic message is copied to every subscription; cancelling
+		// its sequence number cancels every copy.
+		seqs := tb.send(t, "t", broker.Message{Body: []byte("later"), MessageID: "x", ScheduledEnqueueTime: tb.clk.Now().Add(time.Hour)})
+		for _, sub := range []string{"a", "b"} {
+			if c, _ := tb.b.Counts(ctx, "t/subscriptions/"+sub); c.Scheduled != 1 {
+				t.Fatalf("%s counts = %+v", sub, c)
+			}
+		}
+		if err := tb.b.CancelScheduled(ctx, "t", seqs[0]); err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range []string{"a", "b"} {
+			if c, _ := tb.b.Counts(ctx, "t/subscriptions/"+sub); c.Total != 0 {
+				t.Fatalf("%s still has %+v", sub, c)
+			}
+		}
+		// Duplicate detection on the topic: the second "x" is dropped.
+		if got := tb.send(t, "t", broker.Message{Body: []byte("dup"), MessageID: "x"}); got[0] != 0 {
+			t.Fatalf("duplicate accepted with sequence number %d", got[0])
+		}
+		tb.send(t, "t", broker.Message{Body: []byte("now"), MessageID: "y"})
+		m := tb.one(t, "t/subscriptions/a")
+		if err := tb.b.DeadLetter(ctx, "t/subscriptions/a", broker.Settlement{LockToken: m.LockToken, Reason: "nope"}); err != nil {
+			t.Fatal(err)
+		}
+		tb.none(t, "t/subscriptions/a/$deadletterqueue")
+		g := tb.one(t, "graveyard")
+		if string(g.Body) != "now" || g.DeadLetterReason != "nope" || g.DeadLetterSource != "t/subscriptions/a" {
+			t.Fatalf("forwarded dead letter = %+v", g)
+		}
+		// The session subscription cannot take a message without a SessionId.
+		d := tb.one(t, "t/subscriptions/sess/$deadletterqueue")
+		if d.DeadLetterReason != "SessionIdIsMissing" {
+			t.Fatalf("session subscription dead letter = %+v", d)
+		}
+		if err := tb.b.DeleteEntity(ctx, "t", broker.Topic); err != nil {
+			t.Fatal(err)
+		}
+		_, err := tb.b.Send(ctx, "t", broker.Message{Body: []byte("gone")})
+		wantKind(t, err, broker.KindEntityNotFound)
+	})
+}

@@ -294,6 +294,7 @@ func (b *Broker) deadLetter(ctx context.Context, tx store.Tx, e Entity, r row, r
 				return err
 			}
 			m.ScheduledEnqueueTime = time.Time{}
+			m.deadLetter = &deadLetterInfo{source: e.Path, reason: reason, desc: desc}
 			if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
 				return err
 			}

@@ -127,6 +127,8 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 	st.Hops = o.hops
 	if o.dlq {
 		st.DLReason, st.DLDescription, st.DLSource = o.reason, o.desc, o.source
+	} else if d := m.deadLetter; d != nil {
+		st.DLReason, st.DLDescription, st.DLSource = d.reason, d.desc, d.source
 	}
 	propsJSON, err := json.Marshal(st)
 	if err != nil {
