@@ -76,6 +76,7 @@ type Broker struct {
 	// entities caches entity settings by lower-case path (see entityCached).
 	entities sync.Map
 	notifier coalescingNotifier
+	dueWaker dueWaker
 
 	mu     sync.Mutex
 	cancel context.CancelFunc

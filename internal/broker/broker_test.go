@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"junction/internal/broker"
 	"junction/internal/store"
+	"junction/internal/store/sqlite"
 	"junction/internal/store/storetest"
 )
 
@@ -713,4 +715,31 @@ func TestTopicSchedulingDedupeAndDeadLetterForwarding(t *testing.T) {
 		_, err := tb.b.Send(ctx, "t", broker.Message{Body: []byte("gone")})
 		wantKind(t, err, broker.KindEntityNotFound)
 	})
+}
+
+// TestScheduledMessageWakesWaitingReceiver uses a store whose fallback poll
+// never fires during the test, so only the broker's due-time wake-up can
+// deliver the scheduled message to the receiver already waiting.
+func TestScheduledMessageWakesWaitingReceiver(t *testing.T) {
+	t.Parallel()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "j.db"), sqlite.Options{Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	if err := s.Migrate(ctx, broker.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	b := broker.New(s, broker.Options{})
+	if _, _, err := b.PutQueue(ctx, "q", broker.Properties{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Send(ctx, "q", broker.Message{Body: []byte("due"), ScheduledEnqueueTime: time.Now().Add(300 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Receive(ctx, "q", broker.ReceiveOptions{Wait: 60 * time.Second})
+	if err != nil || len(got) != 1 || string(got[0].Body) != "due" {
+		t.Fatalf("receive = %+v, %v", got, err)
+	}
 }

@@ -68,3 +68,99 @@ func (n *coalescingNotifier) loop(s store.Store) {
 		cancel()
 	}
 }
+
+// dueWaker wakes receivers when scheduled messages sent through this node
+// become due, instead of leaving them to the store's poll interval. It keeps
+// at most maxDue entries; beyond that, polling covers.
+type dueWaker struct {
+	mu    sync.Mutex
+	due   dueHeap
+	timer *time.Timer
+}
+
+const maxDue = 100_000
+
+type dueEntry struct {
+	at      time.Time
+	channel string
+}
+
+type dueHeap []dueEntry
+
+func (h dueHeap) less(i, j int) bool { return h[i].at.Before(h[j].at) }
+
+func (h *dueHeap) push(e dueEntry) {
+	*h = append(*h, e)
+	for i := len(*h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		(*h)[i], (*h)[p] = (*h)[p], (*h)[i]
+		i = p
+	}
+}
+
+func (h *dueHeap) pop() dueEntry {
+	old := *h
+	top := old[0]
+	n := len(old) - 1
+	old[0] = old[n]
+	*h = old[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		(*h)[i], (*h)[m] = (*h)[m], (*h)[i]
+		i = m
+	}
+	return top
+}
+
+// add remembers that channel has a message due at (on the broker's clock).
+func (b *Broker) wakeAt(at time.Time, entityID int64) {
+	w := &b.dueWaker
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.due) >= maxDue {
+		return
+	}
+	w.due.push(dueEntry{at: at, channel: channelOf(entityID)})
+	if w.due[0].at.Equal(at) {
+		b.armLocked()
+	}
+}
+
+func (b *Broker) armLocked() {
+	w := &b.dueWaker
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	if len(w.due) == 0 {
+		return
+	}
+	d := w.due[0].at.Sub(b.now())
+	if d < 0 {
+		d = 0
+	}
+	w.timer = time.AfterFunc(d, b.fireDue)
+}
+
+func (b *Broker) fireDue() {
+	w := &b.dueWaker
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := b.now()
+	for len(w.due) > 0 && !w.due[0].at.After(now) {
+		b.notifier.mark(b.s, w.due.pop().channel)
+	}
+	b.armLocked()
+}

@@ -175,6 +175,8 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 	}
 	if !visible.After(now) {
 		b.wake(tx, e.ID)
+	} else {
+		tx.AfterCommit(func() { b.wakeAt(visible, e.ID) })
 	}
 	return id, nil
 }
