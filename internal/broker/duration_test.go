@@ -44,3 +44,13 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+func TestNeverIsWrittenAsServiceBusWritesIt(t *testing.T) {
+	t.Parallel()
+	if FormatDuration(MaxTTL) != "P10675199DT2H48M5.4775807S" {
+		t.Fatal(FormatDuration(MaxTTL))
+	}
+	if d, _ := ParseDuration(FormatDuration(MaxTTL)); d != MaxTTL {
+		t.Fatal(d)
+	}
+}
