@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"junction/internal/server"
@@ -58,6 +59,39 @@ type sasKeys struct {
 	s        store.Store
 	adminKey string
 	now      func() time.Time
+	cache    sync.Map // scope + "\x00" + name -> cachedRule
+}
+
+// ruleCacheTTL bounds how long a node accepts a key after another node
+// changed or deleted its rule; changes made through this node apply at once.
+const ruleCacheTTL = time.Second
+
+type cachedRule struct {
+	rule  AuthRule
+	found bool
+	at    time.Time
+}
+
+// lookup is get through the cache, for verifying tokens.
+func (k *sasKeys) lookup(ctx context.Context, scope, name string) (AuthRule, error) {
+	key := strings.ToLower(scope) + "\x00" + name
+	if c, ok := k.cache.Load(key); ok {
+		cr := c.(cachedRule)
+		if time.Since(cr.at) < ruleCacheTTL {
+			if !cr.found {
+				return AuthRule{}, sql.ErrNoRows
+			}
+			return cr.rule, nil
+		}
+	}
+	r, err := k.get(ctx, scope, name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		k.cache.Store(key, cachedRule{at: time.Now()})
+	case err == nil:
+		k.cache.Store(key, cachedRule{rule: r, found: true, at: time.Now()})
+	}
+	return r, err
 }
 
 var ruleNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$`)
@@ -145,6 +179,7 @@ func validRights(rights []Right) error {
 }
 
 func (k *sasKeys) put(ctx context.Context, scope, name string, rights []Right) (bool, error) {
+	defer k.cache.Clear()
 	var created bool
 	joined := make([]string, len(rights))
 	for i, r := range rights {
@@ -167,6 +202,7 @@ func (k *sasKeys) put(ctx context.Context, scope, name string, rights []Right) (
 }
 
 func (k *sasKeys) delete(ctx context.Context, scope, name string) (bool, error) {
+	defer k.cache.Clear()
 	var found bool
 	err := k.s.Tx(ctx, func(tx store.Tx) error {
 		res, err := tx.Exec(ctx, "DELETE FROM broker_auth_rules WHERE scope = ? AND name = ?", strings.ToLower(scope), name)
@@ -181,6 +217,7 @@ func (k *sasKeys) delete(ctx context.Context, scope, name string) (bool, error) 
 }
 
 func (k *sasKeys) regenerate(ctx context.Context, scope, name, which string) error {
+	defer k.cache.Clear()
 	col := "primary_key"
 	if which == "SecondaryKey" {
 		col = "secondary_key"
@@ -265,9 +302,9 @@ func (k *sasKeys) verify(ctx context.Context, token, entity string, need Right) 
 	resource, scope, keyName := t.resource, t.scope, t.keyName
 	// The rule is looked up at namespace scope, then on the entity (a queue
 	// or topic: the first path segments up to /subscriptions/).
-	rule, err := k.get(ctx, "", keyName)
+	rule, err := k.lookup(ctx, "", keyName)
 	if errors.Is(err, sql.ErrNoRows) {
-		rule, err = k.get(ctx, topLevel(entity), keyName)
+		rule, err = k.lookup(ctx, topLevel(entity), keyName)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return unauthorized("InvalidSignature: the rule '%s' does not exist at the namespace or on the entity", keyName)
