@@ -516,6 +516,17 @@ func TestSessions(t *testing.T) {
 		if st, _ := tb.b.SessionState(ctx, a2); string(st) != "step 2" {
 			t.Fatalf("state after re-accept = %q", st)
 		}
+		// Settling needs the session lock as well as the message lock.
+		tb.send(t, "sq", broker.Message{Body: []byte("a9"), SessionID: "A"}, broker.Message{Body: []byte("a10"), SessionID: "A"})
+		got, err = tb.b.Receive(ctx, "sq", broker.ReceiveOptions{Session: a2, Max: 2})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("receive = %d, %v", len(got), err)
+		}
+		if err := tb.b.ReleaseSession(ctx, a2); err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, tb.b.Complete(ctx, "sq", broker.Settlement{LockToken: got[0].LockToken}), broker.KindLockLost)
+		wantKind(t, tb.b.Abandon(ctx, "sq", broker.Settlement{LockToken: got[1].LockToken}), broker.KindSessionLockLost)
 	})
 }
 

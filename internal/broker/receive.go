@@ -468,9 +468,12 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 	lost := errorf(KindLockLost, "%s", errLockLost)
 	if op == opComplete {
 		// One statement: the unary pluses keep SQLite on the lock-token index.
+		// On a session entity the session's lock must still be held too.
 		rows, err := tx.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND locked_until > ? AND +entity_id = ? AND +dlq = ?
-			AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?) RETURNING id`,
-			s.LockToken, nowUS, a.ID, dlq, s.SequenceNumber, s.SequenceNumber, s.MessageID, s.MessageID, s.Ref, s.Ref, s.Ref)
+			AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?)
+			AND (session_id = '' OR EXISTS (SELECT 1 FROM broker_sessions s WHERE s.entity_id = broker_messages.entity_id
+				AND s.session_id = broker_messages.session_id AND s.locked_until > ?)) RETURNING id`,
+			s.LockToken, nowUS, a.ID, dlq, s.SequenceNumber, s.SequenceNumber, s.MessageID, s.MessageID, s.Ref, s.Ref, s.Ref, nowUS)
 		if err != nil {
 			return until, nil, err
 		}
@@ -497,6 +500,16 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 	if (s.SequenceNumber != 0 && s.SequenceNumber != r.id) || (s.MessageID != "" && s.MessageID != r.props.MessageID) ||
 		(s.Ref != "" && s.Ref != strconv.FormatInt(r.id, 10) && s.Ref != r.props.MessageID) {
 		return until, lost, nil
+	}
+	if a.Properties.RequiresSession && !a.dlq && r.props.SessionID != "" {
+		var until int64
+		err := tx.QueryRow(ctx, "SELECT locked_until FROM broker_sessions WHERE entity_id = ? AND session_id = ?", a.ID, r.props.SessionID).Scan(&until)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && until <= nowUS) {
+			return time.Time{}, errorf(KindSessionLockLost, "the session lock for '%s' was lost: it expired or was released", r.props.SessionID), nil
+		}
+		if err != nil {
+			return time.Time{}, nil, err
+		}
 	}
 	if op == opDeadLetter && a.dlq {
 		return until, errorf(KindBadRequest, "a message in a dead-letter queue cannot be dead-lettered again"), nil
