@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -199,5 +198,3 @@ func (r *Router) handleValidate(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "Webhook successfully validated as a result of validation URL invocation.")
 }
-
-var errNoDispatcher = errors.New("no dispatcher registered")
