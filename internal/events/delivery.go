@@ -361,7 +361,8 @@ func (r *Router) send(ctx context.Context, s *subRow, batch []claimed) (int, err
 	for i, c := range batch {
 		evs[i] = c.Event
 	}
-	dctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	dctx, cancel := context.WithTimeout(context.WithValue(ctx, deliveryKey{}, Delivery{Topic: s.Topic, Subscription: s.Name,
+		Schema: s.Props.EventDeliverySchema, Attempt: batch[0].Attempts}), r.opts.Timeout)
 	defer cancel()
 	if err := disp.Deliver(dctx, d.Properties.ResourceID, evs); err != nil {
 		return 0, err
