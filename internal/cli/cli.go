@@ -57,6 +57,8 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return keys(ctx, rest, io)
 	case "queue":
 		return queue(ctx, rest, io)
+	case "events":
+		return events(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -74,6 +76,7 @@ Usage:
   junction validate DIR           check a project folder and list every problem
   junction keys list|create|delete  manage API keys on a running server
   junction queue send|receive|peek|dlq  send and receive broker messages, manage dead letters
+  junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"junction/internal/app"
+	"junction/internal/cli"
 	"junction/internal/events"
 )
 
@@ -90,6 +91,25 @@ func TestAppWiring(t *testing.T) {
 	if m.Body == nil || json.Unmarshal([]byte(*m.Body), &ce) != nil || ce["specversion"] != "1.0" || ce["id"] != "g1" ||
 		m.MessageID != "g1" || m.Properties["aeg-subscription-name"] != "approvals" {
 		t.Fatalf("queue message %+v", m)
+	}
+	// The CLI publishes and lists through the same APIs.
+	var stdout, stderr bytes.Buffer
+	cio := cli.IO{Stdout: &stdout, Stderr: &stderr, Env: func(string) string { return "" }}
+	if code := cli.Main(ctx, []string{"events", "publish", "--url", base, "--key", adminKey, "--topic", "grants",
+		"--type", "Grant.Approved", "--subject", "/grants/2", "--data", `{"amount":9}`}, cio); code != 0 {
+		t.Fatalf("junction events publish: %d %s", code, stderr.String())
+	}
+	waitFor(t, "CLI-published delivery", func() bool { return len(rc.notifications()) == 2 })
+	if !bytes.Contains(rc.notifications()[1].Body, []byte(`"amount":9`)) {
+		t.Fatalf("CLI event delivered as %s", rc.notifications()[1].Body)
+	}
+	stdout.Reset()
+	if code := cli.Main(ctx, []string{"events", "topics", "--url", base, "--key", adminKey}, cio); code != 0 ||
+		!bytes.Contains(stdout.Bytes(), []byte("grants")) || !bytes.Contains(stdout.Bytes(), []byte("records")) {
+		t.Fatalf("junction events topics: %d %s %s", code, stdout.String(), stderr.String())
+	}
+	if code := cli.Main(ctx, []string{"events", "publish", "--url", base, "--key", "wrong", "--topic", "grants", "--type", "T"}, cio); code == 0 {
+		t.Fatal("a wrong key published")
 	}
 	// The OpenAPI document lists the event grid operations.
 	s, out := call("GET", "/admin/v1/openapi.json", nil, nil)
