@@ -79,7 +79,7 @@ func Migrations() []store.Migration {
 			last_attempt_at BIGINT NOT NULL,
 			published_at    BIGINT NOT NULL
 		);
-		CREATE INDEX events_deliveries_due ON events_deliveries (next_at);
+		CREATE INDEX events_deliveries_due ON events_deliveries (next_at, id);
 		CREATE INDEX events_deliveries_sub ON events_deliveries (topic, subscription, next_at);
 		CREATE INDEX events_deliveries_event ON events_deliveries (event_seq);
 		CREATE INDEX events_deliveries_lock ON events_deliveries (lock_token);
