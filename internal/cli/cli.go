@@ -55,6 +55,8 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return validate(rest, io)
 	case "keys":
 		return keys(ctx, rest, io)
+	case "test":
+		return testWorkflows(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -70,6 +72,7 @@ func usage(w io.Writer) {
 Usage:
   junction serve [flags]          run the server (junction serve --help for flags)
   junction validate DIR           check a project folder and list every problem
+  junction test DIR               run the offline workflow tests of a project folder
   junction keys list|create|delete  manage API keys on a running server
   junction version                print the version
 
