@@ -215,22 +215,33 @@ func triggerName(r *Run) string {
 
 func (j storeJournal) saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error {
-		var res sql.Result
-		var err error
+		// Fencing: the write only counts if this node still owns the run. A
+		// shared row lock lets a run's parallel branches save concurrently
+		// while keeping a takeover or cancel from slipping in between.
 		if vars != nil {
-			res, err = tx.Exec(ctx, `UPDATE wf_runs SET variables = ?, lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND owner = ? AND status = ?`,
-				encode(vars), ttl.Microseconds(), runID, owner, StatusRunning)
+			res, err := tx.Exec(ctx, `UPDATE wf_runs SET variables = ? WHERE id = ? AND owner = ? AND status = ?`,
+				encode(vars), runID, owner, StatusRunning)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errLeaseLost
+			}
 		} else {
-			res, err = tx.Exec(ctx, `UPDATE wf_runs SET lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND owner = ? AND status = ?`,
-				ttl.Microseconds(), runID, owner, StatusRunning)
+			lock := ""
+			if tx.Dialect() == store.Postgres {
+				lock = " FOR SHARE"
+			}
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM wf_runs WHERE id = ? AND owner = ? AND status = ?`+lock, runID, owner, StatusRunning).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errLeaseLost
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errLeaseLost
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
+		_, err := tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			runID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
 			encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties))
