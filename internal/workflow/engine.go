@@ -490,7 +490,7 @@ func (e *Engine) claimOrphans() {
 
 func (e *Engine) renewLoop() {
 	defer e.wg.Done()
-	t := time.NewTicker(e.opt.LeaseTTL / 3)
+	t := time.NewTicker(e.opt.LeaseTTL / 4)
 	defer t.Stop()
 	for {
 		select {

@@ -115,9 +115,30 @@ func (h *Handle) Response(ctx context.Context) (*Response, error) {
 func (h *Handle) Wait(ctx context.Context) (*Run, error) {
 	select {
 	case <-h.rs.done:
-		return h.rs.snapshot(), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	h.rs.mu.Lock()
+	lost := h.rs.lost
+	h.rs.mu.Unlock()
+	s := h.rs.e.opt.Store
+	if !lost || s == nil {
+		return h.rs.snapshot(), nil
+	}
+	// Another node took the run over: follow it in the store.
+	for {
+		r, err := loadRun(ctx, s, h.ID, true)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != StatusRunning {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(h.rs.e.opt.PollInterval):
+		}
 	}
 }
 
