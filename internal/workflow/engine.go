@@ -424,6 +424,7 @@ func (e *Engine) claimLoop() {
 	defer tick.Stop()
 	for {
 		e.claimOrphans()
+		e.promote(e.ctx)
 		select {
 		case <-e.ctx.Done():
 			return

@@ -128,7 +128,7 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 	status := func(h *Handle) string {
 		return baseURL(r) + "/admin/v1/workflows/" + url.PathEscape(name) + "/runs/" + h.ID
 	}
-	if l.hasResponse && len(handles) == 1 {
+	if l.hasResponse && len(handles) == 1 && !handles[0].Waiting {
 		ctx, cancel := context.WithTimeout(r.Context(), e.opt.SyncTimeout)
 		defer cancel()
 		resp, err := handles[0].Response(ctx)
@@ -488,9 +488,9 @@ func (e *Engine) apiRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Status != "" {
 		switch f.Status {
-		case StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled, StatusTimedOut:
+		case StatusRunning, StatusWaiting, StatusSucceeded, StatusFailed, StatusCancelled, StatusTimedOut:
 		default:
-			server.WriteFieldError(w, "status", "status must be Running, Succeeded, Failed, Cancelled or TimedOut")
+			server.WriteFieldError(w, "status", "status must be Running, Waiting, Succeeded, Failed, Cancelled or TimedOut")
 			return
 		}
 	}
@@ -560,8 +560,8 @@ func (e *Engine) apiCancel(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) Cancel(ctx context.Context, id string) error {
 	var n int64
 	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, owner = '' WHERE id = ? AND status = ?`,
-			StatusCancelled, store.Micros(e.opt.Now()), encode(map[string]any{"code": "Cancelled", "message": "The run was cancelled."}), id, StatusRunning)
+		res, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, owner = '' WHERE id = ? AND status IN (?, ?)`,
+			StatusCancelled, store.Micros(e.opt.Now()), encode(map[string]any{"code": "Cancelled", "message": "The run was cancelled."}), id, StatusRunning, StatusWaiting)
 		if err != nil {
 			return err
 		}

@@ -3,9 +3,12 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,4 +177,51 @@ func TestWaitUntil(t *testing.T) {
 	if r := b.run(t, l, nil); rec(r, "Done").Outputs != "ok" {
 		t.Fatalf("%v", paths(r))
 	}
+}
+
+func TestTriggerRunLimit(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		var mu sync.Mutex
+		inflight, peak := 0, 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			inflight++
+			peak = max(peak, inflight)
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+			mu.Lock()
+			inflight--
+			mu.Unlock()
+		}))
+		t.Cleanup(srv.Close)
+		nodes := []*bundle{setup(t, s, func(o *Options) { o.NodeID = "a" }), setup(t, s, func(o *Options) { o.NodeID = "b" })}
+		doc := `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","runtimeConfiguration":{"concurrency":{"runs":2}}}},
+			"actions":{"Call":{"type":"Http","inputs":{"method":"GET","uri":"` + srv.URL + `"}}}}}`
+		loaded := []*Loaded{nodes[0].deploy(t, "limited", doc), nodes[1].deploy(t, "limited", doc)}
+		var handles []*Handle
+		for i := 0; i < 8; i++ {
+			n := nodes[i%2]
+			h, err := n.e.StartRun(context.Background(), loaded[i%2], StartOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			handles = append(handles, h)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		waited := 0
+		for _, h := range handles {
+			if h.Waiting {
+				waited++
+			}
+			r, err := h.Wait(ctx)
+			if err != nil || r.Status != StatusSucceeded {
+				t.Fatalf("run %s: %v %v", h.ID, err, r)
+			}
+		}
+		if waited == 0 || peak > 2 {
+			t.Fatalf("%d runs waited, %d ran at once (limit 2)", waited, peak)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,7 +95,10 @@ type StartOptions struct {
 // Handle is a started run.
 type Handle struct {
 	ID string
-	rs *runState
+	// Waiting is set when the trigger's run limit was reached: the run is
+	// queued and starts when a slot frees.
+	Waiting bool
+	rs      *runState
 }
 
 // Response waits for the run's Response action, or returns nil when the run
@@ -131,7 +135,7 @@ func (h *Handle) Wait(ctx context.Context) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		if r.Status != StatusRunning {
+		if r.Status != StatusRunning && r.Status != StatusWaiting {
 			return r, nil
 		}
 		select {
@@ -171,8 +175,19 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 	if !l.stateless() && e.opt.Store != nil && o.Mocks == nil {
 		j = storeJournal{e.opt.Store}
 		// Carried-over records are written with the run, in one transaction.
+		limit := runLimit(l, trig)
 		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
-			if err := insertRun(ctx, tx, r, e.opt.NodeID, e.opt.LeaseTTL); err != nil {
+			owner := e.opt.NodeID
+			if limit > 0 {
+				running, err := countRunning(ctx, tx, l.Name)
+				if err != nil {
+					return err
+				}
+				if running >= limit {
+					r.Status, owner = StatusWaiting, ""
+				}
+			}
+			if err := insertRun(ctx, tx, r, owner, e.opt.LeaseTTL); err != nil {
 				return err
 			}
 			for _, rec := range o.Records {
@@ -190,8 +205,97 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 	}
 	rs := e.newRunState(l, r, j)
 	rs.mocks = o.Mocks
+	if r.Status == StatusWaiting {
+		// Another run holds the last slot: this one starts when a slot frees,
+		// on whichever node promotes it. Its handle follows it in the store.
+		close(rs.done)
+		rs.respOnce.Do(func() { rs.respCh <- nil })
+		rs.lost = true
+		return &Handle{ID: r.ID, rs: rs, Waiting: true}, nil
+	}
 	e.launch(rs)
 	return &Handle{ID: r.ID, rs: rs}, nil
+}
+
+// runLimit is the trigger's runtimeConfiguration.concurrency.runs (0: none).
+func runLimit(l *Loaded, trigger string) int {
+	t := l.Def.Triggers[trigger]
+	if t == nil || t.RuntimeConfiguration == nil || t.RuntimeConfiguration.Concurrency == nil {
+		return 0
+	}
+	return t.RuntimeConfiguration.Concurrency.Runs
+}
+
+// countRunning counts a workflow's running runs, serialising callers per
+// workflow on PostgreSQL (SQLite has one writer) so that two nodes cannot
+// both take the last slot.
+func countRunning(ctx context.Context, tx store.Tx, workflow string) (int, error) {
+	if tx.Dialect() == store.Postgres {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "wf-runs:"+workflow); err != nil {
+			return 0, err
+		}
+	}
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM wf_runs WHERE workflow = ? AND status = ?`, workflow, StatusRunning).Scan(&n)
+	return n, err
+}
+
+// promote starts waiting runs of workflows with a run limit while slots are free.
+func (e *Engine) promote(ctx context.Context) {
+	if e.opt.Store == nil {
+		return
+	}
+	for _, l := range e.Workflows() {
+		for trig := range l.Def.Triggers {
+			limit := runLimit(l, trig)
+			if limit <= 0 {
+				continue
+			}
+			var ids []string
+			err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+				ids = nil
+				running, err := countRunning(ctx, tx, l.Name)
+				if err != nil || running >= limit {
+					return err
+				}
+				rows, err := tx.Query(ctx, `SELECT id FROM wf_runs WHERE workflow = ? AND status = ? ORDER BY id LIMIT `+strconv.Itoa(limit-running), l.Name, StatusWaiting)
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+					var id string
+					if err := rows.Scan(&id); err != nil {
+						rows.Close()
+						return err
+					}
+					ids = append(ids, id)
+				}
+				rows.Close()
+				for _, id := range ids {
+					if _, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, owner = ?, lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND status = ?`,
+						StatusRunning, e.opt.NodeID, e.opt.LeaseTTL.Microseconds(), id, StatusWaiting); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Warn("start waiting runs", "workflow", l.Name, "err", err)
+				}
+				continue
+			}
+			for _, id := range ids {
+				r, err := loadRun(ctx, e.opt.Store, id, true)
+				if err != nil {
+					continue
+				}
+				if v, err := e.version(ctx, r.Workflow, r.defHash); err == nil {
+					e.launch(e.newRunState(v, r, storeJournal{e.opt.Store}))
+				}
+			}
+		}
+	}
 }
 
 func (e *Engine) launch(rs *runState) {
@@ -283,6 +387,9 @@ func (rs *runState) execute() {
 	}
 	if err := rs.j.finishRun(context.WithoutCancel(rs.ctx), r, rs.e.opt.NodeID); err != nil && !errors.Is(err, errLeaseLost) {
 		rs.e.log.Error("finish workflow run", "run", r.ID, "err", err)
+	}
+	if runLimit(rs.l, triggerName(r)) > 0 && rs.e.ctx.Err() == nil {
+		rs.e.promote(rs.e.ctx)
 	}
 }
 

@@ -20,6 +20,7 @@ const (
 	StatusCancelled = "Cancelled"
 	StatusTimedOut  = "TimedOut"
 	StatusSkipped   = "Skipped"
+	StatusWaiting   = "Waiting"
 )
 
 func terminal(s string) bool {
