@@ -63,12 +63,15 @@ func actIf(ctx context.Context, c *call) error {
 	}
 	c.rec.Inputs = map[string]any{"expressionResult": ok}
 	c.rec.Outputs = map[string]any{"expression": ok}
-	set := c.a.Actions
+	set, other := c.a.Actions, map[string]*Action(nil)
+	if c.a.Else != nil {
+		other = c.a.Else.Actions
+	}
 	if !ok {
-		set = nil
-		if c.a.Else != nil {
-			set = c.a.Else.Actions
-		}
+		set, other = other, set
+	}
+	if err := c.skipAll(other); err != nil {
+		return err
 	}
 	st, err := c.rs.runSet(ctx, set, c.f)
 	if err != nil {
@@ -95,6 +98,18 @@ func actSwitch(ctx context.Context, c *call) error {
 	if chosen == "default" && c.a.Default != nil {
 		set = c.a.Default.Actions
 	}
+	for name, cs := range c.a.Cases {
+		if cs != nil && name != chosen {
+			if err := c.skipAll(cs.Actions); err != nil {
+				return err
+			}
+		}
+	}
+	if chosen != "default" && c.a.Default != nil {
+		if err := c.skipAll(c.a.Default.Actions); err != nil {
+			return err
+		}
+	}
 	c.rec.Outputs = map[string]any{"case": chosen}
 	st, err := c.rs.runSet(ctx, set, c.f)
 	if err != nil {
@@ -104,6 +119,17 @@ func actSwitch(ctx context.Context, c *call) error {
 }
 
 func isString(v any) bool { _, ok := v.(string); return ok }
+
+// skipAll records the actions of a branch that was not taken as Skipped, as
+// Logic Apps shows them.
+func (c *call) skipAll(set map[string]*Action) error {
+	for _, name := range sortedKeys(set) {
+		if _, err := c.rs.skip(name, c.f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Foreach limits.
 const (
