@@ -206,3 +206,25 @@ func TestStopReleasesRunsForTheNextStart(t *testing.T) {
 		}
 	})
 }
+
+func TestSearchByTrackedProperty(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := setup(t, s)
+		l := b.deploy(t, "tracked", def(`{"C":{"type":"Compose","inputs":1,"trackedProperties":{"orderId":"@triggerBody()?['id']","region":"@{triggerBody()?['r']}"}}}`))
+		r1 := b.run(t, l, map[string]any{"id": 42, "r": "50%_off"})
+		b.run(t, l, map[string]any{"id": 7, "r": "north"})
+		for _, tc := range []struct {
+			f    TrackedFilter
+			want int
+		}{{TrackedFilter{"orderId", int64(42)}, 1}, {TrackedFilter{"orderId", int64(4)}, 0}, {TrackedFilter{"region", "50%_off"}, 1}, {TrackedFilter{"region", "50"}, 0}, {TrackedFilter{"region", "%"}, 0}} {
+			runs, err := searchRuns(context.Background(), s, RunFilter{Workflow: "tracked", Tracked: &tc.f})
+			if err != nil || len(runs) != tc.want {
+				t.Fatalf("%+v: %d runs (%v), want %d", tc.f, len(runs), err, tc.want)
+			}
+			if tc.want == 1 && runs[0].ID != r1.ID {
+				t.Fatalf("%+v found the wrong run", tc.f)
+			}
+		}
+	})
+}

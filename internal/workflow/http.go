@@ -279,7 +279,7 @@ func (e *Engine) Routes() []server.Route {
 		{Method: "POST", Pattern: "/admin/v1/workflows/{name}/triggers/{trigger}/run", Access: op, Handler: http.HandlerFunc(e.apiRunTrigger),
 			Doc: &server.Operation{Summary: "Fire a trigger now; the body becomes the trigger body", Tag: tag, Status: http.StatusAccepted}},
 		{Method: "GET", Pattern: "/admin/v1/workflows/{name}/runs", Access: op, Handler: http.HandlerFunc(e.apiRuns),
-			Doc: &server.Operation{Summary: "Search the run history", Description: "Query: status, trigger, clientTrackingId, from, to (RFC 3339 start time range), top, skipToken.", Tag: tag}},
+			Doc: &server.Operation{Summary: "Search the run history", Description: "Query: status, trigger, clientTrackingId, trackedProperty (name:value), from, to (RFC 3339 start time range), top, skipToken.", Tag: tag}},
 		{Method: "GET", Pattern: "/admin/v1/workflows/{name}/runs/{id}", Access: op, Handler: http.HandlerFunc(e.apiRun),
 			Doc: &server.Operation{Summary: "Get a run with every action's inputs, outputs, error and retry history", Tag: tag}},
 		{Method: "POST", Pattern: "/admin/v1/workflows/{name}/runs/{id}/cancel", Access: op, Handler: http.HandlerFunc(e.apiCancel),
@@ -477,6 +477,20 @@ func (e *Engine) apiRuns(w http.ResponseWriter, r *http.Request) {
 			}
 			*dst = t
 		}
+	}
+	if s := q.Get("trackedProperty"); s != "" {
+		name, val, ok := strings.Cut(s, ":")
+		if !ok || name == "" {
+			server.WriteFieldError(w, "trackedProperty", "trackedProperty is name:value, such as orderId:42")
+			return
+		}
+		var v any = val
+		if j, err := expr.DecodeJSON([]byte(val)); err == nil {
+			if _, isObj := j.(map[string]any); !isObj {
+				v = j
+			}
+		}
+		f.Tracked = &TrackedFilter{Name: name, Value: v}
 	}
 	if s := q.Get("top"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -347,6 +347,20 @@ type RunFilter struct {
 	Top              int
 	// After continues a listing after this run id (paging, newest first).
 	After string
+	// Tracked selects runs with an action whose tracked property Name has
+	// Value (compared as JSON: a string, number or boolean).
+	Tracked *TrackedFilter
+}
+
+// TrackedFilter is a tracked property and its value.
+type TrackedFilter struct {
+	Name  string
+	Value any
+}
+
+// likeEscape escapes LIKE wildcards; '\' is the escape character.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // searchRuns lists runs newest first.
@@ -374,6 +388,14 @@ func searchRuns(ctx context.Context, s store.Store, f RunFilter) ([]*Run, error)
 	}
 	if f.After != "" {
 		add("id < ?", f.After)
+	}
+	if f.Tracked != nil {
+		// Records hold tracked properties as compact JSON, so "name":value
+		// appears verbatim; the pattern is escaped for LIKE.
+		// The value ends at "," or "}", so 4 does not match 42.
+		pat := "%" + likeEscape(encode(f.Tracked.Name)+":"+encode(f.Tracked.Value))
+		where = append(where, `EXISTS (SELECT 1 FROM wf_actions a WHERE a.run_id = wf_runs.id AND (a.tracked LIKE ? ESCAPE '\' OR a.tracked LIKE ? ESCAPE '\'))`)
+		args = append(args, pat+",%", pat+"}%")
 	}
 	q := `SELECT ` + runColumns + ` FROM wf_runs`
 	if len(where) > 0 {
