@@ -31,6 +31,9 @@ type runState struct {
 	varMu sync.Mutex
 	vars  map[string]any
 
+	timerMu sync.Mutex
+	timers  map[string]time.Time
+
 	respOnce sync.Once
 	respCh   chan *Response
 	done     chan struct{}
@@ -60,6 +63,10 @@ func (e *Engine) newRunState(l *Loaded, r *Run, j journal) *runState {
 		vars: map[string]any{}, respCh: make(chan *Response, 1), done: make(chan struct{}), parents: map[string][]string{}}
 	for k, v := range r.variables {
 		rs.vars[k] = v
+	}
+	rs.timers = map[string]time.Time{}
+	for k, v := range r.timers {
+		rs.timers[k] = v
 	}
 	for _, a := range r.Actions {
 		rs.records[a.Path] = a
@@ -452,6 +459,29 @@ func copyMap(m map[string]any) map[string]any {
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// timer returns the durable timer at key, creating it with t (persisted
+// before it is used) the first time; a resumed run gets the original back.
+func (rs *runState) timer(key string, t time.Time) (time.Time, error) {
+	rs.timerMu.Lock()
+	defer rs.timerMu.Unlock()
+	if v, ok := rs.timers[key]; ok {
+		return v, nil
+	}
+	next := make(map[string]time.Time, len(rs.timers)+1)
+	for k, v := range rs.timers {
+		next[k] = v
+	}
+	next[key] = t
+	if err := rs.j.setTimers(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, next); err != nil {
+		if errors.Is(err, errLeaseLost) {
+			rs.abort(false)
+		}
+		return time.Time{}, err
+	}
+	rs.timers = next
+	return t, nil
+}
 
 // record returns the completed record at path.
 func (rs *runState) record(path string) (*ActionRecord, bool) {

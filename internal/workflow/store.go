@@ -98,6 +98,11 @@ func Migrations() []store.Migration {
 			next_at  BIGINT NOT NULL,
 			PRIMARY KEY (workflow, trigger)
 		)`,
+	}, {
+		Component: "workflow",
+		Version:   2,
+		Name:      "durable timers",
+		SQL:       `ALTER TABLE wf_runs ADD COLUMN timers TEXT NOT NULL DEFAULT ''`,
 	}}
 }
 
@@ -118,6 +123,7 @@ type Run struct {
 	defHash   string
 	variables map[string]any
 	response  *Response
+	timers    map[string]time.Time // Wait deadlines and start times, by action path
 }
 
 // ActionRecord is one action's persisted result. Path names the action and
@@ -181,6 +187,8 @@ type journal interface {
 	createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error
 	saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error
 	finishRun(ctx context.Context, r *Run, owner string) error
+	// setTimers records the run's durable timers (Wait starts and deadlines).
+	setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time) error
 }
 
 type memoryJournal struct{}
@@ -190,6 +198,26 @@ func (memoryJournal) saveAction(context.Context, string, string, *ActionRecord, 
 	return nil
 }
 func (memoryJournal) finishRun(context.Context, *Run, string) error { return nil }
+func (memoryJournal) setTimers(context.Context, string, string, map[string]time.Time) error {
+	return nil
+}
+
+func (j storeJournal) setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time) error {
+	m := make(map[string]int64, len(timers))
+	for k, t := range timers {
+		m[k] = store.Micros(t)
+	}
+	return j.s.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE wf_runs SET timers = ? WHERE id = ? AND owner = ? AND status = ?`, encode(m), runID, owner, StatusRunning)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errLeaseLost
+		}
+		return nil
+	})
+}
 
 type storeJournal struct{ s store.Store }
 
@@ -269,14 +297,22 @@ func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string) error
 	})
 }
 
-const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response`
+const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response, timers`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
-	var trig, errS, outs, vars, resp string
+	var trig, errS, outs, vars, resp, timers string
 	var start, end int64
-	if err := row.Scan(&r.ID, &r.Workflow, &r.defHash, &r.Status, &trig, &r.ClientTrackingID, &r.OriginRunID, &start, &end, &errS, &outs, &vars, &resp); err != nil {
+	if err := row.Scan(&r.ID, &r.Workflow, &r.defHash, &r.Status, &trig, &r.ClientTrackingID, &r.OriginRunID, &start, &end, &errS, &outs, &vars, &resp, &timers); err != nil {
 		return nil, err
+	}
+	if timers != "" {
+		var m map[string]int64
+		decodeInto(timers, &m)
+		r.timers = map[string]time.Time{}
+		for k, us := range m {
+			r.timers[k] = store.FromMicros(us)
+		}
 	}
 	r.StartTime = store.FromMicros(start)
 	if end > 0 {
