@@ -24,7 +24,7 @@ func setup(t *testing.T, s store.Store, opts ...func(*Options)) *bundle {
 			t.Fatal(err)
 		}
 	}
-	o := Options{Store: s, TimeScale: 1000, LeaseTTL: 2 * time.Second, PollInterval: 50 * time.Millisecond,
+	o := Options{Store: s, TimeScale: 1000, LeaseTTL: 10 * time.Second, PollInterval: 50 * time.Millisecond,
 		AppSetting: func(n string) (string, bool) {
 			if n == "GREETING" {
 				return "hello", true
