@@ -35,7 +35,9 @@ const MaxRead = 64 << 20
 
 // New returns the SFTP connector. Each operation opens its own SSH connection.
 func New() *connector.Connector {
-	p := func(desc string) map[string]any { return map[string]any{"type": "string", "minLength": 1, "description": desc} }
+	p := func(desc string) map[string]any {
+		return map[string]any{"type": "string", "minLength": 1, "description": desc}
+	}
 	enc := map[string]any{"type": "string", "enum": []string{"text", "base64"}, "default": "text"}
 	return &connector.Connector{
 		Name:        Name,
@@ -239,7 +241,9 @@ func list(c *sftp.Client, in connector.Values) (any, error) {
 		out = append(out, map[string]any{"name": fi.Name(), "path": path.Join(folder, fi.Name()), "size": fi.Size(),
 			"modified": fi.ModTime().UTC().Format(time.RFC3339), "isFolder": fi.IsDir()})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].(map[string]any)["name"].(string) < out[j].(map[string]any)["name"].(string) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].(map[string]any)["name"].(string) < out[j].(map[string]any)["name"].(string)
+	})
 	return map[string]any{"files": out}, nil
 }
 
