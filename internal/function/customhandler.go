@@ -85,6 +85,9 @@ func (c *customHandler) command() (string, []string, string, error) {
 			return "", nil, "", fmt.Errorf("custom handler %q: the function app is not on disk", exe)
 		}
 		exe = filepath.Join(c.dir, exe)
+		if abs, err := filepath.Abs(exe); err == nil {
+			exe = abs
+		}
 	} else if !filepath.IsAbs(exe) {
 		p, err := exec.LookPath(exe)
 		if err != nil {

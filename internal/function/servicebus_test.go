@@ -83,7 +83,7 @@ func TestServiceBusTrigger(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]string{
-		"functions/host.json": `{"version": "2.0"}`,
+		"functions/host.json":            `{"version": "2.0"}`,
 		"functions/orders/function.json": `{"bindings": [{"type": "serviceBusTrigger", "direction": "in", "name": "order", "queueName": "` + queue + `", "connection": "SB"}]}`,
 		"functions/orders/index.js": `
 module.exports = async function (context, order) {
