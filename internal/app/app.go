@@ -18,6 +18,8 @@ import (
 
 	"junction/demo"
 	"junction/internal/auth"
+	"junction/internal/changelog"
+	"junction/internal/console"
 	"junction/internal/project"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -51,6 +53,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	NodeID   string
 	DataDir  string
+	// BaseURL is the server's own URL ("http://host:port"), known once it
+	// listens; before that it is built from --listen.
+	BaseURL func() string
 }
 
 // App is one running Junction.
@@ -64,7 +69,10 @@ type App struct {
 	components []Component
 	migrations []store.Migration
 	server     *server.Server
+	activity   *server.Activity
+	console    *console.Console
 	ready      atomic.Bool
+	addr       atomic.Value // the bound net.Addr's string
 	started    []Component
 	stopOnce   sync.Once
 	stopErr    error
@@ -72,11 +80,11 @@ type App struct {
 
 // New opens the data folder and the store, applies migrations, loads the
 // project and builds every component. Configuration problems are ConfigErrors.
-func New(ctx context.Context, cfg Config) (a *App, err error) {
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.closeStorage()
@@ -89,10 +97,12 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.keys = auth.New(a.store, cfg.AdminKey)
-	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path}
+	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, BaseURL: a.baseURL}
 	a.components = buildComponents(deps)
 
-	migrations := append([]store.Migration(nil), auth.Migrations...)
+	// The change log is core: record writers append to it, the event router and
+	// delta exports read it.
+	migrations := append(append([]store.Migration(nil), auth.Migrations...), changelog.Migrations()...)
 	for _, c := range a.components {
 		migrations = append(migrations, c.Migrations()...)
 	}
@@ -111,9 +121,12 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.registerMetrics()
+	a.activity = server.NewActivity(surfaceOf)
+	a.console = console.New(cfg.Version, a.activity, reporters(a.components)...)
 	if a.server, err = server.New(a.log, a.keys, a.registry, a.routes()); err != nil {
 		return nil, err
 	}
+	a.server.Activity = a.activity
 	return a, nil
 }
 
@@ -176,6 +189,7 @@ func (a *App) Start(ctx context.Context) (net.Addr, error) {
 		a.Stop(context.Background())
 		return nil, configErr("--listen", "%v", err)
 	}
+	a.addr.Store(addr.String())
 	a.ready.Store(true)
 	a.log.Info("junction serving", "addr", addr.String(), "store", string(a.store.Dialect()), "data", a.data.path, "version", a.cfg.Version)
 	return addr, nil
@@ -257,4 +271,15 @@ func nodeID() string {
 	b := make([]byte, 4)
 	rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Components are the app's components, for tests and the CLI's in-process tools.
+func (a *App) Components() []Component { return a.components }
+
+// baseURL is the server's own URL.
+func (a *App) baseURL() string {
+	if addr, ok := a.addr.Load().(string); ok {
+		return "http://" + addr
+	}
+	return "http://" + a.cfg.Listen
 }

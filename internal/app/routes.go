@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"junction/internal/changelog"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -24,6 +26,8 @@ func (a *App) routes() []server.Route {
 			Handler: http.HandlerFunc(a.handleOpenAPI)},
 	}
 	routes = append(routes, a.keys.Routes()...)
+	routes = append(routes, a.console.Routes()...)
+	routes = append(routes, changelog.Routes(a.store)...)
 	// Anything no surface claims gets a 404 in the management API's format.
 	routes = append(routes, server.Route{Pattern: "/", Name: "unmatched", Access: server.Open, Handler: http.HandlerFunc(notFound)})
 	for _, c := range a.components {
@@ -76,4 +80,36 @@ func (a *App) missingMigrations(ctx context.Context) (string, error) {
 
 func notFound(w http.ResponseWriter, r *http.Request) {
 	server.WriteError(w, http.StatusNotFound, server.CodeNotFound, "no endpoint at "+r.Method+" "+r.URL.Path)
+}
+
+// surfaces names the surface of each route prefix, for the console's overview;
+// the longest matching prefix wins.
+var surfaces = []struct{ prefix, name string }{
+	{"/api/data/", "Web API"},
+	{"/servicebus/", "Broker"},
+	{"/admin/v1/servicebus/", "Broker"},
+	{"/eventgrid/", "Events"},
+	{"/webhooks/", "Events"},
+	{"/admin/v1/eventgrid/", "Events"},
+	{"/admin/v1/workflows", "Workflows"},
+	{"/workflows/", "Workflows"},
+	{"/api/", "Functions"},
+	{"/admin/v1/functions", "Functions"},
+	{"/admin/v1/jobs", "Jobs"},
+	{"/admin/v1/", "Management"},
+}
+
+// surfaceOf maps a route label ("POST /servicebus/{queue}/messages") to its surface.
+func surfaceOf(route string) string {
+	path := route
+	if i := strings.IndexByte(route, ' '); i >= 0 {
+		path = route[i+1:]
+	}
+	best, name := -1, ""
+	for _, s := range surfaces {
+		if strings.HasPrefix(path, s.prefix) && len(s.prefix) > best {
+			best, name = len(s.prefix), s.name
+		}
+	}
+	return name
 }

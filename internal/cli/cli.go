@@ -55,6 +55,10 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return validate(rest, io)
 	case "keys":
 		return keys(ctx, rest, io)
+	case "queue":
+		return queue(ctx, rest, io)
+	case "job":
+		return job(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -71,6 +75,8 @@ Usage:
   junction serve [flags]          run the server (junction serve --help for flags)
   junction validate DIR           check a project folder and list every problem
   junction keys list|create|delete  manage API keys on a running server
+  junction queue send|receive|peek|dlq  send and receive broker messages, manage dead letters
+  junction job list|run|status    batch and file jobs on a running server
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).

@@ -24,7 +24,7 @@ func validate(args []string, io IO) int {
 	}
 	p, problems := project.Open(os.DirFS(dir), dir)
 	if p != nil {
-		problems = append(problems, p.Validate(app.Validators()...)...)
+		problems = p.Validate(app.Validators()...) // includes the manifest's problems
 	}
 	if len(problems) > 0 {
 		for _, pr := range problems {

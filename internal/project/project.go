@@ -221,7 +221,10 @@ func DecodeJSON(name string, data []byte, v any) *Problem {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		offset = syn.Offset
+		offset = syn.Offset - 1 // Offset is just past the offending byte
+		if offset < 0 {
+			offset = 0
+		}
 	case errors.As(err, &typ):
 		offset = typ.Offset
 	}

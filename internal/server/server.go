@@ -29,6 +29,8 @@ type Server struct {
 	ln      net.Listener
 	metrics *httpMetrics
 	served  chan error
+	// Activity is the per-surface traffic of the last hour; nil records nothing.
+	Activity *Activity
 }
 
 // New builds the server for routes. Patterns are checked here: two routes with
@@ -182,6 +184,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.metrics.observe(r.Method, *route, status, elapsed)
+			s.Activity.record(*route, status)
 			s.log.Info("http", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", *route,
 				"status", status, "bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
 		}()

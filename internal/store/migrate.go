@@ -42,16 +42,23 @@ func ApplyMigrations(ctx context.Context, s Store, migrations []Migration) error
 		}
 		return sorted[i].Version < sorted[j].Version
 	})
-	seen := map[string]int{}
-	for _, m := range sorted {
+	// Several consumers may declare a shared component's migrations (the change
+	// log, say): the same migration twice is kept once; two different ones with
+	// one version are an error.
+	unique := make([]Migration, 0, len(sorted))
+	for i, m := range sorted {
 		if m.Component == "" || m.Version <= 0 {
 			return fmt.Errorf("migration %q: component and a positive version are required", m.Name)
 		}
-		if prev, ok := seen[m.Component]; ok && prev == m.Version {
-			return fmt.Errorf("migration %s/%d: version declared twice", m.Component, m.Version)
+		if i > 0 && sorted[i-1].Component == m.Component && sorted[i-1].Version == m.Version {
+			if sorted[i-1].Name != m.Name {
+				return fmt.Errorf("migration %s/%d: version declared twice (%q and %q)", m.Component, m.Version, sorted[i-1].Name, m.Name)
+			}
+			continue
 		}
-		seen[m.Component] = m.Version
+		unique = append(unique, m)
 	}
+	sorted = unique
 	if err := s.Tx(ctx, func(tx Tx) error {
 		_, err := tx.Exec(ctx, migrationsTable)
 		return err

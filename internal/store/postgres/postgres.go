@@ -62,6 +62,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	channel := "junction"
+	if sp := config.RuntimeParams["search_path"]; opts.Schema == "" && schemaName.MatchString(sp) {
+		// A URL naming one schema (?search_path=x) selects it, created if missing.
+		opts.Schema = sp
+	}
 	if opts.Schema != "" {
 		if !schemaName.MatchString(opts.Schema) {
 			return nil, fmt.Errorf("open postgres store: invalid schema name %q", opts.Schema)

@@ -187,6 +187,20 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("SameMigrationTwiceAppliesOnce", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		m := store.Migration{Component: "shared", Version: 1, Name: "t", SQL: "CREATE TABLE shared_t (a TEXT)"}
+		if err := s.Migrate(ctx, []store.Migration{m, m}); err != nil {
+			t.Fatalf("the same migration declared by two consumers: %v", err)
+		}
+		other := m
+		other.Name = "another"
+		if err := s.Migrate(ctx, []store.Migration{m, other}); err == nil {
+			t.Fatal("two different migrations with one version were accepted")
+		}
+	})
+
 	t.Run("FailedMigrationChangesNothing", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"junction/internal/broker"
+	"junction/internal/console"
+)
+
+// brokerAlerts tells the console's overview which queues and subscriptions
+// hold dead-lettered messages.
+type brokerAlerts struct{ b *broker.Broker }
+
+var _ console.Reporter = brokerAlerts{}
+
+func (a brokerAlerts) Alerts(ctx context.Context) []console.Alert {
+	var out []console.Alert
+	queues, err := a.b.Entities(ctx, broker.Queue, "")
+	if err != nil {
+		return []console.Alert{{Surface: "Broker", Severity: "error", Title: "cannot list queues", Detail: err.Error()}}
+	}
+	topics, _ := a.b.Entities(ctx, broker.Topic, "")
+	for _, t := range topics {
+		subs, _ := a.b.Entities(ctx, broker.Subscription, t.Path)
+		queues = append(queues, subs...)
+	}
+	for _, e := range queues {
+		c, err := a.b.Counts(ctx, e.Path)
+		if err != nil || c.DeadLetter == 0 {
+			continue
+		}
+		link := "#/messaging/queue/" + e.Path
+		if e.Kind == broker.Subscription {
+			topic, _, _ := strings.Cut(e.Path, "/")
+			link = "#/messaging/sub/" + topic + "/" + e.Name()
+		}
+		out = append(out, console.Alert{Surface: "Broker", Severity: "warning",
+			Title:  fmt.Sprintf("%d dead-lettered message(s) in %s", c.DeadLetter, e.Path),
+			Detail: "open the dead-letter queue to read why, then resubmit or purge", Link: link})
+	}
+	return out
+}

@@ -1,0 +1,260 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"junction/internal/app"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+// bundle is a running Junction and a client for it.
+type bundle struct {
+	app  *app.App
+	base string
+	out  *bytes.Buffer
+}
+
+func start(t *testing.T, d store.Dialect, mutate func(*app.Config)) *bundle {
+	t.Helper()
+	out := &bytes.Buffer{}
+	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "admin-key", Out: out, Version: "test"}
+	if d == store.Postgres {
+		cfg.Store = storetest.RequirePostgres(t)
+		cfg.PostgresSchema = storetest.NewSchema(t)
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a, err := app.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	addr, err := a.Start(context.Background())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	return &bundle{app: a, base: "http://" + addr.String(), out: out}
+}
+
+func (b *bundle) do(t *testing.T, method, path, key string, body any) (*http.Response, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if s, ok := body.(string); ok {
+		rd = strings.NewReader(s)
+	} else if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, b.base+path, rd)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return resp, out
+}
+
+func errorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func TestServeOnBothStores(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			b := start(t, d, nil)
+
+			resp, body := b.do(t, "GET", "/readyz", "", nil)
+			if resp.StatusCode != 200 || body["status"] != "ready" {
+				t.Fatalf("readyz: %d %v", resp.StatusCode, body)
+			}
+			if resp.Header.Get("X-Request-Id") == "" {
+				t.Fatal("no X-Request-Id")
+			}
+			if resp, _ := b.do(t, "GET", "/healthz", "", nil); resp.StatusCode != 200 {
+				t.Fatalf("healthz: %d", resp.StatusCode)
+			}
+
+			resp, body = b.do(t, "GET", "/admin/v1/openapi.json", "", nil)
+			if resp.StatusCode != 401 || errorCode(body) != "Unauthorized" || resp.Header.Get("WWW-Authenticate") == "" {
+				t.Fatalf("openapi without key: %d %v", resp.StatusCode, body)
+			}
+			if resp, _ := b.do(t, "GET", "/admin/v1/openapi.json", "wrong", nil); resp.StatusCode != 401 {
+				t.Fatalf("openapi with a wrong key: %d", resp.StatusCode)
+			}
+			resp, body = b.do(t, "GET", "/admin/v1/openapi.json", "admin-key", nil)
+			if resp.StatusCode != 200 || body["openapi"] != "3.1.0" {
+				t.Fatalf("openapi: %d %v", resp.StatusCode, body)
+			}
+			paths := body["paths"].(map[string]any)
+			if _, ok := paths["/admin/v1/keys/{id}"]; !ok {
+				t.Fatalf("openapi lacks the keys routes: %v", paths)
+			}
+
+			// Keys with roles.
+			resp, body = b.do(t, "POST", "/admin/v1/keys", "admin-key", map[string]string{"name": "ops", "role": "operator"})
+			if resp.StatusCode != 201 || body["key"] == nil {
+				t.Fatalf("create key: %d %v", resp.StatusCode, body)
+			}
+			opKey, opID := body["key"].(string), body["id"].(string)
+			if resp, _ := b.do(t, "GET", "/admin/v1/openapi.json", opKey, nil); resp.StatusCode != 200 {
+				t.Fatalf("operator reading openapi: %d", resp.StatusCode)
+			}
+			resp, body = b.do(t, "GET", "/admin/v1/keys", opKey, nil)
+			if resp.StatusCode != 403 || errorCode(body) != "Forbidden" {
+				t.Fatalf("operator listing keys: %d %v", resp.StatusCode, body)
+			}
+			resp, body = b.do(t, "GET", "/admin/v1/keys", "admin-key", nil)
+			if list := body["value"].([]any); resp.StatusCode != 200 || len(list) != 1 {
+				t.Fatalf("list keys: %d %v", resp.StatusCode, body)
+			}
+			if strings.Contains(b.out.String(), opKey) {
+				t.Fatal("a key's secret was printed")
+			}
+			if resp, _ := b.do(t, "DELETE", "/admin/v1/keys/"+opID, "admin-key", nil); resp.StatusCode != 204 {
+				t.Fatalf("delete key: %d", resp.StatusCode)
+			}
+			if resp, _ := b.do(t, "GET", "/admin/v1/openapi.json", opKey, nil); resp.StatusCode != 401 {
+				t.Fatalf("revoked key still works: %d", resp.StatusCode)
+			}
+			if resp, _ := b.do(t, "DELETE", "/admin/v1/keys/"+opID, "admin-key", nil); resp.StatusCode != 404 {
+				t.Fatalf("delete twice: %d", resp.StatusCode)
+			}
+
+			// Bad input changes nothing.
+			for _, bad := range []string{`{"name":"x","role":"root"}`, `{"name":"","role":"admin"}`, `{"name":"x","role":"admin","extra":1}`, `{not json`} {
+				resp, body = b.do(t, "POST", "/admin/v1/keys", "admin-key", bad)
+				if resp.StatusCode != 400 {
+					t.Fatalf("create key %s: %d %v", bad, resp.StatusCode, body)
+				}
+			}
+			huge := `{"name":"` + strings.Repeat("a", 5<<20) + `","role":"admin"}`
+			if resp, body := b.do(t, "POST", "/admin/v1/keys", "admin-key", huge); resp.StatusCode != 413 || errorCode(body) != "RequestTooLarge" {
+				t.Fatalf("oversize body: %d %v", resp.StatusCode, body)
+			}
+			if _, body := b.do(t, "GET", "/admin/v1/keys", "admin-key", nil); len(body["value"].([]any)) != 0 {
+				t.Fatalf("bad input created keys: %v", body)
+			}
+
+			resp, body = b.do(t, "GET", "/no/such/thing", "", nil)
+			if resp.StatusCode != 404 || errorCode(body) != "NotFound" {
+				t.Fatalf("unknown path: %d %v", resp.StatusCode, body)
+			}
+
+			resp, _ = b.do(t, "GET", "/metrics", "", nil)
+			req, _ := http.NewRequest("GET", b.base+"/metrics", nil)
+			mresp, _ := http.DefaultClient.Do(req)
+			metrics, _ := io.ReadAll(mresp.Body)
+			mresp.Body.Close()
+			for _, want := range []string{`junction_http_requests_total{code="401",method="GET",route="GET /admin/v1/openapi.json"}`,
+				"junction_http_request_duration_seconds_bucket", "junction_store_transactions_total", "junction_store_commits_total"} {
+				if !bytes.Contains(metrics, []byte(want)) {
+					t.Fatalf("metrics lack %s", want)
+				}
+			}
+		})
+	}
+}
+
+func TestGeneratedAdminKeyIsPrintedOnceAndWorks(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	b := start(t, store.SQLite, func(c *app.Config) { c.AdminKey = ""; c.Data = data })
+	out := b.out.String()
+	i := strings.Index(out, "jk_")
+	if i < 0 {
+		t.Fatalf("no generated key printed: %q", out)
+	}
+	key := strings.Fields(out[i:])[0]
+	if resp, _ := b.do(t, "GET", "/admin/v1/keys", key, nil); resp.StatusCode != 200 {
+		t.Fatalf("generated key refused: %d", resp.StatusCode)
+	}
+	b.app.Stop(context.Background())
+
+	b2 := start(t, store.SQLite, func(c *app.Config) { c.AdminKey = ""; c.Data = data })
+	if strings.Contains(b2.out.String(), "jk_") {
+		t.Fatal("a second key was generated on restart")
+	}
+	if resp, _ := b2.do(t, "GET", "/admin/v1/keys", key, nil); resp.StatusCode != 200 {
+		t.Fatalf("generated key refused after restart: %d", resp.StatusCode)
+	}
+}
+
+func TestConfigErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	broken := t.TempDir()
+	os.WriteFile(filepath.Join(broken, "junction.yaml"), []byte("name: x\nbogus: 1\n"), 0o644)
+	locked := t.TempDir()
+	start(t, store.SQLite, func(c *app.Config) { c.Data = locked })
+
+	cases := []struct {
+		name  string
+		cfg   app.Config
+		field string
+		want  string
+	}{
+		{"bad store url", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Store: "mysql://x"}, "--store", "not a postgres:// URL"},
+		{"unreachable store", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Store: "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}, "--store", "cannot open postgres://u:****@127.0.0.1:1"},
+		{"data is a file", app.Config{Listen: "127.0.0.1:0", Data: file}, "--data", "cannot create"},
+		{"data in use", app.Config{Listen: "127.0.0.1:0", Data: locked}, "--data", "in use by another junction"},
+		{"broken project", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: broken}, "--project", "junction.yaml:2: field bogus not found"},
+		{"missing project", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: filepath.Join(broken, "nope")}, "--project", "cannot read the project folder"},
+		{"no listen", app.Config{Data: t.TempDir()}, "--listen", "required"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := app.New(context.Background(), c.cfg)
+			if err == nil || !app.IsConfigError(err) {
+				t.Fatalf("err = %v, want a ConfigError", err)
+			}
+			if !strings.HasPrefix(err.Error(), c.field+": ") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %q, want %s ... %q", err, c.field, c.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatal("password in the message")
+			}
+		})
+	}
+}
+
+func TestTakenPortIsAConfigError(t *testing.T) {
+	t.Parallel()
+	b := start(t, store.SQLite, nil)
+	a, err := app.New(context.Background(), app.Config{Listen: strings.TrimPrefix(b.base, "http://"), Data: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Start(context.Background()); err == nil || !app.IsConfigError(err) {
+		t.Fatalf("start on a taken port: %v", err)
+	}
+}
+
+func TestDemoProjectLoads(t *testing.T) {
+	t.Parallel()
+	b := start(t, store.SQLite, func(c *app.Config) { c.Demo = true })
+	if resp, _ := b.do(t, "GET", "/readyz", "", nil); resp.StatusCode != 200 {
+		t.Fatalf("readyz with demo: %d", resp.StatusCode)
+	}
+}

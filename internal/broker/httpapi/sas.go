@@ -1,0 +1,394 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"junction/internal/server"
+	"junction/internal/store"
+)
+
+// Right is a shared access right.
+type Right string
+
+// The rights of Service Bus authorization rules. Manage includes the others.
+const (
+	Listen Right = "Listen"
+	Send   Right = "Send"
+	Manage Right = "Manage"
+)
+
+// RootRule is the namespace rule whose key is the admin key.
+const RootRule = "RootManageSharedAccessKey"
+
+// AuthRule is a shared access authorization rule at namespace scope (Scope
+// "") or on one queue or topic.
+type AuthRule struct {
+	Scope        string  `json:"-"`
+	Name         string  `json:"name"`
+	Rights       []Right `json:"rights"`
+	PrimaryKey   string  `json:"-"`
+	SecondaryKey string  `json:"-"`
+}
+
+func (r AuthRule) allows(need Right) bool {
+	for _, x := range r.Rights {
+		if x == need || x == Manage {
+			return true
+		}
+	}
+	return false
+}
+
+// sasKeys keeps authorization rules in the store.
+type sasKeys struct {
+	s        store.Store
+	adminKey string
+	now      func() time.Time
+}
+
+var ruleNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$`)
+
+func newKey() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// ensureRoot creates RootManageSharedAccessKey with a generated key when no
+// admin key is configured and none was stored yet.
+func (k *sasKeys) ensureRoot(ctx context.Context) error {
+	return k.s.Tx(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO broker_auth_rules (scope, name, rights, primary_key, secondary_key) VALUES ('', ?, ?, ?, ?)
+			ON CONFLICT (scope, name) DO NOTHING`, RootRule, "Listen,Send,Manage", newKey(), newKey())
+		return err
+	})
+}
+
+func (k *sasKeys) get(ctx context.Context, scope, name string) (AuthRule, error) {
+	var r AuthRule
+	var rights string
+	err := k.s.Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(ctx, "SELECT scope, name, rights, primary_key, secondary_key FROM broker_auth_rules WHERE scope = ? AND name = ?",
+			strings.ToLower(scope), name).Scan(&r.Scope, &r.Name, &rights, &r.PrimaryKey, &r.SecondaryKey)
+	})
+	if err != nil {
+		return r, err
+	}
+	for _, x := range strings.Split(rights, ",") {
+		if x != "" {
+			r.Rights = append(r.Rights, Right(x))
+		}
+	}
+	if scope == "" && name == RootRule && k.adminKey != "" {
+		r.PrimaryKey = k.adminKey
+	}
+	return r, nil
+}
+
+func (k *sasKeys) list(ctx context.Context, scope string) ([]AuthRule, error) {
+	var names []string
+	err := k.s.Read(ctx, func(q store.Querier) error {
+		rows, err := q.Query(ctx, "SELECT name FROM broker_auth_rules WHERE scope = ? ORDER BY name", strings.ToLower(scope))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			names = append(names, n)
+		}
+		return rows.Err()
+	})
+	var out []AuthRule
+	for _, n := range names {
+		r, err := k.get(ctx, scope, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, err
+}
+
+func validRights(rights []Right) error {
+	if len(rights) == 0 {
+		return errors.New("at least one right is required: Listen, Send or Manage")
+	}
+	has := map[Right]bool{}
+	for _, r := range rights {
+		if r != Listen && r != Send && r != Manage {
+			return fmt.Errorf("unknown right %q: use Listen, Send or Manage", r)
+		}
+		has[r] = true
+	}
+	if has[Manage] && (!has[Listen] || !has[Send]) {
+		return errors.New("Manage requires Listen and Send too")
+	}
+	return nil
+}
+
+func (k *sasKeys) put(ctx context.Context, scope, name string, rights []Right) (bool, error) {
+	var created bool
+	joined := make([]string, len(rights))
+	for i, r := range rights {
+		joined[i] = string(r)
+	}
+	err := k.s.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE broker_auth_rules SET rights = ? WHERE scope = ? AND name = ?", strings.Join(joined, ","), strings.ToLower(scope), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		created = true
+		_, err = tx.Exec(ctx, "INSERT INTO broker_auth_rules (scope, name, rights, primary_key, secondary_key) VALUES (?, ?, ?, ?, ?)",
+			strings.ToLower(scope), name, strings.Join(joined, ","), newKey(), newKey())
+		return err
+	})
+	return created, err
+}
+
+func (k *sasKeys) delete(ctx context.Context, scope, name string) (bool, error) {
+	var found bool
+	err := k.s.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM broker_auth_rules WHERE scope = ? AND name = ?", strings.ToLower(scope), name)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		found = n > 0
+		return nil
+	})
+	return found, err
+}
+
+func (k *sasKeys) regenerate(ctx context.Context, scope, name, which string) error {
+	col := "primary_key"
+	if which == "SecondaryKey" {
+		col = "secondary_key"
+	}
+	return k.s.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE broker_auth_rules SET "+col+" = ? WHERE scope = ? AND name = ?", newKey(), strings.ToLower(scope), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return sql.ErrNoRows
+		}
+		return nil
+	})
+}
+
+// authError is an authentication or authorisation failure: 401 or 403.
+type authError struct {
+	status int
+	msg    string
+}
+
+func (e *authError) Error() string { return e.msg }
+
+func unauthorized(format string, args ...any) error {
+	return &authError{http.StatusUnauthorized, fmt.Sprintf(format, args...)}
+}
+
+// Sign returns a SharedAccessSignature token for uri, exactly as the Service
+// Bus SDKs compute it: HMAC-SHA256 with the key string's UTF-8 bytes over
+// urlencode(uri) + "\n" + expiry.
+func Sign(uri, keyName, key string, expiry time.Time) string {
+	sr := url.QueryEscape(uri)
+	se := strconv.FormatInt(expiry.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(sr + "\n" + se))
+	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return "SharedAccessSignature sr=" + sr + "&sig=" + url.QueryEscape(sig) + "&se=" + se + "&skn=" + url.QueryEscape(keyName)
+}
+
+// scopeOf turns a token's resource URI into an entity path prefix: the
+// namespace ("") or an entity. The host is not compared, so tokens signed for
+// the name clients use (a proxy, localhost) work.
+func scopeOf(resource string) (string, error) {
+	u, err := url.Parse(resource)
+	if err != nil {
+		return "", err
+	}
+	p := u.Path
+	if u.Host == "" && u.Scheme == "" {
+		p = resource
+	}
+	p = strings.Trim(p, "/")
+	lower := strings.ToLower(p)
+	if lower == "servicebus" {
+		return "", nil
+	}
+	if strings.HasPrefix(lower, "servicebus/") {
+		p = p[len("servicebus/"):]
+	}
+	return strings.ToLower(strings.Trim(p, "/")), nil
+}
+
+func within(entity, scope string) bool {
+	if scope == "" {
+		return true
+	}
+	entity = strings.ToLower(entity)
+	return entity == scope || strings.HasPrefix(entity, scope+"/")
+}
+
+// verify checks a SharedAccessSignature token for an operation needing right
+// on entity (a runtime path).
+func (k *sasKeys) verify(ctx context.Context, token, entity string, need Right) error {
+	token = strings.TrimSpace(token)
+	const prefix = "SharedAccessSignature "
+	if len(token) <= len(prefix) || !strings.EqualFold(token[:len(prefix)], prefix) {
+		return unauthorized("the Authorization header must be a SharedAccessSignature token or a Bearer key")
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(token[len(prefix):], "&") {
+		kv := strings.SplitN(part, "=", 2)
+		if len(kv) != 2 {
+			return unauthorized("malformed SharedAccessSignature token: %q is not key=value", part)
+		}
+		fields[strings.TrimSpace(kv[0])] = kv[1]
+	}
+	for _, f := range []string{"sr", "sig", "se", "skn"} {
+		if fields[f] == "" {
+			return unauthorized("malformed SharedAccessSignature token: %s is missing", f)
+		}
+	}
+	se, err := strconv.ParseInt(fields["se"], 10, 64)
+	if err != nil {
+		return unauthorized("malformed SharedAccessSignature token: se is not a Unix time")
+	}
+	if se < k.now().Unix() {
+		return unauthorized("ExpiredToken: the token expired at %s", time.Unix(se, 0).UTC().Format(http.TimeFormat))
+	}
+	resource, err := url.QueryUnescape(fields["sr"])
+	if err != nil {
+		return unauthorized("malformed SharedAccessSignature token: sr is not URL-encoded")
+	}
+	scope, err := scopeOf(resource)
+	if err != nil {
+		return unauthorized("malformed SharedAccessSignature token: sr is not a URI")
+	}
+	keyName, err := url.QueryUnescape(fields["skn"])
+	if err != nil {
+		return unauthorized("malformed SharedAccessSignature token: skn is not URL-encoded")
+	}
+	sig, err := url.QueryUnescape(fields["sig"])
+	if err != nil {
+		return unauthorized("malformed SharedAccessSignature token: sig is not URL-encoded")
+	}
+	// The rule is looked up at namespace scope, then on the entity (a queue
+	// or topic: the first path segments up to /subscriptions/).
+	rule, err := k.get(ctx, "", keyName)
+	if errors.Is(err, sql.ErrNoRows) {
+		rule, err = k.get(ctx, topLevel(entity), keyName)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return unauthorized("InvalidSignature: the rule '%s' does not exist at the namespace or on the entity", keyName)
+	}
+	if err != nil {
+		return err
+	}
+	if !signatureMatches(fields["sr"], resource, fields["se"], sig, rule) {
+		return unauthorized("InvalidSignature: the token's signature does not match the key of the rule '%s'", keyName)
+	}
+	if rule.Scope != "" && !within(scope, rule.Scope) {
+		return unauthorized("InvalidSignature: the rule '%s' belongs to '%s', and the token is for another resource", keyName, rule.Scope)
+	}
+	if !within(entity, scope) {
+		return unauthorized("InvalidAudience: the token is for '%s', not for '%s'", resource, entity)
+	}
+	if !rule.allows(need) {
+		return unauthorized("the rule '%s' does not grant the %s right this operation needs", keyName, need)
+	}
+	return nil
+}
+
+func signatureMatches(rawSR, resource, se, sig string, rule AuthRule) bool {
+	want, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return false
+	}
+	candidates := []string{rawSR}
+	if e := url.QueryEscape(resource); e != rawSR {
+		candidates = append(candidates, e)
+	}
+	if e := strings.ToLower(url.QueryEscape(strings.ToLower(resource))); e != rawSR {
+		candidates = append(candidates, url.QueryEscape(strings.ToLower(resource)))
+	}
+	for _, key := range []string{rule.PrimaryKey, rule.SecondaryKey} {
+		if key == "" {
+			continue
+		}
+		for _, c := range candidates {
+			mac := hmac.New(sha256.New, []byte(key))
+			mac.Write([]byte(c + "\n" + se))
+			if subtle.ConstantTimeCompare(mac.Sum(nil), want) == 1 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// topLevel is the queue or topic an entity path belongs to.
+func topLevel(entity string) string {
+	lower := strings.ToLower(entity)
+	if i := strings.Index(lower, "/subscriptions/"); i >= 0 {
+		return lower[:i]
+	}
+	if i := strings.Index(lower, "/$deadletterqueue"); i >= 0 {
+		return lower[:i]
+	}
+	return lower
+}
+
+// authorize accepts a SAS token or a bearer API key for right on entity.
+func (a *API) authorize(r *http.Request, entity string, need Right) (*http.Request, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return r, unauthorized("an Authorization header is required: a SharedAccessSignature token or a Bearer key")
+	}
+	if key, ok := server.BearerKey(r); ok {
+		p, ok := a.keys.Authenticate(r.Context(), key)
+		if !ok {
+			return r, unauthorized("the API key is not valid")
+		}
+		allowed := false
+		switch p.Role {
+		case server.RoleAdmin, server.RoleOperator:
+			allowed = true
+		case server.RoleSender:
+			allowed = need == Send
+		case server.RoleListener:
+			allowed = need == Listen
+		}
+		if !allowed {
+			return r, &authError{http.StatusUnauthorized, fmt.Sprintf("the key's role %s does not grant the %s right this operation needs", p.Role, need)}
+		}
+		return r.WithContext(server.WithPrincipal(r.Context(), p)), nil
+	}
+	if err := a.sas.verify(r.Context(), h, entity, need); err != nil {
+		return r, err
+	}
+	return r, nil
+}

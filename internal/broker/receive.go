@@ -1,0 +1,725 @@
+package broker
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"junction/internal/store"
+)
+
+// ReceiveMode is how a receive takes messages.
+type ReceiveMode int
+
+// The receive modes.
+const (
+	// PeekLock locks messages for the entity's lock duration; the receiver
+	// settles each one.
+	PeekLock ReceiveMode = iota
+	// ReceiveAndDelete removes messages as they are handed out.
+	ReceiveAndDelete
+)
+
+// ReceiveOptions tune Receive.
+type ReceiveOptions struct {
+	Mode ReceiveMode
+	// Max is the most messages to return (default 1, at most 1000).
+	Max int
+	// Wait is how long to wait for a first message (long poll); 0 returns at once.
+	Wait time.Duration
+	// Session receives from an accepted session; required on session entities.
+	Session *Session
+}
+
+const messageColumns = "id, entity_id, dlq, state, visible_at, lock_token, locked_until, delivery_count, enqueued_at, expires_at, origin, props, body"
+
+type row struct {
+	id, entityID         int64
+	dlq, state           int
+	visible, lockedUntil int64
+	lockToken            string
+	deliveries           int
+	enqueued, expires    int64
+	origin               int64
+	props                stored
+	body                 []byte
+}
+
+func scanRow(rs interface{ Scan(...any) error }) (row, error) {
+	var r row
+	var props string
+	if err := rs.Scan(&r.id, &r.entityID, &r.dlq, &r.state, &r.visible, &r.lockToken, &r.lockedUntil, &r.deliveries,
+		&r.enqueued, &r.expires, &r.origin, &props, &r.body); err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(props), &r.props); err != nil {
+		return r, fmt.Errorf("message %d: bad properties: %w", r.id, err)
+	}
+	return r, nil
+}
+
+func queryRows(ctx context.Context, q store.Querier, query string, args ...any) ([]row, error) {
+	rs, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []row
+	for rs.Next() {
+		r, err := scanRow(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+func (r row) received(path string, now int64) (Received, error) {
+	m, err := r.props.message(r.body)
+	if err != nil {
+		return Received{}, err
+	}
+	out := Received{
+		Message: m, Entity: path, SequenceNumber: r.id, EnqueuedTime: store.FromMicros(r.enqueued),
+		DeliveryCount: r.deliveries, LockToken: r.lockToken, State: Active,
+		DeadLetterSource: r.props.DLSource, DeadLetterReason: r.props.DLReason, DeadLetterErrorDescription: r.props.DLDescription,
+		EnqueuedSequenceNumber: r.id,
+	}
+	if r.expires != never {
+		out.ExpiresAt = store.FromMicros(r.expires)
+	}
+	if r.lockedUntil > now {
+		out.LockedUntil = store.FromMicros(r.lockedUntil)
+	} else {
+		out.LockToken = ""
+	}
+	switch {
+	case r.state == stateDeferred:
+		out.State = Deferred
+	case r.visible > now:
+		out.State = Scheduled
+		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
+	}
+	if r.visible > r.enqueued || (r.visible == r.enqueued && r.props.TTL == 0 && false) {
+		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
+	}
+	return out, nil
+}
+
+// Receive takes up to opts.Max messages from the entity at path (a queue, a
+// subscription, or either's "/$deadletterqueue"), waiting up to opts.Wait for
+// the first one. It returns no messages and no error when none came.
+func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) ([]Received, error) {
+	if opts.Max <= 0 {
+		opts.Max = 1
+	}
+	if opts.Max > maxReceiveBatch {
+		opts.Max = maxReceiveBatch
+	}
+	var sub *store.Subscription
+	deadline := time.Now().Add(opts.Wait)
+	for {
+		got, channel, err := b.claim(ctx, path, opts)
+		if err != nil || len(got) > 0 || opts.Wait <= 0 {
+			if sub != nil {
+				sub.Close()
+			}
+			return got, err
+		}
+		if sub == nil {
+			// Subscribe, then look once more, so a send between the first look
+			// and the subscription is not missed.
+			sub = b.s.Listen(channel)
+			continue
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			sub.Close()
+			return nil, nil
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-sub.C:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			sub.Close()
+			return nil, ctx.Err()
+		}
+		t.Stop()
+	}
+}
+
+func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([]Received, string, error) {
+	var out []Received
+	var channel string
+	err := b.s.Tx(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		a, err := b.resolve(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		channel = channelOf(a.ID)
+		if a.Kind == Topic {
+			return errorf(KindBadRequest, "cannot receive from the topic '%s': receive from one of its subscriptions", path)
+		}
+		now := b.now()
+		nowUS := store.Micros(now)
+		sessionID := ""
+		if a.Properties.RequiresSession && !a.dlq {
+			if opts.Session == nil {
+				return errorf(KindBadRequest, "the entity '%s' requires sessions: accept a session first", path)
+			}
+			if err := checkSession(ctx, tx, a.ID, opts.Session, nowUS); err != nil {
+				return err
+			}
+			sessionID = opts.Session.ID
+		}
+		dlq := 0
+		if a.dlq {
+			dlq = 1
+		}
+		for len(out) < opts.Max {
+			rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+` FROM broker_messages
+				WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ? AND visible_at <= ? AND locked_until <= ?
+				ORDER BY id LIMIT ?`+tx.Dialect().SkipLocked(), a.ID, dlq, sessionID, nowUS, nowUS, opts.Max-len(out))
+			if err != nil {
+				return err
+			}
+			if len(rows) == 0 {
+				break
+			}
+			for _, r := range rows {
+				if !a.dlq && r.expires <= nowUS {
+					if err := b.expire(ctx, tx, a.Entity, r, now); err != nil {
+						return err
+					}
+					continue
+				}
+				if !a.dlq && r.deliveries >= a.Properties.MaxDeliveryCount {
+					if err := b.deadLetter(ctx, tx, a.Entity, r, reasonMaxDelivery, reasonMaxDeliveryDesc, nil, now); err != nil {
+						return err
+					}
+					continue
+				}
+				r.deliveries++
+				if opts.Mode == ReceiveAndDelete {
+					if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
+						return err
+					}
+					r.lockToken, r.lockedUntil = "", 0
+				} else {
+					r.lockToken = newLockToken()
+					r.lockedUntil = store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
+					if _, err := tx.Exec(ctx, "UPDATE broker_messages SET lock_token = ?, locked_until = ?, delivery_count = ? WHERE id = ?",
+						r.lockToken, r.lockedUntil, r.deliveries, r.id); err != nil {
+						return err
+					}
+				}
+				m, err := r.received(a.path(), nowUS)
+				if err != nil {
+					return err
+				}
+				out = append(out, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, channel, fmt.Errorf("receive from %s: %w", path, err)
+	}
+	return out, channel, nil
+}
+
+// expire handles a message whose time to live has passed.
+func (b *Broker) expire(ctx context.Context, tx store.Tx, e Entity, r row, now time.Time) error {
+	if e.Properties.DeadLetteringOnMessageExpiration {
+		return b.deadLetter(ctx, tx, e, r, reasonTTLExpired, reasonTTLExpiredDesc, nil, now)
+	}
+	_, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
+	return err
+}
+
+// deadLetter moves a message to its entity's dead-letter queue, or forwards it
+// where ForwardDeadLetteredMessagesTo says.
+func (b *Broker) deadLetter(ctx context.Context, tx store.Tx, e Entity, r row, reason, desc string, props map[string]any, now time.Time) error {
+	r.props.DLReason, r.props.DLDescription = reason, desc
+	if props != nil {
+		if err := mergeProps(&r.props, props); err != nil {
+			return err
+		}
+	}
+	if target := e.Properties.ForwardDeadLetteredMessagesTo; target != "" {
+		t, err := loadEntity(ctx, tx, target)
+		if err == nil && r.props.Hops < MaxTransferHops {
+			m, err := r.props.message(r.body)
+			if err != nil {
+				return err
+			}
+			m.ScheduledEnqueueTime = time.Time{}
+			if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
+				return err
+			}
+			_, err = b.enqueue(ctx, tx, t, &m, r.props.Hops+1, now)
+			return err
+		}
+	}
+	propsJSON, _ := json.Marshal(r.props)
+	_, err := tx.Exec(ctx, `UPDATE broker_messages SET dlq = 1, state = 0, session_id = '', lock_token = '', locked_until = 0,
+		expires_at = ?, props = ? WHERE id = ?`, int64(never), string(propsJSON), r.id)
+	return err
+}
+
+func mergeProps(st *stored, props map[string]any) error {
+	cur, err := decodeProps(st.Props)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		cur = map[string]any{}
+	}
+	for k, v := range props {
+		cur[k] = v
+	}
+	m := Message{Properties: cur}
+	// Reuse the size and type checks of a send.
+	if err := (&Broker{maxMsg: DefaultMaxMessageSize}).validate(&m); err != nil {
+		return err
+	}
+	st.Props, err = encodeProps(m.Properties)
+	return err
+}
+
+// Settle operations.
+type settleOp int
+
+const (
+	opComplete settleOp = iota
+	opAbandon
+	opDeadLetter
+	opDefer
+	opRenew
+)
+
+// Settlement names a locked message and how to settle it.
+type Settlement struct {
+	LockToken string
+	// SequenceNumber, when non-zero, must be the locked message's.
+	SequenceNumber int64
+	// MessageID, when set, must be the locked message's.
+	MessageID string
+	// Ref, when set, must be the locked message's sequence number or message
+	// id (the REST API's {messageId or seq} path segment).
+	Ref string
+	// Properties are merged into the message's application properties
+	// (abandon, dead-letter and defer).
+	Properties map[string]any
+	// Reason and Description are the dead-letter reason and description.
+	Reason, Description string
+}
+
+// Complete removes a locked message.
+func (b *Broker) Complete(ctx context.Context, path string, s Settlement) error {
+	_, err := b.settle(ctx, path, s, opComplete)
+	return err
+}
+
+// Abandon releases a message's lock so it can be received again; its
+// delivery count already counts this delivery, and a message that reached the
+// entity's MaxDeliveryCount goes to the dead-letter queue.
+func (b *Broker) Abandon(ctx context.Context, path string, s Settlement) error {
+	_, err := b.settle(ctx, path, s, opAbandon)
+	return err
+}
+
+// DeadLetter moves a locked message to the dead-letter queue with a reason and
+// description.
+func (b *Broker) DeadLetter(ctx context.Context, path string, s Settlement) error {
+	_, err := b.settle(ctx, path, s, opDeadLetter)
+	return err
+}
+
+// Defer sets a locked message aside; it can then be received only by its
+// sequence number (ReceiveDeferred).
+func (b *Broker) Defer(ctx context.Context, path string, s Settlement) error {
+	_, err := b.settle(ctx, path, s, opDefer)
+	return err
+}
+
+// RenewLock extends a message's lock by the entity's lock duration.
+func (b *Broker) RenewLock(ctx context.Context, path string, s Settlement) (time.Time, error) {
+	return b.settle(ctx, path, s, opRenew)
+}
+
+// SettleOp names a settlement for SettleBatch.
+type SettleOp string
+
+// Settlement operations for SettleBatch.
+const (
+	SettleComplete   SettleOp = "complete"
+	SettleAbandon    SettleOp = "abandon"
+	SettleDeadLetter SettleOp = "deadLetter"
+	SettleDefer      SettleOp = "defer"
+	SettleRenew      SettleOp = "renew"
+)
+
+// Settle applies op to one message.
+func (b *Broker) Settle(ctx context.Context, path string, op SettleOp, s Settlement) (time.Time, error) {
+	switch op {
+	case SettleComplete:
+		return b.settle(ctx, path, s, opComplete)
+	case SettleAbandon:
+		return b.settle(ctx, path, s, opAbandon)
+	case SettleDeadLetter:
+		return b.settle(ctx, path, s, opDeadLetter)
+	case SettleDefer:
+		return b.settle(ctx, path, s, opDefer)
+	case SettleRenew:
+		return b.settle(ctx, path, s, opRenew)
+	}
+	return time.Time{}, errorf(KindBadRequest, "unknown settlement %q: use complete, abandon, deadLetter, defer or renew", op)
+}
+
+var errLockLost = "the lock supplied is invalid: either the lock expired, or the message has already been removed from the queue"
+
+func (b *Broker) settle(ctx context.Context, path string, s Settlement, op settleOp) (time.Time, error) {
+	if err := b.checkSettlement(s); err != nil {
+		return time.Time{}, err
+	}
+	var until time.Time
+	err := b.s.Tx(ctx, func(tx store.Tx) error {
+		a, err := b.resolve(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		var itemErr error
+		until, itemErr, err = b.settleIn(ctx, tx, a, s, op, b.now())
+		if err != nil {
+			return err
+		}
+		return itemErr
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("settle message in %s: %w", path, err)
+	}
+	return until, nil
+}
+
+func (b *Broker) checkSettlement(s Settlement) error {
+	if s.LockToken == "" {
+		return errorf(KindBadRequest, "a lock token is required")
+	}
+	if s.Properties != nil {
+		m := Message{Properties: s.Properties}
+		if err := b.validate(&m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleIn settles one message inside tx. itemErr reports a problem with this
+// settlement found before anything was written (a lost lock); err is a
+// failure that must roll the transaction back.
+func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlement, op settleOp, now time.Time) (until time.Time, itemErr, err error) {
+	nowUS := store.Micros(now)
+	dlq := 0
+	if a.dlq {
+		dlq = 1
+	}
+	// Only the lock token is in the WHERE clause, so that the lock-token index
+	// is used; the rest is checked here.
+	rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE lock_token = ?"+forUpdate(tx.Dialect()), s.LockToken)
+	if err != nil {
+		return until, nil, err
+	}
+	lost := errorf(KindLockLost, "%s", errLockLost)
+	if len(rows) == 0 || rows[0].lockedUntil <= nowUS || rows[0].entityID != a.ID || rows[0].dlq != dlq {
+		return until, lost, nil
+	}
+	r := rows[0]
+	if (s.SequenceNumber != 0 && s.SequenceNumber != r.id) || (s.MessageID != "" && s.MessageID != r.props.MessageID) ||
+		(s.Ref != "" && s.Ref != strconv.FormatInt(r.id, 10) && s.Ref != r.props.MessageID) {
+		return until, lost, nil
+	}
+	if op == opDeadLetter && a.dlq {
+		return until, errorf(KindBadRequest, "a message in a dead-letter queue cannot be dead-lettered again"), nil
+	}
+	if s.Properties != nil && op != opComplete && op != opRenew {
+		if err := mergeProps(&r.props, s.Properties); err != nil {
+			return until, err, nil
+		}
+	}
+	switch op {
+	case opComplete:
+		_, err = tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
+	case opRenew:
+		until = now.Add(time.Duration(a.Properties.LockDuration))
+		_, err = tx.Exec(ctx, "UPDATE broker_messages SET locked_until = ? WHERE id = ?", store.Micros(until), r.id)
+	case opAbandon:
+		if !a.dlq && r.state != stateDeferred && r.deliveries >= a.Properties.MaxDeliveryCount {
+			return until, nil, b.deadLetter(ctx, tx, a.Entity, r, reasonMaxDelivery, reasonMaxDeliveryDesc, nil, now)
+		}
+		propsJSON, _ := json.Marshal(r.props)
+		_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = '', locked_until = 0, props = ? WHERE id = ?", string(propsJSON), r.id)
+		tx.Notify(channelOf(a.ID))
+	case opDefer:
+		propsJSON, _ := json.Marshal(r.props)
+		_, err = tx.Exec(ctx, "UPDATE broker_messages SET state = ?, lock_token = '', locked_until = 0, props = ? WHERE id = ?", stateDeferred, string(propsJSON), r.id)
+	case opDeadLetter:
+		return until, nil, b.deadLetter(ctx, tx, a.Entity, r, s.Reason, s.Description, nil, now)
+	}
+	return until, nil, err
+}
+
+// SettleItem is one settlement of SettleBatch.
+type SettleItem struct {
+	Op SettleOp
+	Settlement
+}
+
+// SettleResult is the outcome of one SettleItem.
+type SettleResult struct {
+	LockedUntil time.Time // after a renew
+	Err         error     // this item failed; the others were applied
+}
+
+// SettleBatch applies many settlements on one entity in one transaction (one
+// commit). An item whose lock was lost fails alone; the error return is for
+// failures that applied nothing.
+func (b *Broker) SettleBatch(ctx context.Context, path string, items []SettleItem) ([]SettleResult, error) {
+	results := make([]SettleResult, len(items))
+	ops := make([]settleOp, len(items))
+	for i, it := range items {
+		switch it.Op {
+		case SettleComplete:
+			ops[i] = opComplete
+		case SettleAbandon:
+			ops[i] = opAbandon
+		case SettleDeadLetter:
+			ops[i] = opDeadLetter
+		case SettleDefer:
+			ops[i] = opDefer
+		case SettleRenew:
+			ops[i] = opRenew
+		default:
+			return nil, errorf(KindBadRequest, "settlement %d: unknown operation %q: use complete, abandon, deadLetter, defer or renew", i, it.Op)
+		}
+	}
+	err := b.s.Tx(ctx, func(tx store.Tx) error {
+		a, err := b.resolve(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		now := b.now()
+		for i, it := range items {
+			results[i] = SettleResult{}
+			if err := b.checkSettlement(it.Settlement); err != nil {
+				results[i].Err = err
+				continue
+			}
+			until, itemErr, err := b.settleIn(ctx, tx, a, it.Settlement, ops[i], now)
+			if err != nil {
+				return err
+			}
+			results[i] = SettleResult{LockedUntil: until, Err: itemErr}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settle messages in %s: %w", path, err)
+	}
+	return results, nil
+}
+
+func forUpdate(d store.Dialect) string {
+	if d == store.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// ReceiveDeferred locks (or, in ReceiveAndDelete mode, removes) deferred
+// messages by sequence number. Every number must name a deferred message.
+func (b *Broker) ReceiveDeferred(ctx context.Context, path string, mode ReceiveMode, seqs ...int64) ([]Received, error) {
+	var out []Received
+	err := b.s.Tx(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		a, err := b.resolve(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		now := b.now()
+		nowUS := store.Micros(now)
+		dlq := 0
+		if a.dlq {
+			dlq = 1
+		}
+		for _, seq := range seqs {
+			rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE id = ?"+forUpdate(tx.Dialect()), seq)
+			if err != nil {
+				return err
+			}
+			if len(rows) == 0 || rows[0].entityID != a.ID || rows[0].dlq != dlq || rows[0].state != stateDeferred {
+				return errorf(KindMessageNotFound, "no deferred message with sequence number %d in '%s'", seq, path)
+			}
+			r := rows[0]
+			if r.lockedUntil > nowUS {
+				return errorf(KindMessageNotFound, "the deferred message %d is locked by another receiver", seq)
+			}
+			r.deliveries++
+			if mode == ReceiveAndDelete {
+				_, err = tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
+				r.lockToken, r.lockedUntil = "", 0
+			} else {
+				r.lockToken = newLockToken()
+				r.lockedUntil = store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
+				_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = ?, locked_until = ?, delivery_count = ? WHERE id = ?",
+					r.lockToken, r.lockedUntil, r.deliveries, r.id)
+			}
+			if err != nil {
+				return err
+			}
+			m, err := r.received(a.path(), nowUS)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("receive deferred from %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// Peek browses messages from sequence number from on, without locking them:
+// active, locked, deferred and scheduled ones alike.
+func (b *Broker) Peek(ctx context.Context, path string, from int64, max int) ([]Received, error) {
+	if max <= 0 {
+		max = 1
+	}
+	if max > maxReceiveBatch {
+		max = maxReceiveBatch
+	}
+	var out []Received
+	err := b.s.Read(ctx, func(q store.Querier) error {
+		a, err := b.resolve(ctx, q, path)
+		if err != nil {
+			return err
+		}
+		if a.Kind == Topic {
+			return errorf(KindBadRequest, "cannot peek the topic '%s': peek one of its subscriptions", path)
+		}
+		dlq := 0
+		if a.dlq {
+			dlq = 1
+		}
+		rows, err := queryRows(ctx, q, "SELECT "+messageColumns+" FROM broker_messages WHERE entity_id = ? AND dlq = ? AND id >= ? ORDER BY id LIMIT ?", a.ID, dlq, from, max)
+		if err != nil {
+			return err
+		}
+		now := store.Micros(b.now())
+		for _, r := range rows {
+			m, err := r.received(a.path(), now)
+			if err != nil {
+				return err
+			}
+			m.LockToken = ""
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("peek %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// PurgeDeadLetters deletes every message in the dead-letter queue of the entity
+// at path and returns how many there were.
+func (b *Broker) PurgeDeadLetters(ctx context.Context, path string) (int64, error) {
+	var n int64
+	err := b.s.Tx(ctx, func(tx store.Tx) error {
+		p, _ := splitDLQ(path)
+		e, err := loadEntity(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE entity_id = ? AND dlq = 1", e.ID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// Resubmit moves dead-lettered messages back into the entity they were
+// dead-lettered from, as new messages with fresh sequence numbers and the
+// dead-letter properties removed. With no sequence numbers it moves them all.
+// It returns how many moved.
+func (b *Broker) Resubmit(ctx context.Context, path string, seqs ...int64) (int, error) {
+	var n int
+	err := b.s.Tx(ctx, func(tx store.Tx) error {
+		n = 0
+		p, _ := splitDLQ(path)
+		e, err := loadEntity(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if e.Kind == Topic {
+			return errorf(KindBadRequest, "a topic has no dead-letter queue: use one of its subscriptions")
+		}
+		query := "SELECT " + messageColumns + " FROM broker_messages WHERE entity_id = ? AND dlq = 1"
+		args := []any{e.ID}
+		if len(seqs) > 0 {
+			query += " AND id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(seqs)), ",") + ")"
+			for _, s := range seqs {
+				args = append(args, s)
+			}
+		}
+		rows, err := queryRows(ctx, tx, query+" ORDER BY id", args...)
+		if err != nil {
+			return err
+		}
+		if len(seqs) > 0 && len(rows) != len(uniq(seqs)) {
+			return errorf(KindMessageNotFound, "some of the sequence numbers are not in the dead-letter queue of '%s'", e.Path)
+		}
+		now := b.now()
+		for _, r := range rows {
+			m, err := r.props.message(r.body)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
+				return err
+			}
+			if _, err := b.insert(ctx, tx, e, &m, insertOpts{}, now); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func uniq(s []int64) map[int64]bool {
+	m := map[int64]bool{}
+	for _, v := range s {
+		m[v] = true
+	}
+	return m
+}
+
+var _ = errors.Is
+var _ = sql.ErrNoRows

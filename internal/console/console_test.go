@@ -1,0 +1,102 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"junction/internal/app"
+)
+
+// startApp runs a Junction with an admin key and returns its base URL.
+func startApp(t *testing.T, cfg app.Config) (*app.App, string) {
+	t.Helper()
+	cfg.Listen, cfg.Data, cfg.AdminKey = "127.0.0.1:0", t.TempDir(), "admin-key"
+	a, err := app.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := a.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	return a, "http://" + addr.String()
+}
+
+// browser skips t unless Chromium and playwright-core are installed (make deps
+// installs them); in CI their absence is a failure.
+func browser(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs("testdata/e2e")
+	_, errChrome := os.Stat("/usr/bin/chromium")
+	_, errPW := os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
+	if errChrome != nil || errPW != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser tests need Chromium and playwright-core (make deps): %v %v", errChrome, errPW)
+		}
+		t.Skip("SKIPPING BROWSER TESTS: run make deps to install Chromium and playwright-core")
+	}
+	return dir
+}
+
+// runScript runs one browser script with env; screenshots go to
+// JUNCTION_SCREENSHOTS when set (docs/images uses them), else a temp folder.
+func runScript(t *testing.T, dir, script string, env ...string) {
+	t.Helper()
+	shots := os.Getenv("JUNCTION_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append(env, "SHOTS="+shots)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	t.Logf("%s", out)
+}
+
+func TestConsoleSignInAndKeys(t *testing.T) {
+	t.Parallel()
+	dir := browser(t)
+	a, base := startApp(t, app.Config{})
+	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`{"name":"Contoso"}`, `{"name":"Fabrikam Ltd","accountnumber":"F-1"}`} {
+		resp, err := post(base+"/api/data/v9.2/accounts", body)
+		if err != nil || resp.StatusCode != 204 {
+			t.Fatalf("create account: %v %v", resp, err)
+		}
+		if body[9] == 'F' {
+			req, _ := http.NewRequest("PATCH", resp.Header.Get("OData-EntityId"), strings.NewReader(`{"telephone1":"555-0100"}`))
+			req.Header.Set("Authorization", "Bearer admin-key")
+			req.Header.Set("Content-Type", "application/json")
+			if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 204 {
+				t.Fatalf("update account: %v %v", r, err)
+			}
+		}
+	}
+	runScript(t, dir, "signin.mjs", "BASE="+base, "ADMIN_KEY=admin-key", "OPERATOR_KEY="+opKey)
+}
+
+func post(url, body string) (*http.Response, error) {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer admin-key")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
+}

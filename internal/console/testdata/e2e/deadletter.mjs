@@ -1,0 +1,36 @@
+// An operator finds a dead-lettered message from the overview, reads why it
+// failed, and resubmits it. Run by messaging_test.go.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const { BASE, OPERATOR_KEY, SHOTS } = process.env;
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const failures = [];
+  page.on("pageerror", (e) => failures.push(e.message));
+  page.on("dialog", (d) => d.accept());
+  await page.goto(BASE + "/console/");
+  await page.fill("#key", OPERATOR_KEY);
+  await page.click("button[type=submit]");
+
+  // The overview says something is failing, and links to it.
+  await page.click("text=1 dead-lettered message(s) in case-updates");
+  await page.waitForSelector("h3 >> text=Dead-letter queue (1)");
+  await page.waitForSelector("td >> text=ValidationFailed");
+  await page.waitForSelector("td >> text=status 'unknown-status' is not a Case status");
+  await page.screenshot({ path: SHOTS + "/console-deadletter.png" });
+
+  await page.click("td >> button:has-text('Resubmit')");
+  await page.waitForSelector("#flash >> text=Resubmitted message");
+  await page.waitForSelector("h3 >> text=Dead-letter queue (0)");
+  await page.waitForSelector("h3 >> text=Messages (peek, 1)");
+  assert.deepEqual(failures, []);
+  console.log("console dead-letter resubmit: ok");
+} finally {
+  await browser.close();
+}

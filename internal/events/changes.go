@@ -1,0 +1,149 @@
+package events
+
+import (
+	"context"
+	"crypto/sha1"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"encoding/json"
+
+	"junction/internal/changelog"
+	"junction/internal/store"
+)
+
+// RecordsTopic is the system topic record changes are published to.
+const RecordsTopic = "records"
+
+// changeCursor names the dispatcher's position in the change log.
+const changeCursor = "changelog"
+
+// changeBatch is how many changes one dispatcher transaction publishes.
+const changeBatch = 200
+
+// ChangeEventType is the event type of a change: Junction.Records.Create,
+// Junction.Records.Update or Junction.Records.Delete.
+func ChangeEventType(message string) string { return "Junction.Records." + message }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func (r *Router) ensureSystemTopic(ctx context.Context) error {
+	err := r.st.Tx(ctx, func(tx store.Tx) error {
+		if _, err := getTopic(ctx, tx, RecordsTopic); err == nil {
+			return nil
+		} else if !errors.Is(err, ErrTopicNotFound) {
+			return err
+		}
+		_, err := putTopic(ctx, tx, RecordsTopic, TopicProperties{InputSchema: SchemaCloudEvents, Kind: KindSystem}, KindSystem, "system", r.now())
+		if store.IsConflict(err) {
+			return nil // another node made it
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create system topic %s: %w", RecordsTopic, err)
+	}
+	return nil
+}
+
+// ChangeEventID is the stable id of the event of change seq: the same change
+// always gives the same id, so a receiver can drop duplicates.
+func ChangeEventID(seq int64) string {
+	h := sha1.Sum([]byte(fmt.Sprintf("junction/changelog/%d", seq)))
+	h[6] = (h[6] & 0x0f) | 0x50 // version 5
+	h[8] = (h[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// ChangeData is the data of a record change event.
+type ChangeData struct {
+	Table         string         `json:"table"`
+	ID            string         `json:"id"`
+	Message       string         `json:"messageName"`
+	Changed       []string       `json:"changedColumns"`
+	Before        map[string]any `json:"before"`
+	After         map[string]any `json:"after"`
+	CorrelationID string         `json:"correlationId"`
+	UserID        string         `json:"userId"`
+	Source        string         `json:"source"`
+	Sequence      int64          `json:"sequence"`
+}
+
+// changeEvent turns one change into its CloudEvent.
+func changeEvent(c changelog.Change) Event {
+	data, _ := json.Marshal(ChangeData{Table: c.Table, ID: c.RecordID, Message: c.Message, Changed: c.Changed, Before: c.Before,
+		After: c.After, CorrelationID: c.CorrelationID, UserID: c.UserID, Source: c.Source, Sequence: c.Seq})
+	source := "/junction"
+	if c.Source != "" && c.Source != "junction" {
+		source = c.Source
+	}
+	return Event{Schema: SchemaCloudEvents, ID: ChangeEventID(c.Seq), Source: source, Topic: topicPath(RecordsTopic),
+		Subject: "/tables/" + c.Table + "/" + c.RecordID, Type: ChangeEventType(c.Message), Time: nowString(c.At),
+		DataContentType: "application/json", Data: data, DataVersion: "1.0"}
+}
+
+// changeFeed publishes the change log to the records topic, in commit order,
+// under a lease so one node at a time does it.
+func (r *Router) changeFeed(ctx context.Context) {
+	_ = r.st.Leases().Hold(ctx, "events-changefeed", r.node, 15*time.Second, func(ctx context.Context) {
+		sub := r.st.Listen(changelog.Channel)
+		defer sub.Close()
+		for ctx.Err() == nil {
+			n, err := r.dispatchChanges(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("events: change feed", "err", err)
+			}
+			if n == changeBatch {
+				continue
+			}
+			if !sleep(ctx, r.opts.Poll, sub.C) {
+				return
+			}
+		}
+	})
+}
+
+// dispatchChanges publishes the next changes after the cursor and moves the
+// cursor in the same transaction, so each change is published exactly once.
+func (r *Router) dispatchChanges(ctx context.Context) (int, error) {
+	n := 0
+	err := r.st.Tx(ctx, func(tx store.Tx) error {
+		n = 0
+		var cursor int64
+		err := tx.QueryRow(ctx, `SELECT seq FROM events_cursors WHERE name = ?`, changeCursor).Scan(&cursor)
+		if isNoRows(err) {
+			if _, err := tx.Exec(ctx, `INSERT INTO events_cursors (name, seq) VALUES (?, 0)`, changeCursor); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		changes, err := changelog.Read(ctx, tx, cursor, "", changeBatch)
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		evs := make([]Event, len(changes))
+		for i, c := range changes {
+			evs[i] = changeEvent(c)
+		}
+		if _, err := publishTx(ctx, tx, RecordsTopic, evs, r.now()); err != nil {
+			return err
+		}
+		last := changes[len(changes)-1].Seq
+		res, err := tx.Exec(ctx, `UPDATE events_cursors SET seq = ? WHERE name = ? AND seq = ?`, last, changeCursor, cursor)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return errors.New("the change cursor moved under us; retrying")
+		}
+		n = len(changes)
+		return nil
+	})
+	if err == nil && n > 0 {
+		r.m.published.Add(float64(n))
+	}
+	return n, err
+}

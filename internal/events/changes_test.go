@@ -1,0 +1,202 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"junction/internal/changelog"
+	"junction/internal/events"
+	"junction/internal/project"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+func TestChangeFeed(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		b := setup(t, st, fastOptions())
+		rc := newReceiver(t, "accept", nil)
+		b.subscribe(events.RecordsTopic, "accounts", map[string]any{"destination": webhook(rc.URL, nil),
+			"filter": map[string]any{"subjectBeginsWith": "/tables/account/"}})
+		b.waitState(events.RecordsTopic, "accounts", events.StateSucceeded)
+		ctx := context.Background()
+		const n = 30
+		for i := range n {
+			table := "account"
+			if i%3 == 2 {
+				table = "contact"
+			}
+			err := st.Tx(ctx, func(tx store.Tx) error {
+				_, err := changelog.Append(ctx, tx, changelog.Change{Table: table, RecordID: fmt.Sprintf("id-%d", i%4), Message: changelog.Update,
+					Changed: []string{"name"}, Before: map[string]any{"name": "old"}, After: map[string]any{"name": fmt.Sprint("v", i)},
+					CorrelationID: "corr", UserID: "user"})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := 20 // the account changes
+		waitFor(t, "change events", func() bool { return len(rc.notifications()) >= want })
+		got := rc.notifications()
+		if len(got) != want {
+			t.Fatalf("%d deliveries, want %d", len(got), want)
+		}
+		ids := map[string]bool{}
+		var seqs []float64
+		for _, d := range got {
+			var m map[string]any
+			if err := json.Unmarshal(d.Body, &m); err != nil {
+				t.Fatalf("delivery %s: %v", d.Body, err)
+			}
+			data := m["data"].(map[string]any)
+			if m["type"] != "Junction.Records.Update" || !strings.HasPrefix(m["subject"].(string), "/tables/account/id-") ||
+				data["table"] != "account" || data["messageName"] != "Update" || data["correlationId"] != "corr" || data["userId"] != "user" ||
+				data["before"].(map[string]any)["name"] != "old" {
+				t.Fatalf("change event %s", d.Body)
+			}
+			if ids[m["id"].(string)] {
+				t.Fatalf("event id %s delivered twice", m["id"])
+			}
+			ids[m["id"].(string)] = true
+			if m["id"] != events.ChangeEventID(int64(data["sequence"].(float64))) {
+				t.Fatalf("event id %s is not derived from sequence %v", m["id"], data["sequence"])
+			}
+			seqs = append(seqs, data["sequence"].(float64))
+		}
+		// Publishing is exactly once: a second pass over the log publishes nothing.
+		var cursor int64
+		st.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, `SELECT seq FROM events_cursors WHERE name = 'changelog'`).Scan(&cursor)
+		})
+		if cursor != n {
+			t.Fatalf("cursor %d, want %d", cursor, n)
+		}
+		_ = seqs
+	})
+}
+
+func TestDataverseWebhook(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		b := setup(t, st, fastOptions())
+		rc := newReceiver(t, "accept", nil)
+		b.subscribe(events.RecordsTopic, "crm", map[string]any{"destination": webhook(rc.URL, nil)})
+		b.waitState(events.RecordsTopic, "crm", events.StateSucceeded)
+		key := b.admin("POST", "/topics/records/listKeys", nil, 200)["key1"].(string)
+		body, err := os.ReadFile(filepath.Join("testdata", "remote-execution-context-update.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr := map[string]string{"x-ms-dynamics-organization": "contoso.crm.dynamics.com", "x-ms-dynamics-entity-name": "account",
+			"x-ms-dynamics-request-name": "Update"}
+		if status, _ := b.do("POST", "/webhooks/dataverse", body, hdr); status != 401 {
+			t.Fatalf("no key: %d", status)
+		}
+		if status, _ := b.do("POST", "/webhooks/dataverse?code=wrong", body, hdr); status != 401 {
+			t.Fatalf("wrong key: %d", status)
+		}
+		if status, out := b.do("POST", "/webhooks/dataverse", "{not json", map[string]string{events.WebhookKeyHeader: key}); status != 400 {
+			t.Fatalf("bad body: %d %s", status, out)
+		}
+		if n := countRows(t, st, "junction_changes"); n != 0 {
+			t.Fatalf("rejected requests appended %d changes", n)
+		}
+		if status, out := b.do("POST", "/webhooks/dataverse?code="+url.QueryEscape(key), body, hdr); status != 200 {
+			t.Fatalf("webhook: %d %s", status, out)
+		}
+		hdr[events.WebhookKeyHeader] = key
+		hdr["x-ms-dynamics-msg-size-exceeded"] = "true"
+		small := `{"MessageName":"Delete","PrimaryEntityName":"account","PrimaryEntityId":"7C1A9D0E-0000-0000-0000-000000000001",
+			"InputParameters":[{"key":"Target","value":{"__type":"EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts","Id":"7c1a9d0e-0000-0000-0000-000000000001","LogicalName":"account","Name":null}}],
+			"PreEntityImages":[],"PostEntityImages":[],"UserId":"u1","InitiatingUserId":"u1","CorrelationId":"c2","OperationCreatedOn":"\/Date(1506409448000)\/"}`
+		if status, out := b.do("POST", "/webhooks/dataverse", small, hdr); status != 200 {
+			t.Fatalf("webhook (header key): %d %s", status, out)
+		}
+		waitFor(t, "Dataverse change events", func() bool { return len(rc.notifications()) == 2 })
+		var upd, del map[string]any
+		json.Unmarshal(rc.notifications()[0].Body, &upd)
+		json.Unmarshal(rc.notifications()[1].Body, &del)
+		if upd["type"] != "Junction.Records.Update" { // ordering is not guaranteed
+			upd, del = del, upd
+		}
+		d := upd["data"].(map[string]any)
+		after := d["after"].(map[string]any)
+		if upd["source"] != "contoso.crm.dynamics.com" || upd["subject"] != "/tables/account/"+d["id"].(string) || d["messageName"] != "Update" ||
+			after["creditlimit"] != float64(5000) || after["industrycode"] != float64(3) || after["name"] != "Contoso Ltd" ||
+			after["modifiedon"] != "2017-09-26T06:44:08Z" || after["primarycontactid"].(map[string]any)["logicalName"] != "contact" ||
+			d["before"].(map[string]any)["name"] != "Contoso" || d["correlationId"] != "b7e2c5a1-1111-2222-3333-444455556666" {
+			t.Fatalf("update event %s", rc.notifications()[0].Body)
+		}
+		if len(d["changedColumns"].([]any)) != 5 {
+			t.Fatalf("changed columns %v", d["changedColumns"])
+		}
+		dd := del["data"].(map[string]any)
+		if dd["messageName"] != "Delete" || dd["id"] != "7c1a9d0e-0000-0000-0000-000000000001" || dd["after"] != nil || del["time"] != "2017-09-26T07:04:08Z" {
+			t.Fatalf("delete event %s", rc.notifications()[1].Body)
+		}
+	})
+}
+
+func TestProjectFile(t *testing.T) {
+	t.Parallel()
+	good := `topics:
+  - name: grants
+    properties: {inputSchema: CloudEventSchemaV1_0}
+    eventSubscriptions:
+      - name: finance
+        properties:
+          destination: {endpointType: WebHook, properties: {endpointUrl: "http://127.0.0.1:1/hook", maxEventsPerBatch: 10}}
+          filter:
+            includedEventTypes: [Grant.Approved]
+            advancedFilters:
+              - {operatorType: NumberGreaterThan, key: data.amount, value: 1000}
+              - {operatorType: NumberInRange, key: data.score, values: [[1, 5]]}
+          retryPolicy: {maxDeliveryAttempts: 5}
+  - name: records
+    eventSubscriptions:
+      - name: audit
+        properties:
+          destination: {endpointType: WebHook, properties: {endpointUrl: "http://127.0.0.1:1/audit"}}
+`
+	cases := map[string]string{
+		"unknown field":   "topics:\n  - name: grants\n    propertiez: {}\n",
+		"bad schema":      "topics:\n  - name: grants\n    properties: {inputSchema: Nope}\n",
+		"bad filter":      "topics:\n  - name: grants\n    eventSubscriptions:\n      - name: s1\n        properties:\n          destination: {endpointType: WebHook, properties: {endpointUrl: 'http://x/'}}\n          filter: {advancedFilters: [{operatorType: Nope, key: a}]}\n",
+		"no destination":  "topics:\n  - name: grants\n    eventSubscriptions:\n      - name: s1\n        properties: {}\n",
+		"duplicate topic": "topics:\n  - name: grants\n  - name: grants\n",
+		"pull on custom":  "topics:\n  - name: grants\n    eventSubscriptions:\n      - name: s1\n        properties: {deliveryConfiguration: {deliveryMode: Queue}}\n",
+	}
+	for name, doc := range cases {
+		p, problems := project.Open(fstest.MapFS{events.ProjectFile: {Data: []byte(doc)}}, "proj")
+		if len(problems) == 0 {
+			problems = p.Validate(events.Validator{})
+		}
+		if len(problems) == 0 {
+			t.Errorf("%s: no problem found", name)
+		}
+	}
+	p, problems := project.Open(fstest.MapFS{events.ProjectFile: {Data: []byte(good)}}, "proj")
+	if problems = append(problems, p.Validate(events.Validator{})...); len(problems) > 0 {
+		t.Fatalf("good project: %v", problems)
+	}
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		b := setup(t, st, fastOptions())
+		if err := b.r.LoadProject(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		sub := b.admin("GET", "/topics/grants/eventSubscriptions/finance", nil, 200)["properties"].(map[string]any)
+		if sub["eventDeliverySchema"] != events.SchemaCloudEvents || sub["origin"] != "project" ||
+			sub["filter"].(map[string]any)["advancedFilters"].([]any)[0].(map[string]any)["value"] != float64(1000) {
+			t.Fatalf("loaded subscription %v", sub)
+		}
+		b.admin("GET", "/topics/records/eventSubscriptions/audit", nil, 200)
+	})
+}

@@ -1,0 +1,282 @@
+package events
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"junction/internal/changelog"
+	"junction/internal/server"
+	"junction/internal/store"
+)
+
+// WebhookKeyHeader is the header a Dataverse webhook registration (HttpHeader
+// authentication) can carry the key in; WebhookKey registrations add ?code=.
+const WebhookKeyHeader = "x-junction-webhook-key"
+
+// RemoteExecutionContext is the JSON body a Dataverse service endpoint posts.
+type RemoteExecutionContext struct {
+	MessageName        string         `json:"MessageName"`
+	PrimaryEntityName  string         `json:"PrimaryEntityName"`
+	PrimaryEntityID    string         `json:"PrimaryEntityId"`
+	InputParameters    []keyValue     `json:"InputParameters"`
+	PreEntityImages    []keyValue     `json:"PreEntityImages"`
+	PostEntityImages   []keyValue     `json:"PostEntityImages"`
+	UserID             string         `json:"UserId"`
+	InitiatingUserID   string         `json:"InitiatingUserId"`
+	OrganizationID     string         `json:"OrganizationId"`
+	OrganizationName   string         `json:"OrganizationName"`
+	CorrelationID      string         `json:"CorrelationId"`
+	RequestID          string         `json:"RequestId"`
+	Depth              int            `json:"Depth"`
+	Mode               int            `json:"Mode"`
+	Stage              int            `json:"Stage"`
+	OperationCreatedOn string         `json:"OperationCreatedOn"`
+	Extra              map[string]any `json:"-"`
+}
+
+type keyValue struct {
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
+}
+
+// entity is a Dataverse Entity in the data contract JSON.
+type entity struct {
+	Type        string     `json:"__type"`
+	Attributes  []keyValue `json:"Attributes"`
+	ID          string     `json:"Id"`
+	LogicalName string     `json:"LogicalName"`
+}
+
+var msDate = regexp.MustCompile(`^/Date\((-?\d+)([+-]\d{4})?\)/$`)
+
+// ParseDataverseDate parses the data contract date form "\/Date(1506409448000)\/".
+func ParseDataverseDate(s string) (time.Time, bool) {
+	m := msDate.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
+// typedValue turns one data contract value into a plain JSON value: dates
+// become RFC 3339 strings, EntityReference its id (with the name and table
+// beside it in a map), OptionSetValue and Money their Value, entities their
+// attributes.
+func typedValue(raw json.RawMessage) (any, error) {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return plain(v), nil
+}
+
+func plain(v any) any {
+	switch x := v.(type) {
+	case string:
+		if t, ok := ParseDataverseDate(x); ok {
+			return t.Format(time.RFC3339Nano)
+		}
+		return x
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = plain(x[i])
+		}
+		return out
+	case map[string]any:
+		t, _ := x["__type"].(string)
+		kind, _, _ := strings.Cut(t, ":")
+		switch kind {
+		case "EntityReference":
+			return map[string]any{"id": x["Id"], "logicalName": x["LogicalName"], "name": x["Name"]}
+		case "OptionSetValue", "Money", "BooleanManagedProperty":
+			return plain(x["Value"])
+		case "OptionSetValueCollection", "EntityCollection":
+			if items, ok := x["Entities"].([]any); ok {
+				return plain(items)
+			}
+			return plain(x["Value"])
+		case "Entity":
+			return attrsOf(x["Attributes"])
+		}
+		out := make(map[string]any, len(x))
+		for k, vv := range x {
+			if k != "__type" {
+				out[k] = plain(vv)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+func attrsOf(v any) map[string]any {
+	list, _ := v.([]any)
+	out := make(map[string]any, len(list))
+	for _, it := range list {
+		kv, _ := it.(map[string]any)
+		k, _ := kv["key"].(string)
+		if k == "" {
+			continue
+		}
+		out[k] = plain(kv["value"])
+	}
+	return out
+}
+
+func findParam(list []keyValue, key string) (json.RawMessage, bool) {
+	for _, kv := range list {
+		if strings.EqualFold(kv.Key, key) {
+			return kv.Value, true
+		}
+	}
+	return nil, false
+}
+
+// firstImage returns the attributes of the first image of a list.
+func firstImage(list []keyValue) (map[string]any, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	v, err := typedValue(list[0].Value)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := v.(map[string]any)
+	return m, nil
+}
+
+// DataverseChange turns a RemoteExecutionContext into a change, as if the row
+// had changed in Junction's own tables. org names the source.
+func DataverseChange(body []byte, org string) (changelog.Change, error) {
+	var rc RemoteExecutionContext
+	if err := json.Unmarshal(body, &rc); err != nil {
+		return changelog.Change{}, fmt.Errorf("the body is not a RemoteExecutionContext: %w", err)
+	}
+	if rc.MessageName == "" || rc.PrimaryEntityName == "" {
+		return changelog.Change{}, errors.New("MessageName and PrimaryEntityName are required")
+	}
+	c := changelog.Change{Source: org, Table: rc.PrimaryEntityName, RecordID: strings.ToLower(rc.PrimaryEntityID), Message: rc.MessageName,
+		CorrelationID: rc.CorrelationID, UserID: rc.InitiatingUserID, Changed: []string{}}
+	if c.UserID == "" || c.UserID == "00000000-0000-0000-0000-000000000000" {
+		c.UserID = rc.UserID
+	}
+	if c.Source == "" {
+		c.Source = rc.OrganizationName
+	}
+	if t, ok := ParseDataverseDate(rc.OperationCreatedOn); ok {
+		c.At = t
+	}
+	var err error
+	if c.Before, err = firstImage(rc.PreEntityImages); err != nil {
+		return c, fmt.Errorf("PreEntityImages: %w", err)
+	}
+	if c.After, err = firstImage(rc.PostEntityImages); err != nil {
+		return c, fmt.Errorf("PostEntityImages: %w", err)
+	}
+	if raw, ok := findParam(rc.InputParameters, "Target"); ok {
+		var target entity
+		if err := json.Unmarshal(raw, &target); err != nil {
+			return c, fmt.Errorf("InputParameters Target: %w", err)
+		}
+		if c.RecordID == "" {
+			c.RecordID = strings.ToLower(target.ID)
+		}
+		kind, _, _ := strings.Cut(target.Type, ":")
+		if kind == "Entity" || (kind == "" && target.Attributes != nil) {
+			attrs := map[string]any{}
+			for _, kv := range target.Attributes {
+				v, err := typedValue(kv.Value)
+				if err != nil {
+					return c, fmt.Errorf("Target attribute %s: %w", kv.Key, err)
+				}
+				attrs[kv.Key] = v
+				c.Changed = append(c.Changed, kv.Key)
+			}
+			if c.After == nil && c.Message != changelog.Delete {
+				c.After = attrs
+			}
+		}
+	}
+	if c.RecordID == "" {
+		return c, errors.New("PrimaryEntityId is required")
+	}
+	return c, nil
+}
+
+// handleDataverse accepts what a Dataverse webhook posts and appends the change
+// to the change log (the dispatcher then publishes it like any other change).
+func (r *Router) handleDataverse(w http.ResponseWriter, req *http.Request) {
+	key := req.URL.Query().Get("code")
+	if key == "" {
+		key = req.Header.Get(WebhookKeyHeader)
+	}
+	var t topicRow
+	err := r.st.Read(req.Context(), func(q store.Querier) (err error) { t, err = getTopic(req.Context(), q, RecordsTopic); return })
+	if err != nil {
+		r.internal(w, err)
+		return
+	}
+	okKey := key != "" && (subtle.ConstantTimeCompare([]byte(key), []byte(t.Key1)) == 1 || subtle.ConstantTimeCompare([]byte(key), []byte(t.Key2)) == 1)
+	if !okKey {
+		if bearer, ok := server.BearerKey(req); ok && r.keys != nil {
+			if p, ok := r.keys.Authenticate(req.Context(), bearer); ok && (p.Role == server.RoleAdmin || p.Role == server.RoleOperator || p.Role == server.RoleSender) {
+				okKey = true
+			}
+		}
+	}
+	if !okKey {
+		server.WriteError(w, http.StatusUnauthorized, server.CodeUnauthorized, "a webhook key is required: ?code=<key> or the "+WebhookKeyHeader+" header (a key of the records topic)")
+		return
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		server.WriteError(w, http.StatusRequestEntityTooLarge, server.CodeTooLarge, "the body is too large")
+		return
+	}
+	org := req.Header.Get("x-ms-dynamics-organization")
+	c, err := DataverseChange(body, org)
+	if err != nil {
+		server.WriteError(w, http.StatusBadRequest, server.CodeBadRequest, err.Error())
+		return
+	}
+	if c.CorrelationID == "" {
+		c.CorrelationID = req.Header.Get("x-ms-correlation-request-id")
+	}
+	if req.Header.Get("x-ms-dynamics-msg-size-exceeded") != "" && c.After == nil && c.Before == nil {
+		// Dataverse dropped the images to stay under 256 KB; the change still
+		// names the row, and receivers can read it from the org.
+		r.log.Info("events: Dataverse message size exceeded; images were dropped", "table", c.Table, "id", c.RecordID)
+	}
+	var seq int64
+	err = r.st.Tx(req.Context(), func(tx store.Tx) (err error) {
+		seq, err = changelog.Append(req.Context(), tx, c)
+		return
+	})
+	if err != nil {
+		r.internal(w, err)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, map[string]any{"sequence": seq, "eventId": ChangeEventID(seq)})
+}

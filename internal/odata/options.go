@@ -1,0 +1,285 @@
+package odata
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Order is one $orderby item.
+type Order struct {
+	Path []string
+	Desc bool
+}
+
+// Expand is one $expand item with its nested options.
+type Expand struct {
+	Nav     string
+	Options *Query
+}
+
+// Query holds the system query options of a request.
+type Query struct {
+	Select  []string
+	Filter  Expr
+	OrderBy []Order
+	Top     int // -1 when absent
+	Count   bool
+	Expand  []Expand
+	Skip    string // $skiptoken
+	Delta   string // $deltatoken
+	Fetch   string // fetchXml
+	Apply   string
+}
+
+// ParseQuery reads the system query options of values; unknown $options are
+// errors, other parameters (aliases such as @p1) are allowed.
+func ParseQuery(values url.Values) (*Query, error) {
+	aliases := func(name string) (string, bool) {
+		v, ok := values["@"+name]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+	q := &Query{Top: -1}
+	for k, vs := range values {
+		if len(vs) == 0 {
+			continue
+		}
+		v := vs[0]
+		var err error
+		switch strings.ToLower(k) {
+		case "$select":
+			q.Select, err = parseSelect(v)
+		case "$filter":
+			q.Filter, err = ParseFilter(v, aliases)
+		case "$orderby":
+			q.OrderBy, err = ParseOrderBy(v)
+		case "$top":
+			q.Top, err = strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || q.Top < 0 {
+				err = fmt.Errorf("$top must be a non-negative integer")
+			}
+		case "$count":
+			switch v {
+			case "true":
+				q.Count = true
+			case "false":
+			default:
+				err = fmt.Errorf("$count must be true or false")
+			}
+		case "$expand":
+			q.Expand, err = ParseExpand(v, aliases)
+		case "$skiptoken":
+			q.Skip = v
+		case "$deltatoken":
+			q.Delta = v
+		case "fetchxml":
+			q.Fetch = v
+		case "$apply":
+			q.Apply = v
+		case "$skip":
+			err = fmt.Errorf("The query parameter $skip is not supported")
+		case "$format", "$search":
+			err = fmt.Errorf("the query option %s is not supported", k)
+		default:
+			if strings.HasPrefix(k, "$") {
+				err = fmt.Errorf("The query parameter %s is not supported", k)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return q, nil
+}
+
+func parseSelect(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			return nil, fmt.Errorf("empty item in $select")
+		}
+		if f != "*" && !identRe.MatchString(f) || len(identRe.FindString(f)) != len(f) && f != "*" {
+			return nil, fmt.Errorf("%q is not a property name", f)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// ParseOrderBy parses "name asc,createdon desc".
+func ParseOrderBy(s string) ([]Order, error) {
+	var out []Order
+	for _, item := range strings.Split(s, ",") {
+		f := strings.Fields(item)
+		if len(f) == 0 || len(f) > 2 {
+			return nil, fmt.Errorf("%q is not a valid $orderby item", strings.TrimSpace(item))
+		}
+		o := Order{}
+		for _, seg := range strings.Split(f[0], "/") {
+			if m := identRe.FindString(seg); m == "" || m != seg || strings.Contains(seg, ".") {
+				return nil, fmt.Errorf("%q is not a property path", f[0])
+			}
+			o.Path = append(o.Path, seg)
+		}
+		if len(f) == 2 {
+			switch strings.ToLower(f[1]) {
+			case "asc":
+			case "desc":
+				o.Desc = true
+			default:
+				return nil, fmt.Errorf("sort direction %q must be asc or desc", f[1])
+			}
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// splitTop splits s on sep outside parentheses and quotes.
+func splitTop(s string, sep byte) ([]string, error) {
+	var out []string
+	depth, start := 0, 0
+	inStr := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'':
+			inStr = !inStr
+		case inStr:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth < 0 {
+				return nil, fmt.Errorf("unbalanced parentheses")
+			}
+		case c == sep && depth == 0:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	if depth != 0 || inStr {
+		return nil, fmt.Errorf("unbalanced parentheses or quotes")
+	}
+	return append(out, s[start:]), nil
+}
+
+// ParseExpand parses "nav1($select=a,b;$filter=...),nav2".
+func ParseExpand(s string, aliases Aliases) ([]Expand, error) {
+	return parseExpand(s, aliases, 0)
+}
+
+func parseExpand(s string, aliases Aliases, depth int) ([]Expand, error) {
+	if depth > 5 {
+		return nil, fmt.Errorf("$expand is nested too deeply")
+	}
+	items, err := splitTop(s, ',')
+	if err != nil {
+		return nil, err
+	}
+	var out []Expand
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		e := Expand{Options: &Query{Top: -1}}
+		name, opts := it, ""
+		if i := strings.IndexByte(it, '('); i >= 0 {
+			if !strings.HasSuffix(it, ")") {
+				return nil, fmt.Errorf("%q: options must end with ')'", it)
+			}
+			name, opts = it[:i], it[i+1:len(it)-1]
+		}
+		if m := identRe.FindString(name); m == "" || m != name || strings.Contains(name, ".") {
+			return nil, fmt.Errorf("%q is not a navigation property", name)
+		}
+		e.Nav = name
+		if strings.TrimSpace(opts) != "" {
+			parts, err := splitTop(opts, ';')
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range parts {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok {
+					return nil, fmt.Errorf("%q is not an option of $expand", p)
+				}
+				k = strings.ToLower(strings.TrimSpace(k))
+				switch k {
+				case "$select":
+					e.Options.Select, err = parseSelect(v)
+				case "$filter":
+					e.Options.Filter, err = ParseFilter(v, aliases)
+				case "$orderby":
+					e.Options.OrderBy, err = ParseOrderBy(v)
+				case "$top":
+					e.Options.Top, err = strconv.Atoi(strings.TrimSpace(v))
+					if err == nil && e.Options.Top < 0 {
+						err = fmt.Errorf("$top must not be negative")
+					}
+				case "$expand":
+					e.Options.Expand, err = parseExpand(v, aliases, depth+1)
+				default:
+					err = fmt.Errorf("%s is not supported inside $expand", k)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("$expand %s: %w", name, err)
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Key is a parsed key segment: either ID or named Values.
+type Key struct {
+	ID     string
+	Values map[string]Literal
+}
+
+// ParseKey parses the inside of a key segment: a GUID, or name=value pairs
+// ("accountnumber='A1'", "k1=2,k2='x'").
+func ParseKey(s string) (Key, error) {
+	toks, err := lex(s)
+	if err != nil {
+		return Key{}, err
+	}
+	if len(toks) == 2 && toks[0].kind == tGUID {
+		return Key{ID: toks[0].text}, nil
+	}
+	k := Key{Values: map[string]Literal{}}
+	p := &parser{toks: toks}
+	for {
+		name, err := p.expect(tIdent, "a key name")
+		if err != nil {
+			return Key{}, err
+		}
+		if _, err := p.expect(tEq, "'='"); err != nil {
+			return Key{}, err
+		}
+		v, err := p.primary()
+		if err != nil {
+			return Key{}, err
+		}
+		lit, ok := v.(Literal)
+		if !ok || lit.Kind == LitNull {
+			return Key{}, &SyntaxError{Pos: name.pos, Msg: "key " + name.text + " needs a literal value"}
+		}
+		if _, dup := k.Values[name.text]; dup {
+			return Key{}, &SyntaxError{Pos: name.pos, Msg: "key " + name.text + " appears twice"}
+		}
+		k.Values[name.text] = lit
+		if p.peek().kind == tComma {
+			p.next()
+			continue
+		}
+		if p.peek().kind != tEOF {
+			return Key{}, p.errf("unexpected %s in key", p.describe(p.peek()))
+		}
+		return k, nil
+	}
+}

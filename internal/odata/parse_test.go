@@ -1,0 +1,147 @@
+package odata
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"junction/internal/records"
+	"junction/internal/store"
+)
+
+func TestParseFilterErrors(t *testing.T) {
+	t.Parallel()
+	bad := []string{"", "name eq", "name eq 'x", "(name eq 'x'", "name eq 'x')", "name xx 'x'", "contains(name)", "@p1 eq 1",
+		"Microsoft.Dynamics.CRM.In(PropertyName=name)", "x/any(c c/y eq 1)", "name eq #", strings.Repeat("(", 500) + "a eq 1" + strings.Repeat(")", 500)}
+	for _, s := range bad {
+		if _, err := ParseFilter(s, nil); err == nil {
+			t.Errorf("%q parsed", s)
+		}
+	}
+}
+
+func tables(t *testing.T) map[string]*records.Table {
+	t.Helper()
+	out := map[string]*records.Table{}
+	defs := records.Builtin()
+	for i := range defs {
+		out[defs[i].Name] = &defs[i]
+	}
+	for _, d := range out {
+		if err := d.Prepare(func(n string) bool { _, ok := out[n]; return ok }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestCompileParameterises checks that no literal reaches the SQL text.
+func TestCompileParameterises(t *testing.T) {
+	t.Parallel()
+	ts := tables(t)
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		c := &Compiler{Tables: ts, Dialect: d, Now: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
+		filters := []string{
+			"name eq 'Robert''); DROP TABLE x;--'",
+			"contains(name,'evil%') and revenue gt 12345",
+			"primarycontactid/fullname eq 'secret1'",
+			"contact_customer_accounts/any(c:c/lastname eq 'secret2')",
+			"Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['secret3','secret4'])",
+			"Microsoft.Dynamics.CRM.LastXDays(PropertyName='createdon',PropertyValue=7)",
+		}
+		for _, f := range filters {
+			e, err := ParseFilter(f, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			frag, err := c.Filter(ts["account"], "t", e)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			for _, lit := range []string{"Robert", "evil", "12345", "secret", "'7'"} {
+				if strings.Contains(frag.SQL, lit) {
+					t.Errorf("%s: literal %q spliced into %s", f, lit, frag.SQL)
+				}
+			}
+			if strings.Count(frag.SQL, "?") != len(frag.Args) {
+				t.Errorf("%s: %d placeholders for %d args in %s", f, strings.Count(frag.SQL, "?"), len(frag.Args), frag.SQL)
+			}
+		}
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	t.Parallel()
+	k, err := ParseKey("00000000-0000-0000-0000-00000000000A")
+	if err != nil || k.ID != "00000000-0000-0000-0000-00000000000a" {
+		t.Fatalf("guid key: %v %v", k, err)
+	}
+	k, err = ParseKey("k1=2,k2='it''s'")
+	if err != nil || k.Values["k1"].Text != "2" || k.Values["k2"].Text != "it's" {
+		t.Fatalf("composite: %v %v", k, err)
+	}
+	for _, bad := range []string{"", "a=", "a='x',a='y'", "a=null", "'x'", "a='x' b"} {
+		if _, err := ParseKey(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func TestParseExpand(t *testing.T) {
+	t.Parallel()
+	q, err := ParseQuery(url.Values{"$expand": {"a($select=x,y;$filter=x eq 'a,b;c';$top=2;$expand=b($select=z)),c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Expand) != 2 || q.Expand[0].Nav != "a" || len(q.Expand[0].Options.Select) != 2 || q.Expand[0].Options.Top != 2 ||
+		q.Expand[0].Options.Expand[0].Nav != "b" || q.Expand[1].Nav != "c" {
+		t.Fatalf("expand %+v", q.Expand)
+	}
+}
+
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"name eq 'x'", "a/any(c:c/b eq 1) and not (x ne null)", "Microsoft.Dynamics.CRM.In(PropertyName='a',PropertyValues=['1',2])",
+		"contains(name,'o''x') or revenue ge 1.5e3", "createdon gt 2024-01-01T00:00:00Z and id eq 00000000-0000-0000-0000-000000000000", "x eq @p1"} {
+		f.Add(s)
+	}
+	ts := map[string]*records.Table{}
+	defs := records.Builtin()
+	for i := range defs {
+		ts[defs[i].Name] = &defs[i]
+	}
+	for _, d := range ts {
+		d.Prepare(nil)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseFilter(s, func(string) (string, bool) { return "'v'", true })
+		if err != nil {
+			return
+		}
+		for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+			c := &Compiler{Tables: ts, Dialect: d}
+			frag, err := c.Filter(ts["account"], "t", e)
+			if err != nil {
+				continue
+			}
+			if strings.Count(frag.SQL, "?") != len(frag.Args) {
+				t.Fatalf("%q: placeholders %d args %d: %s", s, strings.Count(frag.SQL, "?"), len(frag.Args), frag.SQL)
+			}
+		}
+	})
+}
+
+func FuzzParseKey(f *testing.F) {
+	for _, s := range []string{"00000000-0000-0000-0000-000000000000", "accountnumber='A1'", "k1=2,k2='x'", "a=1.5,b=true"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseKey(s)
+		if err != nil {
+			return
+		}
+		if k.ID == "" && len(k.Values) == 0 {
+			t.Fatalf("%q: empty key accepted", s)
+		}
+	})
+}

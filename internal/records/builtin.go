@@ -1,0 +1,75 @@
+package records
+
+// Builtin returns the out-of-the-box tables: account, contact, incident (Case,
+// with an auto-numbered ticketnumber) and the rows WhoAmI needs.
+func Builtin() []Table {
+	f := func(v float64) *float64 { return &v }
+	return []Table{
+		{Name: "organization", DisplayName: "Organization", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 160, Required: RequiredSystem},
+		}},
+		{Name: "businessunit", DisplayName: "Business Unit", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 160, Required: RequiredSystem},
+			{Name: "organizationid", Type: Lookup, Targets: []string{"organization"}, Relationship: "organization_business_units"},
+		}},
+		{Name: "systemuser", DisplayName: "User", PrimaryName: "fullname", Columns: []Column{
+			{Name: "fullname", Type: String, MaxLength: 200},
+			{Name: "domainname", Type: String, MaxLength: 1024},
+			{Name: "internalemailaddress", Type: String, MaxLength: 100},
+			{Name: "businessunitid", Type: Lookup, Targets: []string{"businessunit"}, Relationship: "business_unit_system_users"},
+		}, Keys: []Key{{Name: "systemuser_domainname", Columns: []string{"domainname"}}}},
+		{Name: "contact", DisplayName: "Contact", PrimaryName: "fullname", Columns: []Column{
+			{Name: "fullname", Type: String, MaxLength: 160},
+			{Name: "firstname", Type: String, MaxLength: 50},
+			{Name: "lastname", Type: String, MaxLength: 50, Required: RequiredApp},
+			{Name: "emailaddress1", Type: String, MaxLength: 100},
+			{Name: "telephone1", Type: String, MaxLength: 50},
+			{Name: "jobtitle", Type: String, MaxLength: 100},
+			{Name: "birthdate", Type: DateTime},
+			{Name: "numberofchildren", Type: Integer, Min: f(0), Max: f(1000000000)},
+			{Name: "creditlimit", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "donotemail", Type: Boolean},
+			{Name: "gendercode", Type: Picklist, Options: []Option{{Value: 1, Label: "Male"}, {Value: 2, Label: "Female"}}},
+			{Name: "description", Type: Memo},
+			{Name: "parentcustomerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "contact_customer"},
+		}},
+		{Name: "account", DisplayName: "Account", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 160, Required: RequiredApp},
+			{Name: "accountnumber", Type: String, MaxLength: 20},
+			{Name: "telephone1", Type: String, MaxLength: 50},
+			{Name: "emailaddress1", Type: String, MaxLength: 100},
+			{Name: "address1_city", Type: String, MaxLength: 80},
+			{Name: "address1_country", Type: String, MaxLength: 80},
+			{Name: "websiteurl", Type: String, MaxLength: 200},
+			{Name: "description", Type: Memo},
+			{Name: "revenue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "numberofemployees", Type: Integer, Min: f(0), Max: f(1000000000)},
+			{Name: "marketcap", Type: Money},
+			{Name: "exchangerate", Type: Decimal, Precision: 10},
+			{Name: "creditonhold", Type: Boolean},
+			{Name: "lastonholdtime", Type: DateTime},
+			{Name: "industrycode", Type: Picklist, Options: []Option{{Value: 1, Label: "Accounting"}, {Value: 2, Label: "Agriculture and Non-petrol Natural Resource Extraction"},
+				{Value: 3, Label: "Broadcasting Printing and Publishing"}, {Value: 4, Label: "Brokers"}, {Value: 5, Label: "Building Supply Retail"},
+				{Value: 6, Label: "Business Services"}, {Value: 7, Label: "Consulting"}, {Value: 8, Label: "Consumer Services"}}},
+			{Name: "accountcategorycode", Type: Picklist, Options: []Option{{Value: 1, Label: "Preferred Customer"}, {Value: 2, Label: "Standard"}}},
+			{Name: "primarycontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "account_primary_contact"},
+			{Name: "parentaccountid", Type: Lookup, Targets: []string{"account"}, Relationship: "account_parent_account"},
+		}, Keys: []Key{{Name: "account_accountnumber", Columns: []string{"accountnumber"}}}},
+		{Name: "incident", DisplayName: "Case", PrimaryName: "title", Columns: []Column{
+			{Name: "title", Type: String, MaxLength: 200, Required: RequiredApp},
+			{Name: "ticketnumber", Type: AutoNumber, MaxLength: 100, Format: "CAS-{SEQNUM:5}-{RANDSTRING:6}", Seed: 1001},
+			{Name: "description", Type: Memo},
+			{Name: "prioritycode", Type: Picklist, Options: []Option{{Value: 1, Label: "High"}, {Value: 2, Label: "Normal"}, {Value: 3, Label: "Low"}}},
+			{Name: "caseorigincode", Type: Picklist, Options: []Option{{Value: 1, Label: "Phone"}, {Value: 2, Label: "Email"}, {Value: 3, Label: "Web"}}},
+			{Name: "customerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "incident_customer", Required: RequiredApp},
+			{Name: "primarycontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "contact_as_primary_contact"},
+		}, Keys: []Key{{Name: "incident_ticketnumber", Columns: []string{"ticketnumber"}}}},
+	}
+}
+
+// Fixed ids of the rows WhoAmI answers with.
+const (
+	OrganizationID = "6d1a2b3c-0000-4000-8000-000000000001"
+	BusinessUnitID = "6d1a2b3c-0000-4000-8000-000000000002"
+	SystemUserID   = "6d1a2b3c-0000-4000-8000-000000000003"
+)

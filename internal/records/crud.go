@@ -1,0 +1,471 @@
+package records
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"junction/internal/changelog"
+	"junction/internal/store"
+)
+
+// Caller identifies who performs a write, for the change log.
+type Caller struct {
+	UserID        string
+	CorrelationID string
+}
+
+// SelectList is the SQL column list that ScanRow reads, prefixed by alias.
+func SelectList(t *Table, alias string) string {
+	var b strings.Builder
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(alias + "." + Quote(c.Name))
+		if c.Type == Customer {
+			b.WriteString(", " + alias + "." + Quote(TypeColumn(c)))
+		}
+	}
+	return b.String()
+}
+
+// SelectWidth is the number of SQL columns SelectList names.
+func SelectWidth(t *Table) int {
+	n := len(t.Columns)
+	for i := range t.Columns {
+		if t.Columns[i].Type == Customer {
+			n++
+		}
+	}
+	return n
+}
+
+// ScanRow reads a row selected with SelectList.
+func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
+	n := len(t.Columns)
+	for i := range t.Columns {
+		if t.Columns[i].Type == Customer {
+			n++
+		}
+	}
+	vals := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	row := Row{}
+	j := 0
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		v := fromSQL(c, vals[j])
+		j++
+		if c.Type.IsLookup() {
+			var tbl string
+			if c.Type == Customer {
+				tbl, _ = fromSQL(&Column{Type: String}, vals[j]).(string)
+				j++
+			} else {
+				tbl = c.Targets[0]
+			}
+			if id, ok := v.(string); ok && id != "" {
+				v = Ref{Table: tbl, ID: id}
+			} else {
+				v = nil
+			}
+		}
+		row[c.Name] = v
+	}
+	return row, nil
+}
+
+// Get reads one row by primary id.
+func (s *Service) Get(ctx context.Context, q store.Querier, t *Table, id string) (Row, error) {
+	rows, err := q.Query(ctx, fmt.Sprintf("SELECT %s FROM %s t WHERE t.%s = ?", SelectList(t, "t"), Quote(t.SQLName()), Quote(t.PrimaryID())), strings.ToLower(id))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, NotFound(t.Name, id)
+	}
+	return ScanRow(t, rows)
+}
+
+// FindByKey returns the primary id of the row whose key columns have values;
+// the columns must form an alternate key of t (or be the primary id).
+func (s *Service) FindByKey(ctx context.Context, q store.Querier, t *Table, values map[string]any) (string, error) {
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if !isKey(t, names) {
+		return "", Errorf(http.StatusBadRequest, CodeBadSegment, "The key attribute(s) %s do not form an alternate key of %s.", strings.Join(names, ", "), t.Name)
+	}
+	var where []string
+	var args []any
+	for _, n := range names {
+		c, _ := t.Column(n)
+		v, err := Convert(t, c, values[n])
+		if err != nil {
+			return "", err
+		}
+		where = append(where, Quote(n)+" = ?")
+		args = append(args, toSQL(v))
+	}
+	var id string
+	err := q.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", Quote(t.PrimaryID()), Quote(t.SQLName()), strings.Join(where, " AND ")), args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", Errorf(http.StatusNotFound, CodeNotFound, "A record with the specified key values does not exist in %s entity", t.Name)
+	}
+	return id, err
+}
+
+func isKey(t *Table, names []string) bool {
+	if len(names) == 1 && names[0] == t.PrimaryID() {
+		return true
+	}
+	for _, k := range t.Keys {
+		ks := append([]string(nil), k.Columns...)
+		sort.Strings(ks)
+		if strings.Join(ks, ",") == strings.Join(names, ",") {
+			return true
+		}
+	}
+	return false
+}
+
+// Create inserts a row and appends its change; it returns the new id. values
+// holds row-form values (see Convert); a value for the primary id chooses it.
+func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row, who Caller) (Row, error) {
+	row := Row{}
+	for k, v := range values {
+		c, ok := t.Column(k)
+		if !ok {
+			return nil, Errorf(http.StatusBadRequest, CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name)
+		}
+		if c.System && k != t.PrimaryID() && k != "ownerid" {
+			continue // read-only columns are ignored, as Dataverse does
+		}
+		row[k] = v
+	}
+	id, _ := row[t.PrimaryID()].(string)
+	if id == "" {
+		id = NewID()
+	}
+	row[t.PrimaryID()] = strings.ToLower(id)
+	now := s.now().UTC().Truncate(1e3)
+	row["createdon"], row["modifiedon"], row["versionnumber"] = now, now, int64(1)
+	if row["statecode"] == nil {
+		row["statecode"] = int64(0)
+	}
+	if row["statuscode"] == nil {
+		row["statuscode"] = defaultStatus(t, row["statecode"].(int64))
+	}
+	if err := checkStatus(t, row); err != nil {
+		return nil, err
+	}
+	if row["ownerid"] == nil {
+		row["ownerid"] = Ref{Table: "systemuser", ID: ownerOf(who)}
+	}
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if c.Type == AutoNumber && row[c.Name] == nil {
+			v, err := nextAutoNumber(ctx, tx, t, c)
+			if err != nil {
+				return nil, err
+			}
+			row[c.Name] = v
+		}
+		if c.Required == RequiredSystem && row[c.Name] == nil {
+			return nil, Invalid("A value for the required column %s of %s is missing.", c.Name, t.Name)
+		}
+	}
+	if err := s.checkRefs(ctx, tx, t, row); err != nil {
+		return nil, err
+	}
+	var cols, marks []string
+	var args []any
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		v, ok := row[c.Name]
+		if !ok {
+			continue
+		}
+		cols, marks, args = append(cols, Quote(c.Name)), append(marks, "?"), append(args, toSQL(v))
+		if c.Type == Customer {
+			var tbl any
+			if r, ok := v.(Ref); ok {
+				tbl = r.Table
+			}
+			cols, marks, args = append(cols, Quote(TypeColumn(c))), append(marks, "?"), append(args, tbl)
+		}
+	}
+	_, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args...)
+	if err != nil {
+		if store.IsConflict(err) {
+			return nil, Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
+		}
+		return nil, fmt.Errorf("insert %s: %w", t.Name, err)
+	}
+	full := Row{}
+	for i := range t.Columns {
+		full[t.Columns[i].Name] = row[t.Columns[i].Name]
+	}
+	changed := make([]string, 0, len(row))
+	for k := range row {
+		changed = append(changed, k)
+	}
+	sort.Strings(changed)
+	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Create, Changed: changed,
+		After: JSONRow(full), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
+		return nil, err
+	}
+	return full, nil
+}
+
+func ownerOf(who Caller) string {
+	if who.UserID != "" {
+		return who.UserID
+	}
+	return SystemUserID
+}
+
+func defaultStatus(t *Table, state int64) int64 {
+	c, _ := t.Column("statuscode")
+	for _, o := range c.Options {
+		if o.State != nil && *o.State == state {
+			return o.Value
+		}
+	}
+	return 1
+}
+
+func checkStatus(t *Table, row Row) error {
+	st, _ := row["statecode"].(int64)
+	sc, ok := row["statuscode"].(int64)
+	if !ok {
+		return nil
+	}
+	c, _ := t.Column("statuscode")
+	for _, o := range c.Options {
+		if o.Value == sc && o.State != nil && *o.State != st {
+			return Invalid("%d is not a valid status code for state code %d on %s.", sc, st, t.Name)
+		}
+	}
+	return nil
+}
+
+// checkRefs verifies that every lookup in row points at an existing row.
+func (s *Service) checkRefs(ctx context.Context, q store.Querier, t *Table, row Row) error {
+	for k, v := range row {
+		r, ok := v.(Ref)
+		if !ok {
+			continue
+		}
+		c, _ := t.Column(k)
+		if c == nil || !c.Type.IsLookup() {
+			continue
+		}
+		tt, ok := s.Table(r.Table)
+		if !ok {
+			return Invalid("%s references the unknown table %s.", k, r.Table)
+		}
+		var n int
+		if err := q.QueryRow(ctx, fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s = ?", Quote(tt.SQLName()), Quote(tt.PrimaryID())), r.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return NotFound(r.Table, r.ID)
+		}
+	}
+	return nil
+}
+
+// Update changes the given columns of row id. ifMatch, when not empty, is "*"
+// or the ETag the caller last saw.
+func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, values Row, ifMatch string, who Caller) (Row, error) {
+	before, err := s.Get(ctx, tx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != "" && ifMatch != "*" && ifMatch != before.ETag() {
+		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The version of the existing record doesn't match the RowVersion property provided.")
+	}
+	after := Row{}
+	for k, v := range before {
+		after[k] = v
+	}
+	var sets []string
+	var args []any
+	var changed []string
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := values[k]
+		c, ok := t.Column(k)
+		if !ok {
+			return nil, Errorf(http.StatusBadRequest, CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name)
+		}
+		if c.System && k != "ownerid" {
+			continue
+		}
+		if v == nil && c.Required == RequiredSystem {
+			return nil, Invalid("The required column %s of %s cannot be cleared.", k, t.Name)
+		}
+		after[k] = v
+		changed = append(changed, k)
+		sets, args = append(sets, Quote(k)+" = ?"), append(args, toSQL(v))
+		if c.Type == Customer {
+			var tbl any
+			if r, ok := v.(Ref); ok {
+				tbl = r.Table
+			}
+			sets, args = append(sets, Quote(TypeColumn(c))+" = ?"), append(args, tbl)
+		}
+	}
+	if _, ok := values["statecode"]; ok {
+		if _, ok := values["statuscode"]; !ok {
+			after["statuscode"] = defaultStatus(t, after["statecode"].(int64))
+			sets, args = append(sets, Quote("statuscode")+" = ?"), append(args, after["statuscode"])
+			changed = append(changed, "statuscode")
+		}
+	}
+	if err := checkStatus(t, after); err != nil {
+		return nil, err
+	}
+	if err := s.checkRefs(ctx, tx, t, values); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(1e3)
+	after["modifiedon"], after["versionnumber"] = now, before.Version()+1
+	sets = append(sets, `"modifiedon" = ?`, `"versionnumber" = ?`)
+	args = append(args, toSQL(now), before.Version()+1, before[t.PrimaryID()], before.Version())
+	res, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE %s = ? AND versionnumber = ?", Quote(t.SQLName()), strings.Join(sets, ", "), Quote(t.PrimaryID())), args...)
+	if err != nil {
+		if store.IsConflict(err) {
+			return nil, Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
+		}
+		return nil, fmt.Errorf("update %s: %w", t.Name, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The record was changed by another request; retry.")
+	}
+	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: before[t.PrimaryID()].(string), Message: changelog.Update, Changed: changed,
+		Before: JSONRow(before), After: JSONRow(after), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
+		return nil, err
+	}
+	return after, nil
+}
+
+// Delete removes row id. Rows whose lookups point at it keep a dangling
+// reference cleared to NULL, as Dataverse's default "remove link" behaviour.
+func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, ifMatch string, who Caller) error {
+	before, err := s.Get(ctx, tx, t, id)
+	if err != nil {
+		return err
+	}
+	if ifMatch != "" && ifMatch != "*" && ifMatch != before.ETag() {
+		return Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The version of the existing record doesn't match the RowVersion property provided.")
+	}
+	id = before[t.PrimaryID()].(string)
+	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s = ?", Quote(t.SQLName()), Quote(t.PrimaryID())), id); err != nil {
+		return fmt.Errorf("delete %s: %w", t.Name, err)
+	}
+	// Rows that referenced the deleted one lose the reference, each through
+	// an update so that the change log sees it.
+	for _, o := range s.Tables() {
+		for i := range o.Columns {
+			c := &o.Columns[i]
+			if !c.Type.IsLookup() || !contains(c.Targets, t.Name) {
+				continue
+			}
+			rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", Quote(o.PrimaryID()), Quote(o.SQLName()), Quote(c.Name)), id)
+			if err != nil {
+				return err
+			}
+			var refs []string
+			for rows.Next() {
+				var rid string
+				if err := rows.Scan(&rid); err != nil {
+					rows.Close()
+					return err
+				}
+				refs = append(refs, rid)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, rid := range refs {
+				if o.Name == t.Name && rid == id {
+					continue
+				}
+				if _, err := s.Update(ctx, tx, o, rid, Row{c.Name: nil}, "", who); err != nil {
+					return fmt.Errorf("clear %s.%s of %s: %w", o.Name, c.Name, rid, err)
+				}
+			}
+		}
+	}
+	_, err = changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Delete, Changed: []string{},
+		Before: JSONRow(before), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: s.now()})
+	return err
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Upsert updates the row whose alternate key (or primary id) has the values
+// in key, or creates it with those values when there is none. values are in
+// row form (see Convert). It reports whether the row was created.
+func (s *Service) Upsert(ctx context.Context, tx store.Tx, t *Table, key map[string]any, values Row, who Caller) (string, bool, error) {
+	id, err := s.FindByKey(ctx, tx, t, key)
+	if err == nil {
+		if _, err := s.Get(ctx, tx, t, id); err == nil {
+			_, err = s.Update(ctx, tx, t, id, values, "", who)
+			return id, false, err
+		} else if AsError(err).Status != http.StatusNotFound {
+			return "", false, err
+		}
+	} else if AsError(err).Status != http.StatusNotFound {
+		return "", false, err
+	}
+	row := Row{}
+	for k, v := range values {
+		row[k] = v
+	}
+	for k, v := range key {
+		c, _ := t.Column(k)
+		cv, err := Convert(t, c, v)
+		if err != nil {
+			return "", false, err
+		}
+		row[k] = cv
+	}
+	created, err := s.Create(ctx, tx, t, row, who)
+	if err != nil {
+		return "", false, err
+	}
+	return created[t.PrimaryID()].(string), true, nil
+}

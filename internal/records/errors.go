@@ -1,0 +1,60 @@
+package records
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Dataverse error codes, kept in one table.
+const (
+	CodeNotFound       = "0x80040217" // a record does not exist
+	CodeDuplicateKey   = "0x80040237" // a record with matching key values already exists
+	CodeConcurrency    = "0x80060882" // the version in If-Match is stale
+	CodeBadSegment     = "0x80060888" // a URL segment or property does not resolve
+	CodeValidation     = "0x80044331" // a value is out of range, too long or missing
+	CodeBadPayload     = "0x80048d19" // the request body cannot be read
+	CodeBadQuery       = "0x80060888" // a query option cannot be parsed
+	CodeMethod         = "0x80060887" // the method is not supported on the resource
+	CodeUnauthorized   = "0x80072560" // no valid bearer token
+	CodeForbidden      = "0x80040220" // the caller lacks a privilege
+	CodeTooManyReqs    = "0x80072322" // service protection: number of requests
+	CodeTooMuchTime    = "0x80072321" // service protection: execution time
+	CodeTooConcurrent  = "0x80072326" // service protection: concurrent requests
+	CodeInternal       = "0x80040216" // an unexpected error
+	CodeBatchTooLarge  = "0x8005f103" // too many operations in one $batch
+	CodeInvalidMessage = "0x80040203" // invalid argument
+)
+
+// Error is a failure with an HTTP status and a Dataverse code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf builds an Error.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound is the error for a missing record.
+func NotFound(table, id string) *Error {
+	return Errorf(http.StatusNotFound, CodeNotFound, "%s With Id = %s Does Not Exist", table, id)
+}
+
+// Invalid is a validation error.
+func Invalid(format string, args ...any) *Error {
+	return Errorf(http.StatusBadRequest, CodeValidation, format, args...)
+}
+
+// AsError returns err as an *Error, mapping unknown errors to 500.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: err.Error()}
+}

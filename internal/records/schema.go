@@ -1,0 +1,479 @@
+package records
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"junction/internal/store"
+)
+
+// SchemaChannel is notified after a table definition changes, so that other
+// nodes reload their metadata.
+const SchemaChannel = "records_schema"
+
+// schemaLockKey serialises schema changes on PostgreSQL.
+const schemaLockKey = 7_275_000_301
+
+// Migrations are the records component's own tables: table definitions and
+// auto-number counters. The record tables themselves are created at runtime.
+func Migrations() []store.Migration {
+	return []store.Migration{{
+		Component: "records",
+		Version:   1,
+		Name:      "table definitions and auto-numbers",
+		SQL: `CREATE TABLE records_tables (
+			name       TEXT PRIMARY KEY,
+			definition TEXT NOT NULL,
+			custom     BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		);
+		CREATE TABLE records_autonumbers (
+			table_name  TEXT NOT NULL,
+			column_name TEXT NOT NULL,
+			next_value  BIGINT NOT NULL,
+			PRIMARY KEY (table_name, column_name)
+		);`,
+	}}
+}
+
+// Service holds the metadata of every table and performs record operations.
+type Service struct {
+	st  store.Store
+	log *slog.Logger
+	now func() time.Time
+
+	mu     sync.RWMutex
+	tables map[string]*Table
+	sets   map[string]*Table
+
+	users userCache
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// New returns the records service over st. now is the clock (time.Now when nil).
+func New(st store.Store, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{st: st, log: log, now: now, tables: map[string]*Table{}, sets: map[string]*Table{}}
+}
+
+// Store is the store records live in.
+func (s *Service) Store() store.Store { return s.st }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Init creates or extends the out-of-the-box tables and extra (the project's
+// tables), seeds the WhoAmI rows, and loads the metadata.
+func (s *Service) Init(ctx context.Context, extra []Table) error {
+	defs := append(Builtin(), extra...)
+	err := s.st.Tx(ctx, func(tx store.Tx) error {
+		if err := lockSchema(ctx, tx); err != nil {
+			return err
+		}
+		stored, err := loadDefs(ctx, tx)
+		if err != nil {
+			return err
+		}
+		known := func(n string) bool {
+			if _, ok := stored[n]; ok {
+				return true
+			}
+			for _, d := range defs {
+				if d.Name == n {
+					return true
+				}
+			}
+			return false
+		}
+		for i := range defs {
+			d := defs[i]
+			d.Custom = i >= len(Builtin())
+			if old := stored[d.Name]; old != nil {
+				// Keep what was added at runtime (POST .../Attributes).
+				for _, c := range old.Columns {
+					if _, ok := findColumn(d.Columns, c.Name); !ok && !c.System && !isSystemName(&d, c.Name) {
+						d.Columns = append(d.Columns, c)
+					}
+				}
+				for _, k := range old.Keys {
+					if !hasKey(&d, k.Name) {
+						d.Keys = append(d.Keys, k)
+					}
+				}
+			}
+			if err := d.Prepare(known); err != nil {
+				return err
+			}
+			if err := s.apply(ctx, tx, stored[d.Name], &d); err != nil {
+				return err
+			}
+		}
+		return seed(ctx, tx, s.now())
+	})
+	if err != nil {
+		return fmt.Errorf("records: prepare tables: %w", err)
+	}
+	return s.Reload(ctx)
+}
+
+func lockSchema(ctx context.Context, tx store.Tx) error {
+	if tx.Dialect() == store.Postgres {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(?)", int64(schemaLockKey)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reload reads every table definition from the store.
+func (s *Service) Reload(ctx context.Context) error {
+	var defs map[string]*Table
+	err := s.st.Read(ctx, func(q store.Querier) error {
+		var err error
+		defs, err = loadDefs(ctx, q)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("records: load tables: %w", err)
+	}
+	sets := map[string]*Table{}
+	for _, t := range defs {
+		sets[t.SetName] = t
+	}
+	s.mu.Lock()
+	s.tables, s.sets = defs, sets
+	s.mu.Unlock()
+	return nil
+}
+
+// Watch reloads the metadata when another node changes it, until Close.
+func (s *Service) Watch() {
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	sub := s.st.Listen(SchemaChannel)
+	go func() {
+		defer close(s.done)
+		defer sub.Close()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-sub.C:
+				if err := s.Reload(context.Background()); err != nil {
+					s.log.Warn("reload table definitions", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// Close stops Watch. Safe to call twice or without Watch.
+func (s *Service) Close() {
+	s.once.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+			<-s.done
+		}
+	})
+}
+
+func loadDefs(ctx context.Context, q store.Querier) (map[string]*Table, error) {
+	rows, err := q.Query(ctx, "SELECT name, definition, custom FROM records_tables ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*Table{}
+	for rows.Next() {
+		var name, def string
+		var custom int64
+		if err := rows.Scan(&name, &def, &custom); err != nil {
+			return nil, err
+		}
+		t := &Table{}
+		if err := json.Unmarshal([]byte(def), t); err != nil {
+			return nil, fmt.Errorf("table %s: %w", name, err)
+		}
+		t.Custom = custom == 1
+		if err := t.Prepare(nil); err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, rows.Err()
+}
+
+// Table returns a table by logical name.
+func (s *Service) Table(name string) (*Table, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tables[name]
+	return t, ok
+}
+
+// TableBySet returns a table by entity set name (case-insensitive).
+func (s *Service) TableBySet(set string) (*Table, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.sets[strings.ToLower(set)]
+	return t, ok
+}
+
+// Tables returns every table, sorted by name.
+func (s *Service) Tables() []*Table {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Table, 0, len(s.tables))
+	for _, t := range s.tables {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// All returns the tables by name; do not modify it.
+func (s *Service) All() map[string]*Table {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tables
+}
+
+// DefineTable creates a new table (POST EntityDefinitions).
+func (s *Service) DefineTable(ctx context.Context, t Table) (*Table, error) {
+	t.Custom = true
+	if err := t.Prepare(func(n string) bool { _, ok := s.Table(n); return ok }); err != nil {
+		return nil, Invalid("%v", err)
+	}
+	err := s.st.Tx(ctx, func(tx store.Tx) error {
+		if err := lockSchema(ctx, tx); err != nil {
+			return err
+		}
+		stored, err := loadDefs(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, ok := stored[t.Name]; ok {
+			return Errorf(http.StatusConflict, CodeDuplicateKey, "A table named %s already exists.", t.Name)
+		}
+		for _, o := range stored {
+			if o.SetName == t.SetName {
+				return Errorf(http.StatusConflict, CodeDuplicateKey, "The entity set name %s is already used by %s.", t.SetName, o.Name)
+			}
+		}
+		return s.apply(ctx, tx, nil, &t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	nt, _ := s.Table(t.Name)
+	return nt, nil
+}
+
+// AddColumn adds a column to an existing table, rows included: the new column
+// is NULL on existing rows, so no rewrite is needed.
+func (s *Service) AddColumn(ctx context.Context, table string, c Column) (*Table, error) {
+	err := s.st.Tx(ctx, func(tx store.Tx) error {
+		if err := lockSchema(ctx, tx); err != nil {
+			return err
+		}
+		stored, err := loadDefs(ctx, tx)
+		if err != nil {
+			return err
+		}
+		old, ok := stored[table]
+		if !ok {
+			return Errorf(http.StatusNotFound, CodeBadSegment, "Could not find an entity with the logical name %s.", table)
+		}
+		if _, dup := old.Column(c.Name); dup {
+			return Errorf(http.StatusConflict, CodeDuplicateKey, "An attribute named %s already exists on %s.", c.Name, table)
+		}
+		if c.Required == RequiredSystem {
+			return Invalid("a column added to an existing table cannot be SystemRequired")
+		}
+		nt := *old
+		nt.Columns = append(append([]Column(nil), old.Columns...), c)
+		nt.Keys = append([]Key(nil), old.Keys...)
+		if err := nt.Prepare(func(n string) bool { _, ok := stored[n]; return ok }); err != nil {
+			return Invalid("%v", err)
+		}
+		return s.apply(ctx, tx, old, &nt)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	nt, _ := s.Table(table)
+	return nt, nil
+}
+
+func sqlType(c *Column) string {
+	switch c.Type {
+	case Integer, BigInt, Boolean, DateTime, Picklist, State, Status:
+		return "BIGINT"
+	case Decimal, Double, Money:
+		return "DOUBLE PRECISION"
+	}
+	return "TEXT"
+}
+
+// Quote quotes an identifier.
+func Quote(name string) string { return `"` + name + `"` }
+
+// TypeColumn is the SQL column holding the target table of a Customer lookup.
+func TypeColumn(c *Column) string { return c.Name + "__type" }
+
+// apply brings the SQL table of t from old (nil: none) to t and stores t.
+func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
+	if old == nil {
+		var cols []string
+		for i := range t.Columns {
+			c := &t.Columns[i]
+			def := Quote(c.Name) + " " + sqlType(c)
+			if c.Name == t.PrimaryID() {
+				def += " PRIMARY KEY"
+			}
+			cols = append(cols, def)
+			if c.Type == Customer {
+				cols = append(cols, Quote(TypeColumn(c))+" TEXT")
+			}
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", Quote(t.SQLName()), strings.Join(cols, ", "))); err != nil {
+			return fmt.Errorf("create table %s: %w", t.Name, err)
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_modifiedon"), Quote(t.SQLName()), Quote("modifiedon"))); err != nil {
+			return err
+		}
+	} else {
+		for i := range t.Columns {
+			c := &t.Columns[i]
+			oc, ok := old.Column(c.Name)
+			if ok {
+				if sqlType(oc) != sqlType(c) || (oc.Type == Customer) != (c.Type == Customer) {
+					return fmt.Errorf("table %s: column %s cannot change from %s to %s", t.Name, c.Name, oc.Type, c.Type)
+				}
+				continue
+			}
+			if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", Quote(t.SQLName()), Quote(c.Name), sqlType(c))); err != nil {
+				return fmt.Errorf("add column %s.%s: %w", t.Name, c.Name, err)
+			}
+			if c.Type == Customer {
+				if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s TEXT", Quote(t.SQLName()), Quote(TypeColumn(c)))); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// Indexes on lookups and unique indexes on keys, created when missing.
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if !c.Type.IsLookup() {
+			continue
+		}
+		if old != nil {
+			if _, ok := old.Column(c.Name); ok {
+				continue
+			}
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_"+c.Name), Quote(t.SQLName()), Quote(c.Name))); err != nil {
+			return fmt.Errorf("index %s.%s: %w", t.Name, c.Name, err)
+		}
+	}
+	for _, k := range t.Keys {
+		if old != nil && hasKey(old, k.Name) {
+			continue
+		}
+		cols := make([]string, len(k.Columns))
+		for i, c := range k.Columns {
+			cols[i] = Quote(c)
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE UNIQUE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_key_"+k.Name), Quote(t.SQLName()), strings.Join(cols, ", "))); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return Errorf(http.StatusConflict, CodeDuplicateKey, "key %s: existing rows have duplicate values", k.Name)
+			}
+			return fmt.Errorf("key %s.%s: %w", t.Name, k.Name, err)
+		}
+	}
+	def, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	custom := int64(0)
+	if t.Custom {
+		custom = 1
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO records_tables (name, definition, custom, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, custom = excluded.custom, updated_at = excluded.updated_at`,
+		t.Name, string(def), custom, store.Micros(s.now())); err != nil {
+		return err
+	}
+	tx.Notify(SchemaChannel)
+	return nil
+}
+
+func findColumn(cols []Column, name string) (int, bool) {
+	for i, c := range cols {
+		if c.Name == name {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+func hasKey(t *Table, name string) bool {
+	for _, k := range t.Keys {
+		if k.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// seed inserts the organization, business unit and user WhoAmI reports.
+func seed(ctx context.Context, tx store.Tx, now time.Time) error {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM "rec_organization" WHERE organizationid = ?`, OrganizationID).Scan(&n); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	at := store.Micros(now)
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO "rec_organization" (organizationid, name, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, 1, 0, 1)`,
+			[]any{OrganizationID, "Junction", at, at}},
+		{`INSERT INTO "rec_businessunit" (businessunitid, name, organizationid, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, ?, 1, 0, 1)`,
+			[]any{BusinessUnitID, "Junction", OrganizationID, at, at}},
+		{`INSERT INTO "rec_systemuser" (systemuserid, fullname, domainname, businessunitid, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, ?, ?, 1, 0, 1)`,
+			[]any{SystemUserID, "Junction Administrator", "admin@junction.local", BusinessUnitID, at, at}},
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,247 @@
+package webapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"junction/internal/odata"
+	"junction/internal/records"
+	"junction/internal/store"
+)
+
+// nameAndArgs splits "accounts(key)" into "accounts" and "key" (has reports
+// whether parentheses were present).
+func nameAndArgs(seg string) (name, args string, has bool) {
+	i := strings.IndexByte(seg, '(')
+	if i < 0 {
+		return seg, "", false
+	}
+	if !strings.HasSuffix(seg, ")") {
+		return seg, "", false
+	}
+	return seg[:i], seg[i+1 : len(seg)-1], true
+}
+
+func (h *Handler) dispatch(w http.ResponseWriter, rq *req) {
+	r := rq.r
+	if len(rq.segs) == 0 {
+		if r.Method != http.MethodGet {
+			h.fail(w, rq, methodNotAllowed(r))
+			return
+		}
+		h.serviceDocument(w, rq)
+		return
+	}
+	first := rq.segs[0]
+	switch first {
+	case "$metadata":
+		h.metadata(w, rq)
+		return
+	case "$batch":
+		if r.Method != http.MethodPost {
+			h.fail(w, rq, methodNotAllowed(r))
+			return
+		}
+		h.batch(w, rq)
+		return
+	}
+	name, args, has := nameAndArgs(first)
+	if name == "EntityDefinitions" {
+		h.entityDefinitions(w, rq, args, has)
+		return
+	}
+	if t, ok := h.rec.TableBySet(name); ok {
+		h.entity(w, rq, t, args, has)
+		return
+	}
+	if a, ok := h.action(name, func(b string) bool { return b == "" }); ok {
+		if len(rq.segs) > 1 {
+			h.fail(w, rq, notSegment(rq.segs[1]))
+			return
+		}
+		h.invoke(w, rq, a, nil, "", args)
+		return
+	}
+	h.fail(w, rq, notSegment(name))
+}
+
+// entity serves everything under an entity set.
+func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyText string, hasKey bool) {
+	r := rq.r
+	rest := rq.segs[1:]
+	if !hasKey {
+		switch {
+		case len(rest) == 0:
+			switch r.Method {
+			case http.MethodGet:
+				h.query(w, rq, t)
+			case http.MethodPost:
+				h.create(w, rq, t)
+			default:
+				h.fail(w, rq, methodNotAllowed(r))
+			}
+		case len(rest) == 1 && rest[0] == "$count" && r.Method == http.MethodGet:
+			h.count(w, rq, t)
+		case len(rest) == 1 && strings.HasPrefix(rest[0], "Microsoft.Dynamics.CRM."):
+			an, args, _ := nameAndArgs(strings.TrimPrefix(rest[0], "Microsoft.Dynamics.CRM."))
+			a, ok := h.action(an, func(b string) bool { return b == t.Name+"[]" || b == "[]" })
+			if !ok {
+				h.fail(w, rq, notSegment(rest[0]))
+				return
+			}
+			h.invoke(w, rq, a, t, "", args)
+		default:
+			h.fail(w, rq, notSegment(rest[0]))
+		}
+		return
+	}
+	key, err := odata.ParseKey(keyText)
+	if err != nil {
+		h.fail(w, rq, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Bad key segment %q: %v", keyText, err))
+		return
+	}
+	if len(rest) == 0 {
+		switch r.Method {
+		case http.MethodGet:
+			h.retrieve(w, rq, t, key, keyText)
+		case http.MethodPatch:
+			h.upsert(w, rq, t, key, keyText)
+		case http.MethodDelete:
+			h.remove(w, rq, t, key)
+		default:
+			h.fail(w, rq, methodNotAllowed(r))
+		}
+		return
+	}
+	seg := rest[0]
+	if strings.HasPrefix(seg, "Microsoft.Dynamics.CRM.") {
+		an, args, _ := nameAndArgs(strings.TrimPrefix(seg, "Microsoft.Dynamics.CRM."))
+		a, ok := h.action(an, func(b string) bool { return b == t.Name || b == "*" })
+		if !ok || len(rest) > 1 {
+			h.fail(w, rq, notSegment(seg))
+			return
+		}
+		id, err := h.resolveKeyRead(rq, t, key)
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		h.invoke(w, rq, a, t, id, args)
+		return
+	}
+	navName, navKey, navHasKey := nameAndArgs(seg)
+	if c, ok := t.Column(seg); ok && len(rest) == 1 && !c.Type.IsLookup() {
+		h.property(w, rq, t, key, c)
+		return
+	}
+	if c, ok := lookupByValueName(t, seg); ok && len(rest) == 1 && r.Method == http.MethodGet {
+		h.property(w, rq, t, key, c)
+		return
+	}
+	if nv, ok := findNav(h.rec.All(), t, navName); ok {
+		switch {
+		case len(rest) == 1 && !navHasKey && r.Method == http.MethodGet:
+			h.related(w, rq, t, key, nv)
+			return
+		case len(rest) == 2 && rest[1] == "$ref":
+			h.ref(w, rq, t, key, nv, navKey, navHasKey)
+			return
+		}
+	}
+	h.fail(w, rq, notSegment(seg))
+}
+
+func lookupByValueName(t *records.Table, s string) (*records.Column, bool) {
+	if strings.HasPrefix(s, "_") && strings.HasSuffix(s, "_value") && len(s) > 7 {
+		c, ok := t.Column(s[1 : len(s)-6])
+		if ok && c.Type.IsLookup() {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+func findNav(all map[string]*records.Table, t *records.Table, name string) (records.Nav, bool) {
+	for _, n := range t.Navs(all) {
+		if strings.EqualFold(n.Name, name) {
+			return n, true
+		}
+	}
+	return records.Nav{}, false
+}
+
+// write runs fn in the request's changeset transaction, or a new one.
+func (h *Handler) write(rq *req, fn func(tx store.Tx) error) error {
+	if tx := txFrom(rq.r.Context()); tx != nil {
+		return fn(tx)
+	}
+	return h.rec.Store().Tx(rq.r.Context(), fn)
+}
+
+// read runs fn in the changeset transaction, or a read snapshot.
+func (h *Handler) read(rq *req, fn func(q store.Querier) error) error {
+	if tx := txFrom(rq.r.Context()); tx != nil {
+		return fn(tx)
+	}
+	return h.rec.Store().Read(rq.r.Context(), fn)
+}
+
+type txKey struct{}
+
+func txFrom(ctx context.Context) store.Tx {
+	tx, _ := ctx.Value(txKey{}).(store.Tx)
+	return tx
+}
+
+// resolveKey returns the primary id a key segment names.
+func (h *Handler) resolveKey(ctx context.Context, q store.Querier, t *records.Table, k odata.Key) (string, error) {
+	if k.ID != "" {
+		return k.ID, nil
+	}
+	vals := map[string]any{}
+	for n, lit := range k.Values {
+		c, ok := t.Column(n)
+		if !ok {
+			return "", records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "'%s' is not an attribute of %s.", n, t.Name)
+		}
+		v, err := literalValue(c, lit)
+		if err != nil {
+			return "", err
+		}
+		vals[n] = v
+	}
+	return h.rec.FindByKey(ctx, q, t, vals)
+}
+
+func (h *Handler) resolveKeyRead(rq *req, t *records.Table, k odata.Key) (string, error) {
+	var id string
+	err := h.read(rq, func(q store.Querier) error {
+		var err error
+		id, err = h.resolveKey(rq.r.Context(), q, t, k)
+		if err == nil && k.ID != "" {
+			_, err = h.rec.Get(rq.r.Context(), q, t, id)
+		}
+		return err
+	})
+	return id, err
+}
+
+// literalValue turns a key literal into the JSON-decoded form Convert takes.
+func literalValue(c *records.Column, lit odata.Literal) (any, error) {
+	switch lit.Kind {
+	case odata.LitString, odata.LitGUID, odata.LitDateTime, odata.LitDate:
+		if c.Type.IsLookup() {
+			if !records.IsGUID(lit.Text) {
+				return nil, records.Invalid("a lookup key value must be a GUID")
+			}
+			return records.Ref{Table: c.Targets[0], ID: strings.ToLower(lit.Text)}, nil
+		}
+		return lit.Text, nil
+	case odata.LitInt, odata.LitFloat:
+		return jsonNumber(lit.Text), nil
+	case odata.LitBool:
+		return lit.Text == "true", nil
+	}
+	return nil, records.Invalid("bad key value")
+}

@@ -1,0 +1,647 @@
+package webapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"junction/internal/odata"
+	"junction/internal/records"
+	"junction/internal/store"
+)
+
+func jsonNumber(s string) json.Number { return json.Number(s) }
+
+// readBody decodes a JSON object body with numbers kept exact.
+func readBody(r *http.Request) (map[string]any, error) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, records.Errorf(http.StatusRequestEntityTooLarge, records.CodeBadPayload, "The request body is larger than %d bytes.", mb.Limit)
+		}
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "cannot read the request body: %v", err)
+	}
+	return decodeObject(data)
+}
+
+func decodeObject(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil {
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: %v", err)
+	}
+	if dec.More() {
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: data after the JSON object")
+	}
+	if body == nil {
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: the body must be a JSON object")
+	}
+	return body, nil
+}
+
+type nested struct {
+	nav   records.Nav
+	items []map[string]any // deep insert
+	binds []records.Ref    // existing rows to associate ("nav@odata.bind": [...])
+}
+
+// toRow turns an entity body into row values: columns are converted,
+// "nav@odata.bind" become lookups, nested objects are created (deep insert)
+// and nested collections are returned for the caller to create afterwards.
+func (h *Handler) toRow(ctx context.Context, tx store.Tx, rq *req, t *records.Table, body map[string]any) (records.Row, []nested, error) {
+	row := records.Row{}
+	var later []nested
+	all := h.rec.All()
+	for k, v := range body {
+		switch {
+		case strings.HasPrefix(k, "@"):
+			continue
+		case strings.HasSuffix(k, "@odata.bind"):
+			navName := strings.TrimSuffix(k, "@odata.bind")
+			nv, ok := findNav(all, t, navName)
+			if ok && nv.Collection {
+				arr, isArr := v.([]any)
+				if !isArr {
+					return nil, nil, records.Invalid("%s must be an array of entity URLs", k)
+				}
+				n := nested{nav: nv}
+				for _, it := range arr {
+					s, _ := it.(string)
+					ref, err := h.resolveBind(ctx, tx, rq, s)
+					if err != nil {
+						return nil, nil, err
+					}
+					if ref.Table != nv.Other {
+						return nil, nil, records.Invalid("%s must reference %s records, not %s", k, nv.Other, ref.Table)
+					}
+					n.binds = append(n.binds, ref)
+				}
+				later = append(later, n)
+				continue
+			}
+			if !ok {
+				return nil, nil, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "An undeclared property '%s' which only has property annotations in the payload but no property value was found in the payload.", navName)
+			}
+			if v == nil {
+				row[nv.Column.Name] = nil
+				continue
+			}
+			s, ok := v.(string)
+			if !ok {
+				return nil, nil, records.Invalid("%s must be an entity URL such as /contacts(<id>)", k)
+			}
+			ref, err := h.resolveBind(ctx, tx, rq, s)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ref.Table != nv.Other {
+				return nil, nil, records.Invalid("%s must reference a %s, not a %s.", k, nv.Other, ref.Table)
+			}
+			row[nv.Column.Name] = ref
+		case strings.Contains(k, "@"):
+			continue // instance annotations are ignored
+		default:
+			if c, ok := t.Column(k); ok && !c.Type.IsLookup() {
+				cv, err := records.Convert(t, c, v)
+				if err != nil {
+					return nil, nil, err
+				}
+				row[k] = cv
+				continue
+			}
+			nv, ok := findNav(all, t, k)
+			if !ok {
+				if _, isLookup := t.Column(k); isLookup {
+					return nil, nil, records.Invalid("%s is a lookup; set it with \"%s@odata.bind\".", k, k)
+				}
+				return nil, nil, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name)
+			}
+			other := all[nv.Other]
+			if nv.Collection {
+				arr, ok := v.([]any)
+				if !ok {
+					return nil, nil, records.Invalid("%s must be an array of %s records", k, other.Name)
+				}
+				n := nested{nav: nv}
+				for _, it := range arr {
+					obj, ok := it.(map[string]any)
+					if !ok {
+						return nil, nil, records.Invalid("%s must be an array of objects", k)
+					}
+					n.items = append(n.items, obj)
+				}
+				later = append(later, n)
+				continue
+			}
+			obj, ok := v.(map[string]any)
+			if !ok {
+				return nil, nil, records.Invalid("%s must be an object (deep insert) or bound with %s@odata.bind", k, k)
+			}
+			child, err := h.createIn(ctx, tx, rq, other, obj)
+			if err != nil {
+				return nil, nil, err
+			}
+			row[nv.Column.Name] = records.Ref{Table: other.Name, ID: child[other.PrimaryID()].(string)}
+		}
+	}
+	return row, later, nil
+}
+
+// createIn creates a record and its nested records in tx.
+func (h *Handler) createIn(ctx context.Context, tx store.Tx, rq *req, t *records.Table, body map[string]any) (records.Row, error) {
+	row, later, err := h.toRow(ctx, tx, rq, t, body)
+	if err != nil {
+		return nil, err
+	}
+	created, err := h.rec.Create(ctx, tx, t, row, h.caller(rq))
+	if err != nil {
+		return nil, err
+	}
+	id := created[t.PrimaryID()].(string)
+	for _, n := range later {
+		other := h.rec.All()[n.nav.Other]
+		for _, ref := range n.binds {
+			if _, err := h.rec.Update(ctx, tx, other, ref.ID, records.Row{n.nav.Column.Name: records.Ref{Table: t.Name, ID: id}}, "", h.caller(rq)); err != nil {
+				return nil, err
+			}
+		}
+		for _, it := range n.items {
+			child, _, err := h.toRow(ctx, tx, rq, other, it)
+			if err != nil {
+				return nil, err
+			}
+			child[n.nav.Column.Name] = records.Ref{Table: t.Name, ID: id}
+			if _, err := h.rec.Create(ctx, tx, other, child, h.caller(rq)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return created, nil
+}
+
+func (h *Handler) caller(rq *req) records.Caller {
+	return records.Caller{UserID: rq.user, CorrelationID: rq.corr}
+}
+
+// resolveBind turns "/contacts(<id>)", "contacts(key='x')", an absolute URL
+// or a batch "$n" into a reference.
+func (h *Handler) resolveBind(ctx context.Context, q store.Querier, rq *req, s string) (records.Ref, error) {
+	if strings.HasPrefix(s, "$") && rq.batchID != nil {
+		if u, ok := rq.batchID[strings.TrimPrefix(s, "$")]; ok {
+			s = u
+		}
+	}
+	if i := strings.Index(s, Prefix); i >= 0 {
+		s = s[i+len(Prefix):]
+		if _, after, ok := strings.Cut(s, "/"); ok {
+			s = after
+		}
+	}
+	s = strings.TrimPrefix(s, "/")
+	name, keyText, has := nameAndArgs(s)
+	t, ok := h.rec.TableBySet(name)
+	if !ok || !has {
+		return records.Ref{}, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "The reference %q does not name a record such as /accounts(<id>).", s)
+	}
+	key, err := odata.ParseKey(keyText)
+	if err != nil {
+		return records.Ref{}, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Bad key segment %q: %v", keyText, err)
+	}
+	id, err := h.resolveKey(ctx, q, t, key)
+	if err != nil {
+		return records.Ref{}, err
+	}
+	return records.Ref{Table: t.Name, ID: id}, nil
+}
+
+func (h *Handler) entityURL(rq *req, t *records.Table, id string) string {
+	return rq.base + t.SetName + "(" + id + ")"
+}
+
+func (h *Handler) create(w http.ResponseWriter, rq *req, t *records.Table) {
+	body, err := readBody(rq.r)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	var q *odata.Query
+	if rq.prefer.representation {
+		if q, err = h.parseQuery(rq); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+	}
+	var created records.Row
+	err = h.write(rq, func(tx store.Tx) error {
+		var err error
+		created, err = h.createIn(rq.r.Context(), tx, rq, t, body)
+		return err
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	id := created[t.PrimaryID()].(string)
+	loc := h.entityURL(rq, t, id)
+	w.Header().Set("OData-EntityId", loc)
+	if !rq.prefer.representation {
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	h.writeEntity(w, rq, t, id, q, http.StatusCreated)
+}
+
+// writeEntity reads a row back and writes it with the request's options.
+func (h *Handler) writeEntity(w http.ResponseWriter, rq *req, t *records.Table, id string, q *odata.Query, status int) {
+	var out map[string]any
+	var etag string
+	err := h.read(rq, func(qr store.Querier) error {
+		row, err := h.rec.Get(rq.r.Context(), qr, t, id)
+		if err != nil {
+			return err
+		}
+		etag = row.ETag()
+		objs, err := h.shape(rq.r.Context(), qr, rq, t, []records.Row{row}, q)
+		if err != nil {
+			return err
+		}
+		out = objs[0]
+		return nil
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	out["@odata.context"] = rq.base + "$metadata#" + t.SetName + selectSuffix(q) + "/$entity"
+	w.Header().Set("ETag", etag)
+	if status == http.StatusCreated || rq.prefer.representation {
+		w.Header().Set("Preference-Applied", "return=representation")
+	}
+	writeJSON(w, status, out)
+}
+
+func selectSuffix(q *odata.Query) string {
+	if q == nil || len(q.Select) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(q.Select, ",") + ")"
+}
+
+func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, keyText string) {
+	q, err := h.parseQuery(rq)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	if q.Filter != nil || q.OrderBy != nil || q.Top >= 0 || q.Count {
+		h.fail(w, rq, badRequest("$filter, $orderby, $top and $count apply to collections, not to a single record"))
+		return
+	}
+	var out map[string]any
+	var etag string
+	err = h.read(rq, func(qr store.Querier) error {
+		id, err := h.resolveKey(rq.r.Context(), qr, t, key)
+		if err != nil {
+			return err
+		}
+		row, err := h.rec.Get(rq.r.Context(), qr, t, id)
+		if err != nil {
+			return err
+		}
+		etag = row.ETag()
+		if inm := rq.r.Header.Get("If-None-Match"); inm != "" && inm != "null" && len(q.Expand) == 0 && inm == etag {
+			return errNotModified
+		}
+		objs, err := h.shape(rq.r.Context(), qr, rq, t, []records.Row{row}, q)
+		if err != nil {
+			return err
+		}
+		out = objs[0]
+		return nil
+	})
+	if errors.Is(err, errNotModified) {
+		w.Header().Set("ETag", etag)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	out["@odata.context"] = rq.base + "$metadata#" + t.SetName + selectSuffix(q) + "/$entity"
+	w.Header().Set("ETag", etag)
+	writeJSON(w, http.StatusOK, out)
+}
+
+var errNotModified = errors.New("not modified")
+
+// upsert is PATCH on a key: update when the row exists, create otherwise,
+// constrained by If-Match / If-None-Match.
+func (h *Handler) upsert(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, keyText string) {
+	body, err := readBody(rq.r)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	var q *odata.Query
+	if rq.prefer.representation {
+		if q, err = h.parseQuery(rq); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+	}
+	ifMatch := rq.r.Header.Get("If-Match")
+	ifNone := rq.r.Header.Get("If-None-Match")
+	var id string
+	var created bool
+	err = h.write(rq, func(tx store.Tx) error {
+		var err error
+		id, created, err = h.upsertIn(rq.r.Context(), tx, rq, t, key, body, ifMatch, ifNone)
+		return err
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	w.Header().Set("OData-EntityId", rq.base+t.SetName+"("+keyText+")")
+	if !rq.prefer.representation {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h.writeEntity(w, rq, t, id, q, status)
+}
+
+func (h *Handler) upsertIn(ctx context.Context, tx store.Tx, rq *req, t *records.Table, key odata.Key, body map[string]any, ifMatch, ifNone string) (string, bool, error) {
+	id, err := h.resolveKey(ctx, tx, t, key)
+	exists := err == nil
+	if exists && key.ID != "" {
+		if _, gerr := h.rec.Get(ctx, tx, t, id); gerr != nil {
+			exists = false
+			var re *records.Error
+			if !errors.As(gerr, &re) || re.Status != http.StatusNotFound {
+				return "", false, gerr
+			}
+		}
+	} else if err != nil {
+		var re *records.Error
+		if !errors.As(err, &re) || re.Status != http.StatusNotFound {
+			return "", false, err
+		}
+	}
+	if exists {
+		if ifNone == "*" {
+			return "", false, records.Errorf(http.StatusPreconditionFailed, records.CodeDuplicateKey, "A record with matching key values already exists.")
+		}
+		row, later, err := h.toRow(ctx, tx, rq, t, body)
+		if err != nil {
+			return "", false, err
+		}
+		if len(later) > 0 {
+			return "", false, records.Invalid("collection-valued navigation properties cannot be set in an update")
+		}
+		_, err = h.rec.Update(ctx, tx, t, id, row, ifMatch, h.caller(rq))
+		return id, false, err
+	}
+	if ifMatch != "" {
+		if key.ID != "" {
+			return "", false, records.NotFound(t.Name, key.ID)
+		}
+		return "", false, records.Errorf(http.StatusNotFound, records.CodeNotFound, "A record with the specified key values does not exist in %s entity", t.Name)
+	}
+	if key.ID != "" {
+		body[t.PrimaryID()] = key.ID
+	} else {
+		for n, lit := range key.Values {
+			c, _ := t.Column(n)
+			v, err := literalValue(c, lit)
+			if err != nil {
+				return "", false, err
+			}
+			if ref, ok := v.(records.Ref); ok {
+				other := h.rec.All()[ref.Table]
+				body[c.NavName(ref.Table)+"@odata.bind"] = other.SetName + "(" + ref.ID + ")"
+				continue
+			}
+			body[n] = v
+		}
+	}
+	row, err := h.createIn(ctx, tx, rq, t, body)
+	if err != nil {
+		return "", false, err
+	}
+	return row[t.PrimaryID()].(string), true, nil
+}
+
+func (h *Handler) remove(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key) {
+	err := h.write(rq, func(tx store.Tx) error {
+		id, err := h.resolveKey(rq.r.Context(), tx, t, key)
+		if err != nil {
+			return err
+		}
+		return h.rec.Delete(rq.r.Context(), tx, t, id, rq.r.Header.Get("If-Match"), h.caller(rq))
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// property serves GET, PUT and DELETE of one column.
+func (h *Handler) property(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, c *records.Column) {
+	switch rq.r.Method {
+	case http.MethodGet:
+		var v any
+		err := h.read(rq, func(q store.Querier) error {
+			id, err := h.resolveKey(rq.r.Context(), q, t, key)
+			if err != nil {
+				return err
+			}
+			row, err := h.rec.Get(rq.r.Context(), q, t, id)
+			if err != nil {
+				return err
+			}
+			v = jsonValue(row[c.Name])
+			return nil
+		})
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		if v == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + "(" + c.Name + ")/$entity", "value": v})
+	case http.MethodPut, http.MethodDelete:
+		if c.System || c.Type.IsLookup() && rq.r.Method == http.MethodPut {
+			h.fail(w, rq, records.Invalid("%s cannot be set this way", c.Name))
+			return
+		}
+		var val any
+		if rq.r.Method == http.MethodPut {
+			body, err := readBody(rq.r)
+			if err != nil {
+				h.fail(w, rq, err)
+				return
+			}
+			raw, ok := body["value"]
+			if !ok {
+				h.fail(w, rq, records.Invalid("the body must be {\"value\": ...}"))
+				return
+			}
+			if val, err = records.Convert(t, c, raw); err != nil {
+				h.fail(w, rq, err)
+				return
+			}
+		}
+		err := h.write(rq, func(tx store.Tx) error {
+			id, err := h.resolveKey(rq.r.Context(), tx, t, key)
+			if err != nil {
+				return err
+			}
+			_, err = h.rec.Update(rq.r.Context(), tx, t, id, records.Row{c.Name: val}, rq.r.Header.Get("If-Match"), h.caller(rq))
+			return err
+		})
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		h.fail(w, rq, methodNotAllowed(rq.r))
+	}
+}
+
+// related serves GET accounts(id)/nav.
+func (h *Handler) related(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, nv records.Nav) {
+	id, err := h.resolveKeyRead(rq, t, key)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	other := h.rec.All()[nv.Other]
+	if nv.Collection {
+		lit := odata.Literal{Kind: odata.LitGUID, Text: id}
+		extra := odata.Binary{Op: "eq", L: odata.Path{Segments: []string{nv.Column.Name}}, R: lit}
+		h.queryWith(w, rq, other, extra)
+		return
+	}
+	var target string
+	err = h.read(rq, func(q store.Querier) error {
+		row, err := h.rec.Get(rq.r.Context(), q, t, id)
+		if err != nil {
+			return err
+		}
+		if ref, ok := row[nv.Column.Name].(records.Ref); ok && ref.Table == other.Name {
+			target = ref.ID
+		}
+		return nil
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	if target == "" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	q, err := h.parseQuery(rq)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	h.writeEntity(w, rq, other, target, q, http.StatusOK)
+}
+
+// ref serves $ref: associate (POST/PUT) and disassociate (DELETE).
+func (h *Handler) ref(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, nv records.Nav, navKey string, navHasKey bool) {
+	ctx := rq.r.Context()
+	other := h.rec.All()[nv.Other]
+	err := h.write(rq, func(tx store.Tx) error {
+		id, err := h.resolveKey(ctx, tx, t, key)
+		if err != nil {
+			return err
+		}
+		if _, err := h.rec.Get(ctx, tx, t, id); err != nil {
+			return err
+		}
+		switch rq.r.Method {
+		case http.MethodPost, http.MethodPut:
+			body, err := readBody(rq.r)
+			if err != nil {
+				return err
+			}
+			s, _ := body["@odata.id"].(string)
+			if s == "" {
+				return records.Invalid("the body must be {\"@odata.id\": \"<entity URL>\"}")
+			}
+			ref, err := h.resolveBind(ctx, tx, rq, s)
+			if err != nil {
+				return err
+			}
+			if ref.Table != other.Name {
+				return records.Invalid("%s relates %s records, not %s", nv.Name, other.Name, ref.Table)
+			}
+			if nv.Collection {
+				_, err = h.rec.Update(ctx, tx, other, ref.ID, records.Row{nv.Column.Name: records.Ref{Table: t.Name, ID: id}}, "", h.caller(rq))
+				return err
+			}
+			_, err = h.rec.Update(ctx, tx, t, id, records.Row{nv.Column.Name: ref}, "", h.caller(rq))
+			return err
+		case http.MethodDelete:
+			if nv.Collection {
+				if !navHasKey {
+					if s := rq.query.Get("$id"); s != "" {
+						ref, err := h.resolveBind(ctx, tx, rq, s)
+						if err != nil {
+							return err
+						}
+						navKey = ref.ID
+					} else {
+						return records.Invalid("name the related record: %s(<id>)/$ref", nv.Name)
+					}
+				}
+				k, err := odata.ParseKey(navKey)
+				if err != nil {
+					return records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Bad key segment: %v", err)
+				}
+				oid, err := h.resolveKey(ctx, tx, other, k)
+				if err != nil {
+					return err
+				}
+				row, err := h.rec.Get(ctx, tx, other, oid)
+				if err != nil {
+					return err
+				}
+				if ref, ok := row[nv.Column.Name].(records.Ref); !ok || ref.ID != id {
+					return records.Invalid("the %s is not related to this %s", other.Name, t.Name)
+				}
+				_, err = h.rec.Update(ctx, tx, other, oid, records.Row{nv.Column.Name: nil}, "", h.caller(rq))
+				return err
+			}
+			_, err := h.rec.Update(ctx, tx, t, id, records.Row{nv.Column.Name: nil}, "", h.caller(rq))
+			return err
+		}
+		return methodNotAllowed(rq.r)
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+var _ = fmt.Sprint

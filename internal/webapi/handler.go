@@ -1,0 +1,255 @@
+// Package webapi serves the Dataverse Web API (OData v4) at /api/data/v9.x/
+// over Junction's own tables: CRUD with ETags and upsert, queries ($select,
+// $filter, $orderby, $top, $count, $expand, paging), FetchXML, $batch, bulk
+// actions, change tracking, metadata (service document, $metadata,
+// EntityDefinitions), custom actions and functions, WhoAmI, errors in the
+// Dataverse shape and service protection limits.
+package webapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"junction/internal/records"
+	"junction/internal/server"
+)
+
+// Prefix is where the API is served.
+const Prefix = "/api/data/"
+
+// Handler serves the Web API.
+type Handler struct {
+	rec     *records.Service
+	auth    server.Authenticator
+	log     *slog.Logger
+	actions map[string][]*Action
+	limits  *Limiter
+	now     func() time.Time
+}
+
+// Options configure a Handler.
+type Options struct {
+	Limits LimitConfig
+	Now    func() time.Time
+}
+
+// NewHandler returns the Web API handler over rec, authenticating bearer
+// tokens with auth.
+func NewHandler(rec *records.Service, auth server.Authenticator, log *slog.Logger, opt Options) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now}
+	h.limits = NewLimiter(opt.Limits, opt.Now)
+	h.registerBuiltinActions()
+	return h
+}
+
+// req is one parsed request.
+type req struct {
+	r       *http.Request
+	base    string // absolute, ends with /api/data/v9.N/
+	segs    []string
+	query   url.Values
+	prefer  prefer
+	user    string
+	corr    string
+	batchID map[string]string // Content-ID → entity URL inside a $batch changeset
+}
+
+var versionSeg = regexp.MustCompile(`^v9\.\d+$`)
+
+// ServeHTTP authenticates, applies the limits and dispatches.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("OData-Version", "4.0")
+	rest := strings.TrimPrefix(r.URL.EscapedPath(), Prefix)
+	ver, rest, _ := strings.Cut(rest, "/")
+	if !versionSeg.MatchString(ver) {
+		writeError(w, records.Errorf(http.StatusNotFound, records.CodeBadSegment, "Resource not found for the segment '%s'.", unescape(ver)))
+		return
+	}
+	key, ok := server.BearerKey(r)
+	var p server.Principal
+	if ok {
+		p, ok = h.auth.Authenticate(r.Context(), key)
+	}
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=`+scheme(r)+"://"+r.Host+"/")
+		writeError(w, records.Errorf(http.StatusUnauthorized, records.CodeUnauthorized, "Bearer token is missing or not valid."))
+		return
+	}
+	ctx := server.WithPrincipal(r.Context(), p)
+	release, lerr := h.limits.Enter(p.KeyID + "|" + p.Name)
+	if lerr != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(lerr.RetryAfter))
+		writeError(w, lerr.Err)
+		return
+	}
+	defer release()
+	rq := &req{
+		r:     r.WithContext(ctx),
+		base:  scheme(r) + "://" + r.Host + Prefix + ver + "/",
+		query: r.URL.Query(),
+		user:  records.SystemUserID,
+		corr:  server.RequestID(ctx),
+	}
+	if p.Role != server.RoleAdmin {
+		uid, err := h.rec.EnsureUser(ctx, p.KeyID, p.Name)
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		rq.user = uid
+	}
+	rq.prefer = parsePrefer(r.Header.Values("Prefer"))
+	segs, err := splitPath(rest)
+	if err != nil {
+		writeError(w, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "%v", err))
+		return
+	}
+	rq.segs = segs
+	h.dispatch(w, rq)
+}
+
+func scheme(r *http.Request) string {
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		return p
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+func unescape(s string) string {
+	u, err := url.PathUnescape(s)
+	if err != nil {
+		return s
+	}
+	return u
+}
+
+// splitPath splits an escaped path on '/' outside quotes and parentheses and
+// unescapes each segment.
+func splitPath(p string) ([]string, error) {
+	raw, err := url.PathUnescape(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	depth, start, inStr := 0, 0, false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '\'':
+			inStr = !inStr
+		case inStr:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '/' && depth == 0:
+			out = append(out, raw[start:i])
+			start = i + 1
+		}
+	}
+	if last := raw[start:]; last != "" {
+		out = append(out, last)
+	}
+	return out, nil
+}
+
+// prefer is the parsed Prefer header.
+type prefer struct {
+	representation  bool
+	annotations     string
+	maxPageSize     int
+	trackChanges    bool
+	continueOnError bool
+}
+
+func parsePrefer(values []string) prefer {
+	var p prefer
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			k, val, _ := strings.Cut(part, "=")
+			k = strings.ToLower(strings.TrimSpace(k))
+			val = strings.Trim(strings.TrimSpace(val), `"`)
+			switch k {
+			case "return":
+				p.representation = strings.EqualFold(val, "representation")
+			case "odata.include-annotations":
+				p.annotations = val
+			case "odata.maxpagesize":
+				if n, err := strconv.Atoi(val); err == nil && n > 0 {
+					p.maxPageSize = n
+				}
+			case "odata.track-changes":
+				p.trackChanges = true
+			case "odata.continue-on-error":
+				p.continueOnError = true
+			}
+		}
+	}
+	return p
+}
+
+// annotate reports whether an annotation term is requested.
+func (p prefer) annotate(term string) bool {
+	if p.annotations == "" {
+		return false
+	}
+	for _, a := range strings.Split(p.annotations, ",") {
+		a = strings.TrimSpace(a)
+		if a == "*" || a == term || strings.HasSuffix(a, ".*") && strings.HasPrefix(term, strings.TrimSuffix(a, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
+	w.Header().Set("OData-Version", "4.0")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *records.Error) {
+	writeJSON(w, e.Status, map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message}})
+}
+
+func (h *Handler) fail(w http.ResponseWriter, rq *req, err error) {
+	e := records.AsError(err)
+	if e.Status >= 500 {
+		h.log.Error("web api request failed", "method", rq.r.Method, "path", rq.r.URL.Path, "err", err)
+		e = &records.Error{Status: e.Status, Code: e.Code, Message: "An unexpected error occurred; request id " + rq.corr}
+	}
+	writeError(w, e)
+}
+
+func badRequest(format string, args ...any) *records.Error {
+	return records.Errorf(http.StatusBadRequest, records.CodeBadQuery, format, args...)
+}
+
+func notSegment(s string) *records.Error {
+	return records.Errorf(http.StatusNotFound, records.CodeBadSegment, "Resource not found for the segment '%s'.", s)
+}
+
+func methodNotAllowed(r *http.Request) *records.Error {
+	return records.Errorf(http.StatusMethodNotAllowed, records.CodeMethod, "The HTTP method %s is not allowed on %s.", r.Method, r.URL.Path)
+}
+
+var _ = context.Background

@@ -1,0 +1,99 @@
+package webapi_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"junction/internal/auth"
+	"junction/internal/changelog"
+	"junction/internal/records"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+	"junction/internal/webapi"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestServiceProtectionLimits(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	if err := s.Migrate(ctx, append(append(append([]store.Migration{}, auth.Migrations...), changelog.Migrations()...), records.Migrations()...)); err != nil {
+		t.Fatal(err)
+	}
+	rec := records.New(s, nil, nil)
+	if err := rec.Init(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	h := webapi.NewHandler(rec, auth.New(s, "k"), nil, webapi.Options{Now: clk.now, Limits: webapi.LimitConfig{MaxRequests: 3, Window: 60 * time.Second}})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	get := func() *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/data/v9.2/WhoAmI", nil)
+		req.Header.Set("Authorization", "Bearer k")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	for i := 0; i < 3; i++ {
+		if r := get(); r.StatusCode != 200 {
+			t.Fatalf("request %d: %d", i, r.StatusCode)
+		}
+	}
+	clk.add(20 * time.Second)
+	r := get()
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") != "40" {
+		t.Fatalf("over the limit: %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	clk.add(41 * time.Second)
+	if r := get(); r.StatusCode != 200 {
+		t.Fatalf("after the window: %d", r.StatusCode)
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	l := webapi.NewLimiter(webapi.LimitConfig{MaxConcurrent: 1}, time.Now)
+	release, err := l.Enter("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Enter("a"); err == nil || err.Err.Code != "0x80072326" || err.RetryAfter < 1 {
+		t.Fatalf("second concurrent request: %+v", err)
+	}
+	if _, err := l.Enter("b"); err != nil {
+		t.Fatalf("another caller: %v", err.Err)
+	}
+	release()
+	release()
+	if _, err := l.Enter("a"); err != nil {
+		t.Fatalf("after release: %v", err.Err)
+	}
+	if _, err := webapi.ParseLimits("requests=10,window=1m,concurrent=2,execution=10s"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := webapi.ParseLimits("bogus=1"); err == nil || !strings.Contains(err.Error(), "unknown") {
+		t.Fatal("bad limits accepted")
+	}
+}

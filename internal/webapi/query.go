@@ -1,0 +1,371 @@
+package webapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"junction/internal/odata"
+	"junction/internal/records"
+	"junction/internal/store"
+)
+
+// MaxPageSize is the largest page and the default page size.
+const MaxPageSize = 5000
+
+// countCap is where @odata.count stops counting, as in Dataverse.
+const countCap = 5000
+
+func (h *Handler) parseQuery(rq *req) (*odata.Query, error) {
+	q, err := odata.ParseQuery(rq.query)
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return q, nil
+}
+
+func (h *Handler) compiler(rq *req) *odata.Compiler {
+	return &odata.Compiler{Tables: h.rec.All(), Dialect: h.rec.Store().Dialect(), Now: h.now(), UserID: rq.user}
+}
+
+func queryErr(err error) error {
+	var qe *odata.QueryError
+	if errors.As(err, &qe) {
+		return records.Errorf(http.StatusBadRequest, records.CodeBadQuery, "%s", qe.Msg)
+	}
+	return err
+}
+
+// selectRows runs SELECT over t with the filter (and extra conditions),
+// ordering, limit and offset.
+func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) ([]records.Row, error) {
+	c := h.compiler(rq)
+	var where []string
+	var args []any
+	if filter != nil {
+		f, err := c.Filter(t, "t", filter)
+		if err != nil {
+			return nil, queryErr(err)
+		}
+		where, args = append(where, f.SQL), append(args, f.Args...)
+	}
+	for _, e := range extra {
+		where, args = append(where, e.SQL), append(args, e.Args...)
+	}
+	ob, err := c.OrderBy(t, "t", order)
+	if err != nil {
+		return nil, queryErr(err)
+	}
+	sqlText := "SELECT " + records.SelectList(t, "t") + " FROM " + records.Quote(t.SQLName()) + " t"
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlText += " ORDER BY " + ob.SQL + " LIMIT ? OFFSET ?"
+	args = append(args, ob.Args...)
+	args = append(args, limit, offset)
+	rows, err := q.Query(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	var out []records.Row
+	for rows.Next() {
+		r, err := records.ScanRow(t, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag) (int, error) {
+	c := h.compiler(rq)
+	var where []string
+	var args []any
+	if filter != nil {
+		f, err := c.Filter(t, "t", filter)
+		if err != nil {
+			return 0, queryErr(err)
+		}
+		where, args = append(where, f.SQL), append(args, f.Args...)
+	}
+	for _, e := range extra {
+		where, args = append(where, e.SQL), append(args, e.Args...)
+	}
+	sqlText := "SELECT 1 FROM " + records.Quote(t.SQLName()) + " t"
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
+	}
+	var n int
+	err := q.QueryRow(ctx, "SELECT COUNT(*) FROM ("+sqlText+" LIMIT ?) c", append(args, countCap)...).Scan(&n)
+	return n, err
+}
+
+// skipToken is the opaque $skiptoken: the offset of the next page and, for
+// the first pass of change tracking, the change-log position it started at.
+type skipToken struct {
+	Offset int   `json:"o"`
+	Seq    int64 `json:"s,omitempty"`
+}
+
+func encodeSkip(off int) string { return encodeToken(skipToken{Offset: off}) }
+
+func encodeToken(t skipToken) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeSkip(s string) (int, error) {
+	t, err := decodeToken(s)
+	return t.Offset, err
+}
+
+func decodeToken(s string) (skipToken, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var st skipToken
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+	}
+	if err != nil || st.Offset < 0 || st.Seq < 0 {
+		return skipToken{}, badRequest("The $skiptoken is not valid.")
+	}
+	return st, nil
+}
+
+func (h *Handler) query(w http.ResponseWriter, rq *req, t *records.Table) {
+	h.queryWith(w, rq, t, nil)
+}
+
+// queryWith serves a collection GET; extra restricts it further (related
+// collections).
+func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, extra odata.Expr) {
+	q, err := h.parseQuery(rq)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	if q.Fetch != "" {
+		h.fetchXML(w, rq, t, q.Fetch)
+		return
+	}
+	if q.Apply != "" {
+		if extra != nil {
+			h.fail(w, rq, badRequest("$apply is not supported on related collections"))
+			return
+		}
+		h.apply(w, rq, t, q)
+		return
+	}
+	tracking := q.Delta != "" || rq.prefer.trackChanges
+	if !tracking && q.Skip != "" {
+		st, err := decodeToken(q.Skip)
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		tracking = st.Seq > 0
+	}
+	if tracking {
+		h.delta(w, rq, t, q)
+		return
+	}
+	filter := q.Filter
+	if extra != nil {
+		if filter == nil {
+			filter = extra
+		} else {
+			filter = odata.Binary{Op: "and", L: extra, R: filter}
+		}
+	}
+	pageSize := MaxPageSize
+	paged := true
+	if rq.prefer.maxPageSize > 0 {
+		pageSize = min(rq.prefer.maxPageSize, MaxPageSize)
+	}
+	if q.Top >= 0 {
+		pageSize, paged = min(q.Top, MaxPageSize), false
+	}
+	offset := 0
+	if q.Skip != "" {
+		if offset, err = decodeSkip(q.Skip); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+	}
+	resp := map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + selectSuffix(q)}
+	err = h.read(rq, func(qr store.Querier) error {
+		ctx := rq.r.Context()
+		rows, err := h.selectRows(ctx, qr, rq, t, filter, nil, q.OrderBy, pageSize+1, offset)
+		if err != nil {
+			return err
+		}
+		more := len(rows) > pageSize
+		if more {
+			rows = rows[:pageSize]
+		}
+		objs, err := h.shape(ctx, qr, rq, t, rows, q)
+		if err != nil {
+			return err
+		}
+		if objs == nil {
+			objs = []map[string]any{}
+		}
+		resp["value"] = objs
+		if q.Count {
+			n, err := h.countRows(ctx, qr, rq, t, filter, nil)
+			if err != nil {
+				return err
+			}
+			resp["@odata.count"] = n
+		}
+		if more && paged {
+			v := cloneValues(rq.query)
+			v.Set("$skiptoken", encodeSkip(offset+pageSize))
+			resp["@odata.nextLink"] = rq.base + strings.Join(rq.segs, "/") + "?" + encodeQuery(v)
+		}
+		return nil
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	if rq.prefer.maxPageSize > 0 && paged {
+		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(rq.prefer.maxPageSize))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// encodeQuery encodes like url.Values.Encode but keeps '$' and ',' readable.
+func encodeQuery(v url.Values) string {
+	s := v.Encode()
+	return strings.NewReplacer("%24", "$", "%2C", ",").Replace(s)
+}
+
+func (h *Handler) count(w http.ResponseWriter, rq *req, t *records.Table) {
+	q, err := h.parseQuery(rq)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	var n int
+	err = h.read(rq, func(qr store.Querier) error {
+		var err error
+		n, err = h.countRows(rq.r.Context(), qr, rq, t, q.Filter, nil)
+		return err
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, n)
+}
+
+// expand adds one navigation property to shaped rows.
+func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *records.Table, rows []records.Row, out []map[string]any, e odata.Expand) error {
+	all := h.rec.All()
+	nv, ok := findNav(all, t, e.Nav)
+	if !ok {
+		return records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", e.Nav, t.Name)
+	}
+	other := all[nv.Other]
+	opts := e.Options
+	if !nv.Collection {
+		if opts.Filter != nil || opts.OrderBy != nil || opts.Top >= 0 {
+			return badRequest("$filter, $orderby and $top are not allowed when expanding the single-valued %s", e.Nav)
+		}
+		ids := map[string]bool{}
+		for _, r := range rows {
+			if ref, ok := r[nv.Column.Name].(records.Ref); ok && ref.Table == other.Name {
+				ids[ref.ID] = true
+			}
+		}
+		byID := map[string]map[string]any{}
+		if len(ids) > 0 {
+			related, err := h.rowsByID(ctx, q, rq, other, ids)
+			if err != nil {
+				return err
+			}
+			shaped, err := h.shape(ctx, q, rq, other, related, opts)
+			if err != nil {
+				return err
+			}
+			for i, r := range related {
+				byID[r[other.PrimaryID()].(string)] = shaped[i]
+			}
+		}
+		for i, r := range rows {
+			var v any
+			if ref, ok := r[nv.Column.Name].(records.Ref); ok {
+				if o, ok := byID[ref.ID]; ok {
+					v = o
+				}
+			}
+			out[i][nv.Name] = v
+		}
+		return nil
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]any, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r[t.PrimaryID()])
+	}
+	in := odata.Frag{SQL: "t." + records.Quote(nv.Column.Name) + " IN (" + marks(len(ids)) + ")", Args: ids}
+	limit := MaxPageSize * len(rows)
+	related, err := h.selectRows(ctx, q, rq, other, opts.Filter, []odata.Frag{in}, opts.OrderBy, limit, 0)
+	if err != nil {
+		return err
+	}
+	// The selected columns must include the lookup for grouping; shape
+	// separately so the caller's $select is honoured.
+	shaped, err := h.shape(ctx, q, rq, other, related, opts)
+	if err != nil {
+		return err
+	}
+	groups := map[string][]map[string]any{}
+	for i, r := range related {
+		ref, _ := r[nv.Column.Name].(records.Ref)
+		if ref.Table != t.Name && nv.Column.Type == records.Customer {
+			continue
+		}
+		if opts.Top >= 0 && len(groups[ref.ID]) >= opts.Top {
+			continue
+		}
+		groups[ref.ID] = append(groups[ref.ID], shaped[i])
+	}
+	for i, r := range rows {
+		g := groups[r[t.PrimaryID()].(string)]
+		if g == nil {
+			g = []map[string]any{}
+		}
+		out[i][nv.Name] = g
+	}
+	return nil
+}
+
+func (h *Handler) rowsByID(ctx context.Context, q store.Querier, rq *req, t *records.Table, ids map[string]bool) ([]records.Row, error) {
+	args := make([]any, 0, len(ids))
+	for id := range ids {
+		args = append(args, id)
+	}
+	in := odata.Frag{SQL: "t." + records.Quote(t.PrimaryID()) + " IN (" + marks(len(args)) + ")", Args: args}
+	return h.selectRows(ctx, q, rq, t, nil, []odata.Frag{in}, nil, len(args), 0)
+}
