@@ -254,6 +254,7 @@ func (c *customHandler) setBase(u *url.URL) {
 		c.base = nil
 		c.ready = make(chan struct{})
 	}
+	c.client.CloseIdleConnections()
 }
 
 // endpoint waits until a process is ready.
@@ -368,9 +369,9 @@ func (h *Host) runCustom(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 		return
 	}
 	resp, err := c.post(ctx, base, f.def.Name, out.InvocationID, body)
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		// The process died since it was last ready; wait for its restart once.
+	if err != nil && ctx.Err() == nil && !probe(base.Host) {
+		// The process died since it was last ready (the request met a refused
+		// or dead connection): wait for its restart and try once more.
 		c.forget(base)
 		if base, err = c.endpoint(ctx); err == nil {
 			resp, err = c.post(ctx, base, f.def.Name, out.InvocationID, body)
@@ -493,4 +494,5 @@ func (c *customHandler) forget(base *url.URL) {
 		c.base = nil
 		c.ready = make(chan struct{})
 	}
+	c.client.CloseIdleConnections()
 }
