@@ -93,6 +93,11 @@ func New(c Config) *Service {
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 30 * time.Second
+		// JUNCTION_JOB_LEASE (a duration) shortens the takeover of runs from a
+		// node that died; tests of restarts use it.
+		if d, err := time.ParseDuration(os.Getenv("JUNCTION_JOB_LEASE")); err == nil && d > 0 {
+			c.LeaseTTL = d
+		}
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2
