@@ -321,7 +321,16 @@ func (s *Service) openSink(ctx context.Context, spec *Spec, run Run) (sinkWriter
 		return openSQLSink(ctx, sk, dsn, p, true)
 	case "file":
 		sk.Path = s.resolvePath(sk.Path)
-		return openFileSink(sk, p, s.now())
+		fs, err := openFileSink(sk, p, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if t := sk.SFTP; t != nil {
+			fs.upload = func(local string) error {
+				return s.upload(remoteLogin{t.Address, t.User, t.Password, t.PrivateKey, t.HostKey}, local, t.Path)
+			}
+		}
+		return fs, nil
 	case "table":
 		if s.Tables == nil {
 			return nil, errors.New("Junction tables are not available to jobs in this build")
