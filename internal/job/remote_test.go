@@ -55,6 +55,7 @@ func TestPollRemoteSFTP(t *testing.T) {
 	}
 	// A wrong host key is refused before anything is read.
 	spec.Source.HostKey = "SHA256:AAAA"
+	b.clock.Add(31e9) // the next poll is due
 	writeFile(t, filepath.Join(folder, "outbox", "more.csv"), "id,qty\n9,9\n")
 	if err := b.svc.scanFiles(ctx, spec); err == nil {
 		t.Fatal("connected to a server with an unexpected host key")

@@ -65,6 +65,7 @@ type Service struct {
 	schemas  map[string][]byte // project files referenced as schemas
 	compiled map[string]*jsonschema.Schema
 	stable   map[string]fileSeen // file watcher state by path
+	polled   map[string]time.Time // last remote poll by job
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -107,7 +108,7 @@ func New(c Config) *Service {
 	}
 	return &Service{Config: c, store: c.Store, log: c.Logger, node: c.NodeID, leaseTTL: c.LeaseTTL,
 		project: map[string]*Spec{}, schemas: map[string][]byte{}, compiled: map[string]*jsonschema.Schema{},
-		stable: map[string]fileSeen{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
+		stable: map[string]fileSeen{}, polled: map[string]time.Time{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
 }
 
 // Name is the component name.
@@ -550,7 +551,7 @@ func (s *Service) fireSchedule(ctx context.Context, spec *Spec) error {
 // content has not been seen before; a file whose bytes were already
 // processed is moved to archive/ with a report saying so.
 func (s *Service) scanFiles(ctx context.Context, spec *Spec) error {
-	if spec.Source.Type == "sftp" {
+	if spec.Source.Type == "sftp" && s.duePoll(spec) {
 		if err := s.pollRemote(ctx, spec); err != nil {
 			return err
 		}
@@ -605,6 +606,22 @@ func (s *Service) scanFiles(ctx context.Context, spec *Spec) error {
 		s.log.Info("file picked up", "job", spec.Name, "file", full, "run", id)
 	}
 	return nil
+}
+
+// duePoll says whether a remote source's poll interval has passed.
+func (s *Service) duePoll(spec *Spec) bool {
+	every := time.Duration(spec.Trigger.Poll)
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if last, ok := s.polled[spec.Name]; ok && now.Sub(last) < every {
+		return false
+	}
+	s.polled[spec.Name] = now
+	return true
 }
 
 func isTemp(name string) bool {

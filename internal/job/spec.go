@@ -50,6 +50,8 @@ type Trigger struct {
 	// (listed every tick, 1s by default, and at once after an upload to the
 	// built-in SFTP server).
 	Files bool `yaml:"files" json:"files,omitempty"`
+	// Poll is how often a remote SFTP source is listed (default 30s).
+	Poll Duration `yaml:"poll" json:"poll,omitempty"`
 }
 
 // Source is where rows come from. Type is file, sftp, sql or table.
