@@ -64,7 +64,7 @@ type Service struct {
 	project  map[string]*Spec
 	schemas  map[string][]byte // project files referenced as schemas
 	compiled map[string]*jsonschema.Schema
-	stable   map[string]fileSeen // file watcher state by path
+	stable   map[string]fileSeen  // file watcher state by path
 	polled   map[string]time.Time // last remote poll by job
 
 	cancel  context.CancelFunc
