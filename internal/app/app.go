@@ -53,6 +53,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	NodeID   string
 	DataDir  string
+	// BaseURL is the server's own URL ("http://host:port"), known once it
+	// listens; before that it is built from --listen.
+	BaseURL func() string
 }
 
 // App is one running Junction.
@@ -69,6 +72,7 @@ type App struct {
 	activity   *server.Activity
 	console    *console.Console
 	ready      atomic.Bool
+	addr       atomic.Value // the bound net.Addr's string
 	started    []Component
 	stopOnce   sync.Once
 	stopErr    error
@@ -93,7 +97,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.keys = auth.New(a.store, cfg.AdminKey)
-	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path}
+	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, BaseURL: a.baseURL}
 	a.components = buildComponents(deps)
 
 	// The change log is core: record writers append to it, the event router and
@@ -185,6 +189,7 @@ func (a *App) Start(ctx context.Context) (net.Addr, error) {
 		a.Stop(context.Background())
 		return nil, configErr("--listen", "%v", err)
 	}
+	a.addr.Store(addr.String())
 	a.ready.Store(true)
 	a.log.Info("junction serving", "addr", addr.String(), "store", string(a.store.Dialect()), "data", a.data.path, "version", a.cfg.Version)
 	return addr, nil
@@ -270,3 +275,11 @@ func nodeID() string {
 
 // Components are the app's components, for tests and the CLI's in-process tools.
 func (a *App) Components() []Component { return a.components }
+
+// baseURL is the server's own URL.
+func (a *App) baseURL() string {
+	if addr, ok := a.addr.Load().(string); ok {
+		return "http://" + addr
+	}
+	return "http://" + a.cfg.Listen
+}

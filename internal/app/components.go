@@ -1,59 +1,76 @@
 package app
 
 import (
-	"context"
-	"encoding/json"
-	"strconv"
-
-	"junction/internal/broker"
+	bridgepkg "junction/internal/bridge"
 	"junction/internal/broker/httpapi"
+	"junction/internal/connector"
+	"junction/internal/connector/builtin"
+	"junction/internal/connector/dataverse"
+	"junction/internal/connector/eventgrid"
+	"junction/internal/connector/servicebus"
 	"junction/internal/console"
 	"junction/internal/events"
+	"junction/internal/function"
+	"junction/internal/function/js"
+	"junction/internal/job"
 	"junction/internal/project"
 	"junction/internal/records"
+	"junction/internal/sftp"
 	"junction/internal/webapi"
+	"junction/internal/workflow"
 )
 
 // buildComponents constructs every surface and worker, wiring dependencies by
 // hand. Order matters: components start in this order and stop in reverse.
+// The bridge connects the surfaces to each other (see package bridge).
 func buildComponents(d Deps) []Component {
+	local := func() (string, string) { return d.BaseURL(), d.Keys.Internal() }
+	bridge := bridgepkg.New(d.Store, d.Logger, d.NodeID)
+	bridge.Local = local
+
+	web := webapi.NewComponent(d.Store, d.Keys, d.Logger)
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, events.OptionsFromEnv())
-	toBroker := brokerDispatcher{bus.Broker()}
-	router.RegisterDispatcher(events.EndpointServiceBusQueue, toBroker)
-	router.RegisterDispatcher(events.EndpointServiceBusTopic, toBroker)
-	return []Component{webapi.NewComponent(d.Store, d.Keys, d.Logger), bus, router}
+	bridge.Records, bridge.Broker, bridge.Router = web.Records(), bus.Broker(), router
+	bridge.RegisterDispatchers(router)
+
+	connectors := connector.NewRegistry()
+	for _, c := range []*connector.Connector{
+		dataverse.New(local), servicebus.New(bus.Broker()), eventgrid.New(router),
+	} {
+		must(connectors.Register(c))
+	}
+	must(builtin.Register(connectors))
+
+	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors,
+		BaseURL: d.BaseURL, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}})
+	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
+	flows.Engine().AddTriggerSource(bridge.RowTriggers())
+	bridge.Engine = flows.Engine()
+
+	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,
+		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge})
+	bridge.Host = functions.Host()
+
+	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger})
+	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer})
+	sftpServer.SetOnUpload(jobs.FileArrived)
+	return []Component{web, bus, router, bridge, flows, functions, sftpServer, jobs}
 }
 
-// brokerDispatcher delivers event subscriptions whose destination is a
-// ServiceBusQueue or ServiceBusTopic: one message per event, the event in the
-// subscription's delivery schema as the body, as Event Grid does.
-type brokerDispatcher struct{ b *broker.Broker }
-
-func (d brokerDispatcher) Deliver(ctx context.Context, target string, evs []events.Event) error {
-	del, _ := events.DeliveryFrom(ctx)
-	msgs := make([]broker.Message, len(evs))
-	for i := range evs {
-		body, err := json.Marshal(evs[i].Render(del.Schema))
-		if err != nil {
-			return events.Permanent(err)
-		}
-		msgs[i] = broker.Message{Body: body, MessageID: evs[i].ID, ContentType: "application/json", Subject: evs[i].Subject,
-			Properties: map[string]any{"aeg-event-type": "Notification", "aeg-subscription-name": del.Subscription,
-				"aeg-delivery-count": strconv.Itoa(del.Attempt), "aeg-metadata-version": "1", "aeg-data-version": evs[i].DataVersion}}
+// must panics on a wiring error: the set of built-in parts is fixed at build
+// time, so a clash is a programming error that every test run would show.
+func must(err error) {
+	if err != nil {
+		panic(err)
 	}
-	_, err := d.b.Send(ctx, target, msgs...)
-	switch broker.KindOf(err) {
-	case broker.KindBadRequest, broker.KindTooLarge:
-		return events.Permanent(err)
-	}
-	return err
 }
 
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}}
+	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{},
+		function.Validator{}, job.New(job.Config{}), sftp.New(sftp.Options{})}
 }
 
 // reporters are what tells the console's overview what is failing now: the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"junction/internal/changelog"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -26,6 +27,7 @@ func (a *App) routes() []server.Route {
 	}
 	routes = append(routes, a.keys.Routes()...)
 	routes = append(routes, a.console.Routes()...)
+	routes = append(routes, changelog.Routes(a.store)...)
 	// Anything no surface claims gets a 404 in the management API's format.
 	routes = append(routes, server.Route{Pattern: "/", Name: "unmatched", Access: server.Open, Handler: http.HandlerFunc(notFound)})
 	for _, c := range a.components {

@@ -56,6 +56,8 @@ type Keys struct {
 	s        store.Store
 	envAdmin [32]byte
 	hasEnv   bool
+	internal string   // this process's own key, see Internal
+	intHash  [32]byte
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached
@@ -71,6 +73,10 @@ var _ server.Authenticator = (*Keys)(nil)
 // New returns the key service. adminKey is JUNCTION_ADMIN_KEY, or empty.
 func New(s store.Store, adminKey string) *Keys {
 	k := &Keys{s: s, cache: map[[32]byte]cached{}}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	k.internal = "jki_" + base64.RawURLEncoding.EncodeToString(raw)
+	k.intHash = sha256.Sum256([]byte(k.internal))
 	if adminKey != "" {
 		k.envAdmin = sha256.Sum256([]byte(adminKey))
 		k.hasEnv = true
@@ -113,6 +119,9 @@ func (k *Keys) Authenticate(ctx context.Context, key string) (server.Principal, 
 	if k.hasEnv && subtle.ConstantTimeCompare(h[:], k.envAdmin[:]) == 1 {
 		return server.Principal{KeyID: "env", Name: "JUNCTION_ADMIN_KEY", Role: server.RoleAdmin}, true
 	}
+	if subtle.ConstantTimeCompare(h[:], k.intHash[:]) == 1 {
+		return server.Principal{KeyID: "internal", Name: "Junction", Role: server.RoleAdmin}, true
+	}
 	now := time.Now()
 	k.mu.Lock()
 	c, ok := k.cache[h]
@@ -138,6 +147,12 @@ func (k *Keys) Authenticate(ctx context.Context, key string) (server.Principal, 
 	k.mu.Unlock()
 	return p, true
 }
+
+// Internal is this process's own admin key, with which Junction's components
+// call its own HTTP surfaces (a workflow's Dataverse action on Junction's
+// tables, say). It lives in memory only, changes at every start, and is never
+// stored, printed or logged.
+func (k *Keys) Internal() string { return k.internal }
 
 // Create stores a new key and returns it with its secret, shown only now.
 func (k *Keys) Create(ctx context.Context, name string, role server.Role) (Key, string, error) {

@@ -73,6 +73,10 @@ type Broker struct {
 	owner  string
 	log    *slog.Logger
 	rules  ruleCache
+	// entities caches entity settings by lower-case path (see entityCached).
+	entities sync.Map
+	notifier coalescingNotifier
+	dueWaker dueWaker
 
 	mu     sync.Mutex
 	cancel context.CancelFunc

@@ -213,9 +213,41 @@ func splitDLQ(path string) (string, bool) {
 	return path, false
 }
 
-func resolve(ctx context.Context, q store.Querier, path string) (address, error) {
+// entityCacheTTL bounds how long a node uses an entity's settings after
+// another node changed them. Changes made through this node are seen at once.
+const entityCacheTTL = time.Second
+
+type cachedEntity struct {
+	e  Entity
+	at time.Time
+}
+
+// entityCached is loadEntity through the node's short-lived entity cache.
+func (b *Broker) entityCached(ctx context.Context, q store.Querier, path string) (Entity, error) {
+	key := strings.ToLower(path)
+	if c, ok := b.entities.Load(key); ok {
+		ce := c.(cachedEntity)
+		if time.Since(ce.at) < entityCacheTTL {
+			return ce.e, nil
+		}
+	}
+	e, err := loadEntity(ctx, q, path)
+	if err != nil {
+		return e, err
+	}
+	b.entities.Store(key, cachedEntity{e: e, at: time.Now()})
+	return e, nil
+}
+
+// forgetEntities empties the entity cache once tx commits.
+func (b *Broker) forgetEntities(tx store.Tx) {
+	b.entities.Clear()
+	tx.AfterCommit(func() { b.entities.Clear() })
+}
+
+func (b *Broker) resolve(ctx context.Context, q store.Querier, path string) (address, error) {
 	p, dlq := splitDLQ(path)
-	e, err := loadEntity(ctx, q, p)
+	e, err := b.entityCached(ctx, q, p)
 	if err != nil {
 		if KindOf(err) == KindEntityNotFound {
 			return address{}, errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", path)
@@ -266,6 +298,7 @@ func (b *Broker) put(ctx context.Context, path string, kind EntityKind, topic st
 	var created bool
 	err := b.s.Tx(ctx, func(tx store.Tx) error {
 		created = false
+		b.forgetEntities(tx)
 		var topicID int64
 		if kind == Subscription {
 			t, err := loadEntity(ctx, tx, topic)
@@ -384,6 +417,7 @@ func (b *Broker) Entities(ctx context.Context, kind EntityKind, topic string) ([
 // topic takes its subscriptions with it.
 func (b *Broker) DeleteEntity(ctx context.Context, path string, kind EntityKind) error {
 	return b.s.Tx(ctx, func(tx store.Tx) error {
+		b.forgetEntities(tx)
 		e, err := loadEntity(ctx, tx, path)
 		if err != nil {
 			return err

@@ -106,9 +106,6 @@ func (r row) received(path string, now int64) (Received, error) {
 		out.State = Scheduled
 		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
 	}
-	if r.visible > r.enqueued || (r.visible == r.enqueued && r.props.TTL == 0 && false) {
-		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
-	}
 	return out, nil
 }
 
@@ -124,20 +121,27 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 	}
 	var sub *store.Subscription
 	deadline := time.Now().Add(opts.Wait)
+	woken := false
 	for {
-		got, channel, err := b.claim(ctx, path, opts)
-		if err != nil || len(got) > 0 || opts.Wait <= 0 {
-			if sub != nil {
-				sub.Close()
+		// After a wake-up, look on the read pool first: many receivers woken
+		// by one send should not each take a write transaction to find
+		// nothing.
+		if !woken || opts.Session != nil || b.available(ctx, path) {
+			got, channel, err := b.claim(ctx, path, opts)
+			if err != nil || len(got) > 0 || opts.Wait <= 0 {
+				if sub != nil {
+					sub.Close()
+				}
+				return got, err
 			}
-			return got, err
+			if sub == nil {
+				// Subscribe, then look once more, so a send between the first
+				// look and the subscription is not missed.
+				sub = b.s.Listen(channel)
+				continue
+			}
 		}
-		if sub == nil {
-			// Subscribe, then look once more, so a send between the first look
-			// and the subscription is not missed.
-			sub = b.s.Listen(channel)
-			continue
-		}
+		woken = false
 		left := time.Until(deadline)
 		if left <= 0 {
 			sub.Close()
@@ -146,6 +150,7 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 		t := time.NewTimer(left)
 		select {
 		case <-sub.C:
+			woken = true
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
@@ -156,12 +161,38 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 	}
 }
 
+// available reports whether the entity at path may have a message to claim;
+// errors say yes, so that the claim reports them.
+func (b *Broker) available(ctx context.Context, path string) bool {
+	found := true
+	_ = b.s.Read(ctx, func(q store.Querier) error {
+		a, err := b.resolve(ctx, q, path)
+		if err != nil || a.Properties.RequiresSession && !a.dlq {
+			return err
+		}
+		dlq := 0
+		if a.dlq {
+			dlq = 1
+		}
+		now := store.Micros(b.now())
+		var id int64
+		err = q.QueryRow(ctx, `SELECT id FROM broker_messages WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ''
+			AND visible_at <= ? AND locked_until <= ? LIMIT 1`, a.ID, dlq, now, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			found = false
+			return nil
+		}
+		return err
+	})
+	return found
+}
+
 func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([]Received, string, error) {
 	var out []Received
 	var channel string
 	err := b.s.Tx(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		a, err := resolve(ctx, tx, path)
+		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
 		}
@@ -263,6 +294,7 @@ func (b *Broker) deadLetter(ctx context.Context, tx store.Tx, e Entity, r row, r
 				return err
 			}
 			m.ScheduledEnqueueTime = time.Time{}
+			m.deadLetter = &deadLetterInfo{source: e.Path, reason: reason, desc: desc}
 			if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
 				return err
 			}
@@ -389,78 +421,184 @@ func (b *Broker) Settle(ctx context.Context, path string, op SettleOp, s Settlem
 var errLockLost = "the lock supplied is invalid: either the lock expired, or the message has already been removed from the queue"
 
 func (b *Broker) settle(ctx context.Context, path string, s Settlement, op settleOp) (time.Time, error) {
-	if s.LockToken == "" {
-		return time.Time{}, errorf(KindBadRequest, "a lock token is required")
-	}
-	if s.Properties != nil {
-		m := Message{Properties: s.Properties}
-		if err := b.validate(&m); err != nil {
-			return time.Time{}, err
-		}
+	if err := b.checkSettlement(s); err != nil {
+		return time.Time{}, err
 	}
 	var until time.Time
 	err := b.s.Tx(ctx, func(tx store.Tx) error {
-		a, err := resolve(ctx, tx, path)
+		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
 		}
-		now := b.now()
-		nowUS := store.Micros(now)
-		dlq := 0
-		if a.dlq {
-			dlq = 1
-		}
-		rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE lock_token = ? AND entity_id = ? AND dlq = ?"+
-			forUpdate(tx.Dialect()), s.LockToken, a.ID, dlq)
+		var itemErr error
+		until, itemErr, err = b.settleIn(ctx, tx, a, s, op, b.now())
 		if err != nil {
 			return err
 		}
-		if len(rows) == 0 || rows[0].lockedUntil <= nowUS {
-			return errorf(KindLockLost, "%s", errLockLost)
-		}
-		r := rows[0]
-		if s.SequenceNumber != 0 && s.SequenceNumber != r.id {
-			return errorf(KindLockLost, "%s", errLockLost)
-		}
-		if s.MessageID != "" && s.MessageID != r.props.MessageID {
-			return errorf(KindLockLost, "%s", errLockLost)
-		}
-		if s.Ref != "" && s.Ref != strconv.FormatInt(r.id, 10) && s.Ref != r.props.MessageID {
-			return errorf(KindLockLost, "%s", errLockLost)
-		}
-		if s.Properties != nil && op != opComplete && op != opRenew {
-			if err := mergeProps(&r.props, s.Properties); err != nil {
-				return err
-			}
-		}
-		propsJSON, _ := json.Marshal(r.props)
-		switch op {
-		case opComplete:
-			_, err = tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
-		case opRenew:
-			until = now.Add(time.Duration(a.Properties.LockDuration))
-			_, err = tx.Exec(ctx, "UPDATE broker_messages SET locked_until = ? WHERE id = ?", store.Micros(until), r.id)
-		case opAbandon:
-			if !a.dlq && r.state != stateDeferred && r.deliveries >= a.Properties.MaxDeliveryCount {
-				return b.deadLetter(ctx, tx, a.Entity, r, reasonMaxDelivery, reasonMaxDeliveryDesc, nil, now)
-			}
-			_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = '', locked_until = 0, props = ? WHERE id = ?", string(propsJSON), r.id)
-			tx.Notify(channelOf(a.ID))
-		case opDefer:
-			_, err = tx.Exec(ctx, "UPDATE broker_messages SET state = ?, lock_token = '', locked_until = 0, props = ? WHERE id = ?", stateDeferred, string(propsJSON), r.id)
-		case opDeadLetter:
-			if a.dlq {
-				return errorf(KindBadRequest, "a message in a dead-letter queue cannot be dead-lettered again")
-			}
-			reason := s.Reason
-			return b.deadLetter(ctx, tx, a.Entity, r, reason, s.Description, nil, now)
-		}
-		return err
+		return itemErr
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("settle message in %s: %w", path, err)
 	}
 	return until, nil
+}
+
+func (b *Broker) checkSettlement(s Settlement) error {
+	if s.LockToken == "" {
+		return errorf(KindBadRequest, "a lock token is required")
+	}
+	if s.Properties != nil {
+		m := Message{Properties: s.Properties}
+		if err := b.validate(&m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleIn settles one message inside tx. itemErr reports a problem with this
+// settlement found before anything was written (a lost lock); err is a
+// failure that must roll the transaction back.
+func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlement, op settleOp, now time.Time) (until time.Time, itemErr, err error) {
+	nowUS := store.Micros(now)
+	dlq := 0
+	if a.dlq {
+		dlq = 1
+	}
+	lost := errorf(KindLockLost, "%s", errLockLost)
+	if op == opComplete {
+		// One statement: the unary pluses keep SQLite on the lock-token index.
+		// On a session entity the session's lock must still be held too.
+		rows, err := tx.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND locked_until > ? AND +entity_id = ? AND +dlq = ?
+			AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?)
+			AND (session_id = '' OR EXISTS (SELECT 1 FROM broker_sessions s WHERE s.entity_id = broker_messages.entity_id
+				AND s.session_id = broker_messages.session_id AND s.locked_until > ?)) RETURNING id`,
+			s.LockToken, nowUS, a.ID, dlq, s.SequenceNumber, s.SequenceNumber, s.MessageID, s.MessageID, s.Ref, s.Ref, s.Ref, nowUS)
+		if err != nil {
+			return until, nil, err
+		}
+		found := rows.Next()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return until, nil, err
+		}
+		if !found {
+			return until, lost, nil
+		}
+		return until, nil, nil
+	}
+	// Only the lock token is in the WHERE clause, so that the lock-token index
+	// is used; the rest is checked here.
+	rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE lock_token = ?"+forUpdate(tx.Dialect()), s.LockToken)
+	if err != nil {
+		return until, nil, err
+	}
+	if len(rows) == 0 || rows[0].lockedUntil <= nowUS || rows[0].entityID != a.ID || rows[0].dlq != dlq {
+		return until, lost, nil
+	}
+	r := rows[0]
+	if (s.SequenceNumber != 0 && s.SequenceNumber != r.id) || (s.MessageID != "" && s.MessageID != r.props.MessageID) ||
+		(s.Ref != "" && s.Ref != strconv.FormatInt(r.id, 10) && s.Ref != r.props.MessageID) {
+		return until, lost, nil
+	}
+	if a.Properties.RequiresSession && !a.dlq && r.props.SessionID != "" {
+		var until int64
+		err := tx.QueryRow(ctx, "SELECT locked_until FROM broker_sessions WHERE entity_id = ? AND session_id = ?", a.ID, r.props.SessionID).Scan(&until)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && until <= nowUS) {
+			return time.Time{}, errorf(KindSessionLockLost, "the session lock for '%s' was lost: it expired or was released", r.props.SessionID), nil
+		}
+		if err != nil {
+			return time.Time{}, nil, err
+		}
+	}
+	if op == opDeadLetter && a.dlq {
+		return until, errorf(KindBadRequest, "a message in a dead-letter queue cannot be dead-lettered again"), nil
+	}
+	if s.Properties != nil && op != opComplete && op != opRenew {
+		if err := mergeProps(&r.props, s.Properties); err != nil {
+			return until, err, nil
+		}
+	}
+	switch op {
+	case opComplete:
+		_, err = tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
+	case opRenew:
+		until = now.Add(time.Duration(a.Properties.LockDuration))
+		_, err = tx.Exec(ctx, "UPDATE broker_messages SET locked_until = ? WHERE id = ?", store.Micros(until), r.id)
+	case opAbandon:
+		if !a.dlq && r.state != stateDeferred && r.deliveries >= a.Properties.MaxDeliveryCount {
+			return until, nil, b.deadLetter(ctx, tx, a.Entity, r, reasonMaxDelivery, reasonMaxDeliveryDesc, nil, now)
+		}
+		propsJSON, _ := json.Marshal(r.props)
+		_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = '', locked_until = 0, props = ? WHERE id = ?", string(propsJSON), r.id)
+		b.wake(tx, a.ID)
+	case opDefer:
+		propsJSON, _ := json.Marshal(r.props)
+		_, err = tx.Exec(ctx, "UPDATE broker_messages SET state = ?, lock_token = '', locked_until = 0, props = ? WHERE id = ?", stateDeferred, string(propsJSON), r.id)
+	case opDeadLetter:
+		return until, nil, b.deadLetter(ctx, tx, a.Entity, r, s.Reason, s.Description, nil, now)
+	}
+	return until, nil, err
+}
+
+// SettleItem is one settlement of SettleBatch.
+type SettleItem struct {
+	Op SettleOp
+	Settlement
+}
+
+// SettleResult is the outcome of one SettleItem.
+type SettleResult struct {
+	LockedUntil time.Time // after a renew
+	Err         error     // this item failed; the others were applied
+}
+
+// SettleBatch applies many settlements on one entity in one transaction (one
+// commit). An item whose lock was lost fails alone; the error return is for
+// failures that applied nothing.
+func (b *Broker) SettleBatch(ctx context.Context, path string, items []SettleItem) ([]SettleResult, error) {
+	results := make([]SettleResult, len(items))
+	ops := make([]settleOp, len(items))
+	for i, it := range items {
+		switch it.Op {
+		case SettleComplete:
+			ops[i] = opComplete
+		case SettleAbandon:
+			ops[i] = opAbandon
+		case SettleDeadLetter:
+			ops[i] = opDeadLetter
+		case SettleDefer:
+			ops[i] = opDefer
+		case SettleRenew:
+			ops[i] = opRenew
+		default:
+			return nil, errorf(KindBadRequest, "settlement %d: unknown operation %q: use complete, abandon, deadLetter, defer or renew", i, it.Op)
+		}
+	}
+	err := b.s.Tx(ctx, func(tx store.Tx) error {
+		a, err := b.resolve(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		now := b.now()
+		for i, it := range items {
+			results[i] = SettleResult{}
+			if err := b.checkSettlement(it.Settlement); err != nil {
+				results[i].Err = err
+				continue
+			}
+			until, itemErr, err := b.settleIn(ctx, tx, a, it.Settlement, ops[i], now)
+			if err != nil {
+				return err
+			}
+			results[i] = SettleResult{LockedUntil: until, Err: itemErr}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settle messages in %s: %w", path, err)
+	}
+	return results, nil
 }
 
 func forUpdate(d store.Dialect) string {
@@ -476,7 +614,7 @@ func (b *Broker) ReceiveDeferred(ctx context.Context, path string, mode ReceiveM
 	var out []Received
 	err := b.s.Tx(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		a, err := resolve(ctx, tx, path)
+		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
 		}
@@ -487,12 +625,11 @@ func (b *Broker) ReceiveDeferred(ctx context.Context, path string, mode ReceiveM
 			dlq = 1
 		}
 		for _, seq := range seqs {
-			rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE id = ? AND entity_id = ? AND dlq = ? AND state = ?"+forUpdate(tx.Dialect()),
-				seq, a.ID, dlq, stateDeferred)
+			rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE id = ?"+forUpdate(tx.Dialect()), seq)
 			if err != nil {
 				return err
 			}
-			if len(rows) == 0 {
+			if len(rows) == 0 || rows[0].entityID != a.ID || rows[0].dlq != dlq || rows[0].state != stateDeferred {
 				return errorf(KindMessageNotFound, "no deferred message with sequence number %d in '%s'", seq, path)
 			}
 			r := rows[0]
@@ -537,7 +674,7 @@ func (b *Broker) Peek(ctx context.Context, path string, from int64, max int) ([]
 	}
 	var out []Received
 	err := b.s.Read(ctx, func(q store.Querier) error {
-		a, err := resolve(ctx, q, path)
+		a, err := b.resolve(ctx, q, path)
 		if err != nil {
 			return err
 		}
@@ -646,6 +783,3 @@ func uniq(s []int64) map[int64]bool {
 	}
 	return m
 }
-
-var _ = errors.Is
-var _ = sql.ErrNoRows

@@ -2,11 +2,12 @@ package broker
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"junction/internal/store"
@@ -34,7 +35,7 @@ func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int6
 	}
 	seqs := make([]int64, len(msgs))
 	err := b.s.Tx(ctx, func(tx store.Tx) error {
-		a, err := resolve(ctx, tx, path)
+		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
 		}
@@ -80,7 +81,7 @@ func (b *Broker) enqueue(ctx context.Context, tx store.Tx, e Entity, m *Message,
 		if hops >= MaxTransferHops {
 			return b.insert(ctx, tx, e, m, insertOpts{dlq: true, hops: hops, reason: reasonHopCount, desc: reasonHopCountDesc}, now)
 		}
-		target, err := loadEntity(ctx, tx, e.Properties.ForwardTo)
+		target, err := b.entityCached(ctx, tx, e.Properties.ForwardTo)
 		if err != nil {
 			// The target was deleted after the forward was set up: keep the
 			// message here rather than lose it.
@@ -126,6 +127,8 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 	st.Hops = o.hops
 	if o.dlq {
 		st.DLReason, st.DLDescription, st.DLSource = o.reason, o.desc, o.source
+	} else if d := m.deadLetter; d != nil {
+		st.DLReason, st.DLDescription, st.DLSource = d.reason, d.desc, d.source
 	}
 	propsJSON, err := json.Marshal(st)
 	if err != nil {
@@ -157,15 +160,23 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 		dlq = 1
 	}
 	var id int64
+	// The entity may come from the cache: insert only if it still exists, so
+	// that an entity deleted by another node gets no orphan messages.
 	err = tx.QueryRow(ctx, `INSERT INTO broker_messages (entity_id, dlq, state, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body)
-		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.ID, dlq, store.Micros(visible), store.Micros(visible), expires, o.origin, m.MessageID, sessionCol,
-		int64(len(m.Body)+len(propsJSON)), o.deliveries, string(propsJSON), nonNil(m.Body)).Scan(&id)
+		SELECT id, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM broker_entities WHERE id = ? RETURNING id`,
+		dlq, store.Micros(visible), store.Micros(visible), expires, o.origin, m.MessageID, sessionCol,
+		int64(len(m.Body)+len(propsJSON)), o.deliveries, string(propsJSON), nonNil(m.Body), e.ID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		b.entities.Clear()
+		return 0, errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", e.Path)
+	}
 	if err != nil {
 		return 0, err
 	}
 	if !visible.After(now) {
-		tx.Notify(channelOf(e.ID))
+		b.wake(tx, e.ID)
+	} else {
+		tx.AfterCommit(func() { b.wakeAt(visible, e.ID) })
 	}
 	return id, nil
 }
@@ -262,7 +273,7 @@ func (b *Broker) subscriptionRules(ctx context.Context, q store.Querier, topicID
 // sequence numbers Send returned.
 func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64) error {
 	return b.s.Tx(ctx, func(tx store.Tx) error {
-		a, err := resolve(ctx, tx, path)
+		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
 		}
@@ -276,7 +287,8 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64
 				res, err = tx.Exec(ctx, `DELETE FROM broker_messages WHERE (id = ? OR origin = ?) AND visible_at > ? AND dlq = 0
 					AND entity_id IN (SELECT id FROM broker_entities WHERE topic_id = ?)`, seq, seq, now, a.ID)
 			} else {
-				res, err = tx.Exec(ctx, `DELETE FROM broker_messages WHERE id = ? AND entity_id = ? AND visible_at > ? AND dlq = 0`, seq, a.ID, now)
+				res, err = tx.Exec(ctx, `DELETE FROM broker_messages WHERE id = ? AND visible_at > ? AND dlq = 0
+					AND entity_id = (SELECT id FROM broker_entities WHERE id = ?)`, seq, now, a.ID)
 			}
 			if err != nil {
 				return err
@@ -288,5 +300,3 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64
 		return nil
 	})
 }
-
-func lowerEq(a, b string) bool { return strings.EqualFold(a, b) }

@@ -64,7 +64,7 @@ func (b *Broker) acceptOnce(ctx context.Context, path, id string) (*Session, str
 	var channel string
 	err := b.s.Tx(ctx, func(tx store.Tx) error {
 		out = nil
-		a, err := resolve(ctx, tx, path)
+		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func checkSession(ctx context.Context, q store.Querier, entityID int64, s *Sessi
 
 func (b *Broker) withSession(ctx context.Context, s *Session, fn func(tx store.Tx, a address, now time.Time) error) error {
 	return b.s.Tx(ctx, func(tx store.Tx) error {
-		a, err := resolve(ctx, tx, s.Entity)
+		a, err := b.resolve(ctx, tx, s.Entity)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (b *Broker) RenewSessionLock(ctx context.Context, s *Session) error {
 func (b *Broker) ReleaseSession(ctx context.Context, s *Session) error {
 	return b.withSession(ctx, s, func(tx store.Tx, a address, now time.Time) error {
 		_, err := tx.Exec(ctx, "UPDATE broker_sessions SET lock_token = '', locked_until = 0 WHERE entity_id = ? AND session_id = ?", a.ID, s.ID)
-		tx.Notify(channelOf(a.ID))
+		b.wake(tx, a.ID)
 		return err
 	})
 }

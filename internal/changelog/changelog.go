@@ -68,6 +68,11 @@ func Migrations() []store.Migration {
 			CREATE INDEX junction_changes_table ON junction_changes (table_name, seq);`)
 			return err
 		},
+	}, {
+		Component: "changelog",
+		Version:   2,
+		Name:      "history by row",
+		SQL:       `CREATE INDEX junction_changes_row ON junction_changes (table_name, record_id, seq)`,
 	}}
 }
 
@@ -123,11 +128,18 @@ func encodeRow(row map[string]any) (sql.NullString, error) {
 	return sql.NullString{String: string(b), Valid: true}, nil
 }
 
+// History returns the last limit changes of one row, newest first.
+func History(ctx context.Context, q store.Querier, table, recordID string, limit int) ([]Change, error) {
+	return scan(q.Query(ctx, `SELECT `+columns+` FROM junction_changes
+		WHERE table_name = ? AND record_id = ? ORDER BY seq DESC LIMIT ?`, table, recordID, limit))
+}
+
+const columns = "seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at"
+
 // Read returns up to limit changes with Seq > after, in commit order. table,
 // when not empty, restricts the result to one table.
 func Read(ctx context.Context, q store.Querier, after int64, table string, limit int) ([]Change, error) {
-	query := `SELECT seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at
-		FROM junction_changes WHERE seq > ?`
+	query := `SELECT ` + columns + ` FROM junction_changes WHERE seq > ?`
 	args := []any{after}
 	if table != "" {
 		query += " AND table_name = ?"
@@ -135,7 +147,10 @@ func Read(ctx context.Context, q store.Querier, after int64, table string, limit
 	}
 	query += " ORDER BY seq LIMIT ?"
 	args = append(args, limit)
-	rows, err := q.Query(ctx, query, args...)
+	return scan(q.Query(ctx, query, args...))
+}
+
+func scan(rows *sql.Rows, err error) ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}

@@ -72,3 +72,33 @@ func TestAppendAndReadInCommitOrder(t *testing.T) {
 		}
 	})
 }
+
+func TestHistoryNewestFirst(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, changelog.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range []string{changelog.Create, changelog.Update, changelog.Delete} {
+			if err := s.Tx(ctx, func(tx store.Tx) error {
+				_, err := changelog.Append(ctx, tx, changelog.Change{Table: "contact", RecordID: "c1", Message: msg})
+				if err == nil {
+					_, err = changelog.Append(ctx, tx, changelog.Change{Table: "contact", RecordID: "other", Message: msg})
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []changelog.Change
+		s.Read(ctx, func(q store.Querier) error {
+			var err error
+			got, err = changelog.History(ctx, q, "contact", "c1", 10)
+			return err
+		})
+		if len(got) != 3 || got[0].Message != changelog.Delete || got[2].Message != changelog.Create {
+			t.Fatalf("history: %+v", got)
+		}
+	})
+}

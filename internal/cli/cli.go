@@ -59,6 +59,8 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return queue(ctx, rest, io)
 	case "events":
 		return events(ctx, rest, io)
+	case "job":
+		return job(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -77,6 +79,7 @@ Usage:
   junction keys list|create|delete  manage API keys on a running server
   junction queue send|receive|peek|dlq  send and receive broker messages, manage dead letters
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
+  junction job list|run|status    batch and file jobs on a running server
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).

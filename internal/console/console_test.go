@@ -2,9 +2,11 @@ package console_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +73,30 @@ func TestConsoleSignInAndKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, body := range []string{`{"name":"Contoso"}`, `{"name":"Fabrikam Ltd","accountnumber":"F-1"}`} {
+		resp, err := post(base+"/api/data/v9.2/accounts", body)
+		if err != nil || resp.StatusCode != 204 {
+			t.Fatalf("create account: %v %v", resp, err)
+		}
+		if body[9] == 'F' {
+			req, _ := http.NewRequest("PATCH", resp.Header.Get("OData-EntityId"), strings.NewReader(`{"telephone1":"555-0100"}`))
+			req.Header.Set("Authorization", "Bearer admin-key")
+			req.Header.Set("Content-Type", "application/json")
+			if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 204 {
+				t.Fatalf("update account: %v %v", r, err)
+			}
+		}
+	}
 	runScript(t, dir, "signin.mjs", "BASE="+base, "ADMIN_KEY=admin-key", "OPERATOR_KEY="+opKey)
+}
+
+func post(url, body string) (*http.Response, error) {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer admin-key")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
 }

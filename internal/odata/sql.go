@@ -118,6 +118,22 @@ func (c *Compiler) OrderBy(t *records.Table, alias string, orders []Order) (Frag
 	return Frag{SQL: strings.Join(parts, ", "), Args: args}, nil
 }
 
+// OrderTerm is one ORDER BY term for column col of t aliased alias.
+func (c *Compiler) OrderTerm(t *records.Table, alias, col string, desc bool) (string, error) {
+	x, err := c.column(&scope{t: t, alias: alias}, col)
+	if err != nil {
+		return "", err
+	}
+	s := x.sql
+	if x.k == kText {
+		s = c.fold(s)
+	}
+	if desc {
+		return s + " DESC NULLS LAST", nil
+	}
+	return s + " ASC NULLS FIRST", nil
+}
+
 func kindOf(col *records.Column) kind {
 	switch col.Type {
 	case records.String, records.Memo, records.AutoNumber:
@@ -397,7 +413,7 @@ func escapeLike(s string) string {
 
 func (c *Compiler) stringPred(sc *scope, x Call) (sexpr, error) {
 	switch x.Name {
-	case "contains", "startswith", "endswith":
+	case "contains", "startswith", "endswith", "like":
 	default:
 		return sexpr{}, qerr("%s is not a condition", x.Name)
 	}
@@ -410,6 +426,9 @@ func (c *Compiler) stringPred(sc *scope, x Call) (sexpr, error) {
 		return sexpr{}, qerr("%s needs a string property and a string literal", x.Name)
 	}
 	pat := escapeLike(lit.Text)
+	if x.Name == "like" { // FetchXML's like: the caller's own % and _ wildcards
+		pat = strings.ReplaceAll(lit.Text, `\`, `\\`)
+	}
 	switch x.Name {
 	case "contains":
 		pat = "%" + pat + "%"

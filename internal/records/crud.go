@@ -35,6 +35,17 @@ func SelectList(t *Table, alias string) string {
 	return b.String()
 }
 
+// SelectWidth is the number of SQL columns SelectList names.
+func SelectWidth(t *Table) int {
+	n := len(t.Columns)
+	for i := range t.Columns {
+		if t.Columns[i].Type == Customer {
+			n++
+		}
+	}
+	return n
+}
+
 // ScanRow reads a row selected with SelectList.
 func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
 	n := len(t.Columns)
@@ -376,18 +387,38 @@ func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s = ?", Quote(t.SQLName()), Quote(t.PrimaryID())), id); err != nil {
 		return fmt.Errorf("delete %s: %w", t.Name, err)
 	}
+	// Rows that referenced the deleted one lose the reference, each through
+	// an update so that the change log sees it.
 	for _, o := range s.Tables() {
 		for i := range o.Columns {
 			c := &o.Columns[i]
 			if !c.Type.IsLookup() || !contains(c.Targets, t.Name) {
 				continue
 			}
-			q := fmt.Sprintf("UPDATE %s SET %s = NULL WHERE %s = ?", Quote(o.SQLName()), Quote(c.Name), Quote(c.Name))
-			if c.Type == Customer {
-				q = fmt.Sprintf("UPDATE %s SET %s = NULL, %s = NULL WHERE %s = ?", Quote(o.SQLName()), Quote(c.Name), Quote(TypeColumn(c)), Quote(c.Name))
-			}
-			if _, err := tx.Exec(ctx, q, id); err != nil {
+			rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", Quote(o.PrimaryID()), Quote(o.SQLName()), Quote(c.Name)), id)
+			if err != nil {
 				return err
+			}
+			var refs []string
+			for rows.Next() {
+				var rid string
+				if err := rows.Scan(&rid); err != nil {
+					rows.Close()
+					return err
+				}
+				refs = append(refs, rid)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, rid := range refs {
+				if o.Name == t.Name && rid == id {
+					continue
+				}
+				if _, err := s.Update(ctx, tx, o, rid, Row{c.Name: nil}, "", who); err != nil {
+					return fmt.Errorf("clear %s.%s of %s: %w", o.Name, c.Name, rid, err)
+				}
 			}
 		}
 	}
@@ -403,4 +434,38 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// Upsert updates the row whose alternate key (or primary id) has the values
+// in key, or creates it with those values when there is none. values are in
+// row form (see Convert). It reports whether the row was created.
+func (s *Service) Upsert(ctx context.Context, tx store.Tx, t *Table, key map[string]any, values Row, who Caller) (string, bool, error) {
+	id, err := s.FindByKey(ctx, tx, t, key)
+	if err == nil {
+		if _, err := s.Get(ctx, tx, t, id); err == nil {
+			_, err = s.Update(ctx, tx, t, id, values, "", who)
+			return id, false, err
+		} else if AsError(err).Status != http.StatusNotFound {
+			return "", false, err
+		}
+	} else if AsError(err).Status != http.StatusNotFound {
+		return "", false, err
+	}
+	row := Row{}
+	for k, v := range values {
+		row[k] = v
+	}
+	for k, v := range key {
+		c, _ := t.Column(k)
+		cv, err := Convert(t, c, v)
+		if err != nil {
+			return "", false, err
+		}
+		row[k] = cv
+	}
+	created, err := s.Create(ctx, tx, t, row, who)
+	if err != nil {
+		return "", false, err
+	}
+	return created[t.PrimaryID()].(string), true, nil
 }

@@ -55,6 +55,8 @@ type Service struct {
 	tables map[string]*Table
 	sets   map[string]*Table
 
+	users userCache
+
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once

@@ -124,6 +124,17 @@ func Convert(t *Table, c *Column, v any) (any, error) {
 		if !ok {
 			return nil, bad("a number")
 		}
+		// Decimal and Money keep their precision (2 places unless set), as
+		// Dataverse rounds them; Double keeps what it is given.
+		if p := c.Precision; p > 0 || c.Type != Double {
+			if p == 0 {
+				p = 2
+			}
+			scale := math.Pow(10, float64(min(p, 10)))
+			if r := math.Round(f*scale) / scale; !math.IsInf(r, 0) && !math.IsNaN(r) {
+				f = r
+			}
+		}
 		if err := checkRange(c, f); err != nil {
 			return nil, err
 		}
@@ -224,6 +235,9 @@ func toSQL(v any) any {
 // SQLValue turns a row value of column c into a statement argument; the
 // query compiler uses it for literals.
 func SQLValue(v any) any { return toSQL(v) }
+
+// FromSQL turns a scanned value of column c into the row form.
+func FromSQL(c *Column, v any) any { return fromSQL(c, v) }
 
 // fromSQL turns a scanned value of column c into the row form.
 func fromSQL(c *Column, v any) any {

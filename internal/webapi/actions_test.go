@@ -133,6 +133,31 @@ func TestChangeTracking(t *testing.T) {
 		if len(m["value"].([]any)) != 0 {
 			t.Fatalf("second delta not empty: %v", m)
 		}
+		// The first pass pages like any query; the deltaLink comes on the last page.
+		for i := 0; i < 4; i++ {
+			b.create("accounts", map[string]any{"name": fmt.Sprintf("Paged %d", i)})
+		}
+		var names []string
+		u := b.base + "accounts?$select=name"
+		link = ""
+		for u != "" {
+			m := b.mustStatus(b.do("GET", u, nil, "Prefer", "odata.track-changes", "Prefer", "odata.maxpagesize=2"), 200).json(t)
+			for _, v := range m["value"].([]any) {
+				names = append(names, v.(map[string]any)["name"].(string))
+			}
+			u, _ = m["@odata.nextLink"].(string)
+			if u != "" && m["@odata.deltaLink"] != nil {
+				t.Fatalf("deltaLink before the last page")
+			}
+			link, _ = m["@odata.deltaLink"].(string)
+		}
+		if len(names) != 6 || link == "" {
+			t.Fatalf("paged tracking: %v %q", names, link)
+		}
+		m = b.mustStatus(b.do("GET", link, nil), 200).json(t)
+		if len(m["value"].([]any)) != 0 {
+			t.Fatalf("delta after paged first pass: %v", m)
+		}
 		r = b.do("GET", "accounts?$filter=name eq 'x'", nil, "Prefer", "odata.track-changes")
 		if r.status != 400 {
 			t.Fatalf("filter with tracking: %d", r.status)

@@ -147,8 +147,9 @@ func writePart(out *bytes.Buffer, boundary string, rec *recorder, contentID stri
 	out.WriteString("\r\n")
 	if rec.body.Len() > 0 {
 		out.Write(bytes.TrimRight(rec.body.Bytes(), "\n"))
-		out.WriteString("\r\n")
 	}
+	// The line break before the next delimiter belongs to the delimiter.
+	out.WriteString("\r\n")
 }
 
 // runBatchOp executes one operation of a batch through the normal dispatcher.

@@ -43,7 +43,7 @@ func ReadBatch(body, contentType string) ([]BatchItem, error) {
 	for _, p := range parts {
 		hdr, rest := splitHeaders(p)
 		ct := hdr.Get("Content-Type")
-		if strings.HasPrefix(strings.ToLower(ct), "multipart/mixed") {
+		if len(ct) >= 15 && strings.EqualFold(ct[:15], "multipart/mixed") {
 			cb, err := boundaryOf(ct)
 			if err != nil {
 				return nil, fmt.Errorf("changeset: %w", err)
@@ -87,7 +87,7 @@ func boundaryOf(ct string) (string, error) {
 	_, params, err := mime.ParseMediaType(ct)
 	if err != nil || params["boundary"] == "" {
 		// Tolerate "multipart/mixed;boundary=x" forms mime rejects.
-		i := strings.Index(strings.ToLower(ct), "boundary=")
+		i := indexFold(ct, "boundary=")
 		if i < 0 {
 			return "", fmt.Errorf("the Content-Type %q has no boundary", ct)
 		}
@@ -199,4 +199,15 @@ func truncate(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// indexFold is strings.Index ignoring ASCII case; it keeps byte offsets
+// valid for any input, which lowering invalid UTF-8 would not.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

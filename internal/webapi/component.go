@@ -90,8 +90,16 @@ func (c *Component) Migrations() []store.Migration {
 	return append(changelog.Migrations(), records.Migrations()...)
 }
 
+// Routes serve each supported version's prefix. They are literal prefixes, not
+// "/api/data/", so that they share /api/ with workflow triggers
+// (/api/{workflow}/triggers/{trigger}/invoke) and function HTTP triggers
+// (/api/{path...}) without overlapping them.
 func (c *Component) Routes() []server.Route {
-	return []server.Route{{Pattern: Prefix, Name: "dataverse", Access: server.Open, Handler: c.handler, MaxBody: 64 << 20}}
+	var routes []server.Route
+	for _, v := range []string{"v9.0", "v9.1", "v9.2"} {
+		routes = append(routes, server.Route{Pattern: Prefix + v + "/", Name: "dataverse", Access: server.Open, Handler: c.handler, MaxBody: 64 << 20})
+	}
+	return routes
 }
 
 // ValidateProject checks tables/*.yaml.

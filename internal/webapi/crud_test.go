@@ -1,11 +1,15 @@
 package webapi_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+
+	"junction/internal/server"
 )
 
 var guidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -55,6 +59,10 @@ func TestCreateRetrieveUpdateDelete(t *testing.T) {
 		r = b.mustStatus(b.do("GET", "accounts("+id+")?$select=accountnumber", nil), 200)
 		if r.json(t)["accountnumber"] != nil {
 			t.Fatalf("cleared: %s", r.body)
+		}
+		r = b.do("DELETE", "accounts("+id+")", nil, "If-Match", etag)
+		if r.status != 412 || r.errCode(t) != "0x80060882" {
+			t.Fatalf("stale delete: %d %s", r.status, r.body)
 		}
 		b.mustStatus(b.do("DELETE", "accounts("+id+")", nil), 204)
 		r = b.do("GET", "accounts("+id+")", nil)
@@ -194,5 +202,36 @@ func TestWhoAmIAndServiceDocument(t *testing.T) {
 			b.mustStatus(b.do("GET", b.url+"/api/data/"+v+"/WhoAmI", nil), 200)
 		}
 		b.mustStatus(b.do("GET", b.url+"/api/data/v8.0/WhoAmI", nil), 404)
+		// An API key acts as its own system user: WhoAmI and ownerid name it.
+		_, secret, err := b.app.Keys().Create(context.Background(), "integration", server.RoleOperator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := b.mustStatus(b.do("GET", "WhoAmI", nil), 200).json(t)["UserId"]
+		req, _ := http.NewRequest("GET", b.base+"WhoAmI", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var who map[string]any
+		json.NewDecoder(res.Body).Decode(&who)
+		res.Body.Close()
+		if who["UserId"] == admin || !guidRe.MatchString(fmt.Sprint(who["UserId"])) {
+			t.Fatalf("key user %v admin %v", who, admin)
+		}
+		req, _ = http.NewRequest("POST", b.base+"accounts", strings.NewReader(`{"name":"Owned"}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		loc := res.Header.Get("OData-EntityId")
+		m = b.mustStatus(b.do("GET", loc[strings.Index(loc, "accounts("):]+"?$select=_ownerid_value", nil, "Prefer", `odata.include-annotations="*"`), 200).json(t)
+		if m["_ownerid_value"] != who["UserId"] || m["_ownerid_value@OData.Community.Display.V1.FormattedValue"] != "integration" {
+			t.Fatalf("owner %v", m)
+		}
 	})
 }

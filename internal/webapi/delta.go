@@ -39,16 +39,39 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 	ctx := rq.r.Context()
 	var value []map[string]any
 	var next int64
+	var st skipToken
+	if q.Skip != "" {
+		var err error
+		if st, err = decodeToken(q.Skip); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+	}
+	pageSize := MaxPageSize
+	if rq.prefer.maxPageSize > 0 {
+		pageSize = min(rq.prefer.maxPageSize, MaxPageSize)
+	}
+	nextLink := ""
 	err := h.read(rq, func(qr store.Querier) error {
-		// The log position is read before the rows, so nothing committed in
-		// between is missed (at worst it is sent twice).
-		if err := qr.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&next); err != nil {
-			return err
+		// The log position is read before the rows (and kept across the
+		// pages of the first pass), so nothing committed in between is
+		// missed; at worst a row is sent twice.
+		next = st.Seq
+		if next == 0 {
+			if err := qr.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&next); err != nil {
+				return err
+			}
 		}
 		if q.Delta == "" {
-			rows, err := h.selectRows(ctx, qr, rq, t, nil, nil, nil, 1<<30, 0)
+			rows, err := h.selectRows(ctx, qr, rq, t, nil, nil, nil, pageSize+1, st.Offset)
 			if err != nil {
 				return err
+			}
+			if len(rows) > pageSize {
+				rows = rows[:pageSize]
+				v := cloneValues(rq.query)
+				v.Set("$skiptoken", encodeToken(skipToken{Offset: st.Offset + pageSize, Seq: max(next, 1)}))
+				nextLink = rq.base + t.SetName + "?" + encodeQuery(v)
 			}
 			value, err = h.shape(ctx, qr, rq, t, rows, q)
 			return err
@@ -101,17 +124,22 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 	if value == nil {
 		value = []map[string]any{}
 	}
-	v := cloneValues(rq.query)
-	v.Del("$deltatoken")
-	v.Set("$deltatoken", encodeDelta(next))
 	ctxURL := rq.base + "$metadata#" + t.SetName + selectSuffix(q)
 	if q.Delta != "" {
 		ctxURL += "/$delta"
 	}
-	w.Header().Set("Preference-Applied", "odata.track-changes")
-	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context":   ctxURL,
-		"value":            value,
-		"@odata.deltaLink": rq.base + t.SetName + "?" + encodeQuery(v),
-	})
+	out := map[string]any{"@odata.context": ctxURL, "value": value}
+	if nextLink != "" {
+		out["@odata.nextLink"] = nextLink
+	} else {
+		v := cloneValues(rq.query)
+		v.Del("$skiptoken")
+		v.Set("$deltatoken", encodeDelta(next))
+		out["@odata.deltaLink"] = rq.base + t.SetName + "?" + encodeQuery(v)
+	}
+	if rq.prefer.maxPageSize > 0 {
+		w.Header().Add("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(rq.prefer.maxPageSize))
+	}
+	w.Header().Add("Preference-Applied", "odata.track-changes")
+	writeJSON(w, http.StatusOK, out)
 }

@@ -48,7 +48,8 @@ func decodeObject(data []byte) (map[string]any, error) {
 
 type nested struct {
 	nav   records.Nav
-	items []map[string]any
+	items []map[string]any // deep insert
+	binds []records.Ref    // existing rows to associate ("nav@odata.bind": [...])
 }
 
 // toRow turns an entity body into row values: columns are converted,
@@ -65,7 +66,27 @@ func (h *Handler) toRow(ctx context.Context, tx store.Tx, rq *req, t *records.Ta
 		case strings.HasSuffix(k, "@odata.bind"):
 			navName := strings.TrimSuffix(k, "@odata.bind")
 			nv, ok := findNav(all, t, navName)
-			if !ok || nv.Collection {
+			if ok && nv.Collection {
+				arr, isArr := v.([]any)
+				if !isArr {
+					return nil, nil, records.Invalid("%s must be an array of entity URLs", k)
+				}
+				n := nested{nav: nv}
+				for _, it := range arr {
+					s, _ := it.(string)
+					ref, err := h.resolveBind(ctx, tx, rq, s)
+					if err != nil {
+						return nil, nil, err
+					}
+					if ref.Table != nv.Other {
+						return nil, nil, records.Invalid("%s must reference %s records, not %s", k, nv.Other, ref.Table)
+					}
+					n.binds = append(n.binds, ref)
+				}
+				later = append(later, n)
+				continue
+			}
+			if !ok {
 				return nil, nil, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "An undeclared property '%s' which only has property annotations in the payload but no property value was found in the payload.", navName)
 			}
 			if v == nil {
@@ -146,6 +167,11 @@ func (h *Handler) createIn(ctx context.Context, tx store.Tx, rq *req, t *records
 	id := created[t.PrimaryID()].(string)
 	for _, n := range later {
 		other := h.rec.All()[n.nav.Other]
+		for _, ref := range n.binds {
+			if _, err := h.rec.Update(ctx, tx, other, ref.ID, records.Row{n.nav.Column.Name: records.Ref{Table: t.Name, ID: id}}, "", h.caller(rq)); err != nil {
+				return nil, err
+			}
+		}
 		for _, it := range n.items {
 			child, _, err := h.toRow(ctx, tx, rq, other, it)
 			if err != nil {

@@ -103,6 +103,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		user:  records.SystemUserID,
 		corr:  server.RequestID(ctx),
 	}
+	if p.Role != server.RoleAdmin {
+		uid, err := h.rec.EnsureUser(ctx, p.KeyID, p.Name)
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		rq.user = uid
+	}
 	rq.prefer = parsePrefer(r.Header.Values("Prefer"))
 	segs, err := splitPath(rest)
 	if err != nil {

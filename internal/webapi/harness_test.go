@@ -18,7 +18,7 @@ const adminKey = "test-admin-key"
 
 // bundle is one running Junction and an HTTP client for its Web API.
 type bundle struct {
-	t    *testing.T
+	t    testing.TB
 	app  *app.App
 	url  string // http://127.0.0.1:port
 	base string // url + /api/data/v9.2/
@@ -35,7 +35,7 @@ func each(t *testing.T, fn func(t *testing.T, b *bundle)) {
 	}
 }
 
-func start(t *testing.T, d store.Dialect, projectDir string) *bundle {
+func start(t testing.TB, d store.Dialect, projectDir string) *bundle {
 	t.Helper()
 	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: adminKey, Project: projectDir}
 	if d == store.Postgres {

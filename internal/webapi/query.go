@@ -108,25 +108,35 @@ func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *re
 	return n, err
 }
 
+// skipToken is the opaque $skiptoken: the offset of the next page and, for
+// the first pass of change tracking, the change-log position it started at.
 type skipToken struct {
-	Offset int `json:"o"`
+	Offset int   `json:"o"`
+	Seq    int64 `json:"s,omitempty"`
 }
 
-func encodeSkip(off int) string {
-	b, _ := json.Marshal(skipToken{Offset: off})
+func encodeSkip(off int) string { return encodeToken(skipToken{Offset: off}) }
+
+func encodeToken(t skipToken) string {
+	b, _ := json.Marshal(t)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func decodeSkip(s string) (int, error) {
+	t, err := decodeToken(s)
+	return t.Offset, err
+}
+
+func decodeToken(s string) (skipToken, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	var st skipToken
 	if err == nil {
 		err = json.Unmarshal(b, &st)
 	}
-	if err != nil || st.Offset < 0 {
-		return 0, badRequest("The $skiptoken is not valid.")
+	if err != nil || st.Offset < 0 || st.Seq < 0 {
+		return skipToken{}, badRequest("The $skiptoken is not valid.")
 	}
-	return st.Offset, nil
+	return st, nil
 }
 
 func (h *Handler) query(w http.ResponseWriter, rq *req, t *records.Table) {
@@ -145,7 +155,24 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		h.fetchXML(w, rq, t, q.Fetch)
 		return
 	}
-	if q.Delta != "" || rq.prefer.trackChanges {
+	if q.Apply != "" {
+		if extra != nil {
+			h.fail(w, rq, badRequest("$apply is not supported on related collections"))
+			return
+		}
+		h.apply(w, rq, t, q)
+		return
+	}
+	tracking := q.Delta != "" || rq.prefer.trackChanges
+	if !tracking && q.Skip != "" {
+		st, err := decodeToken(q.Skip)
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		tracking = st.Seq > 0
+	}
+	if tracking {
 		h.delta(w, rq, t, q)
 		return
 	}

@@ -192,3 +192,23 @@ func TestExpandCountPaging(t *testing.T) {
 		}
 	})
 }
+
+func TestApply(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		seedQueryData(b)
+		m := b.mustStatus(b.do("GET", "accounts?"+url.Values{"$apply": {"groupby((industrycode),aggregate(revenue with sum as total,$count as n,numberofemployees with max as most))"}}.Encode(), nil), 200).json(t)
+		got := fmt.Sprint(m["value"])
+		want := "[map[industrycode:<nil> most:50 n:1 total:500] map[industrycode:1 most:30 n:2 total:400] map[industrycode:2 most:20 n:1 total:200] map[industrycode:3 most:40 n:1 total:<nil>]]"
+		if got != want {
+			t.Fatalf("groupby: %s", got)
+		}
+		m = b.mustStatus(b.do("GET", "accounts?"+url.Values{"$apply": {"filter(revenue gt 100)/aggregate(revenue with average as avg,lastonholdtime with max as latest)"}}.Encode(), nil), 200).json(t)
+		if got := fmt.Sprint(m["value"]); got != "[map[avg:333.3333333333333 latest:2024-02-15T10:00:00Z]]" {
+			t.Fatalf("aggregate: %s", got)
+		}
+		if r := b.do("GET", "accounts?"+url.Values{"$apply": {"groupby((nosuch))"}}.Encode(), nil); r.status != 400 {
+			t.Fatalf("bad groupby: %d", r.status)
+		}
+	})
+}

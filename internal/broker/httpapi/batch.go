@@ -197,20 +197,28 @@ func (a *API) batchSettle(w http.ResponseWriter, r *http.Request, rt route) {
 			return
 		}
 	}
-	results := make([]settleResult, len(req.Settlements))
+	items := make([]broker.SettleItem, len(req.Settlements))
 	for i, s := range req.Settlements {
 		props := s.Properties
 		if props != nil {
 			props = jsonProps(props)
 		}
-		until, err := a.b.Settle(r.Context(), rt.entity, broker.SettleOp(s.Action), broker.Settlement{
-			LockToken: s.LockToken, SequenceNumber: s.SequenceNumber, Reason: s.Reason, Description: s.Description, Properties: props})
-		res := settleResult{LockToken: s.LockToken, Status: http.StatusOK, LockedUntil: timePtr(until)}
-		if err != nil {
-			res.Status = statusOf(err)
-			res.Error = errMessage(err)
+		items[i] = broker.SettleItem{Op: broker.SettleOp(s.Action), Settlement: broker.Settlement{
+			LockToken: s.LockToken, SequenceNumber: s.SequenceNumber, Reason: s.Reason, Description: s.Description, Properties: props}}
+	}
+	out, err := a.b.SettleBatch(r.Context(), rt.entity, items)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	results := make([]settleResult, len(out))
+	for i, o := range out {
+		res := settleResult{LockToken: req.Settlements[i].LockToken, Status: http.StatusOK, LockedUntil: timePtr(o.LockedUntil)}
+		if o.Err != nil {
+			res.Status = statusOf(o.Err)
+			res.Error = errMessage(o.Err)
 		} else {
-			a.m.settled.WithLabelValues(s.Action).Inc()
+			a.m.settled.WithLabelValues(req.Settlements[i].Action).Inc()
 		}
 		results[i] = res
 	}

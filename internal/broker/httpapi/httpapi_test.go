@@ -444,3 +444,60 @@ func TestEmulatorConfigProject(t *testing.T) {
 		t.Fatalf("problems: %v", text)
 	}
 }
+
+func TestJSONSessionsDeferredAndScheduled(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, d store.Dialect) {
+		e := start(t, d, adminKey, "")
+		admin := bearer(adminKey)
+		e.want(e.do("PUT", "/admin/v1/servicebus/queues/sq", admin, []byte(`{"properties":{"requiresSession":true}}`)), 201)
+		e.want(e.do("PUT", "/admin/v1/servicebus/queues/q", admin, []byte(`{}`)), 201)
+		e.want(e.do("POST", "/servicebus/sq/messages", admin, []byte("no session")), 400)
+		e.want(e.do("POST", "/servicebus/sq/messages", admin, []byte("s1"), "BrokerProperties", `{"SessionId":"A"}`), 201)
+		e.want(e.do("POST", "/servicebus/sq/messages/head?timeout=0", admin, nil), 400) // needs a session
+		r := e.want(e.do("POST", "/servicebus/sq/$session", admin, []byte(`{"op":"accept","timeout":1}`)), 200)
+		var s struct{ SessionID, LockToken string }
+		r.json(t, &s)
+		if s.SessionID != "A" {
+			t.Fatalf("accepted %s", r.body)
+		}
+		e.want(e.do("POST", "/servicebus/sq/$session", admin, []byte(`{"op":"accept","sessionId":"A"}`)), 409)
+		ref := `"sessionId":"A","lockToken":"` + s.LockToken + `"`
+		e.want(e.do("POST", "/servicebus/sq/$session", admin, []byte(`{"op":"setState",`+ref+`,"state":"c3RlcA=="}`)), 200)
+		r = e.want(e.do("POST", "/servicebus/sq/$session", admin, []byte(`{"op":"getState",`+ref+`}`)), 200)
+		if !bytes.Contains(r.body, []byte(`"state":"c3RlcA=="`)) {
+			t.Fatalf("state: %s", r.body)
+		}
+		e.want(e.do("POST", "/servicebus/sq/$session", admin, []byte(`{"op":"renew",`+ref+`}`)), 200)
+		r = e.want(e.do("POST", "/servicebus/sq/$receive", admin, []byte(`{"session":{`+ref+`},"mode":"receiveAndDelete"}`)), 200)
+		if !bytes.Contains(r.body, []byte(`"body":"s1"`)) {
+			t.Fatalf("session receive: %s", r.body)
+		}
+		e.want(e.do("POST", "/servicebus/sq/$session", admin, []byte(`{"op":"renew","sessionId":"A","lockToken":"wrong"}`)), 410)
+
+		// Defer, then receive by sequence number.
+		e.want(e.do("POST", "/servicebus/q/messages", admin, []byte("later")), 201)
+		r = e.want(e.do("POST", "/servicebus/q/$receive", admin, []byte(`{}`)), 200)
+		var got struct{ Value []httpapi.MessageJSON }
+		r.json(t, &got)
+		m := got.Value[0]
+		e.want(e.do("POST", "/servicebus/q/$settle", admin, []byte(`{"settlements":[{"lockToken":"`+m.LockToken+`","action":"defer"}]}`)), 200)
+		e.want(e.do("POST", "/servicebus/q/$deferred", admin, []byte(`{"sequenceNumbers":[99999999]}`)), 404)
+		r = e.want(e.do("POST", "/servicebus/q/$deferred", admin, []byte(`{"sequenceNumbers":[`+itoa(m.SequenceNumber)+`],"mode":"receiveAndDelete"}`)), 200)
+		if !bytes.Contains(r.body, []byte(`"body":"later"`)) {
+			t.Fatalf("deferred: %s", r.body)
+		}
+		// Schedule far ahead, see it counted, cancel it.
+		at := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+		e.want(e.do("POST", "/servicebus/q/messages", admin, []byte("sched"), "BrokerProperties", `{"ScheduledEnqueueTimeUtc":"`+at+`"}`), 201)
+		r = e.want(e.do("GET", "/servicebus/q/$peek", admin, nil), 200)
+		r.json(t, &got)
+		if len(got.Value) != 1 || got.Value[0].State != "Scheduled" {
+			t.Fatalf("peek: %s", r.body)
+		}
+		e.want(e.do("POST", "/servicebus/q/$cancel", admin, []byte(`{"sequenceNumbers":[`+itoa(got.Value[0].SequenceNumber)+`]}`)), 200)
+		e.want(e.do("POST", "/servicebus/q/$cancel", admin, []byte(`{"sequenceNumbers":[`+itoa(got.Value[0].SequenceNumber)+`]}`)), 404)
+		e.want(e.do("POST", "/servicebus/q/$receive", admin, []byte(`{"mode":"sideways"}`)), 400)
+		e.want(e.do("POST", "/servicebus/q/$receive", admin, []byte(`{"unknown":1}`)), 400)
+	})
+}

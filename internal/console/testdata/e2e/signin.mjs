@@ -26,6 +26,18 @@ try {
   await page.waitForSelector("h3 >> text=Last hour");
   await page.screenshot({ path: SHOTS + "/console-overview.png" });
 
+  // Tables: find a row with an OData filter, open it, read its history.
+  await page.click("nav >> text=Tables");
+  await page.click("td >> text=account");
+  await page.fill("input[aria-label='filter']", "startswith(name,'Fabri')");
+  await page.click("text=Apply");
+  await page.waitForSelector("text=1 row(s)");
+  await page.click("td >> text=Fabrikam");
+  await page.waitForSelector("h3 >> text=Change history");
+  await page.waitForSelector("span.badge.Update");
+  await page.waitForSelector("span.badge.Create");
+  await page.screenshot({ path: SHOTS + "/console-row.png" });
+
   await page.click("nav >> text=API keys");
   await page.fill("input[aria-label='key name']", "browser-made");
   await page.selectOption("select[aria-label='role']", "listener");

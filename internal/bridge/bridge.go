@@ -1,0 +1,97 @@
+// Package bridge connects Junction's surfaces to each other: event
+// subscriptions that deliver to broker queues, workflows and functions; the
+// function host's Service Bus, Event Grid and Dataverse bindings; workflow
+// triggers fired by broker messages and by row changes in the change log; and
+// the JavaScript sandbox behind the workflows' JavaScriptCode action. Each
+// surface declares the small interface it consumes; this package implements
+// them over the others' Go APIs.
+package bridge
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"junction/internal/broker"
+	"junction/internal/events"
+	"junction/internal/function"
+	"junction/internal/function/js"
+	"junction/internal/records"
+	"junction/internal/server"
+	"junction/internal/store"
+	"junction/internal/workflow"
+)
+
+// Bridge holds the surfaces it connects. Fields are set by app wiring as the
+// surfaces are built; each adapter uses only the ones it needs.
+type Bridge struct {
+	Store   store.Store
+	Log     *slog.Logger
+	NodeID  string
+	Broker  *broker.Broker
+	Router  *events.Router
+	Engine  *workflow.Engine
+	Host    *function.Host
+	Records *records.Service
+	// Local returns Junction's own base URL and a key to call it with.
+	Local func() (baseURL, key string)
+
+	rows   *rowTriggers
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New returns a bridge over st; set the surfaces before Start.
+func New(st store.Store, log *slog.Logger, node string) *Bridge {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bridge{Store: st, Log: log, NodeID: node}
+	b.rows = newRowTriggers(b)
+	return b
+}
+
+// Name implements the app's component contract.
+func (b *Bridge) Name() string { return "bridge" }
+
+// Migrations are the bridge's own tables: the row-change triggers' cursors.
+func (b *Bridge) Migrations() []store.Migration {
+	return []store.Migration{{Component: "bridge", Version: 1, Name: "trigger cursors",
+		SQL: `CREATE TABLE bridge_cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL)`}}
+}
+
+// Routes: the bridge serves nothing itself.
+func (b *Bridge) Routes() []server.Route { return nil }
+
+// Start registers the event dispatchers and trigger sources and starts the
+// row-change trigger loop. Workflows deployed after this see the sources.
+func (b *Bridge) Start(ctx context.Context) error {
+	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	b.rows.start(ctx)
+	return nil
+}
+
+// Stop ends the bridge's loops. Safe to call twice or without Start.
+func (b *Bridge) Stop(ctx context.Context) error {
+	b.once.Do(func() {
+		if b.cancel != nil {
+			b.cancel()
+		}
+		b.rows.stop()
+		b.wg.Wait()
+	})
+	return nil
+}
+
+// JSRunner runs the workflows' JavaScriptCode actions in the function host's
+// sandbox.
+type JSRunner struct{ Sandbox *js.Sandbox }
+
+// RunJS implements workflow.JSRunner.
+func (r JSRunner) RunJS(ctx context.Context, code string, workflowContext map[string]any) (any, error) {
+	out, _, err := r.Sandbox.Run(ctx, code, workflowContext)
+	return out, err
+}
+
+var _ workflow.JSRunner = JSRunner{}

@@ -1,0 +1,111 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"junction/internal/broker"
+	"junction/internal/events"
+	"junction/internal/function"
+	"junction/internal/workflow"
+)
+
+// RegisterDispatchers lets event subscriptions deliver to broker queues and
+// topics, workflows and functions.
+func (b *Bridge) RegisterDispatchers(r *events.Router) {
+	toBroker := events.DispatcherFunc(b.deliverToBroker)
+	r.RegisterDispatcher(events.EndpointServiceBusQueue, toBroker)
+	r.RegisterDispatcher(events.EndpointServiceBusTopic, toBroker)
+	r.RegisterDispatcher(events.EndpointWorkflow, events.DispatcherFunc(b.deliverToWorkflow))
+	toFunction := events.DispatcherFunc(b.deliverToFunction)
+	r.RegisterDispatcher(events.EndpointFunction, toFunction)
+	r.RegisterDispatcher(events.EndpointAzureFunction, toFunction)
+}
+
+// lastSegment takes an entity or function name out of an Azure resource id
+// (".../queues/orders") or returns a plain name as it is.
+func lastSegment(target string) string {
+	target = strings.TrimRight(target, "/")
+	if i := strings.LastIndex(target, "/"); i >= 0 {
+		return target[i+1:]
+	}
+	return target
+}
+
+// deliverToBroker sends each event as one message, its body the event in the
+// schema it was published in and its MessageId the event id, in one
+// transaction (all or none).
+func (b *Bridge) deliverToBroker(ctx context.Context, target string, evs []events.Event) error {
+	path := lastSegment(target)
+	msgs := make([]broker.Message, len(evs))
+	for i := range evs {
+		body, err := json.Marshal(evs[i].Render(evs[i].Schema))
+		if err != nil {
+			return events.Permanent(err)
+		}
+		msgs[i] = broker.Message{MessageID: evs[i].ID, Body: body, ContentType: "application/json", Subject: evs[i].Subject,
+			Properties: map[string]any{"aeg-event-type": "Notification", "aeg-subject": evs[i].Subject, "aeg-type": evs[i].Type}}
+	}
+	if _, err := b.Broker.Send(ctx, path, msgs...); err != nil {
+		var be *broker.Error
+		if errors.As(err, &be) && (be.Kind == broker.KindEntityNotFound || be.Kind == broker.KindBadRequest || be.Kind == broker.KindTooLarge) {
+			return events.Permanent(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// deliverToWorkflow fires a workflow's trigger with the batch, as Logic Apps
+// receives Event Grid deliveries on a Request trigger: the body is the array
+// of events. target is "workflow" (its first trigger) or "workflow/trigger".
+func (b *Bridge) deliverToWorkflow(ctx context.Context, target string, evs []events.Event) error {
+	name, trigger, _ := strings.Cut(strings.TrimPrefix(target, "/"), "/")
+	trigger = strings.TrimPrefix(trigger, "triggers/")
+	l, ok := b.Engine.Workflow(name)
+	if !ok {
+		return events.Permanent(fmt.Errorf("no workflow %q", name))
+	}
+	if trigger == "" {
+		for t := range l.Def.Triggers {
+			if trigger == "" || t < trigger {
+				trigger = t
+			}
+		}
+	}
+	body := make([]any, len(evs))
+	for i := range evs {
+		body[i] = evs[i].Render(evs[i].Schema)
+	}
+	outputs := map[string]any{"headers": map[string]any{"aeg-event-type": "Notification"}, "body": body}
+	if _, err := b.Engine.Fire(ctx, l, trigger, outputs); err != nil {
+		if errors.Is(err, workflow.ErrNotFound) {
+			return events.Permanent(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// deliverToFunction invokes an eventGridTrigger function once per event, as
+// Azure Functions does; a failed invocation fails the delivery so the retry
+// ladder applies.
+func (b *Bridge) deliverToFunction(ctx context.Context, target string, evs []events.Event) error {
+	name := lastSegment(target)
+	if _, ok := b.Host.Function(name); !ok {
+		return events.Permanent(fmt.Errorf("no function %q", name))
+	}
+	for i := range evs {
+		out, err := b.Host.Invoke(ctx, name, function.Trigger{Type: "eventGridTrigger", Detail: evs[i].ID, Value: evs[i].Render(evs[i].Schema)})
+		if err != nil {
+			return err
+		}
+		if out.Status != function.StatusSucceeded {
+			return fmt.Errorf("function %s failed (invocation %s): %v", name, out.InvocationID, out.Err)
+		}
+	}
+	return nil
+}

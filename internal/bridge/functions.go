@@ -1,0 +1,112 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"junction/internal/broker"
+	dv "junction/internal/dataverse"
+	"junction/internal/events"
+	"junction/internal/function"
+)
+
+// The function host's bindings over the broker, the event router and the
+// Web API.
+var (
+	_ function.MessageSource  = (*Bridge)(nil)
+	_ function.MessageSender  = (*Bridge)(nil)
+	_ function.EventPublisher = (*Bridge)(nil)
+	_ function.RowWriter      = (*Bridge)(nil)
+)
+
+func entityPath(e function.Entity) string {
+	switch {
+	case e.Queue != "":
+		return e.Queue
+	case e.Subscription != "":
+		return e.Topic + "/subscriptions/" + e.Subscription
+	}
+	return e.Topic
+}
+
+// Receive implements function.MessageSource: one message with a peek-lock.
+func (b *Bridge) Receive(ctx context.Context, e function.Entity, wait time.Duration) (*function.Message, error) {
+	got, err := b.Broker.Receive(ctx, entityPath(e), broker.ReceiveOptions{Mode: broker.PeekLock, Max: 1, Wait: wait})
+	if err != nil || len(got) == 0 {
+		return nil, err
+	}
+	m := got[0]
+	return &function.Message{ID: m.MessageID, Body: m.Body, ContentType: m.ContentType, CorrelationID: m.CorrelationID,
+		SessionID: m.SessionID, Subject: m.Subject, DeliveryCount: m.DeliveryCount, EnqueuedTime: m.EnqueuedTime,
+		Properties: m.Properties, LockToken: m.LockToken}, nil
+}
+
+// Complete implements function.MessageSource.
+func (b *Bridge) Complete(ctx context.Context, e function.Entity, m *function.Message) error {
+	return b.Broker.Complete(ctx, entityPath(e), broker.Settlement{LockToken: m.LockToken})
+}
+
+// Abandon implements function.MessageSource; past MaxDeliveryCount the broker
+// dead-letters the message.
+func (b *Bridge) Abandon(ctx context.Context, e function.Entity, m *function.Message) error {
+	return b.Broker.Abandon(ctx, entityPath(e), broker.Settlement{LockToken: m.LockToken})
+}
+
+// Send implements function.MessageSender: all messages in one transaction.
+func (b *Bridge) Send(ctx context.Context, e function.Entity, msgs []function.Message) error {
+	out := make([]broker.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = broker.Message{MessageID: m.ID, Body: m.Body, ContentType: m.ContentType, CorrelationID: m.CorrelationID,
+			SessionID: m.SessionID, Subject: m.Subject, Properties: m.Properties}
+	}
+	_, err := b.Broker.Send(ctx, entityPath(e), out...)
+	return err
+}
+
+// Publish implements function.EventPublisher. topicEndpoint is a topic name
+// or a Junction topic URL (".../eventgrid/topics/{topic}/api/events").
+func (b *Bridge) Publish(ctx context.Context, topicEndpoint string, raw []json.RawMessage) error {
+	topic := topicEndpoint
+	if u, err := url.Parse(topicEndpoint); err == nil && u.Path != "" && strings.Contains(u.Path, "/topics/") {
+		rest := u.Path[strings.Index(u.Path, "/topics/")+len("/topics/"):]
+		topic, _, _ = strings.Cut(rest, "/")
+		topic, _, _ = strings.Cut(topic, ":")
+	}
+	body, _ := json.Marshal(raw)
+	evs, err := events.DecodeEventGrid(body, topic)
+	if err != nil {
+		return err
+	}
+	return b.Router.Publish(ctx, topic, evs)
+}
+
+// WriteRows implements function.RowWriter through Junction's own Web API, so
+// rows get the same validation, lookups and change log as any client's.
+// mode "upsert" updates rows that carry their primary id and creates others.
+func (b *Bridge) WriteRows(ctx context.Context, entitySet, mode string, rows []map[string]any) error {
+	base, key := b.Local()
+	c, err := dv.New(dv.Config{URL: base, Token: key, MaxRetries: 2})
+	if err != nil {
+		return err
+	}
+	t, ok := b.Records.TableBySet(entitySet)
+	if !ok {
+		return fmt.Errorf("no table with entity set %q", entitySet)
+	}
+	for i, row := range rows {
+		id, _ := row[t.PrimaryID()].(string)
+		if strings.EqualFold(mode, "upsert") && id != "" {
+			_, err = c.Upsert(ctx, entitySet, id, row)
+		} else {
+			_, err = c.Create(ctx, entitySet, row)
+		}
+		if err != nil {
+			return fmt.Errorf("row %d: %w", i, err)
+		}
+	}
+	return nil
+}

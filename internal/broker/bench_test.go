@@ -1,0 +1,145 @@
+package broker_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"junction/internal/broker"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+// Benchmarks: 1 KiB messages, 1 and 16 concurrent clients, on both stores.
+// Each reports msg/s and the p50/p99 latency of one operation.
+//
+//	go test -run '^$' -bench . -benchtime 5000x ./internal/broker/
+
+var payload = make([]byte, 1024)
+
+func benchStore(b *testing.B, d store.Dialect) (*broker.Broker, context.Context) {
+	b.Helper()
+	s := storetest.Open(b, d)
+	ctx := context.Background()
+	if err := s.Migrate(ctx, broker.Migrations()); err != nil {
+		b.Fatal(err)
+	}
+	br := broker.New(s, broker.Options{})
+	if _, _, err := br.PutQueue(ctx, "bench", broker.Properties{}); err != nil {
+		b.Fatal(err)
+	}
+	return br, ctx
+}
+
+// runClients runs n operations over clients goroutines and reports
+// throughput and latency percentiles.
+func runClients(b *testing.B, clients int, op func(i int) error) {
+	b.Helper()
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	b.ResetTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				if err := op(i); err != nil {
+					failed.Store(err)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+	b.ReportMetric(float64(lat[b.N/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[b.N*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func BenchmarkSend(b *testing.B) {
+	for _, d := range storetest.Drivers {
+		for _, clients := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/clients=%d", d, clients), func(b *testing.B) {
+				br, ctx := benchStore(b, d)
+				runClients(b, clients, func(int) error {
+					_, err := br.Send(ctx, "bench", broker.Message{Body: payload})
+					return err
+				})
+			})
+		}
+	}
+}
+
+func BenchmarkReceiveComplete(b *testing.B) {
+	for _, d := range storetest.Drivers {
+		for _, clients := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/clients=%d", d, clients), func(b *testing.B) {
+				br, ctx := benchStore(b, d)
+				batch := make([]broker.Message, 0, 500)
+				for i := 0; i < b.N; i++ {
+					batch = append(batch, broker.Message{Body: payload})
+					if len(batch) == cap(batch) || i == b.N-1 {
+						if _, err := br.Send(ctx, "bench", batch...); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+				}
+				runClients(b, clients, func(int) error {
+					got, err := br.Receive(ctx, "bench", broker.ReceiveOptions{Wait: 5 * time.Second})
+					if err != nil {
+						return err
+					}
+					if len(got) != 1 {
+						return fmt.Errorf("received %d messages", len(got))
+					}
+					return br.Complete(ctx, "bench", broker.Settlement{LockToken: got[0].LockToken})
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkEndToEnd is the peers' workload: clients send 1 KiB messages while
+// as many receive and complete them; one op is one message through.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, d := range storetest.Drivers {
+		for _, clients := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/clients=%d", d, clients), func(b *testing.B) {
+				br, ctx := benchStore(b, d)
+				runClients(b, clients, func(int) error {
+					if _, err := br.Send(ctx, "bench", broker.Message{Body: payload}); err != nil {
+						return err
+					}
+					got, err := br.Receive(ctx, "bench", broker.ReceiveOptions{Wait: 5 * time.Second})
+					if err != nil {
+						return err
+					}
+					if len(got) != 1 {
+						return fmt.Errorf("received %d messages", len(got))
+					}
+					return br.Complete(ctx, "bench", broker.Settlement{LockToken: got[0].LockToken})
+				})
+			})
+		}
+	}
+}

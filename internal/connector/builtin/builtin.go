@@ -1,0 +1,29 @@
+// Package builtin registers every connector that ships with Junction into a
+// registry; app wiring calls Register once per Junction.
+package builtin
+
+import (
+	"junction/internal/connector"
+	"junction/internal/connector/http"
+	"junction/internal/connector/localfiles"
+	"junction/internal/connector/mqtt"
+	"junction/internal/connector/nats"
+	"junction/internal/connector/rabbitmq"
+	"junction/internal/connector/redis"
+	"junction/internal/connector/sql"
+)
+
+// Connectors returns fresh instances of the built-in connectors.
+func Connectors() []*connector.Connector {
+	return []*connector.Connector{http.New(), sql.New(), redis.New(), rabbitmq.New(), nats.New(), mqtt.New(), localfiles.New()}
+}
+
+// Register adds the built-in connectors to r.
+func Register(r *connector.Registry) error {
+	for _, c := range Connectors() {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Entity names a Service Bus queue, or a topic and (for receiving) a subscription.
+type Entity struct {
+	Queue        string
+	Topic        string
+	Subscription string
+}
+
+func (e Entity) String() string {
+	switch {
+	case e.Queue != "":
+		return "queue " + e.Queue
+	case e.Subscription != "":
+		return "topic " + e.Topic + " subscription " + e.Subscription
+	}
+	return "topic " + e.Topic
+}
+
+// Message is a Service Bus message as the host receives or sends it.
+type Message struct {
+	ID            string
+	Body          []byte
+	ContentType   string
+	CorrelationID string
+	SessionID     string
+	Subject       string
+	DeliveryCount int
+	EnqueuedTime  time.Time
+	Properties    map[string]any
+	// LockToken identifies a peek-locked message to Complete and Abandon.
+	LockToken string
+}
+
+// MessageSource is the broker as a serviceBusTrigger consumes it: peek-lock
+// receive, complete on success, abandon on failure. The broker dead-letters a
+// message once its delivery count passes the entity's MaxDeliveryCount.
+type MessageSource interface {
+	// Receive waits for one message (nil when ctx ends or the wait expires).
+	Receive(ctx context.Context, e Entity, wait time.Duration) (*Message, error)
+	Complete(ctx context.Context, e Entity, m *Message) error
+	Abandon(ctx context.Context, e Entity, m *Message) error
+}
+
+// MessageSender is the broker as the serviceBus output binding writes to it.
+type MessageSender interface {
+	Send(ctx context.Context, e Entity, msgs []Message) error
+}
+
+// EventPublisher is the event router as the eventGrid output binding writes
+// to it in-process. Without one, the binding posts to the topic endpoint URL
+// over HTTP (Junction's own or any Event Grid topic).
+type EventPublisher interface {
+	Publish(ctx context.Context, topicEndpoint string, events []json.RawMessage) error
+}
+
+// RowWriter is the Dataverse tables (Junction's own or a real org) as the
+// dataverse output binding writes to them.
+type RowWriter interface {
+	// WriteRows creates rows, or upserts them by primary or alternate key.
+	WriteRows(ctx context.Context, entitySet string, mode string, rows []map[string]any) error
+}
+
+// HTTPResponse is an http output binding's value.
+type HTTPResponse struct {
+	Status  int
+	Headers http.Header
+	Body    []byte
+}
+
+// deliver writes the outputs of a successful invocation to their bindings.
+// An output that fails fails the invocation.
+func (h *Host) deliver(ctx context.Context, f *fn, out *Outcome) error {
+	for _, o := range f.def.Outputs {
+		v, ok := out.Outputs[o.Name]
+		if o.Type == HTTPOutput {
+			resp, err := toHTTPResponse(v)
+			if err != nil {
+				return fmt.Errorf("http output %q: %w", o.Name, err)
+			}
+			out.Response = resp
+			continue
+		}
+		if !ok || v == nil {
+			continue
+		}
+		items := asItems(v)
+		var err error
+		switch o.Type {
+		case ServiceBusOutput:
+			err = h.sendMessages(ctx, o, items)
+		case EventGridOutput:
+			err = h.publishEvents(ctx, o, items)
+		case DataverseOutput:
+			err = h.writeRows(ctx, o, items)
+		}
+		if err != nil {
+			return fmt.Errorf("%s output %q: %w", o.Type, o.Name, err)
+		}
+	}
+	return nil
+}
+
+// asItems turns an output value into the items it sends: an array is one
+// item per element, anything else one item.
+func asItems(v any) []any {
+	if a, ok := v.([]any); ok {
+		return a
+	}
+	return []any{v}
+}
+
+func (h *Host) sendMessages(ctx context.Context, o Binding, items []any) error {
+	if h.opts.Sender == nil {
+		return errors.New("no Service Bus sender is connected to the function host")
+	}
+	msgs := make([]Message, 0, len(items))
+	for _, it := range items {
+		m := Message{ID: newID()}
+		switch x := it.(type) {
+		case string:
+			m.Body, m.ContentType = []byte(x), "text/plain"
+		default:
+			b, err := json.Marshal(x)
+			if err != nil {
+				return err
+			}
+			m.Body, m.ContentType = b, "application/json"
+		}
+		msgs = append(msgs, m)
+	}
+	return h.opts.Sender.Send(ctx, Entity{Queue: o.QueueName, Topic: o.TopicName}, msgs)
+}
+
+// publishEvents sends events to the topic named by the binding's app
+// settings: in-process when a publisher is connected, else over HTTP with the
+// aeg-sas-key header, as Azure's binding does.
+func (h *Host) publishEvents(ctx context.Context, o Binding, items []any) error {
+	endpoint := h.opts.Getenv(o.TopicEndpointURI)
+	if endpoint == "" {
+		return fmt.Errorf("app setting %q (topicEndpointUri) is not set", o.TopicEndpointURI)
+	}
+	events := make([]json.RawMessage, 0, len(items))
+	for _, it := range items {
+		ev, ok := it.(map[string]any)
+		if !ok {
+			return fmt.Errorf("an event must be an object, got %T", it)
+		}
+		if _, ok := ev["id"]; !ok {
+			ev["id"] = newID()
+		}
+		if _, ok := ev["eventTime"]; !ok {
+			if _, cloud := ev["specversion"]; !cloud {
+				ev["eventTime"] = time.Now().UTC().Format(time.RFC3339Nano)
+			}
+		}
+		if _, ok := ev["dataVersion"]; !ok {
+			if _, cloud := ev["specversion"]; !cloud {
+				ev["dataVersion"] = "1.0"
+			}
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		events = append(events, b)
+	}
+	if h.opts.Publisher != nil {
+		return h.opts.Publisher.Publish(ctx, endpoint, events)
+	}
+	body, _ := json.Marshal(events)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("topic endpoint: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if o.TopicKeySetting != "" {
+		key := h.opts.Getenv(o.TopicKeySetting)
+		if key == "" {
+			return fmt.Errorf("app setting %q (topicKeySetting) is not set", o.TopicKeySetting)
+		}
+		req.Header.Set("aeg-sas-key", key)
+	}
+	resp, err := h.opts.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("publish to the topic: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("publish to the topic: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+func (h *Host) writeRows(ctx context.Context, o Binding, items []any) error {
+	if h.opts.Rows == nil {
+		return errors.New("no Dataverse row writer is connected to the function host")
+	}
+	rows := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		r, ok := it.(map[string]any)
+		if !ok {
+			return fmt.Errorf("a row must be an object, got %T", it)
+		}
+		rows = append(rows, r)
+	}
+	mode := o.Mode
+	if mode == "" {
+		mode = "upsert"
+	}
+	return h.opts.Rows.WriteRows(ctx, o.EntityName, mode, rows)
+}
+
+// toHTTPResponse reads context.res / an http output: {status|statusCode,
+// headers, body}. A string body is sent as it is; anything else as JSON.
+func toHTTPResponse(v any) (*HTTPResponse, error) {
+	resp := &HTTPResponse{Status: http.StatusOK, Headers: http.Header{}}
+	if v == nil {
+		resp.Status = http.StatusNoContent
+		return resp, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the response must be an object with status, headers and body, got %T", v)
+	}
+	var body any
+	hasBody := false
+	for k, val := range m {
+		switch strings.ToLower(k) {
+		case "status", "statuscode":
+			n, err := statusOf(val)
+			if err != nil {
+				return nil, err
+			}
+			resp.Status = n
+		case "headers":
+			hm, ok := val.(map[string]any)
+			if !ok && val != nil {
+				return nil, fmt.Errorf("headers must be an object")
+			}
+			for hk, hv := range hm {
+				switch x := hv.(type) {
+				case []any:
+					for _, e := range x {
+						resp.Headers.Add(hk, fmt.Sprint(e))
+					}
+				default:
+					resp.Headers.Set(hk, fmt.Sprint(x))
+				}
+			}
+		case "body":
+			body, hasBody = val, true
+		}
+	}
+	if hasBody && body != nil {
+		switch b := body.(type) {
+		case string:
+			resp.Body = []byte(b)
+			if resp.Headers.Get("Content-Type") == "" {
+				resp.Headers.Set("Content-Type", "text/plain; charset=utf-8")
+			}
+		default:
+			enc, err := json.Marshal(b)
+			if err != nil {
+				return nil, err
+			}
+			resp.Body = enc
+			if resp.Headers.Get("Content-Type") == "" {
+				resp.Headers.Set("Content-Type", "application/json; charset=utf-8")
+			}
+		}
+	}
+	return resp, nil
+}
+
+func statusOf(v any) (int, error) {
+	var n int
+	switch x := v.(type) {
+	case float64:
+		n = int(x)
+	case string:
+		if _, err := fmt.Sscanf(x, "%d", &n); err != nil {
+			return 0, fmt.Errorf("status %q is not a number", x)
+		}
+	default:
+		return 0, fmt.Errorf("status must be a number")
+	}
+	if n < 100 || n > 599 {
+		return 0, fmt.Errorf("status %d is not an HTTP status", n)
+	}
+	return n, nil
+}

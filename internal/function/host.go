@@ -1,0 +1,421 @@
+// Package function is Junction's function host, in the Azure Functions model:
+// a function app folder (host.json and one folder per function with
+// function.json) whose functions are triggered by HTTP requests, timers
+// (NCRONTAB, fired once across nodes), Service Bus messages and Event Grid
+// events, and write to output bindings (HTTP response, Service Bus, Event Grid,
+// Dataverse rows). Function code is either inline JavaScript run in the
+// embedded sandbox of package js, or a custom handler: an executable in any
+// language that the host starts, health-checks, restarts and stops, and that
+// speaks the custom handler protocol over HTTP. Every invocation is recorded
+// (trigger, status, duration, logs, error) and served by the management API
+// under /admin/v1/functions.
+package function
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"junction/internal/function/js"
+	"junction/internal/server"
+	"junction/internal/store"
+)
+
+// Authenticator checks Junction API keys, which work as the master key of
+// admin-level HTTP triggers.
+type Authenticator interface {
+	Authenticate(ctx context.Context, key string) (server.Principal, bool)
+}
+
+// Options are what a Host is built from. Messages, Sender, Publisher and Rows
+// connect the host to the broker, the event router and the Dataverse tables;
+// functions whose trigger or outputs need a missing one are loaded but report
+// themselves unwired.
+type Options struct {
+	Store  store.Store
+	Keys   Authenticator
+	Logger *slog.Logger
+	NodeID string
+	// Dir is the function app's folder on disk, where custom handler executables
+	// are found; empty when the project is not on disk.
+	Dir string
+	// Getenv resolves app settings (connection names, topic endpoints); default os.Getenv.
+	Getenv     func(string) string
+	Messages   MessageSource
+	Sender     MessageSender
+	Publisher  EventPublisher
+	Rows       RowWriter
+	HTTPClient *http.Client
+	Registerer prometheus.Registerer
+	// Now is the clock of timer triggers; default time.Now.
+	Now func() time.Time
+}
+
+// Host runs one function app.
+type Host struct {
+	opts    Options
+	log     *slog.Logger
+	cfg     *Config
+	sandbox *js.Sandbox
+	handler *customHandler
+	history *history
+	funcs   map[string]*fn // by lower-cased name
+	http    []*fn          // HTTP-triggered, in match order
+	httpSem chan struct{}
+	pending chan struct{}
+	metrics *metrics
+
+	mu      sync.Mutex
+	started bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+type fn struct {
+	def *Definition
+	sem chan struct{}
+}
+
+// New builds a host for cfg (nil: an empty app).
+func New(opts Options, cfg *Config) *Host {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if opts.NodeID == "" {
+		opts.NodeID = newID()
+	}
+	h := &Host{opts: opts, log: opts.Logger.With("component", "functions"), funcs: map[string]*fn{}}
+	h.metrics = newMetrics(opts.Registerer)
+	h.history = newHistory(opts.Store, opts.NodeID, h.log)
+	h.setConfig(cfg)
+	return h
+}
+
+func (h *Host) setConfig(cfg *Config) {
+	if cfg == nil {
+		cfg = &Config{RoutePrefix: "api", Timeout: 5 * time.Minute}
+	}
+	h.cfg = cfg
+	mem := 64
+	if j := cfg.Host.Junction; j != nil && j.JavaScriptMaxMemoryMB > 0 {
+		mem = j.JavaScriptMaxMemoryMB
+	}
+	h.sandbox = js.New(js.Options{Timeout: cfg.Timeout, MaxMemory: uint64(mem) << 20})
+	perFn := 100
+	if c := cfg.Host.Concurrency; c != nil && c.MaximumFunctionConcurrency > 0 {
+		perFn = c.MaximumFunctionConcurrency
+	}
+	maxHTTP := cfg.HTTP.MaxConcurrentRequests
+	if maxHTTP <= 0 {
+		maxHTTP = 100
+	}
+	maxPending := cfg.HTTP.MaxOutstandingRequests
+	if maxPending <= 0 {
+		maxPending = 200
+	}
+	if maxPending < maxHTTP {
+		maxPending = maxHTTP
+	}
+	h.httpSem = make(chan struct{}, maxHTTP)
+	h.pending = make(chan struct{}, maxPending)
+	h.funcs = map[string]*fn{}
+	h.http = nil
+	for _, d := range cfg.Functions {
+		f := &fn{def: d, sem: make(chan struct{}, perFn)}
+		h.funcs[strings.ToLower(d.Name)] = f
+		if d.Route != nil {
+			h.http = append(h.http, f)
+		}
+	}
+	// More literal segments first, then longer templates: the most specific
+	// route wins, as ASP.NET routing does.
+	sort.SliceStable(h.http, func(i, j int) bool {
+		a, b := h.http[i].def.Route, h.http[j].def.Route
+		if a.literals() != b.literals() {
+			return a.literals() > b.literals()
+		}
+		return len(a.segs) > len(b.segs)
+	})
+	h.handler = nil
+	if ch := cfg.Host.CustomHandler; ch != nil {
+		h.handler = newCustomHandler(ch, h.opts.Dir, h.opts.Getenv, h.log)
+	}
+}
+
+// Config returns the loaded function app.
+func (h *Host) Config() *Config { return h.cfg }
+
+// Start starts the custom handler process, the timers and the message
+// receivers. It is safe to call twice.
+func (h *Host) Start(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.started {
+		return nil
+	}
+	h.started = true
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.cancel = cancel
+	h.history.start()
+	if h.handler != nil && len(h.cfg.Functions) > 0 {
+		if err := h.handler.start(runCtx); err != nil {
+			cancel()
+			return err
+		}
+	}
+	for _, f := range h.funcs {
+		if f.def.File.Disabled {
+			continue
+		}
+		switch f.def.Trigger.Type {
+		case TimerTrigger:
+			h.wg.Add(1)
+			go func() { defer h.wg.Done(); h.runTimer(runCtx, f) }()
+		case ServiceBusTrigger:
+			if h.opts.Messages == nil {
+				h.log.Warn("function not wired: no Service Bus message source in this Junction", "function", f.def.Name)
+				continue
+			}
+			h.wg.Add(1)
+			go func() { defer h.wg.Done(); h.receive(runCtx, f) }()
+		}
+	}
+	return nil
+}
+
+// Stop stops timers and receivers, waits for running invocations' bookkeeping,
+// stops the custom handler and flushes the invocation history. Safe to call
+// twice or without Start.
+func (h *Host) Stop(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.started {
+		return nil
+	}
+	h.started = false
+	h.cancel()
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	var errs []error
+	if h.handler != nil {
+		errs = append(errs, h.handler.stop(ctx))
+	}
+	errs = append(errs, h.history.stop(ctx))
+	return errors.Join(errs...)
+}
+
+// Function returns the named function's definition.
+func (h *Host) Function(name string) (*Definition, bool) {
+	f, ok := h.funcs[strings.ToLower(name)]
+	if !ok {
+		return nil, false
+	}
+	return f.def, true
+}
+
+// Unwired says why a function cannot run in this Junction, or "".
+func (h *Host) Unwired(d *Definition) string {
+	if d.Trigger.Type == ServiceBusTrigger && h.opts.Messages == nil {
+		return "serviceBusTrigger: no Service Bus message source is connected"
+	}
+	for _, o := range d.Outputs {
+		switch {
+		case o.Type == ServiceBusOutput && h.opts.Sender == nil:
+			return "serviceBus output: no Service Bus sender is connected"
+		case o.Type == DataverseOutput && h.opts.Rows == nil:
+			return "dataverse output: no row writer is connected"
+		}
+	}
+	return ""
+}
+
+// Trigger is what started an invocation.
+type Trigger struct {
+	Type   string // httpTrigger, timerTrigger, serviceBusTrigger, eventGridTrigger, manual
+	Detail string // e.g. "GET /api/hello", the message id, the occurrence
+	// Value is the trigger binding's value (the request object, timer info,
+	// message body, event).
+	Value       any
+	BindingData map[string]any
+	// request is the raw HTTP request, for forwarding to a custom handler.
+	request *http.Request
+	writer  http.ResponseWriter
+	body    []byte
+	params  map[string]string
+}
+
+// Outcome is the result of one invocation.
+type Outcome struct {
+	InvocationID string
+	Status       string // Succeeded or Failed
+	Duration     time.Duration
+	// Outputs holds the output bindings by name ("$return" for the return value).
+	Outputs  map[string]any
+	Response *HTTPResponse // the http output, when the function has one
+	Logs     []js.Log
+	Err      error
+	// forwarded is set when a custom handler wrote the HTTP response itself.
+	forwarded bool
+}
+
+// Invocation statuses.
+const (
+	StatusSucceeded = "Succeeded"
+	StatusFailed    = "Failed"
+)
+
+// ErrBusy is returned when a function's concurrency limit is reached and the
+// caller's context ends before a slot frees.
+var ErrBusy = errors.New("the function is at its concurrency limit")
+
+// Invoke runs a function by name for a trigger (used by the event router,
+// the broker and the management API's manual invocation).
+func (h *Host) Invoke(ctx context.Context, name string, t Trigger) (*Outcome, error) {
+	f, ok := h.funcs[strings.ToLower(name)]
+	if !ok {
+		return nil, fmt.Errorf("function %q: %w", name, errNoFunction)
+	}
+	return h.invoke(ctx, f, t), nil
+}
+
+var errNoFunction = errors.New("no such function")
+
+func (h *Host) invoke(ctx context.Context, f *fn, t Trigger) *Outcome {
+	out := &Outcome{InvocationID: newID()}
+	start := time.Now()
+	defer func() {
+		out.Duration = time.Since(start)
+		if out.Status == "" {
+			out.Status = StatusSucceeded
+			if out.Err != nil {
+				out.Status = StatusFailed
+			}
+		}
+		h.metrics.observe(f.def.Name, out)
+		h.history.record(invocationRecord{
+			ID: out.InvocationID, Function: f.def.Name, Trigger: t.Type, Detail: t.Detail,
+			Status: out.Status, Started: start, Duration: out.Duration, Logs: out.Logs, Error: errText(out.Err),
+		})
+		if out.Err != nil {
+			h.log.Info("function failed", "function", f.def.Name, "invocation", out.InvocationID, "err", out.Err)
+		}
+	}()
+	if f.def.File.Disabled {
+		out.Err = errors.New("the function is disabled")
+		return out
+	}
+	select {
+	case f.sem <- struct{}{}:
+		defer func() { <-f.sem }()
+	case <-ctx.Done():
+		out.Err = ErrBusy
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	if h.handler != nil {
+		h.runCustom(ctx, f, t, out)
+	} else {
+		h.runJS(ctx, f, t, out)
+	}
+	if out.Err != nil || out.forwarded {
+		return out
+	}
+	out.Err = h.deliver(ctx, f, out)
+	return out
+}
+
+func (h *Host) runJS(ctx context.Context, f *fn, t Trigger, out *Outcome) {
+	trigName := f.def.Trigger.Name
+	bindings := map[string]any{trigName: t.Value}
+	data := t.BindingData
+	if data == nil {
+		data = map[string]any{}
+	}
+	res, err := h.sandbox.Function(ctx, f.def.Code, js.Call{
+		FunctionName: f.def.Name, InvocationID: out.InvocationID,
+		Args: []any{t.Value}, Bindings: bindings, BindingData: data,
+	})
+	out.Logs = res.Logs
+	if err != nil {
+		out.Err = err
+		return
+	}
+	out.Outputs = map[string]any{}
+	for _, o := range f.def.Outputs {
+		switch {
+		case o.Name == "$return":
+			out.Outputs[o.Name] = res.Return
+		case o.Type == HTTPOutput && res.Res != nil:
+			out.Outputs[o.Name] = res.Res
+		default:
+			if v, ok := res.Bindings[o.Name]; ok {
+				out.Outputs[o.Name] = v
+			} else if o.Type == HTTPOutput && res.Return != nil {
+				out.Outputs[o.Name] = res.Return
+			}
+		}
+	}
+	out.Outputs["$return"] = res.Return
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b[:])
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
+
+type metrics struct {
+	invocations *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_function_invocations_total", Help: "Function invocations by function and status."}, []string{"function", "status"}),
+		duration:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "junction_function_duration_seconds", Help: "Function invocation duration.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, []string{"function"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.invocations, m.duration)
+	}
+	return m
+}
+
+func (m *metrics) observe(name string, o *Outcome) {
+	m.invocations.WithLabelValues(name, o.Status).Inc()
+	m.duration.WithLabelValues(name).Observe(o.Duration.Seconds())
+}

@@ -1,0 +1,522 @@
+// Package js runs inline JavaScript in an embedded sandbox (goja): Azure
+// Functions style `module.exports = async function (context, ...)` modules for
+// the function host, and code bodies for the workflow engine's JavaScriptCode
+// action. The sandbox has no file, network, timer or module access; code runs
+// under a time limit (the runtime is interrupted) and an approximate memory
+// limit (the run is interrupted when the process heap grows past it while the
+// code runs). Values cross the boundary as JSON.
+package js
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// Options bound what one run may use. Zero values take the defaults.
+type Options struct {
+	// Timeout stops code that runs longer (default 5s).
+	Timeout time.Duration
+	// MaxMemory stops code while the process heap has grown by more than this
+	// many bytes since the run started (default 64 MiB). The measure is the
+	// whole heap, so it is an approximation that concurrent runs share.
+	MaxMemory uint64
+	// MaxLogBytes caps the captured log (default 64 KiB); later lines are dropped
+	// and one line says so.
+	MaxLogBytes int
+	// MaxCallStack caps recursion depth (default 1024 frames).
+	MaxCallStack int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.MaxMemory == 0 {
+		o.MaxMemory = 64 << 20
+	}
+	if o.MaxLogBytes <= 0 {
+		o.MaxLogBytes = 64 << 10
+	}
+	if o.MaxCallStack <= 0 {
+		o.MaxCallStack = 1024
+	}
+	return o
+}
+
+// Log is one line the code logged with context.log or console.log.
+type Log struct {
+	Time    time.Time `json:"time"`
+	Level   string    `json:"level"` // information, warning, error, trace
+	Message string    `json:"message"`
+}
+
+// Errors a run can end with, besides a script error (*ScriptError).
+var (
+	ErrTimeout   = errors.New("the code ran longer than its time limit")
+	ErrMemory    = errors.New("the code used more memory than its limit")
+	ErrCancelled = errors.New("the run was cancelled")
+	ErrPending   = errors.New("the code's promise never settled (the sandbox has no timers or I/O to wait for)")
+)
+
+// ScriptError is an exception thrown by the code, or a syntax error.
+type ScriptError struct {
+	Message string
+	Stack   string
+}
+
+func (e *ScriptError) Error() string { return e.Message }
+
+// Sandbox runs code with one set of limits and caches compiled programs.
+type Sandbox struct {
+	opts  Options
+	mu    sync.Mutex
+	cache map[[32]byte]*goja.Program
+}
+
+// New returns a sandbox with opts.
+func New(opts Options) *Sandbox {
+	return &Sandbox{opts: opts.withDefaults(), cache: map[[32]byte]*goja.Program{}}
+}
+
+// Run is the workflow engine's JavaScriptCode action with default limits: code
+// is a function body that sees `workflowContext` (input) and returns a value.
+func Run(ctx context.Context, code string, input any) (any, []Log, error) {
+	return New(Options{}).Run(ctx, code, input)
+}
+
+// Run executes code as the body of an async function with `workflowContext`
+// bound to input, and returns what it returns (awaited when it is a promise).
+func (s *Sandbox) Run(ctx context.Context, code string, input any) (any, []Log, error) {
+	prog, err := s.compile("javascriptcode", "(async function (workflowContext) {\n"+code+"\n})")
+	if err != nil {
+		return nil, nil, err
+	}
+	r := s.newRun()
+	defer r.close()
+	var out any
+	err = r.guard(ctx, func() error {
+		fn, err := r.function(prog)
+		if err != nil {
+			return err
+		}
+		in, err := r.toJS(input)
+		if err != nil {
+			return err
+		}
+		v, err := fn(goja.Undefined(), in)
+		if err != nil {
+			return err
+		}
+		v, err = r.settle(v)
+		if err != nil {
+			return err
+		}
+		out, err = r.fromJS(v)
+		return err
+	})
+	return out, r.logs.lines, err
+}
+
+// Call is one invocation of a function module.
+type Call struct {
+	FunctionName string
+	InvocationID string
+	// Args are passed after context: the trigger's value first, then the other
+	// input bindings, as Azure Functions does.
+	Args []any
+	// Bindings are the input bindings by name (context.bindings).
+	Bindings    map[string]any
+	BindingData map[string]any
+}
+
+// Result is what a function module produced.
+type Result struct {
+	// Bindings are context.bindings after the run (inputs and outputs).
+	Bindings map[string]any
+	// Res is context.res (the HTTP response), nil when unset.
+	Res any
+	// Return is the resolved return value, or the value given to context.done.
+	Return any
+	Logs   []Log
+}
+
+// Function runs a CommonJS-style module whose module.exports is a function
+// (context, ...args), possibly async. Both context.done(err, value) and a
+// returned promise complete the invocation.
+func (s *Sandbox) Function(ctx context.Context, code string, call Call) (Result, error) {
+	prog, err := s.compile(call.FunctionName, "(function (module, exports) {\n"+code+"\n})")
+	if err != nil {
+		return Result{}, err
+	}
+	r := s.newRun()
+	defer r.close()
+	var res Result
+	err = r.guard(ctx, func() error {
+		wrapper, err := r.function(prog)
+		if err != nil {
+			return err
+		}
+		module := r.vm.NewObject()
+		exports := r.vm.NewObject()
+		_ = module.Set("exports", exports)
+		if _, err := wrapper(goja.Undefined(), module, exports); err != nil {
+			return err
+		}
+		entry, ok := goja.AssertFunction(module.Get("exports"))
+		if !ok {
+			return &ScriptError{Message: "module.exports is not a function"}
+		}
+		cctx, done, err := r.context(call)
+		if err != nil {
+			return err
+		}
+		args := []goja.Value{cctx}
+		for _, a := range call.Args {
+			v, err := r.toJS(a)
+			if err != nil {
+				return err
+			}
+			args = append(args, v)
+		}
+		v, err := entry(goja.Undefined(), args...)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !done.called:
+			if v, err = r.settle(v); err != nil {
+				return err
+			}
+		case done.err != nil:
+			return done.err
+		default:
+			v = done.value
+		}
+		if res.Return, err = r.fromJS(v); err != nil {
+			return err
+		}
+		b, err := r.fromJS(cctx.Get("bindings"))
+		if err != nil {
+			return err
+		}
+		res.Bindings, _ = b.(map[string]any)
+		if resv := cctx.Get("res"); resv != nil && !goja.IsUndefined(resv) && !goja.IsNull(resv) {
+			if res.Res, err = r.fromJS(resv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	res.Logs = r.logs.lines
+	return res, err
+}
+
+func (s *Sandbox) compile(name, src string) (*goja.Program, error) {
+	key := sha256.Sum256([]byte(name + "\x00" + src))
+	s.mu.Lock()
+	p, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := goja.Compile(name, src, false)
+	if err != nil {
+		return nil, &ScriptError{Message: "syntax error: " + err.Error()}
+	}
+	s.mu.Lock()
+	if len(s.cache) > 1000 {
+		clear(s.cache)
+	}
+	s.cache[key] = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// run is one runtime, used once.
+type run struct {
+	vm   *goja.Runtime
+	opts Options
+	logs *logBuf
+}
+
+func (s *Sandbox) newRun() *run {
+	vm := goja.New()
+	vm.SetMaxCallStackSize(s.opts.MaxCallStack)
+	r := &run{vm: vm, opts: s.opts, logs: &logBuf{max: s.opts.MaxLogBytes}}
+	console := vm.NewObject()
+	for name, level := range map[string]string{"log": "information", "info": "information", "warn": "warning", "error": "error", "debug": "trace", "trace": "trace"} {
+		_ = console.Set(name, r.logFunc(level))
+	}
+	_ = vm.Set("console", console)
+	// Nothing else is exposed: no require, no timers, no fs, no network.
+	return r
+}
+
+func (r *run) close() {}
+
+type doneState struct {
+	called bool
+	err    error
+	value  goja.Value
+}
+
+// context builds the Azure Functions context object.
+func (r *run) context(call Call) (*goja.Object, *doneState, error) {
+	vm := r.vm
+	c := vm.NewObject()
+	bindings, err := r.toJS(orEmpty(call.Bindings))
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := r.toJS(orEmpty(call.BindingData))
+	if err != nil {
+		return nil, nil, err
+	}
+	_ = c.Set("bindings", bindings)
+	_ = c.Set("bindingData", data)
+	_ = c.Set("invocationId", call.InvocationID)
+	exec := vm.NewObject()
+	_ = exec.Set("invocationId", call.InvocationID)
+	_ = exec.Set("functionName", call.FunctionName)
+	_ = c.Set("executionContext", exec)
+	log := vm.ToValue(r.logFunc("information")).(*goja.Object)
+	for name, level := range map[string]string{"info": "information", "warn": "warning", "error": "error", "verbose": "trace"} {
+		_ = log.Set(name, r.logFunc(level))
+	}
+	_ = c.Set("log", log)
+	done := &doneState{}
+	_ = c.Set("done", func(fc goja.FunctionCall) goja.Value {
+		if done.called {
+			return goja.Undefined()
+		}
+		done.called = true
+		if e := fc.Argument(0); !goja.IsUndefined(e) && !goja.IsNull(e) {
+			done.err = &ScriptError{Message: e.String()}
+		}
+		done.value = fc.Argument(1)
+		return goja.Undefined()
+	})
+	return c, done, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func (r *run) logFunc(level string) func(goja.FunctionCall) goja.Value {
+	return func(fc goja.FunctionCall) goja.Value {
+		parts := make([]string, len(fc.Arguments))
+		for i, a := range fc.Arguments {
+			parts[i] = r.display(a)
+		}
+		r.logs.add(level, strings.Join(parts, " "))
+		return goja.Undefined()
+	}
+}
+
+// display renders a logged value: strings as they are, objects as JSON.
+func (r *run) display(v goja.Value) string {
+	if o, ok := v.(*goja.Object); ok {
+		if _, isFn := goja.AssertFunction(o); !isFn && o.ClassName() != "Error" {
+			if b, err := json.Marshal(o); err == nil {
+				return string(b)
+			}
+		}
+	}
+	return v.String()
+}
+
+type logBuf struct {
+	mu      sync.Mutex
+	lines   []Log
+	size    int
+	max     int
+	dropped bool
+}
+
+func (l *logBuf) add(level, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dropped {
+		return
+	}
+	if l.size+len(msg) > l.max {
+		l.dropped = true
+		l.lines = append(l.lines, Log{Time: time.Now().UTC(), Level: "warning", Message: "log truncated: the invocation logged more than the limit"})
+		return
+	}
+	l.size += len(msg)
+	l.lines = append(l.lines, Log{Time: time.Now().UTC(), Level: level, Message: msg})
+}
+
+func (r *run) function(p *goja.Program) (goja.Callable, error) {
+	v, err := r.vm.RunProgram(p)
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(v)
+	if !ok {
+		return nil, errors.New("internal: wrapper is not a function")
+	}
+	return fn, nil
+}
+
+// settle resolves v when it is a promise. The job queue has already been
+// drained when the outermost call returned, so a pending promise can never
+// settle: nothing in the sandbox can wake it.
+func (r *run) settle(v goja.Value) (goja.Value, error) {
+	p, ok := v.Export().(*goja.Promise)
+	if !ok {
+		return v, nil
+	}
+	switch p.State() {
+	case goja.PromiseStateFulfilled:
+		return p.Result(), nil
+	case goja.PromiseStateRejected:
+		return nil, r.thrown(p.Result())
+	}
+	return nil, ErrPending
+}
+
+func (r *run) thrown(v goja.Value) error {
+	if o, ok := v.(*goja.Object); ok {
+		msg := o.Get("message")
+		stack := o.Get("stack")
+		se := &ScriptError{Message: v.String()}
+		if msg != nil && !goja.IsUndefined(msg) {
+			name := o.Get("name")
+			if name != nil && !goja.IsUndefined(name) {
+				se.Message = name.String() + ": " + msg.String()
+			}
+		}
+		if stack != nil && !goja.IsUndefined(stack) {
+			se.Stack = stack.String()
+		}
+		return se
+	}
+	if v == nil {
+		return &ScriptError{Message: "rejected"}
+	}
+	return &ScriptError{Message: v.String()}
+}
+
+// toJS turns a Go value into a plain JS value through JSON, so that the code
+// sees ordinary objects and arrays.
+func (r *run) toJS(v any) (goja.Value, error) {
+	if v == nil {
+		return goja.Null(), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("pass a value to the code: %w", err)
+	}
+	parse, _ := goja.AssertFunction(r.vm.Get("JSON").ToObject(r.vm).Get("parse"))
+	return parse(goja.Undefined(), r.vm.ToValue(string(b)))
+}
+
+// fromJS turns a JS value into JSON-shaped Go values (undefined becomes nil).
+func (r *run) fromJS(v goja.Value) (any, error) {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return nil, nil
+	}
+	stringify, _ := goja.AssertFunction(r.vm.Get("JSON").ToObject(r.vm).Get("stringify"))
+	s, err := stringify(goja.Undefined(), v)
+	if err != nil {
+		return nil, err
+	}
+	if goja.IsUndefined(s) {
+		return nil, nil
+	}
+	var out any
+	if err := json.Unmarshal([]byte(s.String()), &out); err != nil {
+		return nil, fmt.Errorf("read the code's result: %w", err)
+	}
+	return out, nil
+}
+
+type interrupt struct{ err error }
+
+// guard runs fn under the time and memory limits and ctx, and maps the ways a
+// run can end to errors.
+func (r *run) guard(ctx context.Context, fn func() error) (err error) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.watch(ctx, stop)
+	}()
+	defer func() {
+		close(stop)
+		wg.Wait()
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the code crashed the sandbox: %v", p)
+		}
+	}()
+	err = fn()
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		if in, ok := ie.Value().(interrupt); ok {
+			return in.err
+		}
+	}
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		return r.thrown(ex.Value())
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		return &ScriptError{Message: "RangeError: maximum call stack size exceeded"}
+	}
+	return err
+}
+
+var heapSample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+var heapMu sync.Mutex
+
+func heapBytes() uint64 {
+	heapMu.Lock()
+	defer heapMu.Unlock()
+	metrics.Read(heapSample)
+	if heapSample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return heapSample[0].Value.Uint64()
+}
+
+func (r *run) watch(ctx context.Context, stop <-chan struct{}) {
+	timer := time.NewTimer(r.opts.Timeout)
+	defer timer.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	base := heapBytes()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			r.vm.Interrupt(interrupt{ErrCancelled})
+			return
+		case <-timer.C:
+			r.vm.Interrupt(interrupt{ErrTimeout})
+			return
+		case <-tick.C:
+			if h := heapBytes(); h > base && h-base > r.opts.MaxMemory {
+				r.vm.Interrupt(interrupt{ErrMemory})
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package job
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"junction/internal/job/format"
+)
+
+var decimalPattern = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)$`)
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+var dateTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", time.DateOnly}
+
+// convert turns a source value into the Go value of typ: string, int64,
+// float64, bool, time.Time (UTC, microseconds) or a normalised decimal string.
+// Empty values become nil. layout, when set, is the Go layout of dates.
+func convert(v any, typ, layout string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
+	if s, ok := v.(string); ok && typ != format.TypeString {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil, nil
+		}
+		v = s
+	}
+	switch typ {
+	case format.TypeString, "":
+		switch x := v.(type) {
+		case string:
+			if x == "" {
+				return nil, nil
+			}
+			return x, nil
+		case map[string]any, []any:
+			b, _ := json.Marshal(x)
+			return string(b), nil
+		case time.Time:
+			return x.UTC().Format(time.RFC3339Nano), nil
+		}
+		return format.Text(v), nil
+	case format.TypeInt:
+		switch x := v.(type) {
+		case int64:
+			return x, nil
+		case int:
+			return int64(x), nil
+		case int32:
+			return int64(x), nil
+		case float64:
+			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+				return int64(x), nil
+			}
+		case bool:
+			if x {
+				return int64(1), nil
+			}
+			return int64(0), nil
+		case string, json.Number:
+			s := format.Text(x)
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return n, nil
+			}
+			if decimalPattern.MatchString(s) {
+				d := normDecimal(s)
+				if !strings.Contains(d, ".") {
+					if n, err := strconv.ParseInt(d, 10, 64); err == nil {
+						return n, nil
+					}
+				}
+			}
+		}
+		return nil, fmt.Errorf("%q is not a whole number", format.Text(v))
+	case format.TypeFloat:
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case float32:
+			return float64(x), nil
+		case int64:
+			return float64(x), nil
+		case string, json.Number:
+			if f, err := strconv.ParseFloat(format.Text(x), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return f, nil
+			}
+		}
+		return nil, fmt.Errorf("%q is not a number", format.Text(v))
+	case format.TypeDecimal:
+		switch x := v.(type) {
+		case int64:
+			return strconv.FormatInt(x, 10), nil
+		case float64:
+			return normDecimal(strconv.FormatFloat(x, 'f', -1, 64)), nil
+		case string, json.Number:
+			s := format.Text(x)
+			if decimalPattern.MatchString(s) {
+				return normDecimal(s), nil
+			}
+		}
+		return nil, fmt.Errorf("%q is not a decimal number", format.Text(v))
+	case format.TypeBool:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case int64:
+			if x == 0 || x == 1 {
+				return x == 1, nil
+			}
+		case string, json.Number:
+			switch strings.ToLower(format.Text(x)) {
+			case "true", "1", "yes", "y", "t":
+				return true, nil
+			case "false", "0", "no", "n", "f":
+				return false, nil
+			}
+		}
+		return nil, fmt.Errorf("%q is not true or false", format.Text(v))
+	case format.TypeDateTime, format.TypeDate:
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case string:
+			var err error
+			if t, err = parseTime(x, layout); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("%q is not a date", format.Text(v))
+		}
+		t = t.UTC()
+		if typ == format.TypeDate {
+			return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+		}
+		return t.Truncate(time.Microsecond), nil
+	case format.TypeGUID:
+		s := format.Text(v)
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+		if !guidPattern.MatchString(s) {
+			return nil, fmt.Errorf("%q is not a GUID", format.Text(v))
+		}
+		return strings.ToLower(s), nil
+	}
+	return nil, fmt.Errorf("unknown type %q", typ)
+}
+
+func parseTime(s, layout string) (time.Time, error) {
+	if layout != "" {
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q does not match the date format %q", s, layout)
+		}
+		return t, nil
+	}
+	for _, l := range dateTimeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (use ISO 8601, or set format)", s)
+}
+
+// normDecimal writes a decimal without a plus sign, leading zeros or
+// trailing fractional zeros, so that equal numbers have equal text.
+func normDecimal(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimLeft(s, "+-")
+	intPart, frac, _ := strings.Cut(s, ".")
+	intPart = strings.TrimLeft(intPart, "0")
+	frac = strings.TrimRight(frac, "0")
+	if intPart == "" {
+		intPart = "0"
+	}
+	out := intPart
+	if frac != "" {
+		out += "." + frac
+	}
+	if neg && out != "0" {
+		out = "-" + out
+	}
+	return out
+}

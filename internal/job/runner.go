@@ -1,0 +1,499 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"junction/internal/job/format"
+	"junction/internal/store"
+)
+
+// maxStoredRejects caps the rejects file kept in the store.
+const maxStoredRejects = 16 << 20
+
+// rejectsWriter writes the rejects CSV (line, column, reason, value) to a
+// temporary file, so that any number of rejects costs no memory.
+type rejectsWriter struct {
+	f *os.File
+	w *csv.Writer
+	n int64
+}
+
+func newRejectsWriter(dir string) (*rejectsWriter, error) {
+	f, err := os.CreateTemp(dir, "rejects-*.csv")
+	if err != nil {
+		return nil, err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"line", "column", "reason", "value"})
+	return &rejectsWriter{f: f, w: w}, nil
+}
+
+func (r *rejectsWriter) add(rs []Reject) {
+	for _, x := range rs {
+		r.w.Write([]string{strconv.FormatInt(x.Line, 10), x.Column, x.Reason, x.Value})
+		r.n++
+	}
+}
+
+// bytes returns the file's content, truncated to the cap with a last line
+// saying so.
+func (r *rejectsWriter) bytes() ([]byte, error) {
+	r.w.Flush()
+	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(r.f, maxStoredRejects))
+	if err != nil {
+		return nil, err
+	}
+	if st, _ := r.f.Stat(); st != nil && st.Size() > maxStoredRejects {
+		b = b[:bytes.LastIndexByte(b, '\n')+1]
+		b = append(b, []byte(",,the rejects file was cut at 16 MiB,\n")...)
+	}
+	return b, nil
+}
+
+func (r *rejectsWriter) close() {
+	r.f.Close()
+	os.Remove(r.f.Name())
+}
+
+// runState is one attempt at a run.
+type runState struct {
+	svc     *Service
+	run     Run
+	spec    *Spec
+	owner   string
+	rejects *rejectsWriter
+	rec     reconciler
+	counts  Counts
+	read    int64
+	bad     int64 // rows with at least one reject
+}
+
+// rowFailure ends a run with a message about the input.
+type rowFailure struct{ msg string }
+
+func (e *rowFailure) Error() string { return e.msg }
+
+func (st *runState) policyAllows() (bool, string) {
+	p := st.spec.Policy
+	if st.bad == 0 {
+		return true, ""
+	}
+	if p.OnError == "reject-all" {
+		return false, fmt.Sprintf("%d of %d rows were rejected and the policy is reject-all: nothing was applied", st.bad, st.read)
+	}
+	if p.MaxErrors > 0 && st.bad > p.MaxErrors {
+		return false, fmt.Sprintf("%d rows were rejected, more than the %d allowed: nothing was applied", st.bad, p.MaxErrors)
+	}
+	if p.MaxErrorPercent > 0 && st.read > 0 && float64(st.bad)*100/float64(st.read) > p.MaxErrorPercent {
+		return false, fmt.Sprintf("%d of %d rows (%.2f%%) were rejected, more than the %.2f%% allowed: nothing was applied",
+			st.bad, st.read, float64(st.bad)*100/float64(st.read), p.MaxErrorPercent)
+	}
+	return true, ""
+}
+
+func (st *runState) twoPass() bool {
+	p := st.spec.Policy
+	return p.OnError == "reject-all" || p.MaxErrors > 0 || p.MaxErrorPercent > 0
+}
+
+// execute carries out a claimed run to its end and records the outcome.
+func (s *Service) execute(ctx context.Context, run Run) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st := &runState{svc: s, run: run, owner: s.node}
+	hbDone := make(chan struct{})
+	go func() { // renew the lease while the run goes on
+		defer close(hbDone)
+		t := time.NewTicker(s.leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := s.store.Tx(ctx, func(tx store.Tx) error {
+					return fenced(ctx, tx, &st.run, st.owner, "lease_until = "+tx.Dialect().NowExpr()+" + ?", s.leaseTTL.Microseconds())
+				})
+				if errors.Is(err, errLeaseLost) {
+					s.log.Warn("job run lease lost", "job", run.Job, "run", run.ID)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	status, msg, err := st.perform(ctx)
+	defer func() {
+		if st.rejects != nil {
+			st.rejects.close()
+		}
+	}()
+	cancel()
+	<-hbDone
+	if errors.Is(err, errLeaseLost) || (ctx.Err() != nil && s.stopping()) {
+		return // another node has it, or this node stops: the lease expires and the run resumes
+	}
+	if err != nil {
+		status, msg = StatusFailed, err.Error()
+	}
+	if ferr := st.finish(context.WithoutCancel(ctx), status, msg); ferr != nil {
+		s.log.Error("record job run outcome", "job", run.Job, "run", run.ID, "err", ferr)
+	}
+}
+
+func (st *runState) perform(ctx context.Context) (status, msg string, err error) {
+	s := st.svc
+	spec, ok := s.Spec(st.run.Job)
+	if !ok {
+		return StatusFailed, "the job no longer exists", nil
+	}
+	st.spec = spec
+	st.counts = st.run.Counts
+	st.read, st.bad = st.run.Read, st.run.Rejected
+	if st.rejects, err = newRejectsWriter(s.tmpDir()); err != nil {
+		return "", "", err
+	}
+	from := st.run.WatermarkFrom
+	if st.run.Phase == "" {
+		if from, err = watermarkOf(ctx, s.store, spec.Name); err != nil {
+			return "", "", err
+		}
+	}
+	open, err := s.opener(spec, st.run)
+	if err != nil {
+		return "", "", err
+	}
+	pin := st.run.WatermarkTo
+	if st.twoPass() && st.run.Phase != "applying" {
+		if err := st.setPhase(ctx, "validating", from, ""); err != nil {
+			return "", "", err
+		}
+		resolver, closeResolver, err := s.resolver(ctx, spec)
+		if err != nil {
+			return "", "", err
+		}
+		pin, err = st.pass(ctx, open, from, "", resolver, nil, true)
+		closeResolver()
+		if err != nil {
+			var rf *rowFailure
+			if errors.As(err, &rf) {
+				return StatusFailed, rf.msg + " (nothing was applied)", nil
+			}
+			return "", "", err
+		}
+		if ok, why := st.policyAllows(); !ok {
+			return StatusRejected, why, nil
+		}
+		if err := st.saveRejects(ctx); err != nil {
+			return "", "", err
+		}
+		if err := st.setPhase(ctx, "applying", from, pin); err != nil {
+			return "", "", err
+		}
+	} else if st.run.Phase == "" {
+		if err := st.setPhase(ctx, "applying", from, ""); err != nil {
+			return "", "", err
+		}
+	}
+	sink, err := s.openSink(ctx, spec, st.run)
+	if err != nil {
+		return "", "", fmt.Errorf("open the sink: %w", err)
+	}
+	wm, err := st.pass(ctx, open, from, pin, sink, sink, false)
+	if err != nil {
+		sink.Abort()
+		var rf *rowFailure
+		if errors.As(err, &rf) {
+			return StatusFailed, rf.msg, nil
+		}
+		return "", "", err
+	}
+	if !st.twoPass() {
+		if ok, why := st.policyAllows(); !ok { // cannot happen with no threshold, kept for clarity
+			sink.Abort()
+			return StatusRejected, why, nil
+		}
+	}
+	target, err := sink.Finish(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("finish the sink: %w", err)
+	}
+	if target != nil {
+		st.rec.r.Method = "read-back"
+		if target.Rows < 0 { // Parquet: rows only
+			st.rec.r.Method = "row-count"
+			st.rec.target = tally{Rows: -target.Rows, Sum: st.rec.source.Sum}
+		} else {
+			st.rec.target = *target
+		}
+	}
+	if wm == "" {
+		wm = from
+	}
+	st.run.WatermarkTo = wm
+	return StatusSucceeded, "", nil
+}
+
+func (st *runState) setPhase(ctx context.Context, phase, from, pin string) error {
+	st.run.Phase, st.run.WatermarkFrom, st.run.WatermarkTo = phase, from, pin
+	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+		return fenced(ctx, tx, &st.run, st.owner, "phase = ?, watermark_from = ?, watermark_to = ?, rows_read = ?, rows_rejected = ?",
+			phase, from, pin, st.read, st.bad)
+	})
+}
+
+func (st *runState) saveRejects(ctx context.Context) error {
+	if st.rejects.n == 0 {
+		return nil
+	}
+	b, err := st.rejects.bytes()
+	if err != nil {
+		return err
+	}
+	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ? AND name = 'rejects.csv'", st.run.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO batch_run_files (run_id, name, content) VALUES (?, 'rejects.csv', ?)", st.run.ID, b)
+		return err
+	})
+}
+
+// pass reads the whole source once. With validateOnly it counts and records
+// rejects; otherwise it applies good rows to sink in chunks, skipping chunks
+// an earlier attempt committed, and checkpoints after each.
+func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin string, resolver Resolver, sink sinkWriter, validateOnly bool) (string, error) {
+	r, err := open(ctx, from, pin)
+	if err != nil {
+		return "", fmt.Errorf("open the source: %w", err)
+	}
+	defer r.close()
+	schema, err := st.svc.schema(st.spec)
+	if err != nil {
+		return "", err
+	}
+	m, err := newMapper(st.spec, r.columns(), schema, resolver)
+	if err != nil {
+		return "", err
+	}
+	recordRejects := validateOnly || !st.twoPass()
+	if recordRejects {
+		st.read, st.bad = 0, 0
+	}
+	var chunk []Row
+	var consumed int64
+	lastSave := time.Now()
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		if consumed > st.run.Checkpoint {
+			c, err := sink.Apply(ctx, chunk)
+			if err != nil {
+				return fmt.Errorf("write chunk ending at source row %d: %w", consumed, err)
+			}
+			st.counts.add(c)
+		}
+		if err := st.verify(ctx, sink, m, chunk); err != nil {
+			return err
+		}
+		chunk = chunk[:0]
+		if consumed <= st.run.Checkpoint {
+			return nil
+		}
+		st.run.Checkpoint = consumed
+		lastSave = time.Now()
+		return st.checkpoint(ctx, r.progress())
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		rec, deleted, err := r.next(ctx)
+		if err == io.EOF {
+			break
+		}
+		var fe *format.Error
+		if errors.As(err, &fe) && !fe.Fatal {
+			consumed++
+			if recordRejects {
+				st.read++
+				st.bad++
+				st.rejects.add([]Reject{{Line: fe.Line, Column: fe.Column, Reason: fe.Msg}})
+			}
+			continue
+		}
+		if fe != nil {
+			return "", &rowFailure{fe.Error()}
+		}
+		if err != nil {
+			return "", fmt.Errorf("read the source: %w", err)
+		}
+		consumed++
+		row, rejects, err := m.row(ctx, rec, deleted)
+		if err != nil {
+			return "", err
+		}
+		if recordRejects {
+			st.read++
+			if len(rejects) > 0 {
+				st.bad++
+				st.rejects.add(rejects)
+			}
+		}
+		if len(rejects) > 0 || validateOnly {
+			if validateOnly && time.Since(lastSave) > time.Second {
+				lastSave = time.Now()
+				st.progress(ctx, r.progress()/2)
+			}
+			continue
+		}
+		chunk = append(chunk, row)
+		if len(chunk) >= st.spec.Chunk {
+			if err := flush(); err != nil {
+				return "", err
+			}
+		}
+	}
+	if !validateOnly {
+		if err := flush(); err != nil {
+			return "", err
+		}
+	}
+	return r.watermark(), nil
+}
+
+// verify reads the chunk back from the sink and adds it to the reconciliation.
+func (st *runState) verify(ctx context.Context, sink sinkWriter, m *mapper, chunk []Row) error {
+	chunk = dedupe(m.key, chunk)
+	var hashes []keyHash
+	for _, r := range chunk {
+		if r.Deleted {
+			st.rec.r.Deletes++
+			continue
+		}
+		hashes = append(hashes, keyHash{keyOf(m.key, r.Values), rowHash(m.cols, r.Values)})
+	}
+	got, ok, err := sink.Verify(ctx, chunk)
+	if err != nil {
+		return fmt.Errorf("reconcile: read back: %w", err)
+	}
+	if !ok {
+		for _, h := range hashes {
+			st.rec.source.add(h.key, h.hash)
+		}
+		return nil
+	}
+	st.rec.r.Method = "per-key"
+	st.rec.chunk(chunk, m.key, hashes, got)
+	return nil
+}
+
+func (st *runState) checkpoint(ctx context.Context, progress float64) error {
+	if st.twoPass() && progress >= 0 {
+		progress = 0.5 + progress/2
+	}
+	c := st.counts
+	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+		return fenced(ctx, tx, &st.run, st.owner, `checkpoint = ?, rows_inserted = ?, rows_updated = ?, rows_unchanged = ?,
+			rows_deleted = ?, progress = ?, lease_until = `+tx.Dialect().NowExpr()+` + ?`,
+			st.run.Checkpoint, c.Inserted, c.Updated, c.Unchanged, c.Deleted, progress, st.svc.leaseTTL.Microseconds())
+	})
+}
+
+func (st *runState) progress(ctx context.Context, p float64) {
+	st.svc.store.Tx(ctx, func(tx store.Tx) error {
+		return fenced(ctx, tx, &st.run, st.owner, "progress = ?, rows_read = ?, rows_rejected = ?", p, st.read, st.bad)
+	})
+}
+
+// finish records the outcome, advances the watermark on success, and moves
+// a picked-up file to archive/ or error/ with its report beside it.
+func (st *runState) finish(ctx context.Context, status, msg string) error {
+	s := st.svc
+	var recJSON string
+	if status == StatusSucceeded {
+		rec := st.rec.result()
+		if rec.Method == "" {
+			rec.Method = "per-key"
+		}
+		b, _ := json.Marshal(rec)
+		recJSON = string(b)
+		st.run.Reconciliation = rec
+	}
+	if st.rejects != nil && status != StatusRejected && !st.twoPass() {
+		if err := st.saveRejects(ctx); err != nil {
+			return err
+		}
+	} else if status == StatusRejected {
+		if err := st.saveRejects(ctx); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	c := st.counts
+	progress := 1.0
+	if status != StatusSucceeded {
+		progress = st.run.Progress
+	}
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		if err := fenced(ctx, tx, &st.run, st.owner, `status = ?, error = ?, ended_at = ?, rows_read = ?, rows_rejected = ?,
+			rows_inserted = ?, rows_updated = ?, rows_unchanged = ?, rows_deleted = ?, reconciliation = ?, watermark_to = ?, progress = ?, lease_until = 0`,
+			status, msg, store.Micros(now), st.read, st.bad, c.Inserted, c.Updated, c.Unchanged, c.Deleted, recJSON, st.run.WatermarkTo, progress); err != nil {
+			return err
+		}
+		if status == StatusSucceeded && st.run.WatermarkTo != "" {
+			_, err := tx.Exec(ctx, `INSERT INTO batch_watermarks (job, value, updated_at) VALUES (?, ?, ?)
+				ON CONFLICT (job) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, st.run.Job, st.run.WatermarkTo, store.Micros(now))
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if st.run.File != "" {
+		final, _ := getRun(ctx, s.store, st.run.Job, st.run.ID)
+		moveProcessed(st.run.File, status == StatusSucceeded, final)
+	}
+	s.log.Info("job run ended", "job", st.run.Job, "run", st.run.ID, "status", status, "read", st.read, "rejected", st.bad,
+		"inserted", c.Inserted, "updated", c.Updated, "unchanged", c.Unchanged, "error", msg)
+	return nil
+}
+
+// moveProcessed moves a file to archive/ (success) or error/ beside it and
+// writes NAME.report.json next to it.
+func moveProcessed(path string, ok bool, run Run) {
+	if _, err := os.Stat(path); err != nil {
+		return
+	}
+	sub := "error"
+	if ok {
+		sub = "archive"
+	}
+	dir := filepath.Join(filepath.Dir(path), sub)
+	os.MkdirAll(dir, 0o755)
+	name := filepath.Base(path)
+	target := filepath.Join(dir, name)
+	if _, err := os.Stat(target); err == nil {
+		target = filepath.Join(dir, fmt.Sprintf("%d-%s", run.ID, name))
+	}
+	if err := os.Rename(path, target); err != nil {
+		return
+	}
+	b, _ := json.MarshalIndent(run, "", "  ")
+	os.WriteFile(target+".report.json", b, 0o644)
+}

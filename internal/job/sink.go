@@ -1,0 +1,134 @@
+package job
+
+import (
+	"context"
+
+	"junction/internal/job/format"
+)
+
+// Counts are what a run did to the sink.
+type Counts struct {
+	Inserted  int64 `json:"inserted"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+	Deleted   int64 `json:"deleted"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Inserted += o.Inserted
+	c.Updated += o.Updated
+	c.Unchanged += o.Unchanged
+	c.Deleted += o.Deleted
+}
+
+// sinkWriter writes one run's rows.
+type sinkWriter interface {
+	Resolver
+	// Apply writes one chunk of rows, atomically where the sink allows.
+	Apply(ctx context.Context, rows []Row) (Counts, error)
+	// Verify reads back the rows of the chunk just applied and returns the
+	// checksum of each key found (reconciliation). Sinks that cannot read by
+	// key return nil, false.
+	Verify(ctx context.Context, rows []Row) (map[string][32]byte, bool, error)
+	// Finish completes the output (renames files into place) and, for sinks
+	// that cannot verify by key, returns the target's tally read back from it.
+	Finish(ctx context.Context) (*tally, error)
+	// Abort discards uncommitted output.
+	Abort()
+}
+
+// sinkPlan is what a sink is opened with.
+type sinkPlan struct {
+	cols  []format.Column
+	key   []string
+	runID int64
+	// resume says the run goes on from a checkpoint; output already committed
+	// by the earlier attempt stays.
+	resume bool
+}
+
+// TableSink writes Junction tables (the records service implements it): bulk
+// upserts by alternate key with change-log entries, lookups by a readable key.
+type TableSink interface {
+	Resolver
+	// Upsert writes rows to table keyed by key, in one transaction, and says
+	// how many were inserted, updated and unchanged.
+	Upsert(ctx context.Context, table string, key []string, rows []map[string]any) (Counts, error)
+	// Delete removes the rows with the given keys.
+	Delete(ctx context.Context, table string, key []string, keys []map[string]any) (int64, error)
+	// Get returns the rows with the given keys, by keyOf text.
+	Get(ctx context.Context, table string, key []string, keys []map[string]any) ([]map[string]any, error)
+}
+
+// TableSource reads Junction tables in full (the records service implements
+// it). Delta reads come from the change log and need no TableSource.
+type TableSource interface {
+	Columns(ctx context.Context, table string) ([]format.Column, error)
+	// Scan calls fn with every row of table, and returns the change-log
+	// sequence number the rows are consistent with (the next delta's start).
+	Scan(ctx context.Context, table string, fn func(row map[string]any) error) (int64, error)
+}
+
+// Tables is what the Web API issue's records service offers jobs.
+type Tables interface {
+	TableSource
+	TableSink
+}
+
+// tableSink writes through a TableSink.
+type tableSink struct {
+	t     TableSink
+	table string
+	plan  sinkPlan
+	mode  string
+}
+
+func (s *tableSink) Resolve(ctx context.Context, l Lookup, v string) (any, bool, error) {
+	return s.t.Resolve(ctx, l, v)
+}
+
+func (s *tableSink) Apply(ctx context.Context, rows []Row) (Counts, error) {
+	var up, del []map[string]any
+	for _, r := range rows {
+		if r.Deleted {
+			if s.mode == "delete" {
+				del = append(del, r.Values)
+			}
+			continue
+		}
+		up = append(up, r.Values)
+	}
+	c, err := s.t.Upsert(ctx, s.table, s.plan.key, up)
+	if err != nil {
+		return c, err
+	}
+	if len(del) > 0 {
+		n, err := s.t.Delete(ctx, s.table, s.plan.key, del)
+		c.Deleted += n
+		if err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func (s *tableSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte, bool, error) {
+	keys := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		if !r.Deleted {
+			keys = append(keys, r.Values)
+		}
+	}
+	got, err := s.t.Get(ctx, s.table, s.plan.key, keys)
+	if err != nil {
+		return nil, true, err
+	}
+	out := make(map[string][32]byte, len(got))
+	for _, row := range got {
+		out[keyOf(s.plan.key, row)] = rowHash(s.plan.cols, row)
+	}
+	return out, true, nil
+}
+
+func (s *tableSink) Finish(context.Context) (*tally, error) { return nil, nil }
+func (s *tableSink) Abort()                                 {}

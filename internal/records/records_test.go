@@ -1,0 +1,207 @@
+package records_test
+
+import (
+	"context"
+	"testing"
+
+	"junction/internal/changelog"
+	"junction/internal/records"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+func setup(t *testing.T, s store.Store) *records.Service {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
+		t.Fatal(err)
+	}
+	rec := records.New(s, nil, nil)
+	if err := rec.Init(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// TestWritesAppendChanges checks that creates, updates, deletes and the
+// references a delete clears all reach the change log, in order.
+func TestWritesAppendChanges(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		acc, _ := rec.Table("account")
+		con, _ := rec.Table("contact")
+		var cid, aid string
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			c, err := rec.Create(ctx, tx, con, records.Row{"lastname": "Lee"}, records.Caller{CorrelationID: "r1"})
+			if err != nil {
+				return err
+			}
+			cid = c["contactid"].(string)
+			a, err := rec.Create(ctx, tx, acc, records.Row{"name": "A", "primarycontactid": records.Ref{Table: "contact", ID: cid}}, records.Caller{})
+			if err != nil {
+				return err
+			}
+			aid = a["accountid"].(string)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tx(ctx, func(tx store.Tx) error { return rec.Delete(ctx, tx, con, cid, "", records.Caller{}) }); err != nil {
+			t.Fatal(err)
+		}
+		var changes []changelog.Change
+		s.Read(ctx, func(q store.Querier) error {
+			changes, err = changelog.Read(ctx, q, 0, "", 100)
+			return err
+		})
+		var got []string
+		for _, c := range changes {
+			got = append(got, c.Table+":"+c.Message)
+		}
+		want := "contact:Create account:Create account:Update contact:Delete"
+		if s := join(got); s != want {
+			t.Fatalf("changes %q, want %q", s, want)
+		}
+		if changes[0].CorrelationID != "r1" || changes[2].RecordID != aid || changes[2].After["primarycontactid"] != nil {
+			t.Fatalf("change details %+v", changes)
+		}
+		// A failed write leaves neither row nor change.
+		err = s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := rec.Create(ctx, tx, acc, records.Row{"name": "B"}, records.Caller{}); err != nil {
+				return err
+			}
+			_, err := rec.Create(ctx, tx, acc, records.Row{"name": "C", "primarycontactid": records.Ref{Table: "contact", ID: cid}}, records.Caller{})
+			return err
+		})
+		if records.AsError(err).Code != records.CodeNotFound {
+			t.Fatalf("bad reference: %v", err)
+		}
+		var n int
+		s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT COUNT(*) FROM junction_changes").Scan(&n)
+		})
+		if n != 4 {
+			t.Fatalf("changes after a rolled back write: %d", n)
+		}
+	})
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
+
+func TestAutoNumberAndValidation(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		inc, _ := rec.Table("incident")
+		seen := map[string]bool{}
+		for i := 0; i < 3; i++ {
+			var row records.Row
+			err := s.Tx(ctx, func(tx store.Tx) error {
+				var err error
+				row, err = rec.Create(ctx, tx, inc, records.Row{"title": "t"}, records.Caller{})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tn := row["ticketnumber"].(string)
+			if len(tn) != len("CAS-01001-A1B2C3") || tn[:9] != []string{"CAS-01001", "CAS-01002", "CAS-01003"}[i] || seen[tn] {
+				t.Fatalf("ticket %q", tn)
+			}
+			seen[tn] = true
+		}
+		c, _ := inc.Column("prioritycode")
+		if _, err := records.Convert(inc, c, int64(9)); err == nil {
+			t.Fatal("bad option accepted")
+		}
+	})
+}
+
+func TestTableDefinitionErrors(t *testing.T) {
+	t.Parallel()
+	bad := []records.Table{
+		{Name: "Bad", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}}},
+		{Name: "t", PrimaryName: "missing"},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: "Weird"}}},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}, {Name: "p", Type: records.Picklist}}},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}, {Name: "a", Type: records.AutoNumber, Format: "X-{RANDSTRING:3}"}}},
+		{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String}}, Keys: []records.Key{{Name: "k", Columns: []string{"zz"}}}},
+	}
+	for i, tb := range bad {
+		if err := tb.Prepare(func(string) bool { return true }); err == nil {
+			t.Errorf("definition %d accepted", i)
+		}
+	}
+}
+
+func TestMoneyAndDecimalPrecision(t *testing.T) {
+	t.Parallel()
+	acc := &records.Table{Name: "t", PrimaryName: "n", Columns: []records.Column{{Name: "n", Type: records.String},
+		{Name: "m", Type: records.Money}, {Name: "d", Type: records.Decimal, Precision: 4}, {Name: "f", Type: records.Double}}}
+	if err := acc.Prepare(nil); err != nil {
+		t.Fatal(err)
+	}
+	for col, want := range map[string]float64{"m": 0.3, "d": 0.3, "f": 0.1 + 0.2} {
+		c, _ := acc.Column(col)
+		v, err := records.Convert(acc, c, 0.1+0.2)
+		if err != nil || v != want {
+			t.Errorf("%s: %v %v, want %v", col, v, err, want)
+		}
+	}
+	c, _ := acc.Column("d")
+	if v, _ := records.Convert(acc, c, 1.23456); v != 1.2346 {
+		t.Errorf("decimal(4): %v", v)
+	}
+}
+
+func TestUpsertByKey(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		acc, _ := rec.Table("account")
+		var ids []string
+		for i, name := range []string{"First", "Second"} {
+			err := s.Tx(ctx, func(tx store.Tx) error {
+				id, created, err := rec.Upsert(ctx, tx, acc, map[string]any{"accountnumber": "K1"}, records.Row{"name": name}, records.Caller{})
+				if err == nil && created != (i == 0) {
+					t.Errorf("upsert %d: created=%v", i, created)
+				}
+				ids = append(ids, id)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var row records.Row
+		s.Read(ctx, func(q store.Querier) error {
+			var err error
+			row, err = rec.Get(ctx, q, acc, ids[0])
+			return err
+		})
+		if ids[0] != ids[1] || row["name"] != "Second" || row["accountnumber"] != "K1" {
+			t.Fatalf("upserted %v %v", ids, row)
+		}
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			_, _, err := rec.Upsert(ctx, tx, acc, map[string]any{"name": "not a key"}, records.Row{}, records.Caller{})
+			return err
+		})
+		if err == nil {
+			t.Fatal("upsert by a non-key accepted")
+		}
+	})
+}

@@ -1,0 +1,326 @@
+package sftp
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"junction/internal/project"
+	"junction/internal/server"
+	"junction/internal/store"
+)
+
+// Options build a Server.
+type Options struct {
+	DataDir string
+	Logger  *slog.Logger
+	Env     func(string) (string, bool)
+	// OnUpload is called after a file written by a user is closed.
+	OnUpload func(user, path string)
+}
+
+// Server is the built-in SFTP server component.
+type Server struct {
+	opt    Options
+	mu     sync.Mutex
+	cfg    *Config
+	users  map[string]*user
+	ln     net.Listener
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
+	closed bool
+}
+
+type user struct {
+	name     string
+	password string
+	keys     [][]byte
+	folder   string
+}
+
+// New builds the server; it listens only if the project has sftp.yaml.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Env == nil {
+		o.Env = osEnv
+	}
+	return &Server{opt: o, users: map[string]*user{}, conns: map[net.Conn]bool{}}
+}
+
+// SetOnUpload sets the function told of completed uploads.
+func (s *Server) SetOnUpload(fn func(user, path string)) {
+	s.mu.Lock()
+	s.opt.OnUpload = fn
+	s.mu.Unlock()
+}
+
+// Name is the component name.
+func (s *Server) Name() string { return "sftp" }
+
+// Migrations: the server keeps no state in the store.
+func (s *Server) Migrations() []store.Migration { return nil }
+
+// Routes: none; the server has its own listener.
+func (s *Server) Routes() []server.Route { return nil }
+
+// LoadProject reads sftp.yaml and resolves passwords from the environment.
+func (s *Server) LoadProject(_ context.Context, p *project.Project) error {
+	if !p.Exists(File) {
+		return nil
+	}
+	var c Config
+	if pr := p.DecodeYAML(File, &c); pr != nil {
+		return project.Problems{*pr}
+	}
+	return s.Configure(c)
+}
+
+// Configure sets the users (tests and LoadProject).
+func (s *Server) Configure(c Config) error {
+	if ps := c.check(nil); len(ps) > 0 {
+		return fmt.Errorf("%s: %s", File, ps[0])
+	}
+	users := map[string]*user{}
+	for _, u := range c.Users {
+		nu := &user{name: u.Name, folder: filepath.Join(s.opt.DataDir, "sftp", u.Folder)}
+		if u.Password != "" {
+			pw, err := expand(u.Password, s.opt.Env)
+			if err != nil {
+				return fmt.Errorf("%s: user %s: %w", File, u.Name, err)
+			}
+			nu.password = pw
+		}
+		for _, k := range u.PublicKeys {
+			pk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(k))
+			nu.keys = append(nu.keys, pk.Marshal())
+		}
+		if err := os.MkdirAll(nu.folder, 0o750); err != nil {
+			return err
+		}
+		users[u.Name] = nu
+	}
+	s.mu.Lock()
+	s.cfg, s.users = &c, users
+	s.mu.Unlock()
+	return nil
+}
+
+// Folder is a user's folder on disk.
+func (s *Server) Folder(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[name]
+	if !ok {
+		return "", false
+	}
+	return u.folder, true
+}
+
+// Addr is the listening address, or nil.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// HostKeyFingerprint is the SHA256 fingerprint remote clients should expect.
+func (s *Server) HostKeyFingerprint() (string, error) {
+	signer, err := s.hostKey()
+	if err != nil {
+		return "", err
+	}
+	return ssh.FingerprintSHA256(signer.PublicKey()), nil
+}
+
+// hostKey loads the server's ed25519 key, creating it on first use.
+func (s *Server) hostKey() (ssh.Signer, error) {
+	path := filepath.Join(s.opt.DataDir, "sftp", "host_ed25519_key")
+	if b, err := os.ReadFile(path); err == nil {
+		return ssh.ParsePrivateKey(b)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "junction sftp host key")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	b := pem.EncodeToMemory(block)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return ssh.ParsePrivateKey(b)
+}
+
+func (s *Server) sshConfig(signer ssh.Signer) *ssh.ServerConfig {
+	cfg := &ssh.ServerConfig{
+		PasswordCallback: func(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			s.mu.Lock()
+			u := s.users[meta.User()]
+			s.mu.Unlock()
+			if u == nil || u.password == "" || subtle.ConstantTimeCompare([]byte(u.password), pw) != 1 {
+				return nil, errors.New("access denied")
+			}
+			return &ssh.Permissions{Extensions: map[string]string{"user": u.name}}, nil
+		},
+		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			s.mu.Lock()
+			u := s.users[meta.User()]
+			s.mu.Unlock()
+			if u != nil {
+				k := key.Marshal()
+				for _, allowed := range u.keys {
+					if subtle.ConstantTimeCompare(allowed, k) == 1 {
+						return &ssh.Permissions{Extensions: map[string]string{"user": u.name}}, nil
+					}
+				}
+			}
+			return nil, errors.New("access denied")
+		},
+		MaxAuthTries: 6,
+	}
+	cfg.AddHostKey(signer)
+	return cfg
+}
+
+// Start listens when sftp.yaml configured the server.
+func (s *Server) Start(context.Context) error {
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	if cfg == nil || s.ln != nil {
+		return nil
+	}
+	signer, err := s.hostKey()
+	if err != nil {
+		return fmt.Errorf("sftp host key: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sftp listen: %w", err)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	sc := s.sshConfig(signer)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			if s.closed {
+				s.mu.Unlock()
+				c.Close()
+				return
+			}
+			s.conns[c] = true
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serveConn(c, sc)
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+			}()
+		}
+	}()
+	s.opt.Logger.Info("sftp serving", "addr", ln.Addr().String())
+	return nil
+}
+
+func (s *Server) serveConn(c net.Conn, sc *ssh.ServerConfig) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	conn, chans, reqs, err := ssh.NewServerConn(c, sc)
+	if err != nil {
+		return
+	}
+	c.SetDeadline(time.Time{})
+	defer conn.Close()
+	go ssh.DiscardRequests(reqs)
+	name := conn.Permissions.Extensions["user"]
+	s.mu.Lock()
+	u := s.users[name]
+	s.mu.Unlock()
+	if u == nil {
+		return
+	}
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			nc.Reject(ssh.UnknownChannelType, "only sessions are served")
+			continue
+		}
+		ch, requests, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		go func() {
+			defer ch.Close()
+			for req := range requests {
+				ok := req.Type == "subsystem" && len(req.Payload) >= 4 && string(req.Payload[4:]) == "sftp"
+				req.Reply(ok, nil)
+				if !ok {
+					continue
+				}
+				root, err := os.OpenRoot(u.folder)
+				if err != nil {
+					return
+				}
+				s.mu.Lock()
+				onUpload := s.opt.OnUpload
+				s.mu.Unlock()
+				h := &handlers{root: root, user: u.name, onUpload: onUpload, log: s.opt.Logger}
+				rs := sftp.NewRequestServer(ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h})
+				if err := rs.Serve(); err != nil && !errors.Is(err, io.EOF) {
+					s.opt.Logger.Debug("sftp session", "user", u.name, "err", err)
+				}
+				rs.Close()
+				root.Close()
+				return
+			}
+		}()
+	}
+}
+
+// Stop closes the listener and every connection.
+func (s *Server) Stop(context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}

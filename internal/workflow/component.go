@@ -1,0 +1,78 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"junction/internal/project"
+	"junction/internal/server"
+	"junction/internal/store"
+)
+
+// Component is the workflow surface as an app component: the engine, its
+// routes and migrations, and the Logic Apps Standard project loader.
+type Component struct {
+	e *Engine
+}
+
+// NewComponent builds the workflow component.
+func NewComponent(opt Options) *Component { return &Component{e: New(opt)} }
+
+// Engine is the component's engine, for wiring trigger sources and tests.
+func (c *Component) Engine() *Engine { return c.e }
+
+// Name implements app.Component.
+func (c *Component) Name() string { return "workflow" }
+
+// Migrations implements app.Component.
+func (c *Component) Migrations() []store.Migration { return Migrations() }
+
+// Routes implements app.Component.
+func (c *Component) Routes() []server.Route { return c.e.Routes() }
+
+// Start implements app.Component.
+func (c *Component) Start(ctx context.Context) error { return c.e.Start(ctx) }
+
+// Stop implements app.Component.
+func (c *Component) Stop(ctx context.Context) error { return c.e.Stop(ctx) }
+
+// ValidateProject implements project.Validator.
+func (c *Component) ValidateProject(p *project.Project) []project.Problem {
+	return ValidateProject(p, c.e.opt.AppSetting, c.e.environment(Project{}).TriggerTypes)
+}
+
+// LoadProject deploys every workflow of the project.
+func (c *Component) LoadProject(ctx context.Context, p *project.Project) error {
+	pf, problems := ReadProject(p, c.e.opt.AppSetting)
+	if len(problems) > 0 {
+		return project.Problems(problems)
+	}
+	setting := pf.setting(c.e.opt.AppSetting)
+	c.e.mu.Lock()
+	c.e.project = pf.Project
+	c.e.opt.AppSetting = setting
+	c.e.mu.Unlock()
+	for _, name := range sortedKeys(pf.Workflows) {
+		l, err := c.e.Compile(name, pf.Workflows[name], pf.Project)
+		if err != nil {
+			return fmt.Errorf("%s: %w", pf.Files[name], err)
+		}
+		if err := c.e.Deploy(ctx, l, "project"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validator checks a project's workflows without a store (junction validate).
+type Validator struct{}
+
+// ValidateProject implements project.Validator.
+func (Validator) ValidateProject(p *project.Project) []project.Problem {
+	return ValidateProject(p, os.LookupEnv, nil)
+}
+
+// DefaultLogger is used when none is given.
+var _ = slog.Default

@@ -1,0 +1,547 @@
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"junction/internal/connector"
+	"junction/internal/store"
+	"junction/internal/workflow/expr"
+)
+
+var decodeJSONValue = expr.DecodeJSON
+
+// JSRunner runs a JavaScriptCode action's code in a sandbox (the function
+// host provides one). workflowContext has trigger, actions and workflow.
+type JSRunner interface {
+	RunJS(ctx context.Context, code string, workflowContext map[string]any) (any, error)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Store      store.Store
+	Logger     *slog.Logger
+	NodeID     string
+	Connectors *connector.Registry
+	JS         JSRunner
+	// AppSetting resolves @appsetting(...) (default: the environment).
+	AppSetting func(name string) (string, bool)
+	// HTTPClient makes Http actions' calls (default: a client that refuses
+	// link-local and metadata addresses).
+	HTTPClient *http.Client
+	// BaseURL is this server's public URL, for callback URLs.
+	BaseURL func() string
+	// LeaseTTL bounds how long a crashed node's runs wait to be resumed.
+	LeaseTTL time.Duration
+	// PollInterval is how often orphaned runs and schedules are looked for.
+	PollInterval time.Duration
+	// TimeScale divides every wait (retries, Wait, polling); tests use 1000.
+	TimeScale float64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// SyncTimeout bounds how long a Request trigger waits for a Response.
+	SyncTimeout time.Duration
+	// Retention deletes finished runs older than this (default 90 days).
+	Retention time.Duration
+}
+
+// Engine runs workflows.
+type Engine struct {
+	opt   Options
+	log   *slog.Logger
+	cache expr.Cache
+
+	mu        sync.RWMutex
+	workflows map[string]*Loaded
+	runs      map[string]*runState // runs executing on this node
+	sources   map[string]TriggerSource
+	subs      map[string]func() // workflow/trigger -> unsubscribe
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	killed    bool
+	tokens    tokenCache
+	checked   map[string]time.Time
+	project   Project
+	base      string
+}
+
+func (e *Engine) setBase(u string) {
+	e.mu.Lock()
+	e.base = u
+	e.mu.Unlock()
+}
+
+func (e *Engine) baseURL() string {
+	e.mu.RLock()
+	b := e.base
+	e.mu.RUnlock()
+	if b != "" {
+		return b
+	}
+	return e.opt.BaseURL()
+}
+
+// New builds an engine; Start runs its background work.
+func New(opt Options) *Engine {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.NodeID == "" {
+		opt.NodeID = newID()
+	}
+	if opt.AppSetting == nil {
+		opt.AppSetting = envSetting
+	}
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = safeClient()
+	}
+	if opt.LeaseTTL <= 0 {
+		opt.LeaseTTL = 30 * time.Second
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = time.Second
+	}
+	if opt.TimeScale <= 0 {
+		opt.TimeScale = 1
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SyncTimeout <= 0 {
+		opt.SyncTimeout = 120 * time.Second
+	}
+	if opt.Retention <= 0 {
+		opt.Retention = 90 * 24 * time.Hour
+	}
+	if opt.BaseURL == nil {
+		opt.BaseURL = func() string { return "http://localhost" }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{opt: opt, log: opt.Logger, workflows: map[string]*Loaded{}, runs: map[string]*runState{},
+		sources: map[string]TriggerSource{}, subs: map[string]func(){}, ctx: ctx, cancel: cancel}
+}
+
+// Loaded is a workflow ready to run.
+type Loaded struct {
+	Name        string
+	Kind        string // Stateful or Stateless
+	Def         *Definition
+	Hash        string
+	Document    []byte
+	Parameters  map[string]any
+	Connections map[string]connector.Connection
+	SigKey      string
+	hasResponse bool
+}
+
+func (l *Loaded) stateless() bool { return strings.EqualFold(l.Kind, "Stateless") }
+
+// Project is what a workflow is compiled against: the project's parameters,
+// connections and settings.
+type Project struct {
+	Parameters  map[string]any
+	Connections map[string]connector.Connection
+}
+
+// Compile validates a workflow file and prepares it for running.
+func (e *Engine) Compile(name string, f *File, p Project) (*Loaded, error) {
+	env := e.environment(p)
+	if ps := Validate(f.Definition, env); len(ps) > 0 {
+		return nil, ps
+	}
+	doc, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(append([]byte(name+"\x00"), doc...))
+	l := &Loaded{Name: name, Kind: f.Kind, Def: f.Definition, Hash: hex.EncodeToString(sum[:16]), Document: doc,
+		Parameters: map[string]any{}, Connections: p.Connections}
+	if l.Kind == "" {
+		l.Kind = "Stateful"
+	}
+	for k, v := range p.Parameters {
+		l.Parameters[k] = v
+	}
+	for k, pd := range f.Definition.Parameters {
+		if _, ok := l.Parameters[k]; ok {
+			continue
+		}
+		if pd.Value != nil {
+			l.Parameters[k] = pd.Value
+		} else {
+			l.Parameters[k] = pd.DefaultValue
+		}
+	}
+	walkActions(f.Definition.Actions, func(_ string, a *Action) {
+		if strings.EqualFold(a.Type, "Response") {
+			l.hasResponse = true
+		}
+	})
+	return l, nil
+}
+
+func (e *Engine) environment(p Project) Environment {
+	env := Environment{AppSetting: e.opt.AppSetting, Parameters: p.Parameters, TriggerTypes: map[string]bool{}}
+	if p.Connections != nil {
+		env.Connections = map[string]bool{}
+		for k := range p.Connections {
+			env.Connections[k] = true
+		}
+	}
+	e.mu.RLock()
+	for t := range e.sources {
+		env.TriggerTypes[t] = true
+	}
+	e.mu.RUnlock()
+	return env
+}
+
+func walkActions(set map[string]*Action, fn func(name string, a *Action)) {
+	for name, a := range set {
+		if a == nil {
+			continue
+		}
+		fn(name, a)
+		for _, c := range a.Children() {
+			walkActions(c.Actions, fn)
+		}
+	}
+}
+
+// Deploy makes a compiled workflow current: it is stored (so that runs can
+// resume on any node and other nodes see it) and its triggers are armed.
+func (e *Engine) Deploy(ctx context.Context, l *Loaded, source string) error {
+	if e.opt.Store != nil {
+		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+			now := store.Micros(e.opt.Now())
+			if _, err := tx.Exec(ctx, `INSERT INTO wf_versions (def_hash, workflow, document, created_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (def_hash) DO NOTHING`, l.Hash, l.Name, string(l.Document), now); err != nil {
+				return err
+			}
+			var key string
+			err := tx.QueryRow(ctx, `SELECT sig_key FROM wf_workflows WHERE name = ?`, l.Name).Scan(&key)
+			if err == nil {
+				l.SigKey = key
+				_, err = tx.Exec(ctx, `UPDATE wf_workflows SET kind = ?, def_hash = ?, source = ?, changed_at = ? WHERE name = ?`,
+					l.Kind, l.Hash, source, now, l.Name)
+				return err
+			}
+			l.SigKey = newKey()
+			_, err = tx.Exec(ctx, `INSERT INTO wf_workflows (name, kind, def_hash, source, sig_key, created_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				l.Name, l.Kind, l.Hash, source, l.SigKey, now, now)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store workflow %s: %w", l.Name, err)
+		}
+	} else if l.SigKey == "" {
+		l.SigKey = newKey()
+	}
+	e.mu.Lock()
+	e.workflows[l.Name] = l
+	e.mu.Unlock()
+	return e.arm(ctx, l)
+}
+
+// Remove deletes a workflow; its run history stays until retention.
+func (e *Engine) Remove(ctx context.Context, name string) (bool, error) {
+	found := false
+	if e.opt.Store != nil {
+		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+			res, err := tx.Exec(ctx, `DELETE FROM wf_workflows WHERE name = ?`, name)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			found = n > 0
+			_, err = tx.Exec(ctx, `DELETE FROM wf_schedules WHERE workflow = ?`, name)
+			return err
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	e.mu.Lock()
+	if _, ok := e.workflows[name]; ok {
+		found = true
+	}
+	delete(e.workflows, name)
+	for k, unsub := range e.subs {
+		if strings.HasPrefix(k, name+"/") {
+			unsub()
+			delete(e.subs, k)
+		}
+	}
+	e.mu.Unlock()
+	return found, nil
+}
+
+// Workflow returns a deployed workflow by name.
+func (e *Engine) Workflow(name string) (*Loaded, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	l, ok := e.workflows[name]
+	return l, ok
+}
+
+// Workflows lists the deployed workflows.
+func (e *Engine) Workflows() []*Loaded {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*Loaded, 0, len(e.workflows))
+	for _, l := range e.workflows {
+		out = append(out, l)
+	}
+	return out
+}
+
+// version loads the definition a run was started with.
+func (e *Engine) version(ctx context.Context, workflow, hash string) (*Loaded, error) {
+	e.mu.RLock()
+	l, ok := e.workflows[workflow]
+	e.mu.RUnlock()
+	if ok && l.Hash == hash {
+		return l, nil
+	}
+	if e.opt.Store == nil {
+		return nil, fmt.Errorf("workflow %s version %s is not loaded", workflow, hash)
+	}
+	var doc string
+	err := e.opt.Store.Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(ctx, `SELECT document FROM wf_versions WHERE def_hash = ?`, hash).Scan(&doc)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load workflow %s version %s: %w", workflow, hash, err)
+	}
+	f, err := ParseFile([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	var p Project
+	if ok {
+		p = Project{Parameters: l.Parameters, Connections: l.Connections}
+	}
+	nl, err := e.Compile(workflow, f, p)
+	if err != nil {
+		return nil, err
+	}
+	nl.Hash = hash
+	return nl, nil
+}
+
+// Start resumes orphaned runs, claims runs of crashed nodes as their leases
+// expire, fires schedules, and enforces retention.
+func (e *Engine) Start(ctx context.Context) error {
+	e.startOnce.Do(func() {
+		if e.opt.Store == nil {
+			return
+		}
+		e.wg.Add(3)
+		go e.claimLoop()
+		go e.renewLoop()
+		go e.scheduleLoop()
+	})
+	return nil
+}
+
+// Stop stops background work and waits for local runs to pause; their
+// leases are released so another node (or the next start) resumes them.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.stopOnce.Do(func() {
+		e.cancel()
+		e.mu.Lock()
+		for k, unsub := range e.subs {
+			unsub()
+			delete(e.subs, k)
+		}
+		e.mu.Unlock()
+		done := make(chan struct{})
+		go func() { e.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		if e.opt.Store != nil && !e.killed {
+			_ = e.opt.Store.Tx(context.Background(), func(tx store.Tx) error {
+				_, err := tx.Exec(context.Background(), `UPDATE wf_runs SET lease_until = 0 WHERE owner = ? AND status = ?`, e.opt.NodeID, StatusRunning)
+				return err
+			})
+		}
+	})
+	return nil
+}
+
+// kill stops the engine as a crash would: nothing more is written, leases
+// are left to expire. For tests.
+func (e *Engine) kill() {
+	e.mu.Lock()
+	e.killed = true
+	e.mu.Unlock()
+	_ = e.Stop(context.Background())
+}
+
+func (e *Engine) isKilled() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.killed
+}
+
+// sleep waits d (divided by the time scale) or until ctx ends.
+func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
+	d = time.Duration(float64(d) / e.opt.TimeScale)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) claimLoop() {
+	defer e.wg.Done()
+	sub := e.opt.Store.Listen(notifyRuns)
+	defer sub.Close()
+	tick := time.NewTicker(e.opt.PollInterval)
+	defer tick.Stop()
+	for {
+		e.claimOrphans()
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-tick.C:
+		case <-sub.C:
+		}
+	}
+}
+
+// claimOrphans takes over running runs whose owner's lease expired.
+func (e *Engine) claimOrphans() {
+	ctx := e.ctx
+	var ids []string
+	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+		now := tx.Dialect().NowExpr()
+		rows, err := tx.Query(ctx, `SELECT id FROM wf_runs WHERE status = ? AND lease_until < `+now+` ORDER BY id LIMIT 20`+tx.Dialect().SkipLocked(), StatusRunning)
+		if err != nil {
+			return err
+		}
+		var cand []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			cand = append(cand, id)
+		}
+		rows.Close()
+		for _, id := range cand {
+			res, err := tx.Exec(ctx, `UPDATE wf_runs SET owner = ?, lease_until = `+now+` + ? WHERE id = ? AND status = ? AND lease_until < `+now,
+				e.opt.NodeID, e.opt.LeaseTTL.Microseconds(), id, StatusRunning)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				ids = append(ids, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("claim workflow runs", "err", err)
+		}
+		return
+	}
+	for _, id := range ids {
+		r, err := loadRun(ctx, e.opt.Store, id, true)
+		if err != nil {
+			e.log.Warn("load claimed run", "run", id, "err", err)
+			continue
+		}
+		l, err := e.version(ctx, r.Workflow, r.defHash)
+		if err != nil {
+			e.log.Warn("resume run", "run", id, "err", err)
+			continue
+		}
+		e.log.Info("resuming workflow run", "workflow", r.Workflow, "run", id)
+		rs := e.newRunState(l, r, storeJournal{e.opt.Store})
+		e.launch(rs)
+	}
+}
+
+func (e *Engine) renewLoop() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.opt.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := e.opt.Store.Tx(e.ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(e.ctx, `UPDATE wf_runs SET lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE owner = ? AND status = ?`,
+				e.opt.LeaseTTL.Microseconds(), e.opt.NodeID, StatusRunning)
+			return err
+		})
+		if err != nil && e.ctx.Err() == nil {
+			e.log.Warn("renew workflow run leases", "err", err)
+		}
+		e.checkCancelled()
+	}
+}
+
+// checkCancelled stops local runs that were cancelled through another node.
+func (e *Engine) checkCancelled() {
+	e.mu.RLock()
+	var local []*runState
+	for _, rs := range e.runs {
+		if !rs.l.stateless() {
+			local = append(local, rs)
+		}
+	}
+	e.mu.RUnlock()
+	for _, rs := range local {
+		var status, owner string
+		err := e.opt.Store.Read(e.ctx, func(q store.Querier) error {
+			return q.QueryRow(e.ctx, `SELECT status, owner FROM wf_runs WHERE id = ?`, rs.run.ID).Scan(&status, &owner)
+		})
+		if err == nil && (status != StatusRunning || owner != e.opt.NodeID) {
+			rs.abort(status == StatusCancelled)
+		}
+	}
+}
+
+func newID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%014X%s", time.Now().UnixMicro(), strings.ToUpper(hex.EncodeToString(b)))
+}
+
+func newKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ErrNotFound reports an unknown workflow, trigger or run.
+var ErrNotFound = errors.New("not found")

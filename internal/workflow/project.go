@@ -1,0 +1,200 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"junction/internal/connector"
+	"junction/internal/project"
+	"junction/internal/workflow/expr"
+)
+
+// The Logic Apps Standard project files.
+const (
+	hostFile          = "host.json"
+	connectionsFile   = "connections.json"
+	parametersFile    = "parameters.json"
+	localSettingsFile = "local.settings.json"
+	workflowFile      = "workflow.json"
+)
+
+// ProjectFiles is a Logic Apps Standard project read from a project folder.
+type ProjectFiles struct {
+	Workflows   map[string]*File // by folder name
+	Files       map[string]string
+	Settings    map[string]string // local.settings.json Values (the environment wins)
+	Project     Project
+	Connections map[string]connector.Connection
+}
+
+var appSettingRef = regexp.MustCompile(`^@appsetting\('([^']+)'\)$`)
+
+// settings looks app settings up in the environment, then local.settings.json.
+func (pf *ProjectFiles) setting(env func(string) (string, bool)) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if v, ok := env(name); ok {
+			return v, true
+		}
+		v, ok := pf.Settings[name]
+		return v, ok
+	}
+}
+
+// ReadProject reads workflows, connections, parameters and settings from the
+// project, reporting every problem with its file.
+func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectFiles, []project.Problem) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	pf := &ProjectFiles{Workflows: map[string]*File{}, Files: map[string]string{}, Settings: map[string]string{},
+		Connections: map[string]connector.Connection{}, Project: Project{Parameters: map[string]any{}}}
+	var problems []project.Problem
+	bad := func(file, format string, args ...any) {
+		problems = append(problems, project.Problem{File: file, Message: fmt.Sprintf(format, args...)})
+	}
+	if p.Exists(localSettingsFile) {
+		var ls struct {
+			Values map[string]string `json:"Values"`
+		}
+		data, _ := p.ReadFile(localSettingsFile)
+		if err := json.Unmarshal(data, &ls); err != nil {
+			bad(localSettingsFile, "%v", err)
+		}
+		pf.Settings = ls.Values
+	}
+	lookup := pf.setting(env)
+	resolve := func(file, where string, v any) any {
+		s, ok := v.(string)
+		if !ok {
+			return v
+		}
+		if m := appSettingRef.FindStringSubmatch(s); m != nil {
+			val, ok := lookup(m[1])
+			if !ok {
+				bad(file, "%s: the app setting %q is not set (set it in the environment or in local.settings.json Values)", where, m[1])
+			}
+			return val
+		}
+		return s
+	}
+	if p.Exists(parametersFile) {
+		var params map[string]struct {
+			Type  string `json:"type"`
+			Value any    `json:"value"`
+		}
+		data, _ := p.ReadFile(parametersFile)
+		if err := json.Unmarshal(data, &params); err != nil {
+			bad(parametersFile, "%v", err)
+		}
+		for name, pv := range params {
+			pf.Project.Parameters[name] = resolveDeep(expr.Normalize(pv.Value), func(where string, s any) any { return resolve(parametersFile, name+where, s) }, "")
+		}
+	}
+	if p.Exists(connectionsFile) {
+		var cf struct {
+			ServiceProviderConnections map[string]struct {
+				ParameterValues map[string]any `json:"parameterValues"`
+				ServiceProvider struct {
+					ID string `json:"id"`
+				} `json:"serviceProvider"`
+				DisplayName string `json:"displayName"`
+			} `json:"serviceProviderConnections"`
+			ManagedAPIConnections map[string]struct {
+				API struct {
+					ID string `json:"id"`
+				} `json:"api"`
+				ParameterValues map[string]any `json:"parameterValues"`
+			} `json:"managedApiConnections"`
+		}
+		data, _ := p.ReadFile(connectionsFile)
+		if err := json.Unmarshal(data, &cf); err != nil {
+			bad(connectionsFile, "%v", err)
+		}
+		for name, c := range cf.ServiceProviderConnections {
+			vals := resolveDeep(expr.Normalize(c.ParameterValues), func(where string, s any) any {
+				return resolve(connectionsFile, "serviceProviderConnections."+name+".parameterValues"+where, s)
+			}, "")
+			m, _ := vals.(map[string]any)
+			pf.Connections[name] = connector.Connection{Name: name, Connector: connectorName(c.ServiceProvider.ID), Values: m}
+		}
+		for name, c := range cf.ManagedAPIConnections {
+			vals := resolveDeep(expr.Normalize(c.ParameterValues), func(where string, s any) any {
+				return resolve(connectionsFile, "managedApiConnections."+name+".parameterValues"+where, s)
+			}, "")
+			m, _ := vals.(map[string]any)
+			pf.Connections[name] = connector.Connection{Name: name, Connector: connectorName(c.API.ID), Values: m}
+		}
+	}
+	pf.Project.Connections = pf.Connections
+	for _, file := range p.Glob("*/" + workflowFile) {
+		name := path.Dir(file)
+		data, err := p.ReadFile(file)
+		if err != nil {
+			bad(file, "%v", err)
+			continue
+		}
+		f, err := ParseFile(data)
+		if err != nil {
+			bad(file, "%v", err)
+			continue
+		}
+		pf.Workflows[name] = f
+		pf.Files[name] = file
+	}
+	return pf, problems
+}
+
+func resolveDeep(v any, fn func(where string, s any) any, where string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = resolveDeep(e, fn, where+"."+k)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = resolveDeep(e, fn, fmt.Sprintf("%s[%d]", where, i))
+		}
+		return x
+	case string:
+		return fn(where, x)
+	}
+	return v
+}
+
+// ValidateProject checks every workflow of a Logic Apps Standard project
+// against its connections, parameters and app settings.
+func ValidateProject(p *project.Project, env func(string) (string, bool), triggerTypes map[string]bool) []project.Problem {
+	pf, problems := ReadProject(p, env)
+	if len(pf.Workflows) == 0 {
+		return problems
+	}
+	names := map[string]bool{}
+	for n := range pf.Workflows {
+		names[n] = true
+	}
+	conns := map[string]bool{}
+	for n := range pf.Connections {
+		conns[n] = true
+	}
+	for _, name := range sortedKeys(pf.Workflows) {
+		f := pf.Workflows[name]
+		if !validName.MatchString(name) {
+			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("the folder name %q is not a valid workflow name", name)})
+		}
+		if k := strings.ToLower(f.Kind); k != "stateful" && k != "stateless" {
+			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("kind must be Stateful or Stateless, not %q", f.Kind)})
+		}
+		env := Environment{AppSetting: pf.setting(env), Parameters: pf.Project.Parameters, Connections: conns, TriggerTypes: triggerTypes, Workflows: names}
+		for _, pr := range Validate(f.Definition, env) {
+			problems = append(problems, project.Problem{File: pf.Files[name], Message: pr.String()})
+		}
+	}
+	sort.SliceStable(problems, func(i, j int) bool { return problems[i].File < problems[j].File })
+	return problems
+}

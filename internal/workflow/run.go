@@ -1,0 +1,352 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"junction/internal/store"
+)
+
+// runState is a run executing on this node.
+type runState struct {
+	e   *Engine
+	l   *Loaded
+	run *Run
+	j   journal
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	records   map[string]*ActionRecord
+	cancelled bool
+	lost      bool
+	term      *termination
+
+	varMu sync.Mutex
+	vars  map[string]any
+
+	respOnce sync.Once
+	respCh   chan *Response
+	done     chan struct{}
+
+	// mocks replace actions' results in offline tests.
+	mocks map[string]*Mock
+	// parents are the enclosing actions of every action, by name.
+	parents map[string][]string
+	defs    map[string]*Action
+}
+
+type termination struct {
+	status string
+	err    any
+}
+
+// Mock is a canned result for an action in offline tests.
+type Mock struct {
+	Status  string `json:"status"`
+	Outputs any    `json:"outputs,omitempty"`
+	Error   any    `json:"error,omitempty"`
+}
+
+func (e *Engine) newRunState(l *Loaded, r *Run, j journal) *runState {
+	ctx, cancel := context.WithCancel(e.ctx)
+	rs := &runState{e: e, l: l, run: r, j: j, ctx: ctx, cancel: cancel, records: map[string]*ActionRecord{},
+		vars: map[string]any{}, respCh: make(chan *Response, 1), done: make(chan struct{}), parents: map[string][]string{}}
+	for k, v := range r.variables {
+		rs.vars[k] = v
+	}
+	for _, a := range r.Actions {
+		rs.records[a.Path] = a
+	}
+	indexParents(l.Def.Actions, nil, rs.parents)
+	return rs
+}
+
+func indexParents(set map[string]*Action, chain []string, out map[string][]string) {
+	for name, a := range set {
+		if a == nil {
+			continue
+		}
+		out[name] = chain
+		for _, c := range a.Children() {
+			indexParents(c.Actions, append(append([]string{}, chain...), name), out)
+		}
+	}
+}
+
+// StartOptions describe a new run.
+type StartOptions struct {
+	Trigger          string
+	Outputs          map[string]any // the trigger's outputs (headers, body, queries, ...)
+	ClientTrackingID string
+	OriginRunID      string
+	// Records are results carried over from another run (resubmit from an action).
+	Records   []*ActionRecord
+	Variables map[string]any
+	Mocks     map[string]*Mock
+}
+
+// Handle is a started run.
+type Handle struct {
+	ID string
+	rs *runState
+}
+
+// Response waits for the run's Response action, or returns nil when the run
+// ends without one.
+func (h *Handle) Response(ctx context.Context) (*Response, error) {
+	select {
+	case r := <-h.rs.respCh:
+		if r != nil {
+			h.rs.respCh <- r // keep it for other readers
+		}
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Wait waits for the run to finish and returns it.
+func (h *Handle) Wait(ctx context.Context) (*Run, error) {
+	select {
+	case <-h.rs.done:
+		return h.rs.snapshot(), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// StartRun creates a run and executes it on this node. It returns once the
+// run is durably recorded (stateful workflows).
+func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Handle, error) {
+	if e.ctx.Err() != nil {
+		return nil, errors.New("the workflow engine is stopped")
+	}
+	now := e.opt.Now().UTC()
+	trig := o.Trigger
+	if trig == "" {
+		for name := range l.Def.Triggers {
+			trig = name
+		}
+	}
+	outputs := o.Outputs
+	if outputs == nil {
+		outputs = map[string]any{}
+	}
+	r := &Run{ID: newID(), Workflow: l.Name, Status: StatusRunning, StartTime: now, defHash: l.Hash,
+		ClientTrackingID: o.ClientTrackingID, OriginRunID: o.OriginRunID, variables: o.Variables,
+		Trigger: map[string]any{"name": trig, "outputs": outputs, "startTime": fmtTime(now), "endTime": fmtTime(now), "status": StatusSucceeded}}
+	if r.ClientTrackingID == "" {
+		r.ClientTrackingID = r.ID
+	}
+	r.Trigger["clientTrackingId"] = r.ClientTrackingID
+	r.Actions = o.Records
+	var j journal = memoryJournal{}
+	if !l.stateless() && e.opt.Store != nil && o.Mocks == nil {
+		j = storeJournal{e.opt.Store}
+		// Carried-over records are written with the run, in one transaction.
+		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+			if err := insertRun(ctx, tx, r, e.opt.NodeID, e.opt.LeaseTTL); err != nil {
+				return err
+			}
+			for _, rec := range o.Records {
+				if _, err := tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
+					encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create run: %w", err)
+		}
+	}
+	rs := e.newRunState(l, r, j)
+	rs.mocks = o.Mocks
+	e.launch(rs)
+	return &Handle{ID: r.ID, rs: rs}, nil
+}
+
+func (e *Engine) launch(rs *runState) {
+	e.mu.Lock()
+	if _, dup := e.runs[rs.run.ID]; dup {
+		e.mu.Unlock()
+		return
+	}
+	e.runs[rs.run.ID] = rs
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			e.mu.Lock()
+			delete(e.runs, rs.run.ID)
+			e.mu.Unlock()
+		}()
+		rs.execute()
+	}()
+}
+
+// localRun returns a run executing on this node.
+func (e *Engine) localRun(id string) (*runState, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	rs, ok := e.runs[id]
+	return rs, ok
+}
+
+// abort stops a run: cancelled by a user, or lost to another node.
+func (rs *runState) abort(cancelled bool) {
+	rs.mu.Lock()
+	if cancelled {
+		rs.cancelled = true
+	} else {
+		rs.lost = true
+	}
+	rs.mu.Unlock()
+	rs.cancel()
+}
+
+func (rs *runState) execute() {
+	defer close(rs.done)
+	defer rs.respOnce.Do(func() { rs.respCh <- nil })
+	status, err := rs.runSet(rs.ctx, rs.l.Def.Actions, &frame{})
+	rs.mu.Lock()
+	lost, cancelled, term := rs.lost, rs.cancelled, rs.term
+	rs.mu.Unlock()
+	if lost || errors.Is(err, errLeaseLost) || rs.e.isKilled() {
+		return // another node carries on, or the node "crashed"
+	}
+	if rs.e.ctx.Err() != nil && term == nil && !cancelled {
+		return // shutting down: the run resumes at the next start
+	}
+	now := rs.e.opt.Now().UTC()
+	r := rs.run
+	r.EndTime = &now
+	switch {
+	case term != nil:
+		r.Status, r.Error = term.status, term.err
+	case cancelled:
+		r.Status = StatusCancelled
+	default:
+		r.Status = status
+		if status == StatusFailed {
+			r.Error = rs.firstError()
+		}
+	}
+	if len(rs.l.Def.Outputs) > 0 && r.Status == StatusSucceeded {
+		outs := map[string]any{}
+		sc := rs.scope(&frame{})
+		for name, o := range rs.l.Def.Outputs {
+			v, err := rs.e.cache.Resolve(o.Value, sc)
+			if err != nil {
+				outs[name] = map[string]any{"type": o.Type, "error": err.Error()}
+				continue
+			}
+			outs[name] = map[string]any{"type": o.Type, "value": v}
+		}
+		r.Outputs = outs
+	}
+	rs.varMu.Lock()
+	r.variables = copyMap(rs.vars)
+	rs.varMu.Unlock()
+	if cancelled {
+		// The row was already marked Cancelled by the API; nothing to write.
+		return
+	}
+	if err := rs.j.finishRun(context.WithoutCancel(rs.ctx), r, rs.e.opt.NodeID); err != nil && !errors.Is(err, errLeaseLost) {
+		rs.e.log.Error("finish workflow run", "run", r.ID, "err", err)
+	}
+}
+
+func (rs *runState) firstError() any {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	var first *ActionRecord
+	for _, rec := range rs.records {
+		if (rec.Status == StatusFailed || rec.Status == StatusTimedOut) && rec.Error != nil && !isContainerRecord(rs, rec) {
+			if first == nil || rec.EndTime.Before(first.EndTime) {
+				first = rec
+			}
+		}
+	}
+	msg := "An action failed. No dependent actions succeeded."
+	if first != nil {
+		if m, ok := first.Error.(map[string]any); ok {
+			if s, ok := m["message"].(string); ok {
+				msg = fmt.Sprintf("Action '%s' failed: %s", first.Name, s)
+			}
+		}
+	}
+	return map[string]any{"code": "ActionFailed", "message": msg}
+}
+
+func isContainerRecord(rs *runState, rec *ActionRecord) bool {
+	a := rs.findDef(rec.Name)
+	return a != nil && (isContainer(a.Type) || strings.EqualFold(a.Type, "Switch"))
+}
+
+func (rs *runState) findDef(name string) *Action {
+	var found *Action
+	walkActions(rs.l.Def.Actions, func(n string, a *Action) {
+		if n == name {
+			found = a
+		}
+	})
+	return found
+}
+
+// snapshot returns the run with its records, for Handle.Wait.
+func (rs *runState) snapshot() *Run {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := *rs.run
+	r.Actions = nil
+	for _, rec := range rs.records {
+		r.Actions = append(r.Actions, rec)
+	}
+	r.variables = copyMap(rs.vars)
+	return &r
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// record returns the completed record at path.
+func (rs *runState) record(path string) (*ActionRecord, bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rec, ok := rs.records[path]
+	return rec, ok && terminal(rec.Status)
+}
+
+// save persists a record (and the variables, when vars is not nil) and makes
+// it visible to expressions.
+func (rs *runState) save(rec *ActionRecord, vars map[string]any) error {
+	if rs.e.isKilled() {
+		return errLeaseLost
+	}
+	if err := rs.j.saveAction(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, rec, vars, rs.e.opt.LeaseTTL); err != nil {
+		if errors.Is(err, errLeaseLost) {
+			rs.abort(false)
+		}
+		return err
+	}
+	rs.mu.Lock()
+	rs.records[rec.Path] = rec
+	rs.mu.Unlock()
+	return nil
+}

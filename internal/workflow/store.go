@@ -1,0 +1,392 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"junction/internal/store"
+)
+
+// Run statuses.
+const (
+	StatusRunning   = "Running"
+	StatusSucceeded = "Succeeded"
+	StatusFailed    = "Failed"
+	StatusCancelled = "Cancelled"
+	StatusTimedOut  = "TimedOut"
+	StatusSkipped   = "Skipped"
+)
+
+func terminal(s string) bool {
+	switch s {
+	case StatusSucceeded, StatusFailed, StatusCancelled, StatusTimedOut, StatusSkipped:
+		return true
+	}
+	return false
+}
+
+// notifyRuns wakes other nodes' run claimers.
+const notifyRuns = "wf_runs"
+
+// Migrations are the workflow tables.
+func Migrations() []store.Migration {
+	return []store.Migration{{
+		Component: "workflow",
+		Version:   1,
+		Name:      "workflows, versions, runs, actions, schedules",
+		SQL: `CREATE TABLE wf_workflows (
+			name        TEXT PRIMARY KEY,
+			kind        TEXT NOT NULL,
+			def_hash    TEXT NOT NULL,
+			source      TEXT NOT NULL,
+			sig_key     TEXT NOT NULL,
+			created_at  BIGINT NOT NULL,
+			changed_at  BIGINT NOT NULL
+		);
+		CREATE TABLE wf_versions (
+			def_hash   TEXT PRIMARY KEY,
+			workflow   TEXT NOT NULL,
+			document   TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		);
+		CREATE TABLE wf_runs (
+			id                 TEXT PRIMARY KEY,
+			workflow           TEXT NOT NULL,
+			def_hash           TEXT NOT NULL,
+			status             TEXT NOT NULL,
+			trigger_name       TEXT NOT NULL,
+			trigger_record     TEXT NOT NULL,
+			client_tracking_id TEXT NOT NULL,
+			origin_run_id      TEXT NOT NULL,
+			start_time         BIGINT NOT NULL,
+			end_time           BIGINT NOT NULL,
+			error              TEXT NOT NULL,
+			outputs            TEXT NOT NULL,
+			variables          TEXT NOT NULL,
+			response           TEXT NOT NULL,
+			owner              TEXT NOT NULL,
+			lease_until        BIGINT NOT NULL
+		);
+		CREATE INDEX wf_runs_by_workflow ON wf_runs (workflow, start_time);
+		CREATE INDEX wf_runs_by_status ON wf_runs (status, lease_until);
+		CREATE INDEX wf_runs_by_tracking ON wf_runs (client_tracking_id);
+		CREATE TABLE wf_actions (
+			run_id      TEXT NOT NULL,
+			path        TEXT NOT NULL,
+			name        TEXT NOT NULL,
+			status      TEXT NOT NULL,
+			code        TEXT NOT NULL,
+			start_time  BIGINT NOT NULL,
+			end_time    BIGINT NOT NULL,
+			inputs      TEXT NOT NULL,
+			outputs     TEXT NOT NULL,
+			error       TEXT NOT NULL,
+			retries     TEXT NOT NULL,
+			tracked     TEXT NOT NULL,
+			PRIMARY KEY (run_id, path)
+		);
+		CREATE TABLE wf_schedules (
+			workflow TEXT NOT NULL,
+			trigger  TEXT NOT NULL,
+			def_hash TEXT NOT NULL,
+			next_at  BIGINT NOT NULL,
+			PRIMARY KEY (workflow, trigger)
+		)`,
+	}}
+}
+
+// Run is one run of a workflow, as the run history shows it.
+type Run struct {
+	ID               string          `json:"name"`
+	Workflow         string          `json:"workflow"`
+	Status           string          `json:"status"`
+	Trigger          map[string]any  `json:"trigger"`
+	ClientTrackingID string          `json:"clientTrackingId,omitempty"`
+	OriginRunID      string          `json:"originRunId,omitempty"`
+	StartTime        time.Time       `json:"startTime"`
+	EndTime          *time.Time      `json:"endTime,omitempty"`
+	Error            any             `json:"error,omitempty"`
+	Outputs          map[string]any  `json:"outputs,omitempty"`
+	Actions          []*ActionRecord `json:"actions,omitempty"`
+
+	defHash   string
+	variables map[string]any
+	response  *Response
+}
+
+// ActionRecord is one action's persisted result. Path names the action and
+// its enclosing containers and loop iterations ("Loop#3/Scope/Compose").
+type ActionRecord struct {
+	Path              string    `json:"path"`
+	Name              string    `json:"name"`
+	Status            string    `json:"status"`
+	Code              string    `json:"code,omitempty"`
+	StartTime         time.Time `json:"startTime"`
+	EndTime           time.Time `json:"endTime"`
+	Inputs            any       `json:"inputs,omitempty"`
+	Outputs           any       `json:"outputs,omitempty"`
+	Error             any       `json:"error,omitempty"`
+	RetryHistory      []any     `json:"retryHistory,omitempty"`
+	TrackedProperties any       `json:"trackedProperties,omitempty"`
+}
+
+// Response is what a Response action answered.
+type Response struct {
+	StatusCode int               `json:"statusCode"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Body       any               `json:"body,omitempty"`
+}
+
+func encode(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func decodeInto(s string, v any) {
+	if s == "" {
+		return
+	}
+	_ = json.Unmarshal([]byte(s), v)
+}
+
+func decodeValue(s string) any {
+	if s == "" {
+		return nil
+	}
+	v, err := decodeJSONValue([]byte(s))
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// errLeaseLost means another node took the run over; this node stops it.
+var errLeaseLost = errors.New("the run's lease was lost to another node")
+
+// journal persists a run as it goes. The durable journal writes to the store;
+// the memory journal (stateless workflows, offline tests) keeps nothing.
+type journal interface {
+	createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error
+	saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error
+	finishRun(ctx context.Context, r *Run, owner string) error
+}
+
+type memoryJournal struct{}
+
+func (memoryJournal) createRun(context.Context, *Run, string, time.Duration) error { return nil }
+func (memoryJournal) saveAction(context.Context, string, string, *ActionRecord, map[string]any, time.Duration) error {
+	return nil
+}
+func (memoryJournal) finishRun(context.Context, *Run, string) error { return nil }
+
+type storeJournal struct{ s store.Store }
+
+func (j storeJournal) createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error {
+	return j.s.Tx(ctx, func(tx store.Tx) error { return insertRun(ctx, tx, r, owner, ttl) })
+}
+
+func insertRun(ctx context.Context, tx store.Tx, r *Run, owner string, ttl time.Duration) error {
+	_, err := tx.Exec(ctx, `INSERT INTO wf_runs (id, workflow, def_hash, status, trigger_name, trigger_record, client_tracking_id,
+		origin_run_id, start_time, end_time, error, outputs, variables, response, owner, lease_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, '', ?, `+tx.Dialect().NowExpr()+` + ?)`,
+		r.ID, r.Workflow, r.defHash, r.Status, triggerName(r), encode(r.Trigger), r.ClientTrackingID, r.OriginRunID,
+		store.Micros(r.StartTime), encode(r.variables), owner, ttl.Microseconds())
+	if err == nil {
+		tx.Notify(notifyRuns)
+	}
+	return err
+}
+
+func triggerName(r *Run) string {
+	n, _ := r.Trigger["name"].(string)
+	return n
+}
+
+func (j storeJournal) saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error {
+	return j.s.Tx(ctx, func(tx store.Tx) error {
+		var res sql.Result
+		var err error
+		if vars != nil {
+			res, err = tx.Exec(ctx, `UPDATE wf_runs SET variables = ?, lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND owner = ? AND status = ?`,
+				encode(vars), ttl.Microseconds(), runID, owner, StatusRunning)
+		} else {
+			res, err = tx.Exec(ctx, `UPDATE wf_runs SET lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND owner = ? AND status = ?`,
+				ttl.Microseconds(), runID, owner, StatusRunning)
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errLeaseLost
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			runID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
+			encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties))
+		return err
+	})
+}
+
+func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string) error {
+	return j.s.Tx(ctx, func(tx store.Tx) error {
+		end := int64(0)
+		if r.EndTime != nil {
+			end = store.Micros(*r.EndTime)
+		}
+		res, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, outputs = ?, variables = ?, response = ?, owner = ''
+			WHERE id = ? AND owner = ? AND status = ?`,
+			r.Status, end, encode(r.Error), encode(r.Outputs), encode(r.variables), encode(r.response), r.ID, owner, StatusRunning)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errLeaseLost
+		}
+		return nil
+	})
+}
+
+const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response`
+
+func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
+	var r Run
+	var trig, errS, outs, vars, resp string
+	var start, end int64
+	if err := row.Scan(&r.ID, &r.Workflow, &r.defHash, &r.Status, &trig, &r.ClientTrackingID, &r.OriginRunID, &start, &end, &errS, &outs, &vars, &resp); err != nil {
+		return nil, err
+	}
+	r.StartTime = store.FromMicros(start)
+	if end > 0 {
+		t := store.FromMicros(end)
+		r.EndTime = &t
+	}
+	if m, ok := decodeValue(trig).(map[string]any); ok {
+		r.Trigger = m
+	}
+	r.Error = decodeValue(errS)
+	if m, ok := decodeValue(outs).(map[string]any); ok {
+		r.Outputs = m
+	}
+	if m, ok := decodeValue(vars).(map[string]any); ok {
+		r.variables = m
+	}
+	if resp != "" {
+		r.response = &Response{}
+		decodeInto(resp, r.response)
+	}
+	return &r, nil
+}
+
+// loadRun reads a run and, with actions, every action record.
+func loadRun(ctx context.Context, s store.Store, id string, actions bool) (*Run, error) {
+	var r *Run
+	err := s.Read(ctx, func(q store.Querier) error {
+		var err error
+		r, err = scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM wf_runs WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil || !actions {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked
+			FROM wf_actions WHERE run_id = ? ORDER BY start_time, path`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a ActionRecord
+			var start, end int64
+			var in, out, e, retries, tracked string
+			if err := rows.Scan(&a.Path, &a.Name, &a.Status, &a.Code, &start, &end, &in, &out, &e, &retries, &tracked); err != nil {
+				return err
+			}
+			a.StartTime, a.EndTime = store.FromMicros(start), store.FromMicros(end)
+			a.Inputs, a.Outputs, a.Error, a.TrackedProperties = decodeValue(in), decodeValue(out), decodeValue(e), decodeValue(tracked)
+			if l, ok := decodeValue(retries).([]any); ok {
+				a.RetryHistory = l
+			}
+			r.Actions = append(r.Actions, &a)
+		}
+		return rows.Err()
+	})
+	return r, err
+}
+
+// RunFilter selects runs in the run history.
+type RunFilter struct {
+	Workflow         string
+	Status           string
+	Trigger          string
+	ClientTrackingID string
+	From, To         time.Time // start time range; zero means open
+	Top              int
+	// After continues a listing after this run id (paging, newest first).
+	After string
+}
+
+// searchRuns lists runs newest first.
+func searchRuns(ctx context.Context, s store.Store, f RunFilter) ([]*Run, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.Workflow != "" {
+		add("workflow = ?", f.Workflow)
+	}
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if f.Trigger != "" {
+		add("trigger_name = ?", f.Trigger)
+	}
+	if f.ClientTrackingID != "" {
+		add("client_tracking_id = ?", f.ClientTrackingID)
+	}
+	if !f.From.IsZero() {
+		add("start_time >= ?", store.Micros(f.From))
+	}
+	if !f.To.IsZero() {
+		add("start_time < ?", store.Micros(f.To))
+	}
+	if f.After != "" {
+		add("id < ?", f.After)
+	}
+	q := `SELECT ` + runColumns + ` FROM wf_runs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	top := f.Top
+	if top <= 0 || top > 250 {
+		top = 50
+	}
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", top)
+	var out []*Run
+	err := s.Read(ctx, func(qr store.Querier) error {
+		rows, err := qr.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -1,0 +1,397 @@
+package workflow
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"junction/internal/store"
+	"junction/internal/workflow/expr"
+)
+
+// TriggerSource serves trigger types that another surface owns: Dataverse
+// row changes (OpenApiConnectionWebhook), broker messages and event
+// subscriptions (ServiceProvider triggers), file arrival, polling. The
+// engine calls Subscribe for each deployed workflow whose trigger has one of
+// the source's types; the source calls Fire for every event.
+type TriggerSource interface {
+	// Types are the trigger types served, in lower case ("openapiconnectionwebhook").
+	Types() []string
+	// Match tells whether this source serves the trigger (several sources may
+	// share a type, such as "serviceprovider").
+	Match(t *Trigger) bool
+	// Subscribe starts delivering events for a workflow's trigger until the
+	// returned function is called.
+	Subscribe(ctx context.Context, sub Subscription) (unsubscribe func(), err error)
+}
+
+// Subscription is one workflow trigger a source delivers to.
+type Subscription struct {
+	Workflow string
+	Trigger  string
+	Def      *Trigger
+	// Fire starts one run per item (after splitOn and trigger conditions) and
+	// returns once each run is durably recorded. No run ids means the trigger
+	// conditions filtered the event out.
+	Fire func(ctx context.Context, outputs map[string]any) ([]*Handle, error)
+}
+
+// AddTriggerSource registers a source; call before deploying workflows.
+func (e *Engine) AddTriggerSource(src TriggerSource) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range src.Types() {
+		e.sources[strings.ToLower(t)] = src
+	}
+}
+
+// arm sets up a deployed workflow's triggers: schedules for Recurrence,
+// subscriptions for plug-in sources. Request triggers need nothing.
+func (e *Engine) arm(ctx context.Context, l *Loaded) error {
+	for name, t := range l.Def.Triggers {
+		key := l.Name + "/" + name
+		e.mu.Lock()
+		if unsub, ok := e.subs[key]; ok {
+			unsub()
+			delete(e.subs, key)
+		}
+		src := e.sources[strings.ToLower(t.Type)]
+		e.mu.Unlock()
+		switch {
+		case strings.EqualFold(t.Type, "Recurrence"):
+			if err := e.armSchedule(ctx, l, name, t); err != nil {
+				return err
+			}
+		case strings.EqualFold(t.Type, "Request"):
+		case src == nil || !src.Match(t):
+			e.log.Warn("no trigger source serves this trigger on this node yet; it will not fire", "workflow", l.Name, "trigger", name, "type", t.Type)
+		default:
+			trig, wf := name, l.Name
+			unsub, err := src.Subscribe(e.ctx, Subscription{Workflow: l.Name, Trigger: name, Def: t,
+				Fire: func(ctx context.Context, outputs map[string]any) ([]*Handle, error) {
+					cur, ok := e.Workflow(wf)
+					if !ok {
+						return nil, fmt.Errorf("workflow %s: %w", wf, ErrNotFound)
+					}
+					return e.Fire(ctx, cur, trig, outputs)
+				}})
+			if err != nil {
+				return fmt.Errorf("subscribe trigger %s of workflow %s: %w", name, l.Name, err)
+			}
+			e.mu.Lock()
+			e.subs[key] = unsub
+			e.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// Fire applies splitOn and trigger conditions to a trigger's outputs and
+// starts the runs.
+func (e *Engine) Fire(ctx context.Context, l *Loaded, trigger string, outputs map[string]any) ([]*Handle, error) {
+	t := l.Def.Triggers[trigger]
+	if t == nil {
+		return nil, fmt.Errorf("trigger %s of workflow %s: %w", trigger, l.Name, ErrNotFound)
+	}
+	items := []map[string]any{outputs}
+	if t.SplitOn != "" {
+		v, err := e.triggerEval(l, t.SplitOn, outputs)
+		if err != nil {
+			return nil, fmt.Errorf("splitOn: %w", err)
+		}
+		arr, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("splitOn must evaluate to an array, not %s", kindName(v))
+		}
+		items = items[:0]
+		for _, x := range arr {
+			o := copyMap(outputs)
+			o["body"] = x
+			items = append(items, o)
+		}
+	}
+	var out []*Handle
+	for _, o := range items {
+		ok := true
+		for _, c := range t.Conditions {
+			v, err := e.triggerEval(l, c.Expression, o)
+			if err != nil {
+				return out, fmt.Errorf("trigger condition: %w", err)
+			}
+			if b, _ := expr.Truthy(v); !b {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		tracking := ""
+		if t.Correlation != nil && t.Correlation.ClientTrackingID != "" {
+			if v, err := e.triggerEval(l, t.Correlation.ClientTrackingID, o); err == nil {
+				tracking = expr.ToString(v)
+			}
+		}
+		if h, ok := o["headers"].(map[string]any); ok && tracking == "" {
+			for k, v := range h {
+				if strings.EqualFold(k, "x-ms-client-tracking-id") {
+					tracking = expr.ToString(v)
+				}
+			}
+		}
+		h, err := e.StartRun(ctx, l, StartOptions{Trigger: trigger, Outputs: o, ClientTrackingID: tracking})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// triggerEval evaluates an expression that sees only the trigger.
+func (e *Engine) triggerEval(l *Loaded, src string, outputs map[string]any) (any, error) {
+	t, err := e.cache.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	rs := &runState{e: e, l: l, run: &Run{Trigger: map[string]any{"outputs": outputs}}, vars: map[string]any{}, parents: map[string][]string{}}
+	return t.Evaluate(rs.scope(&frame{}))
+}
+
+// CallbackURL is listCallbackUrl's answer, in Logic Apps' shape.
+type CallbackURL struct {
+	Value        string            `json:"value"`
+	Method       string            `json:"method"`
+	BasePath     string            `json:"basePath"`
+	Queries      map[string]string `json:"queries"`
+	RelativePath string            `json:"relativePath,omitempty"`
+}
+
+// callbackAPIVersion is the api-version Logic Apps Standard callback URLs carry.
+const callbackAPIVersion = "2022-05-01"
+
+// CallbackURL returns the signed URL of a Request trigger.
+func (e *Engine) CallbackURL(workflow, trigger string) (*CallbackURL, error) {
+	l, ok := e.Workflow(workflow)
+	if !ok {
+		return nil, fmt.Errorf("workflow %s: %w", workflow, ErrNotFound)
+	}
+	t := l.Def.Triggers[trigger]
+	if t == nil || !strings.EqualFold(t.Type, "Request") {
+		return nil, fmt.Errorf("request trigger %s of workflow %s: %w", trigger, workflow, ErrNotFound)
+	}
+	sp := "/triggers/" + trigger + "/run"
+	base := strings.TrimSuffix(e.baseURL(), "/") + "/api/" + url.PathEscape(workflow) + "/triggers/" + url.PathEscape(trigger) + "/invoke"
+	q := map[string]string{"api-version": callbackAPIVersion, "sp": sp, "sv": "1.0", "sig": sign(l.SigKey, workflow, trigger, sp, "1.0")}
+	vals := url.Values{}
+	for k, v := range q {
+		vals.Set(k, v)
+	}
+	method := "POST"
+	in, _ := t.Inputs.(map[string]any)
+	if m, ok := in["method"].(string); ok && m != "" {
+		method = strings.ToUpper(m)
+	}
+	cb := &CallbackURL{Value: base + "?" + vals.Encode(), Method: method, BasePath: base, Queries: q}
+	if rp, ok := in["relativePath"].(string); ok && rp != "" {
+		cb.RelativePath = rp
+	}
+	return cb, nil
+}
+
+// sign is the callback URL signature: HMAC-SHA256 over the workflow, trigger,
+// permissions and version, with the workflow's key, base64url.
+func sign(key, workflow, trigger, sp, sv string) string {
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(workflow + "\n" + trigger + "\n" + sp + "\n" + sv))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func verify(key, workflow, trigger, sp, sv, sig string) bool {
+	return hmac.Equal([]byte(sign(key, workflow, trigger, sp, sv)), []byte(sig))
+}
+
+func formValue(trigger map[string]any, key string, multi bool) (any, error) {
+	outs, _ := trigger["outputs"].(map[string]any)
+	body := expr.ToString(outs["body"])
+	vals, err := url.ParseQuery(body)
+	if err != nil {
+		return nil, fmt.Errorf("the trigger body is not form data: %v", err)
+	}
+	if multi {
+		out := []any{}
+		for _, v := range vals[key] {
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	if _, ok := vals[key]; !ok {
+		return nil, fmt.Errorf("the form data has no key '%s'", key)
+	}
+	return vals.Get(key), nil
+}
+
+// armSchedule records a Recurrence trigger's next occurrence, keeping the
+// one already stored when the schedule did not change (so a restart neither
+// skips nor repeats an occurrence).
+func (e *Engine) armSchedule(ctx context.Context, l *Loaded, name string, t *Trigger) error {
+	if e.opt.Store == nil || t.Recurrence == nil {
+		return nil
+	}
+	sch, err := newSchedule(t.Recurrence)
+	if err != nil {
+		return err
+	}
+	now := e.opt.Now()
+	return e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+		var hash string
+		err := tx.QueryRow(ctx, `SELECT def_hash FROM wf_schedules WHERE workflow = ? AND trigger = ?`, l.Name, name).Scan(&hash)
+		if err == nil && hash == l.Hash {
+			return nil
+		}
+		next := sch.next(now, now)
+		if !sch.hasStart {
+			next = now // Logic Apps fires a recurrence without a start time when it is saved
+		}
+		if err == nil {
+			_, err = tx.Exec(ctx, `UPDATE wf_schedules SET def_hash = ?, next_at = ? WHERE workflow = ? AND trigger = ?`, l.Hash, store.Micros(next), l.Name, name)
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO wf_schedules (workflow, trigger, def_hash, next_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (workflow, trigger) DO NOTHING`, l.Name, name, l.Hash, store.Micros(next))
+		return err
+	})
+}
+
+// scheduleLoop fires due recurrences on the one node that holds the
+// scheduler lease, and applies retention.
+func (e *Engine) scheduleLoop() {
+	defer e.wg.Done()
+	_ = e.opt.Store.Leases().Hold(e.ctx, "workflow-scheduler", e.opt.NodeID, max(e.opt.LeaseTTL, time.Second), func(ctx context.Context) {
+		t := time.NewTicker(e.opt.PollInterval)
+		defer t.Stop()
+		lastRetention := time.Time{}
+		for {
+			e.fireDue(ctx)
+			if time.Since(lastRetention) > time.Hour {
+				lastRetention = time.Now()
+				if n, err := e.ApplyRetention(ctx); err == nil && n > 0 {
+					e.log.Info("workflow run retention", "deleted", n)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+type due struct {
+	workflow, trigger, hash string
+	at                      int64
+}
+
+// fireDue starts the run of every due occurrence. The run and the advanced
+// schedule commit together, guarded by the previous next_at, so an occurrence
+// fires once even if two nodes briefly both believe they hold the lease.
+func (e *Engine) fireDue(ctx context.Context) {
+	now := e.opt.Now()
+	var list []due
+	err := e.opt.Store.Read(ctx, func(q store.Querier) error {
+		rows, err := q.Query(ctx, `SELECT workflow, trigger, def_hash, next_at FROM wf_schedules WHERE next_at > 0 AND next_at <= ?`, store.Micros(now))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.workflow, &d.trigger, &d.hash, &d.at); err != nil {
+				return err
+			}
+			list = append(list, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return
+	}
+	for _, d := range list {
+		l, ok := e.Workflow(d.workflow)
+		if !ok || l.Hash != d.hash {
+			continue
+		}
+		t := l.Def.Triggers[d.trigger]
+		if t == nil || t.Recurrence == nil {
+			continue
+		}
+		sch, err := newSchedule(t.Recurrence)
+		if err != nil {
+			continue
+		}
+		at := store.FromMicros(d.at)
+		// A missed occurrence fires once; the next is the first after now.
+		next := sch.next(now, at)
+		nextAt := int64(0)
+		if !next.IsZero() {
+			nextAt = store.Micros(next)
+		}
+		outputs := map[string]any{"headers": map[string]any{}, "body": nil, "scheduledTime": fmtTime(at)}
+		r := &Run{ID: newID(), Workflow: l.Name, Status: StatusRunning, StartTime: now.UTC(), defHash: l.Hash,
+			Trigger: map[string]any{"name": d.trigger, "outputs": outputs, "scheduledTime": fmtTime(at), "startTime": fmtTime(now), "endTime": fmtTime(now), "status": StatusSucceeded}}
+		r.ClientTrackingID = r.ID
+		fired := false
+		err = e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+			res, err := tx.Exec(ctx, `UPDATE wf_schedules SET next_at = ? WHERE workflow = ? AND trigger = ? AND next_at = ?`, nextAt, d.workflow, d.trigger, d.at)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return nil
+			}
+			fired = true
+			if l.stateless() {
+				return nil
+			}
+			return insertRun(ctx, tx, r, e.opt.NodeID, e.opt.LeaseTTL)
+		})
+		if err != nil || !fired {
+			continue
+		}
+		var j journal = storeJournal{e.opt.Store}
+		if l.stateless() {
+			j = memoryJournal{}
+		}
+		e.launch(e.newRunState(l, r, j))
+	}
+}
+
+// ApplyRetention deletes finished runs that ended before the retention
+// period, with their action records.
+func (e *Engine) ApplyRetention(ctx context.Context) (int64, error) {
+	if e.opt.Store == nil {
+		return 0, nil
+	}
+	cutoff := store.Micros(e.opt.Now().Add(-e.opt.Retention))
+	var n int64
+	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM wf_actions WHERE run_id IN (SELECT id FROM wf_runs WHERE status <> ? AND end_time > 0 AND end_time < ?)`, StatusRunning, cutoff); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `DELETE FROM wf_runs WHERE status <> ? AND end_time > 0 AND end_time < ?`, StatusRunning, cutoff)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
+
+var errBadSignature = errors.New("the signature is not valid")
