@@ -108,6 +108,12 @@ func Migrations() []store.Migration {
 		{Component: "events", Version: 2, Name: "due deliveries in claim order",
 			SQL: `DROP INDEX events_deliveries_due;
 				CREATE INDEX events_deliveries_due ON events_deliveries (next_at, id);`},
+		{Component: "events", Version: 3, Name: "Dataverse webhook requests seen",
+			SQL: `CREATE TABLE events_dataverse_requests (
+				request_id TEXT PRIMARY KEY,
+				seq        BIGINT NOT NULL,
+				at         BIGINT NOT NULL
+			)`},
 	}
 }
 
