@@ -641,6 +641,11 @@ func (r *Router) collectGarbage(ctx context.Context) error {
 	return r.st.Tx(ctx, func(tx store.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM events_events WHERE published_at < ? AND NOT EXISTS
 			(SELECT 1 FROM events_deliveries d WHERE d.event_seq = events_events.seq)`, store.Micros(r.now().Add(-time.Minute)))
+		if err != nil {
+			return err
+		}
+		// Dataverse retries within hours; a week of request ids is plenty.
+		_, err = tx.Exec(ctx, `DELETE FROM events_dataverse_requests WHERE at < ?`, store.Micros(r.now().Add(-7*24*time.Hour)))
 		return err
 	})
 }
