@@ -21,7 +21,7 @@ import (
 // their own HTTP APIs, the cross-surface effect observed on the other side.
 
 type junction struct {
-	t    *testing.T
+	t    testing.TB
 	a    *app.App
 	base string
 }

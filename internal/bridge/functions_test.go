@@ -15,7 +15,7 @@ import (
 )
 
 // writeProject lays out a project folder from path → content.
-func writeProject(t *testing.T, files map[string]string) string {
+func writeProject(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
