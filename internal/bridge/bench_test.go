@@ -107,4 +107,3 @@ func BenchmarkFunctionFromQueue(b *testing.B) {
 	drain(b, br, "fout", b.N)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "invocations/s")
 }
-
