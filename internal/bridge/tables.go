@@ -215,6 +215,27 @@ func selectRows(ctx context.Context, q store.Querier, t *records.Table, where st
 	return out, rows.Err()
 }
 
+// asGiven renders a stored lookup in the notation the job gave it in (the
+// change log's {"id", "logicalName"} object or its JSON text) so that
+// reconciliation compares like with like; other values are flat.
+func asGiven(v, given any) any {
+	r, ok := v.(records.Ref)
+	if !ok {
+		return v
+	}
+	obj := map[string]any{"id": r.ID, "logicalName": r.Table}
+	switch g := given.(type) {
+	case map[string]any:
+		return obj
+	case string:
+		if strings.HasPrefix(g, "{\"") {
+			b, _ := json.Marshal(obj)
+			return string(b)
+		}
+	}
+	return r.ID
+}
+
 // flat turns a row value into what jobs compare and write: a lookup becomes
 // its id.
 func flat(v any) any {
@@ -539,8 +560,8 @@ func (ts *Tables) keyValues(ctx context.Context, q store.Querier, t *records.Tab
 	return out, nil
 }
 
-// Get implements job.TableSink: the rows with the given keys, lookups as
-// their ids, for reconciliation.
+// Get implements job.TableSink: the rows with the given keys, for
+// reconciliation; lookups are ids, or objects when the job gave objects.
 func (ts *Tables) Get(ctx context.Context, table string, key []string, keys []map[string]any) ([]map[string]any, error) {
 	t, err := ts.table(table)
 	if err != nil {
@@ -560,10 +581,14 @@ func (ts *Tables) Get(ctx context.Context, table string, key []string, keys []ma
 		if err := k.load(ctx, q, kvs); err != nil {
 			return err
 		}
-		for _, r := range k.rows {
+		given := make(map[string]map[string]any, len(keys))
+		for i, kv := range kvs {
+			given[keyText(kv)] = keys[i]
+		}
+		for kt, r := range k.rows {
 			m := make(map[string]any, len(r))
 			for name, v := range r {
-				m[name] = flat(v)
+				m[name] = asGiven(v, given[kt][name])
 			}
 			out = append(out, m)
 		}

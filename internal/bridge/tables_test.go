@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"junction/internal/app"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -385,6 +386,111 @@ func TestExportAccountsFullThenDelta(t *testing.T) {
 			var ref struct{ ID, LogicalName string }
 			if err := json.Unmarshal([]byte(numbers["E-1"][col["primarycontactid"]]), &ref); err != nil || ref.ID != alice || ref.LogicalName != "contact" {
 				t.Fatalf("lookup column: %q", numbers["E-1"][col["primarycontactid"]])
+			}
+		})
+	}
+}
+
+// startProject starts a Junction on a project folder.
+func startProject(t *testing.T, d store.Dialect, proj string) *junction {
+	t.Helper()
+	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k", Project: proj}
+	if d == store.Postgres {
+		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
+	}
+	a, err := app.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := a.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	return &junction{t: t, a: a, base: "http://" + addr.String()}
+}
+
+// A table mirrored into another by a delta job: creates and updates upsert,
+// deletes delete, lookups pass in the change log's shape.
+func TestMirrorTableIntoTable(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			proj := t.TempDir()
+			os.MkdirAll(filepath.Join(proj, "tables"), 0o755)
+			os.WriteFile(filepath.Join(proj, "tables", "accountcopy.yaml"), []byte(`
+name: accountcopy
+primaryName: name
+columns:
+  - {name: name, type: String, maxLength: 160}
+  - {name: accountnumber, type: String, maxLength: 20}
+  - {name: revenue, type: Money}
+  - {name: contact, type: Lookup, targets: [contact]}
+keys:
+  - {name: accountcopy_number, columns: [accountnumber]}
+`), 0o644)
+			j := startProject(t, d, proj)
+			alice := j.create("contacts", map[string]any{"lastname": "Liddell", "emailaddress1": "alice@x.org"})["contactid"].(string)
+			m1 := j.create("accounts", map[string]any{"name": "One", "accountnumber": "M-1", "revenue": 10, "primarycontactid@odata.bind": "/contacts(" + alice + ")"})
+			m2 := j.create("accounts", map[string]any{"name": "Two", "accountnumber": "M-2"})
+			j.call("PUT", "/admin/v1/jobs/mirror", map[string]any{
+				"source": map[string]any{"type": "table", "table": "account", "delta": true},
+				"mapping": []map[string]any{
+					{"to": "accountnumber", "required": true},
+					{"to": "name"},
+					{"to": "revenue", "type": "decimal"},
+					{"to": "contact", "from": "primarycontactid"},
+				},
+				"key":  []string{"accountnumber"},
+				"sink": map[string]any{"type": "table", "table": "accountcopy", "deletes": "delete"},
+			}, 201)
+			copies := func() map[string]map[string]any {
+				out := j.call("GET", "/api/data/v9.2/accountcopies?$select=name,accountnumber,revenue,_contact_value,versionnumber", nil, 200)
+				m := map[string]map[string]any{}
+				for _, r := range out["value"].([]any) {
+					row := r.(map[string]any)
+					m[row["accountnumber"].(string)] = row
+				}
+				return m
+			}
+			run := j.runJob("mirror", "")
+			if run.Status != "succeeded" || run.Inserted != 2 || run.Reconciliation == nil || !run.Reconciliation.Matched {
+				t.Fatalf("first run: %+v %+v", run, run.Reconciliation)
+			}
+			c := copies()
+			if len(c) != 2 || c["M-1"]["name"] != "One" || c["M-1"]["revenue"] != 10.0 || c["M-1"]["_contact_value"] != alice || c["M-2"]["_contact_value"] != nil {
+				t.Fatalf("copies: %v", c)
+			}
+			j.call("PATCH", "/api/data/v9.2/accounts("+m1["accountid"].(string)+")", map[string]any{"name": "One Ltd"}, 204)
+			j.call("PATCH", "/api/data/v9.2/accounts("+m1["accountid"].(string)+")", map[string]any{"telephone1": "555"}, 204) // not mapped
+			j.call("DELETE", "/api/data/v9.2/accounts("+m2["accountid"].(string)+")", nil, 204)
+			run = j.runJob("mirror", "")
+			if run.Status != "succeeded" || run.Updated != 1 || run.Unchanged != 1 || run.Deleted != 1 || run.Inserted != 0 || !run.Reconciliation.Matched {
+				t.Fatalf("delta run: %+v %+v", run, run.Reconciliation)
+			}
+			c = copies()
+			if len(c) != 1 || c["M-1"]["name"] != "One Ltd" || c["M-1"]["versionnumber"] != 2.0 {
+				t.Fatalf("copies after the delta: %v", c)
+			}
+
+			// A lookup key that two rows share stops the run with a clear error.
+			j.create("contacts", map[string]any{"lastname": "A", "emailaddress1": "dup@x.org"})
+			j.create("contacts", map[string]any{"lastname": "B", "emailaddress1": "DUP@x.org"})
+			in := t.TempDir()
+			j.call("PUT", "/admin/v1/jobs/dup", map[string]any{
+				"source": map[string]any{"type": "file", "path": in},
+				"mapping": []map[string]any{
+					{"to": "accountnumber", "from": "n"},
+					{"to": "contact", "from": "e", "lookup": map[string]string{"table": "contact", "key": "emailaddress1", "return": "contactid"}},
+				},
+				"key":  []string{"accountnumber"},
+				"sink": map[string]any{"type": "table", "table": "accountcopy"},
+			}, 201)
+			os.WriteFile(filepath.Join(in, "d.csv"), []byte("n,e\nD-1,dup@X.org\n"), 0o644)
+			run = j.runJob("dup", "d.csv")
+			if run.Status != "failed" || !strings.Contains(run.Error, "more than one contact row has emailaddress1") {
+				t.Fatalf("ambiguous lookup: %+v", run)
 			}
 		})
 	}
