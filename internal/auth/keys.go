@@ -56,7 +56,7 @@ type Keys struct {
 	s        store.Store
 	envAdmin [32]byte
 	hasEnv   bool
-	internal string   // this process's own key, see Internal
+	internal string // this process's own key, see Internal
 	intHash  [32]byte
 
 	mu    sync.Mutex

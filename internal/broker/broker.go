@@ -75,6 +75,8 @@ type Broker struct {
 	rules  ruleCache
 	// entities caches entity settings by lower-case path (see entityCached).
 	entities sync.Map
+	notifier coalescingNotifier
+	dueWaker dueWaker
 
 	mu     sync.Mutex
 	cancel context.CancelFunc

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"junction/internal/broker"
 	"junction/internal/store"
+	"junction/internal/store/sqlite"
 	"junction/internal/store/storetest"
 )
 
@@ -514,6 +516,17 @@ func TestSessions(t *testing.T) {
 		if st, _ := tb.b.SessionState(ctx, a2); string(st) != "step 2" {
 			t.Fatalf("state after re-accept = %q", st)
 		}
+		// Settling needs the session lock as well as the message lock.
+		tb.send(t, "sq", broker.Message{Body: []byte("a9"), SessionID: "A"}, broker.Message{Body: []byte("a10"), SessionID: "A"})
+		got, err = tb.b.Receive(ctx, "sq", broker.ReceiveOptions{Session: a2, Max: 2})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("receive = %d, %v", len(got), err)
+		}
+		if err := tb.b.ReleaseSession(ctx, a2); err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, tb.b.Complete(ctx, "sq", broker.Settlement{LockToken: got[0].LockToken}), broker.KindLockLost)
+		wantKind(t, tb.b.Abandon(ctx, "sq", broker.Settlement{LockToken: got[1].LockToken}), broker.KindSessionLockLost)
 	})
 }
 
@@ -653,4 +666,91 @@ func TestSettleBatch(t *testing.T) {
 		_, err = tb.b.SettleBatch(tb.ctx, "q", []broker.SettleItem{{Op: "explode"}})
 		wantKind(t, err, broker.KindBadRequest)
 	})
+}
+
+func TestTopicSchedulingDedupeAndDeadLetterForwarding(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		tb := setup(t, s)
+		ctx := tb.ctx
+		if _, _, err := tb.b.PutTopic(ctx, "t", broker.Properties{RequiresDuplicateDetection: true}); err != nil {
+			t.Fatal(err)
+		}
+		tb.queue(t, "graveyard", broker.Properties{})
+		for _, name := range []string{"a", "b"} {
+			if _, _, err := tb.b.PutSubscription(ctx, "t", name, broker.Properties{ForwardDeadLetteredMessagesTo: "graveyard"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := tb.b.PutSubscription(ctx, "t", "sess", broker.Properties{RequiresSession: true}); err != nil {
+			t.Fatal(err)
+		}
+		// A scheduled topic message is copied to every subscription; cancelling
+		// its sequence number cancels every copy.
+		seqs := tb.send(t, "t", broker.Message{Body: []byte("later"), MessageID: "x", ScheduledEnqueueTime: tb.clk.Now().Add(time.Hour)})
+		for _, sub := range []string{"a", "b"} {
+			if c, _ := tb.b.Counts(ctx, "t/subscriptions/"+sub); c.Scheduled != 1 {
+				t.Fatalf("%s counts = %+v", sub, c)
+			}
+		}
+		if err := tb.b.CancelScheduled(ctx, "t", seqs[0]); err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range []string{"a", "b"} {
+			if c, _ := tb.b.Counts(ctx, "t/subscriptions/"+sub); c.Total != 0 {
+				t.Fatalf("%s still has %+v", sub, c)
+			}
+		}
+		// Duplicate detection on the topic: the second "x" is dropped.
+		if got := tb.send(t, "t", broker.Message{Body: []byte("dup"), MessageID: "x"}); got[0] != 0 {
+			t.Fatalf("duplicate accepted with sequence number %d", got[0])
+		}
+		tb.send(t, "t", broker.Message{Body: []byte("now"), MessageID: "y"})
+		m := tb.one(t, "t/subscriptions/a")
+		if err := tb.b.DeadLetter(ctx, "t/subscriptions/a", broker.Settlement{LockToken: m.LockToken, Reason: "nope"}); err != nil {
+			t.Fatal(err)
+		}
+		tb.none(t, "t/subscriptions/a/$deadletterqueue")
+		g := tb.one(t, "graveyard")
+		if string(g.Body) != "now" || g.DeadLetterReason != "nope" || g.DeadLetterSource != "t/subscriptions/a" {
+			t.Fatalf("forwarded dead letter = %+v", g)
+		}
+		// The session subscription cannot take a message without a SessionId.
+		d := tb.one(t, "t/subscriptions/sess/$deadletterqueue")
+		if d.DeadLetterReason != "SessionIdIsMissing" {
+			t.Fatalf("session subscription dead letter = %+v", d)
+		}
+		if err := tb.b.DeleteEntity(ctx, "t", broker.Topic); err != nil {
+			t.Fatal(err)
+		}
+		_, err := tb.b.Send(ctx, "t", broker.Message{Body: []byte("gone")})
+		wantKind(t, err, broker.KindEntityNotFound)
+	})
+}
+
+// TestScheduledMessageWakesWaitingReceiver uses a store whose fallback poll
+// never fires during the test, so only the broker's due-time wake-up can
+// deliver the scheduled message to the receiver already waiting.
+func TestScheduledMessageWakesWaitingReceiver(t *testing.T) {
+	t.Parallel()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "j.db"), sqlite.Options{Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	if err := s.Migrate(ctx, broker.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	b := broker.New(s, broker.Options{})
+	if _, _, err := b.PutQueue(ctx, "q", broker.Properties{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Send(ctx, "q", broker.Message{Body: []byte("due"), ScheduledEnqueueTime: time.Now().Add(300 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Receive(ctx, "q", broker.ReceiveOptions{Wait: 60 * time.Second})
+	if err != nil || len(got) != 1 || string(got[0].Body) != "due" {
+		t.Fatalf("receive = %+v, %v", got, err)
+	}
 }

@@ -46,6 +46,10 @@ func FormatDuration(d time.Duration) string {
 	if d <= 0 {
 		return "PT0S"
 	}
+	if d == MaxTTL {
+		// "Never", written as Service Bus writes TimeSpan.MaxValue.
+		return "P10675199DT2H48M5.4775807S"
+	}
 	var b strings.Builder
 	b.WriteString("P")
 	days := d / (24 * time.Hour)

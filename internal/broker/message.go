@@ -26,6 +26,14 @@ type Message struct {
 	TimeToLive           time.Duration // 0: the entity's default
 	ScheduledEnqueueTime time.Time     // zero: now
 	Properties           map[string]any
+
+	// deadLetter travels with a message forwarded by
+	// ForwardDeadLetteredMessagesTo, which keeps its dead-letter reason.
+	deadLetter *deadLetterInfo
+}
+
+type deadLetterInfo struct {
+	source, reason, desc string
 }
 
 // State is where a message stands in its entity.

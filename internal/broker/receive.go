@@ -106,9 +106,6 @@ func (r row) received(path string, now int64) (Received, error) {
 		out.State = Scheduled
 		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
 	}
-	if r.visible > r.enqueued || (r.visible == r.enqueued && r.props.TTL == 0 && false) {
-		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
-	}
 	return out, nil
 }
 
@@ -124,20 +121,27 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 	}
 	var sub *store.Subscription
 	deadline := time.Now().Add(opts.Wait)
+	woken := false
 	for {
-		got, channel, err := b.claim(ctx, path, opts)
-		if err != nil || len(got) > 0 || opts.Wait <= 0 {
-			if sub != nil {
-				sub.Close()
+		// After a wake-up, look on the read pool first: many receivers woken
+		// by one send should not each take a write transaction to find
+		// nothing.
+		if !woken || opts.Session != nil || b.available(ctx, path) {
+			got, channel, err := b.claim(ctx, path, opts)
+			if err != nil || len(got) > 0 || opts.Wait <= 0 {
+				if sub != nil {
+					sub.Close()
+				}
+				return got, err
 			}
-			return got, err
+			if sub == nil {
+				// Subscribe, then look once more, so a send between the first
+				// look and the subscription is not missed.
+				sub = b.s.Listen(channel)
+				continue
+			}
 		}
-		if sub == nil {
-			// Subscribe, then look once more, so a send between the first look
-			// and the subscription is not missed.
-			sub = b.s.Listen(channel)
-			continue
-		}
+		woken = false
 		left := time.Until(deadline)
 		if left <= 0 {
 			sub.Close()
@@ -146,6 +150,7 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 		t := time.NewTimer(left)
 		select {
 		case <-sub.C:
+			woken = true
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
@@ -154,6 +159,32 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 		}
 		t.Stop()
 	}
+}
+
+// available reports whether the entity at path may have a message to claim;
+// errors say yes, so that the claim reports them.
+func (b *Broker) available(ctx context.Context, path string) bool {
+	found := true
+	_ = b.s.Read(ctx, func(q store.Querier) error {
+		a, err := b.resolve(ctx, q, path)
+		if err != nil || a.Properties.RequiresSession && !a.dlq {
+			return err
+		}
+		dlq := 0
+		if a.dlq {
+			dlq = 1
+		}
+		now := store.Micros(b.now())
+		var id int64
+		err = q.QueryRow(ctx, `SELECT id FROM broker_messages WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ''
+			AND visible_at <= ? AND locked_until <= ? LIMIT 1`, a.ID, dlq, now, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			found = false
+			return nil
+		}
+		return err
+	})
+	return found
 }
 
 func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([]Received, string, error) {
@@ -263,6 +294,7 @@ func (b *Broker) deadLetter(ctx context.Context, tx store.Tx, e Entity, r row, r
 				return err
 			}
 			m.ScheduledEnqueueTime = time.Time{}
+			m.deadLetter = &deadLetterInfo{source: e.Path, reason: reason, desc: desc}
 			if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
 				return err
 			}
@@ -433,13 +465,34 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 	if a.dlq {
 		dlq = 1
 	}
+	lost := errorf(KindLockLost, "%s", errLockLost)
+	if op == opComplete {
+		// One statement: the unary pluses keep SQLite on the lock-token index.
+		// On a session entity the session's lock must still be held too.
+		rows, err := tx.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND locked_until > ? AND +entity_id = ? AND +dlq = ?
+			AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?)
+			AND (session_id = '' OR EXISTS (SELECT 1 FROM broker_sessions s WHERE s.entity_id = broker_messages.entity_id
+				AND s.session_id = broker_messages.session_id AND s.locked_until > ?)) RETURNING id`,
+			s.LockToken, nowUS, a.ID, dlq, s.SequenceNumber, s.SequenceNumber, s.MessageID, s.MessageID, s.Ref, s.Ref, s.Ref, nowUS)
+		if err != nil {
+			return until, nil, err
+		}
+		found := rows.Next()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return until, nil, err
+		}
+		if !found {
+			return until, lost, nil
+		}
+		return until, nil, nil
+	}
 	// Only the lock token is in the WHERE clause, so that the lock-token index
 	// is used; the rest is checked here.
 	rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE lock_token = ?"+forUpdate(tx.Dialect()), s.LockToken)
 	if err != nil {
 		return until, nil, err
 	}
-	lost := errorf(KindLockLost, "%s", errLockLost)
 	if len(rows) == 0 || rows[0].lockedUntil <= nowUS || rows[0].entityID != a.ID || rows[0].dlq != dlq {
 		return until, lost, nil
 	}
@@ -447,6 +500,16 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 	if (s.SequenceNumber != 0 && s.SequenceNumber != r.id) || (s.MessageID != "" && s.MessageID != r.props.MessageID) ||
 		(s.Ref != "" && s.Ref != strconv.FormatInt(r.id, 10) && s.Ref != r.props.MessageID) {
 		return until, lost, nil
+	}
+	if a.Properties.RequiresSession && !a.dlq && r.props.SessionID != "" {
+		var until int64
+		err := tx.QueryRow(ctx, "SELECT locked_until FROM broker_sessions WHERE entity_id = ? AND session_id = ?", a.ID, r.props.SessionID).Scan(&until)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && until <= nowUS) {
+			return time.Time{}, errorf(KindSessionLockLost, "the session lock for '%s' was lost: it expired or was released", r.props.SessionID), nil
+		}
+		if err != nil {
+			return time.Time{}, nil, err
+		}
 	}
 	if op == opDeadLetter && a.dlq {
 		return until, errorf(KindBadRequest, "a message in a dead-letter queue cannot be dead-lettered again"), nil
@@ -468,7 +531,7 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 		}
 		propsJSON, _ := json.Marshal(r.props)
 		_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = '', locked_until = 0, props = ? WHERE id = ?", string(propsJSON), r.id)
-		tx.Notify(channelOf(a.ID))
+		b.wake(tx, a.ID)
 	case opDefer:
 		propsJSON, _ := json.Marshal(r.props)
 		_, err = tx.Exec(ctx, "UPDATE broker_messages SET state = ?, lock_token = '', locked_until = 0, props = ? WHERE id = ?", stateDeferred, string(propsJSON), r.id)
@@ -720,6 +783,3 @@ func uniq(s []int64) map[int64]bool {
 	}
 	return m
 }
-
-var _ = errors.Is
-var _ = sql.ErrNoRows

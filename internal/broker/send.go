@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"junction/internal/store"
@@ -128,6 +127,8 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 	st.Hops = o.hops
 	if o.dlq {
 		st.DLReason, st.DLDescription, st.DLSource = o.reason, o.desc, o.source
+	} else if d := m.deadLetter; d != nil {
+		st.DLReason, st.DLDescription, st.DLSource = d.reason, d.desc, d.source
 	}
 	propsJSON, err := json.Marshal(st)
 	if err != nil {
@@ -173,7 +174,9 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 		return 0, err
 	}
 	if !visible.After(now) {
-		tx.Notify(channelOf(e.ID))
+		b.wake(tx, e.ID)
+	} else {
+		tx.AfterCommit(func() { b.wakeAt(visible, e.ID) })
 	}
 	return id, nil
 }
@@ -297,5 +300,3 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64
 		return nil
 	})
 }
-
-func lowerEq(a, b string) bool { return strings.EqualFold(a, b) }

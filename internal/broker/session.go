@@ -155,7 +155,7 @@ func (b *Broker) RenewSessionLock(ctx context.Context, s *Session) error {
 func (b *Broker) ReleaseSession(ctx context.Context, s *Session) error {
 	return b.withSession(ctx, s, func(tx store.Tx, a address, now time.Time) error {
 		_, err := tx.Exec(ctx, "UPDATE broker_sessions SET lock_token = '', locked_until = 0 WHERE entity_id = ? AND session_id = ?", a.ID, s.ID)
-		tx.Notify(channelOf(a.ID))
+		b.wake(tx, a.ID)
 		return err
 	})
 }

@@ -95,9 +95,6 @@ func parseRoute(p string) (route, bool) {
 	if n >= 2 && strings.HasPrefix(segs[n-1], "$") {
 		switch segs[n-1] {
 		case "$receive", "$settle", "$peek", "$deferred", "$cancel", "$session":
-			if strings.EqualFold(segs[n-1], "$deadletterqueue") {
-				break
-			}
 			return route{entity: strings.Join(segs[:n-1], "/"), kind: segs[n-1]}, true
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"junction/internal/server"
@@ -58,6 +59,39 @@ type sasKeys struct {
 	s        store.Store
 	adminKey string
 	now      func() time.Time
+	cache    sync.Map // scope + "\x00" + name -> cachedRule
+}
+
+// ruleCacheTTL bounds how long a node accepts a key after another node
+// changed or deleted its rule; changes made through this node apply at once.
+const ruleCacheTTL = time.Second
+
+type cachedRule struct {
+	rule  AuthRule
+	found bool
+	at    time.Time
+}
+
+// lookup is get through the cache, for verifying tokens.
+func (k *sasKeys) lookup(ctx context.Context, scope, name string) (AuthRule, error) {
+	key := strings.ToLower(scope) + "\x00" + name
+	if c, ok := k.cache.Load(key); ok {
+		cr := c.(cachedRule)
+		if time.Since(cr.at) < ruleCacheTTL {
+			if !cr.found {
+				return AuthRule{}, sql.ErrNoRows
+			}
+			return cr.rule, nil
+		}
+	}
+	r, err := k.get(ctx, scope, name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		k.cache.Store(key, cachedRule{at: time.Now()})
+	case err == nil:
+		k.cache.Store(key, cachedRule{rule: r, found: true, at: time.Now()})
+	}
+	return r, err
 }
 
 var ruleNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$`)
@@ -145,6 +179,7 @@ func validRights(rights []Right) error {
 }
 
 func (k *sasKeys) put(ctx context.Context, scope, name string, rights []Right) (bool, error) {
+	defer k.cache.Clear()
 	var created bool
 	joined := make([]string, len(rights))
 	for i, r := range rights {
@@ -167,6 +202,7 @@ func (k *sasKeys) put(ctx context.Context, scope, name string, rights []Right) (
 }
 
 func (k *sasKeys) delete(ctx context.Context, scope, name string) (bool, error) {
+	defer k.cache.Clear()
 	var found bool
 	err := k.s.Tx(ctx, func(tx store.Tx) error {
 		res, err := tx.Exec(ctx, "DELETE FROM broker_auth_rules WHERE scope = ? AND name = ?", strings.ToLower(scope), name)
@@ -181,6 +217,7 @@ func (k *sasKeys) delete(ctx context.Context, scope, name string) (bool, error) 
 }
 
 func (k *sasKeys) regenerate(ctx context.Context, scope, name, which string) error {
+	defer k.cache.Clear()
 	col := "primary_key"
 	if which == "SecondaryKey" {
 		col = "secondary_key"
@@ -255,52 +292,19 @@ func within(entity, scope string) bool {
 // verify checks a SharedAccessSignature token for an operation needing right
 // on entity (a runtime path).
 func (k *sasKeys) verify(ctx context.Context, token, entity string, need Right) error {
-	token = strings.TrimSpace(token)
-	const prefix = "SharedAccessSignature "
-	if len(token) <= len(prefix) || !strings.EqualFold(token[:len(prefix)], prefix) {
-		return unauthorized("the Authorization header must be a SharedAccessSignature token or a Bearer key")
-	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(token[len(prefix):], "&") {
-		kv := strings.SplitN(part, "=", 2)
-		if len(kv) != 2 {
-			return unauthorized("malformed SharedAccessSignature token: %q is not key=value", part)
-		}
-		fields[strings.TrimSpace(kv[0])] = kv[1]
-	}
-	for _, f := range []string{"sr", "sig", "se", "skn"} {
-		if fields[f] == "" {
-			return unauthorized("malformed SharedAccessSignature token: %s is missing", f)
-		}
-	}
-	se, err := strconv.ParseInt(fields["se"], 10, 64)
+	t, err := parseSAS(token)
 	if err != nil {
-		return unauthorized("malformed SharedAccessSignature token: se is not a Unix time")
+		return err
 	}
-	if se < k.now().Unix() {
-		return unauthorized("ExpiredToken: the token expired at %s", time.Unix(se, 0).UTC().Format(http.TimeFormat))
+	if t.expiry < k.now().Unix() {
+		return unauthorized("ExpiredToken: the token expired at %s", time.Unix(t.expiry, 0).UTC().Format(http.TimeFormat))
 	}
-	resource, err := url.QueryUnescape(fields["sr"])
-	if err != nil {
-		return unauthorized("malformed SharedAccessSignature token: sr is not URL-encoded")
-	}
-	scope, err := scopeOf(resource)
-	if err != nil {
-		return unauthorized("malformed SharedAccessSignature token: sr is not a URI")
-	}
-	keyName, err := url.QueryUnescape(fields["skn"])
-	if err != nil {
-		return unauthorized("malformed SharedAccessSignature token: skn is not URL-encoded")
-	}
-	sig, err := url.QueryUnescape(fields["sig"])
-	if err != nil {
-		return unauthorized("malformed SharedAccessSignature token: sig is not URL-encoded")
-	}
+	resource, scope, keyName := t.resource, t.scope, t.keyName
 	// The rule is looked up at namespace scope, then on the entity (a queue
 	// or topic: the first path segments up to /subscriptions/).
-	rule, err := k.get(ctx, "", keyName)
+	rule, err := k.lookup(ctx, "", keyName)
 	if errors.Is(err, sql.ErrNoRows) {
-		rule, err = k.get(ctx, topLevel(entity), keyName)
+		rule, err = k.lookup(ctx, topLevel(entity), keyName)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return unauthorized("InvalidSignature: the rule '%s' does not exist at the namespace or on the entity", keyName)
@@ -308,7 +312,7 @@ func (k *sasKeys) verify(ctx context.Context, token, entity string, need Right) 
 	if err != nil {
 		return err
 	}
-	if !signatureMatches(fields["sr"], resource, fields["se"], sig, rule) {
+	if !signatureMatches(t.rawSR, resource, t.rawSE, t.sig, rule) {
 		return unauthorized("InvalidSignature: the token's signature does not match the key of the rule '%s'", keyName)
 	}
 	if rule.Scope != "" && !within(scope, rule.Scope) {
@@ -328,12 +332,11 @@ func signatureMatches(rawSR, resource, se, sig string, rule AuthRule) bool {
 	if err != nil {
 		return false
 	}
+	// The signed text is the sr value exactly as the token carries it; a
+	// client that escaped differently from how it signed is also accepted.
 	candidates := []string{rawSR}
 	if e := url.QueryEscape(resource); e != rawSR {
 		candidates = append(candidates, e)
-	}
-	if e := strings.ToLower(url.QueryEscape(strings.ToLower(resource))); e != rawSR {
-		candidates = append(candidates, url.QueryEscape(strings.ToLower(resource)))
 	}
 	for _, key := range []string{rule.PrimaryKey, rule.SecondaryKey} {
 		if key == "" {
@@ -391,4 +394,53 @@ func (a *API) authorize(r *http.Request, entity string, need Right) (*http.Reque
 		return r, err
 	}
 	return r, nil
+}
+
+// sasToken is a parsed SharedAccessSignature token.
+type sasToken struct {
+	rawSR, rawSE    string // as carried (the signed text is rawSR + "\n" + rawSE)
+	resource, scope string
+	keyName, sig    string
+	expiry          int64
+}
+
+// parseSAS reads "SharedAccessSignature sr=..&sig=..&se=..&skn=..".
+func parseSAS(token string) (sasToken, error) {
+	var t sasToken
+	token = strings.TrimSpace(token)
+	const prefix = "SharedAccessSignature "
+	if len(token) <= len(prefix) || !strings.EqualFold(token[:len(prefix)], prefix) {
+		return t, unauthorized("the Authorization header must be a SharedAccessSignature token or a Bearer key")
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(token[len(prefix):], "&") {
+		kv := strings.SplitN(part, "=", 2)
+		if len(kv) != 2 {
+			return t, unauthorized("malformed SharedAccessSignature token: %q is not key=value", part)
+		}
+		fields[strings.TrimSpace(kv[0])] = kv[1]
+	}
+	for _, f := range []string{"sr", "sig", "se", "skn"} {
+		if fields[f] == "" {
+			return t, unauthorized("malformed SharedAccessSignature token: %s is missing", f)
+		}
+	}
+	var err error
+	if t.expiry, err = strconv.ParseInt(fields["se"], 10, 64); err != nil {
+		return t, unauthorized("malformed SharedAccessSignature token: se is not a Unix time")
+	}
+	if t.resource, err = url.QueryUnescape(fields["sr"]); err != nil {
+		return t, unauthorized("malformed SharedAccessSignature token: sr is not URL-encoded")
+	}
+	if t.scope, err = scopeOf(t.resource); err != nil {
+		return t, unauthorized("malformed SharedAccessSignature token: sr is not a URI")
+	}
+	if t.keyName, err = url.QueryUnescape(fields["skn"]); err != nil {
+		return t, unauthorized("malformed SharedAccessSignature token: skn is not URL-encoded")
+	}
+	if t.sig, err = url.QueryUnescape(fields["sig"]); err != nil {
+		return t, unauthorized("malformed SharedAccessSignature token: sig is not URL-encoded")
+	}
+	t.rawSR, t.rawSE = fields["sr"], fields["se"]
+	return t, nil
 }

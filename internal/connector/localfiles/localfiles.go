@@ -29,7 +29,9 @@ const MaxRead = 64 << 20
 
 // New returns the local files connector.
 func New() *connector.Connector {
-	p := func(desc string) map[string]any { return map[string]any{"type": "string", "minLength": 1, "description": desc} }
+	p := func(desc string) map[string]any {
+		return map[string]any{"type": "string", "minLength": 1, "description": desc}
+	}
 	enc := map[string]any{"type": "string", "enum": []string{"text", "base64"}, "default": "text"}
 	fileInfo := map[string]any{"type": "object", "properties": map[string]any{
 		"name": map[string]any{"type": "string"}, "path": map[string]any{"type": "string"}, "size": map[string]any{"type": "integer"},
@@ -144,7 +146,9 @@ func list(r *os.Root, in connector.Values) (any, error) {
 		out = append(out, map[string]any{"name": e.Name(), "path": path.Join(folder, e.Name()), "size": info.Size(),
 			"modified": info.ModTime().UTC().Format(time.RFC3339Nano), "isFolder": e.IsDir()})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].(map[string]any)["name"].(string) < out[j].(map[string]any)["name"].(string) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].(map[string]any)["name"].(string) < out[j].(map[string]any)["name"].(string)
+	})
 	return map[string]any{"files": out}, nil
 }
 

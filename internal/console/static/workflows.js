@@ -1,0 +1,110 @@
+// The workflows page: workflows with their last run, run history searchable
+// by status, trigger and client tracking id, and one run as a tree of actions
+// with inputs, outputs, errors and retries; cancel and resubmit.
+"use strict";
+(() => {
+  const { h, api, flash, register, route, table, badge, json, when, button, canOperate } = Console;
+  const base = "/admin/v1/workflows";
+  const enc = encodeURIComponent;
+
+  register({
+    id: "workflows", title: "Workflows", roles: ["operator"],
+    async render(el, params) {
+      if (params[0] && params[1]) return runPage(el, params[0], params[1]);
+      if (params[0]) return runsPage(el, params[0]);
+      const { value } = await api(base);
+      const rows = await Promise.all(value.map(async (w) => {
+        const runs = await api(`${base}/${enc(w.name)}/runs?top=1`).catch(() => ({ value: [] }));
+        return Object.assign({ last: runs.value[0] }, w);
+      }));
+      el.append(table([
+        { title: "Workflow", key: "name" },
+        { title: "Kind", key: "kind" },
+        { title: "Triggers", render: (w) => (w.triggers || []).map((t) => t.name + " (" + t.type + ")").join(", ") },
+        { title: "Last run", render: (w) => w.last ? h("span", {}, badge(w.last.status), " ", when(w.last.startTime)) : h("span", { class: "muted" }, "never") },
+      ], rows, (w) => { location.hash = "#/workflows/" + enc(w.name); }));
+    },
+  });
+
+  async function runsPage(el, name) {
+    el.append(h("p", {}, h("a", { href: "#/workflows" }, "Workflows"), " › ", h("strong", {}, name)));
+    const status = h("select", { "aria-label": "status" }, ["", "Running", "Succeeded", "Failed", "Cancelled"].map((s) => h("option", { value: s }, s || "any status")));
+    const tracking = h("input", { placeholder: "client tracking id", "aria-label": "client tracking id" });
+    const results = h("div");
+    const load = async () => {
+      const q = new URLSearchParams({ top: "50" });
+      if (status.value) q.set("status", status.value);
+      if (tracking.value.trim()) q.set("clientTrackingId", tracking.value.trim());
+      const { value } = await api(`${base}/${enc(name)}/runs?${q}`);
+      results.replaceChildren(table([
+        { title: "Run", render: (r) => h("code", {}, r.name) },
+        { title: "Status", render: (r) => badge(r.status) },
+        { title: "Started", render: (r) => when(r.startTime) },
+        { title: "Duration", render: (r) => r.endTime ? ((new Date(r.endTime) - new Date(r.startTime)) / 1000).toFixed(2) + " s" : "" },
+        { title: "Tracking id", key: "clientTrackingId" },
+      ], value, (r) => { location.hash = `#/workflows/${enc(name)}/${enc(r.name)}`; }));
+    };
+    el.append(h("div", { class: "toolbar" }, status, tracking, button("Search", load)), results);
+    await load();
+  }
+
+  async function runPage(el, name, id) {
+    const run = await api(`${base}/${enc(name)}/runs/${enc(id)}`);
+    el.append(h("p", {}, h("a", { href: "#/workflows" }, "Workflows"), " › ",
+      h("a", { href: "#/workflows/" + enc(name) }, name), " › ", h("strong", {}, id)));
+    const acts = [];
+    if (canOperate()) {
+      if (run.status === "Running" || run.status === "Waiting") {
+        acts.push(button("Cancel run", async () => {
+          await api(`${base}/${enc(name)}/runs/${enc(id)}/cancel`, { method: "POST" });
+          flash("Cancelled"); route();
+        }, "danger"));
+      }
+      acts.push(button("Resubmit", async () => {
+        const r = await api(`${base}/${enc(name)}/runs/${enc(id)}/resubmit`, { method: "POST", body: {} });
+        flash("Resubmitted as " + (r.name || r.id || "a new run"));
+      }));
+    }
+    el.append(h("div", { class: "toolbar" }, badge(run.status), " started ", when(run.startTime), ...acts));
+    if (run.error) el.append(h("h3", {}, "Error"), json(run.error));
+    el.append(h("h3", {}, "Trigger"), h("details", {}, h("summary", {}, "outputs"), json(run.trigger)));
+    el.append(h("h3", {}, "Actions"), tree(run.actions || [], name, id));
+  }
+
+  // tree nests action records by their paths ("Loop#3/Scope/Compose").
+  function tree(actions, name, id) {
+    const root = { children: new Map() };
+    for (const a of actions) {
+      let node = root;
+      for (const part of a.path.split("/")) {
+        if (!node.children.has(part)) node.children.set(part, { children: new Map() });
+        node = node.children.get(part);
+      }
+      node.rec = a;
+    }
+    const render = (node) => h("ul", { class: "tree" }, [...node.children.entries()].map(([part, child]) => {
+      const a = child.rec;
+      const head = h("summary", {}, a ? badge(a.status) : "", " ", h("strong", {}, part),
+        a && a.code && a.status !== "Succeeded" ? h("span", { class: "muted" }, " " + a.code) : "",
+        a ? h("span", { class: "muted" }, " " + duration(a)) : "");
+      const body = [];
+      if (a && a.error) body.push(h("div", { class: "error" }, "Error"), json(a.error));
+      if (a && a.inputs !== undefined) body.push(h("div", { class: "muted" }, "Inputs"), json(a.inputs));
+      if (a && a.outputs !== undefined) body.push(h("div", { class: "muted" }, "Outputs"), json(a.outputs));
+      if (a && a.retryHistory && a.retryHistory.length) body.push(h("div", { class: "muted" }, `Retries (${a.retryHistory.length})`), json(a.retryHistory));
+      if (a && canOperate()) body.push(button("Resubmit from this action", async () => {
+        const r = await api(`${base}/${enc(name)}/runs/${enc(id)}/resubmit`, { method: "POST", body: { fromAction: a.name } });
+        flash("Resubmitted as " + (r.name || r.id || "a new run"));
+      }, "secondary"));
+      if (child.children.size) body.push(render(child));
+      return h("li", { "data-action": part }, h("details", { open: a && a.status === "Failed" }, head, ...body));
+    }));
+    return render(root);
+  }
+
+  function duration(a) {
+    if (!a.startTime || !a.endTime) return "";
+    const ms = new Date(a.endTime) - new Date(a.startTime);
+    return ms >= 0 ? (ms / 1000).toFixed(3) + " s" : "";
+  }
+})();

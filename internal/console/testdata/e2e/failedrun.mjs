@@ -1,0 +1,36 @@
+// An operator opens a failed workflow run and reads the failing action's
+// error. Run by workflows_test.go.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const { BASE, OPERATOR_KEY, SHOTS } = process.env;
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const failures = [];
+  page.on("pageerror", (e) => failures.push(e.message));
+  await page.goto(BASE + "/console/");
+  await page.fill("#key", OPERATOR_KEY);
+  await page.click("button[type=submit]");
+
+  await page.click("nav >> text=Workflows");
+  await page.click("td >> text=order-intake");
+  await page.selectOption("select[aria-label='status']", "Failed");
+  await page.click("text=Search");
+  await page.click("span.badge.Failed >> nth=0");
+  // The failing action is open, with its error; the one before it succeeded.
+  const failing = page.locator("li[data-action='Parse_order']");
+  await failing.locator("span.badge.Failed").waitFor();
+  const text = await failing.textContent();
+  assert.match(text, /orderId/, "the error names the missing property: " + text);
+  await page.locator("li[data-action='Read_quantity'] span.badge.Succeeded").waitFor();
+  await page.screenshot({ path: SHOTS + "/console-failed-run.png", fullPage: true });
+  assert.deepEqual(failures, []);
+  console.log("console failed run: ok");
+} finally {
+  await browser.close();
+}

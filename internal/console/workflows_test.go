@@ -1,0 +1,81 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"junction/internal/app"
+)
+
+const failingWorkflow = `{
+  "definition": {
+    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
+    "contentVersion": "1.0.0.0",
+    "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}},
+    "actions": {
+      "Read_quantity": {"type": "Compose", "inputs": "@triggerBody()?['quantity']", "runAfter": {}},
+      "Parse_order": {
+        "type": "ParseJson",
+        "inputs": {"content": "@triggerBody()", "schema": {"type": "object", "required": ["orderId"], "properties": {"orderId": {"type": "string"}}}},
+        "runAfter": {"Read_quantity": ["Succeeded"]}
+      }
+    },
+    "outputs": {}
+  },
+  "kind": "Stateful"
+}`
+
+func call(t *testing.T, method, url, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer admin-key")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return out
+}
+
+// TestConsoleShowsAFailedRun: a workflow run fails on its ParseJson action;
+// an operator finds the run and reads the failing action's error.
+func TestConsoleShowsAFailedRun(t *testing.T) {
+	t.Parallel()
+	dir := browser(t)
+	a, base := startApp(t, app.Config{})
+	call(t, "PUT", base+"/admin/v1/workflows/order-intake", failingWorkflow)
+	cb := call(t, "POST", base+"/admin/v1/workflows/order-intake/triggers/manual/listCallbackUrl", "")
+	resp, err := http.Post(cb["value"].(string), "application/json", strings.NewReader(`{"quantity": 3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		runs := call(t, "GET", base+"/admin/v1/workflows/order-intake/runs", "")
+		if v := runs["value"].([]any); len(v) == 1 && v[0].(map[string]any)["status"] == "Failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed run: %v", runs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, dir, "failedrun.mjs", "BASE="+base, "OPERATOR_KEY="+opKey)
+}
