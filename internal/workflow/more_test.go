@@ -155,8 +155,10 @@ func TestRetention(t *testing.T) {
 		old := b.run(t, l, nil)
 		clock.advance(48 * time.Hour)
 		recent := b.run(t, l, nil)
+		// The scheduler applies retention in the background too, so the old run
+		// may already be gone: what counts is the state afterwards.
 		n, err := b.e.ApplyRetention(context.Background())
-		if err != nil || n != 1 {
+		if err != nil || n > 1 {
 			t.Fatalf("deleted %d (%v)", n, err)
 		}
 		if _, err := loadRun(context.Background(), s, old.ID, false); err == nil {
