@@ -28,9 +28,17 @@ type junction struct {
 
 func start(t *testing.T, d store.Dialect) *junction {
 	t.Helper()
+	return startWith(t, d, nil)
+}
+
+func startWith(t *testing.T, d store.Dialect, mutate func(*app.Config)) *junction {
+	t.Helper()
 	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k"}
 	if d == store.Postgres {
 		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
+	}
+	if mutate != nil {
+		mutate(&cfg)
 	}
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {

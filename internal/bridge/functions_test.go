@@ -96,3 +96,41 @@ func TestFunctionTriggeredByAQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestFunctionOnEvents: an event subscription delivers to an eventGridTrigger
+// function, which writes a row through its dataverse output binding; the row
+// is a real Junction row, with its change in the change log.
+func TestFunctionOnEvents(t *testing.T) {
+	t.Parallel()
+	dir := writeProject(t, map[string]string{
+		"functions/host.json": `{"version": "2.0"}`,
+		"functions/onlead/function.json": `{"bindings": [
+			{"type": "eventGridTrigger", "direction": "in", "name": "event"},
+			{"type": "dataverse", "direction": "out", "name": "contact", "entityName": "contacts", "mode": "create"}]}`,
+		"functions/onlead/index.js": `module.exports = async function (context, event) {
+			context.bindings.contact = { firstname: event.data.first, lastname: event.data.last, emailaddress1: event.data.email };
+		};`,
+	})
+	j := startWith(t, store.SQLite, func(c *app.Config) { c.Project = dir })
+	j.call("PUT", "/admin/v1/eventgrid/topics/leads", map[string]any{"properties": map[string]any{"inputSchema": "EventGridSchema"}}, 201)
+	j.call("PUT", "/admin/v1/eventgrid/topics/leads/eventSubscriptions/to-function", map[string]any{"properties": map[string]any{
+		"destination": map[string]any{"endpointType": "AzureFunction", "properties": map[string]any{
+			"resourceId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Web/sites/junction/functions/onlead"}}}}, 201)
+	j.call("POST", "/eventgrid/topics/leads/api/events", `[{"id":"l-1","subject":"/leads/1","eventType":"Lead.Qualified",
+		"eventTime":"2026-11-28T10:00:00Z","dataVersion":"1","data":{"first":"Ada","last":"Lovelace","email":"ada@example.com"}}]`, 200)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out := j.call("GET", "/api/data/v9.2/contacts?$filter=emailaddress1%20eq%20'ada@example.com'&$select=firstname,lastname", nil, 200)
+		if rows := out["value"].([]any); len(rows) == 1 {
+			if row := rows[0].(map[string]any); row["firstname"] != "Ada" || row["lastname"] != "Lovelace" {
+				t.Fatalf("contact %v", row)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			inv := j.call("GET", "/admin/v1/functions/onlead/invocations", nil, 200)
+			t.Fatalf("no contact from the event; invocations: %v", inv)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
