@@ -7,6 +7,7 @@ import (
 	"junction/internal/connector/builtin"
 	"junction/internal/connector/dataverse"
 	"junction/internal/connector/eventgrid"
+	jobsconn "junction/internal/connector/jobs"
 	"junction/internal/connector/servicebus"
 	"junction/internal/console"
 	"junction/internal/events"
@@ -55,6 +56,7 @@ func buildComponents(d Deps) []Component {
 	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger})
 	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Tables: bridgepkg.NewTables(web.Records())})
 	sftpServer.SetOnUpload(jobs.FileArrived)
+	must(connectors.Register(jobsconn.New(jobs)))
 	return []Component{web, bus, router, bridge, flows, functions, sftpServer, jobs}
 }
 

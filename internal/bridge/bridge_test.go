@@ -251,3 +251,47 @@ func TestWorkflowsTriggeredByRowsAndMessages(t *testing.T) {
 		})
 	}
 }
+
+// A workflow that runs a job and waits for it: the jobs connector.
+const runJobWorkflow = `{"definition": {
+  "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
+  "contentVersion": "1.0.0.0",
+  "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}},
+  "actions": {
+    "Export": {"type": "ServiceProvider", "inputs": {
+        "parameters": {"jobName": "accounts-out", "wait": true, "timeoutSeconds": 60},
+        "serviceProviderConfiguration": {"connectionName": "jobs", "operationId": "runJob", "serviceProviderId": "/serviceProviders/jobs"}},
+      "runAfter": {}},
+    "Response": {"type": "Response", "kind": "Http", "inputs": {"statusCode": 200,
+        "body": {"status": "@{body('Export')?['status']}", "inserted": "@body('Export')?['inserted']"}},
+      "runAfter": {"Export": ["Succeeded"]}}},
+  "outputs": {}}, "kind": "Stateful"}`
+
+func TestWorkflowRunsAJob(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	dir := writeProject(t, map[string]string{
+		"connections.json": `{"serviceProviderConnections": {"jobs": {"parameterValues": {}, "serviceProvider": {"id": "/serviceProviders/jobs"}, "displayName": "jobs"}}}`,
+		"jobs/accounts-out.yaml": "source: {type: table, table: account}\n" +
+			"mapping:\n  - {to: accountnumber, required: true}\n  - {to: name}\n" +
+			"key: [accountnumber]\nsink: {type: file, path: " + out + ", format: csv, name: account}\n",
+	})
+	j := startWith(t, store.SQLite, func(c *app.Config) { c.Project = dir })
+	j.call("POST", "/api/data/v9.2/accounts", `{"name":"Contoso","accountnumber":"A-1"}`, 204)
+	j.call("PUT", "/admin/v1/workflows/export-now", runJobWorkflow, 201)
+	cb := j.call("POST", "/admin/v1/workflows/export-now/triggers/manual/listCallbackUrl", nil, 200)
+	resp, err := http.Post(cb["value"].(string), "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var body map[string]any
+	json.Unmarshal(raw, &body)
+	if resp.StatusCode != 200 || body["status"] != "succeeded" {
+		runs := j.call("GET", "/admin/v1/workflows/export-now/runs", nil, 200)
+		id := runs["value"].([]any)[0].(map[string]any)["name"].(string)
+		run := j.call("GET", "/admin/v1/workflows/export-now/runs/"+id, nil, 200)
+		t.Fatalf("workflow answer: %d %s\nrun: %v", resp.StatusCode, raw, run["actions"])
+	}
+}

@@ -716,3 +716,8 @@ func fileHash(p string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// Run returns one run of job, for callers in-process (the jobs connector).
+func (s *Service) Run(ctx context.Context, job string, id int64) (Run, error) {
+	return getRun(ctx, s.store, job, id)
+}

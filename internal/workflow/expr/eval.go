@@ -327,8 +327,22 @@ func Normalize(v any) any {
 			out[i] = Normalize(s)
 		}
 		return out
+	case nil, bool, string, int64, float64:
+		return v
 	}
-	return v
+	// Any other Go value (a connector's struct, say) takes its JSON shape, so
+	// that expressions can select into it as into any JSON output.
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out any
+	if dec.Decode(&out) != nil {
+		return v
+	}
+	return Normalize(out)
 }
 
 func typeName(v any) string {
