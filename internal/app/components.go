@@ -52,7 +52,7 @@ func buildComponents(d Deps) []Component {
 		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge})
 	bridge.Host = functions.Host()
 
-	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger})
+	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env})
 	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	return []Component{web, bus, router, bridge, flows, functions, sftpServer, jobs}
