@@ -263,7 +263,21 @@ func (s *Service) opener(spec *Spec, run Run) (sourceOpener, error) {
 	case "table":
 		if src.Delta {
 			return func(ctx context.Context, from, pin string) (itemReader, error) {
-				return openChangeReader(ctx, s.store, src.Table, from, pin)
+				if s.Tables == nil {
+					return openChangeReader(ctx, s.store, src.Table, from, pin)
+				}
+				if from == "" { // the first delta run reads the table in full
+					return openTableReader(ctx, s.Tables, src.Table)
+				}
+				cols, err := s.Tables.Columns(ctx, src.Table)
+				if err != nil {
+					return nil, err
+				}
+				r, err := openChangeReader(ctx, s.store, src.Table, from, pin)
+				if err == nil {
+					r.(*changeReader).cols = cols
+				}
+				return r, err
 			}, nil
 		}
 		return func(ctx context.Context, from, pin string) (itemReader, error) {
