@@ -499,4 +499,3 @@ func (d *demo) partnerFile() {
 		d.t.Fatal("the uploaded file is still in the inbound folder")
 	}
 }
-
