@@ -423,10 +423,15 @@ func (d *demo) priceImport() {
 		d.t.Fatalf("price import: %v", run)
 	}
 	rejects := string(d.call("GET", fmt.Sprintf("/admin/v1/jobs/price-import/runs/%d/rejects", int64(run["id"].(float64))), nil, 200))
-	if !strings.Contains(rejects, "line,column,reason,value") || !strings.Contains(rejects, "4,") || !strings.Contains(rejects, "6,") ||
-		!strings.Contains(rejects, "twelve") {
+	// P-102 (line 4) has no price, P-104 (line 6) the price "twelve".
+	if !strings.HasPrefix(rejects, "line,column,reason,value") || !regexp.MustCompile(`(?m)^4,new_price,a value is required`).MatchString(rejects) ||
+		!regexp.MustCompile(`(?m)^6,new_price,.*not a decimal number.*,twelve$`).MatchString(rejects) || strings.Count(strings.TrimSpace(rejects), "\n") != 2 {
 		d.t.Fatalf("rejects:\n%s", rejects)
 	}
+	d.eventually("the price list is archived", func() (bool, string) {
+		_, err := os.Stat(filepath.Join(d.data, "files", "prices", "archive", "prices.csv"))
+		return err == nil, fmt.Sprint(err)
+	})
 	if p := d.price("P-100"); p == nil || p["new_price"] != 499.0 {
 		d.t.Fatalf("P-100 after the import: %v", p)
 	}
