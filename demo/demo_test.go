@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"junction/internal/app"
+	"junction/internal/project"
 	jsftp "junction/internal/sftp"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
@@ -509,5 +510,18 @@ func (d *demo) partnerFile() {
 	})
 	if _, err := c.Stat("/contacts/contacts.csv"); err == nil {
 		d.t.Fatal("the uploaded file is still in the inbound folder")
+	}
+}
+
+// TestValidate is `junction validate demo/project`: every surface's checks
+// pass on the folder the README runs.
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	p, problems := project.Open(os.DirFS("project"), "project")
+	if p != nil {
+		problems = p.Validate(app.Validators()...)
+	}
+	if len(problems) > 0 {
+		t.Fatalf("demo/project: %v", problems)
 	}
 }
