@@ -1,8 +1,9 @@
 // Package bridge connects Junction's surfaces to each other: event
 // subscriptions that deliver to broker queues, workflows and functions; the
 // function host's Service Bus, Event Grid and Dataverse bindings; workflow
-// triggers fired by broker messages and by row changes in the change log; and
-// the JavaScript sandbox behind the workflows' JavaScriptCode action. Each
+// triggers fired by broker messages and by row changes in the change log; the
+// JavaScript sandbox behind the workflows' JavaScriptCode action; and
+// Junction's tables as batch jobs' sources and sinks (Tables). Each
 // surface declares the small interface it consumes; this package implements
 // them over the others' Go APIs.
 package bridge

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"junction/internal/broker"
@@ -25,6 +26,18 @@ func (b *Bridge) RegisterDispatchers(r *events.Router) {
 	r.RegisterDispatcher(events.EndpointAzureFunction, toFunction)
 }
 
+// delivery is what the router says about the delivery: the subscription's
+// delivery schema above all (the events' own schema when it says nothing).
+func delivery(ctx context.Context, evs []events.Event) events.Delivery {
+	d, ok := events.DeliveryFrom(ctx)
+	if !ok || d.Schema == "" {
+		if len(evs) > 0 {
+			d.Schema = evs[0].Schema
+		}
+	}
+	return d
+}
+
 // lastSegment takes an entity or function name out of an Azure resource id
 // (".../queues/orders") or returns a plain name as it is.
 func lastSegment(target string) string {
@@ -40,14 +53,16 @@ func lastSegment(target string) string {
 // transaction (all or none).
 func (b *Bridge) deliverToBroker(ctx context.Context, target string, evs []events.Event) error {
 	path := lastSegment(target)
+	del := delivery(ctx, evs)
 	msgs := make([]broker.Message, len(evs))
 	for i := range evs {
-		body, err := json.Marshal(evs[i].Render(evs[i].Schema))
+		body, err := json.Marshal(evs[i].Render(del.Schema))
 		if err != nil {
 			return events.Permanent(err)
 		}
 		msgs[i] = broker.Message{MessageID: evs[i].ID, Body: body, ContentType: "application/json", Subject: evs[i].Subject,
-			Properties: map[string]any{"aeg-event-type": "Notification", "aeg-subject": evs[i].Subject, "aeg-type": evs[i].Type}}
+			Properties: map[string]any{"aeg-event-type": "Notification", "aeg-subscription-name": del.Subscription,
+				"aeg-delivery-count": strconv.Itoa(del.Attempt), "aeg-metadata-version": "1", "aeg-data-version": evs[i].DataVersion}}
 	}
 	if _, err := b.Broker.Send(ctx, path, msgs...); err != nil {
 		var be *broker.Error
@@ -78,7 +93,7 @@ func (b *Bridge) deliverToWorkflow(ctx context.Context, target string, evs []eve
 	}
 	// The body is plain JSON values, as a Request trigger parses it: the
 	// rendered events hold raw JSON (data) that expressions cannot select in.
-	raw, err := json.Marshal(renderAll(evs))
+	raw, err := json.Marshal(renderAll(evs, delivery(ctx, evs).Schema))
 	if err != nil {
 		return events.Permanent(err)
 	}
@@ -104,8 +119,9 @@ func (b *Bridge) deliverToFunction(ctx context.Context, target string, evs []eve
 	if _, ok := b.Host.Function(name); !ok {
 		return events.Permanent(fmt.Errorf("no function %q", name))
 	}
+	schema := delivery(ctx, evs).Schema
 	for i := range evs {
-		out, err := b.Host.Invoke(ctx, name, function.Trigger{Type: "eventGridTrigger", Detail: evs[i].ID, Value: evs[i].Render(evs[i].Schema)})
+		out, err := b.Host.Invoke(ctx, name, function.Trigger{Type: "eventGridTrigger", Detail: evs[i].ID, Value: evs[i].Render(schema)})
 		if err != nil {
 			return err
 		}
@@ -116,10 +132,10 @@ func (b *Bridge) deliverToFunction(ctx context.Context, target string, evs []eve
 	return nil
 }
 
-func renderAll(evs []events.Event) []any {
+func renderAll(evs []events.Event, schema string) []any {
 	out := make([]any, len(evs))
 	for i := range evs {
-		out[i] = evs[i].Render(evs[i].Schema)
+		out[i] = evs[i].Render(schema)
 	}
 	return out
 }

@@ -59,6 +59,10 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return queue(ctx, rest, io)
 	case "job":
 		return job(ctx, rest, io)
+	case "events":
+		return events(ctx, rest, io)
+	case "test":
+		return testWorkflows(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -74,9 +78,11 @@ func usage(w io.Writer) {
 Usage:
   junction serve [flags]          run the server (junction serve --help for flags)
   junction validate DIR           check a project folder and list every problem
+  junction test DIR               run the offline workflow tests of a project folder
   junction keys list|create|delete  manage API keys on a running server
   junction queue send|receive|peek|dlq  send and receive broker messages, manage dead letters
   junction job list|run|status    batch and file jobs on a running server
+  junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).

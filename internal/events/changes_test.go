@@ -112,6 +112,13 @@ func TestDataverseWebhook(t *testing.T) {
 		if status, out := b.do("POST", "/webhooks/dataverse?code="+url.QueryEscape(key), body, hdr); status != 200 {
 			t.Fatalf("webhook: %d %s", status, out)
 		}
+		// Dataverse retrying the same request (same RequestId) appends nothing.
+		if status, out := b.do("POST", "/webhooks/dataverse?code="+url.QueryEscape(key), body, hdr); status != 200 || !strings.Contains(string(out), `"duplicate":true`) {
+			t.Fatalf("webhook retry: %d %s", status, out)
+		}
+		if n := countRows(t, st, "junction_changes"); n != 1 {
+			t.Fatalf("%d changes after a retried webhook, want 1", n)
+		}
 		hdr[events.WebhookKeyHeader] = key
 		hdr["x-ms-dynamics-msg-size-exceeded"] = "true"
 		small := `{"MessageName":"Delete","PrimaryEntityName":"account","PrimaryEntityId":"7C1A9D0E-0000-0000-0000-000000000001",

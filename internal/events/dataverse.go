@@ -269,14 +269,37 @@ func (r *Router) handleDataverse(w http.ResponseWriter, req *http.Request) {
 		// names the row, and receivers can read it from the org.
 		r.log.Info("events: Dataverse message size exceeded; images were dropped", "table", c.Table, "id", c.RecordID)
 	}
+	// Dataverse retries a webhook it saw fail; its RequestId makes the retry
+	// land once.
+	var ids struct {
+		RequestID string `json:"RequestId"`
+	}
+	_ = json.Unmarshal(body, &ids)
 	var seq int64
+	duplicate := false
 	err = r.st.Tx(req.Context(), func(tx store.Tx) (err error) {
-		seq, err = changelog.Append(req.Context(), tx, c)
-		return
+		if ids.RequestID != "" {
+			err := tx.QueryRow(req.Context(), `SELECT seq FROM events_dataverse_requests WHERE request_id = ?`, ids.RequestID).Scan(&seq)
+			if err == nil {
+				duplicate = true
+				return nil
+			}
+			if !isNoRows(err) {
+				return err
+			}
+		}
+		if seq, err = changelog.Append(req.Context(), tx, c); err != nil {
+			return err
+		}
+		if ids.RequestID != "" {
+			_, err = tx.Exec(req.Context(), `INSERT INTO events_dataverse_requests (request_id, seq, at) VALUES (?, ?, ?)`,
+				ids.RequestID, seq, store.Micros(r.now()))
+		}
+		return err
 	})
 	if err != nil {
 		r.internal(w, err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, map[string]any{"sequence": seq, "eventId": ChangeEventID(seq)})
+	server.WriteJSON(w, http.StatusOK, map[string]any{"sequence": seq, "eventId": ChangeEventID(seq), "duplicate": duplicate})
 }

@@ -27,7 +27,7 @@ var Ladder = []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 5 
 const maxPause = 10 * time.Minute
 
 // claimBatch is how many deliveries a worker claims at once.
-const claimBatch = 256
+const claimBatch = 512
 
 // Dead-letter reasons.
 const (
@@ -151,12 +151,34 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 			lock = " FOR UPDATE OF d SKIP LOCKED"
 		}
 		nowUS := store.Micros(now)
-		q, err := tx.Query(ctx, `SELECT d.id, d.topic, d.subscription, d.attempts, d.published_at, e.body, e.size
-			FROM events_deliveries d
+		// Claim ids first (cheap to sort and lock), then read the events.
+		q, err := tx.Query(ctx, `SELECT d.id FROM events_deliveries d
 			JOIN events_subscriptions s ON s.topic = d.topic AND s.name = d.subscription
-			JOIN events_events e ON e.seq = d.event_seq
 			WHERE d.next_at <= ? AND d.lease_until < ? AND s.pull = 0 AND s.state = ? AND s.paused_until <= ?
 			ORDER BY d.next_at, d.id LIMIT ?`+lock, nowUS, nowUS, StateSucceeded, nowUS, claimBatch)
+		if err != nil {
+			return err
+		}
+		var claim []any
+		for q.Next() {
+			var id int64
+			if err := q.Scan(&id); err != nil {
+				q.Close()
+				return err
+			}
+			claim = append(claim, id)
+		}
+		q.Close()
+		if err := q.Err(); err != nil || len(claim) == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE events_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (`+placeholders(len(claim))+`)`,
+			append([]any{owner, store.Micros(now.Add(r.opts.Lease))}, claim...)...); err != nil {
+			return err
+		}
+		q, err = tx.Query(ctx, `SELECT d.id, d.topic, d.subscription, d.attempts, d.published_at, e.body, e.size
+			FROM events_deliveries d JOIN events_events e ON e.seq = d.event_seq
+			WHERE d.id IN (`+placeholders(len(claim))+`) ORDER BY d.next_at, d.id`, claim...)
 		if err != nil {
 			return err
 		}
@@ -178,25 +200,16 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 			return err
 		}
 		q.Close()
-		if len(rows) == 0 {
-			return nil
-		}
-		ids := make([]any, 0, len(rows)+2)
-		ids = append(ids, owner, store.Micros(now.Add(r.opts.Lease)))
 		for _, c := range rows {
-			ids = append(ids, c.ID)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE events_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (`+placeholders(len(rows))+`)`, ids...); err != nil {
-			return err
-		}
-		for _, c := range rows {
-			k := [2]string{c.Topic, c.Sub}
-			if subs[k] == nil {
-				s, err := getSub(ctx, tx, c.Topic, c.Sub)
-				if err != nil {
-					return err
-				}
-				subs[k] = &s
+			if subs[[2]string{c.Topic, c.Sub}] != nil {
+				continue
+			}
+			list, err := listSubs(ctx, tx, c.Topic)
+			if err != nil {
+				return err
+			}
+			for i := range list {
+				subs[[2]string{list[i].Topic, list[i].Name}] = &list[i]
 			}
 		}
 		return nil
@@ -209,6 +222,9 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 	groups := map[[2]string][]claimed{}
 	for _, c := range rows {
 		k := [2]string{c.Topic, c.Sub}
+		if subs[k] == nil {
+			continue // deleted meanwhile; its rows went with it
+		}
 		if groups[k] == nil {
 			order = append(order, k)
 		}
@@ -361,7 +377,8 @@ func (r *Router) send(ctx context.Context, s *subRow, batch []claimed) (int, err
 	for i, c := range batch {
 		evs[i] = c.Event
 	}
-	dctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	dctx, cancel := context.WithTimeout(context.WithValue(ctx, deliveryKey{}, Delivery{Topic: s.Topic, Subscription: s.Name,
+		Schema: s.Props.EventDeliverySchema, Attempt: batch[0].Attempts}), r.opts.Timeout)
 	defer cancel()
 	if err := disp.Deliver(dctx, d.Properties.ResourceID, evs); err != nil {
 		return 0, err
@@ -624,6 +641,11 @@ func (r *Router) collectGarbage(ctx context.Context) error {
 	return r.st.Tx(ctx, func(tx store.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM events_events WHERE published_at < ? AND NOT EXISTS
 			(SELECT 1 FROM events_deliveries d WHERE d.event_seq = events_events.seq)`, store.Micros(r.now().Add(-time.Minute)))
+		if err != nil {
+			return err
+		}
+		// Dataverse retries within hours; a week of request ids is plenty.
+		_, err = tx.Exec(ctx, `DELETE FROM events_dataverse_requests WHERE at < ?`, store.Micros(r.now().Add(-7*24*time.Hour)))
 		return err
 	})
 }

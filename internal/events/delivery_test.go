@@ -248,13 +248,25 @@ func TestTimeToLiveAndNoDeadLetterDestination(t *testing.T) {
 		b.subscribe("ttl", "ttl", map[string]any{"destination": webhook(down.URL, nil), "retryPolicy": map[string]any{"eventTimeToLiveInMinutes": 1},
 			"deadLetterDestination": map[string]any{"endpointType": "StorageBlob"}})
 		b.subscribe("ttl", "drop", map[string]any{"destination": webhook(down.URL, nil), "retryPolicy": map[string]any{"maxDeliveryAttempts": 2}})
+		// An endpoint that never validates: its events still expire.
+		silent := newReceiver(t, "wait", nil)
+		b.subscribe("ttl", "silent", map[string]any{"destination": webhook(silent.URL, nil), "retryPolicy": map[string]any{"eventTimeToLiveInMinutes": 1},
+			"deadLetterDestination": map[string]any{"endpointType": "StorageBlob"}})
 		b.waitState("ttl", "ttl", events.StateSucceeded)
 		b.waitState("ttl", "drop", events.StateSucceeded)
+		b.waitState("ttl", "silent", events.StateAwaitingManual)
 		b.publishEG("ttl", key, []any{egEvent("e1", "T", "/s", nil)})
 		waitFor(t, "ttl dead letter", func() bool {
 			v := b.admin("GET", "/topics/ttl/eventSubscriptions/ttl/deadLetters", nil, 200)["value"].([]any)
 			return len(v) == 1 && v[0].(map[string]any)["deadLetterEvent"].(map[string]any)["deadLetterReason"] == events.ReasonTTL
 		})
+		waitFor(t, "silent expired", func() bool {
+			v := b.admin("GET", "/topics/ttl/eventSubscriptions/silent/deadLetters", nil, 200)["value"].([]any)
+			return len(v) == 1 && v[0].(map[string]any)["deadLetterEvent"].(map[string]any)["deadLetterReason"] == events.ReasonTTL
+		})
+		if n := len(silent.notifications()); n != 0 {
+			t.Fatalf("an unvalidated endpoint got %d deliveries", n)
+		}
 		waitFor(t, "drop finished", func() bool { return countRows(t, st, "events_deliveries") == 0 })
 		if n := len(b.admin("GET", "/topics/ttl/eventSubscriptions/drop/deadLetters", nil, 200)["value"].([]any)); n != 0 {
 			t.Fatalf("a subscription without a dead-letter destination kept %d dead letters", n)
@@ -308,4 +320,40 @@ func stringContains(a, b string) bool {
 		}
 	}
 	return false
+}
+
+func TestSubscriptionBadInput(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		b := setup(t, st, fastOptions())
+		b.topic("strict", events.SchemaEventGrid)
+		cases := []struct {
+			name   string
+			body   string
+			target string
+		}{
+			{"bad operator", `{"properties":{"destination":{"endpointType":"WebHook","properties":{"endpointUrl":"http://127.0.0.1:1/"}},
+				"filter":{"advancedFilters":[{"operatorType":"Regex","key":"data.a","values":["x"]}]}}}`, "properties.filter.advancedFilters[0].operatorType"},
+			{"bad url", `{"properties":{"destination":{"endpointType":"WebHook","properties":{"endpointUrl":"ftp://x"}}}}`, "properties.destination.properties.endpointUrl"},
+			{"batch too big", `{"properties":{"destination":{"endpointType":"WebHook","properties":{"endpointUrl":"http://x/","maxEventsPerBatch":5001}}}}`, "properties.destination.properties.maxEventsPerBatch"},
+			{"attempts", `{"properties":{"destination":{"endpointType":"WebHook","properties":{"endpointUrl":"http://x/"}},"retryPolicy":{"maxDeliveryAttempts":31}}}`, "properties.retryPolicy.maxDeliveryAttempts"},
+			{"ttl", `{"properties":{"destination":{"endpointType":"WebHook","properties":{"endpointUrl":"http://x/"}},"retryPolicy":{"eventTimeToLiveInMinutes":1441}}}`, "properties.retryPolicy.eventTimeToLiveInMinutes"},
+			{"unknown field", `{"properties":{"destinationn":{}}}`, ""},
+			{"pull on custom topic", `{"properties":{"deliveryConfiguration":{"deliveryMode":"Queue"}}}`, "properties.deliveryConfiguration.deliveryMode"},
+		}
+		for _, c := range cases {
+			status, out := b.do("PUT", "/admin/v1/eventgrid/topics/strict/eventSubscriptions/sub1", c.body, map[string]string{"Authorization": "Bearer " + adminKey})
+			var e struct {
+				Error struct{ Code, Target string } `json:"error"`
+			}
+			json.Unmarshal(out, &e)
+			if status != 400 || e.Error.Target != c.target {
+				t.Errorf("%s: %d %s", c.name, status, out)
+			}
+		}
+		b.admin("GET", "/topics/strict/eventSubscriptions/sub1", nil, 404)
+		b.admin("PUT", "/topics/nope/eventSubscriptions/sub1", map[string]any{"properties": map[string]any{"destination": webhook("http://x/", nil)}}, 404)
+		b.admin("PUT", "/topics/strict", map[string]any{"properties": map[string]any{"inputSchema": "Custom"}}, 400)
+		b.admin("DELETE", "/topics/records", nil, 400)
+	})
 }

@@ -20,6 +20,9 @@ const (
 	adminSub    = adminSubs + "/{sub}"
 )
 
+// MaxSubscriptionsPerTopic is Event Grid's limit.
+const MaxSubscriptionsPerTopic = 500
+
 func obj(props map[string]any) map[string]any {
 	return map[string]any{"type": "object", "properties": props}
 }
@@ -316,6 +319,13 @@ func (r *Router) PutSubscription(ctx context.Context, topic, name string, p Subs
 			if _, ok := r.dispatcher(p.Destination.EndpointType); !ok {
 				return fieldErr("properties.destination.endpointType", "no dispatcher is registered for endpoint type %s on this server", p.Destination.EndpointType)
 			}
+		}
+		var count int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM events_subscriptions WHERE topic = ? AND name <> ?`, topic, name).Scan(&count); err != nil {
+			return err
+		}
+		if count >= MaxSubscriptionsPerTopic {
+			return fieldErr("name", "topic %s already has %d event subscriptions, the most allowed", topic, MaxSubscriptionsPerTopic)
 		}
 		created, err = putSub(ctx, tx, topic, name, p, origin, base, r.now())
 		return err

@@ -30,6 +30,25 @@ type Dispatcher interface {
 	Deliver(ctx context.Context, target string, events []Event) error
 }
 
+type deliveryKey struct{}
+
+// Delivery describes the subscription a dispatcher is delivering for.
+type Delivery struct {
+	Topic        string
+	Subscription string
+	// Schema is the subscription's delivery schema; render events with
+	// Event.Render(Schema).
+	Schema string
+	// Attempt counts earlier attempts of the first event (aeg-delivery-count).
+	Attempt int
+}
+
+// DeliveryFrom returns what a dispatcher's context says about the delivery.
+func DeliveryFrom(ctx context.Context) (Delivery, bool) {
+	d, ok := ctx.Value(deliveryKey{}).(Delivery)
+	return d, ok
+}
+
 // DispatcherFunc adapts a function to Dispatcher.
 type DispatcherFunc func(ctx context.Context, target string, events []Event) error
 

@@ -102,8 +102,19 @@ func Migrations() []store.Migration {
 			seq  BIGINT NOT NULL
 		);`
 	}
-	return []store.Migration{{Component: "events", Version: 1, Name: "topics, subscriptions, events, deliveries, dead letters",
-		SQL: mk(store.SQLite), Postgres: mk(store.Postgres)}}
+	return []store.Migration{
+		{Component: "events", Version: 1, Name: "topics, subscriptions, events, deliveries, dead letters",
+			SQL: mk(store.SQLite), Postgres: mk(store.Postgres)},
+		{Component: "events", Version: 2, Name: "due deliveries in claim order",
+			SQL: `DROP INDEX events_deliveries_due;
+				CREATE INDEX events_deliveries_due ON events_deliveries (next_at, id);`},
+		{Component: "events", Version: 3, Name: "Dataverse webhook requests seen",
+			SQL: `CREATE TABLE events_dataverse_requests (
+				request_id TEXT PRIMARY KEY,
+				seq        BIGINT NOT NULL,
+				at         BIGINT NOT NULL
+			)`},
+	}
 }
 
 // Sentinel errors of the router.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -64,6 +63,9 @@ func (r *Router) validatePending(ctx context.Context) error {
 		return rows.Err()
 	})
 	if err != nil {
+		return err
+	}
+	if err := r.expireHeld(ctx); err != nil {
 		return err
 	}
 	for i := range pending {
@@ -200,4 +202,58 @@ func (r *Router) handleValidate(w http.ResponseWriter, req *http.Request) {
 	fmt.Fprintln(w, "Webhook successfully validated as a result of validation URL invocation.")
 }
 
-var errNoDispatcher = errors.New("no dispatcher registered")
+// expireHeld dead-letters events whose time to live ran out while their
+// subscription waited for validation (or failed it).
+func (r *Router) expireHeld(ctx context.Context) error {
+	now := r.now()
+	return r.st.Tx(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT d.id, d.topic, d.subscription, d.attempts, d.published_at, e.body
+			FROM events_deliveries d
+			JOIN events_subscriptions s ON s.topic = d.topic AND s.name = d.subscription
+			JOIN events_events e ON e.seq = d.event_seq
+			WHERE s.pull = 0 AND s.state <> ? AND d.published_at < ? ORDER BY d.id LIMIT 500`,
+			StateSucceeded, store.Micros(now.Add(-r.scaled(time.Minute))))
+		if err != nil {
+			return err
+		}
+		var cs []claimed
+		for rows.Next() {
+			var c claimed
+			var body string
+			var pub int64
+			if err := rows.Scan(&c.ID, &c.Topic, &c.Sub, &c.Attempts, &pub, &body); err != nil {
+				rows.Close()
+				return err
+			}
+			c.Published = store.FromMicros(pub)
+			if err := json.Unmarshal([]byte(body), &c.Event); err != nil {
+				rows.Close()
+				return err
+			}
+			cs = append(cs, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		subs := map[[2]string]*subRow{}
+		for _, c := range cs {
+			k := [2]string{c.Topic, c.Sub}
+			if subs[k] == nil {
+				s, err := getSub(ctx, tx, c.Topic, c.Sub)
+				if err != nil {
+					return err
+				}
+				subs[k] = &s
+			}
+			s := subs[k]
+			ttl := r.scaled(time.Duration(s.Props.RetryPolicy.EventTimeToLiveInMinutes) * time.Minute)
+			if now.After(c.Published.Add(ttl)) {
+				if err := r.deadLetterTx(ctx, tx, "", s, c, ReasonTTL, 0, "", now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -63,7 +64,11 @@ func (c *Component) LoadProject(ctx context.Context, p *project.Project) error {
 	}
 	opts := c.opts
 	if opts.Dir == "" && p.Root != "" && p.Exists(Folder) {
-		opts.Dir = strings.TrimSuffix(p.Root, "/") + "/" + Folder
+		// Custom handlers run from the folder on disk; the path must be
+		// absolute because the process starts in it.
+		if abs, err := filepath.Abs(filepath.Join(p.Root, Folder)); err == nil {
+			opts.Dir = abs
+		}
 	}
 	c.host.opts.Dir = opts.Dir
 	c.host.setConfig(cfg)

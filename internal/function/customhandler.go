@@ -85,6 +85,9 @@ func (c *customHandler) command() (string, []string, string, error) {
 			return "", nil, "", fmt.Errorf("custom handler %q: the function app is not on disk", exe)
 		}
 		exe = filepath.Join(c.dir, exe)
+		if abs, err := filepath.Abs(exe); err == nil {
+			exe = abs
+		}
 	} else if !filepath.IsAbs(exe) {
 		p, err := exec.LookPath(exe)
 		if err != nil {
@@ -251,6 +254,7 @@ func (c *customHandler) setBase(u *url.URL) {
 		c.base = nil
 		c.ready = make(chan struct{})
 	}
+	c.client.CloseIdleConnections()
 }
 
 // endpoint waits until a process is ready.
@@ -365,9 +369,9 @@ func (h *Host) runCustom(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 		return
 	}
 	resp, err := c.post(ctx, base, f.def.Name, out.InvocationID, body)
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		// The process died since it was last ready; wait for its restart once.
+	if err != nil && ctx.Err() == nil && !probe(base.Host) {
+		// The process died since it was last ready (the request met a refused
+		// or dead connection): wait for its restart and try once more.
 		c.forget(base)
 		if base, err = c.endpoint(ctx); err == nil {
 			resp, err = c.post(ctx, base, f.def.Name, out.InvocationID, body)
@@ -490,4 +494,5 @@ func (c *customHandler) forget(base *url.URL) {
 		c.base = nil
 		c.ready = make(chan struct{})
 	}
+	c.client.CloseIdleConnections()
 }

@@ -164,3 +164,8 @@ func TestCustomHandlerPython(t *testing.T) {
 		t.Fatalf("history: %+v", invs)
 	}
 }
+
+func execCommand(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}

@@ -32,6 +32,8 @@ type fileSink struct {
 	final    string
 	f        *os.File
 	w        format.Writer
+	// upload sends the finished output to a remote SFTP folder.
+	upload func(local string) error
 }
 
 const isDeleteColumn = "IsDelete"
@@ -145,6 +147,11 @@ func (s *fileSink) Finish(context.Context) (*tally, error) {
 	} else if err := os.Rename(s.tmpPath, s.final); err != nil {
 		s.Abort()
 		return nil, err
+	}
+	if s.upload != nil {
+		if err := s.upload(s.final); err != nil {
+			return nil, fmt.Errorf("sftp: %w", err)
+		}
 	}
 	return t, nil
 }

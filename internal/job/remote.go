@@ -28,46 +28,65 @@ func inside(dir, name string) (string, error) {
 // pollRemote downloads the complete files of a remote SFTP folder into the
 // job's local inbox, then moves each remote file to archive/ on the server
 // (the local copy goes through the usual pick-up, hash and archive steps).
-func (s *Service) pollRemote(ctx context.Context, spec *Spec) error {
-	src := spec.Source
-	cfg := &ssh.ClientConfig{User: src.User, Timeout: 10 * time.Second}
-	if src.Password != "" {
-		pw, err := s.expand(src.Password)
+// remoteLogin is how to reach an SFTP server.
+type remoteLogin struct {
+	Address, User, Password, PrivateKey, HostKey string
+}
+
+// dialSFTP connects to an SFTP server whose host key must match the pinned
+// fingerprint.
+func (s *Service) dialSFTP(l remoteLogin) (*ssh.Client, *sftp.Client, error) {
+	cfg := &ssh.ClientConfig{User: l.User, Timeout: 10 * time.Second}
+	if l.Password != "" {
+		pw, err := s.expand(l.Password)
 		if err != nil {
-			return fmt.Errorf("source.password: %w", err)
+			return nil, nil, fmt.Errorf("password: %w", err)
 		}
 		cfg.Auth = append(cfg.Auth, ssh.Password(pw))
 	}
-	if src.PrivateKey != "" {
-		pem, err := s.expand(src.PrivateKey)
+	if l.PrivateKey != "" {
+		pem, err := s.expand(l.PrivateKey)
 		if err != nil {
-			return fmt.Errorf("source.privateKey: %w", err)
+			return nil, nil, fmt.Errorf("privateKey: %w", err)
 		}
 		signer, err := ssh.ParsePrivateKey([]byte(pem))
 		if err != nil {
-			return fmt.Errorf("source.privateKey: %w", err)
+			return nil, nil, fmt.Errorf("privateKey: %w", err)
 		}
 		cfg.Auth = append(cfg.Auth, ssh.PublicKeys(signer))
 	}
-	if src.HostKey == "" {
-		return errors.New("source.hostKey: the server's host key fingerprint (SHA256:...) is required")
+	if l.HostKey == "" {
+		return nil, nil, errors.New("hostKey: the server's host key fingerprint (SHA256:...) is required")
 	}
-	want := src.HostKey
+	want := l.HostKey
 	cfg.HostKeyCallback = func(_ string, _ net.Addr, key ssh.PublicKey) error {
 		if subtle.ConstantTimeCompare([]byte(ssh.FingerprintSHA256(key)), []byte(want)) != 1 {
 			return fmt.Errorf("the server's host key %s is not the expected %s", ssh.FingerprintSHA256(key), want)
 		}
 		return nil
 	}
-	conn, err := ssh.Dial("tcp", src.Address, cfg)
+	conn, err := ssh.Dial("tcp", l.Address, cfg)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", src.Address, err)
+		return nil, nil, fmt.Errorf("connect to %s: %w", l.Address, err)
 	}
-	defer conn.Close()
 	client, err := sftp.NewClient(conn)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, client, nil
+}
+
+// pollRemote downloads the complete files of a remote SFTP folder into the
+// job's local inbox, then moves each remote file to archive/ on the server
+// (the local copy goes through the usual pick-up, hash and archive steps).
+func (s *Service) pollRemote(ctx context.Context, spec *Spec) error {
+	src := spec.Source
+	conn, client, err := s.dialSFTP(remoteLogin{src.Address, src.User, src.Password, src.PrivateKey, src.HostKey})
 	if err != nil {
 		return err
 	}
+	defer conn.Close()
 	defer client.Close()
 	remoteDir := src.Path
 	if remoteDir == "" {
@@ -168,4 +187,66 @@ func download(c *sftp.Client, remote, local string) error {
 		local = strings.TrimSuffix(local, filepath.Ext(local)) + fmt.Sprintf("-%d", time.Now().UnixNano()) + filepath.Ext(local)
 	}
 	return os.Rename(tmp, local)
+}
+
+// upload copies local (a file, or a folder with its files) to remoteDir on
+// the server under a temporary name and renames it when complete.
+func (s *Service) upload(l remoteLogin, local, remoteDir string) error {
+	conn, client, err := s.dialSFTP(l)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer client.Close()
+	if remoteDir == "" {
+		remoteDir = "."
+	}
+	if err := client.MkdirAll(remoteDir); err != nil {
+		return fmt.Errorf("create %s: %w", remoteDir, err)
+	}
+	name := filepath.Base(local)
+	tmp := path.Join(remoteDir, "."+name+".tmp")
+	st, err := os.Stat(local)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		err = filepath.Walk(local, func(p string, info os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(local, p)
+			target := path.Join(tmp, filepath.ToSlash(rel))
+			if info.IsDir() {
+				return client.MkdirAll(target)
+			}
+			return putFile(client, p, target)
+		})
+	} else {
+		err = putFile(client, local, tmp)
+	}
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", name, err)
+	}
+	if err := client.Rename(tmp, path.Join(remoteDir, name)); err != nil {
+		return fmt.Errorf("rename %s into place: %w", name, err)
+	}
+	return nil
+}
+
+func putFile(c *sftp.Client, local, remote string) error {
+	in, err := os.Open(local)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := c.Create(remote)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -55,8 +55,48 @@ func TestPollRemoteSFTP(t *testing.T) {
 	}
 	// A wrong host key is refused before anything is read.
 	spec.Source.HostKey = "SHA256:AAAA"
+	b.clock.Add(31e9) // the next poll is due
 	writeFile(t, filepath.Join(folder, "outbox", "more.csv"), "id,qty\n9,9\n")
 	if err := b.svc.scanFiles(ctx, spec); err == nil {
 		t.Fatal("connected to a server with an unexpected host key")
+	}
+}
+
+// TestExportToSFTP uploads a Synapse-layout export to an SFTP server.
+func TestExportToSFTP(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, store.SQLite)
+	b := setup(t, s)
+	b.env["PW"] = "pw-9"
+	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Env: func(k string) (string, bool) { return "pw-9", k == "PW" }})
+	if err := remote.Configure(sftp.Config{Listen: "127.0.0.1:0", Users: []sftp.User{{Name: "lake", Password: "${PW}"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { remote.Stop(context.Background()) })
+	fp, _ := remote.HostKeyFingerprint()
+	src := newSQLTarget(t, "sqlite")
+	b.env["S"] = src.dsn
+	src.exec(t, "CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT)")
+	src.exec(t, "INSERT INTO a VALUES (1, 'x'), (2, 'y')")
+	b.define(t, Spec{Name: "push", Source: Source{Type: "sql", Driver: "sqlite", DSN: "${S}", Query: "SELECT * FROM a"}, Key: []string{"id"},
+		Mapping: []Mapping{{To: "id", Type: format.TypeInt}, {To: "name"}},
+		Sink: Sink{Type: "file", Path: "staging", Layout: "synapse", Name: "account",
+			SFTP: &SFTPTarget{Address: remote.Addr().String(), User: "lake", Password: "${PW}", HostKey: fp, Path: "dataverse"}}})
+	run := b.runNow(t, "push", "")
+	if run.Status != StatusSucceeded || run.Inserted != 2 {
+		t.Fatalf("run %+v", run)
+	}
+	folder, _ := remote.Folder("lake")
+	models, _ := filepath.Glob(filepath.Join(folder, "dataverse", "*", "model.json"))
+	parts, _ := filepath.Glob(filepath.Join(folder, "dataverse", "*", "account", "account_*.csv"))
+	hidden, _ := filepath.Glob(filepath.Join(folder, "dataverse", ".*"))
+	if len(models) != 1 || len(parts) != 1 || len(hidden) != 0 {
+		t.Fatalf("remote layout: %v %v %v", models, parts, hidden)
+	}
+	if got, _ := os.ReadFile(parts[0]); string(got) != "1,x\n2,y\n" {
+		t.Fatalf("partition %q", got)
 	}
 }

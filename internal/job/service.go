@@ -64,7 +64,8 @@ type Service struct {
 	project  map[string]*Spec
 	schemas  map[string][]byte // project files referenced as schemas
 	compiled map[string]*jsonschema.Schema
-	stable   map[string]fileSeen // file watcher state by path
+	stable   map[string]fileSeen  // file watcher state by path
+	polled   map[string]time.Time // last remote poll by job
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -93,6 +94,11 @@ func New(c Config) *Service {
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 30 * time.Second
+		// JUNCTION_JOB_LEASE (a duration) shortens the takeover of runs from a
+		// node that died; tests of restarts use it.
+		if d, err := time.ParseDuration(os.Getenv("JUNCTION_JOB_LEASE")); err == nil && d > 0 {
+			c.LeaseTTL = d
+		}
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2
@@ -102,7 +108,7 @@ func New(c Config) *Service {
 	}
 	return &Service{Config: c, store: c.Store, log: c.Logger, node: c.NodeID, leaseTTL: c.LeaseTTL,
 		project: map[string]*Spec{}, schemas: map[string][]byte{}, compiled: map[string]*jsonschema.Schema{},
-		stable: map[string]fileSeen{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
+		stable: map[string]fileSeen{}, polled: map[string]time.Time{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
 }
 
 // Name is the component name.
@@ -330,7 +336,16 @@ func (s *Service) openSink(ctx context.Context, spec *Spec, run Run) (sinkWriter
 		return openSQLSink(ctx, sk, dsn, p, true)
 	case "file":
 		sk.Path = s.resolvePath(sk.Path)
-		return openFileSink(sk, p, s.now())
+		fs, err := openFileSink(sk, p, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if t := sk.SFTP; t != nil {
+			fs.upload = func(local string) error {
+				return s.upload(remoteLogin{t.Address, t.User, t.Password, t.PrivateKey, t.HostKey}, local, t.Path)
+			}
+		}
+		return fs, nil
 	case "table":
 		if s.Tables == nil {
 			return nil, errors.New("Junction tables are not available to jobs in this build")
@@ -550,7 +565,7 @@ func (s *Service) fireSchedule(ctx context.Context, spec *Spec) error {
 // content has not been seen before; a file whose bytes were already
 // processed is moved to archive/ with a report saying so.
 func (s *Service) scanFiles(ctx context.Context, spec *Spec) error {
-	if spec.Source.Type == "sftp" {
+	if spec.Source.Type == "sftp" && s.duePoll(spec) {
 		if err := s.pollRemote(ctx, spec); err != nil {
 			return err
 		}
@@ -605,6 +620,22 @@ func (s *Service) scanFiles(ctx context.Context, spec *Spec) error {
 		s.log.Info("file picked up", "job", spec.Name, "file", full, "run", id)
 	}
 	return nil
+}
+
+// duePoll says whether a remote source's poll interval has passed.
+func (s *Service) duePoll(spec *Spec) bool {
+	every := time.Duration(spec.Trigger.Poll)
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if last, ok := s.polled[spec.Name]; ok && now.Sub(last) < every {
+		return false
+	}
+	s.polled[spec.Name] = now
+	return true
 }
 
 func isTemp(name string) bool {

@@ -50,6 +50,8 @@ type Trigger struct {
 	// (listed every tick, 1s by default, and at once after an upload to the
 	// built-in SFTP server).
 	Files bool `yaml:"files" json:"files,omitempty"`
+	// Poll is how often a remote SFTP source is listed (default 30s).
+	Poll Duration `yaml:"poll" json:"poll,omitempty"`
 }
 
 // Source is where rows come from. Type is file, sftp, sql or table.
@@ -153,6 +155,19 @@ type Sink struct {
 	Format string `yaml:"format" json:"format,omitempty"`
 	Layout string `yaml:"layout" json:"layout,omitempty"`
 	Name   string `yaml:"name" json:"name,omitempty"`
+	// SFTP, when set, also uploads each finished file (or synapse folder) to
+	// a remote server, under a temporary name renamed when complete.
+	SFTP *SFTPTarget `yaml:"sftp" json:"sftp,omitempty"`
+}
+
+// SFTPTarget is a remote folder that file sinks upload to.
+type SFTPTarget struct {
+	Address    string `yaml:"address" json:"address"`
+	User       string `yaml:"user" json:"user"`
+	Password   string `yaml:"password" json:"password,omitempty"`
+	PrivateKey string `yaml:"privateKey" json:"privateKey,omitempty"`
+	HostKey    string `yaml:"hostKey" json:"hostKey"`
+	Path       string `yaml:"path" json:"path,omitempty"`
 }
 
 // Duration is a time.Duration written as "5s" in YAML and JSON.
@@ -329,6 +344,9 @@ func (s *Spec) Check() []Problem {
 		}
 		if sk.Name == "" {
 			sk.Name = s.Name
+		}
+		if sk.SFTP != nil && (sk.SFTP.Address == "" || sk.SFTP.User == "" || sk.SFTP.HostKey == "") {
+			add("sink.sftp", "address, user and hostKey are required")
 		}
 		if !identPattern.MatchString(strings.ReplaceAll(sk.Name, "-", "_")) {
 			add("sink.name", "%q is not a plain name", sk.Name)

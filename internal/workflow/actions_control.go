@@ -63,12 +63,15 @@ func actIf(ctx context.Context, c *call) error {
 	}
 	c.rec.Inputs = map[string]any{"expressionResult": ok}
 	c.rec.Outputs = map[string]any{"expression": ok}
-	set := c.a.Actions
+	set, other := c.a.Actions, map[string]*Action(nil)
+	if c.a.Else != nil {
+		other = c.a.Else.Actions
+	}
 	if !ok {
-		set = nil
-		if c.a.Else != nil {
-			set = c.a.Else.Actions
-		}
+		set, other = other, set
+	}
+	if err := c.skipAll(other); err != nil {
+		return err
 	}
 	st, err := c.rs.runSet(ctx, set, c.f)
 	if err != nil {
@@ -95,6 +98,18 @@ func actSwitch(ctx context.Context, c *call) error {
 	if chosen == "default" && c.a.Default != nil {
 		set = c.a.Default.Actions
 	}
+	for name, cs := range c.a.Cases {
+		if cs != nil && name != chosen {
+			if err := c.skipAll(cs.Actions); err != nil {
+				return err
+			}
+		}
+	}
+	if chosen != "default" && c.a.Default != nil {
+		if err := c.skipAll(c.a.Default.Actions); err != nil {
+			return err
+		}
+	}
 	c.rec.Outputs = map[string]any{"case": chosen}
 	st, err := c.rs.runSet(ctx, set, c.f)
 	if err != nil {
@@ -104,6 +119,17 @@ func actSwitch(ctx context.Context, c *call) error {
 }
 
 func isString(v any) bool { _, ok := v.(string); return ok }
+
+// skipAll records the actions of a branch that was not taken as Skipped, as
+// Logic Apps shows them.
+func (c *call) skipAll(set map[string]*Action) error {
+	for _, name := range sortedKeys(set) {
+		if _, err := c.rs.skip(name, c.f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Foreach limits.
 const (
@@ -278,10 +304,18 @@ func actWait(ctx context.Context, c *call) error {
 	}
 	c.rec.Inputs = in
 	m, _ := in.(map[string]any)
-	var d time.Duration
+	start, err := c.rs.timer(c.rec.Path+"#start", c.rec.StartTime)
+	if err != nil {
+		return err
+	}
+	// The start is durable: a run resumed on another node waits only for
+	// what is left, and the record keeps the original start time.
+	c.rec.StartTime = start
+	var deadline time.Time
 	if iv, ok := m["interval"].(map[string]any); ok {
 		n, _ := iv["count"].(int64)
 		unit, _ := iv["unit"].(string)
+		var d time.Duration
 		switch strings.ToLower(unit) {
 		case "second":
 			d = time.Duration(n) * time.Second
@@ -298,20 +332,19 @@ func actWait(ctx context.Context, c *call) error {
 		default:
 			return failf("InvalidTemplate", "The wait unit '%s' is not valid", unit)
 		}
+		deadline = start.Add(d)
 	} else if u, ok := m["until"].(map[string]any); ok {
 		ts, _ := u["timestamp"].(string)
 		v, err := expr.Eval(&expr.Call{Name: "parseDateTime", Args: []expr.Node{&expr.Lit{Value: ts}}}, c.scope())
 		if err != nil {
 			return failf("InvalidTemplate", "The wait timestamp '%s' is not valid", ts)
 		}
-		t, _ := time.Parse(time.RFC3339Nano, expr.ToString(v))
-		// Resume-safe: the deadline is absolute, measured from the start.
-		d = t.Sub(c.rs.e.opt.Now())
+		deadline, _ = time.Parse(time.RFC3339Nano, expr.ToString(v))
 	} else {
 		return failf("InvalidTemplate", "A Wait action needs inputs.interval or inputs.until")
 	}
-	if d > 0 {
-		if err := c.rs.e.sleep(ctx, d); err != nil {
+	if left := deadline.Sub(c.rs.e.opt.Now()); left > 0 {
+		if err := c.rs.e.sleep(ctx, left); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,9 @@ import (
 // maxHTTPBody bounds what an Http action reads from a response.
 const maxHTTPBody = 100 << 20
 
+// httpAttemptTimeout bounds one outbound request of an Http action.
+const httpAttemptTimeout = 120 * time.Second
+
 // safeClient refuses link-local and cloud metadata addresses.
 func safeClient() *http.Client {
 	d := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
@@ -174,6 +177,11 @@ func (e *Engine) doHTTP(ctx context.Context, client *http.Client, method, uri st
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	// One attempt waits at most httpAttemptTimeout, as Logic Apps bounds an
+	// outbound request; limit.timeout bounds the whole action.
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, httpAttemptTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, uri, rd)
 	if err != nil {
 		return attempt{err: failf("InvalidRequest", "%v", err)}
@@ -181,8 +189,11 @@ func (e *Engine) doHTTP(ctx context.Context, client *http.Client, method, uri st
 	req.Header = headers.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
+		if parent.Err() != nil {
+			return attempt{err: parent.Err()}
+		}
 		if ctx.Err() != nil {
-			return attempt{err: ctx.Err()}
+			return attempt{err: failf("RequestTimeout", "The HTTP request to %s did not answer within %s", req.URL.Redacted(), httpAttemptTimeout), retry: true}
 		}
 		return attempt{err: failf("ServiceUnavailable", "The HTTP request to %s failed: %v", req.URL.Redacted(), err), retry: true}
 	}

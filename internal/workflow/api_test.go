@@ -223,3 +223,44 @@ func TestProjectLoading(t *testing.T) {
 		t.Fatalf("load error: %v", err)
 	}
 }
+
+func TestRequestTriggerDetails(t *testing.T) {
+	t.Parallel()
+	s := start(t, "", false)
+	doc := `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","inputs":{"method":"GET","relativePath":"orders/{id}"}}},
+		"actions":{"Fail":{"type":"Compose","inputs":"@div(1, 0)"},
+		"R":{"type":"Response","inputs":{"statusCode":200,"body":"@triggerOutputs()?['relativePathParameters']?['id']"},"runAfter":{"Fail":["Succeeded"]}}}}}`
+	if code, body, _ := s.do(t, "PUT", "/admin/v1/workflows/paths", doc, true); code != 201 {
+		t.Fatalf("%d %v", code, body)
+	}
+	_, cb, _ := s.do(t, "POST", "/admin/v1/workflows/paths/triggers/manual/listCallbackUrl", "", true)
+	if cb["method"] != "GET" || cb["relativePath"] != "orders/{id}" {
+		t.Fatalf("%v", cb)
+	}
+	u, _ := url.Parse(cb["value"].(string))
+	withPath := func(p string) string {
+		v := *u
+		v.Path += p
+		return v.String()
+	}
+	if code, body, _ := s.do(t, "POST", withPath("/orders/7"), "", false); code != 400 || body["error"].(map[string]any)["code"] != "InvalidHttpMethod" {
+		t.Fatalf("wrong method: %d %v", code, body)
+	}
+	if code, _, _ := s.do(t, "GET", withPath("/customers/7"), "", false); code != 404 {
+		t.Fatalf("unmatched path: %d", code)
+	}
+	// The Response never runs: the caller gets 502 NoResponse with the run id.
+	code, body, hdr := s.do(t, "GET", withPath("/orders/7"), "", false)
+	if code != 502 || body["error"].(map[string]any)["code"] != "NoResponse" || hdr.Get("x-ms-workflow-run-id") == "" {
+		t.Fatalf("no response: %d %v", code, body)
+	}
+	if code, _, _ := s.do(t, "POST", "/admin/v1/workflows/nosuch/triggers/manual/listCallbackUrl", "", true); code != 404 {
+		t.Fatalf("unknown workflow: %d", code)
+	}
+	if code, body, _ := s.do(t, "GET", "/api/nosuch/triggers/manual/invoke?sig=x", "", false); code != 404 || body["error"].(map[string]any)["code"] != "WorkflowNotFound" {
+		t.Fatalf("unknown workflow trigger: %d %v", code, body)
+	}
+	if code, body, _ := s.do(t, "GET", strings.Split(cb["value"].(string), "?")[0]+"/orders/7", "", false); code != 401 || body["error"].(map[string]any)["code"] != "DirectApiAuthorizationRequired" {
+		t.Fatalf("no sig: %d %v", code, body)
+	}
+}

@@ -206,3 +206,56 @@ func TestStopReleasesRunsForTheNextStart(t *testing.T) {
 		}
 	})
 }
+
+func TestSearchByTrackedProperty(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := setup(t, s)
+		l := b.deploy(t, "tracked", def(`{"C":{"type":"Compose","inputs":1,"trackedProperties":{"orderId":"@triggerBody()?['id']","region":"@{triggerBody()?['r']}"}}}`))
+		r1 := b.run(t, l, map[string]any{"id": 42, "r": "50%_off"})
+		b.run(t, l, map[string]any{"id": 7, "r": "north"})
+		for _, tc := range []struct {
+			f    TrackedFilter
+			want int
+		}{{TrackedFilter{"orderId", int64(42)}, 1}, {TrackedFilter{"orderId", int64(4)}, 0}, {TrackedFilter{"region", "50%_off"}, 1}, {TrackedFilter{"region", "50"}, 0}, {TrackedFilter{"region", "%"}, 0}} {
+			runs, err := searchRuns(context.Background(), s, RunFilter{Workflow: "tracked", Tracked: &tc.f})
+			if err != nil || len(runs) != tc.want {
+				t.Fatalf("%+v: %d runs (%v), want %d", tc.f, len(runs), err, tc.want)
+			}
+			if tc.want == 1 && runs[0].ID != r1.ID {
+				t.Fatalf("%+v found the wrong run", tc.f)
+			}
+		}
+	})
+}
+
+func TestWaitSurvivesACrash(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		clock := &fakeClock{}
+		t0 := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+		clock.set(t0)
+		a := setup(t, s, func(o *Options) { o.NodeID = "a"; o.Now = clock.now; o.TimeScale = 1; o.LeaseTTL = time.Second })
+		l := a.deploy(t, "nap", def(`{"W":{"type":"Wait","inputs":{"interval":{"count":1,"unit":"Hour"}}},"After":{"type":"Compose","inputs":"woke","runAfter":{"W":["Succeeded"]}}}`))
+		h, err := a.e.StartRun(context.Background(), l, StartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the wait to be recorded", func() bool {
+			r, err := loadRun(context.Background(), s, h.ID, false)
+			return err == nil && len(r.timers) == 1
+		})
+		a.e.kill()
+		// Two hours later another node resumes the run: the hour has passed.
+		clock.set(t0.Add(2 * time.Hour))
+		setup(t, s, func(o *Options) { o.NodeID = "b"; o.Now = clock.now; o.TimeScale = 1; o.LeaseTTL = time.Second })
+		var r *Run
+		waitFor(t, "the run to finish on node b", func() bool {
+			r, err = loadRun(context.Background(), s, h.ID, true)
+			return err == nil && r.Status != StatusRunning
+		})
+		if r.Status != StatusSucceeded || rec(r, "After").Outputs != "woke" || !rec(r, "W").StartTime.Equal(t0) {
+			t.Fatalf("%s %v %v", r.Status, paths(r), rec(r, "W"))
+		}
+	})
+}

@@ -424,6 +424,7 @@ func (e *Engine) claimLoop() {
 	defer tick.Stop()
 	for {
 		e.claimOrphans()
+		e.promote(e.ctx)
 		select {
 		case <-e.ctx.Done():
 			return
@@ -490,7 +491,7 @@ func (e *Engine) claimOrphans() {
 
 func (e *Engine) renewLoop() {
 	defer e.wg.Done()
-	t := time.NewTicker(e.opt.LeaseTTL / 3)
+	t := time.NewTicker(e.opt.LeaseTTL / 4)
 	defer t.Stop()
 	for {
 		select {

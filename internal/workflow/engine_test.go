@@ -24,7 +24,7 @@ func setup(t *testing.T, s store.Store, opts ...func(*Options)) *bundle {
 			t.Fatal(err)
 		}
 	}
-	o := Options{Store: s, TimeScale: 1000, LeaseTTL: 2 * time.Second, PollInterval: 50 * time.Millisecond,
+	o := Options{Store: s, TimeScale: 1000, LeaseTTL: 10 * time.Second, PollInterval: 50 * time.Millisecond,
 		AppSetting: func(n string) (string, bool) {
 			if n == "GREETING" {
 				return "hello", true
@@ -137,6 +137,8 @@ func TestActionsInMemory(t *testing.T) {
 			map[string]any{"qty": 9, "x": "yes"}, "Succeeded", "I/Yes", `"big"`},
 		{"if else", `{"I":{"type":"If","expression":"@equals(triggerBody()?['qty'], 1)","actions":{"Yes":{"type":"Compose","inputs":"one"}},"else":{"actions":{"No":{"type":"Compose","inputs":"other"}}}}}`,
 			map[string]any{"qty": 2}, "Succeeded", "I/No", `"other"`},
+		{"if untaken branch is skipped", `{"I":{"type":"If","expression":"@equals(1, 2)","actions":{"Yes":{"type":"Compose","inputs":"one"}},"else":{"actions":{"No":{"type":"Compose","inputs":"other"}}}}}`,
+			nil, "Succeeded", "I/Yes", `null`},
 		{"switch", `{"Sw":{"type":"Switch","expression":"@triggerBody()?['kind']","cases":{"A":{"case":"a","actions":{"CA":{"type":"Compose","inputs":"was a"}}},"B":{"case":2,"actions":{"CB":{"type":"Compose","inputs":"was 2"}}}},"default":{"actions":{"D":{"type":"Compose","inputs":"default"}}}}}`,
 			map[string]any{"kind": 2}, "Succeeded", "Sw/CB", `"was 2"`},
 		{"switch default", `{"Sw":{"type":"Switch","expression":"@triggerBody()?['kind']","cases":{"A":{"case":"a","actions":{"CA":{"type":"Compose","inputs":"was a"}}}},"default":{"actions":{"D":{"type":"Compose","inputs":"default"}}}}}`,

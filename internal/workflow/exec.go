@@ -288,6 +288,8 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 		if c.status != StatusSucceeded && rec.Error == nil {
 			rec.Error = map[string]any{"code": "MockedFailure", "message": "the test mocked this action as " + c.status}
 		}
+	} else if rs.mocks != nil && externalTypes[strings.ToLower(a.Type)] {
+		runErr = failf("ActionNotMocked", "The action '%s' (%s) reaches outside the workflow; an offline test must mock it", name, a.Type)
 	} else {
 		runErr = rs.dispatch(actx, c)
 	}

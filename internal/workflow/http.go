@@ -128,7 +128,7 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 	status := func(h *Handle) string {
 		return baseURL(r) + "/admin/v1/workflows/" + url.PathEscape(name) + "/runs/" + h.ID
 	}
-	if l.hasResponse && len(handles) == 1 {
+	if l.hasResponse && len(handles) == 1 && !handles[0].Waiting {
 		ctx, cancel := context.WithTimeout(r.Context(), e.opt.SyncTimeout)
 		defer cancel()
 		resp, err := handles[0].Response(ctx)
@@ -279,7 +279,7 @@ func (e *Engine) Routes() []server.Route {
 		{Method: "POST", Pattern: "/admin/v1/workflows/{name}/triggers/{trigger}/run", Access: op, Handler: http.HandlerFunc(e.apiRunTrigger),
 			Doc: &server.Operation{Summary: "Fire a trigger now; the body becomes the trigger body", Tag: tag, Status: http.StatusAccepted}},
 		{Method: "GET", Pattern: "/admin/v1/workflows/{name}/runs", Access: op, Handler: http.HandlerFunc(e.apiRuns),
-			Doc: &server.Operation{Summary: "Search the run history", Description: "Query: status, trigger, clientTrackingId, from, to (RFC 3339 start time range), top, skipToken.", Tag: tag}},
+			Doc: &server.Operation{Summary: "Search the run history", Description: "Query: status, trigger, clientTrackingId, trackedProperty (name:value), from, to (RFC 3339 start time range), top, skipToken.", Tag: tag}},
 		{Method: "GET", Pattern: "/admin/v1/workflows/{name}/runs/{id}", Access: op, Handler: http.HandlerFunc(e.apiRun),
 			Doc: &server.Operation{Summary: "Get a run with every action's inputs, outputs, error and retry history", Tag: tag}},
 		{Method: "POST", Pattern: "/admin/v1/workflows/{name}/runs/{id}/cancel", Access: op, Handler: http.HandlerFunc(e.apiCancel),
@@ -478,6 +478,20 @@ func (e *Engine) apiRuns(w http.ResponseWriter, r *http.Request) {
 			*dst = t
 		}
 	}
+	if s := q.Get("trackedProperty"); s != "" {
+		name, val, ok := strings.Cut(s, ":")
+		if !ok || name == "" {
+			server.WriteFieldError(w, "trackedProperty", "trackedProperty is name:value, such as orderId:42")
+			return
+		}
+		var v any = val
+		if j, err := expr.DecodeJSON([]byte(val)); err == nil {
+			if _, isObj := j.(map[string]any); !isObj {
+				v = j
+			}
+		}
+		f.Tracked = &TrackedFilter{Name: name, Value: v}
+	}
 	if s := q.Get("top"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 250 {
@@ -488,9 +502,9 @@ func (e *Engine) apiRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Status != "" {
 		switch f.Status {
-		case StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled, StatusTimedOut:
+		case StatusRunning, StatusWaiting, StatusSucceeded, StatusFailed, StatusCancelled, StatusTimedOut:
 		default:
-			server.WriteFieldError(w, "status", "status must be Running, Succeeded, Failed, Cancelled or TimedOut")
+			server.WriteFieldError(w, "status", "status must be Running, Waiting, Succeeded, Failed, Cancelled or TimedOut")
 			return
 		}
 	}
@@ -560,8 +574,8 @@ func (e *Engine) apiCancel(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) Cancel(ctx context.Context, id string) error {
 	var n int64
 	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, owner = '' WHERE id = ? AND status = ?`,
-			StatusCancelled, store.Micros(e.opt.Now()), encode(map[string]any{"code": "Cancelled", "message": "The run was cancelled."}), id, StatusRunning)
+		res, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, owner = '' WHERE id = ? AND status IN (?, ?)`,
+			StatusCancelled, store.Micros(e.opt.Now()), encode(map[string]any{"code": "Cancelled", "message": "The run was cancelled."}), id, StatusRunning, StatusWaiting)
 		if err != nil {
 			return err
 		}

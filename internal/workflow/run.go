@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,9 @@ type runState struct {
 
 	varMu sync.Mutex
 	vars  map[string]any
+
+	timerMu sync.Mutex
+	timers  map[string]time.Time
 
 	respOnce sync.Once
 	respCh   chan *Response
@@ -59,6 +63,10 @@ func (e *Engine) newRunState(l *Loaded, r *Run, j journal) *runState {
 		vars: map[string]any{}, respCh: make(chan *Response, 1), done: make(chan struct{}), parents: map[string][]string{}}
 	for k, v := range r.variables {
 		rs.vars[k] = v
+	}
+	rs.timers = map[string]time.Time{}
+	for k, v := range r.timers {
+		rs.timers[k] = v
 	}
 	for _, a := range r.Actions {
 		rs.records[a.Path] = a
@@ -94,7 +102,10 @@ type StartOptions struct {
 // Handle is a started run.
 type Handle struct {
 	ID string
-	rs *runState
+	// Waiting is set when the trigger's run limit was reached: the run is
+	// queued and starts when a slot frees.
+	Waiting bool
+	rs      *runState
 }
 
 // Response waits for the run's Response action, or returns nil when the run
@@ -115,9 +126,30 @@ func (h *Handle) Response(ctx context.Context) (*Response, error) {
 func (h *Handle) Wait(ctx context.Context) (*Run, error) {
 	select {
 	case <-h.rs.done:
-		return h.rs.snapshot(), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	h.rs.mu.Lock()
+	lost := h.rs.lost
+	h.rs.mu.Unlock()
+	s := h.rs.e.opt.Store
+	if !lost || s == nil {
+		return h.rs.snapshot(), nil
+	}
+	// Another node took the run over: follow it in the store.
+	for {
+		r, err := loadRun(ctx, s, h.ID, true)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != StatusRunning && r.Status != StatusWaiting {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(h.rs.e.opt.PollInterval):
+		}
 	}
 }
 
@@ -150,8 +182,19 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 	if !l.stateless() && e.opt.Store != nil && o.Mocks == nil {
 		j = storeJournal{e.opt.Store}
 		// Carried-over records are written with the run, in one transaction.
+		limit := runLimit(l, trig)
 		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
-			if err := insertRun(ctx, tx, r, e.opt.NodeID, e.opt.LeaseTTL); err != nil {
+			owner := e.opt.NodeID
+			if limit > 0 {
+				running, err := countRunning(ctx, tx, l.Name)
+				if err != nil {
+					return err
+				}
+				if running >= limit {
+					r.Status, owner = StatusWaiting, ""
+				}
+			}
+			if err := insertRun(ctx, tx, r, owner, e.opt.LeaseTTL); err != nil {
 				return err
 			}
 			for _, rec := range o.Records {
@@ -169,8 +212,97 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 	}
 	rs := e.newRunState(l, r, j)
 	rs.mocks = o.Mocks
+	if r.Status == StatusWaiting {
+		// Another run holds the last slot: this one starts when a slot frees,
+		// on whichever node promotes it. Its handle follows it in the store.
+		close(rs.done)
+		rs.respOnce.Do(func() { rs.respCh <- nil })
+		rs.lost = true
+		return &Handle{ID: r.ID, rs: rs, Waiting: true}, nil
+	}
 	e.launch(rs)
 	return &Handle{ID: r.ID, rs: rs}, nil
+}
+
+// runLimit is the trigger's runtimeConfiguration.concurrency.runs (0: none).
+func runLimit(l *Loaded, trigger string) int {
+	t := l.Def.Triggers[trigger]
+	if t == nil || t.RuntimeConfiguration == nil || t.RuntimeConfiguration.Concurrency == nil {
+		return 0
+	}
+	return t.RuntimeConfiguration.Concurrency.Runs
+}
+
+// countRunning counts a workflow's running runs, serialising callers per
+// workflow on PostgreSQL (SQLite has one writer) so that two nodes cannot
+// both take the last slot.
+func countRunning(ctx context.Context, tx store.Tx, workflow string) (int, error) {
+	if tx.Dialect() == store.Postgres {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "wf-runs:"+workflow); err != nil {
+			return 0, err
+		}
+	}
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM wf_runs WHERE workflow = ? AND status = ?`, workflow, StatusRunning).Scan(&n)
+	return n, err
+}
+
+// promote starts waiting runs of workflows with a run limit while slots are free.
+func (e *Engine) promote(ctx context.Context) {
+	if e.opt.Store == nil {
+		return
+	}
+	for _, l := range e.Workflows() {
+		for trig := range l.Def.Triggers {
+			limit := runLimit(l, trig)
+			if limit <= 0 {
+				continue
+			}
+			var ids []string
+			err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+				ids = nil
+				running, err := countRunning(ctx, tx, l.Name)
+				if err != nil || running >= limit {
+					return err
+				}
+				rows, err := tx.Query(ctx, `SELECT id FROM wf_runs WHERE workflow = ? AND status = ? ORDER BY id LIMIT `+strconv.Itoa(limit-running), l.Name, StatusWaiting)
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+					var id string
+					if err := rows.Scan(&id); err != nil {
+						rows.Close()
+						return err
+					}
+					ids = append(ids, id)
+				}
+				rows.Close()
+				for _, id := range ids {
+					if _, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, owner = ?, lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND status = ?`,
+						StatusRunning, e.opt.NodeID, e.opt.LeaseTTL.Microseconds(), id, StatusWaiting); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Warn("start waiting runs", "workflow", l.Name, "err", err)
+				}
+				continue
+			}
+			for _, id := range ids {
+				r, err := loadRun(ctx, e.opt.Store, id, true)
+				if err != nil {
+					continue
+				}
+				if v, err := e.version(ctx, r.Workflow, r.defHash); err == nil {
+					e.launch(e.newRunState(v, r, storeJournal{e.opt.Store}))
+				}
+			}
+		}
+	}
 }
 
 func (e *Engine) launch(rs *runState) {
@@ -263,6 +395,9 @@ func (rs *runState) execute() {
 	if err := rs.j.finishRun(context.WithoutCancel(rs.ctx), r, rs.e.opt.NodeID); err != nil && !errors.Is(err, errLeaseLost) {
 		rs.e.log.Error("finish workflow run", "run", r.ID, "err", err)
 	}
+	if runLimit(rs.l, triggerName(r)) > 0 && rs.e.ctx.Err() == nil {
+		rs.e.promote(rs.e.ctx)
+	}
 }
 
 func (rs *runState) firstError() any {
@@ -324,6 +459,29 @@ func copyMap(m map[string]any) map[string]any {
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// timer returns the durable timer at key, creating it with t (persisted
+// before it is used) the first time; a resumed run gets the original back.
+func (rs *runState) timer(key string, t time.Time) (time.Time, error) {
+	rs.timerMu.Lock()
+	defer rs.timerMu.Unlock()
+	if v, ok := rs.timers[key]; ok {
+		return v, nil
+	}
+	next := make(map[string]time.Time, len(rs.timers)+1)
+	for k, v := range rs.timers {
+		next[k] = v
+	}
+	next[key] = t
+	if err := rs.j.setTimers(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, next); err != nil {
+		if errors.Is(err, errLeaseLost) {
+			rs.abort(false)
+		}
+		return time.Time{}, err
+	}
+	rs.timers = next
+	return t, nil
+}
 
 // record returns the completed record at path.
 func (rs *runState) record(path string) (*ActionRecord, bool) {

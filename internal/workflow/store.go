@@ -20,6 +20,7 @@ const (
 	StatusCancelled = "Cancelled"
 	StatusTimedOut  = "TimedOut"
 	StatusSkipped   = "Skipped"
+	StatusWaiting   = "Waiting"
 )
 
 func terminal(s string) bool {
@@ -97,6 +98,11 @@ func Migrations() []store.Migration {
 			next_at  BIGINT NOT NULL,
 			PRIMARY KEY (workflow, trigger)
 		)`,
+	}, {
+		Component: "workflow",
+		Version:   2,
+		Name:      "durable timers",
+		SQL:       `ALTER TABLE wf_runs ADD COLUMN timers TEXT NOT NULL DEFAULT ''`,
 	}}
 }
 
@@ -117,6 +123,7 @@ type Run struct {
 	defHash   string
 	variables map[string]any
 	response  *Response
+	timers    map[string]time.Time // Wait deadlines and start times, by action path
 }
 
 // ActionRecord is one action's persisted result. Path names the action and
@@ -180,6 +187,8 @@ type journal interface {
 	createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error
 	saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error
 	finishRun(ctx context.Context, r *Run, owner string) error
+	// setTimers records the run's durable timers (Wait starts and deadlines).
+	setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time) error
 }
 
 type memoryJournal struct{}
@@ -189,6 +198,26 @@ func (memoryJournal) saveAction(context.Context, string, string, *ActionRecord, 
 	return nil
 }
 func (memoryJournal) finishRun(context.Context, *Run, string) error { return nil }
+func (memoryJournal) setTimers(context.Context, string, string, map[string]time.Time) error {
+	return nil
+}
+
+func (j storeJournal) setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time) error {
+	m := make(map[string]int64, len(timers))
+	for k, t := range timers {
+		m[k] = store.Micros(t)
+	}
+	return j.s.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE wf_runs SET timers = ? WHERE id = ? AND owner = ? AND status = ?`, encode(m), runID, owner, StatusRunning)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errLeaseLost
+		}
+		return nil
+	})
+}
 
 type storeJournal struct{ s store.Store }
 
@@ -215,22 +244,33 @@ func triggerName(r *Run) string {
 
 func (j storeJournal) saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error {
-		var res sql.Result
-		var err error
+		// Fencing: the write only counts if this node still owns the run. A
+		// shared row lock lets a run's parallel branches save concurrently
+		// while keeping a takeover or cancel from slipping in between.
 		if vars != nil {
-			res, err = tx.Exec(ctx, `UPDATE wf_runs SET variables = ?, lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND owner = ? AND status = ?`,
-				encode(vars), ttl.Microseconds(), runID, owner, StatusRunning)
+			res, err := tx.Exec(ctx, `UPDATE wf_runs SET variables = ? WHERE id = ? AND owner = ? AND status = ?`,
+				encode(vars), runID, owner, StatusRunning)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errLeaseLost
+			}
 		} else {
-			res, err = tx.Exec(ctx, `UPDATE wf_runs SET lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND owner = ? AND status = ?`,
-				ttl.Microseconds(), runID, owner, StatusRunning)
+			lock := ""
+			if tx.Dialect() == store.Postgres {
+				lock = " FOR SHARE"
+			}
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM wf_runs WHERE id = ? AND owner = ? AND status = ?`+lock, runID, owner, StatusRunning).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errLeaseLost
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errLeaseLost
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
+		_, err := tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			runID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
 			encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties))
@@ -257,14 +297,22 @@ func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string) error
 	})
 }
 
-const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response`
+const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response, timers`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
-	var trig, errS, outs, vars, resp string
+	var trig, errS, outs, vars, resp, timers string
 	var start, end int64
-	if err := row.Scan(&r.ID, &r.Workflow, &r.defHash, &r.Status, &trig, &r.ClientTrackingID, &r.OriginRunID, &start, &end, &errS, &outs, &vars, &resp); err != nil {
+	if err := row.Scan(&r.ID, &r.Workflow, &r.defHash, &r.Status, &trig, &r.ClientTrackingID, &r.OriginRunID, &start, &end, &errS, &outs, &vars, &resp, &timers); err != nil {
 		return nil, err
+	}
+	if timers != "" {
+		var m map[string]int64
+		decodeInto(timers, &m)
+		r.timers = map[string]time.Time{}
+		for k, us := range m {
+			r.timers[k] = store.FromMicros(us)
+		}
 	}
 	r.StartTime = store.FromMicros(start)
 	if end > 0 {
@@ -335,6 +383,20 @@ type RunFilter struct {
 	Top              int
 	// After continues a listing after this run id (paging, newest first).
 	After string
+	// Tracked selects runs with an action whose tracked property Name has
+	// Value (compared as JSON: a string, number or boolean).
+	Tracked *TrackedFilter
+}
+
+// TrackedFilter is a tracked property and its value.
+type TrackedFilter struct {
+	Name  string
+	Value any
+}
+
+// likeEscape escapes LIKE wildcards; '\' is the escape character.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // searchRuns lists runs newest first.
@@ -362,6 +424,14 @@ func searchRuns(ctx context.Context, s store.Store, f RunFilter) ([]*Run, error)
 	}
 	if f.After != "" {
 		add("id < ?", f.After)
+	}
+	if f.Tracked != nil {
+		// Records hold tracked properties as compact JSON, so "name":value
+		// appears verbatim; the pattern is escaped for LIKE.
+		// The value ends at "," or "}", so 4 does not match 42.
+		pat := "%" + likeEscape(encode(f.Tracked.Name)+":"+encode(f.Tracked.Value))
+		where = append(where, `EXISTS (SELECT 1 FROM wf_actions a WHERE a.run_id = wf_runs.id AND (a.tracked LIKE ? ESCAPE '\' OR a.tracked LIKE ? ESCAPE '\'))`)
+		args = append(args, pat+",%", pat+"}%")
 	}
 	q := `SELECT ` + runColumns + ` FROM wf_runs`
 	if len(where) > 0 {

@@ -255,8 +255,8 @@ func (e *Engine) armSchedule(ctx context.Context, l *Loaded, name string, t *Tri
 			return nil
 		}
 		next := sch.next(now, now)
-		if !sch.hasStart {
-			next = now // Logic Apps fires a recurrence without a start time when it is saved
+		if !sch.hasStart && t.Recurrence.Schedule == nil {
+			next = now // Logic Apps fires a plain recurrence without a start time when it is saved
 		}
 		if err == nil {
 			_, err = tx.Exec(ctx, `UPDATE wf_schedules SET def_hash = ?, next_at = ? WHERE workflow = ? AND trigger = ?`, l.Hash, store.Micros(next), l.Name, name)

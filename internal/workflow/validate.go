@@ -187,6 +187,10 @@ func (v *validator) trigger(name string, t *Trigger) {
 	if t.SplitOn != "" {
 		v.expression(t.SplitOn, path+".splitOn", true)
 	}
+	if rc := t.RuntimeConfiguration; rc != nil && rc.Concurrency != nil && rc.Concurrency.Runs != 0 &&
+		(rc.Concurrency.Runs < 1 || rc.Concurrency.Runs > 100) {
+		v.add(path+".runtimeConfiguration.concurrency.runs", "must be between 1 and 100, not %d", rc.Concurrency.Runs)
+	}
 	if lt == "recurrence" {
 		r := t.Recurrence
 		if r == nil {

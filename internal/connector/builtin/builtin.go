@@ -10,12 +10,14 @@ import (
 	"junction/internal/connector/nats"
 	"junction/internal/connector/rabbitmq"
 	"junction/internal/connector/redis"
+	"junction/internal/connector/sftp"
+	"junction/internal/connector/smtp"
 	"junction/internal/connector/sql"
 )
 
 // Connectors returns fresh instances of the built-in connectors.
 func Connectors() []*connector.Connector {
-	return []*connector.Connector{http.New(), sql.New(), redis.New(), rabbitmq.New(), nats.New(), mqtt.New(), localfiles.New()}
+	return []*connector.Connector{http.New(), sql.New(), redis.New(), rabbitmq.New(), nats.New(), mqtt.New(), localfiles.New(), sftp.New(), smtp.New()}
 }
 
 // Register adds the built-in connectors to r.

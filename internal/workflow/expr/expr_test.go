@@ -336,3 +336,18 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDateFormats(f *testing.F) {
+	for _, s := range []string{"yyyy-MM-ddTHH:mm:ss.fffffffK", "dddd, MMMM d yyyy h:mm tt", "'quoted' \\h HH", "o", "D", "%d", "F"} {
+		f.Add(s, "2024-03-05T18:07:06Z")
+	}
+	f.Fuzz(func(t *testing.T, format, value string) {
+		ts := time.Date(2024, 3, 5, 18, 7, 6, 123456700, time.UTC)
+		out, err := FormatDateTime(ts, format, true)
+		if err != nil {
+			return
+		}
+		_, _ = ParseDateTime(out, format)
+		_, _ = ParseDateTime(value, format)
+	})
+}

@@ -1,0 +1,63 @@
+package workflow
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var fixedNow = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func FuzzParseFile(f *testing.F) {
+	for _, name := range []string{"logicapps/request-upsert-response.json", "logicapps/try-catch.json", "powerautomate/row-change-nested-foreach.json", "invalid/everything-wrong.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"actions":{"A":{"type":"Scope","actions":{"B":{"type":"If","expression":{"and":[{"equals":[1,1]}]}}}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := ParseFile(data)
+		if err != nil {
+			return
+		}
+		_ = Validate(file.Definition, Environment{})
+	})
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"PT7S", "P1DT2H", "PT0.5S", "P1Y2M3W4D", "PT"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err == nil && d < 0 {
+			t.Fatalf("%q gave a negative duration %v", s, d)
+		}
+	})
+}
+
+func FuzzRecurrence(f *testing.F) {
+	f.Add("Day", 1, "2024-01-01T00:00:00", "W. Europe Standard Time", 6, 30, "Monday")
+	f.Add("Week", 2, "", "", 0, 0, "Friday")
+	f.Add("Month", 1, "2024-01-31T08:00:00Z", "UTC", 1, 1, "")
+	f.Fuzz(func(t *testing.T, freq string, interval int, start, tz string, hour, minute int, day string) {
+		r := &Recurrence{Frequency: freq, Interval: interval, StartTime: start, TimeZone: tz}
+		if hour >= 0 || minute >= 0 || day != "" {
+			r.Schedule = &Schedule{Hours: []int{hour}, Minutes: []int{minute}}
+			if day != "" {
+				r.Schedule.WeekDays = []string{day}
+			}
+		}
+		s, err := newSchedule(r)
+		if err != nil || interval > 1000 {
+			return
+		}
+		now := fixedNow
+		if n := s.next(now, now); !n.IsZero() && !n.After(now) {
+			t.Fatalf("next occurrence %v is not after %v", n, now)
+		}
+	})
+}
