@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
@@ -38,20 +39,42 @@ type demo struct {
 	base string
 	data string
 	sftp string
+	// warehouse is the PostgreSQL URL and schema the warehouse job writes
+	// to, or empty when WAREHOUSE_DSN is not configured.
+	warehouse, warehouseSchema string
 }
 
 func start(t *testing.T, d store.Dialect) *demo {
 	t.Helper()
 	data := t.TempDir()
+	dm := &demo{t: t, data: data}
 	cfg := app.Config{Listen: "127.0.0.1:0", Data: data, AdminKey: adminKey, Demo: true,
 		Env: func(k string) (string, bool) {
-			if k == "JUNCTION_DEMO_SFTP_LISTEN" {
+			switch {
+			case k == "JUNCTION_DEMO_SFTP_LISTEN":
 				return "127.0.0.1:0", true
+			case k == "WAREHOUSE_DSN" && dm.warehouse != "":
+				return dm.warehouse, true
 			}
 			return "", false // PARTNER_SFTP_PASSWORD unset: the documented default applies
 		}}
 	if d == store.Postgres {
 		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
+		// The warehouse: its own schema of the same server.
+		dm.warehouseSchema = storetest.NewSchema(t)
+		conn, err := pgx.Connect(context.Background(), cfg.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+dm.warehouseSchema); err != nil {
+			t.Fatal(err)
+		}
+		sep := "?"
+		if strings.Contains(cfg.Store, "?") {
+			sep = "&"
+		}
+		dm.warehouse = cfg.Store + sep + "search_path=" + dm.warehouseSchema
 	}
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
@@ -62,7 +85,7 @@ func start(t *testing.T, d store.Dialect) *demo {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Stop(context.Background()) })
-	dm := &demo{t: t, base: "http://" + addr.String(), data: data}
+	dm.base = "http://" + addr.String()
 	for _, c := range a.Components() {
 		if s, ok := c.(*jsftp.Server); ok && s.Addr() != nil {
 			dm.sftp = s.Addr().String()
@@ -165,6 +188,7 @@ func TestDemo(t *testing.T) {
 			d.asynchronous(ticket, caseID)
 			d.publishSubscribe()
 			d.batchExport()
+			d.warehouseExport()
 			d.priceImport()
 			d.partnerFile()
 		})
@@ -379,6 +403,35 @@ func (d *demo) batchExport() {
 	delta := readCSVs(d.t, folders[1])
 	if strings.Count(delta, "\n") != 1 || !strings.Contains(delta, "ACC-1003") || !strings.Contains(delta, "Tacoma") {
 		d.t.Fatalf("delta export:\n%s", delta)
+	}
+}
+
+// Step 4a, with a warehouse database: the same accounts upserted into a
+// PostgreSQL table; without WAREHOUSE_DSN the run fails and says why.
+func (d *demo) warehouseExport() {
+	run := d.startRun("accounts-to-warehouse-db")
+	if d.warehouse == "" {
+		if e, _ := run["error"].(string); run["status"] != "failed" || !strings.Contains(e, "WAREHOUSE_DSN") {
+			d.t.Fatalf("warehouse export without WAREHOUSE_DSN: %v", run)
+		}
+		return
+	}
+	if run["status"] != "succeeded" || run["inserted"] != 4.0 {
+		d.t.Fatalf("warehouse export: %v", run)
+	}
+	conn, err := pgx.Connect(context.Background(), d.warehouse)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	var city string
+	if err := conn.QueryRow(context.Background(), `SELECT count(*), max(CASE WHEN accountnumber = 'ACC-1003' THEN address1_city END) FROM `+
+		d.warehouseSchema+`.accounts`).Scan(&n, &city); err != nil {
+		d.t.Fatal(err)
+	}
+	if n != 4 || city != "Tacoma" {
+		d.t.Fatalf("warehouse table: %d rows, ACC-1003 in %q", n, city)
 	}
 }
 

@@ -53,7 +53,7 @@ func buildComponents(d Deps) []Component {
 	bridge.Host = functions.Host()
 
 	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env})
-	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Tables: bridgepkg.NewTables(web.Records())})
+	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Env: d.Config.Env, Tables: bridgepkg.NewTables(web.Records())})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	return []Component{web, bus, router, bridge, flows, functions, sftpServer, jobs}
 }
