@@ -56,3 +56,29 @@ func TestListenFromEnvironment(t *testing.T) {
 		t.Fatalf("literal password: %v", ps)
 	}
 }
+
+// FuzzExpand: expansion never panics, and whatever it returns holds no
+// reference it could have resolved.
+func FuzzExpand(f *testing.F) {
+	for _, s := range []string{"${A}", "${A:-x}", "${B:-127.0.0.1:2222}", "a${A}b${B:-}c", "${", "${:-}", "$${A}", "${A:-${B}}"} {
+		f.Add(s)
+	}
+	env := func(k string) (string, bool) {
+		if k == "A" {
+			return "va", true
+		}
+		return "", false
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := expand(s, env)
+		if err != nil {
+			if !strings.Contains(err.Error(), "is not set") {
+				t.Fatalf("expand(%q): unexpected error %v", s, err)
+			}
+			return
+		}
+		if !strings.Contains(s, "${") && out != s {
+			t.Fatalf("expand(%q) = %q: text without references changed", s, out)
+		}
+	})
+}
