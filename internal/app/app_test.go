@@ -253,7 +253,15 @@ func TestTakenPortIsAConfigError(t *testing.T) {
 
 func TestDemoProjectLoads(t *testing.T) {
 	t.Parallel()
-	b := start(t, store.SQLite, func(c *app.Config) { c.Demo = true })
+	b := start(t, store.SQLite, func(c *app.Config) {
+		c.Demo = true
+		c.Env = func(k string) (string, bool) {
+			if k == "JUNCTION_DEMO_SFTP_LISTEN" {
+				return "127.0.0.1:0", true // the demo's SFTP server on a free port
+			}
+			return "", false
+		}
+	})
 	if resp, _ := b.do(t, "GET", "/readyz", "", nil); resp.StatusCode != 200 {
 		t.Fatalf("readyz with demo: %d", resp.StatusCode)
 	}

@@ -25,6 +25,10 @@ type Config struct {
 	Out io.Writer
 	// PostgresSchema puts every table in one schema; tests use it to isolate.
 	PostgresSchema string
+	// Env resolves ${VAR} references in project files: sftp.yaml at start,
+	// job definitions when a run starts. nil reads the process environment.
+	// Tests use it to give each in-process Junction its own values.
+	Env func(key string) (string, bool)
 }
 
 // ConfigError is a problem with the configuration, named by its field, that

@@ -91,10 +91,15 @@ func (b *Bridge) deliverToWorkflow(ctx context.Context, target string, evs []eve
 			}
 		}
 	}
-	schema := delivery(ctx, evs).Schema
-	body := make([]any, len(evs))
-	for i := range evs {
-		body[i] = evs[i].Render(schema)
+	// The body is plain JSON values, as a Request trigger parses it: the
+	// rendered events hold raw JSON (data) that expressions cannot select in.
+	raw, err := json.Marshal(renderAll(evs, delivery(ctx, evs).Schema))
+	if err != nil {
+		return events.Permanent(err)
+	}
+	var body []any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return events.Permanent(err)
 	}
 	outputs := map[string]any{"headers": map[string]any{"aeg-event-type": "Notification"}, "body": body}
 	if _, err := b.Engine.Fire(ctx, l, trigger, outputs); err != nil {
@@ -125,4 +130,12 @@ func (b *Bridge) deliverToFunction(ctx context.Context, target string, evs []eve
 		}
 	}
 	return nil
+}
+
+func renderAll(evs []events.Event, schema string) []any {
+	out := make([]any, len(evs))
+	for i := range evs {
+		out[i] = evs[i].Render(schema)
+	}
+	return out
 }

@@ -11,7 +11,7 @@ func TestJunctionTestRunsTheDemoWorkflowTests(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), []string{"test", "../../demo/project"}, IO{Stdout: &out, Stderr: &errb, Env: func(string) string { return "" }})
-	if code != exitOK || !strings.Contains(out.String(), "3 passed, 0 failed") {
+	if code != exitOK || !strings.Contains(out.String(), "5 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 	out.Reset()

@@ -84,6 +84,12 @@ func (s *fileSink) Resolve(context.Context, Lookup, string) (any, bool, error) {
 }
 
 func (s *fileSink) Apply(_ context.Context, rows []Row) (Counts, error) {
+	// A key written twice in one chunk (a delta source that saw several
+	// changes of a row) is written once, with its last values: what the
+	// reconciliation compares against, and what SQL sinks keep.
+	if len(s.key) > 0 {
+		rows = dedupe(s.key, rows)
+	}
 	var c Counts
 	for _, r := range rows {
 		if r.Deleted {

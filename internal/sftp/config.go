@@ -20,7 +20,8 @@ const File = "sftp.yaml"
 
 // Config is sftp.yaml.
 type Config struct {
-	// Listen is host:port (default 127.0.0.1:2222).
+	// Listen is host:port (default 127.0.0.1:2222); ${ENV_VAR} and
+	// ${ENV_VAR:-default} are read from the environment.
 	Listen string `yaml:"listen"`
 	Users  []User `yaml:"users"`
 }
@@ -28,7 +29,8 @@ type Config struct {
 // User is one login.
 type User struct {
 	Name string `yaml:"name"`
-	// Password, usually ${ENV_VAR}; empty disables password login.
+	// Password, as ${ENV_VAR} or ${ENV_VAR:-default}; empty disables
+	// password login.
 	Password string `yaml:"password"`
 	// PublicKeys in authorized_keys format.
 	PublicKeys []string `yaml:"publicKeys"`
@@ -37,7 +39,7 @@ type User struct {
 }
 
 var userPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`)
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
 // check reports problems with c; env resolves ${VAR} (nil skips the check).
 func (c *Config) check(env func(string) (string, bool)) []string {
@@ -45,7 +47,7 @@ func (c *Config) check(env func(string) (string, bool)) []string {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:2222"
 	}
-	if !strings.Contains(c.Listen, ":") {
+	if !envRef.MatchString(c.Listen) && !strings.Contains(c.Listen, ":") {
 		ps = append(ps, fmt.Sprintf("listen: %q is not host:port", c.Listen))
 	}
 	seen := map[string]bool{}
@@ -96,13 +98,19 @@ func (s *Server) ValidateProject(p *project.Project) []project.Problem {
 	return out
 }
 
+// expand replaces ${VAR} and ${VAR:-default} (the default when VAR is unset
+// or empty) with values from env; an unset VAR without a default is an error.
 func expand(s string, env func(string) (string, bool)) (string, error) {
 	var missing string
 	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
-		name := envRef.FindStringSubmatch(m)[1]
-		v, ok := env(name)
-		if !ok {
-			missing = name
+		sm := envRef.FindStringSubmatch(m)
+		v, ok := env(sm[1])
+		switch {
+		case ok && v != "":
+		case sm[2] != "":
+			v = sm[2][2:] // the default after ":-"
+		case !ok:
+			missing = sm[1]
 		}
 		return v
 	})

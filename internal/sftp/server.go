@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,6 +97,14 @@ func (s *Server) Configure(c Config) error {
 	if ps := c.check(nil); len(ps) > 0 {
 		return fmt.Errorf("%s: %s", File, ps[0])
 	}
+	listen, err := expand(c.Listen, s.opt.Env)
+	if err != nil {
+		return fmt.Errorf("%s: listen: %w", File, err)
+	}
+	if !strings.Contains(listen, ":") {
+		return fmt.Errorf("%s: listen: %q is not host:port", File, listen)
+	}
+	c.Listen = listen
 	users := map[string]*user{}
 	for _, u := range c.Users {
 		nu := &user{name: u.Name, folder: filepath.Join(s.opt.DataDir, "sftp", u.Folder)}
