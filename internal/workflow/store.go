@@ -231,9 +231,9 @@ func insertRun(ctx context.Context, tx store.Tx, r *Run, owner string, ttl time.
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, '', ?, `+tx.Dialect().NowExpr()+` + ?)`,
 		r.ID, r.Workflow, r.defHash, r.Status, triggerName(r), encode(r.Trigger), r.ClientTrackingID, r.OriginRunID,
 		store.Micros(r.StartTime), encode(r.variables), owner, ttl.Microseconds())
-	if err == nil {
-		tx.Notify(notifyRuns)
-	}
+	// No notification: the creating node runs the run itself, and other nodes
+	// only need to hear of runs whose owner died, which they find by polling.
+	// (A NOTIFY per run would serialise commits on PostgreSQL.)
 	return err
 }
 
