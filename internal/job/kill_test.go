@@ -82,7 +82,7 @@ sink: {type: sql, driver: sqlite, dsn: "`+warehouse+`", table: big}
 		return resp.StatusCode, []byte(b.String())
 	}
 	waitFor := func(what string, ok func() bool) {
-		deadline := time.Now().Add(120 * time.Second) // a safety bound, not a timing assertion
+		deadline := time.Now().Add(300 * time.Second) // a safety bound, not a timing assertion
 		for !ok() {
 			if time.Now().After(deadline) {
 				t.Fatalf("gave up waiting for %s", what)

@@ -76,7 +76,7 @@ sink: {type: file, path: out, format: csv}
 		t.Fatal(err)
 	}
 	c.Close()
-	deadline := time.Now().Add(60 * time.Second) // a safety bound, not a timing assertion
+	deadline := time.Now().Add(300 * time.Second) // a safety bound, not a timing assertion
 	for {
 		req, _ := http.NewRequest("GET", "http://"+httpAddr.String()+"/admin/v1/jobs/partner-orders/runs", nil)
 		req.Header.Set("Authorization", "Bearer k")
