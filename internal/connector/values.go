@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,4 +176,31 @@ func Transient(err error) bool {
 	}
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "i/o timeout") || strings.Contains(msg, "broken pipe")
+}
+
+// Content reads a file operation's "content" input, decoded from base64 when
+// "encoding" is "base64" (text otherwise).
+func (v Values) Content() ([]byte, error) {
+	content, err := v.String("content", "")
+	if err != nil {
+		return nil, err
+	}
+	if enc, _ := v.String("encoding", "text"); enc == "base64" {
+		data, err := base64.StdEncoding.DecodeString(content)
+		if err != nil {
+			return nil, errors.New("content is not base64")
+		}
+		return data, nil
+	}
+	return []byte(content), nil
+}
+
+// ContentOutput is a file read's output: the data as text, or as base64 when
+// the inputs ask for "encoding": "base64".
+func (v Values) ContentOutput(data []byte) map[string]any {
+	content := string(data)
+	if enc, _ := v.String("encoding", "text"); enc == "base64" {
+		content = base64.StdEncoding.EncodeToString(data)
+	}
+	return map[string]any{"content": content, "size": len(data)}
 }

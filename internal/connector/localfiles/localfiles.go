@@ -7,7 +7,6 @@ package localfiles
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -168,12 +167,7 @@ func read(r *os.Root, in connector.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, _ := in.String("encoding", "text")
-	content := string(data)
-	if enc == "base64" {
-		content = base64.StdEncoding.EncodeToString(data)
-	}
-	return map[string]any{"content": content, "size": len(data)}, nil
+	return in.ContentOutput(data), nil
 }
 
 func write(r *os.Root, in connector.Values) (any, error) {
@@ -181,15 +175,9 @@ func write(r *os.Root, in connector.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	content, err := in.String("content", "")
+	data, err := in.Content()
 	if err != nil {
 		return nil, badInput{err}
-	}
-	data := []byte(content)
-	if enc, _ := in.String("encoding", "text"); enc == "base64" {
-		if data, err = base64.StdEncoding.DecodeString(content); err != nil {
-			return nil, badInput{errors.New("content is not base64")}
-		}
 	}
 	overwrite, err := in.Bool("overwrite", true)
 	if err != nil {

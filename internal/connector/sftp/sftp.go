@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -264,11 +263,7 @@ func read(c *sftp.Client, in connector.Values) (any, error) {
 	if len(data) > MaxRead {
 		return nil, badInput{fmt.Errorf("%s is larger than %d bytes", p, MaxRead)}
 	}
-	content := string(data)
-	if enc, _ := in.String("encoding", "text"); enc == "base64" {
-		content = base64.StdEncoding.EncodeToString(data)
-	}
-	return map[string]any{"content": content, "size": len(data)}, nil
+	return in.ContentOutput(data), nil
 }
 
 func write(c *sftp.Client, in connector.Values) (any, error) {
@@ -276,15 +271,9 @@ func write(c *sftp.Client, in connector.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	content, err := in.String("content", "")
+	data, err := in.Content()
 	if err != nil {
 		return nil, badInput{err}
-	}
-	data := []byte(content)
-	if enc, _ := in.String("encoding", "text"); enc == "base64" {
-		if data, err = base64.StdEncoding.DecodeString(content); err != nil {
-			return nil, badInput{errors.New("content is not base64")}
-		}
 	}
 	overwrite, err := in.Bool("overwrite", true)
 	if err != nil {
