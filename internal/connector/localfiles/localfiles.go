@@ -28,14 +28,6 @@ const MaxRead = 64 << 20
 
 // New returns the local files connector.
 func New() *connector.Connector {
-	p := func(desc string) map[string]any {
-		return map[string]any{"type": "string", "minLength": 1, "description": desc}
-	}
-	enc := map[string]any{"type": "string", "enum": []string{"text", "base64"}, "default": "text"}
-	fileInfo := map[string]any{"type": "object", "properties": map[string]any{
-		"name": map[string]any{"type": "string"}, "path": map[string]any{"type": "string"}, "size": map[string]any{"type": "integer"},
-		"modified": map[string]any{"type": "string", "format": "date-time"}, "isFolder": map[string]any{"type": "boolean"},
-	}}
 	return &connector.Connector{
 		Name:        Name,
 		Title:       "Local files",
@@ -43,33 +35,11 @@ func New() *connector.Connector {
 		Params: []connector.Param{
 			{Name: "root", Type: "string", Required: true, Description: "the folder every path is relative to; nothing outside it can be reached"},
 		},
-		Operations: []connector.Operation{
-			{ID: "listFiles", Kind: connector.Action, Summary: "List a folder",
-				Inputs:  connector.Schema{"type": "object", "properties": map[string]any{"folder": map[string]any{"type": "string", "default": "."}, "pattern": map[string]any{"type": "string", "description": "a glob such as *.csv"}}},
-				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"files": map[string]any{"type": "array", "items": fileInfo}}},
-				Invoke:  op("listFiles", list)},
-			{ID: "readFile", Kind: connector.Action, Summary: "Read a file",
-				Inputs:  connector.Schema{"type": "object", "required": []string{"path"}, "properties": map[string]any{"path": p("file path"), "encoding": enc}},
-				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"content": map[string]any{"type": "string"}, "size": map[string]any{"type": "integer"}}},
-				Invoke:  op("readFile", read)},
-			{ID: "writeFile", Kind: connector.Action, Summary: "Write a file through a temporary file renamed into place",
-				Inputs: connector.Schema{"type": "object", "required": []string{"path", "content"}, "properties": map[string]any{
-					"path": p("file path; missing folders are created"), "content": map[string]any{"type": "string"}, "encoding": enc,
-					"overwrite": map[string]any{"type": "boolean", "default": true},
-				}},
-				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"size": map[string]any{"type": "integer"}}},
-				Invoke:  op("writeFile", write)},
-			{ID: "moveFile", Kind: connector.Action, Summary: "Move or rename a file",
-				Inputs: connector.Schema{"type": "object", "required": []string{"from", "to"}, "properties": map[string]any{
-					"from": p("source path"), "to": p("destination path"), "overwrite": map[string]any{"type": "boolean", "default": false},
-				}},
-				Outputs: connector.Schema{"type": "object"},
-				Invoke:  op("moveFile", move)},
-			{ID: "deleteFile", Kind: connector.Action, Summary: "Delete a file",
-				Inputs:  connector.Schema{"type": "object", "required": []string{"path"}, "properties": map[string]any{"path": p("file path")}},
-				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"deleted": map[string]any{"type": "boolean"}}},
-				Invoke:  op("deleteFile", remove)},
-		},
+		Operations: connector.FileOperations(func(id string) connector.InvokeFunc {
+			return op(id, map[string]func(*os.Root, connector.Values) (any, error){
+				"listFiles": list, "readFile": read, "writeFile": write, "moveFile": move, "deleteFile": remove,
+			}[id])
+		}),
 	}
 }
 
