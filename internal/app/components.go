@@ -54,7 +54,8 @@ func buildComponents(d Deps) []Component {
 	bridge.Host = functions.Host()
 
 	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env})
-	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Env: d.Config.Env, Tables: bridgepkg.NewTables(web.Records())})
+	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Env: d.Config.Env,
+		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
 	return []Component{web, bus, router, bridge, flows, functions, sftpServer, jobs}

@@ -60,6 +60,12 @@ type Client struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+
+	// pause is when a throttled org accepts requests again: a 429 holds back
+	// every request of the client, not only the one that was refused, so
+	// parallel writers slow down together as Dataverse asks.
+	pauseMu sync.Mutex
+	pause   time.Time
 }
 
 // Error is a non-2xx answer in the Dataverse error shape.
@@ -222,6 +228,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 	}
 	refreshed := false
 	for attempt := 0; ; attempt++ {
+		if err := c.waitPause(ctx); err != nil {
+			return nil, err
+		}
 		tok, err := c.accessToken(ctx, false)
 		if err != nil {
 			return nil, err
@@ -274,6 +283,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 			if s, err := strconv.Atoi(strings.TrimSpace(res.Header.Get("Retry-After"))); err == nil && s >= 0 {
 				wait = time.Duration(s) * time.Second
 			}
+			if res.StatusCode == http.StatusTooManyRequests {
+				c.holdUntil(c.cfg.Now().Add(wait))
+			}
 			if err := c.cfg.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
@@ -284,6 +296,26 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 		}
 		return r, nil
 	}
+}
+
+// holdUntil pauses every request of the client until t.
+func (c *Client) holdUntil(t time.Time) {
+	c.pauseMu.Lock()
+	if t.After(c.pause) {
+		c.pause = t
+	}
+	c.pauseMu.Unlock()
+}
+
+// waitPause waits out a pause another request's 429 asked for.
+func (c *Client) waitPause(ctx context.Context) error {
+	c.pauseMu.Lock()
+	d := c.pause.Sub(c.cfg.Now())
+	c.pauseMu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	return c.cfg.Sleep(ctx, d)
 }
 
 func (c *Client) backoff(attempt int) time.Duration {

@@ -289,3 +289,55 @@ func TestTokenRefreshOn401(t *testing.T) {
 		t.Fatal("missing tenant and token URL accepted")
 	}
 }
+
+// TestThrottlePausesEveryRequest: after a 429, the client's other requests
+// wait out the Retry-After too, as Dataverse asks of parallel callers.
+func TestThrottlePausesEveryRequest(t *testing.T) {
+	t.Parallel()
+	a, org := startJunction(t, store.SQLite)
+	_ = a
+	target, _ := url.Parse(org)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var first atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if first.CompareAndSwap(false, true) {
+			w.Header().Set("Retry-After", "20")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	clk := &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var mu sync.Mutex
+	var slept []time.Duration
+	c, _ := dataverse.New(dataverse.Config{URL: front.URL, Token: "admin", Now: clk.now,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			slept = append(slept, d)
+			mu.Unlock()
+			return nil // the clock stands still: the pause is still on for the next call
+		}})
+	ctx := context.Background()
+	if _, err := c.WhoAmI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WhoAmI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	n := len(slept)
+	mu.Unlock()
+	// The throttled call slept for its Retry-After (then found the pause on
+	// and waited it again); the next call, never throttled itself, waited too.
+	if n != 3 || slept[0] != 20*time.Second || slept[2] != 20*time.Second {
+		t.Fatalf("sleeps %v", slept)
+	}
+	clk.add(20 * time.Second)
+	if _, err := c.WhoAmI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(slept) != 3 {
+		t.Fatalf("a call after the pause waited: %v", slept)
+	}
+}

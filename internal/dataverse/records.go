@@ -190,6 +190,23 @@ type Changes struct {
 // Track starts change tracking on set (deltaLink empty: every row is
 // returned as changed) or continues it from a previous DeltaLink.
 func (c *Client) Track(ctx context.Context, set string, sel []string, deltaLink string) (*Changes, error) {
+	out := &Changes{}
+	link, err := c.TrackPages(ctx, set, sel, deltaLink, 0, func(changed []Record, deleted []string) error {
+		out.Changed = append(out.Changed, changed...)
+		out.Deleted = append(out.Deleted, deleted...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.DeltaLink = link
+	return out, nil
+}
+
+// TrackPages is Track a page at a time, for tables too large to hold: page
+// is called with each page's changed rows and deleted ids, and the new delta
+// link is returned once every page is read. pageSize 0 is the server's default.
+func (c *Client) TrackPages(ctx context.Context, set string, sel []string, deltaLink string, pageSize int, page func(changed []Record, deleted []string) error) (string, error) {
 	u := deltaLink
 	if u == "" {
 		u = set
@@ -197,12 +214,16 @@ func (c *Client) Track(ctx context.Context, set string, sel []string, deltaLink 
 			u += "?$select=" + strings.Join(sel, ",")
 		}
 	}
-	out := &Changes{}
-	h := http.Header{"Prefer": {"odata.track-changes"}}
+	prefer := "odata.track-changes"
+	if pageSize > 0 {
+		prefer += ",odata.maxpagesize=" + strconv.Itoa(pageSize)
+	}
+	h := http.Header{"Prefer": {prefer}}
+	var link string
 	for u != "" {
 		r, err := c.Do(ctx, http.MethodGet, u, nil, h)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		var body struct {
 			Value     []Record `json:"value"`
@@ -210,22 +231,27 @@ func (c *Client) Track(ctx context.Context, set string, sel []string, deltaLink 
 			DeltaLink string   `json:"@odata.deltaLink"`
 		}
 		if err := r.JSON(&body); err != nil {
-			return nil, err
+			return "", err
 		}
+		var changed []Record
+		var deleted []string
 		for _, v := range body.Value {
 			if ctxURL, _ := v["@odata.context"].(string); strings.HasSuffix(ctxURL, "$deletedEntity") {
 				id, _ := v["id"].(string)
-				out.Deleted = append(out.Deleted, id)
+				deleted = append(deleted, id)
 				continue
 			}
-			out.Changed = append(out.Changed, v)
+			changed = append(changed, v)
+		}
+		if err := page(changed, deleted); err != nil {
+			return "", err
 		}
 		u = body.NextLink
 		if body.DeltaLink != "" {
-			out.DeltaLink = body.DeltaLink
+			link = body.DeltaLink
 		}
 	}
-	return out, nil
+	return link, nil
 }
 
 // Action calls an unbound action (name) or, with set and key, one bound to a

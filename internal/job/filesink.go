@@ -83,7 +83,7 @@ func (s *fileSink) Resolve(context.Context, Lookup, string) (any, bool, error) {
 	return nil, false, fmt.Errorf("a file sink has no rows to resolve lookups against")
 }
 
-func (s *fileSink) Apply(_ context.Context, rows []Row) (Counts, error) {
+func (s *fileSink) Apply(_ context.Context, rows []Row) (Counts, []Reject, error) {
 	// A key written twice in one chunk (a delta source that saw several
 	// changes of a row) is written once, with its last values: what the
 	// reconciliation compares against, and what SQL sinks keep.
@@ -109,10 +109,10 @@ func (s *fileSink) Apply(_ context.Context, rows []Row) (Counts, error) {
 			vals[isDeleteColumn] = r.Deleted
 		}
 		if err := s.w.Write(vals); err != nil {
-			return c, err
+			return c, nil, err
 		}
 	}
-	return c, nil
+	return c, nil, nil
 }
 
 func (s *fileSink) Verify(context.Context, []Row) (map[string][32]byte, bool, error) {

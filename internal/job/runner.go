@@ -3,6 +3,7 @@ package job
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"junction/internal/job/format"
@@ -166,6 +168,11 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 	if st.rejects, err = newRejectsWriter(s.tmpDir()); err != nil {
 		return "", "", err
 	}
+	if st.run.Phase == "applying" { // a resumed run keeps the rejects found so far
+		if err := st.loadRejects(ctx); err != nil {
+			return "", "", err
+		}
+	}
 	from := st.run.WatermarkFrom
 	if st.run.Phase == "" {
 		if from, err = watermarkOf(ctx, s.store, spec.Name); err != nil {
@@ -272,6 +279,31 @@ func (st *runState) saveRejects(ctx context.Context) error {
 	})
 }
 
+// loadRejects puts the rejects file an earlier attempt saved back into the
+// writer.
+func (st *runState) loadRejects(ctx context.Context) error {
+	var b []byte
+	err := st.svc.store.Read(ctx, func(q store.Querier) error {
+		err := q.QueryRow(ctx, "SELECT content FROM batch_run_files WHERE run_id = ? AND name = 'rejects.csv'", st.run.ID).Scan(&b)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil || len(b) == 0 {
+		return err
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		return fmt.Errorf("read the saved rejects: %w", err)
+	}
+	for _, rec := range recs[1:] {
+		line, _ := strconv.ParseInt(rec[0], 10, 64)
+		st.rejects.add([]Reject{{Line: line, Column: rec[1], Reason: rec[2], Value: rec[3]}})
+	}
+	return nil
+}
+
 // pass reads the whole source once. With validateOnly it counts and records
 // rejects; otherwise it applies good rows to sink in chunks, skipping chunks
 // an earlier attempt committed, and checkpoints after each.
@@ -301,11 +333,17 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 			return nil
 		}
 		if consumed > st.run.Checkpoint {
-			c, err := sink.Apply(ctx, chunk)
+			c, refused, err := sink.Apply(ctx, chunk)
 			if err != nil {
 				return fmt.Errorf("write chunk ending at source row %d: %w", consumed, err)
 			}
 			st.counts.add(c)
+			if len(refused) > 0 {
+				chunk = st.refused(chunk, refused)
+				if ok, why := st.policyAllows(); !ok {
+					return &rowFailure{fmt.Sprintf("the sink refused rows: %s; chunks before the one ending at source row %d were applied", strings.TrimSuffix(why, ": nothing was applied"), consumed)}
+				}
+			}
 		}
 		if err := st.verify(ctx, sink, m, chunk); err != nil {
 			return err
@@ -376,6 +414,26 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 	return r.watermark(), nil
 }
 
+// refused records the rows a sink refused as rejects and returns the chunk
+// without them, for the reconciliation.
+func (st *runState) refused(chunk []Row, rejects []Reject) []Row {
+	st.rejects.add(rejects)
+	lines := map[int64]bool{}
+	for _, r := range rejects {
+		if !lines[r.Line] {
+			lines[r.Line] = true
+			st.bad++
+		}
+	}
+	kept := chunk[:0]
+	for _, r := range chunk {
+		if !lines[r.Line] {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
 // verify reads the chunk back from the sink and adds it to the reconciliation.
 func (st *runState) verify(ctx context.Context, sink sinkWriter, m *mapper, chunk []Row) error {
 	chunk = dedupe(m.key, chunk)
@@ -434,15 +492,12 @@ func (st *runState) finish(ctx context.Context, status, msg string) error {
 		recJSON = string(b)
 		st.run.Reconciliation = rec
 	}
-	if st.rejects != nil && status != StatusRejected && !st.twoPass() {
-		if err := st.saveRejects(ctx); err != nil {
-			return err
-		}
-	} else if status == StatusRejected {
+	if st.rejects != nil {
 		if err := st.saveRejects(ctx); err != nil {
 			return err
 		}
 	}
+	os.Remove(s.spoolPath(st.run.ID))
 	now := s.now()
 	c := st.counts
 	progress := 1.0

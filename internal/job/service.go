@@ -19,6 +19,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	dv "junction/internal/dataverse"
 	"junction/internal/project"
 	"junction/internal/store"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	Tables Tables
 	// SFTP resolves sftpUser folders; may be nil.
 	SFTP Folders
+	// Local locates this Junction's Web API and the key to call it with: the
+	// org of dataverse sources and sinks that name no url. May be nil.
+	Local func() (baseURL, token string)
 	// Env looks up ${VAR} references (default os.LookupEnv).
 	Env func(string) (string, bool)
 	// Now is the clock (default time.Now).
@@ -64,8 +68,9 @@ type Service struct {
 	project  map[string]*Spec
 	schemas  map[string][]byte // project files referenced as schemas
 	compiled map[string]*jsonschema.Schema
-	stable   map[string]fileSeen  // file watcher state by path
-	polled   map[string]time.Time // last remote poll by job
+	stable   map[string]fileSeen   // file watcher state by path
+	polled   map[string]time.Time  // last remote poll by job
+	orgs     map[string]*dv.Client // Dataverse clients by their settings
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -108,7 +113,7 @@ func New(c Config) *Service {
 	}
 	return &Service{Config: c, store: c.Store, log: c.Logger, node: c.NodeID, leaseTTL: c.LeaseTTL,
 		project: map[string]*Spec{}, schemas: map[string][]byte{}, compiled: map[string]*jsonschema.Schema{},
-		stable: map[string]fileSeen{}, polled: map[string]time.Time{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
+		stable: map[string]fileSeen{}, polled: map[string]time.Time{}, orgs: map[string]*dv.Client{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
 }
 
 // Name is the component name.
@@ -289,6 +294,10 @@ func (s *Service) opener(spec *Spec, run Run) (sourceOpener, error) {
 		return func(ctx context.Context, from, pin string) (itemReader, error) {
 			return openTableReader(ctx, s.Tables, src.Table)
 		}, nil
+	case "dataverse":
+		return func(ctx context.Context, from, pin string) (itemReader, error) {
+			return s.openDataverseSource(ctx, src, run.ID, from)
+		}, nil
 	}
 	return nil, fmt.Errorf("unknown source type %q", src.Type)
 }
@@ -351,6 +360,8 @@ func (s *Service) openSink(ctx context.Context, spec *Spec, run Run) (sinkWriter
 			return nil, errors.New("Junction tables are not available to jobs in this build")
 		}
 		return &tableSink{t: s.Tables, table: sk.Table, plan: p, mode: sk.Deletes}, nil
+	case "dataverse":
+		return s.openDataverseSink(ctx, spec, p)
 	}
 	return nil, fmt.Errorf("unknown sink type %q", sk.Type)
 }
@@ -380,6 +391,12 @@ func (s *Service) resolver(ctx context.Context, spec *Spec) (Resolver, func(), e
 			return nil, nil, errors.New("Junction tables are not available to jobs in this build")
 		}
 		return s.Tables, func() {}, nil
+	case "dataverse":
+		c, err := s.dataverse(spec.Sink.Org)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &dataverseSink{c: c}, func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("a %s sink cannot resolve lookups", spec.Sink.Type)
 }

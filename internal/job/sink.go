@@ -24,8 +24,10 @@ func (c *Counts) add(o Counts) {
 // sinkWriter writes one run's rows.
 type sinkWriter interface {
 	Resolver
-	// Apply writes one chunk of rows, atomically where the sink allows.
-	Apply(ctx context.Context, rows []Row) (Counts, error)
+	// Apply writes one chunk of rows, atomically where the sink allows. Rows
+	// the target refused, when the sink can tell them apart and the policy
+	// accepts partial input, come back as rejects; the rest are applied.
+	Apply(ctx context.Context, rows []Row) (Counts, []Reject, error)
 	// Verify reads back the rows of the chunk just applied and returns the
 	// checksum of each key found (reconciliation). Sinks that cannot read by
 	// key return nil, false.
@@ -87,7 +89,7 @@ func (s *tableSink) Resolve(ctx context.Context, l Lookup, v string) (any, bool,
 	return s.t.Resolve(ctx, l, v)
 }
 
-func (s *tableSink) Apply(ctx context.Context, rows []Row) (Counts, error) {
+func (s *tableSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, error) {
 	var up, del []map[string]any
 	for _, r := range rows {
 		if r.Deleted {
@@ -100,16 +102,16 @@ func (s *tableSink) Apply(ctx context.Context, rows []Row) (Counts, error) {
 	}
 	c, err := s.t.Upsert(ctx, s.table, s.plan.key, up)
 	if err != nil {
-		return c, err
+		return c, nil, err
 	}
 	if len(del) > 0 {
 		n, err := s.t.Delete(ctx, s.table, s.plan.key, del)
 		c.Deleted += n
 		if err != nil {
-			return c, err
+			return c, nil, err
 		}
 	}
-	return c, nil
+	return c, nil, nil
 }
 
 func (s *tableSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte, bool, error) {

@@ -54,7 +54,7 @@ type Trigger struct {
 	Poll Duration `yaml:"poll" json:"poll,omitempty"`
 }
 
-// Source is where rows come from. Type is file, sftp, sql or table.
+// Source is where rows come from. Type is file, sftp, sql, table or dataverse.
 type Source struct {
 	Type string `yaml:"type" json:"type"`
 	// file and sftp: the folder and the file name pattern (default *).
@@ -80,8 +80,28 @@ type Source struct {
 	// DeletedColumn marks rows of a SQL source that are deletions.
 	DeletedColumn string `yaml:"deletedColumn" json:"deletedColumn,omitempty"`
 	// table: a Junction table, in full or (Delta) from the change log.
+	// dataverse: a table of an org (logical or entity set name), in full or
+	// (Delta) by change tracking.
 	Table string `yaml:"table" json:"table,omitempty"`
 	Delta bool   `yaml:"delta" json:"delta,omitempty"`
+	// dataverse: the org, the columns to read (default all) and, for full
+	// reads, an OData filter.
+	Org    *Org     `yaml:"org" json:"org,omitempty"`
+	Select []string `yaml:"select" json:"select,omitempty"`
+	Filter string   `yaml:"filter" json:"filter,omitempty"`
+}
+
+// Org is a Dataverse org that a job reads or writes through its Web API:
+// the org URL and an app registration (OAuth2 client credentials), or a
+// bearer token such as a Junction API key. With no URL it is this Junction.
+// Write secrets as ${VAR}.
+type Org struct {
+	URL          string `yaml:"url" json:"url,omitempty"`
+	TenantID     string `yaml:"tenantId" json:"tenantId,omitempty"`
+	ClientID     string `yaml:"clientId" json:"clientId,omitempty"`
+	ClientSecret string `yaml:"clientSecret" json:"clientSecret,omitempty"`
+	TokenURL     string `yaml:"tokenUrl" json:"tokenUrl,omitempty"`
+	Token        string `yaml:"token" json:"token,omitempty"`
 }
 
 // Completion is how a file is known to be complete.
@@ -137,7 +157,7 @@ type Policy struct {
 	MaxErrorPercent float64 `yaml:"maxErrorPercent" json:"maxErrorPercent,omitempty"`
 }
 
-// Sink is where rows go. Type is sql, file or table.
+// Sink is where rows go. Type is sql, file, table or dataverse.
 type Sink struct {
 	Type string `yaml:"type" json:"type"`
 	// sql: driver and DSN as for sources; Table is created and altered to match.
@@ -158,6 +178,14 @@ type Sink struct {
 	// SFTP, when set, also uploads each finished file (or synapse folder) to
 	// a remote server, under a temporary name renamed when complete.
 	SFTP *SFTPTarget `yaml:"sftp" json:"sftp,omitempty"`
+	// dataverse: the org (Table names its table); Write is upsert-multiple
+	// (the default: UpsertMultiple requests, all-or-nothing each) or batch
+	// ($batch requests answered row by row); BatchSize rows a request (default
+	// 100, at most 1000); Writers requests at once (default 4, at most 52).
+	Org       *Org   `yaml:"org" json:"org,omitempty"`
+	Write     string `yaml:"write" json:"write,omitempty"`
+	BatchSize int    `yaml:"batchSize" json:"batchSize,omitempty"`
+	Writers   int    `yaml:"writers" json:"writers,omitempty"`
 }
 
 // SFTPTarget is a remote folder that file sinks upload to.
@@ -248,8 +276,21 @@ func (s *Spec) Check() []Problem {
 		if src.Table == "" {
 			add("source.table", "a table name is required")
 		}
+	case "dataverse":
+		if src.Table == "" {
+			add("source.table", "a table name is required (logical name such as account, or entity set name such as accounts)")
+		}
+		src.Org.check(add, "source.org")
+		for i, c := range src.Select {
+			if !identPattern.MatchString(c) {
+				add(fmt.Sprintf("source.select[%d]", i), "%q is not a column name", c)
+			}
+		}
+		if src.Delta && src.Filter != "" {
+			add("source.filter", "change tracking reads the whole table: a filter cannot be combined with delta")
+		}
 	default:
-		add("source.type", "%q is not one of file, sftp, sql, table", src.Type)
+		add("source.type", "%q is not one of file, sftp, sql, table, dataverse", src.Type)
 	}
 	if s.Trigger.Files && src.Type != "file" && src.Type != "sftp" {
 		add("trigger.files", "only file and sftp sources have files to wait for")
@@ -355,8 +396,35 @@ func (s *Spec) Check() []Problem {
 		if sk.Table == "" {
 			add("sink.table", "a table name is required")
 		}
+	case "dataverse":
+		if sk.Table == "" {
+			add("sink.table", "a table name is required (logical name such as account, or entity set name such as accounts)")
+		}
+		sk.Org.check(add, "sink.org")
+		if len(s.Key) == 0 {
+			add("key", "a dataverse sink needs key columns: the table's primary id or the columns of one of its alternate keys")
+		}
+		switch sk.Write {
+		case "":
+			sk.Write = "upsert-multiple"
+		case "upsert-multiple", "batch":
+		default:
+			add("sink.write", "%q is not upsert-multiple or batch", sk.Write)
+		}
+		if sk.BatchSize == 0 {
+			sk.BatchSize = 100
+		}
+		if sk.BatchSize < 1 || sk.BatchSize > 1000 {
+			add("sink.batchSize", "must be between 1 and 1000 (Dataverse takes at most 1000 rows a request)")
+		}
+		if sk.Writers == 0 {
+			sk.Writers = 4
+		}
+		if sk.Writers < 1 || sk.Writers > 52 {
+			add("sink.writers", "must be between 1 and 52 (Dataverse serves at most 52 concurrent requests a user)")
+		}
 	default:
-		add("sink.type", "%q is not one of sql, file, table", sk.Type)
+		add("sink.type", "%q is not one of sql, file, table, dataverse", sk.Type)
 	}
 	switch sk.Deletes {
 	case "":
@@ -369,6 +437,18 @@ func (s *Spec) Check() []Problem {
 		sk.DeletedColumn = "isdeleted"
 	}
 	return ps
+}
+
+func (o *Org) check(add func(string, string, ...any), where string) {
+	if o == nil || o.URL == "" {
+		return // this Junction
+	}
+	if o.Token == "" && (o.ClientID == "" || o.ClientSecret == "") {
+		add(where, "an org needs clientId and clientSecret (with tenantId or tokenUrl), or a token")
+	}
+	if o.Token == "" && o.TenantID == "" && o.TokenURL == "" {
+		add(where+".tenantId", "a tenantId (or a tokenUrl) is required")
+	}
 }
 
 func checkDriver(add func(string, string, ...any), where, driver, dsn string) {

@@ -212,7 +212,7 @@ func dedupe(key []string, rows []Row) []Row {
 	return out
 }
 
-func (s *sqlSink) Apply(ctx context.Context, rows []Row) (Counts, error) {
+func (s *sqlSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, error) {
 	rows = dedupe(s.key, rows)
 	var c Counts
 	err := s.withTx(ctx, func(tx chunkTx) error {
@@ -265,7 +265,7 @@ func (s *sqlSink) Apply(ctx context.Context, rows []Row) (Counts, error) {
 		}
 		return nil
 	})
-	return c, err
+	return c, nil, err
 }
 
 func (s *sqlSink) writeCols() []format.Column {
