@@ -57,6 +57,10 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return keys(ctx, rest, io)
 	case "queue":
 		return queue(ctx, rest, io)
+	case "import":
+		return importCmd(ctx, rest, io)
+	case "export":
+		return exportCmd(ctx, rest, io)
 	case "job":
 		return job(ctx, rest, io)
 	case "events":
@@ -82,6 +86,8 @@ Usage:
   junction keys list|create|delete  manage API keys on a running server
   junction queue send|receive|peek|dlq  send and receive broker messages, manage dead letters
   junction job list|run|status    batch and file jobs on a running server
+  junction import FILE --table T  upsert a CSV/JSON/XML file's rows into a table, with a rejects file
+  junction export --table T --to DIR|sftp://...  write a table as files, in full or (--delta) what changed
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
   junction version                print the version
 

@@ -56,8 +56,8 @@ func (s *Service) dataverse(o *Org) (*dv.Client, error) {
 	return c, nil
 }
 
-// dvColumnType is the job type of a Dataverse AttributeType.
-func dvColumnType(attributeType string) string {
+// ColumnType is the job type (format.Type*) of a Dataverse AttributeType.
+func ColumnType(attributeType string) string {
 	switch strings.ToLower(attributeType) {
 	case "integer", "bigint", "picklist", "state", "status":
 		return format.TypeInt
@@ -134,11 +134,11 @@ func (s *Service) fillSpool(ctx context.Context, src Source, spool, from string)
 				return fmt.Errorf("source.select: the table %s has no column %s", e.LogicalName, name)
 			}
 			sel = append(sel, a.LogicalName)
-			cols = append(cols, format.Column{Name: dvFieldName(a), Type: dvColumnType(a.Type)})
+			cols = append(cols, format.Column{Name: dvFieldName(a), Type: ColumnType(a.Type)})
 		}
 	} else {
 		for _, a := range e.Attributes {
-			cols = append(cols, format.Column{Name: dvFieldName(a), Type: dvColumnType(a.Type)})
+			cols = append(cols, format.Column{Name: dvFieldName(a), Type: ColumnType(a.Type)})
 		}
 	}
 	f, err := os.Create(spool + ".part")
@@ -479,7 +479,7 @@ func (d *dataverseSink) colType(name string) (string, bool) {
 }
 
 // dvKeysPerQuery bounds the keys of one read, for the URL's length.
-const dvKeysPerQuery = 50
+const dvKeysPerQuery = 200
 
 // read returns the org's rows with the keys of rows, by keyOf, with the
 // values named as the job names them.
@@ -488,15 +488,7 @@ func (d *dataverseSink) read(ctx context.Context, rows []Row) (map[string]map[st
 	sel := append([]string{d.e.PrimaryIDAttribute}, d.sel...)
 	for start := 0; start < len(rows); start += dvKeysPerQuery {
 		part := rows[start:min(start+dvKeysPerQuery, len(rows))]
-		var conds []string
-		for _, r := range part {
-			var and []string
-			for _, k := range d.plan.key {
-				and = append(and, k+" eq "+keyLiteral(r.Values[k]))
-			}
-			conds = append(conds, "("+strings.Join(and, " and ")+")")
-		}
-		q := url.Values{"$select": {strings.Join(sel, ",")}, "$filter": {strings.Join(conds, " or ")}}
+		q := url.Values{"$select": {strings.Join(sel, ",")}, "$filter": {keyFilter(d.plan.key, part)}}
 		err := d.c.Query(ctx, d.e.EntitySetName, q, 0, func(page []dv.Record) error {
 			for _, rec := range page {
 				m := make(map[string]any, len(d.plan.cols))
@@ -516,6 +508,32 @@ func (d *dataverseSink) read(ctx context.Context, rows []Row) (map[string]map[st
 		}
 	}
 	return out, nil
+}
+
+// keyFilter selects the rows with the keys of rows: In on a single key
+// column, which an index serves, else a disjunction of conjunctions.
+func keyFilter(key []string, rows []Row) string {
+	if len(key) == 1 {
+		vals := make([]string, len(rows))
+		for i, r := range rows {
+			v := r.Values[key[0]]
+			if s, ok := v.(string); ok {
+				vals[i] = odataLiteral(s) // In takes quoted values, GUIDs too
+			} else {
+				vals[i] = keyLiteral(v)
+			}
+		}
+		return "Microsoft.Dynamics.CRM.In(PropertyName=" + odataLiteral(key[0]) + ",PropertyValues=[" + strings.Join(vals, ",") + "])"
+	}
+	conds := make([]string, len(rows))
+	for i, r := range rows {
+		and := make([]string, len(key))
+		for j, k := range key {
+			and[j] = k + " eq " + keyLiteral(r.Values[k])
+		}
+		conds[i] = "(" + strings.Join(and, " and ") + ")"
+	}
+	return strings.Join(conds, " or ")
 }
 
 // write is one request's rows.

@@ -466,9 +466,9 @@ func (st *runState) checkpoint(ctx context.Context, progress float64) error {
 	}
 	c := st.counts
 	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
-		return fenced(ctx, tx, &st.run, st.owner, `checkpoint = ?, rows_inserted = ?, rows_updated = ?, rows_unchanged = ?,
-			rows_deleted = ?, progress = ?, lease_until = `+tx.Dialect().NowExpr()+` + ?`,
-			st.run.Checkpoint, c.Inserted, c.Updated, c.Unchanged, c.Deleted, progress, st.svc.leaseTTL.Microseconds())
+		return fenced(ctx, tx, &st.run, st.owner, `checkpoint = ?, rows_read = ?, rows_rejected = ?, rows_inserted = ?, rows_updated = ?,
+			rows_unchanged = ?, rows_deleted = ?, progress = ?, lease_until = `+tx.Dialect().NowExpr()+` + ?`,
+			st.run.Checkpoint, st.read, st.bad, c.Inserted, c.Updated, c.Unchanged, c.Deleted, progress, st.svc.leaseTTL.Microseconds())
 	})
 }
 
@@ -520,7 +520,7 @@ func (st *runState) finish(ctx context.Context, status, msg string) error {
 	if err != nil {
 		return err
 	}
-	if st.run.File != "" {
+	if st.run.File != "" && (st.spec == nil || !st.spec.Source.Leave) {
 		final, _ := getRun(ctx, s.store, st.run.Job, st.run.ID)
 		moveProcessed(st.run.File, status == StatusSucceeded, final)
 	}

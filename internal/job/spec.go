@@ -63,6 +63,9 @@ type Source struct {
 	Read    format.Options `yaml:"read" json:"read,omitempty"`
 	// Complete says when a file is complete enough to pick up.
 	Complete Completion `yaml:"complete" json:"complete,omitempty"`
+	// Leave keeps processed files where they are instead of moving them to
+	// archive/ or error/ (runs of a given file, such as junction import).
+	Leave bool `yaml:"leave" json:"leave,omitempty"`
 	// sftp: the remote server (user, password or key from the environment).
 	Address    string `yaml:"address" json:"address,omitempty"`
 	User       string `yaml:"user" json:"user,omitempty"`

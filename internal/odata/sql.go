@@ -68,12 +68,7 @@ func (c *Compiler) alias() string {
 	return "j" + strconv.Itoa(c.n)
 }
 
-func (c *Compiler) fold(x string) string {
-	if c.Dialect == store.Postgres {
-		return "LOWER((" + x + ") COLLATE \"C\")"
-	}
-	return "LOWER(" + x + ")"
-}
+func (c *Compiler) fold(x string) string { return records.Fold(c.Dialect, x) }
 
 func (c *Compiler) foldParam() string {
 	if c.Dialect == store.Postgres {

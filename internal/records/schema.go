@@ -337,6 +337,16 @@ func sqlType(c *Column) string {
 	return "TEXT"
 }
 
+// Fold is the SQL of text x with ASCII case folded, as string comparisons in
+// queries use it: LOWER, under the "C" collation on PostgreSQL, which is
+// what SQLite's LOWER does.
+func Fold(d store.Dialect, x string) string {
+	if d == store.Postgres {
+		return "LOWER((" + x + ") COLLATE \"C\")"
+	}
+	return "LOWER(" + x + ")"
+}
+
 // Quote quotes an identifier.
 func Quote(name string) string { return `"` + name + `"` }
 
@@ -412,6 +422,21 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 				return Errorf(http.StatusConflict, CodeDuplicateKey, "key %s: existing rows have duplicate values", k.Name)
 			}
 			return fmt.Errorf("key %s.%s: %w", t.Name, k.Name, err)
+		}
+	}
+	// String comparisons in queries fold case (see Fold); an index on the
+	// folded value of each text key column lets a $filter on an alternate
+	// key, such as a batch job reading rows by key, use an index.
+	for _, k := range t.Keys {
+		for _, name := range k.Columns {
+			c, ok := t.Column(name)
+			if !ok || !c.Type.IsText() {
+				continue
+			}
+			idx := Quote(t.SQLName() + "_fold_" + c.Name)
+			if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", idx, Quote(t.SQLName()), Fold(tx.Dialect(), Quote(c.Name)))); err != nil {
+				return fmt.Errorf("index %s.%s: %w", t.Name, c.Name, err)
+			}
 		}
 	}
 	def, err := json.Marshal(t)
