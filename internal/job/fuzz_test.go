@@ -43,7 +43,11 @@ func TestExpressions(t *testing.T) {
 		{"substring(field('last'), 0, 4)", "Love"},
 		{"replace(field('last'), 'e', '3')", "Lov3lac3"},
 		{"coalesce(field('n'), field('first'))", "ada"},
-		{"if(equals(field('code'), 7), 'seven', 'other')", "seven"},
+		{"if(equals(int(field('code')), 7), 'seven', 'other')", "seven"},
+		{"if(equals(field('code'), 7), 'seven', 'other')", "other"}, // '7' is text: the workflow language does not coerce
+		{"formatDateTime('2026-03-04T05:06:07Z', 'dd/MM/yyyy')", "04/03/2026"},
+		{"@{toUpper(item()?['first'])}", "ADA"},
+		{"string(add(int(field('code')), 1))", "8"},
 		{"concat('it''s ', 42)", "it's 42"},
 	} {
 		e, err := parseExpr(tc.expr)
@@ -55,7 +59,7 @@ func TestExpressions(t *testing.T) {
 			t.Errorf("%s = %v, %v; want %q", tc.expr, v, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"concat(", "nope(1)", "toUpper()", "'open", "field('a') x", "substring('ab', 5)"} {
+	for _, bad := range []string{"concat(", "nope(1)", "toUpper()", "'open", "field('a') x", "substring('ab', 5)", "variables('x')", "triggerBody()"} {
 		e, err := parseExpr(bad)
 		if err == nil {
 			if _, err = e.eval(fields); err == nil {

@@ -44,7 +44,7 @@ type Row struct {
 // mapper applies a job's mapping and validation to records.
 type mapper struct {
 	maps     []Mapping
-	exprs    []expr
+	exprs    []*expr
 	cols     []format.Column
 	key      []string
 	schema   *jsonschema.Schema
@@ -70,7 +70,7 @@ func newMapper(s *Spec, srcCols []format.Column, schema *jsonschema.Schema, r Re
 		return nil, errors.New("the job has no mapping and the source does not name its columns")
 	}
 	for _, mp := range m.maps {
-		var e expr
+		var e *expr
 		if mp.Expr != "" {
 			var err error
 			if e, err = parseExpr(mp.Expr); err != nil {

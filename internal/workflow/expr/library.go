@@ -244,3 +244,13 @@ var (
 func must(v any, err error) (any, error) { return v, err }
 
 var _ = fmt.Sprint
+
+// IsWorkflowFunction says whether name is one of the functions a Scope
+// supplies (trigger, body, item, variables, ...) rather than the library.
+func IsWorkflowFunction(name string) bool {
+	f, ok := library[name]
+	if !ok {
+		f, ok = library[strings.ToLower(name)]
+	}
+	return ok && f.Workflow
+}
