@@ -30,7 +30,7 @@ import (
 // OAuth2 client credentials from a token endpoint. Jobs run in the same
 // Junction and reach the org only through that front door.
 type org struct {
-	t         *testing.T
+	t         testing.TB
 	base      string // the Junction itself (management API)
 	front     string // the org URL jobs are given
 	tokenURL  string
@@ -38,7 +38,7 @@ type org struct {
 	requests  atomic.Int32
 }
 
-func startOrg(t *testing.T, d store.Dialect, throttleEvery int32) *org {
+func startOrg(t testing.TB, d store.Dialect, throttleEvery int32) *org {
 	t.Helper()
 	o := &org{t: t}
 	env := map[string]string{"ORG_SECRET": "app-secret"}
