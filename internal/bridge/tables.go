@@ -368,35 +368,145 @@ type prepared struct {
 	key    []any // SQL values of the key columns
 }
 
-// prepare converts a job row's values with records.Convert.
-func (ts *Tables) prepare(ctx context.Context, q store.Querier, t *records.Table, cols []*records.Column, in map[string]any) (prepared, error) {
-	p := prepared{values: records.Row{}}
-	for name, v := range in {
-		c, ok := t.Column(name)
+// refusal is a value a column refuses, or an empty key column.
+type refusal struct {
+	column string
+	value  any
+	err    *records.Error
+}
+
+// prepare converts a job row's values with rowValue, column by column in
+// the table's order. The values the table refuses are returned as refusals
+// (with any, the key is incomplete); other errors (a column the table lacks,
+// the store) are returned as the error.
+func (ts *Tables) prepare(ctx context.Context, q store.Querier, t *records.Table, cols []*records.Column, in map[string]any) (prepared, []refusal, error) {
+	p := prepared{values: make(records.Row, len(in))}
+	var refused []refusal
+	seen := 0
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		v, ok := in[c.Name]
 		if !ok {
-			return p, fmt.Errorf("table %s has no column %q", t.Name, name)
+			continue
 		}
+		seen++
 		cv, err := ts.rowValue(ctx, q, t, c, v)
-		if err != nil {
-			return p, err
+		if re := asRefusal(err); re != nil {
+			refused = append(refused, refusal{c.Name, v, re})
+			continue
 		}
-		p.values[name] = cv
+		if err != nil {
+			return p, nil, err
+		}
+		p.values[c.Name] = cv
+	}
+	if seen < len(in) {
+		for name := range in {
+			if _, ok := t.Column(name); !ok {
+				return p, nil, fmt.Errorf("table %s has no column %q", t.Name, name)
+			}
+		}
 	}
 	for _, c := range cols {
-		v, ok := p.values[c.Name]
-		if !ok {
-			cv, err := ts.rowValue(ctx, q, t, c, in[c.Name])
-			if err != nil {
-				return p, err
-			}
-			v = cv
+		if hasRefusal(refused, c.Name) {
+			continue
 		}
+		v := p.values[c.Name]
 		if v == nil {
-			return p, fmt.Errorf("the key column %s is empty", c.Name)
+			refused = append(refused, refusal{c.Name, nil, records.Invalid("the key column %s is empty", c.Name)})
+			continue
 		}
 		p.key = append(p.key, records.SQLValue(v))
 	}
-	return p, nil
+	return p, refused, nil
+}
+
+// asRefusal returns err as a records error about the values written (a 4xx
+// status), or nil when err is none or is not about them.
+func asRefusal(err error) *records.Error {
+	var re *records.Error
+	if errors.As(err, &re) && re.Status < 500 {
+		return re
+	}
+	return nil
+}
+
+func hasRefusal(rs []refusal, column string) bool {
+	for _, r := range rs {
+		if r.column == column {
+			return true
+		}
+	}
+	return false
+}
+
+// changes are the values that differ from the existing row before, leaving
+// out the system columns Junction maintains: what Upsert updates.
+func changes(t *records.Table, values, before records.Row) records.Row {
+	diff := records.Row{}
+	for name, v := range values {
+		col, _ := t.Column(name)
+		if col.System && name != "ownerid" {
+			continue // maintained by Junction; Update ignores them
+		}
+		if !sameValue(v, before[name]) {
+			diff[name] = v
+		}
+	}
+	return diff
+}
+
+// Check implements job.TableSink: row is converted as Upsert converts it and
+// validated as records.Create or records.Update would validate it (whether a
+// row has the same key decides which), without writing. Each value the
+// table refuses is a reject naming its column, with the reason the Web API
+// would give.
+func (ts *Tables) Check(ctx context.Context, table string, key []string, row map[string]any) ([]job.Reject, error) {
+	t, err := ts.table(table)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := ts.keyColumns(t, key)
+	if err != nil {
+		return nil, err
+	}
+	var refused []refusal
+	err = ts.Records.Store().Read(ctx, func(q store.Querier) error {
+		p, bad, err := ts.prepare(ctx, q, t, cols, row)
+		if err != nil || len(bad) > 0 {
+			refused = bad
+			return err
+		}
+		k := &keyed{t: t, cols: cols}
+		if err := k.load(ctx, q, [][]any{p.key}); err != nil {
+			return err
+		}
+		before := k.rows[keyText(p.key)] // nil: Upsert would create the row
+		values := p.values
+		if before != nil {
+			if values = changes(t, p.values, before); len(values) == 0 {
+				return nil
+			}
+		}
+		err = ts.Records.Check(ctx, q, t, before, values, ts.Caller)
+		if re := asRefusal(err); re != nil {
+			refused = append(refused, refusal{re.Column, row[re.Column], re})
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]job.Reject, 0, len(refused))
+	for _, r := range refused {
+		var v string
+		if r.value != nil {
+			v = format.Text(r.value)
+		}
+		out = append(out, job.Reject{Column: r.column, Reason: r.err.Message, Value: v})
+	}
+	return out, nil
 }
 
 // Upsert implements job.TableSink: rows are matched to existing rows by the
@@ -421,7 +531,10 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 		in := make([]prepared, len(rows))
 		keys := make([][]any, len(rows))
 		for i, r := range rows {
-			p, err := ts.prepare(ctx, tx, t, cols, r)
+			p, refused, err := ts.prepare(ctx, tx, t, cols, r)
+			if err == nil && len(refused) > 0 {
+				err = refused[0].err
+			}
 			if err != nil {
 				return fmt.Errorf("row %d of the chunk (%s): %w", i+1, inputKey(key, r), err)
 			}
@@ -443,16 +556,7 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 				c.Inserted++
 				continue
 			}
-			diff := records.Row{}
-			for name, v := range p.values {
-				col, _ := t.Column(name)
-				if col.System && name != "ownerid" {
-					continue // maintained by Junction; Update ignores them
-				}
-				if !sameValue(v, before[name]) {
-					diff[name] = v
-				}
-			}
+			diff := changes(t, p.values, before)
 			if len(diff) == 0 {
 				c.Unchanged++
 				continue

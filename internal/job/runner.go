@@ -290,6 +290,12 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		return "", err
 	}
 	recordRejects := validateOnly || !st.twoPass()
+	// A sink that checks rows is asked about each one, except in an apply
+	// pass after a validation pass that found nothing wrong.
+	chk, _ := resolver.(rowChecker)
+	if !recordRejects && st.bad == 0 {
+		chk = nil
+	}
 	if recordRejects {
 		st.read, st.bad = 0, 0
 	}
@@ -346,6 +352,11 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		row, rejects, err := m.row(ctx, rec, deleted)
 		if err != nil {
 			return "", err
+		}
+		if len(rejects) == 0 && !deleted && chk != nil {
+			if rejects, err = checkRow(ctx, chk, row); err != nil {
+				return "", err
+			}
 		}
 		if recordRejects {
 			st.read++

@@ -347,17 +347,18 @@ func (s *Service) openSink(ctx context.Context, spec *Spec, run Run) (sinkWriter
 		}
 		return fs, nil
 	case "table":
-		if s.Tables == nil {
-			return nil, errors.New("Junction tables are not available to jobs in this build")
+		ts, err := newTableSink(ctx, s.Tables, sk, p)
+		if err != nil {
+			return nil, err
 		}
-		return &tableSink{t: s.Tables, table: sk.Table, plan: p, mode: sk.Deletes}, nil
+		return ts, nil
 	}
 	return nil, fmt.Errorf("unknown sink type %q", sk.Type)
 }
 
 // resolver answers lookups during validation without preparing the sink.
 func (s *Service) resolver(ctx context.Context, spec *Spec) (Resolver, func(), error) {
-	needs := false
+	needs := spec.Sink.Type == "table" // a table sink also checks rows (rowChecker)
 	for _, m := range spec.Mapping {
 		needs = needs || m.Lookup != nil
 	}
@@ -376,10 +377,11 @@ func (s *Service) resolver(ctx context.Context, spec *Spec) (Resolver, func(), e
 		}
 		return sk, sk.Abort, nil
 	case "table":
-		if s.Tables == nil {
-			return nil, nil, errors.New("Junction tables are not available to jobs in this build")
+		ts, err := newTableSink(ctx, s.Tables, spec.Sink, sinkPlan{key: spec.Key})
+		if err != nil {
+			return nil, nil, err
 		}
-		return s.Tables, func() {}, nil
+		return ts, func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("a %s sink cannot resolve lookups", spec.Sink.Type)
 }

@@ -2,6 +2,8 @@ package job
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"junction/internal/job/format"
 )
@@ -37,6 +39,28 @@ type sinkWriter interface {
 	Abort()
 }
 
+// rowChecker is a sink that can tell, before a row is applied, which of its
+// values the target would refuse. The runner makes such a row a reject
+// instead of letting it fail the chunk that holds it.
+type rowChecker interface {
+	// Check returns the problems with values; the runner fills in the line.
+	// An error is not about the row and ends the run.
+	Check(ctx context.Context, values map[string]any) ([]Reject, error)
+}
+
+// checkRow asks chk about row and returns its rejects with the row's line.
+func checkRow(ctx context.Context, chk rowChecker, row Row) ([]Reject, error) {
+	rs, err := chk.Check(ctx, row.Values)
+	if err != nil {
+		return nil, fmt.Errorf("line %d: check the row against the sink: %w", row.Line, err)
+	}
+	for i := range rs {
+		rs[i].Line = row.Line
+		rs[i].Value = truncate(rs[i].Value, 200)
+	}
+	return rs, nil
+}
+
 // sinkPlan is what a sink is opened with.
 type sinkPlan struct {
 	cols  []format.Column
@@ -58,6 +82,10 @@ type TableSink interface {
 	Delete(ctx context.Context, table string, key []string, keys []map[string]any) (int64, error)
 	// Get returns the rows with the given keys, by keyOf text.
 	Get(ctx context.Context, table string, key []string, keys []map[string]any) ([]map[string]any, error)
+	// Check converts and validates row as Upsert would, without writing, and
+	// returns what the table refuses, each reject naming its column. An error
+	// is not about the row.
+	Check(ctx context.Context, table string, key []string, row map[string]any) ([]Reject, error)
 }
 
 // TableSource reads Junction tables in full (the records service implements
@@ -81,6 +109,28 @@ type tableSink struct {
 	table string
 	plan  sinkPlan
 	mode  string
+}
+
+var (
+	_ sinkWriter = (*tableSink)(nil)
+	_ rowChecker = (*tableSink)(nil)
+)
+
+// newTableSink opens a sink to a Junction table, checking what it can before
+// a row is read: Junction tables are available and the table exists.
+func newTableSink(ctx context.Context, t Tables, sk Sink, p sinkPlan) (*tableSink, error) {
+	if t == nil {
+		return nil, errors.New("Junction tables are not available to jobs in this build")
+	}
+	if _, err := t.Columns(ctx, sk.Table); err != nil {
+		return nil, fmt.Errorf("sink.table: %w", err)
+	}
+	return &tableSink{t: t, table: sk.Table, plan: p, mode: sk.Deletes}, nil
+}
+
+// Check implements rowChecker.
+func (s *tableSink) Check(ctx context.Context, values map[string]any) ([]Reject, error) {
+	return s.t.Check(ctx, s.table, s.plan.key, values)
 }
 
 func (s *tableSink) Resolve(ctx context.Context, l Lookup, v string) (any, bool, error) {

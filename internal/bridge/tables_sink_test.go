@@ -1,0 +1,134 @@
+package bridge_test
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"junction/internal/store/storetest"
+)
+
+// partTable is a project table whose columns refuse values in every way a
+// Junction table can: a length, a choice, a range, a lookup and a required
+// column.
+const partTable = `
+name: part
+primaryName: code
+columns:
+  - {name: code, type: String, maxLength: 10, required: SystemRequired}
+  - {name: partnumber, type: String, maxLength: 20}
+  - name: size
+    type: Picklist
+    options:
+      - {value: 1, label: Small}
+      - {value: 2, label: Large}
+  - {name: weight, type: Decimal, min: 0, max: 100}
+  - {name: maker, type: Lookup, targets: [account]}
+keys:
+  - {name: part_number, columns: [partnumber]}
+`
+
+// A value the table refuses makes its row a reject, with the column and the
+// table's reason, under every policy; it never fails the run.
+func TestTableRefusalsAreRejects(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			proj := t.TempDir()
+			os.MkdirAll(filepath.Join(proj, "tables"), 0o755)
+			os.WriteFile(filepath.Join(proj, "tables", "part.yaml"), []byte(partTable), 0o644)
+			j := startProject(t, d, proj)
+			maker := j.create("accounts", map[string]any{"name": "Maker"})["accountid"].(string)
+			nobody := "6d1a2b3c-0000-4000-8000-00000000beef"
+
+			in := t.TempDir()
+			define := func(name, pattern string, policy map[string]any) {
+				j.call("PUT", "/admin/v1/jobs/"+name, map[string]any{
+					"source": map[string]any{"type": "file", "path": in, "pattern": pattern},
+					"mapping": []map[string]any{
+						{"to": "partnumber", "from": "Number", "required": true},
+						{"to": "code", "from": "Code"},
+						{"to": "size", "from": "Size"},
+						{"to": "weight", "from": "Weight", "type": "decimal"},
+						{"to": "maker", "from": "Maker", "type": "guid"},
+					},
+					"key":    []string{"partnumber"},
+					"policy": policy,
+					"sink":   map[string]any{"type": "table", "table": "part"},
+					"chunk":  3,
+				}, 201)
+			}
+			define("parts-strict", "strict*.csv", map[string]any{"onError": "reject-all"})
+			define("parts-threshold", "threshold*.csv", map[string]any{"onError": "accept", "maxErrors": 10})
+			define("parts-accept", "accept*.csv", map[string]any{"onError": "accept"})
+
+			body := "Number,Code,Size,Weight,Maker\n" +
+				"N-1,C1,1,10," + maker + "\n" +
+				"N-2,much-too-long,1,1,\n" +
+				"N-3,C3,3,1,\n" +
+				"N-4,C4,2,101,\n" +
+				"N-5,C5,2,5," + nobody + "\n" +
+				"N-6,,1,1,\n" +
+				"N-7,C7,2,2,\n"
+			wantRejects := [][]string{
+				{"3", "code", "exceeded the maximum allowed length of '10'", "much-too-long"},
+				{"4", "size", "3 is not a valid value for size", "3"},
+				{"5", "weight", "outside the valid range (0 to 100)", "101"},
+				{"6", "maker", "Does Not Exist", nobody},
+				{"7", "code", "A value for the required column code of part is missing", ""},
+			}
+			checkRejects := func(job string, id int64, want [][]string) {
+				t.Helper()
+				text := j.get("/admin/v1/jobs/" + job + "/runs/" + itoa(id) + "/rejects")
+				recs, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+				if err != nil || len(recs) != len(want)+1 {
+					t.Fatalf("%s rejects:\n%s", job, text)
+				}
+				for i, w := range want {
+					r := recs[i+1]
+					if r[0] != w[0] || r[1] != w[1] || !strings.Contains(r[2], w[2]) || r[3] != w[3] {
+						t.Errorf("%s reject %d: %q, want %q", job, i+1, r, w)
+					}
+				}
+			}
+			parts := func() int {
+				return len(j.call("GET", "/api/data/v9.2/parts?$select=partnumber", nil, 200)["value"].([]any))
+			}
+
+			// reject-all: the refusals are found in the validation pass and nothing is applied.
+			os.WriteFile(filepath.Join(in, "strict.csv"), []byte(body), 0o644)
+			run := j.runJob("parts-strict", "strict.csv")
+			if run.Status != "rejected" || run.Read != 7 || run.Rejected != 5 || run.Inserted != 0 {
+				t.Fatalf("reject-all run: %+v", run)
+			}
+			checkRejects("parts-strict", run.ID, wantRejects)
+			if n := parts(); n != 0 {
+				t.Fatalf("reject-all wrote %d parts", n)
+			}
+
+			// A threshold: two passes, and the apply pass skips the refused rows again.
+			os.WriteFile(filepath.Join(in, "threshold.csv"), []byte(body), 0o644)
+			run = j.runJob("parts-threshold", "threshold.csv")
+			if run.Status != "succeeded" || run.Read != 7 || run.Rejected != 5 || run.Inserted != 2 ||
+				run.Reconciliation == nil || !run.Reconciliation.Matched {
+				t.Fatalf("threshold run: %+v %+v", run, run.Reconciliation)
+			}
+			checkRejects("parts-threshold", run.ID, wantRejects)
+			if n := parts(); n != 2 {
+				t.Fatalf("parts after the threshold run: %d", n)
+			}
+
+			// accept without a threshold: one pass; an update that would clear the
+			// required code is refused as an update, the other row is written.
+			os.WriteFile(filepath.Join(in, "accept.csv"), []byte("Number,Code,Size,Weight,Maker\nN-1,,1,10,\nN-7,C7b,2,2,\n"), 0o644)
+			run = j.runJob("parts-accept", "accept.csv")
+			if run.Status != "succeeded" || run.Read != 2 || run.Rejected != 1 || run.Updated != 1 || !run.Reconciliation.Matched {
+				t.Fatalf("accept run: %+v %+v", run, run.Reconciliation)
+			}
+			checkRejects("parts-accept", run.ID, [][]string{{"2", "code", "The required column code of part cannot be cleared", ""}})
+		})
+	}
+}
