@@ -603,6 +603,35 @@ func sameValue(a, b any) bool {
 // Delete implements job.TableSink: the rows with the given keys are deleted
 // through records.Delete in one transaction; keys with no row are skipped.
 func (ts *Tables) Delete(ctx context.Context, table string, key []string, keys []map[string]any) (int64, error) {
+	return ts.eachByKey(ctx, "delete", table, key, keys, func(tx store.Tx, t *records.Table, id string, _ records.Row) (bool, error) {
+		return true, ts.Records.Delete(ctx, tx, t, id, "", ts.Caller)
+	})
+}
+
+// Flag implements job.TableSink: the Boolean column is set to true through
+// records.Update, in one transaction, on the rows with the given keys that
+// are not flagged yet; keys with no row are skipped. It returns how many
+// rows it flagged.
+func (ts *Tables) Flag(ctx context.Context, table string, key []string, column string, keys []map[string]any) (int64, error) {
+	return ts.eachByKey(ctx, "flag", table, key, keys, func(tx store.Tx, t *records.Table, id string, r records.Row) (bool, error) {
+		c, ok := t.Column(column)
+		if !ok || c.Type != records.Boolean {
+			return false, fmt.Errorf("table %s has no Boolean column %q to flag deleted rows with", t.Name, column)
+		}
+		if r[column] == true {
+			return false, nil
+		}
+		_, err := ts.Records.Update(ctx, tx, t, id, records.Row{column: true}, "", ts.Caller)
+		return true, err
+	})
+}
+
+// eachByKey calls fn, in one transaction, once with each row of table whose
+// key columns have the values of one of keys (keys with no row are
+// skipped), and counts the rows fn acted on. verb names what fn does in its
+// errors.
+func (ts *Tables) eachByKey(ctx context.Context, verb, table string, key []string, keys []map[string]any,
+	fn func(tx store.Tx, t *records.Table, id string, r records.Row) (bool, error)) (int64, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
@@ -631,11 +660,14 @@ func (ts *Tables) Delete(ctx context.Context, table string, key []string, keys [
 			if !ok {
 				continue
 			}
-			if err := ts.Records.Delete(ctx, tx, t, r[t.PrimaryID()].(string), "", ts.Caller); err != nil {
-				return fmt.Errorf("delete %s: %w", describeKey(cols, r), err)
+			acted, err := fn(tx, t, r[t.PrimaryID()].(string), r)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", verb, describeKey(cols, r), err)
 			}
-			delete(k.rows, kt)
-			n++
+			delete(k.rows, kt) // a key given twice is handled once
+			if acted {
+				n++
+			}
 		}
 		return nil
 	})

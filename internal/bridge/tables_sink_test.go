@@ -132,3 +132,100 @@ func TestTableRefusalsAreRejects(t *testing.T) {
 		})
 	}
 }
+
+// A delta mirror with deletes: flag: a row deleted at the source stays in the
+// sink with its flag set, counted as deleted; a row created again with the
+// same key is live again. ignore leaves the sink row as it was; a table
+// without the Boolean column fails the run before it reads a row.
+func TestMirrorWithDeletesFlagged(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			proj := t.TempDir()
+			os.MkdirAll(filepath.Join(proj, "tables"), 0o755)
+			for name, extra := range map[string]string{"mirror": "  - {name: isdeleted, type: Boolean}\n", "plain": "", "other": "  - {name: gone, type: Boolean}\n"} {
+				os.WriteFile(filepath.Join(proj, "tables", name+".yaml"), []byte("name: "+name+"\nprimaryName: name\ncolumns:\n"+
+					"  - {name: name, type: String, maxLength: 160}\n  - {name: accountnumber, type: String, maxLength: 20}\n"+extra+
+					"keys:\n  - {name: "+name+"_number, columns: [accountnumber]}\n"), 0o644)
+			}
+			j := startProject(t, d, proj)
+			m1 := j.create("accounts", map[string]any{"name": "One", "accountnumber": "F-1"})
+			m2 := j.create("accounts", map[string]any{"name": "Two", "accountnumber": "F-2"})
+			define := func(job, table string, sink map[string]any) {
+				sink["type"], sink["table"] = "table", table
+				j.call("PUT", "/admin/v1/jobs/"+job, map[string]any{
+					"source":  map[string]any{"type": "table", "table": "account", "delta": true},
+					"mapping": []map[string]any{{"to": "accountnumber", "required": true}, {"to": "name"}},
+					"key":     []string{"accountnumber"},
+					"sink":    sink,
+				}, 201)
+			}
+			define("flagged", "mirror", map[string]any{"deletes": "flag"})
+			define("ignored", "other", map[string]any{})
+			rows := func(set, cols string) map[string]map[string]any {
+				out := j.call("GET", "/api/data/v9.2/"+set+"?$select="+cols, nil, 200)
+				m := map[string]map[string]any{}
+				for _, r := range out["value"].([]any) {
+					row := r.(map[string]any)
+					m[row["accountnumber"].(string)] = row
+				}
+				return m
+			}
+			for _, job := range []string{"flagged", "ignored"} {
+				if run := j.runJob(job, ""); run.Status != "succeeded" || run.Inserted != 2 || !run.Reconciliation.Matched {
+					t.Fatalf("%s, first run: %+v %+v", job, run, run.Reconciliation)
+				}
+			}
+			if m := rows("mirrors", "accountnumber,isdeleted"); len(m) != 2 || m["F-1"]["isdeleted"] != false || m["F-2"]["isdeleted"] != false {
+				t.Fatalf("mirror after the first run: %v", m)
+			}
+
+			j.call("PATCH", "/api/data/v9.2/accounts("+m1["accountid"].(string)+")", map[string]any{"name": "One Ltd"}, 204)
+			j.call("DELETE", "/api/data/v9.2/accounts("+m2["accountid"].(string)+")", nil, 204)
+			run := j.runJob("flagged", "")
+			if run.Status != "succeeded" || run.Updated != 1 || run.Deleted != 1 || run.Inserted != 0 || !run.Reconciliation.Matched {
+				t.Fatalf("flagged, delta run: %+v %+v", run, run.Reconciliation)
+			}
+			m := rows("mirrors", "accountnumber,name,isdeleted,versionnumber")
+			if len(m) != 2 || m["F-1"]["name"] != "One Ltd" || m["F-1"]["isdeleted"] != false || m["F-2"]["name"] != "Two" ||
+				m["F-2"]["isdeleted"] != true || m["F-2"]["versionnumber"] != 2.0 {
+				t.Fatalf("mirror after the delta run: %v", m)
+			}
+			run = j.runJob("ignored", "")
+			if run.Status != "succeeded" || run.Updated != 1 || run.Deleted != 0 {
+				t.Fatalf("ignored, delta run: %+v", run)
+			}
+			if o := rows("others", "accountnumber,gone"); len(o) != 2 || o["F-2"]["gone"] != nil {
+				t.Fatalf("other after the delta run: %v", o)
+			}
+
+			// The keys come back: the flagged row is live again, and a key deleted
+			// and created again within one chunk is never flagged.
+			j.create("accounts", map[string]any{"name": "Two again", "accountnumber": "F-2"})
+			j.call("DELETE", "/api/data/v9.2/accounts("+m1["accountid"].(string)+")", nil, 204)
+			j.create("accounts", map[string]any{"name": "One again", "accountnumber": "F-1"})
+			run = j.runJob("flagged", "")
+			if run.Status != "succeeded" || run.Read != 3 || run.Updated != 2 || run.Deleted != 0 || !run.Reconciliation.Matched {
+				t.Fatalf("flagged, revival run: %+v %+v", run, run.Reconciliation)
+			}
+			m = rows("mirrors", "accountnumber,name,isdeleted")
+			if m["F-2"]["name"] != "Two again" || m["F-2"]["isdeleted"] != false || m["F-1"]["name"] != "One again" || m["F-1"]["isdeleted"] != false {
+				t.Fatalf("mirror after the revival: %v", m)
+			}
+
+			// No Boolean column to flag with: the run fails at its start.
+			define("no-column", "plain", map[string]any{"deletes": "flag"})
+			define("not-boolean", "mirror", map[string]any{"deletes": "flag", "deletedColumn": "name"})
+			for job, want := range map[string]string{
+				"no-column":   `sink.deletedColumn: table plain has no column "isdeleted"`,
+				"not-boolean": "sink.deletedColumn: column name of table mirror is not a Boolean column",
+			} {
+				run := j.runJob(job, "")
+				if run.Status != "failed" || !strings.Contains(run.Error, want) || run.Read != 0 {
+					t.Fatalf("%s: %+v", job, run)
+				}
+			}
+		})
+	}
+}

@@ -80,6 +80,9 @@ type TableSink interface {
 	Upsert(ctx context.Context, table string, key []string, rows []map[string]any) (Counts, error)
 	// Delete removes the rows with the given keys.
 	Delete(ctx context.Context, table string, key []string, keys []map[string]any) (int64, error)
+	// Flag sets the Boolean column to true on the rows with the given keys
+	// (deletes: flag) and says how many it changed.
+	Flag(ctx context.Context, table string, key []string, column string, keys []map[string]any) (int64, error)
 	// Get returns the rows with the given keys, by keyOf text.
 	Get(ctx context.Context, table string, key []string, keys []map[string]any) ([]map[string]any, error)
 	// Check converts and validates row as Upsert would, without writing, and
@@ -105,10 +108,11 @@ type Tables interface {
 
 // tableSink writes through a TableSink.
 type tableSink struct {
-	t     TableSink
-	table string
-	plan  sinkPlan
-	mode  string
+	t      TableSink
+	table  string
+	plan   sinkPlan
+	mode   string // what a deletion does: ignore, flag or delete
+	delCol string // the Boolean column deletes: flag sets
 }
 
 var (
@@ -117,51 +121,108 @@ var (
 )
 
 // newTableSink opens a sink to a Junction table, checking what it can before
-// a row is read: Junction tables are available and the table exists.
+// a row is read: Junction tables are available, the table exists and, for
+// deletes: flag, has the Boolean column to flag rows with.
 func newTableSink(ctx context.Context, t Tables, sk Sink, p sinkPlan) (*tableSink, error) {
 	if t == nil {
 		return nil, errors.New("Junction tables are not available to jobs in this build")
 	}
-	if _, err := t.Columns(ctx, sk.Table); err != nil {
+	cols, err := t.Columns(ctx, sk.Table)
+	if err != nil {
 		return nil, fmt.Errorf("sink.table: %w", err)
 	}
-	return &tableSink{t: t, table: sk.Table, plan: p, mode: sk.Deletes}, nil
+	if sk.Deletes == "flag" {
+		typ := ""
+		for _, c := range cols {
+			if c.Name == sk.DeletedColumn {
+				typ = c.Type
+			}
+		}
+		switch typ {
+		case format.TypeBool:
+		case "":
+			return nil, fmt.Errorf("sink.deletedColumn: table %s has no column %q to flag deleted rows with; add a Boolean column or name one", sk.Table, sk.DeletedColumn)
+		default:
+			return nil, fmt.Errorf("sink.deletedColumn: column %s of table %s is not a Boolean column (it holds %s values)", sk.DeletedColumn, sk.Table, typ)
+		}
+	}
+	return &tableSink{t: t, table: sk.Table, plan: p, mode: sk.Deletes, delCol: sk.DeletedColumn}, nil
 }
 
 // Check implements rowChecker.
 func (s *tableSink) Check(ctx context.Context, values map[string]any) ([]Reject, error) {
-	return s.t.Check(ctx, s.table, s.plan.key, values)
+	return s.t.Check(ctx, s.table, s.plan.key, s.live(values))
+}
+
+// live returns the values to upsert for a row that is not a deletion: with
+// deletes: flag the flag is cleared, so a row deleted and then created again
+// at the source is live again, unless the mapping sets the column itself.
+func (s *tableSink) live(values map[string]any) map[string]any {
+	if s.mode != "flag" {
+		return values
+	}
+	if _, mapped := values[s.delCol]; mapped {
+		return values
+	}
+	out := make(map[string]any, len(values)+1)
+	for k, v := range values {
+		out[k] = v
+	}
+	out[s.delCol] = false
+	return out
 }
 
 func (s *tableSink) Resolve(ctx context.Context, l Lookup, v string) (any, bool, error) {
 	return s.t.Resolve(ctx, l, v)
 }
 
+// Apply upserts the chunk's rows and then deletes or flags its deletions.
+// Upserts go first, so a row is left out when a deletion of its key follows
+// it in the chunk, and a deletion when a row of its key follows it: the last
+// of a key's rows decides, as it would row by row.
 func (s *tableSink) Apply(ctx context.Context, rows []Row) (Counts, error) {
-	var up, del []map[string]any
-	for _, r := range rows {
-		if r.Deleted {
-			if s.mode == "delete" {
-				del = append(del, r.Values)
-			}
-			continue
+	deletes := s.mode == "delete" || s.mode == "flag"
+	keys := make([]string, len(rows))
+	lastGone := map[string]int{}
+	lastLive := map[string]int{}
+	for i, r := range rows {
+		keys[i] = keyOf(s.plan.key, r.Values)
+		switch {
+		case !r.Deleted:
+			lastLive[keys[i]] = i
+		case deletes:
+			lastGone[keys[i]] = i
 		}
-		up = append(up, r.Values)
+	}
+	var up, gone []map[string]any
+	for i, r := range rows {
+		switch {
+		case !r.Deleted:
+			if g, ok := lastGone[keys[i]]; !ok || g < i {
+				up = append(up, s.live(r.Values))
+			}
+		case deletes:
+			if l, ok := lastLive[keys[i]]; lastGone[keys[i]] == i && (!ok || l < i) {
+				gone = append(gone, r.Values)
+			}
+		}
 	}
 	c, err := s.t.Upsert(ctx, s.table, s.plan.key, up)
-	if err != nil {
+	if err != nil || len(gone) == 0 {
 		return c, err
 	}
-	if len(del) > 0 {
-		n, err := s.t.Delete(ctx, s.table, s.plan.key, del)
-		c.Deleted += n
-		if err != nil {
-			return c, err
-		}
+	var n int64
+	if s.mode == "flag" {
+		n, err = s.t.Flag(ctx, s.table, s.plan.key, s.delCol, gone)
+	} else {
+		n, err = s.t.Delete(ctx, s.table, s.plan.key, gone)
 	}
-	return c, nil
+	c.Deleted += n
+	return c, err
 }
 
+// Verify reads the chunk's live rows back by key. With deletes: flag a row
+// found flagged counts as missing.
 func (s *tableSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte, bool, error) {
 	keys := make([]map[string]any, 0, len(rows))
 	for _, r := range rows {
@@ -175,6 +236,9 @@ func (s *tableSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte
 	}
 	out := make(map[string][32]byte, len(got))
 	for _, row := range got {
+		if s.mode == "flag" && row[s.delCol] == true {
+			continue // flagged deleted: not there for a live source row
+		}
 		out[keyOf(s.plan.key, row)] = rowHash(s.plan.cols, row)
 	}
 	return out, true, nil
