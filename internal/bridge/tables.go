@@ -24,7 +24,7 @@ import (
 type Tables struct {
 	Records *records.Service
 	// Caller is who the change log names as the writer (default: the system
-	// user).
+	// user). Writes of a job's run carry the correlation id job:NAME:RUN.
 	Caller records.Caller
 }
 
@@ -32,6 +32,16 @@ var _ job.Tables = (*Tables)(nil)
 
 // NewTables returns the jobs' view of rs.
 func NewTables(rs *records.Service) *Tables { return &Tables{Records: rs} }
+
+// caller is who the change log names for a write made with ctx: Caller,
+// with the correlation id job:NAME:RUN when ctx belongs to a job's run.
+func (ts *Tables) caller(ctx context.Context) records.Caller {
+	c := ts.Caller
+	if name, id, ok := job.RunOf(ctx); ok {
+		c.CorrelationID = "job:" + name + ":" + strconv.FormatInt(id, 10)
+	}
+	return c
+}
 
 // scanPage is how many rows a full read takes per read transaction.
 const scanPage = 500
@@ -488,7 +498,7 @@ func (ts *Tables) Check(ctx context.Context, table string, key []string, row map
 				return nil
 			}
 		}
-		err = ts.Records.Check(ctx, q, t, before, values, ts.Caller)
+		err = ts.Records.Check(ctx, q, t, before, values, ts.caller(ctx))
 		if re := asRefusal(err); re != nil {
 			refused = append(refused, refusal{re.Column, row[re.Column], re})
 			return nil
@@ -526,6 +536,7 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 	if err != nil {
 		return c, err
 	}
+	who := ts.caller(ctx)
 	err = ts.Records.Store().Tx(ctx, func(tx store.Tx) error {
 		c = job.Counts{}
 		in := make([]prepared, len(rows))
@@ -548,7 +559,7 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 			kt := keyText(p.key)
 			before, exists := k.rows[kt]
 			if !exists {
-				created, err := ts.Records.Create(ctx, tx, t, p.values, ts.Caller)
+				created, err := ts.Records.Create(ctx, tx, t, p.values, who)
 				if err != nil {
 					return fmt.Errorf("row %d of the chunk (%s): %w", i+1, inputKey(key, rows[i]), err)
 				}
@@ -561,7 +572,7 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 				c.Unchanged++
 				continue
 			}
-			after, err := ts.Records.Update(ctx, tx, t, before[t.PrimaryID()].(string), diff, "", ts.Caller)
+			after, err := ts.Records.Update(ctx, tx, t, before[t.PrimaryID()].(string), diff, "", who)
 			if err != nil {
 				return fmt.Errorf("row %d of the chunk (%s): %w", i+1, inputKey(key, rows[i]), err)
 			}
@@ -603,8 +614,9 @@ func sameValue(a, b any) bool {
 // Delete implements job.TableSink: the rows with the given keys are deleted
 // through records.Delete in one transaction; keys with no row are skipped.
 func (ts *Tables) Delete(ctx context.Context, table string, key []string, keys []map[string]any) (int64, error) {
+	who := ts.caller(ctx)
 	return ts.eachByKey(ctx, "delete", table, key, keys, func(tx store.Tx, t *records.Table, id string, _ records.Row) (bool, error) {
-		return true, ts.Records.Delete(ctx, tx, t, id, "", ts.Caller)
+		return true, ts.Records.Delete(ctx, tx, t, id, "", who)
 	})
 }
 
@@ -613,6 +625,7 @@ func (ts *Tables) Delete(ctx context.Context, table string, key []string, keys [
 // are not flagged yet; keys with no row are skipped. It returns how many
 // rows it flagged.
 func (ts *Tables) Flag(ctx context.Context, table string, key []string, column string, keys []map[string]any) (int64, error) {
+	who := ts.caller(ctx)
 	return ts.eachByKey(ctx, "flag", table, key, keys, func(tx store.Tx, t *records.Table, id string, r records.Row) (bool, error) {
 		c, ok := t.Column(column)
 		if !ok || c.Type != records.Boolean {
@@ -621,7 +634,7 @@ func (ts *Tables) Flag(ctx context.Context, table string, key []string, column s
 		if r[column] == true {
 			return false, nil
 		}
-		_, err := ts.Records.Update(ctx, tx, t, id, records.Row{column: true}, "", ts.Caller)
+		_, err := ts.Records.Update(ctx, tx, t, id, records.Row{column: true}, "", who)
 		return true, err
 	})
 }

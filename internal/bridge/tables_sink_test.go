@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"junction/internal/records"
 	"junction/internal/store/storetest"
 )
 
@@ -224,6 +225,62 @@ func TestMirrorWithDeletesFlagged(t *testing.T) {
 				run := j.runJob(job, "")
 				if run.Status != "failed" || !strings.Contains(run.Error, want) || run.Read != 0 {
 					t.Fatalf("%s: %+v", job, run)
+				}
+			}
+		})
+	}
+}
+
+// Every change a job's run writes to a Junction table names the run in the
+// change log (correlation id job:NAME:RUN), written by the system user.
+func TestJobWritesNameTheRun(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			proj := t.TempDir()
+			os.MkdirAll(filepath.Join(proj, "tables"), 0o755)
+			os.WriteFile(filepath.Join(proj, "tables", "copy.yaml"), []byte(`
+name: copy
+primaryName: name
+columns:
+  - {name: name, type: String, maxLength: 160}
+  - {name: accountnumber, type: String, maxLength: 20}
+keys:
+  - {name: copy_number, columns: [accountnumber]}
+`), 0o644)
+			j := startProject(t, d, proj)
+			a1 := j.create("accounts", map[string]any{"name": "One", "accountnumber": "C-1"})
+			a2 := j.create("accounts", map[string]any{"name": "Two", "accountnumber": "C-2"})
+			j.call("PUT", "/admin/v1/jobs/copier", map[string]any{
+				"source":  map[string]any{"type": "table", "table": "account", "delta": true},
+				"mapping": []map[string]any{{"to": "accountnumber", "required": true}, {"to": "name"}},
+				"key":     []string{"accountnumber"},
+				"sink":    map[string]any{"type": "table", "table": "copy", "deletes": "delete"},
+			}, 201)
+			first := j.runJob("copier", "")
+			j.call("PATCH", "/api/data/v9.2/accounts("+a1["accountid"].(string)+")", map[string]any{"name": "One Ltd"}, 204)
+			j.call("DELETE", "/api/data/v9.2/accounts("+a2["accountid"].(string)+")", nil, 204)
+			second := j.runJob("copier", "")
+			if first.Status != "succeeded" || first.Inserted != 2 || second.Status != "succeeded" || second.Updated != 1 || second.Deleted != 1 {
+				t.Fatalf("runs: %+v %+v", first, second)
+			}
+
+			var got []string
+			for _, c := range j.call("GET", "/admin/v1/changes?table=copy", nil, 200)["value"].([]any) {
+				c := c.(map[string]any)
+				got = append(got, c["message"].(string)+" "+c["correlationId"].(string)+" "+c["userId"].(string))
+			}
+			sys := records.SystemUserID
+			r1, r2 := "job:copier:"+itoa(first.ID), "job:copier:"+itoa(second.ID)
+			want := []string{"Create " + r1 + " " + sys, "Create " + r1 + " " + sys, "Update " + r2 + " " + sys, "Delete " + r2 + " " + sys}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("changes of copy:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			// The Web API's own writes keep their request's correlation id.
+			for _, c := range j.call("GET", "/admin/v1/changes?table=account", nil, 200)["value"].([]any) {
+				if id := c.(map[string]any)["correlationId"].(string); strings.HasPrefix(id, "job:") {
+					t.Fatalf("a Web API change names a job run: %v", c)
 				}
 			}
 		})

@@ -111,7 +111,7 @@ func (st *runState) twoPass() bool {
 
 // execute carries out a claimed run to its end and records the outcome.
 func (s *Service) execute(ctx context.Context, run Run) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(withRun(ctx, run.Job, run.ID))
 	defer cancel()
 	st := &runState{svc: s, run: run, owner: s.node}
 	hbDone := make(chan struct{})
