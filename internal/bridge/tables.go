@@ -24,7 +24,7 @@ import (
 type Tables struct {
 	Records *records.Service
 	// Caller is who the change log names as the writer (default: the system
-	// user).
+	// user). Writes of a job's run carry the correlation id job:NAME:RUN.
 	Caller records.Caller
 }
 
@@ -32,6 +32,16 @@ var _ job.Tables = (*Tables)(nil)
 
 // NewTables returns the jobs' view of rs.
 func NewTables(rs *records.Service) *Tables { return &Tables{Records: rs} }
+
+// caller is who the change log names for a write made with ctx: Caller,
+// with the correlation id job:NAME:RUN when ctx belongs to a job's run.
+func (ts *Tables) caller(ctx context.Context) records.Caller {
+	c := ts.Caller
+	if name, id, ok := job.RunOf(ctx); ok {
+		c.CorrelationID = "job:" + name + ":" + strconv.FormatInt(id, 10)
+	}
+	return c
+}
 
 // scanPage is how many rows a full read takes per read transaction.
 const scanPage = 500
@@ -368,35 +378,145 @@ type prepared struct {
 	key    []any // SQL values of the key columns
 }
 
-// prepare converts a job row's values with records.Convert.
-func (ts *Tables) prepare(ctx context.Context, q store.Querier, t *records.Table, cols []*records.Column, in map[string]any) (prepared, error) {
-	p := prepared{values: records.Row{}}
-	for name, v := range in {
-		c, ok := t.Column(name)
+// refusal is a value a column refuses, or an empty key column.
+type refusal struct {
+	column string
+	value  any
+	err    *records.Error
+}
+
+// prepare converts a job row's values with rowValue, column by column in
+// the table's order. The values the table refuses are returned as refusals
+// (with any, the key is incomplete); other errors (a column the table lacks,
+// the store) are returned as the error.
+func (ts *Tables) prepare(ctx context.Context, q store.Querier, t *records.Table, cols []*records.Column, in map[string]any) (prepared, []refusal, error) {
+	p := prepared{values: make(records.Row, len(in))}
+	var refused []refusal
+	seen := 0
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		v, ok := in[c.Name]
 		if !ok {
-			return p, fmt.Errorf("table %s has no column %q", t.Name, name)
+			continue
 		}
+		seen++
 		cv, err := ts.rowValue(ctx, q, t, c, v)
-		if err != nil {
-			return p, err
+		if re := asRefusal(err); re != nil {
+			refused = append(refused, refusal{c.Name, v, re})
+			continue
 		}
-		p.values[name] = cv
+		if err != nil {
+			return p, nil, err
+		}
+		p.values[c.Name] = cv
+	}
+	if seen < len(in) {
+		for name := range in {
+			if _, ok := t.Column(name); !ok {
+				return p, nil, fmt.Errorf("table %s has no column %q", t.Name, name)
+			}
+		}
 	}
 	for _, c := range cols {
-		v, ok := p.values[c.Name]
-		if !ok {
-			cv, err := ts.rowValue(ctx, q, t, c, in[c.Name])
-			if err != nil {
-				return p, err
-			}
-			v = cv
+		if hasRefusal(refused, c.Name) {
+			continue
 		}
+		v := p.values[c.Name]
 		if v == nil {
-			return p, fmt.Errorf("the key column %s is empty", c.Name)
+			refused = append(refused, refusal{c.Name, nil, records.Invalid("the key column %s is empty", c.Name)})
+			continue
 		}
 		p.key = append(p.key, records.SQLValue(v))
 	}
-	return p, nil
+	return p, refused, nil
+}
+
+// asRefusal returns err as a records error about the values written (a 4xx
+// status), or nil when err is none or is not about them.
+func asRefusal(err error) *records.Error {
+	var re *records.Error
+	if errors.As(err, &re) && re.Status < 500 {
+		return re
+	}
+	return nil
+}
+
+func hasRefusal(rs []refusal, column string) bool {
+	for _, r := range rs {
+		if r.column == column {
+			return true
+		}
+	}
+	return false
+}
+
+// changes are the values that differ from the existing row before, leaving
+// out the system columns Junction maintains: what Upsert updates.
+func changes(t *records.Table, values, before records.Row) records.Row {
+	diff := records.Row{}
+	for name, v := range values {
+		col, _ := t.Column(name)
+		if col.System && name != "ownerid" {
+			continue // maintained by Junction; Update ignores them
+		}
+		if !sameValue(v, before[name]) {
+			diff[name] = v
+		}
+	}
+	return diff
+}
+
+// Check implements job.TableSink: row is converted as Upsert converts it and
+// validated as records.Create or records.Update would validate it (whether a
+// row has the same key decides which), without writing. Each value the
+// table refuses is a reject naming its column, with the reason the Web API
+// would give.
+func (ts *Tables) Check(ctx context.Context, table string, key []string, row map[string]any) ([]job.Reject, error) {
+	t, err := ts.table(table)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := ts.keyColumns(t, key)
+	if err != nil {
+		return nil, err
+	}
+	var refused []refusal
+	err = ts.Records.Store().Read(ctx, func(q store.Querier) error {
+		p, bad, err := ts.prepare(ctx, q, t, cols, row)
+		if err != nil || len(bad) > 0 {
+			refused = bad
+			return err
+		}
+		k := &keyed{t: t, cols: cols}
+		if err := k.load(ctx, q, [][]any{p.key}); err != nil {
+			return err
+		}
+		before := k.rows[keyText(p.key)] // nil: Upsert would create the row
+		values := p.values
+		if before != nil {
+			if values = changes(t, p.values, before); len(values) == 0 {
+				return nil
+			}
+		}
+		err = ts.Records.Check(ctx, q, t, before, values, ts.caller(ctx))
+		if re := asRefusal(err); re != nil {
+			refused = append(refused, refusal{re.Column, row[re.Column], re})
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]job.Reject, 0, len(refused))
+	for _, r := range refused {
+		var v string
+		if r.value != nil {
+			v = format.Text(r.value)
+		}
+		out = append(out, job.Reject{Column: r.column, Reason: r.err.Message, Value: v})
+	}
+	return out, nil
 }
 
 // Upsert implements job.TableSink: rows are matched to existing rows by the
@@ -416,12 +536,16 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 	if err != nil {
 		return c, err
 	}
+	who := ts.caller(ctx)
 	err = ts.Records.Store().Tx(ctx, func(tx store.Tx) error {
 		c = job.Counts{}
 		in := make([]prepared, len(rows))
 		keys := make([][]any, len(rows))
 		for i, r := range rows {
-			p, err := ts.prepare(ctx, tx, t, cols, r)
+			p, refused, err := ts.prepare(ctx, tx, t, cols, r)
+			if err == nil && len(refused) > 0 {
+				err = refused[0].err
+			}
 			if err != nil {
 				return fmt.Errorf("row %d of the chunk (%s): %w", i+1, inputKey(key, r), err)
 			}
@@ -435,7 +559,7 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 			kt := keyText(p.key)
 			before, exists := k.rows[kt]
 			if !exists {
-				created, err := ts.Records.Create(ctx, tx, t, p.values, ts.Caller)
+				created, err := ts.Records.Create(ctx, tx, t, p.values, who)
 				if err != nil {
 					return fmt.Errorf("row %d of the chunk (%s): %w", i+1, inputKey(key, rows[i]), err)
 				}
@@ -443,21 +567,12 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 				c.Inserted++
 				continue
 			}
-			diff := records.Row{}
-			for name, v := range p.values {
-				col, _ := t.Column(name)
-				if col.System && name != "ownerid" {
-					continue // maintained by Junction; Update ignores them
-				}
-				if !sameValue(v, before[name]) {
-					diff[name] = v
-				}
-			}
+			diff := changes(t, p.values, before)
 			if len(diff) == 0 {
 				c.Unchanged++
 				continue
 			}
-			after, err := ts.Records.Update(ctx, tx, t, before[t.PrimaryID()].(string), diff, "", ts.Caller)
+			after, err := ts.Records.Update(ctx, tx, t, before[t.PrimaryID()].(string), diff, "", who)
 			if err != nil {
 				return fmt.Errorf("row %d of the chunk (%s): %w", i+1, inputKey(key, rows[i]), err)
 			}
@@ -499,6 +614,37 @@ func sameValue(a, b any) bool {
 // Delete implements job.TableSink: the rows with the given keys are deleted
 // through records.Delete in one transaction; keys with no row are skipped.
 func (ts *Tables) Delete(ctx context.Context, table string, key []string, keys []map[string]any) (int64, error) {
+	who := ts.caller(ctx)
+	return ts.eachByKey(ctx, "delete", table, key, keys, func(tx store.Tx, t *records.Table, id string, _ records.Row) (bool, error) {
+		return true, ts.Records.Delete(ctx, tx, t, id, "", who)
+	})
+}
+
+// Flag implements job.TableSink: the Boolean column is set to true through
+// records.Update, in one transaction, on the rows with the given keys that
+// are not flagged yet; keys with no row are skipped. It returns how many
+// rows it flagged.
+func (ts *Tables) Flag(ctx context.Context, table string, key []string, column string, keys []map[string]any) (int64, error) {
+	who := ts.caller(ctx)
+	return ts.eachByKey(ctx, "flag", table, key, keys, func(tx store.Tx, t *records.Table, id string, r records.Row) (bool, error) {
+		c, ok := t.Column(column)
+		if !ok || c.Type != records.Boolean {
+			return false, fmt.Errorf("table %s has no Boolean column %q to flag deleted rows with", t.Name, column)
+		}
+		if r[column] == true {
+			return false, nil
+		}
+		_, err := ts.Records.Update(ctx, tx, t, id, records.Row{column: true}, "", who)
+		return true, err
+	})
+}
+
+// eachByKey calls fn, in one transaction, once with each row of table whose
+// key columns have the values of one of keys (keys with no row are
+// skipped), and counts the rows fn acted on. verb names what fn does in its
+// errors.
+func (ts *Tables) eachByKey(ctx context.Context, verb, table string, key []string, keys []map[string]any,
+	fn func(tx store.Tx, t *records.Table, id string, r records.Row) (bool, error)) (int64, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
@@ -527,11 +673,14 @@ func (ts *Tables) Delete(ctx context.Context, table string, key []string, keys [
 			if !ok {
 				continue
 			}
-			if err := ts.Records.Delete(ctx, tx, t, r[t.PrimaryID()].(string), "", ts.Caller); err != nil {
-				return fmt.Errorf("delete %s: %w", describeKey(cols, r), err)
+			acted, err := fn(tx, t, r[t.PrimaryID()].(string), r)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", verb, describeKey(cols, r), err)
 			}
-			delete(k.rows, kt)
-			n++
+			delete(k.rows, kt) // a key given twice is handled once
+			if acted {
+				n++
+			}
 		}
 		return nil
 	})

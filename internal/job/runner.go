@@ -113,7 +113,7 @@ func (st *runState) twoPass() bool {
 
 // execute carries out a claimed run to its end and records the outcome.
 func (s *Service) execute(ctx context.Context, run Run) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(withRun(ctx, run.Job, run.ID))
 	defer cancel()
 	st := &runState{svc: s, run: run, owner: s.node}
 	hbDone := make(chan struct{})
@@ -322,6 +322,12 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		return "", err
 	}
 	recordRejects := validateOnly || !st.twoPass()
+	// A sink that checks rows is asked about each one, except in an apply
+	// pass after a validation pass that found nothing wrong.
+	chk, _ := resolver.(rowChecker)
+	if !recordRejects && st.bad == 0 {
+		chk = nil
+	}
 	if recordRejects {
 		st.read, st.bad = 0, 0
 	}
@@ -384,6 +390,11 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		row, rejects, err := m.row(ctx, rec, deleted)
 		if err != nil {
 			return "", err
+		}
+		if len(rejects) == 0 && !deleted && chk != nil {
+			if rejects, err = checkRow(ctx, chk, row); err != nil {
+				return "", err
+			}
 		}
 		if recordRejects {
 			st.read++

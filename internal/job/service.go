@@ -356,10 +356,11 @@ func (s *Service) openSink(ctx context.Context, spec *Spec, run Run) (sinkWriter
 		}
 		return fs, nil
 	case "table":
-		if s.Tables == nil {
-			return nil, errors.New("Junction tables are not available to jobs in this build")
+		ts, err := newTableSink(ctx, s.Tables, sk, p)
+		if err != nil {
+			return nil, err
 		}
-		return &tableSink{t: s.Tables, table: sk.Table, plan: p, mode: sk.Deletes}, nil
+		return ts, nil
 	case "dataverse":
 		return s.openDataverseSink(ctx, spec, p)
 	}
@@ -368,7 +369,7 @@ func (s *Service) openSink(ctx context.Context, spec *Spec, run Run) (sinkWriter
 
 // resolver answers lookups during validation without preparing the sink.
 func (s *Service) resolver(ctx context.Context, spec *Spec) (Resolver, func(), error) {
-	needs := false
+	needs := spec.Sink.Type == "table" // a table sink also checks rows (rowChecker)
 	for _, m := range spec.Mapping {
 		needs = needs || m.Lookup != nil
 	}
@@ -387,10 +388,11 @@ func (s *Service) resolver(ctx context.Context, spec *Spec) (Resolver, func(), e
 		}
 		return sk, sk.Abort, nil
 	case "table":
-		if s.Tables == nil {
-			return nil, nil, errors.New("Junction tables are not available to jobs in this build")
+		ts, err := newTableSink(ctx, s.Tables, spec.Sink, sinkPlan{key: spec.Key})
+		if err != nil {
+			return nil, nil, err
 		}
-		return s.Tables, func() {}, nil
+		return ts, func() {}, nil
 	case "dataverse":
 		c, err := s.dataverse(spec.Sink.Org)
 		if err != nil {

@@ -2,6 +2,8 @@ package job
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"junction/internal/job/format"
 )
@@ -39,6 +41,28 @@ type sinkWriter interface {
 	Abort()
 }
 
+// rowChecker is a sink that can tell, before a row is applied, which of its
+// values the target would refuse. The runner makes such a row a reject
+// instead of letting it fail the chunk that holds it.
+type rowChecker interface {
+	// Check returns the problems with values; the runner fills in the line.
+	// An error is not about the row and ends the run.
+	Check(ctx context.Context, values map[string]any) ([]Reject, error)
+}
+
+// checkRow asks chk about row and returns its rejects with the row's line.
+func checkRow(ctx context.Context, chk rowChecker, row Row) ([]Reject, error) {
+	rs, err := chk.Check(ctx, row.Values)
+	if err != nil {
+		return nil, fmt.Errorf("line %d: check the row against the sink: %w", row.Line, err)
+	}
+	for i := range rs {
+		rs[i].Line = row.Line
+		rs[i].Value = truncate(rs[i].Value, 200)
+	}
+	return rs, nil
+}
+
 // sinkPlan is what a sink is opened with.
 type sinkPlan struct {
 	cols  []format.Column
@@ -58,8 +82,15 @@ type TableSink interface {
 	Upsert(ctx context.Context, table string, key []string, rows []map[string]any) (Counts, error)
 	// Delete removes the rows with the given keys.
 	Delete(ctx context.Context, table string, key []string, keys []map[string]any) (int64, error)
+	// Flag sets the Boolean column to true on the rows with the given keys
+	// (deletes: flag) and says how many it changed.
+	Flag(ctx context.Context, table string, key []string, column string, keys []map[string]any) (int64, error)
 	// Get returns the rows with the given keys, by keyOf text.
 	Get(ctx context.Context, table string, key []string, keys []map[string]any) ([]map[string]any, error)
+	// Check converts and validates row as Upsert would, without writing, and
+	// returns what the table refuses, each reject naming its column. An error
+	// is not about the row.
+	Check(ctx context.Context, table string, key []string, row map[string]any) ([]Reject, error)
 }
 
 // TableSource reads Junction tables in full (the records service implements
@@ -79,41 +110,121 @@ type Tables interface {
 
 // tableSink writes through a TableSink.
 type tableSink struct {
-	t     TableSink
-	table string
-	plan  sinkPlan
-	mode  string
+	t      TableSink
+	table  string
+	plan   sinkPlan
+	mode   string // what a deletion does: ignore, flag or delete
+	delCol string // the Boolean column deletes: flag sets
+}
+
+var (
+	_ sinkWriter = (*tableSink)(nil)
+	_ rowChecker = (*tableSink)(nil)
+)
+
+// newTableSink opens a sink to a Junction table, checking what it can before
+// a row is read: Junction tables are available, the table exists and, for
+// deletes: flag, has the Boolean column to flag rows with.
+func newTableSink(ctx context.Context, t Tables, sk Sink, p sinkPlan) (*tableSink, error) {
+	if t == nil {
+		return nil, errors.New("Junction tables are not available to jobs in this build")
+	}
+	cols, err := t.Columns(ctx, sk.Table)
+	if err != nil {
+		return nil, fmt.Errorf("sink.table: %w", err)
+	}
+	if sk.Deletes == "flag" {
+		typ := ""
+		for _, c := range cols {
+			if c.Name == sk.DeletedColumn {
+				typ = c.Type
+			}
+		}
+		switch typ {
+		case format.TypeBool:
+		case "":
+			return nil, fmt.Errorf("sink.deletedColumn: table %s has no column %q to flag deleted rows with; add a Boolean column or name one", sk.Table, sk.DeletedColumn)
+		default:
+			return nil, fmt.Errorf("sink.deletedColumn: column %s of table %s is not a Boolean column (it holds %s values)", sk.DeletedColumn, sk.Table, typ)
+		}
+	}
+	return &tableSink{t: t, table: sk.Table, plan: p, mode: sk.Deletes, delCol: sk.DeletedColumn}, nil
+}
+
+// Check implements rowChecker.
+func (s *tableSink) Check(ctx context.Context, values map[string]any) ([]Reject, error) {
+	return s.t.Check(ctx, s.table, s.plan.key, s.live(values))
+}
+
+// live returns the values to upsert for a row that is not a deletion: with
+// deletes: flag the flag is cleared, so a row deleted and then created again
+// at the source is live again, unless the mapping sets the column itself.
+func (s *tableSink) live(values map[string]any) map[string]any {
+	if s.mode != "flag" {
+		return values
+	}
+	if _, mapped := values[s.delCol]; mapped {
+		return values
+	}
+	out := make(map[string]any, len(values)+1)
+	for k, v := range values {
+		out[k] = v
+	}
+	out[s.delCol] = false
+	return out
 }
 
 func (s *tableSink) Resolve(ctx context.Context, l Lookup, v string) (any, bool, error) {
 	return s.t.Resolve(ctx, l, v)
 }
 
+// Apply upserts the chunk's rows and then deletes or flags its deletions.
+// Upserts go first, so a row is left out when a deletion of its key follows
+// it in the chunk, and a deletion when a row of its key follows it: the last
+// of a key's rows decides, as it would row by row.
 func (s *tableSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, error) {
-	var up, del []map[string]any
-	for _, r := range rows {
-		if r.Deleted {
-			if s.mode == "delete" {
-				del = append(del, r.Values)
-			}
-			continue
+	deletes := s.mode == "delete" || s.mode == "flag"
+	keys := make([]string, len(rows))
+	lastGone := map[string]int{}
+	lastLive := map[string]int{}
+	for i, r := range rows {
+		keys[i] = keyOf(s.plan.key, r.Values)
+		switch {
+		case !r.Deleted:
+			lastLive[keys[i]] = i
+		case deletes:
+			lastGone[keys[i]] = i
 		}
-		up = append(up, r.Values)
+	}
+	var up, gone []map[string]any
+	for i, r := range rows {
+		switch {
+		case !r.Deleted:
+			if g, ok := lastGone[keys[i]]; !ok || g < i {
+				up = append(up, s.live(r.Values))
+			}
+		case deletes:
+			if l, ok := lastLive[keys[i]]; lastGone[keys[i]] == i && (!ok || l < i) {
+				gone = append(gone, r.Values)
+			}
+		}
 	}
 	c, err := s.t.Upsert(ctx, s.table, s.plan.key, up)
-	if err != nil {
+	if err != nil || len(gone) == 0 {
 		return c, nil, err
 	}
-	if len(del) > 0 {
-		n, err := s.t.Delete(ctx, s.table, s.plan.key, del)
-		c.Deleted += n
-		if err != nil {
-			return c, nil, err
-		}
+	var n int64
+	if s.mode == "flag" {
+		n, err = s.t.Flag(ctx, s.table, s.plan.key, s.delCol, gone)
+	} else {
+		n, err = s.t.Delete(ctx, s.table, s.plan.key, gone)
 	}
-	return c, nil, nil
+	c.Deleted += n
+	return c, nil, err
 }
 
+// Verify reads the chunk's live rows back by key. With deletes: flag a row
+// found flagged counts as missing.
 func (s *tableSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte, bool, error) {
 	keys := make([]map[string]any, 0, len(rows))
 	for _, r := range rows {
@@ -127,6 +238,9 @@ func (s *tableSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte
 	}
 	out := make(map[string][32]byte, len(got))
 	for _, row := range got {
+		if s.mode == "flag" && row[s.delCol] == true {
+			continue // flagged deleted: not there for a live source row
+		}
 		out[keyOf(s.plan.key, row)] = rowHash(s.plan.cols, row)
 	}
 	return out, true, nil

@@ -150,16 +150,12 @@ func isKey(t *Table, names []string) bool {
 // Create inserts a row and appends its change; it returns the new id. values
 // holds row-form values (see Convert); a value for the primary id chooses it.
 func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row, who Caller) (Row, error) {
-	row := Row{}
-	for k, v := range values {
-		c, ok := t.Column(k)
-		if !ok {
-			return nil, Errorf(http.StatusBadRequest, CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name)
-		}
-		if c.System && k != t.PrimaryID() && k != "ownerid" {
-			continue // read-only columns are ignored, as Dataverse does
-		}
-		row[k] = v
+	row, _, err := written(t, nil, values, who)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, tx, t, nil, row, nil); err != nil {
+		return nil, err
 	}
 	id, _ := row[t.PrimaryID()].(string)
 	if id == "" {
@@ -168,18 +164,6 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 	row[t.PrimaryID()] = strings.ToLower(id)
 	now := s.now().UTC().Truncate(1e3)
 	row["createdon"], row["modifiedon"], row["versionnumber"] = now, now, int64(1)
-	if row["statecode"] == nil {
-		row["statecode"] = int64(0)
-	}
-	if row["statuscode"] == nil {
-		row["statuscode"] = defaultStatus(t, row["statecode"].(int64))
-	}
-	if err := checkStatus(t, row); err != nil {
-		return nil, err
-	}
-	if row["ownerid"] == nil {
-		row["ownerid"] = Ref{Table: "systemuser", ID: ownerOf(who)}
-	}
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		if c.Type == AutoNumber && row[c.Name] == nil {
@@ -189,12 +173,6 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 			}
 			row[c.Name] = v
 		}
-		if c.Required == RequiredSystem && row[c.Name] == nil {
-			return nil, Invalid("A value for the required column %s of %s is missing.", c.Name, t.Name)
-		}
-	}
-	if err := s.checkRefs(ctx, tx, t, row); err != nil {
-		return nil, err
 	}
 	var cols, marks []string
 	var args []any
@@ -213,7 +191,7 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 			cols, marks, args = append(cols, Quote(TypeColumn(c))), append(marks, "?"), append(args, tbl)
 		}
 	}
-	_, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args...)
+	_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args...)
 	if err != nil {
 		if store.IsConflict(err) {
 			return nil, Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
@@ -262,10 +240,107 @@ func checkStatus(t *Table, row Row) error {
 	c, _ := t.Column("statuscode")
 	for _, o := range c.Options {
 		if o.Value == sc && o.State != nil && *o.State != st {
-			return Invalid("%d is not a valid status code for state code %d on %s.", sc, st, t.Name)
+			return Invalid("%d is not a valid status code for state code %d on %s.", sc, st, t.Name).about("statuscode")
 		}
 	}
 	return nil
+}
+
+// written returns the row a write of values by who leaves: before (nil for a
+// create) with values over it, and the columns the write sets, in the order
+// an update writes them. Unknown columns are an error; read-only system
+// columns are skipped, as Dataverse does, except that a create may choose
+// the primary id. A create gets the default state, status and owner; a state
+// given without a status brings the state's default status.
+func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
+	create := before == nil
+	row := make(Row, len(t.Columns))
+	for k, v := range before {
+		row[k] = v
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	set := make([]string, 0, len(keys)+1)
+	for _, k := range keys {
+		c, ok := t.Column(k)
+		if !ok {
+			return nil, nil, Errorf(http.StatusBadRequest, CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name).about(k)
+		}
+		if c.System && k != "ownerid" && !(create && k == t.PrimaryID()) {
+			continue
+		}
+		row[k] = values[k]
+		set = append(set, k)
+	}
+	if create {
+		if row["statecode"] == nil {
+			row["statecode"] = int64(0)
+		}
+		if row["statuscode"] == nil {
+			row["statuscode"] = defaultStatus(t, row["statecode"].(int64))
+		}
+		if row["ownerid"] == nil {
+			row["ownerid"] = Ref{Table: "systemuser", ID: ownerOf(who)}
+		}
+		return row, set, nil
+	}
+	_, state := values["statecode"]
+	_, status := values["statuscode"]
+	if state && !status {
+		st, _ := row["statecode"].(int64)
+		row["statuscode"] = defaultStatus(t, st)
+		set = append(set, "statuscode")
+	}
+	return row, set, nil
+}
+
+// check is the validation every write makes before it writes, shared by
+// Create, Update and Check: row is the whole row the write leaves (see
+// written) and set the columns an update sets (nil for a create, which sets
+// them all). Required columns must have a value, the status must fit the
+// state, and the lookups written must point at existing rows.
+func (s *Service) check(ctx context.Context, q store.Querier, t *Table, before, row Row, set []string) error {
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if c.Required != RequiredSystem || row[c.Name] != nil {
+			continue
+		}
+		if before == nil && c.Type != AutoNumber && c.Name != t.PrimaryID() { // those two are filled in by Create
+			return Invalid("A value for the required column %s of %s is missing.", c.Name, t.Name).about(c.Name)
+		}
+		if before != nil && contains(set, c.Name) {
+			return Invalid("The required column %s of %s cannot be cleared.", c.Name, t.Name).about(c.Name)
+		}
+	}
+	if err := checkStatus(t, row); err != nil {
+		return err
+	}
+	refs := row
+	if before != nil {
+		refs = make(Row, len(set))
+		for _, k := range set {
+			refs[k] = row[k]
+		}
+	}
+	return s.checkRefs(ctx, q, t, refs)
+}
+
+// Check validates a write of values (row form, see Convert) by who to t
+// without making it: a create when before is nil, else an update of before.
+// It makes the checks Create and Update make; Convert has checked each
+// value's type, length, range and choice.
+func (s *Service) Check(ctx context.Context, q store.Querier, t *Table, before, values Row, who Caller) error {
+	row, set, err := written(t, before, values, who)
+	if err != nil {
+		return err
+	}
+	if before == nil {
+		set = nil
+	}
+	return s.check(ctx, q, t, before, row, set)
 }
 
 // checkRefs verifies that every lookup in row points at an existing row.
@@ -281,14 +356,14 @@ func (s *Service) checkRefs(ctx context.Context, q store.Querier, t *Table, row 
 		}
 		tt, ok := s.Table(r.Table)
 		if !ok {
-			return Invalid("%s references the unknown table %s.", k, r.Table)
+			return Invalid("%s references the unknown table %s.", k, r.Table).about(k)
 		}
 		var n int
 		if err := q.QueryRow(ctx, fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s = ?", Quote(tt.SQLName()), Quote(tt.PrimaryID())), r.ID).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
-			return NotFound(r.Table, r.ID)
+			return NotFound(r.Table, r.ID).about(k)
 		}
 	}
 	return nil
@@ -304,32 +379,18 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if ifMatch != "" && ifMatch != "*" && ifMatch != before.ETag() {
 		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The version of the existing record doesn't match the RowVersion property provided.")
 	}
-	after := Row{}
-	for k, v := range before {
-		after[k] = v
+	after, changed, err := written(t, before, values, who)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, tx, t, before, after, changed); err != nil {
+		return nil, err
 	}
 	var sets []string
 	var args []any
-	var changed []string
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := values[k]
-		c, ok := t.Column(k)
-		if !ok {
-			return nil, Errorf(http.StatusBadRequest, CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name)
-		}
-		if c.System && k != "ownerid" {
-			continue
-		}
-		if v == nil && c.Required == RequiredSystem {
-			return nil, Invalid("The required column %s of %s cannot be cleared.", k, t.Name)
-		}
-		after[k] = v
-		changed = append(changed, k)
+	for _, k := range changed {
+		c, _ := t.Column(k)
+		v := after[k]
 		sets, args = append(sets, Quote(k)+" = ?"), append(args, toSQL(v))
 		if c.Type == Customer {
 			var tbl any
@@ -338,19 +399,6 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 			}
 			sets, args = append(sets, Quote(TypeColumn(c))+" = ?"), append(args, tbl)
 		}
-	}
-	if _, ok := values["statecode"]; ok {
-		if _, ok := values["statuscode"]; !ok {
-			after["statuscode"] = defaultStatus(t, after["statecode"].(int64))
-			sets, args = append(sets, Quote("statuscode")+" = ?"), append(args, after["statuscode"])
-			changed = append(changed, "statuscode")
-		}
-	}
-	if err := checkStatus(t, after); err != nil {
-		return nil, err
-	}
-	if err := s.checkRefs(ctx, tx, t, values); err != nil {
-		return nil, err
 	}
 	now := s.now().UTC().Truncate(1e3)
 	after["modifiedon"], after["versionnumber"] = now, before.Version()+1

@@ -31,9 +31,18 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// Column names the column a validation error is about, when there is one
+	// (batch jobs put it in the rejects file); the wire formats leave it out.
+	Column string
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// about sets the column e is about and returns e.
+func (e *Error) about(column string) *Error {
+	e.Column = column
+	return e
+}
 
 // Errorf builds an Error.
 func Errorf(status int, code, format string, args ...any) *Error {

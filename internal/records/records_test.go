@@ -205,3 +205,83 @@ func TestUpsertByKey(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckMatchesWrites checks that Check refuses what Create and Update
+// refuse, with the same error naming the column, and writes nothing.
+func TestCheckMatchesWrites(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
+			t.Fatal(err)
+		}
+		rec := records.New(s, nil, nil)
+		part := records.Table{Name: "part", PrimaryName: "code", Columns: []records.Column{
+			{Name: "code", Type: records.String, MaxLength: 10, Required: records.RequiredSystem},
+			{Name: "maker", Type: records.Lookup, Targets: []string{"account"}},
+		}}
+		if err := rec.Init(ctx, []records.Table{part}); err != nil {
+			t.Fatal(err)
+		}
+		pt, _ := rec.Table("part")
+		var existing records.Row
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			existing, err = rec.Create(ctx, tx, pt, records.Row{"code": "P-1"}, records.Caller{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := records.Ref{Table: "account", ID: "6d1a2b3c-0000-4000-8000-00000000beef"}
+		cases := []struct {
+			name   string
+			before records.Row
+			values records.Row
+			column string
+		}{
+			{"required missing on create", nil, records.Row{"maker": nil}, "code"},
+			{"required cleared on update", existing, records.Row{"code": nil}, "code"},
+			{"unknown lookup target row", nil, records.Row{"code": "P-2", "maker": missing}, "maker"},
+			{"status not of the state", existing, records.Row{"statecode": int64(0), "statuscode": int64(2)}, "statuscode"},
+			{"unknown column", nil, records.Row{"code": "P-3", "colour": "red"}, "colour"},
+		}
+		for _, c := range cases {
+			var checked, wrote error
+			s.Read(ctx, func(q store.Querier) error {
+				checked = rec.Check(ctx, q, pt, c.before, c.values, records.Caller{})
+				return nil
+			})
+			s.Tx(ctx, func(tx store.Tx) error {
+				if c.before == nil {
+					_, wrote = rec.Create(ctx, tx, pt, c.values, records.Caller{})
+				} else {
+					_, wrote = rec.Update(ctx, tx, pt, c.before["partid"].(string), c.values, "", records.Caller{})
+				}
+				return wrote
+			})
+			if checked == nil || wrote == nil || checked.Error() != wrote.Error() {
+				t.Errorf("%s: Check said %v, the write %v", c.name, checked, wrote)
+				continue
+			}
+			if col := records.AsError(checked).Column; col != c.column {
+				t.Errorf("%s: the error names column %q, want %q", c.name, col, c.column)
+			}
+		}
+		// What a write accepts, Check accepts.
+		s.Read(ctx, func(q store.Querier) error {
+			if err := rec.Check(ctx, q, pt, nil, records.Row{"code": "P-9"}, records.Caller{}); err != nil {
+				t.Errorf("a good create: %v", err)
+			}
+			if err := rec.Check(ctx, q, pt, existing, records.Row{"statecode": int64(1)}, records.Caller{}); err != nil {
+				t.Errorf("a good update: %v", err)
+			}
+			return nil
+		})
+		// Convert's errors name the column too.
+		c, _ := pt.Column("code")
+		if _, err := records.Convert(pt, c, "much too long a code"); records.AsError(err).Column != "code" {
+			t.Errorf("Convert's error: %#v", err)
+		}
+	})
+}

@@ -58,8 +58,16 @@ func ParseTime(s string) (time.Time, error) {
 }
 
 // Convert checks a JSON-decoded value (json.Number for numbers) against c and
-// returns it in the row form. Lookup columns take a Ref.
+// returns it in the row form. Lookup columns take a Ref. Its errors name c.
 func Convert(t *Table, c *Column, v any) (any, error) {
+	out, err := convert(t, c, v)
+	if e, ok := err.(*Error); ok {
+		e.about(c.Name)
+	}
+	return out, err
+}
+
+func convert(t *Table, c *Column, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
