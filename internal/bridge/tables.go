@@ -466,12 +466,12 @@ func changes(t *records.Table, values, before records.Row) records.Row {
 	return diff
 }
 
-// Check implements job.TableSink: row is converted as Upsert converts it and
-// validated as records.Create or records.Update would validate it (whether a
-// row has the same key decides which), without writing. Each value the
-// table refuses is a reject naming its column, with the reason the Web API
-// would give.
-func (ts *Tables) Check(ctx context.Context, table string, key []string, row map[string]any) ([]job.Reject, error) {
+// Check implements job.TableSink: each row is converted as Upsert converts
+// it and validated as records.Create or records.Update would validate it
+// (whether a row has the same key decides which), without writing, all in
+// one read. Each value the table refuses is a reject of its row (out[i] for
+// rows[i]) naming its column, with the reason the Web API would give.
+func (ts *Tables) Check(ctx context.Context, table string, key []string, rows []map[string]any) ([][]job.Reject, error) {
 	t, err := ts.table(table)
 	if err != nil {
 		return nil, err
@@ -480,41 +480,56 @@ func (ts *Tables) Check(ctx context.Context, table string, key []string, row map
 	if err != nil {
 		return nil, err
 	}
-	var refused []refusal
+	refused := make([][]refusal, len(rows))
 	err = ts.Records.Store().Read(ctx, func(q store.Querier) error {
-		p, bad, err := ts.prepare(ctx, q, t, cols, row)
-		if err != nil || len(bad) > 0 {
-			refused = bad
-			return err
-		}
-		k := &keyed{t: t, cols: cols}
-		if err := k.load(ctx, q, [][]any{p.key}); err != nil {
-			return err
-		}
-		before := k.rows[keyText(p.key)] // nil: Upsert would create the row
-		values := p.values
-		if before != nil {
-			if values = changes(t, p.values, before); len(values) == 0 {
-				return nil
+		prep := make([]prepared, len(rows))
+		var keys [][]any
+		for i, row := range rows {
+			p, bad, err := ts.prepare(ctx, q, t, cols, row)
+			if err != nil {
+				return err
+			}
+			if refused[i] = bad; len(bad) == 0 {
+				prep[i] = p
+				keys = append(keys, p.key)
 			}
 		}
-		err = ts.Records.Check(ctx, q, t, before, values, ts.caller(ctx))
-		if re := asRefusal(err); re != nil {
-			refused = append(refused, refusal{re.Column, row[re.Column], re})
-			return nil
+		k := &keyed{t: t, cols: cols}
+		if err := k.load(ctx, q, keys); err != nil {
+			return err
 		}
-		return err
+		for i, p := range prep {
+			if len(refused[i]) > 0 {
+				continue
+			}
+			before := k.rows[keyText(p.key)] // nil: Upsert would create the row
+			values := p.values
+			if before != nil {
+				if values = changes(t, p.values, before); len(values) == 0 {
+					continue
+				}
+			}
+			err := ts.Records.Check(ctx, q, t, before, values, ts.caller(ctx))
+			if re := asRefusal(err); re != nil {
+				refused[i] = append(refused[i], refusal{re.Column, rows[i][re.Column], re})
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]job.Reject, 0, len(refused))
-	for _, r := range refused {
-		var v string
-		if r.value != nil {
-			v = format.Text(r.value)
+	out := make([][]job.Reject, len(rows))
+	for i, rs := range refused {
+		for _, r := range rs {
+			var v string
+			if r.value != nil {
+				v = format.Text(r.value)
+			}
+			out[i] = append(out[i], job.Reject{Column: r.column, Reason: r.err.Message, Value: v})
 		}
-		out = append(out, job.Reject{Column: r.column, Reason: r.err.Message, Value: v})
 	}
 	return out, nil
 }

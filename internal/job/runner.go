@@ -332,22 +332,24 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		st.read, st.bad = 0, 0
 	}
 	var chunk []Row
-	var consumed int64
+	// done counts the source items handled, in order: applied, rejected, or
+	// held for a chunk. A checkpoint says how many a resumed run skips.
+	var done int64
 	lastSave := time.Now()
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
 		}
-		if consumed > st.run.Checkpoint {
+		if done > st.run.Checkpoint {
 			c, refused, err := sink.Apply(ctx, chunk)
 			if err != nil {
-				return fmt.Errorf("write chunk ending at source row %d: %w", consumed, err)
+				return fmt.Errorf("write chunk ending at source row %d: %w", done, err)
 			}
 			st.counts.add(c)
 			if len(refused) > 0 {
 				chunk = st.refused(chunk, refused)
 				if ok, why := st.policyAllows(); !ok {
-					return &rowFailure{fmt.Sprintf("the sink refused rows: %s; chunks before the one ending at source row %d were applied", strings.TrimSuffix(why, ": nothing was applied"), consumed)}
+					return &rowFailure{fmt.Sprintf("the sink refused rows: %s; chunks before the one ending at source row %d were applied", strings.TrimSuffix(why, ": nothing was applied"), done)}
 				}
 			}
 		}
@@ -355,12 +357,56 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 			return err
 		}
 		chunk = chunk[:0]
-		if consumed <= st.run.Checkpoint {
+		if done <= st.run.Checkpoint {
 			return nil
 		}
-		st.run.Checkpoint = consumed
+		st.run.Checkpoint = done
 		lastSave = time.Now()
 		return st.checkpoint(ctx, r.progress())
+	}
+	// admit takes one source item's outcome: its rejects, or its row for the
+	// next chunk (row is nil for an item that could not be read).
+	admit := func(row *Row, rejects []Reject) error {
+		done++
+		if recordRejects {
+			st.read++
+			if len(rejects) > 0 {
+				st.bad++
+				st.rejects.add(rejects)
+			}
+		}
+		if row == nil || len(rejects) > 0 || validateOnly {
+			if validateOnly && time.Since(lastSave) > time.Second {
+				lastSave = time.Now()
+				st.progress(ctx, r.progress()/2)
+			}
+			return nil
+		}
+		chunk = append(chunk, *row)
+		if len(chunk) >= st.spec.Chunk {
+			return flush()
+		}
+		return nil
+	}
+	// Rows for a checking sink wait in pending, to be checked together in one
+	// read; anything else admitted meanwhile waits behind them, in order.
+	var pending []Row
+	checkBatch := min(st.spec.Chunk, 500)
+	drain := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		rejects, err := checkRows(ctx, chk, pending)
+		if err != nil {
+			return err
+		}
+		for i := range pending {
+			if err := admit(&pending[i], rejects[i]); err != nil {
+				return err
+			}
+		}
+		pending = pending[:0]
+		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -372,11 +418,11 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		}
 		var fe *format.Error
 		if errors.As(err, &fe) && !fe.Fatal {
-			consumed++
-			if recordRejects {
-				st.read++
-				st.bad++
-				st.rejects.add([]Reject{{Line: fe.Line, Column: fe.Column, Reason: fe.Msg}})
+			if err := drain(); err != nil {
+				return "", err
+			}
+			if err := admit(nil, []Reject{{Line: fe.Line, Column: fe.Column, Reason: fe.Msg}}); err != nil {
+				return "", err
 			}
 			continue
 		}
@@ -386,36 +432,27 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		if err != nil {
 			return "", fmt.Errorf("read the source: %w", err)
 		}
-		consumed++
 		row, rejects, err := m.row(ctx, rec, deleted)
 		if err != nil {
 			return "", err
 		}
 		if len(rejects) == 0 && !deleted && chk != nil {
-			if rejects, err = checkRow(ctx, chk, row); err != nil {
-				return "", err
-			}
-		}
-		if recordRejects {
-			st.read++
-			if len(rejects) > 0 {
-				st.bad++
-				st.rejects.add(rejects)
-			}
-		}
-		if len(rejects) > 0 || validateOnly {
-			if validateOnly && time.Since(lastSave) > time.Second {
-				lastSave = time.Now()
-				st.progress(ctx, r.progress()/2)
+			if pending = append(pending, row); len(pending) >= checkBatch {
+				if err := drain(); err != nil {
+					return "", err
+				}
 			}
 			continue
 		}
-		chunk = append(chunk, row)
-		if len(chunk) >= st.spec.Chunk {
-			if err := flush(); err != nil {
-				return "", err
-			}
+		if err := drain(); err != nil {
+			return "", err
 		}
+		if err := admit(&row, rejects); err != nil {
+			return "", err
+		}
+	}
+	if err := drain(); err != nil {
+		return "", err
 	}
 	if !validateOnly {
 		if err := flush(); err != nil {

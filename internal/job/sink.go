@@ -41,26 +41,32 @@ type sinkWriter interface {
 	Abort()
 }
 
-// rowChecker is a sink that can tell, before a row is applied, which of its
-// values the target would refuse. The runner makes such a row a reject
+// rowChecker is a sink that can tell, before rows are applied, which of
+// their values the target would refuse. The runner makes such a row a reject
 // instead of letting it fail the chunk that holds it.
 type rowChecker interface {
-	// Check returns the problems with values; the runner fills in the line.
-	// An error is not about the row and ends the run.
-	Check(ctx context.Context, values map[string]any) ([]Reject, error)
+	// Check returns the problems with each row (out[i] for rows[i]); the
+	// runner fills in the lines. An error is not about a row and ends the run.
+	Check(ctx context.Context, rows []map[string]any) ([][]Reject, error)
 }
 
-// checkRow asks chk about row and returns its rejects with the row's line.
-func checkRow(ctx context.Context, chk rowChecker, row Row) ([]Reject, error) {
-	rs, err := chk.Check(ctx, row.Values)
+// checkRows asks chk about rows and returns their rejects with their lines.
+func checkRows(ctx context.Context, chk rowChecker, rows []Row) ([][]Reject, error) {
+	values := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		values[i] = r.Values
+	}
+	out, err := chk.Check(ctx, values)
 	if err != nil {
-		return nil, fmt.Errorf("line %d: check the row against the sink: %w", row.Line, err)
+		return nil, fmt.Errorf("lines %d to %d: check the rows against the sink: %w", rows[0].Line, rows[len(rows)-1].Line, err)
 	}
-	for i := range rs {
-		rs[i].Line = row.Line
-		rs[i].Value = truncate(rs[i].Value, 200)
+	for i, rs := range out {
+		for j := range rs {
+			rs[j].Line = rows[i].Line
+			rs[j].Value = truncate(rs[j].Value, 200)
+		}
 	}
-	return rs, nil
+	return out, nil
 }
 
 // sinkPlan is what a sink is opened with.
@@ -87,10 +93,10 @@ type TableSink interface {
 	Flag(ctx context.Context, table string, key []string, column string, keys []map[string]any) (int64, error)
 	// Get returns the rows with the given keys, by keyOf text.
 	Get(ctx context.Context, table string, key []string, keys []map[string]any) ([]map[string]any, error)
-	// Check converts and validates row as Upsert would, without writing, and
-	// returns what the table refuses, each reject naming its column. An error
-	// is not about the row.
-	Check(ctx context.Context, table string, key []string, row map[string]any) ([]Reject, error)
+	// Check converts and validates rows as Upsert would, without writing, and
+	// returns what the table refuses of each (out[i] for rows[i]), each reject
+	// naming its column. An error is not about a row.
+	Check(ctx context.Context, table string, key []string, rows []map[string]any) ([][]Reject, error)
 }
 
 // TableSource reads Junction tables in full (the records service implements
@@ -152,8 +158,12 @@ func newTableSink(ctx context.Context, t Tables, sk Sink, p sinkPlan) (*tableSin
 }
 
 // Check implements rowChecker.
-func (s *tableSink) Check(ctx context.Context, values map[string]any) ([]Reject, error) {
-	return s.t.Check(ctx, s.table, s.plan.key, s.live(values))
+func (s *tableSink) Check(ctx context.Context, rows []map[string]any) ([][]Reject, error) {
+	live := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		live[i] = s.live(r)
+	}
+	return s.t.Check(ctx, s.table, s.plan.key, live)
 }
 
 // live returns the values to upsert for a row that is not a deletion: with
