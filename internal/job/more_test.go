@@ -91,6 +91,52 @@ func TestChangeLogDelta(t *testing.T) {
 	})
 }
 
+// TestSQLSinkFlagRevives: with deletes: flag, a row deleted at the source is
+// flagged, and the same row created again is live again even when its values
+// did not change.
+func TestSQLSinkFlagRevives(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, changelog.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		b := setup(t, s)
+		change := func(msg string, row map[string]any) {
+			c := changelog.Change{Table: "account", RecordID: "a1", Message: msg, After: row}
+			if msg == changelog.Delete {
+				c.After, c.Before = nil, row
+			}
+			if err := s.Tx(ctx, func(tx store.Tx) error { _, err := changelog.Append(ctx, tx, c); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		target := newSQLTarget(t, "sqlite")
+		b.env["W"] = target.dsn
+		spec := b.define(t, Spec{Name: "flagged", Source: Source{Type: "table", Table: "account", Delta: true},
+			Mapping: []Mapping{{To: "accountid"}, {To: "name"}}, Key: []string{"accountid"},
+			Sink: Sink{Type: "sql", Driver: "sqlite", DSN: "${W}", Table: "account", Deletes: "flag"}})
+		row := map[string]any{"accountid": "a1", "name": "Contoso"}
+		for i, step := range []struct {
+			msg, want string
+			counts    Counts
+		}{
+			{changelog.Create, "a1|Contoso|0", Counts{Inserted: 1}},
+			{changelog.Delete, "a1|Contoso|1", Counts{Deleted: 1}},
+			{changelog.Create, "a1|Contoso|0", Counts{Updated: 1}},
+		} {
+			change(step.msg, row)
+			run := b.runNow(t, spec.Name, "")
+			if run.Status != StatusSucceeded || run.Counts != step.counts {
+				t.Fatalf("step %d: %+v", i, run)
+			}
+			if got := target.rows(t, "SELECT accountid, name, isdeleted FROM account"); len(got) != 1 || got[0] != step.want {
+				t.Fatalf("step %d: target %v, want %s", i, got, step.want)
+			}
+		}
+	})
+}
+
 // TestResumeAfterNodeDeath: a node dies mid-run (its lease lapses); another
 // node claims the run and goes on from the last committed chunk.
 func TestResumeAfterNodeDeath(t *testing.T) {

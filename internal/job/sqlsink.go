@@ -173,20 +173,36 @@ func (s *sqlSink) selectCols() string {
 	return strings.Join(names, ", ")
 }
 
-// existing reads the rows of chunk that the table holds, by key text.
+// existing reads the rows of chunk that the table holds, by key text. With
+// deletes: flag, a row that is flagged deleted has no hash: it is not the
+// live row the chunk may bring back.
 func (s *sqlSink) existing(ctx context.Context, tx chunkTx, rows []Row) (map[string][32]byte, error) {
 	out := make(map[string][32]byte, len(rows))
 	const batch = 500
+	flag := s.deletes == "flag"
+	sel := s.selectCols()
+	if flag {
+		sel += ", " + s.d.quote(s.delCol)
+	}
 	for start := 0; start < len(rows); start += batch {
 		part := rows[start:min(start+batch, len(rows))]
 		where, args := s.whereKeys(part, 0)
-		q := "SELECT " + s.selectCols() + " FROM " + s.d.quote(s.table) + " WHERE " + where
+		q := "SELECT " + sel + " FROM " + s.d.quote(s.table) + " WHERE " + where
 		err := tx.query(ctx, q, args, func(v []any) error {
 			row := make(map[string]any, len(s.cols))
 			for i, c := range s.cols {
 				row[c.Name] = v[i]
 			}
-			out[keyOf(s.key, row)] = rowHash(s.cols, row)
+			live := true
+			if flag {
+				deleted, _ := convert(dbValue(v[len(s.cols)]), format.TypeBool, "")
+				live = deleted != true
+			}
+			var h [32]byte // a flagged row: differs from any live row
+			if live {
+				h = rowHash(s.cols, row)
+			}
+			out[keyOf(s.key, row)] = h
 			return nil
 		})
 		if err != nil {
