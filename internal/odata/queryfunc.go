@@ -177,6 +177,15 @@ func (c *Compiler) setFunc(v sexpr, f QueryFunc) (sexpr, error) {
 	switch f.Name {
 	case "In", "NotIn":
 		marks := strings.TrimSuffix(strings.Repeat(mark+", ", len(args)), ", ")
+		if v.k == kText && allStrings(args) {
+			// Folded here rather than in SQL, so that the database sees a list
+			// of values an index on the folded column can serve.
+			for i, a := range args {
+				args[i] = foldASCII(a.(string))
+			}
+			all = append(append([]any{}, v.args...), args...)
+			marks = strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
+		}
 		not := ""
 		if f.Name == "NotIn" {
 			not = "NOT "
@@ -230,4 +239,25 @@ func (c *Compiler) valueFunc(v sexpr, f QueryFunc) (sexpr, error) {
 		left, mark = c.fold(left), c.foldParam()
 	}
 	return sexpr{sql: "(" + left + " " + op + " " + mark + ")", args: append(append([]any{}, v.args...), a)}, nil
+}
+
+func allStrings(vs []any) bool {
+	for _, v := range vs {
+		if _, ok := v.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// foldASCII lowers ASCII letters only, as the SQL fold does (LOWER in SQLite,
+// LOWER under the "C" collation in PostgreSQL).
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
