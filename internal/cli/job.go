@@ -171,12 +171,7 @@ func waitRun(ctx context.Context, c *client, io IO, name string, id int64) (jobR
 			fmt.Fprintln(io.Stderr)
 			return r, nil
 		}
-		p := r.Progress
-		if p < 0 {
-			p = 0
-		}
-		n := int(p * 30)
-		fmt.Fprintf(io.Stderr, "\r[%s%s] %3.0f%% %s read %d, inserted %d, updated %d", strings.Repeat("#", n), strings.Repeat(".", 30-n), p*100, r.Phase, r.Read, r.Inserted, r.Updated)
+		progress(io.Stderr, r.Progress, r.Phase, r.Read, r.Inserted, r.Updated)
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()

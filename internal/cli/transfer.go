@@ -74,8 +74,23 @@ func progress(w io.Writer, p float64, phase string, read, inserted, updated int6
 	fmt.Fprintf(w, "\r[%s%s] %3.0f%% %-10s read %d, inserted %d, updated %d", strings.Repeat("#", n), strings.Repeat(".", 30-n), p*100, phase, read, inserted, updated)
 }
 
-func drawRun(w io.Writer) func(jobs.Run) {
-	return func(r jobs.Run) { progress(w, r.Progress, r.Phase, r.Read, r.Inserted, r.Updated) }
+// runLocal runs spec in this process, drawing its progress on stderr while
+// it goes on and its last state when it ends.
+func runLocal(ctx context.Context, stdio IO, state string, spec jobs.Spec, file string) (jobs.Result, error) {
+	drawn := false
+	draw := func(r jobs.Run) {
+		drawn = true
+		progress(stdio.Stderr, r.Progress, r.Phase, r.Read, r.Inserted, r.Updated)
+	}
+	res, err := jobs.Local{StateDir: state, Env: literalEnv, Progress: draw}.Run(ctx, spec, file)
+	if drawn {
+		if err == nil {
+			r := res.Run
+			progress(stdio.Stderr, 1, r.Status, r.Read, r.Inserted, r.Updated)
+		}
+		fmt.Fprintln(stdio.Stderr)
+	}
+	return res, err
 }
 
 func printLocalRun(stdout io.Writer, r jobs.Run) {
@@ -189,8 +204,7 @@ func importCmd(ctx context.Context, args []string, stdio IO) int {
 		return failf(stdio, "import: %v", err)
 	}
 	defer os.RemoveAll(state)
-	res, err := jobs.Local{StateDir: state, Env: literalEnv, Progress: drawRun(stdio.Stderr)}.Run(ctx, spec, file)
-	fmt.Fprintln(stdio.Stderr)
+	res, err := runLocal(ctx, stdio, state, spec, file)
 	if err != nil {
 		return failf(stdio, "import: %v", err)
 	}
@@ -401,8 +415,7 @@ func exportCmd(ctx context.Context, args []string, stdio IO) int {
 		spec.Sink.Path = dir
 		where = dir
 	}
-	res, err := jobs.Local{StateDir: state, Env: literalEnv, Progress: drawRun(stdio.Stderr)}.Run(ctx, spec, "")
-	fmt.Fprintln(stdio.Stderr)
+	res, err := runLocal(ctx, stdio, state, spec, "")
 	if err != nil {
 		return failf(stdio, "export: %v", err)
 	}
