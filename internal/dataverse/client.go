@@ -298,6 +298,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 	}
 }
 
+// Pause holds back every request of the client for d, as a 429 answer does:
+// callers that learn of throttling otherwise (a $batch part answered 429)
+// slow every writer down with it. The requests made meanwhile wait.
+func (c *Client) Pause(d time.Duration) { c.holdUntil(c.cfg.Now().Add(d)) }
+
 // holdUntil pauses every request of the client until t.
 func (c *Client) holdUntil(t time.Time) {
 	c.pauseMu.Lock()

@@ -95,6 +95,8 @@ func (s *Service) Routes() []server.Route {
 			Doc: &server.Operation{Summary: "Create or replace a job defined through the API", Tag: tag, Request: specSchema, Response: specSchema}},
 		{Method: "DELETE", Pattern: "/admin/v1/jobs/{name}", Access: op, Handler: http.HandlerFunc(s.deleteJob),
 			Doc: &server.Operation{Summary: "Delete a job defined through the API", Tag: tag, Status: http.StatusNoContent}},
+		{Method: "DELETE", Pattern: "/admin/v1/jobs/{name}/watermark", Access: op, Handler: http.HandlerFunc(s.resetWatermark),
+			Doc: &server.Operation{Summary: "Forget a job's watermark", Description: "The next run of a delta source reads it in full (for an org's delta link it no longer takes, say).", Tag: tag, Status: http.StatusNoContent}},
 		{Method: "POST", Pattern: "/admin/v1/jobs/{name}/runs", Access: op, Handler: http.HandlerFunc(s.startRun),
 			Doc: &server.Operation{Summary: "Start a run by hand", Description: "For file jobs, give {\"file\": PATH} or nothing to pick up the complete files waiting in the folder now.", Tag: tag, Status: http.StatusAccepted, Response: listOf(runSchema)}},
 		{Method: "GET", Pattern: "/admin/v1/jobs/{name}/runs", Access: op, Handler: http.HandlerFunc(s.listRunsHTTP),
@@ -208,6 +210,23 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, jobJSON{&spec, "api"})
+}
+
+func (s *Service) resetWatermark(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := s.Spec(name); !ok {
+		server.WriteError(w, http.StatusNotFound, "JobNotFound", "no job named "+strconv.Quote(name))
+		return
+	}
+	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
+		_, err := tx.Exec(r.Context(), "DELETE FROM batch_watermarks WHERE job = ?", name)
+		return err
+	})
+	if err != nil {
+		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	dv "junction/internal/dataverse"
@@ -133,7 +134,7 @@ func (s *Service) fillSpool(ctx context.Context, src Source, spool, from string)
 			if !ok {
 				return fmt.Errorf("source.select: the table %s has no column %s", e.LogicalName, name)
 			}
-			sel = append(sel, a.LogicalName)
+			sel = append(sel, dvFieldName(a))
 			cols = append(cols, format.Column{Name: dvFieldName(a), Type: ColumnType(a.Type)})
 		}
 	} else {
@@ -179,8 +180,9 @@ func (s *Service) fillSpool(ctx context.Context, src Source, spool, from string)
 			}
 			return nil
 		})
-		if err != nil && from != "" {
-			return fmt.Errorf("continue change tracking from the last run: %w (reset the job's watermark to read the table in full)", err)
+		var de *dv.Error
+		if err != nil && from != "" && errors.As(err, &de) && (de.Status == http.StatusBadRequest || de.Status == http.StatusGone) {
+			return fmt.Errorf("the org refused the delta link of the last run: %w (it keeps them for a limited time; DELETE /admin/v1/jobs/NAME/watermark makes the next run read the table in full)", err)
 		}
 	} else {
 		q := url.Values{}
@@ -274,15 +276,17 @@ func (r *spoolReader) progress() float64 {
 // Retry-After. Rows the org refuses become rejects when the policy accepts
 // partial input.
 type dataverseSink struct {
-	c       *dv.Client
-	e       *dv.Entity
-	plan    sinkPlan
-	sk      Sink
-	perRow  bool              // find and reject the rows of a refused request
-	binds   map[string]string // lookup column -> "navigation@odata.bind" and target set
-	targets map[string]string // lookup column -> target entity set
-	sel     []string
-	byID    bool // the key is the primary id
+	mu       sync.Mutex
+	entities map[string]*dv.Entity // lookups' tables
+	c        *dv.Client
+	e        *dv.Entity
+	plan     sinkPlan
+	sk       Sink
+	perRow   bool              // find and reject the rows of a refused request
+	binds    map[string]string // lookup column -> "navigation@odata.bind" and target set
+	targets  map[string]string // lookup column -> target entity set
+	sel      []string
+	byID     bool // the key is the primary id
 }
 
 func (s *Service) openDataverseSink(ctx context.Context, spec *Spec, p sinkPlan) (*dataverseSink, error) {
@@ -314,7 +318,7 @@ func (s *Service) openDataverseSink(ctx context.Context, spec *Spec, p sinkPlan)
 		if !ok {
 			return nil, fmt.Errorf("the table %s has no column %s", e.LogicalName, col.Name)
 		}
-		ds.sel = append(ds.sel, a.LogicalName)
+		ds.sel = append(ds.sel, dvFieldName(a))
 		if !a.IsLookup() {
 			continue
 		}
@@ -339,9 +343,11 @@ func (s *Service) openDataverseSink(ctx context.Context, spec *Spec, p sinkPlan)
 		ds.targets[col.Name] = te.EntitySetName
 	}
 	if spec.Sink.Deletes == "flag" {
-		if _, ok := e.Attribute(spec.Sink.DeletedColumn); !ok {
-			return nil, fmt.Errorf("sink.deletedColumn: the table %s has no column %s to flag deleted rows with", e.LogicalName, spec.Sink.DeletedColumn)
+		a, ok := e.Attribute(spec.Sink.DeletedColumn)
+		if !ok || !strings.EqualFold(a.Type, "Boolean") {
+			return nil, fmt.Errorf("sink.deletedColumn: the table %s has no Boolean column %s to flag deleted rows with", e.LogicalName, spec.Sink.DeletedColumn)
 		}
+		ds.sel = append(ds.sel, a.LogicalName)
 	}
 	return ds, nil
 }
@@ -397,17 +403,47 @@ func navigationOf(ctx context.Context, c *dv.Client, table, column, target strin
 	return "", fmt.Errorf("the table %s has no relationship from %s to %s", table, column, target)
 }
 
-// Resolve finds l.Return of the org's l.Table row whose l.Key is value.
+// entity returns a table's definition, read once per sink.
+func (d *dataverseSink) entity(ctx context.Context, name string) (*dv.Entity, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.entities[name]; ok {
+		return e, nil
+	}
+	e, err := d.c.Entity(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if d.entities == nil {
+		d.entities = map[string]*dv.Entity{}
+	}
+	d.entities[name] = e
+	return e, nil
+}
+
+// Resolve finds l.Return of the org's l.Table row whose l.Key is value. A
+// value two rows share stops the run: a lookup key must be unique.
 func (d *dataverseSink) Resolve(ctx context.Context, l Lookup, value string) (any, bool, error) {
-	e, err := d.c.Entity(ctx, l.Table)
+	e, err := d.entity(ctx, l.Table)
 	if err != nil {
 		return nil, false, err
 	}
-	q := url.Values{"$select": {l.Return}, "$filter": {l.Key + " eq " + odataLiteral(value)}, "$top": {"2"}}
+	typ := format.TypeString
+	if a, ok := e.Attribute(l.Key); ok {
+		typ = ColumnType(a.Type)
+	}
+	v, err := convert(value, typ, "")
+	if err != nil {
+		return nil, false, nil // no row can have it
+	}
+	q := url.Values{"$select": {l.Return}, "$filter": {l.Key + " eq " + literal(typ, v)}, "$top": {"2"}}
 	var rows []dv.Record
 	err = d.c.Query(ctx, e.EntitySetName, q, 0, func(p []dv.Record) error { rows = append(rows, p...); return nil })
 	if err != nil || len(rows) == 0 {
 		return nil, false, err
+	}
+	if len(rows) > 1 {
+		return nil, false, fmt.Errorf("two %s rows have %s = %q: a lookup key must be unique", e.LogicalName, l.Key, value)
 	}
 	return rows[0][l.Return], true, nil
 }
@@ -415,41 +451,60 @@ func (d *dataverseSink) Resolve(ctx context.Context, l Lookup, value string) (an
 // odataLiteral quotes a value as an OData string literal.
 func odataLiteral(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 
-// keyLiteral is a key value in an OData key segment or filter.
-func keyLiteral(v any) string {
-	switch x := v.(type) {
-	case string:
-		if guidPattern.MatchString(x) {
-			return x
-		}
-		return odataLiteral(x)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case nil:
+// literal writes v, of job type typ, as an OData literal: text quoted,
+// GUIDs, numbers, booleans and dates bare.
+func literal(typ string, v any) string {
+	switch {
+	case v == nil:
 		return "null"
+	case typ == format.TypeString:
+		return odataLiteral(format.Text(v))
+	}
+	if t, ok := v.(time.Time); ok {
+		return t.UTC().Format(time.RFC3339Nano)
 	}
 	return format.Text(v)
 }
 
-// path names a row: accounts(<id>) or accounts(accountnumber='A1').
+// keyLiteral is the value of key column k of values as an OData literal.
+func (d *dataverseSink) keyLiteral(k string, values map[string]any) string {
+	typ, _ := d.colType(k)
+	return literal(typ, values[k])
+}
+
+// path names a row: accounts(<id>) or accounts(accountnumber='A1'), as
+// @odata.id of UpsertMultiple takes it.
 func (d *dataverseSink) path(values map[string]any) string {
+	return d.e.EntitySetName + "(" + d.keySegment(values) + ")"
+}
+
+// requestPath is path escaped for a request line.
+func (d *dataverseSink) requestPath(values map[string]any) string {
+	return d.e.EntitySetName + "(" + url.PathEscape(d.keySegment(values)) + ")"
+}
+
+func (d *dataverseSink) keySegment(values map[string]any) string {
 	if d.byID {
-		return d.e.EntitySetName + "(" + format.Text(values[d.plan.key[0]]) + ")"
+		return format.Text(values[d.plan.key[0]])
 	}
 	parts := make([]string, len(d.plan.key))
 	for i, k := range d.plan.key {
-		parts[i] = k + "=" + keyLiteral(values[k])
+		parts[i] = k + "=" + d.keyLiteral(k, values)
 	}
-	return d.e.EntitySetName + "(" + strings.Join(parts, ",") + ")"
+	return strings.Join(parts, ",")
 }
 
-// body is a row as the Web API takes it: lookups bound, dates as text.
-func (d *dataverseSink) body(values map[string]any) map[string]any {
+// body is a row as the Web API takes it: lookups bound (an empty lookup of
+// a row that exists is cleared), dates as text.
+func (d *dataverseSink) body(values map[string]any, exists bool) map[string]any {
 	out := make(map[string]any, len(values))
 	for k, v := range values {
 		if bind, ok := d.binds[k]; ok {
-			if v != nil {
+			switch {
+			case v != nil:
 				out[bind] = "/" + d.targets[k] + "(" + format.Text(v) + ")"
+			case exists:
+				out[bind] = nil
 			}
 			continue
 		}
@@ -488,16 +543,19 @@ func (d *dataverseSink) read(ctx context.Context, rows []Row) (map[string]map[st
 	sel := append([]string{d.e.PrimaryIDAttribute}, d.sel...)
 	for start := 0; start < len(rows); start += dvKeysPerQuery {
 		part := rows[start:min(start+dvKeysPerQuery, len(rows))]
-		q := url.Values{"$select": {strings.Join(sel, ",")}, "$filter": {keyFilter(d.plan.key, part)}}
+		q := url.Values{"$select": {strings.Join(sel, ",")}, "$filter": {d.keyFilter(part)}}
 		err := d.c.Query(ctx, d.e.EntitySetName, q, 0, func(page []dv.Record) error {
 			for _, rec := range page {
-				m := make(map[string]any, len(d.plan.cols))
+				m := make(map[string]any, len(d.plan.cols)+1)
 				for _, c := range d.plan.cols {
 					if _, ok := d.binds[c.Name]; ok {
 						m[c.Name] = rec["_"+c.Name+"_value"]
 						continue
 					}
 					m[c.Name] = rec[c.Name]
+				}
+				if d.sk.Deletes == "flag" {
+					m[d.sk.DeletedColumn] = rec[d.sk.DeletedColumn]
 				}
 				out[keyOf(d.plan.key, m)] = m
 			}
@@ -511,16 +569,16 @@ func (d *dataverseSink) read(ctx context.Context, rows []Row) (map[string]map[st
 }
 
 // keyFilter selects the rows with the keys of rows: In on a single key
-// column, which an index serves, else a disjunction of conjunctions.
-func keyFilter(key []string, rows []Row) string {
+// column, which an index serves (its values are strings whatever the
+// column's type), else a disjunction of conjunctions.
+func (d *dataverseSink) keyFilter(rows []Row) string {
+	key := d.plan.key
 	if len(key) == 1 {
 		vals := make([]string, len(rows))
+		typ, _ := d.colType(key[0])
 		for i, r := range rows {
-			v := r.Values[key[0]]
-			if s, ok := v.(string); ok {
-				vals[i] = odataLiteral(s) // In takes quoted values, GUIDs too
-			} else {
-				vals[i] = keyLiteral(v)
+			if vals[i] = literal(typ, r.Values[key[0]]); typ != format.TypeString {
+				vals[i] = odataLiteral(vals[i])
 			}
 		}
 		return "Microsoft.Dynamics.CRM.In(PropertyName=" + odataLiteral(key[0]) + ",PropertyValues=[" + strings.Join(vals, ",") + "])"
@@ -529,180 +587,183 @@ func keyFilter(key []string, rows []Row) string {
 	for i, r := range rows {
 		and := make([]string, len(key))
 		for j, k := range key {
-			and[j] = k + " eq " + keyLiteral(r.Values[k])
+			and[j] = k + " eq " + d.keyLiteral(k, r.Values)
 		}
 		conds[i] = "(" + strings.Join(and, " and ") + ")"
 	}
 	return strings.Join(conds, " or ")
 }
 
-// write is one request's rows.
+// write is one row to send: an upsert (exists: the org has the row) or a
+// deletion, and the count it adds to.
 type write struct {
-	rows   []Row
+	row    Row
+	exists bool
 	delete bool
+	count  *int64
 }
 
 func (d *dataverseSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, error) {
 	var c Counts
 	rows = dedupe(d.plan.key, rows)
-	var live, gone []Row
-	for _, r := range rows {
-		if r.Deleted {
-			if d.sk.Deletes != "ignore" {
-				gone = append(gone, r)
-			}
-			continue
-		}
-		live = append(live, r)
-	}
-	existing, err := d.read(ctx, append(append([]Row{}, live...), gone...))
+	flag := d.sk.Deletes == "flag"
+	existing, err := d.read(ctx, rows)
 	if err != nil {
 		return c, nil, err
 	}
-	var upserts []Row
-	for _, r := range live {
+	var upserts, deletes []write
+	for _, r := range rows {
 		before, ok := existing[keyOf(d.plan.key, r.Values)]
+		flagged := ok && flag && before[d.sk.DeletedColumn] == true
+		if r.Deleted {
+			switch {
+			case !ok || d.sk.Deletes == "ignore" || flagged:
+				// gone already, or nothing to do
+			case flag:
+				values := map[string]any{d.sk.DeletedColumn: true}
+				for _, k := range d.plan.key {
+					values[k] = r.Values[k]
+				}
+				upserts = append(upserts, write{row: Row{Line: r.Line, Values: values}, exists: true, count: &c.Deleted})
+			default:
+				deletes = append(deletes, write{row: r, exists: true, delete: true, count: &c.Deleted})
+			}
+			continue
+		}
+		if flag { // a row the job writes is live, also when it comes back
+			values := make(map[string]any, len(r.Values)+1)
+			for k, v := range r.Values {
+				values[k] = v
+			}
+			values[d.sk.DeletedColumn] = false
+			r.Values = values
+		}
 		switch {
 		case !ok:
-			c.Inserted++
-		case rowHash(d.plan.cols, before) == rowHash(d.plan.cols, r.Values):
+			upserts = append(upserts, write{row: r, count: &c.Inserted})
+		case !flagged && rowHash(d.plan.cols, before) == rowHash(d.plan.cols, r.Values):
 			c.Unchanged++
-			continue
 		default:
-			c.Updated++
+			upserts = append(upserts, write{row: r, exists: true, count: &c.Updated})
 		}
-		upserts = append(upserts, r)
 	}
-	var deletes []Row
-	for _, r := range gone {
-		if _, ok := existing[keyOf(d.plan.key, r.Values)]; !ok {
-			continue // already gone
+	var batches [][]write
+	for _, ws := range [][]write{upserts, deletes} {
+		for start := 0; start < len(ws); start += d.sk.BatchSize {
+			batches = append(batches, ws[start:min(start+d.sk.BatchSize, len(ws))])
 		}
-		c.Deleted++
-		if d.sk.Deletes == "flag" {
-			flagged := Row{Line: r.Line, Values: map[string]any{d.sk.DeletedColumn: true}}
-			for _, k := range d.plan.key {
-				flagged.Values[k] = r.Values[k]
-			}
-			upserts = append(upserts, flagged)
-			continue
-		}
-		deletes = append(deletes, r)
 	}
-	var jobs []write
-	for start := 0; start < len(upserts); start += d.sk.BatchSize {
-		jobs = append(jobs, write{rows: upserts[start:min(start+d.sk.BatchSize, len(upserts))]})
-	}
-	for start := 0; start < len(deletes); start += d.sk.BatchSize {
-		jobs = append(jobs, write{rows: deletes[start:min(start+d.sk.BatchSize, len(deletes))], delete: true})
-	}
-	rejects, err := d.send(ctx, jobs)
-	if err != nil {
-		return c, nil, err
-	}
-	// Rows refused are neither inserted nor updated.
+	rejects, err := d.send(ctx, batches)
+	refused := map[int64]bool{}
 	for _, rj := range rejects {
-		for _, r := range live {
-			if r.Line != rj.Line {
-				continue
-			}
-			if _, ok := existing[keyOf(d.plan.key, r.Values)]; ok {
-				c.Updated--
-			} else {
-				c.Inserted--
+		refused[rj.Line] = true
+	}
+	for _, ws := range [][]write{upserts, deletes} {
+		for _, w := range ws {
+			if !refused[w.row.Line] {
+				*w.count++
 			}
 		}
 	}
-	return c, rejects, nil
+	return c, rejects, err
 }
 
-// send carries out the writes with the sink's writers; the first error that
+// send carries out the batches with the sink's writers; the first error that
 // is not about a row stops them.
-func (d *dataverseSink) send(ctx context.Context, jobs []write) ([]Reject, error) {
+func (d *dataverseSink) send(ctx context.Context, batches [][]write) ([]Reject, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	next := make(chan write)
+	next := make(chan []write)
 	type result struct {
 		rejects []Reject
 		err     error
 	}
-	results := make(chan result, len(jobs))
-	for i := 0; i < min(d.sk.Writers, len(jobs)); i++ {
+	results := make(chan result, len(batches))
+	for i := 0; i < min(d.sk.Writers, len(batches)); i++ {
 		go func() {
-			for w := range next {
-				rs, err := d.sendOne(ctx, w)
+			for ws := range next {
+				rs, err := d.sendOne(ctx, ws)
 				results <- result{rs, err}
 			}
 		}()
 	}
 	go func() {
 		defer close(next)
-		for _, w := range jobs {
+		for _, ws := range batches {
 			select {
-			case next <- w:
+			case next <- ws:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 	var rejects []Reject
-	var first error
-	for range jobs {
+	for range batches {
 		var r result
 		select {
 		case r = <-results:
 		case <-ctx.Done():
-			if first == nil {
-				first = ctx.Err()
-			}
-			return rejects, first
+			return rejects, ctx.Err()
 		}
 		rejects = append(rejects, r.rejects...)
-		if r.err != nil && first == nil {
-			first = r.err
-			cancel()
-			return rejects, first
+		if r.err != nil {
+			return rejects, r.err
 		}
 	}
-	return rejects, first
+	return rejects, nil
 }
 
-func (d *dataverseSink) sendOne(ctx context.Context, w write) ([]Reject, error) {
-	if !w.delete && d.sk.Write == "upsert-multiple" {
-		targets := make([]dv.Record, len(w.rows))
-		for i, r := range w.rows {
-			b := d.body(r.Values)
-			b["@odata.id"] = d.path(r.Values)
+// refusesRows says whether an error answer is about the rows sent (rather
+// than about the caller, the org or the network).
+func refusesRows(err error) (*dv.Error, bool) {
+	var de *dv.Error
+	if !errors.As(err, &de) || de.Status >= 500 {
+		return nil, false
+	}
+	switch de.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return nil, false
+	}
+	return de, de.Status >= 400
+}
+
+func (d *dataverseSink) sendOne(ctx context.Context, ws []write) ([]Reject, error) {
+	if !ws[0].delete && d.sk.Write == "upsert-multiple" {
+		targets := make([]dv.Record, len(ws))
+		for i, w := range ws {
+			b := d.body(w.row.Values, w.exists)
+			b["@odata.id"] = d.path(w.row.Values)
 			targets[i] = b
 		}
 		err := d.c.UpsertMultiple(ctx, d.e.EntitySetName, d.e.LogicalName, targets)
-		var de *dv.Error
-		if err == nil || !errors.As(err, &de) || de.Status >= 500 || de.Status == http.StatusTooManyRequests {
+		de, rowsRefused := refusesRows(err)
+		if err == nil || !rowsRefused {
 			return nil, err
 		}
 		if !d.perRow {
-			return nil, fmt.Errorf("the org refused a request of %d rows (source rows %d to %d): %s", len(w.rows), w.rows[0].Line, w.rows[len(w.rows)-1].Line, de.Message)
+			return nil, fmt.Errorf("the org refused a request of %d rows (source lines %d to %d): %s", len(ws), ws[0].row.Line, ws[len(ws)-1].row.Line, de.Message)
 		}
 		// The request is all-or-nothing: send its rows one by one to find
 		// those the org refuses.
 	}
-	return d.batch(ctx, w)
+	return d.batch(ctx, ws)
 }
 
-// dvBatchRetries bounds the rounds of $batch parts throttled inside a batch.
+// dvBatchRetries bounds how often parts of a $batch throttled or failed by
+// the org are sent again.
 const dvBatchRetries = 5
 
-// batch sends the rows as one $batch of independent requests, retries the
-// parts the org throttled, and returns a reject for each row refused.
-func (d *dataverseSink) batch(ctx context.Context, w write) ([]Reject, error) {
-	pending := w.rows
+// batch sends the rows as one $batch of independent requests, sends again
+// the parts the org throttled, and returns a reject for each row refused.
+func (d *dataverseSink) batch(ctx context.Context, ws []write) ([]Reject, error) {
+	pending := ws
 	var rejects []Reject
 	for round := 0; len(pending) > 0; round++ {
 		parts := make([]dv.Part, len(pending))
-		for i, r := range pending {
-			op := &dv.Op{Method: http.MethodPatch, Path: d.path(r.Values), Body: d.body(r.Values), ContentID: fmt.Sprint(i + 1)}
+		for i, w := range pending {
+			op := &dv.Op{Method: http.MethodPatch, Path: d.requestPath(w.row.Values), Body: d.body(w.row.Values, w.exists), ContentID: fmt.Sprint(i + 1)}
 			if w.delete {
-				op = &dv.Op{Method: http.MethodDelete, Path: d.path(r.Values), ContentID: fmt.Sprint(i + 1)}
+				op = &dv.Op{Method: http.MethodDelete, Path: d.requestPath(w.row.Values), ContentID: fmt.Sprint(i + 1)}
 			}
 			parts[i] = dv.Part{Op: op}
 		}
@@ -710,22 +771,24 @@ func (d *dataverseSink) batch(ctx context.Context, w write) ([]Reject, error) {
 		if err != nil {
 			return rejects, err
 		}
-		var again []Row
+		var again []write
 		wait := time.Duration(0)
-		for i, r := range pending {
+		for i, w := range pending {
 			if i >= len(results) {
-				again = append(again, r) // not answered: send again
+				again = append(again, w) // not answered: send again
 				continue
 			}
 			res := results[i]
 			switch {
 			case res.Status < 400, w.delete && res.Status == http.StatusNotFound:
 			case res.Status == http.StatusTooManyRequests || res.Status >= 500:
-				again = append(again, r)
+				again = append(again, w)
 				var secs int
 				if _, err := fmt.Sscan(res.Header.Get("Retry-After"), &secs); err == nil {
 					wait = max(wait, time.Duration(secs)*time.Second)
 				}
+			case res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden:
+				return rejects, res.Err()
 			default:
 				msg := res.Err().Error()
 				var de *dv.Error
@@ -733,31 +796,26 @@ func (d *dataverseSink) batch(ctx context.Context, w write) ([]Reject, error) {
 					msg = de.Message
 				}
 				if !d.perRow {
-					return rejects, fmt.Errorf("the org refused source row %d: %s", r.Line, msg)
+					return rejects, fmt.Errorf("the org refused source line %d: %s", w.row.Line, msg)
 				}
 				col := refusedColumn(msg, d.plan.cols)
-				rj := Reject{Line: r.Line, Column: col, Reason: "the org refused the row: " + msg}
+				rj := Reject{Line: w.row.Line, Column: col, Reason: "the org refused the row: " + msg}
 				if col != "" {
-					rj.Value = truncate(format.Text(r.Values[col]), 200)
+					rj.Value = truncate(format.Text(w.row.Values[col]), 200)
 				}
 				rejects = append(rejects, rj)
 			}
 		}
-		if len(again) > 0 && round >= dvBatchRetries {
+		if len(again) == 0 {
+			break
+		}
+		if round >= dvBatchRetries {
 			return rejects, fmt.Errorf("the org kept refusing %d rows with throttling or server errors", len(again))
 		}
-		if len(again) > 0 {
-			if wait == 0 {
-				wait = time.Second << round
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return rejects, ctx.Err()
-			case <-t.C:
-			}
+		if wait == 0 {
+			wait = time.Second << round
 		}
+		d.c.Pause(wait) // every writer waits, as for a 429 of a whole request
 		pending = again
 	}
 	return rejects, nil

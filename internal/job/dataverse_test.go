@@ -31,6 +31,7 @@ import (
 // Junction and reach the org only through that front door.
 type org struct {
 	t         testing.TB
+	a         *app.App
 	base      string // the Junction itself (management API)
 	front     string // the org URL jobs are given
 	tokenURL  string
@@ -56,7 +57,7 @@ func startOrg(t testing.TB, d store.Dialect, throttleEvery int32) *org {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Stop(context.Background()) })
-	o.base = "http://" + addr.String()
+	o.a, o.base = a, "http://"+addr.String()
 	target, _ := url.Parse(o.base)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -216,6 +217,26 @@ func TestDataverseSink(t *testing.T) {
 				if r["status"] != "succeeded" || counts(r) != "read 7, rejected 1, inserted 0, updated 1, unchanged 5, deleted 0" {
 					t.Fatalf("second run: %s: %s %v", r["status"], counts(r), r["error"])
 				}
+				// Keys a URL must escape, text that looks like a number, and a
+				// lookup cleared: the org gets each as meant.
+				odd := "number,name,limit,contact\nA 1,Space,1,ada@example.org\nC#1,Hash,2,\n100%,Percent,3,\nO'Brien,Quote,4,\n12345,Numberish,5,\n"
+				os.WriteFile(filepath.Join(data, "odd.csv"), []byte(odd), 0o644)
+				r = o.run("accounts-in", map[string]any{"file": "odd.csv"})
+				if r["status"] != "succeeded" || counts(r) != "read 5, rejected 0, inserted 5, updated 0, unchanged 0, deleted 0" {
+					t.Fatalf("odd keys: %s: %s %v\n%s", r["status"], counts(r), r["error"], o.text(fmt.Sprintf("/admin/v1/jobs/accounts-in/runs/%v/rejects", r["id"])))
+				}
+				os.WriteFile(filepath.Join(data, "odd2.csv"), []byte(strings.Replace(odd, "A 1,Space,1,ada@example.org", "A 1,Space,1,", 1)), 0o644)
+				r = o.run("accounts-in", map[string]any{"file": "odd2.csv"})
+				if r["status"] != "succeeded" || counts(r) != "read 5, rejected 0, inserted 0, updated 1, unchanged 4, deleted 0" {
+					t.Fatalf("cleared lookup: %s: %s %v", r["status"], counts(r), r["error"])
+				}
+				if rec, _ := r["reconciliation"].(map[string]any); rec["matched"] != true {
+					t.Fatalf("cleared lookup reconciliation: %v", r["reconciliation"])
+				}
+				got = o.call("GET", "/api/data/v9.2/accounts?$select=accountnumber,_primarycontactid_value&$filter=accountnumber%20eq%20'A%201'", nil, 200)
+				if rows := got["value"].([]any); len(rows) != 1 || rows[0].(map[string]any)["_primarycontactid_value"] != nil {
+					t.Fatalf("A 1 after its contact was cleared: %v", rows)
+				}
 				// Under reject-all a refused row fails the run and says so.
 				spec["policy"] = map[string]any{"onError": "reject-all"}
 				o.call("PUT", "/admin/v1/jobs/accounts-in", spec, 200)
@@ -290,6 +311,36 @@ func TestDataverseSource(t *testing.T) {
 			if o.throttled.Load() == 0 {
 				t.Fatal("the gateway never throttled")
 			}
+			// Forgetting the watermark makes the next run read in full.
+			o.call("DELETE", "/admin/v1/jobs/accounts-out/watermark", nil, 204)
+			r = o.run("accounts-out", nil)
+			if r["status"] != "succeeded" || counts(r) != "read 12, rejected 0, inserted 0, updated 0, unchanged 12, deleted 0" {
+				t.Fatalf("run after the reset: %s: %s %v", r["status"], counts(r), r["error"])
+			}
+			// A run whose node died mid-apply, with the rows it had read gone
+			// with that node, starts again rather than skip rows of a new read.
+			spec2 := map[string]any{"source": spec["source"], "key": spec["key"],
+				"sink": map[string]any{"type": "sql", "driver": "sqlite", "dsn": filepath.Join(t.TempDir(), "w2.db"), "table": "accounts"}}
+			o.call("PUT", "/admin/v1/jobs/accounts-resume", spec2, 201)
+			ctx := context.Background()
+			err = o.a.Store().Tx(ctx, func(tx store.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO batch_runs (job, trigger_kind, status, phase, created_at, claimed_by, lease_until, attempt, checkpoint, rows_read, rows_inserted)
+					VALUES ('accounts-resume', 'manual', 'running', 'applying', 1, 'a-node-that-died', 0, 1, 5, 12, 5)`)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resumed map[string]any
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				runs := o.call("GET", "/admin/v1/jobs/accounts-resume/runs", nil, 200)["value"].([]any)
+				if resumed = runs[0].(map[string]any); resumed["status"] != "running" {
+					break
+				}
+			}
+			if resumed["status"] != "succeeded" || counts(resumed) != "read 12, rejected 0, inserted 12, updated 0, unchanged 0, deleted 0" {
+				t.Fatalf("resumed run: %s: %s %v", resumed["status"], counts(resumed), resumed["error"])
+			}
 			// A wrong secret fails the run with the token endpoint's words.
 			bad := o.orgJSON()
 			bad["clientSecret"] = "wrong"
@@ -340,5 +391,112 @@ func TestDataverseSpecProblems(t *testing.T) {
 	r := o.run("by-name", nil)
 	if r["status"] != "failed" || !strings.Contains(fmt.Sprint(r["error"]), "accountnumber") {
 		t.Fatalf("bad key: %s %v", r["status"], r["error"])
+	}
+}
+
+// TestDataverseSinkFlags: with deletes: flag, a row deleted at the source is
+// flagged in the org once, and made live again when it comes back.
+func TestDataverseSinkFlags(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			o := startOrg(t, d, 0)
+			src := filepath.Join(t.TempDir(), "src.db")
+			db, err := sql.Open("sqlite", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("CREATE TABLE partners (no TEXT PRIMARY KEY, name TEXT, gone INTEGER); INSERT INTO partners VALUES ('P-1', 'One', 0), ('P-2', 'Two', 0)"); err != nil {
+				t.Fatal(err)
+			}
+			o.call("PUT", "/admin/v1/jobs/partners", map[string]any{
+				"source":  map[string]any{"type": "sql", "driver": "sqlite", "dsn": src, "query": "SELECT no, name, gone FROM partners", "deletedColumn": "gone"},
+				"mapping": []any{map[string]any{"to": "accountnumber", "from": "no"}, map[string]any{"to": "name"}},
+				"key":     []string{"accountnumber"},
+				"sink":    map[string]any{"type": "dataverse", "table": "account", "org": o.orgJSON(), "deletes": "flag", "deletedColumn": "creditonhold"}}, 201)
+			flagOf := func(no string) any {
+				rows := o.call("GET", "/api/data/v9.2/accounts?$select=creditonhold&$filter=accountnumber%20eq%20'"+no+"'", nil, 200)["value"].([]any)
+				if len(rows) != 1 {
+					t.Fatalf("%s: %v", no, rows)
+				}
+				return rows[0].(map[string]any)["creditonhold"]
+			}
+			for i, step := range []struct {
+				sql, counts string
+				flag        any
+			}{
+				{"", "read 2, rejected 0, inserted 2, updated 0, unchanged 0, deleted 0", false},
+				{"UPDATE partners SET gone = 1 WHERE no = 'P-2'", "read 2, rejected 0, inserted 0, updated 0, unchanged 1, deleted 1", true},
+				{"", "read 2, rejected 0, inserted 0, updated 0, unchanged 1, deleted 0", true},
+				{"UPDATE partners SET gone = 0 WHERE no = 'P-2'", "read 2, rejected 0, inserted 0, updated 1, unchanged 1, deleted 0", false},
+			} {
+				if step.sql != "" {
+					if _, err := db.Exec(step.sql); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r := o.run("partners", nil)
+				if r["status"] != "succeeded" || counts(r) != step.counts {
+					t.Fatalf("step %d: %s: %s %v", i, r["status"], counts(r), r["error"])
+				}
+				if got := flagOf("P-2"); got != step.flag {
+					t.Fatalf("step %d: P-2 flagged %v, want %v", i, got, step.flag)
+				}
+			}
+		})
+	}
+}
+
+// TestDataverseSinkResumeKeepsRefusals: a run resumed after its node died
+// still reports the rows the org refused in the chunks applied before.
+func TestDataverseSinkResumeKeepsRefusals(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			o := startOrg(t, d, 0)
+			data := t.TempDir()
+			long := strings.Repeat("x", 200)
+			file := filepath.Join(data, "in.csv")
+			os.WriteFile(file, []byte("number,name\nR-1,One\nR-2,"+long+"\nR-3,Three\nR-4,Four\n"), 0o644)
+			o.call("PUT", "/admin/v1/jobs/resume-in", map[string]any{
+				"source":  map[string]any{"type": "file", "path": data, "pattern": "*.csv"},
+				"mapping": []any{map[string]any{"to": "accountnumber", "from": "number"}, map[string]any{"to": "name"}},
+				"key":     []string{"accountnumber"}, "policy": map[string]any{"onError": "accept"}, "chunk": 2,
+				"sink": map[string]any{"type": "dataverse", "table": "account", "org": o.orgJSON()}}, 201)
+			// What the attempt that died did: the first chunk (lines 2 and 3)
+			// applied, line 3 refused, checkpointed.
+			o.call("POST", "/api/data/v9.2/accounts", map[string]any{"accountnumber": "R-1", "name": "One"}, 204)
+			ctx := context.Background()
+			refused := "line,column,reason,value\n3,name,the org refused the row: too long,xxx\n"
+			err := o.a.Store().Tx(ctx, func(tx store.Tx) error {
+				if _, err := tx.Exec(ctx, `INSERT INTO batch_runs (job, trigger_kind, file, status, phase, created_at, claimed_by, lease_until, attempt, checkpoint, rows_read, rows_rejected, rows_inserted)
+					VALUES ('resume-in', 'manual', ?, 'running', 'applying', 1, 'a-node-that-died', 0, 1, 2, 2, 1, 1)`, file); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, "INSERT INTO batch_run_files (run_id, name, content) SELECT id, 'refused.csv', ? FROM batch_runs WHERE job = 'resume-in'", []byte(refused))
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r map[string]any
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if r = o.call("GET", "/admin/v1/jobs/resume-in/runs", nil, 200)["value"].([]any)[0].(map[string]any); r["status"] != "running" {
+					break
+				}
+			}
+			if r["status"] != "succeeded" || counts(r) != "read 4, rejected 1, inserted 3, updated 0, unchanged 0, deleted 0" {
+				t.Fatalf("resumed run: %s: %s %v", r["status"], counts(r), r["error"])
+			}
+			if rec, _ := r["reconciliation"].(map[string]any); rec["matched"] != true {
+				t.Fatalf("reconciliation: %v", r["reconciliation"])
+			}
+			if rejects := o.text(fmt.Sprintf("/admin/v1/jobs/resume-in/runs/%v/rejects", r["id"])); !strings.Contains(rejects, "\n3,name,the org refused the row: too long") {
+				t.Fatalf("rejects:\n%s", rejects)
+			}
+		})
 	}
 }

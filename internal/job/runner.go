@@ -22,6 +22,8 @@ import (
 // maxStoredRejects caps the rejects file kept in the store.
 const maxStoredRejects = 16 << 20
 
+var rejectsHeader = []string{"line", "column", "reason", "value"}
+
 // rejectsWriter writes the rejects CSV (line, column, reason, value) to a
 // temporary file, so that any number of rejects costs no memory.
 type rejectsWriter struct {
@@ -36,15 +38,20 @@ func newRejectsWriter(dir string) (*rejectsWriter, error) {
 		return nil, err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"line", "column", "reason", "value"})
+	w.Write(rejectsHeader)
 	return &rejectsWriter{f: f, w: w}, nil
 }
 
 func (r *rejectsWriter) add(rs []Reject) {
 	for _, x := range rs {
-		r.w.Write([]string{strconv.FormatInt(x.Line, 10), x.Column, x.Reason, x.Value})
+		r.w.Write(x.record())
 		r.n++
 	}
+}
+
+// record is the reject as a line of the rejects file.
+func (r Reject) record() []string {
+	return []string{strconv.FormatInt(r.Line, 10), r.Column, r.Reason, r.Value}
 }
 
 // bytes returns the file's content, truncated to the cap with a last line
@@ -81,6 +88,13 @@ type runState struct {
 	counts  Counts
 	read    int64
 	bad     int64 // rows with at least one reject
+	// Rows the sink refused while applying: all of this attempt's and the
+	// earlier attempts' (kept with each checkpoint, so that a resumed run
+	// that skips the chunks they were in still reports them), and those not
+	// yet kept.
+	refusals []Reject
+	unsaved  []Reject
+	earlier  map[int64][]Reject
 }
 
 // rowFailure ends a run with a message about the input.
@@ -163,6 +177,16 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 		return StatusFailed, "the job no longer exists", nil
 	}
 	st.spec = spec
+	if st.run.Phase != "" && spec.Source.Type == "dataverse" {
+		if _, err := os.Stat(s.spoolPath(st.run.ID)); err != nil {
+			// The rows the earlier attempt read from the org are gone with its
+			// node; a new read may differ, so its checkpoint means nothing:
+			// start again (rows upsert by key).
+			if err := st.restart(ctx); err != nil {
+				return "", "", err
+			}
+		}
+	}
 	st.counts = st.run.Counts
 	st.read, st.bad = st.run.Read, st.run.Rejected
 	if st.rejects, err = newRejectsWriter(s.tmpDir()); err != nil {
@@ -254,6 +278,18 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 	return StatusSucceeded, "", nil
 }
 
+// restart forgets what earlier attempts of the run did.
+func (st *runState) restart(ctx context.Context) error {
+	st.run.Phase, st.run.Checkpoint, st.run.Counts, st.run.Read, st.run.Rejected = "", 0, Counts{}, 0, 0
+	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ?", st.run.ID); err != nil {
+			return err
+		}
+		return fenced(ctx, tx, &st.run, st.owner, `phase = '', checkpoint = 0, rows_read = 0, rows_rejected = 0, rows_inserted = 0,
+			rows_updated = 0, rows_unchanged = 0, rows_deleted = 0, watermark_to = ''`)
+	})
+}
+
 func (st *runState) setPhase(ctx context.Context, phase, from, pin string) error {
 	st.run.Phase, st.run.WatermarkFrom, st.run.WatermarkTo = phase, from, pin
 	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
@@ -280,28 +316,69 @@ func (st *runState) saveRejects(ctx context.Context) error {
 }
 
 // loadRejects puts the rejects file an earlier attempt saved back into the
-// writer.
+// writer, and takes the rows the sink refused in the chunks it applied.
 func (st *runState) loadRejects(ctx context.Context) error {
+	saved, err := st.runFileRejects(ctx, "rejects.csv")
+	if err != nil {
+		return err
+	}
+	st.rejects.add(saved)
+	if st.refusals, err = st.runFileRejects(ctx, "refused.csv"); err != nil {
+		return err
+	}
+	st.earlier = map[int64][]Reject{}
+	for _, r := range st.refusals {
+		st.earlier[r.Line] = append(st.earlier[r.Line], r)
+	}
+	return nil
+}
+
+// refusedBefore returns the earlier attempts' refusals of the rows of chunk.
+func (st *runState) refusedBefore(chunk []Row) []Reject {
+	var out []Reject
+	for _, r := range chunk {
+		out = append(out, st.earlier[r.Line]...)
+	}
+	return out
+}
+
+func (st *runState) runFileRejects(ctx context.Context, name string) ([]Reject, error) {
 	var b []byte
 	err := st.svc.store.Read(ctx, func(q store.Querier) error {
-		err := q.QueryRow(ctx, "SELECT content FROM batch_run_files WHERE run_id = ? AND name = 'rejects.csv'", st.run.ID).Scan(&b)
+		err := q.QueryRow(ctx, "SELECT content FROM batch_run_files WHERE run_id = ? AND name = ?", st.run.ID, name).Scan(&b)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		return err
 	})
 	if err != nil || len(b) == 0 {
-		return err
+		return nil, err
 	}
 	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
 	if err != nil {
-		return fmt.Errorf("read the saved rejects: %w", err)
+		return nil, fmt.Errorf("read the saved %s: %w", name, err)
 	}
+	var out []Reject
 	for _, rec := range recs[1:] {
+		if len(rec) < 4 {
+			continue
+		}
 		line, _ := strconv.ParseInt(rec[0], 10, 64)
-		st.rejects.add([]Reject{{Line: line, Column: rec[1], Reason: rec[2], Value: rec[3]}})
+		out = append(out, Reject{Line: line, Column: rec[1], Reason: rec[2], Value: rec[3]})
 	}
-	return nil
+	return out, nil
+}
+
+// encodeRejects writes rejects as the rejects file's CSV.
+func encodeRejects(rs []Reject) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write(rejectsHeader)
+	for _, r := range rs {
+		w.Write(r.record())
+	}
+	w.Flush()
+	return b.Bytes()
 }
 
 // pass reads the whole source once. With validateOnly it counts and records
@@ -343,15 +420,19 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		if done > st.run.Checkpoint {
 			c, refused, err := sink.Apply(ctx, chunk)
 			if err != nil {
-				return fmt.Errorf("write chunk ending at source row %d: %w", done, err)
+				return fmt.Errorf("write the chunk of source lines %d to %d: %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			st.counts.add(c)
 			if len(refused) > 0 {
-				chunk = st.refused(chunk, refused)
+				chunk = st.refused(chunk, refused, true)
+				st.unsaved = append(st.unsaved, refused...)
 				if ok, why := st.policyAllows(); !ok {
-					return &rowFailure{fmt.Sprintf("the sink refused rows: %s; chunks before the one ending at source row %d were applied", strings.TrimSuffix(why, ": nothing was applied"), done)}
+					return &rowFailure{fmt.Sprintf("the sink refused rows: %s; the rows it took up to line %d were applied", strings.TrimSuffix(why, ": nothing was applied"), chunk[len(chunk)-1].Line)}
 				}
 			}
+		} else if rs := st.refusedBefore(chunk); len(rs) > 0 {
+			// Applied by an earlier attempt, which the sink refused rows of.
+			chunk = st.refused(chunk, rs, !st.twoPass())
 		}
 		if err := st.verify(ctx, sink, m, chunk); err != nil {
 			return err
@@ -462,15 +543,18 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 	return r.watermark(), nil
 }
 
-// refused records the rows a sink refused as rejects and returns the chunk
-// without them, for the reconciliation.
-func (st *runState) refused(chunk []Row, rejects []Reject) []Row {
+// refused records the rows a sink refused as rejects (counting them unless
+// count is false: a resumed two-pass run has them counted) and returns the
+// chunk without them, for the reconciliation.
+func (st *runState) refused(chunk []Row, rejects []Reject, count bool) []Row {
 	st.rejects.add(rejects)
 	lines := map[int64]bool{}
 	for _, r := range rejects {
 		if !lines[r.Line] {
 			lines[r.Line] = true
-			st.bad++
+			if count {
+				st.bad++
+			}
 		}
 	}
 	kept := chunk[:0]
@@ -513,7 +597,21 @@ func (st *runState) checkpoint(ctx context.Context, progress float64) error {
 		progress = 0.5 + progress/2
 	}
 	c := st.counts
+	var refused []byte
+	if len(st.unsaved) > 0 {
+		st.refusals = append(st.refusals, st.unsaved...)
+		st.unsaved = nil
+		refused = encodeRejects(st.refusals)
+	}
 	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+		if refused != nil {
+			if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ? AND name = 'refused.csv'", st.run.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO batch_run_files (run_id, name, content) VALUES (?, 'refused.csv', ?)", st.run.ID, refused); err != nil {
+				return err
+			}
+		}
 		return fenced(ctx, tx, &st.run, st.owner, `checkpoint = ?, rows_read = ?, rows_rejected = ?, rows_inserted = ?, rows_updated = ?,
 			rows_unchanged = ?, rows_deleted = ?, progress = ?, lease_until = `+tx.Dialect().NowExpr()+` + ?`,
 			st.run.Checkpoint, st.read, st.bad, c.Inserted, c.Updated, c.Unchanged, c.Deleted, progress, st.svc.leaseTTL.Microseconds())
@@ -553,6 +651,9 @@ func (st *runState) finish(ctx context.Context, status, msg string) error {
 		progress = st.run.Progress
 	}
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ? AND name = 'refused.csv'", st.run.ID); err != nil {
+			return err
+		}
 		if err := fenced(ctx, tx, &st.run, st.owner, `status = ?, error = ?, ended_at = ?, rows_read = ?, rows_rejected = ?,
 			rows_inserted = ?, rows_updated = ?, rows_unchanged = ?, rows_deleted = ?, reconciliation = ?, watermark_to = ?, progress = ?, lease_until = 0`,
 			status, msg, store.Micros(now), st.read, st.bad, c.Inserted, c.Updated, c.Unchanged, c.Deleted, recJSON, st.run.WatermarkTo, progress); err != nil {

@@ -152,6 +152,20 @@ func writePart(out *bytes.Buffer, boundary string, rec *recorder, contentID stri
 	out.WriteString("\r\n")
 }
 
+// underRoot is a batch operation's path relative to the service root
+// (.../api/data/v9.2/).
+func underRoot(path string) string {
+	i := strings.Index(path, Prefix)
+	if i < 0 {
+		return strings.TrimPrefix(path, "/")
+	}
+	path = path[i+len(Prefix):]
+	if _, after, ok := strings.Cut(path, "/"); ok {
+		return after
+	}
+	return ""
+}
+
 // runBatchOp executes one operation of a batch through the normal dispatcher.
 func (h *Handler) runBatchOp(outer *req, op *BatchRequest, cs *changeset) *recorder {
 	rec := newRecorder()
@@ -170,22 +184,12 @@ func (h *Handler) runBatchOp(outer *req, op *BatchRequest, cs *changeset) *recor
 		writeError(rec, badRequest("bad URL %q in the batch", op.URL))
 		return rec
 	}
-	path := u.Path
-	if i := strings.Index(path, Prefix); i >= 0 {
-		path = path[i+len(Prefix):]
-		if _, after, ok := strings.Cut(path, "/"); ok {
-			path = after
-		} else {
-			path = ""
-		}
-	} else {
-		path = strings.TrimPrefix(path, "/")
-	}
+	path, rawPath := underRoot(u.Path), underRoot(u.EscapedPath())
 	ctx := outer.r.Context()
 	if cs != nil {
 		ctx = context.WithValue(ctx, txKey{}, cs.tx)
 	}
-	r, err := http.NewRequestWithContext(ctx, op.Method, outer.base+path+"?"+u.RawQuery, strings.NewReader(op.Body))
+	r, err := http.NewRequestWithContext(ctx, op.Method, outer.base+rawPath+"?"+u.RawQuery, strings.NewReader(op.Body))
 	if err != nil {
 		writeError(rec, badRequest("bad request in the batch: %v", err))
 		return rec
