@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -78,8 +79,12 @@ func progress(w io.Writer, p float64, phase string, read, inserted, updated int6
 // it goes on and its last state when it ends.
 func runLocal(ctx context.Context, stdio IO, state string, spec jobs.Spec, file string) (jobs.Result, error) {
 	drawn := false
+	var last time.Time
 	draw := func(r jobs.Run) {
-		drawn = true
+		if time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		drawn, last = true, time.Now()
 		progress(stdio.Stderr, r.Progress, r.Phase, r.Read, r.Inserted, r.Updated)
 	}
 	res, err := jobs.Local{StateDir: state, Env: literalEnv, Progress: draw}.Run(ctx, spec, file)

@@ -71,7 +71,7 @@ func (l Local) Run(ctx context.Context, spec Spec, file string) (Result, error) 
 		return Result{}, err
 	}
 	defer svc.Stop(context.WithoutCancel(ctx))
-	t := time.NewTicker(200 * time.Millisecond)
+	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
 		run, err := svc.Run(ctx, spec.Name, id)
