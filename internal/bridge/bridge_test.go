@@ -1,7 +1,6 @@
 package bridge_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"junction/internal/app"
+	"junction/internal/app/apptest"
 	"junction/internal/broker"
 	"junction/internal/broker/httpapi"
 	"junction/internal/store"
@@ -33,49 +33,13 @@ func start(t *testing.T, d store.Dialect) *junction {
 
 func startWith(t *testing.T, d store.Dialect, mutate func(*app.Config)) *junction {
 	t.Helper()
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k"}
-	if d == store.Postgres {
-		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := a.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	return &junction{t: t, a: a, base: "http://" + addr.String()}
+	a, base := apptest.Start(t, d, mutate)
+	return &junction{t: t, a: a, base: base}
 }
 
 func (j *junction) call(method, path string, body any, want int) map[string]any {
 	j.t.Helper()
-	var rd io.Reader
-	if s, ok := body.(string); ok {
-		rd = strings.NewReader(s)
-	} else if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	req, _ := http.NewRequest(method, j.base+path, rd)
-	req.Header.Set("Authorization", "Bearer k")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		j.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		j.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
-	}
-	var out map[string]any
-	json.Unmarshal(raw, &out)
-	return out
+	return apptest.Call(j.t, method, j.base+path, "k", body, want)
 }
 
 func (j *junction) broker() *broker.Broker {

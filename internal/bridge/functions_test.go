@@ -51,20 +51,7 @@ func TestFunctionTriggeredByAQueue(t *testing.T) {
 	for _, d := range storetest.Drivers {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k", Project: dir}
-			if d == store.Postgres {
-				cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
-			}
-			a, err := app.New(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr, err := a.Start(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { a.Stop(context.Background()) })
-			j := &junction{t: t, a: a, base: "http://" + addr.String()}
+			j := startWith(t, d, func(c *app.Config) { c.Project = dir })
 			b := j.broker()
 			ctx := context.Background()
 			if _, err := b.Send(ctx, "orders-in", broker.Message{MessageID: "o-1", ContentType: "application/json", Body: []byte(`{"id":1,"sku":"ab-12"}`)},

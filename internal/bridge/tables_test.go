@@ -402,20 +402,7 @@ func TestExportAccountsFullThenDelta(t *testing.T) {
 // startProject starts a Junction on a project folder.
 func startProject(t *testing.T, d store.Dialect, proj string) *junction {
 	t.Helper()
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k", Project: proj}
-	if d == store.Postgres {
-		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
-	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := a.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	return &junction{t: t, a: a, base: "http://" + addr.String()}
+	return startWith(t, d, func(c *app.Config) { c.Project = proj })
 }
 
 // A table mirrored into another by a delta job: creates and updates upsert,

@@ -11,22 +11,18 @@ import (
 	"time"
 
 	"junction/internal/app"
+	"junction/internal/app/apptest"
+	"junction/internal/store"
 )
 
 // startApp runs a Junction with an admin key and returns its base URL.
 func startApp(t *testing.T, cfg app.Config) (*app.App, string) {
 	t.Helper()
-	cfg.Listen, cfg.Data, cfg.AdminKey = "127.0.0.1:0", t.TempDir(), "admin-key"
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := a.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	return a, "http://" + addr.String()
+	return apptest.Start(t, store.SQLite, func(c *app.Config) {
+		data := c.Data
+		*c = cfg
+		c.Listen, c.Data, c.AdminKey = "127.0.0.1:0", data, "admin-key"
+	})
 }
 
 // browser skips t unless Chromium and playwright-core are installed (make deps

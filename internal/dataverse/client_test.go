@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"junction/internal/app"
+	"junction/internal/app/apptest"
 	"junction/internal/auth"
 	"junction/internal/changelog"
 	"junction/internal/dataverse"
@@ -55,21 +56,7 @@ func newTokenServer(t *testing.T, keys *auth.Keys, scope string) *tokenServer {
 }
 
 func startJunction(t *testing.T, d store.Dialect) (*app.App, string) {
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "admin"}
-	if d == store.Postgres {
-		cfg.Store = storetest.RequirePostgres(t)
-		cfg.PostgresSchema = storetest.NewSchema(t)
-	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := a.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	return a, "http://" + addr.String()
+	return apptest.Start(t, d, func(c *app.Config) { c.AdminKey = "admin" })
 }
 
 func TestClientAgainstJunction(t *testing.T) {

@@ -211,9 +211,7 @@ func (s *Service) fillSpool(ctx context.Context, src Source, spool, from string)
 
 // spoolReader reads a complete spool.
 type spoolReader struct {
-	f    *os.File
-	size int64
-	cr   *countingReader
+	*countedFile
 	dec  *json.Decoder
 	cols []format.Column
 	pk   string
@@ -222,21 +220,15 @@ type spoolReader struct {
 }
 
 func openSpool(path string) (itemReader, error) {
-	f, err := os.Open(path)
+	cf, err := openCounted(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	cr := &countingReader{r: f}
-	r := &spoolReader{f: f, size: st.Size(), cr: cr, dec: json.NewDecoder(bufio.NewReaderSize(cr, 1<<16))}
+	r := &spoolReader{countedFile: cf, dec: json.NewDecoder(bufio.NewReaderSize(cf, 1<<16))}
 	r.dec.UseNumber()
 	var first spoolLine
 	if err := r.dec.Decode(&first); err != nil {
-		f.Close()
+		cf.close()
 		return nil, fmt.Errorf("the spool %s is damaged: %w", path, err)
 	}
 	r.cols, r.pk = first.Columns, first.PrimaryID
@@ -261,13 +253,6 @@ func (r *spoolReader) next(context.Context) (format.Record, bool, error) {
 
 func (r *spoolReader) columns() []format.Column { return r.cols }
 func (r *spoolReader) watermark() string        { return r.link }
-func (r *spoolReader) close() error             { return r.f.Close() }
-func (r *spoolReader) progress() float64 {
-	if r.size == 0 {
-		return 1
-	}
-	return min(1, float64(r.cr.n.Load())/float64(r.size))
-}
 
 // dataverseSink writes rows to a table of an org: it reads the rows of each
 // request's keys first, so that unchanged rows are not written and inserts

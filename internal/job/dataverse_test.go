@@ -1,7 +1,6 @@
 package job_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"junction/internal/app"
+	"junction/internal/app/apptest"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -43,21 +43,9 @@ func startOrg(t testing.TB, d store.Dialect, throttleEvery int32) *org {
 	t.Helper()
 	o := &org{t: t}
 	env := map[string]string{"ORG_SECRET": "app-secret"}
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k",
-		Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
-	if d == store.Postgres {
-		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
-	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := a.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	o.a, o.base = a, "http://"+addr.String()
+	o.a, o.base = apptest.Start(t, d, func(c *app.Config) {
+		c.Env = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	})
 	target, _ := url.Parse(o.base)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -94,26 +82,7 @@ func (o *org) orgJSON() map[string]any {
 
 func (o *org) call(method, path string, body any, want int) map[string]any {
 	o.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	req, _ := http.NewRequest(method, o.base+path, rd)
-	req.Header.Set("Authorization", "Bearer k")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		o.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
-	}
-	var out map[string]any
-	json.Unmarshal(raw, &out)
-	return out
+	return apptest.Call(o.t, method, o.base+path, "k", body, want)
 }
 
 func (o *org) text(path string) string {

@@ -30,26 +30,15 @@ type itemReader interface {
 // pin bounds a delta read to what the first pass saw.
 type sourceOpener func(ctx context.Context, from, pin string) (itemReader, error)
 
-// countingReader counts bytes read, for progress.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-type fileReader struct {
+// countedFile is an open file that counts the bytes read from it, for the
+// progress of the readers that read it from start to end.
+type countedFile struct {
 	f    *os.File
 	size int64
-	cr   *countingReader
-	r    format.Reader
+	n    atomic.Int64
 }
 
-func openFile(path string, o format.Options) (itemReader, error) {
+func openCounted(path string) (*countedFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -59,13 +48,40 @@ func openFile(path string, o format.Options) (itemReader, error) {
 		f.Close()
 		return nil, err
 	}
-	cr := &countingReader{r: f}
-	r, err := format.NewReader(cr, o)
+	return &countedFile{f: f, size: st.Size()}, nil
+}
+
+func (c *countedFile) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countedFile) close() error { return c.f.Close() }
+
+func (c *countedFile) progress() float64 {
+	if c.size == 0 {
+		return 1
+	}
+	return min(1, float64(c.n.Load())/float64(c.size))
+}
+
+type fileReader struct {
+	*countedFile
+	r format.Reader
+}
+
+func openFile(path string, o format.Options) (itemReader, error) {
+	cf, err := openCounted(path)
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
-	return &fileReader{f: f, size: st.Size(), cr: cr, r: r}, nil
+	r, err := format.NewReader(cf, o)
+	if err != nil {
+		cf.close()
+		return nil, err
+	}
+	return &fileReader{countedFile: cf, r: r}, nil
 }
 
 func (f *fileReader) next(context.Context) (format.Record, bool, error) {
@@ -74,13 +90,6 @@ func (f *fileReader) next(context.Context) (format.Record, bool, error) {
 }
 func (f *fileReader) columns() []format.Column { return nil }
 func (f *fileReader) watermark() string        { return "" }
-func (f *fileReader) close() error             { return f.f.Close() }
-func (f *fileReader) progress() float64 {
-	if f.size == 0 {
-		return 1
-	}
-	return min(1, float64(f.cr.n.Load())/float64(f.size))
-}
 
 // sqlReader runs the job's query, wrapped to read after the watermark in
 // watermark order when the job has one.

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"junction/internal/app"
-	"junction/internal/store/storetest"
+	"junction/internal/app/apptest"
+	"junction/internal/store"
 )
 
 type srv struct {
@@ -24,21 +25,12 @@ type srv struct {
 
 func start(t *testing.T, project string, pg bool) *srv {
 	t.Helper()
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k", Project: project}
+	d := store.SQLite
 	if pg {
-		cfg.Store = storetest.RequirePostgres(t)
-		cfg.PostgresSchema = storetest.NewSchema(t)
+		d = store.Postgres
 	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := a.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	return &srv{base: "http://" + addr.String(), app: a}
+	a, base := apptest.Start(t, d, func(c *app.Config) { c.Project = project })
+	return &srv{base: base, app: a}
 }
 
 func (s *srv) do(t *testing.T, method, path, body string, admin bool) (int, map[string]any, http.Header) {
