@@ -143,7 +143,7 @@ func importCmd(ctx context.Context, args []string, stdio IO) int {
 	fs.StringVar(&write, "write", "upsert-multiple", "upsert-multiple or batch")
 	fs.IntVar(&batchSize, "batch-size", 100, "rows a request (at most 1000)")
 	fs.IntVar(&writers, "writers", 4, "requests at once (at most 52)")
-	fs.IntVar(&chunk, "chunk", 1000, "rows committed together (a resumed run goes on from the last chunk)")
+	fs.IntVar(&chunk, "chunk", 1000, "rows read, written and checked together")
 	// The file may come before the flags: junction import contacts.csv --table contact.
 	var lead []string
 	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
