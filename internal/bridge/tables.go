@@ -225,10 +225,18 @@ func selectRows(ctx context.Context, q store.Querier, t *records.Table, where st
 	return out, rows.Err()
 }
 
-// asGiven renders a stored lookup in the notation the job gave it in (the
-// change log's {"id", "logicalName"} object or its JSON text) so that
-// reconciliation compares like with like; other values are flat.
-func asGiven(v, given any) any {
+// asGiven renders a stored value in the notation the job gave it in, so
+// that reconciliation compares like with like: a lookup as the change log's
+// {"id", "logicalName"} object or its JSON text, a choice by the label the job
+// gave; other values are flat.
+func asGiven(c *records.Column, v, given any) any {
+	if label, ok := given.(string); ok && c != nil && c.Type.IsChoice() {
+		for _, o := range c.Options {
+			if o.Value == v && strings.EqualFold(o.Label, label) {
+				return label
+			}
+		}
+	}
 	r, ok := v.(records.Ref)
 	if !ok {
 		return v
@@ -752,7 +760,8 @@ func (ts *Tables) Get(ctx context.Context, table string, key []string, keys []ma
 		for kt, r := range k.rows {
 			m := make(map[string]any, len(r))
 			for name, v := range r {
-				m[name] = asGiven(v, given[kt][name])
+				c, _ := t.Column(name)
+				m[name] = asGiven(c, v, given[kt][name])
 			}
 			out = append(out, m)
 		}

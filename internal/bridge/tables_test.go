@@ -490,3 +490,27 @@ keys:
 		})
 	}
 }
+
+// TestChoiceLabelsReconcile: a choice given by its label (no choices: in the
+// mapping, the table turns the label into its value) reconciles as matched.
+func TestChoiceLabelsReconcile(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			j := start(t, d)
+			in := t.TempDir()
+			j.call("PUT", "/admin/v1/jobs/labels", map[string]any{
+				"source":  map[string]any{"type": "file", "path": in, "pattern": "*.csv"},
+				"mapping": []map[string]any{{"to": "accountnumber", "from": "Number"}, {"to": "name", "from": "Name"}, {"to": "industrycode", "from": "Industry"}},
+				"key":     []string{"accountnumber"},
+				"sink":    map[string]any{"type": "table", "table": "account"},
+			}, 201)
+			os.WriteFile(filepath.Join(in, "a.csv"), []byte("Number,Name,Industry\nL-1,One,Consulting\nL-2,Two,accounting\n"), 0o644)
+			run := j.runJob("labels", "a.csv")
+			if run.Status != "succeeded" || run.Inserted != 2 || run.Reconciliation == nil || !run.Reconciliation.Matched {
+				t.Fatalf("run: %+v %+v", run, run.Reconciliation)
+			}
+		})
+	}
+}

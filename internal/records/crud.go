@@ -272,6 +272,9 @@ func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
 		if c.System && k != "ownerid" && !(create && k == t.PrimaryID()) {
 			continue
 		}
+		if (k == "statecode" || k == "statuscode") && values[k] == nil {
+			return nil, nil, Invalid("Attribute '%s' of %s cannot be set to null.", k, t.Name).about(k)
+		}
 		row[k] = values[k]
 		set = append(set, k)
 	}

@@ -245,6 +245,7 @@ func TestCheckMatchesWrites(t *testing.T) {
 			{"unknown lookup target row", nil, records.Row{"code": "P-2", "maker": missing}, "maker"},
 			{"status not of the state", existing, records.Row{"statecode": int64(0), "statuscode": int64(2)}, "statuscode"},
 			{"unknown column", nil, records.Row{"code": "P-3", "colour": "red"}, "colour"},
+			{"state cleared", existing, records.Row{"statecode": nil}, "statecode"},
 		}
 		for _, c := range cases {
 			var checked, wrote error
