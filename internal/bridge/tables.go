@@ -49,6 +49,17 @@ const scanPage = 500
 // inBatch caps the values of one IN list.
 const inBatch = 400
 
+// tableKey returns a table and the columns of key, which must be its primary
+// id or one of its alternate keys.
+func (ts *Tables) tableKey(table string, key []string) (*records.Table, []*records.Column, error) {
+	t, err := ts.table(table)
+	if err != nil {
+		return nil, nil, err
+	}
+	cols, err := ts.keyColumns(t, key)
+	return t, cols, err
+}
+
 func (ts *Tables) table(name string) (*records.Table, error) {
 	t, ok := ts.Records.Table(name)
 	if !ok {
@@ -480,11 +491,7 @@ func changes(t *records.Table, values, before records.Row) records.Row {
 // one read. Each value the table refuses is a reject of its row (out[i] for
 // rows[i]) naming its column, with the reason the Web API would give.
 func (ts *Tables) Check(ctx context.Context, table string, key []string, rows []map[string]any) ([][]job.Reject, error) {
-	t, err := ts.table(table)
-	if err != nil {
-		return nil, err
-	}
-	cols, err := ts.keyColumns(t, key)
+	t, cols, err := ts.tableKey(table, key)
 	if err != nil {
 		return nil, err
 	}
@@ -551,11 +558,7 @@ func (ts *Tables) Upsert(ctx context.Context, table string, key []string, rows [
 	if len(rows) == 0 {
 		return c, nil
 	}
-	t, err := ts.table(table)
-	if err != nil {
-		return c, err
-	}
-	cols, err := ts.keyColumns(t, key)
+	t, cols, err := ts.tableKey(table, key)
 	if err != nil {
 		return c, err
 	}
@@ -671,11 +674,7 @@ func (ts *Tables) eachByKey(ctx context.Context, verb, table string, key []strin
 	if len(keys) == 0 {
 		return 0, nil
 	}
-	t, err := ts.table(table)
-	if err != nil {
-		return 0, err
-	}
-	cols, err := ts.keyColumns(t, key)
+	t, cols, err := ts.tableKey(table, key)
 	if err != nil {
 		return 0, err
 	}
@@ -735,11 +734,7 @@ func (ts *Tables) keyValues(ctx context.Context, q store.Querier, t *records.Tab
 // Get implements job.TableSink: the rows with the given keys, for
 // reconciliation; lookups are ids, or objects when the job gave objects.
 func (ts *Tables) Get(ctx context.Context, table string, key []string, keys []map[string]any) ([]map[string]any, error) {
-	t, err := ts.table(table)
-	if err != nil {
-		return nil, err
-	}
-	cols, err := ts.keyColumns(t, key)
+	t, cols, err := ts.tableKey(table, key)
 	if err != nil {
 		return nil, err
 	}

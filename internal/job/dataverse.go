@@ -592,7 +592,16 @@ func (d *dataverseSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject
 	var c Counts
 	rows = dedupe(d.plan.key, rows)
 	flag := d.sk.Deletes == "flag"
-	existing, err := d.read(ctx, rows)
+	wanted := rows
+	if d.sk.Deletes == "ignore" { // deletions need no read
+		wanted = make([]Row, 0, len(rows))
+		for _, r := range rows {
+			if !r.Deleted {
+				wanted = append(wanted, r)
+			}
+		}
+	}
+	existing, err := d.read(ctx, wanted)
 	if err != nil {
 		return c, nil, err
 	}
