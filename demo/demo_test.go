@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -191,6 +192,9 @@ func TestDemo(t *testing.T) {
 			d.warehouseExport()
 			d.priceImport()
 			d.partnerFile()
+			if drv == store.SQLite {
+				d.consoleTour()
+			}
 		})
 	}
 }
@@ -577,4 +581,31 @@ func TestValidate(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatalf("demo/project: %v", problems)
 	}
+}
+
+// consoleTour walks every page of the console on the demo's data, at 1,440 and
+// 800 pixels, and fails on what a person should never read there (see
+// internal/console/testdata/e2e/tour.mjs).
+func (d *demo) consoleTour() {
+	t := d.t
+	dir, _ := filepath.Abs("../internal/console/testdata/e2e")
+	_, errChrome := os.Stat("/usr/bin/chromium")
+	_, errPW := os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
+	if errChrome != nil || errPW != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the console tour needs Chromium and playwright-core (make deps): %v %v", errChrome, errPW)
+		}
+		t.Log("SKIPPING THE CONSOLE TOUR: run make deps to install Chromium and playwright-core")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "tour.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BASE="+d.base, "ADMIN_KEY="+adminKey, "SHOTS="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("console tour: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
 }

@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.registerMetrics()
-	a.activity = server.NewActivity(surfaceOf)
+	a.activity = server.NewActivity(surfaceOf, surfaceNames...)
 	a.console = console.New(cfg.Version, a.activity, reporters(a.components)...)
 	if a.server, err = server.New(a.log, a.keys, a.registry, a.routes()); err != nil {
 		return nil, err

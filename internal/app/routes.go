@@ -99,8 +99,25 @@ var surfaces = []struct{ prefix, name string }{
 	{"/admin/v1/", "Management"},
 }
 
-// surfaceOf maps a route label ("POST /servicebus/{queue}/messages") to its surface.
+// namedSurfaces names the surface of routes labelled by name rather than by
+// pattern (catch-all routes that serve a whole surface).
+var namedSurfaces = map[string]string{
+	"dataverse":                   "Web API",
+	"dataverse unversioned":       "Web API",
+	"function http trigger":       "Functions",
+	"function event grid webhook": "Functions",
+	"dataverse webhook":           "Events",
+}
+
+// surfaceNames are the surfaces the overview always shows, traffic or not.
+var surfaceNames = []string{"Web API", "Broker", "Events", "Workflows", "Functions", "Jobs", "Management"}
+
+// surfaceOf maps a route label ("POST /servicebus/{queue}/messages", or a
+// route's name) to its surface.
 func surfaceOf(route string) string {
+	if name, ok := namedSurfaces[route]; ok {
+		return name
+	}
 	path := route
 	if i := strings.IndexByte(route, ' '); i >= 0 {
 		path = route[i+1:]

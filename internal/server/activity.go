@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ type Activity struct {
 	surface func(route string) string
 	now     func() time.Time
 	buckets map[string]*[60]minute
+	order   []string // surfaces always reported, in this order
 }
 
 type minute struct {
@@ -24,8 +26,14 @@ type minute struct {
 }
 
 // NewActivity returns a recorder; surface names the surface of a route label.
-func NewActivity(surface func(route string) string) *Activity {
-	return &Activity{surface: surface, now: time.Now, buckets: map[string]*[60]minute{}}
+// The surfaces named in always are reported, in that order, even without
+// traffic; others follow by name once they have some.
+func NewActivity(surface func(route string) string, always ...string) *Activity {
+	a := &Activity{surface: surface, now: time.Now, buckets: map[string]*[60]minute{}, order: always}
+	for _, name := range always {
+		a.buckets[name] = &[60]minute{}
+	}
+	return a
 }
 
 func (a *Activity) record(route string, status int) {
@@ -93,6 +101,18 @@ func (a *Activity) LastHour() []SurfaceActivity {
 		}
 		out = append(out, s)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Surface < out[j].Surface })
+	rank := func(name string) int {
+		if i := slices.Index(a.order, name); i >= 0 {
+			return i
+		}
+		return len(a.order)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ri, rj := rank(out[i].Surface), rank(out[j].Surface)
+		if ri != rj {
+			return ri < rj
+		}
+		return out[i].Surface < out[j].Surface
+	})
 	return out
 }

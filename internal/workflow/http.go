@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -291,9 +293,10 @@ func (e *Engine) Routes() []server.Route {
 }
 
 func workflowView(l *Loaded, withDef bool) map[string]any {
-	triggers := []string{}
-	for t := range l.Def.Triggers {
-		triggers = append(triggers, t)
+	triggers := []map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(l.Def.Triggers)) {
+		t := l.Def.Triggers[name]
+		triggers = append(triggers, map[string]string{"name": name, "type": t.Type, "kind": t.Kind})
 	}
 	v := map[string]any{"name": l.Name, "kind": l.Kind, "version": l.Hash, "triggers": triggers}
 	if withDef {

@@ -116,21 +116,57 @@ const Console = (() => {
   });
 
   // Small shared views.
-  function table(columns, rows, onClick) {
-    return h("table", {},
+  // table draws rows under columns; empty is what a person reads when there
+  // are no rows (say what would make some appear). The table scrolls on its
+  // own when it is wider than the page.
+  function table(columns, rows, onClick, empty) {
+    return h("div", { class: "tablewrap" }, h("table", {},
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c.title)))),
       h("tbody", {}, rows.length === 0
-        ? h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "Nothing here."))
+        ? h("tr", {}, h("td", { colspan: columns.length, class: "muted empty" }, empty || "None yet."))
         : rows.map((r) => h("tr", { class: onClick ? "clickable" : "", onclick: onClick ? () => onClick(r) : null },
-            columns.map((c) => h("td", {}, c.render ? c.render(r) : fmt(r[c.key])))))));
+            columns.map((c) => h("td", {}, c.render ? c.render(r) : fmt(r[c.key]))))))));
   }
   function fmt(v) {
     if (v === undefined || v === null) return "";
-    if (typeof v === "object") return JSON.stringify(v);
+    if (typeof v === "object") return JSON.stringify(decoded(v));
     return String(v);
   }
-  function badge(text) { return h("span", { class: "badge " + text }, text); }
-  function json(v) { return h("pre", {}, JSON.stringify(v, null, 2)); }
+  // fields shows an object as a table of its fields (nested values as
+  // readable JSON), with the raw JSON one click away.
+  function fields(obj, skip) {
+    const rows = Object.entries(obj || {}).filter(([k, v]) => !(skip || []).includes(k) && v !== null && v !== undefined && v !== "");
+    return h("div", {},
+      h("div", { class: "tablewrap" }, h("table", { class: "fields" }, h("tbody", {}, rows.map(([k, v]) =>
+        h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "object" ? h("pre", {}, JSON.stringify(decoded(v), null, 2)) : fieldText(k, v))))))),
+      h("details", { class: "raw" }, h("summary", {}, "Raw JSON"), h("pre", {}, JSON.stringify(obj, null, 2))));
+  }
+  function fieldText(k, v) {
+    if (typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v)) return when(v);
+    return String(v);
+  }
+  // decoded replaces content envelopes ({"$content-type", "$content"}) whose
+  // content is JSON or text by what they hold, so people read the payload
+  // rather than its base64.
+  function decoded(v) {
+    if (Array.isArray(v)) return v.map(decoded);
+    if (!v || typeof v !== "object") return v;
+    if (typeof v["$content"] === "string") {
+      const type = String(v["$content-type"] || "");
+      if (/json|^text\/|xml|csv|urlencoded/i.test(type) || type === "") {
+        try {
+          const bytes = Uint8Array.from(atob(v["$content"]), (c) => c.charCodeAt(0));
+          const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+          if (/json/i.test(type)) { try { return JSON.parse(text); } catch { return text; } }
+          return text;
+        } catch { /* not base64 text: shown as it is */ }
+      }
+      return { "$content-type": type, "$content": `(${Math.round(v["$content"].length * 3 / 4)} bytes of binary content)` };
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decoded(x)]));
+  }
+  function badge(text) { return h("span", { class: "badge " + text }, text || "unknown"); }
+  function json(v) { return h("pre", {}, JSON.stringify(decoded(v), null, 2)); }
   function when(t) { return t ? new Date(t).toLocaleString() : ""; }
   function spark(values, cls) {
     const max = Math.max(1, ...values);
@@ -153,5 +189,5 @@ const Console = (() => {
   }
   function canOperate() { return state.me && (state.me.role === "admin" || state.me.role === "operator"); }
 
-  return { h, api, flash, register, route, table, badge, json, when, spark, button, canOperate, state };
+  return { h, api, flash, register, route, table, fields, badge, json, when, spark, button, canOperate, state };
 })();

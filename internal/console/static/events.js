@@ -2,7 +2,7 @@
 // subscription, failing endpoints, dead letters with the last outcome, replay.
 "use strict";
 (() => {
-  const { h, api, flash, register, route, table, badge, json, when, button, canOperate } = Console;
+  const { h, api, flash, register, route, table, badge, json, when, button, canOperate, fields } = Console;
   const base = "/admin/v1/eventgrid/topics";
   const enc = encodeURIComponent;
 
@@ -19,9 +19,10 @@
           { title: "Subscription", key: "name" },
           { title: "Destination", render: (s) => { const d = (s.properties && s.properties.destination) || {}; return d.endpointType || ""; } },
           { title: "Delivery", render: (s) => statusText(s.status) },
-        ], rows, (s) => { location.hash = `#/events/${enc(t.name)}/${enc(s.name)}`; }));
+        ], rows, (s) => { location.hash = `#/events/${enc(t.name)}/${enc(s.name)}`; },
+        "No subscriptions: events published to this topic are kept for no one until a subscription is created."));
       }
-      if (topics.length === 0) el.append(h("p", { class: "muted" }, "No topics."));
+      if (topics.length === 0) el.append(h("p", { class: "muted" }, "No event topics. Define them in the project's eventgrid.yaml, or PUT one to /admin/v1/eventgrid/topics/NAME."));
     },
   });
 
@@ -54,7 +55,7 @@
       { title: "Last outcome", render: (d) => d.lastDeliveryOutcome || d.lastdeliveryoutcome || "" },
       { title: "Last attempt", render: (d) => when(d.lastDeliveryAttemptTime || d.lastdeliveryattempttime) },
       { title: "Event", render: (d) => h("details", {}, h("summary", {}, "show"), json(d)) },
-    ], dead.value));
-    el.append(h("h3", {}, "Subscription"), json(sub));
+    ], dead.value, null, "No dead-lettered events: every event was delivered or is still being retried."));
+    el.append(h("h3", {}, "Subscription"), fields(sub));
   }
 })();

@@ -3,6 +3,14 @@
 "use strict";
 (() => {
   const { h, api, register, table, badge, json, when } = Console;
+  // triggerText says what starts a function: its kind and what it listens on.
+  function triggerText(t) {
+    if (!t) return "";
+    if (typeof t === "string") return t;
+    const on = t.route || t.queueName || t.topicName || t.schedule || t.topic || "";
+    const methods = (t.methods || []).filter((m) => m !== "options").map((m) => m.toUpperCase()).join(", ");
+    return [t.type, methods, on].filter(Boolean).join(" · ");
+  }
   const enc = encodeURIComponent;
 
   register({
@@ -12,10 +20,11 @@
       const { value } = await api("/admin/v1/functions");
       el.append(table([
         { title: "Function", key: "name" },
-        { title: "Trigger", render: (f) => f.trigger || (f.triggers || []).join(", ") || "" },
+        { title: "Trigger", render: (f) => triggerText(f.trigger) || (f.triggers || []).map(triggerText).join(", ") },
         { title: "Language", render: (f) => f.language || f.kind || "" },
         { title: "State", render: (f) => f.unwired ? h("span", { class: "error" }, f.unwired) : (f.disabled ? "disabled" : "ready") },
-      ], value, (f) => { location.hash = "#/functions/" + enc(f.name); }));
+      ], value, (f) => { location.hash = "#/functions/" + enc(f.name); },
+      "No functions. Add a function app to the project's functions/ folder."));
     },
   });
 
@@ -31,6 +40,6 @@
       { title: "Logs", render: (i) => (i.logs && i.logs.length)
           ? h("details", {}, h("summary", {}, `${i.logs.length} line(s)`), h("pre", {}, i.logs.map((l) => `${l.time} ${l.level} ${l.message}`).join("\n")))
           : "" },
-    ], value));
+    ], value, null, "No invocations yet: they appear here each time the function runs."));
   }
 })();

@@ -2,7 +2,15 @@
 // and downloads of rejects files and reconciliation reports.
 "use strict";
 (() => {
-  const { h, api, flash, register, route, table, badge, json, when, button, canOperate, state } = Console;
+  const { h, api, flash, register, route, table, fields, badge, when, button, canOperate, state } = Console;
+  // progressText: a share while a run goes on, its phase while it waits, and
+  // nothing once it has ended (its status says how).
+  function progressText(r) {
+    const status = String(r.status || "").toLowerCase();
+    if (status === "running") return r.progress >= 0 ? Math.round(r.progress * 100) + "%" + (r.phase ? " · " + r.phase : "") : (r.phase || "");
+    if (status === "queued" || status === "pending") return r.phase || "waiting";
+    return "";
+  }
   const base = "/admin/v1/jobs";
   const enc = encodeURIComponent;
 
@@ -17,7 +25,8 @@
         { title: "Source", render: (j) => kind(j.source) },
         { title: "Sink", render: (j) => kind(j.sink) },
         { title: "Schedule", render: (j) => (j.trigger && (j.trigger.schedule || j.trigger.cron)) || j.schedule || "" },
-      ], value, (j) => { location.hash = "#/jobs/" + enc(j.name); }));
+      ], value, (j) => { location.hash = "#/jobs/" + enc(j.name); },
+      "No jobs. Add a YAML file to the project's jobs/ folder, or PUT one to /admin/v1/jobs/NAME."));
     },
   });
 
@@ -40,11 +49,12 @@
       { title: "Run", key: "id" },
       { title: "Status", render: (r) => badge(r.status) },
       { title: "Trigger", render: (r) => r.trigger + (r.file ? " · " + r.file : "") },
-      { title: "Progress", render: (r) => r.status === "Running" && r.progress >= 0 ? Math.round(r.progress * 100) + "%" : (r.phase || "") },
+      { title: "Progress", render: progressText },
       { title: "Read", key: "read" }, { title: "Rejected", render: (r) => r.rejected ? h("span", { class: "error" }, String(r.rejected)) : "0" },
       { title: "Inserted", key: "inserted" }, { title: "Updated", key: "updated" }, { title: "Unchanged", key: "unchanged" }, { title: "Deleted", key: "deleted" },
       { title: "Created", render: (r) => when(r.created) },
-    ], value, (r) => { location.hash = `#/jobs/${enc(name)}/${enc(r.id)}`; }));
+    ], value, (r) => { location.hash = `#/jobs/${enc(name)}/${enc(r.id)}`; },
+    "No runs yet: run the job now, or wait for its schedule or a file."));
   }
 
   async function runPage(el, name, id) {
@@ -54,7 +64,10 @@
       run.hasRejects ? button("Download rejects", () => download(`${base}/${enc(name)}/runs/${enc(id)}/rejects`, `${name}-${id}-rejects`)) : "",
       run.reconciliation ? button("Download reconciliation", () => download(`${base}/${enc(name)}/runs/${enc(id)}/reconciliation`, `${name}-${id}-reconciliation.json`), "secondary") : ""));
     if (run.error) el.append(h("h3", {}, "Error"), h("pre", { class: "error" }, run.error));
-    el.append(h("h3", {}, "Run"), json(run));
+    const shown = Object.assign({}, run);
+    if (!/running|queued|pending/i.test(String(run.status))) { delete shown.phase; delete shown.progress; }
+    el.append(h("h3", {}, "Run"), fields(shown, ["error", "reconciliation"]));
+    if (run.reconciliation) el.append(h("h3", {}, "Reconciliation"), fields(run.reconciliation));
   }
 
   // download fetches with the key (a plain link could not carry it) and saves.

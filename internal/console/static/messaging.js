@@ -17,7 +17,8 @@
       }
       const [{ value: queues }, { value: topics }] = await Promise.all([api(base + "/queues"), api(base + "/topics")]);
       el.append(h("h3", {}, "Queues"));
-      el.append(table(countColumns(), queues, (q) => { location.hash = "#/messaging/queue/" + enc(q.name); }));
+      el.append(table(countColumns(), queues, (q) => { location.hash = "#/messaging/queue/" + enc(q.name); },
+        "No queues. Define them in the project's servicebus/config.json, or PUT one to /admin/v1/servicebus/queues/NAME."));
       el.append(h("h3", {}, "Topics and subscriptions"));
       const rows = [];
       for (const t of topics) {
@@ -26,7 +27,7 @@
         if (subs.length === 0) rows.push({ topic: t.name, name: "(no subscriptions)", properties: {} });
       }
       el.append(table([{ title: "Topic", key: "topic" }, ...countColumns()], rows,
-        (s) => { if (s.id) location.hash = `#/messaging/sub/${enc(s.topic)}/${enc(s.name)}`; }));
+        (s) => { if (s.id) location.hash = `#/messaging/sub/${enc(s.topic)}/${enc(s.name)}`; }, "No topics."));
     },
   });
 
@@ -78,7 +79,7 @@
           await api(path + "/deadletters/resubmit", { method: "POST", body: { sequenceNumbers: [m.sequenceNumber] } });
           flash(`Resubmitted message ${m.sequenceNumber}`); route();
         }, "secondary") : "" },
-    ], dead));
+    ], dead, null, "No dead-lettered messages."));
 
     const { value: active } = await api(path + "/messages?top=100");
     el.append(h("h3", {}, `Messages (peek, ${active.length})`));
@@ -91,11 +92,11 @@
       { title: "Deliveries", key: "deliveryCount" },
       { title: "Enqueued", render: (m) => when(m.enqueuedTime) },
       { title: "Body", render: (m) => h("details", {}, h("summary", {}, "show"), json(bodyOf(m))) },
-    ], active));
+    ], active, null, "No messages waiting: every message has been received, or none was sent."));
   }
 
   function bodyOf(m) {
-    if (m.body === undefined) return m.bodyBase64 ? "(binary, base64) " + m.bodyBase64 : null;
+    if (m.body === undefined) return m.bodyBase64 ? `(${Math.round(m.bodyBase64.length * 3 / 4)} bytes of binary content)` : null;
     try { return JSON.parse(m.body); } catch { return m.body; }
   }
 })();

@@ -58,6 +58,6 @@
   }
   async function rerender(el) {
     const { value } = await api("/admin/v1/keys");
-    el.querySelector("table").replaceWith(keysTable(value));
+    el.querySelector(".tablewrap").replaceWith(keysTable(value));
   }
 })();

@@ -3,7 +3,7 @@
 // history from the change log.
 "use strict";
 (() => {
-  const { h, api, register, table, json, when, button, badge } = Console;
+  const { h, api, register, table, fields, json, when, button, badge } = Console;
   const web = "/api/data/v9.2/";
   const enc = encodeURIComponent;
   const label = (d) => (d && d.UserLocalizedLabel && d.UserLocalizedLabel.Label) || "";
@@ -80,7 +80,15 @@
     el.append(h("p", {}, h("a", { href: "#/tables" }, "Tables"), " › ",
       h("a", { href: "#/tables/" + enc(def.LogicalName) }, def.LogicalName), " › ", h("strong", {}, id)));
     const row = await api(`${web}${def.EntitySetName}(${id})`, { headers: { Prefer: 'odata.include-annotations="*"' } });
-    el.append(h("h3", {}, row[def.PrimaryNameAttribute] || id), json(row));
+    // Formatted values (choice labels, lookup names) stand beside the values
+    // they format; the annotations themselves stay in the raw JSON.
+    const readable = {};
+    for (const [k, v] of Object.entries(row)) {
+      if (k.includes("@")) continue;
+      const f = row[k + "@OData.Community.Display.V1.FormattedValue"];
+      readable[k] = f !== undefined && String(f) !== String(v) ? `${f} (${v})` : v;
+    }
+    el.append(h("h3", {}, row[def.PrimaryNameAttribute] || id), fields(readable));
     const { value } = await api(`/admin/v1/changes?table=${enc(def.LogicalName)}&id=${enc(id)}&top=50`);
     el.append(h("h3", {}, "Change history"));
     el.append(table([
@@ -90,6 +98,6 @@
       { title: "Columns", render: (c) => (c.changed || []).join(", ") },
       { title: "Source", key: "source" },
       { title: "Before → after", render: (c) => h("details", {}, h("summary", {}, "show"), json({ before: c.before, after: c.after })) },
-    ], value));
+    ], value, null, "No changes recorded for this row."));
   }
 })();

@@ -4,6 +4,8 @@
 "use strict";
 (() => {
   const { h, api, flash, register, route, table, badge, json, when, button, canOperate } = Console;
+  // A trigger reads as its name and its kind ("manual (Request)").
+  const triggerText = (t) => typeof t === "string" ? t : t.name + " (" + [t.type, t.kind].filter(Boolean).join(", ") + ")";
   const base = "/admin/v1/workflows";
   const enc = encodeURIComponent;
 
@@ -20,9 +22,10 @@
       el.append(table([
         { title: "Workflow", key: "name" },
         { title: "Kind", key: "kind" },
-        { title: "Triggers", render: (w) => (w.triggers || []).map((t) => t.name + " (" + t.type + ")").join(", ") },
+        { title: "Triggers", render: (w) => (w.triggers || []).map(triggerText).join(", ") },
         { title: "Last run", render: (w) => w.last ? h("span", {}, badge(w.last.status), " ", when(w.last.startTime)) : h("span", { class: "muted" }, "never") },
-      ], rows, (w) => { location.hash = "#/workflows/" + enc(w.name); }));
+      ], rows, (w) => { location.hash = "#/workflows/" + enc(w.name); },
+      "No workflows. Add a folder with a workflow.json to the project's folder, or PUT one to /admin/v1/workflows/NAME."));
     },
   });
 
@@ -42,7 +45,8 @@
         { title: "Started", render: (r) => when(r.startTime) },
         { title: "Duration", render: (r) => r.endTime ? ((new Date(r.endTime) - new Date(r.startTime)) / 1000).toFixed(2) + " s" : "" },
         { title: "Tracking id", key: "clientTrackingId" },
-      ], value, (r) => { location.hash = `#/workflows/${enc(name)}/${enc(r.name)}`; }));
+      ], value, (r) => { location.hash = `#/workflows/${enc(name)}/${enc(r.name)}`; },
+      status.value || tracking.value.trim() ? "No run matches this search." : "No runs yet: a run starts each time a trigger of this workflow fires."));
     };
     el.append(h("div", { class: "toolbar" }, status, tracking, button("Search", load)), results);
     await load();
@@ -67,7 +71,9 @@
     }
     el.append(h("div", { class: "toolbar" }, badge(run.status), " started ", when(run.startTime), ...acts));
     if (run.error) el.append(h("h3", {}, "Error"), json(run.error));
-    el.append(h("h3", {}, "Trigger"), h("details", {}, h("summary", {}, "outputs"), json(run.trigger)));
+    const trig = run.trigger || {};
+    el.append(h("h3", {}, "Trigger"), h("p", {}, h("strong", {}, trig.name || ""), " ", badge(trig.status)),
+      h("details", {}, h("summary", {}, "outputs"), json(trig.outputs ?? trig)));
     el.append(h("h3", {}, "Actions"), tree(run.actions || [], name, id));
   }
 
@@ -84,15 +90,18 @@
     }
     const render = (node) => h("ul", { class: "tree" }, [...node.children.entries()].map(([part, child]) => {
       const a = child.rec;
+      const skipped = a && a.status === "Skipped";
       const head = h("summary", {}, a ? badge(a.status) : "", " ", h("strong", {}, part),
-        a && a.code && a.status !== "Succeeded" ? h("span", { class: "muted" }, " " + a.code) : "",
+        a && a.code && a.status !== "Succeeded" && !skipped ? h("span", { class: "muted" }, " " + a.code) : "",
         a ? h("span", { class: "muted" }, " " + duration(a)) : "");
       const body = [];
-      if (a && a.error) body.push(h("div", { class: "error" }, "Error"), json(a.error));
+      // A skipped action did not fail: its runAfter conditions were not met.
+      if (skipped) body.push(h("p", { class: "muted" }, (a.error && a.error.message) || "Skipped: the actions it runs after did not end as it requires."));
+      else if (a && a.error) body.push(h("div", { class: "error" }, "Error"), json(a.error));
       if (a && a.inputs !== undefined) body.push(h("div", { class: "muted" }, "Inputs"), json(a.inputs));
       if (a && a.outputs !== undefined) body.push(h("div", { class: "muted" }, "Outputs"), json(a.outputs));
       if (a && a.retryHistory && a.retryHistory.length) body.push(h("div", { class: "muted" }, `Retries (${a.retryHistory.length})`), json(a.retryHistory));
-      if (a && canOperate()) body.push(button("Resubmit from this action", async () => {
+      if (a && !skipped && canOperate()) body.push(button("Resubmit from this action", async () => {
         const r = await api(`${base}/${enc(name)}/runs/${enc(id)}/resubmit`, { method: "POST", body: { fromAction: a.name } });
         flash("Resubmitted as " + (r.name || r.id || "a new run"));
       }, "secondary"));
