@@ -19,6 +19,8 @@ import (
 	"junction/internal/sftp"
 	"junction/internal/webapi"
 	"junction/internal/workflow"
+	"net/http"
+	"strings"
 )
 
 // buildComponents constructs every surface and worker, wiring dependencies by
@@ -50,7 +52,10 @@ func buildComponents(d Deps) []Component {
 	bridge.Engine = flows.Engine()
 
 	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,
-		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge})
+		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge,
+		NotFound: webAPIOr(web, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no function is served at this path", http.StatusNotFound)
+		}))})
 	bridge.Host = functions.Host()
 
 	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env})
@@ -89,4 +94,17 @@ func reporters(components []Component) []console.Reporter {
 		}
 	}
 	return out
+}
+
+// webAPIOr answers paths under /api/data/ that no versioned Web API route
+// serves (no version, a mistyped one) with the Web API's own error, and
+// anything else with other.
+func webAPIOr(web *webapi.Component, other http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, webapi.Prefix) {
+			web.Handler().ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
+	})
 }

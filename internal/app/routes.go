@@ -12,6 +12,7 @@ import (
 	"junction/internal/changelog"
 	"junction/internal/server"
 	"junction/internal/store"
+	"junction/internal/webapi"
 )
 
 // routes is the route table of the whole server, in one place: the core
@@ -29,7 +30,13 @@ func (a *App) routes() []server.Route {
 	routes = append(routes, a.console.Routes()...)
 	routes = append(routes, changelog.Routes(a.store)...)
 	// Anything no surface claims gets a 404 in the management API's format.
-	routes = append(routes, server.Route{Pattern: "/", Name: "unmatched", Access: server.Open, Handler: http.HandlerFunc(notFound)})
+	var unmatched http.Handler = http.HandlerFunc(notFound)
+	for _, c := range a.components {
+		if web, ok := c.(*webapi.Component); ok {
+			unmatched = webAPIOr(web, unmatched)
+		}
+	}
+	routes = append(routes, server.Route{Pattern: "/", Name: "unmatched", Access: server.Open, Handler: unmatched})
 	for _, c := range a.components {
 		routes = append(routes, c.Routes()...)
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"junction/internal/server"
 )
 
 // Publish limits, as Event Grid has them.
@@ -65,7 +67,7 @@ func splitArray(body []byte) ([]json.RawMessage, *apiError) {
 	var items []json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(&items); err != nil {
-		return nil, badInput("the request body is not valid JSON: %v", err)
+		return nil, badInput("the request body is not valid JSON: %s", server.DescribeJSONError(err))
 	}
 	if dec.More() {
 		return nil, badInput("the request body has data after the JSON array")

@@ -60,6 +60,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock of timer triggers; default time.Now.
 	Now func() time.Time
+	// NotFound answers requests under the route prefix that no function
+	// serves; default a plain 404.
+	NotFound http.Handler
 }
 
 // Host runs one function app.

@@ -14,6 +14,10 @@ import (
 func (h *Host) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	f, params := h.matchHTTP(r.PathValue("path"))
 	if f == nil {
+		if h.opts.NotFound != nil {
+			h.opts.NotFound.ServeHTTP(w, r)
+			return
+		}
 		http.Error(w, "no function is served at this path", http.StatusNotFound)
 		return
 	}

@@ -2,7 +2,12 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
 )
 
 // Error codes of the management API, kept in one table.
@@ -63,7 +68,7 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 			WriteError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, "request body is larger than the limit of "+itoa(tooLarge.Limit)+" bytes")
 			return false
 		}
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+err.Error())
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+DescribeJSONError(err))
 		return false
 	}
 	if dec.More() {
@@ -71,4 +76,72 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// DescribeJSONError says what is wrong with a JSON body in the client's terms:
+// JSON kinds and field paths, never the Go types it was decoded into.
+func DescribeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		want := jsonKind(typeErr.Type)
+		if typeErr.Field == "" {
+			return "the body must be a JSON " + want + ", not " + article(typeErr.Value)
+		}
+		return "the field " + strconv.Quote(typeErr.Field) + " must be " + article(want) + ", not " + article(typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return "invalid JSON at byte " + strconv.FormatInt(syntaxErr.Offset, 10) + ": " + strings.TrimPrefix(syntaxErr.Error(), "invalid character ")
+	case errors.Is(err, io.EOF):
+		return "the body is empty; a JSON value was expected"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON body ends early"
+	}
+	msg := err.Error()
+	if field, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return "unknown field " + field
+	}
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+// jsonKind names the JSON kind a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "whole number"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return "value"
+}
+
+func article(kind string) string {
+	switch {
+	case kind == "":
+		return "a value"
+	case strings.HasPrefix(kind, "number ") || strings.HasPrefix(kind, "string ") || kind == "bool":
+		kind = strings.Fields(kind)[0]
+		if kind == "bool" {
+			kind = "boolean"
+		}
+	}
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }

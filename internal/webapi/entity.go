@@ -12,6 +12,7 @@ import (
 
 	"junction/internal/odata"
 	"junction/internal/records"
+	"junction/internal/server"
 	"junction/internal/store"
 )
 
@@ -27,6 +28,10 @@ func readBody(r *http.Request) (map[string]any, error) {
 		}
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "cannot read the request body: %v", err)
 	}
+	if r.Header.Get("Content-Type") == "" && len(bytes.TrimSpace(data)) > 0 {
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload,
+			"A missing or empty content type header was found when trying to read a message. The content type header is required: send Content-Type: application/json.")
+	}
 	return decodeObject(data)
 }
 
@@ -35,7 +40,7 @@ func decodeObject(data []byte) (map[string]any, error) {
 	dec.UseNumber()
 	var body map[string]any
 	if err := dec.Decode(&body); err != nil {
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: %v", err)
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: %s", server.DescribeJSONError(err))
 	}
 	if dec.More() {
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: data after the JSON object")

@@ -75,7 +75,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.EscapedPath(), Prefix)
 	ver, rest, _ := strings.Cut(rest, "/")
 	if !versionSeg.MatchString(ver) {
-		writeError(w, records.Errorf(http.StatusNotFound, records.CodeBadSegment, "Resource not found for the segment '%s'.", unescape(ver)))
+		writeError(w, records.Errorf(http.StatusNotFound, records.CodeBadSegment,
+			"Resource not found for the segment '%s'. The Web API's URLs name a version: %sv9.2/%s", unescape(ver), Prefix, unescape(strings.TrimSuffix(ver+"/"+rest, "/"))))
 		return
 	}
 	key, ok := server.BearerKey(r)

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"junction/internal/broker"
+	"junction/internal/server"
 )
 
 // MessageJSON is a message in the JSON API. The body is text when it is valid
@@ -92,7 +93,7 @@ func decodeStrict(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytesReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid JSON body: %v", err)
+		return badRequest("invalid JSON body: %s", server.DescribeJSONError(err))
 	}
 	if dec.More() {
 		return badRequest("invalid JSON body: unexpected data after the object")

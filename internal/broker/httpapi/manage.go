@@ -364,7 +364,7 @@ func (a *API) handleResubmit(w http.ResponseWriter, r *http.Request) {
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&body); err != nil {
-				server.WriteError(w, http.StatusBadRequest, server.CodeBadRequest, "invalid JSON body: "+err.Error())
+				server.WriteError(w, http.StatusBadRequest, server.CodeBadRequest, "invalid JSON body: "+server.DescribeJSONError(err))
 				return
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"junction/internal/broker"
+	"junction/internal/server"
 )
 
 // maxWait caps the long-poll timeout of a receive.
@@ -393,7 +394,7 @@ func parseSingle(r *http.Request, body []byte) (broker.Message, error) {
 	if h := r.Header.Get("BrokerProperties"); h != "" {
 		var bp brokerProps
 		if err := json.Unmarshal([]byte(h), &bp); err != nil {
-			return m, badRequest("the BrokerProperties header is not valid JSON: %v", err)
+			return m, badRequest("the BrokerProperties header is not valid JSON: %s", server.DescribeJSONError(err))
 		}
 		if err := bp.apply(&m); err != nil {
 			return m, badRequest("BrokerProperties: %v", err)
@@ -412,7 +413,7 @@ func parseSingle(r *http.Request, body []byte) (broker.Message, error) {
 func parseBatch(body []byte) ([]broker.Message, error) {
 	var items []batchItem
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, badRequest("the batch is not a JSON array of {Body, BrokerProperties, UserProperties}: %v", err)
+		return nil, badRequest("the batch is not a JSON array of {Body, BrokerProperties, UserProperties}: %s", server.DescribeJSONError(err))
 	}
 	if len(items) == 0 {
 		return nil, badRequest("the batch is empty")
