@@ -19,8 +19,8 @@ func TestClientMistakesGetTheSurfacesOwnErrors(t *testing.T) {
 	_, base := apptest.Start(t, store.SQLite, nil)
 	cases := []struct {
 		name, method, path, contentType, body string
-		status                                 int
-		code, says                             string
+		status                                int
+		code, says                            string
 	}{
 		// "Troubleshoot Dataverse Web API client errors" (Microsoft Learn):
 		// a wrong name is 404 "Resource not found for the segment".
@@ -52,7 +52,9 @@ func TestClientMistakesGetTheSurfacesOwnErrors(t *testing.T) {
 			raw, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			text := string(raw)
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			json.Unmarshal(raw, &e)
 			if resp.StatusCode != c.status || e.Error.Code != c.code || !strings.Contains(e.Error.Message, c.says) {
 				t.Fatalf("%s %s: %d %s\nwant %d, code %s, saying %q", c.method, c.path, resp.StatusCode, text, c.status, c.code, c.says)
