@@ -4,10 +4,14 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X junction/internal/cli.Version=$(VERSION)
 export JUNCTION_TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test deps vet unit fuzz bench serve
+.PHONY: build install test deps vet unit fuzz bench serve
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/junction ./cmd/junction
+
+# install puts the junction command in $(go env GOPATH)/bin.
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/junction
 
 # deps installs what the tests need (npm packages, Debian packages, started
 # services); each script in scripts/deps/ is idempotent.

@@ -70,3 +70,25 @@ func TestClientMistakesGetTheSurfacesOwnErrors(t *testing.T) {
 		t.Fatalf("refused requests created rows: %v", out)
 	}
 }
+
+// TestKeyNamesAreUnique: a second key with a name in use (in any case) is
+// refused, so that lists and logs tell keys apart.
+func TestKeyNamesAreUnique(t *testing.T) {
+	t.Parallel()
+	_, base := apptest.Start(t, store.SQLite, nil)
+	apptest.Call(t, "POST", base+"/admin/v1/keys", "k", map[string]string{"name": "erp", "role": "sender"}, 201)
+	out := apptest.Call(t, "POST", base+"/admin/v1/keys", "k", map[string]string{"name": " ERP ", "role": "listener"}, 409)
+	if msg := out["error"].(map[string]any)["message"].(string); !strings.Contains(msg, `a key named "erp" exists`) {
+		t.Fatalf("conflict: %v", out)
+	}
+	keys := apptest.Call(t, "GET", base+"/admin/v1/keys", "k", nil, 200)["value"].([]any)
+	n := 0
+	for _, k := range keys {
+		if strings.EqualFold(k.(map[string]any)["name"].(string), "erp") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d keys named erp: %v", n, keys)
+	}
+}

@@ -71,7 +71,21 @@ func (k *Keys) handleCreate(w http.ResponseWriter, r *http.Request) {
 		server.WriteFieldError(w, "role", "role must be one of admin, operator, sender, listener; got "+quote(string(req.Role)))
 		return
 	}
-	key, secret, err := k.Create(r.Context(), strings.TrimSpace(req.Name), req.Role)
+	name := strings.TrimSpace(req.Name)
+	existing, err := k.List(r.Context())
+	if err != nil {
+		server.WriteError(w, http.StatusInternalServerError, server.CodeInternal, "create key failed")
+		return
+	}
+	for _, e := range existing {
+		if strings.EqualFold(e.Name, name) {
+			// Names are how people tell keys apart in lists and logs.
+			server.WriteError(w, http.StatusConflict, server.CodeConflict, "a key named "+quote(e.Name)+" exists (id "+e.ID+", prefix "+e.Prefix+
+				"); choose another name, or revoke that key first")
+			return
+		}
+	}
+	key, secret, err := k.Create(r.Context(), name, req.Role)
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, server.CodeInternal, "create key failed")
 		return

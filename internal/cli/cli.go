@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"junction/internal/suggest"
 )
 
 // Version is set at build time with -ldflags "-X junction/internal/cli.Version=...".
@@ -67,14 +69,23 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return events(ctx, rest, io)
 	case "test":
 		return testWorkflows(ctx, rest, io)
+	case "wait":
+		return wait(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
 	}
-	fmt.Fprintf(io.Stderr, "junction: unknown command %q\n\n", cmd)
+	fmt.Fprintf(io.Stderr, "junction: unknown command %q\n", cmd)
+	if s := suggest.Closest(cmd, commands); s != "" {
+		fmt.Fprintf(io.Stderr, "Did you mean: junction %s\n", s)
+	}
+	fmt.Fprintln(io.Stderr)
 	usage(io.Stderr)
 	return exitUsage
 }
+
+// commands are the command names, for suggestions.
+var commands = []string{"serve", "version", "validate", "keys", "queue", "import", "export", "job", "events", "test", "wait", "help"}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Junction: a self-hosted integration hub for Dynamics 365 / Dataverse.
@@ -89,22 +100,77 @@ Usage:
   junction import FILE --table T  upsert a CSV/JSON/XML file's rows into a table, with a rejects file
   junction export --table T --to DIR|sftp://...  write a table as files, in full or (--delta) what changed
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
+  junction wait [--url URL]       wait until a server is ready (for scripts)
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).
 `)
 }
 
-// newFlags makes a flag set that reports errors instead of exiting.
+// newFlags makes a flag set that reports errors instead of exiting and
+// prints its flags as the docs write them (--name).
 func newFlags(name string, io IO) *flag.FlagSet {
 	fs := flag.NewFlagSet("junction "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Stderr)
+	fs.Usage = func() { printFlags(fs) }
 	return fs
+}
+
+// printFlags prints a flag set's usage with double-dash flags.
+func printFlags(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, "Usage of %s:\n", fs.Name())
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, text := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if kind != "" {
+			line += " " + strings.ToUpper(kind)
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(text, "\n", "\n    \t"))
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(w, " (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, " [env %s]\n", EnvName(f.Name))
+	})
+}
+
+// unknownFlag finds the first flag in args that fs does not define, and the
+// defined flag it most likely meant.
+func unknownFlag(fs *flag.FlagSet, args []string) (name, meant string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return "", ""
+		}
+		n := strings.TrimLeft(a, "-")
+		n, _, hasValue := strings.Cut(n, "=")
+		f := fs.Lookup(n)
+		if f == nil {
+			if n == "h" || n == "help" {
+				return "", ""
+			}
+			var names []string
+			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+			return n, suggest.Closest(n, names)
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+			i++ // the next argument is this flag's value
+		}
+	}
+	return "", ""
 }
 
 // parse parses args, then fills every flag not given on the command line from
 // JUNCTION_<NAME> in the environment. It returns the exit code to use on failure.
 func parse(fs *flag.FlagSet, args []string, env Env) (int, bool) {
+	if name, meant := unknownFlag(fs, args); name != "" {
+		fmt.Fprintf(fs.Output(), "%s: unknown flag --%s\n", fs.Name(), name)
+		if meant != "" {
+			fmt.Fprintf(fs.Output(), "Did you mean --%s?\n", meant)
+		}
+		fmt.Fprintf(fs.Output(), "Run %s --help for its flags.\n", fs.Name())
+		return exitUsage, false
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false

@@ -3,9 +3,13 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"junction/internal/cli"
@@ -27,7 +31,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}{
 		{[]string{}, nil, "Usage"},
 		{[]string{"frobnicate"}, nil, `unknown command "frobnicate"`},
-		{[]string{"serve", "--no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
+		{[]string{"serve", "--no-such-flag"}, nil, "unknown flag --no-such-flag"},
+		{[]string{"serv"}, nil, "unknown command \"serv\"\nDid you mean: junction serve"},
+		{[]string{"serve", "--dmeo"}, nil, "unknown flag --dmeo\nDid you mean --demo?"},
+		{[]string{"job", "run", "x", "--key", "k", "--wiat"}, nil, "unknown flag --wiat\nDid you mean --wait?"},
+		{[]string{"serve", "--data", "x", "--lisen=:1"}, nil, "Did you mean --listen?"},
 		{[]string{"serve", "extra"}, nil, `unexpected argument "extra"`},
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level"},
 		{[]string{"serve"}, map[string]string{"JUNCTION_DEMO": "maybe"}, "JUNCTION_DEMO: invalid value"},
@@ -79,5 +87,59 @@ func TestVersion(t *testing.T) {
 	t.Parallel()
 	if code, out, _ := run(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "junction ") {
 		t.Fatalf("version: %d %q", code, out)
+	}
+}
+
+func TestUsageShowsDoubleDashFlags(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := run(t, nil, "serve", "--help")
+	if code != 0 || !strings.Contains(stderr, "  --listen STRING\n") || !strings.Contains(stderr, "[env JUNCTION_LISTEN]") || strings.Contains(stderr, "\n  -listen") {
+		t.Fatalf("serve --help: %d\n%s", code, stderr)
+	}
+}
+
+// TestServerOutOfReachSaysWhatToDo: with no server listening, commands say
+// so once, plainly, and how to fix it.
+func TestServerOutOfReachSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	file := filepath.Join(t.TempDir(), "a.csv")
+	os.WriteFile(file, []byte("name\nx\n"), 0o644)
+	for _, args := range [][]string{
+		{"keys", "list", "--url", url, "--key", "k"},
+		{"job", "run", "x", "--url", url, "--key", "k"},
+		{"import", file, "--table", "account", "--url", url, "--api-key", "k"},
+	} {
+		code, _, stderr := run(t, nil, args...)
+		if code != 1 || !strings.Contains(stderr, "cannot reach the server at "+l.Addr().String()+" (connection refused)") ||
+			!strings.Contains(stderr, "Is `junction serve` running there?") || strings.Count(stderr, url) > 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+	}
+}
+
+func TestWaitUntilReady(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" || calls.Add(1) < 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte(`{"status":"ready"}`))
+	}))
+	defer srv.Close()
+	if code, out, stderr := run(t, nil, "wait", "--url", srv.URL); code != 0 || !strings.Contains(out, "is ready") || calls.Load() != 3 {
+		t.Fatalf("wait: %d %q %q after %d calls", code, out, stderr, calls.Load())
+	}
+	never := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer never.Close()
+	if code, _, stderr := run(t, nil, "wait", "--url", never.URL, "--timeout", "300ms"); code != 1 || !strings.Contains(stderr, "is not ready after 300ms: it answers 503") {
+		t.Fatalf("wait on a server never ready: %d %q", code, stderr)
 	}
 }

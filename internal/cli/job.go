@@ -162,15 +162,29 @@ func fileNote(f string) string {
 
 // waitRun polls a run until it ends, drawing a progress bar on stderr.
 func waitRun(ctx context.Context, c *client, io IO, name string, id int64) (jobRunJSON, error) {
+	drawn := false
 	for {
 		var r jobRunJSON
 		if err := c.do(ctx, "GET", "/admin/v1/jobs/"+name+"/runs/"+strconv.FormatInt(id, 10), nil, &r); err != nil {
+			if drawn {
+				fmt.Fprintln(io.Stderr)
+			}
 			return r, err
 		}
 		if r.Status != "queued" && r.Status != "running" {
-			fmt.Fprintln(io.Stderr)
+			// The bar ends where the run did: full when it succeeded, where
+			// it stopped otherwise, with the run's status in place of a phase.
+			if drawn || r.Status == "succeeded" {
+				p := r.Progress
+				if r.Status == "succeeded" {
+					p = 1
+				}
+				progress(io.Stderr, p, r.Status, r.Read, r.Inserted, r.Updated)
+				fmt.Fprintln(io.Stderr)
+			}
 			return r, nil
 		}
+		drawn = true
 		progress(io.Stderr, r.Progress, r.Phase, r.Read, r.Inserted, r.Updated)
 		select {
 		case <-ctx.Done():

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -127,7 +130,35 @@ func keys(ctx context.Context, args []string, io IO) int {
 	return exitOK
 }
 
+// failf prints a command's failure. An error that is a server out of reach
+// is said plainly, with what to do about it.
 func failf(io IO, format string, args ...any) int {
-	fmt.Fprintf(io.Stderr, "junction "+format+"\n", args...)
+	hint := ""
+	for i, a := range args {
+		if err, ok := a.(error); ok {
+			if msg, ok := unreachable(err); ok {
+				args[i], hint = msg, "\n  Is `junction serve` running there? Start it, or point --url (or JUNCTION_URL) at the server."
+			}
+		}
+	}
+	fmt.Fprintf(io.Stderr, "junction "+format+hint+"\n", args...)
 	return exitFailure
+}
+
+// unreachable describes a failure to connect to the server, if err is one.
+func unreachable(err error) (string, bool) {
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) || opErr.Op != "dial" {
+		return "", false
+	}
+	reason := opErr.Err.Error()
+	var sysErr *os.SyscallError
+	if errors.As(opErr.Err, &sysErr) {
+		reason = sysErr.Err.Error()
+	}
+	addr := ""
+	if opErr.Addr != nil {
+		addr = " " + opErr.Addr.String()
+	}
+	return "cannot reach the server at" + addr + " (" + reason + ")", true
 }

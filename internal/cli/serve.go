@@ -54,7 +54,7 @@ func serve(ctx context.Context, args []string, io IO) int {
 	if err != nil {
 		return fail(io, err)
 	}
-	fmt.Fprintf(io.Stdout, "Junction %s listening on http://%s\n", Version, addr)
+	banner(io.Stdout, addr, cfg.Demo, cfg.AdminKey != "")
 	<-ctx.Done()
 	stop()
 	fmt.Fprintln(io.Stdout, "Junction shutting down")

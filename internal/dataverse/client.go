@@ -258,6 +258,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 		res, err := c.cfg.HTTPClient.Do(req)
 		if err != nil {
 			if ctx.Err() != nil || attempt >= c.cfg.MaxRetries {
+				// The transport's error repeats the method and URL; say them once.
+				var urlErr *url.Error
+				if errors.As(err, &urlErr) {
+					err = urlErr.Err
+				}
 				return nil, fmt.Errorf("dataverse: %s %s: %w", method, u, err)
 			}
 			if err := c.cfg.Sleep(ctx, c.backoff(attempt)); err != nil {

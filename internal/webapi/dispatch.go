@@ -8,6 +8,7 @@ import (
 	"junction/internal/odata"
 	"junction/internal/records"
 	"junction/internal/store"
+	"junction/internal/suggest"
 )
 
 // nameAndArgs splits "accounts(key)" into "accounts" and "key" (has reports
@@ -71,45 +72,17 @@ func (h *Handler) dispatch(w http.ResponseWriter, rq *req) {
 }
 
 // suggestSet names the entity set a mistyped first segment most likely
-// meant: the set of a table named so (account for accounts), or a set name
-// at most two edits away; "" when none is close.
+// meant: the set of a table named so (account for accounts), or a set name a
+// couple of edits away; "" when none is close.
 func (h *Handler) suggestSet(name string) string {
-	lower := strings.ToLower(name)
-	best, bestDist := "", 3
+	var sets []string
 	for _, t := range h.rec.Tables() {
 		if strings.EqualFold(t.Name, name) {
 			return t.SetName
 		}
-		if d := editDistance(lower, strings.ToLower(t.SetName), bestDist); d < bestDist && d <= len(t.SetName)/3 {
-			best, bestDist = t.SetName, d
-		}
+		sets = append(sets, t.SetName)
 	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, or max when it is at
-// least max.
-func editDistance(a, b string, max int) int {
-	if d := len(a) - len(b); d >= max || -d >= max {
-		return max
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return min(prev[len(b)], max)
+	return suggest.Closest(name, sets)
 }
 
 // entity serves everything under an entity set.
