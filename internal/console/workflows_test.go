@@ -19,6 +19,10 @@ const failingWorkflow = `{
     "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}},
     "actions": {
       "Read_quantity": {"type": "Compose", "inputs": "@triggerBody()?['quantity']", "runAfter": {}},
+      "Each_line": {
+        "type": "Foreach", "foreach": "@createArray(1, 2, 3)", "runAfter": {},
+        "actions": {"Share": {"type": "Compose", "inputs": "@div(10, sub(item(), 2))"}}
+      },
       "Parse_order": {
         "type": "ParseJson",
         "inputs": {"content": "@triggerBody()", "schema": {"type": "object", "required": ["orderId"], "properties": {"orderId": {"type": "string"}}}},

@@ -74,7 +74,35 @@
     const trig = run.trigger || {};
     el.append(h("h3", {}, "Trigger"), h("p", {}, h("strong", {}, trig.name || ""), " ", badge(trig.status)),
       h("details", {}, h("summary", {}, "outputs"), json(trig.outputs ?? trig)));
+    // The picture first; the selected action's inputs, outputs, errors and
+    // retries beside it; every action as a tree below.
+    const wf = await api(`${base}/${enc(name)}`).catch(() => null);
+    const detail = h("div", { class: "g-detail" }, h("p", { class: "muted" }, "Select an action to read its inputs and outputs."));
+    const graph = Console.runGraph(wf && wf.definition, run, (rec) => {
+      for (const n of graph.querySelectorAll(".g-node.selected")) n.classList.remove("selected");
+      const sel = graph.querySelector(`.g-node[data-action="${CSS.escape(rec.name)}"]`);
+      if (sel) sel.classList.add("selected");
+      detail.replaceChildren(actionDetail(rec, name, id));
+    });
+    el.append(h("h3", {}, "Run"), graph, detail);
     el.append(h("h3", {}, "Actions"), tree(run.actions || [], name, id));
+  }
+
+  // actionDetail shows one action's record: status, times, error or the
+  // reason it was skipped, inputs, outputs and retries.
+  function actionDetail(a, name, id) {
+    const skipped = a.status === "Skipped";
+    const parts = [h("h4", {}, a.path, " ", badge(a.status), " ", h("span", { class: "muted" }, duration(a)))];
+    if (skipped) parts.push(h("p", { class: "muted" }, (a.error && a.error.message) || "Skipped."));
+    else if (a.error) parts.push(h("div", { class: "error" }, "Error"), json(a.error));
+    if (a.inputs !== undefined) parts.push(h("div", { class: "muted" }, "Inputs"), json(a.inputs));
+    if (a.outputs !== undefined) parts.push(h("div", { class: "muted" }, "Outputs"), json(a.outputs));
+    if (a.retryHistory && a.retryHistory.length) parts.push(h("div", { class: "muted" }, `Retries (${a.retryHistory.length})`), json(a.retryHistory));
+    if (!skipped && canOperate()) parts.push(button("Resubmit from this action", async () => {
+      const r = await api(`${base}/${enc(name)}/runs/${enc(id)}/resubmit`, { method: "POST", body: { fromAction: a.name } });
+      flash("Resubmitted as " + (r.name || r.id || "a new run"));
+    }, "secondary"));
+    return h("div", { class: "card" }, parts);
   }
 
   // tree nests action records by their paths ("Loop#3/Scope/Compose").

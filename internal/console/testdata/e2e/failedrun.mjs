@@ -28,6 +28,21 @@ try {
   const text = await failing.textContent();
   assert.match(text, /orderId/, "the error names the missing property: " + text);
   await page.locator("li[data-action='Read_quantity'] span.badge.Succeeded").waitFor();
+
+  // The run as a picture: each action reads its kind and status; the loop
+  // shows its iterations, the failed one first.
+  const node = (name) => page.locator(`.g-graph .g-node[data-action='${name}']`);
+  assert.match(await node("Read_quantity").innerText(), /Read quantity\s+Compose · Succeeded · \d+ ms/);
+  assert.match(await node("Parse_order").innerText(), /Parse order\s+ParseJson · Failed/);
+  assert.equal(await node("Parse_order").getAttribute("data-status"), "Failed");
+  assert.match(await page.locator(".g-graph .g-label", { hasText: "iteration(s)" }).innerText(), /3 iteration\(s\), 1 failed/);
+  assert.equal(await page.locator("select[aria-label='Each_line iteration']").inputValue(), "1");
+  assert.equal(await node("Share").getAttribute("data-status"), "Failed");
+  await page.selectOption("select[aria-label='Each_line iteration']", "2");
+  assert.equal(await node("Share").getAttribute("data-status"), "Succeeded");
+  // Selecting an action shows its error beside the picture.
+  await node("Parse_order").click();
+  assert.match(await page.locator(".g-detail").innerText(), /Parse_order[\s\S]*Failed[\s\S]*orderId/);
   await page.screenshot({ path: SHOTS + "/console-failed-run.png", fullPage: true });
   assert.deepEqual(failures, []);
   console.log("console failed run: ok");
