@@ -585,7 +585,8 @@ func TestValidate(t *testing.T) {
 
 // consoleTour walks every page of the console on the demo's data, at 1,440 and
 // 800 pixels, and fails on what a person should never read there (see
-// internal/console/testdata/e2e/tour.mjs).
+// internal/console/testdata/e2e/tour.mjs); then it reads the integration map's
+// routes and live state (map.mjs).
 func (d *demo) consoleTour() {
 	t := d.t
 	dir, _ := filepath.Abs("../internal/console/testdata/e2e")
@@ -600,12 +601,14 @@ func (d *demo) consoleTour() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "tour.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE="+d.base, "ADMIN_KEY="+adminKey, "SHOTS="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("console tour: %v\n%s", err, out)
+	for _, script := range []string{"tour.mjs", "map.mjs"} {
+		cmd := exec.CommandContext(ctx, "node", script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "BASE="+d.base, "ADMIN_KEY="+adminKey, "SHOTS="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("console %s: %v\n%s", script, err, out)
+		}
+		t.Logf("%s", out)
 	}
-	t.Logf("%s", out)
 }
