@@ -26,7 +26,8 @@ import (
 // (free ports instead of 8080 and 2222, and JUNCTION_URL naming the first for
 // the CLI, whose default is 8080), the data folder (a temporary one),
 // and `go run ./cmd/junction` (the binary built once). curl fails on HTTP
-// errors here, so a documented request that answers 4xx or 5xx fails the test.
+// errors here, so a documented request that answers 4xx or 5xx fails the test
+// (each block runs under set -e, as a careful newcomer's shell would stop).
 // A block that fails, or leaves a variable it sets empty, is tried again for a
 // while: some steps wait for work the previous one started.
 func TestReadmeCommandsRunAsWritten(t *testing.T) {
@@ -44,17 +45,7 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 	}
 
 	ws := t.TempDir()
-	bin := filepath.Join(ws, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "junction"), "../cmd/junction")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	// curl as the README calls it, but failing on HTTP errors.
-	realCurl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed")
-	}
-	os.WriteFile(filepath.Join(bin, "curl"), []byte("#!/bin/sh\nexec "+realCurl+" --fail-with-body \"$@\"\n"), 0o755)
+	bin := junctionOnPath(t, ws)
 	demoDir, _ := filepath.Abs(".")
 	if err := os.Symlink(demoDir, filepath.Join(ws, "demo")); err != nil {
 		t.Fatal(err)
@@ -93,7 +84,7 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 		for _, m := range assigned.FindAllStringSubmatch(cmds, -1) {
 			fmt.Fprintf(&checks, "[ -n \"${%s}\" ] || { echo '%s is empty' >&2; exit 1; }\n", m[1], m[1])
 		}
-		script := "set -eo pipefail\nsource " + state + "\n" + cmds + "\n" + checks.String() + "export -p > " + state + ".new\n"
+		script := "set -e\nsource " + state + "\n" + cmds + "\n" + checks.String() + "export -p > " + state + ".new\n"
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -155,4 +146,81 @@ func warehouseEnv(t *testing.T) []string {
 		sep = "&"
 	}
 	return []string{"WAREHOUSE_DSN=" + url + sep + "search_path=" + schema}
+}
+
+// TestQuickstartRunsAsWritten runs the README's quickstart block as one
+// script, the way it is written to be pasted: it starts the server in the
+// background, waits for it and drives it with curl and the CLI.
+func TestQuickstartRunsAsWritten(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the junction binary")
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, quick, ok := strings.Cut(string(readme), "## Quickstart with curl")
+	blocks := shellBlocks(quick)
+	if !ok || len(blocks) == 0 || !strings.Contains(blocks[0], "serve --demo") {
+		t.Fatal("README.md has no quickstart block that starts the demo")
+	}
+	ws := t.TempDir()
+	bin := junctionOnPath(t, ws)
+	addr := freeAddr(t)
+	rewrite := strings.NewReplacer("go run ./cmd/junction", "junction", "127.0.0.1:8080", addr)
+	cmd := exec.Command("bash", "-c", "set -e\n"+rewrite.Replace(blocks[0]))
+	cmd.Dir = ws
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "JUNCTION_URL=http://"+addr,
+		"JUNCTION_DEMO_SFTP_LISTEN="+freeAddr(t))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A file, not a pipe: the server the block leaves running in the
+	// background keeps its output open after the block ends.
+	outFile, err := os.Create(filepath.Join(ws, "quickstart.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outFile.Close()
+	cmd.Stdout, cmd.Stderr = outFile, outFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) })
+	select {
+	case err = <-done:
+	case <-time.After(3 * time.Minute):
+		err = fmt.Errorf("still running after 3 minutes")
+	}
+	raw, _ := os.ReadFile(outFile.Name())
+	out := string(raw)
+	if err != nil {
+		t.Fatalf("the quickstart fails as written: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"status":"ready"`, `"name":"order-system"`, "billing", "import-account: succeeded", "inserted 2", "export-account: succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the quickstart's output lacks %q:\n%s", want, out)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(ws, "lake", "*")); len(files) == 0 {
+		t.Errorf("the export wrote nothing to ./lake:\n%s", out)
+	}
+}
+
+// junctionOnPath builds the junction binary into a bin folder of ws, beside a
+// curl that fails on HTTP errors, and returns the folder.
+func junctionOnPath(t *testing.T, ws string) string {
+	t.Helper()
+	bin := filepath.Join(ws, "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "junction"), "../cmd/junction")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	realCurl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed")
+	}
+	os.WriteFile(filepath.Join(bin, "curl"), []byte("#!/bin/sh\nexec "+realCurl+" --fail-with-body \"$@\"\n"), 0o755)
+	return bin
 }
