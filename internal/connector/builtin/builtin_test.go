@@ -11,13 +11,13 @@ import (
 func TestRegister(t *testing.T) {
 	t.Parallel()
 	r := connector.NewRegistry()
-	if err := builtin.Register(r); err != nil {
+	if err := builtin.Register(r, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := builtin.Register(r); err == nil {
+	if err := builtin.Register(r, nil); err == nil {
 		t.Fatal("registering twice must fail")
 	}
-	for _, c := range builtin.Connectors() {
+	for _, c := range builtin.Connectors(nil) {
 		connectortest.Describe(t, c)
 		if _, _, err := r.Lookup(c.Name, c.Operations[0].ID); err != nil {
 			t.Fatal(err)
