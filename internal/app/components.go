@@ -62,7 +62,8 @@ func buildComponents(d Deps) []Component {
 		}))})
 	bridge.Host = functions.Host()
 
-	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env})
+	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env,
+		Lockout: sftp.Lockout{Threshold: d.Config.SFTPLockoutThreshold, Duration: d.Config.SFTPLockoutDuration}})
 	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Env: d.Config.Env, Outbound: d.Outbound, LocalClient: d.LocalClient,
 		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"junction/internal/outbound"
 )
@@ -47,6 +48,12 @@ type Config struct {
 	InsecureListen bool
 	// MetricsKey, when set, is the bearer key /metrics requires.
 	MetricsKey string
+
+	// SFTPLockoutThreshold is the number of failed SFTP password logins from
+	// one address or for one user after which it is locked out for
+	// SFTPLockoutDuration (defaults 10 and 15 minutes).
+	SFTPLockoutThreshold int
+	SFTPLockoutDuration  time.Duration
 
 	outbound *outbound.Policy
 	tls      *tls.Config

@@ -14,6 +14,12 @@ import (
 // validateNetwork checks the outbound policy, the TLS files and whether plain
 // HTTP may be served on the listen address.
 func (c *Config) validateNetwork() error {
+	if c.SFTPLockoutThreshold < 0 {
+		return configErr("--sftp-lockout-threshold", "%d is negative", c.SFTPLockoutThreshold)
+	}
+	if c.SFTPLockoutDuration < 0 {
+		return configErr("--sftp-lockout-duration", "%s is negative", c.SFTPLockoutDuration)
+	}
 	deny, err := outbound.ParsePrefixes(c.OutboundDeny)
 	if err != nil {
 		return configErr("--outbound-deny", "%v", err)

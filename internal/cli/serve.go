@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"junction/internal/app"
 )
@@ -25,6 +26,8 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.BoolVar(&cfg.OutboundDenyPrivate, "outbound-deny-private", false, "refuse outbound requests to private and loopback addresses too")
 	fs.StringVar(&cfg.OutboundDeny, "outbound-deny", "", "comma-separated addresses or CIDR ranges outbound requests may not reach")
 	fs.StringVar(&cfg.OutboundAllow, "outbound-allow", "", "comma-separated addresses or CIDR ranges exempted from the built-in outbound refusals")
+	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
+	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if code, ok := parse(fs, args, io.Env); !ok {

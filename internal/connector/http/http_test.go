@@ -121,7 +121,7 @@ func TestFailures(t *testing.T) {
 	connectortest.Fails(t, c, map[string]any{}, "request", map[string]any{"uri": "/relative"}, false)
 	connectortest.Fails(t, c, map[string]any{}, "request", map[string]any{"uri": "file:///etc/passwd"}, false)
 	ce := connectortest.Fails(t, c, map[string]any{}, "request", map[string]any{"uri": "http://169.254.169.254/latest/meta-data/"}, false)
-	if !strings.Contains(ce.Error(), "link-local") {
+	if !strings.Contains(ce.Error(), "outbound connection to 169.254.169.254 refused") {
 		t.Fatalf("metadata: %v", ce)
 	}
 	ce = connectortest.Fails(t, c, map[string]any{"baseUrl": "http://127.0.0.1:1", "authentication": "apiKey", "apiKeyName": "code", "apiKeyIn": "query", "apiKeyValue": "very-secret-key"}, "request", map[string]any{"uri": "/x"}, true)
