@@ -264,7 +264,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 		}
 		res, err := c.cfg.HTTPClient.Do(req)
 		if err != nil {
-			if ctx.Err() != nil || attempt >= c.cfg.MaxRetries {
+			// A refusal of the outbound policy is final: retrying cannot change it.
+			if ctx.Err() != nil || attempt >= c.cfg.MaxRetries || errors.Is(err, outbound.ErrRefused) {
 				// The transport's error repeats the method and URL; say them once.
 				var urlErr *url.Error
 				if errors.As(err, &urlErr) {
