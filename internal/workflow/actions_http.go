@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -181,6 +182,10 @@ func (e *Engine) doHTTP(ctx context.Context, client *http.Client, method, uri st
 		}
 		if ctx.Err() != nil {
 			return attempt{err: failf("RequestTimeout", "The HTTP request to %s did not answer within %s", req.URL.Redacted(), httpAttemptTimeout), retry: true}
+		}
+		if errors.Is(err, outbound.ErrRefused) {
+			// The outbound policy's refusal is final: retrying cannot change it.
+			return attempt{err: failf("Forbidden", "The HTTP request to %s was refused: %v", req.URL.Redacted(), err)}
 		}
 		return attempt{err: failf("ServiceUnavailable", "The HTTP request to %s failed: %v", req.URL.Redacted(), err), retry: true}
 	}
