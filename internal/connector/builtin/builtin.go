@@ -19,7 +19,7 @@ import (
 // Connectors returns fresh instances of the built-in connectors; the HTTP
 // connector dials through p (nil: the default outbound policy).
 func Connectors(p *outbound.Policy) []*connector.Connector {
-	return []*connector.Connector{http.New(p), sql.New(), redis.New(), rabbitmq.New(), nats.New(), mqtt.New(), localfiles.New(), sftp.New(), smtp.New()}
+	return []*connector.Connector{http.New(p), sql.New(), redis.New(p), rabbitmq.New(p), nats.New(p), mqtt.New(p), localfiles.New(), sftp.New(p), smtp.New(p)}
 }
 
 // Register adds the built-in connectors to r.
