@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,6 +191,30 @@ func FuzzCheck(f *testing.F) {
 		}
 		if a.Unmap() == netip.MustParseAddr("169.254.169.254") && p.Check(a) == nil {
 			t.Fatalf("%s allowed", a)
+		}
+	})
+}
+
+func FuzzParsePrefixes(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8, 192.168.1.7", "fd00::/8,::ffff:1.2.3.4", "", ",,", "1.2.3.4/33"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ps, err := outbound.ParsePrefixes(s)
+		if err != nil {
+			return
+		}
+		// What was accepted reads back the same.
+		var parts []string
+		for _, p := range ps {
+			if !p.IsValid() || p != p.Masked() {
+				t.Fatalf("%q gave %v", s, p)
+			}
+			parts = append(parts, p.String())
+		}
+		again, err := outbound.ParsePrefixes(strings.Join(parts, ","))
+		if err != nil || len(again) != len(ps) {
+			t.Fatalf("%q: %v does not read back: %v %v", s, ps, again, err)
 		}
 	})
 }
