@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"junction/internal/server"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -193,13 +191,8 @@ func TestAccessMatrix(t *testing.T) {
 
 func accessMatrix(t *testing.T, d store.Dialect) {
 	b := start(t, d, nil)
-	ctx := context.Background()
-	keys := map[caller]string{admin: "admin-key", nokey: ""}
-	for _, r := range []server.Role{server.RoleOperator, server.RoleSender, server.RoleListener} {
-		_, secret, err := b.app.Keys().Create(ctx, "matrix-"+string(r), r)
-		if err != nil {
-			t.Fatal(err)
-		}
+	keys := map[caller]string{nokey: ""}
+	for r, secret := range roleKeys(t, b) {
 		keys[caller(r)] = secret
 	}
 	// The entities the data-plane routes name, so that they answer on the

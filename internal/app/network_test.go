@@ -134,17 +134,6 @@ func TestMetricsAccess(t *testing.T) {
 	keyed := start(t, store.SQLite, func(c *app.Config) { c.MetricsKey = "scrape-key" })
 	wide := start(t, store.SQLite, func(c *app.Config) { c.Listen, c.InsecureListen = "0.0.0.0:0", true })
 	wide.base = strings.Replace(wide.base, "0.0.0.0", "127.0.0.1", 1)
-	keysOf := func(b *bundle) map[server.Role]string {
-		out := map[server.Role]string{server.RoleAdmin: "admin-key"}
-		for _, r := range []server.Role{server.RoleOperator, server.RoleSender, server.RoleListener} {
-			_, secret, err := b.app.Keys().Create(context.Background(), string(r), r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[r] = secret
-		}
-		return out
-	}
 	cases := []struct {
 		name string
 		b    *bundle
@@ -161,11 +150,25 @@ func TestMetricsAccess(t *testing.T) {
 		{"wide listen, admin key", wide, func(k map[server.Role]string) string { return k[server.RoleAdmin] }, 200},
 		{"wide listen, listener key", wide, func(k map[server.Role]string) string { return k[server.RoleListener] }, 403},
 	}
-	keys := map[*bundle]map[server.Role]string{open: keysOf(open), keyed: keysOf(keyed), wide: keysOf(wide)}
+	keys := map[*bundle]map[server.Role]string{open: roleKeys(t, open), keyed: roleKeys(t, keyed), wide: roleKeys(t, wide)}
 	for _, c := range cases {
 		resp, _ := c.b.do(t, "GET", "/metrics", c.key(keys[c.b]), nil)
 		if resp.StatusCode != c.want {
 			t.Errorf("%s: %d, want %d", c.name, resp.StatusCode, c.want)
 		}
 	}
+}
+
+// roleKeys makes a key of every role but admin on b; admin's is "admin-key".
+func roleKeys(t *testing.T, b *bundle) map[server.Role]string {
+	t.Helper()
+	out := map[server.Role]string{server.RoleAdmin: "admin-key"}
+	for _, r := range []server.Role{server.RoleOperator, server.RoleSender, server.RoleListener} {
+		_, secret, err := b.app.Keys().Create(context.Background(), "key-of-"+string(r), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[r] = secret
+	}
+	return out
 }
