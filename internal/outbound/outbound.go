@@ -7,6 +7,7 @@
 package outbound
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -157,11 +158,27 @@ func (p *Policy) Dialer(timeout time.Duration) *net.Dialer {
 	return &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: p.control}
 }
 
+// dialContext refuses a literal address before any socket is made (so the
+// answer does not depend on the machine supporting its address family), then
+// dials with the check on every resolved address.
+func (p *Policy) dialContext(d *net.Dialer) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		if host, _, err := net.SplitHostPort(address); err == nil {
+			if a, err := netip.ParseAddr(host); err == nil {
+				if err := p.Check(a); err != nil {
+					return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+				}
+			}
+		}
+		return d.DialContext(ctx, network, address)
+	}
+}
+
 // Transport returns an HTTP transport that dials through the policy. It uses
 // no proxy: a proxy would hide the real destination from the check.
 func (p *Policy) Transport() *http.Transport {
 	return &http.Transport{
-		DialContext:         p.Dialer(10 * time.Second).DialContext,
+		DialContext:         p.dialContext(p.Dialer(10 * time.Second)),
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 32,

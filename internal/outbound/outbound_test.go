@@ -131,6 +131,8 @@ func TestClientRefusesAtDialTime(t *testing.T) {
 		{"http://169.254.169.254/latest/meta-data/", true},
 		{"http://100.100.100.200/latest/meta-data/", true},
 		{"http://[::ffff:169.254.169.254]/", true},
+		{"http://[fd00:ec2::254]/latest/meta-data/", true},
+		{"http://[fe80::1%25lo]/", true},
 		{redirect.URL + "?to=" + ok.URL, false},
 		{redirect.URL + "?to=http://169.254.169.254/latest/meta-data/", true},
 		{redirect.URL + "?to=http://[::ffff:a9fe:a9fe]/", true},
@@ -142,14 +144,6 @@ func TestClientRefusesAtDialTime(t *testing.T) {
 		}
 		if got := errors.Is(err, outbound.ErrRefused); got != cs.refused {
 			t.Errorf("GET %s: err %v, want refused=%v", cs.url, err, cs.refused)
-		}
-	}
-	// The IPv6 metadata address, where the machine can open IPv6 sockets.
-	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
-		ln.Close()
-		_, err := c.Get("http://[fd00:ec2::254]/latest/meta-data/")
-		if !errors.Is(err, outbound.ErrRefused) {
-			t.Errorf("GET fd00:ec2::254: %v, want a refusal", err)
 		}
 	}
 }
