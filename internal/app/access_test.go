@@ -37,6 +37,9 @@ type access struct {
 	// needs says, for routes that authenticate in their own way, which
 	// credential they take besides a bearer key.
 	needs string
+	// also are further requests to the same route whose access differs, such
+	// as receiving where the first request sends.
+	also []access
 }
 
 var (
@@ -69,7 +72,8 @@ var accessTable = map[string]access{
 	" /api/data/v9.1/": {allow: anyKey, request: "GET /api/data/v9.1/accounts", needs: "a bearer key"},
 	" /api/data/v9.2/": {allow: anyKey, request: "GET /api/data/v9.2/accounts", needs: "a bearer key"},
 
-	" /servicebus/": {allow: []caller{admin, operator, sender}, request: "POST /servicebus/q/messages", needs: "a SAS token with Send, or a bearer key that may send"},
+	" /servicebus/": {allow: []caller{admin, operator, sender}, request: "POST /servicebus/q/messages", needs: "a SAS token with Send, or a bearer key that may send",
+		also: []access{{allow: []caller{admin, operator, listener}, request: "POST /servicebus/q/messages/head?timeout=0", needs: "a SAS token with Listen, or a bearer key that may receive"}}},
 
 	"PUT /admin/v1/servicebus/queues/{queue}":                                           {allow: ops},
 	"GET /admin/v1/servicebus/queues/{queue}":                                           {allow: ops},
@@ -218,23 +222,25 @@ func accessMatrix(t *testing.T, d store.Dialect) {
 			missing = append(missing, fmt.Sprintf("%q (public %v, roles %v)", id, rt.Access.Public, rt.Access.Roles))
 			continue
 		}
-		method, path := rt.Method, wildcard.ReplaceAllString(rt.Pattern, "x")
-		if rule.request != "" {
-			method, path, _ = strings.Cut(rule.request, " ")
-		}
-		if method == "" {
-			t.Errorf("%s: the route takes every method; give the request to send", id)
-			continue
-		}
-		allowed := map[caller]bool{}
-		for _, c := range rule.allow {
-			allowed[c] = true
-		}
-		for _, c := range callers {
-			status := send(t, b, method, path, keys[c])
-			denied := status == http.StatusUnauthorized || status == http.StatusForbidden
-			if denied == allowed[c] {
-				t.Errorf("%s as %s (%s %s): %d, want %s", id, c, method, path, status, map[bool]string{true: "through", false: "401 or 403"}[allowed[c]])
+		for _, probe := range append([]access{rule}, rule.also...) {
+			method, path := rt.Method, wildcard.ReplaceAllString(rt.Pattern, "x")
+			if probe.request != "" {
+				method, path, _ = strings.Cut(probe.request, " ")
+			}
+			if method == "" {
+				t.Errorf("%s: the route takes every method; give the request to send", id)
+				continue
+			}
+			allowed := map[caller]bool{}
+			for _, c := range probe.allow {
+				allowed[c] = true
+			}
+			for _, c := range callers {
+				status := send(t, b, method, path, keys[c])
+				denied := status == http.StatusUnauthorized || status == http.StatusForbidden
+				if denied == allowed[c] {
+					t.Errorf("%s as %s (%s %s): %d, want %s", id, c, method, path, status, map[bool]string{true: "through", false: "401 or 403"}[allowed[c]])
+				}
 			}
 		}
 	}
