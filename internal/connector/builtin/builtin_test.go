@@ -47,7 +47,9 @@ func TestEveryNetworkConnectorDialsThroughThePolicy(t *testing.T) {
 	}{
 		{"http", "request", func(h string) map[string]any { return map[string]any{} }, map[string]any{"uri": "http://HOST/"}},
 		{"redis", "get", func(h string) map[string]any { return map[string]any{"address": net.JoinHostPort(h, port)} }, map[string]any{"key": "k"}},
-		{"rabbitmq", "publish", func(h string) map[string]any { return map[string]any{"url": "amqp://guest:guest@" + net.JoinHostPort(h, port) + "/"} }, map[string]any{"message": "m"}},
+		{"rabbitmq", "publish", func(h string) map[string]any {
+			return map[string]any{"url": "amqp://guest:guest@" + net.JoinHostPort(h, port) + "/"}
+		}, map[string]any{"message": "m"}},
 		{"nats", "publish", func(h string) map[string]any { return map[string]any{"url": "nats://" + net.JoinHostPort(h, port)} }, map[string]any{"subject": "s", "message": "m"}},
 		{"mqtt", "publish", func(h string) map[string]any { return map[string]any{"broker": "tcp://" + net.JoinHostPort(h, port)} }, map[string]any{"topic": "t", "message": "m"}},
 		{"sftp", "listFiles", func(h string) map[string]any {
