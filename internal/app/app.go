@@ -1,13 +1,16 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -20,6 +23,7 @@ import (
 	"junction/internal/auth"
 	"junction/internal/changelog"
 	"junction/internal/console"
+	"junction/internal/outbound"
 	"junction/internal/project"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -53,6 +57,14 @@ type Deps struct {
 	Registry *prometheus.Registry
 	NodeID   string
 	DataDir  string
+	// Outbound is the policy every outbound request dials through.
+	Outbound *outbound.Policy
+	// TLS is the listeners' certificate (nil: plain TCP); the AMQP listener
+	// takes it as the HTTP one does.
+	TLS *tls.Config
+	// LocalClient calls BaseURL: Junction's own surfaces, over TLS when the
+	// listener has a certificate (it trusts that certificate alone).
+	LocalClient *http.Client
 	// BaseURL is the server's own URL ("http://host:port"), known once it
 	// listens; before that it is built from --listen.
 	BaseURL func() string
@@ -97,7 +109,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.keys = auth.New(a.store, cfg.AdminKey)
-	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, BaseURL: a.baseURL}
+	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, BaseURL: a.baseURL,
+		Outbound: cfg.OutboundPolicy(), TLS: cfg.TLSConfig(), LocalClient: localClient(cfg.TLSConfig())}
 	a.components = buildComponents(deps)
 
 	// The change log is core: record writers append to it, the event router and
@@ -127,6 +140,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.server.Activity = a.activity
+	a.server.TLS = cfg.TLSConfig()
 	return a, nil
 }
 
@@ -278,8 +292,34 @@ func (a *App) Components() []Component { return a.components }
 
 // baseURL is the server's own URL.
 func (a *App) baseURL() string {
-	if addr, ok := a.addr.Load().(string); ok {
-		return "http://" + addr
+	scheme := "http://"
+	if a.cfg.TLSConfig() != nil {
+		scheme = "https://"
 	}
-	return "http://" + a.cfg.Listen
+	if addr, ok := a.addr.Load().(string); ok {
+		return scheme + addr
+	}
+	return scheme + a.cfg.Listen
+}
+
+// localClient calls Junction's own listener. With TLS it accepts exactly the
+// listener's certificate, whatever address the listener is reached at.
+func localClient(cfg *tls.Config) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}
+	if cfg != nil && len(cfg.Certificates) > 0 && len(cfg.Certificates[0].Certificate) > 0 {
+		own := cfg.Certificates[0].Certificate[0]
+		tr.TLSClientConfig = &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// The chain is not verified against roots: the peer must present
+			// the very certificate this process serves.
+			InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, own) {
+					return errors.New("the local listener presented a certificate other than its own")
+				}
+				return nil
+			},
+		}
+	}
+	return &http.Client{Transport: tr, Timeout: 100 * time.Second}
 }

@@ -18,9 +18,10 @@ import (
 
 // bundle is a running Junction and a client for it.
 type bundle struct {
-	app  *app.App
-	base string
-	out  *bytes.Buffer
+	app    *app.App
+	base   string
+	out    *bytes.Buffer
+	client *http.Client // nil: http.DefaultClient
 }
 
 func start(t *testing.T, d store.Dialect, mutate func(*app.Config)) *bundle {
@@ -59,7 +60,11 @@ func (b *bundle) do(t *testing.T, method, path, key string, body any) (*http.Res
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := b.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	bridgepkg "junction/internal/bridge"
 	"junction/internal/broker/httpapi"
 	"junction/internal/connector"
@@ -29,37 +31,40 @@ import (
 func buildComponents(d Deps) []Component {
 	local := func() (string, string) { return d.BaseURL(), d.Keys.Internal() }
 	bridge := bridgepkg.New(d.Store, d.Logger, d.NodeID)
-	bridge.Local = local
+	bridge.Local, bridge.LocalClient = local, d.LocalClient
 
 	web := webapi.NewComponent(d.Store, d.Keys, d.Logger)
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
-	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, events.OptionsFromEnv())
+	eventOpts := events.OptionsFromEnv()
+	eventOpts.Outbound = d.Outbound
+	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, eventOpts)
 	bridge.Records, bridge.Broker, bridge.Router = web.Records(), bus.Broker(), router
 	bridge.RegisterDispatchers(router)
 
 	connectors := connector.NewRegistry()
 	for _, c := range []*connector.Connector{
-		dataverse.New(local), servicebus.New(bus.Broker()), eventgrid.New(router),
+		dataverse.New(local, d.LocalClient, d.Outbound), servicebus.New(bus.Broker()), eventgrid.New(router),
 	} {
 		must(connectors.Register(c))
 	}
-	must(builtin.Register(connectors))
+	must(builtin.Register(connectors, d.Outbound))
 
-	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors,
+	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
 		BaseURL: d.BaseURL, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
 	flows.Engine().AddTriggerSource(bridge.RowTriggers())
 	bridge.Engine = flows.Engine()
 
 	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,
-		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge,
+		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge, HTTPClient: d.Outbound.Client(30 * time.Second),
 		NotFound: webAPIOr(web, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no function is served at this path", http.StatusNotFound)
 		}))})
 	bridge.Host = functions.Host()
 
-	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env})
-	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Env: d.Config.Env,
+	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env,
+		Lockout: sftp.Lockout{Threshold: d.Config.SFTPLockoutThreshold, Duration: d.Config.SFTPLockoutDuration}})
+	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Env: d.Config.Env, Outbound: d.Outbound, LocalClient: d.LocalClient,
 		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))

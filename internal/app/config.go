@@ -4,11 +4,15 @@
 package app
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
+
+	"junction/internal/outbound"
 )
 
 // Config is what `junction serve` is started with.
@@ -29,6 +33,30 @@ type Config struct {
 	// job definitions when a run starts. nil reads the process environment.
 	// Tests use it to give each in-process Junction its own values.
 	Env func(key string) (string, bool)
+
+	// OutboundDenyPrivate also refuses private and loopback addresses to
+	// outbound requests (link-local and metadata ones always are).
+	OutboundDenyPrivate bool
+	// OutboundDeny and OutboundAllow are comma-separated addresses or CIDR
+	// ranges refused to, or exempted from the built-in refusals of, outbound
+	// requests; deny wins.
+	OutboundDeny, OutboundAllow string
+
+	// TLSCert and TLSKey are PEM files; with them every listener speaks TLS.
+	TLSCert, TLSKey string
+	// InsecureListen allows plain HTTP on an address other than loopback.
+	InsecureListen bool
+	// MetricsKey, when set, is the bearer key /metrics requires.
+	MetricsKey string
+
+	// SFTPLockoutThreshold is the number of failed SFTP password logins from
+	// one address or for one user after which it is locked out for
+	// SFTPLockoutDuration (defaults 10 and 15 minutes).
+	SFTPLockoutThreshold int
+	SFTPLockoutDuration  time.Duration
+
+	outbound *outbound.Policy
+	tls      *tls.Config
 }
 
 // ConfigError is a problem with the configuration, named by its field, that
@@ -66,6 +94,9 @@ func (c *Config) validate() error {
 	}
 	if c.Demo && c.Project != "" {
 		return configErr("--demo", "--demo and --project cannot be used together")
+	}
+	if err := c.validateNetwork(); err != nil {
+		return err
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -22,7 +22,7 @@ func (a *App) routes() []server.Route {
 		{Method: "GET", Pattern: "/healthz", Access: server.Open, Handler: http.HandlerFunc(a.handleHealthz)},
 		{Method: "GET", Pattern: "/readyz", Access: server.Open, Handler: http.HandlerFunc(a.handleReadyz)},
 		{Method: "GET", Pattern: "/metrics", Access: server.Open,
-			Handler: promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})},
+			Handler: a.metricsAccess(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))},
 		{Method: "GET", Pattern: "/admin/v1/openapi.json", Access: server.Allow(server.RoleOperator, server.RoleSender, server.RoleListener),
 			Handler: http.HandlerFunc(a.handleOpenAPI)},
 	}

@@ -11,6 +11,7 @@ package bridge
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
 
 	"junction/internal/broker"
@@ -36,6 +37,8 @@ type Bridge struct {
 	Records *records.Service
 	// Local returns Junction's own base URL and a key to call it with.
 	Local func() (baseURL, key string)
+	// LocalClient calls Local's URL; it trusts the listener's own certificate.
+	LocalClient *http.Client
 
 	rows   *rowTriggers
 	cancel context.CancelFunc

@@ -89,7 +89,7 @@ func (b *Bridge) Publish(ctx context.Context, topicEndpoint string, raw []json.R
 // mode "upsert" updates rows that carry their primary id and creates others.
 func (b *Bridge) WriteRows(ctx context.Context, entitySet, mode string, rows []map[string]any) error {
 	base, key := b.Local()
-	c, err := dv.New(dv.Config{URL: base, Token: key, MaxRetries: 2})
+	c, err := dv.New(dv.Config{URL: base, Token: key, MaxRetries: 2, HTTPClient: b.LocalClient})
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,8 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return testWorkflows(ctx, rest, io)
 	case "wait":
 		return wait(ctx, rest, io)
+	case "cert":
+		return cert(rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -101,6 +103,7 @@ Usage:
   junction export --table T --to DIR|sftp://...  write a table as files, in full or (--delta) what changed
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
   junction wait [--url URL]       wait until a server is ready (for scripts)
+  junction cert dev               make a local CA and a certificate for localhost to serve TLS
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"junction/internal/app"
 )
@@ -18,6 +19,15 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.StringVar(&cfg.Store, "store", "", "store URL: empty for SQLite in the data folder, or postgres://...")
 	fs.StringVar(&cfg.Project, "project", "", "project folder of definitions to load")
 	fs.BoolVar(&cfg.Demo, "demo", false, "load the bundled demo project")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS (with --tls-key)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
+	fs.BoolVar(&cfg.InsecureListen, "insecure-listen", false, "allow plain HTTP on a non-loopback --listen address (behind a TLS proxy)")
+	fs.StringVar(&cfg.MetricsKey, "metrics-key", "", "bearer key /metrics requires (default: open on loopback, admin or operator key otherwise)")
+	fs.BoolVar(&cfg.OutboundDenyPrivate, "outbound-deny-private", false, "refuse outbound requests to private and loopback addresses too")
+	fs.StringVar(&cfg.OutboundDeny, "outbound-deny", "", "comma-separated addresses or CIDR ranges outbound requests may not reach")
+	fs.StringVar(&cfg.OutboundAllow, "outbound-allow", "", "comma-separated addresses or CIDR ranges exempted from the built-in outbound refusals")
+	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
+	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if code, ok := parse(fs, args, io.Env); !ok {
@@ -54,7 +64,7 @@ func serve(ctx context.Context, args []string, io IO) int {
 	if err != nil {
 		return fail(io, err)
 	}
-	banner(io.Stdout, addr, cfg.Demo, cfg.AdminKey != "")
+	banner(io.Stdout, addr, cfg.Demo, cfg.AdminKey != "", cfg.TLSCert != "")
 	<-ctx.Done()
 	stop()
 	fmt.Fprintln(io.Stdout, "Junction shutting down")

@@ -12,8 +12,11 @@ import (
 
 // banner tells a person who just started the server where everything is and
 // what to do next.
-func banner(w io.Writer, addr net.Addr, demo, keyFromEnv bool) {
+func banner(w io.Writer, addr net.Addr, demo, keyFromEnv, tls bool) {
 	base := "http://" + addr.String()
+	if tls {
+		base = "https://" + addr.String()
+	}
 	fmt.Fprintf(w, "Junction %s listening on %s\n", Version, base)
 	key := "the admin key printed above on the first start"
 	if keyFromEnv {

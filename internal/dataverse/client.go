@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"junction/internal/outbound"
 )
 
 // Config configures a Client.
@@ -39,8 +41,13 @@ type Config struct {
 	TokenURL string
 	// Scope overrides {URL}/.default.
 	Scope string
-	// HTTPClient defaults to a client with a 100 s timeout.
+	// HTTPClient defaults to a client with a 100 s timeout that dials through
+	// Outbound. Calls to Junction's own Web API pass the app's local client,
+	// which trusts the listener's own certificate.
 	HTTPClient *http.Client
+	// Outbound is the policy of the default client (nil: the default policy,
+	// which refuses link-local and metadata addresses).
+	Outbound *outbound.Policy
 	// MaxRetries bounds retries of throttled and failed-gateway responses (default 5).
 	MaxRetries int
 	// MaxBackoff caps the exponential backoff (default 60 s).
@@ -108,7 +115,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Version = "v9.2"
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 100 * time.Second}
+		cfg.HTTPClient = cfg.Outbound.Client(100 * time.Second)
 	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 5
@@ -257,7 +264,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 		}
 		res, err := c.cfg.HTTPClient.Do(req)
 		if err != nil {
-			if ctx.Err() != nil || attempt >= c.cfg.MaxRetries {
+			// A refusal of the outbound policy is final: retrying cannot change it.
+			if ctx.Err() != nil || attempt >= c.cfg.MaxRetries || errors.Is(err, outbound.ErrRefused) {
 				// The transport's error repeats the method and URL; say them once.
 				var urlErr *url.Error
 				if errors.As(err, &urlErr) {

@@ -7,17 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"junction/internal/outbound"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -86,9 +85,9 @@ type Options struct {
 	// PublicURL is the base URL validation links point to (default derived from
 	// the request that created the subscription, else http://<listen>).
 	PublicURL string
-	// AllowPrivateTargets lets webhooks point at link-local and metadata
-	// addresses, which are refused by default.
-	AllowPrivateTargets bool
+	// Outbound is the policy webhook deliveries dial through (nil: the
+	// default, which refuses link-local and metadata addresses).
+	Outbound *outbound.Policy
 	// DisableChangeFeed turns off the change-log dispatcher.
 	DisableChangeFeed bool
 	// Client overrides the HTTP client used for webhooks.
@@ -153,12 +152,7 @@ func New(st store.Store, keys server.Authenticator, log *slog.Logger, reg promet
 	r := &Router{st: st, keys: keys, log: log, node: node, listen: listen, opts: opts, dispatchers: map[string]Dispatcher{}}
 	r.client = opts.Client
 	if r.client == nil {
-		dialer := &net.Dialer{Timeout: 10 * time.Second}
-		if !opts.AllowPrivateTargets {
-			dialer.Control = refuseLinkLocal
-		}
-		tr := &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}
-		r.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		r.client = &http.Client{Transport: opts.Outbound.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	r.m = metrics{
 		published:  prometheus.NewCounter(prometheus.CounterOpts{Name: "junction_events_published_total", Help: "Events accepted by publish."}),
@@ -170,19 +164,6 @@ func New(st store.Store, keys server.Authenticator, log *slog.Logger, reg promet
 		reg.MustRegister(r.m.published, r.m.delivered, r.m.failed, r.m.deadLetter)
 	}
 	return r
-}
-
-// refuseLinkLocal refuses link-local addresses (cloud metadata services live there).
-func refuseLinkLocal(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
-		return fmt.Errorf("webhook target %s is a link-local address and is refused", host)
-	}
-	return nil
 }
 
 // RegisterDispatcher plugs a destination type in ("ServiceBusQueue",

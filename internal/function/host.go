@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"junction/internal/function/js"
+	"junction/internal/outbound"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -51,11 +52,13 @@ type Options struct {
 	// are found; empty when the project is not on disk.
 	Dir string
 	// Getenv resolves app settings (connection names, topic endpoints); default os.Getenv.
-	Getenv     func(string) string
-	Messages   MessageSource
-	Sender     MessageSender
-	Publisher  EventPublisher
-	Rows       RowWriter
+	Getenv    func(string) string
+	Messages  MessageSource
+	Sender    MessageSender
+	Publisher EventPublisher
+	Rows      RowWriter
+	// HTTPClient makes output bindings' calls (default: a client that dials
+	// through the default outbound policy).
 	HTTPClient *http.Client
 	Registerer prometheus.Registerer
 	// Now is the clock of timer triggers; default time.Now.
@@ -102,7 +105,7 @@ func New(opts Options, cfg *Config) *Host {
 		opts.Now = time.Now
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		opts.HTTPClient = (*outbound.Policy)(nil).Client(30 * time.Second)
 	}
 	if opts.NodeID == "" {
 		opts.NodeID = newID()

@@ -41,6 +41,9 @@ func (s *Service) dataverse(o *Org) (*dv.Client, error) {
 			return nil, errors.New("org: a url is required (this Junction's own Web API is not available here)")
 		}
 		cfg.URL, cfg.Token = s.Local()
+		cfg.HTTPClient = s.LocalClient
+	} else {
+		cfg.Outbound = s.Outbound
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{cfg.URL, cfg.TenantID, cfg.ClientID, cfg.ClientSecret, cfg.TokenURL, cfg.Token}, "\x00")))
 	key := hex.EncodeToString(sum[:])

@@ -65,10 +65,20 @@ func (s *Service) dialSFTP(l remoteLogin) (*ssh.Client, *sftp.Client, error) {
 		}
 		return nil
 	}
-	conn, err := ssh.Dial("tcp", l.Address, cfg)
+	nc, err := s.Outbound.Dialer(cfg.Timeout).Dial("tcp", l.Address)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s: %w", l.Address, err)
 	}
+	// The handshake is bounded too, so a server that accepts and stays silent
+	// cannot hold a run.
+	nc.SetDeadline(time.Now().Add(cfg.Timeout))
+	cc, chans, reqs, err := ssh.NewClientConn(nc, l.Address, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("connect to %s: %w", l.Address, err)
+	}
+	nc.SetDeadline(time.Time{})
+	conn := ssh.NewClient(cc, chans, reqs)
 	client, err := sftp.NewClient(conn)
 	if err != nil {
 		conn.Close()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	dv "junction/internal/dataverse"
+	"junction/internal/outbound"
 	"junction/internal/project"
 	"junction/internal/store"
 )
@@ -43,6 +45,11 @@ type Config struct {
 	// Local locates this Junction's Web API and the key to call it with: the
 	// org of dataverse sources and sinks that name no url. May be nil.
 	Local func() (baseURL, token string)
+	// LocalClient calls Local's URL; it trusts the listener's own certificate.
+	LocalClient *http.Client
+	// Outbound is the policy Dataverse clients of jobs dial through (nil: the
+	// default, which refuses link-local and metadata addresses).
+	Outbound *outbound.Policy
 	// Env looks up ${VAR} references (default os.LookupEnv).
 	Env func(string) (string, bool)
 	// Now is the clock (default time.Now).

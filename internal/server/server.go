@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type Server struct {
 	served  chan error
 	// Activity is the per-surface traffic of the last hour; nil records nothing.
 	Activity *Activity
+	// TLS, when set before Listen, makes the listener speak TLS (HTTP/2 and
+	// HTTP/1.1).
+	TLS *tls.Config
 }
 
 // New builds the server for routes. Patterns are checked here: two routes with
@@ -86,9 +90,17 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	if s.TLS != nil {
+		s.srv.TLSConfig = s.TLS.Clone()
+	}
 	s.served = make(chan error, 1)
 	go func() {
-		err := s.srv.Serve(ln)
+		var err error
+		if s.srv.TLSConfig != nil {
+			err = s.srv.ServeTLS(ln, "", "")
+		} else {
+			err = s.srv.Serve(ln)
+		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

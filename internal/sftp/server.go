@@ -32,6 +32,12 @@ type Options struct {
 	Env     func(string) (string, bool)
 	// OnUpload is called after a file written by a user is closed.
 	OnUpload func(user, path string)
+	// Lockout slows down and locks out failed password logins.
+	Lockout Lockout
+	// Now is the clock of lockouts (default time.Now); Sleep holds a failed
+	// login back (default time.Sleep). Tests inject both.
+	Now   func() time.Time
+	Sleep func(time.Duration)
 }
 
 // Server is the built-in SFTP server component.
@@ -44,6 +50,7 @@ type Server struct {
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
 	closed bool
+	guard  *guard
 }
 
 type user struct {
@@ -61,7 +68,13 @@ func New(o Options) *Server {
 	if o.Env == nil {
 		o.Env = osEnv
 	}
-	return &Server{opt: o, users: map[string]*user{}, conns: map[net.Conn]bool{}}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = time.Sleep
+	}
+	return &Server{opt: o, users: map[string]*user{}, conns: map[net.Conn]bool{}, guard: newGuard(o.Lockout, o.Now)}
 }
 
 // SetOnUpload sets the function told of completed uploads.
@@ -187,15 +200,31 @@ func (s *Server) hostKey() (ssh.Signer, error) {
 func (s *Server) sshConfig(signer ssh.Signer) *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		PasswordCallback: func(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			addr := host(meta.RemoteAddr())
+			if err := s.refuseLocked(addr, meta.User()); err != nil {
+				return nil, err
+			}
 			s.mu.Lock()
 			u := s.users[meta.User()]
 			s.mu.Unlock()
 			if u == nil || u.password == "" || subtle.ConstantTimeCompare([]byte(u.password), pw) != 1 {
+				delay, until := s.guard.fail(addr, meta.User())
+				s.opt.Logger.Warn("sftp login failed", "remote", addr, "user", meta.User(), "method", "password", "delay_ms", delay.Milliseconds())
+				if !until.IsZero() {
+					s.opt.Logger.Warn("sftp login locked out", "remote", addr, "user", meta.User(), "until", until.UTC().Format(time.RFC3339), "threshold", s.guard.l.Threshold)
+				}
+				s.opt.Sleep(delay)
 				return nil, errors.New("access denied")
 			}
+			s.guard.succeed(addr, u.name)
 			return &ssh.Permissions{Extensions: map[string]string{"user": u.name}}, nil
 		},
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			// Offered keys that do not match are not failures: clients try
+			// every key they hold in turn.
+			if err := s.refuseLocked(host(meta.RemoteAddr()), meta.User()); err != nil {
+				return nil, err
+			}
 			s.mu.Lock()
 			u := s.users[meta.User()]
 			s.mu.Unlock()
@@ -213,6 +242,15 @@ func (s *Server) sshConfig(signer ssh.Signer) *ssh.ServerConfig {
 	}
 	cfg.AddHostKey(signer)
 	return cfg
+}
+
+// refuseLocked refuses a login from a locked-out address or for a locked-out user.
+func (s *Server) refuseLocked(addr, user string) error {
+	if locked, until := s.guard.locked(addr, user); locked {
+		s.opt.Logger.Warn("sftp login refused: locked out", "remote", addr, "user", user, "until", until.UTC().Format(time.RFC3339))
+		return errors.New("access denied")
+	}
+	return nil
 }
 
 // Start listens when sftp.yaml configured the server.

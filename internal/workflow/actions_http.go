@@ -8,18 +8,18 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"junction/internal/outbound"
 	"junction/internal/workflow/expr"
 )
 
@@ -29,22 +29,10 @@ const maxHTTPBody = 100 << 20
 // httpAttemptTimeout bounds one outbound request of an Http action.
 const httpAttemptTimeout = 120 * time.Second
 
-// safeClient refuses link-local and cloud metadata addresses.
-func safeClient() *http.Client {
-	d := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip := net.ParseIP(host)
-		if ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.String() == "fd00:ec2::254") {
-			return fmt.Errorf("calls to link-local and metadata address %s are refused", host)
-		}
-		return nil
-	}}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = d.DialContext
-	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// safeClient dials through the outbound policy and hands redirects back to the
+// flow, as Logic Apps does.
+func safeClient(p *outbound.Policy) *http.Client {
+	return &http.Client{Transport: p.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func envSetting(name string) (string, bool) { return os.LookupEnv(name) }
@@ -194,6 +182,10 @@ func (e *Engine) doHTTP(ctx context.Context, client *http.Client, method, uri st
 		}
 		if ctx.Err() != nil {
 			return attempt{err: failf("RequestTimeout", "The HTTP request to %s did not answer within %s", req.URL.Redacted(), httpAttemptTimeout), retry: true}
+		}
+		if errors.Is(err, outbound.ErrRefused) {
+			// The outbound policy's refusal is final: retrying cannot change it.
+			return attempt{err: failf("Forbidden", "The HTTP request to %s was refused: %v", req.URL.Redacted(), err)}
 		}
 		return attempt{err: failf("ServiceUnavailable", "The HTTP request to %s failed: %v", req.URL.Redacted(), err), retry: true}
 	}

@@ -159,6 +159,19 @@ func TestHttpAction(t *testing.T) {
 					t.Errorf("error %s", jsonOf(a.Error))
 				}
 			}},
+		// A refusal of the outbound policy is not retried, whatever the policy.
+		{"mapped metadata address refused, not retried", `{"type":"Http","inputs":{"method":"GET","uri":"http://[::ffff:169.254.169.254]/metadata","retryPolicy":{"type":"fixed","count":3,"interval":"PT1S"}}}`,
+			"Failed", func(t *testing.T, a *ActionRecord) {
+				if !strings.Contains(jsonOf(a.Error), "outbound connection to 169.254.169.254 refused") || len(a.RetryHistory) != 0 {
+					t.Errorf("error %s, retries %s", jsonOf(a.Error), jsonOf(a.RetryHistory))
+				}
+			}},
+		{"Alibaba metadata address refused", `{"type":"Http","inputs":{"method":"GET","uri":"http://100.100.100.200/latest/meta-data/"}}`,
+			"Failed", func(t *testing.T, a *ActionRecord) {
+				if !strings.Contains(jsonOf(a.Error), "outbound connection to 100.100.100.200 refused") {
+					t.Errorf("error %s", jsonOf(a.Error))
+				}
+			}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

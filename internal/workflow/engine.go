@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 	"junction/internal/store"
 	"junction/internal/workflow/expr"
 )
@@ -36,9 +37,12 @@ type Options struct {
 	JS         JSRunner
 	// AppSetting resolves @appsetting(...) (default: the environment).
 	AppSetting func(name string) (string, bool)
-	// HTTPClient makes Http actions' calls (default: a client that refuses
-	// link-local and metadata addresses).
+	// HTTPClient makes Http actions' calls (default: a client that dials
+	// through Outbound).
 	HTTPClient *http.Client
+	// Outbound is the policy Http actions dial through (nil: the default, which
+	// refuses link-local and metadata addresses).
+	Outbound *outbound.Policy
 	// BaseURL is this server's public URL, for callback URLs.
 	BaseURL func() string
 	// LeaseTTL bounds how long a crashed node's runs wait to be resumed.
@@ -107,7 +111,7 @@ func New(opt Options) *Engine {
 		opt.AppSetting = envSetting
 	}
 	if opt.HTTPClient == nil {
-		opt.HTTPClient = safeClient()
+		opt.HTTPClient = safeClient(opt.Outbound)
 	}
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 30 * time.Second

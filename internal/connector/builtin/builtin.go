@@ -13,16 +13,18 @@ import (
 	"junction/internal/connector/sftp"
 	"junction/internal/connector/smtp"
 	"junction/internal/connector/sql"
+	"junction/internal/outbound"
 )
 
-// Connectors returns fresh instances of the built-in connectors.
-func Connectors() []*connector.Connector {
-	return []*connector.Connector{http.New(), sql.New(), redis.New(), rabbitmq.New(), nats.New(), mqtt.New(), localfiles.New(), sftp.New(), smtp.New()}
+// Connectors returns fresh instances of the built-in connectors; the HTTP
+// connector dials through p (nil: the default outbound policy).
+func Connectors(p *outbound.Policy) []*connector.Connector {
+	return []*connector.Connector{http.New(p), sql.New(), redis.New(p), rabbitmq.New(p), nats.New(p), mqtt.New(p), localfiles.New(), sftp.New(p), smtp.New(p)}
 }
 
 // Register adds the built-in connectors to r.
-func Register(r *connector.Registry) error {
-	for _, c := range Connectors() {
+func Register(r *connector.Registry, p *outbound.Policy) error {
+	for _, c := range Connectors(p) {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"junction/internal/connector"
 	dv "junction/internal/dataverse"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
@@ -27,9 +28,11 @@ const Name = "dataverse"
 type Local func() (baseURL, token string)
 
 type clients struct {
-	local Local
-	mu    sync.Mutex
-	byKey map[string]*dv.Client
+	local       Local
+	localClient *http.Client
+	outbound    *outbound.Policy
+	mu          sync.Mutex
+	byKey       map[string]*dv.Client
 }
 
 // client returns the client of a connection, cached so that a real org's
@@ -39,7 +42,7 @@ func (c *clients) client(conn connector.Connection) (*dv.Client, error) {
 	orgURL, _ := v.String("url", "")
 	if orgURL == "" {
 		base, token := c.local()
-		return dv.New(dv.Config{URL: base, Token: token, MaxRetries: 2})
+		return dv.New(dv.Config{URL: base, Token: token, MaxRetries: 2, HTTPClient: c.localClient})
 	}
 	tenant, _ := v.String("tenantId", "")
 	clientID, _ := v.String("clientId", "")
@@ -52,7 +55,7 @@ func (c *clients) client(conn connector.Connection) (*dv.Client, error) {
 	if cl, ok := c.byKey[key]; ok {
 		return cl, nil
 	}
-	cl, err := dv.New(dv.Config{URL: orgURL, TenantID: tenant, ClientID: clientID, ClientSecret: secret, TokenURL: tokenURL})
+	cl, err := dv.New(dv.Config{URL: orgURL, TenantID: tenant, ClientID: clientID, ClientSecret: secret, TokenURL: tokenURL, Outbound: c.outbound})
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +63,11 @@ func (c *clients) client(conn connector.Connection) (*dv.Client, error) {
 	return cl, nil
 }
 
-// New returns the connector; local locates Junction's own Web API.
-func New(local Local) *connector.Connector {
-	cs := &clients{local: local, byKey: map[string]*dv.Client{}}
+// New returns the connector; local locates Junction's own Web API, which
+// localClient calls (it trusts the listener's own certificate); calls to other orgs dial
+// through p (nil: the default outbound policy).
+func New(local Local, localClient *http.Client, p *outbound.Policy) *connector.Connector {
+	cs := &clients{local: local, localClient: localClient, outbound: p, byKey: map[string]*dv.Client{}}
 	str := map[string]any{"type": "string"}
 	set := map[string]any{"type": "string", "description": "the table's entity set name, e.g. accounts"}
 	op := func(id string, fn func(ctx context.Context, c *dv.Client, in connector.Values) (any, error)) func(context.Context, connector.Connection, map[string]any) (any, error) {

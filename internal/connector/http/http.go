@@ -14,17 +14,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
@@ -62,22 +61,25 @@ var Params = []connector.Param{
 	{Name: "privateKey", Type: "string", Secret: true, Description: "clientCertificate: the client key, PEM"},
 	{Name: "caCertificate", Type: "string", Description: "PEM certificates to trust for the server, besides the system's"},
 	{Name: "timeoutSeconds", Type: "integer", Default: 100, Description: "time limit of one request"},
-	{Name: "allowLinkLocal", Type: "boolean", Default: false, Description: "allow requests to link-local addresses such as cloud metadata endpoints"},
 }
 
 // Client sends requests for connections, caching a transport and an OAuth2
 // token per distinct connection configuration.
 type Client struct {
+	policy  *outbound.Policy
 	mu      sync.Mutex
 	clients map[[32]byte]*authClient
 }
 
 // NewClient returns an empty client cache.
-func NewClient() *Client { return &Client{clients: map[[32]byte]*authClient{}} }
+// Every request dials through p (nil: the default outbound policy).
+func NewClient(p *outbound.Policy) *Client {
+	return &Client{policy: p, clients: map[[32]byte]*authClient{}}
+}
 
-// New returns the HTTP connector.
-func New() *connector.Connector {
-	c := NewClient()
+// New returns the HTTP connector, dialing through p.
+func New(p *outbound.Policy) *connector.Connector {
+	c := NewClient(p)
 	return &connector.Connector{
 		Name:        Name,
 		Title:       "HTTP",
@@ -289,7 +291,7 @@ func (c *Client) client(conn connector.Connection) (*authClient, error) {
 	if ac, ok := c.clients[key]; ok {
 		return ac, nil
 	}
-	ac, err := newAuthClient(connector.Values(conn.Values))
+	ac, err := newAuthClient(connector.Values(conn.Values), c.policy)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +317,7 @@ func fingerprint(v map[string]any) [32]byte {
 	return out
 }
 
-func newAuthClient(v connector.Values) (*authClient, error) {
+func newAuthClient(v connector.Values, p *outbound.Policy) (*authClient, error) {
 	ac := &authClient{v: v}
 	var err error
 	if ac.kind, err = v.String("authentication", AuthNone); err != nil {
@@ -330,10 +332,6 @@ func newAuthClient(v connector.Values) (*authClient, error) {
 		if ac.base, err = url.Parse(base); err != nil || !ac.base.IsAbs() {
 			return nil, fmt.Errorf("baseUrl %q is not an absolute URL", base)
 		}
-	}
-	allowLL, err := v.Bool("allowLinkLocal", false)
-	if err != nil {
-		return nil, err
 	}
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca, _ := v.String("caCertificate", ""); ca != "" {
@@ -382,29 +380,10 @@ func newAuthClient(v connector.Values) (*authClient, error) {
 	default:
 		return nil, fmt.Errorf("authentication %q must be one of none, basic, bearer, apiKey, oauth2ClientCredentials, clientCertificate", ac.kind)
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	if !allowLL {
-		dialer.Control = refuseLinkLocal
-	}
-	tr := &http.Transport{
-		Proxy: http.ProxyFromEnvironment, DialContext: dialer.DialContext, TLSClientConfig: tlsCfg,
-		MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second,
-	}
+	tr := p.Transport()
+	tr.TLSClientConfig = tlsCfg
 	ac.http = &http.Client{Transport: tr}
 	return ac, nil
-}
-
-// refuseLinkLocal stops connections to link-local addresses (169.254.0.0/16,
-// fe80::/10), where cloud metadata services answer.
-func refuseLinkLocal(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
-		return fmt.Errorf("connections to link-local address %s are refused (set allowLinkLocal to permit)", host)
-	}
-	return nil
 }
 
 func (ac *authClient) resolve(uri string) (*url.URL, error) {

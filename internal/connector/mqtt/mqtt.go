@@ -15,13 +15,15 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
 const Name = "mqtt"
 
 // New returns the MQTT connector. Each operation opens its own connection.
-func New() *connector.Connector {
+// Connections dial through p (nil: the default outbound policy).
+func New(p *outbound.Policy) *connector.Connector {
 	topic := map[string]any{"type": "string", "minLength": 1}
 	qos := map[string]any{"type": "integer", "minimum": 0, "maximum": 2, "default": 1}
 	return &connector.Connector{
@@ -43,7 +45,9 @@ func New() *connector.Connector {
 					"retain": map[string]any{"type": "boolean", "default": false},
 				}},
 				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"published": map[string]any{"type": "boolean"}}},
-				Invoke:  publish},
+				Invoke: func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+					return publish(ctx, conn, inputs, p)
+				}},
 			{ID: "receiveMessages", Kind: connector.Action, Summary: "Subscribe to a topic filter and return the messages that arrive within waitSeconds (at most maxMessages)",
 				Inputs: connector.Schema{"type": "object", "required": []string{"topic"}, "properties": map[string]any{
 					"topic": topic, "qos": qos,
@@ -51,7 +55,9 @@ func New() *connector.Connector {
 					"waitSeconds": map[string]any{"type": "integer", "minimum": 1, "maximum": 60, "default": 2},
 				}},
 				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"messages": map[string]any{"type": "array"}}},
-				Invoke:  receive},
+				Invoke: func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+					return receive(ctx, conn, inputs, p)
+				}},
 		},
 	}
 }
@@ -75,7 +81,7 @@ func fail(op string, err error) error {
 }
 
 // Connect opens a connection for conn; the caller disconnects it.
-func Connect(conn connector.Connection) (paho.Client, time.Duration, error) {
+func Connect(conn connector.Connection, p *outbound.Policy) (paho.Client, time.Duration, error) {
 	v := connector.Values(conn.Values)
 	broker, err := v.Required("broker")
 	if err != nil {
@@ -97,7 +103,8 @@ func Connect(conn connector.Connection) (paho.Client, time.Duration, error) {
 		return nil, 0, badInput{err}
 	}
 	opts := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(clean).
-		SetConnectTimeout(timeout).SetAutoReconnect(false).SetConnectRetry(false).SetWriteTimeout(timeout).SetOrderMatters(false)
+		SetConnectTimeout(timeout).SetAutoReconnect(false).SetConnectRetry(false).SetWriteTimeout(timeout).SetOrderMatters(false).
+		SetDialer(p.Dialer(timeout))
 	if u, _ := v.String("username", ""); u != "" {
 		pw, _ := v.String("password", "")
 		opts.SetUsername(u).SetPassword(pw)
@@ -128,7 +135,7 @@ func qosOf(in connector.Values) (byte, error) {
 	return byte(q), nil
 }
 
-func publish(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+func publish(ctx context.Context, conn connector.Connection, inputs map[string]any, p *outbound.Policy) (any, error) {
 	in := connector.Values(inputs)
 	topic, err := in.Required("topic")
 	if err != nil {
@@ -149,7 +156,7 @@ func publish(ctx context.Context, conn connector.Connection, inputs map[string]a
 	if err != nil {
 		return nil, fail("publish", badInput{err})
 	}
-	c, timeout, err := Connect(conn)
+	c, timeout, err := Connect(conn, p)
 	if err != nil {
 		return nil, fail("publish", err)
 	}
@@ -160,7 +167,7 @@ func publish(ctx context.Context, conn connector.Connection, inputs map[string]a
 	return map[string]any{"published": true}, nil
 }
 
-func receive(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+func receive(ctx context.Context, conn connector.Connection, inputs map[string]any, p *outbound.Policy) (any, error) {
 	in := connector.Values(inputs)
 	topic, err := in.Required("topic")
 	if err != nil {
@@ -181,7 +188,7 @@ func receive(ctx context.Context, conn connector.Connection, inputs map[string]a
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second)
 	defer cancel()
 	out := []any{}
-	err = Subscribe(ctx, conn, topic, q, func(m map[string]any) error {
+	err = Subscribe(ctx, p, conn, topic, q, func(m map[string]any) error {
 		out = append(out, m)
 		if int64(len(out)) >= max {
 			cancel()
@@ -197,8 +204,8 @@ func receive(ctx context.Context, conn connector.Connection, inputs map[string]a
 // Subscribe delivers the messages of a topic filter to handle, one at a
 // time, until ctx ends. Messages are acknowledged (QoS 1-2) after handle
 // returns.
-func Subscribe(ctx context.Context, conn connector.Connection, topic string, qos byte, handle func(msg map[string]any) error) error {
-	c, timeout, err := Connect(conn)
+func Subscribe(ctx context.Context, p *outbound.Policy, conn connector.Connection, topic string, qos byte, handle func(msg map[string]any) error) error {
+	c, timeout, err := Connect(conn, p)
 	if err != nil {
 		return err
 	}

@@ -32,13 +32,13 @@ func topic() string {
 
 func TestDescription(t *testing.T) {
 	t.Parallel()
-	connectortest.Describe(t, mqtt.New())
+	connectortest.Describe(t, mqtt.New(nil))
 }
 
 func TestPublishSubscribe(t *testing.T) {
 	t.Parallel()
 	requireMosquitto(t)
-	c := mqtt.New()
+	c := mqtt.New(nil)
 	conn := connector.Connection{Name: "t", Connector: mqtt.Name, Values: map[string]any{"broker": broker}}
 	base := topic()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -46,7 +46,7 @@ func TestPublishSubscribe(t *testing.T) {
 	got := make(chan map[string]any, 4)
 	ready := make(chan error, 1)
 	go func() {
-		ready <- mqtt.Subscribe(ctx, conn, base+"/+", 1, func(m map[string]any) error {
+		ready <- mqtt.Subscribe(ctx, nil, conn, base+"/+", 1, func(m map[string]any) error {
 			got <- m
 			return nil
 		})
@@ -80,7 +80,7 @@ func TestPublishSubscribe(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	t.Parallel()
-	c := mqtt.New()
+	c := mqtt.New(nil)
 	in := map[string]any{"topic": "x", "message": "x"}
 	connectortest.Fails(t, c, map[string]any{"broker": "tcp://127.0.0.1:1", "timeoutSeconds": 2.0}, "publish", in, true)
 	connectortest.Fails(t, c, map[string]any{"broker": broker}, "publish", map[string]any{"topic": "a/#", "message": "x"}, false)

@@ -14,13 +14,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
 const Name = "nats"
 
 // New returns the NATS connector. Each operation opens its own connection.
-func New() *connector.Connector {
+// Connections dial through p (nil: the default outbound policy).
+func New(p *outbound.Policy) *connector.Connector {
 	subject := map[string]any{"type": "string", "minLength": 1}
 	message := map[string]any{"description": "a string, or any JSON value sent as JSON"}
 	headers := map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}
@@ -39,14 +41,14 @@ func New() *connector.Connector {
 			{ID: "publish", Kind: connector.Action, Summary: "Publish a message to a subject",
 				Inputs:  connector.Schema{"type": "object", "required": []string{"subject", "message"}, "properties": map[string]any{"subject": subject, "message": message, "headers": headers}},
 				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"published": map[string]any{"type": "boolean"}}},
-				Invoke:  op("publish", corePublish)},
+				Invoke:  op(p, "publish", corePublish)},
 			{ID: "jetStreamPublish", Kind: connector.Action, Summary: "Publish a message to a JetStream stream and wait for its acknowledgement",
 				Inputs: connector.Schema{"type": "object", "required": []string{"subject", "message"}, "properties": map[string]any{
 					"subject": subject, "message": message, "headers": headers,
 					"msgId": map[string]any{"type": "string", "description": "de-duplication id (Nats-Msg-Id)"},
 				}},
 				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"stream": map[string]any{"type": "string"}, "sequence": map[string]any{"type": "integer"}, "duplicate": map[string]any{"type": "boolean"}}},
-				Invoke:  op("jetStreamPublish", jsPublish)},
+				Invoke:  op(p, "jetStreamPublish", jsPublish)},
 			{ID: "jetStreamConsume", Kind: connector.Action, Summary: "Fetch up to maxMessages from a durable pull consumer and acknowledge them",
 				Inputs: connector.Schema{"type": "object", "required": []string{"stream", "consumer"}, "properties": map[string]any{
 					"stream": subject, "consumer": map[string]any{"type": "string", "minLength": 1, "description": "durable consumer name; created when absent"},
@@ -55,16 +57,16 @@ func New() *connector.Connector {
 					"waitSeconds":   map[string]any{"type": "integer", "minimum": 0, "maximum": 60, "default": 1},
 				}},
 				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"messages": map[string]any{"type": "array"}}},
-				Invoke:  op("jetStreamConsume", jsConsume)},
+				Invoke:  op(p, "jetStreamConsume", jsConsume)},
 		},
 	}
 }
 
 type badInput struct{ error }
 
-func op(name string, fn func(ctx context.Context, nc *nats.Conn, in connector.Values) (any, error)) func(context.Context, connector.Connection, map[string]any) (any, error) {
+func op(p *outbound.Policy, name string, fn func(ctx context.Context, nc *nats.Conn, in connector.Values) (any, error)) func(context.Context, connector.Connection, map[string]any) (any, error) {
 	return func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
-		nc, timeout, err := connect(connector.Values(conn.Values))
+		nc, timeout, err := connect(connector.Values(conn.Values), p)
 		if err != nil {
 			return nil, fail(name, err)
 		}
@@ -95,7 +97,7 @@ func fail(op string, err error) error {
 	return ce
 }
 
-func connect(v connector.Values) (*nats.Conn, time.Duration, error) {
+func connect(v connector.Values, p *outbound.Policy) (*nats.Conn, time.Duration, error) {
 	u, err := v.Required("url")
 	if err != nil {
 		return nil, 0, badInput{err}
@@ -105,7 +107,7 @@ func connect(v connector.Values) (*nats.Conn, time.Duration, error) {
 		return nil, 0, badInput{errors.New("timeoutSeconds must be a positive integer")}
 	}
 	timeout := time.Duration(secs) * time.Second
-	opts := []nats.Option{nats.Name("junction"), nats.Timeout(timeout), nats.MaxReconnects(0), nats.NoCallbacksAfterClientClose()}
+	opts := []nats.Option{nats.Name("junction"), nats.Timeout(timeout), nats.MaxReconnects(0), nats.NoCallbacksAfterClientClose(), nats.SetCustomDialer(p.Dialer(timeout))}
 	if user, _ := v.String("user", ""); user != "" {
 		pw, _ := v.String("password", "")
 		opts = append(opts, nats.UserInfo(user, pw))

@@ -34,7 +34,7 @@ func connect(t *testing.T) *natsgo.Conn {
 
 func TestDescription(t *testing.T) {
 	t.Parallel()
-	connectortest.Describe(t, nats.New())
+	connectortest.Describe(t, nats.New(nil))
 }
 
 func TestPublish(t *testing.T) {
@@ -48,7 +48,7 @@ func TestPublish(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	c := nats.New()
+	c := nats.New(nil)
 	connectortest.Invoke(t, c, map[string]any{"url": url}, "publish", map[string]any{"subject": subj, "message": map[string]any{"n": 1.0}, "headers": map[string]any{"X-Src": "test"}})
 	m, err := sub.NextMsg(10 * time.Second)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestJetStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = js.DeleteStream(context.Background(), stream) })
-	c := nats.New()
+	c := nats.New(nil)
 	conn := map[string]any{"url": url}
 	out := connectortest.Invoke(t, c, conn, "jetStreamPublish", map[string]any{"subject": stream + ".a", "message": "one", "msgId": "m1"}).(map[string]any)
 	if out["stream"] != stream || out["sequence"] != uint64(1) || out["duplicate"] != false {
@@ -99,7 +99,7 @@ func TestJetStream(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	t.Parallel()
-	c := nats.New()
+	c := nats.New(nil)
 	in := map[string]any{"subject": "x", "message": "x"}
 	connectortest.Fails(t, c, map[string]any{"url": "nats://127.0.0.1:1", "timeoutSeconds": 2.0}, "publish", in, true)
 	connectortest.Fails(t, c, map[string]any{"url": url}, "publish", map[string]any{"subject": "x"}, false)

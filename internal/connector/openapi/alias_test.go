@@ -18,7 +18,7 @@ func TestAliasBomb(t *testing.T) {
 	}
 	b.WriteString("paths: {}\n")
 	start := time.Now()
-	_, err := openapi.Load("bomb", []byte(b.String()))
+	_, err := openapi.Load("bomb", []byte(b.String()), nil)
 	if err == nil {
 		t.Fatal("a document that expands to millions of nodes was accepted")
 	}

@@ -21,6 +21,7 @@ import (
 
 	"junction/internal/connector"
 	jhttp "junction/internal/connector/http"
+	"junction/internal/outbound"
 )
 
 // param is one operation parameter.
@@ -45,8 +46,9 @@ type scheme struct {
 	tokenURL string // oauth2 client credentials
 }
 
-// Load turns a document (JSON or YAML) into a connector named name.
-func Load(name string, doc []byte) (*connector.Connector, error) {
+// Load turns a document (JSON or YAML) into a connector named name whose calls
+// dial through p (nil: the default outbound policy).
+func Load(name string, doc []byte, p *outbound.Policy) (*connector.Connector, error) {
 	var raw any
 	if err := yaml.Unmarshal(doc, &raw); err != nil {
 		return nil, fmt.Errorf("openapi %s: not JSON or YAML: %w", name, err)
@@ -80,7 +82,7 @@ func Load(name string, doc []byte) (*connector.Connector, error) {
 	if title == "" {
 		title = name
 	}
-	client := jhttp.NewClient()
+	client := jhttp.NewClient(p)
 	c := &connector.Connector{
 		Name: name, Title: title, Description: firstNonEmpty(str(info["description"]), "Custom connector from an OpenAPI document: "+title),
 		Params: []connector.Param{

@@ -78,7 +78,7 @@ func testAPI(t *testing.T) *httptest.Server {
 func TestOpenAPI3(t *testing.T) {
 	t.Parallel()
 	s := testAPI(t)
-	c, err := openapi.Load("pets", []byte(petsV3))
+	c, err := openapi.Load("pets", []byte(petsV3), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestOpenAPI3(t *testing.T) {
 func TestSwagger2(t *testing.T) {
 	t.Parallel()
 	s := testAPI(t)
-	c, err := openapi.Load("pets2", []byte(strings.ReplaceAll(petsV2, "TOKEN", s.URL+"/token")))
+	c, err := openapi.Load("pets2", []byte(strings.ReplaceAll(petsV2, "TOKEN", s.URL+"/token")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestLoadErrors(t *testing.T) {
 	for _, doc := range []string{"", "[]", `{"openapi": "2.5"}`, `{"swagger": "2.0", "paths": {}}`,
 		`{"openapi": "3.0.0", "paths": {"/a": {"get": {"operationId": "x y"}}}}`,
 		`{"openapi": "3.0.0", "paths": {"/a": {"get": {"operationId": "x", "parameters": [{"name": "id", "in": "path"}]}}}}`} {
-		if _, err := openapi.Load("bad", []byte(doc)); err == nil {
+		if _, err := openapi.Load("bad", []byte(doc), nil); err == nil {
 			t.Errorf("%q: no error", doc)
 		}
 	}
@@ -166,7 +166,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(petsV3))
 	f.Add([]byte(petsV2))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		c, err := openapi.Load("fuzz", doc)
+		c, err := openapi.Load("fuzz", doc, nil)
 		if err != nil {
 			return
 		}

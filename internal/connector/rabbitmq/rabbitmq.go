@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
@@ -21,7 +23,8 @@ const Name = "rabbitmq"
 
 // New returns the RabbitMQ connector. Each operation opens its own
 // connection and channel and closes them when done.
-func New() *connector.Connector {
+// Connections dial through p (nil: the default outbound policy).
+func New(p *outbound.Policy) *connector.Connector {
 	msgSchema := map[string]any{"type": "object", "properties": map[string]any{
 		"body": map[string]any{}, "contentType": map[string]any{"type": "string"}, "messageId": map[string]any{"type": "string"},
 		"correlationId": map[string]any{"type": "string"}, "headers": map[string]any{"type": "object"}, "redelivered": map[string]any{"type": "boolean"},
@@ -50,16 +53,34 @@ func New() *connector.Connector {
 					"mandatory": map[string]any{"type": "boolean", "default": false, "description": "fail when no queue is bound to take the message"},
 				}},
 				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"confirmed": map[string]any{"type": "boolean"}}},
-				Invoke:  publish},
+				Invoke: func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+					return publish(ctx, conn, inputs, p)
+				}},
 			{ID: "receiveMessages", Kind: connector.Action, Summary: "Take up to maxMessages messages from a queue and acknowledge them",
-				Inputs: recvInputs, Outputs: recvOutputs, Invoke: receive("receiveMessages")},
+				Inputs: recvInputs, Outputs: recvOutputs, Invoke: receive(p, "receiveMessages")},
 			{ID: "whenMessagesReceived", Kind: connector.Trigger, Summary: "Poll a queue: the messages taken (and acknowledged) since the last poll",
-				Inputs: recvInputs, Outputs: recvOutputs, Invoke: receive("whenMessagesReceived")},
+				Inputs: recvInputs, Outputs: recvOutputs, Invoke: receive(p, "whenMessagesReceived")},
 		},
 	}
 }
 
-func open(ctx context.Context, conn connector.Connection) (*amqp.Connection, *amqp.Channel, time.Duration, error) {
+// dialer is amqp.DefaultDial through the outbound policy: the deadline covers
+// the TLS and AMQP handshakes and is cleared once the connection is open.
+func dialer(p *outbound.Policy, timeout time.Duration) func(network, addr string) (net.Conn, error) {
+	return func(network, addr string) (net.Conn, error) {
+		c, err := p.Dialer(timeout).Dial(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+func open(ctx context.Context, conn connector.Connection, p *outbound.Policy) (*amqp.Connection, *amqp.Channel, time.Duration, error) {
 	v := connector.Values(conn.Values)
 	u, err := v.Required("url")
 	if err != nil {
@@ -73,7 +94,7 @@ func open(ctx context.Context, conn connector.Connection) (*amqp.Connection, *am
 		return nil, nil, 0, badInput{errors.New("timeoutSeconds must be a positive integer")}
 	}
 	timeout := time.Duration(secs) * time.Second
-	c, err := amqp.DialConfig(u, amqp.Config{Dial: amqp.DefaultDial(timeout), Heartbeat: 10 * time.Second, Properties: amqp.Table{"connection_name": "junction"}})
+	c, err := amqp.DialConfig(u, amqp.Config{Dial: dialer(p, timeout), Heartbeat: 10 * time.Second, Properties: amqp.Table{"connection_name": "junction"}})
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -108,9 +129,9 @@ func fail(op string, err error) error {
 	return ce
 }
 
-func publish(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+func publish(ctx context.Context, conn connector.Connection, inputs map[string]any, p *outbound.Policy) (any, error) {
 	in := connector.Values(inputs)
-	c, ch, timeout, err := open(ctx, conn)
+	c, ch, timeout, err := open(ctx, conn, p)
 	if err != nil {
 		return nil, fail("publish", err)
 	}
@@ -189,7 +210,7 @@ func doPublish(ctx context.Context, ch *amqp.Channel, in connector.Values) (any,
 	return map[string]any{"confirmed": true}, nil
 }
 
-func receive(op string) func(context.Context, connector.Connection, map[string]any) (any, error) {
+func receive(p *outbound.Policy, op string) func(context.Context, connector.Connection, map[string]any) (any, error) {
 	return func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
 		in := connector.Values(inputs)
 		queue, err := in.Required("queue")
@@ -200,7 +221,7 @@ func receive(op string) func(context.Context, connector.Connection, map[string]a
 		if err != nil || max < 1 || max > 1000 {
 			return nil, connector.BadInput(Name, op, errors.New("maxMessages must be from 1 to 1000"))
 		}
-		c, ch, _, err := open(ctx, conn)
+		c, ch, _, err := open(ctx, conn, p)
 		if err != nil {
 			return nil, fail(op, err)
 		}
@@ -246,8 +267,8 @@ func message(d amqp.Delivery) map[string]any {
 // Consume delivers a queue's messages to handle until ctx ends: a message is
 // acknowledged when handle returns nil and rejected back to the queue when it
 // fails. prefetch bounds the unacknowledged messages in flight.
-func Consume(ctx context.Context, conn connector.Connection, queue string, prefetch int, handle func(ctx context.Context, msg map[string]any) error) error {
-	c, ch, _, err := open(ctx, conn)
+func Consume(ctx context.Context, p *outbound.Policy, conn connector.Connection, queue string, prefetch int, handle func(ctx context.Context, msg map[string]any) error) error {
+	c, ch, _, err := open(ctx, conn, p)
 	if err != nil {
 		return fail("consume", err)
 	}

@@ -42,13 +42,13 @@ func queue(t *testing.T) string {
 
 func TestDescription(t *testing.T) {
 	t.Parallel()
-	connectortest.Describe(t, rabbitmq.New())
+	connectortest.Describe(t, rabbitmq.New(nil))
 }
 
 func TestPublishReceive(t *testing.T) {
 	t.Parallel()
 	q := queue(t)
-	c := rabbitmq.New()
+	c := rabbitmq.New(nil)
 	conn := map[string]any{"url": url}
 	for i, m := range []any{map[string]any{"order": 1.0}, "plain text"} {
 		out := connectortest.Invoke(t, c, conn, "publish", map[string]any{"routingKey": q, "message": m, "messageId": string(rune('a' + i)), "headers": map[string]any{"x-n": float64(i)}}).(map[string]any)
@@ -78,14 +78,14 @@ func TestPublishReceive(t *testing.T) {
 func TestConsumeAcks(t *testing.T) {
 	t.Parallel()
 	q := queue(t)
-	c := rabbitmq.New()
+	c := rabbitmq.New(nil)
 	conn := connector.Connection{Name: "t", Connector: rabbitmq.Name, Values: map[string]any{"url": url}}
 	connectortest.Invoke(t, c, conn.Values, "publish", map[string]any{"routingKey": q, "message": "work"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var mu sync.Mutex
 	var seen []map[string]any
-	err := rabbitmq.Consume(ctx, conn, q, 1, func(ctx context.Context, m map[string]any) error {
+	err := rabbitmq.Consume(ctx, nil, conn, q, 1, func(ctx context.Context, m map[string]any) error {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, m)
@@ -105,7 +105,7 @@ func TestConsumeAcks(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	t.Parallel()
-	c := rabbitmq.New()
+	c := rabbitmq.New(nil)
 	in := map[string]any{"routingKey": "x", "message": "x"}
 	connectortest.Fails(t, c, map[string]any{"url": "amqp://guest:guest@127.0.0.1:1/"}, "publish", in, true)
 	connectortest.Fails(t, c, map[string]any{"url": "amqp://guest:wrong-password@127.0.0.1:5672/"}, "publish", in, false)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
@@ -21,11 +22,12 @@ const Name = "redis"
 
 // New returns the Redis connector. Each operation opens a connection,
 // authenticates, selects the database, runs its command and closes it.
-func New() *connector.Connector {
+// Connections dial through p (nil: the default outbound policy).
+func New(p *outbound.Policy) *connector.Connector {
 	key := map[string]any{"type": "string", "minLength": 1}
 	op := func(id string, fn func(ctx context.Context, c *client, in connector.Values) (any, error)) func(context.Context, connector.Connection, map[string]any) (any, error) {
 		return func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
-			c, err := dial(ctx, connector.Values(conn.Values))
+			c, err := dial(ctx, connector.Values(conn.Values), p)
 			if err != nil {
 				var bad badInput
 				if errors.As(err, &bad) {
@@ -154,7 +156,7 @@ type client struct {
 	w    *bufio.Writer
 }
 
-func dial(ctx context.Context, v connector.Values) (*client, error) {
+func dial(ctx context.Context, v connector.Values, p *outbound.Policy) (*client, error) {
 	addr, err := v.Required("address")
 	if err != nil {
 		return nil, badInput{err}
@@ -178,7 +180,8 @@ func dial(ctx context.Context, v connector.Values) (*client, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	d := &net.Dialer{Deadline: deadline}
+	d := p.Dialer(0)
+	d.Deadline = deadline
 	var conn net.Conn
 	if useTLS {
 		host, _, _ := net.SplitHostPort(addr)

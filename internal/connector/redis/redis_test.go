@@ -33,13 +33,13 @@ func key() string {
 
 func TestDescription(t *testing.T) {
 	t.Parallel()
-	connectortest.Describe(t, redis.New())
+	connectortest.Describe(t, redis.New(nil))
 }
 
 func TestGetSetPublish(t *testing.T) {
 	t.Parallel()
 	requireRedis(t)
-	c := redis.New()
+	c := redis.New(nil)
 	conn := map[string]any{"address": addr, "database": 2.0}
 	k := key()
 	out := connectortest.Invoke(t, c, conn, "get", map[string]any{"key": k}).(map[string]any)
@@ -93,7 +93,7 @@ func TestGetSetPublish(t *testing.T) {
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	requireRedis(t)
-	c := redis.New()
+	c := redis.New(nil)
 	connectortest.Fails(t, c, map[string]any{"address": "127.0.0.1:1"}, "get", map[string]any{"key": "x"}, true)
 	ce := connectortest.Fails(t, c, map[string]any{"address": addr, "username": "nobody", "password": "wrong-password"}, "get", map[string]any{"key": "x"}, false)
 	if !strings.Contains(ce.Error(), "authenticate") {

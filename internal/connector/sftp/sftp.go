@@ -24,6 +24,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
@@ -33,7 +34,8 @@ const Name = "sftp"
 const MaxRead = 64 << 20
 
 // New returns the SFTP connector. Each operation opens its own SSH connection.
-func New() *connector.Connector {
+// Connections dial through p (nil: the default outbound policy).
+func New(p *outbound.Policy) *connector.Connector {
 	return &connector.Connector{
 		Name:        Name,
 		Title:       "SFTP",
@@ -50,7 +52,7 @@ func New() *connector.Connector {
 			{Name: "timeoutSeconds", Type: "integer", Default: 30, Description: "time limit of connecting and of one operation"},
 		},
 		Operations: connector.FileOperations(func(id string) connector.InvokeFunc {
-			return op(id, map[string]func(*sftp.Client, connector.Values) (any, error){
+			return op(p, id, map[string]func(*sftp.Client, connector.Values) (any, error){
 				"listFiles": list, "readFile": read, "writeFile": write, "moveFile": move, "deleteFile": remove,
 			}[id])
 		}),
@@ -59,9 +61,9 @@ func New() *connector.Connector {
 
 type badInput struct{ error }
 
-func op(name string, fn func(c *sftp.Client, in connector.Values) (any, error)) func(context.Context, connector.Connection, map[string]any) (any, error) {
+func op(p *outbound.Policy, name string, fn func(c *sftp.Client, in connector.Values) (any, error)) func(context.Context, connector.Connection, map[string]any) (any, error) {
 	return func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
-		sc, c, timeout, err := dial(ctx, connector.Values(conn.Values))
+		sc, c, timeout, err := dial(ctx, connector.Values(conn.Values), p)
 		if err != nil {
 			return nil, fail(name, err)
 		}
@@ -112,7 +114,7 @@ func fail(op string, err error) error {
 	return ce
 }
 
-func dial(ctx context.Context, v connector.Values) (*ssh.Client, *sftp.Client, time.Duration, error) {
+func dial(ctx context.Context, v connector.Values, p *outbound.Policy) (*ssh.Client, *sftp.Client, time.Duration, error) {
 	host, err := v.Required("host")
 	if err != nil {
 		return nil, nil, 0, badInput{err}
@@ -164,7 +166,7 @@ func dial(ctx context.Context, v connector.Values) (*ssh.Client, *sftp.Client, t
 		return nil, nil, 0, badInput{errors.New("hostKey is required (or set acceptAnyHostKey)")}
 	}
 	addr := net.JoinHostPort(host, strconv.FormatInt(port, 10))
-	d := net.Dialer{Timeout: timeout}
+	d := p.Dialer(timeout)
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, 0, err

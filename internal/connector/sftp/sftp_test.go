@@ -111,13 +111,13 @@ func (s *server) conn() map[string]any {
 
 func TestDescription(t *testing.T) {
 	t.Parallel()
-	connectortest.Describe(t, sftp.New())
+	connectortest.Describe(t, sftp.New(nil))
 }
 
 func TestFiles(t *testing.T) {
 	t.Parallel()
 	s := startSSHD(t)
-	c := sftp.New()
+	c := sftp.New(nil)
 	conn := s.conn()
 	p := func(name string) string { return filepath.Join(s.dir, name) }
 	connectortest.Invoke(t, c, conn, "writeFile", map[string]any{"path": p("orders.csv"), "content": "id\n1\n"})
@@ -148,7 +148,7 @@ func TestFiles(t *testing.T) {
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	s := startSSHD(t)
-	c := sftp.New()
+	c := sftp.New(nil)
 	in := map[string]any{"folder": "."}
 	wrongKey, _ := keyPair(t)
 	bad := s.conn()

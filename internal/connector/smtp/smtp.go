@@ -24,13 +24,15 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/outbound"
 )
 
 // Name is the connector's name in the registry.
 const Name = "smtp"
 
-// New returns the SMTP connector.
-func New() *connector.Connector {
+// New returns the SMTP connector; connections dial through p (nil: the
+// default outbound policy).
+func New(p *outbound.Policy) *connector.Connector {
 	addrs := map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	return &connector.Connector{
 		Name:        Name,
@@ -55,7 +57,9 @@ func New() *connector.Connector {
 				}}},
 			}},
 			Outputs: connector.Schema{"type": "object", "properties": map[string]any{"messageId": map[string]any{"type": "string"}}},
-			Invoke:  send,
+			Invoke: func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+				return send(ctx, conn, inputs, p)
+			},
 		}},
 	}
 }
@@ -101,7 +105,7 @@ func addresses(in connector.Values, field string) ([]*mail.Address, error) {
 	return out, nil
 }
 
-func send(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+func send(ctx context.Context, conn connector.Connection, inputs map[string]any, p *outbound.Policy) (any, error) {
 	v := connector.Values(conn.Values)
 	in := connector.Values(inputs)
 	from, _ := in.String("from", "")
@@ -180,7 +184,7 @@ func send(ctx context.Context, conn connector.Connection, inputs map[string]any)
 			rcpts = append(rcpts, a.Address)
 		}
 	}
-	if err := deliver(ctx, v, host, sender.Address, rcpts, msg); err != nil {
+	if err := deliver(ctx, p, v, host, sender.Address, rcpts, msg); err != nil {
 		return nil, fail(err)
 	}
 	return map[string]any{"messageId": msgID}, nil
@@ -266,7 +270,7 @@ func compose(from *mail.Address, to, cc []*mail.Address, replyTo, subject, body 
 	return buf.Bytes(), nil
 }
 
-func deliver(ctx context.Context, v connector.Values, host, from string, rcpts []string, msg []byte) error {
+func deliver(ctx context.Context, p *outbound.Policy, v connector.Values, host, from string, rcpts []string, msg []byte) error {
 	port, err := v.Int("port", 587)
 	if err != nil || port < 1 || port > 65535 {
 		return badInput{errors.New("port must be from 1 to 65535")}
@@ -278,7 +282,8 @@ func deliver(ctx context.Context, v connector.Values, host, from string, rcpts [
 	}
 	deadline := time.Now().Add(time.Duration(secs) * time.Second)
 	addr := net.JoinHostPort(host, strconv.FormatInt(port, 10))
-	d := &net.Dialer{Deadline: deadline}
+	d := p.Dialer(0)
+	d.Deadline = deadline
 	tlsCfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	var nc net.Conn
 	switch security {

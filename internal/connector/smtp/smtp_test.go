@@ -98,14 +98,14 @@ func delivered(t *testing.T, maildirs, user string) *mail.Message {
 
 func TestDescription(t *testing.T) {
 	t.Parallel()
-	connectortest.Describe(t, smtp.New())
+	connectortest.Describe(t, smtp.New(nil))
 }
 
 // TestSend is the only test that runs smtpd: OpenSMTPD keeps one queue per machine.
 func TestSend(t *testing.T) {
 	t.Parallel()
 	port, maildirs := startSMTPD(t)
-	c := smtp.New()
+	c := smtp.New(nil)
 	conn := map[string]any{"host": "127.0.0.1", "port": float64(port), "security": "none", "from": "Junction <junction@example.test>"}
 	report := base64.StdEncoding.EncodeToString([]byte("id,name\n1,Contoso\n"))
 	out := connectortest.Invoke(t, c, conn, "sendEmail", map[string]any{
@@ -158,7 +158,7 @@ func TestSend(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	t.Parallel()
-	c := smtp.New()
+	c := smtp.New(nil)
 	in := map[string]any{"to": []any{"a@example.test"}, "subject": "x"}
 	connectortest.Fails(t, c, map[string]any{"host": "127.0.0.1", "port": 1.0, "security": "none", "from": "a@example.test"}, "sendEmail", in, true)
 	connectortest.Fails(t, c, map[string]any{"host": "127.0.0.1", "from": "not an address"}, "sendEmail", in, false)
