@@ -192,7 +192,7 @@ func (h *Handler) createIn(ctx context.Context, tx store.Tx, rq *req, t *records
 }
 
 func (h *Handler) caller(rq *req) records.Caller {
-	return records.Caller{UserID: rq.user, CorrelationID: rq.corr}
+	return records.Caller{UserID: rq.user, CorrelationID: rq.corr, Grants: rq.grants}
 }
 
 // resolveBind turns "/contacts(<id>)", "contacts(key='x')", an absolute URL
@@ -269,7 +269,7 @@ func (h *Handler) writeEntity(w http.ResponseWriter, rq *req, t *records.Table, 
 	var out map[string]any
 	var etag string
 	err := h.read(rq, func(qr store.Querier) error {
-		row, err := h.rec.Get(rq.r.Context(), qr, t, id)
+		row, err := h.getRow(rq.r.Context(), qr, rq, t, id)
 		if err != nil {
 			return err
 		}
@@ -317,7 +317,7 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 		if err != nil {
 			return err
 		}
-		row, err := h.rec.Get(rq.r.Context(), qr, t, id)
+		row, err := h.getRow(rq.r.Context(), qr, rq, t, id)
 		if err != nil {
 			return err
 		}
@@ -474,7 +474,7 @@ func (h *Handler) property(w http.ResponseWriter, rq *req, t *records.Table, key
 			if err != nil {
 				return err
 			}
-			row, err := h.rec.Get(rq.r.Context(), q, t, id)
+			row, err := h.getRow(rq.r.Context(), q, rq, t, id)
 			if err != nil {
 				return err
 			}
@@ -546,7 +546,7 @@ func (h *Handler) related(w http.ResponseWriter, rq *req, t *records.Table, key 
 	}
 	var target string
 	err = h.read(rq, func(q store.Querier) error {
-		row, err := h.rec.Get(rq.r.Context(), q, t, id)
+		row, err := h.getRow(rq.r.Context(), q, rq, t, id)
 		if err != nil {
 			return err
 		}

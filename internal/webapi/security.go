@@ -1,0 +1,228 @@
+package webapi
+
+import (
+	"context"
+	"net/http"
+
+	"junction/internal/odata"
+	"junction/internal/records"
+	"junction/internal/store"
+)
+
+// readScope checks the caller's Read privilege on t and returns the condition
+// that limits a query to the rows it reaches: none at organization (or
+// business unit) depth, the caller's own rows at user depth.
+func (h *Handler) readScope(rq *req, t *records.Table, alias string) (*odata.Frag, error) {
+	g := rq.grants
+	if g == nil {
+		return nil, nil
+	}
+	d, err := g.Need(records.RightRead, t)
+	if err != nil {
+		return nil, err
+	}
+	if d > records.DepthBasic {
+		return nil, nil
+	}
+	return &odata.Frag{SQL: alias + `."ownerid" = ?`, Args: []any{g.UserID}}, nil
+}
+
+// withScope adds t's read scope to extra.
+func (h *Handler) withScope(rq *req, t *records.Table, extra []odata.Frag) ([]odata.Frag, error) {
+	scope, err := h.readScope(rq, t, "t")
+	if err != nil || scope == nil {
+		return extra, err
+	}
+	return append(extra[:len(extra):len(extra)], *scope), nil
+}
+
+// getRow reads one row the caller must be allowed to read.
+func (h *Handler) getRow(ctx context.Context, q store.Querier, rq *req, t *records.Table, id string) (records.Row, error) {
+	if rq.grants != nil {
+		if _, err := rq.grants.Need(records.RightRead, t); err != nil {
+			return nil, err
+		}
+	}
+	row, err := h.rec.Get(ctx, q, t, id)
+	if err != nil {
+		return nil, err
+	}
+	if rq.grants != nil {
+		if err := rq.grants.NeedRow(records.RightRead, t, row); err != nil {
+			return nil, err
+		}
+	}
+	return row, nil
+}
+
+// needCustomization checks a customization privilege (prvCreateEntity, ...).
+func (h *Handler) needCustomization(rq *req, privilege string) error {
+	if rq.grants == nil {
+		return nil
+	}
+	return rq.grants.NeedCustomization(privilege)
+}
+
+// metadataPrivilege is the customization privilege a metadata request needs:
+// reads need prvReadEntity; creating a table prvCreateEntity, a column
+// prvCreateAttribute, a relationship prvCreateRelationship; other changes the
+// Write privileges.
+func metadataPrivilege(method, root string, segs int) string {
+	kind := "Entity"
+	switch {
+	case root == "RelationshipDefinitions":
+		kind = "Relationship"
+	case segs > 1:
+		kind = "Attribute"
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		return "prvRead" + kind
+	case http.MethodPost:
+		if root == "EntityDefinitions" && segs > 2 {
+			return "prvWriteAttribute"
+		}
+		return "prvCreate" + kind
+	case http.MethodDelete:
+		return "prvDelete" + kind
+	}
+	return "prvWrite" + kind
+}
+
+// manyToMany is a many-to-many relationship kept in an intersect table, as
+// Dataverse keeps users' roles (systemuserroles) and roles' privileges
+// (roleprivileges).
+type manyToMany struct {
+	name      string
+	intersect string
+	from      string // the first table and its column in the intersect table
+	fromCol   string
+	to        string
+	toCol     string
+}
+
+var manyToManys = []manyToMany{
+	{name: "systemuserroles_association", intersect: "systemuserroles", from: "systemuser", fromCol: "systemuserid", to: "role", toCol: "roleid"},
+	{name: "roleprivileges_association", intersect: "roleprivileges", from: "role", fromCol: "roleid", to: "privilege", toCol: "privilegeid"},
+}
+
+// side is one table's view of a many-to-many relationship.
+type side struct {
+	manyToMany
+	thisCol, other, otherCol string
+}
+
+func findManyToMany(t *records.Table, nav string) (side, bool) {
+	for _, m := range manyToManys {
+		if m.name != nav {
+			continue
+		}
+		switch t.Name {
+		case m.from:
+			return side{m, m.fromCol, m.to, m.toCol}, true
+		case m.to:
+			return side{m, m.toCol, m.from, m.fromCol}, true
+		}
+	}
+	return side{}, false
+}
+
+// association serves t(id)/<nav>, t(id)/<nav>/$ref and t(id)/<nav>(other)/$ref
+// of a many-to-many relationship: list the related rows, associate one,
+// disassociate one.
+func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, m side, navKey string, navHasKey bool, ref bool) {
+	all := h.rec.All()
+	other, inter := all[m.other], all[m.intersect]
+	if other == nil || inter == nil {
+		h.fail(w, rq, notSegment(m.name))
+		return
+	}
+	if !ref {
+		if rq.r.Method != http.MethodGet || navHasKey {
+			h.fail(w, rq, methodNotAllowed(rq.r))
+			return
+		}
+		id, err := h.resolveKeyRead(rq, t, key)
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		var back string
+		for _, nv := range other.Navs(all) {
+			if nv.Collection && nv.Other == inter.Name && nv.Column.Name == m.otherCol {
+				back = nv.Name
+			}
+		}
+		extra := odata.Lambda{Nav: []string{back}, Op: "any", Var: "x", Body: odata.Binary{Op: "eq",
+			L: odata.Path{Segments: []string{"x", "_" + m.thisCol + "_value"}}, R: odata.Literal{Kind: odata.LitGUID, Text: id}}}
+		h.queryWith(w, rq, other, extra)
+		return
+	}
+	ctx := rq.r.Context()
+	err := h.write(rq, func(tx store.Tx) error {
+		id, err := h.resolveKey(ctx, tx, t, key)
+		if err != nil {
+			return err
+		}
+		if _, err := h.rec.Get(ctx, tx, t, id); err != nil {
+			return err
+		}
+		var oid string
+		switch rq.r.Method {
+		case http.MethodPost, http.MethodPut:
+			if m.intersect == "roleprivileges" {
+				return records.Invalid("associate privileges with a role through AddPrivilegesRole, which takes their depth")
+			}
+			body, err := readBody(rq.r)
+			if err != nil {
+				return err
+			}
+			s, _ := body["@odata.id"].(string)
+			if s == "" {
+				return records.Invalid("the body must be {\"@odata.id\": \"<entity URL>\"}")
+			}
+			r, err := h.resolveBind(ctx, tx, rq, s)
+			if err != nil {
+				return err
+			}
+			if r.Table != other.Name {
+				return records.Invalid("%s relates %s records, not %s", m.name, other.Name, r.Table)
+			}
+			if _, err := h.rec.FindByKey(ctx, tx, inter, map[string]any{m.thisCol: records.Ref{Table: t.Name, ID: id}, m.otherCol: r}); err == nil {
+				return nil // already associated
+			}
+			_, err = h.rec.Create(ctx, tx, inter, records.Row{m.thisCol: records.Ref{Table: t.Name, ID: id}, m.otherCol: r}, h.caller(rq))
+			return err
+		case http.MethodDelete:
+			switch {
+			case navHasKey:
+				k, err := odata.ParseKey(navKey)
+				if err != nil {
+					return records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Bad key segment: %v", err)
+				}
+				if oid, err = h.resolveKey(ctx, tx, other, k); err != nil {
+					return err
+				}
+			case rq.query.Get("$id") != "":
+				r, err := h.resolveBind(ctx, tx, rq, rq.query.Get("$id"))
+				if err != nil {
+					return err
+				}
+				oid = r.ID
+			default:
+				return records.Invalid("name the related record: %s(<id>)/$ref", m.name)
+			}
+			iid, err := h.rec.FindByKey(ctx, tx, inter, map[string]any{m.thisCol: records.Ref{Table: t.Name, ID: id}, m.otherCol: records.Ref{Table: other.Name, ID: oid}})
+			if err != nil {
+				return records.Invalid("the %s is not related to this %s", other.Name, t.Name)
+			}
+			return h.rec.Delete(ctx, tx, inter, iid, "", h.caller(rq))
+		}
+		return methodNotAllowed(rq.r)
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
