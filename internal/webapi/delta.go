@@ -93,6 +93,9 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 			if c.Seq > next {
 				break
 			}
+			if c.Source != changelog.SourceJunction {
+				continue // posted by a Dataverse org: not a change of this table
+			}
 			if _, seen := last[c.RecordID]; !seen {
 				order = append(order, c.RecordID)
 			}

@@ -52,6 +52,7 @@ func NewHandler(rec *records.Service, auth server.Authenticator, log *slog.Logge
 	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now}
 	h.limits = NewLimiter(opt.Limits, opt.Now)
 	h.registerBuiltinActions()
+	h.registerSecurityActions()
 	return h
 }
 

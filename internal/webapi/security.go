@@ -2,7 +2,9 @@ package webapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"junction/internal/odata"
 	"junction/internal/records"
@@ -225,4 +227,74 @@ func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// registerSecurityActions adds Dataverse's AddPrivilegesRole and
+// RemovePrivilegeRole, bound to a role.
+func (h *Handler) registerSecurityActions() {
+	h.Register(&Action{Name: "AddPrivilegesRole", Bound: "role", Params: []odata.Param{{Name: "Privileges", Type: "Collection(mscrm.RolePrivilege)"}}, Run: addPrivilegesRole})
+	h.Register(&Action{Name: "RemovePrivilegeRole", Bound: "role", Params: []odata.Param{{Name: "PrivilegeId", Type: "Edm.Guid"}}, Run: removePrivilegeRole})
+}
+
+// depthMasks maps PrivilegeDepth (by name or number) to a depth mask.
+var depthMasks = map[string]int64{"Basic": records.DepthBasic, "Local": records.DepthLocal, "Deep": records.DepthDeep, "Global": records.DepthGlobal,
+	"0": records.DepthBasic, "1": records.DepthLocal, "2": records.DepthDeep, "3": records.DepthGlobal}
+
+// addPrivilegesRole grants each privilege of Privileges ([{"PrivilegeId",
+// "Depth"}]) to the bound role, changing the depth of those it holds.
+func addPrivilegesRole(c *Call) (map[string]any, error) {
+	raw, ok := c.Params["Privileges"].([]any)
+	if !ok || len(raw) == 0 {
+		return nil, records.Invalid("The body must be {\"Privileges\": [{\"PrivilegeId\": \"<guid>\", \"Depth\": \"Basic|Local|Deep|Global\"}]}.")
+	}
+	pt, _ := c.Rec.Table("privilege")
+	rp, _ := c.Rec.Table("roleprivileges")
+	role := records.Ref{Table: "role", ID: c.ID}
+	for i, item := range raw {
+		obj, _ := item.(map[string]any)
+		pid, _ := obj["PrivilegeId"].(string)
+		if !records.IsGUID(pid) {
+			return nil, records.Invalid("Privileges[%d]: PrivilegeId must be a GUID.", i)
+		}
+		mask, ok := depthMasks[strings.TrimSpace(fmt.Sprint(obj["Depth"]))]
+		if !ok {
+			return nil, records.Invalid("Privileges[%d]: Depth must be Basic, Local, Deep or Global.", i)
+		}
+		priv, err := c.Rec.Get(c.Ctx, c.Tx, pt, strings.ToLower(pid))
+		if err != nil {
+			return nil, err
+		}
+		if allowed, _ := priv[map[int64]string{records.DepthBasic: "canbebasic", records.DepthLocal: "canbelocal", records.DepthDeep: "canbedeep", records.DepthGlobal: "canbeglobal"}[mask]].(bool); !allowed {
+			return nil, records.Invalid("Privileges[%d]: %s cannot be granted at %s depth.", i, priv["name"], records.DepthNames[mask])
+		}
+		pref := records.Ref{Table: "privilege", ID: priv["privilegeid"].(string)}
+		id, err := c.Rec.FindByKey(c.Ctx, c.Tx, rp, map[string]any{"roleid": role, "privilegeid": pref})
+		if err == nil {
+			if _, err := c.Rec.Update(c.Ctx, c.Tx, rp, id, records.Row{"privilegedepthmask": mask}, "", c.Caller); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if records.AsError(err).Status != http.StatusNotFound {
+			return nil, err
+		}
+		if _, err := c.Rec.Create(c.Ctx, c.Tx, rp, records.Row{"name": priv["name"], "roleid": role, "privilegeid": pref, "privilegedepthmask": mask}, c.Caller); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// removePrivilegeRole takes PrivilegeId away from the bound role.
+func removePrivilegeRole(c *Call) (map[string]any, error) {
+	pid, _ := c.Params["PrivilegeId"].(string)
+	if !records.IsGUID(pid) {
+		return nil, records.Invalid("The body must be {\"PrivilegeId\": \"<guid>\"}.")
+	}
+	rp, _ := c.Rec.Table("roleprivileges")
+	id, err := c.Rec.FindByKey(c.Ctx, c.Tx, rp, map[string]any{"roleid": records.Ref{Table: "role", ID: c.ID}, "privilegeid": records.Ref{Table: "privilege", ID: strings.ToLower(pid)}})
+	if err != nil {
+		return nil, err
+	}
+	return nil, c.Rec.Delete(c.Ctx, c.Tx, rp, id, "", c.Caller)
 }
