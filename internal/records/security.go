@@ -481,6 +481,12 @@ func (s *Service) checkWrite(ctx context.Context, q store.Querier, t *Table, bef
 	if g == nil {
 		return nil
 	}
+	if err := fixedRows(t, before, after); err != nil {
+		return err
+	}
+	if g.Admin {
+		return nil
+	}
 	if before == nil {
 		d, err := g.Need(RightCreate, t)
 		if err != nil {
@@ -535,6 +541,34 @@ func (s *Service) checkWrite(ctx context.Context, q store.Querier, t *Table, bef
 	return nil
 }
 
+// fixedRows refuses, to callers of the API, changes Dataverse does not allow:
+// privileges are defined by the tables, and the System Administrator role
+// holds every privilege.
+func fixedRows(t *Table, before, after Row) error {
+	switch t.Name {
+	case "privilege":
+		method := "Create"
+		switch {
+		case before != nil && after != nil:
+			method = "Update"
+		case after == nil:
+			method = "Delete"
+		}
+		return Errorf(http.StatusBadRequest, CodeNotSupported, "The '%s' method does not support entities of type 'privilege': privileges come with the tables.", method)
+	case "roleprivileges", "systemuserroles":
+		for _, row := range []Row{before, after} {
+			if ref, ok := row["roleid"].(Ref); ok && ref.ID == RoleSystemAdministrator && t.Name == "roleprivileges" {
+				return Errorf(http.StatusBadRequest, CodeNotSupported, "The privileges of the System Administrator role cannot be changed.")
+			}
+		}
+	case "role":
+		if id, _ := before[t.PrimaryID()].(string); before != nil && after != nil && BuiltinRoles[id] != "" {
+			return Errorf(http.StatusBadRequest, CodeNotSupported, "The built-in role %s cannot be changed.", BuiltinRoles[id])
+		}
+	}
+	return nil
+}
+
 // checkDelete refuses what no one may delete: users (they are disabled
 // instead) and the built-in roles; then it enforces who's Delete privilege.
 func checkDelete(t *Table, row Row, who Caller) error {
@@ -547,6 +581,9 @@ func checkDelete(t *Table, row Row, who Caller) error {
 	}
 	if who.Grants == nil {
 		return nil
+	}
+	if err := fixedRows(t, row, nil); err != nil {
+		return err
 	}
 	return who.Grants.NeedRow(RightDelete, t, row)
 }

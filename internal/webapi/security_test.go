@@ -187,8 +187,28 @@ func TestSecurityRoles(t *testing.T) {
 				t.Fatalf("AddPrivilegesRole %v: %d %s", body, r.status, r.body)
 			}
 		}
-		if r := b.do("DELETE", "roles("+records.RoleSystemAdministrator+")", nil); r.status != http.StatusBadRequest {
-			t.Fatalf("deleting System Administrator: %d %s", r.status, r.body)
+		// What Dataverse keeps fixed stays fixed, for the administrator too.
+		for _, c := range []struct{ method, path string }{
+			{"DELETE", "roles(" + records.RoleSystemAdministrator + ")"},
+			{"PATCH", "roles(" + records.RoleBasicUser + ")"},
+			{"POST", "privileges"},
+			{"DELETE", "privileges(" + privID("prvReadAccount") + ")"},
+			{"POST", "roles(" + records.RoleSystemAdministrator + ")/Microsoft.Dynamics.CRM.RemovePrivilegeRole"},
+		} {
+			var body any
+			switch {
+			case strings.HasSuffix(c.path, "RemovePrivilegeRole"):
+				body = map[string]any{"PrivilegeId": privID("prvReadAccount")}
+			case c.method != "DELETE":
+				body = map[string]any{"name": "x"}
+			}
+			r := b.do(c.method, c.path, body)
+			if r.status != http.StatusBadRequest || r.errCode(t) != records.CodeNotSupported {
+				t.Fatalf("%s %s: %d %s", c.method, c.path, r.status, r.body)
+			}
+		}
+		if len(b.mustStatus(b.do("GET", "roles("+records.RoleSystemAdministrator+")/roleprivileges_association?$select=name&$filter=name eq 'prvReadAccount'", nil), 200).json(t)["value"].([]any)) != 1 {
+			t.Fatal("System Administrator lost prvReadAccount")
 		}
 		b.mustStatus(b.do("DELETE", "systemusers("+uid+")/systemuserroles_association/$ref?$id="+b.base+"roles("+role+")", nil), 204)
 		if v := b.mustStatus(b.do("GET", "systemusers("+uid+")/systemuserroles_association", nil), 200).json(t)["value"].([]any); len(v) != 0 {
