@@ -169,26 +169,14 @@ func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, 
 		if _, err := h.rec.Get(ctx, tx, t, id); err != nil {
 			return err
 		}
-		var oid string
 		switch rq.r.Method {
 		case http.MethodPost, http.MethodPut:
 			if m.intersect == "roleprivileges" {
 				return records.Invalid("associate privileges with a role through AddPrivilegesRole, which takes their depth")
 			}
-			body, err := readBody(rq.r)
+			r, err := h.refTarget(ctx, tx, rq, other, m.name)
 			if err != nil {
 				return err
-			}
-			s, _ := body["@odata.id"].(string)
-			if s == "" {
-				return records.Invalid("the body must be {\"@odata.id\": \"<entity URL>\"}")
-			}
-			r, err := h.resolveBind(ctx, tx, rq, s)
-			if err != nil {
-				return err
-			}
-			if r.Table != other.Name {
-				return records.Invalid("%s relates %s records, not %s", m.name, other.Name, r.Table)
 			}
 			if _, err := h.rec.FindByKey(ctx, tx, inter, map[string]any{m.thisCol: records.Ref{Table: t.Name, ID: id}, m.otherCol: r}); err == nil {
 				return nil // already associated
@@ -196,23 +184,9 @@ func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, 
 			_, err = h.rec.Create(ctx, tx, inter, records.Row{m.thisCol: records.Ref{Table: t.Name, ID: id}, m.otherCol: r}, h.caller(rq))
 			return err
 		case http.MethodDelete:
-			switch {
-			case navHasKey:
-				k, err := odata.ParseKey(navKey)
-				if err != nil {
-					return records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Bad key segment: %v", err)
-				}
-				if oid, err = h.resolveKey(ctx, tx, other, k); err != nil {
-					return err
-				}
-			case rq.query.Get("$id") != "":
-				r, err := h.resolveBind(ctx, tx, rq, rq.query.Get("$id"))
-				if err != nil {
-					return err
-				}
-				oid = r.ID
-			default:
-				return records.Invalid("name the related record: %s(<id>)/$ref", m.name)
+			oid, err := h.refKey(ctx, tx, rq, other, m.name, navKey, navHasKey)
+			if err != nil {
+				return err
 			}
 			iid, err := h.rec.FindByKey(ctx, tx, inter, map[string]any{m.thisCol: records.Ref{Table: t.Name, ID: id}, m.otherCol: records.Ref{Table: other.Name, ID: oid}})
 			if err != nil {
