@@ -216,3 +216,25 @@ func TestSecurityRoles(t *testing.T) {
 		}
 	})
 }
+
+// TestDeltaLeavesOutOrgChanges: a change a Dataverse org posted to
+// /webhooks/dataverse is not a change of Junction's account table, so the
+// table's change tracking does not report it (it used to come out as a
+// deleted account).
+func TestDeltaLeavesOutOrgChanges(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		b.create("accounts", map[string]any{"name": "Junction's"})
+		first := b.mustStatus(b.do("GET", "accounts?$select=name", nil, "Prefer", "odata.track-changes"), 200).json(t)
+		delta, _ := first["@odata.deltaLink"].(string)
+		key := b.mustStatus(b.do("POST", b.url+"/admin/v1/eventgrid/topics/records/listKeys", nil), 200).json(t)["key1"].(string)
+		body := `{"MessageName":"Update","PrimaryEntityName":"account","PrimaryEntityId":"475b158c-541c-e511-80d3-3863bb347ba8",
+			"InputParameters":[{"key":"Target","value":{"__type":"Entity:http://schemas.microsoft.com/xrm/2011/Contracts","Attributes":[{"key":"name","value":"Contoso"}],"Id":"475b158c-541c-e511-80d3-3863bb347ba8","LogicalName":"account"}}]}`
+		b.mustStatus(b.do("POST", b.url+"/webhooks/dataverse", body, "x-junction-webhook-key", key), 200)
+		own := b.create("accounts", map[string]any{"name": "changed here"})
+		v := b.mustStatus(b.do("GET", delta, nil), 200).json(t)["value"].([]any)
+		if len(v) != 1 || v[0].(map[string]any)["accountid"] != own {
+			t.Fatalf("delta after an org's change and one of Junction's: %v", v)
+		}
+	})
+}
