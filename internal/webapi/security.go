@@ -272,3 +272,73 @@ func removePrivilegeRole(c *Call) (map[string]any, error) {
 	}
 	return nil, c.Rec.Delete(c.Ctx, c.Tx, rp, id, "", c.Caller)
 }
+
+// expandManyToMany serves $expand of a many-to-many navigation property
+// (systemusers?$expand=systemuserroles_association): the intersect rows of
+// rows, then the related rows they name, with the expansion's own options.
+func (h *Handler) expandManyToMany(ctx context.Context, q store.Querier, rq *req, t *records.Table, rows []records.Row, out []map[string]any, e odata.Expand, m side) error {
+	all := h.rec.All()
+	other, inter := all[m.other], all[m.intersect]
+	if other == nil || inter == nil || len(rows) == 0 {
+		for i := range out {
+			out[i][m.name] = []map[string]any{}
+		}
+		return nil
+	}
+	ids := make([]any, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r[t.PrimaryID()])
+	}
+	in := odata.Frag{SQL: "t." + records.Quote(m.thisCol) + " IN (" + marks(len(ids)) + ")", Args: ids}
+	links, err := h.selectRows(ctx, q, rq, inter, nil, []odata.Frag{in}, nil, MaxPageSize*len(rows), 0)
+	if err != nil {
+		return err
+	}
+	otherIDs := map[string]bool{}
+	for _, l := range links {
+		if ref, ok := l[m.otherCol].(records.Ref); ok {
+			otherIDs[ref.ID] = true
+		}
+	}
+	byID := map[string]map[string]any{}
+	var order []string
+	if len(otherIDs) > 0 {
+		args := make([]any, 0, len(otherIDs))
+		for id := range otherIDs {
+			args = append(args, id)
+		}
+		in := odata.Frag{SQL: "t." + records.Quote(other.PrimaryID()) + " IN (" + marks(len(args)) + ")", Args: args}
+		related, err := h.selectRows(ctx, q, rq, other, e.Options.Filter, []odata.Frag{in}, e.Options.OrderBy, len(args), 0)
+		if err != nil {
+			return err
+		}
+		shaped, err := h.shape(ctx, q, rq, other, related, e.Options)
+		if err != nil {
+			return err
+		}
+		for i, r := range related {
+			id := r[other.PrimaryID()].(string)
+			byID[id] = shaped[i]
+			order = append(order, id)
+		}
+	}
+	groups := map[string]map[string]bool{}
+	for _, l := range links {
+		this, _ := l[m.thisCol].(records.Ref)
+		that, _ := l[m.otherCol].(records.Ref)
+		if groups[this.ID] == nil {
+			groups[this.ID] = map[string]bool{}
+		}
+		groups[this.ID][that.ID] = true
+	}
+	for i, r := range rows {
+		g := []map[string]any{}
+		for _, id := range order { // the related rows' own order
+			if groups[r[t.PrimaryID()].(string)][id] && (e.Options.Top < 0 || len(g) < e.Options.Top) {
+				g = append(g, byID[id])
+			}
+		}
+		out[i][m.name] = g
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package webapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -124,6 +125,11 @@ func TestSecurityRoles(t *testing.T) {
 			t.Fatalf("the administrator's roles: %v", mine)
 		}
 
+		users := b.mustStatus(b.do("GET", "systemusers?$select=fullname&$filter=systemuserid eq "+records.SystemUserID+
+			"&$expand=systemuserroles_association($select=name)", nil), 200).json(t)["value"].([]any)
+		if len(users) != 1 || fmt.Sprint(users[0].(map[string]any)["systemuserroles_association"]) != "[map[@odata.etag:W/\"1\" name:System Administrator roleid:"+records.RoleSystemAdministrator+"]]" {
+			t.Fatalf("users with their roles expanded: %v", users)
+		}
 		kb, uid := b.newKey(t, "scoped", server.RoleListener)
 		// Without roles the key may read nothing.
 		b.mustStatus(b.do("DELETE", "systemusers("+uid+")/systemuserroles_association("+records.RoleReader+")/$ref", nil), 204)
@@ -163,6 +169,7 @@ func TestSecurityRoles(t *testing.T) {
 		}
 		refused(t, kb.do("GET", "accounts?$select=name&$expand=primarycontactid($select=fullname)", nil), "prvReadContact")
 		refused(t, kb.do("GET", "contacts", nil), "prvReadContact")
+		refused(t, kb.do("GET", "accounts?$expand=ownerid($expand=systemuserroles_association)", nil), "prvReadUser")
 		refused(t, kb.do("POST", "accounts", map[string]any{"name": "new"}), "prvCreateAccount")
 		// Granting Create lets it create, its own rows.
 		b.mustStatus(b.do("POST", "roles("+role+")/Microsoft.Dynamics.CRM.AddPrivilegesRole",
