@@ -243,6 +243,16 @@ func (h *Handler) resolveKey(ctx context.Context, q store.Querier, t *records.Ta
 	return h.rec.FindByKey(ctx, q, t, vals)
 }
 
+// existing returns the id of the row a key names, which must exist.
+func (h *Handler) existing(ctx context.Context, q store.Querier, t *records.Table, k odata.Key) (string, error) {
+	id, err := h.resolveKey(ctx, q, t, k)
+	if err != nil {
+		return "", err
+	}
+	_, err = h.rec.Get(ctx, q, t, id)
+	return id, err
+}
+
 func (h *Handler) resolveKeyRead(rq *req, t *records.Table, k odata.Key) (string, error) {
 	var id string
 	err := h.read(rq, func(q store.Querier) error {

@@ -576,11 +576,8 @@ func (h *Handler) ref(w http.ResponseWriter, rq *req, t *records.Table, key odat
 	ctx := rq.r.Context()
 	other := h.rec.All()[nv.Other]
 	err := h.write(rq, func(tx store.Tx) error {
-		id, err := h.resolveKey(ctx, tx, t, key)
+		id, err := h.existing(ctx, tx, t, key)
 		if err != nil {
-			return err
-		}
-		if _, err := h.rec.Get(ctx, tx, t, id); err != nil {
 			return err
 		}
 		switch rq.r.Method {

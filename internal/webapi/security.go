@@ -162,11 +162,8 @@ func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, 
 	}
 	ctx := rq.r.Context()
 	err := h.write(rq, func(tx store.Tx) error {
-		id, err := h.resolveKey(ctx, tx, t, key)
+		id, err := h.existing(ctx, tx, t, key)
 		if err != nil {
-			return err
-		}
-		if _, err := h.rec.Get(ctx, tx, t, id); err != nil {
 			return err
 		}
 		switch rq.r.Method {
