@@ -30,6 +30,10 @@ const (
 	Delete = "Delete"
 )
 
+// SourceJunction is the source of changes to Junction's own tables; changes a
+// Dataverse org posted carry the org instead.
+const SourceJunction = "junction"
+
 // Change is one committed create, update or delete of one row.
 type Change struct {
 	Seq           int64          `json:"seq"`           // position in the log, assigned on append
@@ -80,7 +84,7 @@ func Migrations() []store.Migration {
 // same transaction as the write it describes.
 func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 	if c.Source == "" {
-		c.Source = "junction"
+		c.Source = SourceJunction
 	}
 	if c.At.IsZero() {
 		c.At = time.Now()

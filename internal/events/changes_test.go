@@ -14,6 +14,7 @@ import (
 	"junction/internal/changelog"
 	"junction/internal/events"
 	"junction/internal/project"
+	"junction/internal/server"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -108,6 +109,17 @@ func TestDataverseWebhook(t *testing.T) {
 		if status, _ := b.do("POST", "/webhooks/dataverse?code=wrong", body, hdr); status != 401 {
 			t.Fatalf("wrong key: %d", status)
 		}
+		// An API key is not a webhook key, whatever its role: a sender key
+		// must not forge an org's record changes.
+		for _, role := range []server.Role{server.RoleSender, server.RoleOperator, server.RoleAdmin} {
+			_, secret, err := b.keys.Create(context.Background(), "k-"+string(role), role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, out := b.do("POST", "/webhooks/dataverse", body, map[string]string{"Authorization": "Bearer " + secret}); status != 401 {
+				t.Fatalf("%s bearer key: %d %s", role, status, out)
+			}
+		}
 		if status, out := b.do("POST", "/webhooks/dataverse", "{not json", map[string]string{events.WebhookKeyHeader: key}); status != 400 {
 			t.Fatalf("bad body: %d %s", status, out)
 		}
@@ -123,6 +135,12 @@ func TestDataverseWebhook(t *testing.T) {
 		}
 		if n := countRows(t, st, "junction_changes"); n != 1 {
 			t.Fatalf("%d changes after a retried webhook, want 1", n)
+		}
+		var source string
+		if err := st.Read(context.Background(), func(q store.Querier) error {
+			return q.QueryRow(context.Background(), "SELECT source FROM junction_changes").Scan(&source)
+		}); err != nil || source != "contoso.crm.dynamics.com" {
+			t.Fatalf("the org's change has source %q (%v), want the org", source, err)
 		}
 		hdr[events.WebhookKeyHeader] = key
 		hdr["x-ms-dynamics-msg-size-exceeded"] = "true"
@@ -211,4 +229,27 @@ func TestProjectFile(t *testing.T) {
 		}
 		b.admin("GET", "/topics/records/eventSubscriptions/audit", nil, 200)
 	})
+}
+
+// TestExternalSource: a change an org posted never carries Junction's own
+// source, whatever the org header and body say.
+func TestExternalSource(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ org, body, want string }{
+		{"contoso.crm.dynamics.com", ``, "contoso.crm.dynamics.com"},
+		{"", `,"OrganizationName":"contoso"`, "contoso"},
+		{"", ``, "dataverse-webhook"},
+		{"junction", ``, "dataverse-webhook:junction"},
+		{"", `,"OrganizationName":"Junction"`, "dataverse-webhook:Junction"},
+		{"/junction", ``, "dataverse-webhook:/junction"},
+	} {
+		body := `{"MessageName":"Update","PrimaryEntityName":"account","PrimaryEntityId":"7c1a9d0e-0000-0000-0000-000000000001"` + c.body + `}`
+		ch, err := events.DataverseChange([]byte(body), c.org)
+		if err != nil {
+			t.Fatalf("%q %s: %v", c.org, body, err)
+		}
+		if ch.Source != c.want {
+			t.Errorf("org %q body %s: source %q, want %q", c.org, c.body, ch.Source, c.want)
+		}
+	}
 }

@@ -167,8 +167,22 @@ func firstImage(list []keyValue) (map[string]any, error) {
 	return m, nil
 }
 
-// DataverseChange turns a RemoteExecutionContext into a change, as if the row
-// had changed in Junction's own tables. org names the source.
+// ExternalSource is the change-log source of a change a Dataverse org posted:
+// the org's name, never empty and never "junction", so that it cannot pass for
+// a change of Junction's own tables.
+func ExternalSource(org string) string {
+	org = strings.TrimSpace(org)
+	switch {
+	case org == "":
+		return "dataverse-webhook"
+	case strings.EqualFold(strings.TrimPrefix(org, "/"), changelog.SourceJunction):
+		return "dataverse-webhook:" + org
+	}
+	return org
+}
+
+// DataverseChange turns a RemoteExecutionContext into a change in the shape
+// of Junction's own, with the org as its source. org names the source.
 func DataverseChange(body []byte, org string) (changelog.Change, error) {
 	var rc RemoteExecutionContext
 	if err := json.Unmarshal(body, &rc); err != nil {
@@ -185,6 +199,7 @@ func DataverseChange(body []byte, org string) (changelog.Change, error) {
 	if c.Source == "" {
 		c.Source = rc.OrganizationName
 	}
+	c.Source = ExternalSource(c.Source)
 	if t, ok := ParseDataverseDate(rc.OperationCreatedOn); ok {
 		c.At = t
 	}
@@ -238,16 +253,12 @@ func (r *Router) handleDataverse(w http.ResponseWriter, req *http.Request) {
 		r.internal(w, err)
 		return
 	}
+	// Only a key made for this endpoint: a key of the records topic. A
+	// bearer API key is refused whatever its role: a sender key publishes to
+	// its own topics, it does not speak for a Dataverse org.
 	okKey := key != "" && (subtle.ConstantTimeCompare([]byte(key), []byte(t.Key1)) == 1 || subtle.ConstantTimeCompare([]byte(key), []byte(t.Key2)) == 1)
 	if !okKey {
-		if bearer, ok := server.BearerKey(req); ok && r.keys != nil {
-			if p, ok := r.keys.Authenticate(req.Context(), bearer); ok && (p.Role == server.RoleAdmin || p.Role == server.RoleOperator || p.Role == server.RoleSender) {
-				okKey = true
-			}
-		}
-	}
-	if !okKey {
-		server.WriteError(w, http.StatusUnauthorized, server.CodeUnauthorized, "a webhook key is required: ?code=<key> or the "+WebhookKeyHeader+" header (a key of the records topic)")
+		server.WriteError(w, http.StatusUnauthorized, server.CodeUnauthorized, "a webhook key is required: ?code=<key> or the "+WebhookKeyHeader+" header (a key of the records topic); API keys are not accepted here")
 		return
 	}
 	body, err := io.ReadAll(req.Body)

@@ -17,7 +17,33 @@ func Builtin() []Table {
 			{Name: "domainname", Type: String, MaxLength: 1024},
 			{Name: "internalemailaddress", Type: String, MaxLength: 100},
 			{Name: "businessunitid", Type: Lookup, Targets: []string{"businessunit"}, Relationship: "business_unit_system_users"},
+			{Name: "isdisabled", Type: Boolean, DisplayName: "User Status"},
 		}, Keys: []Key{{Name: "systemuser_domainname", Columns: []string{"domainname"}}}},
+		// Security roles as Dataverse has them: roles, the privileges they
+		// carry at a depth (roleprivileges) and the roles of each user
+		// (systemuserroles, the intersect of systemuserroles_association).
+		{Name: "role", DisplayName: "Security Role", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 100, Required: RequiredSystem},
+			{Name: "businessunitid", Type: Lookup, Targets: []string{"businessunit"}, Relationship: "business_unit_roles"},
+			{Name: "description", Type: Memo},
+		}},
+		{Name: "privilege", DisplayName: "Privilege", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 100, Required: RequiredSystem},
+			{Name: "accessright", Type: Integer, DisplayName: "Access Rights"},
+			{Name: "canbebasic", Type: Boolean}, {Name: "canbelocal", Type: Boolean},
+			{Name: "canbedeep", Type: Boolean}, {Name: "canbeglobal", Type: Boolean},
+		}, Keys: []Key{{Name: "privilege_name", Columns: []string{"name"}}}},
+		{Name: "roleprivileges", SetName: "roleprivilegescollection", DisplayName: "Role Privilege", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 200},
+			{Name: "roleid", Type: Lookup, Targets: []string{"role"}, Relationship: "role_roleprivileges", Required: RequiredSystem},
+			{Name: "privilegeid", Type: Lookup, Targets: []string{"privilege"}, Relationship: "privilege_roleprivileges", Required: RequiredSystem},
+			{Name: "privilegedepthmask", Type: Integer, DisplayName: "Privilege Depth", Min: f(1), Max: f(8), Required: RequiredSystem},
+		}, Keys: []Key{{Name: "roleprivileges_role_privilege", Columns: []string{"roleid", "privilegeid"}}}},
+		{Name: "systemuserroles", SetName: "systemuserrolescollection", DisplayName: "User Role", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 200},
+			{Name: "systemuserid", Type: Lookup, Targets: []string{"systemuser"}, Relationship: "systemuser_systemuserroles", Required: RequiredSystem},
+			{Name: "roleid", Type: Lookup, Targets: []string{"role"}, Relationship: "role_systemuserroles", Required: RequiredSystem},
+		}, Keys: []Key{{Name: "systemuserroles_user_role", Columns: []string{"systemuserid", "roleid"}}}},
 		{Name: "contact", DisplayName: "Contact", PrimaryName: "fullname", Columns: []Column{
 			{Name: "fullname", Type: String, MaxLength: 160},
 			{Name: "firstname", Type: String, MaxLength: 50},

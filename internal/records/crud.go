@@ -17,7 +17,13 @@ import (
 type Caller struct {
 	UserID        string
 	CorrelationID string
+	// Grants, when set, are the caller's privileges, and every write is
+	// checked against them; Junction's own components write without.
+	Grants *Grants
 }
+
+// internal is who without its grants: cascades the caller did not ask for.
+func (who Caller) internal() Caller { return Caller{UserID: who.UserID, CorrelationID: who.CorrelationID} }
 
 // SelectList is the SQL column list that ScanRow reads, prefixed by alias.
 func SelectList(t *Table, alias string) string {
@@ -150,10 +156,23 @@ func isKey(t *Table, names []string) bool {
 // Create inserts a row and appends its change; it returns the new id. values
 // holds row-form values (see Convert); a value for the primary id chooses it.
 func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row, who Caller) (Row, error) {
+	if who.Grants != nil {
+		if _, err := who.Grants.Need(RightCreate, t); err != nil {
+			return nil, err
+		}
+	}
 	row, _, err := written(t, nil, values, who)
 	if err != nil {
 		return nil, err
 	}
+	set := make([]string, 0, len(row))
+	for k := range row {
+		set = append(set, k)
+	}
+	if err := s.checkWrite(ctx, tx, t, nil, row, set, who); err != nil {
+		return nil, err
+	}
+	s.forgetGrants(t)
 	if err := s.check(ctx, tx, t, nil, row, nil); err != nil {
 		return nil, err
 	}
@@ -379,6 +398,11 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if err != nil {
 		return nil, err
 	}
+	if who.Grants != nil {
+		if err := who.Grants.NeedRow(RightWrite, t, before); err != nil {
+			return nil, err
+		}
+	}
 	if ifMatch != "" && ifMatch != "*" && ifMatch != before.ETag() {
 		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The version of the existing record doesn't match the RowVersion property provided.")
 	}
@@ -386,6 +410,10 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkWrite(ctx, tx, t, before, after, changed, who); err != nil {
+		return nil, err
+	}
+	s.forgetGrants(t)
 	if err := s.check(ctx, tx, t, before, after, changed); err != nil {
 		return nil, err
 	}
@@ -431,9 +459,13 @@ func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if err != nil {
 		return err
 	}
+	if err := checkDelete(t, before, who); err != nil {
+		return err
+	}
 	if ifMatch != "" && ifMatch != "*" && ifMatch != before.ETag() {
 		return Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The version of the existing record doesn't match the RowVersion property provided.")
 	}
+	s.forgetGrants(t)
 	id = before[t.PrimaryID()].(string)
 	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s = ?", Quote(t.SQLName()), Quote(t.PrimaryID())), id); err != nil {
 		return fmt.Errorf("delete %s: %w", t.Name, err)
@@ -467,7 +499,7 @@ func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, 
 				if o.Name == t.Name && rid == id {
 					continue
 				}
-				if _, err := s.Update(ctx, tx, o, rid, Row{c.Name: nil}, "", who); err != nil {
+				if _, err := s.Update(ctx, tx, o, rid, Row{c.Name: nil}, "", who.internal()); err != nil {
 					return fmt.Errorf("clear %s.%s of %s: %w", o.Name, c.Name, rid, err)
 				}
 			}

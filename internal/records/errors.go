@@ -18,6 +18,8 @@ const (
 	CodeMethod         = "0x80060887" // the method is not supported on the resource
 	CodeUnauthorized   = "0x80072560" // no valid bearer token
 	CodeForbidden      = "0x80040220" // the caller lacks a privilege
+	CodeNotSupported   = "0x80040800" // the message does not support the table
+	CodeUserDisabled   = "0x80040225" // the calling user is disabled
 	CodeTooManyReqs    = "0x80072322" // service protection: number of requests
 	CodeTooMuchTime    = "0x80072321" // service protection: execution time
 	CodeTooConcurrent  = "0x80072326" // service protection: concurrent requests

@@ -42,6 +42,15 @@ func Migrations() []store.Migration {
 			next_value  BIGINT NOT NULL,
 			PRIMARY KEY (table_name, column_name)
 		);`,
+	}, {
+		Component: "records",
+		Version:   2,
+		Name:      "api key users given their default security role",
+		SQL: `CREATE TABLE records_key_users (
+			systemuserid TEXT PRIMARY KEY,
+			key_role     TEXT NOT NULL,
+			created_at   BIGINT NOT NULL
+		);`,
 	}}
 }
 
@@ -55,7 +64,8 @@ type Service struct {
 	tables map[string]*Table
 	sets   map[string]*Table
 
-	users userCache
+	users  userCache
+	grants grantsCache
 
 	stop chan struct{}
 	done chan struct{}
@@ -83,7 +93,9 @@ func (s *Service) Now() time.Time { return s.now() }
 // tables), seeds the WhoAmI rows, and loads the metadata.
 func (s *Service) Init(ctx context.Context, extra []Table) error {
 	defs := append(Builtin(), extra...)
+	var prepared []*Table
 	err := s.st.Tx(ctx, func(tx store.Tx) error {
+		prepared = prepared[:0]
 		if err := lockSchema(ctx, tx); err != nil {
 			return err
 		}
@@ -124,8 +136,16 @@ func (s *Service) Init(ctx context.Context, extra []Table) error {
 			if err := s.apply(ctx, tx, stored[d.Name], &d); err != nil {
 				return err
 			}
+			prepared = append(prepared, &d)
+			delete(stored, d.Name)
 		}
-		return seed(ctx, tx, s.now())
+		if err := seed(ctx, tx, s.now()); err != nil {
+			return err
+		}
+		for _, t := range stored { // defined at runtime
+			prepared = append(prepared, t)
+		}
+		return syncPrivileges(ctx, tx, prepared, s.now())
 	})
 	if err != nil {
 		return fmt.Errorf("records: prepare tables: %w", err)
@@ -276,7 +296,10 @@ func (s *Service) DefineTable(ctx context.Context, t Table) (*Table, error) {
 				return Errorf(http.StatusConflict, CodeDuplicateKey, "The entity set name %s is already used by %s.", t.SetName, o.Name)
 			}
 		}
-		return s.apply(ctx, tx, nil, &t)
+		if err := s.apply(ctx, tx, nil, &t); err != nil {
+			return err
+		}
+		return syncPrivileges(ctx, tx, []*Table{&t}, s.now())
 	})
 	if err != nil {
 		return nil, err

@@ -23,8 +23,10 @@ func UserID(keyID string) string {
 }
 
 // EnsureUser returns the systemuser row of an API key, creating it on first
-// use, so that WhoAmI and the change log name the key that wrote.
-func (s *Service) EnsureUser(ctx context.Context, keyID, name string) (string, error) {
+// use, so that WhoAmI and the change log name the key that wrote. The first
+// time a key is seen its user gets the default security role of the key's
+// role (DefaultRoles); what an administrator changes later stays.
+func (s *Service) EnsureUser(ctx context.Context, keyID, name, keyRole string) (string, error) {
 	id := UserID(keyID)
 	if _, ok := s.users.m.Load(id); ok {
 		return id, nil
@@ -33,14 +35,35 @@ func (s *Service) EnsureUser(ctx context.Context, keyID, name string) (string, e
 	if !ok {
 		return "", fmt.Errorf("records: no systemuser table")
 	}
+	ur, _ := s.Table("systemuserroles")
 	err := s.st.Tx(ctx, func(tx store.Tx) error {
-		if _, err := s.Get(ctx, tx, t, id); err == nil {
-			return nil
-		} else if AsError(err).Status != http.StatusNotFound {
+		if _, err := s.Get(ctx, tx, t, id); err != nil && AsError(err).Status == http.StatusNotFound {
+			if _, err := s.Create(ctx, tx, t, Row{"systemuserid": id, "fullname": truncateRunes(name, 200), "domainname": keyID + "@keys.junction.local",
+				"businessunitid": Ref{Table: "businessunit", ID: BusinessUnitID}}, Caller{UserID: SystemUserID}); err != nil {
+				return err
+			}
+		} else if err != nil {
 			return err
 		}
-		_, err := s.Create(ctx, tx, t, Row{"systemuserid": id, "fullname": truncateRunes(name, 200), "domainname": keyID + "@keys.junction.local",
-			"businessunitid": Ref{Table: "businessunit", ID: BusinessUnitID}}, Caller{UserID: SystemUserID})
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM records_key_users WHERE systemuserid = ?", id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO records_key_users (systemuserid, key_role, created_at) VALUES (?, ?, ?)", id, keyRole, store.Micros(s.now())); err != nil {
+			if store.IsConflict(err) {
+				return Errorf(http.StatusConflict, CodeDuplicateKey, "the key's user is being set up by another request")
+			}
+			return err
+		}
+		role := DefaultRoles[keyRole]
+		if role == "" || ur == nil {
+			return nil
+		}
+		_, err := s.Create(ctx, tx, ur, Row{"name": truncateRunes(name, 150) + ": " + BuiltinRoles[role],
+			"systemuserid": Ref{Table: "systemuser", ID: id}, "roleid": Ref{Table: "role", ID: role}}, Caller{UserID: SystemUserID})
 		return err
 	})
 	if err != nil && AsError(err).Code != CodeDuplicateKey {

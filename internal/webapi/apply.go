@@ -108,14 +108,25 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 	}
 	sqlText := "SELECT " + strings.Join(sel, ", ") + " FROM " + records.Quote(t.SQLName()) + " t"
 	var args []any
+	var where []string
 	if filter != nil {
 		f, err := h.compiler(rq).Filter(t, "t", filter)
 		if err != nil {
 			h.fail(w, rq, queryErr(err))
 			return
 		}
-		sqlText += " WHERE " + f.SQL
-		args = f.Args
+		where, args = append(where, f.SQL), f.Args
+	}
+	scope, err := h.readScope(rq, t, "t")
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	if scope != nil {
+		where, args = append(where, scope.SQL), append(args, scope.Args...)
+	}
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
 	if len(gb) > 0 {
 		sqlText += " GROUP BY " + strings.Join(gb, ", ") + " ORDER BY " + strings.Join(ob, ", ")

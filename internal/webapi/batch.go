@@ -196,7 +196,7 @@ func (h *Handler) runBatchOp(outer *req, op *BatchRequest, cs *changeset) *recor
 	}
 	r.Header = op.Header.Clone()
 	r.ContentLength = int64(len(op.Body))
-	rq := &req{r: r, base: outer.base, query: u.Query(), user: outer.user, corr: outer.corr}
+	rq := &req{r: r, base: outer.base, query: u.Query(), user: outer.user, grants: outer.grants, corr: outer.corr}
 	rq.prefer = parsePrefer(op.Header.Values("Prefer"))
 	if cs != nil {
 		rq.batchID = cs.ids

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"testing"
 
+	"junction/internal/server"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -100,5 +101,32 @@ func BenchmarkFilteredQuery(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+	})
+}
+
+// BenchmarkCreateAsBasicUser creates rows with a lookup as a sender key (Basic
+// User): the privilege checks (Create, Append, AppendTo on the contact) on top
+// of BenchmarkCreate's work.
+func BenchmarkCreateAsBasicUser(b *testing.B) {
+	eachStore(b, func(b *testing.B, bd *bundle) {
+		_, secret, err := bd.app.Keys().Create(b.Context(), "bench", server.RoleSender)
+		if err != nil {
+			b.Fatal(err)
+		}
+		contact := bd.create("contacts", map[string]any{"lastname": "Bench"})
+		kb := bd.as(b, secret)
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				i++
+				r := kb.do("POST", "accounts", map[string]any{"name": fmt.Sprintf("Bench %d", i), "primarycontactid@odata.bind": "/contacts(" + contact + ")"})
+				if r.status != 204 {
+					b.Fatalf("create: %d %s", r.status, r.body)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
 	})
 }

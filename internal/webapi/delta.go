@@ -93,6 +93,9 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 			if c.Seq > next {
 				break
 			}
+			if c.Source != changelog.SourceJunction {
+				continue // posted by a Dataverse org: not a change of this table
+			}
 			if _, seen := last[c.RecordID]; !seen {
 				order = append(order, c.RecordID)
 			}
@@ -100,8 +103,11 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 		}
 		var live []records.Row
 		for _, id := range order {
-			row, err := h.rec.Get(ctx, qr, t, id)
+			row, err := h.getRow(ctx, qr, rq, t, id)
 			if err != nil {
+				if records.AsError(err).Status == http.StatusForbidden {
+					continue // a row the caller does not reach
+				}
 				if records.AsError(err).Status == http.StatusNotFound {
 					value = append(value, map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + "/$deletedEntity", "id": id, "reason": "deleted"})
 					continue

@@ -48,6 +48,12 @@ func (h *Handler) dispatch(w http.ResponseWriter, rq *req) {
 		return
 	}
 	name, args, has := nameAndArgs(first)
+	if name == "EntityDefinitions" || name == "RelationshipDefinitions" {
+		if err := h.needCustomization(rq, metadataPrivilege(r.Method, name, len(rq.segs))); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+	}
 	if name == "EntityDefinitions" {
 		h.entityDefinitions(w, rq, args, has)
 		return
@@ -158,6 +164,10 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 		h.property(w, rq, t, key, c)
 		return
 	}
+	if m, ok := findManyToMany(t, navName); ok && (len(rest) == 1 || len(rest) == 2 && rest[1] == "$ref") {
+		h.association(w, rq, t, key, m, navKey, navHasKey, len(rest) == 2)
+		return
+	}
 	if nv, ok := findNav(h.rec.All(), t, navName); ok {
 		switch {
 		case len(rest) == 1 && !navHasKey && r.Method == http.MethodGet:
@@ -233,13 +243,23 @@ func (h *Handler) resolveKey(ctx context.Context, q store.Querier, t *records.Ta
 	return h.rec.FindByKey(ctx, q, t, vals)
 }
 
+// existing returns the id of the row a key names, which must exist.
+func (h *Handler) existing(ctx context.Context, q store.Querier, t *records.Table, k odata.Key) (string, error) {
+	id, err := h.resolveKey(ctx, q, t, k)
+	if err != nil {
+		return "", err
+	}
+	_, err = h.rec.Get(ctx, q, t, id)
+	return id, err
+}
+
 func (h *Handler) resolveKeyRead(rq *req, t *records.Table, k odata.Key) (string, error) {
 	var id string
 	err := h.read(rq, func(q store.Querier) error {
 		var err error
 		id, err = h.resolveKey(rq.r.Context(), q, t, k)
 		if err == nil && k.ID != "" {
-			_, err = h.rec.Get(rq.r.Context(), q, t, id)
+			_, err = h.getRow(rq.r.Context(), q, rq, t, id)
 		}
 		return err
 	})

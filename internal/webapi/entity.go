@@ -192,7 +192,7 @@ func (h *Handler) createIn(ctx context.Context, tx store.Tx, rq *req, t *records
 }
 
 func (h *Handler) caller(rq *req) records.Caller {
-	return records.Caller{UserID: rq.user, CorrelationID: rq.corr}
+	return records.Caller{UserID: rq.user, CorrelationID: rq.corr, Grants: rq.grants}
 }
 
 // resolveBind turns "/contacts(<id>)", "contacts(key='x')", an absolute URL
@@ -269,7 +269,7 @@ func (h *Handler) writeEntity(w http.ResponseWriter, rq *req, t *records.Table, 
 	var out map[string]any
 	var etag string
 	err := h.read(rq, func(qr store.Querier) error {
-		row, err := h.rec.Get(rq.r.Context(), qr, t, id)
+		row, err := h.getRow(rq.r.Context(), qr, rq, t, id)
 		if err != nil {
 			return err
 		}
@@ -317,7 +317,7 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 		if err != nil {
 			return err
 		}
-		row, err := h.rec.Get(rq.r.Context(), qr, t, id)
+		row, err := h.getRow(rq.r.Context(), qr, rq, t, id)
 		if err != nil {
 			return err
 		}
@@ -474,7 +474,7 @@ func (h *Handler) property(w http.ResponseWriter, rq *req, t *records.Table, key
 			if err != nil {
 				return err
 			}
-			row, err := h.rec.Get(rq.r.Context(), q, t, id)
+			row, err := h.getRow(rq.r.Context(), q, rq, t, id)
 			if err != nil {
 				return err
 			}
@@ -546,7 +546,7 @@ func (h *Handler) related(w http.ResponseWriter, rq *req, t *records.Table, key 
 	}
 	var target string
 	err = h.read(rq, func(q store.Querier) error {
-		row, err := h.rec.Get(rq.r.Context(), q, t, id)
+		row, err := h.getRow(rq.r.Context(), q, rq, t, id)
 		if err != nil {
 			return err
 		}
@@ -576,29 +576,15 @@ func (h *Handler) ref(w http.ResponseWriter, rq *req, t *records.Table, key odat
 	ctx := rq.r.Context()
 	other := h.rec.All()[nv.Other]
 	err := h.write(rq, func(tx store.Tx) error {
-		id, err := h.resolveKey(ctx, tx, t, key)
+		id, err := h.existing(ctx, tx, t, key)
 		if err != nil {
-			return err
-		}
-		if _, err := h.rec.Get(ctx, tx, t, id); err != nil {
 			return err
 		}
 		switch rq.r.Method {
 		case http.MethodPost, http.MethodPut:
-			body, err := readBody(rq.r)
+			ref, err := h.refTarget(ctx, tx, rq, other, nv.Name)
 			if err != nil {
 				return err
-			}
-			s, _ := body["@odata.id"].(string)
-			if s == "" {
-				return records.Invalid("the body must be {\"@odata.id\": \"<entity URL>\"}")
-			}
-			ref, err := h.resolveBind(ctx, tx, rq, s)
-			if err != nil {
-				return err
-			}
-			if ref.Table != other.Name {
-				return records.Invalid("%s relates %s records, not %s", nv.Name, other.Name, ref.Table)
 			}
 			if nv.Collection {
 				_, err = h.rec.Update(ctx, tx, other, ref.ID, records.Row{nv.Column.Name: records.Ref{Table: t.Name, ID: id}}, "", h.caller(rq))
@@ -608,22 +594,7 @@ func (h *Handler) ref(w http.ResponseWriter, rq *req, t *records.Table, key odat
 			return err
 		case http.MethodDelete:
 			if nv.Collection {
-				if !navHasKey {
-					if s := rq.query.Get("$id"); s != "" {
-						ref, err := h.resolveBind(ctx, tx, rq, s)
-						if err != nil {
-							return err
-						}
-						navKey = ref.ID
-					} else {
-						return records.Invalid("name the related record: %s(<id>)/$ref", nv.Name)
-					}
-				}
-				k, err := odata.ParseKey(navKey)
-				if err != nil {
-					return records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Bad key segment: %v", err)
-				}
-				oid, err := h.resolveKey(ctx, tx, other, k)
+				oid, err := h.refKey(ctx, tx, rq, other, nv.Name, navKey, navHasKey)
 				if err != nil {
 					return err
 				}
@@ -647,6 +618,48 @@ func (h *Handler) ref(w http.ResponseWriter, rq *req, t *records.Table, key odat
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// refTarget reads the row a $ref body names ({"@odata.id": "<entity URL>"}),
+// which must be of other.
+func (h *Handler) refTarget(ctx context.Context, q store.Querier, rq *req, other *records.Table, nav string) (records.Ref, error) {
+	body, err := readBody(rq.r)
+	if err != nil {
+		return records.Ref{}, err
+	}
+	s, _ := body["@odata.id"].(string)
+	if s == "" {
+		return records.Ref{}, records.Invalid("the body must be {\"@odata.id\": \"<entity URL>\"}")
+	}
+	ref, err := h.resolveBind(ctx, q, rq, s)
+	if err != nil {
+		return records.Ref{}, err
+	}
+	if ref.Table != other.Name {
+		return records.Ref{}, records.Invalid("%s relates %s records, not %s", nav, other.Name, ref.Table)
+	}
+	return ref, nil
+}
+
+// refKey resolves the related row a disassociation names, by key segment
+// (nav(<key>)/$ref) or by ?$id=<entity URL>.
+func (h *Handler) refKey(ctx context.Context, q store.Querier, rq *req, other *records.Table, nav, navKey string, navHasKey bool) (string, error) {
+	if !navHasKey {
+		s := rq.query.Get("$id")
+		if s == "" {
+			return "", records.Invalid("name the related record: %s(<id>)/$ref", nav)
+		}
+		ref, err := h.resolveBind(ctx, q, rq, s)
+		if err != nil {
+			return "", err
+		}
+		navKey = ref.ID
+	}
+	k, err := odata.ParseKey(navKey)
+	if err != nil {
+		return "", records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Bad key segment: %v", err)
+	}
+	return h.resolveKey(ctx, q, other, k)
 }
 
 var _ = fmt.Sprint

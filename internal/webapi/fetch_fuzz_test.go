@@ -38,7 +38,7 @@ func FuzzPlanFetchXML(f *testing.F) {
 			return
 		}
 		p := &fetchPlan{comp: h.compiler(rq)}
-		if err := h.planEntity(p, tb, "t", &fx.Entity, map[string]fetchTarget{}); err != nil {
+		if err := h.planEntity(rq, p, tb, "t", &fx.Entity, map[string]fetchTarget{}); err != nil {
 			return
 		}
 		text := strings.Join(p.joins, " ") + strings.Join(p.where, " ") + strings.Join(p.orders, " ")

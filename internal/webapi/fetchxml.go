@@ -160,7 +160,16 @@ type fetchLink struct {
 	attrs []string
 }
 
-func (h *Handler) planEntity(p *fetchPlan, t *records.Table, alias string, e *FetchEntity, aliases map[string]fetchTarget) error {
+func (h *Handler) planEntity(rq *req, p *fetchPlan, t *records.Table, alias string, e *FetchEntity, aliases map[string]fetchTarget) error {
+	if alias == "t" {
+		scope, err := h.readScope(rq, t, alias)
+		if err != nil {
+			return err
+		}
+		if scope != nil {
+			p.where, p.wargs = append(p.where, scope.SQL), append(p.wargs, scope.Args...)
+		}
+	}
 	for _, o := range e.Orders {
 		term, err := p.comp.OrderTerm(t, alias, o.Attribute, o.Descending == "true")
 		if err != nil {
@@ -197,7 +206,21 @@ func (h *Handler) planEntity(p *fetchPlan, t *records.Table, alias string, e *Fe
 		default:
 			return badRequest("link-type %q is not supported (inner, outer)", l.LinkType)
 		}
-		p.joins = append(p.joins, fmt.Sprintf("%s %s %s ON %s.%s = %s.%s", join, records.Quote(lt.SQLName()), la, la, records.Quote(from.Name), alias, records.Quote(to.Name)))
+		on := fmt.Sprintf("%s.%s = %s.%s", la, records.Quote(from.Name), alias, records.Quote(to.Name))
+		scope, err := h.readScope(rq, lt, la)
+		if err != nil {
+			return err
+		}
+		if scope != nil {
+			// The caller's own id, a GUID Junction made: safe to inline in
+			// the ON clause, which takes no arguments.
+			uid, _ := scope.Args[0].(string)
+			if !records.IsGUID(uid) {
+				return rq.grants.Missing(records.PrivilegeName(records.RightRead, lt), lt)
+			}
+			on += fmt.Sprintf(" AND %s.\"ownerid\" = '%s'", la, uid)
+		}
+		p.joins = append(p.joins, fmt.Sprintf("%s %s %s ON %s", join, records.Quote(lt.SQLName()), la, on))
 		name := l.Alias
 		if name == "" {
 			name = lt.Name + strconv.Itoa(len(p.links)+1)
@@ -217,7 +240,7 @@ func (h *Handler) planEntity(p *fetchPlan, t *records.Table, alias string, e *Fe
 		}
 		p.links = append(p.links, link)
 		aliases[name] = fetchTarget{t: lt, alias: la}
-		if err := h.planEntity(p, lt, la, l, aliases); err != nil {
+		if err := h.planEntity(rq, p, lt, la, l, aliases); err != nil {
 			return err
 		}
 	}
@@ -409,7 +432,7 @@ func (h *Handler) fetchXML(w http.ResponseWriter, rq *req, t *records.Table, fx 
 		}
 	}
 	p := &fetchPlan{comp: h.compiler(rq)}
-	if err := h.planEntity(p, t, "t", &f.Entity, map[string]fetchTarget{}); err != nil {
+	if err := h.planEntity(rq, p, t, "t", &f.Entity, map[string]fetchTarget{}); err != nil {
 		h.fail(w, rq, err)
 		return
 	}

@@ -52,6 +52,7 @@ func NewHandler(rec *records.Service, auth server.Authenticator, log *slog.Logge
 	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now}
 	h.limits = NewLimiter(opt.Limits, opt.Now)
 	h.registerBuiltinActions()
+	h.registerSecurityActions()
 	return h
 }
 
@@ -63,6 +64,7 @@ type req struct {
 	query   url.Values
 	prefer  prefer
 	user    string
+	grants  *records.Grants // what user may do; every read and write is checked
 	corr    string
 	batchID map[string]string // Content-ID → entity URL inside a $batch changeset
 }
@@ -104,13 +106,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		user:  records.SystemUserID,
 		corr:  server.RequestID(ctx),
 	}
+	rq.grants = records.AdminGrants(rq.user)
 	if p.Role != server.RoleAdmin {
-		uid, err := h.rec.EnsureUser(ctx, p.KeyID, p.Name)
+		uid, err := h.rec.EnsureUser(ctx, p.KeyID, p.Name, string(p.Role))
 		if err != nil {
 			h.fail(w, rq, err)
 			return
 		}
 		rq.user = uid
+		if rq.grants, err = h.rec.Grants(ctx, uid, false); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		if rq.grants.Disabled {
+			h.fail(w, rq, records.Errorf(http.StatusForbidden, records.CodeUserDisabled,
+				"The user with SystemUserId=%s is disabled. Disabled users cannot access the system. Consider enabling this user.", uid))
+			return
+		}
 	}
 	rq.prefer = parsePrefer(r.Header.Values("Prefer"))
 	segs, err := splitPath(rest)

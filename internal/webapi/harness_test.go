@@ -22,6 +22,14 @@ type bundle struct {
 	app  *app.App
 	url  string // http://127.0.0.1:port
 	base string // url + /api/data/v9.2/
+	key  string // the bearer key; adminKey when empty
+}
+
+// as returns the bundle calling with another API key.
+func (b *bundle) as(t testing.TB, key string) *bundle {
+	c := *b
+	c.t, c.key = t, key
+	return &c
 }
 
 // each runs fn against an in-process Junction on SQLite and on PostgreSQL.
@@ -100,7 +108,11 @@ func (b *bundle) do(method, path string, body any, headers ...string) resp {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
+	key := adminKey
+	if b.key != "" {
+		key = b.key
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -45,6 +45,10 @@ func queryErr(err error) error {
 // selectRows runs SELECT over t with the filter (and extra conditions),
 // ordering, limit and offset.
 func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) ([]records.Row, error) {
+	extra, err := h.withScope(rq, t, extra)
+	if err != nil {
+		return nil, err
+	}
 	c := h.compiler(rq)
 	var where []string
 	var args []any
@@ -86,6 +90,10 @@ func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *r
 }
 
 func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag) (int, error) {
+	extra, err := h.withScope(rq, t, extra)
+	if err != nil {
+		return 0, err
+	}
 	c := h.compiler(rq)
 	var where []string
 	var args []any
@@ -104,7 +112,7 @@ func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *re
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
 	var n int
-	err := q.QueryRow(ctx, "SELECT COUNT(*) FROM ("+sqlText+" LIMIT ?) c", append(args, countCap)...).Scan(&n)
+	err = q.QueryRow(ctx, "SELECT COUNT(*) FROM ("+sqlText+" LIMIT ?) c", append(args, countCap)...).Scan(&n)
 	return n, err
 }
 
@@ -281,6 +289,9 @@ func (h *Handler) count(w http.ResponseWriter, rq *req, t *records.Table) {
 func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *records.Table, rows []records.Row, out []map[string]any, e odata.Expand) error {
 	all := h.rec.All()
 	nv, ok := findNav(all, t, e.Nav)
+	if m, many := findManyToMany(t, e.Nav); !ok && many {
+		return h.expandManyToMany(ctx, q, rq, t, rows, out, e, m)
+	}
 	if !ok {
 		return records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", e.Nav, t.Name)
 	}
