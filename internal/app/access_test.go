@@ -122,7 +122,7 @@ var accessTable = map[string]access{
 	"POST /eventgrid/topics/{topicAction}":                          {allow: []caller{admin, operator, sender}, request: "POST /eventgrid/topics/egt:publish", needs: "the topic's key (Authorization: SharedAccessKey), or a bearer key that may send"},
 	"POST /eventgrid/topics/{topic}/eventsubscriptions/{subAction}": {allow: []caller{admin, operator, listener}, request: "POST /eventgrid/topics/egt/eventsubscriptions/sub:receive?maxWaitTime=0", needs: "the topic's key, or a bearer key that may receive"},
 	"GET /eventgrid/validate":                                       {allow: everyone, needs: "the validation code of a pending subscription"},
-	"POST /webhooks/dataverse":                                      {allow: []caller{admin, operator, sender}, needs: "a bearer key that may send"},
+	"POST /webhooks/dataverse":                                      {allow: nil, needs: "a key of the records topic (?code= or aeg-sas-key); no bearer key, not even the admin's"},
 
 	"GET /admin/v1/eventgrid/topics":                                                       {allow: ops},
 	"PUT /admin/v1/eventgrid/topics/{topic}":                                               {allow: ops},

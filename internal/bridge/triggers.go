@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -243,6 +244,12 @@ func (r *rowTriggers) Subscribe(ctx context.Context, sub workflow.Subscription) 
 		}
 	}
 	key := sub.Workflow + "/" + sub.Trigger
+	// The cursor starts where the log ends now, when the workflow is
+	// deployed, not when the reader first gets to it: a change made right
+	// after the deployment fires the trigger.
+	if _, err := r.cursor(ctx, "rowtrigger:"+key); err != nil {
+		return nil, fmt.Errorf("place the trigger's cursor: %w", err)
+	}
 	r.mu.Lock()
 	r.subs[key] = rs
 	r.mu.Unlock()
@@ -300,23 +307,30 @@ func (r *rowTriggers) run(ctx context.Context) {
 	}
 }
 
+// cursor returns a subscription's cursor, placing it at the end of the log
+// when it has none yet.
+func (r *rowTriggers) cursor(ctx context.Context, name string) (int64, error) {
+	var cursor int64
+	err := r.b.Store.Tx(ctx, func(tx store.Tx) error {
+		err := tx.QueryRow(ctx, "SELECT seq FROM bridge_cursors WHERE name = ?", name).Scan(&cursor)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&cursor); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO bridge_cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, cursor)
+		return err
+	})
+	return cursor, err
+}
+
 // catchUp fires one subscription for every matching change after its cursor.
 // A new subscription starts at the end of the log: it sees changes made
 // after it was deployed, as a webhook registration does.
 func (r *rowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
 	name := "rowtrigger:" + key
-	var cursor int64
-	err := r.b.Store.Tx(ctx, func(tx store.Tx) error {
-		err := tx.QueryRow(ctx, "SELECT seq FROM bridge_cursors WHERE name = ?", name).Scan(&cursor)
-		if err == nil {
-			return nil
-		}
-		if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&cursor); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "INSERT INTO bridge_cursors (name, seq) VALUES (?, ?)", name, cursor)
-		return err
-	})
+	cursor, err := r.cursor(ctx, name)
 	if err != nil {
 		return err
 	}
