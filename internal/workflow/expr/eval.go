@@ -67,14 +67,6 @@ func eval(n Node, s Scope) (any, error) {
 		}
 		return index(x, k, n.Safe)
 	case *Call:
-		args := make([]any, len(n.Args))
-		for i, a := range n.Args {
-			v, err := eval(a, s)
-			if err != nil {
-				return nil, err
-			}
-			args[i] = v
-		}
 		f, ok := library[n.Name]
 		if !ok {
 			f, ok = library[strings.ToLower(n.Name)]
@@ -82,8 +74,26 @@ func eval(n Node, s Scope) (any, error) {
 		if !ok {
 			return nil, errf("the template function '%s' is not defined or not valid", n.Name)
 		}
-		if err := f.checkArity(n.Name, len(args)); err != nil {
+		if err := f.checkArity(n.Name, len(n.Args)); err != nil {
 			return nil, err
+		}
+		if f.Lazy != nil {
+			// if, and, or, coalesce: arguments are evaluated left to right
+			// only as far as the result needs them.
+			c := &call{name: f.Name, args: make([]any, len(n.Args)), scope: s}
+			return f.Lazy(c, func(i int) (any, error) {
+				v, err := eval(n.Args[i], s)
+				c.args[i] = v
+				return v, err
+			})
+		}
+		args := make([]any, len(n.Args))
+		for i, a := range n.Args {
+			v, err := eval(a, s)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = v
 		}
 		if f.Workflow {
 			return s.Workflow(f.Name, args)

@@ -581,22 +581,27 @@ func compare(a, b any) (int, error) {
 
 func registerLogic() {
 	def("equals", 2, 2, KBool, pA, func(c *call) (any, error) { return Equal(c.args[0], c.args[1]), nil })
+	// and/or stop at the first argument that decides the result, and if
+	// evaluates only the branch it returns: an untaken branch that would fail
+	// (int('') say) does not fail the expression.
 	bools := func(name string, and bool) {
-		def(name, 1, -1, KBool, []Kind{KBool}, func(c *call) (any, error) {
-			res := and
-			for i, a := range c.args {
-				b, ok := a.(bool)
+		def(name, 1, -1, KBool, []Kind{KBool}, nil)
+		library[name].Lazy = func(c *call, arg func(int) (any, error)) (any, error) {
+			for i := range c.args {
+				v, err := arg(i)
+				if err != nil {
+					return nil, err
+				}
+				b, ok := v.(bool)
 				if !ok {
 					return nil, c.argErr(i, "a boolean")
 				}
-				if and {
-					res = res && b
-				} else {
-					res = res || b
+				if b != and {
+					return b, nil
 				}
 			}
-			return res, nil
-		})
+			return and, nil
+		}
 	}
 	bools("and", true)
 	bools("or", false)
@@ -607,16 +612,21 @@ func registerLogic() {
 		}
 		return !b, nil
 	})
-	def("if", 3, 3, KAny, []Kind{KBool, KAny, KAny}, func(c *call) (any, error) {
-		b, ok := c.args[0].(bool)
+	def("if", 3, 3, KAny, []Kind{KBool, KAny, KAny}, nil)
+	library["if"].Lazy = func(c *call, arg func(int) (any, error)) (any, error) {
+		v, err := arg(0)
+		if err != nil {
+			return nil, err
+		}
+		b, ok := v.(bool)
 		if !ok {
 			return nil, c.argErr(0, "a boolean")
 		}
 		if b {
-			return c.args[1], nil
+			return arg(1)
 		}
-		return c.args[2], nil
-	})
+		return arg(2)
+	}
 	cmp := func(name string, ok func(int) bool) {
 		def(name, 2, 2, KBool, []Kind{KNumber | KString, KNumber | KString}, func(c *call) (any, error) {
 			if c.args[0] == nil || c.args[1] == nil {
@@ -633,14 +643,19 @@ func registerLogic() {
 	cmp("greaterOrEquals", func(r int) bool { return r >= 0 })
 	cmp("less", func(r int) bool { return r < 0 })
 	cmp("lessOrEquals", func(r int) bool { return r <= 0 })
-	def("coalesce", 1, -1, KAny, pA, func(c *call) (any, error) {
-		for _, a := range c.args {
-			if a != nil {
-				return a, nil
+	def("coalesce", 1, -1, KAny, pA, nil)
+	library["coalesce"].Lazy = func(c *call, arg func(int) (any, error)) (any, error) {
+		for i := range c.args {
+			v, err := arg(i)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				return v, nil
 			}
 		}
 		return nil, nil
-	})
+	}
 	def("isInt", 1, 1, KBool, pA, func(c *call) (any, error) {
 		s, ok := c.args[0].(string)
 		if !ok {

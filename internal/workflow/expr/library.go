@@ -67,6 +67,10 @@ type Func struct {
 	Returns  Kind
 	Workflow bool // supplied by Scope
 	Fn       func(c *call) (any, error)
+	// Lazy, when set, replaces Fn: it evaluates its arguments itself
+	// through arg (which also records them in c.args), so that arguments
+	// the result does not need are never evaluated.
+	Lazy func(c *call, arg func(i int) (any, error)) (any, error)
 }
 
 func (f *Func) param(i int) Kind {
