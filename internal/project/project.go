@@ -161,8 +161,15 @@ func (p *Project) Glob(pattern string) []string {
 	return names
 }
 
-// ReadFile returns a file's contents.
-func (p *Project) ReadFile(name string) ([]byte, error) { return fs.ReadFile(p.FS, name) }
+// ReadFile returns a file's contents, without a leading UTF-8 byte order
+// mark (editors on Windows write one; Microsoft's own sample files have it).
+func (p *Project) ReadFile(name string) ([]byte, error) {
+	data, err := fs.ReadFile(p.FS, name)
+	return StripBOM(data), err
+}
+
+// StripBOM removes a leading UTF-8 byte order mark.
+func StripBOM(data []byte) []byte { return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) }
 
 var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
 
@@ -207,6 +214,7 @@ func (p *Project) DecodeJSON(name string, v any) *Problem {
 
 // DecodeJSON strictly decodes JSON data from file name into v.
 func DecodeJSON(name string, data []byte, v any) *Problem {
+	data = StripBOM(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

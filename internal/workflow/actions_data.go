@@ -236,6 +236,7 @@ func actVariable(_ context.Context, c *call) error {
 			}
 			next[strings.ToLower(name)] = val
 			next["\x00type:"+strings.ToLower(name)] = strings.ToLower(typ)
+			next["\x00name:"+strings.ToLower(name)] = name // as declared, for run details
 			changed = append(changed, map[string]any{"name": name, "type": typ, "value": val})
 		}
 	} else {

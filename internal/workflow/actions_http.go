@@ -76,7 +76,12 @@ func actHTTP(ctx context.Context, c *call) error {
 	if b, ok := m["body"]; ok && b != nil {
 		switch x := b.(type) {
 		case string:
+			// Logic Apps sends a string body as .NET StringContent does:
+			// text/plain in UTF-8, unless the action sets Content-Type.
 			body = []byte(x)
+			if headers.Get("Content-Type") == "" {
+				headers.Set("Content-Type", "text/plain; charset=utf-8")
+			}
 		default:
 			body, _ = json.Marshal(x)
 			if headers.Get("Content-Type") == "" {

@@ -98,6 +98,23 @@ func TestHttpAction(t *testing.T) {
 					t.Errorf("the password is in the recorded inputs: %s", jsonOf(a.Inputs))
 				}
 			}},
+		// A string body goes out as .NET's StringContent sends it (Logic Apps
+		// runs on .NET): "text/plain; charset=utf-8", unless the action sets
+		// its own Content-Type (Microsoft Learn, "Handle content types in
+		// Azure Logic Apps", logic-apps-content-type).
+		{"string body", `{"type":"Http","inputs":{"method":"POST","uri":"` + u + `/echo","body":"Grüße @{add(1,1)}"}}`,
+			"Succeeded", func(t *testing.T, a *ActionRecord) {
+				body := a.Outputs.(map[string]any)["body"].(map[string]any)
+				if body["ct"] != "text/plain; charset=utf-8" || body["body"] != "Grüße 2" {
+					t.Errorf("content type %v, body %v", body["ct"], body["body"])
+				}
+			}},
+		{"string body with its content type", `{"type":"Http","inputs":{"method":"POST","uri":"` + u + `/echo","headers":{"content-type":"application/xml"},"body":"<a/>"}}`,
+			"Succeeded", func(t *testing.T, a *ActionRecord) {
+				if ct := a.Outputs.(map[string]any)["body"].(map[string]any)["ct"]; ct != "application/xml" {
+					t.Errorf("content type %v", ct)
+				}
+			}},
 		{"raw", `{"type":"Http","inputs":{"method":"GET","uri":"` + u + `/echo","authentication":{"type":"Raw","value":"SharedAccessSignature sr=x"}}}`,
 			"Succeeded", func(t *testing.T, a *ActionRecord) {
 				if got := a.Outputs.(map[string]any)["body"].(map[string]any)["auth"]; got != "SharedAccessSignature sr=x" {

@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
+	"junction/internal/project"
 	"junction/internal/workflow/expr"
 )
 
@@ -92,6 +94,102 @@ type Schedule struct {
 	MonthDays []int    `json:"monthDays,omitempty"`
 }
 
+// UnmarshalJSON reads a recurrence as Logic Apps does: the interval may be
+// written as a number or a numeric string ("interval": "1").
+func (r *Recurrence) UnmarshalJSON(data []byte) error {
+	type plain Recurrence
+	var aux struct {
+		plain
+		Interval json.RawMessage `json:"interval"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	*r = Recurrence(aux.plain)
+	if len(aux.Interval) > 0 {
+		ns, err := lenientInts(aux.Interval, "recurrence.interval")
+		if err != nil {
+			return err
+		}
+		if len(ns) != 1 {
+			return fmt.Errorf("recurrence.interval must be one number")
+		}
+		r.Interval = ns[0]
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a schedule as Logic Apps does: hours, minutes and
+// month days may be numbers or numeric strings ("hours": ["6"]), in a list
+// or alone.
+func (s *Schedule) UnmarshalJSON(data []byte) error {
+	type plain Schedule
+	var aux struct {
+		plain
+		Hours     json.RawMessage `json:"hours"`
+		Minutes   json.RawMessage `json:"minutes"`
+		MonthDays json.RawMessage `json:"monthDays"`
+		WeekDays  json.RawMessage `json:"weekDays"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	*s = Schedule(aux.plain)
+	var err error
+	if s.Hours, err = lenientInts(aux.Hours, "schedule.hours"); err != nil {
+		return err
+	}
+	if s.Minutes, err = lenientInts(aux.Minutes, "schedule.minutes"); err != nil {
+		return err
+	}
+	if s.MonthDays, err = lenientInts(aux.MonthDays, "schedule.monthDays"); err != nil {
+		return err
+	}
+	if len(aux.WeekDays) > 0 && string(aux.WeekDays) != "null" {
+		var one string
+		if json.Unmarshal(aux.WeekDays, &one) == nil {
+			s.WeekDays = []string{one}
+		} else if err := json.Unmarshal(aux.WeekDays, &s.WeekDays); err != nil {
+			return fmt.Errorf("schedule.weekDays must be a list of day names")
+		}
+	}
+	return nil
+}
+
+// lenientInts reads a number, a numeric string, or a list of them.
+func lenientInts(raw json.RawMessage, field string) ([]int, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if raw[0] == '[' {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, fmt.Errorf("%s must be a list of numbers", field)
+		}
+	} else {
+		items = []json.RawMessage{raw}
+	}
+	out := make([]int, 0, len(items))
+	for _, it := range items {
+		var n json.Number
+		var str string
+		switch {
+		case json.Unmarshal(it, &n) == nil:
+		case json.Unmarshal(it, &str) == nil:
+			n = json.Number(strings.TrimSpace(str))
+		default:
+			return nil, fmt.Errorf("%s: %s is not a number", field, it)
+		}
+		i, err := strconv.Atoi(string(n))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s is not a whole number", field, it)
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
 // Action is one action of the definition.
 type Action struct {
 	Type                 string              `json:"type"`
@@ -150,6 +248,7 @@ type Concurrency struct {
 // ({"definition":..., "kind":...}), a Power Automate export
 // ({"properties":{"definition":...}}) and a bare definition.
 func ParseFile(data []byte) (*File, error) {
+	data = project.StripBOM(data)
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
@@ -227,6 +326,18 @@ func normalizeActions(m map[string]*Action) {
 		if a == nil {
 			continue
 		}
+		// Logic Apps and Power Automate match action names ignoring case
+		// (and a space for an underscore): runAfter keys take the name as
+		// the set spells it.
+		for pred, st := range a.RunAfter {
+			if _, ok := m[pred]; ok {
+				continue
+			}
+			if name, ok := foldName(m, pred); ok {
+				delete(a.RunAfter, pred)
+				a.RunAfter[name] = st
+			}
+		}
 		a.Inputs = expr.Normalize(a.Inputs)
 		a.Expression = expr.Normalize(a.Expression)
 		a.Foreach = expr.Normalize(a.Foreach)
@@ -294,4 +405,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// foldName finds the key of m that name designates: exactly, with spaces
+// written as underscores, or ignoring case, as the designer's runtime
+// resolves action and trigger names.
+func foldName[V any](m map[string]V, name string) (string, bool) {
+	if _, ok := m[name]; ok {
+		return name, true
+	}
+	u := strings.ReplaceAll(name, " ", "_")
+	if _, ok := m[u]; ok {
+		return u, true
+	}
+	for k := range m {
+		if strings.EqualFold(k, name) || strings.EqualFold(k, u) {
+			return k, true
+		}
+	}
+	return "", false
 }

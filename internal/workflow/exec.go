@@ -23,7 +23,7 @@ type frame struct {
 
 func (f *frame) iteration(loop string) (*frame, bool) {
 	for x := f; x != nil; x = x.parent {
-		if x.loop == loop {
+		if x.loop == loop || strings.EqualFold(x.loop, loop) || strings.EqualFold(x.loop, strings.ReplaceAll(loop, " ", "_")) {
 			return x, true
 		}
 	}
@@ -51,14 +51,27 @@ func (rs *runState) path(name string, f *frame) (string, error) {
 func isLoop(t string) bool { return strings.EqualFold(t, "Foreach") || strings.EqualFold(t, "Until") }
 
 func (rs *runState) findDefCached(name string) *Action {
+	_, a := rs.actionNamed(name)
+	return a
+}
+
+// actionNamed resolves an action reference as Logic Apps does (exactly, a
+// space for an underscore, or ignoring case) to the name the definition
+// spells and its definition; a nil action when there is none.
+func (rs *runState) actionNamed(name string) (string, *Action) {
 	rs.mu.Lock()
+	defer rs.mu.Unlock()
 	if rs.defs == nil {
 		rs.defs = map[string]*Action{}
 		walkActions(rs.l.Def.Actions, func(n string, a *Action) { rs.defs[n] = a })
 	}
-	a := rs.defs[name]
-	rs.mu.Unlock()
-	return a
+	if a, ok := rs.defs[name]; ok {
+		return name, a
+	}
+	if k, ok := foldName(rs.defs, name); ok {
+		return k, rs.defs[k]
+	}
+	return name, nil
 }
 
 type setResult struct {
@@ -421,8 +434,7 @@ func (s *evalScope) Workflow(name string, args []any) (any, error) {
 	case "triggerMultipartBody":
 		return nil, fmt.Errorf("triggerMultipartBody is not supported yet")
 	case "body", "actionBody", "outputs", "actionOutputs", "actions":
-		n := strings.ReplaceAll(str(), " ", "_")
-		a := rs.findDefCached(n)
+		n, a := rs.actionNamed(str())
 		if a == nil {
 			return nil, fmt.Errorf("the action '%s' does not exist in the workflow", str())
 		}
@@ -541,7 +553,8 @@ func (rs *runState) result(args []any, f *frame) (any, error) {
 	}
 	var prefix string
 	if name != "" {
-		if rs.findDefCached(name) == nil {
+		var a *Action
+		if name, a = rs.actionNamed(name); a == nil {
 			return nil, fmt.Errorf("result('%s'): the action does not exist", name)
 		}
 		p, err := rs.path(name, f)

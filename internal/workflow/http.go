@@ -460,6 +460,11 @@ func runView(r *Run) map[string]any {
 		vars := map[string]any{}
 		for k, x := range r.variables {
 			if !strings.HasPrefix(k, "\x00") {
+				// Variables are matched ignoring case; they are shown as
+				// their InitializeVariable declared them.
+				if name, ok := r.variables["\x00name:"+k].(string); ok {
+					k = name
+				}
 				vars[k] = x
 			}
 		}

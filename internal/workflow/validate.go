@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -202,9 +203,7 @@ func (v *validator) trigger(name string, t *Trigger) {
 	if lt == "request" {
 		if m, ok := t.Inputs.(map[string]any); ok {
 			if s, ok := m["schema"]; ok && s != nil {
-				if _, err := compileSchema(s); err != nil {
-					v.add(path+".inputs.schema", "invalid JSON schema: %v", err)
-				}
+				v.schema(path+".inputs.schema", s)
 			}
 		}
 	}
@@ -427,9 +426,7 @@ func (v *validator) action(name string, a *Action, p string) {
 		need("content")
 		need("schema")
 		if in != nil && in["schema"] != nil {
-			if _, err := compileSchema(in["schema"]); err != nil {
-				v.add(p+".inputs.schema", "invalid JSON schema: %v", err)
-			}
+			v.schema(p+".inputs.schema", in["schema"])
 		}
 	case "query":
 		need("from")
@@ -595,7 +592,8 @@ func (v *validator) visit(c *expr.Call) error {
 			return fmt.Errorf("%s('%s') refers to an action that does not exist", c.Name, name)
 		}
 	case "items", "iterationindexes":
-		isForeach, ok := v.loops[name]
+		loop, _ := foldName(v.loops, name)
+		isForeach, ok := v.loops[loop]
 		if !ok {
 			return fmt.Errorf("%s('%s') refers to a loop that does not exist", c.Name, name)
 		}
@@ -628,9 +626,26 @@ func (v *validator) visit(c *expr.Call) error {
 }
 
 func (v *validator) findAction(name string) (*Action, bool) {
-	if a, ok := v.actions[name]; ok {
-		return a, true
+	k, ok := foldName(v.actions, name)
+	return v.actions[k], ok
+}
+
+// schema reports every reason a JSON schema is refused at its path inside
+// the definition.
+func (v *validator) schema(path string, s any) {
+	_, err := compileSchema(s)
+	var ps SchemaProblems
+	if !errors.As(err, &ps) {
+		if err != nil {
+			v.add(path, "invalid JSON schema: %v", err)
+		}
+		return
 	}
-	a, ok := v.actions[strings.ReplaceAll(name, " ", "_")]
-	return a, ok
+	for _, p := range ps {
+		at := path
+		if p.Path != "" {
+			at += "." + p.Path
+		}
+		v.add(at, "invalid JSON schema: %s", p.Message)
+	}
 }

@@ -22,7 +22,7 @@ func (s countScope) Workflow(name string, args []any) (any, error) {
 // if() returns the value for the result of its condition ("Based on the result,
 // return a specified value"); function parameters are evaluated from left to
 // right. Logic Apps evaluates only the branch it returns, so a branch that
-// would fail (int('') in a Microsoft sample) fails nothing when not taken;
+// would fail (int(”) in a Microsoft sample) fails nothing when not taken;
 // and/or stop at the first argument that decides the result and coalesce at
 // the first non-null value.
 func TestLogicalFunctionsEvaluateOnlyWhatTheyNeed(t *testing.T) {

@@ -1,0 +1,174 @@
+package workflow
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"junction/internal/project"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+// Microsoft Learn, "Schema reference guide for trigger and action types in
+// Azure Logic Apps" (logic-apps-workflow-actions-triggers) and the Power
+// Automate designer: actions are referenced by name in runAfter and in
+// body()/outputs()/actions()/result()/items(); the runtime matches those names
+// ignoring case, and exported flows rely on it (a designer rename changes the
+// case of the key but not of every reference).
+func TestActionReferencesIgnoreCase(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	l := b.deploy(t, "refs", def(`{
+		"Get_Order": {"type": "Compose", "inputs": {"id": 7, "lines": [1, 2]}},
+		"Try_Scope": {"type": "Scope", "actions": {"Inner": {"type": "Compose", "inputs": "x"}}, "runAfter": {"get_order": ["SUCCEEDED"]}},
+		"For_Each_Line": {"type": "Foreach", "foreach": "@body('GET_ORDER')?['lines']", "runAfter": {"TRY_SCOPE": ["Succeeded"]},
+			"actions": {"Line": {"type": "Compose", "inputs": "@mul(items('for_each_line'), 10)"}}},
+		"Summary": {"type": "Compose", "runAfter": {"for each line": ["Succeeded"]}, "inputs": {
+			"id": "@outputs('get_order')?['id']",
+			"status": "@actions('Get_order')?['status']",
+			"inner": "@result('try scope')[0]?['name']",
+			"loop": "@actions('for_each_line')?['status']"}}
+	}`))
+	r := b.run(t, l, nil)
+	if r.Status != StatusSucceeded {
+		t.Fatalf("run %s: %s", r.Status, jsonOf(r.Error))
+	}
+	if got := jsonOf(rec(r, "Summary").Outputs); got != `{"id":7,"inner":"Inner","loop":"Succeeded","status":"Succeeded"}` {
+		t.Fatalf("summary = %s", got)
+	}
+	if got := jsonOf(rec(r, "For_Each_Line#1/Line").Outputs); got != "20" {
+		t.Fatalf("line 1 = %s", got)
+	}
+	// The validator resolves the same names and still refuses unknown ones.
+	f, _ := ParseFile([]byte(def(`{"A": {"type": "Compose", "inputs": "@body('a')"}, "B": {"type": "Compose", "inputs": "@body('nobody')", "runAfter": {"a": ["Succeeded"]}}}`)))
+	ps := Validate(f.Definition, Environment{}).Error()
+	if !strings.Contains(ps, "body('nobody') refers to an action that does not exist") || strings.Contains(ps, "body('a')") || strings.Contains(ps, "runAfter") {
+		t.Fatalf("problems: %s", ps)
+	}
+}
+
+// Power Automate writes "required": [] in the schema of every manual (button)
+// trigger; Logic Apps accepts it though draft-04 wants at least one name.
+// Schema problems name the definition's JSON path, not a file of the server.
+func TestTriggerSchemasAsPublished(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, schema string
+		want         []string // problems; none when empty
+	}{
+		{"empty required (Power Automate button)", `{"type":"object","properties":{"text":{"title":"Input","type":"string","x-ms-content-hint":"TEXT"}},"required":[]}`, nil},
+		{"nested empty required", `{"type":"object","properties":{"a":{"type":"object","properties":{},"required":[]}}}`, nil},
+		{"bad type", `{"type":"objekt"}`, []string{"definition.triggers.manual.inputs.schema.type: invalid JSON schema: value must be one of"}},
+		{"bad nested type", `{"type":"object","properties":{"qty":{"type":"int"}}}`, []string{"definition.triggers.manual.inputs.schema.properties.qty.type: invalid JSON schema:"}},
+		{"required not a list", `{"type":"object","required":"qty"}`, []string{"definition.triggers.manual.inputs.schema.required: invalid JSON schema:"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := ParseFile([]byte(`{"definition":{"triggers":{"manual":{"type":"Request","kind":"Button","inputs":{"schema":` + c.schema + `}}},"actions":{}}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := Validate(f.Definition, Environment{}).Error()
+			if strings.Contains(text, "file:") || strings.Contains(text, "urn:") {
+				t.Fatalf("the problem names a server path: %s", text)
+			}
+			if len(c.want) == 0 && text != "" {
+				t.Fatalf("refused: %s", text)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Fatalf("problems %q lack %q", text, w)
+				}
+			}
+		})
+	}
+	// ParseJson validates with the same leniency at run time.
+	b := setup(t, nil)
+	l := b.deploy(t, "pj", def(`{"P":{"type":"ParseJson","inputs":{"content":"@triggerBody()","schema":{"type":"object","properties":{"a":{"type":"integer"}},"required":[]}}}}`))
+	if r := b.run(t, l, map[string]any{"a": 1}); r.Status != StatusSucceeded {
+		t.Fatalf("run %s: %s", r.Status, jsonOf(r.Error))
+	}
+}
+
+// Files that start with a UTF-8 byte order mark (Microsoft's sample files
+// have one) are read as if it were not there, and recurrences written with
+// numeric strings, as Logic Apps accepts them, are read as numbers.
+func TestLenientProjectFiles(t *testing.T) {
+	t.Parallel()
+	bom := "\xef\xbb\xbf"
+	fsys := fstest.MapFS{
+		"host.json":               {Data: []byte(bom + `{"version":"2.0"}`)},
+		"parameters.json":         {Data: []byte(bom + `{"who":{"type":"String","value":"Ada"}}`)},
+		"local.settings.json":     {Data: []byte(bom + `{"IsEncrypted":false,"Values":{"X":"1"}}`)},
+		"connections.json":        {Data: []byte(bom + `{"managedApiConnections":{}}`)},
+		"daily/workflow.json":     {Data: []byte(bom + `{"definition":{"triggers":{"Recurrence":{"type":"Recurrence","recurrence":{"frequency":"Day","interval":"1","schedule":{"hours":["6", 18],"minutes":"30"},"timeZone":"W. Europe Standard Time"}}},"actions":{"C":{"type":"Compose","inputs":"@parameters('who')"}}},"kind":"Stateful"}`)},
+		"daily/tests/a.test.json": {Data: []byte(bom + `{"trigger":{"name":"Recurrence","outputs":{}},"expect":{"status":"Succeeded","actions":{"C":{"outputs":"Ada"}}}}`)},
+	}
+	p, problems := project.Open(fsys, ".")
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	pf, ps := ReadProject(p, func(string) (string, bool) { return "", false })
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	rec := pf.Workflows["daily"].Definition.Triggers["Recurrence"].Recurrence
+	if rec.Interval != 1 || jsonOf(rec.Schedule.Hours) != "[6,18]" || jsonOf(rec.Schedule.Minutes) != "[30]" {
+		t.Fatalf("recurrence %s", jsonOf(rec))
+	}
+	if ps := ValidateProject(p, func(string) (string, bool) { return "", false }, nil); len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	sched, err := newSchedule(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2024, 1, 10, 7, 0, 0, 0, time.UTC) // 08:00 in Amsterdam
+	if got := sched.next(from, from); !got.Equal(time.Date(2024, 1, 10, 17, 30, 0, 0, time.UTC)) {
+		t.Fatalf("next = %v", got)
+	}
+	// What Logic Apps refuses stays refused.
+	for _, bad := range []string{`"interval":"often"`, `"interval":"1.5"`, `"interval":1,"schedule":{"hours":["six"]}`} {
+		if _, err := ParseFile([]byte(`{"definition":{"triggers":{"R":{"type":"Recurrence","recurrence":{"frequency":"Day",` + bad + `}}}}}`)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	// The test file with a BOM runs too.
+	results, err := RunTests(context.Background(), p, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || len(results[0].Failures) > 0 {
+		t.Fatalf("results %s", jsonOf(results))
+	}
+}
+
+// Variables are matched ignoring case (Microsoft Learn, "Create variables to
+// store and manage values in Azure Logic Apps": names are case-insensitive)
+// and shown in run details as InitializeVariable declared them.
+func TestRunDetailsKeepVariableNames(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := setup(t, s)
+		l := b.deploy(t, "vars", def(`{
+			"Init": {"type": "InitializeVariable", "inputs": {"variables": [{"name": "OrderTotal", "type": "integer", "value": 1}, {"name": "customerName", "type": "string", "value": "a"}]}},
+			"Inc": {"type": "IncrementVariable", "inputs": {"name": "ordertotal", "value": 2}, "runAfter": {"Init": ["Succeeded"]}},
+			"Out": {"type": "Compose", "inputs": "@variables('ORDERTOTAL')", "runAfter": {"Inc": ["Succeeded"]}}
+		}`))
+		r := b.run(t, l, nil)
+		stored, err := loadRun(context.Background(), s, r.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := jsonOf(runView(stored)["variables"]); got != `{"OrderTotal":3,"customerName":"a"}` {
+			t.Fatalf("variables %s", got)
+		}
+		if got := jsonOf(rec(r, "Out").Outputs); got != "3" {
+			t.Fatalf("out %s", got)
+		}
+	})
+}
