@@ -83,6 +83,13 @@ func actHTTP(ctx context.Context, c *call) error {
 				headers.Set("Content-Type", "text/plain; charset=utf-8")
 			}
 		default:
+			if ct, data, ok := expr.AsBinary(x); ok {
+				body = data
+				if headers.Get("Content-Type") == "" {
+					headers.Set("Content-Type", ct)
+				}
+				break
+			}
 			body, _ = json.Marshal(x)
 			if headers.Get("Content-Type") == "" {
 				headers.Set("Content-Type", "application/json")

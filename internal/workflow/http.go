@@ -175,6 +175,13 @@ func writeResponse(w http.ResponseWriter, resp *Response) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		}
 	default:
+		if ct, bin, ok := expr.AsBinary(b); ok {
+			data = bin
+			if w.Header().Get("Content-Type") == "" {
+				w.Header().Set("Content-Type", ct)
+			}
+			break
+		}
 		data, _ = json.Marshal(b)
 		if w.Header().Get("Content-Type") == "" {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")

@@ -801,8 +801,90 @@ func registerConversions() {
 			return strings.ReplaceAll(url.QueryEscape(s), "+", "%20"), nil
 		})
 	}
-	enc("encodeUriComponent")
 	enc("uriComponent")
+	// encodeUriComponent takes several values and encodes them joined: the
+	// designer writes encodeURIComponent('', item()?['RowKey']) into paths,
+	// and Logic Apps runs it.
+	def("encodeUriComponent", 1, -1, KString, pS, func(c *call) (any, error) {
+		var b strings.Builder
+		for i := range c.args {
+			s, err := c.text(i)
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString(s)
+		}
+		return strings.ReplaceAll(url.QueryEscape(b.String()), "+", "%20"), nil
+	})
+	// Binary content is the object Logic Apps shows for it:
+	// {"$content-type": ..., "$content": base64}. An Http action or a
+	// Response sends it as its bytes.
+	binary := func(name string, decode func(c *call) (string, []byte, error)) {
+		def(name, 1, 1, KObject, pS, func(c *call) (any, error) {
+			ct, b, err := decode(c)
+			if err != nil {
+				return nil, err
+			}
+			return Binary(ct, b), nil
+		})
+	}
+	binary("binary", func(c *call) (string, []byte, error) {
+		s, err := c.text(0)
+		return "application/octet-stream", []byte(s), err
+	})
+	binary("base64ToBinary", func(c *call) (string, []byte, error) {
+		s, err := c.text(0)
+		if err != nil {
+			return "", nil, err
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			if b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "=")); err != nil {
+				return "", nil, errf("the template language function 'base64ToBinary' was invoked with a parameter that is not valid base64")
+			}
+		}
+		return "application/octet-stream", b, nil
+	})
+	binary("uriComponentToBinary", func(c *call) (string, []byte, error) {
+		s, err := c.text(0)
+		if err != nil {
+			return "", nil, err
+		}
+		out, err := url.PathUnescape(s)
+		if err != nil {
+			return "", nil, errf("the template language function 'uriComponentToBinary' was invoked with a parameter that is not a valid encoded URI component")
+		}
+		return "application/octet-stream", []byte(out), nil
+	})
+	fromDataURI := func(c *call) (string, []byte, error) {
+		s, err := c.str(0)
+		if err != nil {
+			return "", nil, err
+		}
+		comma := strings.IndexByte(s, ',')
+		if !strings.HasPrefix(s, "data:") || comma < 0 {
+			return "", nil, errf("the template language function '%s' expects a data URI", c.name)
+		}
+		meta := s[len("data:"):comma]
+		ct := strings.TrimSuffix(meta, ";base64")
+		if ct == "" {
+			ct = "text/plain;charset=US-ASCII"
+		}
+		if strings.HasSuffix(meta, ";base64") {
+			b, err := base64.StdEncoding.DecodeString(s[comma+1:])
+			if err != nil {
+				return "", nil, errf("the template language function '%s' found invalid base64 data", c.name)
+			}
+			return ct, b, nil
+		}
+		out, err := url.PathUnescape(s[comma+1:])
+		if err != nil {
+			return "", nil, errf("the template language function '%s' found invalid data", c.name)
+		}
+		return ct, []byte(out), nil
+	}
+	binary("dataUriToBinary", fromDataURI)
+	binary("decodeDataUri", fromDataURI)
 	dec := func(name string) {
 		def(name, 1, 1, KString, pS, func(c *call) (any, error) {
 			s, err := c.text(0)
@@ -1003,4 +1085,28 @@ func registerObjects() {
 		}
 		return out, nil
 	})
+}
+
+// Binary is binary content as Logic Apps shows it in expressions and run
+// history: {"$content-type": contentType, "$content": base64 of data}.
+func Binary(contentType string, data []byte) map[string]any {
+	return map[string]any{"$content-type": contentType, "$content": base64.StdEncoding.EncodeToString(data)}
+}
+
+// AsBinary returns the content type and bytes of a Binary value.
+func AsBinary(v any) (string, []byte, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 2 {
+		return "", nil, false
+	}
+	ct, ok1 := m["$content-type"].(string)
+	enc, ok2 := m["$content"].(string)
+	if !ok1 || !ok2 {
+		return "", nil, false
+	}
+	b, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", nil, false
+	}
+	return ct, b, true
 }

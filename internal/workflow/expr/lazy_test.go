@@ -76,3 +76,34 @@ func TestLogicalFunctionsEvaluateOnlyWhatTheyNeed(t *testing.T) {
 		})
 	}
 }
+
+// Forms found in published definitions (Microsoft's Logic Apps gallery
+// templates and Power Automate samples), with the results Logic Apps gives
+// (Microsoft Learn, workflow-definition-language-functions-reference:
+// base64ToBinary, binary, dataUriToBinary, decodeDataUri,
+// uriComponentToBinary).
+func TestPublishedFunctionForms(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		src  string
+		want string // JSON
+	}{
+		// templates/cancel-runs-by-tracking-id.json, service-bus-sessions.json
+		{"@encodeURIComponent('', 'a b')", `"a%20b"`},
+		{"@encodeURIComponent('sess', '-topic')", `"sess-topic"`},
+		{"@base64ToBinary('aGVsbG8=')", `{"$content":"aGVsbG8=","$content-type":"application/octet-stream"}`},
+		{"@binary('hello')", `{"$content":"aGVsbG8=","$content-type":"application/octet-stream"}`},
+		{"@dataUriToBinary('data:text/plain;charset=utf-8;base64,aGVsbG8=')", `{"$content":"aGVsbG8=","$content-type":"text/plain;charset=utf-8"}`},
+		{"@decodeDataUri('data:text/plain,hello%20there')", `{"$content":"aGVsbG8gdGhlcmU=","$content-type":"text/plain"}`},
+		{"@uriComponentToBinary('http%3A%2F%2Fcontoso.com')", `{"$content":"aHR0cDovL2NvbnRvc28uY29t","$content-type":"application/octet-stream"}`},
+	}
+	for _, c := range cases {
+		got, err := eval1(t, c.src)
+		if err != nil || render(got) != c.want {
+			t.Errorf("%s = %s, %v; want %s", c.src, render(got), err, c.want)
+		}
+	}
+	if _, err := eval1(t, "@base64ToBinary('not base64!')"); err == nil {
+		t.Error("invalid base64 accepted")
+	}
+}
