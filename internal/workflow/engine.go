@@ -149,6 +149,9 @@ type Loaded struct {
 	Parameters  map[string]any
 	Connections map[string]connector.Connection
 	SigKey      string
+	// Warnings are what deploys but cannot run here (actions needing a
+	// Microsoft-hosted connector, triggers that never fire).
+	Warnings    Problems
 	hasResponse bool
 }
 
@@ -195,6 +198,10 @@ func (e *Engine) Compile(name string, f *File, p Project) (*Loaded, error) {
 			l.hasResponse = true
 		}
 	})
+	l.Warnings = e.hostedWarnings(f.Definition, p)
+	for _, w := range l.Warnings {
+		e.log.Warn("workflow deploys with an action that cannot run here", "workflow", name, "path", w.Path, "warning", w.Message)
+	}
 	return l, nil
 }
 

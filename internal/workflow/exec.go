@@ -292,7 +292,7 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 		}
 	}
 	var runErr error
-	if m, ok := rs.mocks[name]; ok && !isContainer(a.Type) && !strings.EqualFold(a.Type, "Switch") {
+	if m, ok := rs.cannedResult(name, a); ok {
 		rec.Outputs, rec.Error = m.Outputs, m.Error
 		c.status = m.Status
 		if c.status == "" {
@@ -300,6 +300,9 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 		}
 		if c.status != StatusSucceeded && rec.Error == nil {
 			rec.Error = map[string]any{"code": "MockedFailure", "message": "the test mocked this action as " + c.status}
+			if m.source == "staticResult" {
+				rec.Error = map[string]any{"code": "StaticResult", "message": "the action's static result is " + c.status}
+			}
 		}
 	} else if rs.mocks != nil && externalTypes[strings.ToLower(a.Type)] {
 		runErr = failf("ActionNotMocked", "The action '%s' (%s) reaches outside the workflow; an offline test must mock it", name, a.Type)
@@ -393,8 +396,13 @@ func (rs *runState) dispatch(ctx context.Context, c *call) error {
 		return actWorkflow(ctx, c)
 	case "javascriptcode":
 		return actJavaScript(ctx, c)
-	case "serviceprovider", "openapiconnection", "apiconnection":
+	case "serviceprovider", "openapiconnection", "apiconnection", "apiconnectionwebhook", "openapiconnectionwebhook":
+		if hc := rs.e.hostedConnector(c.a, connectorRefs(rs.l.Connections)); hc != "" {
+			return failf("ConnectorNotAvailable", "The action '%s' uses the Microsoft-hosted connector '%s', which cannot run here; give the action a static result (runtimeConfiguration.staticResult) or mock it in a test", c.name, hc)
+		}
 		return actConnector(ctx, c)
+	case "expression":
+		return actExpression(ctx, c)
 	}
 	return failf("UnknownActionType", "the action type '%s' is not supported", c.a.Type)
 }

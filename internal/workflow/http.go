@@ -383,7 +383,11 @@ func (e *Engine) apiPut(w http.ResponseWriter, r *http.Request) {
 	if existed {
 		status = http.StatusOK
 	}
-	server.WriteJSON(w, status, workflowView(l, true))
+	view := workflowView(l, true)
+	if len(l.Warnings) > 0 {
+		view["warnings"] = l.Warnings
+	}
+	server.WriteJSON(w, status, view)
 }
 
 func (e *Engine) apiDelete(w http.ResponseWriter, r *http.Request) {

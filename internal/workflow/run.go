@@ -55,6 +55,7 @@ type Mock struct {
 	Status  string `json:"status"`
 	Outputs any    `json:"outputs,omitempty"`
 	Error   any    `json:"error,omitempty"`
+	source  string
 }
 
 func (e *Engine) newRunState(l *Loaded, r *Run, j journal) *runState {

@@ -52,6 +52,7 @@ var actionTypes = map[string]bool{
 	"if": true, "switch": true, "foreach": true, "until": true, "scope": true, "terminate": true, "wait": true,
 	"http": true, "response": true, "workflow": true, "javascriptcode": true,
 	"serviceprovider": true, "openapiconnection": true, "apiconnection": true,
+	"expression": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
 }
 
 var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "manual": true}
@@ -59,7 +60,7 @@ var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "
 // pluginTriggerTypes are served by other surfaces through TriggerSource; a
 // definition using one is valid even before its source is registered.
 var pluginTriggerTypes = map[string]bool{"openapiconnectionwebhook": true, "openapiconnection": true, "serviceprovider": true,
-	"apiconnection": true, "apiconnectionwebhook": true, "httpwebhook": true, "http": true}
+	"apiconnection": true, "apiconnectionwebhook": true, "apiconnectionnotification": true, "httpwebhook": true, "http": true}
 
 var runAfterStatuses = map[string]bool{"succeeded": true, "failed": true, "skipped": true, "timedout": true}
 
@@ -290,6 +291,10 @@ func (v *validator) action(name string, a *Action, p string) {
 		v.add(p+".type", "unknown action type %q", a.Type)
 		return
 	}
+	v.checkStaticResult(a, p)
+	if lt == "expression" && !expressionKinds[strings.ToLower(a.Kind)] {
+		v.add(p+".kind", "unknown Expression kind %q (IndexOf and Substring are supported)", a.Kind)
+	}
 	v.value(a.Inputs, p+".inputs")
 	for k, x := range a.TrackedProperties {
 		v.value(x, p+".trackedProperties."+k)
@@ -468,11 +473,11 @@ func (v *validator) action(name string, a *Action, p string) {
 		} else if v.env.Connections != nil && !v.env.Connections[cn] {
 			v.add(p+".inputs.serviceProviderConfiguration.connectionName", "the connection %q is not defined in connections.json", cn)
 		}
-	case "openapiconnection", "apiconnection":
+	case "openapiconnection", "apiconnection", "openapiconnectionwebhook", "apiconnectionwebhook":
 		host, _ := in["host"].(map[string]any)
 		cn := connectionNameOf(host)
 		op, _ := host["operationId"].(string)
-		if lt == "apiconnection" {
+		if lt == "apiconnection" || lt == "apiconnectionwebhook" {
 			op = "x"
 		}
 		if cn == "" || op == "" {

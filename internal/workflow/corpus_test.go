@@ -1,0 +1,186 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"junction/internal/connector"
+	"junction/internal/workflow/expr"
+)
+
+// corpusCase runs one published definition of testdata/corpus (each folder
+// names its source in SOURCE) with the inputs and outputs its documentation
+// gives.
+type corpusCase struct {
+	body     any               // trigger body
+	settings map[string]string // app settings
+	status   string            // run status
+	actions  map[string]string // record path -> status
+	response string            // the Response body, as text
+	code     int               // the Response status code
+	mocks    map[string]*Mock  // offline-test mocks, by action name
+	check    func(t *testing.T, r *Run)
+	times    int // runs (for definitions that draw random numbers)
+}
+
+// Every definition of the corpus deploys; the runnable ones run.
+func TestPublishedDefinitions(t *testing.T) {
+	t.Parallel()
+	mock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Microsoft's MockHttpHost in TestCases.cs answers with StringContent.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, "Mocked Http Response")
+	}))
+	t.Cleanup(mock.Close)
+	runs := map[string][]corpusCase{
+		// LogicAppsSampleTestFramework TestCases.cs RequestResponse.
+		"ms-test-requestresponse": {{status: "Succeeded", code: 200, response: "Hello from Logic Apps!", actions: map[string]string{"Compose": "Succeeded"}}},
+		// TestCases.cs HttpAction.
+		"ms-test-httpaction": {{settings: map[string]string{"httpuri": mock.URL}, status: "Succeeded", code: 200, response: "Mocked Http Response",
+			actions: map[string]string{"HTTP": "Succeeded"}}},
+		"gallery-request-response": {{status: "Succeeded", code: 200, response: ""}},
+		"pnp-try-catch-finally":    {{status: "Succeeded", actions: map[string]string{"Try": "Succeeded", "Catch": "Skipped", "Finally": "Succeeded"}}},
+		// The README: the Scope in the loop fails on an exception (Actual_work
+		// divides by rand(0, 5), which may be 0), the loop stops at once and
+		// the flow terminates Failed; it terminates Succeeded when the work
+		// is done (the quotient is 1); after 5 rounds of neither it fails.
+		"pnp-do-until-exception": {{times: 12, check: func(t *testing.T, r *Run) {
+			done, failedAt, rounds := false, -1, 0
+			for _, a := range r.Actions {
+				var i int
+				if n, _ := fmt.Sscanf(a.Path, "Do_until#%d/", &i); n == 1 && i+1 > rounds {
+					rounds = i + 1
+				}
+				switch {
+				case strings.HasSuffix(a.Path, "/Set_'Do_Until_Status'_to_Complete") && a.Status == "Succeeded":
+					done = true
+				case strings.HasSuffix(a.Path, "/Scope/Actual_work") && a.Status == "Failed":
+					fmt.Sscanf(a.Path, "Do_until#%d/", &failedAt)
+				}
+			}
+			if failedAt >= 0 && failedAt != rounds-1 {
+				t.Errorf("the loop went on after the exception in round %d (%d rounds)", failedAt, rounds)
+			}
+			if want := map[bool]string{true: "Succeeded", false: "Failed"}[done]; r.Status != want || rounds > 5 {
+				t.Errorf("done=%v after %d rounds: run %s", done, rounds, r.Status)
+			}
+		}}},
+	}
+	// The Graph sample pages through users: the first page comes from a
+	// custom connector, the next from an Http call to the nextLink, and
+	// Set_Skip_Token_variable only works because if() evaluates just the
+	// branch it takes (substring of "Stop" would fail).
+	page1 := map[string]any{"value": []any{map[string]any{"displayName": "Ada"}}, "@odata.nextLink": "https://graph.microsoft.com/v1.0/users?$skiptoken=X1"}
+	page2 := map[string]any{"value": []any{map[string]any{"displayName": "Grace"}}}
+	runs["pnp-graph-api-in-power-bi"] = []corpusCase{{
+		mocks: map[string]*Mock{"Get_Organization_Users": {Outputs: map[string]any{"statusCode": 200, "body": page1}},
+			"Get_Organization_Users_-_Skip_Token": {Outputs: map[string]any{"statusCode": 200, "body": page2}}},
+		status: "Succeeded", code: 200, response: jsonOf([]any{map[string]any{"Items": page1}, map[string]any{"Items": page2}}),
+		actions: map[string]string{"Do_until#0/Find_text_position": "Succeeded", "Do_until#1/Set_Next_Link_variable": "Failed",
+			"Do_until#1/Set_Next_Link_variable_-_No_Paging_Available": "Succeeded", "Do_until#1/Set_Skip_Token_variable": "Succeeded"}}}
+	// Definitions that need a Microsoft-hosted connector deploy with a
+	// warning for each such action or trigger.
+	hosted := map[string]bool{"ms-test-apiconnectionaction": true, "gallery-cancel-runs-by-tracking-id": true, "gallery-service-bus-sessions": true,
+		"gallery-sharepoint-attachments": true, "github-sample-eventprocessor": true, "pnp-notify-last-working-day": true,
+		"pnp-graph-api-in-power-bi": true, "pnp-name-pronunciation": true}
+	dirs, err := filepath.Glob("testdata/corpus/*")
+	if err != nil || len(dirs) < 10 {
+		t.Fatalf("corpus: %v, %d definitions", err, len(dirs))
+	}
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if src, err := os.ReadFile(filepath.Join(dir, "SOURCE")); err != nil || !strings.Contains(string(src), "repository: ") || !strings.Contains(string(src), "commit: ") {
+				t.Fatalf("SOURCE must name the repository, path and commit: %v", err)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "workflow.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := ParseFile(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			settings := map[string]string{}
+			for _, c := range runs[name] {
+				for k, v := range c.settings {
+					settings[k] = v
+				}
+			}
+			// Junction serves Dataverse itself; the other connectors of
+			// these definitions are Microsoft-hosted.
+			reg := connector.NewRegistry()
+			if err := reg.Register((&notes{data: map[string]any{}}).connector("dataverse")); err != nil {
+				t.Fatal(err)
+			}
+			b := setup(t, nil, func(o *Options) {
+				o.AppSetting = func(n string) (string, bool) { v, ok := settings[n]; return v, ok }
+				o.Connectors = reg
+			})
+			l, err := b.e.Compile(name, f, Project{})
+			if err != nil {
+				t.Fatalf("deploy: %v", err)
+			}
+			if err := b.e.Deploy(context.Background(), l, "corpus"); err != nil {
+				t.Fatal(err)
+			}
+			if hosted[name] != (len(l.Warnings) > 0) {
+				t.Errorf("warnings %v; want some: %v", l.Warnings, hosted[name])
+			}
+			for _, w := range l.Warnings {
+				if !strings.HasPrefix(w.Path, "definition.") {
+					t.Errorf("warning without its path: %v", w)
+				}
+			}
+			var all []corpusCase
+			for _, c := range runs[name] {
+				for i := 0; i < max(c.times, 1); i++ {
+					all = append(all, c)
+				}
+			}
+			for _, c := range all {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				h, err := b.e.StartRun(ctx, l, StartOptions{Outputs: map[string]any{"headers": map[string]any{}, "body": expr.Normalize(c.body)}, Mocks: c.mocks})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var resp *Response
+				if l.hasResponse {
+					if resp, err = h.Response(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r, err := h.Wait(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.check != nil {
+					c.check(t, r)
+					continue
+				}
+				if r.Status != c.status {
+					t.Fatalf("run %s, want %s: %s\n%v", r.Status, c.status, jsonOf(r.Error), paths(r))
+				}
+				for path, st := range c.actions {
+					if a := rec(r, path); a == nil || a.Status != st {
+						t.Errorf("%s: %s, want %s (records %v)", path, jsonOf(a), st, paths(r))
+					}
+				}
+				if c.code != 0 {
+					if resp == nil || resp.StatusCode != c.code || expr.ToString(resp.Body) != c.response {
+						t.Errorf("response %s, want %d %q", jsonOf(resp), c.code, c.response)
+					}
+				}
+			}
+		})
+	}
+}
