@@ -98,8 +98,12 @@ func actResponse(_ context.Context, c *call) error {
 	return nil
 }
 
-// actWorkflow calls a child workflow through its Request trigger and waits
-// for its Response (or, without one, its start: 202).
+// actWorkflow calls a child workflow through its trigger and waits for its
+// Response (or, without one, its start: 202). The child is named by
+// host.workflow.id (Logic Apps; a resource id's last segment is the name) or
+// host.workflowReferenceName (a Power Automate child flow). The child run's
+// trigger carries the parent's tracking headers and a link to the parent
+// run; the action's outputs carry the child's run id.
 func actWorkflow(ctx context.Context, c *call) error {
 	in, err := c.resolve(c.a.Inputs)
 	if err != nil {
@@ -108,25 +112,30 @@ func actWorkflow(ctx context.Context, c *call) error {
 	c.rec.Inputs = in
 	m, _ := in.(map[string]any)
 	host, _ := m["host"].(map[string]any)
-	wf, _ := host["workflow"].(map[string]any)
-	name, _ := wf["id"].(string)
-	// Logic Apps Consumption puts a resource id here; the last segment is the name.
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		name = name[i+1:]
-	}
-	child, ok := c.rs.e.Workflow(name)
+	name := childWorkflowName(host)
+	child, ok := c.rs.e.childWorkflow(name)
 	if !ok {
 		return failf("WorkflowNotFound", "The workflow '%s' called by action '%s' does not exist", name, c.name)
 	}
-	headers, _ := m["headers"].(map[string]any)
-	if headers == nil {
-		headers = map[string]any{}
+	headers := map[string]any{}
+	if h, ok := m["headers"].(map[string]any); ok {
+		for k, v := range h {
+			headers[k] = v
+		}
+	}
+	run := c.rs.run
+	for k, v := range map[string]any{"x-ms-workflow-name": c.rs.l.Name, "x-ms-workflow-run-id": run.ID,
+		"x-ms-workflow-operation-name": c.name, "x-ms-client-tracking-id": run.ClientTrackingID, "x-ms-workflow-run-tracking-id": run.ClientTrackingID} {
+		if _, set := headers[k]; !set {
+			headers[k] = v
+		}
 	}
 	outputs := map[string]any{"headers": headers, "body": m["body"]}
 	trig, _ := host["triggerName"].(string)
-	h, err := c.rs.e.StartRun(ctx, child, StartOptions{Trigger: trig, Outputs: outputs, ClientTrackingID: c.rs.run.ClientTrackingID, Mocks: c.rs.childMocks()})
+	parent := map[string]any{"workflow": c.rs.l.Name, "runId": run.ID, "action": c.rec.Path}
+	h, err := c.rs.e.StartRun(ctx, child, StartOptions{Trigger: trig, Outputs: outputs, ClientTrackingID: run.ClientTrackingID, Mocks: c.rs.childMocks(), Parent: parent})
 	if err != nil {
-		return failf("WorkflowStartFailed", "Could not start the workflow '%s': %v", name, err)
+		return failf("WorkflowStartFailed", "Could not start the workflow '%s': %v", child.Name, err)
 	}
 	var resp *Response
 	if child.hasResponse {
@@ -136,18 +145,48 @@ func actWorkflow(ctx context.Context, c *call) error {
 		}
 	}
 	if resp == nil {
-		c.rec.Outputs = map[string]any{"statusCode": int64(202), "headers": map[string]any{"x-ms-workflow-run-id": h.ID}, "body": nil}
+		c.rec.Outputs = map[string]any{"statusCode": int64(202), "headers": map[string]any{"x-ms-workflow-run-id": h.ID, "x-ms-workflow-name": child.Name}, "body": nil}
 		return nil
 	}
-	hdr := map[string]any{"x-ms-workflow-run-id": h.ID}
+	hdr := map[string]any{"x-ms-workflow-run-id": h.ID, "x-ms-workflow-name": child.Name}
 	for k, v := range resp.Headers {
 		hdr[k] = v
 	}
 	c.rec.Outputs = map[string]any{"statusCode": int64(resp.StatusCode), "headers": hdr, "body": resp.Body}
 	if resp.StatusCode >= 400 {
-		return failf(httpCode(resp.StatusCode), "The workflow '%s' answered %d", name, resp.StatusCode)
+		return failf(httpCode(resp.StatusCode), "The workflow '%s' answered %d", child.Name, resp.StatusCode)
 	}
 	return nil
+}
+
+// childWorkflowName reads the called workflow from a Workflow action's host.
+func childWorkflowName(host map[string]any) string {
+	if ref, ok := host["workflowReferenceName"].(string); ok && ref != "" {
+		return ref
+	}
+	wf, _ := host["workflow"].(map[string]any)
+	name, _ := wf["id"].(string)
+	// Logic Apps Consumption puts a resource id here; the last segment is the name.
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
+
+// childWorkflow finds a workflow by name, or by the flow name a Power
+// Automate export carries (its "name", the id child flow actions use).
+func (e *Engine) childWorkflow(ref string) (*Loaded, bool) {
+	if l, ok := e.Workflow(ref); ok {
+		return l, true
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, l := range e.workflows {
+		if l.FlowName != "" && strings.EqualFold(l.FlowName, ref) {
+			return l, true
+		}
+	}
+	return nil, false
 }
 
 func (rs *runState) childMocks() map[string]*Mock {

@@ -172,3 +172,54 @@ func TestRunDetailsKeepVariableNames(t *testing.T) {
 		}
 	})
 }
+
+// Power Automate: "Run a Child Flow" (type Workflow, host.workflowReferenceName
+// naming the child flow of the same solution) waits for the child's "Respond
+// to a PowerApp or flow" (a Response); Logic Apps names the child by
+// host.workflow.id. The child run records its parent, and the parent's action
+// outputs carry the child's run id (Microsoft Learn, "Create child flows",
+// power-automate/create-child-flows; Logic Apps "Call workflows":
+// logic-apps-http-endpoint).
+func TestChildFlows(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := setup(t, s)
+		child := `{"name": "6a1b0c57-2d2f-4a53-9a7e-0c0fe1a00001", "properties": {"displayName": "Child", "definition": {
+			"triggers": {"manual": {"type": "Request", "kind": "Button", "inputs": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": []}}}},
+			"actions": {"Respond_to_a_PowerApp_or_flow": {"type": "Response", "kind": "PowerApp", "inputs": {"statusCode": 200,
+				"body": {"upper": "@{toUpper(triggerBody()?['text'])}", "caller": "@{triggerOutputs()?['headers']?['x-ms-workflow-name']}"}}}}}}}`
+		f, err := ParseFile([]byte(child))
+		if err != nil || f.FlowName != "6a1b0c57-2d2f-4a53-9a7e-0c0fe1a00001" {
+			t.Fatalf("%v %+v", err, f)
+		}
+		l, err := b.e.Compile("child-flow", f, Project{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.e.Deploy(context.Background(), l, "test"); err != nil {
+			t.Fatal(err)
+		}
+		parent := b.deploy(t, "parent", def(`{
+			"Run_a_Child_Flow": {"type": "Workflow", "inputs": {"host": {"workflowReferenceName": "6a1b0c57-2d2f-4a53-9a7e-0c0fe1a00001"}, "body": {"text": "hi"}}},
+			"By_name": {"type": "Workflow", "inputs": {"host": {"workflow": {"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Logic/workflows/child-flow"}, "triggerName": "manual"}, "body": {"text": "yo"}}},
+			"Out": {"type": "Compose", "inputs": ["@body('Run_a_Child_Flow')", "@body('By_name')?['upper']"], "runAfter": {"Run_a_Child_Flow": ["Succeeded"], "By_name": ["Succeeded"]}}}`))
+		r := b.run(t, parent, nil)
+		if got := jsonOf(rec(r, "Out").Outputs); got != `[{"caller":"parent","upper":"HI"},"YO"]` {
+			t.Fatalf("out %s (%s)", got, jsonOf(r.Error))
+		}
+		childID, _ := rec(r, "Run_a_Child_Flow").Outputs.(map[string]any)["headers"].(map[string]any)["x-ms-workflow-run-id"].(string)
+		cr, err := loadRun(context.Background(), s, childID, false)
+		if err != nil {
+			t.Fatalf("child run %q: %v", childID, err)
+		}
+		view := runView(cr)
+		if got := jsonOf(view["parentRun"]); got != `{"action":"Run_a_Child_Flow","runId":"`+r.ID+`","workflow":"parent"}` || cr.ClientTrackingID != r.ClientTrackingID {
+			t.Fatalf("child run %s links to %s, tracking %s/%s", cr.Workflow, got, cr.ClientTrackingID, r.ClientTrackingID)
+		}
+		// A reference to no workflow is refused when the project is known.
+		f2, _ := ParseFile([]byte(def(`{"W": {"type": "Workflow", "inputs": {"host": {"workflowReferenceName": "nope"}}}}`)))
+		if ps := Validate(f2.Definition, Environment{Workflows: map[string]bool{"child-flow": true}}).Error(); !strings.Contains(ps, `the workflow "nope" does not exist`) {
+			t.Fatalf("problems %s", ps)
+		}
+	})
+}

@@ -23,6 +23,9 @@ type File struct {
 	Definition *Definition `json:"definition"`
 	// Kind is Stateful (runs persisted) or Stateless (runs in memory).
 	Kind string `json:"kind,omitempty"`
+	// FlowName is a Power Automate export's flow name (its "name"), which
+	// child flow actions use as host.workflowReferenceName.
+	FlowName string `json:"flowName,omitempty"`
 }
 
 // Definition is a workflow definition.
@@ -267,6 +270,7 @@ func ParseFile(data []byte) (*File, error) {
 		data = shape.Definition
 	case probe["properties"] != nil:
 		var shape struct {
+			Name       string `json:"name"`
 			Properties struct {
 				Definition json.RawMessage `json:"definition"`
 			} `json:"properties"`
@@ -274,6 +278,7 @@ func ParseFile(data []byte) (*File, error) {
 		if err := json.Unmarshal(data, &shape); err != nil {
 			return nil, err
 		}
+		f.FlowName = shape.Name
 		if shape.Properties.Definition == nil {
 			return nil, fmt.Errorf("properties.definition is missing")
 		}

@@ -149,6 +149,9 @@ type Loaded struct {
 	Parameters  map[string]any
 	Connections map[string]connector.Connection
 	SigKey      string
+	// FlowName is the flow's name in a Power Automate export (a child flow
+	// action's host.workflowReferenceName).
+	FlowName string
 	// Warnings are what deploys but cannot run here (actions needing a
 	// Microsoft-hosted connector, triggers that never fire).
 	Warnings    Problems
@@ -175,7 +178,7 @@ func (e *Engine) Compile(name string, f *File, p Project) (*Loaded, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(append([]byte(name+"\x00"), doc...))
-	l := &Loaded{Name: name, Kind: f.Kind, Def: f.Definition, Hash: hex.EncodeToString(sum[:16]), Document: doc,
+	l := &Loaded{Name: name, Kind: f.Kind, Def: f.Definition, Hash: hex.EncodeToString(sum[:16]), Document: doc, FlowName: f.FlowName,
 		Parameters: map[string]any{}, Connections: p.Connections}
 	if l.Kind == "" {
 		l.Kind = "Stateful"

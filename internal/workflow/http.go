@@ -450,6 +450,9 @@ func (e *Engine) apiRunTrigger(w http.ResponseWriter, r *http.Request) {
 func runView(r *Run) map[string]any {
 	v := map[string]any{"name": r.ID, "workflow": r.Workflow, "status": r.Status, "startTime": fmtTime(r.StartTime),
 		"trigger": r.Trigger, "clientTrackingId": r.ClientTrackingID}
+	if p, ok := r.Trigger["parent"]; ok {
+		v["parentRun"] = p // the run whose Workflow action started this one
+	}
 	if r.EndTime != nil {
 		v["endTime"] = fmtTime(*r.EndTime)
 	}

@@ -175,8 +175,11 @@ func ValidateProject(p *project.Project, env func(string) (string, bool), trigge
 		return problems
 	}
 	names := map[string]bool{}
-	for n := range pf.Workflows {
+	for n, f := range pf.Workflows {
 		names[n] = true
+		if f.FlowName != "" {
+			names[f.FlowName] = true // a Power Automate child flow reference
+		}
 	}
 	conns := map[string]bool{}
 	for n := range pf.Connections {

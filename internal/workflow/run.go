@@ -98,6 +98,9 @@ type StartOptions struct {
 	Records   []*ActionRecord
 	Variables map[string]any
 	Mocks     map[string]*Mock
+	// Parent links a child run to the run and action that called it
+	// (a Workflow action): {"workflow", "runId", "action"}.
+	Parent map[string]any
 }
 
 // Handle is a started run.
@@ -178,6 +181,9 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 		r.ClientTrackingID = r.ID
 	}
 	r.Trigger["clientTrackingId"] = r.ClientTrackingID
+	if o.Parent != nil {
+		r.Trigger["parent"] = o.Parent
+	}
 	r.Actions = o.Records
 	var j journal = memoryJournal{}
 	if !l.stateless() && e.opt.Store != nil && o.Mocks == nil {

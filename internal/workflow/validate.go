@@ -453,10 +453,9 @@ func (v *validator) action(name string, a *Action, p string) {
 		}
 	case "workflow":
 		host, _ := in["host"].(map[string]any)
-		wf, _ := host["workflow"].(map[string]any)
-		id, _ := wf["id"].(string)
+		id := childWorkflowName(host)
 		if id == "" {
-			v.add(p+".inputs.host.workflow.id", "a Workflow action needs inputs.host.workflow.id, the child workflow's name")
+			v.add(p+".inputs.host.workflow.id", "a Workflow action needs inputs.host.workflow.id (or Power Automate's host.workflowReferenceName), the child workflow's name")
 		} else if v.env.Workflows != nil && !expr.IsTemplate(id) && !v.env.Workflows[id] {
 			v.add(p+".inputs.host.workflow.id", "the workflow %q does not exist", id)
 		}
