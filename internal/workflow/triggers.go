@@ -64,7 +64,7 @@ func (e *Engine) arm(ctx context.Context, l *Loaded) error {
 		src := e.sources[strings.ToLower(t.Type)]
 		e.mu.Unlock()
 		switch {
-		case strings.EqualFold(t.Type, "Recurrence"):
+		case strings.EqualFold(t.Type, "Recurrence"), isSlidingWindow(t):
 			if err := e.armSchedule(ctx, l, name, t); err != nil {
 				return err
 			}
@@ -243,20 +243,35 @@ func (e *Engine) armSchedule(ctx context.Context, l *Loaded, name string, t *Tri
 	if e.opt.Store == nil || t.Recurrence == nil {
 		return nil
 	}
-	sch, err := newSchedule(t.Recurrence)
-	if err != nil {
-		return err
-	}
 	now := e.opt.Now()
+	var next time.Time
+	if isSlidingWindow(t) {
+		w, err := newSlidingWindow(t)
+		if err != nil {
+			return err
+		}
+		next = w.firstFire(now)
+	} else {
+		sch, err := newSchedule(t.Recurrence)
+		if err != nil {
+			return err
+		}
+		next = sch.next(now, now)
+		if !sch.hasStart && t.Recurrence.Schedule == nil {
+			next = now // Logic Apps fires a plain recurrence without a start time when it is saved
+		}
+	}
 	return e.opt.Store.Tx(ctx, func(tx store.Tx) error {
 		var hash string
 		err := tx.QueryRow(ctx, `SELECT def_hash FROM wf_schedules WHERE workflow = ? AND trigger = ?`, l.Name, name).Scan(&hash)
 		if err == nil && hash == l.Hash {
 			return nil
 		}
-		next := sch.next(now, now)
-		if !sch.hasStart && t.Recurrence.Schedule == nil {
-			next = now // Logic Apps fires a plain recurrence without a start time when it is saved
+		if err == nil && isSlidingWindow(t) {
+			// A changed definition continues from the next window not yet
+			// run, so no window is skipped or run twice.
+			_, err = tx.Exec(ctx, `UPDATE wf_schedules SET def_hash = ? WHERE workflow = ? AND trigger = ?`, l.Hash, l.Name, name)
+			return err
 		}
 		if err == nil {
 			_, err = tx.Exec(ctx, `UPDATE wf_schedules SET def_hash = ?, next_at = ? WHERE workflow = ? AND trigger = ?`, l.Hash, store.Micros(next), l.Name, name)
@@ -331,6 +346,10 @@ func (e *Engine) fireDue(ctx context.Context) {
 		if t == nil || t.Recurrence == nil {
 			continue
 		}
+		if isSlidingWindow(t) {
+			e.fireWindows(ctx, l, d, t, now)
+			continue
+		}
 		sch, err := newSchedule(t.Recurrence)
 		if err != nil {
 			continue
@@ -343,33 +362,66 @@ func (e *Engine) fireDue(ctx context.Context) {
 			nextAt = store.Micros(next)
 		}
 		outputs := map[string]any{"headers": map[string]any{}, "body": nil, "scheduledTime": fmtTime(at)}
-		r := &Run{ID: newID(), Workflow: l.Name, Status: StatusRunning, StartTime: now.UTC(), defHash: l.Hash,
-			Trigger: map[string]any{"name": d.trigger, "outputs": outputs, "scheduledTime": fmtTime(at), "startTime": fmtTime(now), "endTime": fmtTime(now), "status": StatusSucceeded}}
-		r.ClientTrackingID = r.ID
-		fired := false
-		err = e.opt.Store.Tx(ctx, func(tx store.Tx) error {
-			res, err := tx.Exec(ctx, `UPDATE wf_schedules SET next_at = ? WHERE workflow = ? AND trigger = ? AND next_at = ?`, nextAt, d.workflow, d.trigger, d.at)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return nil
-			}
-			fired = true
-			if l.stateless() {
-				return nil
-			}
-			return insertRun(ctx, tx, r, e.opt.NodeID, e.opt.LeaseTTL)
-		})
-		if err != nil || !fired {
-			continue
-		}
-		var j journal = storeJournal{e.opt.Store}
-		if l.stateless() {
-			j = memoryJournal{}
-		}
-		e.launch(e.newRunState(l, r, j))
+		e.fireOccurrence(ctx, l, d, now, nextAt, outputs, map[string]any{"scheduledTime": fmtTime(at)})
 	}
+}
+
+// fireWindows runs every SlidingWindow window that is due, oldest first (a
+// node that was down back-fills the windows it missed).
+func (e *Engine) fireWindows(ctx context.Context, l *Loaded, d due, t *Trigger, now time.Time) {
+	w, err := newSlidingWindow(t)
+	if err != nil {
+		return
+	}
+	for i := 0; i < 1000 && ctx.Err() == nil; i++ { // the rest on the next tick
+		fire := store.FromMicros(d.at)
+		if fire.After(now) {
+			return
+		}
+		start, end := w.window(fire)
+		next := store.Micros(fire.Add(w.length))
+		outputs := map[string]any{"headers": map[string]any{}, "body": nil, "windowStartTime": fmtTime(start), "windowEndTime": fmtTime(end)}
+		if !e.fireOccurrence(ctx, l, d, now, next, outputs, map[string]any{"scheduledTime": fmtTime(fire)}) {
+			return
+		}
+		d.at = next
+	}
+}
+
+// fireOccurrence advances a schedule from d.at to nextAt and records the
+// run it starts, in one transaction guarded by d.at: an occurrence fires
+// once even when two nodes both try. It reports whether this node fired it.
+func (e *Engine) fireOccurrence(ctx context.Context, l *Loaded, d due, now time.Time, nextAt int64, outputs, extra map[string]any) bool {
+	r := &Run{ID: newID(), Workflow: l.Name, Status: StatusRunning, StartTime: now.UTC(), defHash: l.Hash,
+		Trigger: map[string]any{"name": d.trigger, "outputs": outputs, "startTime": fmtTime(now), "endTime": fmtTime(now), "status": StatusSucceeded}}
+	for k, v := range extra {
+		r.Trigger[k] = v
+	}
+	r.ClientTrackingID = r.ID
+	fired := false
+	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE wf_schedules SET next_at = ? WHERE workflow = ? AND trigger = ? AND next_at = ?`, nextAt, d.workflow, d.trigger, d.at)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		fired = true
+		if l.stateless() {
+			return nil
+		}
+		return insertRun(ctx, tx, r, e.opt.NodeID, e.opt.LeaseTTL)
+	})
+	if err != nil || !fired {
+		return false
+	}
+	var j journal = storeJournal{e.opt.Store}
+	if l.stateless() {
+		j = memoryJournal{}
+	}
+	e.launch(e.newRunState(l, r, j))
+	return true
 }
 
 // ApplyRetention deletes finished runs that ended before the retention

@@ -55,7 +55,7 @@ var actionTypes = map[string]bool{
 	"expression": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
 }
 
-var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "manual": true}
+var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "manual": true, "slidingwindow": true}
 
 // pluginTriggerTypes are served by other surfaces through TriggerSource; a
 // definition using one is valid even before its source is registered.
@@ -198,6 +198,11 @@ func (v *validator) trigger(name string, t *Trigger) {
 		if r == nil {
 			v.add(path+".recurrence", "a Recurrence trigger needs a recurrence")
 		} else if _, err := newSchedule(r); err != nil {
+			v.add(path+".recurrence", "%v", err)
+		}
+	}
+	if lt == "slidingwindow" {
+		if _, err := newSlidingWindow(t); err != nil {
 			v.add(path+".recurrence", "%v", err)
 		}
 	}
