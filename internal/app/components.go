@@ -50,7 +50,7 @@ func buildComponents(d Deps) []Component {
 	must(builtin.Register(connectors, d.Outbound))
 
 	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
-		BaseURL: d.BaseURL, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}})
+		BaseURL: d.BaseURL, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge}})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
 	flows.Engine().AddTriggerSource(bridge.RowTriggers())
 	bridge.Engine = flows.Engine()

@@ -10,6 +10,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -99,3 +100,29 @@ func (r JSRunner) RunJS(ctx context.Context, code string, workflowContext map[st
 }
 
 var _ workflow.JSRunner = JSRunner{}
+
+// FunctionCaller runs the workflows' Function actions on the bridge's
+// function host (set once the host is built).
+type FunctionCaller struct{ Bridge *Bridge }
+
+// CallFunction implements workflow.FunctionCaller.
+func (c FunctionCaller) CallFunction(ctx context.Context, name string, r *http.Request) (int, http.Header, []byte, error) {
+	if c.Bridge == nil || c.Bridge.Host == nil {
+		return 0, nil, nil, errors.New("no function host runs on this node")
+	}
+	resp, id, err := c.Bridge.Host.CallHTTP(ctx, name, r)
+	if err != nil {
+		if id != "" { // it ran and failed
+			return http.StatusInternalServerError, http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "x-junction-invocation-id": {id}}, []byte(err.Error()), nil
+		}
+		return 0, nil, nil, err
+	}
+	h := resp.Headers.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("x-junction-invocation-id", id)
+	return resp.Status, h, resp.Body, nil
+}
+
+var _ workflow.FunctionCaller = FunctionCaller{}

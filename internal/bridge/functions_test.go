@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"junction/internal/app"
+	"junction/internal/app/apptest"
 	"junction/internal/broker"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
@@ -119,5 +121,48 @@ func TestFunctionOnEvents(t *testing.T) {
 			t.Fatalf("no contact from the event; invocations: %v", inv)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestWorkflowCallsAFunction: a workflow's Function action (Microsoft Learn,
+// "Call Azure Functions from workflows in Azure Logic Apps") calls an
+// HTTP-triggered inline JavaScript function of the same Junction with the
+// request shape (method, query, headers, JSON body) and gets its response as
+// statusCode, headers and body; a function that throws fails the action
+// with 500, a function that does not exist with 404.
+func TestWorkflowCallsAFunction(t *testing.T) {
+	t.Parallel()
+	dir := writeProject(t, map[string]string{
+		"functions/host.json": `{"version": "2.0"}`,
+		"functions/greet/function.json": `{"bindings": [
+			{"type": "httpTrigger", "direction": "in", "name": "req", "methods": ["post"], "authLevel": "function"},
+			{"type": "http", "direction": "out", "name": "res"}]}`,
+		"functions/greet/index.js": `module.exports = async function (context, req) {
+			if (req.body.name === "boom") throw new Error("cannot greet boom");
+			context.res = { status: 201, headers: { "x-lang": req.query.lang }, body: { greeting: "hej " + req.body.name + " " + req.headers["x-who"] } };
+		};`,
+		"caller/workflow.json": `{"kind": "Stateful", "definition": {
+			"triggers": {"manual": {"type": "Request", "kind": "Http"}},
+			"actions": {
+				"Greet": {"type": "Function", "inputs": {"function": {"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/app/functions/greet"},
+					"method": "POST", "queries": {"lang": "sv"}, "headers": {"x-who": "flow"}, "body": {"name": "@triggerBody()?['name']"},
+					"retryPolicy": {"type": "none"}}},
+				"Missing": {"type": "Function", "inputs": {"function": {"id": "nosuch"}, "method": "POST", "body": {}}},
+				"Response": {"type": "Response", "runAfter": {"Greet": ["Succeeded", "Failed"], "Missing": ["Failed"]},
+					"inputs": {"statusCode": 200, "body": {"status": "@outputs('Greet')?['statusCode']", "lang": "@outputs('Greet')?['headers']?['x-lang']",
+						"body": "@body('Greet')", "missing": "@outputs('Missing')?['statusCode']"}}}}}}`,
+	})
+	j := startWith(t, store.SQLite, func(c *app.Config) { c.Project = dir })
+	cases := []struct{ name, want string }{
+		{"ada", `{"body":{"greeting":"hej ada flow"},"lang":"sv","missing":404,"status":201}`},
+		{"boom", `{"body":"function \"greet\" failed`},
+	}
+	for _, c := range cases {
+		cb := j.call("POST", "/admin/v1/workflows/caller/triggers/manual/listCallbackUrl", nil, 200)
+		got := apptest.Call(t, "POST", cb["value"].(string), "", map[string]any{"name": c.name}, 200)
+		text, _ := json.Marshal(got)
+		if !strings.HasPrefix(string(text), c.want) {
+			t.Fatalf("%s: %s", c.name, text)
+		}
 	}
 }

@@ -53,6 +53,12 @@ func actHTTP(ctx context.Context, c *call) error {
 	}
 	m, _ := in.(map[string]any)
 	c.rec.Inputs = redactAuth(m)
+	return c.httpCall(ctx, m, c.rs.e.opt.HTTPClient)
+}
+
+// httpCall makes an Http action's request (method, uri, queries, headers,
+// body, authentication, retries, the async pattern) with client.
+func (c *call) httpCall(ctx context.Context, m map[string]any, client *http.Client) error {
 	method := strings.ToUpper(expr.ToString(m["method"]))
 	uri := expr.ToString(m["uri"])
 	u, err := url.Parse(uri)
@@ -96,7 +102,6 @@ func actHTTP(ctx context.Context, c *call) error {
 			}
 		}
 	}
-	client := c.rs.e.opt.HTTPClient
 	if auth, ok := m["authentication"].(map[string]any); ok {
 		cl, err := c.rs.e.authenticate(ctx, auth, headers, client)
 		if err != nil {

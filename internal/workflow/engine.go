@@ -35,6 +35,8 @@ type Options struct {
 	NodeID     string
 	Connectors *connector.Registry
 	JS         JSRunner
+	// Functions runs Function actions (the function host provides it).
+	Functions FunctionCaller
 	// AppSetting resolves @appsetting(...) (default: the environment).
 	AppSetting func(name string) (string, bool)
 	// HTTPClient makes Http actions' calls (default: a client that dials

@@ -403,6 +403,8 @@ func (rs *runState) dispatch(ctx context.Context, c *call) error {
 		return actConnector(ctx, c)
 	case "expression":
 		return actExpression(ctx, c)
+	case "function":
+		return actFunction(ctx, c)
 	}
 	return failf("UnknownActionType", "the action type '%s' is not supported", c.a.Type)
 }

@@ -59,7 +59,8 @@ type TestResult struct {
 }
 
 // externalTypes reach outside the workflow; offline tests must mock them.
-var externalTypes = map[string]bool{"http": true, "serviceprovider": true, "openapiconnection": true, "apiconnection": true, "javascriptcode": true}
+var externalTypes = map[string]bool{"http": true, "serviceprovider": true, "openapiconnection": true, "apiconnection": true, "javascriptcode": true,
+	"function": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true}
 
 // RunTests runs every <workflow>/tests/*.test.json of a project folder.
 func RunTests(ctx context.Context, p *project.Project, env func(string) (string, bool)) ([]TestResult, error) {
