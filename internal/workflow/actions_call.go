@@ -282,6 +282,9 @@ func actConnector(ctx context.Context, c *call) error {
 		}
 	}
 	conn, ok := c.rs.l.Connections[connName]
+	if u, _ := conn.Values[runtimeURLKey].(string); ok && u != "" && strings.EqualFold(c.a.Type, "ApiConnection") {
+		return c.callRuntimeURL(ctx, m, u, conn.Values[runtimeAuthKey])
+	}
 	if !ok {
 		conn = connector.Connection{Name: connName, Connector: connectorName(connectorID)}
 	}
@@ -351,4 +354,32 @@ func unflatten(p map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// callRuntimeURL makes an ApiConnection action's request to its managed
+// connection's runtime URL, as Logic Apps Standard does: the action's
+// method, path, queries, headers and body, with the connection's
+// authentication (Raw: "Authorization: <scheme> <parameter>").
+func (c *call) callRuntimeURL(ctx context.Context, m map[string]any, runtimeURL string, auth any) error {
+	req := map[string]any{"method": m["method"], "uri": strings.TrimRight(runtimeURL, "/") + "/" + strings.TrimLeft(expr.ToString(m["path"]), "/")}
+	for _, k := range []string{"queries", "body", "retryPolicy"} {
+		if v, ok := m[k]; ok && v != nil {
+			req[k] = v
+		}
+	}
+	headers := map[string]any{}
+	if h, ok := m["headers"].(map[string]any); ok {
+		for k, v := range h {
+			headers[k] = v
+		}
+	}
+	if a, ok := auth.(map[string]any); ok && strings.EqualFold(expr.ToString(a["type"]), "Raw") {
+		v := expr.ToString(a["value"])
+		if v == "" {
+			v = strings.TrimSpace(expr.ToString(a["scheme"]) + " " + expr.ToString(a["parameter"]))
+		}
+		headers["Authorization"] = v
+	}
+	req["headers"] = headers
+	return c.httpCall(ctx, req, c.rs.e.opt.HTTPClient)
 }

@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/project"
 	"junction/internal/workflow/expr"
 )
 
@@ -33,9 +35,20 @@ type corpusCase struct {
 // Every definition of the corpus deploys; the runnable ones run.
 func TestPublishedDefinitions(t *testing.T) {
 	t.Parallel()
+	const resourceGroups = `{"value": [{"id": "/subscriptions/someSubscription/resourceGroups/someResourceGroup1", "name": "someResourceGroup1"}]}`
 	mock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Microsoft's MockHttpHost in TestCases.cs answers with StringContent.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if strings.HasPrefix(r.URL.Path, "/apim/arm/") {
+			// The managed "arm" connection at its connectionRuntimeUrl.
+			if r.URL.Path != "/apim/arm/foobar/subscriptions/someSubscription/resourcegroups" || r.URL.Query().Get("x-ms-api-version") != "2016-06-01" ||
+				r.Header.Get("Authorization") != "Key foobar" || r.Method != "GET" {
+				http.Error(w, "unexpected "+r.Method+" "+r.URL.String()+" "+r.Header.Get("Authorization"), http.StatusBadRequest)
+				return
+			}
+			fmt.Fprint(w, resourceGroups)
+			return
+		}
 		fmt.Fprint(w, "Mocked Http Response")
 	}))
 	t.Cleanup(mock.Close)
@@ -46,6 +59,10 @@ func TestPublishedDefinitions(t *testing.T) {
 		"ms-test-httpaction": {{settings: map[string]string{"httpuri": mock.URL}, status: "Succeeded", code: 200, response: "Mocked Http Response",
 			actions: map[string]string{"HTTP": "Succeeded"}}},
 		"gallery-request-response": {{status: "Succeeded", code: 200, response: ""}},
+		// TestCases.cs ApiConnectionAction: connections.json names the arm
+		// connection's runtime URL and key through app settings.
+		"ms-test-apiconnectionaction": {{settings: map[string]string{"arm-connectionRuntimeUrl": mock.URL + "/apim/arm/foobar", "arm-connectionKey": "foobar"},
+			status: "Succeeded", code: 200, response: resourceGroups, actions: map[string]string{"List_resource_groups": "Succeeded"}}},
 		"pnp-try-catch-finally":    {{status: "Succeeded", actions: map[string]string{"Try": "Succeeded", "Catch": "Skipped", "Finally": "Succeeded"}}},
 		// The README: the Scope in the loop fails on an exception (Actual_work
 		// divides by rand(0, 5), which may be 0), the loop stops at once and
@@ -87,7 +104,7 @@ func TestPublishedDefinitions(t *testing.T) {
 			"Do_until#1/Set_Next_Link_variable_-_No_Paging_Available": "Succeeded", "Do_until#1/Set_Skip_Token_variable": "Succeeded"}}}
 	// Definitions that need a Microsoft-hosted connector deploy with a
 	// warning for each such action or trigger.
-	hosted := map[string]bool{"ms-test-apiconnectionaction": true, "gallery-cancel-runs-by-tracking-id": true, "gallery-service-bus-sessions": true,
+	hosted := map[string]bool{"gallery-cancel-runs-by-tracking-id": true, "gallery-service-bus-sessions": true,
 		"gallery-sharepoint-attachments": true, "github-sample-eventprocessor": true, "pnp-notify-last-working-day": true,
 		"pnp-graph-api-in-power-bi": true, "pnp-name-pronunciation": true}
 	dirs, err := filepath.Glob("testdata/corpus/*")
@@ -125,7 +142,19 @@ func TestPublishedDefinitions(t *testing.T) {
 				o.AppSetting = func(n string) (string, bool) { v, ok := settings[n]; return v, ok }
 				o.Connectors = reg
 			})
-			l, err := b.e.Compile(name, f, Project{})
+			proj := Project{}
+			if conns, err := os.ReadFile(filepath.Join(dir, "connections.json")); err == nil {
+				p, problems := project.Open(fstest.MapFS{"connections.json": {Data: conns}, name + "/workflow.json": {Data: data}}, ".")
+				if len(problems) > 0 {
+					t.Fatal(problems)
+				}
+				pf, ps := ReadProject(p, func(n string) (string, bool) { v, ok := settings[n]; return v, ok })
+				if len(ps) > 0 {
+					t.Fatal(ps)
+				}
+				proj = pf.Project
+			}
+			l, err := b.e.Compile(name, f, proj)
 			if err != nil {
 				t.Fatalf("deploy: %v", err)
 			}

@@ -108,7 +108,9 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 				API struct {
 					ID string `json:"id"`
 				} `json:"api"`
-				ParameterValues map[string]any `json:"parameterValues"`
+				ParameterValues      map[string]any `json:"parameterValues"`
+				ConnectionRuntimeURL string         `json:"connectionRuntimeUrl"`
+				Authentication       map[string]any `json:"authentication"`
 			} `json:"managedApiConnections"`
 		}
 		data, _ := p.ReadFile(connectionsFile)
@@ -127,6 +129,18 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 				return resolve(connectionsFile, "managedApiConnections."+name+".parameterValues"+where, s)
 			}, "")
 			m, _ := vals.(map[string]any)
+			if c.ConnectionRuntimeURL != "" {
+				// Logic Apps Standard calls a managed connection at its
+				// runtime URL; keep it (and its authentication) for
+				// ApiConnection actions.
+				if m == nil {
+					m = map[string]any{}
+				}
+				m[runtimeURLKey] = resolve(connectionsFile, "managedApiConnections."+name+".connectionRuntimeUrl", c.ConnectionRuntimeURL)
+				m[runtimeAuthKey] = resolveDeep(expr.Normalize(c.Authentication), func(where string, s any) any {
+					return resolve(connectionsFile, "managedApiConnections."+name+".authentication"+where, s)
+				}, "")
+			}
 			pf.Connections[name] = connector.Connection{Name: name, Connector: connectorName(c.API.ID), Values: m}
 		}
 	}

@@ -111,6 +111,9 @@ func (e *Engine) hostedConnector(a *Action, conns map[string]connectorRef) strin
 	if name == "" {
 		name = cn
 	}
+	if ref, ok := conns[cn]; ok && ref.runtimeURL != "" && strings.EqualFold(a.Type, "ApiConnection") {
+		return "" // called at its runtime URL
+	}
 	webhook := strings.HasSuffix(strings.ToLower(a.Type), "webhook")
 	if !webhook && e.opt.Connectors != nil {
 		if _, ok := e.opt.Connectors.Get(name); ok {
@@ -120,7 +123,17 @@ func (e *Engine) hostedConnector(a *Action, conns map[string]connectorRef) strin
 	return name
 }
 
-type connectorRef struct{ connector string }
+type connectorRef struct {
+	connector  string
+	runtimeURL string
+}
+
+// The connection values that keep a managed connection's runtime URL and
+// authentication (connections.json connectionRuntimeUrl, authentication).
+const (
+	runtimeURLKey  = "$connectionRuntimeUrl"
+	runtimeAuthKey = "$authentication"
+)
 
 // hostedWarnings names every action that needs a Microsoft-hosted connector
 // and has no static result: it deploys, and fails when it runs.
@@ -162,7 +175,8 @@ func (e *Engine) hostedWarnings(d *Definition, p Project) Problems {
 func connectorRefs(conns map[string]connector.Connection) map[string]connectorRef {
 	out := make(map[string]connectorRef, len(conns))
 	for k, c := range conns {
-		out[k] = connectorRef{connector: c.Connector}
+		u, _ := c.Values[runtimeURLKey].(string)
+		out[k] = connectorRef{connector: c.Connector, runtimeURL: u}
 	}
 	return out
 }
