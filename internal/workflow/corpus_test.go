@@ -63,7 +63,7 @@ func TestPublishedDefinitions(t *testing.T) {
 		// connection's runtime URL and key through app settings.
 		"ms-test-apiconnectionaction": {{settings: map[string]string{"arm-connectionRuntimeUrl": mock.URL + "/apim/arm/foobar", "arm-connectionKey": "foobar"},
 			status: "Succeeded", code: 200, response: resourceGroups, actions: map[string]string{"List_resource_groups": "Succeeded"}}},
-		"pnp-try-catch-finally":    {{status: "Succeeded", actions: map[string]string{"Try": "Succeeded", "Catch": "Skipped", "Finally": "Succeeded"}}},
+		"pnp-try-catch-finally": {{status: "Succeeded", actions: map[string]string{"Try": "Succeeded", "Catch": "Skipped", "Finally": "Succeeded"}}},
 		// The README: the Scope in the loop fails on an exception (Actual_work
 		// divides by rand(0, 5), which may be 0), the loop stops at once and
 		// the flow terminates Failed; it terminates Succeeded when the work
