@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,8 +19,21 @@ func FuzzParseFile(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(`{"actions":{"A":{"type":"Scope","actions":{"B":{"type":"If","expression":{"and":[{"equals":[1,1]}]}}}}}}`))
+	corpus, _ := filepath.Glob("testdata/corpus/*/workflow.json")
+	for _, name := range corpus {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"definition":{"triggers":{"R":{"type":"Recurrence","recurrence":{"frequency":"Day","interval":"1","schedule":{"hours":["6"],"minutes":30}}}}}}`))
+	f.Add([]byte(`{"definition":{"triggers":{"W":{"type":"SlidingWindow","inputs":{"delay":"PT5S"},"recurrence":{"frequency":"Hour","interval":1}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := ParseFile(data)
+		// A byte order mark changes nothing.
+		withBOM, errBOM := ParseFile(append([]byte("\xef\xbb\xbf"), data...))
+		if !bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) && ((err == nil) != (errBOM == nil) || (err == nil && jsonOf(file) != jsonOf(withBOM))) {
+			t.Fatalf("a BOM changed the result: %v / %v", err, errBOM)
+		}
 		if err != nil {
 			return
 		}

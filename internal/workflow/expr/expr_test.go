@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"errors"
 	"strings"
 	"testing"
@@ -315,7 +316,9 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{"@add(1,2)", "a @{b()?['c'][0]} d", "@@x", "@'a''b'", "@{x", "@f(-1.5e3, null, true)", "@a().b?.c"} {
+	for _, s := range []string{"@add(1,2)", "a @{b()?['c'][0]} d", "@@x", "@'a''b'", "@{x", "@f(-1.5e3, null, true)", "@a().b?.c",
+		"@if(true, 1, int(''))", "@and(false, equals(int('x'), 1))", "@or(true, x())", "@coalesce(null, 'a', int(''))",
+		"@encodeURIComponent('a', 'b c')", "@base64ToBinary('aGk=')", "@decodeDataUri('data:,a')"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -332,7 +335,21 @@ func FuzzCompile(f *testing.F) {
 			if String(again) != String(n) {
 				t.Fatalf("%q: printing is not stable: %q vs %q", s, String(n), String(again))
 			}
-			_, _ = Eval(n, testScope{})
+			v, err := Eval(n, testScope{})
+			// Lazy evaluation never changes a result that eager evaluation
+			// gives: wrapping in if(true, x, x) or coalesce(x) is neutral.
+			if err == nil {
+				for _, wrap := range []string{"if(true, %s, null)", "if(false, null, %s)", "coalesce(%s)"} {
+					w, perr := Parse(fmt.Sprintf(wrap, String(n)))
+					if perr != nil {
+						continue
+					}
+					got, err := Eval(w, testScope{})
+					if v != nil && (err != nil || !Equal(got, v)) {
+						t.Fatalf("%s = %v, but %s = %v, %v", String(n), v, String(w), got, err)
+					}
+				}
+			}
 		}
 	})
 }
