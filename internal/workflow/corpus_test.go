@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/connector/dataverse"
 	"junction/internal/project"
 	"junction/internal/workflow/expr"
 )
@@ -132,10 +133,11 @@ func TestPublishedDefinitions(t *testing.T) {
 					settings[k] = v
 				}
 			}
-			// Junction serves Dataverse itself; the other connectors of
-			// these definitions are Microsoft-hosted.
+			// Junction serves Dataverse itself (with the operations of the
+			// real connector); the other connectors of these definitions are
+			// Microsoft-hosted.
 			reg := connector.NewRegistry()
-			if err := reg.Register((&notes{data: map[string]any{}}).connector("dataverse")); err != nil {
+			if err := reg.Register(dataverse.New(nil)); err != nil {
 				t.Fatal(err)
 			}
 			b := setup(t, nil, func(o *Options) {

@@ -91,36 +91,60 @@ func (v *validator) checkStaticResult(a *Action, path string) {
 var connectorActionTypes = map[string]bool{"apiconnection": true, "openapiconnection": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true}
 
 // hostedConnector is the connector an ApiConnection/OpenApiConnection action
-// (or webhook) needs when no connector of this node serves it: a
-// Microsoft-hosted SaaS connector. It is "" when a registered connector runs
-// the action.
+// (or webhook) needs when no connector of this node serves it (or not its
+// operation): a Microsoft-hosted SaaS connector, named as the definition
+// names it. It is "" when this node runs the action.
 func (e *Engine) hostedConnector(a *Action, conns map[string]connectorRef) string {
-	if !connectorActionTypes[strings.ToLower(a.Type)] {
+	lt := strings.ToLower(a.Type)
+	if !connectorActionTypes[lt] {
 		return ""
 	}
 	in, _ := a.Inputs.(map[string]any)
 	host, _ := in["host"].(map[string]any)
 	cn := connectionNameOf(host)
 	apiID, _ := host["apiId"].(string)
-	name := connectorName(apiID)
-	if ref, ok := conns[cn]; ok && ref.connector != "" {
+	// shown: the connector as the definition names it (office365); name:
+	// the connector of this node that would serve it.
+	shown := apiID
+	if shown == "" {
+		shown = cn
+	}
+	if i := strings.LastIndex(shown, "/"); i >= 0 {
+		shown = shown[i+1:]
+	}
+	shown = strings.TrimPrefix(strings.ToLower(shown), "shared_")
+	name := connectorName(shown)
+	ref, known := conns[cn]
+	if known && ref.connector != "" {
 		name = ref.connector
-	} else if name == "" {
-		name = connectorName(cn)
 	}
-	if name == "" {
-		name = cn
-	}
-	if ref, ok := conns[cn]; ok && ref.runtimeURL != "" && strings.EqualFold(a.Type, "ApiConnection") {
+	if known && ref.runtimeURL != "" && lt == "apiconnection" {
 		return "" // called at its runtime URL
 	}
-	webhook := strings.HasSuffix(strings.ToLower(a.Type), "webhook")
-	if !webhook && e.opt.Connectors != nil {
-		if _, ok := e.opt.Connectors.Get(name); ok {
+	if strings.HasSuffix(lt, "webhook") || e.opt.Connectors == nil {
+		return shown
+	}
+	c, ok := e.opt.Connectors.Get(name)
+	if !ok {
+		return shown
+	}
+	// The connector is served; so must the operation be.
+	op, _ := host["operationId"].(string)
+	if lt == "apiconnection" {
+		method, _ := in["method"].(string)
+		path, _ := in["path"].(string)
+		if expr.IsTemplate(path) {
 			return ""
 		}
+		op = strings.ToUpper(method) + " " + path
 	}
-	return name
+	if op == "" || expr.IsTemplate(op) {
+		return ""
+	}
+	if _, ok := c.Op(op); !ok {
+		return shown
+	}
+	return ""
 }
 
 type connectorRef struct {

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"junction/internal/connector"
+	"junction/internal/connector/smtp"
 )
 
 // Microsoft Learn, "Test workflows with mock data in Azure Logic Apps"
@@ -61,5 +64,23 @@ func TestStaticResultsAndHostedConnectors(t *testing.T) {
 	f, _ := ParseFile([]byte(def(`{"H":{"type":"Http","inputs":{"method":"GET","uri":"http://x"},"runtimeConfiguration":{"staticResult":{"name":"nope","staticResultOptions":"Enabled"}}}}`)))
 	if ps := Validate(f.Definition, Environment{}).Error(); !strings.Contains(ps, `definition.actions.H.runtimeConfiguration.staticResult.name: the static result "nope" is not defined`) {
 		t.Fatalf("problems: %s", ps)
+	}
+}
+
+// A connector this node serves but whose operation it does not (Office 365
+// mail maps to the SMTP connector, which sends with its own operation) is
+// still Microsoft-hosted for that action.
+func TestHostedOperationsOfServedConnectors(t *testing.T) {
+	t.Parallel()
+	reg := connector.NewRegistry()
+	if err := reg.Register(smtp.New()); err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, nil, func(o *Options) { o.Connectors = reg })
+	l := b.deploy(t, "mail", def(`{
+		"Send_an_email_(V2)": {"type": "ApiConnection", "inputs": {"host": {"connection": {"name": "@parameters('$connections')['office365']['connectionId']"}}, "method": "post", "path": "/v2/Mail", "body": {}}},
+		"Send_smtp": {"type": "OpenApiConnection", "inputs": {"host": {"apiId": "/providers/Microsoft.PowerApps/apis/shared_smtp", "connectionName": "shared_smtp", "operationId": "sendEmail"}, "parameters": {}}}}`))
+	if len(l.Warnings) != 1 || l.Warnings[0].Path != "definition.actions.Send_an_email_(V2)" || !strings.Contains(l.Warnings[0].Message, `connector "office365"`) {
+		t.Fatalf("warnings %v", l.Warnings)
 	}
 }
