@@ -11,15 +11,16 @@ import (
 
 // schedule computes a Recurrence trigger's occurrences.
 type schedule struct {
-	freq     string
-	interval int
-	start    time.Time
-	end      time.Time
-	loc      *time.Location
-	hours    []int
-	minutes  []int
-	weekDays map[time.Weekday]bool
-	hasStart bool
+	freq      string
+	interval  int
+	start     time.Time
+	end       time.Time
+	loc       *time.Location
+	hours     []int
+	minutes   []int
+	weekDays  map[time.Weekday]bool
+	monthDays map[int]bool
+	hasStart  bool
 }
 
 var weekdayNames = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
@@ -65,8 +66,8 @@ func newSchedule(r *Recurrence) (*schedule, error) {
 		s.end = t
 	}
 	if sc := r.Schedule; sc != nil {
-		if s.freq != "day" && s.freq != "week" {
-			return nil, fmt.Errorf("a schedule needs frequency Day or Week")
+		if s.freq != "day" && s.freq != "week" && s.freq != "month" {
+			return nil, fmt.Errorf("a schedule needs frequency Day, Week or Month")
 		}
 		for _, h := range sc.Hours {
 			if h < 0 || h > 23 {
@@ -96,7 +97,16 @@ func newSchedule(r *Recurrence) (*schedule, error) {
 			}
 		}
 		if len(sc.MonthDays) > 0 {
-			return nil, fmt.Errorf("schedule.monthDays is not supported yet")
+			if s.freq != "month" {
+				return nil, fmt.Errorf("schedule.monthDays needs frequency Month")
+			}
+			s.monthDays = map[int]bool{}
+			for _, d := range sc.MonthDays {
+				if d < 1 || d > 31 {
+					return nil, fmt.Errorf("schedule.monthDays must be 1..31, not %d", d)
+				}
+				s.monthDays[d] = true
+			}
 		}
 	}
 	return s, nil
@@ -111,7 +121,7 @@ func (s *schedule) next(t, anchor time.Time) time.Time {
 	}
 	start = start.In(s.loc)
 	var n time.Time
-	if s.hours == nil && s.minutes == nil && s.weekDays == nil {
+	if s.hours == nil && s.minutes == nil && s.weekDays == nil && s.monthDays == nil {
 		n = s.simpleNext(t, start)
 	} else {
 		n = s.scheduledNext(t, start)
@@ -171,7 +181,11 @@ func (s *schedule) scheduledNext(t, start time.Time) time.Time {
 	}
 	day := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, s.loc)
 	startDay := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, s.loc)
-	for i := 0; i < 800; i++ {
+	horizon := 800
+	if s.freq == "month" {
+		horizon = 370 * (s.interval + 4) // months with the day (31) may be far apart
+	}
+	for i := 0; i < horizon; i++ {
 		d := day.AddDate(0, 0, i)
 		days := int(d.Sub(startDay).Hours()/24 + 0.5)
 		ok := true
@@ -186,6 +200,16 @@ func (s *schedule) scheduledNext(t, start time.Time) time.Time {
 				ok = ok && s.weekDays[d.Weekday()]
 			} else {
 				ok = ok && d.Weekday() == start.Weekday()
+			}
+		case "month":
+			// Months counted from the start's month; a day that a month
+			// lacks (31 in April) is skipped in that month.
+			months := (d.Year()-startDay.Year())*12 + int(d.Month()) - int(startDay.Month())
+			ok = months%s.interval == 0
+			if s.monthDays != nil {
+				ok = ok && s.monthDays[d.Day()]
+			} else {
+				ok = ok && d.Day() == start.Day()
 			}
 		}
 		if !ok {

@@ -40,6 +40,16 @@ func TestScheduleNext(t *testing.T) {
 		{Recurrence{Frequency: "Week", Interval: 1, TimeZone: "Pacific Standard Time", StartTime: "2024-07-01T00:00:00", Schedule: &Schedule{Hours: []int{9}, Minutes: []int{15}, WeekDays: []string{"Monday", "Friday"}}},
 			"2024-07-02T00:00:00Z", "2024-07-05T16:15:00Z", false},
 		{Recurrence{Frequency: "Minute", Interval: 1, StartTime: "2024-01-01T00:00:00Z", EndTime: "2024-01-01T00:05:00Z"}, "2024-01-01T00:05:00Z", "", true},
+		// Microsoft Learn, "Schema reference for trigger and action types"
+		// (Recurrence, schedule.monthDays with frequency Month): the 1st and
+		// 15th at 08:00; every other month; the 31st only in months that have
+		// one.
+		{Recurrence{Frequency: "Month", Interval: 1, StartTime: "2024-01-01T00:00:00Z", Schedule: &Schedule{MonthDays: []int{1, 15}, Hours: []int{8}, Minutes: []int{0}}},
+			"2024-02-01T09:00:00Z", "2024-02-15T08:00:00Z", false},
+		{Recurrence{Frequency: "Month", Interval: 2, StartTime: "2024-01-10T00:00:00Z", Schedule: &Schedule{MonthDays: []int{5}, Hours: []int{6}}},
+			"2024-01-10T00:00:00Z", "2024-03-05T06:00:00Z", false},
+		{Recurrence{Frequency: "Month", Interval: 1, StartTime: "2024-01-01T00:00:00Z", Schedule: &Schedule{MonthDays: []int{31}, Hours: []int{12}, Minutes: []int{0}}},
+			"2024-03-31T13:00:00Z", "2024-05-31T12:00:00Z", false},
 	}
 	for _, tc := range cases {
 		s, err := newSchedule(&tc.r)
@@ -55,6 +65,14 @@ func TestScheduleNext(t *testing.T) {
 		}
 		if !got.Equal(ts(tc.want)) {
 			t.Errorf("%+v after %s: got %v, want %s", tc.r, tc.after, got.UTC(), tc.want)
+		}
+	}
+	for _, bad := range []Recurrence{
+		{Frequency: "Day", Interval: 1, Schedule: &Schedule{MonthDays: []int{1}}},
+		{Frequency: "Month", Interval: 1, Schedule: &Schedule{MonthDays: []int{32}}},
+	} {
+		if _, err := newSchedule(&bad); err == nil {
+			t.Errorf("%+v accepted", bad)
 		}
 	}
 }
