@@ -2,6 +2,9 @@ package workflow
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -222,4 +225,42 @@ func TestChildFlows(t *testing.T) {
 			t.Fatalf("problems %s", ps)
 		}
 	})
+}
+
+// Microsoft Learn, "Change waiting runs limit" (logic-apps-workflow-actions-
+// triggers#change-waiting-runs-limit): when the trigger's concurrency limit
+// is reached, at most maximumWaitingRuns runs wait; a further one is refused
+// (a Request trigger answers 429).
+func TestMaximumWaitingRuns(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() { close(release) })
+		b := setup(t, s)
+		l := b.deploy(t, "queue", `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","runtimeConfiguration":{"concurrency":{"runs":1,"maximumWaitingRuns":1}}}},
+			"actions":{"Slow":{"type":"Http","inputs":{"method":"GET","uri":"`+srv.URL+`","retryPolicy":{"type":"none"}}}}}}`)
+		var got []string
+		for i := 0; i < 3; i++ {
+			h, err := b.e.StartRun(context.Background(), l, StartOptions{})
+			switch {
+			case errors.Is(err, ErrTooManyWaitingRuns):
+				got = append(got, "refused")
+			case err != nil:
+				t.Fatal(err)
+			case h.Waiting:
+				got = append(got, "waiting")
+			default:
+				got = append(got, "running")
+			}
+		}
+		if strings.Join(got, " ") != "running waiting refused" {
+			t.Fatalf("runs: %v", got)
+		}
+	})
+	f, _ := ParseFile([]byte(`{"definition":{"triggers":{"manual":{"type":"Request","runtimeConfiguration":{"concurrency":{"maximumWaitingRuns":500}}}}}}`))
+	if ps := Validate(f.Definition, Environment{}).Error(); !strings.Contains(ps, "maximumWaitingRuns: must be between 1 and 100") {
+		t.Fatalf("problems %s", ps)
+	}
 }

@@ -118,6 +118,11 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	outputs := map[string]any{"headers": headers, "body": body, "queries": queries, "relativePathParameters": pathParams}
 	handles, err := e.Fire(r.Context(), l, trigger, outputs)
+	if errors.Is(err, ErrTooManyWaitingRuns) && len(handles) == 0 {
+		w.Header().Set("Retry-After", "10")
+		writeLogicError(w, http.StatusTooManyRequests, "WorkflowRunsQueueLimitReached", "The workflow '"+name+"' has reached its limit of waiting runs; retry later.")
+		return
+	}
 	if err != nil {
 		e.log.Error("fire request trigger", "workflow", name, "err", err)
 		writeLogicError(w, http.StatusInternalServerError, "TriggerFailed", err.Error())

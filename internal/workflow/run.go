@@ -198,6 +198,15 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 					return err
 				}
 				if running >= limit {
+					if maxWaiting := waitingLimit(l, trig); maxWaiting > 0 {
+						var waiting int
+						if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM wf_runs WHERE workflow = ? AND status = ?`, l.Name, StatusWaiting).Scan(&waiting); err != nil {
+							return err
+						}
+						if waiting >= maxWaiting {
+							return ErrTooManyWaitingRuns
+						}
+					}
 					r.Status, owner = StatusWaiting, ""
 				}
 			}
@@ -213,6 +222,9 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 			}
 			return nil
 		})
+		if errors.Is(err, ErrTooManyWaitingRuns) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create run: %w", err)
 		}
@@ -229,6 +241,19 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 	}
 	e.launch(rs)
 	return &Handle{ID: r.ID, rs: rs}, nil
+}
+
+// ErrTooManyWaitingRuns refuses a run when the trigger's run limit is reached
+// and runtimeConfiguration.concurrency.maximumWaitingRuns runs already wait.
+var ErrTooManyWaitingRuns = errors.New("the workflow has reached its limit of waiting runs (runtimeConfiguration.concurrency.maximumWaitingRuns)")
+
+// waitingLimit is the trigger's maximumWaitingRuns (0: no limit).
+func waitingLimit(l *Loaded, trigger string) int {
+	t := l.Def.Triggers[trigger]
+	if t == nil || t.RuntimeConfiguration == nil || t.RuntimeConfiguration.Concurrency == nil {
+		return 0
+	}
+	return t.RuntimeConfiguration.Concurrency.MaximumWaitingRuns
 }
 
 // runLimit is the trigger's runtimeConfiguration.concurrency.runs (0: none).

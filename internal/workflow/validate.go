@@ -193,6 +193,13 @@ func (v *validator) trigger(name string, t *Trigger) {
 		(rc.Concurrency.Runs < 1 || rc.Concurrency.Runs > 100) {
 		v.add(path+".runtimeConfiguration.concurrency.runs", "must be between 1 and 100, not %d", rc.Concurrency.Runs)
 	}
+	if rc := t.RuntimeConfiguration; rc != nil && rc.Concurrency != nil && rc.Concurrency.MaximumWaitingRuns != 0 {
+		if w := rc.Concurrency.MaximumWaitingRuns; w < 1 || w > 100 {
+			v.add(path+".runtimeConfiguration.concurrency.maximumWaitingRuns", "must be between 1 and 100, not %d", w)
+		} else if rc.Concurrency.Runs == 0 {
+			v.add(path+".runtimeConfiguration.concurrency.maximumWaitingRuns", "needs runtimeConfiguration.concurrency.runs")
+		}
+	}
 	if lt == "recurrence" {
 		r := t.Recurrence
 		if r == nil {
