@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -262,5 +263,41 @@ func TestMaximumWaitingRuns(t *testing.T) {
 	f, _ := ParseFile([]byte(`{"definition":{"triggers":{"manual":{"type":"Request","runtimeConfiguration":{"concurrency":{"maximumWaitingRuns":500}}}}}}`))
 	if ps := Validate(f.Definition, Environment{}).Error(); !strings.Contains(ps, "maximumWaitingRuns: must be between 1 and 100") {
 		t.Fatalf("problems %s", ps)
+	}
+}
+
+// Microsoft Learn, "Get more data, items, or records by using pagination in
+// Azure Logic Apps" (logic-apps-exceed-default-page-size-with-pagination):
+// with runtimeConfiguration.paginationPolicy.minimumItemCount the action
+// follows the next-page links until it has at least that many items.
+func TestHttpPagination(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Query().Get("p")
+		w.Header().Set("Content-Type", "application/json")
+		switch p {
+		case "", "1":
+			fmt.Fprint(w, `{"value":[1,2],"@odata.count":6,"@odata.nextLink":"/pages?p=2"}`)
+		case "2":
+			fmt.Fprint(w, `{"value":[3,4],"@odata.nextLink":"`+"http://"+r.Host+`/pages?p=3"}`)
+		case "3":
+			fmt.Fprint(w, `{"value":[5,6]}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	b := setup(t, nil)
+	cases := []struct {
+		policy, want string
+	}{
+		{``, `{"@odata.count":6,"@odata.nextLink":"/pages?p=2","value":[1,2]}`},
+		{`,"runtimeConfiguration":{"paginationPolicy":{"minimumItemCount":3}}`, `{"@odata.count":6,"nextLink":"` + srv.URL + `/pages?p=3","value":[1,2,3,4]}`},
+		{`,"runtimeConfiguration":{"paginationPolicy":{"minimumItemCount":1000}}`, `{"@odata.count":6,"value":[1,2,3,4,5,6]}`},
+	}
+	for _, c := range cases {
+		l := b.deploy(t, "pages", def(`{"Get":{"type":"Http","inputs":{"method":"GET","uri":"`+srv.URL+`/pages"}`+c.policy+`}}`))
+		r := b.run(t, l, nil)
+		if got := jsonOf(rec(r, "Get").Outputs.(map[string]any)["body"]); got != c.want {
+			t.Errorf("%s: %s, want %s", c.policy, got, c.want)
+		}
 	}
 }
