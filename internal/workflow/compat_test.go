@@ -46,6 +46,15 @@ func TestActionReferencesIgnoreCase(t *testing.T) {
 	if got := jsonOf(rec(r, "For_Each_Line#1/Line").Outputs); got != "20" {
 		t.Fatalf("line 1 = %s", got)
 	}
+	// Trigger names too: firing, the callback URL and a test's trigger.
+	if hs, err := b.e.Fire(context.Background(), l, "MANUAL", map[string]any{"headers": map[string]any{}}); err != nil || len(hs) != 1 {
+		t.Fatalf("fire MANUAL: %v", err)
+	} else if r, err := hs[0].Wait(context.Background()); err != nil || r.Trigger["name"] != "manual" {
+		t.Fatalf("run of MANUAL: %v %v", err, r.Trigger["name"])
+	}
+	if cb, err := b.e.CallbackURL("refs", "Manual"); err != nil || !strings.Contains(cb.Value, "/triggers/manual/") {
+		t.Fatalf("callback: %v %+v", err, cb)
+	}
 	// The validator resolves the same names and still refuses unknown ones.
 	f, _ := ParseFile([]byte(def(`{"A": {"type": "Compose", "inputs": "@body('a')"}, "B": {"type": "Compose", "inputs": "@body('nobody')", "runAfter": {"a": ["Succeeded"]}}}`)))
 	ps := Validate(f.Definition, Environment{}).Error()

@@ -46,7 +46,7 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 		writeLogicError(w, http.StatusNotFound, "WorkflowNotFound", fmt.Sprintf("The workflow '%s' could not be found.", name))
 		return
 	}
-	t := l.Def.Triggers[trigger]
+	trigger, t := l.triggerNamed(trigger)
 	if t == nil || !strings.EqualFold(t.Type, "Request") {
 		writeLogicError(w, http.StatusNotFound, "TriggerNotFound", fmt.Sprintf("The workflow '%s' has no request trigger '%s'.", name, trigger))
 		return
@@ -426,7 +426,11 @@ func (e *Engine) apiCallback(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) apiRunTrigger(w http.ResponseWriter, r *http.Request) {
 	name, trig := r.PathValue("name"), r.PathValue("trigger")
 	l, ok := e.lookup(r.Context(), name)
-	if !ok || l.Def.Triggers[trig] == nil {
+	var t *Trigger
+	if ok {
+		trig, t = l.triggerNamed(trig)
+	}
+	if t == nil {
 		server.WriteError(w, http.StatusNotFound, server.CodeNotFound, fmt.Sprintf("no trigger %s in workflow %s", trig, name))
 		return
 	}

@@ -165,6 +165,9 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 	}
 	now := e.opt.Now().UTC()
 	trig := o.Trigger
+	if trig != "" {
+		trig, _ = l.triggerNamed(trig)
+	}
 	if trig == "" {
 		for name := range l.Def.Triggers {
 			trig = name

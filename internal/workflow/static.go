@@ -204,3 +204,15 @@ func connectorRefs(conns map[string]connector.Connection) map[string]connectorRe
 	}
 	return out
 }
+
+// triggerNamed resolves a trigger name as Logic Apps does (ignoring case) to
+// the name the definition spells and the trigger; nil when there is none.
+func (l *Loaded) triggerNamed(name string) (string, *Trigger) {
+	if t, ok := l.Def.Triggers[name]; ok {
+		return name, t
+	}
+	if k, ok := foldName(l.Def.Triggers, name); ok {
+		return k, l.Def.Triggers[k]
+	}
+	return name, nil
+}

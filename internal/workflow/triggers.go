@@ -95,7 +95,7 @@ func (e *Engine) arm(ctx context.Context, l *Loaded) error {
 // Fire applies splitOn and trigger conditions to a trigger's outputs and
 // starts the runs.
 func (e *Engine) Fire(ctx context.Context, l *Loaded, trigger string, outputs map[string]any) ([]*Handle, error) {
-	t := l.Def.Triggers[trigger]
+	trigger, t := l.triggerNamed(trigger)
 	if t == nil {
 		return nil, fmt.Errorf("trigger %s of workflow %s: %w", trigger, l.Name, ErrNotFound)
 	}
@@ -181,7 +181,7 @@ func (e *Engine) CallbackURL(workflow, trigger string) (*CallbackURL, error) {
 	if !ok {
 		return nil, fmt.Errorf("workflow %s: %w", workflow, ErrNotFound)
 	}
-	t := l.Def.Triggers[trigger]
+	trigger, t := l.triggerNamed(trigger)
 	if t == nil || !strings.EqualFold(t.Type, "Request") {
 		return nil, fmt.Errorf("request trigger %s of workflow %s: %w", trigger, workflow, ErrNotFound)
 	}
