@@ -120,6 +120,7 @@ func TestLenientProjectFiles(t *testing.T) {
 		"connections.json":        {Data: []byte(bom + `{"managedApiConnections":{}}`)},
 		"daily/workflow.json":     {Data: []byte(bom + `{"definition":{"triggers":{"Recurrence":{"type":"Recurrence","recurrence":{"frequency":"Day","interval":"1","schedule":{"hours":["6", 18],"minutes":"30"},"timeZone":"W. Europe Standard Time"}}},"actions":{"C":{"type":"Compose","inputs":"@parameters('who')"}}},"kind":"Stateful"}`)},
 		"daily/tests/a.test.json": {Data: []byte(bom + `{"trigger":{"name":"Recurrence","outputs":{}},"expect":{"status":"Succeeded","actions":{"C":{"outputs":"Ada"}}}}`)},
+		"Artifacts/Maps/Name.liquid": {Data: []byte(bom + `{{content.name | Upcase}}`)},
 	}
 	p, problems := project.Open(fsys, ".")
 	if len(problems) > 0 {
@@ -128,6 +129,9 @@ func TestLenientProjectFiles(t *testing.T) {
 	pf, ps := ReadProject(p, func(string) (string, bool) { return "", false })
 	if len(ps) > 0 {
 		t.Fatal(ps)
+	}
+	if pf.Project.Maps["Name.liquid"] != "{{content.name | Upcase}}" {
+		t.Fatalf("maps %v", pf.Project.Maps)
 	}
 	rec := pf.Workflows["daily"].Definition.Triggers["Recurrence"].Recurrence
 	if rec.Interval != 1 || jsonOf(rec.Schedule.Hours) != "[6,18]" || jsonOf(rec.Schedule.Minutes) != "[30]" {

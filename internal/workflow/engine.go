@@ -150,6 +150,7 @@ type Loaded struct {
 	Document    []byte
 	Parameters  map[string]any
 	Connections map[string]connector.Connection
+	Maps        map[string]string
 	SigKey      string
 	// FlowName is the flow's name in a Power Automate export (a child flow
 	// action's host.workflowReferenceName).
@@ -167,6 +168,8 @@ func (l *Loaded) stateless() bool { return strings.EqualFold(l.Kind, "Stateless"
 type Project struct {
 	Parameters  map[string]any
 	Connections map[string]connector.Connection
+	// Maps are the Artifacts/Maps files (Liquid templates) by file name.
+	Maps map[string]string
 }
 
 // Compile validates a workflow file and prepares it for running.
@@ -181,7 +184,7 @@ func (e *Engine) Compile(name string, f *File, p Project) (*Loaded, error) {
 	}
 	sum := sha256.Sum256(append([]byte(name+"\x00"), doc...))
 	l := &Loaded{Name: name, Kind: f.Kind, Def: f.Definition, Hash: hex.EncodeToString(sum[:16]), Document: doc, FlowName: f.FlowName,
-		Parameters: map[string]any{}, Connections: p.Connections}
+		Parameters: map[string]any{}, Connections: p.Connections, Maps: p.Maps}
 	if l.Kind == "" {
 		l.Kind = "Stateful"
 	}
@@ -211,7 +214,7 @@ func (e *Engine) Compile(name string, f *File, p Project) (*Loaded, error) {
 }
 
 func (e *Engine) environment(p Project) Environment {
-	env := Environment{AppSetting: e.opt.AppSetting, Parameters: p.Parameters, TriggerTypes: map[string]bool{}}
+	env := Environment{AppSetting: e.opt.AppSetting, Parameters: p.Parameters, TriggerTypes: map[string]bool{}, Maps: p.Maps}
 	if p.Connections != nil {
 		env.Connections = map[string]bool{}
 		for k := range p.Connections {

@@ -405,6 +405,8 @@ func (rs *runState) dispatch(ctx context.Context, c *call) error {
 		return actExpression(ctx, c)
 	case "function":
 		return actFunction(ctx, c)
+	case "liquid":
+		return actLiquid(ctx, c)
 	}
 	return failf("UnknownActionType", "the action type '%s' is not supported", c.a.Type)
 }

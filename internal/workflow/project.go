@@ -145,6 +145,16 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		}
 	}
 	pf.Project.Connections = pf.Connections
+	for _, file := range p.Glob(mapsFolder + "/*") {
+		data, err := p.ReadFile(file)
+		if err != nil {
+			continue // a folder
+		}
+		if pf.Project.Maps == nil {
+			pf.Project.Maps = map[string]string{}
+		}
+		pf.Project.Maps[path.Base(file)] = string(data)
+	}
 	for _, file := range p.Glob("*/" + workflowFile) {
 		name := path.Dir(file)
 		data, err := p.ReadFile(file)
@@ -207,7 +217,11 @@ func ValidateProject(p *project.Project, env func(string) (string, bool), trigge
 		if k := strings.ToLower(f.Kind); k != "stateful" && k != "stateless" {
 			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("kind must be Stateful or Stateless, not %q", f.Kind)})
 		}
-		env := Environment{AppSetting: pf.setting(env), Parameters: pf.Project.Parameters, Connections: conns, TriggerTypes: triggerTypes, Workflows: names}
+		maps := pf.Project.Maps
+		if maps == nil {
+			maps = map[string]string{}
+		}
+		env := Environment{AppSetting: pf.setting(env), Parameters: pf.Project.Parameters, Connections: conns, TriggerTypes: triggerTypes, Workflows: names, Maps: maps}
 		for _, pr := range Validate(f.Definition, env) {
 			problems = append(problems, project.Problem{File: pf.Files[name], Message: pr.String()})
 		}

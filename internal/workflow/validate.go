@@ -42,6 +42,9 @@ type Environment struct {
 	TriggerTypes map[string]bool
 	// Workflows names the workflows a Workflow action may call; nil accepts all.
 	Workflows map[string]bool
+	// Maps are the project's Artifacts/Maps files by name; nil accepts every
+	// map name.
+	Maps map[string]string
 }
 
 // actionTypes are the action types the engine runs (lower case).
@@ -52,7 +55,7 @@ var actionTypes = map[string]bool{
 	"if": true, "switch": true, "foreach": true, "until": true, "scope": true, "terminate": true, "wait": true,
 	"http": true, "response": true, "workflow": true, "javascriptcode": true,
 	"serviceprovider": true, "openapiconnection": true, "apiconnection": true,
-	"expression": true, "function": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
+	"expression": true, "function": true, "liquid": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
 }
 
 var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "manual": true, "slidingwindow": true}
@@ -304,6 +307,9 @@ func (v *validator) action(name string, a *Action, p string) {
 		return
 	}
 	v.checkStaticResult(a, p)
+	if lt == "liquid" {
+		v.checkLiquid(a, p)
+	}
 	if lt == "expression" && !expressionKinds[strings.ToLower(a.Kind)] {
 		v.add(p+".kind", "unknown Expression kind %q (IndexOf and Substring are supported)", a.Kind)
 	}

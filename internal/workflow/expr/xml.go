@@ -195,3 +195,6 @@ func xpathEval(doc, q string) (any, error) {
 }
 
 var _ = sort.Strings
+
+// XMLToJSON converts an XML document to the JSON shape json(xml(...)) gives.
+func XMLToJSON(s string) (any, error) { return xmlToJSON(s) }
