@@ -75,3 +75,17 @@ func FuzzRecurrence(f *testing.F) {
 		}
 	})
 }
+
+func FuzzLiquidMap(f *testing.F) {
+	for _, s := range []string{"{{content.a | Append: 'x' | Upcase}}", "{%- for d in content.l -%}{%- if forloop.Last -%}{{d}}{%- endif -%}{%- endfor -%}",
+		"{{ content | Size }}", "{% if x %}", "{{content.n | DividedBy: 0}}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		tpl, err := compileLiquid(src)
+		if err != nil {
+			return
+		}
+		_, _ = tpl.RenderString(map[string]any{"content": map[string]any{"a": "b", "l": []any{int64(1), "x"}, "n": int64(3)}})
+	})
+}
