@@ -314,3 +314,33 @@ func TestHttpPagination(t *testing.T) {
 		}
 	}
 }
+
+// junction test mocks any action or the trigger by name (ignoring case, as
+// the runtime matches names): a trigger mock's outputs are the trigger's.
+func TestOfflineTestsMockTriggersAndActionsByName(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"w/workflow.json": {Data: []byte(`{"definition":{"triggers":{"When_a_row_is_added":{"type":"Request","kind":"Http"}},
+			"actions":{"Get_Item":{"type":"Http","inputs":{"method":"GET","uri":"http://192.0.2.1/x"}},
+				"Out":{"type":"Compose","inputs":["@triggerBody()?['id']","@body('get item')?['x']"],"runAfter":{"Get_Item":["Succeeded"]}}}}}`)},
+		"w/tests/t.test.json": {Data: []byte(`{"trigger":{},"mocks":{"when_a_row_is_added":{"outputs":{"body":{"id":7}}},"GET_ITEM":{"outputs":{"statusCode":200,"body":{"x":"y"}}}},
+			"expect":{"status":"Succeeded","actions":{"Out":{"outputs":[7,"y"]}}}}`)},
+		"w/tests/typo.test.json": {Data: []byte(`{"trigger":{},"mocks":{"Get_Itme":{}},"expect":{"status":"Succeeded"}}`)},
+	}
+	p, problems := project.Open(fsys, ".")
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	results, err := RunTests(context.Background(), p, func(string) (string, bool) { return "", false })
+	if err != nil || len(results) != 2 {
+		t.Fatalf("%v %v", err, results)
+	}
+	for _, r := range results {
+		switch {
+		case strings.HasSuffix(r.File, "t.test.json") && len(r.Failures) > 0:
+			t.Errorf("%s: %v", r.File, r.Failures)
+		case strings.HasSuffix(r.File, "typo.test.json") && (len(r.Failures) == 0 || !strings.Contains(r.Failures[0], `no action or trigger "Get_Itme"`)):
+			t.Errorf("%s: %v", r.File, r.Failures)
+		}
+	}
+}

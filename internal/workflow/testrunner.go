@@ -139,14 +139,25 @@ func runTestFile(ctx context.Context, p *project.Project, pf *ProjectFiles, env 
 	if mocks == nil {
 		mocks = map[string]*Mock{}
 	}
-	for name := range mocks {
+	trigName, trigOutputs := tf.Trigger.Name, tf.Trigger.Outputs
+	for name, m := range mocks {
+		// A mock may stand for the trigger, by its name: its outputs are
+		// the trigger's outputs.
+		if tn, t := l.triggerNamed(name); t != nil && findAction(l.Def.Actions, name) == nil {
+			if len(trigOutputs) == 0 && m != nil {
+				trigOutputs, _ = m.Outputs.(map[string]any)
+			}
+			trigName = tn
+			delete(mocks, name)
+			continue
+		}
 		if l.Def != nil && findAction(l.Def.Actions, name) == nil {
-			return fail("mocks: the workflow has no action %q", name)
+			return fail("mocks: the workflow has no action or trigger %q", name)
 		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	h, err := e.StartRun(rctx, l, StartOptions{Trigger: tf.Trigger.Name, Outputs: tf.Trigger.Outputs, Mocks: mocks})
+	h, err := e.StartRun(rctx, l, StartOptions{Trigger: trigName, Outputs: trigOutputs, Mocks: mocks})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -227,7 +238,7 @@ func normalizeMap(m map[string]any) map[string]any {
 func findAction(set map[string]*Action, name string) *Action {
 	var found *Action
 	walkActions(set, func(n string, a *Action) {
-		if n == name {
+		if n == name || strings.EqualFold(n, name) || strings.EqualFold(n, strings.ReplaceAll(name, " ", "_")) {
 			found = a
 		}
 	})
