@@ -14,6 +14,7 @@ import (
 	"junction/internal/project"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
+	"junction/internal/workflow/expr"
 )
 
 // Microsoft Learn, "Schema reference guide for trigger and action types in
@@ -342,5 +343,33 @@ func TestOfflineTestsMockTriggersAndActionsByName(t *testing.T) {
 		case strings.HasSuffix(r.File, "typo.test.json") && (len(r.Failures) == 0 || !strings.Contains(r.Failures[0], `no action or trigger "Get_Itme"`)):
 			t.Errorf("%s: %v", r.File, r.Failures)
 		}
+	}
+}
+
+// Microsoft Learn, workflow-definition-language-functions-reference:
+// triggerMultipartBody(index) is the body of one part of a multipart trigger
+// body; triggerFormDataValue reads multipart/form-data fields too.
+func TestTriggerMultipartBody(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	body := "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{\"n\":1}\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n\x00\x01\r\n--XyZ--\r\n"
+	l := b.deploy(t, "multi", def(`{"Parts":{"type":"Compose","inputs":["@triggerMultipartBody(0)","@triggerMultipartBody(1)?['n']","@triggerMultipartBody(2)","@triggerFormDataValue('note')","@triggerFormDataMultiValues('meta')"]},
+		"Out_of_range":{"type":"Compose","inputs":"@triggerMultipartBody(3)"}}`))
+	ctx := context.Background()
+	h, err := b.e.StartRun(ctx, l, StartOptions{Outputs: map[string]any{"headers": map[string]any{}, "body": expr.Binary("multipart/form-data; boundary=XyZ", []byte(body))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := jsonOf(rec(r, "Parts").Outputs); got != `["hello",1,{"$content":"AAE=","$content-type":"application/octet-stream"},"hello",["{\"n\":1}"]]` {
+		t.Fatalf("parts %s (%s)", got, jsonOf(rec(r, "Parts").Error))
+	}
+	if e := jsonOf(rec(r, "Out_of_range").Error); !strings.Contains(e, "has 3 parts") {
+		t.Fatalf("out of range: %s", e)
 	}
 }

@@ -444,7 +444,19 @@ func (s *evalScope) Workflow(name string, args []any) (any, error) {
 	case "triggerFormDataValue", "triggerFormDataMultiValues":
 		return formValue(rs.run.Trigger, str(), name == "triggerFormDataMultiValues")
 	case "triggerMultipartBody":
-		return nil, fmt.Errorf("triggerMultipartBody is not supported yet")
+		outs, _ := rs.run.Trigger["outputs"].(map[string]any)
+		parts, ok, err := multipartParts(outs["body"])
+		if !ok {
+			return nil, fmt.Errorf("triggerMultipartBody: the trigger body is not multipart")
+		}
+		if err != nil {
+			return nil, err
+		}
+		i, _ := args[0].(int64)
+		if i < 0 || i >= int64(len(parts)) {
+			return nil, fmt.Errorf("triggerMultipartBody(%d): the trigger body has %d parts", i, len(parts))
+		}
+		return parts[i].value(), nil
 	case "body", "actionBody", "outputs", "actionOutputs", "actions":
 		n, a := rs.actionNamed(str())
 		if a == nil {

@@ -218,6 +218,28 @@ func verify(key, workflow, trigger, sp, sv, sig string) bool {
 
 func formValue(trigger map[string]any, key string, multi bool) (any, error) {
 	outs, _ := trigger["outputs"].(map[string]any)
+	if parts, ok, err := multipartParts(outs["body"]); ok {
+		// multipart/form-data: the parts named key.
+		if err != nil {
+			return nil, err
+		}
+		var vals []any
+		for _, p := range parts {
+			if p.name == key {
+				vals = append(vals, expr.ToString(p.value()))
+			}
+		}
+		if multi {
+			if vals == nil {
+				vals = []any{}
+			}
+			return vals, nil
+		}
+		if len(vals) == 0 {
+			return nil, fmt.Errorf("the form data has no key '%s'", key)
+		}
+		return vals[0], nil
+	}
 	body := expr.ToString(outs["body"])
 	vals, err := url.ParseQuery(body)
 	if err != nil {
