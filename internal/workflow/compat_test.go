@@ -115,12 +115,12 @@ func TestLenientProjectFiles(t *testing.T) {
 	t.Parallel()
 	bom := "\xef\xbb\xbf"
 	fsys := fstest.MapFS{
-		"host.json":               {Data: []byte(bom + `{"version":"2.0"}`)},
-		"parameters.json":         {Data: []byte(bom + `{"who":{"type":"String","value":"Ada"}}`)},
-		"local.settings.json":     {Data: []byte(bom + `{"IsEncrypted":false,"Values":{"X":"1"}}`)},
-		"connections.json":        {Data: []byte(bom + `{"managedApiConnections":{}}`)},
-		"daily/workflow.json":     {Data: []byte(bom + `{"definition":{"triggers":{"Recurrence":{"type":"Recurrence","recurrence":{"frequency":"Day","interval":"1","schedule":{"hours":["6", 18],"minutes":"30"},"timeZone":"W. Europe Standard Time"}}},"actions":{"C":{"type":"Compose","inputs":"@parameters('who')"}}},"kind":"Stateful"}`)},
-		"daily/tests/a.test.json": {Data: []byte(bom + `{"trigger":{"name":"Recurrence","outputs":{}},"expect":{"status":"Succeeded","actions":{"C":{"outputs":"Ada"}}}}`)},
+		"host.json":                  {Data: []byte(bom + `{"version":"2.0"}`)},
+		"parameters.json":            {Data: []byte(bom + `{"who":{"type":"String","value":"Ada"}}`)},
+		"local.settings.json":        {Data: []byte(bom + `{"IsEncrypted":false,"Values":{"X":"1"}}`)},
+		"connections.json":           {Data: []byte(bom + `{"managedApiConnections":{}}`)},
+		"daily/workflow.json":        {Data: []byte(bom + `{"definition":{"triggers":{"Recurrence":{"type":"Recurrence","recurrence":{"frequency":"Day","interval":"1","schedule":{"hours":["6", 18],"minutes":"30"},"timeZone":"W. Europe Standard Time"}}},"actions":{"C":{"type":"Compose","inputs":"@parameters('who')"}}},"kind":"Stateful"}`)},
+		"daily/tests/a.test.json":    {Data: []byte(bom + `{"trigger":{"name":"Recurrence","outputs":{}},"expect":{"status":"Succeeded","actions":{"C":{"outputs":"Ada"}}}}`)},
 		"Artifacts/Maps/Name.liquid": {Data: []byte(bom + `{{content.name | Upcase}}`)},
 	}
 	p, problems := project.Open(fsys, ".")
