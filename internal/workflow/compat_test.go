@@ -373,3 +373,63 @@ func TestTriggerMultipartBody(t *testing.T) {
 		t.Fatalf("out of range: %s", e)
 	}
 }
+
+// Resubmitting from an action inside a scope or a loop reruns that action,
+// what runs after it in its set, and its containers; what ran before it
+// inside them keeps its results.
+func TestResubmitFromNestedAction(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := setup(t, s)
+		doc := func(fix string) string {
+			return def(`{
+			"Try":{"type":"Scope","actions":{
+				"Stamp":{"type":"Compose","inputs":"@guid()"},
+				"Check":{"type":"Compose","inputs":"@div(10, ` + fix + `)","runAfter":{"Stamp":["Succeeded"]}},
+				"Join":{"type":"Compose","inputs":"@concat(outputs('Stamp'), '/', string(outputs('Check')))","runAfter":{"Check":["Succeeded"]}}}},
+			"Loop":{"type":"Foreach","foreach":"@createArray(1, 2)","operationOptions":"Sequential","actions":{
+				"Mark":{"type":"Compose","inputs":"@guid()"},
+				"Each":{"type":"Compose","inputs":"@div(items('Loop'), ` + fix + `)","runAfter":{"Mark":["Succeeded"]}}}},
+			"After":{"type":"Compose","inputs":"@outputs('Join')","runAfter":{"Try":["Succeeded"],"Loop":["Succeeded"]}}}`)
+		}
+		l := b.deploy(t, "nested", doc("triggerBody()?['d']"))
+		first := b.run(t, l, map[string]any{"d": 0})
+		if first.Status != StatusFailed {
+			t.Fatalf("first run %s", first.Status)
+		}
+		stored, err := loadRun(context.Background(), s, first.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixed := b.deploy(t, "nested", doc("add(triggerBody()?['d'], 5)"))
+		resubmit := func(from string) *Run {
+			cp := *stored
+			cp.defHash = fixed.Hash
+			h, err := b.e.Resubmit(context.Background(), &cp, from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := h.Wait(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		// From inside the scope: the loop keeps its failure, the scope is fixed.
+		r := resubmit("check")
+		stamp := rec(first, "Try/Stamp").Outputs.(string)
+		if rec(r, "Try/Stamp").Outputs != stamp || rec(r, "Try/Join").Outputs != stamp+"/2" || rec(r, "Try").Status != StatusSucceeded ||
+			rec(r, "Loop#0/Each").Status != StatusFailed {
+			t.Fatalf("from Check: %v", paths(r))
+		}
+		// From inside the loop: each iteration keeps its Mark and reruns Each.
+		r = resubmit("Each")
+		if rec(r, "Loop#1/Mark").Outputs != rec(first, "Loop#1/Mark").Outputs || rec(r, "Loop#1/Each").Status != StatusSucceeded ||
+			rec(r, "Loop").Status != StatusSucceeded || rec(r, "Try/Check").Status != StatusFailed {
+			t.Fatalf("from Each: %v", paths(r))
+		}
+		if _, err := b.e.Resubmit(context.Background(), stored, "Nowhere"); err == nil {
+			t.Fatal("an unknown action was accepted")
+		}
+	})
+}

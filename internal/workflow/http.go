@@ -658,16 +658,12 @@ func (e *Engine) Resubmit(ctx context.Context, run *Run, fromAction string) (*Ha
 	outs, _ := run.Trigger["outputs"].(map[string]any)
 	o := StartOptions{Trigger: triggerName(run), Outputs: outs, OriginRunID: run.ID}
 	if fromAction != "" {
-		if l.Def.Actions[fromAction] == nil {
-			return nil, fmt.Errorf("the action %q is not a top-level action of workflow %s", fromAction, run.Workflow)
+		rerun, chain, ok := rerunFrom(l.Def.Actions, fromAction)
+		if !ok {
+			return nil, fmt.Errorf("the workflow %s has no action %q", run.Workflow, fromAction)
 		}
-		rerun := downstream(l.Def.Actions, fromAction)
 		for _, rec := range run.Actions {
-			top := rec.Path
-			if i := strings.IndexAny(top, "/#"); i >= 0 {
-				top = top[:i]
-			}
-			if !rerun[top] {
+			if !rerunsRecord(rec.Path, rerun, chain) {
 				cp := *rec
 				o.Records = append(o.Records, &cp)
 			}
@@ -675,6 +671,68 @@ func (e *Engine) Resubmit(ctx context.Context, run *Run, fromAction string) (*Ha
 		o.Variables = run.variables
 	}
 	return e.StartRun(ctx, l, o)
+}
+
+// rerunFrom is what resubmitting from an action runs again: the action and
+// every action after it in its set, and, for each container around it
+// (chain, outermost first), the container and every action after it in its
+// own set. ok is false when there is no such action.
+func rerunFrom(top map[string]*Action, from string) (rerun, chain map[string]bool, ok bool) {
+	parents := map[string][]string{}
+	indexParents(top, nil, parents)
+	name, found := foldName(parents, from)
+	if !found {
+		return nil, nil, false
+	}
+	rerun, chain = map[string]bool{}, map[string]bool{}
+	// Walk up: the action in its set, then each container in its set.
+	cur := name
+	for {
+		anc := parents[cur]
+		set := top
+		if len(anc) > 0 {
+			set = childSetHolding(findAction(top, anc[len(anc)-1]), cur)
+		}
+		for n := range downstream(set, cur) {
+			rerun[n] = true
+		}
+		if len(anc) == 0 {
+			break
+		}
+		cur = anc[len(anc)-1]
+		chain[cur] = true
+	}
+	return rerun, chain, true
+}
+
+// childSetHolding is the nested set of container c that holds action name.
+func childSetHolding(c *Action, name string) map[string]*Action {
+	if c == nil {
+		return nil
+	}
+	for _, s := range c.Children() {
+		if _, ok := s.Actions[name]; ok {
+			return s.Actions
+		}
+	}
+	return nil
+}
+
+// rerunsRecord tells whether a record of the earlier run is run again: its
+// action reruns, or it lies inside a container that reruns whole (one that
+// is not around the action resubmitted from).
+func rerunsRecord(path string, rerun, chain map[string]bool) bool {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if j := strings.IndexByte(seg, '#'); j >= 0 {
+			seg = seg[:j]
+		}
+		own := i == len(segs)-1
+		if rerun[seg] && (own || !chain[seg]) {
+			return true
+		}
+	}
+	return false
 }
 
 // downstream is the action and every action that runs after it, transitively.
