@@ -236,7 +236,7 @@ func (e *Engine) doHTTP(ctx context.Context, client *http.Client, method, uri st
 			if isText(ct) {
 				b = string(data)
 			} else {
-				b = map[string]any{"$content-type": ct, "$content": base64.StdEncoding.EncodeToString(data)}
+				b = expr.Binary(ct, data)
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,7 +93,7 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 		case ct == "" || strings.HasPrefix(ct, "text/") || strings.Contains(ct, "xml") || ct == "application/x-www-form-urlencoded":
 			body = string(data)
 		default:
-			body = map[string]any{"$content-type": r.Header.Get("Content-Type"), "$content": base64std(data)}
+			body = expr.Binary(r.Header.Get("Content-Type"), data)
 		}
 	}
 	if strings.Contains(strings.ToLower(t.OperationOptions), "enableschemavalidation") && in["schema"] != nil {
@@ -165,7 +164,6 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func base64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func writeResponse(w http.ResponseWriter, resp *Response) {
 	for k, v := range resp.Headers {
