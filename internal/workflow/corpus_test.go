@@ -137,7 +137,7 @@ func TestPublishedDefinitions(t *testing.T) {
 			// real connector); the other connectors of these definitions are
 			// Microsoft-hosted.
 			reg := connector.NewRegistry()
-			if err := reg.Register(dataverse.New(nil)); err != nil {
+			if err := reg.Register(dataverse.New(nil, nil, nil)); err != nil {
 				t.Fatal(err)
 			}
 			b := setup(t, nil, func(o *Options) {

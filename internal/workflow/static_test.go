@@ -73,7 +73,7 @@ func TestStaticResultsAndHostedConnectors(t *testing.T) {
 func TestHostedOperationsOfServedConnectors(t *testing.T) {
 	t.Parallel()
 	reg := connector.NewRegistry()
-	if err := reg.Register(smtp.New()); err != nil {
+	if err := reg.Register(smtp.New(nil)); err != nil {
 		t.Fatal(err)
 	}
 	b := setup(t, nil, func(o *Options) { o.Connectors = reg })
