@@ -164,7 +164,6 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 func writeResponse(w http.ResponseWriter, resp *Response) {
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
