@@ -256,3 +256,36 @@ func TestRequestTriggerDetails(t *testing.T) {
 		t.Fatalf("no sig: %d %v", code, body)
 	}
 }
+
+// A definition with a Microsoft-hosted connector action deploys over the API
+// with a warning naming the action; running it fails with a clear error.
+func TestPutWarnsOfHostedConnectors(t *testing.T) {
+	t.Parallel()
+	s := start(t, "", false)
+	doc := `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http"}},"actions":{
+		"Send_an_email_(V2)":{"type":"ApiConnection","inputs":{"host":{"connection":{"name":"@parameters('$connections')['office365']['connectionId']"}},"method":"post","path":"/v2/Mail","body":{"To":"a@example.com"}}}}}}`
+	code, body, _ := s.do(t, "PUT", "/admin/v1/workflows/mailer", doc, true)
+	ws, _ := body["warnings"].([]any)
+	if code != 201 || len(ws) != 1 || !strings.Contains(fmt.Sprint(ws[0]), `Microsoft-hosted connector "office365"`) {
+		t.Fatalf("%d %v", code, body)
+	}
+	_, run, _ := s.do(t, "POST", "/admin/v1/workflows/mailer/triggers/manual/run", `{}`, true)
+	ids, _ := run["runs"].([]any)
+	if len(ids) != 1 {
+		t.Fatalf("run: %v", run)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, r, _ := s.do(t, "GET", "/admin/v1/workflows/mailer/runs/"+ids[0].(string), "", true)
+		if r["status"] == "Failed" {
+			if !strings.Contains(fmt.Sprint(r["actions"]), "ConnectorNotAvailable") {
+				t.Fatalf("run %v", r)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %v", r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
