@@ -23,7 +23,9 @@ type Caller struct {
 }
 
 // internal is who without its grants: cascades the caller did not ask for.
-func (who Caller) internal() Caller { return Caller{UserID: who.UserID, CorrelationID: who.CorrelationID} }
+func (who Caller) internal() Caller {
+	return Caller{UserID: who.UserID, CorrelationID: who.CorrelationID}
+}
 
 // SelectList is the SQL column list that ScanRow reads, prefixed by alias.
 func SelectList(t *Table, alias string) string {
