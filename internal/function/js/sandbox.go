@@ -94,8 +94,8 @@ func (e *ScriptError) Error() string { return e.Message }
 type Sandbox struct {
 	opts      Options
 	abandoned atomic.Int64
-	mu    sync.Mutex
-	cache map[[32]byte]*goja.Program
+	mu        sync.Mutex
+	cache     map[[32]byte]*goja.Program
 }
 
 // New returns a sandbox with opts.
