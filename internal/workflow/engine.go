@@ -59,6 +59,9 @@ type Options struct {
 	SyncTimeout time.Duration
 	// Retention deletes finished runs older than this (default 90 days).
 	Retention time.Duration
+	// ExprLimits caps what expression functions may build (see expr.Limits;
+	// zero fields take the defaults).
+	ExprLimits expr.Limits
 }
 
 // Engine runs workflows.

@@ -98,7 +98,15 @@ func eval(n Node, s Scope) (any, error) {
 		if f.Workflow {
 			return s.Workflow(f.Name, args)
 		}
-		return f.Fn(&call{name: f.Name, args: args, scope: s})
+		c := &call{name: f.Name, args: args, scope: s, limits: limitsOf(s)}
+		v, err := f.Fn(c)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.checkResult(v); err != nil {
+			return nil, err
+		}
+		return v, nil
 	}
 	return nil, errf("unknown node %T", n)
 }

@@ -1,0 +1,85 @@
+package expr
+
+import (
+	"strings"
+	"testing"
+)
+
+// limitedScope is testScope with limits of its own.
+type limitedScope struct {
+	testScope
+	limits Limits
+}
+
+func (s limitedScope) ExprLimits() Limits { return s.limits }
+
+func evalLimited(t *testing.T, src string, lim Limits, vars map[string]any) (any, error) {
+	t.Helper()
+	tpl, err := Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl.Evaluate(limitedScope{testScope{vars: vars}, lim})
+}
+
+func nestedReplace(depth int) string {
+	e := "variables('s')"
+	for range depth {
+		e = "replace(" + e + ", 'x', 'xxxxxxxxxx')"
+	}
+	return "@" + e
+}
+
+// TestResultLimits: results of functions that can grow past their arguments
+// are capped, with an error naming the function. The default for concat,
+// base64 and string is Logic Apps' expression evaluation limit of 131,072
+// characters ("Limits and configuration reference for Azure Logic Apps",
+// learn.microsoft.com/azure/logic-apps/logic-apps-limits-and-config).
+func TestResultLimits(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 100000)
+	shared := make([]any, 200)
+	for i := range shared {
+		shared[i] = big
+	}
+	vars := map[string]any{"s": "x", "big": big, "shared": shared, "deep": strings.Repeat("<a>", 1000) + strings.Repeat("</a>", 1000),
+		"wide": "<r>" + strings.Repeat("<a><b><c>text</c></b></a>", 2000) + "</r>"}
+	tests := []struct {
+		name, src string
+		lim       Limits
+		fn        string // the function the error names; empty: no error
+	}{
+		// The finding: eight nested replace calls built 10^8 characters.
+		{"nested replace", nestedReplace(8), Limits{}, "replace"},
+		{"nested replace within the limit", nestedReplace(3), Limits{}, ""},
+		{"concat over 131072", "@concat(variables('big'), variables('big'))", Limits{}, "concat"},
+		{"concat within", "@concat(variables('big'), 'y')", Limits{}, ""},
+		{"base64 over 131072", "@base64(variables('big'))", Limits{}, "base64"},
+		{"string of shared strings", "@string(variables('shared'))", Limits{}, "string"},
+		{"join of shared strings", "@join(variables('shared'), ',')", Limits{MaxResult: 1 << 20}, "join"},
+		{"union capped by count", "@union(range(0, 200), range(200, 200))", Limits{MaxResult: 100}, "union"},
+		{"xpath of deep XML", "@xpath(variables('deep'), '//a')", Limits{}, "xpath"},
+		{"json of deep XML", "@json(variables('deep'))", Limits{}, "json"},
+		{"xpath nodes within depth", "@xpath(variables('wide'), 'count(//c)')", Limits{}, ""},
+		{"xpath output over the limit", "@xpath(variables('wide'), '//a')", Limits{MaxResult: 10000}, "xpath"},
+		{"configured string limit", "@concat(variables('s'), 'abcdef')", Limits{MaxString: 5}, "concat"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := evalLimited(t, tc.src, tc.lim, vars)
+			if tc.fn == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; result of %d characters", sizeOf(v, 1<<40))
+			}
+			if !strings.Contains(err.Error(), "function '"+tc.fn+"'") {
+				t.Fatalf("error %q does not name %s", err, tc.fn)
+			}
+		})
+	}
+}
