@@ -131,7 +131,8 @@ func (c *Component) Routes() []server.Route {
 			Doc: &server.Operation{Summary: "Delete a host key", Tag: tag, Status: http.StatusNoContent}},
 	}
 	if len(h.http) > 0 {
-		routes = append(routes, server.Route{Pattern: "/" + h.cfg.RoutePrefix + "/{path...}", Name: "function http trigger", Access: server.Open, Handler: http.HandlerFunc(h.serveHTTP)})
+		routes = append(routes, server.Route{Pattern: "/" + h.cfg.RoutePrefix + "/{path...}", Name: "function http trigger", Access: server.Open, Handler: http.HandlerFunc(h.serveHTTP),
+			MaxBody: h.opts.MaxBody})
 	}
 	for _, f := range h.funcs {
 		if f.def.Trigger.Type == EventGridTrigger {

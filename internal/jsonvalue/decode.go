@@ -13,6 +13,7 @@ package jsonvalue
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -55,6 +56,7 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.M
 // allowed).
 func Decode(data []byte, opt Options) (any, error) {
 	d := &decoder{data: data, opt: opt}
+	defer d.stack.release()
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -75,9 +77,9 @@ type decoder struct {
 	stack  stack // items of the arrays being decoded, innermost last
 }
 
-// stack holds array items in fixed-size chunks that are reused, so that an
-// array costs its final slice and at most as much again in chunks (a
-// growing slice would copy itself at every growth).
+// stack holds array items in fixed-size chunks taken from a pool, so that an
+// array costs its final slice only (a growing slice would copy itself at
+// every growth).
 type stack struct {
 	chunks [][]any
 	n      int
@@ -85,13 +87,26 @@ type stack struct {
 
 const chunkSize = 1024
 
+// chunks are shared by all decodes; a chunk is returned empty.
+var chunks = sync.Pool{New: func() any { return new([chunkSize]any) }}
+
 func (s *stack) push(v any) {
 	c := s.n / chunkSize
 	if c == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]any, chunkSize))
+		s.chunks = append(s.chunks, chunks.Get().(*[chunkSize]any)[:])
 	}
 	s.chunks[c][s.n%chunkSize] = v
 	s.n++
+}
+
+// release returns the chunks to the pool, emptied so that they keep nothing
+// alive (a decode that failed midway leaves items in them).
+func (s *stack) release() {
+	for _, c := range s.chunks {
+		clear(c)
+		chunks.Put((*[chunkSize]any)(c))
+	}
+	s.chunks, s.n = nil, 0
 }
 
 // popFrom removes the items from index base on and returns them.

@@ -17,6 +17,7 @@ import (
 	"junction/internal/connector"
 	"junction/internal/outbound"
 	"junction/internal/store"
+	"junction/internal/jsonvalue"
 	"junction/internal/workflow/expr"
 )
 
@@ -62,6 +63,10 @@ type Options struct {
 	// ExprLimits caps what expression functions may build (see expr.Limits;
 	// zero fields take the defaults).
 	ExprLimits expr.Limits
+	// MaxBody caps request trigger bodies in bytes (default DefaultMaxBody);
+	// JSON bounds their nesting and number of values (zero: no bound).
+	MaxBody int64
+	JSON    jsonvalue.Limits
 }
 
 // Engine runs workflows.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"junction/internal/jsonvalue"
 )
 
 // Scope supplies what an expression can see beyond the function library: the
@@ -295,16 +297,21 @@ func render(v any) string {
 // DecodeJSON decodes JSON into the value types expressions work with: nil,
 // bool, int64 (integers), float64, string, []any and map[string]any.
 func DecodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	return DecodeJSONWithin(data, jsonvalue.Limits{})
+}
+
+// DecodeJSONWithin is DecodeJSON with bounds on nesting and values.
+func DecodeJSONWithin(data []byte, lim jsonvalue.Limits) (any, error) {
+	return jsonvalue.Decode(data, jsonvalue.Options{Limits: lim, Number: number})
+}
+
+// number is a JSON number as Normalize would make it.
+func number(text string) (any, error) {
+	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return i, nil
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("unexpected data after the JSON value")
-	}
-	return Normalize(v), nil
+	f, _ := strconv.ParseFloat(text, 64)
+	return f, nil
 }
 
 // Normalize converts json.Number and Go numeric types to int64 or float64,

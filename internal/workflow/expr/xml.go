@@ -210,5 +210,6 @@ func xpathEval(doc, q string, lim Limits) (any, error) {
 
 var _ = sort.Strings
 
-// XMLToJSON converts an XML document to the JSON shape json(xml(...)) gives.
-func XMLToJSON(s string) (any, error) { return xmlToJSON(s) }
+// XMLToJSON converts an XML document to the JSON shape json(xml(...)) gives,
+// refusing XML nested deeper than the default MaxXMLDepth.
+func XMLToJSON(s string) (any, error) { return xmlToJSON(s, Limits{}.WithDefaults()) }
