@@ -84,4 +84,3 @@ func (l Limits) json() jsonvalue.Limits {
 func (l Limits) expr() expr.Limits {
 	return expr.Limits{MaxString: l.ExprMaxString, MaxResult: l.ExprMaxResult, MaxXMLDepth: l.XMLMaxDepth}
 }
-

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/jsonvalue"
 	"junction/internal/outbound"
 	"junction/internal/store"
-	"junction/internal/jsonvalue"
 	"junction/internal/workflow/expr"
 )
 
