@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,42 @@ func TestResultLimits(t *testing.T) {
 				t.Fatalf("error %q does not name %s", err, tc.fn)
 			}
 		})
+	}
+}
+
+// TestXPathAllocation: 28 MB of deeply nested XML through xpath() took
+// 1.54 GB, because every node of a node set is written out with its
+// subtree. Deep XML is now refused before it is parsed, and the text of a
+// node set stops at the result limit; measured as bytes allocated, which is
+// deterministic (not parallel: the measure is of the whole process).
+func TestXPathAllocation(t *testing.T) {
+	deep := strings.Repeat("<a>", 5000) + strings.Repeat("</a>", 5000)
+	nested := strings.Repeat("<a>", 200) + strings.Repeat("x", 256<<10) + strings.Repeat("</a>", 200)
+	tests := []struct {
+		name, doc string
+		lim       Limits
+		max       float64 // bytes allocated per byte of document, besides MaxResult
+	}{
+		{"deep", deep, Limits{}, 2},
+		{"nested within the depth limit", nested, Limits{MaxResult: 1 << 20}, 8},
+	}
+	for _, tc := range tests {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		_, err := evalLimited(t, "@xpath(variables('doc'), '//a')", tc.lim, map[string]any{"doc": tc.doc})
+		runtime.ReadMemStats(&m1)
+		if err == nil || !strings.Contains(err.Error(), "'xpath'") {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		lim := tc.lim.WithDefaults()
+		extra := 0.0
+		if tc.name != "deep" {
+			extra = float64(lim.MaxResult)
+		}
+		got := (float64(m1.TotalAlloc-m0.TotalAlloc) - extra) / float64(len(tc.doc))
+		t.Logf("%s: %.1f bytes allocated per byte of XML beyond the result limit", tc.name, got)
+		if got > tc.max {
+			t.Errorf("%s: %.1f bytes allocated per byte of XML beyond the result limit, want at most %v", tc.name, got, tc.max)
+		}
 	}
 }
