@@ -121,3 +121,25 @@ func TestXPathAllocation(t *testing.T) {
 		}
 	}
 }
+
+// FuzzXPathLimits: whatever the XML, xpath within small limits either fails
+// or returns a node set whose text fits the result limit.
+func FuzzXPathLimits(f *testing.F) {
+	for _, s := range []string{"<a><b>x</b><b>y</b></a>", strings.Repeat("<a>", 20) + strings.Repeat("</a>", 20), "<a x='1'><!-- c --><![CDATA[z]]></a>", "<a><b></a>"} {
+		f.Add(s)
+	}
+	lim := Limits{MaxResult: 256, MaxXMLDepth: 8}.WithDefaults()
+	f.Fuzz(func(t *testing.T, doc string) {
+		v, err := xpathEval(doc, "//*", lim)
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, s := range v.([]any) {
+			n += len(s.(string)) + 1
+		}
+		if n > lim.MaxResult {
+			t.Fatalf("%q: %d characters passed a limit of %d", doc, n, lim.MaxResult)
+		}
+	})
+}
