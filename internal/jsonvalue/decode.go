@@ -50,7 +50,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.Msg, e.Offset) }
+func (e *SyntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg) }
 
 // Decode decodes the single JSON value in data (surrounding white space
 // allowed).
@@ -58,6 +58,9 @@ func Decode(data []byte, opt Options) (any, error) {
 	d := &decoder{data: data, opt: opt}
 	defer d.stack.release()
 	d.skipSpace()
+	if d.pos == len(d.data) {
+		return nil, &SyntaxError{Offset: d.pos, Msg: "the text is empty; a JSON value was expected"}
+	}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -141,7 +144,7 @@ func (d *decoder) value(depth int) (any, error) {
 		return nil, &LimitError{Limit: d.opt.MaxValues}
 	}
 	if d.pos >= len(d.data) {
-		return nil, d.errf("unexpected end of JSON input")
+		return nil, d.errf("the text ends early")
 	}
 	switch c := d.data[d.pos]; {
 	case c == '{':
@@ -159,7 +162,7 @@ func (d *decoder) value(depth int) (any, error) {
 	case c == '-' || (c >= '0' && c <= '9'):
 		return d.number()
 	default:
-		return nil, d.errf("invalid character %q looking for beginning of value", c)
+		return nil, d.errf("character %q where a value was expected", c)
 	}
 }
 
@@ -198,7 +201,7 @@ func (d *decoder) array(depth int) (any, error) {
 		d.stack.push(v)
 		d.skipSpace()
 		if d.pos >= len(d.data) {
-			return nil, d.errf("unexpected end of JSON input")
+			return nil, d.errf("the text ends early")
 		}
 		switch d.data[d.pos] {
 		case ',':
@@ -208,7 +211,7 @@ func (d *decoder) array(depth int) (any, error) {
 			d.pos++
 			return d.stack.popFrom(base), nil
 		}
-		return nil, d.errf("invalid character %q after array element", d.data[d.pos])
+		return nil, d.errf("character %q after an array element, where ',' or ']' was expected", d.data[d.pos])
 	}
 }
 
@@ -245,7 +248,7 @@ func (d *decoder) object(depth int) (any, error) {
 		out[k.(string)] = v
 		d.skipSpace()
 		if d.pos >= len(d.data) {
-			return nil, d.errf("unexpected end of JSON input")
+			return nil, d.errf("the text ends early")
 		}
 		switch d.data[d.pos] {
 		case ',':
@@ -255,7 +258,7 @@ func (d *decoder) object(depth int) (any, error) {
 			d.pos++
 			return out, nil
 		}
-		return nil, d.errf("invalid character %q after object key:value pair", d.data[d.pos])
+		return nil, d.errf("character %q after an object member, where ',' or '}' was expected", d.data[d.pos])
 	}
 }
 
@@ -290,7 +293,7 @@ func (d *decoder) string() (any, error) {
 		}
 	}
 	d.pos = len(d.data)
-	return nil, d.errf("unexpected end of JSON input in a string")
+	return nil, d.errf("the text ends inside a string")
 }
 
 // number scans the JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
