@@ -44,6 +44,21 @@ func tooLarge(limit int64) *records.Error {
 
 type jsonLimitsKey struct{}
 
+// jsonKindOf names a decoded JSON value's kind with its article.
+func jsonKindOf(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "a number"
+}
+
 func decodeObject(data []byte, lim jsonvalue.Limits) (map[string]any, error) {
 	v, err := jsonvalue.Decode(data, jsonvalue.Options{Limits: lim})
 	if err != nil {
@@ -51,7 +66,7 @@ func decodeObject(data []byte, lim jsonvalue.Limits) (map[string]any, error) {
 	}
 	body, ok := v.(map[string]any)
 	if !ok {
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: the body must be a JSON object")
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: the body must be a JSON object, not %s", jsonKindOf(v))
 	}
 	return body, nil
 }
