@@ -1,6 +1,8 @@
 package app
 
 import (
+	"errors"
+
 	"junction/internal/jsonvalue"
 	"junction/internal/server"
 	"junction/internal/webapi"
@@ -40,39 +42,25 @@ func DefaultLimits() Limits {
 // naming the flag.
 func (l *Limits) validate() error {
 	d := DefaultLimits()
-	for _, f := range []struct {
-		flag string
-		v    *int64
-		def  int64
-	}{
-		{"--webapi-max-body", &l.WebAPIMaxBody, d.WebAPIMaxBody},
-		{"--workflow-max-body", &l.WorkflowMaxBody, d.WorkflowMaxBody},
-		{"--functions-max-body", &l.FunctionsMaxBody, d.FunctionsMaxBody},
-	} {
-		if *f.v < 0 {
-			return configErr(f.flag, "%d is negative; give a size in bytes, or 0 for the default of %d", *f.v, f.def)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
+	return errors.Join(
+		orDefault("--webapi-max-body", &l.WebAPIMaxBody, d.WebAPIMaxBody),
+		orDefault("--workflow-max-body", &l.WorkflowMaxBody, d.WorkflowMaxBody),
+		orDefault("--functions-max-body", &l.FunctionsMaxBody, d.FunctionsMaxBody),
+		orDefault("--json-max-depth", &l.JSONMaxDepth, d.JSONMaxDepth),
+		orDefault("--json-max-values", &l.JSONMaxValues, d.JSONMaxValues),
+		orDefault("--expression-max-string", &l.ExprMaxString, d.ExprMaxString),
+		orDefault("--expression-max-result", &l.ExprMaxResult, d.ExprMaxResult),
+		orDefault("--xml-max-depth", &l.XMLMaxDepth, d.XMLMaxDepth),
+	)
+}
+
+// orDefault sets a zero limit to its default and refuses a negative one.
+func orDefault[T int | int64](flag string, v *T, def T) error {
+	if *v < 0 {
+		return configErr(flag, "%d is negative; give a positive number, or 0 for the default of %d", *v, def)
 	}
-	for _, f := range []struct {
-		flag string
-		v    *int
-		def  int
-	}{
-		{"--json-max-depth", &l.JSONMaxDepth, d.JSONMaxDepth},
-		{"--json-max-values", &l.JSONMaxValues, d.JSONMaxValues},
-		{"--expression-max-string", &l.ExprMaxString, d.ExprMaxString},
-		{"--expression-max-result", &l.ExprMaxResult, d.ExprMaxResult},
-		{"--xml-max-depth", &l.XMLMaxDepth, d.XMLMaxDepth},
-	} {
-		if *f.v < 0 {
-			return configErr(f.flag, "%d is negative; give a positive number, or 0 for the default of %d", *f.v, f.def)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
+	if *v == 0 {
+		*v = def
 	}
 	return nil
 }

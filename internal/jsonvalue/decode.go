@@ -201,20 +201,28 @@ func (d *decoder) array(depth int) (any, error) {
 			return nil, err
 		}
 		d.stack.push(v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errf("the text ends early")
+		if end, err := d.next(']', "an array element"); end || err != nil {
+			return d.stack.popFrom(base), err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			continue
-		case ']':
-			d.pos++
-			return d.stack.popFrom(base), nil
-		}
-		return nil, d.errf("character %q after an array element, where ',' or ']' was expected", d.data[d.pos])
 	}
+}
+
+// next reads what follows a container's item: a comma (more items) or the
+// container's closing character (end).
+func (d *decoder) next(closing byte, item string) (end bool, err error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, d.errf("the text ends early")
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		return false, nil
+	case closing:
+		d.pos++
+		return true, nil
+	}
+	return false, d.errf("character %q after %s, where ',' or '%c' was expected", d.data[d.pos], item, closing)
 }
 
 func (d *decoder) object(depth int) (any, error) {
@@ -248,19 +256,9 @@ func (d *decoder) object(depth int) (any, error) {
 			return nil, err
 		}
 		out[k.(string)] = v
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errf("the text ends early")
+		if end, err := d.next('}', "an object member"); end || err != nil {
+			return out, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			continue
-		case '}':
-			d.pos++
-			return out, nil
-		}
-		return nil, d.errf("character %q after an object member, where ',' or '}' was expected", d.data[d.pos])
 	}
 }
 
