@@ -79,8 +79,7 @@ var prelude = `(function (limit) {
   function wrap(obj, name, label, estimate) {
     const orig = obj[name];
     if (typeof orig !== "function") return;
-    const f = { [name]: function (...args) { limit(label, estimate(this, args)); return Reflect.apply(orig, this, args); } }[name];
-    Object.defineProperty(obj, name, { value: f, writable: true, configurable: true, enumerable: false });
+    obj[name] = function (...args) { limit(label, estimate(this, args)); return Reflect.apply(orig, this, args); };
   }
   const S = String.prototype, A = Array.prototype, E = ` + strconv.Itoa(bytesPerElement) + `, C = ` + strconv.Itoa(bytesPerChar) + `;
   wrap(S, "repeat", "String.prototype.repeat", (t, a) => slen(t) * len(a[0]) * C);
@@ -109,18 +108,17 @@ var prelude = `(function (limit) {
     return reviver === undefined ? Reflect.apply(parse, JSON, [s]) : Reflect.apply(parse, JSON, [s, reviver]);
   }, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(JSON.parse, "name", { value: "parse" });
-  for (const name of ["ArrayBuffer", "SharedArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"]) {
-    const C0 = globalThis[name];
-    if (typeof C0 !== "function") continue;
-    const per = C0.BYTES_PER_ELEMENT || 1;
-    const hasInstance = (v) => v instanceof C0;
-    globalThis[name] = new Proxy(C0, {
-      construct(target, args, nt) {
-        if (typeof args[0] === "number") limit(name, len(args[0]) * per);
-        return Reflect.construct(target, args, nt === globalThis[name] ? target : nt);
-      },
-      get(target, key, receiver) { return key === Symbol.hasInstance ? hasInstance : Reflect.get(target, key); },
-    });
+  // One handler serves every constructor: it reads the element size and the
+  // name from the target, so installing costs one proxy per constructor.
+  const typed = {
+    construct(target, args, nt) {
+      if (typeof args[0] === "number") limit(target.name, len(args[0]) * (target.BYTES_PER_ELEMENT || 1));
+      return Reflect.construct(target, args, nt === globalThis[target.name] ? target : nt);
+    },
+    get(target, key) { return key === Symbol.hasInstance ? (v) => v instanceof target : Reflect.get(target, key); },
+  };
+  for (const name of ["ArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"]) {
+    if (typeof globalThis[name] === "function") globalThis[name] = new Proxy(globalThis[name], typed);
   }
 })`
 
