@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -132,7 +133,9 @@ func (c *Component) Routes() []server.Route {
 	}
 	if len(h.http) > 0 {
 		routes = append(routes, server.Route{Pattern: "/" + h.cfg.RoutePrefix + "/{path...}", Name: "function http trigger", Access: server.Open, Handler: http.HandlerFunc(h.serveHTTP),
-			MaxBody: h.opts.MaxBody})
+			MaxBody: h.opts.MaxBody, TooLarge: func(w http.ResponseWriter, limit int64) {
+				http.Error(w, fmt.Sprintf("the request body is larger than the limit of %d bytes", limit), http.StatusRequestEntityTooLarge)
+			}})
 	}
 	for _, f := range h.funcs {
 		if f.def.Trigger.Type == EventGridTrigger {

@@ -117,9 +117,14 @@ func TestNativeCallAbandoned(t *testing.T) {
 	t.Parallel()
 	// The memory limit is high so that only time can stop this run; the time
 	// limit leaves the run time to reach the call on a busy machine.
-	sb := New(Options{Timeout: time.Second, MaxMemory: 1 << 30, Grace: 200 * time.Millisecond})
+	sb := New(Options{Timeout: time.Second, MaxMemory: 1 << 30, Grace: 200 * time.Millisecond, MaxAbandoned: 1})
 	_, err := runEnds(t, sb, `return /^(?=(a+)+b)/.test("a".repeat(32));`)
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "abandoned") {
 		t.Fatalf("got %v, want ErrTimeout with the call abandoned", err)
+	}
+	// The abandoned call runs on (until the regular expression's own match
+	// timeout, seconds away), so the sandbox refuses new runs meanwhile.
+	if _, err := runEnds(t, sb, `return 1;`); !errors.Is(err, ErrBusy) {
+		t.Fatalf("got %v, want ErrBusy while the abandoned call runs", err)
 	}
 }
