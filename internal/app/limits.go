@@ -30,8 +30,8 @@ func DefaultLimits() Limits {
 		WebAPIMaxBody:    webapi.DefaultMaxBody,
 		WorkflowMaxBody:  workflow.DefaultMaxBody,
 		FunctionsMaxBody: server.DefaultMaxBody,
-		JSONMaxDepth:     128,
-		JSONMaxValues:    1_000_000,
+		JSONMaxDepth:     expr.DefaultJSONDepth,
+		JSONMaxValues:    expr.DefaultJSONValues,
 		ExprMaxString:    expr.DefaultMaxString,
 		ExprMaxResult:    expr.DefaultMaxResult,
 		XMLMaxDepth:      expr.DefaultMaxXMLDepth,
@@ -70,5 +70,5 @@ func (l Limits) json() jsonvalue.Limits {
 }
 
 func (l Limits) expr() expr.Limits {
-	return expr.Limits{MaxString: l.ExprMaxString, MaxResult: l.ExprMaxResult, MaxXMLDepth: l.XMLMaxDepth}
+	return expr.Limits{MaxString: l.ExprMaxString, MaxResult: l.ExprMaxResult, MaxXMLDepth: l.XMLMaxDepth, JSON: l.json()}
 }

@@ -780,7 +780,7 @@ func registerConversions() {
 			if strings.HasPrefix(t, "<") {
 				return xmlToJSON(t, c.limits)
 			}
-			out, err := DecodeJSON([]byte(v))
+			out, err := DecodeJSONWithin([]byte(v), c.limits.JSON)
 			if err != nil {
 				return nil, errf("the template language function 'json' parameter is not valid: the provided value '%s' cannot be parsed: %v", truncate(v, 60), err)
 			}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"junction/internal/jsonvalue"
 )
 
 // Limits bound what one function call may produce, so that an expression
@@ -24,6 +26,9 @@ type Limits struct {
 	// MaxXMLDepth caps the nesting of XML that xpath and json parse
 	// (default 256).
 	MaxXMLDepth int
+	// JSON bounds the JSON text json() parses (default 128 levels,
+	// 1,000,000 values, as request bodies).
+	JSON jsonvalue.Limits
 }
 
 // The default limits.
@@ -31,6 +36,8 @@ const (
 	DefaultMaxString   = 131072
 	DefaultMaxResult   = 16 << 20
 	DefaultMaxXMLDepth = 256
+	DefaultJSONDepth   = 128
+	DefaultJSONValues  = 1_000_000
 )
 
 // WithDefaults fills zero fields with the defaults.
@@ -43,6 +50,12 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxXMLDepth <= 0 {
 		l.MaxXMLDepth = DefaultMaxXMLDepth
+	}
+	if l.JSON.MaxDepth <= 0 {
+		l.JSON.MaxDepth = DefaultJSONDepth
+	}
+	if l.JSON.MaxValues <= 0 {
+		l.JSON.MaxValues = DefaultJSONValues
 	}
 	return l
 }

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"junction/internal/jsonvalue"
 )
 
 // limitedScope is testScope with limits of its own.
@@ -64,6 +66,8 @@ func TestResultLimits(t *testing.T) {
 		{"xpath nodes within depth", "@xpath(variables('wide'), 'count(//c)')", Limits{}, ""},
 		{"xpath output over the limit", "@xpath(variables('wide'), '//a')", Limits{MaxResult: 10000}, "xpath"},
 		{"configured string limit", "@concat(variables('s'), 'abcdef')", Limits{MaxString: 5}, "concat"},
+		{"json of too many values", "@json(concat('[', join(range(0, 2000), ','), ']'))", Limits{JSON: jsonvalue.Limits{MaxValues: 1000}}, "json"},
+		{"json within the bounds", "@json('[1,2,3]')", Limits{}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
