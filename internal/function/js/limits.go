@@ -93,6 +93,12 @@ var prelude = `(function (limit) {
   for (const name of ["fill", "map", "filter", "slice", "splice", "flat", "flatMap", "reverse", "sort", "copyWithin", "toSorted", "toReversed", "toSpliced", "with"]) {
     wrap(A, name, "Array.prototype." + name, (t) => len(t && t.length) * E);
   }
+  // The methods that only walk an array allocate nothing, but a sparse array
+  // can be 2^32-1 long and the walk is uninterruptible: an array too long to
+  // be dense within the memory limit (8 bytes an element) is refused.
+  for (const name of ["indexOf", "lastIndexOf", "includes", "find", "findIndex", "findLast", "findLastIndex", "forEach", "some", "every", "reduce", "reduceRight"]) {
+    wrap(A, name, "Array.prototype." + name, (t) => len(t && t.length) * 8);
+  }
   wrap(A, "concat", "Array.prototype.concat", (t, a) => a.reduce((n, x) => n + (Array.isArray(x) ? len(x.length) : 1), len(t && t.length)) * E);
   wrap(A, "join", "Array.prototype.join", (t, a) => limit.joinSize(t, a[0] === undefined ? "," : String(a[0])));
   wrap(Array, "from", "Array.from", (t, a) => len(a[0] && a[0].length) * E);
@@ -177,9 +183,14 @@ func (r *run) joinSize(call goja.FunctionCall) goja.Value {
 	}
 	sep := uint64(len(call.Argument(1).String()))
 	n := o.Get("length").ToInteger()
+	// Every element costs the call some work, even a hole: an array longer
+	// than the limit in bytes is refused without walking it.
+	if n < 0 || uint64(n) > r.opts.MaxMemory/8 {
+		return r.vm.ToValue(uint64(max(n, 0)) * 8)
+	}
 	var size uint64
 	for i := int64(0); i < n && size <= r.opts.MaxMemory; i++ {
-		size += sep * bytesPerChar
+		size += sep*bytesPerChar + 1
 		switch v := o.Get(strconv.FormatInt(i, 10)).(type) {
 		case goja.String:
 			size += uint64(v.Length()) * bytesPerChar
