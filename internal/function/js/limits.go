@@ -74,12 +74,13 @@ const (
 // the closure, so code cannot call around the check.
 var prelude = `(function (limit) {
   "use strict";
+  const apply = Reflect.apply, construct = Reflect.construct, get = Reflect.get;
   const len = (v) => { const n = Number(v); return n > 0 && n !== Infinity ? Math.floor(n) : 0; };
   const slen = (s) => (s === undefined || s === null) ? 0 : String(s).length;
   function wrap(obj, name, label, estimate) {
     const orig = obj[name];
     if (typeof orig !== "function") return;
-    obj[name] = function (...args) { limit(label, estimate(this, args)); return Reflect.apply(orig, this, args); };
+    obj[name] = function (...args) { limit(label, estimate(this, args)); return apply(orig, this, args); };
   }
   const S = String.prototype, A = Array.prototype, E = ` + strconv.Itoa(bytesPerElement) + `, C = ` + strconv.Itoa(bytesPerChar) + `;
   wrap(S, "repeat", "String.prototype.repeat", (t, a) => slen(t) * len(a[0]) * C);
@@ -99,6 +100,12 @@ var prelude = `(function (limit) {
   for (const name of ["indexOf", "lastIndexOf", "includes", "find", "findIndex", "findLast", "findLastIndex", "forEach", "some", "every", "reduce", "reduceRight"]) {
     wrap(A, name, "Array.prototype." + name, (t) => len(t && t.length) * 8);
   }
+  // An argument list is built whole from an array-like's length before the
+  // call: f.apply(null, {length: 1e7}) allocated 228 MiB.
+  const argsEstimate = (list) => (list !== null && typeof list === "object" ? len(list.length) : 0) * E;
+  wrap(Function.prototype, "apply", "Function.prototype.apply", (t, a) => argsEstimate(a[1]));
+  wrap(Reflect, "apply", "Reflect.apply", (t, a) => argsEstimate(a[2]));
+  wrap(Reflect, "construct", "Reflect.construct", (t, a) => argsEstimate(a[1]));
   wrap(A, "concat", "Array.prototype.concat", (t, a) => a.reduce((n, x) => n + (Array.isArray(x) ? len(x.length) : 1), len(t && t.length)) * E);
   wrap(A, "join", "Array.prototype.join", (t, a) => limit.joinSize(t, a[0] === undefined ? "," : String(a[0])));
   wrap(Array, "from", "Array.from", (t, a) => len(a[0] && a[0].length) * E);
@@ -111,7 +118,7 @@ var prelude = `(function (limit) {
     const s = String(text);
     if (!limit.jsonDepth(s)) throw new SyntaxError("JSON.parse: the text is nested deeper than " + limit.maxJSONDepth + " levels");
     limit("JSON.parse", s.length * E);
-    return reviver === undefined ? Reflect.apply(parse, JSON, [s]) : Reflect.apply(parse, JSON, [s, reviver]);
+    return reviver === undefined ? apply(parse, JSON, [s]) : apply(parse, JSON, [s, reviver]);
   }, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(JSON.parse, "name", { value: "parse" });
   // One handler serves every constructor: it reads the element size and the
@@ -119,9 +126,9 @@ var prelude = `(function (limit) {
   const typed = {
     construct(target, args, nt) {
       if (typeof args[0] === "number") limit(target.name, len(args[0]) * (target.BYTES_PER_ELEMENT || 1));
-      return Reflect.construct(target, args, nt === globalThis[target.name] ? target : nt);
+      return construct(target, args, nt === globalThis[target.name] ? target : nt);
     },
-    get(target, key) { return key === Symbol.hasInstance ? (v) => v instanceof target : Reflect.get(target, key); },
+    get(target, key) { return key === Symbol.hasInstance ? (v) => v instanceof target : get(target, key); },
   };
   for (const name of ["ArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"]) {
     if (typeof globalThis[name] === "function") globalThis[name] = new Proxy(globalThis[name], typed);

@@ -58,6 +58,8 @@ func TestNativeCallsRefusedOverMemoryLimit(t *testing.T) {
 		{"replace that multiplies", `return "x".repeat(1 << 16).replaceAll("x", "y".repeat(512)).length;`, "String.prototype.replaceAll"},
 		{"walk of a long sparse array", `const a = []; a.length = 2 ** 32 - 1; return a.indexOf(1);`, "Array.prototype.indexOf"},
 		{"forEach over a long sparse array", `const a = []; a.length = 1e9; a.forEach(x => x); return 1;`, "Array.prototype.forEach"},
+		{"apply with a long array-like", `return Math.max.apply(null, {length: 1e7});`, "Function.prototype.apply"},
+		{"Reflect.apply with a long array-like", `return Reflect.apply(Math.max, null, {length: 2 ** 32 - 1});`, "Reflect.apply"},
 		{"join of a long sparse array", `const a = []; a.length = 1e9; return a.join("").length;`, "Array.prototype.join"},
 		{"caught refusal still ends the run", `try { return "x".repeat(1 << 28).length; } catch (e) { return "caught"; }`, "String.prototype.repeat"},
 	}
@@ -92,6 +94,7 @@ func TestNativeCallsWithinLimits(t *testing.T) {
 		{"instanceof after wrapping", `return new Uint8Array(2) instanceof Uint8Array && new Uint8Array(4).subarray(1) instanceof Uint8Array;`, true},
 		{"subclass of a wrapped constructor", `class B extends Uint8Array {}; const b = new B(3); return b instanceof B && b.length === 3;`, true},
 		{"regexp with backreference", `return /(a)\1/.test("xaay");`, true},
+		{"apply and Reflect", `return Math.max.apply(null, [1, 5, 2]) + Reflect.apply(Math.min, null, [4, 3]) + Reflect.construct(Date, [0]).getTime();`, 8.0},
 		{"walks of ordinary arrays", `const a = [3, 1, 2]; return a.indexOf(2) + a.reduce((s, x) => s + x, 0) + (a.includes(1) ? 1 : 0);`, 9.0},
 	}
 	sb := smallSandbox()
