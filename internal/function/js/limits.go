@@ -97,7 +97,7 @@ var prelude = `(function (limit) {
   // The methods that only walk an array allocate nothing, but a sparse array
   // can be 2^32-1 long and the walk is uninterruptible: an array too long to
   // be dense within the memory limit (8 bytes an element) is refused.
-  for (const name of ["indexOf", "lastIndexOf", "includes", "find", "findIndex", "findLast", "findLastIndex", "forEach", "some", "every", "reduce", "reduceRight"]) {
+  for (const name of ["indexOf", "lastIndexOf", "includes", "find", "findIndex", "findLast", "findLastIndex", "forEach", "some", "every", "reduce", "reduceRight", "shift", "unshift"]) {
     wrap(A, name, "Array.prototype." + name, (t) => len(t && t.length) * 8);
   }
   // An argument list is built whole from an array-like's length before the
@@ -108,6 +108,9 @@ var prelude = `(function (limit) {
   wrap(Reflect, "construct", "Reflect.construct", (t, a) => argsEstimate(a[1]));
   wrap(A, "concat", "Array.prototype.concat", (t, a) => a.reduce((n, x) => n + (Array.isArray(x) ? len(x.length) : 1), len(t && t.length)) * E);
   wrap(A, "join", "Array.prototype.join", (t, a) => limit.joinSize(t, a[0] === undefined ? "," : String(a[0])));
+  // String(array), array + "" and template literals join through toString.
+  wrap(A, "toString", "Array.prototype.toString", (t) => limit.joinSize(t, ","));
+  wrap(A, "toLocaleString", "Array.prototype.toLocaleString", (t) => limit.joinSize(t, ","));
   wrap(Array, "from", "Array.from", (t, a) => len(a[0] && a[0].length) * E);
   for (const name of ["keys", "values", "entries"]) {
     wrap(Object, name, "Object." + name, (t, a) => (a[0] && typeof a[0] === "object" && "length" in a[0] ? len(a[0].length) : 0) * E);

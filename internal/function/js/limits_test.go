@@ -60,6 +60,9 @@ func TestNativeCallsRefusedOverMemoryLimit(t *testing.T) {
 		{"forEach over a long sparse array", `const a = []; a.length = 1e9; a.forEach(x => x); return 1;`, "Array.prototype.forEach"},
 		{"apply with a long array-like", `return Math.max.apply(null, {length: 1e7});`, "Function.prototype.apply"},
 		{"Reflect.apply with a long array-like", `return Reflect.apply(Math.max, null, {length: 2 ** 32 - 1});`, "Reflect.apply"},
+		{"array to string through +", "const s = \"x\".repeat(1 << 15); return (Array(1e4).fill(s) + \"\").length;", "Array.prototype.toString"},
+		{"template literal of an array", "const s = \"x\".repeat(1 << 15); return `${Array(1e4).fill(s)}`.length;", "Array.prototype.toString"},
+		{"unshift on a long sparse array", `const a = []; a.length = 1e9; a.unshift(1); return 1;`, "Array.prototype.unshift"},
 		{"join of a long sparse array", `const a = []; a.length = 1e9; return a.join("").length;`, "Array.prototype.join"},
 		{"caught refusal still ends the run", `try { return "x".repeat(1 << 28).length; } catch (e) { return "caught"; }`, "String.prototype.repeat"},
 	}
@@ -95,6 +98,7 @@ func TestNativeCallsWithinLimits(t *testing.T) {
 		{"subclass of a wrapped constructor", `class B extends Uint8Array {}; const b = new B(3); return b instanceof B && b.length === 3;`, true},
 		{"regexp with backreference", `return /(a)\1/.test("xaay");`, true},
 		{"apply and Reflect", `return Math.max.apply(null, [1, 5, 2]) + Reflect.apply(Math.min, null, [4, 3]) + Reflect.construct(Date, [0]).getTime();`, 8.0},
+		{"arrays as strings", "return String([1, [2, 3]]) + `${[4]}` + [5, 6];", "1,2,345,6"},
 		{"walks of ordinary arrays", `const a = [3, 1, 2]; return a.indexOf(2) + a.reduce((s, x) => s + x, 0) + (a.includes(1) ? 1 : 0);`, 9.0},
 	}
 	sb := smallSandbox()
