@@ -2,7 +2,6 @@ package webapi_test
 
 import (
 	"io"
-	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -41,17 +40,9 @@ func TestBodyLimits(t *testing.T) {
 			if tc.chunked {
 				rd = io.MultiReader(rd) // hides the length from the client
 			}
-			req, _ := http.NewRequest("POST", base+"/api/data/v9.2/accounts", rd)
-			req.Header.Set("Authorization", "Bearer k")
-			req.Header.Set("Content-Type", "application/json")
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			raw, _ := io.ReadAll(res.Body)
-			if res.StatusCode != tc.status || !strings.Contains(string(raw), `"code":"0x80048d19"`) || !strings.Contains(string(raw), tc.msg) {
-				t.Fatalf("%d %s", res.StatusCode, raw)
+			status, _, raw := apptest.Post(t, base+"/api/data/v9.2/accounts", "k", rd)
+			if status != tc.status || !strings.Contains(string(raw), `"code":"0x80048d19"`) || !strings.Contains(string(raw), tc.msg) {
+				t.Fatalf("%d %s", status, raw)
 			}
 		})
 	}
@@ -70,15 +61,7 @@ func allocPerByte(t *testing.T, url, body string) float64 {
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer k")
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
+	apptest.Post(t, url, "k", strings.NewReader(body))
 	runtime.ReadMemStats(&m1)
 	return float64(m1.TotalAlloc-m0.TotalAlloc) / float64(len(body))
 }

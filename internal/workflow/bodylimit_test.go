@@ -3,7 +3,6 @@ package workflow_test
 import (
 	"context"
 	"io"
-	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,19 +20,6 @@ func callbackURL(t *testing.T, base string) string {
 	t.Helper()
 	apptest.Call(t, "PUT", base+"/admin/v1/workflows/echo", "k", echoFlow, 201)
 	return apptest.Call(t, "POST", base+"/admin/v1/workflows/echo/triggers/manual/listCallbackUrl", "k", nil, 200)["value"].(string)
-}
-
-func postBody(t *testing.T, url string, body io.Reader) (int, string, http.Header) {
-	t.Helper()
-	req, _ := http.NewRequest("POST", url, body)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(raw), res.Header
 }
 
 // TestTriggerBodyLimits: trigger bodies over the configured limit are
@@ -67,8 +53,8 @@ func TestTriggerBodyLimits(t *testing.T) {
 			if tc.chunked {
 				rd = io.MultiReader(rd)
 			}
-			status, raw, _ := postBody(t, cb, rd)
-			if status != tc.status || !strings.Contains(raw, `"code":"`+tc.code+`"`) || !strings.Contains(raw, tc.msg) {
+			status, _, raw := apptest.Post(t, cb, "", rd)
+			if status != tc.status || !strings.Contains(string(raw), `"code":"`+tc.code+`"`) || !strings.Contains(string(raw), tc.msg) {
 				t.Fatalf("%d %s", status, raw)
 			}
 		})
@@ -97,7 +83,7 @@ func TestCallbackAllocationPerByte(t *testing.T) {
 		runtime.GC()
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		status, raw, hdr := postBody(t, cb, strings.NewReader(tc.body))
+		status, hdr, raw := apptest.Post(t, cb, "", strings.NewReader(tc.body))
 		if status != 202 {
 			t.Fatalf("%d %s", status, raw)
 		}
