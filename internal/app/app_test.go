@@ -226,6 +226,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"broken project", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: broken}, "--project", "junction.yaml:2: field bogus not found"},
 		{"missing project", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: filepath.Join(broken, "nope")}, "--project", "cannot read the project folder"},
 		{"no listen", app.Config{Data: t.TempDir()}, "--listen", "required"},
+		{"negative body limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{WebAPIMaxBody: -1}}, "--webapi-max-body", "negative"},
+		{"negative expression limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{ExprMaxString: -5}}, "--expression-max-string", "default of 131072"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

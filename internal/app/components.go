@@ -34,6 +34,8 @@ func buildComponents(d Deps) []Component {
 	bridge.Local, bridge.LocalClient = local, d.LocalClient
 
 	web := webapi.NewComponent(d.Store, d.Keys, d.Logger)
+	lim := d.Config.Limits
+	web.SetBodyLimits(lim.WebAPIMaxBody, lim.json())
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
 	eventOpts := events.OptionsFromEnv()
 	eventOpts.Outbound = d.Outbound
@@ -50,7 +52,8 @@ func buildComponents(d Deps) []Component {
 	must(builtin.Register(connectors, d.Outbound))
 
 	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
-		BaseURL: d.BaseURL, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge}})
+		BaseURL: d.BaseURL, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge},
+		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr()})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
 	flows.Engine().AddTriggerSource(bridge.RowTriggers())
 	bridge.Engine = flows.Engine()
@@ -59,7 +62,7 @@ func buildComponents(d Deps) []Component {
 		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge, HTTPClient: d.Outbound.Client(30 * time.Second),
 		NotFound: webAPIOr(web, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no function is served at this path", http.StatusNotFound)
-		}))})
+		})), MaxBody: lim.FunctionsMaxBody})
 	bridge.Host = functions.Host()
 
 	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env,

@@ -57,6 +57,9 @@ type Config struct {
 
 	outbound *outbound.Policy
 	tls      *tls.Config
+
+	// Limits bound request bodies and expression results (see limits.go).
+	Limits Limits
 }
 
 // ConfigError is a problem with the configuration, named by its field, that
@@ -96,6 +99,9 @@ func (c *Config) validate() error {
 		return configErr("--demo", "--demo and --project cannot be used together")
 	}
 	if err := c.validateNetwork(); err != nil {
+		return err
+	}
+	if err := c.Limits.validate(); err != nil {
 		return err
 	}
 	if c.Logger == nil {

@@ -28,6 +28,7 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.StringVar(&cfg.OutboundAllow, "outbound-allow", "", "comma-separated addresses or CIDR ranges exempted from the built-in outbound refusals")
 	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
 	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
+	limitFlags(fs, &cfg.Limits)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if code, ok := parse(fs, args, io.Env); !ok {

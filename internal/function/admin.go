@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -131,7 +132,10 @@ func (c *Component) Routes() []server.Route {
 			Doc: &server.Operation{Summary: "Delete a host key", Tag: tag, Status: http.StatusNoContent}},
 	}
 	if len(h.http) > 0 {
-		routes = append(routes, server.Route{Pattern: "/" + h.cfg.RoutePrefix + "/{path...}", Name: "function http trigger", Access: server.Open, Handler: http.HandlerFunc(h.serveHTTP)})
+		routes = append(routes, server.Route{Pattern: "/" + h.cfg.RoutePrefix + "/{path...}", Name: "function http trigger", Access: server.Open, Handler: http.HandlerFunc(h.serveHTTP),
+			MaxBody: h.opts.MaxBody, TooLarge: func(w http.ResponseWriter, limit int64) {
+				http.Error(w, fmt.Sprintf("the request body is larger than the limit of %d bytes", limit), http.StatusRequestEntityTooLarge)
+			}})
 	}
 	for _, f := range h.funcs {
 		if f.def.Trigger.Type == EventGridTrigger {

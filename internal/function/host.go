@@ -66,6 +66,9 @@ type Options struct {
 	// NotFound answers requests under the route prefix that no function
 	// serves; default a plain 404.
 	NotFound http.Handler
+	// MaxBody caps HTTP trigger request bodies in bytes (0: the server's
+	// default, server.DefaultMaxBody).
+	MaxBody int64
 }
 
 // Host runs one function app.

@@ -2,7 +2,6 @@ package function
 
 import (
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -50,7 +49,7 @@ func (h *Host) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := Trigger{Type: HTTPTrigger, Detail: r.Method + " " + r.URL.Path, request: r, writer: w}
-	body, err := io.ReadAll(r.Body)
+	body, err := server.ReadBody(r)
 	if err != nil {
 		status := http.StatusBadRequest
 		if _, ok := err.(*http.MaxBytesError); ok {

@@ -83,10 +83,26 @@ func (Alias) expr()     {}
 type Aliases func(name string) (string, bool)
 
 type parser struct {
-	toks    []token
-	i       int
-	aliases Aliases
-	depth   int
+	toks       []token
+	i          int
+	aliases    Aliases
+	depth      int
+	conditions int
+}
+
+// MaxFilterConditions bounds the conditions (comparisons, function calls,
+// lambda operators and parenthesised groups) in one $filter, so that a query
+// is refused before it reaches the database: SQLite refuses expressions
+// nested 1,000 deep, which a chain of 1,000 "or" conditions is. A list of
+// values (Microsoft.Dynamics.CRM.In and its kin) is one condition however
+// long it is.
+const MaxFilterConditions = 500
+
+// TooComplexError is a $filter over MaxFilterConditions.
+type TooComplexError struct{ Conditions int }
+
+func (e *TooComplexError) Error() string {
+	return fmt.Sprintf("The $filter is too complex: it has more than %d conditions. Use fewer conditions, or a list function such as Microsoft.Dynamics.CRM.In for many values of one column.", MaxFilterConditions)
 }
 
 // ParseFilter parses a $filter expression; aliases resolves @p values (nil:
@@ -214,6 +230,9 @@ func (p *parser) not() (Expr, error) {
 var cmpOps = map[string]bool{"eq": true, "ne": true, "gt": true, "ge": true, "lt": true, "le": true}
 
 func (p *parser) cmp() (Expr, error) {
+	if p.conditions++; p.conditions > MaxFilterConditions {
+		return nil, &TooComplexError{Conditions: p.conditions}
+	}
 	l, err := p.primary()
 	if err != nil {
 		return nil, err

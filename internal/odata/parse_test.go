@@ -1,6 +1,8 @@
 package odata
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -102,7 +104,8 @@ func TestParseExpand(t *testing.T) {
 
 func FuzzParseFilter(f *testing.F) {
 	for _, s := range []string{"name eq 'x'", "a/any(c:c/b eq 1) and not (x ne null)", "Microsoft.Dynamics.CRM.In(PropertyName='a',PropertyValues=['1',2])",
-		"contains(name,'o''x') or revenue ge 1.5e3", "createdon gt 2024-01-01T00:00:00Z and id eq 00000000-0000-0000-0000-000000000000", "x eq @p1"} {
+		"contains(name,'o''x') or revenue ge 1.5e3", "createdon gt 2024-01-01T00:00:00Z and id eq 00000000-0000-0000-0000-000000000000", "x eq @p1",
+		orChain(MaxFilterConditions + 1)} {
 		f.Add(s)
 	}
 	ts := map[string]*records.Table{}
@@ -117,6 +120,9 @@ func FuzzParseFilter(f *testing.F) {
 		e, err := ParseFilter(s, func(string) (string, bool) { return "'v'", true })
 		if err != nil {
 			return
+		}
+		if n := conditions(e); n > MaxFilterConditions {
+			t.Fatalf("%q parsed with %d conditions, over the bound of %d", s, n, MaxFilterConditions)
 		}
 		for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
 			c := &Compiler{Tables: ts, Dialect: d}
@@ -144,4 +150,65 @@ func FuzzParseKey(f *testing.F) {
 			t.Fatalf("%q: empty key accepted", s)
 		}
 	})
+}
+
+// conditions counts the leaves and operators of a parsed filter that the
+// parser's bound covers.
+func conditions(e Expr) int {
+	switch x := e.(type) {
+	case Binary:
+		if x.Op == "and" || x.Op == "or" {
+			return conditions(x.L) + conditions(x.R)
+		}
+		return 1
+	case Not:
+		return conditions(x.X)
+	case Lambda:
+		if x.Body == nil {
+			return 1
+		}
+		return 1 + conditions(x.Body)
+	}
+	return 1
+}
+
+func orChain(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("accountnumber eq 'A%d'", i)
+	}
+	return strings.Join(parts, " or ")
+}
+
+func TestFilterComplexityBound(t *testing.T) {
+	t.Parallel()
+	values := make([]string, 5000)
+	for i := range values {
+		values[i] = fmt.Sprintf("'A%d'", i)
+	}
+	tests := []struct {
+		name    string
+		filter  string
+		refused bool
+	}{
+		{"at the bound", orChain(MaxFilterConditions), false},
+		{"one over", orChain(MaxFilterConditions + 1), true},
+		{"a thousand ors", orChain(1000), true},
+		{"and chain", strings.ReplaceAll(orChain(2000), " or ", " and "), true},
+		{"nested groups", strings.Repeat("(", 50) + orChain(600) + strings.Repeat(")", 50), true},
+		{"In with 5000 values", "Microsoft.Dynamics.CRM.In(PropertyName='accountnumber',PropertyValues=[" + strings.Join(values, ",") + "])", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseFilter(tc.filter, nil)
+			var tc2 *TooComplexError
+			if got := errors.As(err, &tc2); got != tc.refused {
+				t.Fatalf("refused = %v (%v), want %v", got, err, tc.refused)
+			}
+			if !tc.refused && err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

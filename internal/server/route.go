@@ -89,6 +89,9 @@ type Route struct {
 	Doc *Operation
 	// MaxBody overrides the default request body limit (bytes); negative means none.
 	MaxBody int64
+	// TooLarge writes the answer to a body over MaxBody in the surface's own
+	// error format (status 413); nil writes the management API's.
+	TooLarge func(w http.ResponseWriter, limit int64)
 }
 
 func (r Route) muxPattern() string {

@@ -217,6 +217,10 @@ func (s *Server) wrap(rt Route) http.Handler {
 		}
 		if limit > 0 {
 			if r.ContentLength > limit {
+				if rt.TooLarge != nil {
+					rt.TooLarge(w, limit)
+					return
+				}
 				WriteError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, "request body is larger than the limit of "+strconv.FormatInt(limit, 10)+" bytes")
 				return
 			}

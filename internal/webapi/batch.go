@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 
 	"junction/internal/records"
+	"junction/internal/server"
 	"junction/internal/store"
 )
 
@@ -44,7 +44,7 @@ func (h *Handler) batch(w http.ResponseWriter, rq *req) {
 		h.fail(w, rq, badRequest("$batch cannot be nested"))
 		return
 	}
-	data, err := io.ReadAll(rq.r.Body)
+	data, err := server.ReadBody(rq.r)
 	if err != nil {
 		h.fail(w, rq, records.Errorf(http.StatusRequestEntityTooLarge, records.CodeBadPayload, "cannot read the batch: %v", err))
 		return

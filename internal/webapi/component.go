@@ -1,15 +1,18 @@
 package webapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"junction/internal/changelog"
+	"junction/internal/jsonvalue"
 	"junction/internal/project"
 	"junction/internal/records"
 	"junction/internal/server"
@@ -23,6 +26,18 @@ type Component struct {
 	handler *Handler
 	tables  []records.Table
 	started bool
+	maxBody int64
+}
+
+// DefaultMaxBody is the request body limit when SetBodyLimits sets none.
+const DefaultMaxBody = 64 << 20
+
+// SetBodyLimits sets the request body limit in bytes (refused with
+// Dataverse's error before the body is read) and the JSON bounds of bodies.
+// Call it before the routes are taken.
+func (c *Component) SetBodyLimits(maxBody int64, json jsonvalue.Limits) {
+	c.maxBody = maxBody
+	c.handler.json = json
 }
 
 // NewComponent builds the component. limits come from
@@ -97,7 +112,8 @@ func (c *Component) Migrations() []store.Migration {
 func (c *Component) Routes() []server.Route {
 	var routes []server.Route
 	for _, v := range []string{"v9.0", "v9.1", "v9.2"} {
-		routes = append(routes, server.Route{Pattern: Prefix + v + "/", Name: "dataverse", Access: server.Open, Handler: c.handler, MaxBody: 64 << 20})
+		routes = append(routes, server.Route{Pattern: Prefix + v + "/", Name: "dataverse", Access: server.Open, Handler: c.handler,
+			MaxBody: cmp.Or(c.maxBody, DefaultMaxBody), TooLarge: func(w http.ResponseWriter, limit int64) { writeError(w, tooLarge(limit)) }})
 	}
 	return routes
 }

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
+	"junction/internal/jsonvalue"
 	"junction/internal/odata"
 	"junction/internal/records"
 	"junction/internal/server"
@@ -18,13 +18,14 @@ import (
 
 func jsonNumber(s string) json.Number { return json.Number(s) }
 
-// readBody decodes a JSON object body with numbers kept exact.
+// readBody decodes a JSON object body with numbers kept exact, within the
+// handler's JSON limits (see Options.JSON).
 func readBody(r *http.Request) (map[string]any, error) {
-	data, err := io.ReadAll(r.Body)
+	data, err := server.ReadBody(r)
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, records.Errorf(http.StatusRequestEntityTooLarge, records.CodeBadPayload, "The request body is larger than %d bytes.", mb.Limit)
+			return nil, tooLarge(mb.Limit)
 		}
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "cannot read the request body: %v", err)
 	}
@@ -32,21 +33,40 @@ func readBody(r *http.Request) (map[string]any, error) {
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload,
 			"A missing or empty content type header was found when trying to read a message. The content type header is required: send Content-Type: application/json.")
 	}
-	return decodeObject(data)
+	lim, _ := r.Context().Value(jsonLimitsKey{}).(jsonvalue.Limits)
+	return decodeObject(data, lim)
 }
 
-func decodeObject(data []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var body map[string]any
-	if err := dec.Decode(&body); err != nil {
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: %s", server.DescribeJSONError(err))
+// tooLarge is Dataverse's answer to a body over the limit.
+func tooLarge(limit int64) *records.Error {
+	return records.Errorf(http.StatusRequestEntityTooLarge, records.CodeBadPayload, "The request body is larger than %d bytes.", limit)
+}
+
+type jsonLimitsKey struct{}
+
+// jsonKindOf names a decoded JSON value's kind with its article.
+func jsonKindOf(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
 	}
-	if dec.More() {
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: data after the JSON object")
+	return "a number"
+}
+
+func decodeObject(data []byte, lim jsonvalue.Limits) (map[string]any, error) {
+	v, err := jsonvalue.Decode(data, jsonvalue.Options{Limits: lim})
+	if err != nil {
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: %v", err)
 	}
-	if body == nil {
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: the body must be a JSON object")
+	body, ok := v.(map[string]any)
+	if !ok {
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeBadPayload, "Error identified in Payload provided by the user: the body must be a JSON object, not %s", jsonKindOf(v))
 	}
 	return body, nil
 }

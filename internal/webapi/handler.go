@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/jsonvalue"
 	"junction/internal/records"
 	"junction/internal/server"
 )
@@ -32,12 +33,16 @@ type Handler struct {
 	actions map[string][]*Action
 	limits  *Limiter
 	now     func() time.Time
+	json    jsonvalue.Limits
 }
 
 // Options configure a Handler.
 type Options struct {
 	Limits LimitConfig
 	Now    func() time.Time
+	// JSON bounds the nesting depth and number of values of request bodies
+	// (zero fields: no bound).
+	JSON jsonvalue.Limits
 }
 
 // NewHandler returns the Web API handler over rec, authenticating bearer
@@ -49,7 +54,7 @@ func NewHandler(rec *records.Service, auth server.Authenticator, log *slog.Logge
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now}
+	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now, json: opt.JSON}
 	h.limits = NewLimiter(opt.Limits, opt.Now)
 	h.registerBuiltinActions()
 	h.registerSecurityActions()
@@ -74,6 +79,7 @@ var versionSeg = regexp.MustCompile(`^v9\.\d+$`)
 // ServeHTTP authenticates, applies the limits and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("OData-Version", "4.0")
+	r = r.WithContext(context.WithValue(r.Context(), jsonLimitsKey{}, h.json))
 	rest := strings.TrimPrefix(r.URL.EscapedPath(), Prefix)
 	ver, rest, _ := strings.Cut(rest, "/")
 	if !versionSeg.MatchString(ver) {

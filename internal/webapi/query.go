@@ -24,6 +24,10 @@ const countCap = 5000
 
 func (h *Handler) parseQuery(rq *req) (*odata.Query, error) {
 	q, err := odata.ParseQuery(rq.query)
+	var complex *odata.TooComplexError
+	if errors.As(err, &complex) {
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "%v", complex)
+	}
 	if err != nil {
 		return nil, badRequest("%v", err)
 	}

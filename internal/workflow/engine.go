@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/jsonvalue"
 	"junction/internal/outbound"
 	"junction/internal/store"
 	"junction/internal/workflow/expr"
@@ -59,6 +60,13 @@ type Options struct {
 	SyncTimeout time.Duration
 	// Retention deletes finished runs older than this (default 90 days).
 	Retention time.Duration
+	// ExprLimits caps what expression functions may build (see expr.Limits;
+	// zero fields take the defaults).
+	ExprLimits expr.Limits
+	// MaxBody caps request trigger bodies in bytes (default DefaultMaxBody);
+	// JSON bounds their nesting and number of values (zero: no bound).
+	MaxBody int64
+	JSON    jsonvalue.Limits
 }
 
 // Engine runs workflows.

@@ -430,6 +430,9 @@ func (s *evalScope) withItem(v any) *evalScope {
 	return &c
 }
 
+// ExprLimits are the engine's expression limits.
+func (s *evalScope) ExprLimits() expr.Limits { return s.rs.e.opt.ExprLimits }
+
 func (s *evalScope) Workflow(name string, args []any) (any, error) {
 	rs := s.rs
 	str := func() string { v, _ := args[0].(string); return v }

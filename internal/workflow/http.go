@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,17 @@ import (
 // writeLogicError writes an error in Logic Apps' trigger endpoint format.
 func writeLogicError(w http.ResponseWriter, status int, code, msg string) {
 	server.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
+
+// DefaultMaxBody is the request trigger's body limit when Options.MaxBody
+// sets none: Logic Apps' 100 MB message size.
+const DefaultMaxBody = 100 << 20
+
+func (e *Engine) maxBody() int64 { return cmp.Or(e.opt.MaxBody, DefaultMaxBody) }
+
+// triggerTooLarge is Logic Apps' answer to a trigger body over the limit.
+func triggerTooLarge(w http.ResponseWriter, limit int64) {
+	writeLogicError(w, http.StatusRequestEntityTooLarge, "RequestTooLarge", fmt.Sprintf("The request body is larger than the limit of %d bytes.", limit))
 }
 
 func baseURL(r *http.Request) string {
@@ -74,9 +86,14 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 		}
 		pathParams = params
 	}
-	data, err := io.ReadAll(r.Body)
+	data, err := server.ReadBody(r)
 	if err != nil {
-		writeLogicError(w, http.StatusRequestEntityTooLarge, "RequestTooLarge", "The request body is too large.")
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			triggerTooLarge(w, mb.Limit)
+			return
+		}
+		writeLogicError(w, http.StatusBadRequest, "InvalidRequestContent", "The request content cannot be read: "+err.Error())
 		return
 	}
 	var body any
@@ -84,7 +101,7 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		switch {
 		case strings.Contains(ct, "json"):
-			v, err := expr.DecodeJSON(data)
+			v, err := expr.DecodeJSONWithin(data, e.opt.JSON)
 			if err != nil {
 				writeLogicError(w, http.StatusBadRequest, "InvalidRequestContent", "The request content is not valid JSON: "+err.Error())
 				return
@@ -275,8 +292,10 @@ func (e *Engine) Routes() []server.Route {
 	tag := "Workflows"
 	wfSchema := map[string]any{"type": "object", "description": "a workflow.json: {\"definition\": {...}, \"kind\": \"Stateful\"}"}
 	return []server.Route{
-		{Pattern: "/api/{workflow}/triggers/{trigger}/invoke", Name: "workflow trigger", Access: server.Open, Handler: http.HandlerFunc(e.invoke), MaxBody: 100 << 20},
-		{Pattern: "/api/{workflow}/triggers/{trigger}/invoke/{path...}", Name: "workflow trigger path", Access: server.Open, Handler: http.HandlerFunc(e.invoke), MaxBody: 100 << 20},
+		{Pattern: "/api/{workflow}/triggers/{trigger}/invoke", Name: "workflow trigger", Access: server.Open, Handler: http.HandlerFunc(e.invoke),
+			MaxBody: e.maxBody(), TooLarge: triggerTooLarge},
+		{Pattern: "/api/{workflow}/triggers/{trigger}/invoke/{path...}", Name: "workflow trigger path", Access: server.Open, Handler: http.HandlerFunc(e.invoke),
+			MaxBody: e.maxBody(), TooLarge: triggerTooLarge},
 		{Method: "GET", Pattern: "/admin/v1/workflows", Access: op, Handler: http.HandlerFunc(e.apiList),
 			Doc: &server.Operation{Summary: "List workflows", Tag: tag}},
 		{Method: "GET", Pattern: "/admin/v1/workflows/{name}", Access: op, Handler: http.HandlerFunc(e.apiGet),

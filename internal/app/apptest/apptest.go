@@ -72,3 +72,25 @@ func Call(t testing.TB, method, url, key string, body any, want int) map[string]
 	json.Unmarshal(raw, &out)
 	return out
 }
+
+// Post sends body as JSON to url, with a bearer key unless key is empty, and
+// returns the status, the headers and the raw answer. A body reader without a
+// length (io.MultiReader(r)) is sent chunked.
+func Post(t testing.TB, url, key string, body io.Reader) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, raw
+}

@@ -4,7 +4,8 @@
 // action. The sandbox has no file, network, timer or module access; code runs
 // under a time limit (the runtime is interrupted) and an approximate memory
 // limit (the run is interrupted when the process heap grows past it while the
-// code runs). Values cross the boundary as JSON.
+// code runs, and built-ins that would allocate past it are refused before they
+// run; see limits.go). Values cross the boundary as JSON.
 package js
 
 import (
@@ -16,6 +17,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -34,6 +36,12 @@ type Options struct {
 	MaxLogBytes int
 	// MaxCallStack caps recursion depth (default 1024 frames).
 	MaxCallStack int
+	// Grace is how long a built-in call may keep running after the run was
+	// stopped before it is abandoned (default 1s).
+	Grace time.Duration
+	// MaxAbandoned is how many abandoned calls may still be running before
+	// new runs are refused with ErrBusy (default 4).
+	MaxAbandoned int
 }
 
 func (o Options) withDefaults() Options {
@@ -48,6 +56,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxCallStack <= 0 {
 		o.MaxCallStack = 1024
+	}
+	if o.Grace <= 0 {
+		o.Grace = time.Second
+	}
+	if o.MaxAbandoned <= 0 {
+		o.MaxAbandoned = 4
 	}
 	return o
 }
@@ -65,6 +79,7 @@ var (
 	ErrMemory    = errors.New("the code used more memory than its limit")
 	ErrCancelled = errors.New("the run was cancelled")
 	ErrPending   = errors.New("the code's promise never settled (the sandbox has no timers or I/O to wait for)")
+	ErrBusy      = errors.New("the sandbox is still stopping earlier runs whose built-in calls did not return; try again later")
 )
 
 // ScriptError is an exception thrown by the code, or a syntax error.
@@ -77,13 +92,15 @@ func (e *ScriptError) Error() string { return e.Message }
 
 // Sandbox runs code with one set of limits and caches compiled programs.
 type Sandbox struct {
-	opts  Options
-	mu    sync.Mutex
-	cache map[[32]byte]*goja.Program
+	opts      Options
+	abandoned atomic.Int64
+	mu        sync.Mutex
+	cache     map[[32]byte]*goja.Program
 }
 
 // New returns a sandbox with opts.
 func New(opts Options) *Sandbox {
+	setRegexpTimeout()
 	return &Sandbox{opts: opts.withDefaults(), cache: map[[32]byte]*goja.Program{}}
 }
 
@@ -101,7 +118,6 @@ func (s *Sandbox) Run(ctx context.Context, code string, input any) (any, []Log, 
 		return nil, nil, err
 	}
 	r := s.newRun()
-	defer r.close()
 	var out any
 	err = r.guard(ctx, func() error {
 		fn, err := r.function(prog)
@@ -123,7 +139,10 @@ func (s *Sandbox) Run(ctx context.Context, code string, input any) (any, []Log, 
 		out, err = r.fromJS(v)
 		return err
 	})
-	return out, r.logs.lines, err
+	if err != nil {
+		return nil, r.logs.snapshot(), err
+	}
+	return out, r.logs.snapshot(), nil
 }
 
 // Call is one invocation of a function module.
@@ -158,7 +177,6 @@ func (s *Sandbox) Function(ctx context.Context, code string, call Call) (Result,
 		return Result{}, err
 	}
 	r := s.newRun()
-	defer r.close()
 	var res Result
 	err = r.guard(ctx, func() error {
 		wrapper, err := r.function(prog)
@@ -216,8 +234,11 @@ func (s *Sandbox) Function(ctx context.Context, code string, call Call) (Result,
 		}
 		return nil
 	})
-	res.Logs = r.logs.lines
-	return res, err
+	if err != nil {
+		return Result{Logs: r.logs.snapshot()}, err
+	}
+	res.Logs = r.logs.snapshot()
+	return res, nil
 }
 
 func (s *Sandbox) compile(name, src string) (*goja.Program, error) {
@@ -243,25 +264,31 @@ func (s *Sandbox) compile(name, src string) (*goja.Program, error) {
 
 // run is one runtime, used once.
 type run struct {
+	sb   *Sandbox
 	vm   *goja.Runtime
 	opts Options
 	logs *logBuf
+	base uint64 // heap bytes when the run started
+	// refused is the error of a built-in call refused by a limit; it ends the
+	// run whatever the code did with the exception.
+	refused atomic.Pointer[error]
+	// parse is the unwrapped JSON.parse, for passing inputs in.
+	parse goja.Callable
 }
 
 func (s *Sandbox) newRun() *run {
 	vm := goja.New()
 	vm.SetMaxCallStackSize(s.opts.MaxCallStack)
-	r := &run{vm: vm, opts: s.opts, logs: &logBuf{max: s.opts.MaxLogBytes}}
+	r := &run{sb: s, vm: vm, opts: s.opts, logs: &logBuf{max: s.opts.MaxLogBytes}}
 	console := vm.NewObject()
 	for name, level := range map[string]string{"log": "information", "info": "information", "warn": "warning", "error": "error", "debug": "trace", "trace": "trace"} {
 		_ = console.Set(name, r.logFunc(level))
 	}
 	_ = vm.Set("console", console)
+	r.parse, _ = goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("parse"))
 	// Nothing else is exposed: no require, no timers, no fs, no network.
 	return r
 }
-
-func (r *run) close() {}
 
 type doneState struct {
 	called bool
@@ -346,6 +373,12 @@ type logBuf struct {
 	dropped bool
 }
 
+func (l *logBuf) snapshot() []Log {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Log(nil), l.lines...)
+}
+
 func (l *logBuf) add(level, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -422,11 +455,11 @@ func (r *run) toJS(v any) (goja.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pass a value to the code: %w", err)
 	}
-	parse, _ := goja.AssertFunction(r.vm.Get("JSON").ToObject(r.vm).Get("parse"))
-	return parse(goja.Undefined(), r.vm.ToValue(string(b)))
+	return r.parse(goja.Undefined(), r.vm.ToValue(string(b)))
 }
 
-// fromJS turns a JS value into JSON-shaped Go values (undefined becomes nil).
+// fromJS turns a JS value into JSON-shaped Go values (undefined becomes nil),
+// through the sandbox's JSON.stringify so that the memory limit applies.
 func (r *run) fromJS(v goja.Value) (any, error) {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return nil, nil
@@ -449,23 +482,45 @@ func (r *run) fromJS(v goja.Value) (any, error) {
 type interrupt struct{ err error }
 
 // guard runs fn under the time and memory limits and ctx, and maps the ways a
-// run can end to errors.
-func (r *run) guard(ctx context.Context, fn func() error) (err error) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
+// run can end to errors. fn runs on its own goroutine so that the watchdog can
+// give up on it: the interpreter notices an interrupt only between
+// instructions, and a native call that does not return within the grace
+// period after the interrupt is abandoned. The run then ends with the
+// interrupt's error; the abandoned goroutine keeps its runtime (used by no one
+// else) until the native call returns, which the limits on native calls bound
+// (RegexpMatchTimeout for the slowest). At most MaxAbandoned such goroutines
+// live per sandbox; while that many do, new runs are refused with ErrBusy.
+func (r *run) guard(ctx context.Context, fn func() error) error {
+	if r.sb.abandoned.Load() >= int64(r.opts.MaxAbandoned) {
+		return ErrBusy
+	}
+	r.base = heapBytes()
+	done := make(chan error, 1)
 	go func() {
-		defer wg.Done()
-		r.watch(ctx, stop)
-	}()
-	defer func() {
-		close(stop)
-		wg.Wait()
-		if p := recover(); p != nil {
-			err = fmt.Errorf("the code crashed the sandbox: %v", p)
+		var err error
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("the code crashed the sandbox: %v", p)
+			}
+			done <- err
+		}()
+		if err = r.installLimits(); err != nil {
+			return
 		}
+		err = fn()
 	}()
-	err = fn()
+	err, abandoned := r.watch(ctx, done)
+	if abandoned {
+		r.sb.abandoned.Add(1)
+		go func() {
+			<-done
+			r.sb.abandoned.Add(-1)
+		}()
+		return err
+	}
+	if p := r.refused.Load(); p != nil {
+		return *p
+	}
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
 		if in, ok := ie.Value().(interrupt); ok {
@@ -496,27 +551,36 @@ func heapBytes() uint64 {
 	return heapSample[0].Value.Uint64()
 }
 
-func (r *run) watch(ctx context.Context, stop <-chan struct{}) {
+// watch waits for the run to end, interrupting it when ctx ends, the time
+// limit passes or the heap grows past the memory limit. It reports abandoned
+// when the run did not end within the grace period after the interrupt.
+func (r *run) watch(ctx context.Context, done <-chan error) (err error, abandoned bool) {
 	timer := time.NewTimer(r.opts.Timeout)
 	defer timer.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	base := heapBytes()
-	for {
+	var cause error
+	for cause == nil {
 		select {
-		case <-stop:
-			return
+		case err := <-done:
+			return err, false
 		case <-ctx.Done():
-			r.vm.Interrupt(interrupt{ErrCancelled})
-			return
+			cause = ErrCancelled
 		case <-timer.C:
-			r.vm.Interrupt(interrupt{ErrTimeout})
-			return
+			cause = ErrTimeout
 		case <-tick.C:
-			if h := heapBytes(); h > base && h-base > r.opts.MaxMemory {
-				r.vm.Interrupt(interrupt{ErrMemory})
-				return
+			if h := heapBytes(); h > r.base && h-r.base > r.opts.MaxMemory {
+				cause = ErrMemory
 			}
 		}
+	}
+	r.vm.Interrupt(interrupt{cause})
+	grace := time.NewTimer(r.opts.Grace)
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		return err, false
+	case <-grace.C:
+		return fmt.Errorf("%w; a built-in call did not return within %v of being stopped and was abandoned", cause, r.opts.Grace), true
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"junction/internal/jsonvalue"
 )
 
 // Scope supplies what an expression can see beyond the function library: the
@@ -98,7 +100,15 @@ func eval(n Node, s Scope) (any, error) {
 		if f.Workflow {
 			return s.Workflow(f.Name, args)
 		}
-		return f.Fn(&call{name: f.Name, args: args, scope: s})
+		c := &call{name: f.Name, args: args, scope: s, limits: limitsOf(s)}
+		v, err := f.Fn(c)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.checkResult(v); err != nil {
+			return nil, err
+		}
+		return v, nil
 	}
 	return nil, errf("unknown node %T", n)
 }
@@ -287,16 +297,21 @@ func render(v any) string {
 // DecodeJSON decodes JSON into the value types expressions work with: nil,
 // bool, int64 (integers), float64, string, []any and map[string]any.
 func DecodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	return DecodeJSONWithin(data, jsonvalue.Limits{})
+}
+
+// DecodeJSONWithin is DecodeJSON with bounds on nesting and values.
+func DecodeJSONWithin(data []byte, lim jsonvalue.Limits) (any, error) {
+	return jsonvalue.Decode(data, jsonvalue.Options{Limits: lim, Number: number})
+}
+
+// number is a JSON number as Normalize would make it.
+func number(text string) (any, error) {
+	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return i, nil
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("unexpected data after the JSON value")
-	}
-	return Normalize(v), nil
+	f, _ := strconv.ParseFloat(text, 64)
+	return f, nil
 }
 
 // Normalize converts json.Number and Go numeric types to int64 or float64,

@@ -15,6 +15,20 @@ import (
 
 func registerStrings() {
 	def("concat", 1, -1, KString, pA, func(c *call) (any, error) {
+		n := 0
+		for _, a := range c.args {
+			if err := c.serialized(a); err != nil {
+				return nil, err
+			}
+			if s, ok := a.(string); ok {
+				n += len(s)
+			} else {
+				n += sizeOf(a, c.limits.limit(c.name))
+			}
+			if err := c.grow(n); err != nil {
+				return nil, err
+			}
+		}
 		var b strings.Builder
 		for _, a := range c.args {
 			b.WriteString(ToString(a))
@@ -85,6 +99,11 @@ func registerStrings() {
 		nw, err := c.text(2)
 		if err != nil {
 			return nil, err
+		}
+		if len(nw) > len(old) {
+			if err := c.grow(len(s) + strings.Count(s, old)*(len(nw)-len(old))); err != nil {
+				return nil, err
+			}
 		}
 		return strings.ReplaceAll(s, old, nw), nil
 	})
@@ -343,6 +362,17 @@ func registerCollections() {
 		d, err := c.text(1)
 		if err != nil {
 			return nil, err
+		}
+		n := len(d) * len(a)
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				n += len(s)
+			} else {
+				n += sizeOf(x, c.limits.limit(c.name))
+			}
+			if err := c.grow(n); err != nil {
+				return nil, err
+			}
 		}
 		parts := make([]string, len(a))
 		for i, x := range a {
@@ -720,7 +750,12 @@ func registerConversions() {
 	def("decimal", 1, 1, KFloat, []Kind{KString | KNumber}, func(c *call) (any, error) {
 		return library["float"].Fn(&call{name: "decimal", args: c.args[:1]})
 	})
-	def("string", 1, 1, KString, pA, func(c *call) (any, error) { return ToString(c.args[0]), nil })
+	def("string", 1, 1, KString, pA, func(c *call) (any, error) {
+		if err := c.serialized(c.args[0]); err != nil {
+			return nil, err
+		}
+		return ToString(c.args[0]), nil
+	})
 	def("bool", 1, 1, KBool, []Kind{KString | KNumber | KBool}, func(c *call) (any, error) {
 		switch v := c.args[0].(type) {
 		case bool:
@@ -743,9 +778,9 @@ func registerConversions() {
 		case string:
 			t := strings.TrimSpace(v)
 			if strings.HasPrefix(t, "<") {
-				return xmlToJSON(t)
+				return xmlToJSON(t, c.limits)
 			}
-			out, err := DecodeJSON([]byte(v))
+			out, err := DecodeJSONWithin([]byte(v), c.limits.JSON)
 			if err != nil {
 				return nil, errf("the template language function 'json' parameter is not valid: the provided value '%s' cannot be parsed: %v", truncate(v, 60), err)
 			}
@@ -765,11 +800,14 @@ func registerConversions() {
 		if err != nil {
 			return nil, err
 		}
-		return xpathEval(doc, q)
+		return xpathEval(doc, q, c.limits)
 	})
 	def("base64", 1, 1, KString, []Kind{KString | KNull}, func(c *call) (any, error) {
 		s, err := c.text(0)
 		if err != nil {
+			return nil, err
+		}
+		if err := c.grow(base64.StdEncoding.EncodedLen(len(s))); err != nil {
 			return nil, err
 		}
 		return base64.StdEncoding.EncodeToString([]byte(s)), nil

@@ -167,9 +167,10 @@ func init() {
 
 // call is one function invocation with evaluated arguments.
 type call struct {
-	name  string
-	args  []any
-	scope Scope
+	name   string
+	args   []any
+	scope  Scope
+	limits Limits
 }
 
 func (c *call) argErr(i int, want string) error {

@@ -82,7 +82,10 @@ func escapeXML(s string) string {
 
 // xmlToJSON converts XML to JSON the way json(xml) does: elements become
 // properties, attributes "@name", mixed text "#text", repeated elements arrays.
-func xmlToJSON(s string) (any, error) {
+func xmlToJSON(s string, lim Limits) (any, error) {
+	if err := checkXMLDepth(s, lim.MaxXMLDepth); err != nil {
+		return nil, errf("the template language function 'json' cannot parse the XML: it is nested deeper than %d elements", lim.MaxXMLDepth)
+	}
 	doc, err := xmlquery.Parse(strings.NewReader(s))
 	if err != nil {
 		return nil, errf("the template language function 'json' cannot parse the XML: %v", err)
@@ -159,7 +162,10 @@ func elementValue(n *xmlquery.Node) any {
 // xpathEval runs an XPath 1.0 expression: node sets give an array of XML
 // strings (or text values for text and attribute nodes), other results their
 // value.
-func xpathEval(doc, q string) (any, error) {
+func xpathEval(doc, q string, lim Limits) (any, error) {
+	if err := checkXMLDepth(doc, lim.MaxXMLDepth); err != nil {
+		return nil, errf("the template language function 'xpath' cannot parse the XML: it is nested deeper than %d elements", lim.MaxXMLDepth)
+	}
 	root, err := xmlquery.Parse(strings.NewReader(doc))
 	if err != nil {
 		return nil, errf("the template language function 'xpath' cannot parse the XML: %v", err)
@@ -171,16 +177,24 @@ func xpathEval(doc, q string) (any, error) {
 	switch r := e.Evaluate(xmlquery.CreateXPathNavigator(root)).(type) {
 	case *xpath.NodeIterator:
 		out := []any{}
+		size := 0
 		for r.MoveNext() {
 			n := r.Current().(*xmlquery.NodeNavigator).Current()
+			var s string
 			switch n.Type {
 			case xmlquery.TextNode, xmlquery.CharDataNode:
-				out = append(out, n.Data)
+				s = n.Data
 			case xmlquery.AttributeNode:
-				out = append(out, n.InnerText())
+				s = n.InnerText()
 			default:
-				out = append(out, n.OutputXML(true))
+				s = n.OutputXML(true)
 			}
+			// Each node of a node set is written out with its subtree, so
+			// a set of nested nodes grows with the square of the document.
+			if size += len(s) + 1; size > lim.MaxResult {
+				return nil, errf("the template language function 'xpath' would produce a result of %d characters or more, over the limit of %d", size, lim.MaxResult)
+			}
+			out = append(out, s)
 		}
 		return out, nil
 	case float64:
@@ -196,5 +210,6 @@ func xpathEval(doc, q string) (any, error) {
 
 var _ = sort.Strings
 
-// XMLToJSON converts an XML document to the JSON shape json(xml(...)) gives.
-func XMLToJSON(s string) (any, error) { return xmlToJSON(s) }
+// XMLToJSON converts an XML document to the JSON shape json(xml(...)) gives,
+// refusing XML nested deeper than the default MaxXMLDepth.
+func XMLToJSON(s string) (any, error) { return xmlToJSON(s, Limits{}.WithDefaults()) }
