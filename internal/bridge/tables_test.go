@@ -222,8 +222,16 @@ func TestImportCSVIntoAccounts(t *testing.T) {
 			if v := j.account("A-1")["versionnumber"]; v != 1.0 {
 				t.Fatalf("A-1 version after the re-run: %v", v)
 			}
-			if _, err := os.Stat(filepath.Join(in, "archive", "day2.csv")); err != nil {
-				t.Fatalf("the file was not archived: %v", err)
+			// The file is moved to archive/ once its run has ended.
+			archived := filepath.Join(in, "archive", "day2.csv")
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				_, err := os.Stat(archived)
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the file was not archived: %v", err)
+				}
 			}
 
 			// A value the table refuses (a name longer than 160) makes its row a
