@@ -4,6 +4,7 @@ import (
 	"time"
 
 	bridgepkg "junction/internal/bridge"
+	"junction/internal/broker/amqp"
 	"junction/internal/broker/httpapi"
 	"junction/internal/connector"
 	"junction/internal/connector/builtin"
@@ -35,6 +36,12 @@ func buildComponents(d Deps) []Component {
 
 	web := webapi.NewComponent(d.Store, d.Keys, d.Logger)
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
+	amqpListen, fallback := d.Config.AMQPListen, false
+	if amqpListen == "" {
+		amqpListen, fallback = amqp.DefaultListen, true
+	}
+	amqpServer := amqp.New(amqp.Config{Broker: bus.Broker(), Auth: bus, Listen: amqpListen, Fallback: fallback, Logger: d.Logger, ContainerID: d.NodeID})
+	bus.SetAMQPAddr(amqpServer.Addr)
 	eventOpts := events.OptionsFromEnv()
 	eventOpts.Outbound = d.Outbound
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, eventOpts)
@@ -68,7 +75,7 @@ func buildComponents(d Deps) []Component {
 		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
-	return []Component{web, bus, router, bridge, flows, functions, sftpServer, jobs}
+	return []Component{web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
 }
 
 // must panics on a wiring error: the set of built-in parts is fixed at build

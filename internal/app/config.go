@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 // Config is what `junction serve` is started with.
 type Config struct {
 	Listen   string // host:port
+	// AMQPListen is where the broker's AMQP 1.0 listener binds: host:port,
+	// "off", or empty for 127.0.0.1:5672 (a free port when that is taken).
+	AMQPListen string
 	Data     string // data folder
 	Store    string // empty: SQLite in Data; postgres://... selects PostgreSQL
 	Project  string // project folder, or empty
@@ -85,6 +89,11 @@ func (c *Config) validate() error {
 	}
 	if !strings.Contains(c.Listen, ":") {
 		return configErr("--listen", "%q is not host:port", c.Listen)
+	}
+	if c.AMQPListen != "" && c.AMQPListen != "off" {
+		if _, _, err := net.SplitHostPort(c.AMQPListen); err != nil {
+			return configErr("--amqp-listen", "%q is not host:port or off", c.AMQPListen)
+		}
 	}
 	if c.Data == "" {
 		return configErr("--data", "a folder is required")

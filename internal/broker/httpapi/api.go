@@ -43,6 +43,8 @@ type API struct {
 	sas  *sasKeys
 	log  *slog.Logger
 	m    metrics
+	// amqpAddr is the AMQP listener's address, for connection strings.
+	amqpAddr func() string
 }
 
 type metrics struct {
