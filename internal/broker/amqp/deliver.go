@@ -278,8 +278,13 @@ func (l *link) applySettlements(reqs []settleReq) {
 			continue
 		}
 		st := r.state
-		if st == nil {
+		switch {
+		case st == nil:
 			st = &outcome{code: descAccepted}
+		case st.code == descRejected:
+			// A dead-lettered message is confirmed as rejected without an
+			// error: an error would tell the peer the settlement failed.
+			st = &outcome{code: descRejected}
 		}
 		l.s.writeDisposition(false, r.id, st)
 	}

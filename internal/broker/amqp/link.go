@@ -192,7 +192,7 @@ func (s *session) attach(a attachFrame) error {
 		}
 		l.authScope = scope
 		if l.kind == kindEntity {
-			if _, err := s.c.s.cfg.Broker.Entity(s.c.ctx, brokerEntityPath(path)); err != nil {
+			if _, err := s.c.s.cfg.Broker.Entity(s.c.ctx, withoutDLQ(path)); err != nil {
 				reply(nil, nil, brokerError(err))
 				return nil
 			}
@@ -240,7 +240,7 @@ func (s *session) attach(a attachFrame) error {
 			}
 		}
 		go func() {
-			bs, err := s.c.s.cfg.Broker.AcceptSession(l.ctx, brokerEntityPath(path), filter, wait)
+			bs, err := s.c.s.cfg.Broker.AcceptSession(l.ctx, path, filter, wait)
 			if err == nil && bs == nil {
 				err = errorTimeout("no session became available within the time-out")
 			}
@@ -322,8 +322,14 @@ func toInt64(v any) (int64, bool) {
 	return 0, false
 }
 
-// brokerEntityPath maps the SDKs' sub-queue spelling to the broker's.
-func brokerEntityPath(p string) string { return p }
+// withoutDLQ is the entity a dead-letter queue belongs to.
+func withoutDLQ(p string) string {
+	const suffix = "/$deadletterqueue"
+	if len(p) > len(suffix) && strings.EqualFold(p[len(p)-len(suffix):], suffix) {
+		return p[:len(p)-len(suffix)]
+	}
+	return p
+}
 
 func (l *link) stop() {
 	l.stopOnce.Do(func() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +147,174 @@ func TestSDKWrongKeyUnauthorized(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-var _ = http.StatusOK
+
+func newSender(t *testing.T, c *azservicebus.Client, entity string) *azservicebus.Sender {
+	t.Helper()
+	s, err := c.NewSender(entity, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newReceiver(t *testing.T, c *azservicebus.Client, queue string, opts *azservicebus.ReceiverOptions) *azservicebus.Receiver {
+	t.Helper()
+	r, err := c.NewReceiverForQueue(queue, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestSDKSettlements(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, d store.Dialect) {
+		b := setup(t, d)
+		b.queue(t, "work", map[string]any{"maxDeliveryCount": 5})
+		ctx := ctxT(t)
+		c := b.client(t)
+		s := newSender(t, c, "work")
+		batch, err := s.NewMessageBatch(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 4; i++ {
+			if err := batch.AddMessage(&azservicebus.Message{Body: []byte(fmt.Sprintf("m%d", i)), MessageID: to.Ptr(fmt.Sprintf("id-%d", i))}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SendMessageBatch(ctx, batch, nil); err != nil {
+			t.Fatal(err)
+		}
+		r := newReceiver(t, c, "work", nil)
+		msgs, err := r.ReceiveMessages(ctx, 4, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for len(msgs) < 4 {
+			more, err := r.ReceiveMessages(ctx, 4-len(msgs), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, more...)
+		}
+		byID := map[string]*azservicebus.ReceivedMessage{}
+		for _, m := range msgs {
+			byID[m.MessageID] = m
+		}
+		if len(byID) != 4 {
+			t.Fatalf("received %d distinct messages", len(byID))
+		}
+		// Abandon with a property to modify: redelivered with it and count 2.
+		if err := r.AbandonMessage(ctx, byID["id-1"], &azservicebus.AbandonMessageOptions{PropertiesToModify: map[string]any{"tries": int64(1)}}); err != nil {
+			t.Fatal(err)
+		}
+		// Dead-letter with a reason and description.
+		if err := r.DeadLetterMessage(ctx, byID["id-2"], &azservicebus.DeadLetterOptions{Reason: to.Ptr("bad"), ErrorDescription: to.Ptr("unparseable")}); err != nil {
+			t.Fatal(err)
+		}
+		// Defer, then receive it by sequence number and complete it there.
+		if err := r.DeferMessage(ctx, byID["id-3"], nil); err != nil {
+			t.Fatal(err)
+		}
+		// Renew the lock of the last, then complete it.
+		old := *byID["id-4"].LockedUntil
+		time.Sleep(20 * time.Millisecond)
+		if err := r.RenewMessageLock(ctx, byID["id-4"], nil); err != nil {
+			t.Fatal(err)
+		}
+		if !byID["id-4"].LockedUntil.After(old) {
+			t.Fatalf("renewed lock %v is not after %v", byID["id-4"].LockedUntil, old)
+		}
+		if err := r.CompleteMessage(ctx, byID["id-4"], nil); err != nil {
+			t.Fatal(err)
+		}
+		// Completed: its lock is gone.
+		err = r.RenewMessageLock(ctx, byID["id-4"], nil)
+		var sbErr *azservicebus.Error
+		if !errors.As(err, &sbErr) || sbErr.Code != azservicebus.CodeLockLost {
+			t.Fatalf("renew after complete: %v", err)
+		}
+
+		again := receiveOne(t, ctx, r)
+		if again.MessageID != "id-1" || again.DeliveryCount != 2 || again.ApplicationProperties["tries"] != int64(1) {
+			t.Fatalf("abandoned message came back as %s count %d props %v", again.MessageID, again.DeliveryCount, again.ApplicationProperties)
+		}
+		if err := r.CompleteMessage(ctx, again, nil); err != nil {
+			t.Fatal(err)
+		}
+
+		deferred, err := r.ReceiveDeferredMessages(ctx, []int64{*byID["id-3"].SequenceNumber}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(deferred) != 1 || string(deferred[0].Body) != "m3" || deferred[0].State != azservicebus.MessageStateDeferred {
+			t.Fatalf("deferred %+v", deferred)
+		}
+		if err := r.CompleteMessage(ctx, deferred[0], nil); err != nil {
+			t.Fatal(err)
+		}
+
+		dlq, err := c.NewReceiverForQueue("work", &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := receiveOne(t, ctx, dlq)
+		if dead.MessageID != "id-2" || dead.DeadLetterReason == nil || *dead.DeadLetterReason != "bad" ||
+			dead.DeadLetterErrorDescription == nil || *dead.DeadLetterErrorDescription != "unparseable" {
+			t.Fatalf("dead letter %+v", dead)
+		}
+		if err := dlq.CompleteMessage(ctx, dead, nil); err != nil {
+			t.Fatal(err)
+		}
+		counts := apptest.Call(t, "GET", b.base+"/admin/v1/servicebus/queues/work", "k", nil, 200)
+		if n := counts["properties"].(map[string]any)["messageCount"]; n != float64(0) {
+			t.Fatalf("messageCount %v at the end", n)
+		}
+	})
+}
+
+func TestSDKReceiveAndDeletePeekSchedule(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, d store.Dialect) {
+		b := setup(t, d)
+		b.queue(t, "q", nil)
+		ctx := ctxT(t)
+		c := b.client(t)
+		s := newSender(t, c, "q")
+		seqs, err := s.ScheduleMessages(ctx, []*azservicebus.Message{{Body: []byte("later")}, {Body: []byte("cancelled")}}, time.Now().Add(time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seqs) != 2 {
+			t.Fatalf("sequence numbers %v", seqs)
+		}
+		if err := s.CancelScheduledMessages(ctx, seqs[1:], nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SendMessage(ctx, &azservicebus.Message{Body: []byte("now")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		r := newReceiver(t, c, "q", &azservicebus.ReceiverOptions{ReceiveMode: azservicebus.ReceiveModeReceiveAndDelete})
+		peeked, err := r.PeekMessages(ctx, 10, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(peeked) != 2 || string(peeked[0].Body) != "later" || peeked[0].State != azservicebus.MessageStateScheduled ||
+			peeked[0].ScheduledEnqueueTime == nil || string(peeked[1].Body) != "now" {
+			t.Fatalf("peeked %d messages: %+v", len(peeked), peeked)
+		}
+		m := receiveOne(t, ctx, r)
+		if string(m.Body) != "now" {
+			t.Fatalf("received %q", m.Body)
+		}
+		if err := r.CompleteMessage(ctx, m, nil); err == nil {
+			t.Fatal("a receive-and-delete message could be completed")
+		}
+		counts := apptest.Call(t, "GET", b.base+"/admin/v1/servicebus/queues/q", "k", nil, 200)
+		cd := counts["properties"].(map[string]any)["countDetails"].(map[string]any)
+		if cd["activeMessageCount"] != float64(0) || cd["scheduledMessageCount"] != float64(1) {
+			t.Fatalf("counts %v", cd)
+		}
+	})
+}
