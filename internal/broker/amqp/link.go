@@ -168,6 +168,11 @@ func (s *session) attach(a attachFrame) error {
 		if props != nil {
 			fields[13] = props
 		}
+		if e != nil {
+			s.mu.Lock()
+			s.detaching[a.handle] = struct{}{}
+			s.mu.Unlock()
+		}
 		s.c.writeFrame(frameAMQP, s.channel, descAttach, fields, nil)
 		if e != nil {
 			s.c.writeFrame(frameAMQP, s.channel, descDetach, []any{handle, true, e.value()}, nil)

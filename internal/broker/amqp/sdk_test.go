@@ -318,3 +318,113 @@ func TestSDKReceiveAndDeletePeekSchedule(t *testing.T) {
 		}
 	})
 }
+
+func TestSDKSessions(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, d store.Dialect) {
+		b := setup(t, d)
+		b.queue(t, "carts", map[string]any{"requiresSession": true})
+		ctx := ctxT(t)
+		c := b.client(t)
+		s := newSender(t, c, "carts")
+		for i := 1; i <= 3; i++ {
+			for _, sid := range []string{"a", "b"} {
+				m := &azservicebus.Message{Body: []byte(fmt.Sprintf("%s%d", sid, i)), SessionID: to.Ptr(sid), ReplyToSessionID: to.Ptr("r-" + sid)}
+				if err := s.SendMessage(ctx, m, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// A message without a session id is refused on a session queue.
+		if err := s.SendMessage(ctx, &azservicebus.Message{Body: []byte("x")}, nil); err == nil {
+			t.Fatal("a message without a session id was accepted")
+		}
+
+		sa, err := c.AcceptSessionForQueue(ctx, "carts", "a", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sa.SessionID() != "a" || !sa.LockedUntil().After(time.Now()) {
+			t.Fatalf("session %q locked until %v", sa.SessionID(), sa.LockedUntil())
+		}
+		// Session a is held: another receiver cannot take it.
+		c2 := b.client(t)
+		if _, err := c2.AcceptSessionForQueue(ctx, "carts", "a", nil); err == nil {
+			t.Fatal("a locked session was accepted twice")
+		}
+		var got []string
+		for len(got) < 3 {
+			msgs, err := sa.ReceiveMessages(ctx, 3-len(got), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				if *m.SessionID != "a" || *m.ReplyToSessionID != "r-a" {
+					t.Fatalf("message of session %v in session a", *m.SessionID)
+				}
+				got = append(got, string(m.Body))
+				if err := sa.CompleteMessage(ctx, m, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if strings.Join(got, ",") != "a1,a2,a3" {
+			t.Fatalf("session a delivered %v, want FIFO", got)
+		}
+		if err := sa.SetSessionState(ctx, []byte("step-3"), nil); err != nil {
+			t.Fatal(err)
+		}
+		state, err := sa.GetSessionState(ctx, nil)
+		if err != nil || string(state) != "step-3" {
+			t.Fatalf("state %q %v", state, err)
+		}
+		before := sa.LockedUntil()
+		time.Sleep(20 * time.Millisecond)
+		if err := sa.RenewSessionLock(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !sa.LockedUntil().After(before) {
+			t.Fatalf("renewed session lock %v is not after %v", sa.LockedUntil(), before)
+		}
+		if err := sa.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		// The next available session is b (a has no messages left).
+		next, err := c2.AcceptNextSessionForQueue(ctx, "carts", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.SessionID() != "b" {
+			t.Fatalf("next session %q, want b", next.SessionID())
+		}
+		m := receiveOneSession(t, ctx, next)
+		if string(m.Body) != "b1" {
+			t.Fatalf("first of b: %q", m.Body)
+		}
+		if err := next.CompleteMessage(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		next.Close(ctx)
+		// Session a kept its state after the lock was released.
+		again, err := c.AcceptSessionForQueue(ctx, "carts", "a", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state, err := again.GetSessionState(ctx, nil); err != nil || string(state) != "step-3" {
+			t.Fatalf("state after re-accept %q %v", state, err)
+		}
+	})
+}
+
+func receiveOneSession(t *testing.T, ctx context.Context, r *azservicebus.SessionReceiver) *azservicebus.ReceivedMessage {
+	t.Helper()
+	msgs, err := r.ReceiveMessages(ctx, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("received %d messages, want 1", len(msgs))
+	}
+	return msgs[0]
+}

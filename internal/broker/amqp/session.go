@@ -33,6 +33,7 @@ type session struct {
 	links      map[uint32]*link // by the peer's handle
 	byName     map[string]*link
 	unsettled  map[uint32]*delivery // outgoing unsettled deliveries by delivery id
+	detaching  map[uint32]struct{}  // peer handles this server detached, awaiting the peer's detach
 	nextHandle uint32
 	ended      bool
 }
@@ -46,7 +47,7 @@ type delivery struct {
 func newSession(c *conn, ch uint16, b beginFrame) *session {
 	s := &session{c: c, channel: ch, nextOutgoingID: 1, remoteIncomingWindow: b.incomingWindow,
 		nextIncomingID: b.nextOutgoingID, incomingLeft: incomingWindow, incomingWindow: incomingWindow,
-		links: map[uint32]*link{}, byName: map[string]*link{}, unsettled: map[uint32]*delivery{}}
+		links: map[uint32]*link{}, byName: map[string]*link{}, unsettled: map[uint32]*delivery{}, detaching: map[uint32]struct{}{}}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
@@ -90,8 +91,13 @@ func (s *session) handle(f frame) error {
 		}
 		s.mu.Lock()
 		l := s.links[d.handle]
+		_, answering := s.detaching[d.handle]
+		delete(s.detaching, d.handle)
 		s.mu.Unlock()
 		if l == nil {
+			if answering {
+				return nil // the peer's answer to this server's detach
+			}
 			return errorf(condUnattached, "detach of handle %d, which is not attached", d.handle)
 		}
 		s.removeLink(l)
@@ -213,6 +219,9 @@ func (s *session) detachLink(l *link, e *amqpError) {
 	if !attached {
 		return
 	}
+	s.mu.Lock()
+	s.detaching[l.remoteHandle] = struct{}{}
+	s.mu.Unlock()
 	s.removeLink(l)
 	s.c.writeFrame(frameAMQP, s.channel, descDetach, []any{l.handle, true, e.value()}, nil)
 }
