@@ -333,17 +333,144 @@ func (l *link) sessionOp(ctx context.Context, op string, args Map) rpcResponse {
 }
 
 func (l *link) messageSessions(ctx context.Context, args Map) rpcResponse {
-	return failed(http.StatusNotImplemented, condNotImplemented, "get-message-sessions is not supported yet")
+	skip, _ := toInt64(get(args, "skip"))
+	top, _ := toInt64(get(args, "top"))
+	ids, err := l.s.c.s.cfg.Broker.MessageSessions(ctx, l.path, int(skip), int(top))
+	if err != nil {
+		return rpcFailure(err)
+	}
+	if len(ids) == 0 {
+		return rpcResponse{status: http.StatusNoContent, desc: "No sessions"}
+	}
+	return ok(Map{{"skip", int32(skip)}, {"sessions-ids", ids}})
+}
+
+// Descriptors of rule descriptions in enumerate-rules answers.
+const (
+	descRuleDescription   = 0x13700000004
+	descEmptyRuleAction   = 0x13700000005
+	descSQLRuleAction     = 0x13700000006
+	descSQLFilter         = 0x1370000006
+	descTrueFilter        = 0x1370000007
+	descFalseFilter       = 0x1370000008
+	descCorrelationFilter = 0x1370000009
+)
+
+// subscription splits a subscription path into its topic and name.
+func subscription(path string) (string, string, bool) {
+	i := strings.Index(strings.ToLower(path), "/subscriptions/")
+	if i < 0 {
+		return "", "", false
+	}
+	return path[:i], path[i+len("/subscriptions/"):], true
 }
 
 func (l *link) addRule(ctx context.Context, args Map) rpcResponse {
-	return failed(http.StatusNotImplemented, condNotImplemented, "add-rule is not supported yet")
+	topic, sub, isSub := subscription(l.path)
+	if !isSub {
+		return failed(http.StatusBadRequest, condNotAllowed, "rules belong to subscriptions")
+	}
+	name := getString(args, "rule-name")
+	desc, _ := get(args, "rule-description").(Map)
+	r := broker.Rule{Name: name}
+	if f, ok := get(desc, "sql-filter").(Map); ok {
+		r.Filter = broker.Filter{Type: broker.FilterSQL, SQL: getString(f, "expression")}
+	} else if f, ok := get(desc, "correlation-filter").(Map); ok {
+		cf := &broker.CorrelationFilter{CorrelationID: getString(f, "correlation-id"), MessageID: getString(f, "message-id"),
+			To: getString(f, "to"), ReplyTo: getString(f, "reply-to"), Label: getString(f, "label"), SessionID: getString(f, "session-id"),
+			ReplyToSessionID: getString(f, "reply-to-session-id"), ContentType: getString(f, "content-type")}
+		if props, ok := get(f, "properties").(Map); ok {
+			cf.Properties = propertiesToModify(props)
+		}
+		r.Filter = broker.Filter{Type: broker.FilterCorrelation, Correlation: cf}
+	} else {
+		return failed(http.StatusBadRequest, condInvalidField, "rule-description needs a sql-filter or a correlation-filter")
+	}
+	if a, ok := get(desc, "sql-rule-action").(Map); ok {
+		r.Action = getString(a, "expression")
+	}
+	b := l.s.c.s.cfg.Broker
+	if _, err := b.Rule(ctx, topic, sub, name); err == nil {
+		return failed(http.StatusConflict, "com.microsoft:entity-already-exists", "the rule '"+name+"' already exists")
+	}
+	if _, _, err := b.PutRule(ctx, topic, sub, r); err != nil {
+		return rpcFailure(err)
+	}
+	return ok(nil)
 }
 
 func (l *link) removeRule(ctx context.Context, args Map) rpcResponse {
-	return failed(http.StatusNotImplemented, condNotImplemented, "remove-rule is not supported yet")
+	topic, sub, isSub := subscription(l.path)
+	if !isSub {
+		return failed(http.StatusBadRequest, condNotAllowed, "rules belong to subscriptions")
+	}
+	if err := l.s.c.s.cfg.Broker.DeleteRule(ctx, topic, sub, getString(args, "rule-name")); err != nil {
+		return rpcFailure(err)
+	}
+	return ok(nil)
 }
 
 func (l *link) enumerateRules(ctx context.Context, args Map) rpcResponse {
-	return failed(http.StatusNotImplemented, condNotImplemented, "enumerate-rules is not supported yet")
+	topic, sub, isSub := subscription(l.path)
+	if !isSub {
+		return failed(http.StatusBadRequest, condNotAllowed, "rules belong to subscriptions")
+	}
+	rules, err := l.s.c.s.cfg.Broker.Rules(ctx, topic, sub)
+	if err != nil {
+		return rpcFailure(err)
+	}
+	skip, _ := toInt64(get(args, "skip"))
+	top, _ := toInt64(get(args, "top"))
+	if skip > 0 {
+		rules = rules[min(int(skip), len(rules)):]
+	}
+	if top > 0 && int(top) < len(rules) {
+		rules = rules[:top]
+	}
+	if len(rules) == 0 {
+		return rpcResponse{status: http.StatusNoContent, desc: "No rules"}
+	}
+	list := make([]any, 0, len(rules))
+	for _, r := range rules {
+		list = append(list, Map{{"rule-description", ruleDescription(r)}})
+	}
+	return ok(Map{{"rules", list}})
+}
+
+func ruleDescription(r broker.Rule) any {
+	str := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	var filter any
+	switch r.Filter.Type {
+	case broker.FilterTrue:
+		filter = Described{uint64(descTrueFilter), []any{"1=1"}}
+	case broker.FilterFalse:
+		filter = Described{uint64(descFalseFilter), []any{"1=0"}}
+	case broker.FilterCorrelation:
+		c := r.Filter.Correlation
+		if c == nil {
+			c = &broker.CorrelationFilter{}
+		}
+		var props any
+		if len(c.Properties) > 0 {
+			m := make(Map, 0, len(c.Properties))
+			for k, v := range c.Properties {
+				m = append(m, Pair{k, v})
+			}
+			props = m
+		}
+		filter = Described{uint64(descCorrelationFilter), []any{str(c.CorrelationID), str(c.MessageID), str(c.To), str(c.ReplyTo),
+			str(c.Label), str(c.SessionID), str(c.ReplyToSessionID), str(c.ContentType), props}}
+	default:
+		filter = Described{uint64(descSQLFilter), []any{r.Filter.SQL}}
+	}
+	action := Described{uint64(descEmptyRuleAction), []any{}}
+	if r.Action != "" {
+		action = Described{uint64(descSQLRuleAction), []any{r.Action}}
+	}
+	return Described{uint64(descRuleDescription), []any{filter, action, r.Name}}
 }
