@@ -2,7 +2,9 @@ package amqp
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -300,6 +302,13 @@ func (l *link) sendToEntity(batch []inDelivery) {
 	var all []broker.Message
 	for i, d := range batch {
 		msgs[i], errs[i] = decodeDelivery(d)
+		for j := range msgs[i] {
+			// Service Bus gives a message without a message-id one; the
+			// SDKs key lock renewal by it.
+			if msgs[i][j].MessageID == "" {
+				msgs[i][j].MessageID = newMessageID()
+			}
+		}
 		all = append(all, msgs[i]...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -387,4 +396,11 @@ func brokerError(err error) *amqpError {
 		return errorf(condTimeout, "%s", msg)
 	}
 	return errorf(condInternal, "%s", fmt.Sprint(msg))
+}
+
+// newMessageID is a random message id in the form Service Bus assigns.
+func newMessageID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -214,9 +214,15 @@ func (s *session) attach(a attachFrame) error {
 		}
 		s.byName[a.name] = l
 		s.mu.Unlock()
-		if l.kind == kindReply && l.target != "" {
+		if l.kind == kindReply {
+			// Clients name the reply address as the link's target (go-amqp,
+			// the .NET SDK) or as the link's name (rhea).
 			s.c.mu.Lock()
-			s.c.replies[l.target] = l
+			for _, k := range []string{l.target, l.name} {
+				if k != "" {
+					s.c.replies[k] = l
+				}
+			}
 			s.c.mu.Unlock()
 		}
 	}
@@ -236,7 +242,7 @@ func (s *session) attach(a attachFrame) error {
 		return nil
 	}
 	// A receiver: sessions need a lock first, which may wait.
-	filter, wantSession := sessionFilter(a.source)
+	filter, descriptor, wantSession := sessionFilter(a.source)
 	if wantSession {
 		wait := 60 * time.Second
 		if v, ok := a.properties.Get("com.microsoft:timeout"); ok {
@@ -260,7 +266,13 @@ func (s *session) attach(a attachFrame) error {
 			for len(src) < 8 {
 				src = append(src, nil)
 			}
-			src[7] = Map{{Symbol("com.microsoft:session-filter"), Described{uint64(0x00000137000000C), bs.ID}}}
+			// The filter is answered in the form it was asked in: described
+			// (go-amqp) or a plain string (rhea).
+			var v any = bs.ID
+			if descriptor != nil {
+				v = Described{descriptor, bs.ID}
+			}
+			src[7] = Map{{Symbol("com.microsoft:session-filter"), v}}
 			reply(Map{{Symbol("com.microsoft:locked-until-utc"), dotnetTicks(bs.LockedUntil)}}, Described{uint64(descSource), src}, nil)
 			l.startPump()
 		}()
@@ -283,24 +295,26 @@ func dotnetTicks(t time.Time) int64 {
 }
 
 // sessionFilter reads the session filter of a source: the session id ("" for
-// the next available session) and whether one was asked for.
-func sessionFilter(src *terminus) (string, bool) {
+// the next available session), its descriptor when it was described, and
+// whether one was asked for.
+func sessionFilter(src *terminus) (string, any, bool) {
 	if src == nil {
-		return "", false
+		return "", nil, false
 	}
 	for _, p := range src.filter {
 		k, _ := p.Key.(Symbol)
 		d, isDesc := p.Value.(Described)
 		if k == "com.microsoft:session-filter" || (isDesc && descriptorIs(d.Descriptor, 0x00000137000000C)) {
 			v := p.Value
+			var descriptor any
 			if isDesc {
-				v = d.Value
+				v, descriptor = d.Value, d.Descriptor
 			}
 			s, _ := v.(string)
-			return s, true
+			return s, descriptor, true
 		}
 	}
-	return "", false
+	return "", nil, false
 }
 
 func toInt64(v any) (int64, bool) {
@@ -342,10 +356,12 @@ func (l *link) stop() {
 		l.s.mu.Lock()
 		l.s.cond.Broadcast()
 		l.s.mu.Unlock()
-		if l.kind == kindReply && l.target != "" {
+		if l.kind == kindReply {
 			l.s.c.mu.Lock()
-			if l.s.c.replies[l.target] == l {
-				delete(l.s.c.replies, l.target)
+			for _, k := range []string{l.target, l.name} {
+				if l.s.c.replies[k] == l {
+					delete(l.s.c.replies, k)
+				}
 			}
 			l.s.c.mu.Unlock()
 		}

@@ -85,6 +85,17 @@ func (c *conn) reply(from *link, replyTo string, msgID any, resp rpcResponse) {
 	rl := c.replies[replyTo]
 	c.mu.Unlock()
 	if rl == nil {
+		// Else the reply link of the same node on the request's session.
+		from.s.mu.Lock()
+		for _, l := range from.s.links {
+			if l.kind == kindReply && strings.EqualFold(l.path, from.path) {
+				rl = l
+				break
+			}
+		}
+		from.s.mu.Unlock()
+	}
+	if rl == nil {
 		c.s.log.Debug("amqp: no link for the reply", "reply-to", replyTo, "node", from.path)
 		return
 	}
@@ -122,11 +133,14 @@ func (c *conn) putToken(op string, m *message) rpcResponse {
 	if token == "" {
 		return failed(http.StatusBadRequest, condDecode, "the request carries no token")
 	}
-	scope := strings.ToLower(entityPath(audience))
+	// A token for an entity's $management node (the JavaScript SDK's rule
+	// manager asks for one) is a token for the entity.
+	scope := strings.TrimSuffix(strings.ToLower(entityPath(audience)), "/$management")
 	ctx, cancel := context.WithTimeout(c.ctx, opTimeout)
 	defer cancel()
 	expires, err := c.s.cfg.Auth.AuthorizeToken(ctx, token, scope, "")
 	if err != nil {
+		c.s.log.Debug("amqp put-token refused", "audience", audience, "err", err)
 		return failed(http.StatusUnauthorized, condUnauthorized, err.Error())
 	}
 	c.mu.Lock()

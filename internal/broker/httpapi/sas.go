@@ -281,7 +281,10 @@ func scopeOf(resource string) (string, error) {
 	if strings.HasPrefix(lower, "servicebus/") {
 		p = p[len("servicebus/"):]
 	}
-	return strings.ToLower(strings.Trim(p, "/")), nil
+	// A token for an entity's $management node (AMQP clients sign those)
+	// is a token for the entity.
+	p = strings.ToLower(strings.Trim(p, "/"))
+	return strings.TrimSuffix(p, "/$management"), nil
 }
 
 func within(entity, scope string) bool {
