@@ -242,3 +242,32 @@ func FuzzConn(f *testing.F) {
 		}
 	})
 }
+
+func TestListenFallsBackWhenTheDefaultIsTaken(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tc := range []struct {
+		name     string
+		fallback bool
+	}{{"default address", true}, {"explicit address", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{Listen: taken.Addr().String(), Fallback: tc.fallback, Auth: denyAll{}})
+			err := s.Start(context.Background())
+			defer s.Stop(context.Background())
+			if !tc.fallback {
+				var le *ListenError
+				if !errors.As(err, &le) {
+					t.Fatalf("binding a taken explicit address: %v", err)
+				}
+				return
+			}
+			if err != nil || s.Addr() == "" || s.Addr() == taken.Addr().String() {
+				t.Fatalf("fallback: %v, listening on %q", err, s.Addr())
+			}
+		})
+	}
+}

@@ -295,3 +295,30 @@ func rawConn(t *testing.T, b *bundle) net.Conn {
 	return c
 }
 
+
+func TestGoAMQPExpiredTokenDetaches(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite)
+	b.queue(t, "short", nil)
+	ctx := ctxT(t)
+	conn := b.dial(t, nil)
+	tok := httpapi.Sign("amqp://localhost/short", "RootManageSharedAccessKey", "k", time.Now().Add(2*time.Second))
+	if code := b.putToken(t, conn, "amqp://localhost/short", tok); code != 202 {
+		t.Fatalf("put-token: %d", code)
+	}
+	s, err := conn.NewSession(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := s.NewReceiver(ctx, "short", &goamqp.ReceiverOptions{Credit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing arrives: the receive ends when the token expires and the link
+	// is detached.
+	_, err = rcv.Receive(ctx, nil)
+	var le *goamqp.LinkError
+	if !errors.As(err, &le) || le.RemoteErr == nil || le.RemoteErr.Condition != goamqp.ErrCondUnauthorizedAccess {
+		t.Fatalf("receive after the token expired: %v", err)
+	}
+}
