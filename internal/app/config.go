@@ -18,17 +18,17 @@ import (
 
 // Config is what `junction serve` is started with.
 type Config struct {
-	Listen   string // host:port
+	Listen string // host:port
 	// AMQPListen is where the broker's AMQP 1.0 listener binds: host:port,
 	// "off", or empty for 127.0.0.1:5672 (a free port when that is taken).
 	AMQPListen string
-	Data     string // data folder
-	Store    string // empty: SQLite in Data; postgres://... selects PostgreSQL
-	Project  string // project folder, or empty
-	Demo     bool   // load the bundled demo project
-	AdminKey string // JUNCTION_ADMIN_KEY
-	Version  string
-	Logger   *slog.Logger
+	Data       string // data folder
+	Store      string // empty: SQLite in Data; postgres://... selects PostgreSQL
+	Project    string // project folder, or empty
+	Demo       bool   // load the bundled demo project
+	AdminKey   string // JUNCTION_ADMIN_KEY
+	Version    string
+	Logger     *slog.Logger
 	// Out receives what is printed for the operator (the generated admin key).
 	Out io.Writer
 	// PostgresSchema puts every table in one schema; tests use it to isolate.

@@ -295,7 +295,6 @@ func rawConn(t *testing.T, b *bundle) net.Conn {
 	return c
 }
 
-
 func TestGoAMQPExpiredTokenDetaches(t *testing.T) {
 	t.Parallel()
 	b := setup(t, store.SQLite)

@@ -65,14 +65,14 @@ func TestJavaScriptSDK(t *testing.T) {
 				DeliveryCount int
 				Tries         int
 			}
-			Deferred  string
-			Dead      struct{ ID, Reason, Description string }
-			Scheduled string
-			Streamed  []string
-			SessionA  []string
+			Deferred                  string
+			Dead                      struct{ ID, Reason, Description string }
+			Scheduled                 string
+			Streamed                  []string
+			SessionA                  []string
 			SessionState, NextSession string
-			Rules     []string
-			Topic     struct {
+			Rules                     []string
+			Topic                     struct {
 				Body string
 				Big  int
 			}

@@ -14,10 +14,10 @@ import (
 type linkKind int
 
 const (
-	kindEntity linkKind = iota // a queue, topic, subscription or dead-letter queue
-	kindCBS                    // requests to $cbs
-	kindManagement             // requests to <entity>/$management
-	kindReply                  // responses of $cbs or $management
+	kindEntity     linkKind = iota // a queue, topic, subscription or dead-letter queue
+	kindCBS                        // requests to $cbs
+	kindManagement                 // requests to <entity>/$management
+	kindReply                      // responses of $cbs or $management
 )
 
 // incomingCredit is the link credit this server keeps open on links where

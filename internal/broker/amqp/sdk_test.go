@@ -149,7 +149,6 @@ func TestSDKWrongKeyUnauthorized(t *testing.T) {
 	}
 }
 
-
 func newSender(t *testing.T, c *azservicebus.Client, entity string) *azservicebus.Sender {
 	t.Helper()
 	s, err := c.NewSender(entity, nil)
