@@ -535,3 +535,93 @@ func TestSDKTopicSubscription(t *testing.T) {
 		}
 	})
 }
+
+// TestSDKTwoNodes runs two Junctions on one PostgreSQL database with an SDK
+// receiver on each: no message is delivered twice while locked, and a
+// session is held by one node only.
+func TestSDKTwoNodes(t *testing.T) {
+	t.Parallel()
+	var schema string
+	a, baseA := apptest.Start(t, store.Postgres, func(c *app.Config) { schema = c.PostgresSchema })
+	b, baseB := apptest.Start(t, store.Postgres, func(c *app.Config) { c.PostgresSchema = schema })
+	nodes := make([]*bundle, 2)
+	for i, n := range []struct {
+		a    *app.App
+		base string
+	}{{a, baseA}, {b, baseB}} {
+		keys := apptest.Call(t, "POST", n.base+"/admin/v1/servicebus/authorizationRules/RootManageSharedAccessKey/listKeys", "k", nil, 200)
+		nodes[i] = &bundle{app: n.a, base: n.base, cs: keys["primaryConnectionString"].(string)}
+	}
+	nodes[0].queue(t, "shared", map[string]any{"lockDuration": "PT5M"})
+	nodes[0].queue(t, "shared-sessions", map[string]any{"requiresSession": true, "lockDuration": "PT5M"})
+	ctx := ctxT(t)
+	ca, cb := nodes[0].client(t), nodes[1].client(t)
+	const total = 30
+	s := newSender(t, ca, "shared")
+	for i := 0; i < total; i++ {
+		if err := s.SendMessage(ctx, &azservicebus.Message{Body: []byte("x"), MessageID: to.Ptr(fmt.Sprintf("m-%d", i))}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type got struct {
+		node int
+		id   string
+	}
+	results := make(chan got, 2*total)
+	done := make(chan error, 2)
+	for i, c := range []*azservicebus.Client{ca, cb} {
+		r := newReceiver(t, c, "shared", nil)
+		go func() {
+			// Hold every lock: nothing is settled until the end.
+			for {
+				rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				msgs, err := r.ReceiveMessages(rctx, 5, nil)
+				cancel()
+				if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+					done <- err
+					return
+				}
+				if len(msgs) == 0 {
+					done <- nil
+					return
+				}
+				for _, m := range msgs {
+					results <- got{i, m.MessageID}
+				}
+			}
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(results)
+	seen := map[string]int{}
+	perNode := [2]int{}
+	for g := range results {
+		seen[g.id]++
+		perNode[g.node]++
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Fatalf("message %s delivered %d times while locked", id, n)
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("received %d distinct messages of %d (per node %v)", len(seen), total, perNode)
+	}
+
+	ss := newSender(t, cb, "shared-sessions")
+	if err := ss.SendMessage(ctx, &azservicebus.Message{Body: []byte("s"), SessionID: to.Ptr("only")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	held, err := ca.AcceptSessionForQueue(ctx, "shared-sessions", "only", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close(ctx)
+	if _, err := cb.AcceptSessionForQueue(ctx, "shared-sessions", "only", nil); err == nil {
+		t.Fatal("a session held on one node was accepted on the other")
+	}
+}
