@@ -1,10 +1,12 @@
 package amqp_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"junction/internal/app"
 	"junction/internal/app/apptest"
+	"junction/internal/cli"
 	"junction/internal/store"
 )
 
@@ -623,5 +626,18 @@ func TestSDKTwoNodes(t *testing.T) {
 	defer held.Close(ctx)
 	if _, err := cb.AcceptSessionForQueue(ctx, "shared-sessions", "only", nil); err == nil {
 		t.Fatal("a session held on one node was accepted on the other")
+	}
+}
+
+func TestConnectionStringCLI(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite)
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), []string{"queue", "connection-string", "--url", b.base, "--key", "k"},
+		cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Env: func(string) string { return "" }})
+	cs := strings.TrimSpace(out.String())
+	_, port, _ := net.SplitHostPort(b.app.AMQPAddr())
+	if code != 0 || cs != b.cs || !strings.Contains(cs, ":"+port+";") {
+		t.Fatalf("connection-string: %d %q %s (listKeys gave %q)", code, cs, errOut.String(), b.cs)
 	}
 }
