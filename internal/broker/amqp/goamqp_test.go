@@ -1,6 +1,7 @@
 package amqp_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -319,5 +320,50 @@ func TestGoAMQPExpiredTokenDetaches(t *testing.T) {
 	var le *goamqp.LinkError
 	if !errors.As(err, &le) || le.RemoteErr == nil || le.RemoteErr.Condition != goamqp.ErrCondUnauthorizedAccess {
 		t.Fatalf("receive after the token expired: %v", err)
+	}
+}
+
+func TestGoAMQPDrainAndMultiFrame(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite)
+	b.queue(t, "drain", nil)
+	ctx := ctxT(t)
+	conn := b.dial(t, &goamqp.ConnOptions{SASLType: goamqp.SASLTypePlain("$apikey", "k"), MaxFrameSize: 4096})
+	s, err := conn.NewSession(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 200 KB message travels in many frames both ways.
+	big := make([]byte, 200*1024)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	snd, err := s.NewSender(ctx, "drain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := snd.Send(ctx, goamqp.NewMessage(big), nil); err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := s.NewReceiver(ctx, "drain", &goamqp.ReceiverOptions{Credit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rcv.IssueCredit(5); err != nil {
+		t.Fatal(err)
+	}
+	m, err := rcv.Receive(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.GetData(), big) {
+		t.Fatalf("the big message came back with %d bytes", len(m.GetData()))
+	}
+	if err := rcv.AcceptMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	// Four credits are left and the queue is empty: a drain returns at once.
+	if err := rcv.DrainCredit(ctx, nil); err != nil {
+		t.Fatalf("drain: %v", err)
 	}
 }
