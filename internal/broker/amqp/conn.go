@@ -62,13 +62,7 @@ func (c *conn) serve() {
 	defer func() {
 		c.cancel()
 		c.nc.Close()
-		c.mu.Lock()
-		sessions := make([]*session, 0, len(c.sessions))
-		for _, s := range c.sessions {
-			sessions = append(sessions, s)
-		}
-		c.mu.Unlock()
-		for _, s := range sessions {
+		for _, s := range c.sessionList() {
 			s.teardown()
 		}
 	}()
@@ -296,6 +290,17 @@ func (c *conn) begin(f frame) error {
 	c.mu.Unlock()
 	ch := f.channel
 	return c.writeFrame(frameAMQP, ch, descBegin, []any{ch, s.nextOutgoingID, s.incomingWindow, uint32(1 << 30), uint32(1<<16 - 1)}, nil)
+}
+
+// sessionList is a snapshot of the connection's sessions.
+func (c *conn) sessionList() []*session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*session, 0, len(c.sessions))
+	for _, s := range c.sessions {
+		out = append(out, s)
+	}
+	return out
 }
 
 func (c *conn) endSession(s *session) {

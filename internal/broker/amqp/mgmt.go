@@ -142,6 +142,18 @@ func (l *link) renewLocks(ctx context.Context, args Map) rpcResponse {
 	return ok(Map{{"expirations", out}})
 }
 
+// messagesResponse answers with messages, or 204 when there are none.
+func messagesResponse(msgs []broker.Received) rpcResponse {
+	if len(msgs) == 0 {
+		return rpcResponse{status: http.StatusNoContent, desc: "No messages"}
+	}
+	v, err := messageList(msgs)
+	if err != nil {
+		return rpcFailure(err)
+	}
+	return ok(v)
+}
+
 // messageList encodes messages as the management node returns them: a list
 // of maps with the encoded message (and its lock token when locked).
 func messageList(msgs []broker.Received) (any, error) {
@@ -180,14 +192,7 @@ func (l *link) peek(ctx context.Context, args Map) rpcResponse {
 		}
 		msgs = kept
 	}
-	if len(msgs) == 0 {
-		return rpcResponse{status: http.StatusNoContent, desc: "No messages"}
-	}
-	v, err := messageList(msgs)
-	if err != nil {
-		return rpcFailure(err)
-	}
-	return ok(v)
+	return messagesResponse(msgs)
 }
 
 func (l *link) schedule(ctx context.Context, args Map) rpcResponse {
@@ -225,14 +230,7 @@ func (l *link) receiveDeferred(ctx context.Context, args Map) rpcResponse {
 	if err != nil {
 		return rpcFailure(err)
 	}
-	if len(msgs) == 0 {
-		return rpcResponse{status: http.StatusNoContent, desc: "No messages"}
-	}
-	v, err := messageList(msgs)
-	if err != nil {
-		return rpcFailure(err)
-	}
-	return ok(v)
+	return messagesResponse(msgs)
 }
 
 func (l *link) updateDisposition(ctx context.Context, args Map) rpcResponse {
@@ -271,14 +269,7 @@ func (l *link) updateDisposition(ctx context.Context, args Map) rpcResponse {
 // heldSession finds the session lock this connection holds for id on the
 // link's entity.
 func (l *link) heldSession(id string) *broker.Session {
-	c := l.s.c
-	c.mu.Lock()
-	sessions := make([]*session, 0, len(c.sessions))
-	for _, s := range c.sessions {
-		sessions = append(sessions, s)
-	}
-	c.mu.Unlock()
-	for _, s := range sessions {
+	for _, s := range l.s.c.sessionList() {
 		s.mu.Lock()
 		for _, ol := range s.links {
 			ol.mu.Lock()
