@@ -287,6 +287,7 @@ func TestAMQPListenConfig(t *testing.T) {
 		listen, wantErr string
 	}{
 		{"nonsense", "--amqp-listen"},
+		{"0.0.0.0:0", "--amqp-listen"}, // plain AMQP off loopback needs TLS or --insecure-listen
 		{taken.Addr().String(), "--amqp-listen"},
 		{"off", ""},
 	} {

@@ -39,9 +39,13 @@ func buildComponents(d Deps) []Component {
 	amqpListen, fallback := d.Config.AMQPListen, false
 	if amqpListen == "" {
 		amqpListen, fallback = amqp.DefaultListen, true
+		if d.TLS != nil {
+			amqpListen = amqp.DefaultListenTLS
+		}
 	}
-	amqpServer := amqp.New(amqp.Config{Broker: bus.Broker(), Auth: bus, Listen: amqpListen, Fallback: fallback, Logger: d.Logger, ContainerID: d.NodeID})
-	bus.SetAMQPAddr(amqpServer.Addr)
+	amqpServer := amqp.New(amqp.Config{Broker: bus.Broker(), Auth: bus, Listen: amqpListen, Fallback: fallback, Logger: d.Logger,
+		ContainerID: d.NodeID, TLS: d.TLS})
+	bus.SetAMQPAddr(amqpServer.Addr, d.TLS != nil)
 	eventOpts := events.OptionsFromEnv()
 	eventOpts.Outbound = d.Outbound
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, eventOpts)

@@ -107,6 +107,10 @@ func (c *Config) validate() error {
 	if err := c.validateNetwork(); err != nil {
 		return err
 	}
+	if c.AMQPListen != "" && c.AMQPListen != "off" && c.tls == nil && !c.InsecureListen && !loopbackListen(c.AMQPListen) {
+		return configErr("--amqp-listen", "%s is not a loopback address and SAS tokens would cross the network in clear text; "+
+			"give --tls-cert and --tls-key (AMQP then speaks TLS), or --insecure-listen behind a TLS proxy", c.AMQPListen)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -3,11 +3,16 @@ package amqp_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +23,7 @@ import (
 	"junction/internal/app"
 	"junction/internal/app/apptest"
 	"junction/internal/cli"
+	"junction/internal/devcert"
 	"junction/internal/store"
 )
 
@@ -639,5 +645,74 @@ func TestConnectionStringCLI(t *testing.T) {
 	_, port, _ := net.SplitHostPort(b.app.AMQPAddr())
 	if code != 0 || cs != b.cs || !strings.Contains(cs, ":"+port+";") {
 		t.Fatalf("connection-string: %d %q %s (listKeys gave %q)", code, cs, errOut.String(), b.cs)
+	}
+}
+
+// TestSDKOverTLS: with a certificate the listener speaks AMQPS and listKeys
+// hands out a connection string without UseDevelopmentEmulator, as Service
+// Bus's; the SDK sends and receives over TLS.
+func TestSDKOverTLS(t *testing.T) {
+	t.Parallel()
+	f, err := devcert.Make(filepath.Join(t.TempDir(), "tls"), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(f.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	// The Go SDK takes the endpoint's host:port as the TLS server name; on
+	// the AMQPS port 5671 the connection string names no port.
+	tlsCfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	a, base := apptest.Start(t, store.SQLite, func(c *app.Config) { c.TLSCert, c.TLSKey = f.Cert, f.Key })
+	base = strings.Replace(base, "http://", "https://", 1)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	admin := func(method, path string, want int) map[string]any {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer k")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+		}
+		return out
+	}
+	admin("PUT", "/admin/v1/servicebus/queues/secure", 201)
+	cs, _ := admin("POST", "/admin/v1/servicebus/authorizationRules/RootManageSharedAccessKey/listKeys", 200)["primaryConnectionString"].(string)
+	_, port, _ := net.SplitHostPort(a.AMQPAddr())
+	if strings.Contains(cs, "UseDevelopmentEmulator") || !strings.Contains(cs, ":"+port) {
+		t.Fatalf("connection string %q for the TLS listener on %s", cs, a.AMQPAddr())
+	}
+	c, err := azservicebus.NewClientFromConnectionString(cs, &azservicebus.ClientOptions{TLSConfig: tlsCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	ctx := ctxT(t)
+	if err := newSender(t, c, "secure").SendMessage(ctx, &azservicebus.Message{Body: []byte("over tls")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := receiveOne(t, ctx, newReceiver(t, c, "secure", nil))
+	if string(m.Body) != "over tls" {
+		t.Fatalf("body %q", m.Body)
+	}
+	// Plain AMQP to the TLS listener gets nowhere.
+	plainCS := cs + ";UseDevelopmentEmulator=true"
+	pc, err := azservicebus.NewClientFromConnectionString(plainCS, &azservicebus.ClientOptions{RetryOptions: azservicebus.RetryOptions{MaxRetries: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close(context.Background())
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := newSender(t, pc, "secure").SendMessage(pctx, &azservicebus.Message{Body: []byte("x")}, nil); err == nil {
+		t.Fatal("plain AMQP was served by the TLS listener")
 	}
 }

@@ -10,6 +10,7 @@ package amqp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,10 +59,17 @@ type Config struct {
 	MaxFrameSize uint32
 	// ContainerID names this node in open frames.
 	ContainerID string
+	// TLS, when set, makes the listener speak AMQP over TLS (amqps), as
+	// Service Bus does on port 5671.
+	TLS *tls.Config
 }
 
-// DefaultListen is the address of the Service Bus emulator.
-const DefaultListen = "127.0.0.1:5672"
+// DefaultListen is the address of the Service Bus emulator (plain AMQP);
+// DefaultListenTLS is the AMQPS port of Service Bus.
+const (
+	DefaultListen    = "127.0.0.1:5672"
+	DefaultListenTLS = "127.0.0.1:5671"
+)
 
 // Off disables the listener.
 const Off = "off"
@@ -139,12 +147,19 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return &ListenError{Addr: s.cfg.Listen, Err: err}
 	}
-	s.ln, s.addr, s.stopping = ln, ln.Addr().String(), false
+	addr := ln.Addr().String()
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	s.ln, s.addr, s.stopping = ln, addr, false
 	s.wg.Add(1)
 	go s.accept(ln)
 	s.log.Info("amqp listening", "addr", s.addr)
 	return nil
 }
+
+// TLS reports whether the listener speaks AMQP over TLS.
+func (s *Server) TLS() bool { return s.cfg.TLS != nil }
 
 // Addr is the bound address ("" when not listening).
 func (s *Server) Addr() string {

@@ -560,13 +560,14 @@ func (a *API) handleRegenerate(w http.ResponseWriter, r *http.Request) {
 
 // SetAMQPAddr tells the front end where the AMQP listener is, so the
 // connection strings it hands out name it; addr returns "" while there is
-// none.
-func (a *API) SetAMQPAddr(addr func() string) { a.amqpAddr = addr }
+// none. secure says the listener speaks TLS.
+func (a *API) SetAMQPAddr(addr func() string, secure bool) { a.amqpAddr, a.amqpTLS = addr, secure }
 
 // connectionString is a Service Bus connection string for a rule. With an
-// AMQP listener it names the listener's port on the host the caller used and
-// says UseDevelopmentEmulator=true (plain AMQP, as the SDKs expect from the
-// Service Bus emulator); without one it names the HTTP endpoint.
+// AMQP listener it names the listener's port on the host the caller used;
+// a plain listener adds UseDevelopmentEmulator=true (plain AMQP, as the SDKs
+// expect from the Service Bus emulator), one with TLS is named as Service Bus
+// is. Without a listener it names the HTTP endpoint.
 func (a *API) connectionString(host, rule, key, entity string) string {
 	endpoint := "sb://" + host + "/"
 	emulator := false
@@ -577,7 +578,11 @@ func (a *API) connectionString(host, rule, key, entity string) string {
 				if hh, _, err := net.SplitHostPort(host); err == nil {
 					h = hh
 				}
-				endpoint, emulator = "sb://"+net.JoinHostPort(h, port), true
+				endpoint, emulator = "sb://"+net.JoinHostPort(h, port), !a.amqpTLS
+				if a.amqpTLS && port == "5671" {
+					// The SDKs' own port for AMQPS: named as Service Bus is.
+					endpoint = "sb://" + h + "/"
+				}
 			}
 		}
 	}
