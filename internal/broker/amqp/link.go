@@ -424,14 +424,17 @@ func (l *link) receive(t transferFrame, payload []byte) error {
 	return nil
 }
 
-// grant tops the peer's credit on an incoming link up again.
+// grant tops the peer's credit on an incoming link up again: deliveries
+// still queued count against it, so the queue never holds more than
+// incomingCredit.
 func (l *link) grant() {
 	l.mu.Lock()
-	l.credit = incomingCredit
+	credit := uint32(max(incomingCredit-len(l.work), 0))
+	l.credit = credit
 	count := l.received
 	l.mu.Unlock()
 	l.s.mu.Lock()
-	fields := append(l.s.flowFields(), l.handle, count, uint32(incomingCredit))
+	fields := append(l.s.flowFields(), l.handle, count, credit)
 	l.s.mu.Unlock()
 	l.s.c.writeFrame(frameAMQP, l.s.channel, descFlow, fields, nil)
 }

@@ -108,7 +108,10 @@ func (s *session) handle(f frame) error {
 }
 
 // flowFields are the session fields of a flow frame; call with s.mu held.
+// Every flow announces the whole incoming window again, so the window
+// counted here starts over.
 func (s *session) flowFields() []any {
+	s.incomingLeft = s.incomingWindow
 	return []any{s.nextIncomingID, s.incomingWindow, s.nextOutgoingID, uint32(1 << 30)}
 }
 
@@ -155,7 +158,6 @@ func (s *session) transfer(t transferFrame, payload []byte) error {
 	s.incomingLeft--
 	var reopen []any
 	if s.incomingLeft < incomingWindowLo {
-		s.incomingLeft = incomingWindow
 		reopen = s.flowFields()
 	}
 	l := s.links[t.handle]
