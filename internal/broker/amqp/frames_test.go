@@ -271,3 +271,38 @@ func TestListenFallsBackWhenTheDefaultIsTaken(t *testing.T) {
 		})
 	}
 }
+
+// TestHeartbeats: a peer that announces an idle time-out gets empty frames
+// while nothing else is sent, and a silent peer is disconnected after twice
+// the server's own time-out with amqp:resource-limit-exceeded.
+func TestHeartbeats(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, 300*time.Millisecond)
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	open, _ := appendFrame(nil, frameAMQP, 0, descOpen, []any{"hb", nil, uint32(65536), nil, uint32(200)}, nil)
+	c.Write(append(append([]byte(nil), headerAMQP...), open...))
+	r := bufio.NewReader(c)
+	io.ReadFull(r, make([]byte, 8))
+	heartbeats := 0
+	for {
+		f, err := readFrame(r, 1<<20, make([]byte, 8))
+		if err != nil {
+			t.Fatalf("after %d heartbeats: %v", heartbeats, err)
+		}
+		switch f.perf {
+		case 0:
+			heartbeats++
+		case descClose:
+			e := parseError((&fieldReader{f: f.fields}).get(0))
+			if heartbeats == 0 || e == nil || e.Condition != condResourceLimit {
+				t.Fatalf("closed after %d heartbeats with %+v", heartbeats, e)
+			}
+			return
+		}
+	}
+}
