@@ -290,6 +290,7 @@ func TestAMQPListenConfig(t *testing.T) {
 		{"0.0.0.0:0", "--amqp-listen"}, // plain AMQP off loopback needs TLS or --insecure-listen
 		{taken.Addr().String(), "--amqp-listen"},
 		{"off", ""},
+		{"", ""}, // embedded without an address: no listener
 	} {
 		a, err := app.New(context.Background(), app.Config{Listen: "127.0.0.1:0", AMQPListen: tc.listen, Data: t.TempDir(), AdminKey: "k"})
 		if err == nil {

@@ -36,14 +36,11 @@ func buildComponents(d Deps) []Component {
 
 	web := webapi.NewComponent(d.Store, d.Keys, d.Logger)
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
-	amqpListen, fallback := d.Config.AMQPListen, false
+	amqpListen := d.Config.AMQPListen
 	if amqpListen == "" {
-		amqpListen, fallback = amqp.DefaultListen, true
-		if d.TLS != nil {
-			amqpListen = amqp.DefaultListenTLS
-		}
+		amqpListen = amqp.Off
 	}
-	amqpServer := amqp.New(amqp.Config{Broker: bus.Broker(), Auth: bus, Listen: amqpListen, Fallback: fallback, Logger: d.Logger,
+	amqpServer := amqp.New(amqp.Config{Broker: bus.Broker(), Auth: bus, Listen: amqpListen, Fallback: d.Config.AMQPFallback, Logger: d.Logger,
 		ContainerID: d.NodeID, TLS: d.TLS})
 	bus.SetAMQPAddr(amqpServer.Addr, d.TLS != nil)
 	eventOpts := events.OptionsFromEnv()

@@ -19,9 +19,13 @@ import (
 // Config is what `junction serve` is started with.
 type Config struct {
 	Listen string // host:port
-	// AMQPListen is where the broker's AMQP 1.0 listener binds: host:port,
-	// "off", or empty for 127.0.0.1:5672 (a free port when that is taken).
+	// AMQPListen is where the broker's AMQP 1.0 listener binds: host:port;
+	// empty or "off" runs none. `junction serve` defaults it to
+	// 127.0.0.1:5672 (127.0.0.1:5671 with TLS) with AMQPFallback.
 	AMQPListen string
+	// AMQPFallback serves AMQP on a free port of the same host when
+	// AMQPListen is taken (for the default address, not one the user gave).
+	AMQPFallback bool
 	Data       string // data folder
 	Store      string // empty: SQLite in Data; postgres://... selects PostgreSQL
 	Project    string // project folder, or empty

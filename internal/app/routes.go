@@ -61,7 +61,7 @@ func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		checks["started"], ready = "not serving", false
 	}
 	switch addr := a.AMQPAddr(); {
-	case a.cfg.AMQPListen == "off":
+	case a.cfg.AMQPListen == "off" || a.cfg.AMQPListen == "":
 		checks["amqp"] = "off"
 	case addr != "":
 		checks["amqp"] = "listening on " + addr
