@@ -107,6 +107,13 @@ func TestGoAMQPBodiesAndCBS(t *testing.T) {
 		if code := b.putToken(t, conn, "amqp://localhost/bodies", sasToken("bodies", "wrong")); code != 401 {
 			t.Fatalf("put-token with a wrong key: %d", code)
 		}
+		if code := b.putToken(t, conn, "amqp://localhost/bodies", "not-a-key"); code != 401 {
+			t.Fatalf("put-token with an unknown API key: %d", code)
+		}
+		// A Junction API key is a token too.
+		if code := b.putToken(t, conn, "amqp://localhost/bodies", "k"); code != 202 {
+			t.Fatalf("put-token with an API key: %d", code)
+		}
 		if code := b.putToken(t, conn, "amqp://localhost/bodies", sasToken("bodies", "k")); code != 202 {
 			t.Fatalf("put-token: %d", code)
 		}

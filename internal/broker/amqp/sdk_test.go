@@ -345,6 +345,11 @@ func TestSDKSessions(t *testing.T) {
 				}
 			}
 		}
+		// A message over the body limit is refused as too large.
+		err := s.SendMessage(ctx, &azservicebus.Message{Body: make([]byte, 300*1024), SessionID: to.Ptr("a")}, nil)
+		if !errors.Is(err, azservicebus.ErrMessageTooLarge) {
+			t.Fatalf("a 300 KB message: %v", err)
+		}
 		// A message without a session id is refused on a session queue.
 		if err := s.SendMessage(ctx, &azservicebus.Message{Body: []byte("x")}, nil); err == nil {
 			t.Fatal("a message without a session id was accepted")
