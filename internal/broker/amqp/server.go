@@ -137,10 +137,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return nil
 	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
+	fellBack := false
 	if err != nil && s.cfg.Fallback && errors.Is(err, syscall.EADDRINUSE) {
 		host, _, _ := net.SplitHostPort(s.cfg.Listen)
 		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err == nil {
+			fellBack = true
 			s.log.Warn("amqp: the default port is taken; serving AMQP on another port", "wanted", s.cfg.Listen, "addr", ln.Addr().String())
 		}
 	}
@@ -154,7 +156,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ln, s.addr, s.stopping = ln, addr, false
 	s.wg.Add(1)
 	go s.accept(ln)
-	s.log.Info("amqp listening", "addr", s.addr)
+	if !fellBack {
+		s.log.Info("amqp listening", "addr", s.addr, "tls", s.cfg.TLS != nil)
+	}
 	return nil
 }
 
