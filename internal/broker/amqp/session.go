@@ -181,6 +181,9 @@ func (s *session) disposition(d dispositionFrame) {
 		// settles incoming deliveries at once, so there is nothing to do.
 		return
 	}
+	if (d.state != nil && d.state.code == descReceived) || (d.state == nil && !d.settled) {
+		return // not an outcome: the delivery stays unsettled
+	}
 	s.mu.Lock()
 	byLink := map[*link][]settleReq{}
 	for id := d.first; ; id++ {
