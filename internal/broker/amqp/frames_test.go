@@ -95,6 +95,11 @@ func TestMalformedFramesCloseWithError(t *testing.T) {
 		{"transfer on an unattached handle", append(append(append([]byte(nil), open...), frameBytes(t, descBegin, []any{nil, uint32(0), uint32(10), uint32(10)})...),
 			frameBytes(t, descTransfer, []any{uint32(7), uint32(0), []byte("t")})...), condUnattached},
 		{"close", append(append([]byte(nil), open...), frameBytes(t, descClose, nil)...), ""},
+		{"aborted transfer, then close", bytes.Join([][]byte{open, frameBytes(t, descBegin, []any{nil, uint32(0), uint32(10), uint32(10)}),
+			frameBytes(t, descAttach, []any{"c", uint32(0), false, nil, nil, nil, Described{uint64(descTarget), []any{"$cbs"}}}),
+			frameBytes(t, descTransfer, []any{uint32(0), uint32(0), []byte("t"), uint32(0), false, true}),
+			frameBytes(t, descTransfer, []any{uint32(0), nil, nil, nil, nil, false, nil, nil, nil, true}),
+			frameBytes(t, descClose, nil)}, nil), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -68,10 +68,11 @@ type link struct {
 	stopOnce      sync.Once
 }
 
-// inDelivery is a complete message the peer sent.
+// inDelivery is a complete message the peer sent, or an aborted one.
 type inDelivery struct {
 	id      uint32
 	settled bool
+	aborted bool
 	format  uint32
 	payload []byte
 }
@@ -402,7 +403,14 @@ func (l *link) receive(t transferFrame, payload []byte) error {
 		l.inProgress = true
 	}
 	if t.aborted {
+		// The delivery used a credit: the worker hears of it, so that credit
+		// used up by aborted deliveries is reopened too.
 		l.inProgress, l.partial = false, nil
+		select {
+		case l.work <- inDelivery{id: l.partialID, settled: true, aborted: true}:
+		default:
+			return errorf(condTransferLimit, "more deliveries than the link credit allows")
+		}
 		return nil
 	}
 	if len(l.partial)+len(payload) > maxMessageSize {
@@ -443,7 +451,6 @@ func (l *link) grant() {
 // entity (consecutive ones in one transaction), or requests to $cbs and
 // $management.
 func (l *link) incomingWorker() {
-	done := 0
 	for {
 		var batch []inDelivery
 		select {
@@ -461,20 +468,28 @@ func (l *link) incomingWorker() {
 				break more
 			}
 		}
-		switch l.kind {
-		case kindEntity:
-			l.sendToEntity(batch)
+		kept := batch[:0]
+		for _, d := range batch {
+			if !d.aborted {
+				kept = append(kept, d)
+			}
+		}
+		switch {
+		case len(kept) == 0:
+		case l.kind == kindEntity:
+			l.sendToEntity(kept)
 		default:
-			for _, d := range batch {
+			for _, d := range kept {
 				l.request(d)
 			}
 		}
-		done += len(batch)
-		// Credit is reopened in steps, so a busy link is not answered with a
-		// flow frame per message.
-		if done >= incomingCreditLo || len(l.work) == 0 {
+		// Credit is reopened once half of it is used, so a link is not
+		// answered with a flow frame per message.
+		l.mu.Lock()
+		low := l.credit < incomingCreditLo
+		l.mu.Unlock()
+		if low {
 			l.grant()
-			done = 0
 		}
 	}
 }
