@@ -36,6 +36,10 @@ type conn struct {
 	lastWrite atomic.Int64 // unix nanos
 	closing   atomic.Bool
 
+	// work tracks the goroutines of the connection's links, which serve
+	// waits for so that nothing uses the broker after the listener stopped.
+	work sync.WaitGroup
+
 	peerMaxFrame uint32
 	peerIdle     time.Duration
 	plainToken   string // from SASL PLAIN
@@ -65,6 +69,7 @@ func (c *conn) serve() {
 		for _, s := range c.sessionList() {
 			s.teardown()
 		}
+		c.work.Wait()
 	}()
 	c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if err := c.handshake(); err != nil {
@@ -204,9 +209,9 @@ func (c *conn) run() error {
 	ourIdle := uint32(c.s.cfg.IdleTimeout / time.Millisecond)
 	c.writeFrame(frameAMQP, 0, descOpen, []any{c.s.cfg.ContainerID, nil, c.s.cfg.MaxFrameSize, uint16(4095), ourIdle}, nil)
 	if c.peerIdle > 0 {
-		go c.heartbeats()
+		c.spawn(c.heartbeats)
 	}
-	go c.watchTokens()
+	c.spawn(c.watchTokens)
 	for {
 		// A peer that is silent for twice the idle time-out is gone.
 		c.nc.SetReadDeadline(time.Now().Add(2 * c.s.cfg.IdleTimeout))
@@ -290,6 +295,15 @@ func (c *conn) begin(f frame) error {
 	c.mu.Unlock()
 	ch := f.channel
 	return c.writeFrame(frameAMQP, ch, descBegin, []any{ch, s.nextOutgoingID, s.incomingWindow, uint32(1 << 30), uint32(1<<16 - 1)}, nil)
+}
+
+// spawn runs f in a goroutine that serve waits for.
+func (c *conn) spawn(f func()) {
+	c.work.Add(1)
+	go func() {
+		defer c.work.Done()
+		f()
+	}()
 }
 
 // sessionList is a snapshot of the connection's sessions.

@@ -21,8 +21,8 @@ const opTimeout = 60 * time.Second
 
 func (l *link) startPump() {
 	l.settleQ = make(chan []settleReq, 256)
-	go l.settleWorker()
-	go l.pump()
+	l.s.c.spawn(l.settleWorker)
+	l.s.c.spawn(l.pump)
 }
 
 // pump hands messages to a receiving peer while it has credit.
@@ -147,7 +147,7 @@ func (l *link) settle(reqs []settleReq) {
 	select {
 	case l.settleQ <- reqs:
 	case <-l.ctx.Done():
-		go l.applySettlements(reqs)
+		l.s.c.spawn(func() { l.applySettlements(reqs) })
 	}
 }
 

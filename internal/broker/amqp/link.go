@@ -234,7 +234,7 @@ func (s *session) attach(a attachFrame) error {
 		l.received = a.initialDeliveryID
 		reply(nil, nil, nil)
 		l.grant()
-		go l.incomingWorker()
+		s.c.spawn(l.incomingWorker)
 		return nil
 	}
 	if l.kind != kindEntity {
@@ -251,7 +251,7 @@ func (s *session) attach(a attachFrame) error {
 				wait = time.Duration(ms) * time.Millisecond
 			}
 		}
-		go func() {
+		s.c.spawn(func() {
 			bs, err := s.c.s.cfg.Broker.AcceptSession(l.ctx, path, filter, wait)
 			if err == nil && bs == nil {
 				err = errorTimeout("no session became available within the time-out")
@@ -261,7 +261,19 @@ func (s *session) attach(a attachFrame) error {
 				cancel()
 				return
 			}
+			s.mu.Lock()
+			ended := s.ended
+			s.mu.Unlock()
+			if ended {
+				// The session ended while the lock was being taken.
+				ctx, cancelRelease := context.WithTimeout(context.Background(), opTimeout)
+				s.c.s.cfg.Broker.ReleaseSession(ctx, bs)
+				cancelRelease()
+				return
+			}
+			l.mu.Lock()
 			l.bsession = bs
+			l.mu.Unlock()
 			register()
 			src := append([]any(nil), a.source.raw...)
 			for len(src) < 8 {
@@ -276,7 +288,7 @@ func (s *session) attach(a attachFrame) error {
 			src[7] = Map{{Symbol("com.microsoft:session-filter"), v}}
 			reply(Map{{Symbol("com.microsoft:locked-until-utc"), dotnetTicks(bs.LockedUntil)}}, Described{uint64(descSource), src}, nil)
 			l.startPump()
-		}()
+		})
 		return nil
 	}
 	register()
