@@ -384,34 +384,41 @@ func variable(c byte, b []byte) (any, error) {
 	}
 }
 
-// compound reads a list or map: size, count, then count values.
-func (d *decoder) compound(c byte) (any, error) {
-	small := c == codeList8 || c == codeMap8
+// sized reads the size and count that open a list, map or array (8-bit or
+// 32-bit forms) and returns a decoder over the body after the count.
+func (d *decoder) sized(small bool) (decoder, int, error) {
 	n, err := d.size(small)
 	if err != nil {
-		return nil, err
+		return decoder{}, 0, err
 	}
 	body, err := d.need(n)
 	if err != nil {
-		return nil, err
+		return decoder{}, 0, err
 	}
 	inner := decoder{b: body, depth: d.depth + 1}
 	if inner.depth > maxDepth {
-		return nil, errors.New("values nested too deeply")
+		return decoder{}, 0, errors.New("values nested too deeply")
 	}
-	var count int
+	width := 4
 	if small {
-		if len(inner.b) < 1 {
-			return nil, errShort
-		}
-		count = int(inner.b[0])
-		inner.b = inner.b[1:]
-	} else {
-		if len(inner.b) < 4 {
-			return nil, errShort
-		}
-		count = int(binary.BigEndian.Uint32(inner.b))
-		inner.b = inner.b[4:]
+		width = 1
+	}
+	cb, err := inner.need(width)
+	if err != nil {
+		return decoder{}, 0, err
+	}
+	count := int(cb[0])
+	if !small {
+		count = int(binary.BigEndian.Uint32(cb))
+	}
+	return inner, count, nil
+}
+
+// compound reads a list or map: size, count, then count values.
+func (d *decoder) compound(c byte) (any, error) {
+	inner, count, err := d.sized(c == codeList8 || c == codeMap8)
+	if err != nil {
+		return nil, err
 	}
 	// Every value takes at least one byte, which bounds the allocation.
 	if count < 0 || count > len(inner.b) {
@@ -453,32 +460,9 @@ func (d *decoder) compound(c byte) (any, error) {
 }
 
 func (d *decoder) array(c byte) (any, error) {
-	small := c == codeArray8
-	n, err := d.size(small)
+	inner, count, err := d.sized(c == codeArray8)
 	if err != nil {
 		return nil, err
-	}
-	body, err := d.need(n)
-	if err != nil {
-		return nil, err
-	}
-	inner := decoder{b: body, depth: d.depth + 1}
-	if inner.depth > maxDepth {
-		return nil, errors.New("values nested too deeply")
-	}
-	var count int
-	if small {
-		b, err := inner.byte1()
-		if err != nil {
-			return nil, err
-		}
-		count = int(b)
-	} else {
-		b, err := inner.need(4)
-		if err != nil {
-			return nil, err
-		}
-		count = int(binary.BigEndian.Uint32(b))
 	}
 	ec, err := inner.byte1()
 	if err != nil {
