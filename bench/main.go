@@ -5,7 +5,7 @@
 // (complete, manual ack, explicit ack). It prints throughput and p50/p99
 // latency per phase.
 //
-//	go run . -n 5000 -clients 1,16 -systems junction,junction-http,rabbitmq,nats
+//	go run . -n 5000 -clients 1,16 -systems junction,junction-http,junction-amqp,junction-amqp-prefetch,rabbitmq,nats
 package main
 
 import (
@@ -90,7 +90,7 @@ func run(n, clients int, mk func() (func() error, func(), error)) (result, error
 func main() {
 	n := flag.Int("n", 5000, "messages per run")
 	clientsFlag := flag.String("clients", "1,16", "concurrent clients, comma-separated")
-	systems := flag.String("systems", "junction,junction-http,rabbitmq,nats", "systems to run")
+	systems := flag.String("systems", "junction,junction-http,junction-amqp,junction-amqp-prefetch,rabbitmq,nats", "systems to run")
 	size := flag.Int("size", 1024, "message size in bytes")
 	data := flag.String("data", "", "Junction's data folder (default: a temporary one)")
 	pg := flag.String("postgres", "", "run Junction on this PostgreSQL URL instead of SQLite")
@@ -108,6 +108,9 @@ func main() {
 				fmt.Fprintln(os.Stderr, "bad -clients:", err)
 				os.Exit(2)
 			}
+			// Prefetching receivers share the messages out: no client holds
+			// more than its share, so none waits for messages another holds.
+			prefetch = min(256, *n/clients)
 			sys, err := open(name, *data, *pg)
 			if err != nil {
 				fmt.Printf("%-14s %-8d skipped: %v\n", name, clients, err)
@@ -140,14 +143,28 @@ func main() {
 	}
 }
 
+// prefetch is the prefetch of the -prefetch systems in the current run: 256,
+// or less when that would leave clients without messages.
+var prefetch = 256
+
 func open(name, data, pg string) (system, error) {
 	switch name {
 	case "junction":
 		return newJunction(data, pg, false)
 	case "junction-http":
 		return newJunction(data, pg, true)
+	case "junction-amqp":
+		return newJunctionAMQP(data, pg, 0)
+	case "junction-amqp-prefetch":
+		return newJunctionAMQP(data, pg, prefetch)
 	case "rabbitmq":
 		return newRabbit("amqp://guest:guest@127.0.0.1:5672/")
+	case "rabbitmq-prefetch":
+		r, err := newRabbit("amqp://guest:guest@127.0.0.1:5672/")
+		if r != nil {
+			r.prefetch = prefetch
+		}
+		return r, err
 	case "nats":
 		return newNATS("nats://127.0.0.1:4222")
 	}

@@ -11,8 +11,9 @@ import (
 // rabbit uses a durable classic queue, persistent messages, publisher
 // confirms (one outstanding publish per client) and manual acks.
 type rabbit struct {
-	conn  *amqp.Connection
-	queue string
+	conn     *amqp.Connection
+	queue    string
+	prefetch int // consumer prefetch (default 1)
 }
 
 func newRabbit(url string) (*rabbit, error) {
@@ -63,7 +64,7 @@ func (r *rabbit) receiver(ctx context.Context) (func() error, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := ch.Qos(1, 0, false); err != nil {
+	if err := ch.Qos(max(r.prefetch, 1), 0, false); err != nil {
 		return nil, nil, err
 	}
 	deliveries, err := ch.ConsumeWithContext(ctx, r.queue, "", false, false, false, false, nil)

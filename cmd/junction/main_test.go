@@ -94,7 +94,7 @@ func (p *proc) wait() error {
 func serve(t *testing.T, data string, extra ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(build(t), append([]string{"serve", "--listen", addr, "--data", data}, extra...)...)
+	cmd := exec.Command(build(t), append([]string{"serve", "--listen", addr, "--amqp-listen", "127.0.0.1:0", "--data", data}, extra...)...)
 	cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_KEY=k")
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out

@@ -21,6 +21,8 @@ import (
 
 	"junction/demo"
 	"junction/internal/auth"
+	"junction/internal/broker/amqp"
+	"junction/internal/broker/httpapi"
 	"junction/internal/changelog"
 	"junction/internal/console"
 	"junction/internal/outbound"
@@ -194,6 +196,9 @@ func (a *App) Start(ctx context.Context) (net.Addr, error) {
 	for _, c := range a.components {
 		if err := c.Start(ctx); err != nil {
 			a.Stop(context.Background())
+			if le := (*amqp.ListenError)(nil); errors.As(err, &le) {
+				return nil, configErr("--amqp-listen", "%v", err)
+			}
 			return nil, fmt.Errorf("start %s: %w", c.Name(), err)
 		}
 		a.started = append(a.started, c)
@@ -322,4 +327,30 @@ func localClient(cfg *tls.Config) *http.Client {
 		}
 	}
 	return &http.Client{Transport: tr, Timeout: 100 * time.Second}
+}
+
+// AMQPAddr is the address the broker's AMQP listener is bound to ("" when it
+// is off or not started).
+func (a *App) AMQPAddr() string {
+	for _, c := range a.components {
+		if s, ok := c.(*amqp.Server); ok {
+			return s.Addr()
+		}
+	}
+	return ""
+}
+
+// ServiceBusConnectionString is the connection string of the namespace's
+// RootManageSharedAccessKey rule, for the Service Bus SDKs.
+func (a *App) ServiceBusConnectionString(ctx context.Context) (string, error) {
+	host, _ := a.addr.Load().(string)
+	if host == "" {
+		host = a.cfg.Listen
+	}
+	for _, c := range a.components {
+		if bus, ok := c.(*httpapi.API); ok {
+			return bus.RootConnectionString(ctx, host)
+		}
+	}
+	return "", errors.New("the broker is not part of this build")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ type bundle struct {
 func start(t *testing.T, d store.Dialect, mutate func(*app.Config)) *bundle {
 	t.Helper()
 	out := &bytes.Buffer{}
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "admin-key", Out: out, Version: "test"}
+	cfg := app.Config{Listen: "127.0.0.1:0", AMQPListen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "admin-key", Out: out, Version: "test"}
 	if d == store.Postgres {
 		cfg.Store = storetest.RequirePostgres(t)
 		cfg.PostgresSchema = storetest.NewSchema(t)
@@ -91,6 +92,9 @@ func TestServeOnBothStores(t *testing.T) {
 			resp, body := b.do(t, "GET", "/readyz", "", nil)
 			if resp.StatusCode != 200 || body["status"] != "ready" {
 				t.Fatalf("readyz: %d %v", resp.StatusCode, body)
+			}
+			if amqp, _ := body["checks"].(map[string]any)["amqp"].(string); !strings.HasPrefix(amqp, "listening on 127.0.0.1:") {
+				t.Fatalf("readyz does not report the AMQP listener: %v", body)
 			}
 			if resp.Header.Get("X-Request-Id") == "" {
 				t.Fatal("no X-Request-Id")
@@ -271,5 +275,41 @@ func TestDemoProjectLoads(t *testing.T) {
 	})
 	if resp, _ := b.do(t, "GET", "/readyz", "", nil); resp.StatusCode != 200 {
 		t.Fatalf("readyz with demo: %d", resp.StatusCode)
+	}
+}
+
+func TestAMQPListenConfig(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tc := range []struct {
+		listen, wantErr string
+	}{
+		{"nonsense", "--amqp-listen"},
+		{"0.0.0.0:0", "--amqp-listen"}, // plain AMQP off loopback needs TLS or --insecure-listen
+		{taken.Addr().String(), "--amqp-listen"},
+		{"off", ""},
+		{"", ""}, // embedded without an address: no listener
+	} {
+		a, err := app.New(context.Background(), app.Config{Listen: "127.0.0.1:0", AMQPListen: tc.listen, Data: t.TempDir(), AdminKey: "k"})
+		if err == nil {
+			_, err = a.Start(context.Background())
+			defer a.Stop(context.Background())
+		}
+		if tc.wantErr == "" {
+			if err != nil {
+				t.Fatalf("%s: %v", tc.listen, err)
+			}
+			if a.AMQPAddr() != "" {
+				t.Fatalf("off still listens on %s", a.AMQPAddr())
+			}
+			continue
+		}
+		if err == nil || !app.IsConfigError(err) || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Fatalf("%s: %v, want a configuration error naming %s", tc.listen, err, tc.wantErr)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	bridgepkg "junction/internal/bridge"
+	"junction/internal/broker/amqp"
 	"junction/internal/broker/httpapi"
 	"junction/internal/connector"
 	"junction/internal/connector/builtin"
@@ -37,6 +38,13 @@ func buildComponents(d Deps) []Component {
 	lim := d.Config.Limits
 	web.SetBodyLimits(lim.WebAPIMaxBody, lim.json())
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
+	amqpListen := d.Config.AMQPListen
+	if amqpListen == "" {
+		amqpListen = amqp.Off
+	}
+	amqpServer := amqp.New(amqp.Config{Broker: bus.Broker(), Auth: bus, Listen: amqpListen, Fallback: d.Config.AMQPFallback, Logger: d.Logger,
+		ContainerID: d.NodeID, TLS: d.TLS})
+	bus.SetAMQPAddr(amqpServer.Addr, d.TLS != nil)
 	eventOpts := events.OptionsFromEnv()
 	eventOpts.Outbound = d.Outbound
 	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, eventOpts)
@@ -71,7 +79,7 @@ func buildComponents(d Deps) []Component {
 		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
-	return []Component{web, bus, router, bridge, flows, functions, sftpServer, jobs}
+	return []Component{web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
 }
 
 // must panics on a wiring error: the set of built-in parts is fixed at build

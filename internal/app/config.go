@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -17,14 +18,21 @@ import (
 
 // Config is what `junction serve` is started with.
 type Config struct {
-	Listen   string // host:port
-	Data     string // data folder
-	Store    string // empty: SQLite in Data; postgres://... selects PostgreSQL
-	Project  string // project folder, or empty
-	Demo     bool   // load the bundled demo project
-	AdminKey string // JUNCTION_ADMIN_KEY
-	Version  string
-	Logger   *slog.Logger
+	Listen string // host:port
+	// AMQPListen is where the broker's AMQP 1.0 listener binds: host:port;
+	// empty or "off" runs none. `junction serve` defaults it to
+	// 127.0.0.1:5672 (127.0.0.1:5671 with TLS) with AMQPFallback.
+	AMQPListen string
+	// AMQPFallback serves AMQP on a free port of the same host when
+	// AMQPListen is taken (for the default address, not one the user gave).
+	AMQPFallback bool
+	Data       string // data folder
+	Store      string // empty: SQLite in Data; postgres://... selects PostgreSQL
+	Project    string // project folder, or empty
+	Demo       bool   // load the bundled demo project
+	AdminKey   string // JUNCTION_ADMIN_KEY
+	Version    string
+	Logger     *slog.Logger
 	// Out receives what is printed for the operator (the generated admin key).
 	Out io.Writer
 	// PostgresSchema puts every table in one schema; tests use it to isolate.
@@ -89,6 +97,11 @@ func (c *Config) validate() error {
 	if !strings.Contains(c.Listen, ":") {
 		return configErr("--listen", "%q is not host:port", c.Listen)
 	}
+	if c.AMQPListen != "" && c.AMQPListen != "off" {
+		if _, _, err := net.SplitHostPort(c.AMQPListen); err != nil {
+			return configErr("--amqp-listen", "%q is not host:port or off", c.AMQPListen)
+		}
+	}
 	if c.Data == "" {
 		return configErr("--data", "a folder is required")
 	}
@@ -103,6 +116,10 @@ func (c *Config) validate() error {
 	}
 	if err := c.Limits.validate(); err != nil {
 		return err
+	}
+	if c.AMQPListen != "" && c.AMQPListen != "off" && c.tls == nil && !c.InsecureListen && !loopbackListen(c.AMQPListen) {
+		return configErr("--amqp-listen", "%s is not a loopback address and SAS tokens would cross the network in clear text; "+
+			"give --tls-cert and --tls-key (AMQP then speaks TLS), or --insecure-listen behind a TLS proxy", c.AMQPListen)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

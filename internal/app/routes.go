@@ -60,6 +60,14 @@ func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if !a.ready.Load() {
 		checks["started"], ready = "not serving", false
 	}
+	switch addr := a.AMQPAddr(); {
+	case a.cfg.AMQPListen == "off" || a.cfg.AMQPListen == "":
+		checks["amqp"] = "off"
+	case addr != "":
+		checks["amqp"] = "listening on " + addr
+	default:
+		checks["amqp"], ready = "not listening", false
+	}
 	status, word := http.StatusOK, "ready"
 	if !ready {
 		status, word = http.StatusServiceUnavailable, "not ready"

@@ -120,10 +120,11 @@ func (b *Broker) Start(ctx context.Context) error {
 		return nil
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.cancel = cancel
-	b.done = make(chan struct{})
+	done := make(chan struct{})
+	b.cancel, b.done = cancel, done
 	go func() {
-		defer close(b.done)
+		// done, not b.done: Stop clears the field before this ends.
+		defer close(done)
 		ttl := 10 * b.sweep
 		if ttl < 5*time.Second {
 			ttl = 5 * time.Second

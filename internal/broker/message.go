@@ -26,6 +26,11 @@ type Message struct {
 	TimeToLive           time.Duration // 0: the entity's default
 	ScheduledEnqueueTime time.Time     // zero: now
 	Properties           map[string]any
+	// AMQPBody keeps the encoded AMQP body sections of a message sent over
+	// AMQP with an amqp-value or amqp-sequence body, so that AMQP receivers
+	// get the body as it was sent; Body then holds its plain form for other
+	// front ends.
+	AMQPBody []byte
 
 	// deadLetter travels with a message forwarded by
 	// ForwardDeadLetteredMessagesTo, which keeps its dead-letter reason.
@@ -80,6 +85,7 @@ type stored struct {
 	Subject          string          `json:"sub,omitempty"`
 	ContentType      string          `json:"ct,omitempty"`
 	PartitionKey     string          `json:"pk,omitempty"`
+	AMQPBody         []byte          `json:"ab,omitempty"`
 	TTL              int64           `json:"ttl,omitempty"` // microseconds as sent
 	Hops             int             `json:"hops,omitempty"`
 	DLSource         string          `json:"dls,omitempty"`
@@ -90,8 +96,8 @@ type stored struct {
 
 // validate checks a message against the documented limits.
 func (b *Broker) validate(m *Message) error {
-	if len(m.Body) > b.maxMsg {
-		return errorf(KindTooLarge, "the message body of %d bytes is larger than the limit of %d bytes", len(m.Body), b.maxMsg)
+	if size := max(len(m.Body), len(m.AMQPBody)); size > b.maxMsg {
+		return errorf(KindTooLarge, "the message body of %d bytes is larger than the limit of %d bytes", size, b.maxMsg)
 	}
 	if len(m.MessageID) > MaxIDLength {
 		return errorf(KindBadRequest, "MessageId is longer than %d characters", MaxIDLength)
@@ -226,7 +232,7 @@ func (m *Message) toStored() (stored, error) {
 	return stored{
 		MessageID: m.MessageID, CorrelationID: m.CorrelationID, SessionID: m.SessionID, ReplyTo: m.ReplyTo,
 		ReplyToSessionID: m.ReplyToSessionID, To: m.To, Subject: m.Subject, ContentType: m.ContentType,
-		PartitionKey: m.PartitionKey, TTL: m.TimeToLive.Microseconds(), Props: p,
+		PartitionKey: m.PartitionKey, TTL: m.TimeToLive.Microseconds(), Props: p, AMQPBody: m.AMQPBody,
 	}, nil
 }
 
@@ -238,7 +244,7 @@ func (s stored) message(body []byte) (Message, error) {
 	return Message{
 		Body: body, MessageID: s.MessageID, CorrelationID: s.CorrelationID, SessionID: s.SessionID, ReplyTo: s.ReplyTo,
 		ReplyToSessionID: s.ReplyToSessionID, To: s.To, Subject: s.Subject, ContentType: s.ContentType,
-		PartitionKey: s.PartitionKey, TimeToLive: time.Duration(s.TTL) * time.Microsecond, Properties: props,
+		PartitionKey: s.PartitionKey, TimeToLive: time.Duration(s.TTL) * time.Microsecond, Properties: props, AMQPBody: s.AMQPBody,
 	}, nil
 }
 

@@ -183,3 +183,40 @@ func (b *Broker) SetSessionState(ctx context.Context, s *Session, state []byte) 
 		return err
 	})
 }
+
+// MessageSessions lists the sessions of a session entity that have messages
+// or a state, in session id order, skipping skip and returning at most top.
+func (b *Broker) MessageSessions(ctx context.Context, path string, skip, top int) ([]string, error) {
+	if top <= 0 || top > maxReceiveBatch {
+		top = maxReceiveBatch
+	}
+	skip = max(skip, 0)
+	var out []string
+	err := b.s.Read(ctx, func(q store.Querier) error {
+		out = out[:0]
+		a, err := b.resolve(ctx, q, path)
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT session_id FROM (
+				SELECT DISTINCT session_id FROM broker_messages WHERE entity_id = ? AND dlq = 0 AND session_id <> ''
+				UNION SELECT session_id FROM broker_sessions WHERE entity_id = ? AND state IS NOT NULL) s
+			ORDER BY session_id LIMIT ? OFFSET ?`, a.ID, a.ID, top, skip)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", path, err)
+	}
+	return out, nil
+}

@@ -26,6 +26,7 @@ func queue(ctx context.Context, args []string, io IO) int {
   junction queue receive ENTITY [--max N] [--timeout SECONDS] [--lock]
   junction queue peek ENTITY [--top N] [--from SEQ]
   junction queue dlq list|resubmit|purge ENTITY [--seq N ...]
+  junction queue connection-string [RULE]   (default RootManageSharedAccessKey; an admin key)
 
 ENTITY is a queue, a topic (send), or TOPIC/subscriptions/SUB. receive removes
 what it prints unless --lock is given (then it prints lock tokens, and the
@@ -69,7 +70,7 @@ default JUNCTION_KEY, then JUNCTION_ADMIN_KEY).
 		fs.Int64Var(&from, "from", 0, "the first sequence number")
 	case "dlq resubmit":
 		fs.Var(&seqs, "seq", "a sequence number to resubmit (repeatable; default all)")
-	case "dlq purge":
+	case "dlq purge", "connection-string":
 	default:
 		return usage()
 	}
@@ -83,10 +84,21 @@ default JUNCTION_KEY, then JUNCTION_ADMIN_KEY).
 	if entity == "" && fs.NArg() > 0 {
 		entity = fs.Arg(0)
 	}
+	if entity == "" && sub == "connection-string" {
+		entity = "RootManageSharedAccessKey"
+	}
 	if entity == "" {
 		return usage()
 	}
 	switch sub {
+	case "connection-string":
+		// The connection string for the Service Bus SDKs (AMQP when the
+		// server listens for it), from the rule's listKeys.
+		var keys struct{ PrimaryConnectionString string }
+		if err := c.do(ctx, "POST", "/admin/v1/servicebus/authorizationRules/"+url.PathEscape(entity)+"/listKeys", nil, &keys); err != nil {
+			return failf(io, "queue connection-string: %v", err)
+		}
+		fmt.Fprintln(io.Stdout, keys.PrimaryConnectionString)
 	case "send":
 		var data []byte
 		var err error

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"junction/internal/app"
+	"junction/internal/broker/amqp"
 )
 
 func serve(ctx context.Context, args []string, io IO) int {
 	fs := newFlags("serve", io)
 	cfg := app.Config{Version: Version, Out: io.Stdout}
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve HTTP on")
+	fs.StringVar(&cfg.AMQPListen, "amqp-listen", "", "address to serve AMQP 1.0 (the Service Bus SDKs) on, or off (default 127.0.0.1:5672, 127.0.0.1:5671 with --tls-cert; a free port when that is taken)")
 	fs.StringVar(&cfg.Data, "data", "./junction-data", "data folder (the SQLite store, files, the lock)")
 	fs.StringVar(&cfg.Store, "store", "", "store URL: empty for SQLite in the data folder, or postgres://...")
 	fs.StringVar(&cfg.Project, "project", "", "project folder of definitions to load")
@@ -37,6 +39,14 @@ func serve(ctx context.Context, args []string, io IO) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(io.Stderr, "junction serve: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if cfg.AMQPListen == "" {
+		// The Service Bus emulator's port, or AMQPS's; when it is taken (a
+		// local RabbitMQ), a free one.
+		cfg.AMQPListen, cfg.AMQPFallback = amqp.DefaultListen, true
+		if cfg.TLSCert != "" {
+			cfg.AMQPListen = amqp.DefaultListenTLS
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -66,6 +76,11 @@ func serve(ctx context.Context, args []string, io IO) int {
 		return fail(io, err)
 	}
 	banner(io.Stdout, addr, cfg.Demo, cfg.AdminKey != "", cfg.TLSCert != "")
+	if amqpAddr := a.AMQPAddr(); amqpAddr != "" {
+		if cs, err := a.ServiceBusConnectionString(ctx); err == nil {
+			fmt.Fprintf(io.Stdout, "  SDKs     Service Bus over AMQP on %s: %s\n", amqpAddr, cs)
+		}
+	}
 	<-ctx.Done()
 	stop()
 	fmt.Fprintln(io.Stdout, "Junction shutting down")

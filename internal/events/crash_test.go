@@ -66,7 +66,7 @@ func TestKillDuringDelivery(t *testing.T) {
 	t.Cleanup(rc.Close)
 
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--listen", addr, "--data", data)
+		cmd := exec.Command(bin, "serve", "--listen", addr, "--amqp-listen", "127.0.0.1:0", "--data", data)
 		cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_KEY="+adminKey, "JUNCTION_EVENTS_LEASE=2s", "JUNCTION_EVENTS_POLL=50ms")
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -47,7 +47,7 @@ sink: {type: sql, driver: sqlite, dsn: "`+warehouse+`", table: big}
 
 	addr := freePort(t)
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--listen", addr, "--data", data, "--project", proj)
+		cmd := exec.Command(bin, "serve", "--listen", addr, "--amqp-listen", "127.0.0.1:0", "--data", data, "--project", proj)
 		cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_KEY=k", "JUNCTION_JOB_LEASE=2s")
 		cmd.Stdout, cmd.Stderr = nil, nil
 		if err := cmd.Start(); err != nil {

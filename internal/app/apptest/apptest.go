@@ -22,7 +22,7 @@ import (
 // ends. Start returns it and its base URL.
 func Start(t testing.TB, d store.Dialect, mutate func(*app.Config)) (*app.App, string) {
 	t.Helper()
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k"}
+	cfg := app.Config{Listen: "127.0.0.1:0", AMQPListen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: "k"}
 	if d == store.Postgres {
 		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
 	}

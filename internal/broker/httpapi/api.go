@@ -43,6 +43,10 @@ type API struct {
 	sas  *sasKeys
 	log  *slog.Logger
 	m    metrics
+	// amqpAddr is the AMQP listener's address, for connection strings;
+	// amqpTLS says it speaks TLS.
+	amqpAddr func() string
+	amqpTLS  bool
 }
 
 type metrics struct {

@@ -31,7 +31,7 @@ func serveProcess(t *testing.T, data string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_KEY="+adminKey,
-		"JUNCTION_BROKER_TEST_SERVE="+strings.Join([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "error"}, "\x1f"))
+		"JUNCTION_BROKER_TEST_SERVE="+strings.Join([]string{"serve", "--listen", "127.0.0.1:0", "--amqp-listen", "127.0.0.1:0", "--data", data, "--log-level", "error"}, "\x1f"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

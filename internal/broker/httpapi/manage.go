@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -522,14 +524,7 @@ func (a *API) handleListKeys(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, err)
 		return
 	}
-	host := r.Host
-	cs := func(key string) string {
-		s := "Endpoint=sb://" + host + "/;SharedAccessKeyName=" + name + ";SharedAccessKey=" + key
-		if scope != "" {
-			s += ";EntityPath=" + scope
-		}
-		return s
-	}
+	cs := func(key string) string { return a.connectionString(r.Host, name, key, scope) }
 	server.WriteJSON(w, http.StatusOK, map[string]string{
 		"keyName": name, "primaryKey": rule.PrimaryKey, "secondaryKey": rule.SecondaryKey,
 		"primaryConnectionString": cs(rule.PrimaryKey), "secondaryConnectionString": cs(rule.SecondaryKey),
@@ -561,4 +556,55 @@ func (a *API) handleRegenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.handleListKeys(w, r)
+}
+
+// SetAMQPAddr tells the front end where the AMQP listener is, so the
+// connection strings it hands out name it; addr returns "" while there is
+// none. secure says the listener speaks TLS.
+func (a *API) SetAMQPAddr(addr func() string, secure bool) { a.amqpAddr, a.amqpTLS = addr, secure }
+
+// connectionString is a Service Bus connection string for a rule. With an
+// AMQP listener it names the listener's port on the host the caller used;
+// a plain listener adds UseDevelopmentEmulator=true (plain AMQP, as the SDKs
+// expect from the Service Bus emulator), one with TLS is named as Service Bus
+// is. Without a listener it names the HTTP endpoint.
+func (a *API) connectionString(host, rule, key, entity string) string {
+	endpoint := "sb://" + host + "/"
+	emulator := false
+	if a.amqpAddr != nil {
+		if addr := a.amqpAddr(); addr != "" {
+			if _, port, err := net.SplitHostPort(addr); err == nil {
+				h := host
+				if hh, _, err := net.SplitHostPort(host); err == nil {
+					h = hh
+				}
+				endpoint, emulator = "sb://"+net.JoinHostPort(h, port), !a.amqpTLS
+				if a.amqpTLS && port == "5671" {
+					// The SDKs' own port for AMQPS: named as Service Bus is.
+					endpoint = "sb://" + h + "/"
+				}
+			}
+		}
+	}
+	s := "Endpoint=" + endpoint + ";SharedAccessKeyName=" + rule + ";SharedAccessKey=" + key
+	if entity != "" {
+		s += ";EntityPath=" + entity
+	}
+	if emulator {
+		s += ";UseDevelopmentEmulator=true"
+	}
+	return s
+}
+
+// RootConnectionString is the connection string of RootManageSharedAccessKey
+// for clients that reach this server as host (host:port of the HTTP API).
+func (a *API) RootConnectionString(ctx context.Context, host string) (string, error) {
+	if err := a.sas.ensureRoot(ctx); err != nil {
+		return "", err
+	}
+	rule, err := a.sas.get(ctx, "", RootRule)
+	if err != nil {
+		return "", err
+	}
+	return a.connectionString(host, RootRule, rule.PrimaryKey, ""), nil
 }

@@ -46,6 +46,9 @@ type AuthRule struct {
 }
 
 func (r AuthRule) allows(need Right) bool {
+	if need == "" {
+		return true
+	}
 	for _, x := range r.Rights {
 		if x == need || x == Manage {
 			return true
@@ -278,7 +281,10 @@ func scopeOf(resource string) (string, error) {
 	if strings.HasPrefix(lower, "servicebus/") {
 		p = p[len("servicebus/"):]
 	}
-	return strings.ToLower(strings.Trim(p, "/")), nil
+	// A token for an entity's $management node (AMQP clients sign those)
+	// is a token for the entity.
+	p = strings.ToLower(strings.Trim(p, "/"))
+	return strings.TrimSuffix(p, "/$management"), nil
 }
 
 func within(entity, scope string) bool {
@@ -372,21 +378,9 @@ func (a *API) authorize(r *http.Request, entity string, need Right) (*http.Reque
 		return r, unauthorized("an Authorization header is required: a SharedAccessSignature token or a Bearer key")
 	}
 	if key, ok := server.BearerKey(r); ok {
-		p, ok := a.keys.Authenticate(r.Context(), key)
-		if !ok {
-			return r, unauthorized("the API key is not valid")
-		}
-		allowed := false
-		switch p.Role {
-		case server.RoleAdmin, server.RoleOperator:
-			allowed = true
-		case server.RoleSender:
-			allowed = need == Send
-		case server.RoleListener:
-			allowed = need == Listen
-		}
-		if !allowed {
-			return r, &authError{http.StatusUnauthorized, fmt.Sprintf("the key's role %s does not grant the %s right this operation needs", p.Role, need)}
+		p, err := a.authorizeKey(r.Context(), key, need)
+		if err != nil {
+			return r, err
 		}
 		return r.WithContext(server.WithPrincipal(r.Context(), p)), nil
 	}
@@ -394,6 +388,52 @@ func (a *API) authorize(r *http.Request, entity string, need Right) (*http.Reque
 		return r, err
 	}
 	return r, nil
+}
+
+// authorizeKey checks an API key for a right: admin and operator keys have
+// every right, sender keys Send, listener keys Listen.
+func (a *API) authorizeKey(ctx context.Context, key string, need Right) (server.Principal, error) {
+	p, ok := a.keys.Authenticate(ctx, key)
+	if !ok {
+		return p, unauthorized("the API key is not valid")
+	}
+	allowed := false
+	switch p.Role {
+	case server.RoleAdmin, server.RoleOperator:
+		allowed = true
+	case server.RoleSender:
+		allowed = need == Send || need == ""
+	case server.RoleListener:
+		allowed = need == Listen || need == ""
+	}
+	if !allowed {
+		return p, &authError{http.StatusUnauthorized, fmt.Sprintf("the key's role %s does not grant the %s right this operation needs", p.Role, need)}
+	}
+	return p, nil
+}
+
+// AuthorizeToken checks a token given over another protocol (the AMQP
+// front end's $cbs node): a SharedAccessSignature token, or a Junction API
+// key (bare or as "Bearer <key>"), for need ("" for any right) on entity (""
+// for the namespace). It returns when the token expires (zero for never).
+func (a *API) AuthorizeToken(ctx context.Context, token, entity, need string) (time.Time, error) {
+	const prefix = "SharedAccessSignature "
+	if len(token) > len(prefix) && strings.EqualFold(token[:len(prefix)], prefix) {
+		t, err := parseSAS(token)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if err := a.sas.verify(ctx, token, entity, Right(need)); err != nil {
+			return time.Time{}, err
+		}
+		return time.Unix(t.expiry, 0), nil
+	}
+	key := strings.TrimSpace(token)
+	if len(key) > 7 && strings.EqualFold(key[:7], "Bearer ") {
+		key = strings.TrimSpace(key[7:])
+	}
+	_, err := a.authorizeKey(ctx, key, Right(need))
+	return time.Time{}, err
 }
 
 // sasToken is a parsed SharedAccessSignature token.
