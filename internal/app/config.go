@@ -26,13 +26,13 @@ type Config struct {
 	// AMQPFallback serves AMQP on a free port of the same host when
 	// AMQPListen is taken (for the default address, not one the user gave).
 	AMQPFallback bool
-	Data       string // data folder
-	Store      string // empty: SQLite in Data; postgres://... selects PostgreSQL
-	Project    string // project folder, or empty
-	Demo       bool   // load the bundled demo project
-	AdminKey   string // JUNCTION_ADMIN_KEY
-	Version    string
-	Logger     *slog.Logger
+	Data         string // data folder
+	Store        string // empty: SQLite in Data; postgres://... selects PostgreSQL
+	Project      string // project folder, or empty
+	Demo         bool   // load the bundled demo project
+	AdminKey     string // JUNCTION_ADMIN_KEY
+	Version      string
+	Logger       *slog.Logger
 	// Out receives what is printed for the operator (the generated admin key).
 	Out io.Writer
 	// PostgresSchema puts every table in one schema; tests use it to isolate.
