@@ -55,7 +55,8 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 	rewrite := strings.NewReplacer("go run ./cmd/junction", "junction", "127.0.0.1:8080", httpAddr, "127.0.0.1:2222", sftpAddr)
 	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"),
 		"JUNCTION_LISTEN="+httpAddr, "JUNCTION_AMQP_LISTEN=127.0.0.1:0", "JUNCTION_DATA="+filepath.Join(ws, "junction-data"), "JUNCTION_DEMO_SFTP_LISTEN="+sftpAddr,
-		"JUNCTION_URL=http://"+httpAddr) // where the CLI looks by default, 127.0.0.1:8080, is elsewhere here
+		"JUNCTION_URL=http://"+httpAddr, // where the CLI looks by default, 127.0.0.1:8080, is elsewhere here
+		"JUNCTION_AMQP_LISTEN=127.0.0.1:0") // never the standard AMQP port, which a RabbitMQ may hold
 	env = append(env, warehouseEnv(t)...)
 
 	// Terminal one: the server, as the first block starts it.
@@ -171,7 +172,7 @@ func TestQuickstartRunsAsWritten(t *testing.T) {
 	rewrite := strings.NewReplacer("go run ./cmd/junction", "junction", "127.0.0.1:8080", addr)
 	cmd := exec.Command("bash", "-c", "set -e\n"+rewrite.Replace(blocks[0]))
 	cmd.Dir = ws
-	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "JUNCTION_URL=http://"+addr, "JUNCTION_AMQP_LISTEN=127.0.0.1:0",
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "JUNCTION_URL=http://"+addr, "JUNCTION_AMQP_LISTEN=127.0.0.1:0", "JUNCTION_AMQP_LISTEN=127.0.0.1:0",
 		"JUNCTION_DEMO_SFTP_LISTEN="+freeAddr(t))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A file, not a pipe: the server the block leaves running in the
