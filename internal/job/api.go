@@ -167,7 +167,11 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusBadRequest, "InvalidJob", "the body's name differs from the URL's")
 		return
 	}
-	if ps := spec.Check(); len(ps) > 0 {
+	ps := spec.Check()
+	if p, _ := server.PrincipalFrom(r.Context()); p.Role != server.RoleAdmin {
+		ps = append(ps, spec.adminOnly()...)
+	}
+	if ps = append(ps, s.refProblems(&spec)...); len(ps) > 0 {
 		msg := ""
 		for i, p := range ps {
 			if i > 0 {

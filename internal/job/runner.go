@@ -688,7 +688,12 @@ func moveProcessed(path string, ok bool, run Run) {
 	if ok {
 		sub = "archive"
 	}
-	dir := filepath.Join(filepath.Dir(path), sub)
+	// The folder stays inside the source's: a link named archive or error
+	// leading elsewhere is not followed.
+	dir, err := Confine(filepath.Dir(path), sub)
+	if err != nil {
+		return
+	}
 	os.MkdirAll(dir, 0o755)
 	name := filepath.Base(path)
 	target := filepath.Join(dir, name)
