@@ -244,6 +244,11 @@ func TestSQLSourceReadOnly(t *testing.T) {
 			spec := func(q string) map[string]any {
 				return map[string]any{"source": map[string]any{"type": "sql", "connection": "erp", "query": q}, "sink": map[string]any{"type": "file", "path": "out"}}
 			}
+			// The operator sees the connection's name and type, not its DSN.
+			list := apptest.Call(t, "GET", h.base+"/admin/v1/connections", h.operator, nil, 200)
+			if got := fmt.Sprint(list); !strings.Contains(got, "name:erp type:sql") || strings.Contains(got, dsn) || strings.Contains(got, "JUNCTION_SECRET") {
+				t.Fatalf("connections listed as %s", got)
+			}
 			h.put(h.operator, "escalate", spec("UPDATE junction_api_keys SET role = 'admin'"), http.StatusBadRequest, "source.query")
 			h.put(h.operator, "escalate", spec("SELECT 1; UPDATE junction_api_keys SET role = 'admin'"), http.StatusBadRequest, "source.query")
 			hidden := "WITH u AS (UPDATE junction_api_keys SET role = 'admin' RETURNING id) SELECT id FROM u"
