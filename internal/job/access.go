@@ -87,8 +87,17 @@ verb:
 	default:
 		return fmt.Errorf("%s statements are refused: a SQL source only reads (SELECT or WITH) in a read-only transaction", v)
 	}
-	if body := strings.TrimRight(strings.TrimSpace(t), "; \t\r\n"); strings.Contains(body, ";") {
+	body := strings.TrimRight(strings.TrimSpace(t), "; \t\r\n")
+	if strings.Contains(body, ";") {
 		return errors.New("one statement only: a SQL source runs a single SELECT")
+	}
+	// MySQL writes a file on the database's host from a SELECT.
+	if f := strings.Fields(strings.ToUpper(body)); len(f) > 1 {
+		for i := range f[:len(f)-1] {
+			if f[i] == "INTO" && (f[i+1] == "OUTFILE" || f[i+1] == "DUMPFILE") {
+				return fmt.Errorf("SELECT ... INTO %s is refused: a SQL source only reads", f[i+1])
+			}
+		}
 	}
 	return nil
 }

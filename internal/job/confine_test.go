@@ -111,6 +111,8 @@ func TestReadingQuery(t *testing.T) {
 		{"ATTACH DATABASE '/data/junction.db' AS j", "ATTACH statements are refused"},
 		{"PRAGMA writable_schema = 1", "PRAGMA statements are refused"},
 		{"SELECT 1; DROP TABLE t", "one statement only"},
+		{"SELECT * FROM t INTO  outfile '/tmp/x'", "INTO OUTFILE is refused"},
+		{"SELECT a INTO DUMPFILE '/tmp/x' FROM t", "INTO DUMPFILE is refused"},
 		{"", "not a SELECT"},
 		{"-- only a comment", "not a SELECT"},
 	}
@@ -146,6 +148,8 @@ func TestOwnStoreRefuses(t *testing.T) {
 		{sq, "sqlite", link, true},
 		{sq, "sqlite", hard, true},
 		{sq, "sqlite", filepath.Join(dir, "sub", "..", "junction.db"), true},
+		{sq, "sqlite", "file://" + strings.ReplaceAll(db, ".db", "%2Edb"), true},
+		{sq, "sqlite", "file://localhost" + db + "?mode=ro", true},
 		{sq, "sqlite", filepath.Join(dir, "other.db"), false},
 		{sq, "sqlite", ":memory:", false},
 		{sq, "postgres", "postgres://x@127.0.0.1/test", false},
@@ -153,6 +157,8 @@ func TestOwnStoreRefuses(t *testing.T) {
 		{pg, "postgres", "host=127.0.0.1 port=5432 dbname=test user=x", true},
 		{pg, "postgres", "postgres://x@[::1]:5432/test", true},
 		{pg, "postgres", "postgres://x@127.0.0.1:5432/test?search_path=other", true},
+		{pg, "postgres", "postgres://x@192.0.2.10:5432,127.0.0.1:5432/test", true},
+		{OwnStore{Postgres: "postgres://postgres@127.0.0.1:5432/postgres"}, "postgres", "postgres://postgres@127.0.0.1:5432", true},
 		{pg, "postgres", "postgres://x@127.0.0.1:5432/warehouse", false},
 		{pg, "postgres", "postgres://x@127.0.0.1:5433/test", false},
 		{pg, "postgres", "postgres://x@192.0.2.10:5432/test", false},
@@ -164,4 +170,26 @@ func TestOwnStoreRefuses(t *testing.T) {
 			t.Errorf("refuse(%s, %s) = %v, want refused %v", c.driver, c.dsn, err, c.refused)
 		}
 	}
+}
+
+// FuzzReadingQuery: an accepted query holds one statement that begins, after
+// comments and parentheses, with a reading verb.
+func FuzzReadingQuery(f *testing.F) {
+	for _, s := range []string{"SELECT 1", "/* x */ UPDATE t", "--\nDELETE", "((SELECT 1))", "WITH a AS (SELECT 1) SELECT *", "SELECT 1;;", "select ';'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		if readingQuery(q) != nil {
+			return
+		}
+		body := strings.TrimRight(strings.TrimSpace(q), "; \t\r\n")
+		if strings.Contains(body, ";") {
+			t.Fatalf("readingQuery(%q) accepted two statements", q)
+		}
+		for _, w := range []string{"UPDATE", "DELETE", "INSERT", "DROP", "ATTACH", "PRAGMA", "CREATE", "ALTER"} {
+			if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), w) {
+				t.Fatalf("readingQuery(%q) accepted a %s", q, w)
+			}
+		}
+	})
 }

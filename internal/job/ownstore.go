@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,18 +46,62 @@ func (o OwnStore) refuse(driver, dsn string) error {
 		if err != nil {
 			return nil
 		}
-		if theirs.Database == own.Database && theirs.Port == own.Port && sameHost(theirs.Host, own.Host) {
-			return fmt.Errorf("the database %s", msg)
+		// Every host a DSN may fall back to counts, and a database left out
+		// is the user's name, as the server takes it.
+		if database(theirs) != database(own) {
+			return nil
+		}
+		for _, t := range pgTargets(theirs) {
+			for _, o := range pgTargets(own) {
+				if t.port == o.port && sameHost(t.host, o.host) {
+					return fmt.Errorf("the database %s", msg)
+				}
+			}
 		}
 	}
 	return nil
 }
 
-// sqlitePath is the file a SQLite DSN opens ("file:x.db?mode=ro" or a path).
+type pgTarget struct {
+	host string
+	port uint16
+}
+
+func pgTargets(c *pgx.ConnConfig) []pgTarget {
+	out := []pgTarget{{c.Host, c.Port}}
+	for _, f := range c.Fallbacks {
+		out = append(out, pgTarget{f.Host, f.Port})
+	}
+	return out
+}
+
+func database(c *pgx.ConnConfig) string {
+	if c.Database == "" {
+		return c.User
+	}
+	return c.Database
+}
+
+// sqlitePath is the file a SQLite DSN opens: a path, or a URI filename
+// ("file:x.db?mode=ro", "file:///data/x%2Edb") whose escapes SQLite decodes.
 func sqlitePath(dsn string) string {
-	p := strings.TrimPrefix(dsn, "file:")
-	if i := strings.IndexByte(p, '?'); i >= 0 {
+	p, uri := strings.CutPrefix(dsn, "file:")
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
+	}
+	if !uri {
+		return p
+	}
+	if rest, ok := strings.CutPrefix(p, "//"); ok {
+		// An authority, empty or localhost, before the absolute path.
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			p = rest[i:]
+		} else {
+			p = ""
+		}
+	}
+	if u, err := url.PathUnescape(p); err == nil {
+		p = u
 	}
 	return p
 }
