@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -150,10 +152,10 @@ func (s *Service) listConnections(w http.ResponseWriter, r *http.Request) {
 	}
 	conns, zones := []item{}, []item{{Name: DefaultZone}}
 	s.mu.Lock()
-	for _, name := range sortedKeys(s.conns.Connections) {
+	for _, name := range slices.Sorted(maps.Keys(s.conns.Connections)) {
 		conns = append(conns, item{name, s.conns.Connections[name].Type})
 	}
-	for _, name := range sortedKeys(s.conns.DropZones) {
+	for _, name := range slices.Sorted(maps.Keys(s.conns.DropZones)) {
 		zones = append(zones, item{Name: name})
 	}
 	s.mu.Unlock()

@@ -3,9 +3,10 @@ package job
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"junction/internal/project"
@@ -59,7 +60,7 @@ func (c *Connection) org() *Org {
 func (cs *Connections) check() []Problem {
 	var ps []Problem
 	add := func(field, f string, args ...any) { ps = append(ps, Problem{field, fmt.Sprintf(f, args...)}) }
-	for _, name := range sortedKeys(cs.Connections) {
+	for _, name := range slices.Sorted(maps.Keys(cs.Connections)) {
 		c := cs.Connections[name]
 		f := "connections." + name
 		if !namePattern.MatchString(name) {
@@ -85,7 +86,7 @@ func (cs *Connections) check() []Problem {
 			add(f+".type", "%q is not one of sql, sftp, dataverse", c.Type)
 		}
 	}
-	for _, name := range sortedKeys(cs.DropZones) {
+	for _, name := range slices.Sorted(maps.Keys(cs.DropZones)) {
 		f := "dropZones." + name
 		if !namePattern.MatchString(name) {
 			add(f, "%q must be lower case letters, digits, - and _", name)
@@ -98,15 +99,6 @@ func (cs *Connections) check() []Problem {
 		}
 	}
 	return ps
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // readConnections reads connections.yaml when the project has one.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -188,7 +190,7 @@ func (s *Service) LoadProject(_ context.Context, p *project.Project) error {
 	if problems = append(cp, problems...); len(problems) > 0 {
 		return project.Problems(problems)
 	}
-	for _, name := range sortedKeys(conns.Connections) {
+	for _, name := range slices.Sorted(maps.Keys(conns.Connections)) {
 		c := conns.Connections[name]
 		if c.Type != "sql" {
 			continue
@@ -204,7 +206,7 @@ func (s *Service) LoadProject(_ context.Context, p *project.Project) error {
 	s.mu.Lock()
 	s.conns = conns
 	s.mu.Unlock()
-	for _, name := range sortedKeys(specs) {
+	for _, name := range slices.Sorted(maps.Keys(specs)) {
 		for _, pr := range s.refProblems(specs[name]) {
 			problems = append(problems, project.Problem{File: "jobs/" + name + ".yaml", Message: pr.String()})
 		}
