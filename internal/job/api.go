@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"maps"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 
@@ -88,9 +86,7 @@ var (
 func (s *Service) Routes() []server.Route {
 	op := server.Allow(server.RoleOperator)
 	tag := "Jobs"
-	return []server.Route{
-		{Method: "GET", Pattern: "/admin/v1/connections", Access: op, Handler: http.HandlerFunc(s.listConnections),
-			Doc: &server.Operation{Summary: "List the connections and drop zones jobs may name", Description: "Names and types only: DSNs, hosts, credentials and folders stay in the admin's connections.yaml.", Tag: tag, Response: map[string]any{"type": "object"}}},
+	return append(s.connectionRoutes(tag), []server.Route{
 		{Method: "GET", Pattern: "/admin/v1/jobs", Access: op, Handler: http.HandlerFunc(s.listJobs),
 			Doc: &server.Operation{Summary: "List jobs", Tag: tag, Response: listOf(specSchema)}},
 		{Method: "GET", Pattern: "/admin/v1/jobs/{name}", Access: op, Handler: http.HandlerFunc(s.getJob),
@@ -111,7 +107,7 @@ func (s *Service) Routes() []server.Route {
 			Doc: &server.Operation{Summary: "Download a run's rejects file (CSV: line, column, reason, value)", Tag: tag}},
 		{Method: "GET", Pattern: "/admin/v1/jobs/{name}/runs/{id}/reconciliation", Access: op, Handler: http.HandlerFunc(s.getReconciliation),
 			Doc: &server.Operation{Summary: "Download a run's reconciliation report", Tag: tag, Response: map[string]any{"type": "object"}}},
-	}
+	}...)
 }
 
 type jobJSON struct {
@@ -143,23 +139,6 @@ func (s *Service) listJobs(w http.ResponseWriter, r *http.Request) {
 		out[i] = jobJSON{spec, s.origin(spec.Name)}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
-}
-
-func (s *Service) listConnections(w http.ResponseWriter, r *http.Request) {
-	type item struct {
-		Name string `json:"name"`
-		Type string `json:"type,omitempty"`
-	}
-	conns, zones := []item{}, []item{{Name: DefaultZone}}
-	s.mu.Lock()
-	for _, name := range slices.Sorted(maps.Keys(s.conns.Connections)) {
-		conns = append(conns, item{name, s.conns.Connections[name].Type})
-	}
-	for _, name := range slices.Sorted(maps.Keys(s.conns.DropZones)) {
-		zones = append(zones, item{Name: name})
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"connections": conns, "dropZones": zones})
 }
 
 func (s *Service) getJob(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"junction/internal/project"
+	"junction/internal/store"
 )
 
 // ConnectionsFile is the project file in which the admin defines the
@@ -33,27 +35,46 @@ type Connections struct {
 // Connection is a SQL database, an SFTP server or a Dataverse org. Secrets
 // are written as ${VAR} and resolve when a run uses the connection.
 type Connection struct {
-	Type string `yaml:"type"` // sql, sftp or dataverse
+	Type string `yaml:"type" json:"type"` // sql, sftp or dataverse
 	// sql
-	Driver string `yaml:"driver"`
-	DSN    string `yaml:"dsn"`
+	Driver string `yaml:"driver" json:"driver,omitempty"`
+	DSN    string `yaml:"dsn" json:"dsn,omitempty"`
 	// sftp
-	Address    string `yaml:"address"`
-	User       string `yaml:"user"`
-	Password   string `yaml:"password"`
-	PrivateKey string `yaml:"privateKey"`
-	HostKey    string `yaml:"hostKey"`
+	Address    string `yaml:"address" json:"address,omitempty"`
+	User       string `yaml:"user" json:"user,omitempty"`
+	Password   string `yaml:"password" json:"password,omitempty"`
+	PrivateKey string `yaml:"privateKey" json:"privateKey,omitempty"`
+	HostKey    string `yaml:"hostKey" json:"hostKey,omitempty"`
 	// dataverse
-	URL          string `yaml:"url"`
-	TenantID     string `yaml:"tenantId"`
-	ClientID     string `yaml:"clientId"`
-	ClientSecret string `yaml:"clientSecret"`
-	TokenURL     string `yaml:"tokenUrl"`
-	Token        string `yaml:"token"`
+	URL          string `yaml:"url" json:"url,omitempty"`
+	TenantID     string `yaml:"tenantId" json:"tenantId,omitempty"`
+	ClientID     string `yaml:"clientId" json:"clientId,omitempty"`
+	ClientSecret string `yaml:"clientSecret" json:"clientSecret,omitempty"`
+	TokenURL     string `yaml:"tokenUrl" json:"tokenUrl,omitempty"`
+	Token        string `yaml:"token" json:"token,omitempty"`
 }
 
 func (c *Connection) org() *Org {
 	return &Org{URL: c.URL, TenantID: c.TenantID, ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: c.TokenURL, Token: c.Token}
+}
+
+// check reports what is wrong with c, its fields under f.
+func (c *Connection) check(add func(string, string, ...any), f string) {
+	switch c.Type {
+	case "sql":
+		checkDriver(add, f, c.Driver, c.DSN)
+	case "sftp":
+		if c.Address == "" || c.User == "" || c.HostKey == "" {
+			add(f, "address, user and hostKey are required for an sftp connection")
+		}
+	case "dataverse":
+		if c.URL == "" {
+			add(f+".url", "the org's URL is required")
+		}
+		c.org().check(add, f)
+	default:
+		add(f+".type", "%q is not one of sql, sftp, dataverse", c.Type)
+	}
 }
 
 // check reports what is wrong with cs, each problem named by its field.
@@ -70,21 +91,7 @@ func (cs *Connections) check() []Problem {
 			add(f, "a connection needs a type")
 			continue
 		}
-		switch c.Type {
-		case "sql":
-			checkDriver(add, f, c.Driver, c.DSN)
-		case "sftp":
-			if c.Address == "" || c.User == "" || c.HostKey == "" {
-				add(f, "address, user and hostKey are required for an sftp connection")
-			}
-		case "dataverse":
-			if c.URL == "" {
-				add(f+".url", "the org's URL is required")
-			}
-			c.org().check(add, f)
-		default:
-			add(f+".type", "%q is not one of sql, sftp, dataverse", c.Type)
-		}
+		c.check(add, f)
 	}
 	for _, name := range slices.Sorted(maps.Keys(cs.DropZones)) {
 		f := "dropZones." + name
@@ -123,7 +130,13 @@ func (s *Service) connection(name, typ string) (*Connection, error) {
 	c, ok := s.conns.Connections[name]
 	s.mu.Unlock()
 	if !ok || c == nil {
-		return nil, fmt.Errorf("no connection named %q (the admin defines connections in %s)", name, ConnectionsFile)
+		var err error
+		if c, err = s.savedConnection(context.Background(), name); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("no connection named %q (the admin defines connections in %s or through /admin/v1/connections)", name, ConnectionsFile)
+			}
+			return nil, err
+		}
 	}
 	if c.Type != typ {
 		return nil, fmt.Errorf("connection %q is a %s connection, not %s", name, c.Type, typ)

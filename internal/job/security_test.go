@@ -246,7 +246,7 @@ func TestSQLSourceReadOnly(t *testing.T) {
 			}
 			// The operator sees the connection's name and type, not its DSN.
 			list := apptest.Call(t, "GET", h.base+"/admin/v1/connections", h.operator, nil, 200)
-			if got := fmt.Sprint(list); !strings.Contains(got, "name:erp type:sql") || strings.Contains(got, dsn) || strings.Contains(got, "JUNCTION_SECRET") {
+			if got := fmt.Sprint(list); !strings.Contains(got, "name:erp origin:project type:sql") || strings.Contains(got, dsn) || strings.Contains(got, "JUNCTION_SECRET") {
 				t.Fatalf("connections listed as %s", got)
 			}
 			h.put(h.operator, "escalate", spec("UPDATE junction_api_keys SET role = 'admin'"), http.StatusBadRequest, "source.query")
@@ -328,6 +328,59 @@ func TestNoConnectionToOwnStore(t *testing.T) {
 			// Inline, from the admin: refused as well.
 			h.put("k", "steal-inline", map[string]any{"source": map[string]any{"type": "sql", "driver": driver, "dsn": own, "query": "SELECT * FROM junction_api_keys"},
 				"sink": map[string]any{"type": "file", "path": "keys"}}, http.StatusBadRequest, "source.dsn")
+		})
+	}
+}
+
+// TestConnectionsThroughAPI: only the admin defines connections through the
+// API, secrets stay names, and an operator's job uses them by name.
+func TestConnectionsThroughAPI(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			erp := filepath.Join(t.TempDir(), "erp.db")
+			db, err := sql.Open("sqlite", erp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Exec("CREATE TABLE parts (no TEXT)")
+			db.Exec("INSERT INTO parts VALUES ('p-1'), ('p-2')")
+			db.Close()
+			h := startHub(t, d, map[string]string{"connections.yaml": "connections:\n  fixed:\n    type: sql\n    driver: sqlite\n    dsn: /nowhere.db\n"},
+				map[string]string{"JUNCTION_SECRET_ERP": erp})
+			conn := func(key, name string, body map[string]any, want int, field string) {
+				t.Helper()
+				out := apptest.Call(t, "PUT", h.base+"/admin/v1/connections/"+name, key, body, want)
+				if field != "" && !strings.Contains(fmt.Sprint(out), field+":") {
+					t.Fatalf("PUT connection %s refused without naming %s: %v", name, field, out)
+				}
+			}
+			sqlConn := map[string]any{"type": "sql", "driver": "sqlite", "dsn": "${JUNCTION_SECRET_ERP}"}
+			conn(h.operator, "erp", sqlConn, http.StatusForbidden, "")
+			conn("k", "erp", map[string]any{"type": "sftp", "address": "h:22", "user": "u", "password": "hunter2", "hostKey": "SHA256:x"}, http.StatusBadRequest, "connection.password")
+			conn("k", "erp", map[string]any{"type": "dataverse", "url": "https://x", "token": "eyJ..."}, http.StatusBadRequest, "connection.token")
+			own := map[string]any{"type": "sql", "driver": "sqlite", "dsn": filepath.Join(h.data, "junction.db")}
+			if d == store.Postgres {
+				own = map[string]any{"type": "sql", "driver": "postgres", "dsn": storetest.RequirePostgres(t)}
+			}
+			conn("k", "own", own, http.StatusBadRequest, "connection.dsn")
+			conn("k", "fixed", sqlConn, http.StatusConflict, "")
+			conn("k", "erp", sqlConn, http.StatusCreated, "")
+			list := fmt.Sprint(apptest.Call(t, "GET", h.base+"/admin/v1/connections", h.operator, nil, 200))
+			if !strings.Contains(list, "name:erp origin:api type:sql") || !strings.Contains(list, "name:fixed origin:project type:sql") || strings.Contains(list, erp) {
+				t.Fatalf("connections listed as %s", list)
+			}
+			h.put(h.operator, "parts", map[string]any{"source": map[string]any{"type": "sql", "connection": "erp", "query": "SELECT no FROM parts"},
+				"sink": map[string]any{"type": "file", "path": "parts"}}, http.StatusCreated, "")
+			if r := h.run(h.operator, "parts", nil); r["status"] != "succeeded" || r["read"] != 2.0 {
+				t.Fatalf("run: %v", r)
+			}
+			apptest.Call(t, "DELETE", h.base+"/admin/v1/connections/erp", h.operator, nil, http.StatusForbidden)
+			apptest.Call(t, "DELETE", h.base+"/admin/v1/connections/erp", "k", nil, http.StatusNoContent)
+			if r := h.run(h.operator, "parts", nil); r["status"] != "failed" || !strings.Contains(fmt.Sprint(r["error"]), `no connection named "erp"`) {
+				t.Fatalf("run without its connection: %v", r)
+			}
 		})
 	}
 }
