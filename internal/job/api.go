@@ -14,9 +14,9 @@ import (
 )
 
 func (s *Service) savedSpec(ctx context.Context, name string) (*Spec, error) {
-	var raw string
+	var raw, by string
 	err := s.store.Read(ctx, func(q store.Querier) error {
-		return q.QueryRow(ctx, "SELECT spec FROM batch_jobs WHERE name = ?", name).Scan(&raw)
+		return q.QueryRow(ctx, "SELECT spec, defined_by FROM batch_jobs WHERE name = ?", name).Scan(&raw, &by)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
@@ -29,6 +29,7 @@ func (s *Service) savedSpec(ctx context.Context, name string) (*Spec, error) {
 		return nil, err
 	}
 	spec.Check()
+	spec.byAdmin = by == string(server.RoleAdmin)
 	return &spec, nil
 }
 
@@ -168,7 +169,8 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps := spec.Check()
-	if p, _ := server.PrincipalFrom(r.Context()); p.Role != server.RoleAdmin {
+	by, _ := server.PrincipalFrom(r.Context())
+	if by.Role != server.RoleAdmin {
 		ps = append(ps, spec.adminOnly()...)
 	}
 	if ps = append(ps, s.refProblems(&spec)...); len(ps) > 0 {
@@ -195,13 +197,13 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.Marshal(&spec)
 	created := false
 	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
-		res, err := tx.Exec(r.Context(), "UPDATE batch_jobs SET spec = ?, updated_at = ? WHERE name = ?", string(b), store.Micros(s.now()), name)
+		res, err := tx.Exec(r.Context(), "UPDATE batch_jobs SET spec = ?, updated_at = ?, defined_by = ? WHERE name = ?", string(b), store.Micros(s.now()), string(by.Role), name)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			created = true
-			_, err = tx.Exec(r.Context(), "INSERT INTO batch_jobs (name, spec, updated_at) VALUES (?, ?, ?)", name, string(b), store.Micros(s.now()))
+			_, err = tx.Exec(r.Context(), "INSERT INTO batch_jobs (name, spec, updated_at, defined_by) VALUES (?, ?, ?, ?)", name, string(b), store.Micros(s.now()), string(by.Role))
 		}
 		return err
 	})

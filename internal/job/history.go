@@ -58,12 +58,13 @@ func Migrations() []store.Migration {
 	}, {
 		Component: "job",
 		Version:   2,
-		Name:      "connections defined through the API",
+		Name:      "connections defined through the API; who defined a job",
 		SQL: `CREATE TABLE batch_connections (
 			name       TEXT PRIMARY KEY,
 			spec       TEXT NOT NULL,
 			updated_at BIGINT NOT NULL
-		)`,
+		);
+		ALTER TABLE batch_jobs ADD COLUMN defined_by TEXT NOT NULL DEFAULT ''`,
 	}}
 }
 

@@ -384,3 +384,43 @@ func TestConnectionsThroughAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyJobRunsByTheRules: a job saved before the rules existed (or by
+// any key but the admin's) with an absolute path fails when it runs, and its
+// file stays where it is.
+func TestLegacyJobRunsByTheRules(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			h := startHub(t, d, nil, nil)
+			outside := t.TempDir()
+			os.WriteFile(filepath.Join(outside, "secret.csv"), []byte("a\n1\n"), 0o600)
+			spec := `{"name":"legacy","source":{"type":"file","path":"` + outside + `","pattern":"*.csv"},"mapping":[{"to":"a"}],"sink":{"type":"file","path":"out"}}`
+			err := h.a.Store().Tx(context.Background(), func(tx store.Tx) error {
+				_, err := tx.Exec(context.Background(), "INSERT INTO batch_jobs (name, spec, updated_at) VALUES ('legacy', ?, 0)", spec)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := h.run(h.operator, "legacy", map[string]any{"file": "secret.csv"})
+			if e := fmt.Sprint(r["error"]); r["status"] != "failed" || !strings.Contains(e, "source.path:") || !strings.Contains(e, "admin key") {
+				t.Fatalf("a legacy job ran: %v", r)
+			}
+			if _, err := os.Stat(filepath.Join(outside, "secret.csv")); err != nil {
+				t.Fatalf("the file was moved: %v", err)
+			}
+			if out, _ := filepath.Glob(filepath.Join(h.data, "files", "out", "*")); len(out) != 0 {
+				t.Fatalf("the job wrote %v", out)
+			}
+			// Saved again by the admin, it runs.
+			h.put("k", "legacy", map[string]any{"source": map[string]any{"type": "file", "path": outside, "pattern": "*.csv"}, "mapping": []any{map[string]any{"to": "a"}},
+				"sink": map[string]any{"type": "file", "path": "out"}}, http.StatusOK, "")
+			os.WriteFile(filepath.Join(outside, "next.csv"), []byte("a\n2\n"), 0o600)
+			if r := h.run(h.operator, "legacy", map[string]any{"file": "next.csv"}); r["status"] != "succeeded" {
+				t.Fatalf("the admin's job: %v", r)
+			}
+		})
+	}
+}

@@ -35,6 +35,9 @@ type Spec struct {
 	Sink   Sink   `yaml:"sink" json:"sink"`
 	// Chunk is the number of rows committed together (default 1000).
 	Chunk int `yaml:"chunk" json:"chunk,omitempty"`
+	// byAdmin: saved through the API with the admin key, so it may hold
+	// inline DSNs, hosts, credentials and paths (as project jobs may).
+	byAdmin bool
 }
 
 // Trigger says when a job runs besides by hand.
