@@ -194,28 +194,7 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	b, _ := json.Marshal(&spec)
-	created := false
-	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
-		res, err := tx.Exec(r.Context(), "UPDATE batch_jobs SET spec = ?, updated_at = ?, defined_by = ? WHERE name = ?", string(b), store.Micros(s.now()), string(by.Role), name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			created = true
-			_, err = tx.Exec(r.Context(), "INSERT INTO batch_jobs (name, spec, updated_at, defined_by) VALUES (?, ?, ?, ?)", name, string(b), store.Micros(s.now()), string(by.Role))
-		}
-		return err
-	})
-	if err != nil {
-		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, jobJSON{&spec, "api"})
+	s.saveNamed(w, r, "batch_jobs", name, &spec, by.Role, jobJSON{&spec, "api"})
 }
 
 func (s *Service) resetWatermark(w http.ResponseWriter, r *http.Request) {
@@ -241,14 +220,7 @@ func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusConflict, "JobInProject", "job "+strconv.Quote(name)+" is defined in the project; remove its file instead")
 		return
 	}
-	var n int64
-	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
-		res, err := tx.Exec(r.Context(), "DELETE FROM batch_jobs WHERE name = ?", name)
-		if err == nil {
-			n, _ = res.RowsAffected()
-		}
-		return err
-	})
+	n, err := s.deleteNamed(r.Context(), "batch_jobs", name)
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
 		return
@@ -420,4 +392,46 @@ func (s *Service) getReconciliation(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", "attachment; filename=\"run-"+strconv.FormatInt(run.ID, 10)+"-reconciliation.json\"")
 	writeJSON(w, http.StatusOK, run.Reconciliation)
+}
+
+// saveNamed inserts or replaces the row name of table (batch_jobs or
+// batch_connections) with v as JSON and the role that saved it, and answers
+// 201 (new) or 200 with out.
+func (s *Service) saveNamed(w http.ResponseWriter, r *http.Request, table, name string, v any, by server.Role, out any) {
+	ctx := r.Context()
+	b, _ := json.Marshal(v)
+	created := false
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE "+table+" SET spec = ?, updated_at = ?, defined_by = ? WHERE name = ?", string(b), store.Micros(s.now()), string(by), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			created = true
+			_, err = tx.Exec(ctx, "INSERT INTO "+table+" (name, spec, updated_at, defined_by) VALUES (?, ?, ?, ?)", name, string(b), store.Micros(s.now()), string(by))
+		}
+		return err
+	})
+	if err != nil {
+		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, out)
+}
+
+// deleteNamed deletes the row name of table and says how many went.
+func (s *Service) deleteNamed(ctx context.Context, table, name string) (int64, error) {
+	var n int64
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE name = ?", name)
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
 }

@@ -140,28 +140,7 @@ func (s *Service) putConnection(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusBadRequest, "InvalidConnection", strings.Join(msgs, "; "))
 		return
 	}
-	b, _ := json.Marshal(&c)
-	created := false
-	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
-		res, err := tx.Exec(r.Context(), "UPDATE batch_connections SET spec = ?, updated_at = ? WHERE name = ?", string(b), store.Micros(s.now()), name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			created = true
-			_, err = tx.Exec(r.Context(), "INSERT INTO batch_connections (name, spec, updated_at) VALUES (?, ?, ?)", name, string(b), store.Micros(s.now()))
-		}
-		return err
-	})
-	if err != nil {
-		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, map[string]any{"name": name, "type": c.Type, "origin": "api"})
+	s.saveNamed(w, r, "batch_connections", name, &c, server.RoleAdmin, map[string]any{"name": name, "type": c.Type, "origin": "api"})
 }
 
 func (s *Service) deleteConnection(w http.ResponseWriter, r *http.Request) {
@@ -170,14 +149,7 @@ func (s *Service) deleteConnection(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusConflict, "ConnectionInProject", "connection "+strconv.Quote(name)+" is defined in "+ConnectionsFile+"; remove it there")
 		return
 	}
-	var n int64
-	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
-		res, err := tx.Exec(r.Context(), "DELETE FROM batch_connections WHERE name = ?", name)
-		if err == nil {
-			n, _ = res.RowsAffected()
-		}
-		return err
-	})
+	n, err := s.deleteNamed(r.Context(), "batch_connections", name)
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
 		return

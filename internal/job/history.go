@@ -62,7 +62,8 @@ func Migrations() []store.Migration {
 		SQL: `CREATE TABLE batch_connections (
 			name       TEXT PRIMARY KEY,
 			spec       TEXT NOT NULL,
-			updated_at BIGINT NOT NULL
+			updated_at BIGINT NOT NULL,
+			defined_by TEXT NOT NULL
 		);
 		ALTER TABLE batch_jobs ADD COLUMN defined_by TEXT NOT NULL DEFAULT ''`,
 	}}
