@@ -41,8 +41,8 @@ type demo struct {
 	data string
 	sftp string
 	// warehouse is the PostgreSQL URL and schema the warehouse job writes
-	// to, or empty when WAREHOUSE_DSN is not configured.
-	warehouse, warehouseSchema string
+	// to, or empty when JUNCTION_SECRET_WAREHOUSE_DSN is not configured.
+	warehouse string
 }
 
 func start(t *testing.T, d store.Dialect) *demo {
@@ -54,28 +54,16 @@ func start(t *testing.T, d store.Dialect) *demo {
 			switch {
 			case k == "JUNCTION_DEMO_SFTP_LISTEN":
 				return "127.0.0.1:0", true
-			case k == "WAREHOUSE_DSN" && dm.warehouse != "":
+			case k == "JUNCTION_SECRET_WAREHOUSE_DSN" && dm.warehouse != "":
 				return dm.warehouse, true
 			}
-			return "", false // PARTNER_SFTP_PASSWORD unset: the documented default applies
+			return "", false // JUNCTION_SECRET_PARTNER_SFTP_PASSWORD unset: the documented default applies
 		}}
 	if d == store.Postgres {
 		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(t), storetest.NewSchema(t)
-		// The warehouse: its own schema of the same server.
-		dm.warehouseSchema = storetest.NewSchema(t)
-		conn, err := pgx.Connect(context.Background(), cfg.Store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+dm.warehouseSchema); err != nil {
-			t.Fatal(err)
-		}
-		sep := "?"
-		if strings.Contains(cfg.Store, "?") {
-			sep = "&"
-		}
-		dm.warehouse = cfg.Store + sep + "search_path=" + dm.warehouseSchema
+		// The warehouse: a database of its own on the same server (a job may
+		// not reach the store's database).
+		dm.warehouse = storetest.NewDatabase(t)
 	}
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
@@ -411,12 +399,12 @@ func (d *demo) batchExport() {
 }
 
 // Step 4a, with a warehouse database: the same accounts upserted into a
-// PostgreSQL table; without WAREHOUSE_DSN the run fails and says why.
+// PostgreSQL table; without JUNCTION_SECRET_WAREHOUSE_DSN the run fails and says why.
 func (d *demo) warehouseExport() {
 	run := d.startRun("accounts-to-warehouse-db")
 	if d.warehouse == "" {
-		if e, _ := run["error"].(string); run["status"] != "failed" || !strings.Contains(e, "WAREHOUSE_DSN") {
-			d.t.Fatalf("warehouse export without WAREHOUSE_DSN: %v", run)
+		if e, _ := run["error"].(string); run["status"] != "failed" || !strings.Contains(e, "JUNCTION_SECRET_WAREHOUSE_DSN") {
+			d.t.Fatalf("warehouse export without JUNCTION_SECRET_WAREHOUSE_DSN: %v", run)
 		}
 		return
 	}
@@ -430,8 +418,7 @@ func (d *demo) warehouseExport() {
 	defer conn.Close(context.Background())
 	var n int
 	var city string
-	if err := conn.QueryRow(context.Background(), `SELECT count(*), max(CASE WHEN accountnumber = 'ACC-1003' THEN address1_city END) FROM `+
-		d.warehouseSchema+`.accounts`).Scan(&n, &city); err != nil {
+	if err := conn.QueryRow(context.Background(), `SELECT count(*), max(CASE WHEN accountnumber = 'ACC-1003' THEN address1_city END) FROM accounts`).Scan(&n, &city); err != nil {
 		d.t.Fatal(err)
 	}
 	if n != 4 || city != "Tacoma" {

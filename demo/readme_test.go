@@ -146,7 +146,7 @@ func warehouseEnv(t *testing.T) []string {
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	return []string{"WAREHOUSE_DSN=" + url + sep + "search_path=" + schema}
+	return []string{"JUNCTION_SECRET_WAREHOUSE_DSN=" + url + sep + "search_path=" + schema}
 }
 
 // TestQuickstartRunsAsWritten runs the README's quickstart block as one

@@ -165,6 +165,9 @@ var accessTable = map[string]access{
 	"POST /admin/v1/function-host/keys":               {allow: adminOf},
 	"DELETE /admin/v1/function-host/keys/{key}":       {allow: adminOf},
 
+	"GET /admin/v1/connections":                          {allow: ops},
+	"PUT /admin/v1/connections/{name}":                   {allow: adminOf},
+	"DELETE /admin/v1/connections/{name}":                {allow: adminOf},
 	"GET /admin/v1/jobs":                                 {allow: ops},
 	"GET /admin/v1/jobs/{name}":                          {allow: ops},
 	"PUT /admin/v1/jobs/{name}":                          {allow: ops},

@@ -27,6 +27,7 @@ import (
 	"junction/internal/console"
 	"junction/internal/outbound"
 	"junction/internal/project"
+	"junction/internal/secrets"
 	"junction/internal/server"
 	"junction/internal/store"
 	"junction/internal/store/postgres"
@@ -67,6 +68,9 @@ type Deps struct {
 	// LocalClient calls BaseURL: Junction's own surfaces, over TLS when the
 	// listener has a certificate (it trusts that certificate alone).
 	LocalClient *http.Client
+	// Secrets resolves ${VAR}, @appsetting() and app settings under the
+	// allow-list rule (see package secrets).
+	Secrets *secrets.Resolver
 	// BaseURL is the server's own URL ("http://host:port"), known once it
 	// listens; before that it is built from --listen.
 	BaseURL func() string
@@ -78,6 +82,7 @@ type App struct {
 	log        *slog.Logger
 	data       *dataDir
 	store      store.Store
+	secrets    *secrets.Resolver
 	keys       *auth.Keys
 	registry   *prometheus.Registry
 	components []Component
@@ -104,6 +109,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			a.closeStorage()
 		}
 	}()
+	if a.secrets, err = newSecrets(cfg); err != nil {
+		return nil, err
+	}
 	if a.data, err = openDataDir(cfg.Data); err != nil {
 		return nil, err
 	}
@@ -111,7 +119,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.keys = auth.New(a.store, cfg.AdminKey)
-	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, BaseURL: a.baseURL,
+	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, Secrets: a.secrets, BaseURL: a.baseURL,
 		Outbound: cfg.OutboundPolicy(), TLS: cfg.TLSConfig(), LocalClient: localClient(cfg.TLSConfig())}
 	a.components = buildComponents(deps)
 
@@ -175,7 +183,7 @@ func (a *App) loadProject(ctx context.Context) error {
 		return nil
 	}
 	if len(problems) == 0 {
-		problems = p.Validate(Validators()...)
+		problems = p.Validate(ValidatorsWith(a.secrets)...)
 	}
 	if len(problems) > 0 {
 		return &ConfigError{Field: "--project", Err: fmt.Errorf("the project has problems:\n%w", problems)}

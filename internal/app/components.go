@@ -1,6 +1,7 @@
 package app
 
 import (
+	"path/filepath"
 	"time"
 
 	bridgepkg "junction/internal/bridge"
@@ -19,6 +20,7 @@ import (
 	"junction/internal/job"
 	"junction/internal/project"
 	"junction/internal/records"
+	"junction/internal/secrets"
 	"junction/internal/sftp"
 	"junction/internal/webapi"
 	"junction/internal/workflow"
@@ -60,7 +62,7 @@ func buildComponents(d Deps) []Component {
 	must(builtin.Register(connectors, d.Outbound))
 
 	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
-		BaseURL: d.BaseURL, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge},
+		BaseURL: d.BaseURL, AppSetting: d.Secrets.Lookup, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge},
 		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr()})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
 	flows.Engine().AddTriggerSource(bridge.RowTriggers())
@@ -68,18 +70,28 @@ func buildComponents(d Deps) []Component {
 
 	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,
 		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge, HTTPClient: d.Outbound.Client(30 * time.Second),
+		Getenv: func(n string) string { v, _ := d.Secrets.Lookup(n); return v }, Environ: d.Secrets.Environ,
 		NotFound: webAPIOr(web, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no function is served at this path", http.StatusNotFound)
 		})), MaxBody: lim.FunctionsMaxBody})
 	bridge.Host = functions.Host()
 
-	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Env: d.Config.Env,
+	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Secrets: d.Secrets,
 		Lockout: sftp.Lockout{Threshold: d.Config.SFTPLockoutThreshold, Duration: d.Config.SFTPLockoutDuration}})
-	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Env: d.Config.Env, Outbound: d.Outbound, LocalClient: d.LocalClient,
+	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Secrets: d.Secrets, OwnStore: ownStore(d),
+		Outbound: d.Outbound, LocalClient: d.LocalClient,
 		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
 	return []Component{web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
+}
+
+// ownStore is the store's own database, which jobs may not reach.
+func ownStore(d Deps) job.OwnStore {
+	if d.Config.Store != "" {
+		return job.OwnStore{Postgres: d.Config.Store}
+	}
+	return job.OwnStore{SQLitePath: filepath.Join(d.DataDir, "junction.db")}
 }
 
 // must panics on a wiring error: the set of built-in parts is fixed at build
@@ -93,7 +105,13 @@ func must(err error) {
 // Validators check a project folder's files, one per surface; `junction
 // validate` runs them without opening a store.
 func Validators() []project.Validator {
-	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{},
+	r, _ := NewSecrets("", nil)
+	return ValidatorsWith(r)
+}
+
+// ValidatorsWith are the Validators, resolving app settings through r.
+func ValidatorsWith(r *secrets.Resolver) []project.Validator {
+	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{AppSetting: r.Lookup},
 		function.Validator{}, job.New(job.Config{}), sftp.New(sftp.Options{})}
 }
 

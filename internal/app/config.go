@@ -10,10 +10,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
 	"junction/internal/outbound"
+	"junction/internal/secrets"
 )
 
 // Config is what `junction serve` is started with.
@@ -37,9 +39,9 @@ type Config struct {
 	Out io.Writer
 	// PostgresSchema puts every table in one schema; tests use it to isolate.
 	PostgresSchema string
-	// Env resolves ${VAR} references in project files: sftp.yaml at start,
-	// job definitions when a run starts. nil reads the process environment.
-	// Tests use it to give each in-process Junction its own values.
+	// Env reads the process environment for the secrets resolver (nil:
+	// os.LookupEnv). Tests use it to give each in-process Junction its own
+	// values. Only JUNCTION_SECRET_* and SecretsAllow names are read from it.
 	Env func(key string) (string, bool)
 
 	// OutboundDenyPrivate also refuses private and loopback addresses to
@@ -68,6 +70,12 @@ type Config struct {
 
 	// Limits bound request bodies and expression results (see limits.go).
 	Limits Limits
+	// SecretsFile is the admin's secrets file (KEY=VALUE lines or a JSON
+	// object), read at start: --secrets-file, JUNCTION_SECRETS_FILE.
+	SecretsFile string
+	// SecretsAllow names further environment variables that definitions may
+	// read: --secrets-allow, JUNCTION_SECRETS_ALLOW (comma-separated).
+	SecretsAllow []string
 }
 
 // ConfigError is a problem with the configuration, named by its field, that
@@ -121,6 +129,11 @@ func (c *Config) validate() error {
 		return configErr("--amqp-listen", "%s is not a loopback address and SAS tokens would cross the network in clear text; "+
 			"give --tls-cert and --tls-key (AMQP then speaks TLS), or --insecure-listen behind a TLS proxy", c.AMQPListen)
 	}
+	for _, n := range c.SecretsAllow {
+		if err := secrets.CheckAllow(n); err != nil {
+			return configErr("--secrets-allow", "%v", err)
+		}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -146,4 +159,35 @@ func redact(s string) string {
 		return s[:scheme+3] + creds[:i] + ":****" + s[at:]
 	}
 	return s
+}
+
+// demoSettings are the bundled demo's own non-secret settings that its
+// project files read (the SFTP listen address).
+var demoSettings = []string{"JUNCTION_DEMO_SFTP_LISTEN"}
+
+// newSecrets builds the one resolver every surface reads ${VAR},
+// @appsetting() and app settings through.
+func newSecrets(c Config) (*secrets.Resolver, error) {
+	o := secrets.Options{Env: c.Env, File: c.SecretsFile, Allow: c.SecretsAllow}
+	if o.Env == nil {
+		o.Env = os.LookupEnv
+	}
+	if c.Demo {
+		o.Fixed = demoSettings
+	}
+	r, err := secrets.New(o)
+	if err != nil {
+		field := "--secrets-allow"
+		if c.SecretsFile != "" {
+			field = "--secrets-file"
+		}
+		return nil, &ConfigError{Field: field, Err: err}
+	}
+	return r, nil
+}
+
+// NewSecrets is the resolver of the offline commands (junction validate,
+// junction test): the process environment under the same rule as serve.
+func NewSecrets(file string, allow []string) (*secrets.Resolver, error) {
+	return newSecrets(Config{SecretsFile: file, SecretsAllow: allow})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,8 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
 	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
 	limitFlags(fs, &cfg.Limits)
+	fs.StringVar(&cfg.SecretsFile, "secrets-file", "", "the admin's secrets file (KEY=VALUE lines or a JSON object) that ${VAR}, @appsetting() and app settings read")
+	secretsAllow := fs.String("secrets-allow", "", "comma-separated environment variables, besides JUNCTION_SECRET_*, that definitions may read")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if code, ok := parse(fs, args, io.Env); !ok {
@@ -48,6 +51,7 @@ func serve(ctx context.Context, args []string, io IO) int {
 			cfg.AMQPListen = amqp.DefaultListenTLS
 		}
 	}
+	cfg.SecretsAllow = splitList(*secretsAllow)
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(io.Stderr, "junction serve: --log-level: %q is not debug, info, warn or error\n", *logLevel)
@@ -97,4 +101,15 @@ func fail(io IO, err error) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -6,12 +6,15 @@ import (
 	"os"
 
 	"junction/internal/project"
+	"junction/internal/secrets"
 	"junction/internal/workflow"
 )
 
 // testWorkflows is `junction test DIR`: offline workflow tests.
 func testWorkflows(ctx context.Context, args []string, io IO) int {
 	fs := newFlags("test", io)
+	file := fs.String("secrets-file", "", "a secrets file (KEY=VALUE lines or a JSON object) for @appsetting()")
+	allow := fs.String("secrets-allow", "", "comma-separated environment variables, besides JUNCTION_SECRET_*, that @appsetting() may read")
 	if code, ok := parse(fs, args, io.Env); !ok {
 		return code
 	}
@@ -29,11 +32,15 @@ func testWorkflows(ctx context.Context, args []string, io IO) int {
 		fmt.Fprintln(io.Stderr, problems.Error())
 		return exitUsage
 	}
-	env := func(name string) (string, bool) {
+	res, err := secrets.New(secrets.Options{File: *file, Allow: splitList(*allow), Env: func(name string) (string, bool) {
 		v := io.Env(name)
 		return v, v != ""
+	}})
+	if err != nil {
+		fmt.Fprintf(io.Stderr, "junction test: %v\n", err)
+		return exitUsage
 	}
-	results, err := workflow.RunTests(ctx, p, env)
+	results, err := workflow.RunTests(ctx, p, res.Lookup)
 	if err != nil {
 		fmt.Fprintf(io.Stderr, "junction test: %v\n", err)
 		return exitUsage

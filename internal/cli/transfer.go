@@ -62,10 +62,6 @@ func (o *orgFlags) resolve(env Env) (*jobs.Org, *dv.Client, error) {
 	return &org, c, nil
 }
 
-// literalEnv keeps ${...} in flag values (secrets) from being read as
-// references: the job's own environment lookups see none.
-func literalEnv(string) (string, bool) { return "", false }
-
 // progress draws a run's progress bar on w.
 func progress(w io.Writer, p float64, phase string, read, inserted, updated int64) {
 	if p < 0 {
@@ -87,7 +83,7 @@ func runLocal(ctx context.Context, stdio IO, state string, spec jobs.Spec, file 
 		drawn, last = true, time.Now()
 		progress(stdio.Stderr, r.Progress, r.Phase, r.Read, r.Inserted, r.Updated)
 	}
-	res, err := jobs.Local{StateDir: state, Env: literalEnv, Progress: draw}.Run(ctx, spec, file)
+	res, err := jobs.Local{StateDir: state, Progress: draw}.Run(ctx, spec, file)
 	if drawn {
 		if err == nil {
 			r := res.Run

@@ -10,6 +10,8 @@ import (
 
 func validate(args []string, io IO) int {
 	fs := newFlags("validate", io)
+	file := fs.String("secrets-file", "", "the secrets file the server will read (app settings of workflows)")
+	allow := fs.String("secrets-allow", "", "comma-separated environment variables, besides JUNCTION_SECRET_*, that definitions may read")
 	if code, ok := parse(fs, args, io.Env); !ok {
 		return code
 	}
@@ -24,7 +26,12 @@ func validate(args []string, io IO) int {
 	}
 	p, problems := project.Open(os.DirFS(dir), dir)
 	if p != nil {
-		problems = p.Validate(app.Validators()...) // includes the manifest's problems
+		res, err := app.NewSecrets(*file, splitList(*allow))
+		if err != nil {
+			fmt.Fprintf(io.Stderr, "junction validate: %v\n", err)
+			return exitUsage
+		}
+		problems = p.Validate(app.ValidatorsWith(res)...) // includes the manifest's problems
 	}
 	if len(problems) > 0 {
 		for _, pr := range problems {

@@ -30,11 +30,12 @@ import (
 // probes it while it runs, restarts it (with backoff) when it exits or stops
 // answering, and stops it with the host.
 type customHandler struct {
-	cfg    *CustomHandlerConfig
-	dir    string
-	getenv func(string) string
-	log    *slog.Logger
-	client *http.Client
+	cfg     *CustomHandlerConfig
+	dir     string
+	getenv  func(string) string
+	environ func([]string) []string
+	log     *slog.Logger
+	client  *http.Client
 
 	mu       sync.Mutex
 	base     *url.URL      // nil while no process is ready
@@ -46,9 +47,9 @@ type customHandler struct {
 	proxy    *httputil.ReverseProxy
 }
 
-func newCustomHandler(cfg *CustomHandlerConfig, dir string, getenv func(string) string, log *slog.Logger) *customHandler {
+func newCustomHandler(cfg *CustomHandlerConfig, dir string, getenv func(string) string, environ func([]string) []string, log *slog.Logger) *customHandler {
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
-	c := &customHandler{cfg: cfg, dir: dir, getenv: getenv, log: log.With("customHandler", cfg.Description.DefaultExecutablePath),
+	c := &customHandler{cfg: cfg, dir: dir, getenv: getenv, environ: environ, log: log.With("customHandler", cfg.Description.DefaultExecutablePath),
 		client: &http.Client{Transport: tr}, ready: make(chan struct{})}
 	c.proxy = &httputil.ReverseProxy{
 		Transport: tr,
@@ -176,7 +177,7 @@ func (c *customHandler) runOnce(ctx context.Context) error {
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Dir = wd
-	cmd.Env = append(os.Environ(), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+	cmd.Env = append(c.environ(os.Environ()), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()

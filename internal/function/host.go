@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 
 	"junction/internal/function/js"
 	"junction/internal/outbound"
+	"junction/internal/secrets"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -51,8 +51,12 @@ type Options struct {
 	// Dir is the function app's folder on disk, where custom handler executables
 	// are found; empty when the project is not on disk.
 	Dir string
-	// Getenv resolves app settings (connection names, topic endpoints); default os.Getenv.
-	Getenv    func(string) string
+	// Getenv resolves app settings (connection names, topic endpoints)
+	// under the secrets rule (see package secrets); default: none resolve.
+	Getenv func(string) string
+	// Environ gives a custom handler's process its environment from the
+	// server's; default: the server's without Junction's own settings.
+	Environ   func([]string) []string
 	Messages  MessageSource
 	Sender    MessageSender
 	Publisher EventPublisher
@@ -102,7 +106,10 @@ func New(opts Options, cfg *Config) *Host {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Getenv == nil {
-		opts.Getenv = os.Getenv
+		opts.Getenv = func(string) string { return "" }
+	}
+	if opts.Environ == nil {
+		opts.Environ = (*secrets.Resolver)(nil).Environ
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -167,7 +174,7 @@ func (h *Host) setConfig(cfg *Config) {
 	})
 	h.handler = nil
 	if ch := cfg.Host.CustomHandler; ch != nil {
-		h.handler = newCustomHandler(ch, h.opts.Dir, h.opts.Getenv, h.log)
+		h.handler = newCustomHandler(ch, h.opts.Dir, h.opts.Getenv, h.opts.Environ, h.log)
 	}
 }
 

@@ -14,9 +14,9 @@ import (
 )
 
 func (s *Service) savedSpec(ctx context.Context, name string) (*Spec, error) {
-	var raw string
+	var raw, by string
 	err := s.store.Read(ctx, func(q store.Querier) error {
-		return q.QueryRow(ctx, "SELECT spec FROM batch_jobs WHERE name = ?", name).Scan(&raw)
+		return q.QueryRow(ctx, "SELECT spec, defined_by FROM batch_jobs WHERE name = ?", name).Scan(&raw, &by)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
@@ -29,6 +29,7 @@ func (s *Service) savedSpec(ctx context.Context, name string) (*Spec, error) {
 		return nil, err
 	}
 	spec.Check()
+	spec.byAdmin = by == string(server.RoleAdmin)
 	return &spec, nil
 }
 
@@ -86,7 +87,7 @@ var (
 func (s *Service) Routes() []server.Route {
 	op := server.Allow(server.RoleOperator)
 	tag := "Jobs"
-	return []server.Route{
+	return append(s.connectionRoutes(tag), []server.Route{
 		{Method: "GET", Pattern: "/admin/v1/jobs", Access: op, Handler: http.HandlerFunc(s.listJobs),
 			Doc: &server.Operation{Summary: "List jobs", Tag: tag, Response: listOf(specSchema)}},
 		{Method: "GET", Pattern: "/admin/v1/jobs/{name}", Access: op, Handler: http.HandlerFunc(s.getJob),
@@ -107,7 +108,7 @@ func (s *Service) Routes() []server.Route {
 			Doc: &server.Operation{Summary: "Download a run's rejects file (CSV: line, column, reason, value)", Tag: tag}},
 		{Method: "GET", Pattern: "/admin/v1/jobs/{name}/runs/{id}/reconciliation", Access: op, Handler: http.HandlerFunc(s.getReconciliation),
 			Doc: &server.Operation{Summary: "Download a run's reconciliation report", Tag: tag, Response: map[string]any{"type": "object"}}},
-	}
+	}...)
 }
 
 type jobJSON struct {
@@ -167,7 +168,12 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusBadRequest, "InvalidJob", "the body's name differs from the URL's")
 		return
 	}
-	if ps := spec.Check(); len(ps) > 0 {
+	ps := spec.Check()
+	by, _ := server.PrincipalFrom(r.Context())
+	if by.Role != server.RoleAdmin {
+		ps = append(ps, spec.adminOnly()...)
+	}
+	if ps = append(ps, s.refProblems(&spec)...); len(ps) > 0 {
 		msg := ""
 		for i, p := range ps {
 			if i > 0 {
@@ -188,28 +194,7 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	b, _ := json.Marshal(&spec)
-	created := false
-	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
-		res, err := tx.Exec(r.Context(), "UPDATE batch_jobs SET spec = ?, updated_at = ? WHERE name = ?", string(b), store.Micros(s.now()), name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			created = true
-			_, err = tx.Exec(r.Context(), "INSERT INTO batch_jobs (name, spec, updated_at) VALUES (?, ?, ?)", name, string(b), store.Micros(s.now()))
-		}
-		return err
-	})
-	if err != nil {
-		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, jobJSON{&spec, "api"})
+	s.saveNamed(w, r, "batch_jobs", name, &spec, by.Role, jobJSON{&spec, "api"})
 }
 
 func (s *Service) resetWatermark(w http.ResponseWriter, r *http.Request) {
@@ -235,14 +220,7 @@ func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusConflict, "JobInProject", "job "+strconv.Quote(name)+" is defined in the project; remove its file instead")
 		return
 	}
-	var n int64
-	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
-		res, err := tx.Exec(r.Context(), "DELETE FROM batch_jobs WHERE name = ?", name)
-		if err == nil {
-			n, _ = res.RowsAffected()
-		}
-		return err
-	})
+	n, err := s.deleteNamed(r.Context(), "batch_jobs", name)
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
 		return
@@ -414,4 +392,46 @@ func (s *Service) getReconciliation(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", "attachment; filename=\"run-"+strconv.FormatInt(run.ID, 10)+"-reconciliation.json\"")
 	writeJSON(w, http.StatusOK, run.Reconciliation)
+}
+
+// saveNamed inserts or replaces the row name of table (batch_jobs or
+// batch_connections) with v as JSON and the role that saved it, and answers
+// 201 (new) or 200 with out.
+func (s *Service) saveNamed(w http.ResponseWriter, r *http.Request, table, name string, v any, by server.Role, out any) {
+	ctx := r.Context()
+	b, _ := json.Marshal(v)
+	created := false
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE "+table+" SET spec = ?, updated_at = ?, defined_by = ? WHERE name = ?", string(b), store.Micros(s.now()), string(by), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			created = true
+			_, err = tx.Exec(ctx, "INSERT INTO "+table+" (name, spec, updated_at, defined_by) VALUES (?, ?, ?, ?)", name, string(b), store.Micros(s.now()), string(by))
+		}
+		return err
+	})
+	if err != nil {
+		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, out)
+}
+
+// deleteNamed deletes the row name of table and says how many went.
+func (s *Service) deleteNamed(ctx context.Context, table, name string) (int64, error) {
+	var n int64
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE name = ?", name)
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
 }

@@ -23,15 +23,22 @@ import (
 
 // dataverse returns the client of an org, shared by every run that names the
 // same org so that its token and its throttling pause are shared too.
-func (s *Service) dataverse(o *Org) (*dv.Client, error) {
+func (s *Service) dataverse(where, conn string, o *Org) (*dv.Client, error) {
 	var org Org
 	if o != nil {
 		org = *o
 	}
+	if conn != "" {
+		c, err := s.connection(conn, "dataverse")
+		if err != nil {
+			return nil, fmt.Errorf("%s.connection: %w", where, err)
+		}
+		org = *c.org()
+	}
 	for _, f := range []*string{&org.URL, &org.TenantID, &org.ClientID, &org.ClientSecret, &org.TokenURL, &org.Token} {
 		v, err := s.expand(*f)
 		if err != nil {
-			return nil, fmt.Errorf("org: %w", err)
+			return nil, fmt.Errorf("%s.org: %w", where, err)
 		}
 		*f = v
 	}
@@ -121,7 +128,7 @@ func (s *Service) openDataverseSource(ctx context.Context, src Source, runID int
 }
 
 func (s *Service) fillSpool(ctx context.Context, src Source, spool, from string) error {
-	c, err := s.dataverse(src.Org)
+	c, err := s.dataverse("source", src.Connection, src.Org)
 	if err != nil {
 		return err
 	}
@@ -278,7 +285,7 @@ type dataverseSink struct {
 }
 
 func (s *Service) openDataverseSink(ctx context.Context, spec *Spec, p sinkPlan) (*dataverseSink, error) {
-	c, err := s.dataverse(spec.Sink.Org)
+	c, err := s.dataverse("sink", spec.Sink.Connection, spec.Sink.Org)
 	if err != nil {
 		return nil, err
 	}

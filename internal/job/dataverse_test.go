@@ -42,7 +42,7 @@ type org struct {
 func startOrg(t testing.TB, d store.Dialect, throttleEvery int32) *org {
 	t.Helper()
 	o := &org{t: t}
-	env := map[string]string{"ORG_SECRET": "app-secret"}
+	env := map[string]string{"JUNCTION_SECRET_ORG": "app-secret"}
 	o.a, o.base = apptest.Start(t, d, func(c *app.Config) {
 		c.Env = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	})
@@ -77,7 +77,7 @@ func startOrg(t testing.TB, d store.Dialect, throttleEvery int32) *org {
 }
 
 func (o *org) orgJSON() map[string]any {
-	return map[string]any{"url": o.front, "tokenUrl": o.tokenURL, "clientId": "app-id", "clientSecret": "${ORG_SECRET}"}
+	return map[string]any{"url": o.front, "tokenUrl": o.tokenURL, "clientId": "app-id", "clientSecret": "${JUNCTION_SECRET_ORG}"}
 }
 
 func (o *org) call(method, path string, body any, want int) map[string]any {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"junction/internal/secrets"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -49,8 +50,8 @@ func setupB(t testing.TB, s store.Store) *bundle {
 	}
 	b := &bundle{store: s, data: t.TempDir(), clock: &fakeClock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}, env: map[string]string{}}
 	b.svc = New(Config{Store: s, NodeID: "node-a", DataDir: b.data, Now: b.clock.Now,
-		Logger: testLogger(t),
-		Env:    func(k string) (string, bool) { v, ok := b.env[k]; return v, ok }})
+		Logger:  testLogger(t),
+		Secrets: testSecrets(b.env)})
 	return b
 }
 
@@ -284,4 +285,15 @@ func (s sqlTarget) rows(t *testing.T, q string) []string {
 		out = append(out, strings.Join(parts, "|"))
 	}
 	return out
+}
+
+// testSecrets resolves the variables the tests set in env, allowed by name
+// (--secrets-allow) as an admin would.
+func testSecrets(env map[string]string) *secrets.Resolver {
+	r, err := secrets.New(secrets.Options{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Allow: []string{"SRC", "WAREHOUSE", "W", "PARTNER_PW", "PW", "S"}})
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

@@ -55,6 +55,17 @@ func Migrations() []store.Migration {
 			_, err := tx.Exec(ctx, schema(tx.Dialect()))
 			return err
 		},
+	}, {
+		Component: "job",
+		Version:   2,
+		Name:      "connections defined through the API; who defined a job",
+		SQL: `CREATE TABLE batch_connections (
+			name       TEXT PRIMARY KEY,
+			spec       TEXT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			defined_by TEXT NOT NULL
+		);
+		ALTER TABLE batch_jobs ADD COLUMN defined_by TEXT NOT NULL DEFAULT ''`,
 	}}
 }
 

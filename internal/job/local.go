@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/secrets"
 	"junction/internal/store"
 	"junction/internal/store/sqlite"
 )
@@ -19,8 +20,10 @@ import (
 // folder goes on from where the last one ended.
 type Local struct {
 	StateDir string
-	Env      func(string) (string, bool)
-	Logger   *slog.Logger
+	// Secrets resolves ${VAR} (nil: none resolve, values are taken as
+	// written).
+	Secrets *secrets.Resolver
+	Logger  *slog.Logger
 	// Progress is called with the run while it goes on, a few times a second.
 	Progress func(Run)
 }
@@ -59,7 +62,7 @@ func (l Local) Run(ctx context.Context, spec Spec, file string) (Result, error) 
 	if err != nil {
 		return Result{}, err
 	}
-	svc := New(Config{Store: st, Logger: l.Logger, NodeID: "cli", DataDir: l.StateDir, Env: l.Env, Workers: 1, Tick: 100 * time.Millisecond})
+	svc := New(Config{Store: st, Logger: l.Logger, NodeID: "cli", DataDir: l.StateDir, Secrets: l.Secrets, Workers: 1, Tick: 100 * time.Millisecond})
 	svc.mu.Lock()
 	svc.project[spec.Name] = &spec
 	svc.mu.Unlock()

@@ -17,12 +17,17 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// inside joins name to dir and refuses names that leave dir.
+// inside joins name to dir and refuses names that leave dir, through ".."
+// or a symbolic link.
 func inside(dir, name string) (string, error) {
-	if !filepath.IsLocal(filepath.FromSlash(name)) {
+	if name == "" || name == "." {
 		return "", fmt.Errorf("%q is not a file name inside the job's folder", name)
 	}
-	return filepath.Join(dir, filepath.FromSlash(name)), nil
+	full, err := Confine(dir, name)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a file name inside the job's folder: %w", name, err)
+	}
+	return full, nil
 }
 
 // pollRemote downloads the complete files of a remote SFTP folder into the
@@ -92,7 +97,11 @@ func (s *Service) dialSFTP(l remoteLogin) (*ssh.Client, *sftp.Client, error) {
 // (the local copy goes through the usual pick-up, hash and archive steps).
 func (s *Service) pollRemote(ctx context.Context, spec *Spec) error {
 	src := spec.Source
-	conn, client, err := s.dialSFTP(remoteLogin{src.Address, src.User, src.Password, src.PrivateKey, src.HostKey})
+	login, err := s.sftpLogin("source", src.Connection, remoteLogin{src.Address, src.User, src.Password, src.PrivateKey, src.HostKey})
+	if err != nil {
+		return err
+	}
+	conn, client, err := s.dialSFTP(login)
 	if err != nil {
 		return err
 	}

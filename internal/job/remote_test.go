@@ -18,7 +18,7 @@ func TestPollRemoteSFTP(t *testing.T) {
 	s := storetest.Open(t, store.SQLite)
 	b := setup(t, s)
 	b.env["PARTNER_PW"] = "pw-123"
-	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Env: func(k string) (string, bool) { return "pw-123", k == "PW" }})
+	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Secrets: testSecrets(map[string]string{"PW": "pw-123"})})
 	if err := remote.Configure(sftp.Config{Listen: "127.0.0.1:0", Users: []sftp.User{{Name: "partner", Password: "${PW}"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestExportToSFTP(t *testing.T) {
 	s := storetest.Open(t, store.SQLite)
 	b := setup(t, s)
 	b.env["PW"] = "pw-9"
-	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Env: func(k string) (string, bool) { return "pw-9", k == "PW" }})
+	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Secrets: testSecrets(map[string]string{"PW": "pw-9"})})
 	if err := remote.Configure(sftp.Config{Listen: "127.0.0.1:0", Users: []sftp.User{{Name: "lake", Password: "${PW}"}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,7 @@ type runState struct {
 	svc     *Service
 	run     Run
 	spec    *Spec
+	broke   bool // the spec broke the admin's rules: its file is not touched
 	owner   string
 	rejects *rejectsWriter
 	rec     reconciler
@@ -177,6 +178,14 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 		return StatusFailed, "the job no longer exists", nil
 	}
 	st.spec = spec
+	// Checked again at every run: a job saved by another key, or before
+	// the rule existed, runs only by connections and drop zones.
+	if !spec.byAdmin && !s.isProjectJob(spec.Name) {
+		if ps := spec.adminOnly(); len(ps) > 0 {
+			st.broke = true
+			return StatusFailed, fmt.Sprintf("%s (the job was not saved with the admin key; save it again with connections and drop zones)", ps[0]), nil
+		}
+	}
 	if st.run.Phase != "" && spec.Source.Type == "dataverse" {
 		if _, err := os.Stat(s.spoolPath(st.run.ID)); err != nil {
 			// The rows the earlier attempt read from the org are gone with its
@@ -669,7 +678,7 @@ func (st *runState) finish(ctx context.Context, status, msg string) error {
 	if err != nil {
 		return err
 	}
-	if st.run.File != "" && (st.spec == nil || !st.spec.Source.Leave) {
+	if st.run.File != "" && !st.broke && (st.spec == nil || !st.spec.Source.Leave) {
 		final, _ := getRun(ctx, s.store, st.run.Job, st.run.ID)
 		moveProcessed(st.run.File, status == StatusSucceeded, final)
 	}
@@ -688,7 +697,12 @@ func moveProcessed(path string, ok bool, run Run) {
 	if ok {
 		sub = "archive"
 	}
-	dir := filepath.Join(filepath.Dir(path), sub)
+	// The folder stays inside the source's: a link named archive or error
+	// leading elsewhere is not followed.
+	dir, err := Confine(filepath.Dir(path), sub)
+	if err != nil {
+		return
+	}
 	os.MkdirAll(dir, 0o755)
 	name := filepath.Base(path)
 	target := filepath.Join(dir, name)

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 	dv "junction/internal/dataverse"
 	"junction/internal/outbound"
 	"junction/internal/project"
+	"junction/internal/secrets"
 	"junction/internal/store"
 )
 
@@ -50,8 +53,12 @@ type Config struct {
 	// Outbound is the policy Dataverse clients of jobs dial through (nil: the
 	// default, which refuses link-local and metadata addresses).
 	Outbound *outbound.Policy
-	// Env looks up ${VAR} references (default os.LookupEnv).
-	Env func(string) (string, bool)
+	// Secrets resolves ${VAR} references under the allow-list rule (nil:
+	// none resolve).
+	Secrets *secrets.Resolver
+	// OwnStore is the store's own database, which no SQL source or sink may
+	// reach.
+	OwnStore OwnStore
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// LeaseTTL is how long a node may go silent before its runs are taken
@@ -73,6 +80,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	project  map[string]*Spec
+	conns    *Connections
 	schemas  map[string][]byte // project files referenced as schemas
 	compiled map[string]*jsonschema.Schema
 	stable   map[string]fileSeen   // file watcher state by path
@@ -98,9 +106,6 @@ func New(c Config) *Service {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.Env == nil {
-		c.Env = osEnv
-	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -119,7 +124,7 @@ func New(c Config) *Service {
 		c.Tick = time.Second
 	}
 	return &Service{Config: c, store: c.Store, log: c.Logger, node: c.NodeID, leaseTTL: c.LeaseTTL,
-		project: map[string]*Spec{}, schemas: map[string][]byte{}, compiled: map[string]*jsonschema.Schema{},
+		project: map[string]*Spec{}, conns: &Connections{}, schemas: map[string][]byte{}, compiled: map[string]*jsonschema.Schema{},
 		stable: map[string]fileSeen{}, polled: map[string]time.Time{}, orgs: map[string]*dv.Client{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
 }
 
@@ -142,7 +147,8 @@ func (s *Service) tmpDir() string {
 // ValidateProject checks jobs/*.yaml.
 func (s *Service) ValidateProject(p *project.Project) []project.Problem {
 	_, problems := readProjectJobs(p)
-	return problems
+	_, cp := readConnections(p)
+	return append(cp, problems...)
 }
 
 func readProjectJobs(p *project.Project) (map[string]*Spec, []project.Problem) {
@@ -180,6 +186,31 @@ func readProjectJobs(p *project.Project) (map[string]*Spec, []project.Problem) {
 // LoadProject takes the project's job definitions.
 func (s *Service) LoadProject(_ context.Context, p *project.Project) error {
 	specs, problems := readProjectJobs(p)
+	conns, cp := readConnections(p)
+	if problems = append(cp, problems...); len(problems) > 0 {
+		return project.Problems(problems)
+	}
+	for _, name := range slices.Sorted(maps.Keys(conns.Connections)) {
+		c := conns.Connections[name]
+		if c.Type != "sql" {
+			continue
+		}
+		// A DSN whose variables resolve now is checked now; one that does not
+		// is checked when a run uses it.
+		if dsn, err := s.Secrets.Expand(c.DSN); err == nil {
+			if err := s.OwnStore.refuse(c.Driver, dsn); err != nil {
+				return project.Problems{{File: ConnectionsFile, Message: "connections." + name + ".dsn: " + err.Error()}}
+			}
+		}
+	}
+	s.mu.Lock()
+	s.conns = conns
+	s.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(specs)) {
+		for _, pr := range s.refProblems(specs[name]) {
+			problems = append(problems, project.Problem{File: "jobs/" + name + ".yaml", Message: pr.String()})
+		}
+	}
 	if len(problems) > 0 {
 		return project.Problems(problems)
 	}
@@ -231,33 +262,86 @@ func (s *Service) schema(spec *Spec) (*jsonschema.Schema, error) {
 	return c, nil
 }
 
-// folder resolves a job's source folder: a built-in SFTP user's folder, an
-// absolute path, or a path under the data folder's files/.
+// folder resolves a job's source folder: a folder inside a built-in SFTP
+// user's, a remote source's local inbox, or a folder inside a drop zone.
 func (s *Service) folder(src Source) (string, error) {
 	if src.SFTPUser != "" {
 		if s.SFTP == nil {
 			return "", errors.New("the built-in SFTP server is not configured")
 		}
+		if !sftpUserPattern.MatchString(src.SFTPUser) {
+			return "", fmt.Errorf("sftpUser: %q is not a user name", src.SFTPUser)
+		}
 		dir, ok := s.SFTP.Folder(src.SFTPUser)
 		if !ok {
 			return "", fmt.Errorf("the built-in SFTP server has no user %q", src.SFTPUser)
 		}
-		return filepath.Join(dir, filepath.FromSlash(src.Path)), nil
+		full, err := Confine(dir, src.Path)
+		if err != nil {
+			return "", fmt.Errorf("source.path: %w", err)
+		}
+		return full, nil
 	}
 	if src.Type == "sftp" {
-		return filepath.Join(s.DataDir, "jobs", "inbox", src.User+"@"+strings.ReplaceAll(src.Address, ":", "_")), nil
+		key := "connection-" + src.Connection
+		if src.Connection == "" {
+			key = src.User + "@" + src.Address
+		}
+		return filepath.Join(s.DataDir, "jobs", "inbox", sanitizeFolderName(key)), nil
 	}
-	return s.resolvePath(src.Path), nil
+	return s.localPath("source", src.DropZone, src.Path)
 }
 
-func (s *Service) resolvePath(p string) string {
-	if filepath.IsAbs(p) {
-		return p
+// localPath resolves a file source's or sink's folder: an absolute path as
+// the project or the admin wrote it, else a path confined to its drop zone.
+func (s *Service) localPath(where, zone, p string) (string, error) {
+	if zone == "" && filepath.IsAbs(p) {
+		return filepath.Clean(p), nil
 	}
-	return filepath.Join(s.DataDir, "files", filepath.FromSlash(p))
+	root, err := s.zone(zone)
+	if err != nil {
+		return "", fmt.Errorf("%s.dropZone: %w", where, err)
+	}
+	full, err := Confine(root, p)
+	if err != nil {
+		return "", fmt.Errorf("%s.path: %w", where, err)
+	}
+	return full, nil
 }
 
-func (s *Service) expand(v string) (string, error) { return expandEnv(v, s.Env) }
+func (s *Service) expand(v string) (string, error) { return s.Secrets.Expand(v) }
+
+// sqlTarget resolves a SQL source's or sink's driver and DSN, from its
+// connection or inline, and refuses the store's own database.
+func (s *Service) sqlTarget(where, conn, driver, dsn string) (string, string, error) {
+	if conn != "" {
+		c, err := s.connection(conn, "sql")
+		if err != nil {
+			return "", "", fmt.Errorf("%s.connection: %w", where, err)
+		}
+		driver, dsn = c.Driver, c.DSN
+	}
+	dsn, err := s.expand(dsn)
+	if err != nil {
+		return "", "", fmt.Errorf("%s.dsn: %w", where, err)
+	}
+	if err := s.OwnStore.refuse(driver, dsn); err != nil {
+		return "", "", fmt.Errorf("%s.dsn: %w", where, err)
+	}
+	return driver, dsn, nil
+}
+
+// sftpLogin resolves a remote SFTP login, from its connection or inline.
+func (s *Service) sftpLogin(where, conn string, l remoteLogin) (remoteLogin, error) {
+	if conn == "" {
+		return l, nil
+	}
+	c, err := s.connection(conn, "sftp")
+	if err != nil {
+		return l, fmt.Errorf("%s.connection: %w", where, err)
+	}
+	return remoteLogin{c.Address, c.User, c.Password, c.PrivateKey, c.HostKey}, nil
+}
 
 // opener returns how to read a run's source.
 func (s *Service) opener(spec *Spec, run Run) (sourceOpener, error) {
@@ -271,10 +355,11 @@ func (s *Service) opener(spec *Spec, run Run) (sourceOpener, error) {
 			return openFile(run.File, src.Read)
 		}, nil
 	case "sql":
-		dsn, err := s.expand(src.DSN)
+		driver, dsn, err := s.sqlTarget("source", src.Connection, src.Driver, src.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("source.dsn: %w", err)
+			return nil, err
 		}
+		src.Driver = driver
 		return func(ctx context.Context, from, pin string) (itemReader, error) {
 			return openSQLSource(ctx, src, dsn, from, pin)
 		}, nil
@@ -345,20 +430,29 @@ func (s *Service) openSink(ctx context.Context, spec *Spec, run Run) (sinkWriter
 	sk := spec.Sink
 	switch sk.Type {
 	case "sql":
-		dsn, err := s.expand(sk.DSN)
+		driver, dsn, err := s.sqlTarget("sink", sk.Connection, sk.Driver, sk.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("sink.dsn: %w", err)
+			return nil, err
 		}
+		sk.Driver = driver
 		return openSQLSink(ctx, sk, dsn, p, true)
 	case "file":
-		sk.Path = s.resolvePath(sk.Path)
+		if sk.Path, err = s.localPath("sink", sk.DropZone, sk.Path); err != nil {
+			return nil, err
+		}
+		var login remoteLogin
+		if t := sk.SFTP; t != nil {
+			if login, err = s.sftpLogin("sink.sftp", t.Connection, remoteLogin{t.Address, t.User, t.Password, t.PrivateKey, t.HostKey}); err != nil {
+				return nil, err
+			}
+		}
 		fs, err := openFileSink(sk, p, s.now())
 		if err != nil {
 			return nil, err
 		}
 		if t := sk.SFTP; t != nil {
 			fs.upload = func(local string) error {
-				return s.upload(remoteLogin{t.Address, t.User, t.Password, t.PrivateKey, t.HostKey}, local, t.Path)
+				return s.upload(login, local, t.Path)
 			}
 		}
 		return fs, nil
@@ -385,11 +479,13 @@ func (s *Service) resolver(ctx context.Context, spec *Spec) (Resolver, func(), e
 	}
 	switch spec.Sink.Type {
 	case "sql":
-		dsn, err := s.expand(spec.Sink.DSN)
+		driver, dsn, err := s.sqlTarget("sink", spec.Sink.Connection, spec.Sink.Driver, spec.Sink.DSN)
 		if err != nil {
 			return nil, nil, err
 		}
-		sk, err := openSQLSink(ctx, spec.Sink, dsn, sinkPlan{key: spec.Key}, false)
+		target := spec.Sink
+		target.Driver = driver
+		sk, err := openSQLSink(ctx, target, dsn, sinkPlan{key: spec.Key}, false)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -401,7 +497,7 @@ func (s *Service) resolver(ctx context.Context, spec *Spec) (Resolver, func(), e
 		}
 		return ts, func() {}, nil
 	case "dataverse":
-		c, err := s.dataverse(spec.Sink.Org)
+		c, err := s.dataverse("sink", spec.Sink.Connection, spec.Sink.Org)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -722,7 +818,10 @@ func (s *Service) duplicate(ctx context.Context, spec *Spec, full string, previo
 }
 
 func moveDuplicate(full string, previous int64) {
-	dir := filepath.Join(filepath.Dir(full), "archive")
+	dir, err := Confine(filepath.Dir(full), "archive")
+	if err != nil {
+		return
+	}
 	os.MkdirAll(dir, 0o755)
 	target := filepath.Join(dir, fmt.Sprintf("duplicate-%d-%s", time.Now().UnixNano(), filepath.Base(full)))
 	if os.Rename(full, target) == nil {

@@ -96,6 +96,8 @@ func (f *fileReader) watermark() string        { return "" }
 type sqlReader struct {
 	d      sqlDialect
 	db     *sql.DB
+	conn   *sql.Conn
+	tx     *sql.Tx
 	rows   *sql.Rows
 	cols   []format.Column
 	wmIdx  int
@@ -135,18 +137,22 @@ func openSQLSource(ctx context.Context, src Source, dsn, from, pin string) (item
 		}
 		q += " ORDER BY q." + w
 	}
-	rows, err := db.QueryContext(ctx, q, args...)
+	r := &sqlReader{d: d, db: db, wmIdx: -1, delIdx: -1, wm: from}
+	if err := r.readOnly(ctx); err != nil {
+		r.close()
+		return nil, fmt.Errorf("source: begin a read-only transaction: %w", err)
+	}
+	rows, err := r.tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		db.Close()
+		r.close()
 		return nil, fmt.Errorf("source query: %w", err)
 	}
+	r.rows = rows
 	types, err := rows.ColumnTypes()
 	if err != nil {
-		rows.Close()
-		db.Close()
+		r.close()
 		return nil, err
 	}
-	r := &sqlReader{d: d, db: db, rows: rows, wmIdx: -1, delIdx: -1, wm: from}
 	for i, t := range types {
 		r.cols = append(r.cols, format.Column{Name: t.Name(), Type: sourceColumnType(t.DatabaseTypeName())})
 		if t.Name() == src.Watermark {
@@ -207,8 +213,36 @@ func (d sqlDialect) watermarkText(v any) string {
 func (r *sqlReader) columns() []format.Column { return r.cols }
 func (r *sqlReader) watermark() string        { return r.wm }
 func (r *sqlReader) progress() float64        { return -1 }
+
+// readOnly begins the transaction the source reads in: READ ONLY on
+// PostgreSQL and MySQL; on SQLite, on a connection with query_only set, so
+// that a statement that writes fails whatever the query hides.
+func (r *sqlReader) readOnly(ctx context.Context) error {
+	var err error
+	if r.conn, err = r.db.Conn(ctx); err != nil {
+		return err
+	}
+	if r.d == "sqlite" {
+		if _, err := r.conn.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+			return err
+		}
+		r.tx, err = r.conn.BeginTx(ctx, nil)
+		return err
+	}
+	r.tx, err = r.conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	return err
+}
+
 func (r *sqlReader) close() error {
-	r.rows.Close()
+	if r.rows != nil {
+		r.rows.Close()
+	}
+	if r.tx != nil {
+		r.tx.Rollback()
+	}
+	if r.conn != nil {
+		r.conn.Close()
+	}
 	return r.db.Close()
 }
 

@@ -10,10 +10,8 @@ package job
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -37,6 +35,9 @@ type Spec struct {
 	Sink   Sink   `yaml:"sink" json:"sink"`
 	// Chunk is the number of rows committed together (default 1000).
 	Chunk int `yaml:"chunk" json:"chunk,omitempty"`
+	// byAdmin: saved through the API with the admin key, so it may hold
+	// inline DSNs, hosts, credentials and paths (as project jobs may).
+	byAdmin bool
 }
 
 // Trigger says when a job runs besides by hand.
@@ -57,6 +58,12 @@ type Trigger struct {
 // Source is where rows come from. Type is file, sftp, sql, table or dataverse.
 type Source struct {
 	Type string `yaml:"type" json:"type"`
+	// Connection names an admin-defined connection (connections.yaml) of
+	// sql, sftp and dataverse sources instead of the inline settings below.
+	Connection string `yaml:"connection" json:"connection,omitempty"`
+	// DropZone names the admin-defined folder a file source's Path is
+	// relative to (default: the data folder's files/).
+	DropZone string `yaml:"dropZone" json:"dropZone,omitempty"`
 	// file and sftp: the folder and the file name pattern (default *).
 	Path    string         `yaml:"path" json:"path,omitempty"`
 	Pattern string         `yaml:"pattern" json:"pattern,omitempty"`
@@ -163,6 +170,9 @@ type Policy struct {
 // Sink is where rows go. Type is sql, file, table or dataverse.
 type Sink struct {
 	Type string `yaml:"type" json:"type"`
+	// Connection and DropZone: as for sources.
+	Connection string `yaml:"connection" json:"connection,omitempty"`
+	DropZone   string `yaml:"dropZone" json:"dropZone,omitempty"`
 	// sql: driver and DSN as for sources; Table is created and altered to match.
 	Driver string `yaml:"driver" json:"driver,omitempty"`
 	DSN    string `yaml:"dsn" json:"dsn,omitempty"`
@@ -193,11 +203,14 @@ type Sink struct {
 
 // SFTPTarget is a remote folder that file sinks upload to.
 type SFTPTarget struct {
-	Address    string `yaml:"address" json:"address"`
-	User       string `yaml:"user" json:"user"`
+	// Connection names an admin-defined sftp connection instead of the
+	// inline login.
+	Connection string `yaml:"connection" json:"connection,omitempty"`
+	Address    string `yaml:"address" json:"address,omitempty"`
+	User       string `yaml:"user" json:"user,omitempty"`
 	Password   string `yaml:"password" json:"password,omitempty"`
 	PrivateKey string `yaml:"privateKey" json:"privateKey,omitempty"`
-	HostKey    string `yaml:"hostKey" json:"hostKey"`
+	HostKey    string `yaml:"hostKey" json:"hostKey,omitempty"`
 	Path       string `yaml:"path" json:"path,omitempty"`
 }
 
@@ -252,8 +265,14 @@ func (s *Spec) Check() []Problem {
 		if src.Type == "file" && src.Path == "" && src.SFTPUser == "" {
 			add("source.path", "a folder is required (or sftpUser)")
 		}
-		if src.Type == "sftp" && (src.Address == "" || src.User == "") {
-			add("source.address", "address and user are required for an sftp source")
+		if src.Type == "sftp" && src.Connection == "" && (src.Address == "" || src.User == "") {
+			add("source.address", "address and user are required for an sftp source (or a connection)")
+		}
+		if src.SFTPUser != "" && !sftpUserPattern.MatchString(src.SFTPUser) {
+			add("source.sftpUser", "%q is not a user name of the built-in SFTP server", src.SFTPUser)
+		}
+		if src.Type == "file" && src.Connection != "" {
+			add("source.connection", "a file source reads a folder: name a dropZone instead")
 		}
 		if src.Pattern == "" {
 			src.Pattern = "*"
@@ -268,9 +287,11 @@ func (s *Spec) Check() []Problem {
 			add("mapping", "a file source needs a mapping that names and types its columns")
 		}
 	case "sql":
-		checkDriver(add, "source", src.Driver, src.DSN)
+		checkSQLTarget(add, "source", src.Connection, src.Driver, src.DSN)
 		if strings.TrimSpace(src.Query) == "" {
 			add("source.query", "a query is required")
+		} else if err := readingQuery(src.Query); err != nil {
+			add("source.query", "%v", err)
 		}
 		if src.Watermark != "" && !identPattern.MatchString(src.Watermark) {
 			add("source.watermark", "%q is not a column name", src.Watermark)
@@ -283,7 +304,7 @@ func (s *Spec) Check() []Problem {
 		if src.Table == "" {
 			add("source.table", "a table name is required (logical name such as account, or entity set name such as accounts)")
 		}
-		src.Org.check(add, "source.org")
+		checkOrgTarget(add, "source", src.Connection, src.Org)
 		for i, c := range src.Select {
 			if !identPattern.MatchString(c) {
 				add(fmt.Sprintf("source.select[%d]", i), "%q is not a column name", c)
@@ -362,7 +383,7 @@ func (s *Spec) Check() []Problem {
 	sk := &s.Sink
 	switch sk.Type {
 	case "sql":
-		checkDriver(add, "sink", sk.Driver, sk.DSN)
+		checkSQLTarget(add, "sink", sk.Connection, sk.Driver, sk.DSN)
 		if !identPattern.MatchString(sk.Table) {
 			add("sink.table", "%q is not a table name (letters, digits, _)", sk.Table)
 		}
@@ -389,8 +410,11 @@ func (s *Spec) Check() []Problem {
 		if sk.Name == "" {
 			sk.Name = s.Name
 		}
-		if sk.SFTP != nil && (sk.SFTP.Address == "" || sk.SFTP.User == "" || sk.SFTP.HostKey == "") {
-			add("sink.sftp", "address, user and hostKey are required")
+		if sk.SFTP != nil && sk.SFTP.Connection == "" && (sk.SFTP.Address == "" || sk.SFTP.User == "" || sk.SFTP.HostKey == "") {
+			add("sink.sftp", "address, user and hostKey are required (or a connection)")
+		}
+		if sk.Connection != "" {
+			add("sink.connection", "a file sink writes a folder: name a dropZone instead")
 		}
 		if !identPattern.MatchString(strings.ReplaceAll(sk.Name, "-", "_")) {
 			add("sink.name", "%q is not a plain name", sk.Name)
@@ -403,7 +427,7 @@ func (s *Spec) Check() []Problem {
 		if sk.Table == "" {
 			add("sink.table", "a table name is required (logical name such as account, or entity set name such as accounts)")
 		}
-		sk.Org.check(add, "sink.org")
+		checkOrgTarget(add, "sink", sk.Connection, sk.Org)
 		if len(s.Key) == 0 {
 			add("key", "a dataverse sink needs key columns: the table's primary id or the columns of one of its alternate keys")
 		}
@@ -454,6 +478,25 @@ func (o *Org) check(add func(string, string, ...any), where string) {
 	}
 }
 
+// checkSQLTarget: a SQL source or sink names a connection or gives a driver
+// and a DSN, not both.
+func checkSQLTarget(add func(string, string, ...any), where, conn, driver, dsn string) {
+	if conn == "" {
+		checkDriver(add, where, driver, dsn)
+		return
+	}
+	if driver != "" || dsn != "" {
+		add(where+".connection", "give a connection or a driver and a DSN, not both")
+	}
+}
+
+func checkOrgTarget(add func(string, string, ...any), where, conn string, o *Org) {
+	if conn != "" && o != nil && *o != (Org{}) {
+		add(where+".connection", "give a connection or an org, not both")
+	}
+	o.check(add, where+".org")
+}
+
 func checkDriver(add func(string, string, ...any), where, driver, dsn string) {
 	switch driver {
 	case "postgres", "mysql", "sqlite":
@@ -461,7 +504,7 @@ func checkDriver(add func(string, string, ...any), where, driver, dsn string) {
 		add(where+".driver", "%q is not one of postgres, mysql, sqlite", driver)
 	}
 	if dsn == "" {
-		add(where+".dsn", "a DSN is required (write secrets as ${VAR})")
+		add(where+".dsn", "a DSN is required (or a connection; write secrets as ${JUNCTION_SECRET_NAME})")
 	}
 }
 
@@ -474,25 +517,4 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// expandEnv replaces ${VAR} with the environment's value, so secrets stay out
-// of project files. Missing variables are reported.
-func expandEnv(s string, env func(string) (string, bool)) (string, error) {
-	var missing []string
-	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
-		name := envRef.FindStringSubmatch(m)[1]
-		v, ok := env(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-	}
-	return out, nil
-}
-
-func osEnv(name string) (string, bool) { return os.LookupEnv(name) }
+var sftpUserPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`)

@@ -6,13 +6,13 @@ package sftp
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 
 	"junction/internal/project"
+	"junction/internal/secrets"
 )
 
 // File is the project file that configures the server.
@@ -20,8 +20,8 @@ const File = "sftp.yaml"
 
 // Config is sftp.yaml.
 type Config struct {
-	// Listen is host:port (default 127.0.0.1:2222); ${ENV_VAR} and
-	// ${ENV_VAR:-default} are read from the environment.
+	// Listen is host:port (default 127.0.0.1:2222); ${VAR} and
+	// ${VAR:-default} resolve through the secrets rule (package secrets).
 	Listen string `yaml:"listen"`
 	Users  []User `yaml:"users"`
 }
@@ -29,8 +29,8 @@ type Config struct {
 // User is one login.
 type User struct {
 	Name string `yaml:"name"`
-	// Password, as ${ENV_VAR} or ${ENV_VAR:-default}; empty disables
-	// password login.
+	// Password, as ${VAR} or ${VAR:-default} (JUNCTION_SECRET_* or a key of
+	// the secrets file); empty disables password login.
 	Password string `yaml:"password"`
 	// PublicKeys in authorized_keys format.
 	PublicKeys []string `yaml:"publicKeys"`
@@ -39,7 +39,6 @@ type User struct {
 }
 
 var userPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`)
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
 // check reports problems with c; env resolves ${VAR} (nil skips the check).
 func (c *Config) check(env func(string) (string, bool)) []string {
@@ -47,7 +46,7 @@ func (c *Config) check(env func(string) (string, bool)) []string {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:2222"
 	}
-	if !envRef.MatchString(c.Listen) && !strings.Contains(c.Listen, ":") {
+	if !secrets.HasRef(c.Listen) && !strings.Contains(c.Listen, ":") {
 		ps = append(ps, fmt.Sprintf("listen: %q is not host:port", c.Listen))
 	}
 	seen := map[string]bool{}
@@ -70,8 +69,8 @@ func (c *Config) check(env func(string) (string, bool)) []string {
 		if u.Password == "" && len(u.PublicKeys) == 0 {
 			ps = append(ps, f+": give a password or publicKeys")
 		}
-		if u.Password != "" && !envRef.MatchString(u.Password) {
-			ps = append(ps, f+".password: write it as ${ENV_VAR}; passwords do not belong in project files")
+		if u.Password != "" && !secrets.HasRef(u.Password) {
+			ps = append(ps, f+".password: write it as ${JUNCTION_SECRET_NAME}; passwords do not belong in project files")
 		}
 		for j, k := range u.PublicKeys {
 			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil {
@@ -97,27 +96,3 @@ func (s *Server) ValidateProject(p *project.Project) []project.Problem {
 	}
 	return out
 }
-
-// expand replaces ${VAR} and ${VAR:-default} (the default when VAR is unset
-// or empty) with values from env; an unset VAR without a default is an error.
-func expand(s string, env func(string) (string, bool)) (string, error) {
-	var missing string
-	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
-		sm := envRef.FindStringSubmatch(m)
-		v, ok := env(sm[1])
-		switch {
-		case ok && v != "":
-		case sm[2] != "":
-			v = sm[2][2:] // the default after ":-"
-		case !ok:
-			missing = sm[1]
-		}
-		return v
-	})
-	if missing != "" {
-		return "", fmt.Errorf("environment variable %s is not set", missing)
-	}
-	return out, nil
-}
-
-func osEnv(k string) (string, bool) { return os.LookupEnv(k) }

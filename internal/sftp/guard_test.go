@@ -12,6 +12,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"junction/internal/secrets"
 )
 
 // lockedBuffer is a log sink shared by the server's connection goroutines.
@@ -55,10 +57,11 @@ type guardBundle struct {
 func setupGuard(t *testing.T, l Lockout) *guardBundle {
 	t.Helper()
 	g := &guardBundle{log: &lockedBuffer{}, clock: &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	pw, _ := secrets.New(secrets.Options{Env: func(k string) (string, bool) { return "s3cret", k == "JUNCTION_SECRET_PW" }})
 	g.srv = New(Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(g.log, nil)),
-		Env: func(k string) (string, bool) { return "s3cret", k == "PW" }, Lockout: l, Now: g.clock.now,
+		Secrets: pw, Lockout: l, Now: g.clock.now,
 		Sleep: func(d time.Duration) { g.mu.Lock(); g.delays = append(g.delays, d); g.mu.Unlock() }})
-	if err := g.srv.Configure(Config{Listen: "127.0.0.1:0", Users: []User{{Name: "alice", Password: "${PW}"}, {Name: "bob", Password: "${PW}"}}}); err != nil {
+	if err := g.srv.Configure(Config{Listen: "127.0.0.1:0", Users: []User{{Name: "alice", Password: "${JUNCTION_SECRET_PW}"}, {Name: "bob", Password: "${JUNCTION_SECRET_PW}"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.srv.Start(context.Background()); err != nil {

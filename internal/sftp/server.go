@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"junction/internal/project"
+	"junction/internal/secrets"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -29,7 +30,8 @@ import (
 type Options struct {
 	DataDir string
 	Logger  *slog.Logger
-	Env     func(string) (string, bool)
+	// Secrets resolves ${VAR} in sftp.yaml (nil: nothing resolves).
+	Secrets *secrets.Resolver
 	// OnUpload is called after a file written by a user is closed.
 	OnUpload func(user, path string)
 	// Lockout slows down and locks out failed password logins.
@@ -64,9 +66,6 @@ type user struct {
 func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Env == nil {
-		o.Env = osEnv
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -110,7 +109,7 @@ func (s *Server) Configure(c Config) error {
 	if ps := c.check(nil); len(ps) > 0 {
 		return fmt.Errorf("%s: %s", File, ps[0])
 	}
-	listen, err := expand(c.Listen, s.opt.Env)
+	listen, err := s.opt.Secrets.Expand(c.Listen)
 	if err != nil {
 		return fmt.Errorf("%s: listen: %w", File, err)
 	}
@@ -122,7 +121,7 @@ func (s *Server) Configure(c Config) error {
 	for _, u := range c.Users {
 		nu := &user{name: u.Name, folder: filepath.Join(s.opt.DataDir, "sftp", u.Folder)}
 		if u.Password != "" {
-			pw, err := expand(u.Password, s.opt.Env)
+			pw, err := s.opt.Secrets.Expand(u.Password)
 			if err != nil {
 				return fmt.Errorf("%s: user %s: %w", File, u.Name, err)
 			}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"junction/internal/secrets"
 )
 
 type bundle struct {
@@ -34,11 +36,12 @@ func setup(t *testing.T) *bundle {
 	block, _ := ssh.MarshalPrivateKey(priv, "")
 	b.keyFile = filepath.Join(t.TempDir(), "id_ed25519")
 	os.WriteFile(b.keyFile, pem.EncodeToMemory(block), 0o600)
-	b.srv = New(Options{DataDir: b.data, Env: func(k string) (string, bool) { return map[string]string{"PW": "s3cret"}[k], k == "PW" },
+	pw, _ := secrets.New(secrets.Options{Env: func(k string) (string, bool) { return "s3cret", k == "JUNCTION_SECRET_PW" }})
+	b.srv = New(Options{DataDir: b.data, Secrets: pw,
 		OnUpload: func(user, path string) { b.mu.Lock(); b.uploads = append(b.uploads, user+":"+path); b.mu.Unlock() }})
 	err := b.srv.Configure(Config{Listen: "127.0.0.1:0", Users: []User{
-		{Name: "partner", Password: "${PW}", PublicKeys: []string{string(ssh.MarshalAuthorizedKey(sshPub))}},
-		{Name: "other", Password: "${PW}"},
+		{Name: "partner", Password: "${JUNCTION_SECRET_PW}", PublicKeys: []string{string(ssh.MarshalAuthorizedKey(sshPub))}},
+		{Name: "other", Password: "${JUNCTION_SECRET_PW}"},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +175,7 @@ func TestConfigProblems(t *testing.T) {
 	t.Parallel()
 	c := Config{Users: []User{{Name: "Bad Name"}, {Name: "x", Password: "plain"}, {Name: "y", PublicKeys: []string{"nonsense"}}}}
 	ps := strings.Join(c.check(nil), "\n")
-	for _, want := range []string{"users[0].name", "users[0]: give a password", "users[1].password: write it as ${ENV_VAR}", "users[2].publicKeys[0]"} {
+	for _, want := range []string{"users[0].name", "users[0]: give a password", "users[1].password: write it as ${JUNCTION_SECRET_NAME}", "users[2].publicKeys[0]"} {
 		if !strings.Contains(ps, want) {
 			t.Errorf("missing problem %q in:\n%s", want, ps)
 		}

@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +34,8 @@ func safeClient(p *outbound.Policy) *http.Client {
 	return &http.Client{Transport: p.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func envSetting(name string) (string, bool) { return os.LookupEnv(name) }
+// noSettings resolves no app setting: the app passes its secrets resolver.
+func noSettings(string) (string, bool) { return "", false }
 
 // httpCode is Logic Apps' action code for a status: "OK", "NotFound", ...
 func httpCode(status int) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"junction/internal/project"
 	"junction/internal/server"
@@ -67,11 +66,14 @@ func (c *Component) LoadProject(ctx context.Context, p *project.Project) error {
 }
 
 // Validator checks a project's workflows without a store (junction validate).
-type Validator struct{}
+type Validator struct {
+	// AppSetting resolves @appsetting() (nil: none resolve).
+	AppSetting func(string) (string, bool)
+}
 
 // ValidateProject implements project.Validator.
-func (Validator) ValidateProject(p *project.Project) []project.Problem {
-	return ValidateProject(p, os.LookupEnv, nil)
+func (v Validator) ValidateProject(p *project.Project) []project.Problem {
+	return ValidateProject(p, v.AppSetting, nil)
 }
 
 // DefaultLogger is used when none is given.

@@ -38,7 +38,8 @@ type Options struct {
 	JS         JSRunner
 	// Functions runs Function actions (the function host provides it).
 	Functions FunctionCaller
-	// AppSetting resolves @appsetting(...) (default: the environment).
+	// AppSetting resolves @appsetting(...) under the secrets rule (see
+	// package secrets); default: none resolve.
 	AppSetting func(name string) (string, bool)
 	// HTTPClient makes Http actions' calls (default: a client that dials
 	// through Outbound).
@@ -118,7 +119,7 @@ func New(opt Options) *Engine {
 		opt.NodeID = newID()
 	}
 	if opt.AppSetting == nil {
-		opt.AppSetting = envSetting
+		opt.AppSetting = noSettings
 	}
 	if opt.HTTPClient == nil {
 		opt.HTTPClient = safeClient(opt.Outbound)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/secrets"
 	"junction/internal/workflow/expr"
 )
 
@@ -526,7 +527,7 @@ func (s *evalScope) Workflow(name string, args []any) (any, error) {
 		if v, ok := rs.e.opt.AppSetting(str()); ok {
 			return v, nil
 		}
-		return nil, fmt.Errorf("the app setting '%s' is not set", str())
+		return nil, fmt.Errorf("the app setting '%s' is not set (%s)", str(), secrets.Rule)
 	case "result":
 		return rs.result(args, s.f)
 	case "workflow":

@@ -3,7 +3,6 @@ package workflow
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"junction/internal/connector"
 	"junction/internal/project"
+	"junction/internal/secrets"
 	"junction/internal/workflow/expr"
 )
 
@@ -49,7 +49,7 @@ func (pf *ProjectFiles) setting(env func(string) (string, bool)) func(string) (s
 // project, reporting every problem with its file.
 func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectFiles, []project.Problem) {
 	if env == nil {
-		env = os.LookupEnv
+		env = noSettings
 	}
 	pf := &ProjectFiles{Workflows: map[string]*File{}, Files: map[string]string{}, Settings: map[string]string{},
 		Connections: map[string]connector.Connection{}, Project: Project{Parameters: map[string]any{}}}
@@ -76,7 +76,7 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		if m := appSettingRef.FindStringSubmatch(s); m != nil {
 			val, ok := lookup(m[1])
 			if !ok {
-				bad(file, "%s: the app setting %q is not set (set it in the environment or in local.settings.json Values)", where, m[1])
+				bad(file, "%s: the app setting %q is not set: give it in local.settings.json Values or the secrets file (%s)", where, m[1], secrets.Rule)
 			}
 			return val
 		}

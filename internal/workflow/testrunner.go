@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -65,7 +64,7 @@ var externalTypes = map[string]bool{"http": true, "serviceprovider": true, "open
 // RunTests runs every <workflow>/tests/*.test.json of a project folder.
 func RunTests(ctx context.Context, p *project.Project, env func(string) (string, bool)) ([]TestResult, error) {
 	if env == nil {
-		env = os.LookupEnv
+		env = noSettings
 	}
 	pf, problems := ReadProject(p, env)
 	if len(problems) > 0 {

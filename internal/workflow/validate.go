@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"junction/internal/secrets"
 	"junction/internal/workflow/expr"
 )
 
@@ -640,7 +641,7 @@ func (v *validator) visit(c *expr.Call) error {
 	case "appsetting":
 		if v.env.AppSetting != nil {
 			if _, ok := v.env.AppSetting(name); !ok {
-				return fmt.Errorf("appsetting('%s'): the app setting is not set", name)
+				return fmt.Errorf("appsetting('%s'): the app setting is not set (%s)", name, secrets.Rule)
 			}
 		}
 	}
