@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"junction/internal/app"
+	"junction/internal/console/browsertest"
 	"junction/internal/project"
 	jsftp "junction/internal/sftp"
 	"junction/internal/store"
@@ -575,27 +575,10 @@ func TestValidate(t *testing.T) {
 // internal/console/testdata/e2e/tour.mjs); then it reads the integration map's
 // routes and live state (map.mjs).
 func (d *demo) consoleTour() {
-	t := d.t
-	dir, _ := filepath.Abs("../internal/console/testdata/e2e")
-	_, errChrome := os.Stat("/usr/bin/chromium")
-	_, errPW := os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
-	if errChrome != nil || errPW != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the console tour needs Chromium and playwright-core (make deps): %v %v", errChrome, errPW)
-		}
-		t.Log("SKIPPING THE CONSOLE TOUR: run make deps to install Chromium and playwright-core")
+	if !browsertest.Available(d.t) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	for _, script := range []string{"tour.mjs", "map.mjs"} {
-		cmd := exec.CommandContext(ctx, "node", script)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "BASE="+d.base, "ADMIN_KEY="+adminKey, "SHOTS="+t.TempDir())
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("console %s: %v\n%s", script, err, out)
-		}
-		t.Logf("%s", out)
+		browsertest.Run(d.t, script, "BASE="+d.base, "ADMIN_KEY="+adminKey)
 	}
 }

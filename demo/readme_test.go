@@ -55,7 +55,7 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 	rewrite := strings.NewReplacer("go run ./cmd/junction", "junction", "127.0.0.1:8080", httpAddr, "127.0.0.1:2222", sftpAddr)
 	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"),
 		"JUNCTION_LISTEN="+httpAddr, "JUNCTION_AMQP_LISTEN=127.0.0.1:0", "JUNCTION_DATA="+filepath.Join(ws, "junction-data"), "JUNCTION_DEMO_SFTP_LISTEN="+sftpAddr,
-		"JUNCTION_URL=http://"+httpAddr, // where the CLI looks by default, 127.0.0.1:8080, is elsewhere here
+		"JUNCTION_URL=http://"+httpAddr,    // where the CLI looks by default, 127.0.0.1:8080, is elsewhere here
 		"JUNCTION_AMQP_LISTEN=127.0.0.1:0") // never the standard AMQP port, which a RabbitMQ may hold
 	env = append(env, warehouseEnv(t)...)
 

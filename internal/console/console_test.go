@@ -3,15 +3,12 @@ package console_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"junction/internal/app"
 	"junction/internal/app/apptest"
+	"junction/internal/console/browsertest"
 	"junction/internal/store"
 )
 
@@ -27,43 +24,16 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, string) {
 
 // browser skips t unless Chromium and playwright-core are installed (make deps
 // installs them); in CI their absence is a failure.
-func browser(t *testing.T) string {
+func browser(t *testing.T) {
 	t.Helper()
-	dir, _ := filepath.Abs("testdata/e2e")
-	_, errChrome := os.Stat("/usr/bin/chromium")
-	_, errPW := os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
-	if errChrome != nil || errPW != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium and playwright-core (make deps): %v %v", errChrome, errPW)
-		}
-		t.Skip("SKIPPING BROWSER TESTS: run make deps to install Chromium and playwright-core")
+	if !browsertest.Available(t) {
+		t.SkipNow()
 	}
-	return dir
-}
-
-// runScript runs one browser script with env; screenshots go to
-// JUNCTION_SCREENSHOTS when set (docs/images uses them), else a temp folder.
-func runScript(t *testing.T, dir, script string, env ...string) {
-	t.Helper()
-	shots := os.Getenv("JUNCTION_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", script)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append(env, "SHOTS="+shots)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", script, err, out)
-	}
-	t.Logf("%s", out)
 }
 
 func TestConsoleSignInAndKeys(t *testing.T) {
 	t.Parallel()
-	dir := browser(t)
+	browser(t)
 	a, base := startApp(t, app.Config{})
 	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
 	if err != nil {
@@ -83,7 +53,7 @@ func TestConsoleSignInAndKeys(t *testing.T) {
 			}
 		}
 	}
-	runScript(t, dir, "signin.mjs", "BASE="+base, "ADMIN_KEY=admin-key", "OPERATOR_KEY="+opKey)
+	browsertest.Run(t, "signin.mjs", "BASE="+base, "ADMIN_KEY=admin-key", "OPERATOR_KEY="+opKey)
 }
 
 func post(url, body string) (*http.Response, error) {

@@ -8,6 +8,7 @@ import (
 	"junction/internal/app"
 	"junction/internal/broker"
 	"junction/internal/broker/httpapi"
+	"junction/internal/console/browsertest"
 )
 
 func brokerOf(t *testing.T, a *app.App) *broker.Broker {
@@ -26,7 +27,7 @@ func brokerOf(t *testing.T, a *app.App) *broker.Broker {
 // console; the consumer then receives it again and completes it.
 func TestConsoleResubmitsADeadLetter(t *testing.T) {
 	t.Parallel()
-	dir := browser(t)
+	browser(t)
 	a, base := startApp(t, app.Config{})
 	ctx := context.Background()
 	b := brokerOf(t, a)
@@ -50,7 +51,7 @@ func TestConsoleResubmitsADeadLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	runScript(t, dir, "deadletter.mjs", "BASE="+base, "OPERATOR_KEY="+opKey)
+	browsertest.Run(t, "deadletter.mjs", "BASE="+base, "OPERATOR_KEY="+opKey)
 
 	again, err := b.Receive(ctx, "case-updates", broker.ReceiveOptions{Mode: broker.PeekLock, Wait: 5 * time.Second})
 	if err != nil || len(again) != 1 || again[0].MessageID != "case-42" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"junction/internal/app"
+	"junction/internal/console/browsertest"
 )
 
 const failingWorkflow = `{
@@ -57,7 +58,7 @@ func call(t *testing.T, method, url, body string) map[string]any {
 // an operator finds the run and reads the failing action's error.
 func TestConsoleShowsAFailedRun(t *testing.T) {
 	t.Parallel()
-	dir := browser(t)
+	browser(t)
 	a, base := startApp(t, app.Config{})
 	call(t, "PUT", base+"/admin/v1/workflows/order-intake", failingWorkflow)
 	cb := call(t, "POST", base+"/admin/v1/workflows/order-intake/triggers/manual/listCallbackUrl", "")
@@ -81,5 +82,5 @@ func TestConsoleShowsAFailedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runScript(t, dir, "failedrun.mjs", "BASE="+base, "OPERATOR_KEY="+opKey)
+	browsertest.Run(t, "failedrun.mjs", "BASE="+base, "OPERATOR_KEY="+opKey)
 }
