@@ -185,8 +185,11 @@ func (a *App) loadProject(ctx context.Context) error {
 	if len(problems) == 0 {
 		problems = p.Validate(ValidatorsWith(a.secrets)...)
 	}
-	if len(problems) > 0 {
-		return &ConfigError{Field: "--project", Err: fmt.Errorf("the project has problems:\n%w", problems)}
+	if errs := problems.Errors(); len(errs) > 0 {
+		return &ConfigError{Field: "--project", Err: fmt.Errorf("the project has problems:\n%w", errs)}
+	}
+	for _, pr := range problems {
+		a.log.Warn("project problem; the rest of the project runs", "problem", pr.String())
 	}
 	for _, c := range a.components {
 		if l, ok := c.(ProjectLoader); ok {

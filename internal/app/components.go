@@ -69,6 +69,7 @@ func buildComponents(d Deps) []Component {
 	bridge.Engine = flows.Engine()
 
 	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,
+		NodePath: d.Config.FunctionsNode, DataDir: d.DataDir,
 		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge, HTTPClient: d.Outbound.Client(30 * time.Second),
 		Getenv: func(n string) string { v, _ := d.Secrets.Lookup(n); return v }, Environ: d.Secrets.Environ,
 		NotFound: webAPIOr(web, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

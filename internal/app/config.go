@@ -39,6 +39,9 @@ type Config struct {
 	Out io.Writer
 	// PostgresSchema puts every table in one schema; tests use it to isolate.
 	PostgresSchema string
+	// FunctionsNode is the node executable that runs Node.js function apps
+	// (JUNCTION_FUNCTIONS_NODE); empty: node on PATH.
+	FunctionsNode string
 	// Env reads the process environment for the secrets resolver (nil:
 	// os.LookupEnv). Tests use it to give each in-process Junction its own
 	// values. Only JUNCTION_SECRET_* and SecretsAllow names are read from it.

@@ -68,6 +68,15 @@ func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	default:
 		checks["amqp"], ready = "not listening", false
 	}
+	for _, c := range a.components {
+		// Parts that run degraded (a function that did not load while the
+		// others run) say so here without making the node unready.
+		if d, ok := c.(interface{ ReadyDetail() string }); ok {
+			if detail := d.ReadyDetail(); detail != "" {
+				checks[c.Name()] = detail
+			}
+		}
+	}
 	status, word := http.StatusOK, "ready"
 	if !ready {
 		status, word = http.StatusServiceUnavailable, "not ready"

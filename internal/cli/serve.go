@@ -68,6 +68,7 @@ func serve(ctx context.Context, args []string, io IO) int {
 		return exitUsage
 	}
 	cfg.AdminKey = io.Env("JUNCTION_ADMIN_KEY")
+	cfg.FunctionsNode = io.Env("JUNCTION_FUNCTIONS_NODE")
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -60,8 +60,8 @@ func (c *Component) ValidateProject(p *project.Project) []project.Problem {
 // LoadProject implements app.ProjectLoader.
 func (c *Component) LoadProject(ctx context.Context, p *project.Project) error {
 	cfg, problems := Load(p)
-	if len(problems) > 0 {
-		return project.Problems(problems)
+	if errs := project.Problems(problems).Errors(); len(errs) > 0 {
+		return errs
 	}
 	opts := c.opts
 	if opts.Dir == "" && p.Root != "" && p.Exists(Folder) {
@@ -72,6 +72,11 @@ func (c *Component) LoadProject(ctx context.Context, p *project.Project) error {
 		}
 	}
 	c.host.opts.Dir = opts.Dir
+	if cfg.Node && len(cfg.Functions)+len(cfg.Failed) > 0 || cfg.Node && p.Exists(Folder+"/package.json") {
+		if err := c.host.indexNode(ctx, cfg); err != nil {
+			return err
+		}
+	}
 	c.host.setConfig(cfg)
 	return nil
 }
@@ -86,7 +91,8 @@ var (
 	}}
 	functionSchema = map[string]any{"type": "object", "properties": map[string]any{
 		"name": map[string]any{"type": "string"}, "trigger": map[string]any{"type": "object"}, "outputs": map[string]any{"type": "array"},
-		"kind": map[string]any{"type": "string", "enum": []string{"javascript", "customHandler"}}, "url": map[string]any{"type": "string"},
+		"kind": map[string]any{"type": "string", "enum": []string{"javascript", "node", "customHandler"}}, "url": map[string]any{"type": "string"},
+		"state": map[string]any{"type": "string", "enum": []string{"loaded", "error"}}, "error": map[string]any{"type": "string"},
 		"disabled": map[string]any{"type": "boolean"}, "unwired": map[string]any{"type": "string"},
 	}}
 	keySchema = map[string]any{"type": "object", "properties": map[string]any{
@@ -157,15 +163,35 @@ type FunctionInfo struct {
 	URL      string    `json:"url,omitempty"` // path of an HTTP trigger
 	Disabled bool      `json:"disabled"`
 	Unwired  string    `json:"unwired,omitempty"`
+	// State is "loaded", or "error" for a function that could not be loaded
+	// (Error says why) while the others run.
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
+// ReadyDetail names the functions that could not be loaded, for /readyz.
+func (c *Component) ReadyDetail() string {
+	failed := c.host.cfg.Failed
+	if len(failed) == 0 {
+		return ""
+	}
+	parts := make([]string, len(failed))
+	for i, f := range failed {
+		parts[i] = f.Name + ": " + f.Error
+	}
+	return fmt.Sprintf("%d function(s) not loaded, the others run: %s", len(failed), strings.Join(parts, "; "))
 }
 
 func (h *Host) info(d *Definition) FunctionInfo {
-	fi := FunctionInfo{Name: d.Name, Kind: "javascript", Trigger: d.Trigger, Outputs: d.Outputs, Disabled: d.File.Disabled, Unwired: h.Unwired(d)}
+	fi := FunctionInfo{Name: d.Name, Kind: "javascript", Trigger: d.Trigger, Outputs: d.Outputs, Disabled: d.File.Disabled, Unwired: h.Unwired(d), State: "loaded"}
 	if fi.Outputs == nil {
 		fi.Outputs = []Binding{}
 	}
-	if h.handler != nil {
+	switch {
+	case h.handler != nil:
 		fi.Kind = "customHandler"
+	case h.worker != nil:
+		fi.Kind = "node"
 	}
 	if d.Route != nil {
 		fi.URL = "/" + h.cfg.RoutePrefix + "/" + strings.Trim(d.Route.Template, "/")
@@ -177,6 +203,9 @@ func (h *Host) adminList(w http.ResponseWriter, r *http.Request) {
 	out := []FunctionInfo{}
 	for _, d := range h.cfg.Functions {
 		out = append(out, h.info(d))
+	}
+	for _, f := range h.cfg.Failed {
+		out = append(out, FunctionInfo{Name: f.Name, Outputs: []Binding{}, State: "error", Error: f.Error})
 	}
 	server.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
 }

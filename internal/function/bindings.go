@@ -148,7 +148,7 @@ func (h *Host) sendMessages(ctx context.Context, o Binding, items []any) error {
 // settings: in-process when a publisher is connected, else over HTTP with the
 // aeg-sas-key header, as Azure's binding does.
 func (h *Host) publishEvents(ctx context.Context, o Binding, items []any) error {
-	endpoint := h.opts.Getenv(o.TopicEndpointURI)
+	endpoint := h.getenv(o.TopicEndpointURI)
 	if endpoint == "" {
 		return fmt.Errorf("app setting %q (topicEndpointUri) is not set", o.TopicEndpointURI)
 	}
@@ -187,7 +187,7 @@ func (h *Host) publishEvents(ctx context.Context, o Binding, items []any) error 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if o.TopicKeySetting != "" {
-		key := h.opts.Getenv(o.TopicKeySetting)
+		key := h.getenv(o.TopicKeySetting)
 		if key == "" {
 			return fmt.Errorf("app setting %q (topicKeySetting) is not set", o.TopicKeySetting)
 		}
@@ -231,6 +231,9 @@ func toHTTPResponse(v any) (*HTTPResponse, error) {
 	if v == nil {
 		resp.Status = http.StatusNoContent
 		return resp, nil
+	}
+	if r, ok := v.(*HTTPResponse); ok {
+		return r, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {

@@ -36,6 +36,9 @@ type HostFile struct {
 	WatchFiles          json.RawMessage `json:"watchFiles,omitempty"`
 	Functions           json.RawMessage `json:"functions,omitempty"`
 	FunctionsHostConfig json.RawMessage `json:"languageWorkers,omitempty"`
+	MCP                 json.RawMessage `json:"mcp,omitempty"`
+	Telemetry           json.RawMessage `json:"telemetryMode,omitempty"`
+	Tracing             json.RawMessage `json:"tracing,omitempty"`
 }
 
 // CustomHandlerConfig is host.json's customHandler section.
@@ -62,6 +65,11 @@ type ConcurrencyConfig struct {
 type JunctionConfig struct {
 	// JavaScriptMaxMemoryMB is the sandbox's memory limit (default 64).
 	JavaScriptMaxMemoryMB int `json:"javascriptMaxMemoryMB,omitempty"`
+	// JavaScriptRuntime chooses how JavaScript functions run: "node" (a
+	// Node.js worker) or "sandbox" (the embedded sandbox). Default: node
+	// when the app is a Node.js app (FUNCTIONS_WORKER_RUNTIME node in
+	// local.settings.json, or a package.json), else the sandbox.
+	JavaScriptRuntime string `json:"javascriptRuntime,omitempty"`
 }
 
 // HTTPExtension is host.json's extensions.http section.
@@ -142,7 +150,8 @@ type Definition struct {
 	File     FunctionFile
 	Trigger  Binding
 	Outputs  []Binding
-	Code     string // inline JavaScript, empty for custom handlers
+	Code     string // inline JavaScript, empty for custom handlers and Node.js apps
+	Model    string // Node.js apps: "v3" (function.json) or "v4" (registered in code)
 	Route    *Route // HTTP triggers
 	Methods  []string
 	Schedule *Schedule // timer triggers
@@ -155,6 +164,19 @@ type Config struct {
 	RoutePrefix string
 	Timeout     time.Duration
 	Functions   []*Definition
+	// Node is set when the app's JavaScript runs in a Node.js worker.
+	Node bool
+	// Settings are local.settings.json's Values: the app's own settings,
+	// given to its code as environment variables (process.env).
+	Settings map[string]string
+	// Failed lists the functions that could not be loaded; the others run.
+	Failed []FailedFunction
+}
+
+// FailedFunction is a function that could not be loaded, and why.
+type FailedFunction struct {
+	Name  string `json:"name"`
+	Error string `json:"error"`
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,127}$`)
@@ -175,55 +197,86 @@ func Load(p *project.Project) (*Config, []project.Problem) {
 		add(hostPath, "a function app needs a host.json")
 		return cfg, problems
 	}
-	if pr := p.DecodeJSON(hostPath, &cfg.Host); pr != nil {
+	if pr := decodeFile(p, hostPath, &cfg.Host); pr != nil {
 		return cfg, append(problems, *pr)
 	}
 	cfg.parseHost(hostPath, add)
+	cfg.loadSettings(p, add)
 	dirs := p.Glob(path.Join(Folder, "*", "function.json"))
 	sort.Strings(dirs)
 	seenRoutes := map[string]string{}
 	for _, file := range dirs {
 		dir := path.Dir(file)
 		d := &Definition{Name: path.Base(dir), Dir: dir}
-		if !nameRE.MatchString(d.Name) {
-			add(file, "function name %q must start with a letter and hold only letters, digits, _ and -", d.Name)
-			continue
+		var fnProblems []string
+		fail := func(format string, args ...any) {
+			msg := fmt.Sprintf(format, args...)
+			fnProblems = append(fnProblems, msg)
+			problems = append(problems, project.Problem{File: file, Message: msg, Warning: true})
 		}
-		if pr := p.DecodeJSON(file, &d.File); pr != nil {
+		report := func(pr *project.Problem) {
+			pr.Warning = true
+			fnProblems = append(fnProblems, pr.Message)
 			problems = append(problems, *pr)
-			continue
 		}
-		if d.File.Excluded {
-			continue
-		}
-		if !cfg.checkFunction(d, file, add) {
-			continue
-		}
-		if cfg.Host.CustomHandler == nil {
-			script := d.File.ScriptFile
-			if script == "" {
-				script = "index.js"
+		func() {
+			if !nameRE.MatchString(d.Name) {
+				fail("function name %q must start with a letter and hold only letters, digits, _ and -", d.Name)
+				return
 			}
-			src, err := p.ReadFile(path.Join(dir, path.Clean(script)))
-			if err != nil {
-				add(file, "cannot read the function's code %q (without a customHandler in host.json, functions are inline JavaScript): %v", script, err)
-				continue
+			if pr := decodeFunctionFile(p, file, &d.File); pr != nil {
+				report(pr)
+				return
 			}
-			if ext := path.Ext(script); ext != ".js" && ext != ".cjs" {
-				add(file, "scriptFile %q: only JavaScript (.js) runs inline; use a custom handler for other languages", script)
-				continue
+			if d.File.Excluded {
+				return
 			}
-			d.Code = string(src)
+			if !cfg.checkFunction(d, file, func(_ string, format string, args ...any) { fail(format, args...) }) {
+				return
+			}
+			if cfg.Host.CustomHandler == nil {
+				script := d.File.ScriptFile
+				if script == "" {
+					script = "index.js"
+				}
+				scriptPath := path.Clean(path.Join(dir, script))
+				ext := path.Ext(script)
+				if cfg.Node {
+					if ext != ".js" && ext != ".mjs" && ext != ".cjs" {
+						fail("scriptFile %q: the Node.js worker runs .js, .mjs and .cjs files (compile TypeScript first)", script)
+						return
+					}
+					if !p.Exists(scriptPath) {
+						fail("cannot find the function's code %q (is the TypeScript compiled? run npm run build)", script)
+						return
+					}
+					d.Model = "v3"
+				} else {
+					src, err := p.ReadFile(scriptPath)
+					if err != nil {
+						fail("cannot read the function's code %q (without a customHandler in host.json, functions are inline JavaScript): %v", script, err)
+						return
+					}
+					if ext != ".js" && ext != ".cjs" {
+						fail("scriptFile %q: only JavaScript (.js) runs in the sandbox; use the Node.js worker (FUNCTIONS_WORKER_RUNTIME node) or a custom handler", script)
+						return
+					}
+					d.Code = string(src)
+				}
+			}
+			if d.Route != nil {
+				key := d.Route.Shape()
+				if other, ok := seenRoutes[key]; ok {
+					fail("route %q is already served by function %q", d.Route.Template, other)
+					return
+				}
+				seenRoutes[key] = d.Name
+			}
+			cfg.Functions = append(cfg.Functions, d)
+		}()
+		if len(fnProblems) > 0 {
+			cfg.Failed = append(cfg.Failed, FailedFunction{Name: d.Name, Error: strings.Join(fnProblems, "; ")})
 		}
-		if d.Route != nil {
-			key := d.Route.Shape()
-			if other, ok := seenRoutes[key]; ok {
-				add(file, "route %q is already served by function %q", d.Route.Template, other)
-				continue
-			}
-			seenRoutes[key] = d.Name
-		}
-		cfg.Functions = append(cfg.Functions, d)
 	}
 	return cfg, problems
 }
@@ -293,7 +346,7 @@ func (cfg *Config) checkFunction(d *Definition, file string, add func(string, st
 			checkOutput(b, where, bad)
 			d.Outputs = append(d.Outputs, b)
 		default:
-			bad("%s: binding type %q is not supported (triggers: httpTrigger, timerTrigger, serviceBusTrigger, eventGridTrigger; outputs: http, serviceBus, eventGrid, dataverse)", where, b.Type)
+			bad("%s: %s", where, unsupportedBinding(b.Type))
 		}
 	}
 	if triggers != 1 {

@@ -29,13 +29,20 @@ import (
 // executable with FUNCTIONS_CUSTOMHANDLER_PORT, waits until the port answers,
 // probes it while it runs, restarts it (with backoff) when it exits or stops
 // answering, and stops it with the host.
+//
+// The Node.js worker of JavaScript apps is supervised the same way: resolve
+// and environ say what to start.
 type customHandler struct {
-	cfg     *CustomHandlerConfig
-	dir     string
-	getenv  func(string) string
-	environ func([]string) []string
-	log     *slog.Logger
-	client  *http.Client
+	cfg    *CustomHandlerConfig
+	dir    string
+	getenv func(string) string
+	log    *slog.Logger
+	client *http.Client
+	// resolve gives the executable, its arguments and working directory;
+	// environ the process environment for the port it must listen on.
+	resolve func() (string, []string, string, error)
+	environ func(port int) []string
+	what    string // how messages name the process
 
 	mu       sync.Mutex
 	base     *url.URL      // nil while no process is ready
@@ -48,9 +55,20 @@ type customHandler struct {
 }
 
 func newCustomHandler(cfg *CustomHandlerConfig, dir string, getenv func(string) string, environ func([]string) []string, log *slog.Logger) *customHandler {
+	c := newSupervised(log.With("customHandler", cfg.Description.DefaultExecutablePath))
+	c.cfg, c.dir, c.getenv = cfg, dir, getenv
+	c.resolve = c.command
+	c.environ = func(port int) []string {
+		return append(environ(os.Environ()), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+	}
+	return c
+}
+
+// newSupervised returns a process supervisor whose caller sets resolve and
+// environ.
+func newSupervised(log *slog.Logger) *customHandler {
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
-	c := &customHandler{cfg: cfg, dir: dir, getenv: getenv, environ: environ, log: log.With("customHandler", cfg.Description.DefaultExecutablePath),
-		client: &http.Client{Transport: tr}, ready: make(chan struct{})}
+	c := &customHandler{log: log, client: &http.Client{Transport: tr}, ready: make(chan struct{}), what: "the custom handler"}
 	c.proxy = &httputil.ReverseProxy{
 		Transport: tr,
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -109,7 +127,7 @@ func fileExists(p string) bool {
 }
 
 func (c *customHandler) start(ctx context.Context) error {
-	if _, _, _, err := c.command(); err != nil {
+	if _, _, _, err := c.resolve(); err != nil {
 		return err
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
@@ -152,7 +170,7 @@ func (c *customHandler) supervise(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		c.log.Warn("custom handler exited; restarting", "err", err, "after", backoff)
+		c.log.Warn("process exited; restarting", "err", err, "after", backoff)
 		if time.Since(began) > 30*time.Second {
 			backoff = 100 * time.Millisecond
 		}
@@ -167,7 +185,7 @@ func (c *customHandler) supervise(ctx context.Context) {
 
 // runOnce starts the process and returns when it exits (or is stopped).
 func (c *customHandler) runOnce(ctx context.Context) error {
-	exe, args, wd, err := c.command()
+	exe, args, wd, err := c.resolve()
 	if err != nil {
 		return err
 	}
@@ -177,7 +195,7 @@ func (c *customHandler) runOnce(ctx context.Context) error {
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Dir = wd
-	cmd.Env = append(c.environ(os.Environ()), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+	cmd.Env = c.environ(port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
@@ -219,7 +237,7 @@ func (c *customHandler) runOnce(ctx context.Context) error {
 	}
 	c.setBase(base)
 	defer c.setBase(nil)
-	c.log.Info("custom handler ready", "port", port, "pid", cmd.Process.Pid)
+	c.log.Info("process ready", "port", port, "pid", cmd.Process.Pid)
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	failures := 0
@@ -270,7 +288,7 @@ func (c *customHandler) endpoint(ctx context.Context) (*url.URL, error) {
 		select {
 		case <-ready:
 		case <-ctx.Done():
-			return nil, errors.New("the custom handler is not running (it is starting or restarting)")
+			return nil, errors.New(c.what + " is not running (it is starting or restarting)")
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,13 @@ func setup(t *testing.T, s store.Store, files map[string]string, opts function.O
 	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, files)
+	return serveDir(t, s, dir, opts)
+}
+
+// serveDir serves the project in dir (a function that fails to load is
+// allowed: the others run).
+func serveDir(t *testing.T, s store.Store, dir string, opts function.Options) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	if err := s.Migrate(ctx, append(append([]store.Migration(nil), auth.Migrations...), function.Migrations()...)); err != nil {
 		t.Fatal(err)
@@ -62,7 +70,7 @@ func setup(t *testing.T, s store.Store, files map[string]string, opts function.O
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	if problems := p.Validate(function.Validator{}); len(problems) > 0 {
+	if problems := project.Problems(p.Validate(function.Validator{})).Errors(); len(problems) > 0 {
 		t.Fatal(problems)
 	}
 	if err := comp.LoadProject(ctx, p); err != nil {
@@ -131,6 +139,25 @@ func (b *bundle) do(method, path string, body any, headers ...string) response {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
+// doRaw sends body as it is (no Content-Type unless given).
+func (b *bundle) doRaw(method, path, body string, headers ...string) response {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.url+path, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -65,6 +65,12 @@ type Options struct {
 	// through the default outbound policy).
 	HTTPClient *http.Client
 	Registerer prometheus.Registerer
+	// NodePath is the node executable of Node.js function apps; default
+	// node on PATH.
+	NodePath string
+	// DataDir is Junction's data folder, where the Node.js worker script is
+	// written; default a temporary folder.
+	DataDir string
 	// Now is the clock of timer triggers; default time.Now.
 	Now func() time.Time
 	// NotFound answers requests under the route prefix that no function
@@ -82,6 +88,8 @@ type Host struct {
 	cfg     *Config
 	sandbox *js.Sandbox
 	handler *customHandler
+	worker  *customHandler // the Node.js worker of a Node.js app
+	getenv  func(string) string
 	history *history
 	funcs   map[string]*fn // by lower-cased name
 	http    []*fn          // HTTP-triggered, in match order
@@ -172,9 +180,22 @@ func (h *Host) setConfig(cfg *Config) {
 		}
 		return len(a.segs) > len(b.segs)
 	})
-	h.handler = nil
+	h.getenv = h.opts.Getenv
+	if len(cfg.Settings) > 0 {
+		// local.settings.json Values are the app's own settings.
+		settings, fallback := cfg.Settings, h.opts.Getenv
+		h.getenv = func(k string) string {
+			if v, ok := settings[k]; ok {
+				return v
+			}
+			return fallback(k)
+		}
+	}
+	h.handler, h.worker = nil, nil
 	if ch := cfg.Host.CustomHandler; ch != nil {
-		h.handler = newCustomHandler(ch, h.opts.Dir, h.opts.Getenv, h.opts.Environ, h.log)
+		h.handler = newCustomHandler(ch, h.opts.Dir, h.getenv, h.opts.Environ, h.log)
+	} else if cfg.Node {
+		h.worker = h.newNodeWorker()
 	}
 }
 
@@ -195,6 +216,12 @@ func (h *Host) Start(ctx context.Context) error {
 	h.history.start()
 	if h.handler != nil && len(h.cfg.Functions) > 0 {
 		if err := h.handler.start(runCtx); err != nil {
+			cancel()
+			return err
+		}
+	}
+	if h.worker != nil && len(h.cfg.Functions) > 0 {
+		if err := h.worker.start(runCtx); err != nil {
 			cancel()
 			return err
 		}
@@ -239,6 +266,9 @@ func (h *Host) Stop(ctx context.Context) error {
 	var errs []error
 	if h.handler != nil {
 		errs = append(errs, h.handler.stop(ctx))
+	}
+	if h.worker != nil {
+		errs = append(errs, h.worker.stop(ctx))
 	}
 	errs = append(errs, h.history.stop(ctx))
 	return errors.Join(errs...)
@@ -353,9 +383,12 @@ func (h *Host) invoke(ctx context.Context, f *fn, t Trigger) *Outcome {
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
-	if h.handler != nil {
+	switch {
+	case h.handler != nil:
 		h.runCustom(ctx, f, t, out)
-	} else {
+	case h.worker != nil:
+		h.runNode(ctx, f, t, out)
+	default:
 		h.runJS(ctx, f, t, out)
 	}
 	if out.Err != nil || out.forwarded {

@@ -43,6 +43,9 @@ type Problem struct {
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
+	// Warning marks a problem that does not stop the project from running
+	// (a function that is not loaded while the others run).
+	Warning bool `json:"warning,omitempty"`
 }
 
 func (p Problem) String() string {
@@ -64,6 +67,17 @@ func (ps Problems) Error() string {
 		lines[i] = p.String()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Errors returns the problems that are not warnings.
+func (ps Problems) Errors() Problems {
+	var out Problems
+	for _, p := range ps {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Validator checks the files of one surface.

@@ -1,0 +1,30 @@
+"use strict";
+// Copyright (c) .NET Foundation. All rights reserved.
+// Licensed under the MIT License.
+var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+Object.defineProperty(exports, "__esModule", { value: true });
+const httpValidation_1 = require("../utils/httpValidation");
+const httpTriggerSqlOutput = function (context, request) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const body = (0, httpValidation_1.getJsonBody)(request);
+        if (!(0, httpValidation_1.hasItemsWithRequiredStringFields)(body, ['id', 'testData'])) {
+            context.res = { status: 400 };
+            return;
+        }
+        context.log(`httpTriggerSqlOutput was triggered`);
+        context.bindings.outputItem = body;
+        context.res = {
+            status: 201,
+        };
+    });
+};
+exports.default = httpTriggerSqlOutput;
+//# sourceMappingURL=index.js.map

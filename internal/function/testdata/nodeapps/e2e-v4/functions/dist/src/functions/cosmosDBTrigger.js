@@ -1,0 +1,33 @@
+"use strict";
+// Copyright (c) .NET Foundation. All rights reserved.
+// Licensed under the MIT License.
+var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.cosmosDBTrigger = void 0;
+const functions_1 = require("@azure/functions");
+function cosmosDBTrigger(documents, context) {
+    return __awaiter(this, void 0, void 0, function* () {
+        context.log(`cosmosDBTrigger processed ${documents.length} documents`);
+        for (const document of documents) {
+            context.log(`cosmosDBTrigger was triggered by "${document.testData}"`);
+        }
+    });
+}
+exports.cosmosDBTrigger = cosmosDBTrigger;
+functions_1.app.cosmosDB('cosmosDBTrigger', {
+    connection: 'CosmosDBConnection',
+    databaseName: 'e2eTestCosmosDB',
+    containerName: 'e2eTestContainerTrigger',
+    createLeaseContainerIfNotExists: true,
+    leaseContainerPrefix: '2',
+    handler: cosmosDBTrigger,
+});
+//# sourceMappingURL=cosmosDBTrigger.js.map

@@ -1,0 +1,35 @@
+"use strict";
+// Copyright (c) .NET Foundation. All rights reserved.
+// Licensed under the MIT License.
+var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.eventHubOneTrigger = void 0;
+const functions_1 = require("@azure/functions");
+function eventHubOneTrigger(message, context) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (typeof message === 'string') {
+            context.log(`eventHubOneTrigger was triggered by string body "${message}"`);
+        }
+        else {
+            context.log(`eventHubOneTrigger was triggered by object body "${JSON.stringify(message)}"`);
+        }
+        context.log(`eventHubOneTrigger message properties: "${JSON.stringify(context.triggerMetadata.properties)}"`);
+    });
+}
+exports.eventHubOneTrigger = eventHubOneTrigger;
+functions_1.app.eventHub('eventHubOneTrigger', {
+    connection: 'EventHubConnection',
+    eventHubName: 'e2e-test-hub-one-trigger',
+    cardinality: 'one',
+    consumerGroup: 'cg1',
+    handler: eventHubOneTrigger,
+});
+//# sourceMappingURL=eventHubOneTrigger.js.map

@@ -1,0 +1,30 @@
+"use strict";
+// Copyright (c) .NET Foundation. All rights reserved.
+// Licensed under the MIT License.
+var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.httpTriggerReceiveStream = void 0;
+const functions_1 = require("@azure/functions");
+const streamHttp_1 = require("../utils/streamHttp");
+function httpTriggerReceiveStream(request, context) {
+    return __awaiter(this, void 0, void 0, function* () {
+        context.log(`Http function processed request for url "${request.url}"`);
+        const bytesReceived = yield (0, streamHttp_1.receiveStreamWithProgress)(request.body);
+        return { body: `Bytes received: ${bytesReceived}` };
+    });
+}
+exports.httpTriggerReceiveStream = httpTriggerReceiveStream;
+functions_1.app.http('httpTriggerReceiveStream', {
+    methods: ['GET', 'POST'],
+    authLevel: 'anonymous',
+    handler: httpTriggerReceiveStream,
+});
+//# sourceMappingURL=httpTriggerReceiveStream.js.map

@@ -1,0 +1,32 @@
+"use strict";
+// Copyright (c) .NET Foundation. All rights reserved.
+// Licensed under the MIT License.
+var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.serviceBusQueueTriggerAndOutput = void 0;
+const functions_1 = require("@azure/functions");
+function serviceBusQueueTriggerAndOutput(message, context) {
+    return __awaiter(this, void 0, void 0, function* () {
+        context.log(`serviceBusQueueTriggerAndOutput was triggered by "${message}"`);
+        return message;
+    });
+}
+exports.serviceBusQueueTriggerAndOutput = serviceBusQueueTriggerAndOutput;
+functions_1.app.serviceBusQueue('serviceBusQueueTriggerAndOutput', {
+    connection: 'ServiceBusConnection',
+    queueName: 'e2e-test-queue-one-trigger-and-output',
+    return: functions_1.output.serviceBusQueue({
+        connection: 'ServiceBusConnection',
+        queueName: 'e2e-test-queue-one-trigger',
+    }),
+    handler: serviceBusQueueTriggerAndOutput,
+});
+//# sourceMappingURL=serviceBusQueueTriggerAndOutput.js.map

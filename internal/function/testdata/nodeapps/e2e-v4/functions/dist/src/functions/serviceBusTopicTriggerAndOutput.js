@@ -1,0 +1,33 @@
+"use strict";
+// Copyright (c) .NET Foundation. All rights reserved.
+// Licensed under the MIT License.
+var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.serviceBusTopicTriggerAndOutput = void 0;
+const functions_1 = require("@azure/functions");
+function serviceBusTopicTriggerAndOutput(message, context) {
+    return __awaiter(this, void 0, void 0, function* () {
+        context.log(`serviceBusTopicTriggerAndOutput was triggered by "${message}"`);
+        return message;
+    });
+}
+exports.serviceBusTopicTriggerAndOutput = serviceBusTopicTriggerAndOutput;
+functions_1.app.serviceBusTopic('serviceBusTopicTriggerAndOutput', {
+    connection: 'ServiceBusConnection',
+    topicName: 'e2e-test-topic-trigger-and-output',
+    subscriptionName: 'e2e-test-sub',
+    return: functions_1.output.serviceBusTopic({
+        connection: 'ServiceBusConnection',
+        topicName: 'e2e-test-topic-trigger',
+    }),
+    handler: serviceBusTopicTriggerAndOutput,
+});
+//# sourceMappingURL=serviceBusTopicTriggerAndOutput.js.map
