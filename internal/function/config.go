@@ -224,14 +224,18 @@ func Load(p *project.Project) (*Config, []project.Problem) {
 				fail("function name %q must start with a letter and hold only letters, digits, _ and -", d.Name)
 				return
 			}
-			if pr := decodeFunctionFile(p, file, &d.File); pr != nil {
-				report(pr)
-				return
+			if prs := decodeFunctionFile(p, file, &d.File); len(prs) > 0 {
+				for i := range prs {
+					report(&prs[i])
+				}
+				if !strings.Contains(prs[len(prs)-1].Message, "binding type") {
+					return // not JSON or an unknown field: nothing more to check
+				}
 			}
 			if d.File.Excluded {
 				return
 			}
-			if !cfg.checkFunction(d, file, func(_ string, format string, args ...any) { fail(format, args...) }) {
+			if !cfg.checkFunction(d, file, func(_ string, format string, args ...any) { fail(format, args...) }) || len(fnProblems) > 0 {
 				return
 			}
 			if cfg.Host.CustomHandler == nil {

@@ -25,26 +25,36 @@ func decodeFile(p *project.Project, name string, v any) *project.Problem {
 // decodeFunctionFile reads function.json: bindings of the types Junction
 // serves are decoded strictly; any other type is named as unsupported (not
 // reported as an unknown field of the bindings Junction knows).
-func decodeFunctionFile(p *project.Project, name string, f *FunctionFile) *project.Problem {
+func decodeFunctionFile(p *project.Project, name string, f *FunctionFile) []project.Problem {
 	data, err := p.ReadFile(name)
 	if err != nil {
-		return &project.Problem{File: name, Message: err.Error()}
+		return []project.Problem{{File: name, Message: err.Error()}}
 	}
 	data = bytes.TrimPrefix(data, utf8BOM)
-	var raw struct {
-		Bindings []json.RawMessage `json:"bindings"`
-	}
-	if err := json.Unmarshal(data, &raw); err == nil {
-		for i, b := range raw.Bindings {
+	var problems []project.Problem
+	var doc map[string]json.RawMessage
+	var raw []json.RawMessage
+	if json.Unmarshal(data, &doc) == nil && json.Unmarshal(doc["bindings"], &raw) == nil {
+		kept := raw[:0]
+		for i, b := range raw {
 			var t struct {
 				Type string `json:"type"`
 			}
 			if json.Unmarshal(b, &t) == nil && !triggerTypes[t.Type] && !outputTypes[t.Type] {
-				return &project.Problem{File: name, Message: fmt.Sprintf("bindings[%d]: %s", i, unsupportedBinding(t.Type))}
+				problems = append(problems, project.Problem{File: name, Message: fmt.Sprintf("bindings[%d]: %s", i, unsupportedBinding(t.Type))})
+				continue
 			}
+			kept = append(kept, b)
+		}
+		if len(problems) > 0 {
+			doc["bindings"], _ = json.Marshal(kept)
+			data, _ = json.Marshal(doc)
 		}
 	}
-	return project.DecodeJSON(name, data, f)
+	if pr := project.DecodeJSON(name, data, f); pr != nil {
+		problems = append(problems, *pr)
+	}
+	return problems
 }
 
 // storageBindings are Azure binding types backed by services Junction does

@@ -1,15 +1,22 @@
 package function_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"junction/internal/app"
+	"junction/internal/app/apptest"
+	"junction/internal/broker"
 	"junction/internal/function"
+	"junction/internal/broker/httpapi"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -139,4 +146,61 @@ func (b *bundle) failure(name string, r response) string {
 		return res.status == 200 && json.Unmarshal([]byte(res.body), &inv) == nil
 	})
 	return " (" + inv.Error + ")"
+}
+
+// TestNodeE2EServiceBus runs the e2e apps' Service Bus functions in a whole
+// Junction (its own broker, on both stores) with the inputs and expected log
+// lines of the e2e repository's src/serviceBus.test.ts: a message to the
+// trigger-and-output queue is logged by serviceBusQueueTriggerAndOutput and,
+// through its serviceBus return binding, by serviceBusQueueTrigger; an HTTP
+// request's extra serviceBus output reaches serviceBusQueueTrigger too.
+func TestNodeE2EServiceBus(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"e2e-v3", "e2e-v4"} {
+		for _, d := range storetest.Drivers {
+			t.Run(name+"/"+string(d), func(t *testing.T) {
+				t.Parallel()
+				dir, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", name))
+				if _, err := os.Stat(filepath.Join(dir, "functions", "node_modules")); err != nil {
+					t.Fatalf("%s has no node_modules: run make deps (scripts/deps/functions.sh)", name)
+				}
+				a, base := apptest.Start(t, d, func(c *app.Config) { c.Project = dir })
+				var b *broker.Broker
+				for _, c := range a.Components() {
+					if api, ok := c.(*httpapi.API); ok {
+						b = api.Broker()
+					}
+				}
+				if name == "e2e-v4" {
+					msg := "testData" + strconv.FormatInt(time.Now().UnixNano(), 16)
+					if _, err := b.Send(context.Background(), "e2e-test-queue-one-trigger-and-output", broker.Message{Body: []byte(msg)}); err != nil {
+						t.Fatal(err)
+					}
+					waitLog(t, base, "serviceBusQueueTriggerAndOutput", `serviceBusQueueTriggerAndOutput was triggered by "`+msg+`"`)
+					waitLog(t, base, "serviceBusQueueTrigger", `serviceBusQueueTrigger was triggered by "`+msg+`"`)
+				}
+				msg := "testData" + strconv.FormatInt(time.Now().UnixNano(), 16) + "x"
+				apptest.Call(t, "POST", base+"/api/httpTriggerServiceBusOutput", "k", map[string]any{"output": msg}, 200)
+				waitLog(t, base, "serviceBusQueueTrigger", `serviceBusQueueTrigger was triggered by "`+msg+`"`)
+			})
+		}
+	}
+}
+
+// waitLog waits until an invocation of function logged line.
+func waitLog(t *testing.T, base, function, line string) {
+	t.Helper()
+	waitFor(t, line, func() bool {
+		out := apptest.Call(t, "GET", base+"/admin/v1/functions/"+function+"/invocations", "k", nil, 200)
+		invs, _ := out["value"].([]any)
+		for _, inv := range invs {
+			logs, _ := inv.(map[string]any)["logs"].([]any)
+			for _, l := range logs {
+				if m, _ := l.(map[string]any)["message"].(string); m == line {
+					return true
+				}
+			}
+		}
+		return false
+	})
 }
