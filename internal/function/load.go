@@ -62,7 +62,7 @@ func decodeFunctionFile(p *project.Project, name string, f *FunctionFile) []proj
 var storageBindings = map[string]string{
 	"blob": "Azure Blob Storage", "blobtrigger": "Azure Blob Storage",
 	"queue": "Azure Storage queues", "queuetrigger": "Azure Storage queues",
-	"table": "Azure Table Storage",
+	"table":    "Azure Table Storage",
 	"cosmosdb": "Azure Cosmos DB", "cosmosdbtrigger": "Azure Cosmos DB",
 	"eventhub": "Azure Event Hubs", "eventhubtrigger": "Azure Event Hubs",
 	"sql": "Azure SQL", "sqltrigger": "Azure SQL",

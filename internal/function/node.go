@@ -310,8 +310,8 @@ type nodeHTTP struct {
 
 // nodeResult is the worker's answer.
 type nodeResult struct {
-	Outputs     map[string]any `json:"outputs"`
-	HTTP        map[string]struct {
+	Outputs map[string]any `json:"outputs"`
+	HTTP    map[string]struct {
 		Status  int                 `json:"status"`
 		Headers map[string][]string `json:"headers"`
 		Body    []byte              `json:"body64"`

@@ -15,8 +15,8 @@ import (
 	"junction/internal/app"
 	"junction/internal/app/apptest"
 	"junction/internal/broker"
-	"junction/internal/function"
 	"junction/internal/broker/httpapi"
+	"junction/internal/function"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
