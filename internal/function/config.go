@@ -197,7 +197,7 @@ func Load(p *project.Project) (*Config, []project.Problem) {
 		add(hostPath, "a function app needs a host.json")
 		return cfg, problems
 	}
-	if pr := decodeFile(p, hostPath, &cfg.Host); pr != nil {
+	if pr := p.DecodeJSON(hostPath, &cfg.Host); pr != nil {
 		return cfg, append(problems, *pr)
 	}
 	cfg.parseHost(hostPath, add)

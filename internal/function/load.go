@@ -1,7 +1,6 @@
 package function
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -10,17 +9,6 @@ import (
 	"junction/internal/project"
 )
 
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// decodeFile strictly decodes a JSON project file, accepting a UTF-8 byte
-// order mark as Azure does (many of Microsoft's templates ship with one).
-func decodeFile(p *project.Project, name string, v any) *project.Problem {
-	data, err := p.ReadFile(name)
-	if err != nil {
-		return &project.Problem{File: name, Message: err.Error()}
-	}
-	return project.DecodeJSON(name, bytes.TrimPrefix(data, utf8BOM), v)
-}
 
 // decodeFunctionFile reads function.json: bindings of the types Junction
 // serves are decoded strictly; any other type is named as unsupported (not
@@ -30,7 +18,7 @@ func decodeFunctionFile(p *project.Project, name string, f *FunctionFile) []proj
 	if err != nil {
 		return []project.Problem{{File: name, Message: err.Error()}}
 	}
-	data = bytes.TrimPrefix(data, utf8BOM)
+	data = project.StripBOM(data)
 	var problems []project.Problem
 	var doc map[string]json.RawMessage
 	var raw []json.RawMessage
@@ -95,7 +83,7 @@ func (cfg *Config) loadSettings(p *project.Project, add func(string, string, ...
 	file := path.Join(Folder, "local.settings.json")
 	if p.Exists(file) {
 		var ls localSettings
-		if pr := decodeFile(p, file, &ls); pr != nil {
+		if pr := p.DecodeJSON(file, &ls); pr != nil {
 			add(file, "%s", pr.Message)
 		} else if ls.IsEncrypted {
 			add(file, "IsEncrypted: encrypted settings cannot be read; decrypt them (func settings decrypt)")
