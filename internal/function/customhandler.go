@@ -377,10 +377,7 @@ func (h *Host) runCustom(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 	} else {
 		data[trig.Name] = t.Value
 	}
-	meta := map[string]any{}
-	for k, v := range t.BindingData {
-		meta[k] = v
-	}
+	meta := customMetadata(t.BindingData)
 	meta["sys"] = map[string]any{"MethodName": f.def.Name, "UtcNow": time.Now().UTC().Format(time.RFC3339Nano), "RandGuid": newID()}
 	body, err := json.Marshal(invokeRequest{Data: data, Metadata: meta})
 	if err != nil {
@@ -435,6 +432,28 @@ func (h *Host) runCustom(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 		}
 	}
 	out.Outputs["$return"] = ir.ReturnValue
+}
+
+// customMetadata is the trigger metadata as the Azure host passes it to
+// custom handlers: each scalar serialised as JSON text (a string arrives
+// quoted, "\"abc\"", a number as its digits, "1"); objects and arrays as
+// they are.
+func customMetadata(data map[string]any) map[string]any {
+	meta := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		switch v.(type) {
+		case map[string]any, []any, nil:
+			meta[k] = v
+		default:
+			b, err := json.Marshal(v)
+			if err != nil {
+				meta[k] = v
+				continue
+			}
+			meta[k] = string(b)
+		}
+	}
+	return meta
 }
 
 func snippet(b []byte) string {

@@ -9,7 +9,6 @@ import (
 	"junction/internal/project"
 )
 
-
 // decodeFunctionFile reads function.json: bindings of the types Junction
 // serves are decoded strictly; any other type is named as unsupported (not
 // reported as an unknown field of the bindings Junction knows).

@@ -16,7 +16,7 @@ const bom = "\ufeff"
 // nodeFiles is a v3-model app exercising how Azure's Node.js worker loads
 // scripts and shapes the context.
 var nodeFiles = map[string]string{
-	"functions/host.json": bom + `{"version": "2.0", "functionTimeout": "00:00:03", "concurrency": {"maximumFunctionConcurrency": 2}}`,
+	"functions/host.json":           bom + `{"version": "2.0", "functionTimeout": "00:00:03", "concurrency": {"maximumFunctionConcurrency": 2}}`,
 	"functions/local.settings.json": bom + `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node", "GREETING": "Hej"}}`,
 	"functions/lib/greet.js":        `module.exports = (n) => process.env.GREETING + ", " + n;`,
 	"functions/shapes/function.json": bom + `{"bindings": [
@@ -40,8 +40,8 @@ module.exports = async function (context, req) {
 		{"type": "http", "direction": "out", "name": "$return"}]}`,
 	"functions/entry/main.mjs": `export const other = 1;
 export async function handler(context, req) { return { status: 202, body: "mjs " + req.method }; }`,
-	"functions/named/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}, {"type": "http", "direction": "out", "name": "res"}]}`,
-	"functions/named/index.js":      `exports.helper = () => 1; exports.run = async (context) => { context.res = { body: "run" }; };`,
+	"functions/named/function.json":   `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}, {"type": "http", "direction": "out", "name": "res"}]}`,
+	"functions/named/index.js":        `exports.helper = () => 1; exports.run = async (context) => { context.res = { body: "run" }; };`,
 	"functions/olddone/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}, {"type": "http", "direction": "out", "name": "res"}]}`,
 	"functions/olddone/index.js":      `module.exports = function (context, req) { setTimeout(() => { context.res = { headers: {"x-style": "done"}, body: "done" }; context.done(); }, 5); };`,
 	"functions/ts/function.json":      `{"scriptFile": "../dist/ts/index.js", "bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}, {"type": "http", "direction": "out", "name": "res"}]}`,
@@ -61,8 +61,8 @@ module.exports = async function (context) {
     active--;
     context.res = { body: { most } };
 };`,
-	"functions/tick/function.json": `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "myTimer", "schedule": "0 0 0 1 1 *"}]}`,
-	"functions/tick/index.js":      `module.exports = async function (context, myTimer) { context.log("pastDue=" + myTimer.isPastDue + " last=" + (myTimer.scheduleStatus && myTimer.scheduleStatus.last)); };`,
+	"functions/tick/function.json":   `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "myTimer", "schedule": "0 0 0 1 1 *"}]}`,
+	"functions/tick/index.js":        `module.exports = async function (context, myTimer) { context.log("pastDue=" + myTimer.isPastDue + " last=" + (myTimer.scheduleStatus && myTimer.scheduleStatus.last)); };`,
 	"functions/broken/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}]}`,
 	"functions/broken/index.js":      `throw new Error("boom at load");`,
 	"functions/blobby/function.json": `{"bindings": [{"type": "blobTrigger", "direction": "in", "name": "blob", "path": "c/{name}", "connection": "AzureWebJobsStorage"}]}`,
