@@ -3,6 +3,8 @@ package function_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,4 +205,107 @@ func waitLog(t *testing.T, base, function, line string) {
 		}
 		return false
 	})
+}
+
+// v4App is a v4-model app on the real @azure/functions package: an Event
+// Grid function writing Dataverse rows, a Service Bus relay with a return
+// binding, a timer that runs on startup and an HTTP function.
+var v4App = map[string]string{
+	"servicebus/config.json": `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [{"Name": "in", "Properties": {}}, {"Name": "out", "Properties": {}}]}], "Logging": {"Type": "File"}}}`,
+	"functions/host.json":    `{"version": "2.0"}`,
+	"functions/local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node", "GREETING": "hello from settings"}}`,
+	"functions/package.json": `{"name": "v4app", "main": "src/functions/*.js", "dependencies": {"@azure/functions": "^4.0.0"}}`,
+	"functions/src/functions/leads.js": `const { app, output } = require("@azure/functions");
+const contact = output.generic({ type: "dataverse", entityName: "contacts", mode: "create" });
+app.eventGrid("onlead", {
+    extraOutputs: [contact],
+    handler: (event, context) => {
+        context.log("lead", event.subject);
+        context.extraOutputs.set(contact, { firstname: event.data.first, lastname: event.data.last, emailaddress1: event.data.email });
+    },
+});`,
+	"functions/src/functions/relay.js": `const { app, output } = require("@azure/functions");
+app.serviceBusQueue("relay", {
+    queueName: "in", connection: "ServiceBus",
+    return: output.serviceBusQueue({ queueName: "out", connection: "ServiceBus" }),
+    handler: (message, context) => {
+        context.log("delivery " + context.triggerMetadata.deliveryCount + " of " + context.triggerMetadata.messageId);
+        return { relayed: message };
+    },
+});`,
+	"functions/src/functions/tick.js": `const { app } = require("@azure/functions");
+app.timer("tick", { schedule: "0 0 0 1 1 *", runOnStartup: true, handler: (timer, context) => { context.log("pastDue=" + timer.isPastDue); } });`,
+	"functions/src/functions/hello.js": `const { app } = require("@azure/functions");
+app.http("hello", {
+    methods: ["GET"], authLevel: "anonymous",
+    handler: async (request) => ({ jsonBody: { a: request.query.get("a"), env: process.env.GREETING }, cookies: [{ name: "c", value: "v", httpOnly: true }] }),
+});`,
+}
+
+// TestNodeV4Bindings runs v4App in a whole Junction on both stores: the
+// Event Grid function's dataverse output creates a real row, the Service Bus
+// function's return binding sends to the next queue with the trigger
+// metadata camelCased, the timer gets isPastDue, and HTTP responses carry
+// cookies.
+func TestNodeV4Bindings(t *testing.T) {
+	t.Parallel()
+	modules, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "e2e-v4", "functions", "node_modules"))
+	if _, err := os.Stat(modules); err != nil {
+		t.Fatal("no node_modules in testdata/nodeapps/e2e-v4: run make deps (scripts/deps/functions.sh)")
+	}
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeFiles(t, dir, v4App)
+			if err := os.Symlink(modules, filepath.Join(dir, "functions", "node_modules")); err != nil {
+				t.Fatal(err)
+			}
+			a, base := apptest.Start(t, d, func(c *app.Config) { c.Project = dir })
+			call := func(method, path string, body any, want int) map[string]any {
+				t.Helper()
+				return apptest.Call(t, method, base+path, "k", body, want)
+			}
+			waitLog(t, base, "tick", "pastDue=false")
+
+			resp, err := http.Get(base + "/api/hello?a=1&a=2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(body) != `{"a":"1,2","env":"hello from settings"}` || resp.Header.Get("Set-Cookie") != "c=v; path=/; httponly" {
+				t.Errorf("hello: %s %q", body, resp.Header.Get("Set-Cookie"))
+			}
+
+			var b *broker.Broker
+			for _, c := range a.Components() {
+				if api, ok := c.(*httpapi.API); ok {
+					b = api.Broker()
+				}
+			}
+			ctx := context.Background()
+			if _, err := b.Send(ctx, "in", broker.Message{MessageID: "m-1", ContentType: "application/json", Body: []byte(`{"n":1}`)}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.Receive(ctx, "out", broker.ReceiveOptions{Mode: broker.ReceiveAndDelete, Wait: 20 * time.Second})
+			if err != nil || len(got) != 1 || string(got[0].Body) != `{"relayed":{"n":1}}` {
+				t.Fatalf("relayed: %v %v", got, err)
+			}
+			waitLog(t, base, "relay", "delivery 1 of m-1")
+
+			call("PUT", "/admin/v1/eventgrid/topics/leads", map[string]any{"properties": map[string]any{"inputSchema": "EventGridSchema"}}, 201)
+			call("PUT", "/admin/v1/eventgrid/topics/leads/eventSubscriptions/to-function", map[string]any{"properties": map[string]any{
+				"destination": map[string]any{"endpointType": "AzureFunction", "properties": map[string]any{
+					"resourceId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Web/sites/junction/functions/onlead"}}}}, 201)
+			call("POST", "/eventgrid/topics/leads/api/events", `[{"id":"l-1","subject":"/leads/1","eventType":"Lead.Qualified",
+				"eventTime":"2026-11-28T10:00:00Z","dataVersion":"1","data":{"first":"Ada","last":"Lovelace","email":"ada@example.com"}}]`, 200)
+			waitFor(t, "the contact row", func() bool {
+				out := call("GET", "/api/data/v9.2/contacts?$filter=emailaddress1%20eq%20'ada@example.com'&$select=firstname,lastname", nil, 200)
+				rows, _ := out["value"].([]any)
+				return len(rows) == 1 && rows[0].(map[string]any)["lastname"] == "Lovelace"
+			})
+			waitLog(t, base, "onlead", "lead /leads/1")
+		})
+	}
 }

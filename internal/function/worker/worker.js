@@ -390,8 +390,8 @@ function cookieHeader(c) {
         s += '; secure';
     }
     const sameSite = String(c.sameSite || '').toLowerCase();
-    if (sameSite === 'lax' || sameSite === 'strict' || sameSite === 'none' || sameSite === 'explicitnone') {
-        s += `; samesite=${sameSite === 'explicitnone' ? 'none' : sameSite}`;
+    if (sameSite === 'lax' || sameSite === 'strict' || sameSite === 'none') {
+        s += `; samesite=${sameSite}`;
     }
     if (c.httpOnly) {
         s += '; httponly';
@@ -741,7 +741,8 @@ function rpcHttpToOutput(data) {
                 expires: c.expires && c.expires.value ? new Date(Number(c.expires.value.seconds) * 1000) : undefined,
                 secure: c.secure && c.secure.value,
                 httpOnly: c.httpOnly && c.httpOnly.value,
-                sameSite: c.sameSite,
+                // RPC's "none" means unset; "explicitNone" is SameSite=None.
+                sameSite: c.sameSite === 'explicitNone' ? 'None' : c.sameSite === 'none' ? undefined : c.sameSite,
                 maxAge: c.maxAge && c.maxAge.value !== undefined ? c.maxAge.value : undefined,
             })
         );
