@@ -266,6 +266,18 @@ func toHTTPResponse(v any) (*HTTPResponse, error) {
 			}
 		case "body":
 			body, hasBody = val, true
+		case "cookies":
+			cs, ok := val.([]any)
+			if !ok && val != nil {
+				return nil, fmt.Errorf("cookies must be an array")
+			}
+			for _, c := range cs {
+				cm, ok := c.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("a cookie must be an object with name and value")
+				}
+				resp.Headers.Add("Set-Cookie", setCookie(cm))
+			}
 		}
 	}
 	if hasBody && body != nil {
@@ -287,6 +299,48 @@ func toHTTPResponse(v any) (*HTTPResponse, error) {
 		}
 	}
 	return resp, nil
+}
+
+// setCookie serialises a response cookie ({name, value, domain, path,
+// expires, maxAge, secure, httpOnly, sameSite}) as the Azure host does: the
+// path defaults to "/".
+func setCookie(c map[string]any) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v=%v", c["name"], c["value"])
+	if e, ok := c["expires"]; ok && e != nil {
+		if t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(e)); err == nil {
+			b.WriteString("; expires=" + t.UTC().Format(http.TimeFormat))
+		}
+	}
+	if m, ok := c["maxAge"]; ok && m != nil {
+		var n float64
+		switch x := m.(type) {
+		case float64:
+			n = x
+		case string:
+			fmt.Sscan(x, &n)
+		}
+		fmt.Fprintf(&b, "; max-age=%d", int64(n))
+	}
+	if d, ok := c["domain"].(string); ok && d != "" {
+		b.WriteString("; domain=" + d)
+	}
+	p, _ := c["path"].(string)
+	if p == "" {
+		p = "/"
+	}
+	b.WriteString("; path=" + p)
+	if s, _ := c["secure"].(bool); s {
+		b.WriteString("; secure")
+	}
+	switch ss, _ := c["sameSite"].(string); strings.ToLower(ss) {
+	case "lax", "strict", "none":
+		b.WriteString("; samesite=" + strings.ToLower(ss))
+	}
+	if h, _ := c["httpOnly"].(bool); h {
+		b.WriteString("; httponly")
+	}
+	return b.String()
 }
 
 func statusOf(v any) (int, error) {

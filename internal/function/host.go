@@ -400,14 +400,21 @@ func (h *Host) invoke(ctx context.Context, f *fn, t Trigger) *Outcome {
 
 func (h *Host) runJS(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 	trigName := f.def.Trigger.Name
-	bindings := map[string]any{trigName: t.Value}
-	data := t.BindingData
+	value := t.Value
+	if f.def.Trigger.Type == TimerTrigger {
+		value = camelKeys(value) // isPastDue, scheduleStatus, as Azure gives JavaScript
+	}
+	bindings := map[string]any{trigName: value}
+	// bindingData keys are camelCase in JavaScript, with sys and invocationId.
+	data, _ := camelKeys(t.BindingData).(map[string]any)
 	if data == nil {
 		data = map[string]any{}
 	}
+	data["invocationId"] = out.InvocationID
+	data["sys"] = map[string]any{"methodName": f.def.Name, "utcNow": time.Now().UTC().Format(time.RFC3339Nano), "randGuid": newID()}
 	res, err := h.sandbox.Function(ctx, f.def.Code, js.Call{
 		FunctionName: f.def.Name, InvocationID: out.InvocationID,
-		Args: []any{t.Value}, Bindings: bindings, BindingData: data,
+		Args: []any{value}, Bindings: bindings, BindingData: data,
 	})
 	out.Logs = res.Logs
 	if err != nil {
@@ -430,6 +437,29 @@ func (h *Host) runJS(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 		}
 	}
 	out.Outputs["$return"] = res.Return
+}
+
+// camelKeys lower-cases the first letter of every object key, deeply, as
+// Azure's JavaScript worker presents trigger metadata.
+func camelKeys(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			if k != "" {
+				k = strings.ToLower(k[:1]) + k[1:]
+			}
+			out[k] = camelKeys(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			out[i] = camelKeys(val)
+		}
+		return out
+	}
+	return v
 }
 
 func errText(err error) string {

@@ -148,12 +148,7 @@ func requestObject(r *http.Request, body []byte, params map[string]string) map[s
 	for k, vs := range r.Header {
 		headers[strings.ToLower(k)] = strings.Join(vs, ", ")
 	}
-	query := map[string]any{}
-	for k, vs := range r.URL.Query() {
-		if len(vs) > 0 {
-			query[k] = vs[0]
-		}
-	}
+	query := joinedQuery(r)
 	p := map[string]any{}
 	for k, v := range params {
 		p[k] = v
@@ -166,13 +161,25 @@ func requestObject(r *http.Request, body []byte, params map[string]string) map[s
 	return req
 }
 
-// decodeBody parses a JSON body; other bodies are passed as text.
+// joinedQuery is the query string as Azure gives it to JavaScript: a key
+// that repeats has its values joined with ",".
+func joinedQuery(r *http.Request) map[string]any {
+	query := map[string]any{}
+	for k, vs := range r.URL.Query() {
+		query[k] = strings.Join(vs, ",")
+	}
+	return query
+}
+
+// decodeBody parses the body as Azure's JavaScript model does: any body that
+// is not binary is parsed as JSON when it is JSON (whatever its content
+// type), else passed as text.
 func decodeBody(contentType string, body []byte) any {
 	if len(body) == 0 {
 		return nil
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
-	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
+	if mt != "application/octet-stream" && !strings.HasPrefix(mt, "multipart/") {
 		var v any
 		if json.Unmarshal(body, &v) == nil {
 			return v
@@ -183,11 +190,7 @@ func decodeBody(contentType string, body []byte) any {
 
 func bindingData(r *http.Request, params map[string]string) map[string]any {
 	d := map[string]any{}
-	q := map[string]any{}
-	for k, vs := range r.URL.Query() {
-		q[k] = vs[0]
-	}
-	d["query"] = q
+	d["query"] = joinedQuery(r)
 	for k, v := range params {
 		d[k] = v
 	}

@@ -211,10 +211,10 @@ func waitLog(t *testing.T, base, function, line string) {
 // Grid function writing Dataverse rows, a Service Bus relay with a return
 // binding, a timer that runs on startup and an HTTP function.
 var v4App = map[string]string{
-	"servicebus/config.json": `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [{"Name": "in", "Properties": {}}, {"Name": "out", "Properties": {}}]}], "Logging": {"Type": "File"}}}`,
-	"functions/host.json":    `{"version": "2.0"}`,
+	"servicebus/config.json":        `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [{"Name": "in", "Properties": {}}, {"Name": "out", "Properties": {}}]}], "Logging": {"Type": "File"}}}`,
+	"functions/host.json":           `{"version": "2.0"}`,
 	"functions/local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node", "GREETING": "hello from settings"}}`,
-	"functions/package.json": `{"name": "v4app", "main": "src/functions/*.js", "dependencies": {"@azure/functions": "^4.0.0"}}`,
+	"functions/package.json":        `{"name": "v4app", "main": "src/functions/*.js", "dependencies": {"@azure/functions": "^4.0.0"}}`,
 	"functions/src/functions/leads.js": `const { app, output } = require("@azure/functions");
 const contact = output.generic({ type: "dataverse", entityName: "contacts", mode: "create" });
 app.eventGrid("onlead", {

@@ -87,8 +87,8 @@ func TestServiceBusTrigger(t *testing.T) {
 		"functions/orders/function.json": `{"bindings": [{"type": "serviceBusTrigger", "direction": "in", "name": "order", "queueName": "` + queue + `", "connection": "SB"}]}`,
 		"functions/orders/index.js": `
 module.exports = async function (context, order) {
-    context.log("order", order.id, "delivery", context.bindingData.DeliveryCount);
-    if (context.bindingData.DeliveryCount < 2) throw new Error("not yet");
+    context.log("order", order.id, "delivery", context.bindingData.deliveryCount);
+    if (context.bindingData.deliveryCount < 2) throw new Error("not yet");
 };`,
 	}
 	bundle := setup(t, storetest.Open(t, store.SQLite), files, function.Options{Messages: rabbitSource{ch}})

@@ -44,7 +44,7 @@ func TestTimerFiresOnceAcrossNodes(t *testing.T) {
 			}
 			seen[inv.Detail] = inv.Node
 			var timer map[string]any
-			if err := json.Unmarshal([]byte(inv.Logs[0].Message), &timer); err != nil || timer["IsPastDue"] != false {
+			if err := json.Unmarshal([]byte(inv.Logs[0].Message), &timer); err != nil || timer["isPastDue"] != false {
 				t.Fatalf("timer info %q: %v", inv.Logs[0].Message, err)
 			}
 		}
@@ -76,7 +76,7 @@ func TestTimerPastDue(t *testing.T) {
 	files := map[string]string{
 		"functions/host.json":            `{"version": "2.0"}`,
 		"functions/hourly/function.json": `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "t", "schedule": "0 0 * * * *"}]}`,
-		"functions/hourly/index.js":      `module.exports = async function (context, t) { context.log("pastDue=" + t.IsPastDue + " last=" + t.ScheduleStatus.Last); };`,
+		"functions/hourly/index.js":      `module.exports = async function (context, t) { context.log("pastDue=" + t.isPastDue + " last=" + t.scheduleStatus.last); };`,
 	}
 	if err := s.Migrate(context.Background(), function.Migrations()); err != nil {
 		t.Fatal(err)
