@@ -22,8 +22,9 @@ import (
 )
 
 // BenchmarkHTTPTrigger compares invocations per second of a trivial
-// HTTP-triggered function run as inline JavaScript and as a Go custom handler
-// with a plain Go handler served on the same route by the same server
+// HTTP-triggered function run in the Node.js worker (v4 and v3 models), as
+// inline JavaScript in the embedded sandbox and as a Go custom handler with a
+// plain Go handler served on the same route by the same server
 // (middleware included). JavaScript and custom handler invocations are
 // recorded in the invocation history on SQLite, as in production.
 func BenchmarkHTTPTrigger(b *testing.B) {
@@ -42,6 +43,27 @@ func BenchmarkHTTPTrigger(b *testing.B) {
 	b.Run("javascript", func(b *testing.B) {
 		run(b, benchHost(b, map[string]string{
 			"functions/host.json": `{"version": "2.0", "extensions": {"http": {"maxConcurrentRequests": 1000, "maxOutstandingRequests": 2000}}}`,
+			"functions/hello/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"},
+				{"type": "http", "direction": "out", "name": "res"}]}`,
+			"functions/hello/index.js": `module.exports = async function (context, req) { context.res = {body: "hello " + req.query.name}; };`,
+		}, ""))
+	})
+	modules, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "e2e-v4", "functions", "node_modules"))
+	b.Run("node-v4", func(b *testing.B) {
+		if _, err := os.Stat(modules); err != nil {
+			b.Skip("no @azure/functions: run make deps")
+		}
+		run(b, benchHost(b, map[string]string{
+			"functions/host.json":    `{"version": "2.0", "extensions": {"http": {"maxConcurrentRequests": 1000, "maxOutstandingRequests": 2000}}}`,
+			"functions/package.json": `{"main": "index.js"}`,
+			"functions/index.js": `const { app } = require("@azure/functions");
+app.http("hello", { methods: ["GET"], authLevel: "anonymous", handler: async (req) => ({ body: "hello " + req.query.get("name") }) });`,
+		}, "", "functions/node_modules", modules))
+	})
+	b.Run("node-v3", func(b *testing.B) {
+		run(b, benchHost(b, map[string]string{
+			"functions/host.json":    `{"version": "2.0", "extensions": {"http": {"maxConcurrentRequests": 1000, "maxOutstandingRequests": 2000}}}`,
+			"functions/package.json": `{}`,
 			"functions/hello/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"},
 				{"type": "http", "direction": "out", "name": "res"}]}`,
 			"functions/hello/index.js": `module.exports = async function (context, req) { context.res = {body: "hello " + req.query.name}; };`,
@@ -69,12 +91,19 @@ func goHandlerBench(b *testing.B) string {
 	return exe
 }
 
-func benchHost(b *testing.B, files map[string]string, executable string) http.Handler {
+// benchHost serves files; links are pairs of (path in the project, target)
+// made symbolic links.
+func benchHost(b *testing.B, files map[string]string, executable string, links ...string) http.Handler {
 	dir := b.TempDir()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		_ = os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i+1 < len(links); i += 2 {
+		if err := os.Symlink(links[i+1], filepath.Join(dir, filepath.FromSlash(links[i]))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -84,7 +113,7 @@ func benchHost(b *testing.B, files map[string]string, executable string) http.Ha
 		b.Fatal(err)
 	}
 	keys := auth.New(s, adminKey)
-	comp := function.NewComponent(function.Options{Store: s, Keys: keys})
+	comp := function.NewComponent(function.Options{Store: s, Keys: keys, DataDir: b.TempDir()})
 	p, _ := project.Open(os.DirFS(dir), dir)
 	if err := comp.LoadProject(ctx, p); err != nil {
 		b.Fatal(err)
