@@ -309,3 +309,73 @@ func TestNodeV4Bindings(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsNodeExamples runs the v4 and v3 apps of docs/functions.md as the
+// page shows them.
+func TestDocsNodeExamples(t *testing.T) {
+	t.Parallel()
+	modules, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "e2e-v4", "functions", "node_modules"))
+	if _, err := os.Stat(modules); err != nil {
+		t.Fatal("no node_modules in testdata/nodeapps/e2e-v4: run make deps (scripts/deps/functions.sh)")
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		path  string
+		want  string
+	}{
+		{"v4", map[string]string{
+			"servicebus/config.json":        `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [{"Name": "orders", "Properties": {}}]}]}}`,
+			"functions/host.json":           `{"version": "2.0"}`,
+			"functions/local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node", "GREETING": "Hello"}}`,
+			"functions/package.json":        `{"main": "src/functions/*.js", "dependencies": {"@azure/functions": "^4.0.0"}}`,
+			"functions/src/functions/hello.js": `const { app, output } = require('@azure/functions');
+
+const outbox = output.serviceBusQueue({ queueName: 'orders', connection: 'ServiceBus' });
+
+app.http('hello', {
+    methods: ['GET', 'POST'],
+    authLevel: 'anonymous',
+    extraOutputs: [outbox],
+    handler: async (request, context) => {
+        const name = request.query.get('name') || (await request.text()) || 'world';
+        context.log(` + "`greeting ${name}`" + `);
+        context.extraOutputs.set(outbox, { greeted: name });
+        return { jsonBody: { message: ` + "`${process.env.GREETING}, ${name}!`" + ` } };
+    },
+});`,
+		}, "/api/hello?name=Ada", `{"message":"Hello, Ada!"}`},
+		{"v3", map[string]string{
+			"functions/host.json":                 `{"version": "2.0"}`,
+			"functions/package.json":              `{"name": "app"}`,
+			"functions/HttpExample/function.json": `{"bindings": [{"authLevel": "anonymous", "type": "httpTrigger", "direction": "in", "name": "req", "methods": ["get", "post"]}, {"type": "http", "direction": "out", "name": "res"}]}`,
+			"functions/HttpExample/index.js": `module.exports = async function (context, req) {
+    context.log('JavaScript HTTP trigger function processed a request.');
+    const name = req.query.name || (req.body && req.body.name);
+    context.res = { body: name ? ` + "`Hello, ${name}.`" + ` : 'Pass a name.' };
+};`,
+		}, "/api/HttpExample?name=Ada", "Hello, Ada."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeFiles(t, dir, tc.files)
+			if tc.name == "v4" {
+				if err := os.Symlink(modules, filepath.Join(dir, "functions", "node_modules")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, base := apptest.Start(t, store.SQLite, func(c *app.Config) { c.Project = dir })
+			resp, err := http.Get(base + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != tc.want {
+				t.Fatalf("%d %s, want %s", resp.StatusCode, body, tc.want)
+			}
+		})
+	}
+}
