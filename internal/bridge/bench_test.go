@@ -90,8 +90,11 @@ func BenchmarkWorkflowFromQueue(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 }
 
+// BenchmarkFunctionFromQueue runs the same v3-model function in the embedded
+// sandbox and in the Node.js worker (a package.json makes the app a Node.js
+// app).
 func BenchmarkFunctionFromQueue(b *testing.B) {
-	dir := writeProject(b, map[string]string{
+	files := map[string]string{
 		"servicebus/config.json": `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
 			{"Name": "fin", "Properties": {}}, {"Name": "fout", "Properties": {}}]}], "Logging": {"Type": "File"}}}`,
 		"functions/host.json": `{"version": "2.0"}`,
@@ -99,8 +102,17 @@ func BenchmarkFunctionFromQueue(b *testing.B) {
 			{"type": "serviceBusTrigger", "direction": "in", "name": "order", "queueName": "fin", "connection": "ServiceBus"},
 			{"type": "serviceBus", "direction": "out", "name": "out", "queueName": "fout", "connection": "ServiceBus"}]}`,
 		"functions/enrich/index.js": `module.exports = async function (context, order) { context.bindings.out = { id: order.id }; };`,
-	})
-	j := benchApp(b, dir)
+	}
+	b.Run("sandbox", func(b *testing.B) { benchFunctionFromQueue(b, files) })
+	node := map[string]string{"functions/package.json": `{"name": "enrich"}`}
+	for k, v := range files {
+		node[k] = v
+	}
+	b.Run("node", func(b *testing.B) { benchFunctionFromQueue(b, node) })
+}
+
+func benchFunctionFromQueue(b *testing.B, files map[string]string) {
+	j := benchApp(b, writeProject(b, files))
 	br := j.broker()
 	b.ResetTimer()
 	sendN(b, br, "fin", b.N)
