@@ -181,6 +181,12 @@ func TestNodeE2EServiceBus(t *testing.T) {
 					waitLog(t, base, "serviceBusQueueTriggerAndOutput", `serviceBusQueueTriggerAndOutput was triggered by "`+msg+`"`)
 					waitLog(t, base, "serviceBusQueueTrigger", `serviceBusQueueTrigger was triggered by "`+msg+`"`)
 				}
+				// The functions on Azure Storage, Cosmos DB, Event Hubs and SQL
+				// are reported; the node stays ready.
+				ready := apptest.Call(t, "GET", base+"/readyz", "", nil, 200)
+				if detail, _ := ready["checks"].(map[string]any)["functions"].(string); !strings.Contains(detail, "not loaded") || !strings.Contains(detail, "cosmosDBTrigger") {
+					t.Errorf("readyz: %v", ready)
+				}
 				msg := "testData" + strconv.FormatInt(time.Now().UnixNano(), 16) + "x"
 				apptest.Call(t, "POST", base+"/api/httpTriggerServiceBusOutput", "k", map[string]any{"output": msg}, 200)
 				waitLog(t, base, "serviceBusQueueTrigger", `serviceBusQueueTrigger was triggered by "`+msg+`"`)
