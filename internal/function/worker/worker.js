@@ -420,7 +420,10 @@ function toBytes(body) {
 
 // ---- the v3 model ----------------------------------------------------------
 
-function v3Request(h) {
+// flatten gives a request's headers (lower-case names, values joined with
+// ", ") and query (a repeated key's values joined with ","), as the Azure
+// host passes them to the Node.js worker.
+function flatten(h) {
     const headers = {};
     for (const [k, vs] of Object.entries(h.headers || {})) {
         headers[k.toLowerCase()] = vs.join(', ');
@@ -429,6 +432,11 @@ function v3Request(h) {
     for (const [k, vs] of Object.entries(h.query || {})) {
         query[k] = vs.join(',');
     }
+    return { headers, query };
+}
+
+function v3Request(h) {
+    const { headers, query } = flatten(h);
     const raw = Buffer.from(h.body64 || '', 'base64');
     let body;
     let rawBody;
@@ -673,14 +681,7 @@ function typed(v) {
 }
 
 function rpcHttp(h) {
-    const headers = {};
-    for (const [k, vs] of Object.entries(h.headers || {})) {
-        headers[k.toLowerCase()] = vs.join(', ');
-    }
-    const query = {};
-    for (const [k, vs] of Object.entries(h.query || {})) {
-        query[k] = vs.join(',');
-    }
+    const { headers, query } = flatten(h);
     const body = Buffer.from(h.body64 || '', 'base64');
     return { http: { method: h.method, url: h.url, headers, query, params: h.params || {}, body: { bytes: body }, identities: [] } };
 }
