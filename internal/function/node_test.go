@@ -385,3 +385,66 @@ app.http('hello', {
 		})
 	}
 }
+
+// TestNodeTemplates runs Microsoft's v3 JavaScript function templates
+// (Azure/azure-functions-templates) unchanged in a whole Junction on both
+// stores, each with its own sample.dat as input.
+func TestNodeTemplates(t *testing.T) {
+	t.Parallel()
+	dir, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "templates-v3"))
+	sample := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "functions", name, "sample.dat"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			a, base := apptest.Start(t, d, func(c *app.Config) { c.Project = dir })
+			post := func(path, body string) (int, string) {
+				req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+				req.Header.Set("x-functions-key", "k")
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				out, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(out)
+			}
+			// HttpTrigger: sample.dat is {"name": "Azure"}.
+			if code, body := post("/api/HttpTrigger", sample("HttpTrigger")); code != 200 || body != "Hello, Azure. This HTTP triggered function executed successfully." {
+				t.Errorf("HttpTrigger: %d %q", code, body)
+			}
+			if code, body := post("/api/HttpTrigger", ""); code != 200 || !strings.HasPrefix(body, "This HTTP triggered function executed successfully. Pass a name") {
+				t.Errorf("HttpTrigger without a name: %d %q", code, body)
+			}
+			waitLog(t, base, "HttpTrigger", "JavaScript HTTP trigger function processed a request.")
+
+			// TimerTrigger: the "running late" branch runs on isPastDue.
+			apptest.Call(t, "POST", base+"/admin/v1/functions/TimerTrigger/invoke", "k", map[string]any{"input": map[string]any{"IsPastDue": true}}, 200)
+			waitLog(t, base, "TimerTrigger", "JavaScript is running late!")
+
+			// ServiceBusQueueTrigger: sample.dat is the message body.
+			var b *broker.Broker
+			for _, c := range a.Components() {
+				if api, ok := c.(*httpapi.API); ok {
+					b = api.Broker()
+				}
+			}
+			if _, err := b.Send(context.Background(), "myinputqueue", broker.Message{Body: []byte(sample("ServiceBusQueueTrigger"))}); err != nil {
+				t.Fatal(err)
+			}
+			waitLog(t, base, "ServiceBusQueueTrigger", "JavaScript ServiceBus queue trigger function processed message Service Bus Message")
+
+			// EventGridTrigger: sample.dat is one event, delivered through the webhook.
+			if code, body := post("/runtime/webhooks/EventGrid?functionName=EventGridTrigger", sample("EventGridTrigger")); code != 200 {
+				t.Errorf("EventGridTrigger: %d %s", code, body)
+			}
+			waitLog(t, base, "EventGridTrigger", "object")
+		})
+	}
+}

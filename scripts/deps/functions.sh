@@ -24,5 +24,6 @@ for pkg in internal/function/testdata/nodeapps/*/functions/package.json; do
   fi
   echo "npm install in $dir"
   (cd "$dir" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
+  mkdir -p "$dir/node_modules"
   echo "$sum" > "$stamp"
 done

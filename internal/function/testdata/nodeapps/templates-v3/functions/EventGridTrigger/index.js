@@ -1,0 +1,4 @@
+module.exports = async function (context, eventGridEvent) {
+    context.log(typeof eventGridEvent);
+    context.log(eventGridEvent);
+};

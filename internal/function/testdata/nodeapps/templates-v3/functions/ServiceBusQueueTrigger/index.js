@@ -1,0 +1,3 @@
+module.exports = async function(context, mySbMsg) {
+    context.log('JavaScript ServiceBus queue trigger function processed message', mySbMsg);
+};
