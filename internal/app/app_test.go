@@ -232,6 +232,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"no listen", app.Config{Data: t.TempDir()}, "--listen", "required"},
 		{"negative body limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{WebAPIMaxBody: -1}}, "--webapi-max-body", "negative"},
 		{"negative expression limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{ExprMaxString: -5}}, "--expression-max-string", "default of 131072"},
+		{"no such node", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), FunctionsNode: filepath.Join(file, "node")}, "JUNCTION_FUNCTIONS_NODE", "cannot be run"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -135,6 +136,11 @@ func (c *Config) validate() error {
 	for _, n := range c.SecretsAllow {
 		if err := secrets.CheckAllow(n); err != nil {
 			return configErr("--secrets-allow", "%v", err)
+		}
+	}
+	if c.FunctionsNode != "" {
+		if _, err := exec.LookPath(c.FunctionsNode); err != nil {
+			return configErr("JUNCTION_FUNCTIONS_NODE", "%q cannot be run: %v (name the node executable of Node.js function apps, or leave it empty for node on PATH)", c.FunctionsNode, err)
 		}
 	}
 	if c.Logger == nil {

@@ -1,12 +1,16 @@
 package function_test
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"junction/internal/function"
+	"junction/internal/project"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -203,5 +207,38 @@ func TestNodeWorkerSupervision(t *testing.T) {
 	wg.Wait()
 	if most < 1 || most > 2 {
 		t.Errorf("at most %d invocations ran at once, want 1 or 2 (maximumFunctionConcurrency 2)", most)
+	}
+}
+
+// TestNodeMissing: a Node.js app without a node to run it is refused with an
+// error naming the setting; an app Junction is configured to run in the
+// sandbox needs no node.
+func TestNodeMissing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		host    string
+		wantErr string
+	}{
+		{"node app", `{"version": "2.0"}`, "JUNCTION_FUNCTIONS_NODE"},
+		{"sandbox forced", `{"version": "2.0", "junction": {"javascriptRuntime": "sandbox"}}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{
+				"functions/host.json":           tc.host,
+				"functions/package.json":        `{}`,
+				"functions/hello/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req"}, {"type": "http", "direction": "out", "name": "res"}]}`,
+				"functions/hello/index.js":      `module.exports = async function (context) { context.res = {body: "hi"}; };`,
+			})
+			p, _ := project.Open(os.DirFS(dir), dir)
+			comp := function.NewComponent(function.Options{Store: storetest.Open(t, store.SQLite), NodePath: filepath.Join(dir, "no-such-node"), DataDir: t.TempDir()})
+			err := comp.LoadProject(context.Background(), p)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("LoadProject: %v, want %q", err, tc.wantErr)
+			}
+		})
 	}
 }
