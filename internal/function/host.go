@@ -405,6 +405,10 @@ func (h *Host) runJS(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 		value = camelKeys(value) // isPastDue, scheduleStatus, as Azure gives JavaScript
 	}
 	bindings := map[string]any{trigName: value}
+	var req any
+	if f.def.Trigger.Type == HTTPTrigger {
+		req = value
+	}
 	// bindingData keys are camelCase in JavaScript, with sys and invocationId.
 	data, _ := camelKeys(t.BindingData).(map[string]any)
 	if data == nil {
@@ -414,7 +418,7 @@ func (h *Host) runJS(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 	data["sys"] = map[string]any{"methodName": f.def.Name, "utcNow": time.Now().UTC().Format(time.RFC3339Nano), "randGuid": newID()}
 	res, err := h.sandbox.Function(ctx, f.def.Code, js.Call{
 		FunctionName: f.def.Name, InvocationID: out.InvocationID,
-		Args: []any{value}, Bindings: bindings, BindingData: data,
+		Args: []any{value}, Bindings: bindings, BindingData: data, Req: req,
 	})
 	out.Logs = res.Logs
 	if err != nil {

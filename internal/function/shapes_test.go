@@ -23,7 +23,7 @@ func TestSandboxAzureShapes(t *testing.T) {
 		"functions/shape/index.js": `module.exports = async function (context, req) {
     context.res = {
         body: {q: req.query.tag, bq: context.bindingData.query.tag, n: req.body.n, id: context.bindingData.id,
-               sys: context.bindingData.sys.methodName, inv: context.bindingData.invocationId === context.executionContext.invocationId},
+               sys: context.bindingData.sys.methodName, ctxReq: context.req.query.tag, inv: context.bindingData.invocationId === context.executionContext.invocationId},
         cookies: [{name: "a", value: "1", maxAge: 60, sameSite: "Strict", httpOnly: true}],
     };
 };`,
@@ -34,7 +34,7 @@ func TestSandboxAzureShapes(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	want := map[string]any{"q": "x,y", "bq": "x,y", "n": float64(2), "id": "9", "sys": "shape", "inv": true}
+	want := map[string]any{"ctxReq": "x,y", "q": "x,y", "bq": "x,y", "n": float64(2), "id": "9", "sys": "shape", "inv": true}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)

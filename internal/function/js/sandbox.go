@@ -155,6 +155,8 @@ type Call struct {
 	// Bindings are the input bindings by name (context.bindings).
 	Bindings    map[string]any
 	BindingData map[string]any
+	// Req is an HTTP trigger's request (context.req), nil for other triggers.
+	Req any
 }
 
 // Result is what a function module produced.
@@ -310,6 +312,13 @@ func (r *run) context(call Call) (*goja.Object, *doneState, error) {
 	}
 	_ = c.Set("bindings", bindings)
 	_ = c.Set("bindingData", data)
+	if call.Req != nil {
+		req, err := r.toJS(call.Req)
+		if err != nil {
+			return nil, nil, err
+		}
+		_ = c.Set("req", req)
+	}
 	_ = c.Set("invocationId", call.InvocationID)
 	exec := vm.NewObject()
 	_ = exec.Set("invocationId", call.InvocationID)
