@@ -122,6 +122,28 @@ func TestNodeE2EApps(t *testing.T) {
 				} else if r.body != c.want {
 					t.Errorf("%s: body %q, want %q", c.name, r.body, c.want)
 				}
+				if c.name == "hooks" {
+					// src/hooks.test.ts's expected log lines.
+					for _, line := range []string{
+						`preInvocation hook executed with inputs ["HttpRequest"]`,
+						`Ignored error: Cannot assign to read only property 'hookData'`,
+						`Ignored error: Cannot assign to read only property 'invocationContext'`,
+						`extra log from updated functionHandler`,
+						`httpTriggerForHooks was triggered with second input extraTestInput12345`,
+						`postInvocation hook executed with error: null, result: {"body":"hookBodyResponse"}, hook data: preInvocationHookData123`,
+					} {
+						waitFor(t, line, func() bool {
+							for _, inv := range b.invocations("httpTriggerForHooks") {
+								for _, l := range inv.Logs {
+									if l.Message == line {
+										return true
+									}
+								}
+							}
+							return false
+						})
+					}
+				}
 				if c.cookies != "" {
 					got := strings.Join(r.header.Values("Set-Cookie"), ", ")
 					if a.app == "e2e-v4" {
