@@ -43,6 +43,7 @@ type customHandler struct {
 	resolve func() (string, []string, string, error)
 	environ func(port int) []string
 	what    string // how messages name the process
+	token   string // sent with every call, when set (the Node.js worker requires it)
 
 	mu       sync.Mutex
 	base     *url.URL      // nil while no process is ready
@@ -517,6 +518,9 @@ func (c *customHandler) post(ctx context.Context, base *url.URL, function, invoc
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Azure-Functions-InvocationId", invocation)
+	if c.token != "" {
+		req.Header.Set("X-Junction-Worker-Token", c.token)
+	}
 	return c.client.Do(req)
 }
 

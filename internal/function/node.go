@@ -276,9 +276,12 @@ func (h *Host) newNodeWorker() *customHandler {
 		}
 		return node, []string{script, "serve"}, h.opts.Dir, nil
 	}
+	// The worker answers only calls that carry this token, so that other
+	// local processes cannot invoke functions through its port.
+	c.token = newID()
 	cfg := h.cfg
 	c.environ = func(port int) []string {
-		return h.nodeEnv(cfg, "JUNCTION_WORKER_PORT="+strconv.Itoa(port))
+		return h.nodeEnv(cfg, "JUNCTION_WORKER_PORT="+strconv.Itoa(port), "JUNCTION_WORKER_TOKEN="+c.token)
 	}
 	return c
 }

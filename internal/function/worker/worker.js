@@ -8,7 +8,8 @@
 // @azure/functions package from the app's node_modules, which registers its
 // functions through the @azure/functions-core module supplied here).
 //
-// Protocol (JSON over HTTP, one request per invocation):
+// Protocol (JSON over HTTP, one request per invocation, each carrying the
+// X-Junction-Worker-Token header with $JUNCTION_WORKER_TOKEN):
 //   GET  /functions -> {functions: [{name, model, bindings?}], errors: [{function, message}]}
 //   POST /invoke    {invocationId, function, trigger: {type, name}, value, http, bindingData}
 //                -> {outputs, http, returnValue, logs, error}
@@ -25,6 +26,9 @@ const { pathToFileURL } = require('url');
 const { AsyncLocalStorage } = require('async_hooks');
 
 const appDir = path.resolve(process.env.JUNCTION_FUNCTION_APP_DIR || '.');
+// The host sends this token with every call; the app's code does not see it.
+const workerToken = process.env.JUNCTION_WORKER_TOKEN || '';
+delete process.env.JUNCTION_WORKER_TOKEN;
 const invocationStore = new AsyncLocalStorage();
 const MAX_LOG = 64 << 10;
 
@@ -926,6 +930,10 @@ async function serve() {
         process.stderr.write(`appStart hook failed: ${errorText(err)}\n`);
     }
     const server = http.createServer((req, res) => {
+        if (!workerToken || req.headers['x-junction-worker-token'] !== workerToken) {
+            send(res, 401, { error: { message: 'the worker answers only its host' } });
+            return;
+        }
         if (req.method === 'GET' && req.url === '/functions') {
             send(res, 200, listFunctions());
             return;
