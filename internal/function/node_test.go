@@ -96,64 +96,66 @@ func TestNodeE2EApps(t *testing.T) {
 	for _, a := range apps {
 		t.Run(a.app, func(t *testing.T) {
 			t.Parallel()
-			b := nodeApp(t, storetest.Open(t, store.SQLite), a.app)
-			for _, c := range a.checks {
-				r := b.do(c.method, c.path, nil, c.headers...)
-				if c.body != "" {
-					r = b.doRaw(c.method, c.path, c.body, c.headers...)
-				}
-				if r.status != c.status {
-					t.Errorf("%s: status %d, want %d: %s%s", c.name, r.status, c.status, r.body, b.failure(strings.Split(strings.TrimPrefix(c.path, "/api/"), "/")[0], r))
-					continue
-				}
-				if c.status != 200 {
-					continue
-				}
-				if strings.HasPrefix(c.want, "{") {
-					var got, want any
-					if err := json.Unmarshal([]byte(r.body), &got); err != nil {
-						t.Errorf("%s: body %q: %v", c.name, r.body, err)
+			storetest.Each(t, func(t *testing.T, s store.Store) {
+				b := nodeApp(t, s, a.app)
+				for _, c := range a.checks {
+					r := b.do(c.method, c.path, nil, c.headers...)
+					if c.body != "" {
+						r = b.doRaw(c.method, c.path, c.body, c.headers...)
+					}
+					if r.status != c.status {
+						t.Errorf("%s: status %d, want %d: %s%s", c.name, r.status, c.status, r.body, b.failure(strings.Split(strings.TrimPrefix(c.path, "/api/"), "/")[0], r))
 						continue
 					}
-					_ = json.Unmarshal([]byte(c.want), &want)
-					if !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: body\n got %s\nwant %s", c.name, r.body, c.want)
+					if c.status != 200 {
+						continue
 					}
-				} else if r.body != c.want {
-					t.Errorf("%s: body %q, want %q", c.name, r.body, c.want)
-				}
-				if c.name == "hooks" {
-					// src/hooks.test.ts's expected log lines.
-					for _, line := range []string{
-						`preInvocation hook executed with inputs ["HttpRequest"]`,
-						`Ignored error: Cannot assign to read only property 'hookData'`,
-						`Ignored error: Cannot assign to read only property 'invocationContext'`,
-						`extra log from updated functionHandler`,
-						`httpTriggerForHooks was triggered with second input extraTestInput12345`,
-						`postInvocation hook executed with error: null, result: {"body":"hookBodyResponse"}, hook data: preInvocationHookData123`,
-					} {
-						waitFor(t, line, func() bool {
-							for _, inv := range b.invocations("httpTriggerForHooks") {
-								for _, l := range inv.Logs {
-									if l.Message == line {
-										return true
+					if strings.HasPrefix(c.want, "{") {
+						var got, want any
+						if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+							t.Errorf("%s: body %q: %v", c.name, r.body, err)
+							continue
+						}
+						_ = json.Unmarshal([]byte(c.want), &want)
+						if !reflect.DeepEqual(got, want) {
+							t.Errorf("%s: body\n got %s\nwant %s", c.name, r.body, c.want)
+						}
+					} else if r.body != c.want {
+						t.Errorf("%s: body %q, want %q", c.name, r.body, c.want)
+					}
+					if c.name == "hooks" {
+						// src/hooks.test.ts's expected log lines.
+						for _, line := range []string{
+							`preInvocation hook executed with inputs ["HttpRequest"]`,
+							`Ignored error: Cannot assign to read only property 'hookData'`,
+							`Ignored error: Cannot assign to read only property 'invocationContext'`,
+							`extra log from updated functionHandler`,
+							`httpTriggerForHooks was triggered with second input extraTestInput12345`,
+							`postInvocation hook executed with error: null, result: {"body":"hookBodyResponse"}, hook data: preInvocationHookData123`,
+						} {
+							waitFor(t, line, func() bool {
+								for _, inv := range b.invocations("httpTriggerForHooks") {
+									for _, l := range inv.Logs {
+										if l.Message == line {
+											return true
+										}
 									}
 								}
-							}
-							return false
-						})
+								return false
+							})
+						}
+					}
+					if c.cookies != "" {
+						got := strings.Join(r.header.Values("Set-Cookie"), ", ")
+						if a.app == "e2e-v4" {
+							got = strings.ToLower(got)
+						}
+						if got != c.cookies {
+							t.Errorf("%s: Set-Cookie\n got %s\nwant %s", c.name, got, c.cookies)
+						}
 					}
 				}
-				if c.cookies != "" {
-					got := strings.Join(r.header.Values("Set-Cookie"), ", ")
-					if a.app == "e2e-v4" {
-						got = strings.ToLower(got)
-					}
-					if got != c.cookies {
-						t.Errorf("%s: Set-Cookie\n got %s\nwant %s", c.name, got, c.cookies)
-					}
-				}
-			}
+			})
 		})
 	}
 }
