@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"junction/internal/console"
 	"junction/internal/function/js"
 	"junction/internal/project"
 	"junction/internal/server"
@@ -167,6 +168,16 @@ type FunctionInfo struct {
 	// (Error says why) while the others run.
 	State string `json:"state"`
 	Error string `json:"error,omitempty"`
+}
+
+// Alerts tells the console's overview which functions could not be loaded.
+func (c *Component) Alerts(context.Context) []console.Alert {
+	var out []console.Alert
+	for _, f := range c.host.cfg.Failed {
+		out = append(out, console.Alert{Surface: "Functions", Severity: "warning", Title: "function " + f.Name + " is not loaded",
+			Detail: f.Error + " (the other functions run)", Link: "#/functions"})
+	}
+	return out
 }
 
 // ReadyDetail names the functions that could not be loaded, for /readyz.

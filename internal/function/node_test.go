@@ -211,6 +211,11 @@ func TestNodeE2EServiceBus(t *testing.T) {
 				if detail, _ := ready["checks"].(map[string]any)["functions"].(string); !strings.Contains(detail, "not loaded") || !strings.Contains(detail, "cosmosDBTrigger") {
 					t.Errorf("readyz: %v", ready)
 				}
+				overview := apptest.Call(t, "GET", base+"/admin/v1/overview", "k", nil, 200)
+				raw, _ := json.Marshal(overview["alerts"])
+				if !strings.Contains(string(raw), "function cosmosDBTrigger is not loaded") || !strings.Contains(string(raw), "Azure Cosmos DB") {
+					t.Errorf("console alerts: %s", raw)
+				}
 				msg := "testData" + strconv.FormatInt(time.Now().UnixNano(), 16) + "x"
 				apptest.Call(t, "POST", base+"/api/httpTriggerServiceBusOutput", "k", map[string]any{"output": msg}, 200)
 				waitLog(t, base, "serviceBusQueueTrigger", `serviceBusQueueTrigger was triggered by "`+msg+`"`)

@@ -22,7 +22,8 @@
         { title: "Function", key: "name" },
         { title: "Trigger", render: (f) => triggerText(f.trigger) || (f.triggers || []).map(triggerText).join(", ") },
         { title: "Language", render: (f) => f.language || f.kind || "" },
-        { title: "State", render: (f) => f.unwired ? h("span", { class: "error" }, f.unwired) : (f.disabled ? "disabled" : "ready") },
+        { title: "State", render: (f) => f.state === "error" ? h("span", { class: "error" }, "not loaded: " + f.error)
+          : f.unwired ? h("span", { class: "error" }, f.unwired) : (f.disabled ? "disabled" : "ready") },
       ], value, (f) => { location.hash = "#/functions/" + enc(f.name); },
       "No functions. Add a function app to the project's functions/ folder."));
     },

@@ -97,6 +97,10 @@
     }
     for (const f of funcs.value || []) {
       const fid = "function:" + f.name;
+      if (f.state === "error") { // not loaded: no bindings to draw
+        g.node(fid, "function", f.name, "logic", { failures: 1, notes: ["not loaded: " + f.error], link: "#/functions" });
+        continue;
+      }
       g.node(fid, "function", f.name, "logic", { link: "#/functions/" + enc(f.name) });
       binding(g, fid, f.trigger, true);
       for (const o of f.outputs || []) binding(g, fid, o, false);
