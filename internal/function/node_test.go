@@ -477,3 +477,38 @@ func TestNodeTemplates(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeQuickstart runs Microsoft's JavaScript quickstart
+// (Azure-Samples/functions-quickstart-javascript-azd, @azure/functions 4.5.0
+// from its own package-lock.json) with the requests of its README and
+// src/functions/test.http.
+func TestNodeQuickstart(t *testing.T) {
+	t.Parallel()
+	testdata, err := os.ReadFile(filepath.Join("testdata", "nodeapps", "quickstart-v4", "functions", "src", "functions", "testdata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := nodeApp(t, s, "quickstart-v4")
+		tests := []struct {
+			name, method, path, body, contentType string
+			status                                int
+			want                                  string
+		}{
+			{"get", "GET", "/api/httpget", "", "", 200, "Hello, world!"},
+			{"get with a name", "GET", "/api/httpget?name=Ada", "", "", 200, "Hello, Ada!"},
+			{"post testdata.json", "POST", "/api/httppost", string(testdata), "text/json", 200, "Hello, Awesome Developer! You are 25 years old."},
+			{"post without age", "POST", "/api/httppost", `{"name": "Ada"}`, "application/json", 400, "Please provide both name and age in the request body."},
+			{"post not JSON", "POST", "/api/httppost", `name=Ada`, "text/plain", 400, "Invalid request body. Please provide a valid JSON object with name and age."},
+		}
+		for _, tc := range tests {
+			r := b.doRaw(tc.method, tc.path, tc.body, "Content-Type", tc.contentType, "x-functions-key", adminKey)
+			if r.status != tc.status || r.body != tc.want {
+				t.Errorf("%s: %d %q, want %d %q", tc.name, r.status, r.body, tc.status, tc.want)
+			}
+		}
+		if r := b.do("GET", "/api/httpget", nil); r.status != 401 {
+			t.Errorf("without a key: %d", r.status)
+		}
+	})
+}
