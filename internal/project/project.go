@@ -226,12 +226,6 @@ func (p *Project) DecodeJSON(name string, v any) *Problem {
 	return DecodeJSON(name, data, v)
 }
 
-// StripBOM drops a leading UTF-8 byte order mark, which editors on Windows
-// and many of Microsoft's templates write and Azure accepts.
-func StripBOM(data []byte) []byte {
-	return bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
-}
-
 // DecodeJSON strictly decodes JSON data from file name into v. A leading
 // UTF-8 byte order mark is accepted.
 func DecodeJSON(name string, data []byte, v any) *Problem {
