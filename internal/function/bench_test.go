@@ -48,11 +48,8 @@ func BenchmarkHTTPTrigger(b *testing.B) {
 			"functions/hello/index.js": `module.exports = async function (context, req) { context.res = {body: "hello " + req.query.name}; };`,
 		}, ""))
 	})
-	modules, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "e2e-v4", "functions", "node_modules"))
 	b.Run("node-v4", func(b *testing.B) {
-		if _, err := os.Stat(modules); err != nil {
-			b.Skip("no @azure/functions: run make deps")
-		}
+		modules := azureFunctionsModules(b)
 		run(b, benchHost(b, map[string]string{
 			"functions/host.json":    `{"version": "2.0", "extensions": {"http": {"maxConcurrentRequests": 1000, "maxOutstandingRequests": 2000}}}`,
 			"functions/package.json": `{"main": "index.js"}`,

@@ -191,12 +191,7 @@ func TestNodeE2EServiceBus(t *testing.T) {
 					t.Fatalf("%s has no node_modules: run make deps (scripts/deps/functions.sh)", name)
 				}
 				a, base := apptest.Start(t, d, func(c *app.Config) { c.Project = dir })
-				var b *broker.Broker
-				for _, c := range a.Components() {
-					if api, ok := c.(*httpapi.API); ok {
-						b = api.Broker()
-					}
-				}
+				b := brokerOf(a)
 				if name == "e2e-v4" {
 					msg := "testData" + strconv.FormatInt(time.Now().UnixNano(), 16)
 					if _, err := b.Send(context.Background(), "e2e-test-queue-one-trigger-and-output", broker.Message{Body: []byte(msg)}); err != nil {
@@ -284,10 +279,7 @@ app.http("hello", {
 // cookies.
 func TestNodeV4Bindings(t *testing.T) {
 	t.Parallel()
-	modules, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "e2e-v4", "functions", "node_modules"))
-	if _, err := os.Stat(modules); err != nil {
-		t.Fatal("no node_modules in testdata/nodeapps/e2e-v4: run make deps (scripts/deps/functions.sh)")
-	}
+	modules := azureFunctionsModules(t)
 	for _, d := range storetest.Drivers {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -313,12 +305,7 @@ func TestNodeV4Bindings(t *testing.T) {
 				t.Errorf("hello: %s %q", body, resp.Header.Get("Set-Cookie"))
 			}
 
-			var b *broker.Broker
-			for _, c := range a.Components() {
-				if api, ok := c.(*httpapi.API); ok {
-					b = api.Broker()
-				}
-			}
+			b := brokerOf(a)
 			ctx := context.Background()
 			if _, err := b.Send(ctx, "in", broker.Message{MessageID: "m-1", ContentType: "application/json", Body: []byte(`{"n":1}`)}); err != nil {
 				t.Fatal(err)
@@ -349,10 +336,7 @@ func TestNodeV4Bindings(t *testing.T) {
 // page shows them.
 func TestDocsNodeExamples(t *testing.T) {
 	t.Parallel()
-	modules, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "e2e-v4", "functions", "node_modules"))
-	if _, err := os.Stat(modules); err != nil {
-		t.Fatal("no node_modules in testdata/nodeapps/e2e-v4: run make deps (scripts/deps/functions.sh)")
-	}
+	modules := azureFunctionsModules(t)
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -458,12 +442,7 @@ func TestNodeTemplates(t *testing.T) {
 			waitLog(t, base, "TimerTrigger", "JavaScript is running late!")
 
 			// ServiceBusQueueTrigger: sample.dat is the message body.
-			var b *broker.Broker
-			for _, c := range a.Components() {
-				if api, ok := c.(*httpapi.API); ok {
-					b = api.Broker()
-				}
-			}
+			b := brokerOf(a)
 			if _, err := b.Send(context.Background(), "myinputqueue", broker.Message{Body: []byte(sample("ServiceBusQueueTrigger"))}); err != nil {
 				t.Fatal(err)
 			}
@@ -511,4 +490,25 @@ func TestNodeQuickstart(t *testing.T) {
 			t.Errorf("without a key: %d", r.status)
 		}
 	})
+}
+
+// brokerOf is a whole Junction's broker.
+func brokerOf(a *app.App) *broker.Broker {
+	for _, c := range a.Components() {
+		if api, ok := c.(*httpapi.API); ok {
+			return api.Broker()
+		}
+	}
+	return nil
+}
+
+// azureFunctionsModules is a node_modules folder holding @azure/functions
+// (installed by scripts/deps/functions.sh), for apps written in tests.
+func azureFunctionsModules(t testing.TB) string {
+	t.Helper()
+	modules, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "e2e-v4", "functions", "node_modules"))
+	if _, err := os.Stat(modules); err != nil {
+		t.Fatal("no node_modules in testdata/nodeapps/e2e-v4: run make deps (scripts/deps/functions.sh)")
+	}
+	return modules
 }
