@@ -241,10 +241,21 @@ func waitLog(t *testing.T, base, function, line string) {
 // Grid function writing Dataverse rows, a Service Bus relay with a return
 // binding, a timer that runs on startup and an HTTP function.
 var v4App = map[string]string{
-	"servicebus/config.json":        `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [{"Name": "in", "Properties": {}}, {"Name": "out", "Properties": {}}]}], "Logging": {"Type": "File"}}}`,
-	"functions/host.json":           `{"version": "2.0"}`,
-	"functions/local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node", "GREETING": "hello from settings"}}`,
-	"functions/package.json":        `{"name": "v4app", "main": "src/functions/*.js", "dependencies": {"@azure/functions": "^4.0.0"}}`,
+	"servicebus/config.json": `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [{"Name": "in", "Properties": {}}, {"Name": "out", "Properties": {}}]}], "Logging": {"Type": "File"}}}`,
+	"functions/host.json":    `{"version": "2.0"}`,
+	"functions/local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node", "GREETING": "hello from settings",
+		"TOPIC_URL": "https://junction.local/eventgrid/topics/leads/api/events", "TOPIC_KEY": "unused-in-process"}}`,
+	"functions/src/functions/newlead.js": `const { app, output } = require("@azure/functions");
+const leads = output.eventGrid({ topicEndpointUri: "TOPIC_URL", topicKeySetting: "TOPIC_KEY" });
+app.post("newlead", {
+    authLevel: "anonymous", extraOutputs: [leads],
+    handler: async (request, context) => {
+        const lead = await request.json();
+        context.extraOutputs.set(leads, { id: "l-2", subject: "/leads/2", eventType: "Lead.Qualified", dataVersion: "1", eventTime: new Date().toISOString(), data: lead });
+        return { status: 202 };
+    },
+});`,
+	"functions/package.json": `{"name": "v4app", "main": "src/functions/*.js", "dependencies": {"@azure/functions": "^4.0.0"}}`,
 	"functions/src/functions/leads.js": `const { app, output } = require("@azure/functions");
 const contact = output.generic({ type: "dataverse", entityName: "contacts", mode: "create" });
 app.eventGrid("onlead", {
@@ -273,7 +284,8 @@ app.http("hello", {
 }
 
 // TestNodeV4Bindings runs v4App in a whole Junction on both stores: the
-// Event Grid function's dataverse output creates a real row, the Service Bus
+// Event Grid function's dataverse output creates a real row (also for an
+// event an HTTP function publishes through its eventGrid output), the Service Bus
 // function's return binding sends to the next queue with the trigger
 // metadata camelCased, the timer gets isPastDue, and HTTP responses carry
 // cookies.
@@ -328,6 +340,22 @@ func TestNodeV4Bindings(t *testing.T) {
 				return len(rows) == 1 && rows[0].(map[string]any)["lastname"] == "Lovelace"
 			})
 			waitLog(t, base, "onlead", "lead /leads/1")
+
+			// An HTTP function's eventGrid output publishes to the same topic,
+			// whose subscription runs onlead again.
+			resp, err = http.Post(base+"/api/newlead", "application/json", strings.NewReader(`{"first":"Grace","last":"Hopper","email":"grace@example.com"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 202 {
+				t.Fatalf("newlead: %d", resp.StatusCode)
+			}
+			waitFor(t, "the second contact row", func() bool {
+				out := call("GET", "/api/data/v9.2/contacts?$filter=emailaddress1%20eq%20'grace@example.com'&$select=lastname", nil, 200)
+				rows, _ := out["value"].([]any)
+				return len(rows) == 1 && rows[0].(map[string]any)["lastname"] == "Hopper"
+			})
 		})
 	}
 }
