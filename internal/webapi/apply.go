@@ -23,8 +23,9 @@ var (
 	cntItem = regexp.MustCompile(`^\s*\$count\s+as\s+([A-Za-z_][A-Za-z0-9_]*)\s*$`)
 )
 
-// apply serves $apply: [filter(...)/]groupby((a,b)[,aggregate(...)]) or aggregate(...).
-func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *odata.Query) {
+// apply serves $apply: [filter(...)/]groupby((a,b)[,aggregate(...)]) or
+// aggregate(...), over an entity set or (extra set) a related collection.
+func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *odata.Query, extra odata.Expr) {
 	if q.Select != nil || q.Expand != nil || q.Count {
 		h.fail(w, rq, badRequest("$apply cannot be combined with $select, $expand or $count"))
 		return
@@ -62,6 +63,12 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 			}
 			if !ok {
 				h.fail(w, rq, notProperty(t, n))
+				return
+			}
+			if c.Type == records.DateTime {
+				// As in Dataverse ("groupby with datetime values isn't
+				// supported"); FetchXML dategrouping is the way to do it.
+				h.fail(w, rq, badRequest("$apply: groupby with the datetime column %s is not supported", c.Name))
 				return
 			}
 			groups = append(groups, c)
@@ -109,6 +116,7 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 	sqlText := "SELECT " + strings.Join(sel, ", ") + " FROM " + records.Quote(t.SQLName()) + " t"
 	var args []any
 	var where []string
+	filter = andExpr(extra, filter)
 	if filter != nil {
 		f, err := h.compiler(rq).Filter(t, "t", filter)
 		if err != nil {
@@ -151,7 +159,11 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 			}
 			obj := map[string]any{}
 			for i, c := range groups {
-				obj[propName(c)] = jsonValue(records.FromSQL(c, vals[i]))
+				v := records.FromSQL(c, vals[i])
+				obj[propName(c)] = jsonValue(v)
+				if f, ok := formatted(c, v); ok && rq.prefer.annotate(annFormatted) && !c.Type.IsLookup() {
+					obj[propName(c)+"@"+annFormatted] = f
+				}
 			}
 			for j, a := range aggs {
 				v := vals[len(groups)+j]
@@ -164,6 +176,15 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 					v = jsonValue(records.FromSQL(a.col, v))
 				}
 				obj[a.alias] = v
+				if rq.prefer.annotate(annFormatted) {
+					col := a.col
+					if col == nil || a.method == "countdistinct" {
+						col = &records.Column{Type: records.BigInt}
+					}
+					if f, ok := formatted(col, v); ok {
+						obj[a.alias+"@"+annFormatted] = f
+					}
+				}
 			}
 			value = append(value, obj)
 		}
@@ -229,12 +250,4 @@ func matchParen(s string, open int) int {
 	return -1
 }
 
-func aliasesOf(rq *req) odata.Aliases {
-	return func(name string) (string, bool) {
-		v, ok := rq.query["@"+name]
-		if !ok || len(v) == 0 {
-			return "", false
-		}
-		return v[0], true
-	}
-}
+func aliasesOf(rq *req) odata.Aliases { return odata.AliasesOf(rq.query) }

@@ -107,7 +107,7 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 				h.fail(w, rq, methodNotAllowed(r))
 			}
 		case len(rest) == 1 && rest[0] == "$count" && r.Method == http.MethodGet:
-			h.count(w, rq, t)
+			h.count(w, rq, t, nil)
 		case len(rest) == 1 && strings.HasPrefix(rest[0], "Microsoft.Dynamics.CRM."):
 			an, args, _ := nameAndArgs(strings.TrimPrefix(rest[0], "Microsoft.Dynamics.CRM."))
 			a, ok := h.action(an, func(b string) bool { return b == t.Name+"[]" || b == "[]" })
@@ -172,6 +172,9 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 		switch {
 		case len(rest) == 1 && !navHasKey && r.Method == http.MethodGet:
 			h.related(w, rq, t, key, nv)
+			return
+		case len(rest) == 2 && rest[1] == "$count" && nv.Collection && !navHasKey && r.Method == http.MethodGet:
+			h.relatedCount(w, rq, t, key, nv)
 			return
 		case len(rest) == 2 && rest[1] == "$ref":
 			h.ref(w, rq, t, key, nv, navKey, navHasKey)

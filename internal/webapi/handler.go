@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"junction/internal/jsonvalue"
+	"junction/internal/odata"
 	"junction/internal/records"
 	"junction/internal/server"
 )
@@ -105,10 +106,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	query, err := odata.SplitQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, badRequest("%v", err))
+		return
+	}
 	rq := &req{
 		r:     r.WithContext(ctx),
 		base:  scheme(r) + "://" + r.Host + Prefix + ver + "/",
-		query: r.URL.Query(),
+		query: query,
 		user:  records.SystemUserID,
 		corr:  server.RequestID(ctx),
 	}
@@ -137,8 +143,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rq.segs = segs
-	h.dispatch(w, rq)
+	h.dispatch(&preferWriter{ResponseWriter: w, prefer: rq.prefer}, rq)
 }
+
+// preferWriter adds Preference-Applied for odata.include-annotations to
+// every successful answer (the handlers add the preferences they honour
+// case by case: return=representation, odata.maxpagesize,
+// odata.track-changes).
+type preferWriter struct {
+	http.ResponseWriter
+	prefer prefer
+	done   bool
+}
+
+func (p *preferWriter) WriteHeader(status int) {
+	if !p.done {
+		p.done = true
+		if p.prefer.annotations != "" && status >= 200 && status < 300 && status != http.StatusNoContent {
+			p.Header().Add("Preference-Applied", `odata.include-annotations="`+p.prefer.annotations+`"`)
+		}
+	}
+	p.ResponseWriter.WriteHeader(status)
+}
+
+func (p *preferWriter) Write(b []byte) (int, error) {
+	if !p.done {
+		p.WriteHeader(http.StatusOK)
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+func (p *preferWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
 func scheme(r *http.Request) string {
 	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
