@@ -167,7 +167,7 @@ func ParseOrderBy(s string, aliases Aliases) ([]Order, error) {
 				return nil, fmt.Errorf("parameter alias %s has no value in the query string", path)
 			}
 			af := strings.Fields(v)
-			if len(af) == 0 || len(af)+len(f) > 2 {
+			if len(af) == 0 || len(af)+len(f)-1 > 2 {
 				return nil, fmt.Errorf("parameter alias %s must name one property path", path)
 			}
 			f = append(af, f[1:]...)
