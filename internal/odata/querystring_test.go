@@ -70,7 +70,9 @@ func TestParseQueryTolerance(t *testing.T) {
 		err       string
 	}{
 		{name: "trailing comma in $select (Query data using the Web API: Order rows)", raw: "$select=name,revenue,&$orderby=revenue asc,name desc",
-			check: func(q *Query) bool { return reflect.DeepEqual(q.Select, []string{"name", "revenue"}) && len(q.OrderBy) == 2 && q.OrderBy[1].Desc }},
+			check: func(q *Query) bool {
+				return reflect.DeepEqual(q.Select, []string{"name", "revenue"}) && len(q.OrderBy) == 2 && q.OrderBy[1].Desc
+			}},
 		{name: "whitespace in $select", raw: "$select= name , revenue ",
 			check: func(q *Query) bool { return reflect.DeepEqual(q.Select, []string{"name", "revenue"}) }},
 		{name: "alias in $orderby", raw: "$orderby=@p1 desc&@p1=name",
