@@ -28,7 +28,7 @@ func (h *Handler) operations() []odata.Operation {
 	sort.Strings(names)
 	for _, n := range names {
 		for _, a := range h.actions[n] {
-			ops = append(ops, odata.Operation{Name: a.Name, Function: a.Function, Bound: a.Bound, Params: a.Params, Response: a.Response, Returns: a.Returns})
+			ops = append(ops, odata.Operation{Name: a.Name, Function: a.Function, Bound: a.Bound, Params: a.Params, Response: a.Response, Returns: a.Returns, Entity: a.Entity, Types: a.Types})
 		}
 	}
 	return ops

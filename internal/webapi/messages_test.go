@@ -1,0 +1,62 @@
+package webapi_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDocumentedMessages calls the functions the way the "Web API Functions
+// and Actions Sample" page does and compares with the responses it shows.
+func TestDocumentedMessages(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		acc := b.create("accounts", map[string]any{"name": "Contoso Consulting", "address1_city": "Redmond", "numberofemployees": 150})
+		b.create("contacts", map[string]any{"lastname": "Adams"})
+		tests := []struct {
+			name, path string
+			status     int
+			want       string // the exact body, with BASE for the service root and ACC for the account id
+			header     string // expected Preference-Applied
+		}{
+			// Web API Functions and Actions Sample > Section 2: Unbound Function FormatAddress.
+			{"FormatAddress USA", "FormatAddress(Line1=@p1,City=@p2,StateOrProvince=@p3,PostalCode=@p4,Country=@p5)?@p1='123%20Maple%20St.'&@p2='Seattle'&@p3='WA'&@p4='98007'&@p5='USA'", 200,
+				`{"@odata.context":"BASE$metadata#Microsoft.Dynamics.CRM.FormatAddressResponse","Address":"123 Maple St.\r\nSeattle, WA 98007\r\nUSA"}`, ""},
+			{"FormatAddress Japan", "FormatAddress(Line1=@p1,City=@p2,StateOrProvince=@p3,PostalCode=@p4,Country=@p5)?@p1='1-2-3%20Sakura'&@p2='Nagoya'&@p3='Aichi'&@p4='455-2345'&@p5='JAPAN'", 200,
+				`{"@odata.context":"BASE$metadata#Microsoft.Dynamics.CRM.FormatAddressResponse","Address":"455-2345\r\nAichi\r\nNagoya\r\n1-2-3 Sakura\r\nJAPAN"}`, ""},
+			// Section 3: Unbound Function InitializeFrom (no mapped columns: only the lookup).
+			{"InitializeFrom", "InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)?@p1={'@odata.id':'accounts(ACC)'}&@p2='account'&@p3=Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'", 200,
+				`{"@odata.context":"BASE$metadata#accounts/$entity","@odata.type":"#Microsoft.Dynamics.CRM.account","parentaccountid@odata.bind":"accounts(ACC)"}`, "return=representation"},
+			{"InitializeFrom to another table", "InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)?@p1={'@odata.id':'accounts(ACC)'}&@p2='contact'&@p3=Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'", 200,
+				`{"@odata.context":"BASE$metadata#contacts/$entity","@odata.type":"#Microsoft.Dynamics.CRM.contact","parentcustomerid_account@odata.bind":"accounts(ACC)"}`, "return=representation"},
+			{"InitializeFrom unknown row", "InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)?@p1={'@odata.id':'accounts(00000000-0000-0000-0000-000000000009)'}&@p2='account'&@p3=Microsoft.Dynamics.CRM.TargetFieldType'All'", 404,
+				`~0x80040217`, ""},
+			// Section 5: Unbound Function RetrieveTotalRecordCount.
+			{"RetrieveTotalRecordCount", `RetrieveTotalRecordCount(EntityNames=@p1)?@p1=["account","contact"]`, 200,
+				`{"@odata.context":"BASE$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse","EntityRecordCountCollection":{"Count":2,"IsReadOnly":false,"Keys":["account","contact"],"Values":[1,1]}}`, ""},
+			{"RetrieveTotalRecordCount unknown table", `RetrieveTotalRecordCount(EntityNames=@p1)?@p1=['nothing']`, 404, `~namemapping = 'Logical'`, ""},
+			// Section 4: Unbound Function RetrieveCurrentOrganization.
+			{"RetrieveCurrentOrganization", "RetrieveCurrentOrganization(AccessType=@p1)?@p1=Microsoft.Dynamics.CRM.EndpointAccessType'Default'", 200,
+				`~"Endpoints":{"Count":3,"IsReadOnly":false,"Keys":["WebApplication","OrganizationService","OrganizationDataService"],"Values":["ROOT/","ROOT/XRMServices/2011/Organization.svc","ROOT/XRMServices/2011/OrganizationData.svc"]}`, ""},
+			{"RetrieveCurrentOrganization bad enum", "RetrieveCurrentOrganization(AccessType=@p1)?@p1=Microsoft.Dynamics.CRM.EndpointAccessType'Nowhere'", 400, `~EndpointAccessType`, ""},
+			{"RetrieveVersion", "RetrieveVersion()", 200, `~"Version":"9.2.`, ""},
+		}
+		for _, tc := range tests {
+			r := b.do("GET", strings.ReplaceAll(tc.path, "ACC", acc), nil)
+			if r.status != tc.status {
+				t.Fatalf("%s: status %d, want %d: %s", tc.name, r.status, tc.status, r.body)
+			}
+			want := strings.NewReplacer("BASE", b.base, "ACC", acc, "ROOT", b.url).Replace(tc.want)
+			got := strings.TrimSpace(string(r.body))
+			if sub, ok := strings.CutPrefix(want, "~"); ok {
+				if !strings.Contains(got, sub) {
+					t.Errorf("%s: body lacks %s:\n%s", tc.name, sub, got)
+				}
+			} else if got != want {
+				t.Errorf("%s:\ngot  %s\nwant %s", tc.name, got, want)
+			}
+			if pa := r.header.Get("Preference-Applied"); pa != tc.header {
+				t.Errorf("%s: Preference-Applied %q, want %q", tc.name, pa, tc.header)
+			}
+		}
+	})
+}
