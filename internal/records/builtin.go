@@ -90,6 +90,18 @@ func Builtin() []Table {
 			{Name: "customerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "incident_customer", Required: RequiredApp},
 			{Name: "primarycontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "contact_as_primary_contact"},
 		}, Keys: []Key{{Name: "incident_ticketnumber", Columns: []string{"ticketnumber"}}}},
+		// asyncoperation is the System Job a background operation (BulkDelete)
+		// is tracked by: clients poll its statecode and statuscode.
+		{Name: "asyncoperation", DisplayName: "System Job", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 500},
+			{Name: "operationtype", Type: Picklist, Options: []Option{{Value: 13, Label: "Bulk Delete"}}},
+			{Name: "data", Type: Memo},
+			{Name: "message", Type: Memo},
+			{Name: "friendlymessage", Type: Memo},
+			{Name: "postponeuntil", Type: DateTime},
+			{Name: "startedon", Type: DateTime},
+			{Name: "completedon", Type: DateTime},
+		}},
 	}
 }
 

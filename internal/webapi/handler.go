@@ -35,6 +35,7 @@ type Handler struct {
 	limits  *Limiter
 	now     func() time.Time
 	json    jsonvalue.Limits
+	jobs    *jobRunner
 }
 
 // Options configure a Handler.
@@ -57,6 +58,7 @@ func NewHandler(rec *records.Service, auth server.Authenticator, log *slog.Logge
 	}
 	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now, json: opt.JSON}
 	h.limits = NewLimiter(opt.Limits, opt.Now)
+	h.jobs = newJobRunner(h, log)
 	h.registerBuiltinActions()
 	h.registerSecurityActions()
 	return h

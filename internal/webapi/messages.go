@@ -11,7 +11,7 @@ import (
 // registerMessages adds the Dataverse messages integrations call, with the
 // parameters and response shapes of Microsoft's Web API reference:
 // RetrieveCurrentOrganization, FormatAddress, InitializeFrom,
-// RetrieveTotalRecordCount and BulkDelete.
+// RetrieveTotalRecordCount and BulkDelete (bulkdelete.go).
 func (h *Handler) registerMessages() {
 	str := func(n string) odata.Param { return odata.Param{Name: n, Type: "Edm.String"} }
 	strs := func(n string) odata.Param { return odata.Param{Name: n, Type: "Collection(Edm.String)"} }
@@ -35,6 +35,7 @@ func (h *Handler) registerMessages() {
 	h.Register(&Action{Name: "RetrieveTotalRecordCount", Function: true, Response: "RetrieveTotalRecordCountResponse",
 		Params: []odata.Param{strs("EntityNames")}, Returns: []odata.Param{{Name: "EntityRecordCountCollection", Type: "mscrm.EntityRecordCountCollection"}},
 		Types: []odata.ComplexType{counts}, Run: retrieveTotalRecordCount})
+	h.registerBulkDelete()
 }
 
 // retrieveCurrentOrganization answers RetrieveCurrentOrganization(AccessType=@p1)
