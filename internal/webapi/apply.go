@@ -11,6 +11,9 @@ import (
 	"junction/internal/store"
 )
 
+// AggregateLimit is the most rows $apply aggregates, as in Dataverse.
+const AggregateLimit = 50000
+
 // aggregation is one "col with method as alias" (or "$count as alias").
 type aggregation struct {
 	col    *records.Column // nil for $count
@@ -143,6 +146,14 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 	args = append(args, MaxPageSize)
 	var value []map[string]any
 	err = h.read(rq, func(qr store.Querier) error {
+		// Dataverse aggregates at most 50,000 rows and refuses more.
+		n, err := h.countUpTo(rq.r.Context(), qr, rq, t, filter, nil, AggregateLimit+1)
+		if err != nil {
+			return err
+		}
+		if n > AggregateLimit {
+			return records.Errorf(http.StatusBadRequest, records.CodeAggregateLimit, "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
+		}
 		rows, err := qr.Query(rq.r.Context(), sqlText, args...)
 		if err != nil {
 			return fmt.Errorf("$apply on %s: %w", t.Name, err)

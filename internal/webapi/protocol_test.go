@@ -224,3 +224,21 @@ func TestEncodedAndPlainQueriesAgree(t *testing.T) {
 		}
 	})
 }
+
+// TestAggregateLimit: "The aggregate functions are limited to a collection
+// of 50,000 records" (Aggregate data using OData); over it Dataverse answers
+// AggregateQueryRecordLimit exceeded.
+func TestAggregateLimit(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		seedAccounts(t, b, 50001)
+		r := b.do("GET", "accounts?$apply=aggregate($count as n)", nil)
+		if r.status != 400 || r.errCode(t) != "0x8004e023" || !strings.Contains(string(r.body), "AggregateQueryRecordLimit exceeded") {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		r = b.mustStatus(b.do("GET", "accounts?$apply=filter(name ne 'Account 50001')/aggregate($count as n,revenue with max as most)", nil), 200)
+		if !strings.Contains(string(r.body), `"value":[{"most":999,"n":50000}]`) {
+			t.Fatalf("%s", r.body)
+		}
+	})
+}

@@ -94,6 +94,11 @@ func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *r
 }
 
 func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag) (int, error) {
+	return h.countUpTo(ctx, q, rq, t, filter, extra, countCap)
+}
+
+// countUpTo counts the matching rows, stopping at limit.
+func (h *Handler) countUpTo(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, limit int) (int, error) {
 	extra, err := h.withScope(rq, t, extra)
 	if err != nil {
 		return 0, err
@@ -116,7 +121,7 @@ func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *re
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
 	var n int
-	err = q.QueryRow(ctx, "SELECT COUNT(*) FROM ("+sqlText+" LIMIT ?) c", append(args, countCap)...).Scan(&n)
+	err = q.QueryRow(ctx, "SELECT COUNT(*) FROM ("+sqlText+" LIMIT ?) c", append(args, limit)...).Scan(&n)
 	return n, err
 }
 
