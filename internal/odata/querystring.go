@@ -26,8 +26,17 @@ func SplitQuery(raw string) (url.Values, error) {
 	if raw == "" {
 		return out, nil
 	}
-	parts := splitAmp(raw)
-	for _, part := range parts {
+	// '&' inside a quoted literal belongs to it, unless the quotes do not
+	// balance (then every '&' separates).
+	quoted := strings.IndexByte(raw, '\'') >= 0 && strings.Count(raw, "'")%2 == 0
+	for rest := raw; rest != ""; {
+		part := rest
+		end := nextAmp(rest, quoted)
+		if end >= 0 {
+			part, rest = rest[:end], rest[end+1:]
+		} else {
+			rest = ""
+		}
 		if part == "" {
 			continue
 		}
@@ -53,29 +62,24 @@ func SplitQuery(raw string) (url.Values, error) {
 	return out, nil
 }
 
-// splitAmp splits s on '&' outside single-quoted literals. A query whose
-// quotes do not balance is split on every '&'.
-func splitAmp(s string) []string {
-	if strings.IndexByte(s, '\'') < 0 {
-		return strings.Split(s, "&")
+// nextAmp returns the index of the next separating '&' in s, or -1; with
+// quoted, a '&' between single quotes does not separate.
+func nextAmp(s string, quoted bool) int {
+	if !quoted {
+		return strings.IndexByte(s, '&')
 	}
-	out := make([]string, 0, strings.Count(s, "&")+1)
-	start, inStr := 0, false
+	inStr := false
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '\'':
 			inStr = !inStr
 		case '&':
 			if !inStr {
-				out = append(out, s[start:i])
-				start = i + 1
+				return i
 			}
 		}
 	}
-	if inStr {
-		return strings.Split(s, "&")
-	}
-	return append(out, s[start:])
+	return -1
 }
 
 // queryUnescape decodes %XX escapes and '+' (a space).
