@@ -1,9 +1,12 @@
 // Package webapi serves the Dataverse Web API (OData v4) at /api/data/v9.x/
 // over Junction's own tables: CRUD with ETags and upsert, queries ($select,
-// $filter, $orderby, $top, $count, $expand, paging), FetchXML, $batch, bulk
-// actions, change tracking, metadata (service document, $metadata,
-// EntityDefinitions), custom actions and functions, WhoAmI, errors in the
-// Dataverse shape and service protection limits.
+// $filter, $orderby, $top, $count, $expand, $apply, paging), FetchXML,
+// $batch, bulk actions, change tracking, metadata (service document,
+// $metadata, EntityDefinitions), custom actions and functions, the Dataverse
+// messages integrations call (WhoAmI, RetrieveCurrentOrganization,
+// FormatAddress, InitializeFrom, RetrieveTotalRecordCount, BulkDelete as a
+// background System Job), errors in the Dataverse shape and service
+// protection limits.
 package webapi
 
 import (
