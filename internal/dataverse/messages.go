@@ -212,3 +212,20 @@ func (c *Client) Job(ctx context.Context, id string) (Job, error) {
 	}
 	return j, err
 }
+
+// MetadataChanges calls RetrieveMetadataChanges with query (an
+// EntityQueryExpression as JSON-encodable data) and the ServerVersionStamp of
+// an earlier call ("" the first time): it returns the table definitions
+// changed since, and the stamp to give next time.
+func (c *Client) MetadataChanges(ctx context.Context, query any, stamp string) ([]Record, string, error) {
+	params := map[string]any{"Query": query}
+	if stamp != "" {
+		params["ClientVersionStamp"] = stamp
+	}
+	var out struct {
+		EntityMetadata     []Record
+		ServerVersionStamp string
+	}
+	err := c.Function(ctx, "RetrieveMetadataChanges", params, &out)
+	return out.EntityMetadata, out.ServerVersionStamp, err
+}

@@ -60,6 +60,15 @@ func TestClientMessagesAgainstJunction(t *testing.T) {
 			if _, err := c.Create(ctx, "contacts", init); err != nil {
 				t.Fatalf("create from InitializeFrom: %v", err)
 			}
+			mq := map[string]any{"Criteria": map[string]any{"Conditions": []any{map[string]any{"PropertyName": "LogicalName", "ConditionOperator": "Equals",
+				"Value": map[string]any{"Type": "System.String", "Value": "account"}}}}, "Properties": map[string]any{"PropertyNames": []string{"EntitySetName"}}}
+			defs, stamp, err := c.MetadataChanges(ctx, mq, "")
+			if err != nil || len(defs) != 1 || defs[0]["EntitySetName"] != "accounts" || stamp == "" {
+				t.Fatalf("MetadataChanges: %v %q %v", defs, stamp, err)
+			}
+			if defs, _, err = c.MetadataChanges(ctx, mq, stamp); err != nil || len(defs) != 0 {
+				t.Fatalf("MetadataChanges since %s: %v %v", stamp, defs, err)
+			}
 			org2, err := c.CurrentOrganization(ctx)
 			if err != nil || org2.State != "Enabled" || len(org2.Endpoints.Values) != 3 || !strings.HasPrefix(org2.Endpoints.Values[0], org) {
 				t.Fatalf("CurrentOrganization: %+v %v", org2, err)

@@ -36,6 +36,7 @@ func (h *Handler) registerMessages() {
 		Params: []odata.Param{strs("EntityNames")}, Returns: []odata.Param{{Name: "EntityRecordCountCollection", Type: "mscrm.EntityRecordCountCollection"}},
 		Types: []odata.ComplexType{counts}, Run: retrieveTotalRecordCount})
 	h.registerBulkDelete()
+	h.registerMetadataChanges()
 }
 
 // retrieveCurrentOrganization answers RetrieveCurrentOrganization(AccessType=@p1)

@@ -1,6 +1,8 @@
 package webapi_test
 
 import (
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -57,6 +59,63 @@ func TestDocumentedMessages(t *testing.T) {
 			if pa := r.header.Get("Preference-Applied"); pa != tc.header {
 				t.Errorf("%s: Preference-Applied %q, want %q", tc.name, pa, tc.header)
 			}
+		}
+	})
+}
+
+// TestRetrieveMetadataChanges follows "Query schema definitions" and the
+// RetrieveMetadataChanges function reference: a query answers the selected
+// definitions and a ServerVersionStamp; the stamp given back as
+// ClientVersionStamp answers only what changed since.
+func TestRetrieveMetadataChanges(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		q := `{"Criteria":{"FilterOperator":"And","Conditions":[{"PropertyName":"LogicalName","ConditionOperator":"In","Value":{"Type":"System.String[]","Value":"[\"account\",\"contact\"]"}}]},` +
+			`"Properties":{"AllProperties":false,"PropertyNames":["LogicalName","EntitySetName"]}}`
+		call := func(stamp string) map[string]any {
+			p := "RetrieveMetadataChanges(Query=@p1,ClientVersionStamp=@p2)?@p1=" + url.QueryEscape(q) + "&@p2=" + url.QueryEscape("'"+stamp+"'")
+			if stamp == "" {
+				p = "RetrieveMetadataChanges(Query=@p1)?@p1=" + url.QueryEscape(q)
+			}
+			m := b.mustStatus(b.do("GET", p, nil), 200).json(t)
+			if m["@odata.context"] != b.base+"$metadata#Microsoft.Dynamics.CRM.RetrieveMetadataChangesResponse" {
+				t.Fatalf("context %v", m["@odata.context"])
+			}
+			return m
+		}
+		names := func(m map[string]any) []string {
+			var out []string
+			for _, e := range m["EntityMetadata"].([]any) {
+				em := e.(map[string]any)
+				if len(em) != 3 || em["MetadataId"] == nil {
+					t.Fatalf("properties not selected: %v", em)
+				}
+				out = append(out, em["LogicalName"].(string)+"="+em["EntitySetName"].(string))
+			}
+			return out
+		}
+		first := call("")
+		if got := strings.Join(names(first), ","); got != "account=accounts,contact=contacts" {
+			t.Fatalf("first answer %s", got)
+		}
+		stamp, _ := first["ServerVersionStamp"].(string)
+		if !regexp.MustCompile(`^\d+!\d\d/\d\d/\d{4} \d\d:\d\d:\d\d$`).MatchString(stamp) {
+			t.Fatalf("stamp %q", stamp)
+		}
+		if got := names(call(stamp)); len(got) != 0 {
+			t.Fatalf("unchanged since the stamp, yet %v", got)
+		}
+		attr := map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.IntegerAttributeMetadata", "SchemaName": "new_Floors", "MinValue": 0, "MaxValue": 100}
+		b.mustStatus(b.do("POST", "EntityDefinitions(LogicalName='contact')/Attributes", attr), 204)
+		next := call(stamp)
+		if got := strings.Join(names(next), ","); got != "contact=contacts" {
+			t.Fatalf("after a change to contact: %s", got)
+		}
+		if next["ServerVersionStamp"] == stamp {
+			t.Fatalf("the stamp did not move")
+		}
+		if r := b.do("GET", "RetrieveMetadataChanges(Query=@p1,ClientVersionStamp=@p2)?@p1="+url.QueryEscape(q)+"&@p2='garbage'", nil); r.status != 400 {
+			t.Fatalf("bad stamp: %d %s", r.status, r.body)
 		}
 	})
 }
