@@ -90,6 +90,13 @@ func Builtin() []Table {
 			{Name: "customerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "incident_customer", Required: RequiredApp},
 			{Name: "primarycontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "contact_as_primary_contact"},
 		}, Keys: []Key{{Name: "incident_ticketnumber", Columns: []string{"ticketnumber"}}}},
+		// incidentresolution is the Case Resolution CloseIncident records.
+		{Name: "incidentresolution", DisplayName: "Case Resolution", PrimaryName: "subject", Columns: []Column{
+			{Name: "subject", Type: String, MaxLength: 200},
+			{Name: "description", Type: Memo},
+			{Name: "timespent", Type: Integer, Min: f(0), Max: f(1000000000)},
+			{Name: "incidentid", Type: Lookup, Targets: []string{"incident"}, Relationship: "Incident_IncidentResolutions"},
+		}},
 		// asyncoperation is the System Job a background operation (BulkDelete)
 		// is tracked by: clients poll its statecode and statuscode.
 		{Name: "asyncoperation", DisplayName: "System Job", PrimaryName: "name", Columns: []Column{

@@ -37,6 +37,7 @@ func (h *Handler) registerMessages() {
 		Types: []odata.ComplexType{counts}, Run: retrieveTotalRecordCount})
 	h.registerBulkDelete()
 	h.registerMetadataChanges()
+	h.registerRecordMessages()
 }
 
 // retrieveCurrentOrganization answers RetrieveCurrentOrganization(AccessType=@p1)

@@ -119,3 +119,64 @@ func TestRetrieveMetadataChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseIncidentAndMerge follows the CloseIncident and Merge action
+// references ("Merge table rows"): both answer 204 and change the rows in
+// one transaction.
+func TestCloseIncidentAndMerge(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		target := b.create("accounts", map[string]any{"name": "Contoso"})
+		sub := b.create("accounts", map[string]any{"name": "Contoso Ltd", "telephone1": "555-0100"})
+		kid := b.create("contacts", map[string]any{"lastname": "Kid", "parentcustomerid_account@odata.bind": "/accounts(" + sub + ")"})
+		branch := b.create("accounts", map[string]any{"name": "Branch", "parentaccountid@odata.bind": "/accounts(" + sub + ")"})
+		inc := b.create("incidents", map[string]any{"title": "Broken", "customerid_account@odata.bind": "/accounts(" + sub + ")"})
+
+		closeBody := func(status int) map[string]any {
+			return map[string]any{"IncidentResolution": map[string]any{"subject": "Put Your Resolve Subject Here", "incidentid@odata.bind": "/incidents(" + inc + ")",
+				"timespent": 60, "description": "Additional Description Here"}, "Status": status}
+		}
+		if r := b.do("POST", "CloseIncident", closeBody(1)); r.status != 400 {
+			t.Fatalf("status 1 (In Progress) cannot resolve: %d %s", r.status, r.body)
+		}
+		b.mustStatus(b.do("POST", "CloseIncident", closeBody(-1)), 204)
+		m := b.mustStatus(b.do("GET", "incidents("+inc+")?$select=statecode,statuscode&$expand=Incident_IncidentResolutions($select=subject,timespent)", nil), 200).json(t)
+		res, _ := m["Incident_IncidentResolutions"].([]any)
+		if m["statecode"] != float64(1) || m["statuscode"] != float64(5) || len(res) != 1 || res[0].(map[string]any)["timespent"] != float64(60) {
+			t.Fatalf("after CloseIncident: %v", m)
+		}
+		if r := b.do("POST", "CloseIncident", closeBody(-1)); r.status != 400 || !strings.Contains(string(r.body), "already been resolved") {
+			t.Fatalf("second CloseIncident: %d %s", r.status, r.body)
+		}
+
+		merge := map[string]any{
+			"Target":                 map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.account", "accountid": target},
+			"Subordinate":            map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.account", "accountid": sub},
+			"UpdateContent":          map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.account", "telephone1": "555-0100"},
+			"PerformParentingChecks": false,
+		}
+		b.mustStatus(b.do("POST", "Merge", merge), 204)
+		for _, c := range []struct{ path, prop, want string }{
+			{"contacts(" + kid + ")", "_parentcustomerid_value", target},
+			{"accounts(" + branch + ")", "_parentaccountid_value", target},
+			{"incidents(" + inc + ")", "_customerid_value", target},
+			{"accounts(" + target + ")", "telephone1", "555-0100"},
+		} {
+			m := b.mustStatus(b.do("GET", c.path+"?$select="+c.prop, nil), 200).json(t)
+			if m[c.prop] != c.want {
+				t.Errorf("%s %s = %v, want %v", c.path, c.prop, m[c.prop], c.want)
+			}
+		}
+		m = b.mustStatus(b.do("GET", "accounts("+sub+")?$select=statecode,statuscode", nil), 200).json(t)
+		if m["statecode"] != float64(1) || m["statuscode"] != float64(2) {
+			t.Fatalf("subordinate after Merge: %v", m)
+		}
+		if r := b.do("POST", "Merge", merge); r.status != 400 || !strings.Contains(string(r.body), "merged already") {
+			t.Fatalf("second Merge: %d %s", r.status, r.body)
+		}
+		merge["Subordinate"] = map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.contact", "contactid": kid}
+		if r := b.do("POST", "Merge", merge); r.status != 400 {
+			t.Fatalf("merge across tables: %d %s", r.status, r.body)
+		}
+	})
+}
