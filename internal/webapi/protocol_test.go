@@ -236,6 +236,12 @@ func TestAggregateLimit(t *testing.T) {
 		if r.status != 400 || r.errCode(t) != "0x8004e023" || !strings.Contains(string(r.body), "AggregateQueryRecordLimit exceeded") {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
+		// Aggregate data using FetchXml: the same limit, the same error.
+		fx := `<fetch aggregate="true"><entity name="account"><attribute name="accountid" alias="n" aggregate="count"/></entity></fetch>`
+		r = b.do("GET", "accounts?fetchXml="+url.QueryEscape(fx), nil)
+		if r.status != 400 || r.errCode(t) != "0x8004e023" {
+			t.Fatalf("fetchxml: %d %s", r.status, r.body)
+		}
 		r = b.mustStatus(b.do("GET", "accounts?$apply=filter(name ne 'Account 50001')/aggregate($count as n,revenue with max as most)", nil), 200)
 		if !strings.Contains(string(r.body), `"value":[{"most":999,"n":50000}]`) {
 			t.Fatalf("%s", r.body)
