@@ -590,17 +590,7 @@ func (h *Handler) related(w http.ResponseWriter, rq *req, t *records.Table, key 
 		h.queryWith(w, rq, other, relatedTo(nv, id))
 		return
 	}
-	var target string
-	err = h.read(rq, func(q store.Querier) error {
-		row, err := h.getRow(rq.r.Context(), q, rq, t, id)
-		if err != nil {
-			return err
-		}
-		if ref, ok := row[nv.Column.Name].(records.Ref); ok && ref.Table == other.Name {
-			target = ref.ID
-		}
-		return nil
-	})
+	target, err := h.singleTarget(rq, t, id, nv)
 	if err != nil {
 		h.fail(w, rq, err)
 		return
@@ -626,18 +616,23 @@ func (h *Handler) readRefs(w http.ResponseWriter, rq *req, t *records.Table, key
 		return
 	}
 	other := h.rec.All()[nv.Other]
+	if !nv.Collection {
+		target, err := h.singleTarget(rq, t, id, nv)
+		switch {
+		case err != nil:
+			h.fail(w, rq, err)
+		case target == "":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#$ref", "@odata.id": h.entityURL(rq, other, target)})
+		}
+		return
+	}
 	var ids []string
 	err = h.read(rq, func(q store.Querier) error {
-		if nv.Collection {
-			rows, err := h.selectRows(rq.r.Context(), q, rq, other, relatedTo(nv, id), nil, nil, MaxPageSize, 0)
-			for _, r := range rows {
-				ids = append(ids, r[other.PrimaryID()].(string))
-			}
-			return err
-		}
-		row, err := h.rec.Get(rq.r.Context(), q, t, id)
-		if ref, ok := row[nv.Column.Name].(records.Ref); ok && ref.Table == other.Name {
-			ids = append(ids, ref.ID)
+		rows, err := h.selectRows(rq.r.Context(), q, rq, other, relatedTo(nv, id), nil, nil, MaxPageSize, 0)
+		for _, r := range rows {
+			ids = append(ids, r[other.PrimaryID()].(string))
 		}
 		return err
 	})
@@ -645,19 +640,25 @@ func (h *Handler) readRefs(w http.ResponseWriter, rq *req, t *records.Table, key
 		h.fail(w, rq, err)
 		return
 	}
-	if !nv.Collection {
-		if len(ids) == 0 {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#$ref", "@odata.id": h.entityURL(rq, other, ids[0])})
-		return
-	}
 	value := make([]map[string]any, 0, len(ids))
 	for _, oid := range ids {
 		value = append(value, map[string]any{"@odata.id": h.entityURL(rq, other, oid)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#Collection($ref)", "value": value})
+}
+
+// singleTarget returns the id of the row the single-valued navigation
+// property nv of row id points to, or "".
+func (h *Handler) singleTarget(rq *req, t *records.Table, id string, nv records.Nav) (string, error) {
+	var target string
+	err := h.read(rq, func(q store.Querier) error {
+		row, err := h.getRow(rq.r.Context(), q, rq, t, id)
+		if ref, ok := row[nv.Column.Name].(records.Ref); ok && ref.Table == nv.Other {
+			target = ref.ID
+		}
+		return err
+	})
+	return target, err
 }
 
 // relatedTo is the filter selecting the rows of a collection-valued

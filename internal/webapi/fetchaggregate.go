@@ -28,7 +28,7 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 	var orders []FetchOrder
 	stripOrders(&f.Entity, &orders)
 	p := &fetchPlan{comp: h.compiler(rq)}
-	if err := h.planEntity(p, t, "t", &f.Entity, map[string]fetchTarget{}); err != nil {
+	if err := h.planEntity(rq, p, t, "t", &f.Entity, map[string]fetchTarget{}); err != nil {
 		h.fail(w, rq, err)
 		return
 	}
@@ -62,22 +62,14 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 				ac.kind = "group"
 			default:
 				ac.kind = strings.ToLower(a.Aggregate)
-				switch ac.kind {
-				case "count":
-					ac.expr, ac.col = "COUNT(*)", nil
-				case "countcolumn":
-					ac.expr = "COUNT(" + ref + ")"
-					if a.Distinct == "true" {
-						ac.expr = "COUNT(DISTINCT " + ref + ")"
-					}
-				case "sum", "avg":
-					if !numeric(c) {
-						return badRequest("%s of %s needs a numeric column", ac.kind, c.Name)
-					}
-					ac.expr = map[string]string{"sum": "CAST(SUM(", "avg": "CAST(AVG("}[ac.kind] + ref + ") AS DOUBLE PRECISION)"
-				case "min", "max":
-					ac.expr = strings.ToUpper(ac.kind) + "(" + ref + ")"
-				default:
+				if ac.kind == "count" {
+					ac.col = nil
+				}
+				if (ac.kind == "sum" || ac.kind == "avg") && !numeric(c) {
+					return badRequest("%s of %s needs a numeric column", ac.kind, c.Name)
+				}
+				var ok bool
+				if ac.expr, ok = aggregateSQL(ac.kind, ref, a.Distinct == "true"); !ok {
 					return badRequest("aggregate %q is not one of count, countcolumn, sum, avg, min, max", a.Aggregate)
 				}
 			}
@@ -131,7 +123,7 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 		}
 	}
 	for _, g := range group {
-		order = append(order, g+" ASC")
+		order = append(order, g+" ASC NULLS FIRST")
 	}
 	from := " FROM " + records.Quote(t.SQLName()) + " t " + strings.Join(p.joins, " ")
 	if len(p.where) > 0 {
@@ -145,19 +137,53 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 		q += " ORDER BY " + strings.Join(order, ", ")
 	}
 	q += " LIMIT ?"
-	var value []map[string]any
-	err = h.read(rq, func(qr store.Querier) error {
+	value, err := h.runAggregate(rq, from, p.wargs, q, cols, false)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName, "value": value})
+}
+
+// aggregateSQL is the SQL of an aggregate method over the column ref.
+func aggregateSQL(kind, ref string, distinct bool) (string, bool) {
+	switch kind {
+	case "count":
+		return "COUNT(*)", true
+	case "countcolumn":
+		if distinct {
+			return "COUNT(DISTINCT " + ref + ")", true
+		}
+		return "COUNT(" + ref + ")", true
+	case "sum":
+		return "CAST(SUM(" + ref + ") AS DOUBLE PRECISION)", true
+	case "avg":
+		return "CAST(AVG(" + ref + ") AS DOUBLE PRECISION)", true
+	case "min", "max":
+		return strings.ToUpper(kind) + "(" + ref + ")", true
+	}
+	return "", false
+}
+
+// runAggregate runs an aggregate query ($apply or aggregate FetchXML): from
+// is its FROM ... WHERE part with args, query the whole statement (its args
+// then the row limit). Over AggregateLimit rows it fails as Dataverse does.
+// Each row becomes an object keyed by the columns' aliases, with formatted
+// values when asked; nulls are kept only with keepNulls.
+func (h *Handler) runAggregate(rq *req, from string, args []any, query string, cols []aggColumn, keepNulls bool) ([]map[string]any, error) {
+	value := []map[string]any{}
+	err := h.read(rq, func(qr store.Querier) error {
 		ctx := rq.r.Context()
 		var n int
-		if err := qr.QueryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1"+from+" LIMIT ?) c", append(append([]any{}, p.wargs...), AggregateLimit+1)...).Scan(&n); err != nil {
+		if err := qr.QueryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1"+from+" LIMIT ?) c", append(append([]any{}, args...), AggregateLimit+1)...).Scan(&n); err != nil {
 			return err
 		}
 		if n > AggregateLimit {
 			return records.Errorf(http.StatusBadRequest, records.CodeAggregateLimit, "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
 		}
-		rows, err := qr.Query(ctx, q, append(append([]any{}, p.wargs...), MaxPageSize)...)
+		rows, err := qr.Query(ctx, query, append(append([]any{}, args...), MaxPageSize)...)
 		if err != nil {
-			return fmt.Errorf("aggregate fetchxml %s: %w", t.Name, err)
+			return fmt.Errorf("aggregate: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
@@ -171,7 +197,6 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 			}
 			obj := map[string]any{}
 			for i, c := range cols {
-				var v any
 				var fc *records.Column
 				switch c.kind {
 				case "count", "countcolumn", "dategroup":
@@ -184,15 +209,12 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 				default:
 					fc = c.col
 				}
-				v = records.FromSQL(fc, vals[i])
-				if v == nil {
-					continue // FetchXML results omit nulls
+				v := records.FromSQL(fc, vals[i])
+				if v == nil && !keepNulls {
+					continue
 				}
 				obj[c.alias] = jsonValue(v)
-				if rq.prefer.annotate(annFormatted) {
-					if c.kind == "group" && c.col.Type.IsLookup() {
-						continue
-					}
+				if v != nil && rq.prefer.annotate(annFormatted) && !(c.kind == "group" && c.col.Type.IsLookup()) {
 					if s, ok := formatted(fc, v); ok {
 						obj[c.alias+"@"+annFormatted] = s
 					}
@@ -202,14 +224,7 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		h.fail(w, rq, err)
-		return
-	}
-	if value == nil {
-		value = []map[string]any{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName, "value": value})
+	return value, err
 }
 
 func numeric(c *records.Column) bool {
