@@ -18,12 +18,7 @@ func TestClientMessagesAgainstJunction(t *testing.T) {
 	for _, d := range storetest.Drivers {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			a, org := startJunction(t, d)
-			ts := newTokenServer(t, a.Keys(), org+"/.default")
-			c, err := dataverse.New(dataverse.Config{URL: org, ClientID: "app-id", ClientSecret: "app-secret", TokenURL: ts.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, _, org := newClient(t, d)
 			ctx := context.Background()
 			acc, err := c.Create(ctx, "accounts", dataverse.Record{"name": "Contoso", "revenue": 100})
 			if err != nil {
