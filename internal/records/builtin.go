@@ -97,6 +97,34 @@ func Builtin() []Table {
 			{Name: "timespent", Type: Integer, Min: f(0), Max: f(1000000000)},
 			{Name: "incidentid", Type: Lookup, Targets: []string{"incident"}, Relationship: "Incident_IncidentResolutions"},
 		}},
+		// customapi, customapirequestparameter and customapiresponseproperty
+		// define Custom APIs: messages callable through the Web API whose
+		// implementation (a Junction extension column) is a function.
+		{Name: "customapi", DisplayName: "Custom API", PrimaryName: "name", Columns: []Column{
+			{Name: "uniquename", Type: String, MaxLength: 128, Required: RequiredSystem},
+			{Name: "name", Type: String, MaxLength: 100},
+			{Name: "displayname", Type: String, MaxLength: 100},
+			{Name: "description", Type: Memo},
+			{Name: "bindingtype", Type: Picklist, Options: []Option{{Value: 0, Label: "Global"}, {Value: 1, Label: "Entity"}, {Value: 2, Label: "Entity Collection"}}},
+			{Name: "boundentitylogicalname", Type: String, MaxLength: 100},
+			{Name: "isfunction", Type: Boolean},
+			{Name: "implementation", Type: String, MaxLength: 200},
+		}, Keys: []Key{{Name: "customapi_uniquename", Columns: []string{"uniquename"}}}},
+		{Name: "customapirequestparameter", DisplayName: "Custom API Request Parameter", PrimaryName: "name", Columns: []Column{
+			{Name: "uniquename", Type: String, MaxLength: 128, Required: RequiredSystem},
+			{Name: "name", Type: String, MaxLength: 100},
+			{Name: "displayname", Type: String, MaxLength: 100},
+			{Name: "type", Type: Picklist, Options: customAPITypes},
+			{Name: "isoptional", Type: Boolean},
+			{Name: "customapiid", Type: Lookup, Targets: []string{"customapi"}, Relationship: "CustomAPIRequestParameters"},
+		}},
+		{Name: "customapiresponseproperty", DisplayName: "Custom API Response Property", PrimaryName: "name", Columns: []Column{
+			{Name: "uniquename", Type: String, MaxLength: 128, Required: RequiredSystem},
+			{Name: "name", Type: String, MaxLength: 100},
+			{Name: "displayname", Type: String, MaxLength: 100},
+			{Name: "type", Type: Picklist, Options: customAPITypes},
+			{Name: "customapiid", Type: Lookup, Targets: []string{"customapi"}, Relationship: "CustomAPIResponseProperties"},
+		}},
 		// asyncoperation is the System Job a background operation (BulkDelete)
 		// is tracked by: clients poll its statecode and statuscode.
 		{Name: "asyncoperation", DisplayName: "System Job", PrimaryName: "name", Columns: []Column{
@@ -111,6 +139,12 @@ func Builtin() []Table {
 		}},
 	}
 }
+
+// customAPITypes are the types of Custom API parameters and response
+// properties.
+var customAPITypes = []Option{{Value: 0, Label: "Boolean"}, {Value: 1, Label: "DateTime"}, {Value: 2, Label: "Decimal"}, {Value: 3, Label: "Entity"},
+	{Value: 4, Label: "EntityCollection"}, {Value: 5, Label: "EntityReference"}, {Value: 6, Label: "Float"}, {Value: 7, Label: "Integer"},
+	{Value: 8, Label: "Money"}, {Value: 9, Label: "Picklist"}, {Value: 10, Label: "String"}, {Value: 11, Label: "StringArray"}, {Value: 12, Label: "Guid"}}
 
 // Fixed ids of the rows WhoAmI answers with.
 const (

@@ -47,7 +47,10 @@ type Action struct {
 	Entity bool
 	// Types are further complex types the Returns use, for $metadata.
 	Types []odata.ComplexType
-	Run   func(c *Call) (map[string]any, error)
+	// NoTx runs the operation outside a transaction (Custom APIs, whose
+	// implementations may call the Web API themselves).
+	NoTx bool
+	Run  func(c *Call) (map[string]any, error)
 }
 
 // Register adds a custom action or function; later registrations replace
@@ -88,11 +91,15 @@ func (h *Handler) invoke(w http.ResponseWriter, rq *req, a *Action, t *records.T
 			h.fail(w, rq, err)
 			return
 		}
-		err = h.read(rq, func(q store.Querier) error {
-			c.Q = q
+		if a.NoTx {
 			out, err = a.Run(c)
-			return err
-		})
+		} else {
+			err = h.read(rq, func(q store.Querier) error {
+				c.Q = q
+				out, err = a.Run(c)
+				return err
+			})
+		}
 	} else {
 		c.Params = map[string]any{}
 		if rq.r.ContentLength != 0 {
@@ -105,12 +112,16 @@ func (h *Handler) invoke(w http.ResponseWriter, rq *req, a *Action, t *records.T
 				c.Params = body
 			}
 		}
-		err = h.write(rq, func(tx store.Tx) error {
-			c.Tx, c.Q = tx, tx
-			var err error
+		if a.NoTx {
 			out, err = a.Run(c)
-			return err
-		})
+		} else {
+			err = h.write(rq, func(tx store.Tx) error {
+				c.Tx, c.Q = tx, tx
+				var err error
+				out, err = a.Run(c)
+				return err
+			})
+		}
 	}
 	if err != nil {
 		h.fail(w, rq, err)

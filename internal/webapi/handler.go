@@ -39,6 +39,8 @@ type Handler struct {
 	now     func() time.Time
 	json    jsonvalue.Limits
 	jobs    *jobRunner
+	// customAPIs runs Custom API implementations (nil: none can run).
+	customAPIs CustomAPIRunner
 }
 
 // Options configure a Handler.
