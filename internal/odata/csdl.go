@@ -158,7 +158,10 @@ func CSDL(tables map[string]*records.Table, ops []Operation) string {
 		for _, p := range op.Params {
 			w(`<Parameter Name="`, esc(p.Name), `" Type="`, esc(p.Type), `"/>`, "\n")
 		}
-		if op.Response != "" {
+		switch {
+		case strings.HasPrefix(op.Response, "Collection("):
+			w(`<ReturnType Type="`, esc(op.Response), `" Nullable="false"/>`, "\n")
+		case op.Response != "":
 			w(`<ReturnType Type="mscrm.`, esc(op.Response), `" Nullable="false"/>`, "\n")
 		}
 		w(`</`, kind, `>`, "\n")

@@ -90,6 +90,39 @@ func Builtin() []Table {
 			{Name: "customerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "incident_customer", Required: RequiredApp},
 			{Name: "primarycontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "contact_as_primary_contact"},
 		}, Keys: []Key{{Name: "incident_ticketnumber", Columns: []string{"ticketnumber"}}}},
+		// lead, opportunity and opportunityclose carry the sales messages
+		// (QualifyLead, WinOpportunity, LoseOpportunity).
+		{Name: "lead", DisplayName: "Lead", PrimaryName: "fullname", Columns: []Column{
+			{Name: "subject", Type: String, MaxLength: 300},
+			{Name: "fullname", Type: String, MaxLength: 160},
+			{Name: "firstname", Type: String, MaxLength: 50},
+			{Name: "lastname", Type: String, MaxLength: 50},
+			{Name: "companyname", Type: String, MaxLength: 100},
+			{Name: "emailaddress1", Type: String, MaxLength: 100},
+			{Name: "telephone1", Type: String, MaxLength: 50},
+			{Name: "estimatedvalue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "description", Type: Memo},
+			{Name: "parentaccountid", Type: Lookup, Targets: []string{"account"}, Relationship: "account_originating_lead"},
+			{Name: "parentcontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "contact_originating_lead"},
+		}},
+		{Name: "opportunity", DisplayName: "Opportunity", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 300, Required: RequiredApp},
+			{Name: "estimatedvalue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "actualvalue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "actualclosedate", Type: DateTime},
+			{Name: "description", Type: Memo},
+			{Name: "customerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "opportunity_customer"},
+			{Name: "parentaccountid", Type: Lookup, Targets: []string{"account"}, Relationship: "opportunity_parent_account"},
+			{Name: "parentcontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "opportunity_parent_contact"},
+			{Name: "originatingleadid", Type: Lookup, Targets: []string{"lead"}, Relationship: "lead_qualifying_opportunity"},
+		}},
+		{Name: "opportunityclose", DisplayName: "Opportunity Close", PrimaryName: "subject", Columns: []Column{
+			{Name: "subject", Type: String, MaxLength: 200},
+			{Name: "description", Type: Memo},
+			{Name: "actualrevenue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "actualend", Type: DateTime},
+			{Name: "opportunityid", Type: Lookup, Targets: []string{"opportunity"}, Relationship: "Opportunity_OpportunityClose"},
+		}},
 		// incidentresolution is the Case Resolution CloseIncident records.
 		{Name: "incidentresolution", DisplayName: "Case Resolution", PrimaryName: "subject", Columns: []Column{
 			{Name: "subject", Type: String, MaxLength: 200},

@@ -41,9 +41,9 @@ type Action struct {
 	// Params and Returns describe the operation in $metadata.
 	Params  []odata.Param
 	Returns []odata.Param
-	// Entity marks a function answering an entity (its Run sets
-	// @odata.context) with Preference-Applied: return=representation, as
-	// InitializeFrom does.
+	// Entity marks an operation answering entities, not a complex type
+	// (its Run sets @odata.context); a function so marked answers with
+	// Preference-Applied: return=representation, as InitializeFrom does.
 	Entity bool
 	// Types are further complex types the Returns use, for $metadata.
 	Types []odata.ComplexType
@@ -131,9 +131,10 @@ func (h *Handler) invoke(w http.ResponseWriter, rq *req, a *Action, t *records.T
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if a.Entity {
+	if a.Entity && a.Function {
 		w.Header().Set("Preference-Applied", "return=representation")
-	} else {
+	}
+	if _, own := out["@odata.context"]; !own {
 		out["@odata.context"] = rq.base + "$metadata#Microsoft.Dynamics.CRM." + a.Response
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -38,6 +38,7 @@ func (h *Handler) registerMessages() {
 	h.registerBulkDelete()
 	h.registerMetadataChanges()
 	h.registerRecordMessages()
+	h.registerSalesMessages()
 }
 
 // retrieveCurrentOrganization answers RetrieveCurrentOrganization(AccessType=@p1)

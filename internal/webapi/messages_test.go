@@ -180,3 +180,63 @@ func TestCloseIncidentAndMerge(t *testing.T) {
 		}
 	})
 }
+
+// TestSalesMessages follows the QualifyLead, WinOpportunity and
+// LoseOpportunity action references.
+func TestSalesMessages(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		lead := b.create("leads", map[string]any{"subject": "Interested in printers", "firstname": "Ada", "lastname": "Lovelace", "fullname": "Ada Lovelace",
+			"companyname": "Analytical Engines", "emailaddress1": "ada@example.com", "estimatedvalue": 5000})
+		r := b.mustStatus(b.do("POST", "leads("+lead+")/Microsoft.Dynamics.CRM.QualifyLead", map[string]any{"CreateAccount": true, "CreateContact": true, "CreateOpportunity": true, "Status": 3}), 200)
+		m := r.json(t)
+		if m["@odata.context"] != b.base+"$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)" {
+			t.Fatalf("context: %s", r.body)
+		}
+		ids := map[string]string{}
+		for _, v := range m["value"].([]any) {
+			e := v.(map[string]any)
+			typ := strings.TrimPrefix(e["@odata.type"].(string), "#Microsoft.Dynamics.CRM.")
+			ids[typ] = e[typ+"id"].(string)
+		}
+		if len(ids) != 3 {
+			t.Fatalf("created %v", ids)
+		}
+		opp := b.mustStatus(b.do("GET", "opportunities("+ids["opportunity"]+")?$select=name,estimatedvalue,_customerid_value,_originatingleadid_value,_parentcontactid_value", nil), 200).json(t)
+		if opp["name"] != "Interested in printers" || opp["estimatedvalue"] != float64(5000) || opp["_customerid_value"] != ids["account"] ||
+			opp["_originatingleadid_value"] != lead || opp["_parentcontactid_value"] != ids["contact"] {
+			t.Fatalf("opportunity %v", opp)
+		}
+		con := b.mustStatus(b.do("GET", "contacts("+ids["contact"]+")?$select=fullname,_parentcustomerid_value", nil), 200).json(t)
+		ld := b.mustStatus(b.do("GET", "leads("+lead+")?$select=statecode,statuscode,_parentaccountid_value", nil), 200).json(t)
+		if con["fullname"] != "Ada Lovelace" || con["_parentcustomerid_value"] != ids["account"] || ld["statecode"] != float64(1) || ld["statuscode"] != float64(3) || ld["_parentaccountid_value"] != ids["account"] {
+			t.Fatalf("contact %v lead %v", con, ld)
+		}
+		if r := b.do("POST", "leads("+lead+")/Microsoft.Dynamics.CRM.QualifyLead", map[string]any{"CreateAccount": false, "Status": 3}); r.status != 400 {
+			t.Fatalf("qualifying twice: %d %s", r.status, r.body)
+		}
+
+		win := func(action, opp string, status int) resp {
+			return b.do("POST", action, map[string]any{"OpportunityClose": map[string]any{"subject": "Closed", "opportunityid@odata.bind": "/opportunities(" + opp + ")",
+				"actualrevenue": 4500, "actualend": "2026-12-01T00:00:00Z"}, "Status": status})
+		}
+		b.mustStatus(win("WinOpportunity", ids["opportunity"], 3), 204)
+		o := b.mustStatus(b.do("GET", "opportunities("+ids["opportunity"]+")?$select=statecode,statuscode,actualvalue,actualclosedate&$expand=Opportunity_OpportunityClose($select=subject)", nil), 200).json(t)
+		if o["statecode"] != float64(1) || o["statuscode"] != float64(3) || o["actualvalue"] != float64(4500) || o["actualclosedate"] != "2026-12-01T00:00:00Z" ||
+			len(o["Opportunity_OpportunityClose"].([]any)) != 1 {
+			t.Fatalf("won opportunity %v", o)
+		}
+		if r := win("LoseOpportunity", ids["opportunity"], 4); r.status != 400 {
+			t.Fatalf("closing twice: %d %s", r.status, r.body)
+		}
+		other := b.create("opportunities", map[string]any{"name": "Another"})
+		if r := win("LoseOpportunity", other, 3); r.status != 400 {
+			t.Fatalf("lost with the Won status: %d %s", r.status, r.body)
+		}
+		b.mustStatus(win("LoseOpportunity", other, -1), 204)
+		o = b.mustStatus(b.do("GET", "opportunities("+other+")?$select=statecode,statuscode,actualvalue", nil), 200).json(t)
+		if o["statecode"] != float64(2) || o["statuscode"] != float64(4) || o["actualvalue"] != nil {
+			t.Fatalf("lost opportunity %v", o)
+		}
+	})
+}
