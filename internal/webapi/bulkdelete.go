@@ -95,9 +95,17 @@ func (h *Handler) bulkDelete(c *Call) (map[string]any, error) {
 		return nil, err
 	}
 	for _, q := range queries {
-		// Compile now, so that a bad query is refused with the call.
-		if _, _, err := h.planBulkDelete(q, c.Caller.UserID); err != nil {
+		// Compile now, so that a bad query is refused with the call, and
+		// check the caller may delete from the table at all; the job checks
+		// each row again as it deletes it.
+		t, _, err := h.planBulkDelete(q, c.Caller.UserID)
+		if err != nil {
 			return nil, err
+		}
+		if g := c.Caller.Grants; g != nil {
+			if _, err := g.Need(records.RightDelete, t); err != nil {
+				return nil, err
+			}
 		}
 	}
 	row := records.Row{"name": name, "operationtype": int64(opBulkDelete), "data": string(data)}
@@ -462,13 +470,32 @@ func (j *jobRunner) run(ctx context.Context, job records.Row) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	caller := records.Caller{UserID: ownerID(job), CorrelationID: job["asyncoperationid"].(string)}
-	rq := &req{user: caller.UserID}
+	// The job runs with its owner's privileges: it reads and deletes only the
+	// rows the owner could.
+	owner := ownerID(job)
+	grants := records.AdminGrants(owner)
+	if owner != records.SystemUserID {
+		if grants, err = h.rec.Grants(ctx, owner, false); err != nil {
+			return 0, err
+		}
+	}
+	caller := records.Caller{UserID: owner, CorrelationID: job["asyncoperationid"].(string), Grants: grants}
+	rq := &req{user: owner, grants: grants}
 	total := 0
 	for _, q := range queries {
 		t, filter, err := h.planBulkDelete(q, caller.UserID)
 		if err != nil {
 			return total, err
+		}
+		// With Delete at user depth only, only the owner's own rows are
+		// candidates (the rows it may read but not delete are left alone).
+		var own []odata.Frag
+		depth, err := grants.Need(records.RightDelete, t)
+		if err != nil {
+			return total, err
+		}
+		if depth <= records.DepthBasic {
+			own = []odata.Frag{{SQL: `t."ownerid" = ?`, Args: []any{owner}}}
 		}
 		for {
 			if ctx.Err() != nil {
@@ -476,7 +503,7 @@ func (j *jobRunner) run(ctx context.Context, job records.Row) (int, error) {
 			}
 			n := 0
 			err := h.rec.Store().Tx(ctx, func(tx store.Tx) error {
-				rows, err := h.selectRows(ctx, tx, rq, t, filter, nil, nil, bulkDeleteChunk, 0)
+				rows, err := h.selectRows(ctx, tx, rq, t, filter, own, nil, bulkDeleteChunk, 0)
 				if err != nil {
 					return err
 				}

@@ -1,10 +1,13 @@
 package webapi_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"junction/internal/server"
 )
 
 // TestBulkDelete follows "Delete data in bulk" / "BulkDelete Action": the
@@ -75,6 +78,39 @@ func TestBulkDelete(t *testing.T) {
 		rest := b.mustStatus(b.do("GET", "accounts?$select=name", nil), 200).json(t)
 		if v := rest["value"].([]any); len(v) != 1 || v[0].(map[string]any)["accountid"] != keep {
 			t.Fatalf("left %v", rest)
+		}
+	})
+}
+
+// TestBulkDeleteKeepsToTheCallersRows: the job runs with its owner's
+// privileges, so a Basic User's job deletes only the rows it owns.
+func TestBulkDeleteKeepsToTheCallersRows(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		_, secret, err := b.app.Keys().Create(context.Background(), "basic", server.RoleSender)
+		if err != nil {
+			t.Fatal(err)
+		}
+		basic := b.as(t, secret)
+		basic.create("accounts", map[string]any{"name": "Mine 1"})
+		basic.create("accounts", map[string]any{"name": "Mine 2"})
+		b.create("accounts", map[string]any{"name": "Admin's 1"})
+		b.create("accounts", map[string]any{"name": "Admin's 2"})
+		r := basic.mustStatus(basic.do("POST", "BulkDelete", map[string]any{"JobName": "Everything", "QuerySet": []any{map[string]any{"EntityName": "account",
+			"Criteria": map[string]any{"Conditions": []any{map[string]any{"AttributeName": "name", "Operator": "NotNull"}}}}}}), 200)
+		job := r.json(t)["JobId"].(string)
+		var st map[string]any
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			st = b.mustStatus(b.do("GET", "asyncoperations("+job+")?$select=statecode,statuscode,message", nil), 200).json(t)
+			if st["statecode"] == float64(3) || time.Now().After(deadline) {
+				break
+			}
+		}
+		if st["statuscode"] != float64(30) || st["message"] != "2 records deleted." {
+			t.Fatalf("job %v", st)
+		}
+		if n := strings.TrimSpace(string(b.mustStatus(b.do("GET", "accounts/$count", nil), 200).body)); n != "2" {
+			t.Fatalf("%s accounts left, want the admin's 2", n)
 		}
 	})
 }

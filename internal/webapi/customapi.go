@@ -61,8 +61,12 @@ func (h *Handler) customAPIActions(rq *req, uniquename string) ([]*Action, error
 	reqT, _ := h.rec.Table("customapirequestparameter")
 	resT, _ := h.rec.Table("customapiresponseproperty")
 	var out []*Action
+	// Custom API definitions are read whatever the caller's privileges on
+	// the customapi tables: calling a message needs none of them.
+	sys := &req{r: rq.r, user: rq.user, batchID: rq.batchID}
 	err := h.read(rq, func(q store.Querier) error {
 		ctx := rq.r.Context()
+		rq := sys
 		var filter odata.Expr
 		if uniquename != "" {
 			filter = odata.Binary{Op: "eq", L: odata.Path{Segments: []string{"uniquename"}}, R: odata.Literal{Kind: odata.LitString, Text: uniquename}}

@@ -145,7 +145,7 @@ func initializeFrom(c *Call) (map[string]any, error) {
 		return nil, err
 	}
 	srcTable, _ := c.Rec.Table(src.Table)
-	if _, err := c.Rec.Get(c.Ctx, c.Q, srcTable, src.ID); err != nil {
+	if _, err := c.h.getRow(c.Ctx, c.Q, c.rq, srcTable, src.ID); err != nil {
 		return nil, err
 	}
 	out := map[string]any{
@@ -182,6 +182,11 @@ func retrieveTotalRecordCount(c *Call) (map[string]any, error) {
 		t, ok := c.Rec.Table(s)
 		if !ok {
 			return nil, records.Errorf(http.StatusNotFound, records.CodeNotFound, "The entity with a name = '%s' with namemapping = 'Logical' was not found in the MetadataCache.", s)
+		}
+		if g := c.rq.grants; g != nil {
+			if _, err := g.Need(records.RightRead, t); err != nil {
+				return nil, err
+			}
 		}
 		var count int64
 		if err := c.Q.QueryRow(c.Ctx, "SELECT COUNT(*) FROM "+records.Quote(t.SQLName())).Scan(&count); err != nil {

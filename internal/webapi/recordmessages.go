@@ -38,7 +38,7 @@ func (h *Handler) closeIncident(c *Call) (map[string]any, error) {
 	if ref.ID == "" || len(later) > 0 {
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, `IncidentResolution must name its Case with "incidentid@odata.bind": "/incidents(<id>)".`)
 	}
-	current, err := c.Rec.Get(c.Ctx, c.Tx, inc, ref.ID)
+	current, err := h.getRow(c.Ctx, c.Tx, c.rq, inc, ref.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (h *Handler) merge(c *Call) (map[string]any, error) {
 			return nil, "", records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "%s needs its %s.", name, t.PrimaryID())
 		}
 		id = strings.ToLower(id)
-		if _, err := c.Rec.Get(c.Ctx, c.Tx, t, id); err != nil {
+		if _, err := h.getRow(c.Ctx, c.Tx, c.rq, t, id); err != nil {
 			return nil, "", err
 		}
 		return t, id, nil
@@ -116,7 +116,7 @@ func (h *Handler) merge(c *Call) (map[string]any, error) {
 	if target == sub {
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "Target and Subordinate are the same record.")
 	}
-	if row, _ := c.Rec.Get(c.Ctx, c.Tx, t, sub); row["statecode"] != int64(0) {
+	if row, _ := h.getRow(c.Ctx, c.Tx, c.rq, t, sub); row["statecode"] != int64(0) {
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "The subordinate record is not active; it may have been merged already.")
 	}
 	for _, other := range c.Rec.Tables() {

@@ -28,7 +28,7 @@ func (h *Handler) registerSalesMessages() {
 // qualifies the lead, and answers the rows it created.
 func (h *Handler) qualifyLead(c *Call) (map[string]any, error) {
 	leadT, _ := c.Rec.Table("lead")
-	lead, err := c.Rec.Get(c.Ctx, c.Tx, leadT, c.ID)
+	lead, err := h.getRow(c.Ctx, c.Tx, c.rq, leadT, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (h *Handler) closeOpportunity(c *Call, state, defaultStatus int64) (map[str
 	if ref.ID == "" || len(later) > 0 {
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, `OpportunityClose must name its opportunity with "opportunityid@odata.bind": "/opportunities(<id>)".`)
 	}
-	opp, err := c.Rec.Get(c.Ctx, c.Tx, oppT, ref.ID)
+	opp, err := h.getRow(c.Ctx, c.Tx, c.rq, oppT, ref.ID)
 	if err != nil {
 		return nil, err
 	}
