@@ -76,6 +76,7 @@ func buildComponents(d Deps) []Component {
 			http.Error(w, "no function is served at this path", http.StatusNotFound)
 		})), MaxBody: lim.FunctionsMaxBody})
 	bridge.Host = functions.Host()
+	web.Handler().SetCustomAPIs(bridge)
 
 	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Secrets: d.Secrets,
 		Lockout: sftp.Lockout{Threshold: d.Config.SFTPLockoutThreshold, Duration: d.Config.SFTPLockoutDuration}})

@@ -59,17 +59,25 @@ func startJunction(t *testing.T, d store.Dialect) (*app.App, string) {
 	return apptest.Start(t, d, func(c *app.Config) { c.AdminKey = "admin" })
 }
 
+// newClient starts a Junction on d and returns a client of its Web API with
+// the token server that serves it, and the organization URL.
+func newClient(t *testing.T, d store.Dialect) (*dataverse.Client, *tokenServer, string) {
+	t.Helper()
+	a, org := startJunction(t, d)
+	ts := newTokenServer(t, a.Keys(), org+"/.default")
+	c, err := dataverse.New(dataverse.Config{URL: org, ClientID: "app-id", ClientSecret: "app-secret", TokenURL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ts, org
+}
+
 func TestClientAgainstJunction(t *testing.T) {
 	t.Parallel()
 	for _, d := range storetest.Drivers {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			a, org := startJunction(t, d)
-			ts := newTokenServer(t, a.Keys(), org+"/.default")
-			c, err := dataverse.New(dataverse.Config{URL: org, ClientID: "app-id", ClientSecret: "app-secret", TokenURL: ts.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, ts, _ := newClient(t, d)
 			ctx := context.Background()
 			if uid, err := c.WhoAmI(ctx); err != nil || uid == "" {
 				t.Fatalf("WhoAmI: %q %v", uid, err)

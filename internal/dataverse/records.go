@@ -281,12 +281,11 @@ func (c *Client) Function(ctx context.Context, name string, params map[string]an
 		i++
 		alias := "@p" + strconv.Itoa(i)
 		names = append(names, k+"="+alias)
-		switch x := v.(type) {
-		case string:
-			q.Set(alias, "'"+strings.ReplaceAll(x, "'", "''")+"'")
-		default:
-			q.Set(alias, fmt.Sprint(x))
+		s, err := functionValue(v)
+		if err != nil {
+			return fmt.Errorf("dataverse: %s parameter %s: %w", name, k, err)
 		}
+		q.Set(alias, s)
 	}
 	p := name + "(" + strings.Join(names, ",") + ")"
 	if len(q) > 0 {

@@ -333,10 +333,12 @@ func (p *parser) alias(t token) (Expr, error) {
 		return nil, &SyntaxError{Pos: t.pos, Msg: "parameter alias @" + t.text + " must be a single value"}
 	}
 	switch e.(type) {
-	case Literal, List:
+	case Literal, List, Path:
+		// A Path is an alias standing for a property path, as in
+		// contains(@p1,'Contoso')&@p1=name.
 		return e, nil
 	}
-	return nil, &SyntaxError{Pos: t.pos, Msg: "parameter alias @" + t.text + " must be a literal"}
+	return nil, &SyntaxError{Pos: t.pos, Msg: "parameter alias @" + t.text + " must be a literal or a property path"}
 }
 
 func (p *parser) list() (Expr, error) {

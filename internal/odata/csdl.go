@@ -22,6 +22,16 @@ type Operation struct {
 	Params   []Param
 	Response string // complex type name, or ""
 	Returns  []Param
+	// Entity marks Response as an entity type, not a complex type to write.
+	Entity bool
+	// Types are further complex types the Returns use.
+	Types []ComplexType
+}
+
+// ComplexType is a complex type an operation's response uses.
+type ComplexType struct {
+	Name  string
+	Props []Param
 }
 
 // EdmType is the EDM type of a column.
@@ -104,16 +114,24 @@ func CSDL(tables map[string]*records.Table, ops []Operation) string {
 		return sorted[i].Bound < sorted[j].Bound
 	})
 	seenType := map[string]bool{}
-	for _, op := range sorted {
-		if op.Response == "" || seenType[op.Response] {
-			continue
+	complexType := func(name string, props []Param) {
+		if seenType[name] {
+			return
 		}
-		seenType[op.Response] = true
-		w(`<ComplexType Name="`, esc(op.Response), `">`, "\n")
-		for _, p := range op.Returns {
+		seenType[name] = true
+		w(`<ComplexType Name="`, esc(name), `">`, "\n")
+		for _, p := range props {
 			w(`<Property Name="`, esc(p.Name), `" Type="`, esc(p.Type), `"/>`, "\n")
 		}
 		w(`</ComplexType>`, "\n")
+	}
+	for _, op := range sorted {
+		for _, ct := range op.Types {
+			complexType(ct.Name, ct.Props)
+		}
+		if op.Response != "" && !op.Entity {
+			complexType(op.Response, op.Returns)
+		}
 	}
 	for _, op := range sorted {
 		kind := "Action"
@@ -140,7 +158,10 @@ func CSDL(tables map[string]*records.Table, ops []Operation) string {
 		for _, p := range op.Params {
 			w(`<Parameter Name="`, esc(p.Name), `" Type="`, esc(p.Type), `"/>`, "\n")
 		}
-		if op.Response != "" {
+		switch {
+		case strings.HasPrefix(op.Response, "Collection("):
+			w(`<ReturnType Type="`, esc(op.Response), `" Nullable="false"/>`, "\n")
+		case op.Response != "":
 			w(`<ReturnType Type="mscrm.`, esc(op.Response), `" Nullable="false"/>`, "\n")
 		}
 		w(`</`, kind, `>`, "\n")

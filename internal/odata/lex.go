@@ -1,5 +1,6 @@
 // Package odata parses the OData v4 URL conventions Dataverse clients send
-// (key segments, $select, $filter, $orderby, $expand, query-function aliases),
+// (the query string split by the OData rules, key segments, $select, $filter,
+// $orderby, $expand, parameter aliases, query functions),
 // compiles $filter and $orderby to parameterised SQL that gives identical
 // results on SQLite and PostgreSQL, and writes the CSDL $metadata document.
 package odata

@@ -33,16 +33,13 @@ type Query struct {
 	Apply   string
 }
 
-// ParseQuery reads the system query options of values; unknown $options are
-// errors, other parameters (aliases such as @p1) are allowed.
+// ParseQuery reads the system query options of values (see SplitQuery for
+// reading them from a raw query string); unknown $options are errors, other
+// parameters (aliases such as @p1) are allowed. Parameter aliases stand for
+// values in $filter and for property paths in $filter and $orderby, as
+// Dataverse allows.
 func ParseQuery(values url.Values) (*Query, error) {
-	aliases := func(name string) (string, bool) {
-		v, ok := values["@"+name]
-		if !ok || len(v) == 0 {
-			return "", false
-		}
-		return v[0], true
-	}
+	aliases := AliasesOf(values)
 	q := &Query{Top: -1}
 	for k, vs := range values {
 		if len(vs) == 0 {
@@ -56,20 +53,11 @@ func ParseQuery(values url.Values) (*Query, error) {
 		case "$filter":
 			q.Filter, err = ParseFilter(v, aliases)
 		case "$orderby":
-			q.OrderBy, err = ParseOrderBy(v)
+			q.OrderBy, err = ParseOrderBy(v, aliases)
 		case "$top":
-			q.Top, err = strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || q.Top < 0 {
-				err = fmt.Errorf("$top must be a non-negative integer")
-			}
+			q.Top, err = parseTop(v)
 		case "$count":
-			switch v {
-			case "true":
-				q.Count = true
-			case "false":
-			default:
-				err = fmt.Errorf("$count must be true or false")
-			}
+			q.Count, err = parseCount(v)
 		case "$expand":
 			q.Expand, err = ParseExpand(v, aliases)
 		case "$skiptoken":
@@ -96,14 +84,50 @@ func ParseQuery(values url.Values) (*Query, error) {
 	return q, nil
 }
 
+// AliasesOf resolves parameter aliases from query values.
+func AliasesOf(values url.Values) Aliases {
+	return func(name string) (string, bool) {
+		v, ok := values["@"+name]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+}
+
+func parseTop(v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return -1, fmt.Errorf("$top must be a non-negative integer")
+	}
+	return n, nil
+}
+
+func parseCount(v string) (bool, error) {
+	switch strings.TrimSpace(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("$count must be true or false")
+}
+
+// parseSelect reads a comma-separated list of property names. Whitespace
+// around names and one trailing comma ("name,revenue,") are accepted, as
+// Dataverse accepts them.
 func parseSelect(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasSuffix(s, ",") && len(s) > 1 {
+		s = s[:len(s)-1]
+	}
 	var out []string
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			return nil, fmt.Errorf("empty item in $select")
 		}
-		if f != "*" && !identRe.MatchString(f) || len(identRe.FindString(f)) != len(f) && f != "*" {
+		if f != "*" && !isIdent(f) {
 			return nil, fmt.Errorf("%q is not a property name", f)
 		}
 		out = append(out, f)
@@ -111,18 +135,48 @@ func parseSelect(s string) ([]string, error) {
 	return out, nil
 }
 
-// ParseOrderBy parses "name asc,createdon desc".
-func ParseOrderBy(s string) ([]Order, error) {
+// isIdent reports whether s is one identifier without dots.
+func isIdent(s string) bool {
+	if s == "" || !(s[0] == '_' || s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isIdentByte(s, i) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseOrderBy parses "name asc,createdon desc"; aliases (may be nil)
+// resolves an item written as a parameter alias ("@p1 desc" with @p1=name).
+func ParseOrderBy(s string, aliases Aliases) ([]Order, error) {
 	var out []Order
 	for _, item := range strings.Split(s, ",") {
 		f := strings.Fields(item)
 		if len(f) == 0 || len(f) > 2 {
 			return nil, fmt.Errorf("%q is not a valid $orderby item", strings.TrimSpace(item))
 		}
+		path := f[0]
+		if strings.HasPrefix(path, "@") {
+			v, ok := "", false
+			if aliases != nil {
+				v, ok = aliases(path[1:])
+			}
+			if !ok {
+				return nil, fmt.Errorf("parameter alias %s has no value in the query string", path)
+			}
+			af := strings.Fields(v)
+			if len(af) == 0 || len(af)+len(f)-1 > 2 {
+				return nil, fmt.Errorf("parameter alias %s must name one property path", path)
+			}
+			f = append(af, f[1:]...)
+			path = f[0]
+		}
 		o := Order{}
-		for _, seg := range strings.Split(f[0], "/") {
-			if m := identRe.FindString(seg); m == "" || m != seg || strings.Contains(seg, ".") {
-				return nil, fmt.Errorf("%q is not a property path", f[0])
+		for _, seg := range strings.Split(path, "/") {
+			if !isIdent(seg) {
+				return nil, fmt.Errorf("%q is not a property path", path)
 			}
 			o.Path = append(o.Path, seg)
 		}
@@ -191,9 +245,9 @@ func parseExpand(s string, aliases Aliases, depth int) ([]Expand, error) {
 			if !strings.HasSuffix(it, ")") {
 				return nil, fmt.Errorf("%q: options must end with ')'", it)
 			}
-			name, opts = it[:i], it[i+1:len(it)-1]
+			name, opts = strings.TrimSpace(it[:i]), it[i+1:len(it)-1]
 		}
-		if m := identRe.FindString(name); m == "" || m != name || strings.Contains(name, ".") {
+		if !isIdent(name) {
 			return nil, fmt.Errorf("%q is not a navigation property", name)
 		}
 		e.Nav = name
@@ -202,24 +256,31 @@ func parseExpand(s string, aliases Aliases, depth int) ([]Expand, error) {
 			if err != nil {
 				return nil, err
 			}
+			seen := map[string]bool{}
 			for _, p := range parts {
+				if strings.TrimSpace(p) == "" {
+					continue
+				}
 				k, v, ok := strings.Cut(p, "=")
 				if !ok {
 					return nil, fmt.Errorf("%q is not an option of $expand", p)
 				}
 				k = strings.ToLower(strings.TrimSpace(k))
+				if seen[k] {
+					return nil, fmt.Errorf("$expand %s: %s is given twice", name, k)
+				}
+				seen[k] = true
 				switch k {
 				case "$select":
 					e.Options.Select, err = parseSelect(v)
 				case "$filter":
 					e.Options.Filter, err = ParseFilter(v, aliases)
 				case "$orderby":
-					e.Options.OrderBy, err = ParseOrderBy(v)
+					e.Options.OrderBy, err = ParseOrderBy(v, aliases)
 				case "$top":
-					e.Options.Top, err = strconv.Atoi(strings.TrimSpace(v))
-					if err == nil && e.Options.Top < 0 {
-						err = fmt.Errorf("$top must not be negative")
-					}
+					e.Options.Top, err = parseTop(v)
+				case "$count":
+					e.Options.Count, err = parseCount(v)
 				case "$expand":
 					e.Options.Expand, err = parseExpand(v, aliases, depth+1)
 				default:

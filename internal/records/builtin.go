@@ -90,8 +90,94 @@ func Builtin() []Table {
 			{Name: "customerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "incident_customer", Required: RequiredApp},
 			{Name: "primarycontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "contact_as_primary_contact"},
 		}, Keys: []Key{{Name: "incident_ticketnumber", Columns: []string{"ticketnumber"}}}},
+		// lead, opportunity and opportunityclose carry the sales messages
+		// (QualifyLead, WinOpportunity, LoseOpportunity).
+		{Name: "lead", DisplayName: "Lead", PrimaryName: "fullname", Columns: []Column{
+			{Name: "subject", Type: String, MaxLength: 300},
+			{Name: "fullname", Type: String, MaxLength: 160},
+			{Name: "firstname", Type: String, MaxLength: 50},
+			{Name: "lastname", Type: String, MaxLength: 50},
+			{Name: "companyname", Type: String, MaxLength: 100},
+			{Name: "emailaddress1", Type: String, MaxLength: 100},
+			{Name: "telephone1", Type: String, MaxLength: 50},
+			{Name: "estimatedvalue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "description", Type: Memo},
+			{Name: "parentaccountid", Type: Lookup, Targets: []string{"account"}, Relationship: "account_originating_lead"},
+			{Name: "parentcontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "contact_originating_lead"},
+		}},
+		{Name: "opportunity", DisplayName: "Opportunity", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 300, Required: RequiredApp},
+			{Name: "estimatedvalue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "actualvalue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "actualclosedate", Type: DateTime},
+			{Name: "description", Type: Memo},
+			{Name: "customerid", Type: Customer, Targets: []string{"account", "contact"}, Relationship: "opportunity_customer"},
+			{Name: "parentaccountid", Type: Lookup, Targets: []string{"account"}, Relationship: "opportunity_parent_account"},
+			{Name: "parentcontactid", Type: Lookup, Targets: []string{"contact"}, Relationship: "opportunity_parent_contact"},
+			{Name: "originatingleadid", Type: Lookup, Targets: []string{"lead"}, Relationship: "lead_qualifying_opportunity"},
+		}},
+		{Name: "opportunityclose", DisplayName: "Opportunity Close", PrimaryName: "subject", Columns: []Column{
+			{Name: "subject", Type: String, MaxLength: 200},
+			{Name: "description", Type: Memo},
+			{Name: "actualrevenue", Type: Money, Min: f(0), Max: f(1e12)},
+			{Name: "actualend", Type: DateTime},
+			{Name: "opportunityid", Type: Lookup, Targets: []string{"opportunity"}, Relationship: "Opportunity_OpportunityClose"},
+		}},
+		// incidentresolution is the Case Resolution CloseIncident records.
+		{Name: "incidentresolution", DisplayName: "Case Resolution", PrimaryName: "subject", Columns: []Column{
+			{Name: "subject", Type: String, MaxLength: 200},
+			{Name: "description", Type: Memo},
+			{Name: "timespent", Type: Integer, Min: f(0), Max: f(1000000000)},
+			{Name: "incidentid", Type: Lookup, Targets: []string{"incident"}, Relationship: "Incident_IncidentResolutions"},
+		}},
+		// customapi, customapirequestparameter and customapiresponseproperty
+		// define Custom APIs: messages callable through the Web API whose
+		// implementation (a Junction extension column) is a function.
+		{Name: "customapi", DisplayName: "Custom API", PrimaryName: "name", Columns: []Column{
+			{Name: "uniquename", Type: String, MaxLength: 128, Required: RequiredSystem},
+			{Name: "name", Type: String, MaxLength: 100},
+			{Name: "displayname", Type: String, MaxLength: 100},
+			{Name: "description", Type: Memo},
+			{Name: "bindingtype", Type: Picklist, Options: []Option{{Value: 0, Label: "Global"}, {Value: 1, Label: "Entity"}, {Value: 2, Label: "Entity Collection"}}},
+			{Name: "boundentitylogicalname", Type: String, MaxLength: 100},
+			{Name: "isfunction", Type: Boolean},
+			{Name: "implementation", Type: String, MaxLength: 200},
+		}, Keys: []Key{{Name: "customapi_uniquename", Columns: []string{"uniquename"}}}},
+		{Name: "customapirequestparameter", DisplayName: "Custom API Request Parameter", PrimaryName: "name", Columns: []Column{
+			{Name: "uniquename", Type: String, MaxLength: 128, Required: RequiredSystem},
+			{Name: "name", Type: String, MaxLength: 100},
+			{Name: "displayname", Type: String, MaxLength: 100},
+			{Name: "type", Type: Picklist, Options: customAPITypes},
+			{Name: "isoptional", Type: Boolean},
+			{Name: "customapiid", Type: Lookup, Targets: []string{"customapi"}, Relationship: "CustomAPIRequestParameters"},
+		}},
+		{Name: "customapiresponseproperty", DisplayName: "Custom API Response Property", PrimaryName: "name", Columns: []Column{
+			{Name: "uniquename", Type: String, MaxLength: 128, Required: RequiredSystem},
+			{Name: "name", Type: String, MaxLength: 100},
+			{Name: "displayname", Type: String, MaxLength: 100},
+			{Name: "type", Type: Picklist, Options: customAPITypes},
+			{Name: "customapiid", Type: Lookup, Targets: []string{"customapi"}, Relationship: "CustomAPIResponseProperties"},
+		}},
+		// asyncoperation is the System Job a background operation (BulkDelete)
+		// is tracked by: clients poll its statecode and statuscode.
+		{Name: "asyncoperation", DisplayName: "System Job", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 500},
+			{Name: "operationtype", Type: Picklist, Options: []Option{{Value: 13, Label: "Bulk Delete"}}},
+			{Name: "data", Type: Memo},
+			{Name: "message", Type: Memo},
+			{Name: "friendlymessage", Type: Memo},
+			{Name: "postponeuntil", Type: DateTime},
+			{Name: "startedon", Type: DateTime},
+			{Name: "completedon", Type: DateTime},
+		}},
 	}
 }
+
+// customAPITypes are the types of Custom API parameters and response
+// properties.
+var customAPITypes = []Option{{Value: 0, Label: "Boolean"}, {Value: 1, Label: "DateTime"}, {Value: 2, Label: "Decimal"}, {Value: 3, Label: "Entity"},
+	{Value: 4, Label: "EntityCollection"}, {Value: 5, Label: "EntityReference"}, {Value: 6, Label: "Float"}, {Value: 7, Label: "Integer"},
+	{Value: 8, Label: "Money"}, {Value: 9, Label: "Picklist"}, {Value: 10, Label: "String"}, {Value: 11, Label: "StringArray"}, {Value: 12, Label: "Guid"}}
 
 // Fixed ids of the rows WhoAmI answers with.
 const (

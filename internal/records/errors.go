@@ -26,6 +26,8 @@ const (
 	CodeInternal       = "0x80040216" // an unexpected error
 	CodeBatchTooLarge  = "0x8005f103" // too many operations in one $batch
 	CodeInvalidMessage = "0x80040203" // invalid argument
+	CodeAggregateLimit = "0x8004e023" // an aggregate over more than 50,000 rows
+	CodePluginError    = "0x80040265" // a message's implementation failed (InvalidPluginExecutionException)
 )
 
 // Error is a failure with an HTTP status and a Dataverse code.

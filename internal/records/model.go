@@ -140,6 +140,26 @@ func systemColumns(t *Table) []Column {
 	stateOpts := []Option{{Value: 0, Label: "Active"}, {Value: 1, Label: "Inactive"}}
 	zero, one := int64(0), int64(1)
 	statusOpts := []Option{{Value: 1, Label: "Active", State: &zero}, {Value: 2, Label: "Inactive", State: &one}}
+	if t.Name == "asyncoperation" {
+		two, three := int64(2), int64(3)
+		stateOpts = []Option{{Value: 0, Label: "Ready"}, {Value: 1, Label: "Suspended"}, {Value: 2, Label: "Locked"}, {Value: 3, Label: "Completed"}}
+		statusOpts = []Option{{Value: 0, Label: "Waiting For Resources", State: &zero}, {Value: 10, Label: "Waiting", State: &one},
+			{Value: 20, Label: "In Progress", State: &two}, {Value: 21, Label: "Pausing", State: &two}, {Value: 22, Label: "Canceling", State: &two},
+			{Value: 30, Label: "Succeeded", State: &three}, {Value: 31, Label: "Failed", State: &three}, {Value: 32, Label: "Canceled", State: &three}}
+	}
+	if t.Name == "lead" {
+		two := int64(2)
+		stateOpts = []Option{{Value: 0, Label: "Open"}, {Value: 1, Label: "Qualified"}, {Value: 2, Label: "Disqualified"}}
+		statusOpts = []Option{{Value: 1, Label: "New", State: &zero}, {Value: 2, Label: "Contacted", State: &zero}, {Value: 3, Label: "Qualified", State: &one},
+			{Value: 4, Label: "Lost", State: &two}, {Value: 5, Label: "Cannot Contact", State: &two}, {Value: 6, Label: "No Longer Interested", State: &two},
+			{Value: 7, Label: "Canceled", State: &two}}
+	}
+	if t.Name == "opportunity" {
+		two := int64(2)
+		stateOpts = []Option{{Value: 0, Label: "Open"}, {Value: 1, Label: "Won"}, {Value: 2, Label: "Lost"}}
+		statusOpts = []Option{{Value: 1, Label: "In Progress", State: &zero}, {Value: 2, Label: "On Hold", State: &zero}, {Value: 3, Label: "Won", State: &one},
+			{Value: 4, Label: "Canceled", State: &two}, {Value: 5, Label: "Out-Sold", State: &two}}
+	}
 	if t.Name == "incident" {
 		stateOpts = []Option{{Value: 0, Label: "Active"}, {Value: 1, Label: "Resolved"}, {Value: 2, Label: "Cancelled"}}
 		two := int64(2)

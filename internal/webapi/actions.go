@@ -2,8 +2,11 @@ package webapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"junction/internal/odata"
@@ -38,7 +41,16 @@ type Action struct {
 	// Params and Returns describe the operation in $metadata.
 	Params  []odata.Param
 	Returns []odata.Param
-	Run     func(c *Call) (map[string]any, error)
+	// Entity marks an operation answering entities, not a complex type
+	// (its Run sets @odata.context); a function so marked answers with
+	// Preference-Applied: return=representation, as InitializeFrom does.
+	Entity bool
+	// Types are further complex types the Returns use, for $metadata.
+	Types []odata.ComplexType
+	// NoTx runs the operation outside a transaction (Custom APIs, whose
+	// implementations may call the Web API themselves).
+	NoTx bool
+	Run  func(c *Call) (map[string]any, error)
 }
 
 // Register adds a custom action or function; later registrations replace
@@ -79,11 +91,15 @@ func (h *Handler) invoke(w http.ResponseWriter, rq *req, a *Action, t *records.T
 			h.fail(w, rq, err)
 			return
 		}
-		err = h.read(rq, func(q store.Querier) error {
-			c.Q = q
+		if a.NoTx {
 			out, err = a.Run(c)
-			return err
-		})
+		} else {
+			err = h.read(rq, func(q store.Querier) error {
+				c.Q = q
+				out, err = a.Run(c)
+				return err
+			})
+		}
 	} else {
 		c.Params = map[string]any{}
 		if rq.r.ContentLength != 0 {
@@ -96,12 +112,16 @@ func (h *Handler) invoke(w http.ResponseWriter, rq *req, a *Action, t *records.T
 				c.Params = body
 			}
 		}
-		err = h.write(rq, func(tx store.Tx) error {
-			c.Tx, c.Q = tx, tx
-			var err error
+		if a.NoTx {
 			out, err = a.Run(c)
-			return err
-		})
+		} else {
+			err = h.write(rq, func(tx store.Tx) error {
+				c.Tx, c.Q = tx, tx
+				var err error
+				out, err = a.Run(c)
+				return err
+			})
+		}
 	}
 	if err != nil {
 		h.fail(w, rq, err)
@@ -111,17 +131,28 @@ func (h *Handler) invoke(w http.ResponseWriter, rq *req, a *Action, t *records.T
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	out["@odata.context"] = rq.base + "$metadata#Microsoft.Dynamics.CRM." + a.Response
+	if a.Entity && a.Function {
+		w.Header().Set("Preference-Applied", "return=representation")
+	}
+	if _, own := out["@odata.context"]; !own {
+		out["@odata.context"] = rq.base + "$metadata#Microsoft.Dynamics.CRM." + a.Response
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // functionParams reads fn(P1=@p1,P2='x') with aliases from the query string.
+// A value is an OData literal, an enum literal
+// (Microsoft.Dynamics.CRM.EndpointAccessType'Default' gives "Default"), or a
+// JSON object or array ({'@odata.id':'accounts(<id>)'}, ["account","contact"]).
 func functionParams(args string, query url.Values) (map[string]any, error) {
 	out := map[string]any{}
 	if strings.TrimSpace(args) == "" {
 		return out, nil
 	}
-	parts := strings.Split(args, ",")
+	parts, err := splitArgs(args)
+	if err != nil {
+		return nil, badRequest("function parameters: %v", err)
+	}
 	for _, p := range parts {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok {
@@ -133,28 +164,94 @@ func functionParams(args string, query url.Values) (map[string]any, error) {
 			if !ok || len(av) == 0 {
 				return nil, badRequest("parameter alias %s has no value in the query string", v)
 			}
-			v = av[0]
+			v = strings.TrimSpace(av[0])
 		}
-		e, err := odata.ParseFilter(v, nil)
+		val, err := paramValue(v)
 		if err != nil {
 			return nil, badRequest("function parameter %s: %v", k, err)
 		}
-		lit, ok := e.(odata.Literal)
-		if !ok {
-			return nil, badRequest("function parameter %s must be a literal", k)
-		}
-		switch lit.Kind {
-		case odata.LitNull:
-			out[k] = nil
-		case odata.LitInt, odata.LitFloat:
-			out[k] = jsonNumber(lit.Text)
-		case odata.LitBool:
-			out[k] = lit.Text == "true"
-		default:
-			out[k] = lit.Text
-		}
+		out[k] = val
 	}
 	return out, nil
+}
+
+// splitArgs splits function arguments on commas outside quotes, brackets
+// and braces.
+func splitArgs(s string) ([]string, error) {
+	var out []string
+	depth, start, inStr := 0, 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\'':
+			inStr = !inStr
+		case inStr:
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	if depth != 0 || inStr {
+		return nil, fmt.Errorf("unbalanced quotes or brackets")
+	}
+	return append(out, s[start:]), nil
+}
+
+var enumLiteral = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*'([^']*)'$`)
+
+func paramValue(v string) (any, error) {
+	if m := enumLiteral.FindStringSubmatch(v); m != nil {
+		return m[1], nil
+	}
+	if strings.HasPrefix(v, "{") || strings.HasPrefix(v, "[") && strings.Contains(v, `"`) {
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.UseNumber()
+		var x any
+		if err := dec.Decode(&x); err != nil {
+			// Microsoft's samples write objects with single quotes.
+			dec = json.NewDecoder(strings.NewReader(strings.ReplaceAll(v, "'", `"`)))
+			dec.UseNumber()
+			if err := dec.Decode(&x); err != nil {
+				return nil, fmt.Errorf("%q is not a JSON value", v)
+			}
+		}
+		return x, nil
+	}
+	e, err := odata.ParseFilter(v, nil)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := e.(odata.List); ok {
+		out := make([]any, 0, len(l.Items))
+		for _, it := range l.Items {
+			lit, ok := it.(odata.Literal)
+			if !ok {
+				return nil, fmt.Errorf("a list may hold literals only")
+			}
+			out = append(out, literalParam(lit))
+		}
+		return out, nil
+	}
+	lit, ok := e.(odata.Literal)
+	if !ok {
+		return nil, fmt.Errorf("must be a literal")
+	}
+	return literalParam(lit), nil
+}
+
+func literalParam(lit odata.Literal) any {
+	switch lit.Kind {
+	case odata.LitNull:
+		return nil
+	case odata.LitInt, odata.LitFloat:
+		return jsonNumber(lit.Text)
+	case odata.LitBool:
+		return lit.Text == "true"
+	}
+	return lit.Text
 }
 
 func stringParam(p map[string]any, name string) string {
@@ -173,6 +270,7 @@ func (h *Handler) registerBuiltinActions() {
 	h.Register(&Action{Name: "RetrieveVersion", Function: true, Response: "RetrieveVersionResponse", Returns: []odata.Param{str("Version")}, Run: func(c *Call) (map[string]any, error) {
 		return map[string]any{"Version": "9.2.0.0"}, nil
 	}})
+	h.registerMessages()
 	h.Register(&Action{Name: "CreateMultiple", Bound: "[]", Response: "CreateMultipleResponse", Params: []odata.Param{{Name: "Targets", Type: "Collection(mscrm.crmbaseentity)"}}, Returns: []odata.Param{{Name: "Ids", Type: "Collection(Edm.Guid)"}}, Run: h.createMultiple})
 	h.Register(&Action{Name: "UpdateMultiple", Bound: "[]", Params: []odata.Param{{Name: "Targets", Type: "Collection(mscrm.crmbaseentity)"}}, Run: h.updateMultiple})
 	h.Register(&Action{Name: "UpsertMultiple", Bound: "[]", Params: []odata.Param{{Name: "Targets", Type: "Collection(mscrm.crmbaseentity)"}}, Run: h.upsertMultiple})

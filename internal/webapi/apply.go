@@ -1,15 +1,16 @@
 package webapi
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 
 	"junction/internal/odata"
 	"junction/internal/records"
-	"junction/internal/store"
 )
+
+// AggregateLimit is the most rows $apply aggregates, as in Dataverse.
+const AggregateLimit = 50000
 
 // aggregation is one "col with method as alias" (or "$count as alias").
 type aggregation struct {
@@ -23,8 +24,9 @@ var (
 	cntItem = regexp.MustCompile(`^\s*\$count\s+as\s+([A-Za-z_][A-Za-z0-9_]*)\s*$`)
 )
 
-// apply serves $apply: [filter(...)/]groupby((a,b)[,aggregate(...)]) or aggregate(...).
-func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *odata.Query) {
+// apply serves $apply: [filter(...)/]groupby((a,b)[,aggregate(...)]) or
+// aggregate(...), over an entity set or (extra set) a related collection.
+func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *odata.Query, extra odata.Expr) {
 	if q.Select != nil || q.Expand != nil || q.Count {
 		h.fail(w, rq, badRequest("$apply cannot be combined with $select, $expand or $count"))
 		return
@@ -64,6 +66,12 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 				h.fail(w, rq, notProperty(t, n))
 				return
 			}
+			if c.Type == records.DateTime {
+				// As in Dataverse ("groupby with datetime values isn't
+				// supported"); FetchXML dategrouping is the way to do it.
+				h.fail(w, rq, badRequest("$apply: groupby with the datetime column %s is not supported", c.Name))
+				return
+			}
 			groups = append(groups, c)
 		}
 		rest := strings.TrimSpace(inner[end+1:])
@@ -86,29 +94,38 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 		h.fail(w, rq, badRequest("$apply supports groupby((...)[,aggregate(...)]) and aggregate(...), optionally after filter(...)/"))
 		return
 	}
-	var sel, gb, ob []string
+	var cols []aggColumn
+	var gb []string
 	for _, c := range groups {
-		sel = append(sel, "t."+records.Quote(c.Name))
-		gb = append(gb, "t."+records.Quote(c.Name))
-		ob = append(ob, "t."+records.Quote(c.Name)+" ASC NULLS FIRST")
+		ref := "t." + records.Quote(c.Name)
+		cols = append(cols, aggColumn{alias: propName(c), col: c, expr: ref, kind: "group"})
+		gb = append(gb, ref)
 	}
 	for _, a := range aggs {
+		ac := aggColumn{alias: a.alias, col: a.col, kind: a.method}
+		ref := ""
 		switch a.method {
 		case "$count":
-			sel = append(sel, "COUNT(*)")
+			ac.kind = "count"
 		case "countdistinct":
-			sel = append(sel, "COUNT(DISTINCT t."+records.Quote(a.col.Name)+")")
-		case "sum":
-			sel = append(sel, "CAST(SUM(t."+records.Quote(a.col.Name)+") AS DOUBLE PRECISION)")
+			ac.kind = "countcolumn"
 		case "average":
-			sel = append(sel, "CAST(AVG(t."+records.Quote(a.col.Name)+") AS DOUBLE PRECISION)")
-		default:
-			sel = append(sel, strings.ToUpper(a.method)+"(t."+records.Quote(a.col.Name)+")")
+			ac.kind = "avg"
 		}
+		if a.col != nil {
+			ref = "t." + records.Quote(a.col.Name)
+		}
+		ac.expr, _ = aggregateSQL(ac.kind, ref, a.method == "countdistinct")
+		cols = append(cols, ac)
 	}
-	sqlText := "SELECT " + strings.Join(sel, ", ") + " FROM " + records.Quote(t.SQLName()) + " t"
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = c.expr
+	}
+	from := " FROM " + records.Quote(t.SQLName()) + " t"
 	var args []any
 	var where []string
+	filter = andExpr(extra, filter)
 	if filter != nil {
 		f, err := h.compiler(rq).Filter(t, "t", filter)
 		if err != nil {
@@ -126,55 +143,17 @@ func (h *Handler) apply(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 		where, args = append(where, scope.SQL), append(args, scope.Args...)
 	}
 	if len(where) > 0 {
-		sqlText += " WHERE " + strings.Join(where, " AND ")
+		from += " WHERE " + strings.Join(where, " AND ")
 	}
+	sqlText := "SELECT " + strings.Join(sel, ", ") + from
 	if len(gb) > 0 {
-		sqlText += " GROUP BY " + strings.Join(gb, ", ") + " ORDER BY " + strings.Join(ob, ", ")
+		sqlText += " GROUP BY " + strings.Join(gb, ", ") + " ORDER BY " + strings.Join(gb, " ASC NULLS FIRST, ") + " ASC NULLS FIRST"
 	}
 	sqlText += " LIMIT ?"
-	args = append(args, MaxPageSize)
-	var value []map[string]any
-	err = h.read(rq, func(qr store.Querier) error {
-		rows, err := qr.Query(rq.r.Context(), sqlText, args...)
-		if err != nil {
-			return fmt.Errorf("$apply on %s: %w", t.Name, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			vals := make([]any, len(sel))
-			ptrs := make([]any, len(sel))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			obj := map[string]any{}
-			for i, c := range groups {
-				obj[propName(c)] = jsonValue(records.FromSQL(c, vals[i]))
-			}
-			for j, a := range aggs {
-				v := vals[len(groups)+j]
-				switch {
-				case a.method == "$count" || a.method == "countdistinct":
-					v = records.FromSQL(&records.Column{Type: records.BigInt}, v)
-				case a.method == "sum" || a.method == "average":
-					v = records.FromSQL(&records.Column{Type: records.Double}, v)
-				default:
-					v = jsonValue(records.FromSQL(a.col, v))
-				}
-				obj[a.alias] = v
-			}
-			value = append(value, obj)
-		}
-		return rows.Err()
-	})
+	value, err := h.runAggregate(rq, from, args, sqlText, cols, true)
 	if err != nil {
 		h.fail(w, rq, err)
 		return
-	}
-	if value == nil {
-		value = []map[string]any{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName, "value": value})
 }
@@ -229,12 +208,4 @@ func matchParen(s string, open int) int {
 	return -1
 }
 
-func aliasesOf(rq *req) odata.Aliases {
-	return func(name string) (string, bool) {
-		v, ok := rq.query["@"+name]
-		if !ok || len(v) == 0 {
-			return "", false
-		}
-		return v[0], true
-	}
-}
+func aliasesOf(rq *req) odata.Aliases { return odata.AliasesOf(rq.query) }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"junction/internal/odata"
 	"junction/internal/records"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -196,7 +197,12 @@ func (h *Handler) runBatchOp(outer *req, op *BatchRequest, cs *changeset) *recor
 	}
 	r.Header = op.Header.Clone()
 	r.ContentLength = int64(len(op.Body))
-	rq := &req{r: r, base: outer.base, query: u.Query(), user: outer.user, grants: outer.grants, corr: outer.corr}
+	query, err := odata.SplitQuery(u.RawQuery)
+	if err != nil {
+		writeError(rec, badRequest("%v", err))
+		return rec
+	}
+	rq := &req{r: r, base: outer.base, query: query, user: outer.user, grants: outer.grants, corr: outer.corr}
 	rq.prefer = parsePrefer(op.Header.Values("Prefer"))
 	if cs != nil {
 		rq.batchID = cs.ids

@@ -142,12 +142,16 @@ func (c *Component) Start(ctx context.Context) error {
 		return err
 	}
 	c.rec.Watch()
+	if err := c.handler.jobs.Start(ctx); err != nil {
+		return err
+	}
 	c.started = true
 	return nil
 }
 
-// Stop stops the schema watcher.
+// Stop stops the background jobs and the schema watcher.
 func (c *Component) Stop(ctx context.Context) error {
+	err := c.handler.jobs.Stop(ctx)
 	c.rec.Close()
-	return nil
+	return err
 }

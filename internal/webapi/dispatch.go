@@ -62,7 +62,12 @@ func (h *Handler) dispatch(w http.ResponseWriter, rq *req) {
 		h.entity(w, rq, t, args, has)
 		return
 	}
-	if a, ok := h.action(name, func(b string) bool { return b == "" }); ok {
+	a, ok, err := h.lookupAction(rq, name, func(b string) bool { return b == "" })
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	if ok {
 		if len(rq.segs) > 1 {
 			h.fail(w, rq, notSegment(rq.segs[1]))
 			return
@@ -107,10 +112,14 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 				h.fail(w, rq, methodNotAllowed(r))
 			}
 		case len(rest) == 1 && rest[0] == "$count" && r.Method == http.MethodGet:
-			h.count(w, rq, t)
+			h.count(w, rq, t, nil)
 		case len(rest) == 1 && strings.HasPrefix(rest[0], "Microsoft.Dynamics.CRM."):
 			an, args, _ := nameAndArgs(strings.TrimPrefix(rest[0], "Microsoft.Dynamics.CRM."))
-			a, ok := h.action(an, func(b string) bool { return b == t.Name+"[]" || b == "[]" })
+			a, ok, err := h.lookupAction(rq, an, func(b string) bool { return b == t.Name+"[]" || b == "[]" })
+			if err != nil {
+				h.fail(w, rq, err)
+				return
+			}
 			if !ok {
 				h.fail(w, rq, notSegment(rest[0]))
 				return
@@ -142,7 +151,11 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 	seg := rest[0]
 	if strings.HasPrefix(seg, "Microsoft.Dynamics.CRM.") {
 		an, args, _ := nameAndArgs(strings.TrimPrefix(seg, "Microsoft.Dynamics.CRM."))
-		a, ok := h.action(an, func(b string) bool { return b == t.Name || b == "*" })
+		a, ok, err := h.lookupAction(rq, an, func(b string) bool { return b == t.Name || b == "*" })
+		if err != nil {
+			h.fail(w, rq, err)
+			return
+		}
 		if !ok || len(rest) > 1 {
 			h.fail(w, rq, notSegment(seg))
 			return
@@ -172,6 +185,9 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 		switch {
 		case len(rest) == 1 && !navHasKey && r.Method == http.MethodGet:
 			h.related(w, rq, t, key, nv)
+			return
+		case len(rest) == 2 && rest[1] == "$count" && nv.Collection && !navHasKey && r.Method == http.MethodGet:
+			h.relatedCount(w, rq, t, key, nv)
 			return
 		case len(rest) == 2 && rest[1] == "$ref":
 			h.ref(w, rq, t, key, nv, navKey, navHasKey)

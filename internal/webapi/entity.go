@@ -313,11 +313,35 @@ func (h *Handler) writeEntity(w http.ResponseWriter, rq *req, t *records.Table, 
 	writeJSON(w, status, out)
 }
 
+// selectSuffix is the select list of a context URL: the selected
+// properties, then each expansion with its own list, as Dataverse writes it
+// ("$metadata#accounts(name,primarycontactid(fullname),Account_Tasks(subject))").
 func selectSuffix(q *odata.Query) string {
-	if q == nil || len(q.Select) == 0 {
+	if q == nil || len(q.Select) == 0 && len(q.Expand) == 0 {
 		return ""
 	}
-	return "(" + strings.Join(q.Select, ",") + ")"
+	return "(" + selectList(q) + ")"
+}
+
+func selectList(q *odata.Query) string {
+	var b strings.Builder
+	for i, s := range q.Select {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s)
+	}
+	for _, e := range q.Expand {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e.Nav + "(")
+		if e.Options != nil {
+			b.WriteString(selectList(e.Options))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, keyText string) {
@@ -489,8 +513,10 @@ func (h *Handler) property(w http.ResponseWriter, rq *req, t *records.Table, key
 	switch rq.r.Method {
 	case http.MethodGet:
 		var v any
+		var id string
 		err := h.read(rq, func(q store.Querier) error {
-			id, err := h.resolveKey(rq.r.Context(), q, t, key)
+			var err error
+			id, err = h.resolveKey(rq.r.Context(), q, t, key)
 			if err != nil {
 				return err
 			}
@@ -509,7 +535,9 @@ func (h *Handler) property(w http.ResponseWriter, rq *req, t *records.Table, key
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + "(" + c.Name + ")/$entity", "value": v})
+		// The context of a single property names the record and the
+		// property: $metadata#contacts(<id>)/telephone1.
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + "(" + id + ")/" + propName(c), "value": v})
 	case http.MethodPut, http.MethodDelete:
 		if c.System || c.Type.IsLookup() && rq.r.Method == http.MethodPut {
 			h.fail(w, rq, records.Invalid("%s cannot be set this way", c.Name))
@@ -559,22 +587,10 @@ func (h *Handler) related(w http.ResponseWriter, rq *req, t *records.Table, key 
 	}
 	other := h.rec.All()[nv.Other]
 	if nv.Collection {
-		lit := odata.Literal{Kind: odata.LitGUID, Text: id}
-		extra := odata.Binary{Op: "eq", L: odata.Path{Segments: []string{nv.Column.Name}}, R: lit}
-		h.queryWith(w, rq, other, extra)
+		h.queryWith(w, rq, other, relatedTo(nv, id))
 		return
 	}
-	var target string
-	err = h.read(rq, func(q store.Querier) error {
-		row, err := h.getRow(rq.r.Context(), q, rq, t, id)
-		if err != nil {
-			return err
-		}
-		if ref, ok := row[nv.Column.Name].(records.Ref); ok && ref.Table == other.Name {
-			target = ref.ID
-		}
-		return nil
-	})
+	target, err := h.singleTarget(rq, t, id, nv)
 	if err != nil {
 		h.fail(w, rq, err)
 		return
@@ -591,10 +607,85 @@ func (h *Handler) related(w http.ResponseWriter, rq *req, t *records.Table, key 
 	h.writeEntity(w, rq, other, target, q, http.StatusOK)
 }
 
+// readRefs serves GET accounts(id)/nav/$ref: the entity ids of the related
+// rows ($metadata#Collection($ref)) or of the related row ($metadata#$ref).
+func (h *Handler) readRefs(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, nv records.Nav) {
+	id, err := h.resolveKeyRead(rq, t, key)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	other := h.rec.All()[nv.Other]
+	if !nv.Collection {
+		target, err := h.singleTarget(rq, t, id, nv)
+		switch {
+		case err != nil:
+			h.fail(w, rq, err)
+		case target == "":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#$ref", "@odata.id": h.entityURL(rq, other, target)})
+		}
+		return
+	}
+	var ids []string
+	err = h.read(rq, func(q store.Querier) error {
+		rows, err := h.selectRows(rq.r.Context(), q, rq, other, relatedTo(nv, id), nil, nil, MaxPageSize, 0)
+		for _, r := range rows {
+			ids = append(ids, r[other.PrimaryID()].(string))
+		}
+		return err
+	})
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	value := make([]map[string]any, 0, len(ids))
+	for _, oid := range ids {
+		value = append(value, map[string]any{"@odata.id": h.entityURL(rq, other, oid)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata#Collection($ref)", "value": value})
+}
+
+// singleTarget returns the id of the row the single-valued navigation
+// property nv of row id points to, or "".
+func (h *Handler) singleTarget(rq *req, t *records.Table, id string, nv records.Nav) (string, error) {
+	var target string
+	err := h.read(rq, func(q store.Querier) error {
+		row, err := h.getRow(rq.r.Context(), q, rq, t, id)
+		if ref, ok := row[nv.Column.Name].(records.Ref); ok && ref.Table == nv.Other {
+			target = ref.ID
+		}
+		return err
+	})
+	return target, err
+}
+
+// relatedTo is the filter selecting the rows of a collection-valued
+// navigation property of the record id.
+func relatedTo(nv records.Nav, id string) odata.Expr {
+	lit := odata.Literal{Kind: odata.LitGUID, Text: id}
+	return odata.Binary{Op: "eq", L: odata.Path{Segments: []string{nv.Column.Name}}, R: lit}
+}
+
+// relatedCount serves GET accounts(id)/contact_customer_accounts/$count.
+func (h *Handler) relatedCount(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, nv records.Nav) {
+	id, err := h.resolveKeyRead(rq, t, key)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	h.count(w, rq, h.rec.All()[nv.Other], relatedTo(nv, id))
+}
+
 // ref serves $ref: associate (POST/PUT) and disassociate (DELETE).
 func (h *Handler) ref(w http.ResponseWriter, rq *req, t *records.Table, key odata.Key, nv records.Nav, navKey string, navHasKey bool) {
 	ctx := rq.r.Context()
 	other := h.rec.All()[nv.Other]
+	if rq.r.Method == http.MethodGet && !navHasKey {
+		h.readRefs(w, rq, t, key, nv)
+		return
+	}
 	err := h.write(rq, func(tx store.Tx) error {
 		id, err := h.existing(ctx, tx, t, key)
 		if err != nil {

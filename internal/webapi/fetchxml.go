@@ -38,15 +38,22 @@ type FetchEntity struct {
 	Links      []FetchEntity `xml:"link-entity"`
 }
 
-// FetchAttr is <attribute name="x" alias="y"/>.
+// FetchAttr is <attribute name="x" alias="y"/>, in an aggregate query with
+// aggregate="sum" or groupby="true" (and dategrouping="year").
 type FetchAttr struct {
-	Name  string `xml:"name,attr"`
-	Alias string `xml:"alias,attr"`
+	Name         string `xml:"name,attr"`
+	Alias        string `xml:"alias,attr"`
+	Aggregate    string `xml:"aggregate,attr"`
+	GroupBy      string `xml:"groupby,attr"`
+	DateGrouping string `xml:"dategrouping,attr"`
+	Distinct     string `xml:"distinct,attr"`
 }
 
-// FetchOrder is <order attribute="x" descending="true"/>.
+// FetchOrder is <order attribute="x" descending="true"/> (<order alias="y"/>
+// in an aggregate query).
 type FetchOrder struct {
 	Attribute  string `xml:"attribute,attr"`
+	Alias      string `xml:"alias,attr"`
 	Descending string `xml:"descending,attr"`
 }
 
@@ -405,7 +412,7 @@ func (h *Handler) fetchXML(w http.ResponseWriter, rq *req, t *records.Table, fx 
 		return
 	}
 	if f.Aggregate == "true" {
-		h.fail(w, rq, badRequest("aggregate FetchXML is not supported"))
+		h.fetchAggregate(w, rq, t, f)
 		return
 	}
 	pageSize, page, limited := MaxPageSize, 1, false

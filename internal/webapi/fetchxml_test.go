@@ -1,10 +1,13 @@
 package webapi_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"junction/internal/webapi"
 )
@@ -114,6 +117,76 @@ func FuzzParseFetchXML(f *testing.F) {
 		}
 		if fx.Entity.Name == "" {
 			t.Fatal("entity without a name accepted")
+		}
+	})
+}
+
+// TestFetchXMLAggregate follows "Aggregate data using FetchXml": every
+// aggregate over one column, groupby with an order on an alias, groupby on
+// a linked table's column, dategrouping, and the refusals.
+func TestFetchXMLAggregate(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		c1 := b.create("contacts", map[string]any{"lastname": "Adams"})
+		for i, a := range []map[string]any{
+			{"name": "A", "address1_city": "Redmond", "numberofemployees": 10},
+			{"name": "B", "address1_city": "Redmond", "numberofemployees": 30},
+			{"name": "C", "address1_city": "Seattle", "numberofemployees": 20},
+			{"name": "D", "address1_city": "Seattle"},
+		} {
+			if i < 2 {
+				a["primarycontactid@odata.bind"] = "/contacts(" + c1 + ")"
+			}
+			b.create("accounts", a)
+		}
+		year := time.Now().UTC().Year()
+		tests := []struct {
+			name, fetch string
+			status      int
+			want        string
+		}{
+			{"every aggregate", `<fetch aggregate='true'><entity name='account'>
+				<attribute name='numberofemployees' alias='Average' aggregate='avg' />
+				<attribute name='numberofemployees' alias='Count' aggregate='count' />
+				<attribute name='numberofemployees' alias='ColumnCount' aggregate='countcolumn' />
+				<attribute name='numberofemployees' alias='Maximum' aggregate='max' />
+				<attribute name='numberofemployees' alias='Minimum' aggregate='min' />
+				<attribute name='numberofemployees' alias='Sum' aggregate='sum' />
+				</entity></fetch>`, 200,
+				`[{"Average":20,"ColumnCount":3,"Count":4,"Maximum":30,"Minimum":10,"Sum":60}]`},
+			{"groupby ordered by alias", `<fetch aggregate='true'><entity name='account'>
+				<attribute name='numberofemployees' alias='Total' aggregate='sum' />
+				<attribute name='address1_city' alias='Count' aggregate='count' />
+				<attribute name='address1_city' alias='City' groupby='true' />
+				<order alias='City' descending='true' /></entity></fetch>`, 200,
+				`[{"City":"Seattle","Count":2,"Total":20},{"City":"Redmond","Count":2,"Total":40}]`},
+			{"groupby a linked column", `<fetch aggregate='true'><entity name='account'>
+				<attribute name='accountid' alias='n' aggregate='count' />
+				<link-entity name='contact' from='contactid' to='primarycontactid' alias='pc'>
+				<attribute name='lastname' alias='contact' groupby='true' /></link-entity></entity></fetch>`, 200,
+				`[{"contact":"Adams","n":2}]`},
+			{"distinct countcolumn", `<fetch aggregate='true'><entity name='account'><attribute name='address1_city' alias='cities' aggregate='countcolumn' distinct='true' /></entity></fetch>`, 200,
+				`[{"cities":2}]`},
+			{"dategrouping", `<fetch aggregate='true'><entity name='account'><attribute name='accountid' alias='n' aggregate='count' /><attribute name='createdon' alias='year' groupby='true' dategrouping='year' /></entity></fetch>`, 200,
+				fmt.Sprintf(`[{"n":4,"year":%d}]`, year)},
+			{"plain attribute", `<fetch aggregate='true'><entity name='account'><attribute name='name' /><attribute name='accountid' alias='n' aggregate='count' /></entity></fetch>`, 400, "neither groupby nor aggregate"},
+			{"no alias", `<fetch aggregate='true'><entity name='account'><attribute name='accountid' aggregate='count' /></entity></fetch>`, 400, "alias"},
+			{"sum of text", `<fetch aggregate='true'><entity name='account'><attribute name='name' alias='s' aggregate='sum' /></entity></fetch>`, 400, "numeric"},
+			{"week", `<fetch aggregate='true'><entity name='account'><attribute name='createdon' alias='w' groupby='true' dategrouping='week' /></entity></fetch>`, 400, "dategrouping"},
+		}
+		for _, tc := range tests {
+			r := b.do("GET", "accounts?fetchXml="+url.QueryEscape(tc.fetch), nil)
+			if r.status != tc.status {
+				t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
+			}
+			if tc.status == 200 {
+				got, _ := json.Marshal(r.json(t)["value"])
+				if string(got) != tc.want {
+					t.Errorf("%s:\ngot  %s\nwant %s", tc.name, got, tc.want)
+				}
+			} else if !strings.Contains(string(r.body), tc.want) {
+				t.Errorf("%s: %s", tc.name, r.body)
+			}
 		}
 	})
 }

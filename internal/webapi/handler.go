@@ -1,9 +1,12 @@
 // Package webapi serves the Dataverse Web API (OData v4) at /api/data/v9.x/
 // over Junction's own tables: CRUD with ETags and upsert, queries ($select,
-// $filter, $orderby, $top, $count, $expand, paging), FetchXML, $batch, bulk
-// actions, change tracking, metadata (service document, $metadata,
-// EntityDefinitions), custom actions and functions, WhoAmI, errors in the
-// Dataverse shape and service protection limits.
+// $filter, $orderby, $top, $count, $expand, $apply, paging), FetchXML,
+// $batch, bulk actions, change tracking, metadata (service document,
+// $metadata, EntityDefinitions), custom actions and functions, the Dataverse
+// messages integrations call (WhoAmI, RetrieveCurrentOrganization,
+// FormatAddress, InitializeFrom, RetrieveTotalRecordCount, BulkDelete as a
+// background System Job), errors in the Dataverse shape and service
+// protection limits.
 package webapi
 
 import (
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"junction/internal/jsonvalue"
+	"junction/internal/odata"
 	"junction/internal/records"
 	"junction/internal/server"
 )
@@ -34,6 +38,9 @@ type Handler struct {
 	limits  *Limiter
 	now     func() time.Time
 	json    jsonvalue.Limits
+	jobs    *jobRunner
+	// customAPIs runs Custom API implementations (nil: none can run).
+	customAPIs CustomAPIRunner
 }
 
 // Options configure a Handler.
@@ -56,6 +63,7 @@ func NewHandler(rec *records.Service, auth server.Authenticator, log *slog.Logge
 	}
 	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now, json: opt.JSON}
 	h.limits = NewLimiter(opt.Limits, opt.Now)
+	h.jobs = newJobRunner(h, log)
 	h.registerBuiltinActions()
 	h.registerSecurityActions()
 	return h
@@ -105,10 +113,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	query, err := odata.SplitQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, badRequest("%v", err))
+		return
+	}
 	rq := &req{
 		r:     r.WithContext(ctx),
 		base:  scheme(r) + "://" + r.Host + Prefix + ver + "/",
-		query: r.URL.Query(),
+		query: query,
 		user:  records.SystemUserID,
 		corr:  server.RequestID(ctx),
 	}
@@ -137,8 +150,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rq.segs = segs
-	h.dispatch(w, rq)
+	h.dispatch(&preferWriter{ResponseWriter: w, prefer: rq.prefer}, rq)
 }
+
+// preferWriter adds Preference-Applied for odata.include-annotations to
+// every successful answer (the handlers add the preferences they honour
+// case by case: return=representation, odata.maxpagesize,
+// odata.track-changes).
+type preferWriter struct {
+	http.ResponseWriter
+	prefer prefer
+	done   bool
+}
+
+func (p *preferWriter) WriteHeader(status int) {
+	if !p.done {
+		p.done = true
+		if p.prefer.annotations != "" && status >= 200 && status < 300 && status != http.StatusNoContent {
+			p.Header().Add("Preference-Applied", `odata.include-annotations="`+p.prefer.annotations+`"`)
+		}
+	}
+	p.ResponseWriter.WriteHeader(status)
+}
+
+func (p *preferWriter) Write(b []byte) (int, error) {
+	if !p.done {
+		p.WriteHeader(http.StatusOK)
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+func (p *preferWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
 func scheme(r *http.Request) string {
 	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {

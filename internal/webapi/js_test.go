@@ -44,7 +44,7 @@ func TestDynamicsWebApiClient(t *testing.T) {
 		if err != nil {
 			t.Fatalf("dynamics-web-api run failed: %v", err)
 		}
-		if strings.Count(string(out), "ok ") < 15 {
+		if strings.Count(string(out), "ok ") < 21 {
 			t.Fatalf("not every step ran")
 		}
 	})

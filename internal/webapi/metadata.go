@@ -19,8 +19,12 @@ func (h *Handler) serviceDocument(w http.ResponseWriter, rq *req) {
 	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": rq.base + "$metadata", "value": sets})
 }
 
-func (h *Handler) operations() []odata.Operation {
+func (h *Handler) operations(rq *req) ([]odata.Operation, error) {
 	var ops []odata.Operation
+	apis, err := h.customAPIActions(rq, "")
+	if err != nil {
+		return nil, err
+	}
 	names := make([]string, 0, len(h.actions))
 	for n := range h.actions {
 		names = append(names, n)
@@ -28,10 +32,15 @@ func (h *Handler) operations() []odata.Operation {
 	sort.Strings(names)
 	for _, n := range names {
 		for _, a := range h.actions[n] {
+			ops = append(ops, odata.Operation{Name: a.Name, Function: a.Function, Bound: a.Bound, Params: a.Params, Response: a.Response, Returns: a.Returns, Entity: a.Entity, Types: a.Types})
+		}
+	}
+	for _, a := range apis {
+		if _, builtin := h.actions[a.Name]; !builtin {
 			ops = append(ops, odata.Operation{Name: a.Name, Function: a.Function, Bound: a.Bound, Params: a.Params, Response: a.Response, Returns: a.Returns})
 		}
 	}
-	return ops
+	return ops, nil
 }
 
 func (h *Handler) metadata(w http.ResponseWriter, rq *req) {
@@ -39,9 +48,14 @@ func (h *Handler) metadata(w http.ResponseWriter, rq *req) {
 		h.fail(w, rq, methodNotAllowed(rq.r))
 		return
 	}
+	ops, err := h.operations(rq)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, odata.CSDL(h.rec.All(), h.operations()))
+	fmt.Fprint(w, odata.CSDL(h.rec.All(), ops))
 }
 
 // metadataID derives a stable GUID for a table or column.

@@ -94,6 +94,11 @@ func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *r
 }
 
 func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag) (int, error) {
+	return h.countUpTo(ctx, q, rq, t, filter, extra, countCap)
+}
+
+// countUpTo counts the matching rows, stopping at limit.
+func (h *Handler) countUpTo(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, limit int) (int, error) {
 	extra, err := h.withScope(rq, t, extra)
 	if err != nil {
 		return 0, err
@@ -116,7 +121,7 @@ func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *re
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
 	var n int
-	err = q.QueryRow(ctx, "SELECT COUNT(*) FROM ("+sqlText+" LIMIT ?) c", append(args, countCap)...).Scan(&n)
+	err = q.QueryRow(ctx, "SELECT COUNT(*) FROM ("+sqlText+" LIMIT ?) c", append(args, limit)...).Scan(&n)
 	return n, err
 }
 
@@ -168,11 +173,7 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		return
 	}
 	if q.Apply != "" {
-		if extra != nil {
-			h.fail(w, rq, badRequest("$apply is not supported on related collections"))
-			return
-		}
-		h.apply(w, rq, t, q)
+		h.apply(w, rq, t, q, extra)
 		return
 	}
 	tracking := q.Delta != "" || rq.prefer.trackChanges
@@ -188,14 +189,7 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		h.delta(w, rq, t, q)
 		return
 	}
-	filter := q.Filter
-	if extra != nil {
-		if filter == nil {
-			filter = extra
-		} else {
-			filter = odata.Binary{Op: "and", L: extra, R: filter}
-		}
-	}
+	filter := andExpr(extra, q.Filter)
 	pageSize := MaxPageSize
 	paged := true
 	if rq.prefer.maxPageSize > 0 {
@@ -254,6 +248,17 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// andExpr joins two optional filters.
+func andExpr(a, b odata.Expr) odata.Expr {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return odata.Binary{Op: "and", L: a, R: b}
+}
+
 func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
 	for k, vs := range v {
@@ -268,16 +273,19 @@ func encodeQuery(v url.Values) string {
 	return strings.NewReplacer("%24", "$", "%2C", ",").Replace(s)
 }
 
-func (h *Handler) count(w http.ResponseWriter, rq *req, t *records.Table) {
+// count serves /$count on an entity set, or on a related collection when
+// extra restricts it.
+func (h *Handler) count(w http.ResponseWriter, rq *req, t *records.Table, extra odata.Expr) {
 	q, err := h.parseQuery(rq)
 	if err != nil {
 		h.fail(w, rq, err)
 		return
 	}
+	filter := andExpr(extra, q.Filter)
 	var n int
 	err = h.read(rq, func(qr store.Querier) error {
 		var err error
-		n, err = h.countRows(rq.r.Context(), qr, rq, t, q.Filter, nil)
+		n, err = h.countRows(rq.r.Context(), qr, rq, t, filter, nil)
 		return err
 	})
 	if err != nil {
@@ -302,8 +310,8 @@ func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *recor
 	other := all[nv.Other]
 	opts := e.Options
 	if !nv.Collection {
-		if opts.Filter != nil || opts.OrderBy != nil || opts.Top >= 0 {
-			return badRequest("$filter, $orderby and $top are not allowed when expanding the single-valued %s", e.Nav)
+		if opts.Filter != nil || opts.OrderBy != nil || opts.Top >= 0 || opts.Count {
+			return badRequest("$filter, $orderby, $top and $count are not allowed when expanding the single-valued %s", e.Nav)
 		}
 		ids := map[string]bool{}
 		for _, r := range rows {
@@ -356,22 +364,30 @@ func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *recor
 		return err
 	}
 	groups := map[string][]map[string]any{}
+	counts := map[string]int{}
 	for i, r := range related {
 		ref, _ := r[nv.Column.Name].(records.Ref)
 		if ref.Table != t.Name && nv.Column.Type == records.Customer {
 			continue
 		}
+		counts[ref.ID]++
 		if opts.Top >= 0 && len(groups[ref.ID]) >= opts.Top {
 			continue
 		}
 		groups[ref.ID] = append(groups[ref.ID], shaped[i])
 	}
 	for i, r := range rows {
-		g := groups[r[t.PrimaryID()].(string)]
+		id := r[t.PrimaryID()].(string)
+		g := groups[id]
 		if g == nil {
 			g = []map[string]any{}
 		}
 		out[i][nv.Name] = g
+		if opts.Count {
+			// $count=true inside $expand counts the related rows that
+			// match the nested $filter, before $top (OData 4.0 §11.2.4.1).
+			out[i][nv.Name+"@odata.count"] = min(counts[id], countCap)
+		}
 	}
 	return nil
 }

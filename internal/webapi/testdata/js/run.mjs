@@ -104,6 +104,42 @@ step("useEntityNames", async () => {
   const rec = await named.retrieve({ collection: "incident", key: `ticketnumber='${state.ticket}'`, select: ["title"] });
   assert.equal(rec.title, "From JS");
 });
+step("nested expand with every option (';' unencoded)", async () => {
+  const rec = await api.retrieve({
+    collection: "accounts", key: state.id, select: ["name"],
+    expand: [{ property: "contact_customer_accounts", select: ["lastname", "firstname"], filter: "lastname eq 'Doe'", orderBy: ["lastname desc"], top: 5, count: true,
+      expand: [{ property: "incident_customer_contacts", select: ["title"] }] }],
+  });
+  assert.equal(rec.contact_customer_accounts.length, 1);
+  assert.equal(rec["contact_customer_accounts@odata.count"], 1);
+  assert.equal(rec.contact_customer_accounts[0].firstname, "Jane");
+  assert.deepEqual(rec.contact_customer_accounts[0].incident_customer_contacts, []);
+});
+step("parameter aliases for property names", async () => {
+  const res = await api.retrieveMultiple({ collection: "accounts", select: ["name"], filter: "contains(@p1,'Paged 1')", orderBy: ["@p2 desc"], queryParams: ["@p1=name", "@p2=name"] });
+  assert.deepEqual(res.value.map((r) => r.name), ["Paged 19", "Paged 18", "Paged 17", "Paged 16", "Paged 15", "Paged 14", "Paged 13", "Paged 12", "Paged 11", "Paged 10", "Paged 1"]);
+});
+step("count on a related collection", async () => {
+  const n = await api.count({ collection: `accounts(${state.id})/contact_customer_accounts` });
+  assert.equal(n, 1);
+});
+step("aggregates with $apply", async () => {
+  const res = await api.retrieveMultiple({ collection: "accounts", apply: "filter(startswith(name,'Paged'))/aggregate($count as n)" });
+  assert.deepEqual(res.value, [{ n: 23 }]);
+  const rel = await api.retrieveMultiple({ collection: `accounts(${state.id})/contact_customer_accounts`, apply: "groupby((lastname),aggregate($count as n))" });
+  assert.deepEqual(rel.value, [{ lastname: "Doe", n: 1 }]);
+});
+step("messages: FormatAddress, RetrieveTotalRecordCount, InitializeFrom, RetrieveCurrentOrganization", async () => {
+  const a = await api.callFunction({ functionName: "FormatAddress", parameters: { Line1: "123 Maple St.", City: "Seattle", StateOrProvince: "WA", PostalCode: "98007", Country: "USA" } });
+  assert.equal(a.Address, "123 Maple St.\r\nSeattle, WA 98007\r\nUSA");
+  const c = await api.callFunction({ functionName: "RetrieveTotalRecordCount", parameters: { EntityNames: ["incident"] } });
+  assert.deepEqual(c.EntityRecordCountCollection.Keys, ["incident"]);
+  assert.equal(c.EntityRecordCountCollection.Values[0], 1);
+  const init = await api.callFunction({ functionName: "InitializeFrom", parameters: { EntityMoniker: { "@odata.id": `accounts(${state.id})` }, TargetEntityName: "contact", TargetFieldType: "Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'" } });
+  assert.equal(init["parentcustomerid_account@odata.bind"], `accounts(${state.id})`);
+  const org = await api.callFunction({ functionName: "RetrieveCurrentOrganization", parameters: { AccessType: "Microsoft.Dynamics.CRM.EndpointAccessType'Default'" } });
+  assert.equal(org.Detail.State, "Enabled");
+});
 step("delete", async () => {
   await api.deleteRecord({ collection: "contacts", key: state.contact });
   await assert.rejects(api.retrieve({ collection: "contacts", key: state.contact }), (e) => e.status === 404);
