@@ -79,8 +79,18 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 	// Terminal two: every other block in order, its variables kept.
 	state := filepath.Join(ws, "state.sh")
 	os.WriteFile(state, nil, 0o644)
+	_, errNode := exec.LookPath("node")
+	_, errNpm := exec.LookPath("npm")
 	for i, block := range blocks[1:] {
 		cmds := rewrite.Replace(block)
+		if (errNode != nil || errNpm != nil) && strings.Contains(cmds, "demo/sdk") {
+			// The JavaScript SDK step needs Node.js (scripts/deps/demo.sh).
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("block %d needs node and npm, which are missing", i+1)
+			}
+			t.Logf("SKIPPING block %d: node or npm is missing", i+1)
+			continue
+		}
 		var checks strings.Builder
 		for _, m := range assigned.FindAllStringSubmatch(cmds, -1) {
 			fmt.Fprintf(&checks, "[ -n \"${%s}\" ] || { echo '%s is empty' >&2; exit 1; }\n", m[1], m[1])
