@@ -272,9 +272,9 @@ func (d *demo) serviceBusSDK() {
 	_, errMod := os.Stat(filepath.Join(dir, "node_modules", "@azure", "service-bus"))
 	if errNode != nil || errMod != nil {
 		if os.Getenv("CI") == "true" {
-			d.t.Fatal("node or @azure/service-bus is missing; run scripts/deps/demo.sh")
+			d.t.Fatal("node or @azure/service-bus is missing; run scripts/deps/amqp.sh")
 		}
-		d.t.Log("SKIPPING the JavaScript SDK step: node or @azure/service-bus is missing; run scripts/deps/demo.sh")
+		d.t.Log("SKIPPING the JavaScript SDK step: node or @azure/service-bus is missing; run scripts/deps/amqp.sh")
 		return
 	}
 	keys := d.json("POST", "/admin/v1/servicebus/authorizationRules/RootManageSharedAccessKey/listKeys", nil, 200)

@@ -84,7 +84,7 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 	for i, block := range blocks[1:] {
 		cmds := rewrite.Replace(block)
 		if (errNode != nil || errNpm != nil) && strings.Contains(cmds, "demo/sdk") {
-			// The JavaScript SDK step needs Node.js (scripts/deps/demo.sh).
+			// The JavaScript SDK step needs Node.js (scripts/deps/amqp.sh).
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("block %d needs node and npm, which are missing", i+1)
 			}

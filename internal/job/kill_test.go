@@ -12,19 +12,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"junction/internal/app/apptest"
 )
 
 // TestKill9Resume kills a real junction process with SIGKILL in the middle of
 // a run; the restarted process resumes the run after its last committed chunk.
 func TestKill9Resume(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "junction")
-	if out, err := exec.Command("go", "build", "-o", bin, "junction/cmd/junction").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := apptest.Binary(t)
 	proj, data := t.TempDir(), t.TempDir()
 	warehouse := filepath.Join(t.TempDir(), "w.db")
 	os.MkdirAll(filepath.Join(proj, "jobs"), 0o755)

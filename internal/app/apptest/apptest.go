@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -93,4 +95,19 @@ func Post(t testing.TB, url, key string, body io.Reader) (int, http.Header, []by
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, raw
+}
+
+// Binary builds the junction command into a temporary folder and returns its
+// path, for tests that run it as a real process (to kill it, say). It skips
+// under -short.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the junction binary")
+	}
+	bin := filepath.Join(t.TempDir(), "junction")
+	if out, err := exec.Command("go", "build", "-o", bin, "junction/cmd/junction").CombinedOutput(); err != nil {
+		t.Fatalf("build junction: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,23 +30,13 @@ import (
 // their lock expired.
 func TestKill9TwoNodes(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds and runs the junction binary")
-	}
+	bin := apptest.Binary(t)
 	pg := storetest.RequirePostgres(t)
 	sep := "?"
 	if strings.Contains(pg, "?") {
 		sep = "&"
 	}
 	storeURL := pg + sep + "search_path=" + storetest.NewSchema(t)
-
-	_, file, _, _ := runtime.Caller(0)
-	bin := filepath.Join(t.TempDir(), "junction")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/junction")
-	build.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 
 	// waitFor polls ok until it holds; the deadline is a safety bound, not a
 	// timing assertion.
