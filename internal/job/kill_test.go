@@ -44,7 +44,7 @@ sink: {type: sql, driver: sqlite, dsn: "`+warehouse+`", table: big}
 	addr := freePort(t)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "--listen", addr, "--amqp-listen", "127.0.0.1:0", "--data", data, "--project", proj)
-		cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_KEY=k", "JUNCTION_JOB_LEASE=2s")
+		cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_KEY=k", "JUNCTION_JOB_LEASE=5s") // short takeover, long enough for a busy machine
 		cmd.Stdout, cmd.Stderr = nil, nil
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -59,6 +59,7 @@ sink: {type: sql, driver: sqlite, dsn: "`+warehouse+`", table: big}
 		Checkpoint int64
 		Inserted   int64
 		Read       int64
+		Error      string
 		Recon      *struct{ Matched bool } `json:"reconciliation"`
 	}
 	api := func(method, path, body string) (int, []byte) {
