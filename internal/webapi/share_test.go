@@ -20,15 +20,8 @@ func TestSharing(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		alice, _ := b.newKey(t, "alice", server.RoleSender) // Basic User: shares its own rows
 		bob, bobID := b.newKey(t, "bob", server.RoleListener)
-		privID := func(name string) string {
-			v := b.mustStatus(b.do("GET", "privileges?$select=name&$filter=name eq '"+name+"'", nil), 200).json(t)["value"].([]any)
-			return v[0].(map[string]any)["privilegeid"].(string)
-		}
-		role := b.create("roles", map[string]any{"name": "Own accounts", "businessunitid@odata.bind": "/businessunits(" + records.BusinessUnitID + ")"})
-		b.mustStatus(b.do("POST", "roles("+role+")/Microsoft.Dynamics.CRM.AddPrivilegesRole", map[string]any{"Privileges": []any{
-			map[string]any{"PrivilegeId": privID("prvReadAccount"), "Depth": "Basic"}, map[string]any{"PrivilegeId": privID("prvWriteAccount"), "Depth": "Basic"}}}), 204)
 		b.mustStatus(b.do("DELETE", "systemusers("+bobID+")/systemuserroles_association("+records.RoleReader+")/$ref", nil), 204)
-		b.mustStatus(b.do("POST", "systemusers("+bobID+")/systemuserroles_association/$ref", map[string]any{"@odata.id": b.base + "roles(" + role + ")"}), 204)
+		b.giveRole(t, bobID, "Own accounts", "prvReadAccount", "Basic", "prvWriteAccount", "Basic")
 
 		acct := alice.create("accounts", map[string]any{"name": "Alice's"})
 		adminRow := b.create("accounts", map[string]any{"name": "the admin's"})
@@ -114,6 +107,20 @@ func TestSharing(t *testing.T) {
 			t.Fatalf("%d share rows left after the delete", n)
 		}
 	})
+}
+
+// giveRole creates a role holding the privileges given as name, depth pairs
+// and gives it to the user.
+func (b *bundle) giveRole(t *testing.T, userID, name string, privileges ...string) {
+	t.Helper()
+	role := b.create("roles", map[string]any{"name": name, "businessunitid@odata.bind": "/businessunits(" + records.BusinessUnitID + ")"})
+	var list []any
+	for i := 0; i+1 < len(privileges); i += 2 {
+		v := b.mustStatus(b.do("GET", "privileges?$select=name&$filter=name eq '"+privileges[i]+"'", nil), 200).json(t)["value"].([]any)
+		list = append(list, map[string]any{"PrivilegeId": v[0].(map[string]any)["privilegeid"], "Depth": privileges[i+1]})
+	}
+	b.mustStatus(b.do("POST", "roles("+role+")/Microsoft.Dynamics.CRM.AddPrivilegesRole", map[string]any{"Privileges": list}), 204)
+	b.mustStatus(b.do("POST", "systemusers("+userID+")/systemuserroles_association/$ref", map[string]any{"@odata.id": b.base + "roles(" + role + ")"}), 204)
 }
 
 // sameJSON compares two values as their JSON encodings.

@@ -61,14 +61,7 @@ func TestSpecializedUpdates(t *testing.T) {
 		refused(t, sender.do("PATCH", "accounts("+own+")", map[string]any{"name": "still mine?"}), "prvWriteAccount")
 
 		writer, writerID := b.newKey(t, "writer", server.RoleListener)
-		privID := func(name string) string {
-			v := b.mustStatus(b.do("GET", "privileges?$select=name&$filter=name eq '"+name+"'", nil), 200).json(t)["value"].([]any)
-			return v[0].(map[string]any)["privilegeid"].(string)
-		}
-		role := b.create("roles", map[string]any{"name": "Writes accounts", "businessunitid@odata.bind": "/businessunits(" + records.BusinessUnitID + ")"})
-		b.mustStatus(b.do("POST", "roles("+role+")/Microsoft.Dynamics.CRM.AddPrivilegesRole", map[string]any{"Privileges": []any{
-			map[string]any{"PrivilegeId": privID("prvWriteAccount"), "Depth": "Global"}}}), 204)
-		b.mustStatus(b.do("POST", "systemusers("+writerID+")/systemuserroles_association/$ref", map[string]any{"@odata.id": b.base + "roles(" + role + ")"}), 204)
+		b.giveRole(t, writerID, "Writes accounts", "prvWriteAccount", "Global")
 		writer.mustStatus(writer.do("PATCH", "accounts("+acct+")", map[string]any{"name": "renamed"}), 204)
 		refused(t, writer.do("PATCH", "accounts("+acct+")", map[string]any{"ownerid@odata.bind": "/systemusers(" + writerID + ")"}), "prvAssignAccount")
 		if m := b.mustStatus(b.do("GET", "accounts("+acct+")?$select=_ownerid_value", nil), 200).json(t); m["_ownerid_value"] != records.SystemUserID {
