@@ -86,3 +86,94 @@ func TestCustomAPIRunsAFunction(t *testing.T) {
 		})
 	}
 }
+
+// greetWorkflow answers a Request trigger with a Response action, as a Logic
+// Apps workflow called over HTTP does ("Receive and respond to inbound HTTPS
+// calls", Learn); names starting with "x" are refused with a 400.
+const greetWorkflow = `{
+  "definition": {
+    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
+    "contentVersion": "1.0.0.0",
+    "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"method": "POST"}}},
+    "actions": {
+      "Check": {
+        "type": "If", "runAfter": {},
+        "expression": {"and": [{"startsWith": ["@triggerBody()?['Name']", "x"]}]},
+        "actions": {"Refuse": {"type": "Response", "kind": "Http", "runAfter": {},
+          "inputs": {"statusCode": 400, "body": {"error": {"message": "@{concat(triggerBody()?['Name'], ' cannot be greeted')}"}}}}},
+        "else": {"actions": {"Answer": {"type": "Response", "kind": "Http", "runAfter": {},
+          "inputs": {"statusCode": 200, "body": {"Greeting": "@{concat('Hello ', triggerBody()?['Name'])}", "Caller": "@{triggerOutputs()?['headers']?['x-ms-dataverse-custom-api']}", "Target": "@{triggerBody()?['Target']?['@odata.id']}"}}}}}
+      }
+    },
+    "outputs": {}
+  },
+  "kind": "Stateful"
+}`
+
+// TestCustomAPIRunsAWorkflow defines Custom APIs whose implementation is a
+// workflow with a Request trigger and calls them; the expected responses are
+// those "Create and use custom APIs" (Learn) gives for a Custom API: the
+// response properties in a <uniquename>Response complex type, and a failing
+// implementation as the 0x80040265 plug-in error.
+func TestCustomAPIRunsAWorkflow(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			j := start(t, d)
+			j.call("PUT", "/admin/v1/workflows/greet-flow", greetWorkflow, 201)
+			api := "/api/data/v9.2/"
+			j.call("POST", api+"customapis", map[string]any{
+				"uniquename": "sample_FlowGreet", "name": "FlowGreet", "bindingtype": 0, "isfunction": false, "implementation": "workflow:greet-flow",
+				"CustomAPIRequestParameters":  []any{map[string]any{"uniquename": "Name", "name": "Name", "type": 10, "isoptional": false}},
+				"CustomAPIResponseProperties": []any{map[string]any{"uniquename": "Greeting", "name": "Greeting", "type": 10}, map[string]any{"uniquename": "Caller", "name": "Caller", "type": 10}},
+			}, 204)
+			j.call("POST", api+"customapis", map[string]any{
+				"uniquename": "sample_FlowTarget", "name": "FlowTarget", "bindingtype": 1, "boundentitylogicalname": "account", "isfunction": false, "implementation": "workflow:greet-flow",
+				"CustomAPIResponseProperties": []any{map[string]any{"uniquename": "Target", "name": "Target", "type": 10}},
+			}, 204)
+			j.call("POST", api+"customapis", map[string]any{
+				"uniquename": "sample_NoFlow", "name": "NoFlow", "bindingtype": 0, "implementation": "workflow:missing",
+				"CustomAPIResponseProperties": []any{map[string]any{"uniquename": "Greeting", "name": "Greeting", "type": 10}},
+			}, 204)
+
+			tests := []struct {
+				name, path string
+				body       map[string]any
+				status     int
+				want       map[string]any
+				code, msg  string
+			}{
+				{name: "answers the Response body", path: "sample_FlowGreet", body: map[string]any{"Name": "Ada"}, status: 200,
+					want: map[string]any{"@odata.context": j.base + api + "$metadata#Microsoft.Dynamics.CRM.sample_FlowGreetResponse", "Greeting": "Hello Ada", "Caller": "sample_FlowGreet"}},
+				{name: "a 400 Response is the plug-in error", path: "sample_FlowGreet", body: map[string]any{"Name": "xena"}, status: 400, code: "0x80040265", msg: "xena cannot be greeted"},
+				{name: "required parameter", path: "sample_FlowGreet", body: map[string]any{}, status: 400, msg: "required parameter Name"},
+				{name: "missing workflow", path: "sample_NoFlow", body: map[string]any{}, status: 500, code: "0x80040216", msg: "unexpected error"},
+			}
+			for _, tc := range tests {
+				got := j.call("POST", api+tc.path, tc.body, tc.status)
+				if tc.want != nil {
+					if len(got) != len(tc.want) {
+						t.Errorf("%s: %v", tc.name, got)
+					}
+					for k, v := range tc.want {
+						if got[k] != v {
+							t.Errorf("%s: %s = %v, want %v", tc.name, k, got[k], v)
+						}
+					}
+					continue
+				}
+				e, _ := got["error"].(map[string]any)
+				if msg, _ := e["message"].(string); !strings.Contains(msg, tc.msg) || (tc.code != "" && e["code"] != tc.code) {
+					t.Errorf("%s: %v", tc.name, got)
+				}
+			}
+
+			j.call("POST", api+"accounts", map[string]any{"name": "Contoso"}, 204)
+			id := j.call("GET", api+"accounts?$select=name", nil, 200)["value"].([]any)[0].(map[string]any)["accountid"].(string)
+			if got := j.call("POST", api+"accounts("+id+")/Microsoft.Dynamics.CRM.sample_FlowTarget", map[string]any{}, 200); got["Target"] != "accounts("+id+")" {
+				t.Fatalf("bound: %v", got)
+			}
+		})
+	}
+}

@@ -44,6 +44,15 @@ func Builtin() []Table {
 			{Name: "systemuserid", Type: Lookup, Targets: []string{"systemuser"}, Relationship: "systemuser_systemuserroles", Required: RequiredSystem},
 			{Name: "roleid", Type: Lookup, Targets: []string{"role"}, Relationship: "role_systemuserroles", Required: RequiredSystem},
 		}, Keys: []Key{{Name: "systemuserroles_user_role", Columns: []string{"systemuserid", "roleid"}}}},
+		// Sharing (GrantAccess, ModifyAccess, RevokeAccess): one row per row
+		// shared and user it is shared with, written only by those messages.
+		{Name: SharingTable, SetName: "principalobjectaccessset", DisplayName: "Principal Object Access", PrimaryName: "name", Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 200},
+			{Name: "principalid", Type: Lookup, Targets: []string{"systemuser"}, Relationship: "systemuser_principalobjectaccess", Required: RequiredSystem},
+			{Name: "objectid", Type: UniqueIdentifier, Required: RequiredSystem},
+			{Name: "objecttypecode", Type: String, MaxLength: 128, Required: RequiredSystem},
+			{Name: "accessrightsmask", Type: Integer, DisplayName: "Access Rights", Required: RequiredSystem},
+		}, Keys: []Key{{Name: "principalobjectaccess_object_principal", Columns: []string{"objectid", "principalid"}}}},
 		{Name: "contact", DisplayName: "Contact", PrimaryName: "fullname", Columns: []Column{
 			{Name: "fullname", Type: String, MaxLength: 160},
 			{Name: "firstname", Type: String, MaxLength: 50},

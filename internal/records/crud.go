@@ -507,6 +507,9 @@ func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, 
 			}
 		}
 	}
+	if err := s.unshare(ctx, tx, t, id, who); err != nil {
+		return fmt.Errorf("unshare %s %s: %w", t.Name, id, err)
+	}
 	_, err = changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Delete, Changed: []string{},
 		Before: JSONRow(before), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: s.now()})
 	return err

@@ -81,7 +81,7 @@ var builtinRoleDescriptions = map[string]string{
 }
 
 // securityTables are the tables whose rows decide what a user may do.
-var securityTables = map[string]bool{"systemuser": true, "role": true, "privilege": true, "roleprivileges": true, "systemuserroles": true}
+var securityTables = map[string]bool{"systemuser": true, "role": true, "privilege": true, "roleprivileges": true, "systemuserroles": true, SharingTable: true}
 
 // Subject is the name a table's privileges end with: prvRead<Subject>.
 // Dataverse spells the built-in tables by schema name; the security tables
@@ -295,6 +295,9 @@ type Grants struct {
 	// say: the admin API key is always a System Administrator.
 	Admin bool
 	depth map[string]int64
+	// shares are the access rights rows shared with the user carry, by
+	// "<table>/<id>" (see sharing.go).
+	shares map[string]int64
 }
 
 // Depth returns the depth mask at which g holds a privilege (0: not at all).
@@ -368,6 +371,9 @@ func (g *Grants) NeedRow(r Right, t *Table, row Row) error {
 		return nil
 	}
 	id, _ := row[t.PrimaryID()].(string)
+	if g.Shared(t, id)&accessRight[r] != 0 {
+		return nil
+	}
 	return Errorf(http.StatusForbidden, CodeForbidden,
 		"Principal user (Id=%s, type=8) is missing %s privilege at a depth that reaches %s %s: it holds it at %s depth and the row belongs to user %s (OwnerIdType: 8, ObjectTypeCode: %d, AccessRights: %sAccess).",
 		g.UserID, PrivilegeName(r, t), t.Name, id, DepthNames[d], owner, ObjectTypeCode(t), r)
@@ -433,7 +439,10 @@ func (s *Service) Grants(ctx context.Context, userID string, admin bool) (*Grant
 			}
 			g.depth[name] = max(g.depth[name], d)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return g.loadShares(ctx, q)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("records: read the roles of %s: %w", userID, err)
@@ -568,6 +577,8 @@ func fixedRows(t *Table, before, after Row) error {
 				return Errorf(http.StatusBadRequest, CodeNotSupported, "The privileges of the System Administrator role cannot be changed.")
 			}
 		}
+	case SharingTable:
+		return Errorf(http.StatusBadRequest, CodeNotSupported, "Rows of principalobjectaccess are written by GrantAccess, ModifyAccess and RevokeAccess only.")
 	case "role":
 		if id, _ := before[t.PrimaryID()].(string); before != nil && after != nil && BuiltinRoles[id] != "" {
 			return Errorf(http.StatusBadRequest, CodeNotSupported, "The built-in role %s cannot be changed.", BuiltinRoles[id])

@@ -39,6 +39,7 @@ func (h *Handler) registerMessages() {
 	h.registerMetadataChanges()
 	h.registerRecordMessages()
 	h.registerSalesMessages()
+	h.registerShareMessages()
 }
 
 // retrieveCurrentOrganization answers RetrieveCurrentOrganization(AccessType=@p1)

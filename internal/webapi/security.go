@@ -13,7 +13,8 @@ import (
 
 // readScope checks the caller's Read privilege on t and returns the condition
 // that limits a query to the rows it reaches: none at organization (or
-// business unit) depth, the caller's own rows at user depth.
+// business unit) depth, the caller's own rows and the rows shared with it for
+// reading at user depth.
 func (h *Handler) readScope(rq *req, t *records.Table, alias string) (*odata.Frag, error) {
 	g := rq.grants
 	if g == nil {
@@ -26,7 +27,7 @@ func (h *Handler) readScope(rq *req, t *records.Table, alias string) (*odata.Fra
 	if d > records.DepthBasic {
 		return nil, nil
 	}
-	return &odata.Frag{SQL: alias + `."ownerid" = ?`, Args: []any{g.UserID}}, nil
+	return &odata.Frag{SQL: "(" + alias + `."ownerid" = ? OR ` + records.SharedReadSQL(t, alias) + ")", Args: []any{g.UserID, g.UserID}}, nil
 }
 
 // withScope adds t's read scope to extra.
