@@ -417,6 +417,10 @@ func (rs *runState) dispatch(ctx context.Context, c *call) error {
 		return actLiquid(ctx, c)
 	case "agent":
 		return actAgent(ctx, c)
+	case "chunktext":
+		return actChunkText(ctx, c)
+	case "parsedocument":
+		return actParseDocument(ctx, c)
 	}
 	return failf("UnknownActionType", "the action type '%s' is not supported", c.a.Type)
 }

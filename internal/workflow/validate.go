@@ -56,7 +56,7 @@ var actionTypes = map[string]bool{
 	"if": true, "switch": true, "foreach": true, "until": true, "scope": true, "terminate": true, "wait": true,
 	"http": true, "response": true, "workflow": true, "javascriptcode": true,
 	"serviceprovider": true, "openapiconnection": true, "apiconnection": true,
-	"expression": true, "function": true, "liquid": true, "agent": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
+	"expression": true, "function": true, "liquid": true, "agent": true, "chunktext": true, "parsedocument": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
 }
 
 var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "manual": true, "slidingwindow": true}
