@@ -421,6 +421,8 @@ func (rs *runState) dispatch(ctx context.Context, c *call) error {
 		return actChunkText(ctx, c)
 	case "parsedocument":
 		return actParseDocument(ctx, c)
+	case "xslt":
+		return actXslt(ctx, c)
 	}
 	return failf("UnknownActionType", "the action type '%s' is not supported", c.a.Type)
 }
