@@ -35,6 +35,8 @@ static void jx_error(void *ctx, const char *msg, ...) {
 // jx_init forbids file and network access to every stylesheet, at compile
 // time (xsl:include, xsl:import) and at run time (document()).
 static void jx_init(void) {
+	xmlInitParser();
+	xsltInit();
 	xsltSecurityPrefsPtr sec = xsltNewSecurityPrefs();
 	xsltSetSecurityPrefs(sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
 	xsltSetSecurityPrefs(sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
