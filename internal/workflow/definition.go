@@ -211,6 +211,17 @@ type Action struct {
 	TrackedProperties    map[string]any      `json:"trackedProperties,omitempty"`
 	Metadata             any                 `json:"metadata,omitempty"`
 	Description          string              `json:"description,omitempty"`
+	// Tools are an Agent action's tools, each a set of nested actions.
+	Tools map[string]*Tool `json:"tools,omitempty"`
+}
+
+// Tool is one tool of an Agent action: the actions it runs, what the model is
+// told about it and the schema of the arguments the model passes
+// (agentParameters()).
+type Tool struct {
+	Actions              map[string]*Action `json:"actions,omitempty"`
+	Description          string             `json:"description,omitempty"`
+	AgentParameterSchema map[string]any     `json:"agentParameterSchema,omitempty"`
 }
 
 // Branch is an else or default branch.
@@ -365,6 +376,11 @@ func normalizeActions(m map[string]*Action) {
 				normalizeActions(c.Actions)
 			}
 		}
+		for _, t := range a.Tools {
+			if t != nil {
+				normalizeActions(t.Actions)
+			}
+		}
 	}
 }
 
@@ -385,6 +401,11 @@ func (a *Action) Children() []ChildSet {
 	}
 	if a.Default != nil {
 		out = append(out, ChildSet{Path: "default.actions", Actions: a.Default.Actions})
+	}
+	for _, name := range sortedKeys(a.Tools) {
+		if t := a.Tools[name]; t != nil {
+			out = append(out, ChildSet{Path: "tools." + name + ".actions", Actions: t.Actions})
+		}
 	}
 	return out
 }

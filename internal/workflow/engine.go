@@ -160,7 +160,9 @@ type Loaded struct {
 	Parameters  map[string]any
 	Connections map[string]connector.Connection
 	Maps        map[string]string
-	SigKey      string
+	// Agents are connections.json agentConnections, by name.
+	Agents map[string]AgentConnection
+	SigKey string
 	// FlowName is the flow's name in a Power Automate export (a child flow
 	// action's host.workflowReferenceName).
 	FlowName string
@@ -179,6 +181,9 @@ type Project struct {
 	Connections map[string]connector.Connection
 	// Maps are the Artifacts/Maps files (Liquid templates) by file name.
 	Maps map[string]string
+	// Agents are connections.json agentConnections (the models Agent
+	// actions talk to), by name.
+	Agents map[string]AgentConnection
 }
 
 // Compile validates a workflow file and prepares it for running.
@@ -193,7 +198,7 @@ func (e *Engine) Compile(name string, f *File, p Project) (*Loaded, error) {
 	}
 	sum := sha256.Sum256(append([]byte(name+"\x00"), doc...))
 	l := &Loaded{Name: name, Kind: f.Kind, Def: f.Definition, Hash: hex.EncodeToString(sum[:16]), Document: doc, FlowName: f.FlowName,
-		Parameters: map[string]any{}, Connections: p.Connections, Maps: p.Maps}
+		Parameters: map[string]any{}, Connections: p.Connections, Maps: p.Maps, Agents: p.Agents}
 	if l.Kind == "" {
 		l.Kind = "Stateful"
 	}

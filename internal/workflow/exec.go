@@ -20,6 +20,9 @@ type frame struct {
 	index  int
 	item   any
 	each   bool // loop is a Foreach (has an item)
+	// args are the arguments of the Agent tool call this frame runs
+	// (agentParameters()).
+	args map[string]any
 }
 
 func (f *frame) iteration(loop string) (*frame, bool) {
@@ -49,7 +52,11 @@ func (rs *runState) path(name string, f *frame) (string, error) {
 	return b.String(), nil
 }
 
-func isLoop(t string) bool { return strings.EqualFold(t, "Foreach") || strings.EqualFold(t, "Until") }
+// isLoop: the actions of a Foreach, an Until or an Agent's tools run once per
+// iteration (an Agent's iteration is one tool call), each recorded apart.
+func isLoop(t string) bool {
+	return strings.EqualFold(t, "Foreach") || strings.EqualFold(t, "Until") || strings.EqualFold(t, "Agent")
+}
 
 func (rs *runState) findDefCached(name string) *Action {
 	_, a := rs.actionNamed(name)
@@ -408,6 +415,14 @@ func (rs *runState) dispatch(ctx context.Context, c *call) error {
 		return actFunction(ctx, c)
 	case "liquid":
 		return actLiquid(ctx, c)
+	case "agent":
+		return actAgent(ctx, c)
+	case "chunktext":
+		return actChunkText(ctx, c)
+	case "parsedocument":
+		return actParseDocument(ctx, c)
+	case "xslt":
+		return actXslt(ctx, c)
 	}
 	return failf("UnknownActionType", "the action type '%s' is not supported", c.a.Type)
 }
@@ -533,6 +548,8 @@ func (s *evalScope) Workflow(name string, args []any) (any, error) {
 	case "workflow":
 		return map[string]any{"id": rs.l.Name, "name": rs.l.Name, "type": "workflows",
 			"run": map[string]any{"id": rs.run.ID, "name": rs.run.ID, "type": "workflows/runs"}}, nil
+	case "agentParameters":
+		return s.agentParameter(str())
 	case "listCallbackUrl":
 		for t := range rs.l.Def.Triggers {
 			cb, err := rs.e.CallbackURL(rs.l.Name, t)

@@ -112,6 +112,10 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 				ConnectionRuntimeURL string         `json:"connectionRuntimeUrl"`
 				Authentication       map[string]any `json:"authentication"`
 			} `json:"managedApiConnections"`
+			AgentConnections map[string]struct {
+				Endpoint       string         `json:"endpoint"`
+				Authentication map[string]any `json:"authentication"`
+			} `json:"agentConnections"`
 		}
 		data, _ := p.ReadFile(connectionsFile)
 		if err := json.Unmarshal(data, &cf); err != nil {
@@ -142,6 +146,16 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 				}, "")
 			}
 			pf.Connections[name] = connector.Connection{Name: name, Connector: connectorName(c.API.ID), Values: m}
+		}
+		for name, c := range cf.AgentConnections {
+			if pf.Project.Agents == nil {
+				pf.Project.Agents = map[string]AgentConnection{}
+			}
+			key, _ := c.Authentication["key"].(string)
+			pf.Project.Agents[name] = AgentConnection{
+				Endpoint: expr.ToString(resolve(connectionsFile, "agentConnections."+name+".endpoint", c.Endpoint)),
+				Key:      expr.ToString(resolve(connectionsFile, "agentConnections."+name+".authentication.key", key)),
+			}
 		}
 	}
 	pf.Project.Connections = pf.Connections

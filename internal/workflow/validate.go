@@ -56,7 +56,7 @@ var actionTypes = map[string]bool{
 	"if": true, "switch": true, "foreach": true, "until": true, "scope": true, "terminate": true, "wait": true,
 	"http": true, "response": true, "workflow": true, "javascriptcode": true,
 	"serviceprovider": true, "openapiconnection": true, "apiconnection": true,
-	"expression": true, "function": true, "liquid": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
+	"expression": true, "function": true, "liquid": true, "agent": true, "chunktext": true, "parsedocument": true, "xslt": true, "apiconnectionwebhook": true, "openapiconnectionwebhook": true,
 }
 
 var builtinTriggerTypes = map[string]bool{"request": true, "recurrence": true, "manual": true, "slidingwindow": true}
@@ -310,6 +310,9 @@ func (v *validator) action(name string, a *Action, p string) {
 	v.checkStaticResult(a, p)
 	if lt == "liquid" {
 		v.checkLiquid(a, p)
+	}
+	if lt == "xslt" {
+		v.checkXslt(a, p)
 	}
 	if lt == "expression" && !expressionKinds[strings.ToLower(a.Kind)] {
 		v.add(p+".kind", "unknown Expression kind %q (IndexOf and Substring are supported)", a.Kind)

@@ -156,6 +156,7 @@ func init() {
 	wf("result", 0, 1, KString)
 	wf("workflow", 0, 0)
 	wf("listCallbackUrl", 0, 0)
+	wf("agentParameters", 1, 1, KString)
 	registerStrings()
 	registerCollections()
 	registerLogic()
