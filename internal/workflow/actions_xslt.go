@@ -78,7 +78,7 @@ func (v *validator) checkXslt(a *Action, p string) {
 		return
 	}
 	if !xsltAvailable {
-		v.add(p+".type", "this Junction was built without libxslt (CGO_ENABLED=0 or the noxslt tag): Xslt actions cannot run")
+		v.add(p+".type", "this Junction was built without XSLT (build it with -tags xslt, which needs cgo and libxslt1-dev): Xslt actions cannot run")
 		return
 	}
 	if v.env.Maps == nil || expr.IsTemplate(name) {

@@ -1,4 +1,4 @@
-//go:build cgo && !noxslt
+//go:build cgo && xslt
 
 package workflow
 

@@ -1,4 +1,4 @@
-//go:build !cgo || noxslt
+//go:build !cgo || !xslt
 
 package workflow
 
@@ -8,5 +8,5 @@ import "errors"
 const xsltAvailable = false
 
 func xsltTransform(xsl, doc []byte) ([]byte, error) {
-	return nil, errors.New("this Junction was built without libxslt (CGO_ENABLED=0 or the noxslt tag): Xslt actions cannot run")
+	return nil, errors.New("this Junction was built without XSLT (build it with -tags xslt, which needs cgo and libxslt1-dev): Xslt actions cannot run")
 }
