@@ -26,7 +26,7 @@ import (
 )
 
 // customHandler supervises a custom handler process: it starts the
-// executable with FUNCTIONS_CUSTOMHANDLER_PORT, waits until the port answers,
+// executable with FUNCTIONS_CUSTOMHANDLER_PORT (and FUNCTIONS_HTTPWORKER_PORT), waits until the port answers,
 // probes it while it runs, restarts it (with backoff) when it exits or stops
 // answering, and stops it with the host.
 //
@@ -60,7 +60,10 @@ func newCustomHandler(cfg *CustomHandlerConfig, dir string, getenv func(string) 
 	c.cfg, c.dir, c.getenv = cfg, dir, getenv
 	c.resolve = c.command
 	c.environ = func(port int) []string {
-		return append(environ(os.Environ()), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+		// The Azure host sets both port variables (older samples read
+		// FUNCTIONS_HTTPWORKER_PORT) and the app's root folder.
+		p := strconv.Itoa(port)
+		return append(environ(os.Environ()), "FUNCTIONS_CUSTOMHANDLER_PORT="+p, "FUNCTIONS_HTTPWORKER_PORT="+p, "FUNCTIONS_APP_ROOT_PATH="+dir)
 	}
 	return c
 }
