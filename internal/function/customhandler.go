@@ -50,6 +50,11 @@ type customHandler struct {
 	ready    chan struct{} // closed when base is set
 	proc     *os.Process
 	restarts int
+	// inflight counts the invocations each process (by its base URL) is
+	// running; stale marks a process that ran an invocation past its
+	// timeout (see acquire).
+	inflight map[*url.URL]int
+	stale    map[*url.URL]bool
 	cancel   context.CancelFunc
 	done     chan struct{}
 	proxy    *httputil.ReverseProxy
@@ -294,6 +299,61 @@ func (c *customHandler) endpoint(ctx context.Context) (*url.URL, error) {
 		case <-ctx.Done():
 			return nil, errors.New(c.what + " is not running (it is starting or restarting)")
 		}
+	}
+}
+
+// acquire waits until a process is ready and counts an invocation on it.
+// The invocation's release says whether it ran past its timeout: the work it
+// started may still be running in the process (timers, pending I/O, a
+// loop), and nothing in the worker protocol can stop it, so the process is
+// stopped and the supervisor starts a fresh one, as the Azure host restarts
+// after a function timeout. The process is stopped only once no invocation
+// is in flight on it; until then it keeps serving, and new invocations keep
+// going to it.
+func (c *customHandler) acquire(ctx context.Context) (*url.URL, func(timedOut bool), error) {
+	for {
+		c.mu.Lock()
+		base, ready := c.base, c.ready
+		if base != nil {
+			if c.inflight == nil {
+				c.inflight, c.stale = map[*url.URL]int{}, map[*url.URL]bool{}
+			}
+			c.inflight[base]++
+			c.mu.Unlock()
+			return base, func(timedOut bool) { c.release(base, timedOut) }, nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, nil, errors.New(c.what + " is not running (it is starting or restarting)")
+		}
+	}
+}
+
+func (c *customHandler) release(base *url.URL, timedOut bool) {
+	c.mu.Lock()
+	c.inflight[base]--
+	if timedOut {
+		c.stale[base] = true
+	}
+	if c.inflight[base] > 0 {
+		c.mu.Unlock()
+		return
+	}
+	recycle := c.stale[base] && c.base == base && c.proc != nil
+	delete(c.inflight, base)
+	delete(c.stale, base)
+	proc := c.proc
+	if recycle {
+		// No new invocation goes to the process from here on.
+		c.base = nil
+		c.ready = make(chan struct{})
+	}
+	c.mu.Unlock()
+	if recycle {
+		c.log.Warn("stopping the process after an invocation ran past its timeout; it is started again", "pid", proc.Pid)
+		_ = syscall.Kill(-proc.Pid, syscall.SIGKILL)
 	}
 }
 
