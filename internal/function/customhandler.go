@@ -500,11 +500,19 @@ func (h *Host) runCustom(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 
 // customMetadata is the trigger metadata as the Azure host passes it to
 // custom handlers: each scalar serialised as JSON text (a string arrives
-// quoted, "\"abc\"", a number as its digits, "1"); objects and arrays as
-// they are.
+// quoted, "\"abc\"", a number as its digits, "1"), except date-times, which
+// arrive as the host formats them, "2023-10-12T20:13:49" (UTC, whole
+// seconds, no zone, as a Service Bus message's EnqueuedTimeUtc does);
+// objects and arrays as they are.
 func customMetadata(data map[string]any) map[string]any {
 	meta := make(map[string]any, len(data)+1)
 	for k, v := range data {
+		if s, ok := v.(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				meta[k] = t.UTC().Format("2006-01-02T15:04:05")
+				continue
+			}
+		}
 		switch v.(type) {
 		case map[string]any, []any, nil:
 			meta[k] = v

@@ -14,17 +14,19 @@ import (
 
 // TestCustomMetadata: Service Bus trigger metadata reaches a custom handler
 // as the Azure host sends it, so that handlers written against Azure (which
-// decode Metadata values as strings holding JSON) read it unchanged.
+// decode Metadata values as strings holding JSON, date-times as
+// "2023-10-12T20:13:49") read it unchanged.
 func TestCustomMetadata(t *testing.T) {
 	t.Parallel()
-	m := &Message{ID: "m-1", DeliveryCount: 1, ContentType: "application/json", EnqueuedTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	m := &Message{ID: "m-1", DeliveryCount: 1, ContentType: "application/json", EnqueuedTime: time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC),
 		Properties: map[string]any{"tenant": "a"}}
 	got := customMetadata(messageData(m))
 	raw, _ := json.Marshal(got)
 	var typed struct {
-		DeliveryCount  string
-		MessageId      string
-		UserProperties map[string]any
+		DeliveryCount   string
+		MessageId       string
+		EnqueuedTimeUtc string
+		UserProperties  map[string]any
 	}
 	if err := json.Unmarshal(raw, &typed); err != nil {
 		t.Fatalf("%s: %v", raw, err)
@@ -32,6 +34,8 @@ func TestCustomMetadata(t *testing.T) {
 	tests := []struct{ name, got, want string }{
 		{"DeliveryCount", typed.DeliveryCount, "1"},
 		{"MessageId", typed.MessageId, `"m-1"`},
+		// Date-times as the host formats them, not as JSON text.
+		{"EnqueuedTimeUtc", typed.EnqueuedTimeUtc, "2026-01-02T03:04:05"},
 	}
 	for _, tc := range tests {
 		if tc.got != tc.want {

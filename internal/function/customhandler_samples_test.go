@@ -148,3 +148,94 @@ func TestAzureSamplesGoCustomHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestAzfuncLibraryExamples runs two example apps of a community Go library
+// for custom handlers (testdata/azfunc, see its SOURCE), unchanged, in a
+// whole Junction on both stores: each built with go build from its own
+// folder, under the name its host.json gives. The Service Bus example decodes
+// the trigger data and metadata the Azure host sends, so it shows that
+// Junction sends them the same way.
+func TestAzfuncLibraryExamples(t *testing.T) {
+	t.Parallel()
+	build := func(t *testing.T, example string) string {
+		t.Helper()
+		exe := filepath.Join(t.TempDir(), example)
+		cmd := exec.Command("go", "build", "-o", exe, ".")
+		cmd.Dir = filepath.Join("testdata", "azfunc", "_examples", example)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", example, err, out)
+		}
+		return exe
+	}
+	// project copies an example with its built executable into a project.
+	project := func(t *testing.T, example, exe, extra string) string {
+		t.Helper()
+		dir := t.TempDir()
+		copyTree(t, filepath.Join("testdata", "azfunc", "_examples", example), filepath.Join(dir, "functions"))
+		data, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "functions", example), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if extra != "" {
+			writeFiles(t, dir, map[string]string{"servicebus/config.json": extra})
+		}
+		return dir
+	}
+	httpExe, sbExe := build(t, "http-trigger"), build(t, "service-bus-queue-trigger")
+	for _, d := range storetest.Drivers {
+		t.Run("http-trigger/"+string(d), func(t *testing.T) {
+			t.Parallel()
+			dir := project(t, "http-trigger", httpExe, "")
+			logs := &lockedBuffer{}
+			_, base := apptest.Start(t, d, func(c *app.Config) {
+				c.Project, c.Logger = dir, slog.New(slog.NewTextHandler(logs, nil))
+			})
+			post := func(body string) (int, string) {
+				req, _ := http.NewRequest("POST", base+"/api/hello-http", strings.NewReader(body))
+				req.Header.Set("x-functions-key", "k") // authLevel function
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			if code, body := post(`{"message": "hello"}`); code != 200 || body != `{"message":"request received"}` {
+				t.Errorf("hello-http: %d %q", code, body)
+			}
+			if code, _ := post(`not json`); code != 400 {
+				t.Errorf("hello-http with a bad body: %d", code)
+			}
+			// The library logs JSON lines to stdout, which Junction logs.
+			waitFor(t, "the function's log line", func() bool {
+				return strings.Contains(logs.String(), `\"msg\":\"request received\",\"body\":{\"message\":\"hello\"}`)
+			})
+		})
+		t.Run("service-bus-queue-trigger/"+string(d), func(t *testing.T) {
+			t.Parallel()
+			dir := project(t, "service-bus-queue-trigger", sbExe, `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
+				{"Name": "items", "Properties": {}}, {"Name": "out", "Properties": {}}]}], "Logging": {"Type": "File"}}}`)
+			logs := &lockedBuffer{}
+			a, _ := apptest.Start(t, d, func(c *app.Config) {
+				c.Project, c.Logger = dir, slog.New(slog.NewTextHandler(logs, nil))
+			})
+			b := brokerOf(a)
+			ctx := context.Background()
+			if _, err := b.Send(ctx, "items", broker.Message{MessageID: "m-7", ContentType: "application/json", Body: []byte(`{"message": "hi"}`)}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.Receive(ctx, "out", broker.ReceiveOptions{Mode: broker.ReceiveAndDelete, Wait: 20 * time.Second})
+			if err != nil || len(got) != 1 || string(got[0].Body) != `{"message":"message received"}` {
+				t.Fatalf("out: %v %v", got, err)
+			}
+			waitFor(t, "the function's log line", func() bool {
+				return strings.Contains(logs.String(), `\"msg\":\"service bus queue message received\",\"content\":{\"message\":\"hi\"}`)
+			})
+		})
+	}
+}
