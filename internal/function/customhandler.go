@@ -26,7 +26,7 @@ import (
 )
 
 // customHandler supervises a custom handler process: it starts the
-// executable with FUNCTIONS_CUSTOMHANDLER_PORT, waits until the port answers,
+// executable with FUNCTIONS_CUSTOMHANDLER_PORT (and FUNCTIONS_HTTPWORKER_PORT), waits until the port answers,
 // probes it while it runs, restarts it (with backoff) when it exits or stops
 // answering, and stops it with the host.
 //
@@ -50,6 +50,11 @@ type customHandler struct {
 	ready    chan struct{} // closed when base is set
 	proc     *os.Process
 	restarts int
+	// inflight counts the invocations each process (by its base URL) is
+	// running; stale marks a process that ran an invocation past its
+	// timeout (see acquire).
+	inflight map[*url.URL]int
+	stale    map[*url.URL]bool
 	cancel   context.CancelFunc
 	done     chan struct{}
 	proxy    *httputil.ReverseProxy
@@ -60,7 +65,10 @@ func newCustomHandler(cfg *CustomHandlerConfig, dir string, getenv func(string) 
 	c.cfg, c.dir, c.getenv = cfg, dir, getenv
 	c.resolve = c.command
 	c.environ = func(port int) []string {
-		return append(environ(os.Environ()), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+		// The Azure host sets both port variables (older samples read
+		// FUNCTIONS_HTTPWORKER_PORT) and the app's root folder.
+		p := strconv.Itoa(port)
+		return append(environ(os.Environ()), "FUNCTIONS_CUSTOMHANDLER_PORT="+p, "FUNCTIONS_HTTPWORKER_PORT="+p, "FUNCTIONS_APP_ROOT_PATH="+dir)
 	}
 	return c
 }
@@ -294,6 +302,61 @@ func (c *customHandler) endpoint(ctx context.Context) (*url.URL, error) {
 	}
 }
 
+// acquire waits until a process is ready and counts an invocation on it.
+// The invocation's release says whether it ran past its timeout: the work it
+// started may still be running in the process (timers, pending I/O, a
+// loop), and nothing in the worker protocol can stop it, so the process is
+// stopped and the supervisor starts a fresh one, as the Azure host restarts
+// after a function timeout. The process is stopped only once no invocation
+// is in flight on it; until then it keeps serving, and new invocations keep
+// going to it.
+func (c *customHandler) acquire(ctx context.Context) (*url.URL, func(timedOut bool), error) {
+	for {
+		c.mu.Lock()
+		base, ready := c.base, c.ready
+		if base != nil {
+			if c.inflight == nil {
+				c.inflight, c.stale = map[*url.URL]int{}, map[*url.URL]bool{}
+			}
+			c.inflight[base]++
+			c.mu.Unlock()
+			return base, func(timedOut bool) { c.release(base, timedOut) }, nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, nil, errors.New(c.what + " is not running (it is starting or restarting)")
+		}
+	}
+}
+
+func (c *customHandler) release(base *url.URL, timedOut bool) {
+	c.mu.Lock()
+	c.inflight[base]--
+	if timedOut {
+		c.stale[base] = true
+	}
+	if c.inflight[base] > 0 {
+		c.mu.Unlock()
+		return
+	}
+	recycle := c.stale[base] && c.base == base && c.proc != nil
+	delete(c.inflight, base)
+	delete(c.stale, base)
+	proc := c.proc
+	if recycle {
+		// No new invocation goes to the process from here on.
+		c.base = nil
+		c.ready = make(chan struct{})
+	}
+	c.mu.Unlock()
+	if recycle {
+		c.log.Warn("stopping the process after an invocation ran past its timeout; it is started again", "pid", proc.Pid)
+		_ = syscall.Kill(-proc.Pid, syscall.SIGKILL)
+	}
+}
+
 func (c *customHandler) pipe(r io.Reader, level slog.Level) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -437,11 +500,19 @@ func (h *Host) runCustom(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 
 // customMetadata is the trigger metadata as the Azure host passes it to
 // custom handlers: each scalar serialised as JSON text (a string arrives
-// quoted, "\"abc\"", a number as its digits, "1"); objects and arrays as
-// they are.
+// quoted, "\"abc\"", a number as its digits, "1"), except date-times, which
+// arrive as the host formats them, "2023-10-12T20:13:49" (UTC, whole
+// seconds, no zone, as a Service Bus message's EnqueuedTimeUtc does);
+// objects and arrays as they are.
 func customMetadata(data map[string]any) map[string]any {
 	meta := make(map[string]any, len(data)+1)
 	for k, v := range data {
+		if s, ok := v.(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				meta[k] = t.UTC().Format("2006-01-02T15:04:05")
+				continue
+			}
+		}
 		switch v.(type) {
 		case map[string]any, []any, nil:
 			meta[k] = v

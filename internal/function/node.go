@@ -345,13 +345,18 @@ func (h *Host) runNode(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 		out.Err = fmt.Errorf("encode the invocation: %w", err)
 		return
 	}
-	base, err := c.endpoint(ctx)
+	base, release, err := c.acquire(ctx)
 	if err != nil {
 		out.Err = h.nodeErr(ctx, err)
 		return
 	}
+	// An invocation that ran out of time leaves its work running in the
+	// worker: the worker is restarted once nothing else runs on it.
+	timedOut := false
+	defer func() { release(timedOut) }()
 	resp, err := c.post(ctx, base, "invoke", out.InvocationID, body)
 	if err != nil {
+		timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 		if ctx.Err() == nil {
 			c.forget(base)
 		}
@@ -361,6 +366,7 @@ func (h *Host) runNode(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
+		timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 		out.Err = h.nodeErr(ctx, fmt.Errorf("read the Node.js worker's answer: %w", err))
 		return
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"junction/internal/function"
@@ -188,6 +190,21 @@ func TestNodeWorkerSupervision(t *testing.T) {
 		invs := b.invocations("slow")
 		return len(invs) == 1 && strings.Contains(invs[0].Error, "functionTimeout")
 	})
+	// Its pending timer would keep the work alive in the worker: the worker
+	// that ran it is stopped and a fresh one serves.
+	old, err := strconv.Atoi(again.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker that ran the timed-out invocation to be stopped", func() bool { return syscall.Kill(old, 0) != nil })
+	var fresh response
+	waitFor(t, "a fresh worker", func() bool {
+		fresh = b.do("GET", "/api/crash", nil)
+		return fresh.status == 200
+	})
+	if fresh.body == again.body {
+		t.Errorf("the worker was not restarted after the timeout: pid %s both times", fresh.body)
+	}
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex

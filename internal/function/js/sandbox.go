@@ -233,6 +233,9 @@ func (s *Sandbox) Function(ctx context.Context, code string, call Call) (Result,
 			if res.Res, err = r.fromJS(resv); err != nil {
 				return err
 			}
+			if untouched(res.Res) {
+				res.Res = nil
+			}
 		}
 		return nil
 	})
@@ -341,7 +344,64 @@ func (r *run) context(call Call) (*goja.Object, *doneState, error) {
 		done.value = fc.Argument(1)
 		return goja.Undefined()
 	})
+	if call.Req != nil {
+		res, err := r.premadeRes(c.Get("done"))
+		if err != nil {
+			return nil, nil, err
+		}
+		_ = c.Set("res", res)
+	}
 	return c, done, nil
+}
+
+// premadeResSource makes the context.res an HTTP-triggered v3 function
+// finds, as Azure's Node.js worker gives it: headers and cookies to fill,
+// status, setHeader/header/set, getHeader/get, removeHeader, type, json,
+// send/end (which complete the invocation, as context.done does) and
+// sendStatus. The methods live on its prototype, so the response read back
+// holds only what the code set (also an assigned status).
+const premadeResSource = `(function (done) {
+	var proto = {
+		status: function (code) { this.statusCode = code; return this; },
+		setHeader: function (k, v) { this.headers[String(k).toLowerCase()] = v; return this; },
+		getHeader: function (k) { return this.headers[String(k).toLowerCase()]; },
+		removeHeader: function (k) { delete this.headers[String(k).toLowerCase()]; return this; },
+		type: function (t) { return this.setHeader("content-type", t); },
+		end: function (body) { if (body !== undefined) { this.body = body; } done(); return this; },
+		sendStatus: function (code) { return this.status(code).end(); },
+		json: function (body) { this.type("application/json"); return this.end(body); }
+	};
+	proto.send = proto.end;
+	proto.header = proto.set = proto.setHeader;
+	proto.get = proto.getHeader;
+	var res = Object.create(proto);
+	res.headers = {};
+	res.cookies = [];
+	return res;
+})`
+
+func (r *run) premadeRes(done goja.Value) (goja.Value, error) {
+	prog, err := r.sb.compile("junction:context.res", premadeResSource)
+	if err != nil {
+		return nil, err
+	}
+	factory, err := r.function(prog)
+	if err != nil {
+		return nil, err
+	}
+	return factory(goja.Undefined(), done)
+}
+
+// untouched reports whether v, context.res read back, is the premade
+// response as it was made: then the function did not answer through it.
+func untouched(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 2 {
+		return false
+	}
+	h, hok := m["headers"].(map[string]any)
+	c, cok := m["cookies"].([]any)
+	return hok && cok && len(h) == 0 && len(c) == 0
 }
 
 func orEmpty(m map[string]any) map[string]any {
