@@ -46,10 +46,7 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 
 	ws := t.TempDir()
 	bin := junctionOnPath(t, ws)
-	demoDir, _ := filepath.Abs(".")
-	if err := os.Symlink(demoDir, filepath.Join(ws, "demo")); err != nil {
-		t.Fatal(err)
-	}
+	linkDemo(t, ws)
 
 	httpAddr, sftpAddr := freeAddr(t), freeAddr(t)
 	rewrite := strings.NewReplacer("go run ./cmd/junction", "junction", "127.0.0.1:8080", httpAddr, "127.0.0.1:2222", sftpAddr)
@@ -234,4 +231,39 @@ func junctionOnPath(t *testing.T, ws string) string {
 	}
 	os.WriteFile(filepath.Join(bin, "curl"), []byte("#!/bin/sh\nexec "+realCurl+" --fail-with-body \"$@\"\n"), 0o755)
 	return bin
+}
+
+// linkDemo makes ws/demo stand for this folder: a link to each entry, except
+// the SDK application's folder, which is copied without its node_modules, so
+// that the README's npm install writes into the test's own copy and not into
+// the folder other tests run the application from.
+func linkDemo(t *testing.T, ws string) {
+	t.Helper()
+	demoDir, _ := filepath.Abs(".")
+	target := filepath.Join(ws, "demo")
+	entries, err := os.ReadDir(demoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(target, 0o755)
+	for _, e := range entries {
+		if e.Name() != "sdk" {
+			if err := os.Symlink(filepath.Join(demoDir, e.Name()), filepath.Join(target, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(demoDir, "sdk"))
+		os.MkdirAll(filepath.Join(target, "sdk"), 0o755)
+		for _, f := range files {
+			if f.IsDir() {
+				continue // node_modules: the README installs it
+			}
+			data, err := os.ReadFile(filepath.Join(demoDir, "sdk", f.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(target, "sdk", f.Name()), data, 0o644)
+		}
+	}
 }
