@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"junction/internal/lifecycle"
 	"junction/internal/store"
 )
 
@@ -78,9 +79,7 @@ type Broker struct {
 	notifier coalescingNotifier
 	dueWaker dueWaker
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	sweeper lifecycle.Worker
 }
 
 // New returns a broker over s. Call Migrations' statements (through the app)
@@ -114,43 +113,18 @@ func (b *Broker) MaxMessageSize() int { return b.maxMsg }
 // messages, duplicate-detection history cleanup) under a lease, so that one
 // node at a time does it. Safe to call twice.
 func (b *Broker) Start(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cancel != nil {
-		return nil
-	}
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	b.cancel, b.done = cancel, done
-	go func() {
-		// done, not b.done: Stop clears the field before this ends.
-		defer close(done)
+	b.sweeper.Start(ctx, func(ctx context.Context) {
 		ttl := 10 * b.sweep
 		if ttl < 5*time.Second {
 			ttl = 5 * time.Second
 		}
-		_ = b.s.Leases().Hold(wctx, sweeperLease, b.owner, ttl, b.sweepLoop)
-	}()
+		_ = b.s.Leases().Hold(ctx, sweeperLease, b.owner, ttl, b.sweepLoop)
+	})
 	return nil
 }
 
 // Stop ends the background worker. Safe to call twice or without Start.
-func (b *Broker) Stop(ctx context.Context) error {
-	b.mu.Lock()
-	cancel, done := b.cancel, b.done
-	b.cancel, b.done = nil, nil
-	b.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (b *Broker) Stop(ctx context.Context) error { return b.sweeper.Stop(ctx) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

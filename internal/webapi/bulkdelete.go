@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	"junction/internal/lifecycle"
 	"junction/internal/odata"
 	"junction/internal/records"
 	"junction/internal/store"
@@ -319,9 +319,7 @@ type jobRunner struct {
 	log  *slog.Logger
 	wake chan struct{}
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	worker lifecycle.Worker
 }
 
 func newJobRunner(h *Handler, log *slog.Logger) *jobRunner {
@@ -337,37 +335,14 @@ func (j *jobRunner) wakeUp() {
 
 // Start runs the job loop until Stop; starting twice is a no-op.
 func (j *jobRunner) Start(ctx context.Context) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.cancel != nil {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	j.cancel, j.done = cancel, make(chan struct{})
-	go j.loop(ctx, j.done)
+	j.worker.Start(ctx, j.loop)
 	return nil
 }
 
 // Stop ends the loop and waits for the job under way; safe without Start.
-func (j *jobRunner) Stop(ctx context.Context) error {
-	j.mu.Lock()
-	cancel, done := j.cancel, j.done
-	j.cancel = nil
-	j.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (j *jobRunner) Stop(ctx context.Context) error { return j.worker.Stop(ctx) }
 
-func (j *jobRunner) loop(ctx context.Context, done chan struct{}) {
-	defer close(done)
+func (j *jobRunner) loop(ctx context.Context) {
 	t := time.NewTicker(jobPoll)
 	defer t.Stop()
 	for {
