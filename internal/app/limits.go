@@ -3,11 +3,11 @@ package app
 import (
 	"errors"
 
+	"junction/internal/expr"
 	"junction/internal/jsonvalue"
 	"junction/internal/server"
 	"junction/internal/webapi"
 	"junction/internal/workflow"
-	"junction/internal/workflow/expr"
 )
 
 // Limits bound what one request or one expression may make Junction hold in

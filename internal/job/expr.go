@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	wexpr "junction/internal/workflow/expr"
+	wexpr "junction/internal/expr"
 )
 
 // An expression is written in the workflow expression language, with its

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // AgentConnection is one connections.json agentConnections entry: the

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"junction/internal/connector"
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // attempt is one try of a call action.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // chunkInput reads an input of a ChunkText action by its documented name,

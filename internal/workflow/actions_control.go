@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // condition evaluates an If or Until expression.

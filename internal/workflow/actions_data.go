@@ -8,7 +8,7 @@ import (
 	"math"
 	"strings"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 func actCompose(_ context.Context, c *call) error {

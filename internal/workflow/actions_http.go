@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"junction/internal/expr"
 	"junction/internal/outbound"
-	"junction/internal/workflow/expr"
 )
 
 // maxHTTPBody bounds what an Http action reads from a response.

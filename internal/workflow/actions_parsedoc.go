@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // maxDocumentText bounds the text a ParseDocument action extracts (and what

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // expressionKinds are Power Automate's built-in text function actions

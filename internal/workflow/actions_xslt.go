@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // xsltContentError: the content to transform is not XML.

@@ -11,10 +11,10 @@ import (
 	"testing/fstest"
 	"time"
 
+	"junction/internal/expr"
 	"junction/internal/project"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
-	"junction/internal/workflow/expr"
 )
 
 // Microsoft Learn, "Schema reference guide for trigger and action types in

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // conditionNode checks an expression object such as

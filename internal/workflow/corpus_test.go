@@ -14,8 +14,8 @@ import (
 
 	"junction/internal/connector"
 	"junction/internal/connector/dataverse"
+	"junction/internal/expr"
 	"junction/internal/project"
-	"junction/internal/workflow/expr"
 )
 
 // corpusCase runs one published definition of testdata/corpus (each folder

@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"junction/internal/expr"
 	"junction/internal/project"
-	"junction/internal/workflow/expr"
 )
 
 // File is a workflow.json of a Logic Apps Standard project.

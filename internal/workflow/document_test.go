@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // TestChunkText follows Microsoft Learn "Parse or chunk content for workflows

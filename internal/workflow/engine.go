@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/expr"
 	"junction/internal/jsonvalue"
 	"junction/internal/outbound"
 	"junction/internal/store"
-	"junction/internal/workflow/expr"
 )
 
 var decodeJSONValue = expr.DecodeJSON

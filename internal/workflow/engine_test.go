@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"junction/internal/expr"
 	"junction/internal/store"
-	"junction/internal/workflow/expr"
 )
 
 type bundle struct {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/expr"
 	"junction/internal/secrets"
-	"junction/internal/workflow/expr"
 )
 
 // frame is where an action runs: the loop iterations around it.

@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/expr"
 	"junction/internal/server"
 	"junction/internal/store"
-	"junction/internal/workflow/expr"
 )
 
 // writeLogicError writes an error in Logic Apps' trigger endpoint format.

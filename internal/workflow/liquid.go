@@ -10,7 +10,7 @@ import (
 
 	"github.com/osteele/liquid"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // Liquid transforms (Microsoft Learn, "Perform advanced JSON transformations

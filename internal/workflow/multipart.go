@@ -8,7 +8,7 @@ import (
 	"mime/multipart"
 	"strings"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // part is one part of a multipart trigger body.

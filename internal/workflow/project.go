@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"junction/internal/connector"
+	"junction/internal/expr"
 	"junction/internal/project"
 	"junction/internal/secrets"
-	"junction/internal/workflow/expr"
 )
 
 // The Logic Apps Standard project files.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // schedule computes a Recurrence trigger's occurrences.

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"junction/internal/connector"
-	"junction/internal/workflow/expr"
+	"junction/internal/expr"
 )
 
 // cannedResult is the result an action takes without running: an offline

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/expr"
 	"junction/internal/project"
-	"junction/internal/workflow/expr"
 )
 
 // TestFile is one offline workflow test: <workflow>/tests/<name>.test.json.

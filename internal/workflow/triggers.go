@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/expr"
 	"junction/internal/store"
-	"junction/internal/workflow/expr"
 )
 
 // TriggerSource serves trigger types that another surface owns: Dataverse

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"junction/internal/expr"
 	"junction/internal/secrets"
-	"junction/internal/workflow/expr"
 )
 
 // Problem is one thing wrong with a definition, at a JSON path such as
