@@ -72,7 +72,7 @@ func (l *Leases) Acquire(ctx context.Context, name, owner string, ttl time.Durat
 				expires_at = excluded.expires_at
 			WHERE junction_leases.expires_at < `+now+` OR junction_leases.owner = excluded.owner
 			RETURNING token, expires_at`, name, owner, ttl.Microseconds()).Scan(&token, &expires)
-		if errors.Is(err, errNoRows) {
+		if errors.Is(err, ErrNotFound) {
 			return ErrLeaseHeld
 		}
 		if err != nil {
@@ -96,7 +96,7 @@ func (l *Leases) Renew(ctx context.Context, lease Lease, ttl time.Duration) (Lea
 		err := tx.QueryRow(ctx, `UPDATE junction_leases SET expires_at = `+now+` + ?
 			WHERE name = ? AND owner = ? AND token = ? AND expires_at >= `+now+`
 			RETURNING expires_at`, ttl.Microseconds(), lease.Name, lease.Owner, lease.Token).Scan(&expires)
-		if errors.Is(err, errNoRows) {
+		if errors.Is(err, ErrNotFound) {
 			return ErrLeaseLost
 		}
 		if err != nil {

@@ -4,11 +4,61 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 )
 
-var errNoRows = sql.ErrNoRows
+// errNotFound is what a row that is not there reads as: store.ErrNotFound,
+// still matching sql.ErrNoRows for callers not yet moved to the contract.
+var errNotFound = fmt.Errorf("%w: %w", ErrNotFound, sql.ErrNoRows)
+
+// Row is the result of QueryRow: Scan maps "no rows" to ErrNotFound and the
+// driver's errors to the store's sentinels.
+type Row struct {
+	row    *sql.Row
+	mapErr func(error) error
+}
+
+// Scan copies the row's columns into dest.
+func (r *Row) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errNotFound
+	}
+	if err != nil && r.mapErr != nil {
+		return r.mapErr(err)
+	}
+	return err
+}
+
+// Collect runs query on q and reads every row with scan. It closes the rows
+// and reports the query's, a scan's or the iteration's error (rows.Err),
+// whichever came first.
+func Collect[T any](ctx context.Context, q Querier, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return CollectRows(rows, scan)
+}
+
+// CollectRows reads rows to the end with scan, closes them and checks rows.Err.
+func CollectRows[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 // execer is what database/sql's DB, Conn and Tx share.
 type execer interface {
@@ -45,8 +95,8 @@ func (q *SQLQuerier) Query(ctx context.Context, query string, args ...any) (*sql
 	return r, q.MapErr(err)
 }
 
-func (q *SQLQuerier) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.DB.QueryRowContext(ctx, q.Rebind(query), args...)
+func (q *SQLQuerier) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	return &Row{row: q.DB.QueryRowContext(ctx, q.Rebind(query), args...), mapErr: q.MapErr}
 }
 
 // Notify queues a notification for after the commit.

@@ -17,10 +17,14 @@ import (
 
 // Sentinel errors that drivers map their native errors to.
 var (
-	// ErrNotFound reports that a row that was asked for does not exist.
+	// ErrNotFound reports that a row that was asked for does not exist:
+	// QueryRow's Scan returns it for "no rows".
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict reports a unique-key violation.
 	ErrConflict = errors.New("store: conflict")
+	// ErrConstraint reports any other integrity violation: NOT NULL, CHECK or
+	// FOREIGN KEY.
+	ErrConstraint = errors.New("store: constraint violated")
 	// ErrClosed reports use of a store after Close.
 	ErrClosed = errors.New("store: closed")
 	// ErrLeaseHeld reports that a lease is held by another owner.
@@ -67,7 +71,7 @@ func (d Dialect) SkipLocked() string {
 type Querier interface {
 	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	QueryRow(ctx context.Context, query string, args ...any) *Row
 	Dialect() Dialect
 }
 

@@ -265,8 +265,13 @@ func mapErr(err error) error {
 		return nil
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
-		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		case "23502", "23503", "23514": // not_null, foreign_key, check
+			return fmt.Errorf("%w: %v", store.ErrConstraint, err)
+		}
 	}
 	return err
 }

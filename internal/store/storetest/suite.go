@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -98,6 +99,72 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if err := s.Tx(ctx, insert); !store.IsConflict(err) {
 			t.Fatalf("second insert: %v, want ErrConflict", err)
+		}
+	})
+
+	t.Run("MissingRowIsNotFound", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		var n int64
+		err := s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT n FROM items WHERE id = ?", "absent").Scan(&n)
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing row: err = %v, want store.ErrNotFound", err)
+		}
+	})
+
+	t.Run("NotNullViolationIsConstraint", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, NULL)", "a")
+			return err
+		})
+		if !errors.Is(err, store.ErrConstraint) || store.IsConflict(err) {
+			t.Fatalf("null into NOT NULL: err = %v, want store.ErrConstraint", err)
+		}
+	})
+
+	t.Run("CollectReadsEveryRow", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			for i := 1; i <= 3; i++ {
+				if _, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, ?)", fmt.Sprint("k", i), i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		err := s.Read(ctx, func(q store.Querier) error {
+			var err error
+			got, err = store.Collect(ctx, q, func(r *sql.Rows) (int64, error) {
+				var n int64
+				return n, r.Scan(&n)
+			}, "SELECT n FROM items ORDER BY n")
+			return err
+		})
+		if err != nil || fmt.Sprint(got) != "[1 2 3]" {
+			t.Fatalf("collect = %v, %v", got, err)
+		}
+		scanErr := errors.New("scan refused")
+		err = s.Read(ctx, func(q store.Querier) error {
+			_, err := store.Collect(ctx, q, func(*sql.Rows) (int64, error) { return 0, scanErr }, "SELECT n FROM items")
+			return err
+		})
+		if !errors.Is(err, scanErr) {
+			t.Fatalf("collect with a failing scan: err = %v", err)
+		}
+		err = s.Read(ctx, func(q store.Querier) error {
+			_, err := store.Collect(ctx, q, func(*sql.Rows) (int64, error) { return 0, nil }, "SELECT nothing FROM no_such_table")
+			return err
+		})
+		if err == nil {
+			t.Fatal("collect over a failing query returned no error")
 		}
 	})
 
