@@ -188,22 +188,16 @@ func insertKey(ctx context.Context, tx store.Tx, name string, role server.Role) 
 func (k *Keys) List(ctx context.Context) ([]Key, error) {
 	keys := []Key{}
 	err := k.s.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, "SELECT id, name, role, prefix, created_at FROM junction_api_keys ORDER BY created_at, id")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		list, err := store.Collect(ctx, q, func(r *sql.Rows) (Key, error) {
 			var key Key
 			var role string
 			var created int64
-			if err := rows.Scan(&key.ID, &key.Name, &role, &key.Prefix, &created); err != nil {
-				return err
-			}
+			err := r.Scan(&key.ID, &key.Name, &role, &key.Prefix, &created)
 			key.Role, key.Created = server.Role(role), store.FromMicros(created)
-			keys = append(keys, key)
-		}
-		return rows.Err()
+			return key, err
+		}, "SELECT id, name, role, prefix, created_at FROM junction_api_keys ORDER BY created_at, id")
+		keys = append(keys, list...)
+		return err
 	})
 	return keys, err
 }
@@ -217,7 +211,7 @@ func (k *Keys) Get(ctx context.Context, id string) (Key, error) {
 		return q.QueryRow(ctx, "SELECT id, name, role, prefix, created_at FROM junction_api_keys WHERE id = ?", id).
 			Scan(&key.ID, &key.Name, &role, &key.Prefix, &created)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return Key{}, ErrNotFound
 	}
 	key.Role, key.Created = server.Role(role), store.FromMicros(created)

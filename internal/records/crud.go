@@ -95,20 +95,19 @@ func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
 	return row, nil
 }
 
+// scanString reads a one-column row of text.
+func scanString(r *sql.Rows) (s string, err error) {
+	err = r.Scan(&s)
+	return
+}
+
 // Get reads one row by primary id.
 func (s *Service) Get(ctx context.Context, q store.Querier, t *Table, id string) (Row, error) {
-	rows, err := q.Query(ctx, fmt.Sprintf("SELECT %s FROM %s t WHERE t.%s = ?", SelectList(t, "t"), Quote(t.SQLName()), Quote(t.PrimaryID())), strings.ToLower(id))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	row, err := ScanRow(t, q.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s t WHERE t.%s = ?", SelectList(t, "t"), Quote(t.SQLName()), Quote(t.PrimaryID())), strings.ToLower(id)))
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, NotFound(t.Name, id)
 	}
-	return ScanRow(t, rows)
+	return row, err
 }
 
 // FindByKey returns the primary id of the row whose key columns have values;
@@ -135,7 +134,7 @@ func (s *Service) FindByKey(ctx context.Context, q store.Querier, t *Table, valu
 	}
 	var id string
 	err := q.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", Quote(t.PrimaryID()), Quote(t.SQLName()), strings.Join(where, " AND ")), args...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return "", Errorf(http.StatusNotFound, CodeNotFound, "A record with the specified key values does not exist in %s entity", t.Name)
 	}
 	return id, err
@@ -480,21 +479,8 @@ func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, 
 			if !c.Type.IsLookup() || !contains(c.Targets, t.Name) {
 				continue
 			}
-			rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", Quote(o.PrimaryID()), Quote(o.SQLName()), Quote(c.Name)), id)
+			refs, err := store.Collect(ctx, tx, scanString, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", Quote(o.PrimaryID()), Quote(o.SQLName()), Quote(c.Name)), id)
 			if err != nil {
-				return err
-			}
-			var refs []string
-			for rows.Next() {
-				var rid string
-				if err := rows.Scan(&rid); err != nil {
-					rows.Close()
-					return err
-				}
-				refs = append(refs, rid)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
 				return err
 			}
 			for _, rid := range refs {

@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -500,7 +499,7 @@ func hasKey(t *Table, name string) bool {
 // seed inserts the organization, business unit and user WhoAmI reports.
 func seed(ctx context.Context, tx store.Tx, now time.Time) error {
 	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM "rec_organization" WHERE organizationid = ?`, OrganizationID).Scan(&n); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM "rec_organization" WHERE organizationid = ?`, OrganizationID).Scan(&n); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if n > 0 {

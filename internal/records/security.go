@@ -3,7 +3,6 @@ package records
 import (
 	"context"
 	"crypto/sha1"
-	"database/sql"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -229,22 +228,13 @@ func syncPrivileges(ctx context.Context, tx store.Tx, tables []*Table, now time.
 			return fmt.Errorf("seed administrator role: %w", err)
 		}
 	}
-	existing := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT name FROM "rec_privilege"`)
+	names, err := store.Collect(ctx, tx, scanString, `SELECT name FROM "rec_privilege"`)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return err
-		}
+	existing := map[string]bool{}
+	for _, name := range names {
 		existing[name] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	var defs []privDef
 	for _, name := range CustomizationPrivileges {
@@ -415,7 +405,7 @@ func (s *Service) Grants(ctx context.Context, userID string, admin bool) (*Grant
 	err := s.st.Read(ctx, func(q store.Querier) error {
 		var disabled any
 		err := q.QueryRow(ctx, `SELECT isdisabled FROM "rec_systemuser" WHERE systemuserid = ?`, userID).Scan(&disabled)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		g.Disabled = truthy(disabled)

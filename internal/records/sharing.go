@@ -2,6 +2,8 @@ package records
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -176,21 +178,12 @@ func (s *Service) RevokeShare(ctx context.Context, tx store.Tx, t *Table, id, pr
 
 // Shares lists who row id of t is shared with, by principal id.
 func (s *Service) Shares(ctx context.Context, q store.Querier, t *Table, id string) ([]Share, error) {
-	rows, err := q.Query(ctx, `SELECT principalid, accessrightsmask FROM "rec_principalobjectaccess" WHERE objectid = ? AND objecttypecode = ?`, strings.ToLower(id), t.Name)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Share
-	for rows.Next() {
-		var sh Share
-		if err := rows.Scan(&sh.PrincipalID, &sh.Mask); err != nil {
-			return nil, err
-		}
-		out = append(out, sh)
-	}
+	out, err := store.Collect(ctx, q, func(r *sql.Rows) (sh Share, err error) {
+		err = r.Scan(&sh.PrincipalID, &sh.Mask)
+		return
+	}, `SELECT principalid, accessrightsmask FROM "rec_principalobjectaccess" WHERE objectid = ? AND objecttypecode = ?`, strings.ToLower(id), t.Name)
 	sort.Slice(out, func(i, j int) bool { return out[i].PrincipalID < out[j].PrincipalID })
-	return out, rows.Err()
+	return out, err
 }
 
 // unshare removes the shares of a deleted row.
@@ -216,19 +209,13 @@ func (s *Service) unshare(ctx context.Context, tx store.Tx, t *Table, id string,
 }
 
 func (s *Service) share(ctx context.Context, q store.Querier, id, principal string) (string, int64, error) {
-	rows, err := q.Query(ctx, `SELECT principalobjectaccessid, accessrightsmask FROM "rec_principalobjectaccess" WHERE objectid = ? AND principalid = ?`, id, principal)
-	if err != nil {
-		return "", 0, err
-	}
-	defer rows.Close()
 	var poa string
 	var mask int64
-	if rows.Next() {
-		if err := rows.Scan(&poa, &mask); err != nil {
-			return "", 0, err
-		}
+	err := q.QueryRow(ctx, `SELECT principalobjectaccessid, accessrightsmask FROM "rec_principalobjectaccess" WHERE objectid = ? AND principalid = ?`, id, principal).Scan(&poa, &mask)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", 0, nil
 	}
-	return poa, mask, rows.Err()
+	return poa, mask, err
 }
 
 // needShare checks that who may share row of t with the rights in mask.
