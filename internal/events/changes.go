@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"crypto/sha1"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -26,8 +25,6 @@ const changeBatch = 200
 // ChangeEventType is the event type of a change: Junction.Records.Create,
 // Junction.Records.Update or Junction.Records.Delete.
 func ChangeEventType(message string) string { return "Junction.Records." + message }
-
-func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 func (r *Router) ensureSystemTopic(ctx context.Context) error {
 	err := r.st.Tx(ctx, func(tx store.Tx) error {
@@ -113,7 +110,7 @@ func (r *Router) dispatchChanges(ctx context.Context) (int, error) {
 		n = 0
 		var cursor int64
 		err := tx.QueryRow(ctx, `SELECT seq FROM events_cursors WHERE name = ?`, changeCursor).Scan(&cursor)
-		if isNoRows(err) {
+		if errors.Is(err, store.ErrNotFound) {
 			if _, err := tx.Exec(ctx, `INSERT INTO events_cursors (name, seq) VALUES (?, 0)`, changeCursor); err != nil {
 				return err
 			}

@@ -295,7 +295,7 @@ func (r *Router) handleDataverse(w http.ResponseWriter, req *http.Request) {
 				duplicate = true
 				return nil
 			}
-			if !isNoRows(err) {
+			if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}

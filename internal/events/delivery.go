@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -93,6 +94,24 @@ type claimed struct {
 	Size      int
 }
 
+// claimedCols are the columns scanClaimed reads, from events_deliveries d
+// joined to events_events e.
+const claimedCols = `d.id, d.topic, d.subscription, d.attempts, d.published_at, e.body, e.size`
+
+func scanClaimed(rows *sql.Rows) (claimed, error) {
+	var c claimed
+	var body string
+	var pub int64
+	if err := rows.Scan(&c.ID, &c.Topic, &c.Sub, &c.Attempts, &pub, &body, &c.Size); err != nil {
+		return c, err
+	}
+	c.Published = store.FromMicros(pub)
+	if err := json.Unmarshal([]byte(body), &c.Event); err != nil {
+		return c, fmt.Errorf("delivery %d: %w", c.ID, err)
+	}
+	return c, nil
+}
+
 func (r *Router) deliveryLoop(ctx context.Context) {
 	sub := r.st.Listen(channel)
 	defer sub.Close()
@@ -159,47 +178,24 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		var claim []any
-		for q.Next() {
+		claim, err := store.CollectRows(q, func(r *sql.Rows) (any, error) {
 			var id int64
-			if err := q.Scan(&id); err != nil {
-				q.Close()
-				return err
-			}
-			claim = append(claim, id)
-		}
-		q.Close()
-		if err := q.Err(); err != nil || len(claim) == 0 {
+			err := r.Scan(&id)
+			return id, err
+		})
+		if err != nil || len(claim) == 0 {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE events_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (`+placeholders(len(claim))+`)`,
 			append([]any{owner, store.Micros(now.Add(r.opts.Lease))}, claim...)...); err != nil {
 			return err
 		}
-		q, err = tx.Query(ctx, `SELECT d.id, d.topic, d.subscription, d.attempts, d.published_at, e.body, e.size
+		rows, err = store.Collect(ctx, tx, scanClaimed, `SELECT `+claimedCols+`
 			FROM events_deliveries d JOIN events_events e ON e.seq = d.event_seq
 			WHERE d.id IN (`+placeholders(len(claim))+`) ORDER BY d.next_at, d.id`, claim...)
 		if err != nil {
 			return err
 		}
-		defer q.Close()
-		for q.Next() {
-			var c claimed
-			var body string
-			var pub int64
-			if err := q.Scan(&c.ID, &c.Topic, &c.Sub, &c.Attempts, &pub, &body, &c.Size); err != nil {
-				return err
-			}
-			c.Published = store.FromMicros(pub)
-			if err := json.Unmarshal([]byte(body), &c.Event); err != nil {
-				return fmt.Errorf("delivery %d: %w", c.ID, err)
-			}
-			rows = append(rows, c)
-		}
-		if err := q.Err(); err != nil {
-			return err
-		}
-		q.Close()
 		for _, c := range rows {
 			if subs[[2]string{c.Topic, c.Sub}] != nil {
 				continue

@@ -26,13 +26,10 @@ const adminKey = "test-admin-key"
 
 // bundle is one router served over real HTTP on a real store.
 type bundle struct {
-	t      testing.TB
-	st     store.Store
-	r      *events.Router
-	url    string
-	keys   *auth.Keys
-	srv    *server.Server
-	cancel context.CancelFunc
+	t    testing.TB
+	r    *events.Router
+	url  string
+	keys *auth.Keys
 }
 
 type testLogWriter struct{ t testing.TB }
@@ -68,7 +65,7 @@ func setup(t testing.TB, st store.Store, opts events.Options) *bundle {
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{t: t, st: st, r: r, url: "http://" + addr.String(), keys: keys, srv: srv}
+	b := &bundle{t: t, r: r, url: "http://" + addr.String(), keys: keys}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

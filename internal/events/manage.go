@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -425,27 +426,17 @@ func (d *DeadLetter) Record(schema string) map[string]any {
 }
 
 func listDeadLetters(ctx context.Context, q store.Querier, topic, sub string, limit int) ([]DeadLetter, error) {
-	rows, err := q.Query(ctx, `SELECT id, body, reason, attempts, last_outcome, last_status, publish_time, last_attempt_time
-		FROM events_deadletters WHERE topic = ? AND subscription = ? ORDER BY id LIMIT ?`, topic, sub, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DeadLetter
-	for rows.Next() {
+	return store.Collect(ctx, q, func(rows *sql.Rows) (DeadLetter, error) {
 		var d DeadLetter
 		var body string
 		var pt, lt int64
 		if err := rows.Scan(&d.Sequence, &body, &d.Reason, &d.Attempts, &d.LastOutcome, &d.LastStatus, &pt, &lt); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(body), &d.Event); err != nil {
-			return nil, err
+			return d, err
 		}
 		d.PublishTime, d.LastAttemptTime = store.FromMicros(pt), store.FromMicros(lt)
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return d, json.Unmarshal([]byte(body), &d.Event)
+	}, `SELECT id, body, reason, attempts, last_outcome, last_status, publish_time, last_attempt_time
+		FROM events_deadletters WHERE topic = ? AND subscription = ? ORDER BY id LIMIT ?`, topic, sub, limit)
 }
 
 func (r *Router) listDeadLettersHTTP(w http.ResponseWriter, req *http.Request) {

@@ -130,31 +130,11 @@ func (r *Router) claimPull(ctx context.Context, s *subRow, maxEvents int) ([]rec
 		out = out[:0]
 		now := r.now()
 		lock := tx.Dialect().SkipLocked()
-		rows, err := tx.Query(ctx, `SELECT d.id, d.attempts, d.published_at, e.body FROM events_deliveries d
+		cs, err := store.Collect(ctx, tx, scanClaimed, `SELECT `+claimedCols+` FROM events_deliveries d
 			JOIN events_events e ON e.seq = d.event_seq
 			WHERE d.topic = ? AND d.subscription = ? AND d.next_at <= ? AND d.lease_until < ?
 			ORDER BY d.id LIMIT ?`+lock, s.Topic, s.Name, store.Micros(now), store.Micros(now), maxEvents)
 		if err != nil {
-			return err
-		}
-		var cs []claimed
-		for rows.Next() {
-			var c claimed
-			var body string
-			var pub int64
-			if err := rows.Scan(&c.ID, &c.Attempts, &pub, &body); err != nil {
-				rows.Close()
-				return err
-			}
-			c.Published = store.FromMicros(pub)
-			if err := json.Unmarshal([]byte(body), &c.Event); err != nil {
-				rows.Close()
-				return err
-			}
-			cs = append(cs, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		ttl := r.scaled(time.Duration(qc.EventTimeToLiveInMinutes) * time.Minute)
@@ -236,7 +216,7 @@ func (r *Router) settle(w http.ResponseWriter, req *http.Request, s *subRow, act
 				WHERE d.topic = ? AND d.subscription = ? AND d.lock_token = ? AND d.lease_until >= ?`,
 				s.Topic, s.Name, tok, store.Micros(now)).Scan(&c.ID, &c.Attempts, &pub, &body)
 			if err != nil {
-				if tok == "" || isNoRows(err) {
+				if tok == "" || errors.Is(err, store.ErrNotFound) {
 					failed = append(failed, failedToken{LockToken: tok, ErrorCode: "TokenLost",
 						ErrorDescription: "the lock token is not valid, or its lock expired",
 						Error:            map[string]string{"code": "TokenLost", "message": "the lock token is not valid, or its lock expired"}})

@@ -182,29 +182,18 @@ func scanTopic(sc interface{ Scan(...any) error }) (topicRow, error) {
 	return t, err
 }
 
+func scanTopicRows(rows *sql.Rows) (topicRow, error) { return scanTopic(rows) }
+
 func getTopic(ctx context.Context, q store.Querier, name string) (topicRow, error) {
 	t, err := scanTopic(q.QueryRow(ctx, `SELECT `+topicCols+` FROM events_topics WHERE name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return t, ErrTopicNotFound
 	}
 	return t, err
 }
 
 func listTopics(ctx context.Context, q store.Querier) ([]topicRow, error) {
-	rows, err := q.Query(ctx, `SELECT `+topicCols+` FROM events_topics ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []topicRow
-	for rows.Next() {
-		t, err := scanTopic(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return store.Collect(ctx, q, scanTopicRows, `SELECT `+topicCols+` FROM events_topics ORDER BY name`)
 }
 
 // putTopic creates or updates a topic, keeping its keys; it reports whether it
@@ -246,29 +235,18 @@ func scanSub(sc interface{ Scan(...any) error }) (subRow, error) {
 	return s, nil
 }
 
+func scanSubRows(rows *sql.Rows) (subRow, error) { return scanSub(rows) }
+
 func getSub(ctx context.Context, q store.Querier, topic, name string) (subRow, error) {
 	s, err := scanSub(q.QueryRow(ctx, `SELECT `+subCols+` FROM events_subscriptions WHERE topic = ? AND name = ?`, topic, name))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return s, ErrSubscriptionNotFound
 	}
 	return s, err
 }
 
 func listSubs(ctx context.Context, q store.Querier, topic string) ([]subRow, error) {
-	rows, err := q.Query(ctx, `SELECT `+subCols+` FROM events_subscriptions WHERE topic = ? ORDER BY name`, topic)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []subRow
-	for rows.Next() {
-		s, err := scanSub(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return store.Collect(ctx, q, scanSubRows, `SELECT `+subCols+` FROM events_subscriptions WHERE topic = ? ORDER BY name`, topic)
 }
 
 // putSub creates or replaces a subscription. A changed webhook endpoint or

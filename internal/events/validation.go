@@ -47,20 +47,9 @@ func (r *Router) validatePending(ctx context.Context) error {
 			StateFailed, "the validation URL was not visited in time", StateAwaitingManual, store.Micros(now)); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT `+subCols+` FROM events_subscriptions WHERE state = ? AND pull = 0`, StateCreating)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		pending = pending[:0]
-		for rows.Next() {
-			s, err := scanSub(rows)
-			if err != nil {
-				return err
-			}
-			pending = append(pending, s)
-		}
-		return rows.Err()
+		var err error
+		pending, err = store.Collect(ctx, tx, scanSubRows, `SELECT `+subCols+` FROM events_subscriptions WHERE state = ? AND pull = 0`, StateCreating)
+		return err
 	})
 	if err != nil {
 		return err
@@ -207,33 +196,13 @@ func (r *Router) handleValidate(w http.ResponseWriter, req *http.Request) {
 func (r *Router) expireHeld(ctx context.Context) error {
 	now := r.now()
 	return r.st.Tx(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT d.id, d.topic, d.subscription, d.attempts, d.published_at, e.body
+		cs, err := store.Collect(ctx, tx, scanClaimed, `SELECT `+claimedCols+`
 			FROM events_deliveries d
 			JOIN events_subscriptions s ON s.topic = d.topic AND s.name = d.subscription
 			JOIN events_events e ON e.seq = d.event_seq
 			WHERE s.pull = 0 AND s.state <> ? AND d.published_at < ? ORDER BY d.id LIMIT 500`,
 			StateSucceeded, store.Micros(now.Add(-r.scaled(time.Minute))))
 		if err != nil {
-			return err
-		}
-		var cs []claimed
-		for rows.Next() {
-			var c claimed
-			var body string
-			var pub int64
-			if err := rows.Scan(&c.ID, &c.Topic, &c.Sub, &c.Attempts, &pub, &body); err != nil {
-				rows.Close()
-				return err
-			}
-			c.Published = store.FromMicros(pub)
-			if err := json.Unmarshal([]byte(body), &c.Event); err != nil {
-				rows.Close()
-				return err
-			}
-			cs = append(cs, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		subs := map[[2]string]*subRow{}
