@@ -35,7 +35,6 @@ import (
 type customHandler struct {
 	cfg    *CustomHandlerConfig
 	dir    string
-	getenv func(string) string
 	log    *slog.Logger
 	client *http.Client
 	// resolve gives the executable, its arguments and working directory;
@@ -60,9 +59,9 @@ type customHandler struct {
 	proxy    *httputil.ReverseProxy
 }
 
-func newCustomHandler(cfg *CustomHandlerConfig, dir string, getenv func(string) string, environ func([]string) []string, log *slog.Logger) *customHandler {
+func newCustomHandler(cfg *CustomHandlerConfig, dir string, environ func([]string) []string, log *slog.Logger) *customHandler {
 	c := newSupervised(log.With("customHandler", cfg.Description.DefaultExecutablePath))
-	c.cfg, c.dir, c.getenv = cfg, dir, getenv
+	c.cfg, c.dir = cfg, dir
 	c.resolve = c.command
 	c.environ = func(port int) []string {
 		// The Azure host sets both port variables (older samples read

@@ -27,11 +27,9 @@ const adminKey = "test-admin-key-0123456789"
 
 // bundle is one function host served over real HTTP on a real store.
 type bundle struct {
-	t     *testing.T
-	store store.Store
-	comp  *function.Component
-	url   string
-	dir   string
+	t   *testing.T
+	url string
+	dir string
 }
 
 type testLog struct{ t *testing.T }
@@ -92,7 +90,7 @@ func serveDir(t *testing.T, s store.Store, dir string, opts function.Options) *b
 			t.Errorf("stop: %v", err)
 		}
 	})
-	return &bundle{t: t, store: s, comp: comp, url: hs.URL, dir: dir}
+	return &bundle{t: t, url: hs.URL, dir: dir}
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {

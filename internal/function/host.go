@@ -193,7 +193,7 @@ func (h *Host) setConfig(cfg *Config) {
 	}
 	h.handler, h.worker = nil, nil
 	if ch := cfg.Host.CustomHandler; ch != nil {
-		h.handler = newCustomHandler(ch, h.opts.Dir, h.getenv, h.opts.Environ, h.log)
+		h.handler = newCustomHandler(ch, h.opts.Dir, h.opts.Environ, h.log)
 	} else if cfg.Node {
 		h.worker = h.newNodeWorker()
 	}

@@ -27,19 +27,18 @@ func ParseSchedule(expr string) (*Schedule, error) {
 	s := &Schedule{Expr: expr}
 	var err error
 	specs := []struct {
-		name     string
-		dst      *uint64
-		lo, hi   int
-		names    map[string]int
-		field    string
-		sundayTo bool
+		name   string
+		dst    *uint64
+		lo, hi int
+		names  map[string]int
+		field  string
 	}{
-		{"second", &s.sec, 0, 59, nil, f[0], false},
-		{"minute", &s.min, 0, 59, nil, f[1], false},
-		{"hour", &s.hour, 0, 23, nil, f[2], false},
-		{"day", &s.day, 1, 31, nil, f[3], false},
-		{"month", &s.month, 1, 12, monthNames, f[4], false},
-		{"day-of-week", &s.dows, 0, 7, dowNames, f[5], true},
+		{"second", &s.sec, 0, 59, nil, f[0]},
+		{"minute", &s.min, 0, 59, nil, f[1]},
+		{"hour", &s.hour, 0, 23, nil, f[2]},
+		{"day", &s.day, 1, 31, nil, f[3]},
+		{"month", &s.month, 1, 12, monthNames, f[4]},
+		{"day-of-week", &s.dows, 0, 7, dowNames, f[5]},
 	}
 	for _, sp := range specs {
 		if *sp.dst, err = parseField(sp.field, sp.lo, sp.hi, sp.names); err != nil {

@@ -72,7 +72,7 @@ func (h *Host) checkKey(ctx context.Context, function, key string) (bool, error)
 	err := h.opts.Store.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, `SELECT hash FROM func_keys WHERE hash = ? AND (scope = ? OR scope = ?)`, want, function, HostScope).Scan(&got)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -115,21 +115,15 @@ func (h *Host) SetKey(ctx context.Context, scope, name, value string) (KeyInfo, 
 func (h *Host) ListKeys(ctx context.Context, scope string) ([]KeyInfo, error) {
 	out := []KeyInfo{}
 	err := h.opts.Store.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, `SELECT name, created_at FROM func_keys WHERE scope = ? ORDER BY name`, scope)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		keys, err := store.Collect(ctx, q, func(rows *sql.Rows) (KeyInfo, error) {
 			var k KeyInfo
 			var created int64
-			if err := rows.Scan(&k.Name, &created); err != nil {
-				return err
-			}
+			err := rows.Scan(&k.Name, &created)
 			k.Created = store.FromMicros(created)
-			out = append(out, k)
-		}
-		return rows.Err()
+			return k, err
+		}, `SELECT name, created_at FROM func_keys WHERE scope = ? ORDER BY name`, scope)
+		out = append(out, keys...)
+		return err
 	})
 	return out, err
 }
@@ -343,20 +337,10 @@ func (h *Host) Invocations(ctx context.Context, function string, top int) ([]Inv
 	h.history.flush(ctx)
 	out := []Invocation{}
 	err := h.opts.Store.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, `SELECT id, function, trigger, detail, status, started_at, duration_us, logs, error, node
+		invs, err := store.Collect(ctx, q, scanInvocationRows, `SELECT `+invocationCols+`
 			FROM func_invocations WHERE function = ? ORDER BY started_at DESC, id LIMIT ?`, function, top)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			inv, err := scanInvocation(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, inv)
-		}
-		return rows.Err()
+		out = append(out, invs...)
+		return err
 	})
 	return out, err
 }
@@ -365,26 +349,18 @@ func (h *Host) Invocations(ctx context.Context, function string, top int) ([]Inv
 func (h *Host) GetInvocation(ctx context.Context, function, id string) (Invocation, error) {
 	h.history.flush(ctx)
 	var inv Invocation
-	err := h.opts.Store.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, `SELECT id, function, trigger, detail, status, started_at, duration_us, logs, error, node
-			FROM func_invocations WHERE function = ? AND id = ?`, function, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return store.ErrNotFound
-		}
-		inv, err = scanInvocation(rows)
+	err := h.opts.Store.Read(ctx, func(q store.Querier) (err error) {
+		inv, err = scanInvocation(q.QueryRow(ctx, `SELECT `+invocationCols+` FROM func_invocations WHERE function = ? AND id = ?`, function, id))
 		return err
 	})
 	return inv, err
 }
 
-func scanInvocation(rows *sql.Rows) (Invocation, error) {
+const invocationCols = `id, function, trigger, detail, status, started_at, duration_us, logs, error, node`
+
+func scanInvocationRows(rows *sql.Rows) (Invocation, error) { return scanInvocation(rows) }
+
+func scanInvocation(rows interface{ Scan(...any) error }) (Invocation, error) {
 	var inv Invocation
 	var started, dur int64
 	var logs string

@@ -112,7 +112,7 @@ func (h *Host) lastFire(ctx context.Context, function string) (time.Time, error)
 	err := h.opts.Store.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, `SELECT MAX(occurrence) FROM func_timer_fires WHERE function = ?`, function).Scan(&last)
 	})
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return time.Time{}, err
 	}
 	if !last.Valid {
