@@ -20,7 +20,6 @@ import (
 
 type srv struct {
 	base string
-	app  *app.App
 }
 
 func start(t *testing.T, project string, pg bool) *srv {
@@ -29,8 +28,8 @@ func start(t *testing.T, project string, pg bool) *srv {
 	if pg {
 		d = store.Postgres
 	}
-	a, base := apptest.Start(t, d, func(c *app.Config) { c.Project = project })
-	return &srv{base: base, app: a}
+	_, base := apptest.Start(t, d, func(c *app.Config) { c.Project = project })
+	return &srv{base: base}
 }
 
 func (s *srv) do(t *testing.T, method, path, body string, admin bool) (int, map[string]any, http.Header) {

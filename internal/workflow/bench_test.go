@@ -8,13 +8,11 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"junction/internal/app"
 	"junction/internal/store/storetest"
-	"junction/internal/workflow"
 )
 
 const fiveActions = `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http"}},"actions":{
@@ -26,7 +24,6 @@ const fiveActions = `{"definition":{"triggers":{"manual":{"type":"Request","kind
 
 type benchServer struct {
 	base string
-	a    *app.App
 }
 
 func benchApp(b *testing.B, pg bool) *benchServer {
@@ -45,7 +42,7 @@ func benchApp(b *testing.B, pg bool) *benchServer {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { a.Stop(context.Background()) })
-	return &benchServer{base: "http://" + addr.String(), a: a}
+	return &benchServer{base: "http://" + addr.String()}
 }
 
 func (s *benchServer) put(b *testing.B, name, doc string) string {
@@ -146,6 +143,3 @@ func BenchmarkForeach10000(b *testing.B) {
 		b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "items/s")
 	})
 }
-
-var _ = sync.Mutex{}
-var _ = workflow.StatusSucceeded

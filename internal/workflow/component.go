@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"junction/internal/project"
 	"junction/internal/server"
@@ -75,6 +74,3 @@ type Validator struct {
 func (v Validator) ValidateProject(p *project.Project) []project.Problem {
 	return ValidateProject(p, v.AppSetting, nil)
 }
-
-// DefaultLogger is used when none is given.
-var _ = slog.Default

@@ -473,20 +473,10 @@ func (e *Engine) claimOrphans() {
 	var ids []string
 	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
 		now := tx.Dialect().NowExpr()
-		rows, err := tx.Query(ctx, `SELECT id FROM wf_runs WHERE status = ? AND lease_until < `+now+` ORDER BY id LIMIT 20`+tx.Dialect().SkipLocked(), StatusRunning)
+		cand, err := store.Collect(ctx, tx, scanString, `SELECT id FROM wf_runs WHERE status = ? AND lease_until < `+now+` ORDER BY id LIMIT 20`+tx.Dialect().SkipLocked(), StatusRunning)
 		if err != nil {
 			return err
 		}
-		var cand []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			cand = append(cand, id)
-		}
-		rows.Close()
 		for _, id := range cand {
 			res, err := tx.Exec(ctx, `UPDATE wf_runs SET owner = ?, lease_until = `+now+` + ? WHERE id = ? AND status = ? AND lease_until < `+now,
 				e.opt.NodeID, e.opt.LeaseTTL.Microseconds(), id, StatusRunning)

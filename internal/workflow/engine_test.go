@@ -13,7 +13,6 @@ import (
 
 type bundle struct {
 	e *Engine
-	s store.Store
 }
 
 // setup builds an engine; with s nil, runs are in memory only.
@@ -39,7 +38,7 @@ func setup(t *testing.T, s store.Store, opts ...func(*Options)) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.Stop(context.Background()) })
-	return &bundle{e: e, s: s}
+	return &bundle{e: e}
 }
 
 func (b *bundle) deploy(t *testing.T, name, doc string) *Loaded {

@@ -300,19 +300,10 @@ func (e *Engine) promote(ctx context.Context) {
 				if err != nil || running >= limit {
 					return err
 				}
-				rows, err := tx.Query(ctx, `SELECT id FROM wf_runs WHERE workflow = ? AND status = ? ORDER BY id LIMIT `+strconv.Itoa(limit-running), l.Name, StatusWaiting)
+				ids, err = store.Collect(ctx, tx, scanString, `SELECT id FROM wf_runs WHERE workflow = ? AND status = ? ORDER BY id LIMIT `+strconv.Itoa(limit-running), l.Name, StatusWaiting)
 				if err != nil {
 					return err
 				}
-				for rows.Next() {
-					var id string
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					ids = append(ids, id)
-				}
-				rows.Close()
 				for _, id := range ids {
 					if _, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, owner = ?, lease_until = `+tx.Dialect().NowExpr()+` + ? WHERE id = ? AND status = ?`,
 						StatusRunning, e.opt.NodeID, e.opt.LeaseTTL.Microseconds(), id, StatusWaiting); err != nil {

@@ -263,7 +263,7 @@ func (j storeJournal) saveAction(ctx context.Context, runID, owner string, rec *
 			}
 			var one int
 			err := tx.QueryRow(ctx, `SELECT 1 FROM wf_runs WHERE id = ? AND owner = ? AND status = ?`+lock, runID, owner, StatusRunning).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
+			if errors.Is(err, store.ErrNotFound) {
 				return errLeaseLost
 			}
 			if err != nil {
@@ -295,6 +295,12 @@ func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string) error
 		}
 		return nil
 	})
+}
+
+// scanString reads a one-column row of text.
+func scanString(rows *sql.Rows) (s string, err error) {
+	err = rows.Scan(&s)
+	return
 }
 
 const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response, timers`
@@ -342,35 +348,29 @@ func loadRun(ctx context.Context, s store.Store, id string, actions bool) (*Run,
 	err := s.Read(ctx, func(q store.Querier) error {
 		var err error
 		r, err = scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM wf_runs WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
 		if err != nil || !actions {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked
+		r.Actions, err = store.Collect(ctx, q, scanAction, `SELECT path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked
 			FROM wf_actions WHERE run_id = ? ORDER BY start_time, path`, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a ActionRecord
-			var start, end int64
-			var in, out, e, retries, tracked string
-			if err := rows.Scan(&a.Path, &a.Name, &a.Status, &a.Code, &start, &end, &in, &out, &e, &retries, &tracked); err != nil {
-				return err
-			}
-			a.StartTime, a.EndTime = store.FromMicros(start), store.FromMicros(end)
-			a.Inputs, a.Outputs, a.Error, a.TrackedProperties = decodeValue(in), decodeValue(out), decodeValue(e), decodeValue(tracked)
-			if l, ok := decodeValue(retries).([]any); ok {
-				a.RetryHistory = l
-			}
-			r.Actions = append(r.Actions, &a)
-		}
-		return rows.Err()
+		return err
 	})
 	return r, err
+}
+
+func scanAction(rows *sql.Rows) (*ActionRecord, error) {
+	var a ActionRecord
+	var start, end int64
+	var in, out, e, retries, tracked string
+	if err := rows.Scan(&a.Path, &a.Name, &a.Status, &a.Code, &start, &end, &in, &out, &e, &retries, &tracked); err != nil {
+		return nil, err
+	}
+	a.StartTime, a.EndTime = store.FromMicros(start), store.FromMicros(end)
+	a.Inputs, a.Outputs, a.Error, a.TrackedProperties = decodeValue(in), decodeValue(out), decodeValue(e), decodeValue(tracked)
+	if l, ok := decodeValue(retries).([]any); ok {
+		a.RetryHistory = l
+	}
+	return &a, nil
 }
 
 // RunFilter selects runs in the run history.
@@ -443,20 +443,9 @@ func searchRuns(ctx context.Context, s store.Store, f RunFilter) ([]*Run, error)
 	}
 	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", top)
 	var out []*Run
-	err := s.Read(ctx, func(qr store.Querier) error {
-		rows, err := qr.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanRun(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
+	err := s.Read(ctx, func(qr store.Querier) (err error) {
+		out, err = store.Collect(ctx, qr, func(rows *sql.Rows) (*Run, error) { return scanRun(rows) }, q, args...)
+		return err
 	})
 	return out, err
 }

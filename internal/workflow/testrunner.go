@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -326,5 +325,3 @@ func PrintTestResults(w io.Writer, results []TestResult) bool {
 	fmt.Fprintf(w, "%d passed, %d failed\n", len(results)-failed, failed)
 	return failed == 0
 }
-
-var _ = path.Base

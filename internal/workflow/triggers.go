@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -341,20 +341,12 @@ type due struct {
 func (e *Engine) fireDue(ctx context.Context) {
 	now := e.opt.Now()
 	var list []due
-	err := e.opt.Store.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, `SELECT workflow, trigger, def_hash, next_at FROM wf_schedules WHERE next_at > 0 AND next_at <= ?`, store.Micros(now))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var d due
-			if err := rows.Scan(&d.workflow, &d.trigger, &d.hash, &d.at); err != nil {
-				return err
-			}
-			list = append(list, d)
-		}
-		return rows.Err()
+	err := e.opt.Store.Read(ctx, func(q store.Querier) (err error) {
+		list, err = store.Collect(ctx, q, func(rows *sql.Rows) (d due, err error) {
+			err = rows.Scan(&d.workflow, &d.trigger, &d.hash, &d.at)
+			return
+		}, `SELECT workflow, trigger, def_hash, next_at FROM wf_schedules WHERE next_at > 0 AND next_at <= ?`, store.Micros(now))
+		return err
 	})
 	if err != nil {
 		return
@@ -467,5 +459,3 @@ func (e *Engine) ApplyRetention(ctx context.Context) (int64, error) {
 	})
 	return n, err
 }
-
-var errBadSignature = errors.New("the signature is not valid")
