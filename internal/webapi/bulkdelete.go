@@ -375,21 +375,14 @@ func (j *jobRunner) runOne(ctx context.Context) (bool, error) {
 	now := h.now().UTC()
 	var job records.Row
 	err := h.rec.Store().Tx(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT asyncoperationid FROM `+records.Quote(jobs.SQLName())+
-			` WHERE statecode = ? AND operationtype = ? AND (postponeuntil IS NULL OR postponeuntil <= ?) ORDER BY createdon, asyncoperationid LIMIT 1`,
-			jobReady, opBulkDelete, records.SQLValue(now))
-		if err != nil {
-			return err
-		}
 		var id string
-		for rows.Next() {
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
+		err := tx.QueryRow(ctx, `SELECT asyncoperationid FROM `+records.Quote(jobs.SQLName())+
+			` WHERE statecode = ? AND operationtype = ? AND (postponeuntil IS NULL OR postponeuntil <= ?) ORDER BY createdon, asyncoperationid LIMIT 1`,
+			jobReady, opBulkDelete, records.SQLValue(now)).Scan(&id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil || id == "" {
+		if err != nil {
 			return err
 		}
 		row, err := h.rec.Get(ctx, tx, jobs, id)

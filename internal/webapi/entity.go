@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -772,5 +771,3 @@ func (h *Handler) refKey(ctx context.Context, q store.Querier, rq *req, other *r
 	}
 	return h.resolveKey(ctx, q, other, k)
 }
-
-var _ = fmt.Sprint

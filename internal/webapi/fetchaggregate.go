@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
@@ -185,15 +186,14 @@ func (h *Handler) runAggregate(rq *req, from string, args []any, query string, c
 		if err != nil {
 			return fmt.Errorf("aggregate: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
+		got, err := store.CollectRows(rows, func(rows *sql.Rows) (map[string]any, error) {
 			vals := make([]any, len(cols))
 			ptrs := make([]any, len(cols))
 			for i := range vals {
 				ptrs[i] = &vals[i]
 			}
 			if err := rows.Scan(ptrs...); err != nil {
-				return err
+				return nil, err
 			}
 			obj := map[string]any{}
 			for i, c := range cols {
@@ -220,9 +220,10 @@ func (h *Handler) runAggregate(rq *req, from string, args []any, query string, c
 					}
 				}
 			}
-			value = append(value, obj)
-		}
-		return rows.Err()
+			return obj, nil
+		})
+		value = append(value, got...)
+		return err
 	})
 	return value, err
 }

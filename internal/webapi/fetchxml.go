@@ -153,7 +153,6 @@ func fetchLiteral(c *records.Column, v string) odata.Literal {
 type fetchPlan struct {
 	comp   *odata.Compiler
 	joins  []string
-	args   []any // join arguments come first (ON clauses have none)
 	where  []string
 	wargs  []any
 	orders []string

@@ -14,7 +14,6 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 var (
 	guidAny  = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	hostPort = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
-	etagRe   = regexp.MustCompile(`W/\\?"\d+\\?"`)
 	dateRe   = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z`)
 )
 

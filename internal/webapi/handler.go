@@ -312,5 +312,3 @@ func notSegment(s string) *records.Error {
 func methodNotAllowed(r *http.Request) *records.Error {
 	return records.Errorf(http.StatusMethodNotAllowed, records.CodeMethod, "The HTTP method %s is not allowed on %s.", r.Method, r.URL.Path)
 }
-
-var _ = context.Background

@@ -8,7 +8,6 @@ import (
 
 	"junction/internal/project"
 	"junction/internal/records"
-	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
 
@@ -103,5 +102,3 @@ func TestProjectValidation(t *testing.T) {
 		t.Fatalf("problems: %v", got)
 	}
 }
-
-var _ = store.SQLite

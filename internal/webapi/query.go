@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -81,16 +82,7 @@ func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *r
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", t.Name, err)
 	}
-	defer rows.Close()
-	var out []records.Row
-	for rows.Next() {
-		r, err := records.ScanRow(t, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return store.CollectRows(rows, func(rows *sql.Rows) (records.Row, error) { return records.ScanRow(t, rows) })
 }
 
 func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag) (int, error) {
