@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -243,13 +242,10 @@ var (
 	pSS  = []Kind{KString, KString}
 	pSSS = []Kind{KString, KString, KString}
 	pA   = []Kind{KAny}
-	pN   = []Kind{KNumber}
 	pNN  = []Kind{KNumber, KNumber}
 )
 
 func must(v any, err error) (any, error) { return v, err }
-
-var _ = fmt.Sprint
 
 // IsWorkflowFunction says whether name is one of the functions a Scope
 // supplies (trigger, body, item, variables, ...) rather than the library.

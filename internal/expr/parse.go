@@ -67,13 +67,12 @@ type token struct {
 }
 
 type lexer struct {
-	src  string
 	i    int
 	toks []token
 }
 
 func lex(src string) ([]token, error) {
-	l := &lexer{src: src}
+	l := &lexer{}
 	for {
 		for l.i < len(src) && (src[l.i] == ' ' || src[l.i] == '\t' || src[l.i] == '\n' || src[l.i] == '\r') {
 			l.i++

@@ -3,7 +3,6 @@ package expr
 import (
 	"encoding/xml"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/antchfx/xmlquery"
@@ -207,8 +206,6 @@ func xpathEval(doc, q string, lim Limits) (any, error) {
 	}
 	return nil, nil
 }
-
-var _ = sort.Strings
 
 // XMLToJSON converts an XML document to the JSON shape json(xml(...)) gives,
 // refusing XML nested deeper than the default MaxXMLDepth.

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -302,5 +301,3 @@ func (Validator) ValidateProject(p *project.Project) []project.Problem {
 	}
 	return out
 }
-
-var _ = json.Marshal
