@@ -27,7 +27,6 @@ type Server struct {
 	routes  []Route
 	handler http.Handler
 	srv     *http.Server
-	ln      net.Listener
 	metrics *httpMetrics
 	served  chan error
 	// Activity is the per-surface traffic of the last hour; nil records nothing.
@@ -83,7 +82,6 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,

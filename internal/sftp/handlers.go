@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path"
 	"strings"
@@ -17,7 +16,6 @@ type handlers struct {
 	root     *os.Root
 	user     string
 	onUpload func(user, path string)
-	log      *slog.Logger
 }
 
 // rel turns the client's path (absolute in the user's view) into a path

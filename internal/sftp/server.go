@@ -343,7 +343,7 @@ func (s *Server) serveConn(c net.Conn, sc *ssh.ServerConfig) {
 				s.mu.Lock()
 				onUpload := s.opt.OnUpload
 				s.mu.Unlock()
-				h := &handlers{root: root, user: u.name, onUpload: onUpload, log: s.opt.Logger}
+				h := &handlers{root: root, user: u.name, onUpload: onUpload}
 				rs := sftp.NewRequestServer(ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h})
 				if err := rs.Serve(); err != nil && !errors.Is(err, io.EOF) {
 					s.opt.Logger.Debug("sftp session", "user", u.name, "err", err)

@@ -450,15 +450,12 @@ func redact(err error, conn connector.Connection) error {
 	dsn, _ := conn.Values["connectionString"].(string)
 	msg := err.Error()
 	if pw := password(dsn); len(pw) >= 3 && strings.Contains(msg, pw) {
-		return &redacted{msg: strings.ReplaceAll(msg, pw, "****"), err: err}
+		return &redacted{msg: strings.ReplaceAll(msg, pw, "****")}
 	}
 	return err
 }
 
-type redacted struct {
-	msg string
-	err error
-}
+type redacted struct{ msg string }
 
 func (r *redacted) Error() string { return r.msg }
 
