@@ -228,8 +228,14 @@ func ValidateProject(p *project.Project, env func(string) (string, bool), trigge
 		if !validName.MatchString(name) {
 			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("the folder name %q is not a valid workflow name", name)})
 		}
-		if k := strings.ToLower(f.Kind); k != "stateful" && k != "stateless" {
-			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("kind must be Stateful or Stateless, not %q", f.Kind)})
+		switch k := strings.ToLower(f.Kind); k {
+		case "stateful", "stateless", "agentic":
+			// Agentic: an autonomous agent workflow, which runs as a
+			// stateful one (Microsoft Learn, create-autonomous-agent-workflows).
+		case "agent":
+			problems = append(problems, project.Problem{File: pf.Files[name], Message: "kind Agent (a conversational agent workflow, chatting with a person through the run) is not supported; autonomous agent workflows (kind Agentic) are"})
+		default:
+			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("kind must be Stateful, Stateless or Agentic, not %q", f.Kind)})
 		}
 		maps := pf.Project.Maps
 		if maps == nil {
