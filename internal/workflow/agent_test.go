@@ -240,3 +240,24 @@ func TestAgentConnections(t *testing.T) {
 		})
 	}
 }
+
+// Microsoft Learn, create-autonomous-agent-workflows and
+// create-conversational-agent-workflows: an autonomous agent workflow is
+// written with kind Agentic, a conversational one with kind Agent (its chat
+// trigger talks with a person through the run, which Junction does not
+// serve).
+func TestAgentWorkflowKinds(t *testing.T) {
+	t.Parallel()
+	for kind, want := range map[string]string{"Agentic": "", "Stateful": "", "Stateless": "", "Agent": "kind Agent (a conversational agent workflow",
+		"Durable": `kind must be Stateful, Stateless or Agentic, not "Durable"`} {
+		fsys := fstest.MapFS{"w/workflow.json": {Data: []byte(`{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http"}},"actions":{}},"kind":"` + kind + `"}`)}}
+		p, problems := project.Open(fsys, ".")
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		got := fmt.Sprint(ValidateProject(p, nil, nil))
+		if (want == "") != (got == "[]") || !strings.Contains(got, want) {
+			t.Errorf("kind %s: %s, want %q", kind, got, want)
+		}
+	}
+}

@@ -374,9 +374,15 @@ func TestTriggerMultipartBody(t *testing.T) {
 	}
 }
 
-// Resubmitting from an action inside a scope or a loop reruns that action,
-// what runs after it in its set, and its containers; what ran before it
-// inside them keeps its results.
+// Microsoft Learn, "View workflow status and run history in Azure Logic
+// Apps" (view-workflow-status-run-history, Standard workflows: resubmit a run
+// from an action): the chosen action and the actions after it run again, the
+// actions before it keep their results. For an action inside a scope or a
+// loop that means the action, what runs after it in its set, and its
+// containers; what ran before it inside them keeps its results. (The
+// management API names the action as {"actionsToResubmit": [{"name": ...}]},
+// Microsoft Tech Community "API Guide: Resubmitting from a specific Action in
+// Logic Apps Standard"; TestManagementAndRequestTrigger sends that form.)
 func TestResubmitFromNestedAction(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
