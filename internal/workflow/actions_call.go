@@ -174,7 +174,9 @@ func childWorkflowName(host map[string]any) string {
 }
 
 // childWorkflow finds a workflow by name, or by the flow name a Power
-// Automate export carries (its "name", the id child flow actions use).
+// Automate export carries (its "name", the id child flow actions use), both
+// ignoring case as Azure resource names are (Microsoft's azure-devops-sample
+// calls its EventProcessor workflow as "eventprocessor").
 func (e *Engine) childWorkflow(ref string) (*Loaded, bool) {
 	if l, ok := e.Workflow(ref); ok {
 		return l, true
@@ -182,7 +184,7 @@ func (e *Engine) childWorkflow(ref string) (*Loaded, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	for _, l := range e.workflows {
-		if l.FlowName != "" && strings.EqualFold(l.FlowName, ref) {
+		if strings.EqualFold(l.Name, ref) || (l.FlowName != "" && strings.EqualFold(l.FlowName, ref)) {
 			return l, true
 		}
 	}

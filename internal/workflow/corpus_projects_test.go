@@ -3,11 +3,16 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,7 +260,42 @@ func TestPublishedProjects(t *testing.T) {
 			}
 		}},
 	}
+	// The managed connections of the projects, at their connectionRuntimeUrl.
+	type hubCall struct{ method, uri, auth, body string }
+	var hubMu sync.Mutex
+	var hub []hubCall
+	apihub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		hubMu.Lock()
+		hub = append(hub, hubCall{r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), string(data)})
+		hubMu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"Id":"JTJmYmxvYnMlMmZ4","Name":"x","Path":"/blobs/x"}`)
+	}))
+	t.Cleanup(apihub.Close)
+	settings := map[string]map[string]string{
+		"ms-devops-sample": {"BLOB_CONNECTION_RUNTIMEURL": apihub.URL + "/apim/azureblob/0a1b2c", "azureblob-connectionKey": "blob-key", "storage-account-name": "sacb34ucffd7en6"},
+	}
+	devops := []projectRun{{workflow: "EventTrigger", actions: map[string]string{"Invoke_a_workflow_in_this_workflow_app": "Succeeded"},
+		check: func(t *testing.T, r *Run, _ *scriptedModel) {
+			// The README: the run adds a new blob to the storage account.
+			hubMu.Lock()
+			defer hubMu.Unlock()
+			if len(hub) != 1 {
+				t.Fatalf("%d calls to the blob connection", len(hub))
+			}
+			c := hub[0]
+			u, _ := url.Parse(c.uri)
+			if c.method != "POST" || u.Path != "/apim/azureblob/0a1b2c/v2/datasets/sacb34ucffd7en6/files" || u.Query().Get("folderPath") != "/blobs" ||
+				u.Query().Get("name") == "" || c.auth != "Key blob-key" || c.body != "demo content" {
+				t.Errorf("blob created with %+v", c)
+			}
+			if out := rec(r, "Invoke_a_workflow_in_this_workflow_app").Outputs.(map[string]any); out["statusCode"] != int64(200) {
+				t.Errorf("child answered %s", jsonOf(out))
+			}
+		}}}
 	runs := map[string][]projectRun{
+		"ms-devops-sample":              devops,
 		"labs-json-remediation-agent":   remediation,
 		"labs-loan-agent":               loan,
 		"labs-product-return-agent":     returns,
@@ -279,8 +319,11 @@ func TestPublishedProjects(t *testing.T) {
 			t.Cleanup(srv.Close)
 			// The agent connection is the Azure OpenAI resource of the
 			// samples' local.settings.json, served by the local model.
-			settings := map[string]string{"agent_openAIEndpoint": srv.URL + "/", "agent_ResourceID": "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a"}
-			env := func(n string) (string, bool) { v, ok := settings[n]; return v, ok }
+			set := map[string]string{"agent_openAIEndpoint": srv.URL + "/", "agent_ResourceID": "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a"}
+			for k, v := range settings[name] {
+				set[k] = v
+			}
+			env := func(n string) (string, bool) { v, ok := set[n]; return v, ok }
 			p, problems := project.Open(os.DirFS(dir), ".")
 			if len(problems) > 0 {
 				t.Fatal(problems)
@@ -352,7 +395,7 @@ func TestPublishedProjects(t *testing.T) {
 			}
 		})
 	}
-	if n < 4 {
+	if n < 5 {
 		t.Fatalf("%d projects in the corpus", n)
 	}
 }
