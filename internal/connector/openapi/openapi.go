@@ -2,7 +2,8 @@
 // documents: each operation with an operationId becomes an action whose
 // inputs are its parameters (and "body"), validated before the call, and the
 // document's security schemes (API key, HTTP basic and bearer, OAuth2 client
-// credentials) say how the connection authenticates.
+// credentials) say how the connection authenticates. An operation answers
+// with the API's status, headers and body; one with x-ms-pageable is paged.
 package openapi
 
 import (

@@ -164,9 +164,14 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+const ordersPaged = `{"swagger": "2.0", "info": {"title": "Paged"}, "host": "h", "paths": {
+  "/a": {"get": {"operationId": "a", "x-ms-pageable": {"nextLinkName": "nextLink", "itemName": "items"}}},
+  "/b": {"get": {"operationId": "b", "x-ms-pageable": {"nextLinkName": null}}}}}`
+
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(petsV3))
 	f.Add([]byte(petsV2))
+	f.Add([]byte(ordersPaged))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		c, err := openapi.Load("fuzz", doc, nil)
 		if err != nil {
@@ -174,6 +179,9 @@ func FuzzLoad(f *testing.F) {
 		}
 		for _, op := range c.Operations {
 			_ = op.Inputs
+			if op.Paging != nil && (op.Paging.NextLinkName == "" || op.Paging.Next == nil || op.Paging.Items() == "") {
+				t.Fatalf("operation %s pages without a next link name: %+v", op.ID, op.Paging)
+			}
 		}
 	})
 }
