@@ -46,6 +46,34 @@ type Operation struct {
 	Outputs     Schema `json:"outputs,omitempty"`
 	// Invoke runs the operation with validated inputs on an open connection.
 	Invoke func(ctx context.Context, conn Connection, inputs map[string]any) (any, error) `json:"-"`
+	// Response says that Invoke returns an HTTP response ({"statusCode",
+	// "headers", "body"}), which a workflow action shows as its outputs as
+	// they are (as Logic Apps shows a custom connector's action); otherwise
+	// the result is the outputs' body.
+	Response bool `json:"response,omitempty"`
+	// Paging, when set, says that the operation's answer may continue on
+	// further pages, which a workflow action with a pagination policy reads.
+	Paging *Paging `json:"paging,omitempty"`
+}
+
+// Paging describes a paged answer as OpenAPI's x-ms-pageable does
+// (github.com/Azure/autorest, docs/extensions "x-ms-pageable"): the page (the
+// result, or its body for a Response operation) holds its items in ItemName
+// ("value" when empty) and the next page's link in NextLinkName.
+type Paging struct {
+	ItemName     string `json:"itemName,omitempty"`
+	NextLinkName string `json:"nextLinkName"`
+	// Next reads the page at link (a next link of the previous page) on conn
+	// and answers as Invoke does.
+	Next func(ctx context.Context, conn Connection, link string) (any, error) `json:"-"`
+}
+
+// Items is the name of the property holding a page's items.
+func (p *Paging) Items() string {
+	if p.ItemName == "" {
+		return "value"
+	}
+	return p.ItemName
 }
 
 // Connection is a connector's resolved parameters (app settings already
@@ -122,6 +150,9 @@ func (r *Registry) Register(c *Connector) error {
 		if op.ID == "" || op.Invoke == nil {
 			return fmt.Errorf("register connector %q: operation %q needs an id and Invoke", c.Name, op.ID)
 		}
+		if op.Paging != nil && (op.Paging.NextLinkName == "" || op.Paging.Next == nil) {
+			return fmt.Errorf("register connector %q: operation %q is paged and needs a next link name and Next", c.Name, op.ID)
+		}
 	}
 	r.connectors[c.Name] = c
 	return nil
@@ -167,13 +198,32 @@ func (r *Registry) Invoke(ctx context.Context, conn Connection, opID string, inp
 	if err != nil {
 		return nil, err
 	}
-	out, err := op.Invoke(ctx, conn, inputs)
+	return wrap(conn, opID)(op.Invoke(ctx, conn, inputs))
+}
+
+// NextPage reads the page at link of a paged operation's answer.
+func (r *Registry) NextPage(ctx context.Context, conn Connection, opID, link string) (any, error) {
+	_, op, err := r.Lookup(conn.Connector, opID)
 	if err != nil {
-		var ce *Error
-		if !errors.As(err, &ce) {
-			err = &Error{Connector: conn.Connector, Operation: opID, Err: err}
-		}
 		return nil, err
 	}
-	return out, nil
+	if op.Paging == nil {
+		return nil, fmt.Errorf("connector %q: the operation %q is not paged", conn.Connector, opID)
+	}
+	return wrap(conn, opID)(op.Paging.Next(ctx, conn, link))
+}
+
+// wrap makes an operation's failure an *Error naming the connector and the
+// operation.
+func wrap(conn Connection, opID string) func(any, error) (any, error) {
+	return func(out any, err error) (any, error) {
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) {
+				err = &Error{Connector: conn.Connector, Operation: opID, Err: err}
+			}
+			return nil, err
+		}
+		return out, nil
+	}
 }

@@ -49,3 +49,40 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("list")
 	}
 }
+
+func TestPagedOperations(t *testing.T) {
+	t.Parallel()
+	r := connector.NewRegistry()
+	list := func(_ context.Context, _ connector.Connection, _ map[string]any) (any, error) {
+		return map[string]any{"value": []any{1}, "next": "p2"}, nil
+	}
+	if err := r.Register(&connector.Connector{Name: "half", Operations: []connector.Operation{{ID: "list", Invoke: list, Paging: &connector.Paging{NextLinkName: "next"}}}}); err == nil {
+		t.Fatal("registered a paged operation without Next")
+	}
+	next := func(_ context.Context, _ connector.Connection, link string) (any, error) {
+		if link != "p2" {
+			return nil, errors.New("no such page")
+		}
+		return map[string]any{"value": []any{2}}, nil
+	}
+	c := &connector.Connector{Name: "pages", Operations: []connector.Operation{
+		{ID: "list", Invoke: list, Paging: &connector.Paging{NextLinkName: "next", Next: next}},
+		{ID: "one", Invoke: list}}}
+	if err := r.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	conn := connector.Connection{Connector: "pages"}
+	if out, err := r.NextPage(context.Background(), conn, "list", "p2"); err != nil || len(out.(map[string]any)["value"].([]any)) != 1 {
+		t.Fatalf("next page: %v %v", out, err)
+	}
+	var ce *connector.Error
+	if _, err := r.NextPage(context.Background(), conn, "list", "p9"); !errors.As(err, &ce) || ce.Operation != "list" {
+		t.Fatalf("a failing page: %v", err)
+	}
+	if _, err := r.NextPage(context.Background(), conn, "one", "p2"); err == nil {
+		t.Fatal("an operation that does not page gave a next page")
+	}
+	if c.Operations[0].Paging.Items() != "value" || (&connector.Paging{ItemName: "rows"}).Items() != "rows" {
+		t.Fatal("items")
+	}
+}

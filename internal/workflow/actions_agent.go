@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -47,14 +48,18 @@ type chatToolCall struct {
 
 // actAgent runs Logic Apps' "Agent" action (Microsoft Learn "Workflows that
 // work with AI agents and models in Azure Logic Apps",
-// agent-workflows-concepts): the agent loop sends the conversation
-// (inputs.parameters.messages, the model named by deploymentId) with the
-// agent's tools to the model of the agent connection named by
+// agent-workflows-concepts; the designer's agent loop manifest in
+// Azure/LogicAppsUX, standard/manifest/agentloop.ts, names the inputs): the
+// agent loop sends the conversation (inputs.parameters.messages, the model
+// named by deploymentId, agentModelSettings.agentChatCompletionSettings) with
+// the agent's tools to the model of the agent connection named by
 // inputs.modelConfigurations.*.referenceName; each tool call the model asks
 // for runs that tool's nested actions, whose outputs go back to the model,
 // until the model answers without a tool call. limit.count bounds the
-// iterations (model calls). The outputs' body carries lastAssistantMessage
-// and the whole conversation (messages).
+// iterations (model calls); reaching it ends the loop, and fails the action
+// only with the FailWhenLimitsReached operation option. The outputs carry
+// lastAssistantMessage (read as outputs('Agent')?['lastAssistantMessage'] in
+// Microsoft's samples) and the whole conversation (messages).
 func actAgent(ctx context.Context, c *call) error {
 	in, err := c.resolve(c.a.Inputs)
 	if err != nil {
@@ -94,20 +99,21 @@ func actAgent(ctx context.Context, c *call) error {
 		}
 		limit = n
 	}
-	model := expr.ToString(params["deploymentId"])
+	target := chatTarget(conn, params)
+	settings := chatSettings(params)
 	calls := 0
+	last := ""
 	for it := int64(0); it < limit; it++ {
-		reply, err := c.chat(ctx, conn, model, msgs, tools)
+		reply, err := c.chat(ctx, conn, target, settings, msgs, tools)
 		if err != nil {
 			return err
 		}
 		msgs = append(msgs, reply)
+		if reply.Content != nil && *reply.Content != "" {
+			last = *reply.Content
+		}
 		if len(reply.ToolCalls) == 0 {
-			last := ""
-			if reply.Content != nil {
-				last = *reply.Content
-			}
-			c.rec.Outputs = map[string]any{"body": map[string]any{"lastAssistantMessage": last, "messages": agentTranscript(msgs)}}
+			c.rec.Outputs = map[string]any{"lastAssistantMessage": last, "messages": agentTranscript(msgs)}
 			return nil
 		}
 		for _, tc := range reply.ToolCalls {
@@ -119,8 +125,59 @@ func actAgent(ctx context.Context, c *call) error {
 			msgs = append(msgs, chatMessage{Role: "tool", Content: &out, ToolCallID: tc.ID})
 		}
 	}
-	c.rec.Outputs = map[string]any{"body": map[string]any{"messages": agentTranscript(msgs)}}
-	return failf("AgentLoopLimitExceeded", "The Agent action '%s' reached its limit of %d model calls without a final answer", c.name, limit)
+	c.rec.Outputs = map[string]any{"lastAssistantMessage": last, "messages": agentTranscript(msgs)}
+	if strings.Contains(strings.ToLower(c.a.OperationOptions), "failwhenlimitsreached") {
+		return failf("AgentLoopLimitExceeded", "The Agent action '%s' reached its limit of %d model calls without a final answer", c.name, limit)
+	}
+	return nil
+}
+
+// azureOpenAIVersion is the api-version of Azure OpenAI's chat completions
+// (the generally available one).
+const azureOpenAIVersion = "2024-10-21"
+
+// chatEndpoint is where an agent's model answers: the chat completions URL
+// and the model to name in the request (none for an Azure deployment).
+// An Azure deployment takes the key as api-key only (a bearer header there
+// is read as a Microsoft Entra token).
+type chatEndpoint struct {
+	url, model string
+	azure      bool
+}
+
+// chatTarget is the URL of the model's chat completions and the model name
+// to send. An Azure OpenAI resource (agentModelType AzureOpenAI, the
+// designer's default, with the resource's endpoint as Logic Apps stores it:
+// no path) is called at its deployment, /openai/deployments/{deploymentId}/
+// chat/completions?api-version=; any other endpoint is an OpenAI-compatible
+// base URL (such as https://api.example.com/v1) with /chat/completions and
+// the model in the body.
+func chatTarget(conn AgentConnection, params map[string]any) (t chatEndpoint) {
+	model := expr.ToString(params["deploymentId"])
+	base := strings.TrimRight(conn.Endpoint, "/")
+	typ := expr.ToString(params["agentModelType"])
+	if u, err := url.Parse(base); err == nil && strings.Trim(u.Path, "/") == "" && model != "" && (typ == "" || strings.EqualFold(typ, "AzureOpenAI")) {
+		t.url = base + "/openai/deployments/" + url.PathEscape(model) + "/chat/completions?api-version=" + azureOpenAIVersion
+		t.azure = true
+		return t
+	}
+	t.url, t.model = base+"/chat/completions", model
+	return t
+}
+
+// chatSettings are the chat-completions options of
+// agentModelSettings.agentChatCompletionSettings, by their API names.
+func chatSettings(params map[string]any) map[string]any {
+	ms, _ := params["agentModelSettings"].(map[string]any)
+	cs, _ := ms["agentChatCompletionSettings"].(map[string]any)
+	out := map[string]any{}
+	for from, to := range map[string]string{"maxTokens": "max_tokens", "temperature": "temperature", "topP": "top_p",
+		"frequencyPenalty": "frequency_penalty", "presencePenalty": "presence_penalty"} {
+		if v, ok := cs[from]; ok && v != nil {
+			out[to] = v
+		}
+	}
+	return out
 }
 
 func (c *call) agentConnection(m map[string]any) (AgentConnection, error) {
@@ -170,10 +227,13 @@ func (c *call) agentTools() []any {
 }
 
 // chat sends the conversation to the model and returns its reply message.
-func (c *call) chat(ctx context.Context, conn AgentConnection, model string, msgs []chatMessage, tools []any) (chatMessage, error) {
+func (c *call) chat(ctx context.Context, conn AgentConnection, target chatEndpoint, settings map[string]any, msgs []chatMessage, tools []any) (chatMessage, error) {
 	req := map[string]any{"messages": msgs}
-	if model != "" {
-		req["model"] = model
+	for k, v := range settings {
+		req[k] = v
+	}
+	if target.model != "" {
+		req["model"] = target.model
 	}
 	if len(tools) > 0 {
 		req["tools"] = tools
@@ -182,15 +242,16 @@ func (c *call) chat(ctx context.Context, conn AgentConnection, model string, msg
 	if err != nil {
 		return chatMessage{}, err
 	}
-	url := strings.TrimRight(conn.Endpoint, "/") + "/chat/completions"
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, target.url, bytes.NewReader(body))
 	if err != nil {
 		return chatMessage{}, failf("InvalidUri", "The endpoint '%s' of the agent connection of action '%s' is not a URL", conn.Endpoint, c.name)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	if conn.Key != "" {
-		hr.Header.Set("Authorization", "Bearer "+conn.Key)
 		hr.Header.Set("api-key", conn.Key) // Azure OpenAI's header
+		if !target.azure {
+			hr.Header.Set("Authorization", "Bearer "+conn.Key)
+		}
 	}
 	resp, err := c.rs.e.opt.HTTPClient.Do(hr)
 	if err != nil {

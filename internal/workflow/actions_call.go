@@ -174,7 +174,9 @@ func childWorkflowName(host map[string]any) string {
 }
 
 // childWorkflow finds a workflow by name, or by the flow name a Power
-// Automate export carries (its "name", the id child flow actions use).
+// Automate export carries (its "name", the id child flow actions use), both
+// ignoring case as Azure resource names are (Microsoft's azure-devops-sample
+// calls its EventProcessor workflow as "eventprocessor").
 func (e *Engine) childWorkflow(ref string) (*Loaded, bool) {
 	if l, ok := e.Workflow(ref); ok {
 		return l, true
@@ -182,7 +184,7 @@ func (e *Engine) childWorkflow(ref string) (*Loaded, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	for _, l := range e.workflows {
-		if l.FlowName != "" && strings.EqualFold(l.FlowName, ref) {
+		if strings.EqualFold(l.Name, ref) || (l.FlowName != "" && strings.EqualFold(l.FlowName, ref)) {
 			return l, true
 		}
 	}
@@ -299,21 +301,22 @@ func actConnector(ctx context.Context, c *call) error {
 	if err != nil {
 		return err
 	}
+	_, op, _ := reg.Lookup(conn.Connector, opID)
 	res := c.withRetries(ctx, policy, func(ctx context.Context) attempt {
 		out, err := reg.Invoke(ctx, conn, opID, params)
-		if err != nil {
-			var ce *connector.Error
-			a := attempt{err: err}
-			if errors.As(err, &ce) {
-				a.status, a.retry = ce.Status, ce.Retryable || retryable(ce.Status)
-			}
-			if errors.Is(err, connector.ErrUnknownConnector) || errors.Is(err, connector.ErrUnknownOperation) {
-				a.err = failf("ConnectorNotFound", "%v", err)
-			}
-			return a
-		}
-		return attempt{status: 200, outputs: expr.Normalize(out)}
+		return opAttempt(op, out, err)
 	})
+	if min := paginationMinimum(c.a); min > 0 && res.err == nil && op != nil && op.Paging != nil {
+		// A paged operation (x-ms-pageable) read page by page, as Logic
+		// Apps reads a connector action with a pagination policy.
+		shape := pageShape{items: op.Paging.Items(), links: []string{op.Paging.NextLinkName}, keep: op.Paging.NextLinkName}
+		res = c.paginate(ctx, res, min, shape, func(ctx context.Context, link string) attempt {
+			return c.withRetries(ctx, policy, func(ctx context.Context) attempt {
+				out, err := reg.NextPage(ctx, conn, opID, link)
+				return opAttempt(op, out, err)
+			})
+		})
+	}
 	if res.err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -329,8 +332,33 @@ func actConnector(ctx context.Context, c *call) error {
 		}
 		return failf(code, "%v", res.err)
 	}
-	c.rec.Outputs = map[string]any{"statusCode": int64(200), "body": res.outputs}
+	c.rec.Outputs = res.outputs
 	return nil
+}
+
+// opAttempt makes one call of connector operation op an attempt: its
+// outputs are the operation's HTTP response ({"statusCode", "headers",
+// "body"}) for a Response operation, else {"statusCode": 200, "body": result}.
+func opAttempt(op *connector.Operation, out any, err error) attempt {
+	if err != nil {
+		var ce *connector.Error
+		a := attempt{err: err}
+		if errors.As(err, &ce) {
+			a.status, a.retry = ce.Status, ce.Retryable || retryable(ce.Status)
+		}
+		if errors.Is(err, connector.ErrUnknownConnector) || errors.Is(err, connector.ErrUnknownOperation) {
+			a.err = failf("ConnectorNotFound", "%v", err)
+		}
+		return a
+	}
+	out = expr.Normalize(out)
+	if op != nil && op.Response {
+		if m, ok := out.(map[string]any); ok {
+			status, _ := wholeNumber(m["statusCode"])
+			return attempt{status: int(status), outputs: m}
+		}
+	}
+	return attempt{status: 200, outputs: map[string]any{"statusCode": int64(200), "body": out}}
 }
 
 // unflatten turns Power Automate's "item/name" parameter keys into nested

@@ -140,7 +140,7 @@ func (c *call) httpCall(ctx context.Context, m map[string]any, client *http.Clie
 	if min := paginationMinimum(c.a); min > 0 && res.err == nil {
 		poll := headers.Clone()
 		poll.Del("Content-Type")
-		res = c.paginate(ctx, res, min, func(ctx context.Context, link string) attempt {
+		res = c.paginate(ctx, res, min, httpPages, func(ctx context.Context, link string) attempt {
 			return c.withRetries(ctx, policy, func(ctx context.Context) attempt {
 				return c.rs.e.doHTTP(ctx, client, http.MethodGet, resolveRef(u, link), poll, nil)
 			})
@@ -377,74 +377,4 @@ func (tc *tokenCache) get(ctx context.Context, client *http.Client, authority, t
 	tc.m[key] = cachedToken{token: body.AccessToken, expires: now().Add(time.Duration(secs)*time.Second - time.Minute)}
 	tc.mu.Unlock()
 	return body.AccessToken, nil
-}
-
-// maxPaginatedItems bounds what a paginated action collects, as Logic Apps
-// bounds it.
-const maxPaginatedItems = 100000
-
-// paginationMinimum is runtimeConfiguration.paginationPolicy.minimumItemCount
-// (0: no pagination).
-func paginationMinimum(a *Action) int {
-	if a.RuntimeConfiguration == nil {
-		return 0
-	}
-	p, ok := expr.Normalize(a.RuntimeConfiguration.PaginationPolicy).(map[string]any)
-	if !ok {
-		return 0
-	}
-	n, _ := wholeNumber(p["minimumItemCount"])
-	return int(min(n, maxPaginatedItems))
-}
-
-// paginate follows a paged answer ({"value": [...], "nextLink" or
-// "@odata.nextLink": url}) until it has at least min items or there is no
-// next page (Microsoft Learn, "Get more data, items, or records by using
-// pagination in Azure Logic Apps"): the body keeps the first page's other
-// properties, with every page's items in value and the next link of the last
-// page read (none when all were read).
-func (c *call) paginate(ctx context.Context, first attempt, min int, get func(ctx context.Context, link string) attempt) attempt {
-	out, _ := first.outputs.(map[string]any)
-	body, ok := out["body"].(map[string]any)
-	if !ok {
-		return first
-	}
-	items, _ := body["value"].([]any)
-	next := func(b map[string]any) string {
-		for _, k := range []string{"@odata.nextLink", "nextLink"} {
-			if s, ok := b[k].(string); ok && s != "" {
-				return s
-			}
-		}
-		return ""
-	}
-	link := next(body)
-	for link != "" && len(items) < min && len(items) < maxPaginatedItems {
-		res := get(ctx, link)
-		if res.err != nil {
-			return res
-		}
-		po, _ := res.outputs.(map[string]any)
-		page, _ := po["body"].(map[string]any)
-		vals, _ := page["value"].([]any)
-		items = append(items, vals...)
-		link = next(page)
-	}
-	merged := make(map[string]any, len(body))
-	for k, v := range body {
-		if k != "@odata.nextLink" && k != "nextLink" {
-			merged[k] = v
-		}
-	}
-	merged["value"] = items
-	if link != "" {
-		merged["nextLink"] = link
-	}
-	cp := make(map[string]any, len(out))
-	for k, v := range out {
-		cp[k] = v
-	}
-	cp["body"] = merged
-	first.outputs = cp
-	return first
 }

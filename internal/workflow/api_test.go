@@ -160,6 +160,17 @@ func TestManagementAndRequestTrigger(t *testing.T) {
 			if run["status"] != "Succeeded" || run["originRunId"] != runID {
 				t.Fatalf("resubmitted run: %v", run)
 			}
+			// Logic Apps Standard's resubmit body names the action to
+			// resubmit from (actionsToResubmit), as its management API does.
+			code, rs, _ = s.do(t, "POST", "/admin/v1/workflows/orders/runs/"+runID+"/resubmit", `{"actionsToResubmit":[{"name":"Response"}]}`, true)
+			if code != 202 || rs["originRunId"] != runID {
+				t.Fatalf("resubmit from an action: %d %v", code, rs)
+			}
+			for _, body := range []string{`{"actionsToResubmit":[{"name":"Nowhere"}]}`, `{"actionsToResubmit":[{"name":"Total"},{"name":"Response"}]}`} {
+				if code, rs, _ = s.do(t, "POST", "/admin/v1/workflows/orders/runs/"+runID+"/resubmit", body, true); code != 400 || !strings.Contains(fmt.Sprint(rs), "actionsToResubmit") {
+					t.Fatalf("resubmit %s: %d %v", body, code, rs)
+				}
+			}
 			// Cancel a waiting run.
 			wait := `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http"}},"actions":{"W":{"type":"Wait","inputs":{"interval":{"count":1,"unit":"Hour"}}}}}}`
 			if code, body, _ := s.do(t, "PUT", "/admin/v1/workflows/slow", wait, true); code != 201 {

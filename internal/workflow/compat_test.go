@@ -374,9 +374,15 @@ func TestTriggerMultipartBody(t *testing.T) {
 	}
 }
 
-// Resubmitting from an action inside a scope or a loop reruns that action,
-// what runs after it in its set, and its containers; what ran before it
-// inside them keeps its results.
+// Microsoft Learn, "View workflow status and run history in Azure Logic
+// Apps" (view-workflow-status-run-history, Standard workflows: resubmit a run
+// from an action): the chosen action and the actions after it run again, the
+// actions before it keep their results. For an action inside a scope or a
+// loop that means the action, what runs after it in its set, and its
+// containers; what ran before it inside them keeps its results. (The
+// management API names the action as {"actionsToResubmit": [{"name": ...}]},
+// Microsoft Tech Community "API Guide: Resubmitting from a specific Action in
+// Logic Apps Standard"; TestManagementAndRequestTrigger sends that form.)
 func TestResubmitFromNestedAction(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
@@ -432,4 +438,36 @@ func TestResubmitFromNestedAction(t *testing.T) {
 			t.Fatal("an unknown action was accepted")
 		}
 	})
+}
+
+// Microsoft Learn, "Create cross-environment parameters for workflow inputs
+// in Azure Logic Apps" (Standard): connections.json takes values from
+// parameters.json as "@parameters('name')", such as a managed connection's
+// authentication; a parameter that is not defined is a problem of
+// connections.json.
+func TestConnectionsReadParameters(t *testing.T) {
+	t.Parallel()
+	conns := `{"managedApiConnections":{"azureblob":{"api":{"id":"/subscriptions/@appsetting('SUB')/managedApis/azureblob"},
+		"connectionRuntimeUrl":"@appsetting('URL')","authentication":"@parameters('blob_auth')"}}}`
+	params := `{"blob_auth":{"type":"object","value":{"type":"Raw","scheme":"Key","parameter":"@appsetting('KEY')"}}}`
+	env := func(n string) (string, bool) {
+		v, ok := map[string]string{"URL": "https://hub.example/apim/azureblob/1", "KEY": "k"}[n]
+		return v, ok
+	}
+	for _, tc := range []struct{ params, auth, problem string }{
+		{params, `{"parameter":"k","scheme":"Key","type":"Raw"}`, ""},
+		{`{}`, `null`, `connections.json: managedApiConnections.azureblob.authentication: the parameter "blob_auth" is not defined in parameters.json`},
+	} {
+		p, problems := project.Open(fstest.MapFS{"connections.json": {Data: []byte(conns)}, "parameters.json": {Data: []byte(tc.params)}}, ".")
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		pf, ps := ReadProject(p, env)
+		if got := jsonOf(pf.Connections["azureblob"].Values[runtimeAuthKey]); got != tc.auth || pf.Connections["azureblob"].Connector != "azureblob" {
+			t.Errorf("authentication %s, want %s", got, tc.auth)
+		}
+		if got := fmt.Sprint(ps); (tc.problem == "") != (len(ps) == 0) || !strings.Contains(got, tc.problem) {
+			t.Errorf("problems %s, want %q", got, tc.problem)
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 type corpusCase struct {
 	body     any               // trigger body
 	settings map[string]string // app settings
+	params   map[string]any    // parameters.json values
 	status   string            // run status
 	actions  map[string]string // record path -> status
 	response string            // the Response body, as text
@@ -65,6 +66,31 @@ func TestPublishedDefinitions(t *testing.T) {
 		"ms-test-apiconnectionaction": {{settings: map[string]string{"arm-connectionRuntimeUrl": mock.URL + "/apim/arm/foobar", "arm-connectionKey": "foobar"},
 			status: "Succeeded", code: 200, response: resourceGroups, actions: map[string]string{"List_resource_groups": "Succeeded"}}},
 		"pnp-try-catch-finally": {{status: "Succeeded", actions: map[string]string{"Try": "Succeeded", "Catch": "Skipped", "Finally": "Succeeded"}}},
+		// LogicAppsTemplates: the templates' manifests describe them.
+		"templates-receive-request-send-response": {{status: "Succeeded", code: 200, response: ""}},
+		"labs-workspace-stateful1":                {{status: "Succeeded", code: 200, response: "Hello world"}},
+		// "If any errors occur, the workflow uses the 'Scope' action to
+		// catch and process those errors, which then terminates the workflow
+		// with a detailed error message."
+		"templates-try-catch": {
+			{status: "Succeeded", actions: map[string]string{"Try": "Succeeded", "Try/Business_Logic": "Succeeded", "Catch": "Skipped"}},
+			{mocks: map[string]*Mock{"Business_Logic": {Status: "Failed", Error: map[string]any{"code": "BadRequest", "message": "the order is invalid"}}},
+				check: func(t *testing.T, r *Run) {
+					if f, term := rec(r, "Catch/Format_Errors"), rec(r, "Catch/Terminate"); r.Status != StatusFailed || f == nil || f.Status != StatusSucceeded || term == nil || term.Status != StatusSucceeded {
+						t.Fatalf("%s %v", r.Status, paths(r))
+					}
+					msg := jsonOf(r.Error)
+					if !strings.Contains(msg, "One or more errors occurred while processing messages") || !strings.Contains(msg, `\"action\":\"Business_Logic\"`) ||
+						!strings.Contains(msg, "the order is invalid") || !strings.Contains(msg, `"code":"500"`) {
+						t.Errorf("run error %s", msg)
+					}
+				}}},
+		// "This workflow sends outbound requests to endpoints ... triggered
+		// by an HTTP request": the trigger names the URI and the content, the
+		// Method parameter the method; the response is the endpoint's body.
+		"templates-tool-call-uri-http": {{params: map[string]any{"Method_#workflowname#": "POST"},
+			body:   map[string]any{"HTTP_URI": mock.URL + "/orders", "HTTP_request_content": "ping"},
+			status: "Succeeded", code: 200, response: "Mocked Http Response", actions: map[string]string{"HTTP": "Succeeded"}}},
 		// The README: the Scope in the loop fails on an exception (Actual_work
 		// divides by rand(0, 5), which may be 0), the loop stops at once and
 		// the flow terminates Failed; it terminates Succeeded when the work
@@ -109,13 +135,16 @@ func TestPublishedDefinitions(t *testing.T) {
 		"gallery-sharepoint-attachments": true, "github-sample-eventprocessor": true, "pnp-notify-last-working-day": true,
 		"pnp-graph-api-in-power-bi": true, "pnp-name-pronunciation": true, "arc-ratings-workflow": true, "pnp-planner-flagged-email": true,
 		"pnp-teams-invites-graph": true, "gallery-service-bus-peek-lock": true, "gallery-scheduler-recurrence-queue": true,
-		"gallery-mailchimp-sharepoint": true, "gallery-daily-reminders": true}
+		"gallery-mailchimp-sharepoint": true, "gallery-daily-reminders": true, "pnp-sharepoint-item-permissions": true}
 	dirs, err := filepath.Glob("testdata/corpus/*")
 	if err != nil || len(dirs) < 10 {
 		t.Fatalf("corpus: %v, %d definitions", err, len(dirs))
 	}
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
+		if _, err := os.Stat(filepath.Join(dir, workflowFile)); err != nil {
+			continue // a project of several workflows: TestPublishedProjects
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			if src, err := os.ReadFile(filepath.Join(dir, "SOURCE")); err != nil || !strings.Contains(string(src), "repository: ") || !strings.Contains(string(src), "commit: ") {
@@ -146,7 +175,12 @@ func TestPublishedDefinitions(t *testing.T) {
 				o.AppSetting = func(n string) (string, bool) { v, ok := settings[n]; return v, ok }
 				o.Connectors = reg
 			})
-			proj := Project{}
+			proj := Project{Parameters: map[string]any{}}
+			for _, c := range runs[name] {
+				for k, v := range c.params {
+					proj.Parameters[k] = v
+				}
+			}
 			if conns, err := os.ReadFile(filepath.Join(dir, "connections.json")); err == nil {
 				p, problems := project.Open(fstest.MapFS{"connections.json": {Data: conns}, name + "/workflow.json": {Data: data}}, ".")
 				if len(problems) > 0 {
@@ -155,6 +189,9 @@ func TestPublishedDefinitions(t *testing.T) {
 				pf, ps := ReadProject(p, func(n string) (string, bool) { v, ok := settings[n]; return v, ok })
 				if len(ps) > 0 {
 					t.Fatal(ps)
+				}
+				for k, v := range proj.Parameters {
+					pf.Project.Parameters[k] = v
 				}
 				proj = pf.Project
 			}

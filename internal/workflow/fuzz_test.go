@@ -5,7 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"junction/internal/project"
 )
 
 var fixedNow = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -20,6 +23,8 @@ func FuzzParseFile(f *testing.F) {
 	}
 	f.Add([]byte(`{"actions":{"A":{"type":"Scope","actions":{"B":{"type":"If","expression":{"and":[{"equals":[1,1]}]}}}}}}`))
 	corpus, _ := filepath.Glob("testdata/corpus/*/workflow.json")
+	projects, _ := filepath.Glob("testdata/corpus/*/*/workflow.json")
+	corpus = append(corpus, projects...)
 	for _, name := range corpus {
 		if data, err := os.ReadFile(name); err == nil {
 			f.Add(data)
@@ -38,6 +43,34 @@ func FuzzParseFile(f *testing.F) {
 			return
 		}
 		_ = Validate(file.Definition, Environment{})
+	})
+}
+
+// FuzzReadProject reads connections.json and parameters.json as a project
+// folder holds them: never a panic, and every problem names its file.
+func FuzzReadProject(f *testing.F) {
+	files, _ := filepath.Glob("testdata/corpus/*/connections.json")
+	for _, name := range files {
+		conns, _ := os.ReadFile(name)
+		params, _ := os.ReadFile(filepath.Join(filepath.Dir(name), "parameters.json"))
+		f.Add(conns, params)
+	}
+	f.Add([]byte(`{"managedApiConnections":{"b":{"api":{"id":"x/azureblob"},"connectionRuntimeUrl":"@appsetting('U')","authentication":"@parameters('a')"}}}`),
+		[]byte(`{"a":{"type":"object","value":{"type":"Raw","parameter":"@appsetting('K')"}}}`))
+	f.Add([]byte(`{"agentConnections":{"agent":{"endpoint":"@appsetting('E')","authentication":{"type":"Key","key":"@appsetting('K')"}}},"serviceProviderConnections":{"s":{"parameterValues":"@parameters('p')","serviceProvider":{"id":"/serviceProviders/serviceBus"}}}}`),
+		[]byte(`{"p":{"type":"object","value":{"connectionString":"@appsetting('C')"}}}`))
+	env := func(n string) (string, bool) { return "v-" + n, n != "MISSING" }
+	f.Fuzz(func(t *testing.T, conns, params []byte) {
+		p, problems := project.Open(fstest.MapFS{"connections.json": {Data: conns}, "parameters.json": {Data: params}}, ".")
+		if len(problems) > 0 {
+			return
+		}
+		_, ps := ReadProject(p, env)
+		for _, pr := range ps {
+			if pr.File != "connections.json" && pr.File != "parameters.json" {
+				t.Fatalf("a problem without its file: %v", pr)
+			}
+		}
 	})
 }
 

@@ -315,8 +315,9 @@ func (e *Engine) Routes() []server.Route {
 		{Method: "POST", Pattern: "/admin/v1/workflows/{name}/runs/{id}/cancel", Access: op, Handler: http.HandlerFunc(e.apiCancel),
 			Doc: &server.Operation{Summary: "Cancel a running run", Tag: tag}},
 		{Method: "POST", Pattern: "/admin/v1/workflows/{name}/runs/{id}/resubmit", Access: op, Handler: http.HandlerFunc(e.apiResubmit),
-			Doc: &server.Operation{Summary: "Resubmit a run, whole or from an action ({\"fromAction\": \"Name\"})", Tag: tag, Status: http.StatusAccepted,
-				Request: map[string]any{"type": "object", "properties": map[string]any{"fromAction": map[string]any{"type": "string"}}}}},
+			Doc: &server.Operation{Summary: "Resubmit a run, whole or from an action ({\"fromAction\": \"Name\"} or Logic Apps' {\"actionsToResubmit\": [{\"name\": \"Name\"}]})", Tag: tag, Status: http.StatusAccepted,
+				Request: map[string]any{"type": "object", "properties": map[string]any{"fromAction": map[string]any{"type": "string"},
+					"actionsToResubmit": map[string]any{"type": "array", "maxItems": 1, "items": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}}}}}}},
 	}
 }
 
@@ -646,17 +647,31 @@ func (e *Engine) apiResubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Logic Apps Standard's own resubmit API names the action as
+	// {"actionsToResubmit": [{"name": "X"}]}; both forms are read.
 	var req struct {
-		FromAction string `json:"fromAction"`
+		FromAction        string `json:"fromAction"`
+		ActionsToResubmit []struct {
+			Name string `json:"name"`
+		} `json:"actionsToResubmit"`
 	}
 	if r.ContentLength != 0 {
 		if !server.DecodeJSON(w, r, &req) {
 			return
 		}
 	}
-	h, err := e.Resubmit(r.Context(), run, req.FromAction)
+	field, from := "fromAction", req.FromAction
+	if len(req.ActionsToResubmit) > 0 {
+		field = "actionsToResubmit"
+		if len(req.ActionsToResubmit) > 1 || req.FromAction != "" {
+			server.WriteFieldError(w, field, "name one action to resubmit from")
+			return
+		}
+		from = req.ActionsToResubmit[0].Name
+	}
+	h, err := e.Resubmit(r.Context(), run, from)
 	if err != nil {
-		server.WriteFieldError(w, "fromAction", err.Error())
+		server.WriteFieldError(w, field, err.Error())
 		return
 	}
 	w.Header().Set("Location", baseURL(r)+"/admin/v1/workflows/"+url.PathEscape(run.Workflow)+"/runs/"+h.ID)

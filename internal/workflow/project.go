@@ -32,7 +32,10 @@ type ProjectFiles struct {
 	Connections map[string]connector.Connection
 }
 
-var appSettingRef = regexp.MustCompile(`^@appsetting\('([^']+)'\)$`)
+var (
+	appSettingRef = regexp.MustCompile(`^@appsetting\('([^']+)'\)$`)
+	parameterRef  = regexp.MustCompile(`^@parameters\('([^']+)'\)$`)
+)
 
 // settings looks app settings up in the environment, then local.settings.json.
 func (pf *ProjectFiles) setting(env func(string) (string, bool)) func(string) (string, bool) {
@@ -95,10 +98,27 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 			pf.Project.Parameters[name] = resolveDeep(expr.Normalize(pv.Value), func(where string, s any) any { return resolve(parametersFile, name+where, s) }, "")
 		}
 	}
+	// connections.json may take a value from parameters.json, written
+	// "@parameters('name')" (Microsoft Learn, "Create cross-environment
+	// parameters for workflow inputs in Azure Logic Apps", Standard: a
+	// connection's authentication as a parameter), and from app settings.
+	resolveConn := func(where string, v any) any {
+		if s, ok := v.(string); ok {
+			if m := parameterRef.FindStringSubmatch(s); m != nil {
+				pv, ok := pf.Project.Parameters[m[1]]
+				if !ok {
+					bad(connectionsFile, "%s: the parameter %q is not defined in parameters.json", where, m[1])
+					return nil
+				}
+				return copyValue(pv)
+			}
+		}
+		return resolve(connectionsFile, where, v)
+	}
 	if p.Exists(connectionsFile) {
 		var cf struct {
 			ServiceProviderConnections map[string]struct {
-				ParameterValues map[string]any `json:"parameterValues"`
+				ParameterValues any `json:"parameterValues"`
 				ServiceProvider struct {
 					ID string `json:"id"`
 				} `json:"serviceProvider"`
@@ -108,9 +128,9 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 				API struct {
 					ID string `json:"id"`
 				} `json:"api"`
-				ParameterValues      map[string]any `json:"parameterValues"`
-				ConnectionRuntimeURL string         `json:"connectionRuntimeUrl"`
-				Authentication       map[string]any `json:"authentication"`
+				ParameterValues      any    `json:"parameterValues"`
+				ConnectionRuntimeURL string `json:"connectionRuntimeUrl"`
+				Authentication       any    `json:"authentication"`
 			} `json:"managedApiConnections"`
 			AgentConnections map[string]struct {
 				Endpoint       string         `json:"endpoint"`
@@ -123,14 +143,14 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		}
 		for name, c := range cf.ServiceProviderConnections {
 			vals := resolveDeep(expr.Normalize(c.ParameterValues), func(where string, s any) any {
-				return resolve(connectionsFile, "serviceProviderConnections."+name+".parameterValues"+where, s)
+				return resolveConn("serviceProviderConnections."+name+".parameterValues"+where, s)
 			}, "")
 			m, _ := vals.(map[string]any)
 			pf.Connections[name] = connector.Connection{Name: name, Connector: connectorName(c.ServiceProvider.ID), Values: m}
 		}
 		for name, c := range cf.ManagedAPIConnections {
 			vals := resolveDeep(expr.Normalize(c.ParameterValues), func(where string, s any) any {
-				return resolve(connectionsFile, "managedApiConnections."+name+".parameterValues"+where, s)
+				return resolveConn("managedApiConnections."+name+".parameterValues"+where, s)
 			}, "")
 			m, _ := vals.(map[string]any)
 			if c.ConnectionRuntimeURL != "" {
@@ -142,7 +162,7 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 				}
 				m[runtimeURLKey] = resolve(connectionsFile, "managedApiConnections."+name+".connectionRuntimeUrl", c.ConnectionRuntimeURL)
 				m[runtimeAuthKey] = resolveDeep(expr.Normalize(c.Authentication), func(where string, s any) any {
-					return resolve(connectionsFile, "managedApiConnections."+name+".authentication"+where, s)
+					return resolveConn("managedApiConnections."+name+".authentication"+where, s)
 				}, "")
 			}
 			pf.Connections[name] = connector.Connection{Name: name, Connector: connectorName(c.API.ID), Values: m}
@@ -187,6 +207,26 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 	return pf, problems
 }
 
+// copyValue copies a JSON value, so that a parameter taken into a
+// connection is not shared with the parameters.
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = copyValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyValue(e)
+		}
+		return out
+	}
+	return v
+}
+
 func resolveDeep(v any, fn func(where string, s any) any, where string) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -214,9 +254,9 @@ func ValidateProject(p *project.Project, env func(string) (string, bool), trigge
 	}
 	names := map[string]bool{}
 	for n, f := range pf.Workflows {
-		names[n] = true
+		names[strings.ToLower(n)] = true
 		if f.FlowName != "" {
-			names[f.FlowName] = true // a Power Automate child flow reference
+			names[strings.ToLower(f.FlowName)] = true // a Power Automate child flow reference
 		}
 	}
 	conns := map[string]bool{}
@@ -228,8 +268,14 @@ func ValidateProject(p *project.Project, env func(string) (string, bool), trigge
 		if !validName.MatchString(name) {
 			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("the folder name %q is not a valid workflow name", name)})
 		}
-		if k := strings.ToLower(f.Kind); k != "stateful" && k != "stateless" {
-			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("kind must be Stateful or Stateless, not %q", f.Kind)})
+		switch k := strings.ToLower(f.Kind); k {
+		case "stateful", "stateless", "agentic":
+			// Agentic: an autonomous agent workflow, which runs as a
+			// stateful one (Microsoft Learn, create-autonomous-agent-workflows).
+		case "agent":
+			problems = append(problems, project.Problem{File: pf.Files[name], Message: "kind Agent (a conversational agent workflow, chatting with a person through the run) is not supported; autonomous agent workflows (kind Agentic) are"})
+		default:
+			problems = append(problems, project.Problem{File: pf.Files[name], Message: fmt.Sprintf("kind must be Stateful, Stateless or Agentic, not %q", f.Kind)})
 		}
 		maps := pf.Project.Maps
 		if maps == nil {

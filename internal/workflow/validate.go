@@ -41,7 +41,8 @@ type Environment struct {
 	Connections map[string]bool
 	// TriggerTypes are extra trigger types that plug-ins serve (lower case).
 	TriggerTypes map[string]bool
-	// Workflows names the workflows a Workflow action may call; nil accepts all.
+	// Workflows names the workflows a Workflow action may call, lower-cased
+	// (names are matched ignoring case); nil accepts all.
 	Workflows map[string]bool
 	// Maps are the project's Artifacts/Maps files by name; nil accepts every
 	// map name.
@@ -478,7 +479,7 @@ func (v *validator) action(name string, a *Action, p string) {
 		id := childWorkflowName(host)
 		if id == "" {
 			v.add(p+".inputs.host.workflow.id", "a Workflow action needs inputs.host.workflow.id (or Power Automate's host.workflowReferenceName), the child workflow's name")
-		} else if v.env.Workflows != nil && !expr.IsTemplate(id) && !v.env.Workflows[id] {
+		} else if v.env.Workflows != nil && !expr.IsTemplate(id) && !v.env.Workflows[strings.ToLower(id)] {
 			v.add(p+".inputs.host.workflow.id", "the workflow %q does not exist", id)
 		}
 	case "javascriptcode":

@@ -99,9 +99,10 @@ func New(local Local, localClient *http.Client, p *outbound.Policy) *connector.C
 		},
 		Operations: []connector.Operation{
 			{ID: "ListRecords", Kind: connector.Action, Summary: "List rows",
+				Description: "One page of rows (the org's page size, 5,000 on Dataverse) and @odata.nextLink when there are more; a workflow action's pagination policy reads further pages.",
 				Inputs: obj([]string{"entityName"}, map[string]any{"entityName": set, "$select": str, "$filter": str, "$orderby": str, "$expand": str,
 					"$top": map[string]any{"type": "integer"}, "fetchXml": str}),
-				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"value": map[string]any{"type": "array"}}},
+				Outputs: connector.Schema{"type": "object", "properties": map[string]any{"value": map[string]any{"type": "array"}, "@odata.nextLink": str}},
 				Invoke: op("ListRecords", func(ctx context.Context, c *dv.Client, in connector.Values) (any, error) {
 					setName, err := in.Required("entityName")
 					if err != nil {
@@ -113,16 +114,29 @@ func New(local Local, localClient *http.Client, p *outbound.Policy) *connector.C
 							q.Set(k, v)
 						}
 					}
-					rows := []dv.Record{}
-					err = c.Query(ctx, setName, q, 0, func(page []dv.Record) error {
-						rows = append(rows, page...)
-						return nil
-					})
-					if err != nil {
-						return nil, err
+					path := setName
+					if len(q) > 0 {
+						path += "?" + q.Encode()
 					}
-					return map[string]any{"value": rows}, nil
-				})},
+					return page(ctx, c, path)
+				}),
+				// Power Automate's "List rows" returns one page with
+				// @odata.nextLink; its pagination setting reads the others.
+				Paging: &connector.Paging{NextLinkName: "@odata.nextLink", Next: func(ctx context.Context, conn connector.Connection, link string) (any, error) {
+					c, err := cs.client(conn)
+					if err != nil {
+						return nil, connector.BadInput(Name, "ListRecords", err)
+					}
+					if !sameOrigin(link, c.Base()) {
+						// The token goes to the org it was issued for only.
+						return nil, connector.BadInput(Name, "ListRecords", fmt.Errorf("the next link does not lead to the org at %s", c.Base()))
+					}
+					out, err := page(ctx, c, link)
+					if err != nil {
+						return nil, classify("ListRecords", err)
+					}
+					return out, nil
+				}}},
 			{ID: "GetItem", Kind: connector.Action, Summary: "Get a row by id or alternate key",
 				Inputs: obj([]string{"entityName", "recordId"}, map[string]any{"entityName": set, "recordId": str, "$select": str, "$expand": str}),
 				Invoke: op("GetItem", func(ctx context.Context, c *dv.Client, in connector.Values) (any, error) {
@@ -214,6 +228,37 @@ func New(local Local, localClient *http.Client, p *outbound.Policy) *connector.C
 				})},
 		},
 	}
+}
+
+// sameOrigin tells whether link is on the scheme and host of base.
+func sameOrigin(link, base string) bool {
+	l, err1 := url.Parse(link)
+	b, err2 := url.Parse(base)
+	return err1 == nil && err2 == nil && l.Scheme == b.Scheme && strings.EqualFold(l.Host, b.Host)
+}
+
+// page reads one page of rows at path: {"value": rows} with the
+// "@odata.nextLink" of the next page when there is one.
+func page(ctx context.Context, c *dv.Client, path string) (map[string]any, error) {
+	r, err := c.Do(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Value    []dv.Record `json:"value"`
+		NextLink string      `json:"@odata.nextLink"`
+	}
+	if err := r.JSON(&body); err != nil {
+		return nil, err
+	}
+	out := map[string]any{"value": body.Value}
+	if body.Value == nil {
+		out["value"] = []dv.Record{}
+	}
+	if body.NextLink != "" {
+		out["@odata.nextLink"] = body.NextLink
+	}
+	return out, nil
 }
 
 func target(in connector.Values) (set, key string, err error) {

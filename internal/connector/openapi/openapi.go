@@ -2,7 +2,8 @@
 // documents: each operation with an operationId becomes an action whose
 // inputs are its parameters (and "body"), validated before the call, and the
 // document's security schemes (API key, HTTP basic and bearer, OAuth2 client
-// credentials) say how the connection authenticates.
+// credentials) say how the connection authenticates. An operation answers
+// with the API's status, headers and body; one with x-ms-pageable is paged.
 package openapi
 
 import (
@@ -38,6 +39,8 @@ type operation struct {
 	body             bool
 	bodyRequired     bool
 	security         []string // scheme names, any of which will do
+	// pageable is x-ms-pageable: the answer's items and next link.
+	pageable *connector.Paging
 }
 
 type scheme struct {
@@ -99,14 +102,18 @@ func Load(name string, doc []byte, p *outbound.Policy) (*connector.Connector, er
 	}
 	for _, op := range ops {
 		op := op
-		c.Operations = append(c.Operations, connector.Operation{
+		api := &caller{client: client, name: name, base: base, schemes: schemes, op: op}
+		o := connector.Operation{
 			ID: op.id, Kind: connector.Action, Summary: firstNonEmpty(op.summaryOr(d), op.method+" "+op.path),
-			Inputs:  op.inputSchema(),
-			Outputs: connector.Schema{"type": "object", "properties": map[string]any{"statusCode": map[string]any{"type": "integer"}, "headers": map[string]any{"type": "object"}, "body": map[string]any{}}},
-			Invoke: func(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
-				return invoke(ctx, client, name, base, schemes, op, conn, inputs)
-			},
-		})
+			Inputs:   op.inputSchema(),
+			Outputs:  connector.Schema{"type": "object", "properties": map[string]any{"statusCode": map[string]any{"type": "integer"}, "headers": map[string]any{"type": "object"}, "body": map[string]any{}}},
+			Response: true,
+			Invoke:   api.invoke,
+		}
+		if op.pageable != nil {
+			o.Paging = &connector.Paging{ItemName: op.pageable.ItemName, NextLinkName: op.pageable.NextLinkName, Next: api.next}
+		}
+		c.Operations = append(c.Operations, o)
 	}
 	return c, nil
 }
@@ -246,7 +253,7 @@ func (d *document) operations() ([]operation, error) {
 				return nil, fmt.Errorf("operationId %q is invalid or repeated", id)
 			}
 			seen[id] = true
-			op := operation{id: id, method: strings.ToUpper(method), path: p, security: globalSec}
+			op := operation{id: id, method: strings.ToUpper(method), path: p, security: globalSec, pageable: pageable(raw["x-ms-pageable"])}
 			if s, ok := raw["security"]; ok {
 				op.security = securityNames(s)
 			}
@@ -280,6 +287,18 @@ func (d *document) operations() ([]operation, error) {
 		}
 	}
 	return out, nil
+}
+
+// pageable reads an operation's x-ms-pageable extension (AutoRest,
+// docs/extensions "x-ms-pageable"): nextLinkName names the property holding
+// the next page's URL (null: the answer is one page), itemName the items
+// ("value" by default).
+func pageable(v any) *connector.Paging {
+	m, ok := v.(map[string]any)
+	if !ok || str(m["nextLinkName"]) == "" {
+		return nil
+	}
+	return &connector.Paging{ItemName: str(m["itemName"]), NextLinkName: str(m["nextLinkName"])}
 }
 
 func securityNames(v any) []string {
@@ -474,12 +493,22 @@ func format(v any) string {
 	return fmt.Sprint(v)
 }
 
-func invoke(ctx context.Context, client *jhttp.Client, name, base string, schemes map[string]scheme, op operation, conn connector.Connection, inputs map[string]any) (any, error) {
+// caller calls one operation of the document.
+type caller struct {
+	client  *jhttp.Client
+	name    string
+	base    string
+	schemes map[string]scheme
+	op      operation
+}
+
+func (a *caller) invoke(ctx context.Context, conn connector.Connection, inputs map[string]any) (any, error) {
+	op := a.op
 	if inputs == nil {
 		inputs = map[string]any{}
 	}
 	if err := op.validate(inputs); err != nil {
-		return nil, connector.BadInput(name, op.id, err)
+		return nil, connector.BadInput(a.name, op.id, err)
 	}
 	path := op.path
 	req := jhttp.Request{Method: op.method, Headers: map[string]string{}, Queries: url.Values{}}
@@ -506,17 +535,47 @@ func invoke(ctx context.Context, client *jhttp.Client, name, base string, scheme
 		req.Body = bytes.TrimSpace(buf.Bytes())
 		req.ContentType = "application/json"
 	}
+	return a.do(ctx, conn, req)
+}
+
+// next reads the next page of a pageable operation's answer: a GET of the
+// link (absolute, or relative to the API's base URL) with the connection's
+// credentials. A link to another host than the API's is refused, so that the
+// credentials go to the API they were given for only.
+func (a *caller) next(ctx context.Context, conn connector.Connection, link string) (any, error) {
+	baseURL := a.base
+	if s, _ := conn.Values["baseUrl"].(string); s != "" {
+		baseURL = s
+	}
+	base, err := url.Parse(baseURL)
+	if err != nil || base.Host == "" {
+		return nil, connector.BadInput(a.name, a.op.id, fmt.Errorf("the base URL %q is not absolute", baseURL))
+	}
+	ref, err := url.Parse(link)
+	if err != nil {
+		return nil, connector.BadInput(a.name, a.op.id, fmt.Errorf("the next link is not a URL: %w", err))
+	}
+	u := base.ResolveReference(ref)
+	if u.Scheme != base.Scheme || u.Host != base.Host {
+		return nil, connector.BadInput(a.name, a.op.id, fmt.Errorf("the next link leads to %s://%s, not to the API at %s://%s", u.Scheme, u.Host, base.Scheme, base.Host))
+	}
+	return a.do(ctx, conn, jhttp.Request{Method: "GET", URI: u.String(), Headers: map[string]string{}})
+}
+
+// do sends req with the authentication the document asks for.
+func (a *caller) do(ctx context.Context, conn connector.Connection, req jhttp.Request) (any, error) {
+	op := a.op
 	// The connection's values, with the authentication the document asks for.
 	vals := map[string]any{}
 	for k, v := range conn.Values {
 		vals[k] = v
 	}
 	if vals["baseUrl"] == nil || vals["baseUrl"] == "" {
-		vals["baseUrl"] = base
+		vals["baseUrl"] = a.base
 	}
 	vals["authentication"] = jhttp.AuthNone
 	for _, sn := range op.security {
-		s, ok := schemes[sn]
+		s, ok := a.schemes[sn]
 		if !ok {
 			continue
 		}
@@ -543,12 +602,12 @@ func invoke(ctx context.Context, client *jhttp.Client, name, base string, scheme
 		}
 	}
 	if vals["authentication"] == jhttp.AuthAPIKey && vals["apiKeyIn"] == "cookie" {
-		return nil, connector.BadInput(name, op.id, errors.New("cookie API keys are not supported"))
+		return nil, connector.BadInput(a.name, op.id, errors.New("cookie API keys are not supported"))
 	}
 	if len(op.security) > 0 && vals["authentication"] == jhttp.AuthNone {
-		return nil, connector.BadInput(name, op.id, fmt.Errorf("the operation needs one of the security schemes %v and the connection has no credentials for them", op.security))
+		return nil, connector.BadInput(a.name, op.id, fmt.Errorf("the operation needs one of the security schemes %v and the connection has no credentials for them", op.security))
 	}
-	resp, err := client.Do(ctx, connector.Connection{Name: conn.Name, Connector: name, Values: vals}, name, op.id, req)
+	resp, err := a.client.Do(ctx, connector.Connection{Name: conn.Name, Connector: a.name, Values: vals}, a.name, op.id, req)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,14 @@
 package openapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"junction/internal/connector"
 	"junction/internal/connector/connectortest"
 	"junction/internal/connector/openapi"
 )
@@ -162,9 +164,14 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+const ordersPaged = `{"swagger": "2.0", "info": {"title": "Paged"}, "host": "h", "paths": {
+  "/a": {"get": {"operationId": "a", "x-ms-pageable": {"nextLinkName": "nextLink", "itemName": "items"}}},
+  "/b": {"get": {"operationId": "b", "x-ms-pageable": {"nextLinkName": null}}}}}`
+
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(petsV3))
 	f.Add([]byte(petsV2))
+	f.Add([]byte(ordersPaged))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		c, err := openapi.Load("fuzz", doc, nil)
 		if err != nil {
@@ -172,6 +179,56 @@ func FuzzLoad(f *testing.F) {
 		}
 		for _, op := range c.Operations {
 			_ = op.Inputs
+			if op.Paging != nil && (op.Paging.NextLinkName == "" || op.Paging.Next == nil || op.Paging.Items() == "") {
+				t.Fatalf("operation %s pages without a next link name: %+v", op.ID, op.Paging)
+			}
 		}
 	})
+}
+
+// x-ms-pageable (AutoRest docs/extensions "x-ms-pageable", which Power
+// Platform custom connectors use): nextLinkName names the next page's link,
+// itemName the items ("value" by default); a null nextLinkName means one
+// page. The next page is read with the connection's credentials, and only
+// from the API's own host.
+func TestPageable(t *testing.T) {
+	t.Parallel()
+	s := testAPI(t)
+	doc := `{"swagger": "2.0", "info": {"title": "Paged"}, "host": "unused", "basePath": "/v1", "schemes": ["http"],
+	  "securityDefinitions": {"key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}, "security": [{"key": []}],
+	  "paths": {
+	    "/a": {"get": {"operationId": "plain"}},
+	    "/b": {"get": {"operationId": "paged", "x-ms-pageable": {"nextLinkName": "@odata.nextLink", "itemName": "items"}}},
+	    "/c": {"get": {"operationId": "onePage", "x-ms-pageable": {"nextLinkName": null, "itemName": "values"}}},
+	    "/d": {"get": {"operationId": "defaults", "x-ms-pageable": {"nextLinkName": "nextLink"}}}}}`
+	c, err := openapi.Load("paged", []byte(doc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connectortest.Describe(t, c)
+	want := map[string]string{"plain": "", "paged": "@odata.nextLink items", "onePage": "", "defaults": "nextLink value"}
+	for _, op := range c.Operations {
+		got := ""
+		if op.Paging != nil {
+			got = op.Paging.NextLinkName + " " + op.Paging.Items()
+		}
+		if got != want[op.ID] || !op.Response {
+			t.Errorf("%s: paging %q, want %q (response %v)", op.ID, got, want[op.ID], op.Response)
+		}
+	}
+	paged, _ := c.Op("paged")
+	conn := connector.Connection{Name: "p", Connector: "paged", Values: map[string]any{"baseUrl": s.URL + "/v1", "apiKeyValue": "k-9"}}
+	for _, link := range []string{s.URL + "/v1/b?page=2", "/v1/b?page=2"} {
+		out, err := paged.Paging.Next(context.Background(), conn, link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := out.(map[string]any)["body"].(map[string]any)
+		if b["method"] != "GET" || b["path"] != "/v1/b" || b["query"] != "page=2" || b["key"] != "k-9" {
+			t.Errorf("next page %s: %v", link, b)
+		}
+	}
+	if _, err := paged.Paging.Next(context.Background(), conn, "http://192.0.2.1/v1/b?page=2"); err == nil || !strings.Contains(err.Error(), "not to the API at") {
+		t.Errorf("a link to another host: %v", err)
+	}
 }
