@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"junction/internal/app/apptest"
 	"junction/internal/broker"
 	"junction/internal/broker/httpapi"
+	"junction/internal/cli"
 	"junction/internal/retention"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
@@ -229,5 +231,121 @@ func TestForeverKeepsEverything(t *testing.T) {
 	}
 	if after["workflow runs"] != 0 {
 		t.Fatalf("ten years on, workflow runs are left: %v", after)
+	}
+}
+
+// TestStorageReport: GET /admin/v1/storage, /metrics and `junction storage`
+// show the same rows per component, table and queue, with the retention in
+// force; a sender's key may not read it.
+func TestStorageReport(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			storageReport(t, d)
+		})
+	}
+}
+
+func storageReport(t *testing.T, d store.Dialect) {
+	b := setup(t, d, nil)
+	for _, name := range []string{"Contoso", "Fabrikam"} {
+		if status, _, body := apptest.Post(t, b.base+"/api/data/v9.2/accounts", "k", strings.NewReader(`{"name":"`+name+`"}`)); status != 204 {
+			t.Fatalf("create account: %d %s", status, body)
+		}
+	}
+	b.histories()
+	var rep retention.Report
+	raw := apptest.Call(t, "GET", b.base+"/admin/v1/storage?fresh=true", "k", nil, 200)
+	js, _ := json.Marshal(raw)
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatal(err)
+	}
+	component := func(name string) retention.Component {
+		for _, c := range rep.Components {
+			if c.Name == name {
+				return c
+			}
+		}
+		t.Fatalf("no component %q in %+v", name, rep.Components)
+		return retention.Component{}
+	}
+	if c := component("workflow runs"); c.Rows != 2 || c.Bytes <= 0 || c.Retention != "1d" { // a run and its action; junction.yaml's period
+		t.Errorf("workflow runs: %+v", c)
+	}
+	if c := component("change log"); c.Rows < 2 || c.Bytes <= 0 {
+		t.Errorf("change log: %+v", c)
+	}
+	if c := component("broker"); c.Retention != "2h0m0s" {
+		t.Errorf("broker: %+v", c)
+	}
+	if c := component("job runs"); c.Rows != 2 || c.Retention != "2h0m0s" { // the run and its rejects file
+		t.Errorf("job runs: %+v", c)
+	}
+	var account *retention.Table
+	for i := range rep.Tables {
+		if rep.Tables[i].Name == "account" {
+			account = &rep.Tables[i]
+		}
+	}
+	if account == nil || account.Rows != 2 || account.Bytes <= 0 {
+		t.Errorf("account table: %+v", account)
+	}
+	if len(rep.Broker) != 1 || rep.Broker[0].Path != "orders" || rep.Broker[0].DeadLetter != 1 || rep.Broker[0].Active != 0 || rep.Broker[0].Bytes <= 0 {
+		t.Errorf("broker entities: %+v", rep.Broker)
+	}
+	if rep.Retention["workflowRuns"] != "1d" || rep.Retention["jobRuns"] != "2h0m0s" || rep.Retention["eventDeadLetters"] != "2h0m0s" {
+		t.Errorf("retention: %v", rep.Retention)
+	}
+	if rep.Disk == nil || rep.Disk.FreeBytes <= 0 || rep.Disk.TotalBytes < rep.Disk.FreeBytes {
+		t.Errorf("disk: %+v", rep.Disk)
+	}
+	if d == store.SQLite && (rep.File == nil || rep.File.AutoVacuum != "incremental" || rep.File.Bytes <= 0) {
+		t.Errorf("file: %+v", rep.File)
+	}
+	var sum int64
+	for _, c := range rep.Components {
+		sum += c.Bytes
+	}
+	if sum != rep.Bytes {
+		t.Errorf("the components add up to %d bytes, the report says %d", sum, rep.Bytes)
+	}
+
+	_, sender, err := b.app.Keys().Create(context.Background(), "s", "sender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Call(t, "GET", b.base+"/admin/v1/storage", sender, nil, http.StatusForbidden)
+	apptest.Call(t, "GET", b.base+"/admin/v1/storage?fresh=maybe", "k", nil, http.StatusBadRequest)
+
+	resp, err := http.Get(b.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`junction_storage_table_rows{table="account"} 2`,
+		`junction_storage_rows{component="workflow runs"} 2`,
+		`junction_storage_broker_messages{entity="orders",state="deadletter"} 1`,
+		`junction_retention_period_seconds{setting="jobRuns"} 7200`,
+		`junction_retention_period_seconds{setting="workflowRuns"} 86400`,
+		`junction_storage_report_errors 0`,
+		`junction_storage_disk_free_bytes `,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	var out, errOut strings.Builder
+	code := cli.Main(context.Background(), []string{"storage", "--url", b.base, "--key", "k"}, cli.IO{Stdout: &out, Stderr: &errOut, Env: func(string) string { return "" }})
+	if code != 0 {
+		t.Fatalf("junction storage: %d %s", code, errOut.String())
+	}
+	for _, want := range []string{"COMPONENT", "workflow runs", "account", "orders", "retention: brokerDeadLetters=2h0m0s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("junction storage prints no %q:\n%s", want, out.String())
+		}
 	}
 }

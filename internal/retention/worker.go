@@ -48,6 +48,8 @@ type Options struct {
 	// what they leave unset, then the defaults.
 	Settings  Settings
 	Histories []History
+	// Report says what the storage report measures.
+	Report ReportOptions
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Check is how often the worker looks whether a pass is due or the store
@@ -75,6 +77,7 @@ type Worker struct {
 	o      Options
 	worker lifecycle.Worker
 	m      metrics
+	rep    reporter
 
 	mu       sync.Mutex
 	settings Settings // in force: flags, then the project file, then defaults
@@ -109,8 +112,8 @@ func (w *Worker) Name() string { return "retention" }
 // Migrations: retention has no tables of its own.
 func (w *Worker) Migrations() []store.Migration { return nil }
 
-// Routes: none yet.
-func (w *Worker) Routes() []server.Route { return nil }
+// Routes serve the storage report.
+func (w *Worker) Routes() []server.Route { return w.routes() }
 
 // ValidateProject checks the retention: section of junction.yaml.
 func (w *Worker) ValidateProject(p *project.Project) []project.Problem {
