@@ -239,6 +239,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"no such node", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), FunctionsNode: filepath.Join(file, "node")}, "JUNCTION_FUNCTIONS_NODE", "cannot be run"},
 		{"retention batch too big", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Retention: retention.Settings{Batch: 50000}}, "--retention-batch", "between 1 and 10000"},
 		{"retention interval too short", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Retention: retention.Settings{Interval: time.Millisecond}}, "--retention-interval", "at least 1s"},
+		{"bad access log level", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AccessLog: app.AccessLogConfig{Level: "loud"}}, "--access-log", "not debug, info, warn or off"},
+		{"negative access log rate", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AccessLog: app.AccessLogConfig{PerSecond: -1}}, "--access-log-rate", "negative"},
 		{"bad retention in junction.yaml", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: badRetention}, "--project", "junction.yaml:3:12: retention.jobRuns"},
 	}
 	for _, c := range cases {

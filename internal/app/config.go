@@ -85,6 +85,8 @@ type Config struct {
 	// leaves unset comes from the project's junction.yaml, then the
 	// defaults (see package retention).
 	Retention retention.Settings
+	// AccessLog is how much the access log writes.
+	AccessLog AccessLogConfig
 }
 
 // ConfigError is a problem with the configuration, named by its field, that
@@ -135,6 +137,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateRetention(); err != nil {
+		return err
+	}
+	if err := c.AccessLog.validate(); err != nil {
 		return err
 	}
 	if c.AMQPListen != "" && c.AMQPListen != "off" && c.tls == nil && !c.InsecureListen && !loopbackListen(c.AMQPListen) {
