@@ -61,6 +61,7 @@ var accessTable = map[string]access{
 	"GET /admin/v1/whoami":       {allow: anyKey},
 	"GET /admin/v1/overview":     {allow: ops},
 	"GET /admin/v1/changes":      {allow: ops},
+	"GET /admin/v1/storage":      {allow: ops},
 	" /":                         {allow: everyone, request: "GET /nowhere", needs: "nothing: the 404 of unclaimed paths"},
 
 	"GET /admin/v1/keys":         {allow: adminOf},

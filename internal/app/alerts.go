@@ -17,14 +17,9 @@ var _ console.Reporter = brokerAlerts{}
 
 func (a brokerAlerts) Alerts(ctx context.Context) []console.Alert {
 	var out []console.Alert
-	queues, err := a.b.Entities(ctx, broker.Queue, "")
+	queues, err := receivers(ctx, a.b)
 	if err != nil {
 		return []console.Alert{{Surface: "Broker", Severity: "error", Title: "cannot list queues", Detail: err.Error()}}
-	}
-	topics, _ := a.b.Entities(ctx, broker.Topic, "")
-	for _, t := range topics {
-		subs, _ := a.b.Entities(ctx, broker.Subscription, t.Path)
-		queues = append(queues, subs...)
 	}
 	for _, e := range queues {
 		c, err := a.b.Counts(ctx, e.Path)
@@ -41,4 +36,28 @@ func (a brokerAlerts) Alerts(ctx context.Context) []console.Alert {
 			Detail: "open the dead-letter queue to read why, then resubmit or purge", Link: link})
 	}
 	return out
+}
+
+// receivers are the broker's queues and every topic's subscriptions: the
+// entities that hold messages.
+func receivers(ctx context.Context, b *broker.Broker) ([]broker.Entity, error) {
+	queues, err := b.Entities(ctx, broker.Queue, "")
+	if err != nil {
+		return nil, err
+	}
+	topics, err := b.Entities(ctx, broker.Topic, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range topics {
+		subs, err := b.Entities(ctx, broker.Subscription, t.Path)
+		if broker.KindOf(err) == broker.KindEntityNotFound {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		queues = append(queues, subs...)
+	}
+	return queues, nil
 }

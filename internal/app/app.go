@@ -151,6 +151,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.server.Activity = a.activity
 	a.server.TLS = cfg.TLSConfig()
+	a.server.AccessLog = cfg.AccessLog.accessLog()
 	return a, nil
 }
 

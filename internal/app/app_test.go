@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"junction/internal/app"
+	"junction/internal/retention"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -216,6 +218,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	os.WriteFile(filepath.Join(broken, "junction.yaml"), []byte("name: x\nbogus: 1\n"), 0o644)
 	locked := t.TempDir()
 	start(t, store.SQLite, func(c *app.Config) { c.Data = locked })
+	badRetention := t.TempDir()
+	os.WriteFile(filepath.Join(badRetention, "junction.yaml"), []byte("name: x\nretention:\n  jobRuns: 30 days\n"), 0o644)
 
 	cases := []struct {
 		name  string
@@ -233,6 +237,11 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"negative body limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{WebAPIMaxBody: -1}}, "--webapi-max-body", "negative"},
 		{"negative expression limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{ExprMaxString: -5}}, "--expression-max-string", "default of 131072"},
 		{"no such node", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), FunctionsNode: filepath.Join(file, "node")}, "JUNCTION_FUNCTIONS_NODE", "cannot be run"},
+		{"retention batch too big", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Retention: retention.Settings{Batch: 50000}}, "--retention-batch", "between 1 and 10000"},
+		{"retention interval too short", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Retention: retention.Settings{Interval: time.Millisecond}}, "--retention-interval", "at least 1s"},
+		{"bad access log level", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AccessLog: app.AccessLogConfig{Level: "loud"}}, "--access-log", "not debug, info, warn or off"},
+		{"negative access log rate", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AccessLog: app.AccessLogConfig{PerSecond: -1}}, "--access-log-rate", "negative"},
+		{"bad retention in junction.yaml", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: badRetention}, "--project", "junction.yaml:3:12: retention.jobRuns"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

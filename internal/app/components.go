@@ -20,6 +20,7 @@ import (
 	"junction/internal/job"
 	"junction/internal/project"
 	"junction/internal/records"
+	"junction/internal/retention"
 	"junction/internal/secrets"
 	"junction/internal/sftp"
 	"junction/internal/webapi"
@@ -85,7 +86,8 @@ func buildComponents(d Deps) []Component {
 		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
-	return []Component{web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
+	components := []Component{web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
+	return append(components, newRetention(d, components))
 }
 
 // ownStore is the store's own database, which jobs may not reach.
@@ -114,7 +116,7 @@ func Validators() []project.Validator {
 // ValidatorsWith are the Validators, resolving app settings through r.
 func ValidatorsWith(r *secrets.Resolver) []project.Validator {
 	return []project.Validator{records.Validator{}, httpapi.Validator{}, events.Validator{}, workflow.Validator{AppSetting: r.Lookup},
-		function.Validator{}, job.New(job.Config{}), sftp.New(sftp.Options{})}
+		function.Validator{}, job.New(job.Config{}), sftp.New(sftp.Options{}), retention.Validator{}}
 }
 
 // reporters are what tells the console's overview what is failing now: the

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"junction/internal/outbound"
+	"junction/internal/retention"
 	"junction/internal/secrets"
 )
 
@@ -80,6 +81,12 @@ type Config struct {
 	// SecretsAllow names further environment variables that definitions may
 	// read: --secrets-allow, JUNCTION_SECRETS_ALLOW (comma-separated).
 	SecretsAllow []string
+	// Retention is how long each history is kept (--retain-*); what it
+	// leaves unset comes from the project's junction.yaml, then the
+	// defaults (see package retention).
+	Retention retention.Settings
+	// AccessLog is how much the access log writes.
+	AccessLog AccessLogConfig
 }
 
 // ConfigError is a problem with the configuration, named by its field, that
@@ -127,6 +134,12 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.validateRetention(); err != nil {
+		return err
+	}
+	if err := c.AccessLog.validate(); err != nil {
 		return err
 	}
 	if c.AMQPListen != "" && c.AMQPListen != "off" && c.tls == nil && !c.InsecureListen && !loopbackListen(c.AMQPListen) {

@@ -60,11 +60,9 @@ func New(st store.Store, log *slog.Logger, node string) *Bridge {
 // Name implements the app's component contract.
 func (b *Bridge) Name() string { return "bridge" }
 
-// Migrations are the bridge's own tables: the row-change triggers' cursors.
-func (b *Bridge) Migrations() []store.Migration {
-	return []store.Migration{{Component: "bridge", Version: 1, Name: "trigger cursors",
-		SQL: `CREATE TABLE bridge_cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL)`}}
-}
+// Migrations: the bridge keeps no tables (the row triggers' cursors are
+// changelog cursors; changelog/3 moved them out of bridge_cursors).
+func (b *Bridge) Migrations() []store.Migration { return nil }
 
 // Routes: the bridge serves nothing itself.
 func (b *Bridge) Routes() []server.Route { return nil }

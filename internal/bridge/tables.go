@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/changelog"
 	"junction/internal/job"
 	"junction/internal/job/format"
 	"junction/internal/records"
@@ -115,7 +116,9 @@ func (ts *Tables) Scan(ctx context.Context, table string, fn func(row map[string
 	st := ts.Records.Store()
 	var seq int64
 	err = st.Read(ctx, func(q store.Querier) error {
-		return q.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&seq)
+		var err error
+		seq, err = changelog.Head(ctx, q)
+		return err
 	})
 	if err != nil {
 		return 0, err

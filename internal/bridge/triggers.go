@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -309,28 +308,21 @@ func (r *rowTriggers) run(ctx context.Context) {
 
 // cursor returns a subscription's cursor, placing it at the end of the log
 // when it has none yet.
-func (r *rowTriggers) cursor(ctx context.Context, name string) (int64, error) {
-	var cursor int64
+func (r *rowTriggers) cursor(ctx context.Context, name string) (*changelog.Cursor, error) {
+	var c *changelog.Cursor
 	err := r.b.Store.Tx(ctx, func(tx store.Tx) error {
-		err := tx.QueryRow(ctx, "SELECT seq FROM bridge_cursors WHERE name = ?", name).Scan(&cursor)
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&cursor); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "INSERT INTO bridge_cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, cursor)
+		var err error
+		c, err = changelog.OpenCursor(ctx, tx, name)
 		return err
 	})
-	return cursor, err
+	return c, err
 }
 
 // catchUp fires one subscription for every matching change after its cursor.
 // A new subscription starts at the end of the log: it sees changes made
 // after it was deployed, as a webhook registration does.
 func (r *rowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
-	name := "rowtrigger:" + key
-	cursor, err := r.cursor(ctx, name)
+	cursor, err := r.cursor(ctx, "rowtrigger:"+key)
 	if err != nil {
 		return err
 	}
@@ -338,7 +330,7 @@ func (r *rowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
 		var changes []changelog.Change
 		if err := r.b.Store.Read(ctx, func(q store.Querier) error {
 			var err error
-			changes, err = changelog.Read(ctx, q, cursor, s.table, 100)
+			changes, err = cursor.Next(ctx, q, s.table, 100)
 			return err
 		}); err != nil {
 			return err
@@ -352,11 +344,7 @@ func (r *rowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
 					return err
 				}
 			}
-			cursor = c.Seq
-			if err := r.b.Store.Tx(ctx, func(tx store.Tx) error {
-				_, err := tx.Exec(ctx, "UPDATE bridge_cursors SET seq = ? WHERE name = ?", cursor, name)
-				return err
-			}); err != nil {
+			if err := r.b.Store.Tx(ctx, func(tx store.Tx) error { return cursor.Advance(ctx, tx, c.Seq) }); err != nil {
 				return err
 			}
 		}

@@ -4,13 +4,13 @@ import "junction/internal/store"
 
 // Migrations are the broker's tables.
 func Migrations() []store.Migration {
-	return []store.Migration{{
+	return append([]store.Migration{{
 		Component: "broker",
 		Version:   1,
 		Name:      "entities, messages, sessions, rules, duplicate detection, keys",
 		SQL:       schema(store.SQLite),
 		Postgres:  schema(store.Postgres),
-	}}
+	}}, retentionMigrations...)
 }
 
 func schema(d store.Dialect) string {

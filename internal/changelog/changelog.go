@@ -1,7 +1,11 @@
 // Package changelog is the transactional outbox of record changes. A record
 // write appends its change in the same transaction (Append), so nothing is
-// committed without its change; readers such as the event router's dispatcher
-// and delta exports read the log in commit order (Read) and wake on Channel.
+// committed without its change; readers read the log in commit order (Read)
+// and wake on Channel. A reader that keeps its position across restarts (the
+// event router's change feed, the workflows' row triggers) keeps it in a
+// Cursor, placed at Head when it is created and advanced in the transaction
+// that handles its changes; MinPosition says how far every such reader has
+// got.
 //
 // Changes from a real Dataverse org (through its webhook) are appended here too,
 // with Source set to the org, so consumers treat both alike.
@@ -77,7 +81,7 @@ func Migrations() []store.Migration {
 		Version:   2,
 		Name:      "history by row",
 		SQL:       `CREATE INDEX junction_changes_row ON junction_changes (table_name, record_id, seq)`,
-	}}
+	}, cursorTable}
 }
 
 // Append records c inside tx and returns its sequence number. Call it in the
@@ -134,8 +138,12 @@ func encodeRow(row map[string]any) (sql.NullString, error) {
 
 // History returns the last limit changes of one row, newest first.
 func History(ctx context.Context, q store.Querier, table, recordID string, limit int) ([]Change, error) {
-	return scan(q.Query(ctx, `SELECT `+columns+` FROM junction_changes
-		WHERE table_name = ? AND record_id = ? ORDER BY seq DESC LIMIT ?`, table, recordID, limit))
+	out, err := store.Collect(ctx, q, scanChange, `SELECT `+columns+` FROM junction_changes
+		WHERE table_name = ? AND record_id = ? ORDER BY seq DESC LIMIT ?`, table, recordID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	return out, nil
 }
 
 const columns = "seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at"
@@ -151,38 +159,34 @@ func Read(ctx context.Context, q store.Querier, after int64, table string, limit
 	}
 	query += " ORDER BY seq LIMIT ?"
 	args = append(args, limit)
-	return scan(q.Query(ctx, query, args...))
-}
-
-func scan(rows *sql.Rows, err error) ([]Change, error) {
+	out, err := store.Collect(ctx, q, scanChange, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
-		var c Change
-		var changed string
-		var before, after sql.NullString
-		var at int64
-		if err := rows.Scan(&c.Seq, &c.Source, &c.Table, &c.RecordID, &c.Message, &changed, &before, &after, &c.CorrelationID, &c.UserID, &at); err != nil {
-			return nil, fmt.Errorf("read changes: %w", err)
-		}
-		c.At = store.FromMicros(at)
-		if err := json.Unmarshal([]byte(changed), &c.Changed); err != nil {
-			return nil, fmt.Errorf("read change %d: %w", c.Seq, err)
-		}
-		if before.Valid {
-			if err := json.Unmarshal([]byte(before.String), &c.Before); err != nil {
-				return nil, fmt.Errorf("read change %d: %w", c.Seq, err)
-			}
-		}
-		if after.Valid {
-			if err := json.Unmarshal([]byte(after.String), &c.After); err != nil {
-				return nil, fmt.Errorf("read change %d: %w", c.Seq, err)
-			}
-		}
-		out = append(out, c)
+	return out, nil
+}
+
+func scanChange(rows *sql.Rows) (Change, error) {
+	var c Change
+	var changed string
+	var before, after sql.NullString
+	var at int64
+	if err := rows.Scan(&c.Seq, &c.Source, &c.Table, &c.RecordID, &c.Message, &changed, &before, &after, &c.CorrelationID, &c.UserID, &at); err != nil {
+		return c, err
 	}
-	return out, rows.Err()
+	c.At = store.FromMicros(at)
+	if err := json.Unmarshal([]byte(changed), &c.Changed); err != nil {
+		return c, fmt.Errorf("change %d: %w", c.Seq, err)
+	}
+	for _, img := range []struct {
+		raw sql.NullString
+		to  *map[string]any
+	}{{before, &c.Before}, {after, &c.After}} {
+		if img.raw.Valid {
+			if err := json.Unmarshal([]byte(img.raw.String), img.to); err != nil {
+				return c, fmt.Errorf("change %d: %w", c.Seq, err)
+			}
+		}
+	}
+	return c, nil
 }

@@ -71,6 +71,8 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return testWorkflows(ctx, rest, io)
 	case "wait":
 		return wait(ctx, rest, io)
+	case "storage":
+		return storage(ctx, rest, io)
 	case "cert":
 		return cert(rest, io)
 	case "help", "-h", "--help":
@@ -87,7 +89,7 @@ func Main(ctx context.Context, args []string, io IO) int {
 }
 
 // commands are the command names, for suggestions.
-var commands = []string{"serve", "version", "validate", "keys", "queue", "import", "export", "job", "events", "test", "wait", "help"}
+var commands = []string{"serve", "version", "validate", "keys", "queue", "import", "export", "job", "events", "test", "wait", "storage", "help"}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Junction: a self-hosted integration hub for Dynamics 365 / Dataverse.
@@ -102,6 +104,7 @@ Usage:
   junction import FILE --table T  upsert a CSV/JSON/XML file's rows into a table, with a rejects file
   junction export --table T --to DIR|sftp://...  write a table as files, in full or (--delta) what changed
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
+  junction storage                what takes the space on a running server, with the retention in force
   junction wait [--url URL]       wait until a server is ready (for scripts)
   junction cert dev               make a local CA and a certificate for localhost to serve TLS
   junction version                print the version

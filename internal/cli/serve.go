@@ -32,6 +32,8 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
 	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
 	limitFlags(fs, &cfg.Limits)
+	retentionFlags(fs, &cfg.Retention)
+	accessLogFlags(fs, &cfg.AccessLog)
 	fs.StringVar(&cfg.SecretsFile, "secrets-file", "", "the admin's secrets file (KEY=VALUE lines or a JSON object) that ${VAR}, @appsetting() and app settings read")
 	secretsAllow := fs.String("secrets-allow", "", "comma-separated environment variables, besides JUNCTION_SECRET_*, that definitions may read")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")

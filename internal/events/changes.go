@@ -17,7 +17,7 @@ import (
 const RecordsTopic = "records"
 
 // changeCursor names the dispatcher's position in the change log.
-const changeCursor = "changelog"
+const changeCursor = "events"
 
 // changeBatch is how many changes one dispatcher transaction publishes.
 const changeBatch = 200
@@ -108,18 +108,18 @@ func (r *Router) dispatchChanges(ctx context.Context) (int, error) {
 	n := 0
 	err := r.st.Tx(ctx, func(tx store.Tx) error {
 		n = 0
-		var cursor int64
-		err := tx.QueryRow(ctx, `SELECT seq FROM events_cursors WHERE name = ?`, changeCursor).Scan(&cursor)
-		if errors.Is(err, store.ErrNotFound) {
-			if _, err := tx.Exec(ctx, `INSERT INTO events_cursors (name, seq) VALUES (?, 0)`, changeCursor); err != nil {
-				return err
-			}
-		} else if err != nil {
+		// The feed starts at the beginning of the log: every change ever
+		// committed becomes an event.
+		cursor, err := changelog.OpenCursorAt(ctx, tx, changeCursor, 0)
+		if err != nil {
 			return err
 		}
-		changes, err := changelog.Read(ctx, tx, cursor, "", changeBatch)
+		changes, err := cursor.Next(ctx, tx, "", changeBatch)
 		if err != nil || len(changes) == 0 {
 			return err
+		}
+		if cursor.Lost { // advancing below acknowledges it
+			r.log.Warn("events: the change log was trimmed past the change feed; some changes were never published", "after", cursor.Seq)
 		}
 		evs := make([]Event, len(changes))
 		for i, c := range changes {
@@ -128,13 +128,8 @@ func (r *Router) dispatchChanges(ctx context.Context) (int, error) {
 		if _, err := publishTx(ctx, tx, RecordsTopic, evs, r.now()); err != nil {
 			return err
 		}
-		last := changes[len(changes)-1].Seq
-		res, err := tx.Exec(ctx, `UPDATE events_cursors SET seq = ? WHERE name = ? AND seq = ?`, last, changeCursor, cursor)
-		if err != nil {
+		if err := cursor.Advance(ctx, tx, changes[len(changes)-1].Seq); err != nil {
 			return err
-		}
-		if k, _ := res.RowsAffected(); k != 1 {
-			return errors.New("the change cursor moved under us; retrying")
 		}
 		n = len(changes)
 		return nil

@@ -78,7 +78,7 @@ func TestChangeFeed(t *testing.T) {
 		var cursor int64
 		waitFor(t, "the cursor at the end of the log", func() bool {
 			st.Read(ctx, func(q store.Querier) error {
-				return q.QueryRow(ctx, `SELECT seq FROM events_cursors WHERE name = 'changelog'`).Scan(&cursor)
+				return q.QueryRow(ctx, `SELECT seq FROM junction_changelog_cursors WHERE name = 'events'`).Scan(&cursor)
 			})
 			return cursor == n
 		})

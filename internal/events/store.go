@@ -114,6 +114,10 @@ func Migrations() []store.Migration {
 				seq        BIGINT NOT NULL,
 				at         BIGINT NOT NULL
 			)`},
+		// The change feed's position is a changelog.Cursor now; changelog/3
+		// moved it out of this table.
+		{Component: "events", Version: 4, Name: "change feed cursor in the change log",
+			SQL: `DROP TABLE IF EXISTS events_cursors`},
 	}
 }
 

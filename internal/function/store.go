@@ -21,7 +21,7 @@ import (
 
 // Migrations are the function host's tables.
 func Migrations() []store.Migration {
-	return []store.Migration{
+	return append([]store.Migration{
 		{Component: "function", Version: 1, Name: "keys and invocations", SQL: `
 CREATE TABLE func_keys (
 	scope      TEXT NOT NULL,
@@ -51,7 +51,7 @@ CREATE TABLE func_timer_fires (
 	fired_at   BIGINT NOT NULL,
 	PRIMARY KEY (function, occurrence)
 );`},
-	}
+	}, retentionMigrations...)
 }
 
 // HostScope is the key scope of host keys, which open every function.
@@ -173,12 +173,7 @@ type history struct {
 	done chan struct{}
 	mu   sync.RWMutex
 	run  bool
-	// pruned is when records past the retention were last deleted.
-	pruned time.Time
 }
-
-// Retention is how long invocation records are kept.
-const Retention = 7 * 24 * time.Hour
 
 type flushReq chan struct{}
 
@@ -285,7 +280,6 @@ func (hs *history) loop(in chan any, done chan struct{}) {
 		for _, w := range waiters {
 			close(w)
 		}
-		hs.prune()
 	}
 }
 
@@ -312,23 +306,6 @@ func (hs *history) write(batch []invocationRecord) {
 	})
 	if err != nil {
 		hs.log.Error("record function invocations", "count", len(batch), "err", err)
-	}
-}
-
-// prune deletes records past the retention, at most once an hour; only the
-// writer loop calls it.
-func (hs *history) prune() {
-	if time.Since(hs.pruned) > time.Hour {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		hs.pruned = time.Now()
-		cutoff := store.Micros(time.Now().Add(-Retention))
-		if err := hs.st.Tx(ctx, func(tx store.Tx) error {
-			_, err := tx.Exec(ctx, `DELETE FROM func_invocations WHERE started_at < ?`, cutoff)
-			return err
-		}); err != nil {
-			hs.log.Warn("prune function invocations", "err", err)
-		}
 	}
 }
 

@@ -270,7 +270,9 @@ func openChangeReader(ctx context.Context, s store.Store, table, from, pin strin
 		r.upto, _ = strconv.ParseInt(pin, 10, 64)
 	} else {
 		err := s.Read(ctx, func(q store.Querier) error {
-			return q.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&r.upto)
+			var err error
+			r.upto, err = changelog.Head(ctx, q)
+			return err
 		})
 		if err != nil {
 			return nil, err

@@ -28,6 +28,9 @@ const ManifestFile = "junction.yaml"
 type Manifest struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
+	// Retention is the retention: section, which package retention reads
+	// (and reports problems in, with their lines).
+	Retention yaml.Node `yaml:"retention"`
 }
 
 // Project is a loaded project folder.

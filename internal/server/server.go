@@ -34,6 +34,9 @@ type Server struct {
 	// TLS, when set before Listen, makes the listener speak TLS (HTTP/2 and
 	// HTTP/1.1).
 	TLS *tls.Config
+	// AccessLog samples the access log (see accesslog.go); nil logs every
+	// request at INFO.
+	AccessLog *AccessLog
 }
 
 // New builds the server for routes. Patterns are checked here: two routes with
@@ -195,8 +198,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			elapsed := time.Since(start)
 			s.metrics.observe(r.Method, *route, status, elapsed)
 			s.Activity.record(*route, status)
-			s.log.Info("http", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", *route,
-				"status", status, "bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
+			s.logRequest(ctx, r, id, *route, status, sw.bytes, elapsed)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})

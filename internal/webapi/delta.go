@@ -58,7 +58,8 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 		// missed; at worst a row is sent twice.
 		next = st.Seq
 		if next == 0 {
-			if err := qr.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&next); err != nil {
+			var err error
+			if next, err = changelog.Head(ctx, qr); err != nil {
 				return err
 			}
 		}

@@ -59,8 +59,6 @@ type Options struct {
 	Now func() time.Time
 	// SyncTimeout bounds how long a Request trigger waits for a Response.
 	SyncTimeout time.Duration
-	// Retention deletes finished runs older than this (default 90 days).
-	Retention time.Duration
 	// ExprLimits caps what expression functions may build (see expr.Limits;
 	// zero fields take the defaults).
 	ExprLimits expr.Limits
@@ -138,9 +136,6 @@ func New(opt Options) *Engine {
 	}
 	if opt.SyncTimeout <= 0 {
 		opt.SyncTimeout = 120 * time.Second
-	}
-	if opt.Retention <= 0 {
-		opt.Retention = 90 * 24 * time.Hour
 	}
 	if opt.BaseURL == nil {
 		opt.BaseURL = func() string { return "http://localhost" }
@@ -377,7 +372,8 @@ func (e *Engine) version(ctx context.Context, workflow, hash string) (*Loaded, e
 }
 
 // Start resumes orphaned runs, claims runs of crashed nodes as their leases
-// expire, fires schedules, and enforces retention.
+// expire, and fires schedules. (Run history retention is package
+// retention's: see PruneRuns.)
 func (e *Engine) Start(ctx context.Context) error {
 	e.startOnce.Do(func() {
 		if e.opt.Store == nil {

@@ -145,31 +145,6 @@ func TestCancelFromAnotherNode(t *testing.T) {
 	})
 }
 
-func TestRetention(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, s store.Store) {
-		clock := &fakeClock{}
-		clock.set(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
-		b := setup(t, s, func(o *Options) { o.Now = clock.now; o.Retention = 24 * time.Hour })
-		l := b.deploy(t, "old", def(`{"C":{"type":"Compose","inputs":1}}`))
-		old := b.run(t, l, nil)
-		clock.advance(48 * time.Hour)
-		recent := b.run(t, l, nil)
-		// The scheduler applies retention in the background too, so the old run
-		// may already be gone: what counts is the state afterwards.
-		n, err := b.e.ApplyRetention(context.Background())
-		if err != nil || n > 1 {
-			t.Fatalf("deleted %d (%v)", n, err)
-		}
-		if _, err := loadRun(context.Background(), s, old.ID, false); err == nil {
-			t.Fatal("the old run survived retention")
-		}
-		if r, err := loadRun(context.Background(), s, recent.ID, true); err != nil || len(r.Actions) != 1 {
-			t.Fatalf("the recent run was touched: %v", err)
-		}
-	})
-}
-
 func TestWaitUntil(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{}

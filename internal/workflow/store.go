@@ -36,7 +36,7 @@ const notifyRuns = "wf_runs"
 
 // Migrations are the workflow tables.
 func Migrations() []store.Migration {
-	return []store.Migration{{
+	return append([]store.Migration{{
 		Component: "workflow",
 		Version:   1,
 		Name:      "workflows, versions, runs, actions, schedules",
@@ -103,7 +103,7 @@ func Migrations() []store.Migration {
 		Version:   2,
 		Name:      "durable timers",
 		SQL:       `ALTER TABLE wf_runs ADD COLUMN timers TEXT NOT NULL DEFAULT ''`,
-	}}
+	}}, retentionMigrations...)
 }
 
 // Run is one run of a workflow, as the run history shows it.

@@ -306,21 +306,14 @@ func (e *Engine) armSchedule(ctx context.Context, l *Loaded, name string, t *Tri
 }
 
 // scheduleLoop fires due recurrences on the one node that holds the
-// scheduler lease, and applies retention.
+// scheduler lease.
 func (e *Engine) scheduleLoop() {
 	defer e.wg.Done()
 	_ = e.opt.Store.Leases().Hold(e.ctx, "workflow-scheduler", e.opt.NodeID, max(e.opt.LeaseTTL, time.Second), func(ctx context.Context) {
 		t := time.NewTicker(e.opt.PollInterval)
 		defer t.Stop()
-		lastRetention := time.Time{}
 		for {
 			e.fireDue(ctx)
-			if time.Since(lastRetention) > time.Hour {
-				lastRetention = time.Now()
-				if n, err := e.ApplyRetention(ctx); err == nil && n > 0 {
-					e.log.Info("workflow run retention", "deleted", n)
-				}
-			}
 			select {
 			case <-ctx.Done():
 				return
@@ -438,24 +431,3 @@ func (e *Engine) fireOccurrence(ctx context.Context, l *Loaded, d due, now time.
 	return true
 }
 
-// ApplyRetention deletes finished runs that ended before the retention
-// period, with their action records.
-func (e *Engine) ApplyRetention(ctx context.Context) (int64, error) {
-	if e.opt.Store == nil {
-		return 0, nil
-	}
-	cutoff := store.Micros(e.opt.Now().Add(-e.opt.Retention))
-	var n int64
-	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM wf_actions WHERE run_id IN (SELECT id FROM wf_runs WHERE status <> ? AND end_time > 0 AND end_time < ?)`, StatusRunning, cutoff); err != nil {
-			return err
-		}
-		res, err := tx.Exec(ctx, `DELETE FROM wf_runs WHERE status <> ? AND end_time > 0 AND end_time < ?`, StatusRunning, cutoff)
-		if err != nil {
-			return err
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
-	return n, err
-}
