@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"junction/internal/app"
 	"junction/internal/store"
@@ -232,6 +233,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"no listen", app.Config{Data: t.TempDir()}, "--listen", "required"},
 		{"negative body limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{WebAPIMaxBody: -1}}, "--webapi-max-body", "negative"},
 		{"negative expression limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{ExprMaxString: -5}}, "--expression-max-string", "default of 131072"},
+		{"job lease too short", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), JobLease: 10 * time.Millisecond}, "--job-lease", "at least 1s"},
+		{"negative job lease", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), JobLease: -time.Second}, "--job-lease", "too short"},
 		{"no such node", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), FunctionsNode: filepath.Join(file, "node")}, "JUNCTION_FUNCTIONS_NODE", "cannot be run"},
 	}
 	for _, c := range cases {

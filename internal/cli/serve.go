@@ -31,6 +31,7 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.StringVar(&cfg.OutboundAllow, "outbound-allow", "", "comma-separated addresses or CIDR ranges exempted from the built-in outbound refusals")
 	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
 	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
+	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a node may go silent before another takes its job runs over")
 	limitFlags(fs, &cfg.Limits)
 	fs.StringVar(&cfg.SecretsFile, "secrets-file", "", "the admin's secrets file (KEY=VALUE lines or a JSON object) that ${VAR}, @appsetting() and app settings read")
 	secretsAllow := fs.String("secrets-allow", "", "comma-separated environment variables, besides JUNCTION_SECRET_*, that definitions may read")
