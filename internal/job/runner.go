@@ -127,8 +127,10 @@ func (st *runState) twoPass() bool {
 }
 
 // execute carries out a claimed run to its end and records the outcome.
-func (s *Service) execute(ctx context.Context, run Run) {
-	ctx, cancel := context.WithCancel(withRun(ctx, run.Job, run.ID))
+// When parent ends (the service stops), the run stops where it is and its
+// outcome is not recorded: the lease expires and the run resumes.
+func (s *Service) execute(parent context.Context, run Run) {
+	ctx, cancel := context.WithCancel(withRun(parent, run.Job, run.ID))
 	defer cancel()
 	st := &runState{svc: s, run: run, owner: s.cfg.NodeID}
 	hbDone := make(chan struct{})
@@ -160,7 +162,7 @@ func (s *Service) execute(ctx context.Context, run Run) {
 	}()
 	cancel()
 	<-hbDone
-	if errors.Is(err, errLeaseLost) || (ctx.Err() != nil && s.stopping()) {
+	if errors.Is(err, errLeaseLost) || parent.Err() != nil {
 		return // another node has it, or this node stops: the lease expires and the run resumes
 	}
 	if err != nil {

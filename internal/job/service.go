@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	dv "junction/internal/dataverse"
+	"junction/internal/lifecycle"
 	"junction/internal/outbound"
 	"junction/internal/project"
 	"junction/internal/secrets"
@@ -79,12 +79,9 @@ type Service struct {
 	polled   map[string]time.Time  // last remote poll by job
 	orgs     map[string]*dv.Client // Dataverse clients by their settings
 
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	stop    atomic.Bool
-	wake    chan struct{}
-	scan    chan struct{}
-	started bool
+	loop lifecycle.Worker
+	wake chan struct{}
+	scan chan struct{}
 }
 
 type fileSeen struct {
@@ -122,8 +119,6 @@ func (s *Service) Name() string { return "job" }
 func (s *Service) Migrations() []store.Migration { return Migrations() }
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
-
-func (s *Service) stopping() bool { return s.stop.Load() }
 
 func (s *Service) tmpDir() string {
 	dir := filepath.Join(s.cfg.DataDir, "jobs", "tmp")
@@ -277,45 +272,53 @@ func (s *Service) poke() {
 	}
 }
 
-// Start starts the workers, the scheduler and the file watcher.
+// Start starts the workers, the scheduler and the file watcher. They run
+// until Stop, whatever becomes of ctx; a second Start while they run does
+// nothing.
 func (s *Service) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started {
-		return nil
-	}
-	s.started = true
-	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	sub := s.cfg.Store.Listen(runChannel)
-	for i := 0; i < s.cfg.Workers; i++ {
-		s.wg.Add(1)
-		go s.worker(ctx, sub.C)
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer sub.Close()
-		t := time.NewTicker(s.cfg.Tick)
-		defer t.Stop()
-		for {
-			s.tick(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			case <-s.scan:
-			}
-		}
-	}()
+	s.loop.Start(ctx, s.run)
 	return nil
 }
 
-func (s *Service) worker(ctx context.Context, notify <-chan struct{}) {
-	defer s.wg.Done()
+// Stop stops the loops and waits for them within ctx's deadline, whose
+// error it returns if they outlast it. A run in progress stops at its next
+// row and resumes from its last checkpoint on whichever node claims it next.
+// Safe twice and without Start.
+func (s *Service) Stop(ctx context.Context) error {
+	if err := s.loop.Stop(ctx); err != nil {
+		return fmt.Errorf("job: stop: %w", err)
+	}
+	return nil
+}
+
+// run is the service's life between Start and Stop: the workers, and the
+// ticks of schedules and file scans.
+func (s *Service) run(ctx context.Context) {
+	sub := s.cfg.Store.Listen(runChannel)
+	defer sub.Close()
+	var wg sync.WaitGroup
+	for range s.cfg.Workers {
+		wg.Go(func() { s.worker(ctx, sub.C) })
+	}
+	defer wg.Wait()
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
 	for {
-		for {
+		s.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.scan:
+		}
+	}
+}
+
+func (s *Service) worker(ctx context.Context, notify <-chan struct{}) {
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
 			run, ok, err := claim(ctx, s.cfg.Store, s.cfg.NodeID, s.cfg.LeaseTTL)
 			if err != nil || !ok {
 				if err != nil && ctx.Err() == nil {
@@ -333,22 +336,6 @@ func (s *Service) worker(ctx context.Context, notify <-chan struct{}) {
 		case <-t.C:
 		}
 	}
-}
-
-// Stop stops the loops; a run in progress stops at its next row and resumes
-// from its last checkpoint on whichever node claims it next.
-func (s *Service) Stop(context.Context) error {
-	s.mu.Lock()
-	if !s.started || s.cancel == nil {
-		s.mu.Unlock()
-		return nil
-	}
-	s.stop.Store(true)
-	s.cancel()
-	s.cancel = nil
-	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
 }
 
 // Run returns one run of job, for callers in-process (the jobs connector).
