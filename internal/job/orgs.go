@@ -7,9 +7,72 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	dv "junction/internal/dataverse"
 )
+
+// The Dataverse clients of the orgs jobs name are kept while they are used,
+// and no longer: at most maxOrgs of them, none unused for longer than
+// orgIdle (an org named once, or whose credentials changed, is forgotten).
+const (
+	maxOrgs = 32
+	orgIdle = 15 * time.Minute
+)
+
+// orgClients holds one client per org and credentials.
+type orgClients struct {
+	mu      sync.Mutex
+	clients map[string]*orgClient
+}
+
+type orgClient struct {
+	c    *dv.Client
+	used time.Time
+}
+
+// get returns the client kept under key, or one newClient makes; it then drops
+// the clients unused since now-orgIdle and, beyond maxOrgs, the least
+// recently used. A dropped client that a run still holds goes on serving it.
+func (o *orgClients) get(key string, now time.Time, newClient func() (*dv.Client, error)) (*dv.Client, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.clients == nil {
+		o.clients = map[string]*orgClient{}
+	}
+	oc, ok := o.clients[key]
+	if !ok {
+		c, err := newClient()
+		if err != nil {
+			return nil, err
+		}
+		oc = &orgClient{c: c}
+		o.clients[key] = oc
+	}
+	oc.used = now
+	var oldest string
+	for k, x := range o.clients {
+		if now.Sub(x.used) > orgIdle {
+			delete(o.clients, k)
+			continue
+		}
+		if k != key && (oldest == "" || x.used.Before(o.clients[oldest].used)) {
+			oldest = k
+		}
+	}
+	if len(o.clients) > maxOrgs {
+		delete(o.clients, oldest)
+	}
+	return oc.c, nil
+}
+
+// len is how many clients are kept.
+func (o *orgClients) len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.clients)
+}
 
 // dataverse returns the client of an org, shared by every run that names the
 // same org so that its token and its throttling pause are shared too.
@@ -43,18 +106,7 @@ func (s *Service) dataverse(where, conn string, o *Org) (*dv.Client, error) {
 		cfg.Outbound = s.cfg.Outbound
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{cfg.URL, cfg.TenantID, cfg.ClientID, cfg.ClientSecret, cfg.TokenURL, cfg.Token}, "\x00")))
-	key := hex.EncodeToString(sum[:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.orgs[key]; ok {
-		return c, nil
-	}
-	c, err := dv.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.orgs[key] = c
-	return c, nil
+	return s.orgs.get(hex.EncodeToString(sum[:]), s.now(), func() (*dv.Client, error) { return dv.New(cfg) })
 }
 
 // spoolPath is where a run keeps what it read from an org, so that its

@@ -16,7 +16,6 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	dv "junction/internal/dataverse"
 	"junction/internal/lifecycle"
 	"junction/internal/outbound"
 	"junction/internal/project"
@@ -75,19 +74,14 @@ type Service struct {
 	conns    *Connections
 	schemas  map[string][]byte // project files referenced as schemas
 	compiled map[string]*jsonschema.Schema
-	stable   map[string]fileSeen   // file watcher state by path
-	polled   map[string]time.Time  // last remote poll by job
-	orgs     map[string]*dv.Client // Dataverse clients by their settings
+	polled   map[string]time.Time // last remote poll by job
+
+	files settling   // the file watcher's files not yet complete
+	orgs  orgClients // Dataverse clients by their settings
 
 	loop lifecycle.Worker
 	wake chan struct{}
 	scan chan struct{}
-}
-
-type fileSeen struct {
-	size  int64
-	mtime time.Time
-	since time.Time
 }
 
 // New builds the job service.
@@ -109,7 +103,7 @@ func New(c Config) *Service {
 	}
 	return &Service{cfg: c,
 		project: map[string]*Spec{}, conns: &Connections{}, schemas: map[string][]byte{}, compiled: map[string]*jsonschema.Schema{},
-		stable: map[string]fileSeen{}, polled: map[string]time.Time{}, orgs: map[string]*dv.Client{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
+		polled: map[string]time.Time{}, wake: make(chan struct{}, 1), scan: make(chan struct{}, 1)}
 }
 
 // Name is the component name.

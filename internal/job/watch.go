@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	sftpsource "junction/internal/job/source/sftp"
@@ -24,16 +25,25 @@ func (s *Service) tick(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	remote := map[string]bool{}
 	for _, spec := range specs {
 		if spec.Trigger.Schedule != "" {
 			if err := s.fireSchedule(ctx, spec); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Error("job schedule", "job", spec.Name, "err", err)
 			}
 		}
+		remote[spec.Name] = spec.Source.Type == "sftp"
 		if spec.Trigger.Files {
 			if err := s.scanFiles(ctx, spec); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn("job file scan", "job", spec.Name, "err", err)
 			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.polled { // jobs gone, or no longer remote
+		if !remote[name] {
+			delete(s.polled, name)
 		}
 	}
 }
@@ -104,6 +114,7 @@ func (s *Service) scanFiles(ctx context.Context, spec *Spec) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
+			s.files.forget(dir, nil)
 			return nil
 		}
 		return err
@@ -112,6 +123,7 @@ func (s *Service) scanFiles(ctx context.Context, spec *Spec) error {
 	for _, e := range entries {
 		names[e.Name()] = true
 	}
+	s.files.forget(dir, names)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
@@ -188,36 +200,65 @@ func (s *Service) complete(spec *Spec, full string, names map[string]bool) bool 
 	if c.MinAge > 0 && now.Sub(st.ModTime()) < time.Duration(c.MinAge) {
 		return false
 	}
-	if c.StableFor > 0 {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		prev, ok := s.stable[full]
-		if !ok || prev.size != st.Size() || !prev.mtime.Equal(st.ModTime()) {
-			s.stable[full] = fileSeen{size: st.Size(), mtime: st.ModTime(), since: now}
-			return false
-		}
-		if now.Sub(prev.since) < time.Duration(c.StableFor) {
-			return false
-		}
-		delete(s.stable, full)
-	}
-	return true
+	return c.StableFor <= 0 || s.files.stable(filepath.Dir(full), filepath.Base(full), st.Size(), st.ModTime(), now, time.Duration(c.StableFor))
 }
 
-func (s *Service) remoteStable(key string, size int64, mtime time.Time, d time.Duration) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	prev, ok := s.stable[key]
+// settling holds the files that wait to be complete by the stableFor rule:
+// their size and time when first seen so, and since when. A file is
+// forgotten when it is found complete, and when a listing of its folder no
+// longer has it, so only files still waiting are held.
+type settling struct {
+	mu    sync.Mutex
+	files map[settleKey]fileSeen
+}
+
+// settleKey names a file: its folder (a local path, or the address and
+// folder of a remote server) and its name.
+type settleKey struct{ folder, name string }
+
+type fileSeen struct {
+	size  int64
+	mtime time.Time
+	since time.Time
+}
+
+// stable reports whether the file kept its size and time for at least d up
+// to now.
+func (t *settling) stable(folder, name string, size int64, mtime, now time.Time, d time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := settleKey{folder, name}
+	prev, ok := t.files[k]
 	if !ok || prev.size != size || !prev.mtime.Equal(mtime) {
-		s.stable[key] = fileSeen{size: size, mtime: mtime, since: now}
+		if t.files == nil {
+			t.files = map[settleKey]fileSeen{}
+		}
+		t.files[k] = fileSeen{size: size, mtime: mtime, since: now}
 		return false
 	}
 	if now.Sub(prev.since) < d {
 		return false
 	}
-	delete(s.stable, key)
+	delete(t.files, k)
 	return true
+}
+
+// forget drops the files of folder that its listing has not.
+func (t *settling) forget(folder string, listed map[string]bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.files {
+		if k.folder == folder && !listed[k.name] {
+			delete(t.files, k)
+		}
+	}
+}
+
+// len is how many files wait.
+func (t *settling) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.files)
 }
 
 // pollRemote downloads the complete files of a remote SFTP folder into the
@@ -246,6 +287,8 @@ func (s *Service) pollRemote(ctx context.Context, spec *Spec) error {
 	for _, e := range entries {
 		names[e.Name()] = true
 	}
+	settled := login.Address + ":" + remoteDir
+	s.files.forget(settled, names)
 	local, err := s.folder(src)
 	if err != nil {
 		return err
@@ -265,10 +308,11 @@ func (s *Service) pollRemote(ctx context.Context, spec *Spec) error {
 		if c.Marker != "" && (strings.HasSuffix(name, c.Marker) || !names[name+c.Marker]) {
 			continue
 		}
-		if c.MinAge > 0 && s.now().Sub(e.ModTime()) < time.Duration(c.MinAge) {
+		now := s.now()
+		if c.MinAge > 0 && now.Sub(e.ModTime()) < time.Duration(c.MinAge) {
 			continue
 		}
-		if c.StableFor > 0 && !s.remoteStable(src.Address+":"+remoteDir+"/"+name, e.Size(), e.ModTime(), time.Duration(c.StableFor)) {
+		if c.StableFor > 0 && !s.files.stable(settled, name, e.Size(), e.ModTime(), now, time.Duration(c.StableFor)) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
