@@ -28,3 +28,34 @@ func TestConvert(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConvert: a value converts to a column type or is refused, and what it
+// converts to converts again, from its text, to itself (what a sink stores
+// and reads back keeps its checksum).
+func FuzzConvert(f *testing.F) {
+	for _, s := range []string{" 42 ", "4.0", "+001.500", "-0.0", "yes", "1e400", "2026-03-04T05:06:07.1234567+02:00", "2026-03-04",
+		"{6F9619FF-8B86-D011-B42D-00C04FC964FF}", "", "1,5", "2026-13-01", "1e21", ".5", "0x10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, typ := range Types {
+			v, err := Convert(s, typ, "")
+			if err != nil || v == nil {
+				continue
+			}
+			again, err := Convert(Text(v), typ, "")
+			if err != nil {
+				t.Fatalf("Convert(%q, %s) = %v, whose text %q is refused: %v", s, typ, v, Text(v), err)
+			}
+			if tv, ok := v.(time.Time); ok {
+				if !tv.Equal(again.(time.Time)) {
+					t.Fatalf("Convert(%q, %s) = %v, converted again %v", s, typ, v, again)
+				}
+				continue
+			}
+			if again != v {
+				t.Fatalf("Convert(%q, %s) = %#v, converted again %#v", s, typ, v, again)
+			}
+		}
+	})
+}
