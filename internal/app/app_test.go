@@ -236,6 +236,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"no listen", app.Config{Data: t.TempDir()}, "--listen", "required"},
 		{"negative body limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{WebAPIMaxBody: -1}}, "--webapi-max-body", "negative"},
 		{"negative expression limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{ExprMaxString: -5}}, "--expression-max-string", "default of 131072"},
+		{"job lease too short", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), JobLease: 10 * time.Millisecond}, "--job-lease", "at least 1s"},
+		{"negative job lease", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), JobLease: -time.Second}, "--job-lease", "too short"},
 		{"no such node", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), FunctionsNode: filepath.Join(file, "node")}, "JUNCTION_FUNCTIONS_NODE", "cannot be run"},
 		{"retention batch too big", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Retention: retention.Settings{Batch: 50000}}, "--retention-batch", "between 1 and 10000"},
 		{"retention interval too short", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Retention: retention.Settings{Interval: time.Millisecond}}, "--retention-interval", "at least 1s"},

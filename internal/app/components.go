@@ -82,7 +82,7 @@ func buildComponents(d Deps) []Component {
 	sftpServer := sftp.New(sftp.Options{DataDir: d.DataDir, Logger: d.Logger, Secrets: d.Secrets,
 		Lockout: sftp.Lockout{Threshold: d.Config.SFTPLockoutThreshold, Duration: d.Config.SFTPLockoutDuration}})
 	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Secrets: d.Secrets, OwnStore: ownStore(d),
-		Outbound: d.Outbound, LocalClient: d.LocalClient,
+		Outbound: d.Outbound, LocalClient: d.LocalClient, LeaseTTL: d.Config.JobLease,
 		Tables: bridgepkg.NewTables(web.Records()), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))

@@ -70,6 +70,10 @@ type Config struct {
 	SFTPLockoutThreshold int
 	SFTPLockoutDuration  time.Duration
 
+	// JobLease is how long a node may go silent before another takes its job
+	// runs over (--job-lease; 0: 30s). Runs renew it every third of it.
+	JobLease time.Duration
+
 	outbound *outbound.Policy
 	tls      *tls.Config
 
@@ -150,6 +154,9 @@ func (c *Config) validate() error {
 		if err := secrets.CheckAllow(n); err != nil {
 			return configErr("--secrets-allow", "%v", err)
 		}
+	}
+	if c.JobLease < 0 || (c.JobLease > 0 && c.JobLease < time.Second) {
+		return configErr("--job-lease", "%s is too short: give at least 1s (a run renews its lease every third of it), or 0 for the default of 30s", c.JobLease)
 	}
 	if c.FunctionsNode != "" {
 		if _, err := exec.LookPath(c.FunctionsNode); err != nil {

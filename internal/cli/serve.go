@@ -31,6 +31,7 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.StringVar(&cfg.OutboundAllow, "outbound-allow", "", "comma-separated addresses or CIDR ranges exempted from the built-in outbound refusals")
 	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
 	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
+	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a node may go silent before another takes its job runs over")
 	limitFlags(fs, &cfg.Limits)
 	retentionFlags(fs, &cfg.Retention)
 	accessLogFlags(fs, &cfg.AccessLog)

@@ -119,7 +119,7 @@ func (s *Service) refProblems(spec *Spec) []Problem {
 		}
 		if typ == "sql" {
 			if dsn, err := s.expand(c.DSN); err == nil {
-				if err := s.OwnStore.refuse(c.Driver, dsn); err != nil {
+				if err := s.cfg.OwnStore.refuse(c.Driver, dsn); err != nil {
 					add(field, fmt.Errorf("connection %q: %w", name, err))
 				}
 			}
@@ -147,7 +147,7 @@ func (s *Service) refProblems(spec *Spec) []Problem {
 			continue
 		}
 		if dsn, err := s.expand(d.dsn); err == nil {
-			if err := s.OwnStore.refuse(d.driver, dsn); err != nil {
+			if err := s.cfg.OwnStore.refuse(d.driver, dsn); err != nil {
 				add(d.field, err)
 			}
 		}

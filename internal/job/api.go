@@ -15,12 +15,9 @@ import (
 
 func (s *Service) savedSpec(ctx context.Context, name string) (*Spec, error) {
 	var raw, by string
-	err := s.store.Read(ctx, func(q store.Querier) error {
+	err := s.cfg.Store.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, "SELECT spec, defined_by FROM batch_jobs WHERE name = ?", name).Scan(&raw, &by)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -41,27 +38,27 @@ func (s *Service) AllSpecs(ctx context.Context) ([]*Spec, error) {
 		out = append(out, spec)
 	}
 	s.mu.Unlock()
-	err := s.store.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, "SELECT spec FROM batch_jobs ORDER BY name")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var raw string
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			var spec Spec
-			if json.Unmarshal([]byte(raw), &spec) == nil {
-				spec.Check()
-				out = append(out, &spec)
-			}
-		}
-		return rows.Err()
+	var saved []string
+	err := s.cfg.Store.Read(ctx, func(q store.Querier) error {
+		var err error
+		saved, err = store.Collect(ctx, q, scanString, "SELECT spec FROM batch_jobs ORDER BY name")
+		return err
 	})
+	for _, raw := range saved {
+		var spec Spec
+		if json.Unmarshal([]byte(raw), &spec) == nil {
+			spec.Check()
+			out = append(out, &spec)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, err
+}
+
+func scanString(rows *sql.Rows) (string, error) {
+	var v string
+	err := rows.Scan(&v)
+	return v, err
 }
 
 func (s *Service) isProjectJob(name string) bool {
@@ -203,7 +200,7 @@ func (s *Service) resetWatermark(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusNotFound, "JobNotFound", "no job named "+strconv.Quote(name))
 		return
 	}
-	err := s.store.Tx(r.Context(), func(tx store.Tx) error {
+	err := s.cfg.Store.Tx(r.Context(), func(tx store.Tx) error {
 		_, err := tx.Exec(r.Context(), "DELETE FROM batch_watermarks WHERE job = ?", name)
 		return err
 	})
@@ -288,12 +285,12 @@ func (s *Service) startRun(w http.ResponseWriter, r *http.Request) {
 		}
 		ids = append(ids, id)
 	case isFile:
-		before, _ := listRuns(r.Context(), s.store, name, 1)
+		before, _ := listRuns(r.Context(), s.cfg.Store, name, 1)
 		if err := s.scanFiles(r.Context(), spec); err != nil {
 			server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
 			return
 		}
-		after, _ := listRuns(r.Context(), s.store, name, 1000)
+		after, _ := listRuns(r.Context(), s.cfg.Store, name, 1000)
 		for _, run := range after {
 			if len(before) == 0 || run.ID > before[0].ID {
 				ids = append(ids, run.ID)
@@ -309,7 +306,7 @@ func (s *Service) startRun(w http.ResponseWriter, r *http.Request) {
 	}
 	runs := []Run{}
 	for _, id := range ids {
-		if run, err := getRun(r.Context(), s.store, name, id); err == nil {
+		if run, err := getRun(r.Context(), s.cfg.Store, name, id); err == nil {
 			runs = append(runs, run)
 		}
 	}
@@ -326,7 +323,7 @@ func (s *Service) listRunsHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	runs, err := listRuns(r.Context(), s.store, r.PathValue("name"), limit)
+	runs, err := listRuns(r.Context(), s.cfg.Store, r.PathValue("name"), limit)
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
 		return
@@ -343,7 +340,7 @@ func (s *Service) runFromPath(w http.ResponseWriter, r *http.Request) (Run, bool
 		server.WriteError(w, http.StatusBadRequest, "InvalidRequest", "the run id must be a number")
 		return Run{}, false
 	}
-	run, err := getRun(r.Context(), s.store, r.PathValue("name"), id)
+	run, err := getRun(r.Context(), s.cfg.Store, r.PathValue("name"), id)
 	if errors.Is(err, store.ErrNotFound) {
 		server.WriteError(w, http.StatusNotFound, "RunNotFound", "job "+strconv.Quote(r.PathValue("name"))+" has no run "+r.PathValue("id"))
 		return Run{}, false
@@ -366,7 +363,7 @@ func (s *Service) getRejects(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, err := runFile(r.Context(), s.store, run.ID, "rejects.csv")
+	b, err := runFile(r.Context(), s.cfg.Store, run.ID, "rejects.csv")
 	if errors.Is(err, store.ErrNotFound) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Write([]byte("line,column,reason,value\n"))
@@ -401,7 +398,7 @@ func (s *Service) saveNamed(w http.ResponseWriter, r *http.Request, table, name 
 	ctx := r.Context()
 	b, _ := json.Marshal(v)
 	created := false
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE "+table+" SET spec = ?, updated_at = ?, defined_by = ? WHERE name = ?", string(b), store.Micros(s.now()), string(by), name)
 		if err != nil {
 			return err
@@ -426,7 +423,7 @@ func (s *Service) saveNamed(w http.ResponseWriter, r *http.Request, table, name 
 // deleteNamed deletes the row name of table and says how many went.
 func (s *Service) deleteNamed(ctx context.Context, table, name string) (int64, error) {
 	var n int64
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		res, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE name = ?", name)
 		if err == nil {
 			n, _ = res.RowsAffected()

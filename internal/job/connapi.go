@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -23,12 +22,9 @@ import (
 
 func (s *Service) savedConnection(ctx context.Context, name string) (*Connection, error) {
 	var raw string
-	err := s.store.Read(ctx, func(q store.Querier) error {
+	err := s.cfg.Store.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, "SELECT spec FROM batch_connections WHERE name = ?", name).Scan(&raw)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -77,27 +73,26 @@ func (s *Service) listConnections(w http.ResponseWriter, r *http.Request) {
 		zones = append(zones, item{Name: name})
 	}
 	s.mu.Unlock()
-	err := s.store.Read(r.Context(), func(q store.Querier) error {
-		rows, err := q.Query(r.Context(), "SELECT name, spec FROM batch_connections ORDER BY name")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var name, raw string
-			if err := rows.Scan(&name, &raw); err != nil {
-				return err
-			}
-			var c Connection
-			if json.Unmarshal([]byte(raw), &c) == nil && !seen[name] {
-				conns = append(conns, item{name, c.Type, "api"})
-			}
-		}
-		return rows.Err()
+	type named struct{ name, spec string }
+	var saved []named
+	err := s.cfg.Store.Read(r.Context(), func(q store.Querier) error {
+		var err error
+		saved, err = store.Collect(r.Context(), q, func(rows *sql.Rows) (named, error) {
+			var n named
+			err := rows.Scan(&n.name, &n.spec)
+			return n, err
+		}, "SELECT name, spec FROM batch_connections ORDER BY name")
+		return err
 	})
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
 		return
+	}
+	for _, n := range saved {
+		var c Connection
+		if json.Unmarshal([]byte(n.spec), &c) == nil && !seen[n.name] {
+			conns = append(conns, item{n.name, c.Type, "api"})
+		}
 	}
 	slices.SortFunc(conns, func(a, b item) int { return strings.Compare(a.Name, b.Name) })
 	writeJSON(w, http.StatusOK, map[string]any{"connections": conns, "dropZones": zones})
@@ -127,7 +122,7 @@ func (s *Service) putConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.Type == "sql" {
 		if dsn, err := s.expand(c.DSN); err == nil {
-			if err := s.OwnStore.refuse(c.Driver, dsn); err != nil {
+			if err := s.cfg.OwnStore.refuse(c.Driver, dsn); err != nil {
 				add("connection.dsn", "%v", err)
 			}
 		}

@@ -146,7 +146,7 @@ func (s *Service) connection(name, typ string) (*Connection, error) {
 
 // zone returns the folder of a drop zone ("" is the default one).
 func (s *Service) zone(name string) (string, error) {
-	files := filepath.Join(s.DataDir, "files")
+	files := filepath.Join(s.cfg.DataDir, "files")
 	if name == "" || name == DefaultZone {
 		return files, nil
 	}
@@ -202,6 +202,19 @@ func Confine(root, rel string) (string, error) {
 	}
 	if !within(realRoot, realP) {
 		return "", fmt.Errorf("%q %w through a symbolic link", rel, ErrOutside)
+	}
+	return full, nil
+}
+
+// inside joins name to dir and refuses names that leave dir, through ".."
+// or a symbolic link.
+func inside(dir, name string) (string, error) {
+	if name == "" || name == "." {
+		return "", fmt.Errorf("%q is not a file name inside the job's folder", name)
+	}
+	full, err := Confine(dir, name)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a file name inside the job's folder: %w", name, err)
 	}
 	return full, nil
 }

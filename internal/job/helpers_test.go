@@ -14,7 +14,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"junction/internal/job/format"
+	"junction/internal/job/sqldb"
 	"junction/internal/secrets"
+	"junction/internal/sftp"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -99,7 +102,7 @@ func drainB(t testing.TB, b *bundle, id int64) Run {
 	t.Helper()
 	ctx := context.Background()
 	for i := 0; i < 100; i++ {
-		run, ok, err := claim(ctx, b.store, b.svc.node, b.svc.leaseTTL)
+		run, ok, err := claim(ctx, b.store, b.svc.cfg.NodeID, b.svc.cfg.LeaseTTL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,12 +272,14 @@ func (s sqlTarget) rows(t *testing.T, q string) []string {
 		}
 		parts := make([]string, len(vals))
 		for i, v := range vals {
-			v = dbValue(v)
+			v = sqldb.Value(v)
 			if tm, ok := v.(time.Time); ok {
 				v = tm.UTC().Format("2006-01-02")
 			}
-			if str, ok := v.(string); ok && s.driver == "mysql" && strings.Contains(str, ".") && decimalPattern.MatchString(str) {
-				v = normDecimal(str) // DECIMAL(38,10) pads its scale
+			if str, ok := v.(string); ok && s.driver == "mysql" && strings.Contains(str, ".") {
+				if d, err := format.Convert(str, format.TypeDecimal, ""); err == nil {
+					v = d // DECIMAL(38,10) pads its scale
+				}
 			}
 			if v == nil {
 				parts[i] = "NULL"
@@ -296,4 +301,24 @@ func testSecrets(env map[string]string) *secrets.Resolver {
 		panic(err)
 	}
 	return r
+}
+
+// startRemote starts a built-in SFTP server, to be reached as a remote one,
+// with user whose password is pw; it returns the server and its host key's
+// fingerprint.
+func startRemote(t *testing.T, user, pw string) (*sftp.Server, string) {
+	t.Helper()
+	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Secrets: testSecrets(map[string]string{"PW": pw})})
+	if err := remote.Configure(sftp.Config{Listen: "127.0.0.1:0", Users: []sftp.User{{Name: user, Password: "${PW}"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { remote.Stop(context.Background()) })
+	fp, err := remote.HostKeyFingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return remote, fp
 }

@@ -175,7 +175,7 @@ func enqueue(ctx context.Context, s store.Store, job, trigger, occurrence, file 
 			if err == nil {
 				return ErrDuplicate
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
+			if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
@@ -209,9 +209,6 @@ func getRun(ctx context.Context, s store.Store, job string, id int64) (Run, erro
 		r, err = scanRun(q.QueryRow(ctx, "SELECT "+runColumns+" FROM batch_runs WHERE id = ? AND job = ?", id, job))
 		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, store.ErrNotFound
-	}
 	return r, err
 }
 
@@ -219,19 +216,10 @@ func getRun(ctx context.Context, s store.Store, job string, id int64) (Run, erro
 func listRuns(ctx context.Context, s store.Store, job string, limit int) ([]Run, error) {
 	var out []Run
 	err := s.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, "SELECT "+runColumns+" FROM batch_runs WHERE job = ? ORDER BY id DESC LIMIT ?", job, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanRun(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
+		var err error
+		out, err = store.Collect(ctx, q, func(rows *sql.Rows) (Run, error) { return scanRun(rows) },
+			"SELECT "+runColumns+" FROM batch_runs WHERE job = ? ORDER BY id DESC LIMIT ?", job, limit)
+		return err
 	})
 	return out, err
 }
@@ -241,9 +229,6 @@ func runFile(ctx context.Context, s store.Store, id int64, name string) ([]byte,
 	err := s.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, "SELECT content FROM batch_run_files WHERE run_id = ? AND name = ?", id, name).Scan(&b)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	return b, err
 }
 
@@ -257,7 +242,7 @@ func claim(ctx context.Context, s store.Store, owner string, ttl time.Duration) 
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM batch_runs WHERE status = ? OR (status = ? AND lease_until < `+d.NowExpr()+`)
 			ORDER BY id LIMIT 1`+d.SkipLocked(), StatusQueued, StatusRunning).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -297,7 +282,7 @@ func watermarkOf(ctx context.Context, s store.Store, job string) (string, error)
 	err := s.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, "SELECT value FROM batch_watermarks WHERE job = ?", job).Scan(&v)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {

@@ -3,8 +3,6 @@ package job
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,27 +16,13 @@ import (
 	"golang.org/x/text/message"
 
 	"junction/internal/job/format"
+	"junction/internal/job/sink"
 )
 
 // Resolver finds the value of lookup.Return in the row of lookup.Table whose
 // lookup.Key equals value. Sinks implement it against their own storage.
 type Resolver interface {
 	Resolve(ctx context.Context, l Lookup, value string) (any, bool, error)
-}
-
-// Reject is one problem with one row, as the rejects file lists it.
-type Reject struct {
-	Line   int64  `json:"line"`
-	Column string `json:"column,omitempty"`
-	Reason string `json:"reason"`
-	Value  string `json:"value,omitempty"`
-}
-
-// Row is a mapped row ready for a sink.
-type Row struct {
-	Line    int64
-	Values  map[string]any
-	Deleted bool
 }
 
 // mapper applies a job's mapping and validation to records.
@@ -95,7 +79,7 @@ func (m *mapper) row(ctx context.Context, rec format.Record, deleted bool) (Row,
 	out := Row{Line: rec.Line, Values: make(map[string]any, len(m.maps)), Deleted: deleted}
 	for i, mp := range m.maps {
 		bad := func(reason string, v any) {
-			rejects = append(rejects, Reject{Line: rec.Line, Column: mp.To, Reason: reason, Value: truncate(format.Text(v), 200)})
+			rejects = append(rejects, Reject{Line: rec.Line, Column: mp.To, Reason: reason, Value: sink.Truncate(format.Text(v), 200)})
 		}
 		var raw any
 		switch {
@@ -138,7 +122,7 @@ func (m *mapper) row(ctx context.Context, rec format.Record, deleted bool) (Row,
 			}
 			raw = v
 		}
-		v, err := convert(raw, mp.Type, mp.Format)
+		v, err := format.Convert(raw, mp.Type, mp.Format)
 		if err != nil {
 			bad(err.Error(), raw)
 			continue
@@ -214,16 +198,6 @@ func (m *mapper) resolve(ctx context.Context, l Lookup, value string) (any, bool
 	return v, found, nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
 // jsonValue converts decoded JSON (json.Number) to what jsonschema expects.
 func jsonValue(fields map[string]any) any {
 	var b bytes.Buffer
@@ -278,56 +252,4 @@ type noLoader struct{}
 
 func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("schema %s is not loaded: references must stay within the schema", url)
-}
-
-// keyOf is the text of a row's key columns, for reconciliation and messages.
-func keyOf(key []string, values map[string]any) string {
-	if len(key) == 1 {
-		return format.Text(values[key[0]])
-	}
-	parts := make([]string, len(key))
-	for i, k := range key {
-		parts[i] = format.Text(values[k])
-	}
-	b, _ := json.Marshal(parts)
-	return string(b)
-}
-
-// rowHash is a checksum of a row's values as canonical text, column by column.
-func rowHash(cols []format.Column, values map[string]any) [32]byte {
-	h := sha256.New()
-	var n [8]byte
-	for _, c := range cols {
-		t, null := canonical(c.Type, values[c.Name])
-		binary.LittleEndian.PutUint64(n[:], uint64(len(c.Name)))
-		h.Write(n[:])
-		h.Write([]byte(c.Name))
-		if null {
-			binary.LittleEndian.PutUint64(n[:], ^uint64(0))
-			h.Write(n[:])
-			continue
-		}
-		binary.LittleEndian.PutUint64(n[:], uint64(len(t)))
-		h.Write(n[:])
-		h.Write([]byte(t))
-	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
-}
-
-// canonical renders v of typ as text that equal values share however a
-// database returned them.
-func canonical(typ string, v any) (text string, null bool) {
-	c, err := convert(v, typ, "")
-	if err != nil {
-		return format.Text(v), v == nil
-	}
-	if c == nil {
-		return "", true
-	}
-	if typ == format.TypeDate {
-		return format.Text(c)[:10], false
-	}
-	return format.Text(c), false
 }

@@ -160,7 +160,7 @@ func TestResumeAfterNodeDeath(t *testing.T) {
 		}
 		// The first node applies two chunks, then dies: simulate by recording
 		// its checkpoint and letting its lease lapse.
-		dead := New(Config{Store: s, NodeID: "dead", DataDir: b.data, Secrets: b.svc.Secrets, LeaseTTL: 1})
+		dead := New(Config{Store: s, NodeID: "dead", DataDir: b.data, Secrets: b.svc.cfg.Secrets, LeaseTTL: 1})
 		dead.project = b.svc.project
 		run, ok, err := claim(ctx, s, "dead", 1)
 		if err != nil || !ok {

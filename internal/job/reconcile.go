@@ -1,31 +1,11 @@
 package job
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sort"
+
+	"junction/internal/job/sink"
 )
-
-// tally is an order-independent count and checksum of rows: the sum of the
-// first eight bytes of each row's SHA-256 of its key and values.
-type tally struct {
-	Rows int64
-	Sum  uint64
-}
-
-func (t *tally) add(key string, h [32]byte) {
-	t.Rows++
-	t.Sum += keyed(key, h)
-}
-
-func keyed(key string, h [32]byte) uint64 {
-	var k uint64 = 1469598103934665603
-	for i := 0; i < len(key); i++ { // FNV-1a of the key, mixed into the row hash
-		k ^= uint64(key[i])
-		k *= 1099511628211
-	}
-	return binary.LittleEndian.Uint64(h[:8]) ^ k
-}
 
 // Reconciliation compares what the source gave with what the target holds
 // after the run.
@@ -49,13 +29,13 @@ const maxListedKeys = 100
 
 type reconciler struct {
 	r      Reconciliation
-	source tally
-	target tally
+	source sink.Tally
+	target sink.Tally
 }
 
 func (rc *reconciler) chunk(rows []Row, key []string, cols []keyHash, got map[string][32]byte) {
 	for _, c := range cols {
-		rc.source.add(c.key, c.hash)
+		rc.source.Add(c.key, c.hash)
 		th, ok := got[c.key]
 		switch {
 		case !ok:
@@ -64,13 +44,13 @@ func (rc *reconciler) chunk(rows []Row, key []string, cols []keyHash, got map[st
 				rc.r.Missing = append(rc.r.Missing, c.key)
 			}
 		case th != c.hash:
-			rc.target.add(c.key, th)
+			rc.target.Add(c.key, th)
 			rc.r.DifferentCount++
 			if len(rc.r.Different) < maxListedKeys {
 				rc.r.Different = append(rc.r.Different, c.key)
 			}
 		default:
-			rc.target.add(c.key, th)
+			rc.target.Add(c.key, th)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"junction/internal/job/format"
-	"junction/internal/sftp"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -18,15 +17,7 @@ func TestPollRemoteSFTP(t *testing.T) {
 	s := storetest.Open(t, store.SQLite)
 	b := setup(t, s)
 	b.env["PARTNER_PW"] = "pw-123"
-	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Secrets: testSecrets(map[string]string{"PW": "pw-123"})})
-	if err := remote.Configure(sftp.Config{Listen: "127.0.0.1:0", Users: []sftp.User{{Name: "partner", Password: "${PW}"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { remote.Stop(context.Background()) })
-	fp, _ := remote.HostKeyFingerprint()
+	remote, fp := startRemote(t, "partner", "pw-123")
 	folder, _ := remote.Folder("partner")
 	writeFile(t, filepath.Join(folder, "outbox", "orders.csv"), "id,qty\n1,5\n2,6\n")
 	writeFile(t, filepath.Join(folder, "outbox", "later.csv.part"), "id,qty\n3,")
@@ -68,15 +59,7 @@ func TestExportToSFTP(t *testing.T) {
 	s := storetest.Open(t, store.SQLite)
 	b := setup(t, s)
 	b.env["PW"] = "pw-9"
-	remote := sftp.New(sftp.Options{DataDir: t.TempDir(), Secrets: testSecrets(map[string]string{"PW": "pw-9"})})
-	if err := remote.Configure(sftp.Config{Listen: "127.0.0.1:0", Users: []sftp.User{{Name: "lake", Password: "${PW}"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { remote.Stop(context.Background()) })
-	fp, _ := remote.HostKeyFingerprint()
+	remote, fp := startRemote(t, "lake", "pw-9")
 	src := newSQLTarget(t, "sqlite")
 	b.env["S"] = src.dsn
 	src.exec(t, "CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT)")

@@ -14,7 +14,7 @@ import (
 // on from where they were.
 func (s *Service) PruneRuns(ctx context.Context, before time.Time, batch int) (int64, error) {
 	var n int64
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		n, err = store.DeleteBatch(ctx, tx, `SELECT id FROM batch_runs WHERE status IN (?, ?, ?) AND COALESCE(ended_at, created_at) < ? ORDER BY id LIMIT ?`,
 			[]any{StatusSucceeded, StatusFailed, StatusRejected, store.Micros(before), batch},

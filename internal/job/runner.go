@@ -3,7 +3,6 @@ package job
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"junction/internal/job/format"
+	"junction/internal/job/sink"
 	"junction/internal/store"
 )
 
@@ -44,13 +44,13 @@ func newRejectsWriter(dir string) (*rejectsWriter, error) {
 
 func (r *rejectsWriter) add(rs []Reject) {
 	for _, x := range rs {
-		r.w.Write(x.record())
+		r.w.Write(rejectRecord(x))
 		r.n++
 	}
 }
 
-// record is the reject as a line of the rejects file.
-func (r Reject) record() []string {
+// rejectRecord is the reject as a line of the rejects file.
+func rejectRecord(r Reject) []string {
 	return []string{strconv.FormatInt(r.Line, 10), r.Column, r.Reason, r.Value}
 }
 
@@ -127,25 +127,27 @@ func (st *runState) twoPass() bool {
 }
 
 // execute carries out a claimed run to its end and records the outcome.
-func (s *Service) execute(ctx context.Context, run Run) {
-	ctx, cancel := context.WithCancel(withRun(ctx, run.Job, run.ID))
+// When parent ends (the service stops), the run stops where it is and its
+// outcome is not recorded: the lease expires and the run resumes.
+func (s *Service) execute(parent context.Context, run Run) {
+	ctx, cancel := context.WithCancel(withRun(parent, run.Job, run.ID))
 	defer cancel()
-	st := &runState{svc: s, run: run, owner: s.node}
+	st := &runState{svc: s, run: run, owner: s.cfg.NodeID}
 	hbDone := make(chan struct{})
 	go func() { // renew the lease while the run goes on
 		defer close(hbDone)
-		t := time.NewTicker(s.leaseTTL / 3)
+		t := time.NewTicker(s.cfg.LeaseTTL / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				err := s.store.Tx(ctx, func(tx store.Tx) error {
-					return fenced(ctx, tx, &st.run, st.owner, "lease_until = "+tx.Dialect().NowExpr()+" + ?", s.leaseTTL.Microseconds())
+				err := s.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+					return fenced(ctx, tx, &st.run, st.owner, "lease_until = "+tx.Dialect().NowExpr()+" + ?", s.cfg.LeaseTTL.Microseconds())
 				})
 				if errors.Is(err, errLeaseLost) {
-					s.log.Warn("job run lease lost", "job", run.Job, "run", run.ID)
+					s.cfg.Logger.Warn("job run lease lost", "job", run.Job, "run", run.ID)
 					cancel()
 					return
 				}
@@ -160,14 +162,14 @@ func (s *Service) execute(ctx context.Context, run Run) {
 	}()
 	cancel()
 	<-hbDone
-	if errors.Is(err, errLeaseLost) || (ctx.Err() != nil && s.stopping()) {
+	if errors.Is(err, errLeaseLost) || parent.Err() != nil {
 		return // another node has it, or this node stops: the lease expires and the run resumes
 	}
 	if err != nil {
 		status, msg = StatusFailed, err.Error()
 	}
 	if ferr := st.finish(context.WithoutCancel(ctx), status, msg); ferr != nil {
-		s.log.Error("record job run outcome", "job", run.Job, "run", run.ID, "err", ferr)
+		s.cfg.Logger.Error("record job run outcome", "job", run.Job, "run", run.ID, "err", ferr)
 	}
 }
 
@@ -208,7 +210,7 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 	}
 	from := st.run.WatermarkFrom
 	if st.run.Phase == "" {
-		if from, err = watermarkOf(ctx, s.store, spec.Name); err != nil {
+		if from, err = watermarkOf(ctx, s.cfg.Store, spec.Name); err != nil {
 			return "", "", err
 		}
 	}
@@ -248,13 +250,13 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 			return "", "", err
 		}
 	}
-	sink, err := s.openSink(ctx, spec, st.run)
+	out, err := s.openSink(ctx, spec, st.run)
 	if err != nil {
 		return "", "", fmt.Errorf("open the sink: %w", err)
 	}
-	wm, err := st.pass(ctx, open, from, pin, sink, sink, false)
+	wm, err := st.pass(ctx, open, from, pin, out, out, false)
 	if err != nil {
-		sink.Abort()
+		out.Abort()
 		var rf *rowFailure
 		if errors.As(err, &rf) {
 			return StatusFailed, rf.msg, nil
@@ -263,11 +265,11 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 	}
 	if !st.twoPass() {
 		if ok, why := st.policyAllows(); !ok { // cannot happen with no threshold, kept for clarity
-			sink.Abort()
+			out.Abort()
 			return StatusRejected, why, nil
 		}
 	}
-	target, err := sink.Finish(ctx)
+	target, err := out.Finish(ctx)
 	if err != nil {
 		return "", "", fmt.Errorf("finish the sink: %w", err)
 	}
@@ -275,7 +277,7 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 		st.rec.r.Method = "read-back"
 		if target.Rows < 0 { // Parquet: rows only
 			st.rec.r.Method = "row-count"
-			st.rec.target = tally{Rows: -target.Rows, Sum: st.rec.source.Sum}
+			st.rec.target = sink.Tally{Rows: -target.Rows, Sum: st.rec.source.Sum}
 		} else {
 			st.rec.target = *target
 		}
@@ -290,7 +292,7 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 // restart forgets what earlier attempts of the run did.
 func (st *runState) restart(ctx context.Context) error {
 	st.run.Phase, st.run.Checkpoint, st.run.Counts, st.run.Read, st.run.Rejected = "", 0, Counts{}, 0, 0
-	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+	return st.svc.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ?", st.run.ID); err != nil {
 			return err
 		}
@@ -301,7 +303,7 @@ func (st *runState) restart(ctx context.Context) error {
 
 func (st *runState) setPhase(ctx context.Context, phase, from, pin string) error {
 	st.run.Phase, st.run.WatermarkFrom, st.run.WatermarkTo = phase, from, pin
-	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+	return st.svc.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		return fenced(ctx, tx, &st.run, st.owner, "phase = ?, watermark_from = ?, watermark_to = ?, rows_read = ?, rows_rejected = ?",
 			phase, from, pin, st.read, st.bad)
 	})
@@ -315,7 +317,7 @@ func (st *runState) saveRejects(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+	return st.svc.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ? AND name = 'rejects.csv'", st.run.ID); err != nil {
 			return err
 		}
@@ -353,9 +355,9 @@ func (st *runState) refusedBefore(chunk []Row) []Reject {
 
 func (st *runState) runFileRejects(ctx context.Context, name string) ([]Reject, error) {
 	var b []byte
-	err := st.svc.store.Read(ctx, func(q store.Querier) error {
+	err := st.svc.cfg.Store.Read(ctx, func(q store.Querier) error {
 		err := q.QueryRow(ctx, "SELECT content FROM batch_run_files WHERE run_id = ? AND name = ?", st.run.ID, name).Scan(&b)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		return err
@@ -384,7 +386,7 @@ func encodeRejects(rs []Reject) []byte {
 	w := csv.NewWriter(&b)
 	w.Write(rejectsHeader)
 	for _, r := range rs {
-		w.Write(r.record())
+		w.Write(rejectRecord(r))
 	}
 	w.Flush()
 	return b.Bytes()
@@ -393,17 +395,17 @@ func encodeRejects(rs []Reject) []byte {
 // pass reads the whole source once. With validateOnly it counts and records
 // rejects; otherwise it applies good rows to sink in chunks, skipping chunks
 // an earlier attempt committed, and checkpoints after each.
-func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin string, resolver Resolver, sink sinkWriter, validateOnly bool) (string, error) {
+func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin string, resolver Resolver, out writer, validateOnly bool) (string, error) {
 	r, err := open(ctx, from, pin)
 	if err != nil {
 		return "", fmt.Errorf("open the source: %w", err)
 	}
-	defer r.close()
+	defer r.Close()
 	schema, err := st.svc.schema(st.spec)
 	if err != nil {
 		return "", err
 	}
-	m, err := newMapper(st.spec, r.columns(), schema, resolver)
+	m, err := newMapper(st.spec, r.Columns(), schema, resolver)
 	if err != nil {
 		return "", err
 	}
@@ -427,11 +429,11 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 			return nil
 		}
 		if done > st.run.Checkpoint {
-			c, refused, err := sink.Apply(ctx, chunk)
+			c, refused, err := out.Apply(ctx, chunk)
 			if err != nil {
 				return fmt.Errorf("write the chunk of source lines %d to %d: %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
-			st.counts.add(c)
+			st.counts.Add(c)
 			if len(refused) > 0 {
 				chunk = st.refused(chunk, refused, true)
 				st.unsaved = append(st.unsaved, refused...)
@@ -443,7 +445,7 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 			// Applied by an earlier attempt, which the sink refused rows of.
 			chunk = st.refused(chunk, rs, !st.twoPass())
 		}
-		if err := st.verify(ctx, sink, m, chunk); err != nil {
+		if err := st.verify(ctx, out, m, chunk); err != nil {
 			return err
 		}
 		chunk = chunk[:0]
@@ -452,7 +454,7 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		}
 		st.run.Checkpoint = done
 		lastSave = time.Now()
-		return st.checkpoint(ctx, r.progress())
+		return st.checkpoint(ctx, r.Progress())
 	}
 	// admit takes one source item's outcome: its rejects, or its row for the
 	// next chunk (row is nil for an item that could not be read).
@@ -468,7 +470,7 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		if row == nil || len(rejects) > 0 || validateOnly {
 			if validateOnly && time.Since(lastSave) > time.Second {
 				lastSave = time.Now()
-				st.progress(ctx, r.progress()/2)
+				st.progress(ctx, r.Progress()/2)
 			}
 			return nil
 		}
@@ -502,7 +504,7 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
-		rec, deleted, err := r.next(ctx)
+		rec, deleted, err := r.Next(ctx)
 		if err == io.EOF {
 			break
 		}
@@ -549,7 +551,7 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 			return "", err
 		}
 	}
-	return r.watermark(), nil
+	return r.Watermark(), nil
 }
 
 // refused records the rows a sink refused as rejects (counting them unless
@@ -576,23 +578,23 @@ func (st *runState) refused(chunk []Row, rejects []Reject, count bool) []Row {
 }
 
 // verify reads the chunk back from the sink and adds it to the reconciliation.
-func (st *runState) verify(ctx context.Context, sink sinkWriter, m *mapper, chunk []Row) error {
-	chunk = dedupe(m.key, chunk)
+func (st *runState) verify(ctx context.Context, out writer, m *mapper, chunk []Row) error {
+	chunk = sink.Dedupe(m.key, chunk)
 	var hashes []keyHash
 	for _, r := range chunk {
 		if r.Deleted {
 			st.rec.r.Deletes++
 			continue
 		}
-		hashes = append(hashes, keyHash{keyOf(m.key, r.Values), rowHash(m.cols, r.Values)})
+		hashes = append(hashes, keyHash{sink.KeyOf(m.key, r.Values), sink.Hash(m.cols, r.Values)})
 	}
-	got, ok, err := sink.Verify(ctx, chunk)
+	got, ok, err := out.Verify(ctx, chunk)
 	if err != nil {
 		return fmt.Errorf("reconcile: read back: %w", err)
 	}
 	if !ok {
 		for _, h := range hashes {
-			st.rec.source.add(h.key, h.hash)
+			st.rec.source.Add(h.key, h.hash)
 		}
 		return nil
 	}
@@ -612,7 +614,7 @@ func (st *runState) checkpoint(ctx context.Context, progress float64) error {
 		st.unsaved = nil
 		refused = encodeRejects(st.refusals)
 	}
-	return st.svc.store.Tx(ctx, func(tx store.Tx) error {
+	return st.svc.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		if refused != nil {
 			if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ? AND name = 'refused.csv'", st.run.ID); err != nil {
 				return err
@@ -623,12 +625,12 @@ func (st *runState) checkpoint(ctx context.Context, progress float64) error {
 		}
 		return fenced(ctx, tx, &st.run, st.owner, `checkpoint = ?, rows_read = ?, rows_rejected = ?, rows_inserted = ?, rows_updated = ?,
 			rows_unchanged = ?, rows_deleted = ?, progress = ?, lease_until = `+tx.Dialect().NowExpr()+` + ?`,
-			st.run.Checkpoint, st.read, st.bad, c.Inserted, c.Updated, c.Unchanged, c.Deleted, progress, st.svc.leaseTTL.Microseconds())
+			st.run.Checkpoint, st.read, st.bad, c.Inserted, c.Updated, c.Unchanged, c.Deleted, progress, st.svc.cfg.LeaseTTL.Microseconds())
 	})
 }
 
 func (st *runState) progress(ctx context.Context, p float64) {
-	st.svc.store.Tx(ctx, func(tx store.Tx) error {
+	st.svc.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		return fenced(ctx, tx, &st.run, st.owner, "progress = ?, rows_read = ?, rows_rejected = ?", p, st.read, st.bad)
 	})
 }
@@ -659,7 +661,7 @@ func (st *runState) finish(ctx context.Context, status, msg string) error {
 	if status != StatusSucceeded {
 		progress = st.run.Progress
 	}
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM batch_run_files WHERE run_id = ? AND name = 'refused.csv'", st.run.ID); err != nil {
 			return err
 		}
@@ -679,10 +681,10 @@ func (st *runState) finish(ctx context.Context, status, msg string) error {
 		return err
 	}
 	if st.run.File != "" && !st.broke && (st.spec == nil || !st.spec.Source.Leave) {
-		final, _ := getRun(ctx, s.store, st.run.Job, st.run.ID)
+		final, _ := getRun(ctx, s.cfg.Store, st.run.Job, st.run.ID)
 		moveProcessed(st.run.File, status == StatusSucceeded, final)
 	}
-	s.log.Info("job run ended", "job", st.run.Job, "run", st.run.ID, "status", status, "read", st.read, "rejected", st.bad,
+	s.cfg.Logger.Info("job run ended", "job", st.run.Job, "run", st.run.ID, "status", status, "read", st.read, "rejected", st.bad,
 		"inserted", c.Inserted, "updated", c.Updated, "unchanged", c.Unchanged, "error", msg)
 	return nil
 }

@@ -104,7 +104,14 @@ sink: {type: file, path: out, format: csv}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := os.Stat(filepath.Join(data, "sftp", "partner", "orders", "archive", "o.jsonl")); err != nil {
-		t.Fatal("the uploaded file was not archived")
+	// The run's outcome is recorded before its file moves to archive/.
+	for {
+		if _, err := os.Stat(filepath.Join(data, "sftp", "partner", "orders", "archive", "o.jsonl")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the uploaded file was not archived")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

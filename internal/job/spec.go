@@ -1,11 +1,13 @@
 // Package job runs batch and file jobs: a source (files in a folder or on SFTP,
-// a SQL query, a Junction table or its change log) is read as a stream, mapped,
-// validated row by row, and written to a sink (a SQL warehouse table, files in a
-// Synapse Link–like layout, a Junction table) in chunks. Every run keeps a
-// history: its trigger, counts, progress, a rejects file and a reconciliation
-// report. Runs start from a cron schedule, on file arrival, or by hand, and
-// each schedule occurrence and each file content runs once across restarts and
-// nodes.
+// a SQL query, a Junction table or its change log, a Dataverse org's table) is
+// read as a stream, mapped, validated row by row, and written to a sink (a SQL
+// warehouse table, files in a Synapse Link–like layout, a Junction table, an
+// org's table) in chunks. Every run keeps a history: its trigger, counts,
+// progress, a rejects file and a reconciliation report. Runs start from a cron
+// schedule, on file arrival, or by hand, and each schedule occurrence and each
+// file content runs once across restarts and nodes. The sources are the
+// packages under source/, the sinks those under sink/; this package opens them
+// for each run.
 package job
 
 import (
@@ -148,13 +150,6 @@ type Mapping struct {
 	Lookup *Lookup `yaml:"lookup" json:"lookup,omitempty"`
 	// Default fills an empty value.
 	Default any `yaml:"default" json:"default,omitempty"`
-}
-
-// Lookup finds Return in Table where Key equals the value.
-type Lookup struct {
-	Table  string `yaml:"table" json:"table"`
-	Key    string `yaml:"key" json:"key"`
-	Return string `yaml:"return" json:"return"`
 }
 
 // Policy decides what happens when rows are rejected.

@@ -430,4 +430,3 @@ func (e *Engine) fireOccurrence(ctx context.Context, l *Loaded, d due, now time.
 	e.launch(e.newRunState(l, r, j))
 	return true
 }
-

@@ -1,4 +1,4 @@
-package job
+package format
 
 import (
 	"encoding/json"
@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"junction/internal/job/format"
 )
 
 var decimalPattern = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)$`)
@@ -17,17 +15,17 @@ var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 
 var dateTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", time.DateOnly}
 
-// convert turns a source value into the Go value of typ: string, int64,
+// Convert turns a source value into the Go value of typ: string, int64,
 // float64, bool, time.Time (UTC, microseconds) or a normalised decimal string.
 // Empty values become nil. layout, when set, is the Go layout of dates.
-func convert(v any, typ, layout string) (any, error) {
+func Convert(v any, typ, layout string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	if b, ok := v.([]byte); ok {
 		v = string(b)
 	}
-	if s, ok := v.(string); ok && typ != format.TypeString {
+	if s, ok := v.(string); ok && typ != TypeString {
 		s = strings.TrimSpace(s)
 		if s == "" {
 			return nil, nil
@@ -35,7 +33,7 @@ func convert(v any, typ, layout string) (any, error) {
 		v = s
 	}
 	switch typ {
-	case format.TypeString, "":
+	case TypeString, "":
 		switch x := v.(type) {
 		case string:
 			if x == "" {
@@ -48,8 +46,8 @@ func convert(v any, typ, layout string) (any, error) {
 		case time.Time:
 			return x.UTC().Format(time.RFC3339Nano), nil
 		}
-		return format.Text(v), nil
-	case format.TypeInt:
+		return Text(v), nil
+	case TypeInt:
 		switch x := v.(type) {
 		case int64:
 			return x, nil
@@ -67,7 +65,7 @@ func convert(v any, typ, layout string) (any, error) {
 			}
 			return int64(0), nil
 		case string, json.Number:
-			s := format.Text(x)
+			s := Text(x)
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return n, nil
 			}
@@ -80,8 +78,8 @@ func convert(v any, typ, layout string) (any, error) {
 				}
 			}
 		}
-		return nil, fmt.Errorf("%q is not a whole number", format.Text(v))
-	case format.TypeFloat:
+		return nil, fmt.Errorf("%q is not a whole number", Text(v))
+	case TypeFloat:
 		switch x := v.(type) {
 		case float64:
 			return x, nil
@@ -90,25 +88,25 @@ func convert(v any, typ, layout string) (any, error) {
 		case int64:
 			return float64(x), nil
 		case string, json.Number:
-			if f, err := strconv.ParseFloat(format.Text(x), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			if f, err := strconv.ParseFloat(Text(x), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 				return f, nil
 			}
 		}
-		return nil, fmt.Errorf("%q is not a number", format.Text(v))
-	case format.TypeDecimal:
+		return nil, fmt.Errorf("%q is not a number", Text(v))
+	case TypeDecimal:
 		switch x := v.(type) {
 		case int64:
 			return strconv.FormatInt(x, 10), nil
 		case float64:
 			return normDecimal(strconv.FormatFloat(x, 'f', -1, 64)), nil
 		case string, json.Number:
-			s := format.Text(x)
+			s := Text(x)
 			if decimalPattern.MatchString(s) {
 				return normDecimal(s), nil
 			}
 		}
-		return nil, fmt.Errorf("%q is not a decimal number", format.Text(v))
-	case format.TypeBool:
+		return nil, fmt.Errorf("%q is not a decimal number", Text(v))
+	case TypeBool:
 		switch x := v.(type) {
 		case bool:
 			return x, nil
@@ -117,15 +115,15 @@ func convert(v any, typ, layout string) (any, error) {
 				return x == 1, nil
 			}
 		case string, json.Number:
-			switch strings.ToLower(format.Text(x)) {
+			switch strings.ToLower(Text(x)) {
 			case "true", "1", "yes", "y", "t":
 				return true, nil
 			case "false", "0", "no", "n", "f":
 				return false, nil
 			}
 		}
-		return nil, fmt.Errorf("%q is not true or false", format.Text(v))
-	case format.TypeDateTime, format.TypeDate:
+		return nil, fmt.Errorf("%q is not true or false", Text(v))
+	case TypeDateTime, TypeDate:
 		var t time.Time
 		switch x := v.(type) {
 		case time.Time:
@@ -136,18 +134,18 @@ func convert(v any, typ, layout string) (any, error) {
 				return nil, err
 			}
 		default:
-			return nil, fmt.Errorf("%q is not a date", format.Text(v))
+			return nil, fmt.Errorf("%q is not a date", Text(v))
 		}
 		t = t.UTC()
-		if typ == format.TypeDate {
+		if typ == TypeDate {
 			return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
 		}
 		return t.Truncate(time.Microsecond), nil
-	case format.TypeGUID:
-		s := format.Text(v)
+	case TypeGUID:
+		s := Text(v)
 		s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
 		if !guidPattern.MatchString(s) {
-			return nil, fmt.Errorf("%q is not a GUID", format.Text(v))
+			return nil, fmt.Errorf("%q is not a GUID", Text(v))
 		}
 		return strings.ToLower(s), nil
 	}

@@ -1,4 +1,6 @@
-package job
+// Package file is the sink of a job into files: CSV, JSON Lines or Parquet,
+// one file a run or a Synapse Link–like folder a run.
+package file
 
 import (
 	"context"
@@ -12,16 +14,28 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"junction/internal/job/format"
+	"junction/internal/job/sink"
 )
 
-// fileSink writes one file per run, under a temporary name renamed into place
+// Output is where and how a sink writes.
+type Output struct {
+	Path   string // the folder
+	Format string // csv, jsonl or parquet
+	Layout string // plain or synapse
+	Name   string // the file's (or the synapse table's) name
+	// Deletes is ignore (deletions are left out) or anything else (they are
+	// written, as IsDelete rows in the synapse layout).
+	Deletes string
+}
+
+// Sink writes one file per run, under a temporary name renamed into place
 // when complete, so that nobody reads half a file. The synapse layout follows
 // Synapse Link for Dataverse's incremental folders: every run writes a
 // timestamped folder holding model.json and a folder per table with its
 // partition, CSV without a header (the manifest names the columns), and an
 // IsDelete column for deletions.
-type fileSink struct {
-	sk       Sink
+type Sink struct {
+	out      Output
 	cols     []format.Column // as written (plus IsDelete in synapse layout)
 	key      []string
 	dataCols []format.Column
@@ -32,45 +46,47 @@ type fileSink struct {
 	final    string
 	f        *os.File
 	w        format.Writer
-	// upload sends the finished output to a remote SFTP folder.
-	upload func(local string) error
+	// Upload, when set, sends the finished output (a file or a synapse
+	// folder) elsewhere, such as to a remote SFTP folder.
+	Upload func(local string) error
 }
 
 const isDeleteColumn = "IsDelete"
 
-func openFileSink(sk Sink, p sinkPlan, now time.Time) (*fileSink, error) {
-	s := &fileSink{sk: sk, key: p.key, dataCols: p.cols, cols: p.cols, now: now.UTC(), runID: p.runID}
-	if err := os.MkdirAll(sk.Path, 0o755); err != nil {
+// Open creates the run's file under a temporary name; now stamps its name.
+func Open(out Output, p sink.Plan, now time.Time) (*Sink, error) {
+	s := &Sink{out: out, key: p.Key, dataCols: p.Cols, cols: p.Cols, now: now.UTC(), runID: p.RunID}
+	if err := os.MkdirAll(out.Path, 0o755); err != nil {
 		return nil, err
 	}
-	ext := sk.Format
+	ext := out.Format
 	stamp := s.now.Format("20060102T150405Z")
-	if sk.Layout == "synapse" {
-		if sk.Deletes != "ignore" {
-			s.cols = append(append([]format.Column(nil), p.cols...), format.Column{Name: isDeleteColumn, Type: format.TypeBool})
+	if out.Layout == "synapse" {
+		if out.Deletes != "ignore" {
+			s.cols = append(append([]format.Column(nil), p.Cols...), format.Column{Name: isDeleteColumn, Type: format.TypeBool})
 		}
 		folder := s.now.Format("2006-01-02T15.04.05.000Z")
-		s.tmpDir = filepath.Join(sk.Path, "."+folder+fmt.Sprintf(".%d.tmp", p.runID))
+		s.tmpDir = filepath.Join(out.Path, "."+folder+fmt.Sprintf(".%d.tmp", p.RunID))
 		os.RemoveAll(s.tmpDir)
-		if err := os.MkdirAll(filepath.Join(s.tmpDir, sk.Name), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(s.tmpDir, out.Name), 0o755); err != nil {
 			return nil, err
 		}
-		s.final = filepath.Join(sk.Path, folder)
-		s.tmpPath = filepath.Join(s.tmpDir, sk.Name, fmt.Sprintf("%s_%d.%s", sk.Name, p.runID, ext))
+		s.final = filepath.Join(out.Path, folder)
+		s.tmpPath = filepath.Join(s.tmpDir, out.Name, fmt.Sprintf("%s_%d.%s", out.Name, p.RunID, ext))
 	} else {
-		name := fmt.Sprintf("%s_%s_%d.%s", sk.Name, stamp, p.runID, ext)
-		s.final = filepath.Join(sk.Path, name)
-		s.tmpPath = filepath.Join(sk.Path, "."+name+".tmp")
+		name := fmt.Sprintf("%s_%s_%d.%s", out.Name, stamp, p.RunID, ext)
+		s.final = filepath.Join(out.Path, name)
+		s.tmpPath = filepath.Join(out.Path, "."+name+".tmp")
 	}
 	f, err := os.Create(s.tmpPath)
 	if err != nil {
 		return nil, err
 	}
 	s.f = f
-	if sk.Layout == "synapse" {
-		s.w, err = format.NewHeaderlessWriter(f, sk.Format, s.cols)
+	if out.Layout == "synapse" {
+		s.w, err = format.NewHeaderlessWriter(f, out.Format, s.cols)
 	} else {
-		s.w, err = format.NewWriter(f, sk.Format, s.cols)
+		s.w, err = format.NewWriter(f, out.Format, s.cols)
 	}
 	if err != nil {
 		s.Abort()
@@ -79,21 +95,23 @@ func openFileSink(sk Sink, p sinkPlan, now time.Time) (*fileSink, error) {
 	return s, nil
 }
 
-func (s *fileSink) Resolve(context.Context, Lookup, string) (any, bool, error) {
+// Resolve fails: a file holds no rows to look values up in.
+func (s *Sink) Resolve(context.Context, sink.Lookup, string) (any, bool, error) {
 	return nil, false, fmt.Errorf("a file sink has no rows to resolve lookups against")
 }
 
-func (s *fileSink) Apply(_ context.Context, rows []Row) (Counts, []Reject, error) {
+// Apply writes the chunk's rows to the file.
+func (s *Sink) Apply(_ context.Context, rows []sink.Row) (sink.Counts, []sink.Reject, error) {
 	// A key written twice in one chunk (a delta source that saw several
 	// changes of a row) is written once, with its last values: what the
 	// reconciliation compares against, and what SQL sinks keep.
 	if len(s.key) > 0 {
-		rows = dedupe(s.key, rows)
+		rows = sink.Dedupe(s.key, rows)
 	}
-	var c Counts
+	var c sink.Counts
 	for _, r := range rows {
 		if r.Deleted {
-			if s.sk.Deletes == "ignore" {
+			if s.out.Deletes == "ignore" {
 				continue
 			}
 			c.Deleted++
@@ -115,12 +133,13 @@ func (s *fileSink) Apply(_ context.Context, rows []Row) (Counts, []Reject, error
 	return c, nil, nil
 }
 
-func (s *fileSink) Verify(context.Context, []Row) (map[string][32]byte, bool, error) {
+// Verify cannot read by key (false): Finish tallies the file instead.
+func (s *Sink) Verify(context.Context, []sink.Row) (map[string][32]byte, bool, error) {
 	return nil, false, nil
 }
 
 // Finish closes the file, reads it back into a tally, and renames it into place.
-func (s *fileSink) Finish(context.Context) (*tally, error) {
+func (s *Sink) Finish(context.Context) (*sink.Tally, error) {
 	if err := s.w.Close(); err != nil {
 		s.Abort()
 		return nil, err
@@ -148,8 +167,8 @@ func (s *fileSink) Finish(context.Context) (*tally, error) {
 		s.Abort()
 		return nil, err
 	}
-	if s.upload != nil {
-		if err := s.upload(s.final); err != nil {
+	if s.Upload != nil {
+		if err := s.Upload(s.final); err != nil {
 			return nil, fmt.Errorf("sftp: %w", err)
 		}
 	}
@@ -158,14 +177,14 @@ func (s *fileSink) Finish(context.Context) (*tally, error) {
 
 // readBack tallies the written rows that are not deletions the way the
 // runner tallied the source rows.
-func (s *fileSink) readBack() (*tally, error) {
+func (s *Sink) readBack() (*sink.Tally, error) {
 	f, err := os.Open(s.tmpPath)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	t := &tally{}
-	if s.sk.Format == "parquet" {
+	t := &sink.Tally{}
+	if s.out.Format == "parquet" {
 		st, _ := f.Stat()
 		pf, err := parquet.OpenFile(f, st.Size())
 		if err != nil {
@@ -174,8 +193,8 @@ func (s *fileSink) readBack() (*tally, error) {
 		t.Rows = -pf.NumRows() // rows only: the runner compares counts for Parquet
 		return t, nil
 	}
-	o := format.Options{Format: s.sk.Format, MaxRecordBytes: 64 << 20}
-	if s.sk.Format == "csv" && s.tmpDir != "" {
+	o := format.Options{Format: s.out.Format, MaxRecordBytes: 64 << 20}
+	if s.out.Format == "csv" && s.tmpDir != "" {
 		o.NoHeader = true
 		for _, c := range s.cols {
 			o.Columns = append(o.Columns, c.Name)
@@ -193,18 +212,18 @@ func (s *fileSink) readBack() (*tally, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d, _ := convert(rec.Fields[isDeleteColumn], format.TypeBool, ""); d == true {
+		if d, _ := format.Convert(rec.Fields[isDeleteColumn], format.TypeBool, ""); d == true {
 			continue
 		}
 		vals := make(map[string]any, len(s.dataCols))
 		for _, c := range s.dataCols {
-			v, err := convert(rec.Fields[c.Name], c.Type, "")
+			v, err := format.Convert(rec.Fields[c.Name], c.Type, "")
 			if err != nil {
 				return nil, fmt.Errorf("line %d, column %s: %w", rec.Line, c.Name, err)
 			}
 			vals[c.Name] = v
 		}
-		t.add(keyOf(s.key, vals), rowHash(s.dataCols, vals))
+		t.Add(sink.KeyOf(s.key, vals), sink.Hash(s.dataCols, vals))
 	}
 }
 
@@ -213,16 +232,16 @@ var cdmTypes = map[string]string{
 	format.TypeBool: "boolean", format.TypeDateTime: "dateTime", format.TypeDate: "date", format.TypeGUID: "guid",
 }
 
-func (s *fileSink) writeManifest() error {
+func (s *Sink) writeManifest() error {
 	attrs := make([]map[string]any, len(s.cols))
 	for i, c := range s.cols {
 		attrs[i] = map[string]any{"name": c.Name, "dataType": cdmTypes[c.Type]}
 	}
 	partition := map[string]any{
-		"name":     fmt.Sprintf("%s_%d", s.sk.Name, s.runID),
-		"location": fmt.Sprintf("%s/%s_%d.%s", s.sk.Name, s.sk.Name, s.runID, s.sk.Format),
+		"name":     fmt.Sprintf("%s_%d", s.out.Name, s.runID),
+		"location": fmt.Sprintf("%s/%s_%d.%s", s.out.Name, s.out.Name, s.runID, s.out.Format),
 	}
-	if s.sk.Format == "csv" {
+	if s.out.Format == "csv" {
 		partition["fileFormatSettings"] = map[string]any{"$type": "CsvFormatSettings", "columnHeaders": false, "delimiter": ",", "quoteStyle": "QuoteStyle.Csv", "csvStyle": "CsvStyle.QuoteAlways"}
 	}
 	model := map[string]any{
@@ -232,7 +251,7 @@ func (s *fileSink) writeManifest() error {
 		"modifiedTime": s.now.Format(time.RFC3339Nano),
 		"entities": []map[string]any{{
 			"$type":      "LocalEntity",
-			"name":       s.sk.Name,
+			"name":       s.out.Name,
 			"attributes": attrs,
 			"partitions": []map[string]any{partition},
 		}},
@@ -241,7 +260,8 @@ func (s *fileSink) writeManifest() error {
 	return os.WriteFile(filepath.Join(s.tmpDir, "model.json"), b, 0o644)
 }
 
-func (s *fileSink) Abort() {
+// Abort removes the unfinished output.
+func (s *Sink) Abort() {
 	if s.f != nil {
 		s.f.Close()
 	}

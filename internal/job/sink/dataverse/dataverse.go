@@ -1,327 +1,94 @@
-package job
+// Package dataverse is the sink of a job into a table of a Dataverse org
+// (or of this Junction) through its Web API: upserts by the primary id or an
+// alternate key with UpsertMultiple or $batch, deletions or a deleted flag,
+// lookups bound to their rows.
+package dataverse
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	dv "junction/internal/dataverse"
 	"junction/internal/job/format"
+	"junction/internal/job/sink"
+	source "junction/internal/job/source/dataverse"
 )
 
-// dataverse returns the client of an org, shared by every run that names the
-// same org so that its token and its throttling pause are shared too.
-func (s *Service) dataverse(where, conn string, o *Org) (*dv.Client, error) {
-	var org Org
-	if o != nil {
-		org = *o
-	}
-	if conn != "" {
-		c, err := s.connection(conn, "dataverse")
-		if err != nil {
-			return nil, fmt.Errorf("%s.connection: %w", where, err)
-		}
-		org = *c.org()
-	}
-	for _, f := range []*string{&org.URL, &org.TenantID, &org.ClientID, &org.ClientSecret, &org.TokenURL, &org.Token} {
-		v, err := s.expand(*f)
-		if err != nil {
-			return nil, fmt.Errorf("%s.org: %w", where, err)
-		}
-		*f = v
-	}
-	cfg := dv.Config{URL: org.URL, TenantID: org.TenantID, ClientID: org.ClientID, ClientSecret: org.ClientSecret, TokenURL: org.TokenURL, Token: org.Token}
-	if org.URL == "" {
-		if s.Local == nil {
-			return nil, errors.New("org: a url is required (this Junction's own Web API is not available here)")
-		}
-		cfg.URL, cfg.Token = s.Local()
-		cfg.HTTPClient = s.LocalClient
-	} else {
-		cfg.Outbound = s.Outbound
-	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{cfg.URL, cfg.TenantID, cfg.ClientID, cfg.ClientSecret, cfg.TokenURL, cfg.Token}, "\x00")))
-	key := hex.EncodeToString(sum[:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.orgs[key]; ok {
-		return c, nil
-	}
-	c, err := dv.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.orgs[key] = c
-	return c, nil
+// Target is the table a sink writes and how.
+type Target struct {
+	Table string // logical or entity set name
+	// Deletes is ignore, flag (set DeletedColumn) or delete.
+	Deletes       string
+	DeletedColumn string
+	// Write is upsert-multiple (all-or-nothing requests) or batch ($batch
+	// requests answered row by row); BatchSize rows a request, Writers
+	// requests at once.
+	Write     string
+	BatchSize int
+	Writers   int
+	// PerRow finds and rejects the rows of a refused request (the policy
+	// accepts partial input) instead of failing the run.
+	PerRow bool
+	// Lookups names the table of each lookup column the mapping resolves,
+	// for columns that may refer to several tables.
+	Lookups map[string]string
 }
 
-// ColumnType is the job type (format.Type*) of a Dataverse AttributeType.
-func ColumnType(attributeType string) string {
-	switch strings.ToLower(attributeType) {
-	case "integer", "bigint", "picklist", "state", "status":
-		return format.TypeInt
-	case "decimal", "money":
-		return format.TypeDecimal
-	case "double":
-		return format.TypeFloat
-	case "boolean":
-		return format.TypeBool
-	case "datetime":
-		return format.TypeDateTime
-	case "uniqueidentifier", "lookup", "customer", "owner":
-		return format.TypeGUID
-	}
-	return format.TypeString
-}
-
-// dvFieldName is the name a column has in the Web API's rows: lookups are
-// _name_value.
-func dvFieldName(a dv.Attribute) string {
-	if a.IsLookup() {
-		return "_" + a.LogicalName + "_value"
-	}
-	return a.LogicalName
-}
-
-// dvPageSize is how many rows a source asks for a page.
-const dvPageSize = 5000
-
-// spoolPath is where a run keeps what it read from an org, so that its
-// validation and apply passes, and a resumed attempt on the same node, read
-// the same rows in the same order.
-func (s *Service) spoolPath(runID int64) string {
-	return filepath.Join(s.tmpDir(), fmt.Sprintf("run-%d-dataverse.jsonl", runID))
-}
-
-// spoolLine is one line of a spool: the columns (first line), a changed row,
-// a deleted row's id, or the delta link reached (last line).
-type spoolLine struct {
-	Columns   []format.Column `json:"c,omitempty"`
-	PrimaryID string          `json:"p,omitempty"`
-	Row       map[string]any  `json:"r,omitempty"`
-	Deleted   string          `json:"d,omitempty"`
-	DeltaLink *string         `json:"w,omitempty"`
-}
-
-// openDataverseSource reads the org's table into the run's spool (unless an
-// earlier pass did) and returns a reader of the spool.
-func (s *Service) openDataverseSource(ctx context.Context, src Source, runID int64, from string) (itemReader, error) {
-	spool := s.spoolPath(runID)
-	if _, err := os.Stat(spool); err != nil {
-		if err := s.fillSpool(ctx, src, spool, from); err != nil {
-			return nil, err
-		}
-	}
-	return openSpool(spool)
-}
-
-func (s *Service) fillSpool(ctx context.Context, src Source, spool, from string) error {
-	c, err := s.dataverse("source", src.Connection, src.Org)
-	if err != nil {
-		return err
-	}
-	e, err := c.Entity(ctx, src.Table)
-	if err != nil {
-		return err
-	}
-	var cols []format.Column
-	var sel []string
-	if len(src.Select) > 0 {
-		for _, name := range src.Select {
-			a, ok := e.Attribute(name)
-			if !ok {
-				return fmt.Errorf("source.select: the table %s has no column %s", e.LogicalName, name)
-			}
-			sel = append(sel, dvFieldName(a))
-			cols = append(cols, format.Column{Name: dvFieldName(a), Type: ColumnType(a.Type)})
-		}
-	} else {
-		for _, a := range e.Attributes {
-			cols = append(cols, format.Column{Name: dvFieldName(a), Type: ColumnType(a.Type)})
-		}
-	}
-	f, err := os.Create(spool + ".part")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(spool + ".part")
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<16)
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(spoolLine{Columns: cols, PrimaryID: e.PrimaryIDAttribute}); err != nil {
-		return err
-	}
-	writeRows := func(rows []dv.Record) error {
-		for _, r := range rows {
-			row := make(map[string]any, len(r))
-			for k, v := range r {
-				if !strings.Contains(k, "@") {
-					row[k] = v
-				}
-			}
-			if err := enc.Encode(spoolLine{Row: row}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	link := ""
-	if src.Delta {
-		link, err = c.TrackPages(ctx, e.EntitySetName, sel, from, dvPageSize, func(changed []dv.Record, deleted []string) error {
-			if err := writeRows(changed); err != nil {
-				return err
-			}
-			for _, id := range deleted {
-				if err := enc.Encode(spoolLine{Deleted: id}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		var de *dv.Error
-		if err != nil && from != "" && errors.As(err, &de) && (de.Status == http.StatusBadRequest || de.Status == http.StatusGone) {
-			return fmt.Errorf("the org refused the delta link of the last run: %w (it keeps them for a limited time; DELETE /admin/v1/jobs/NAME/watermark makes the next run read the table in full)", err)
-		}
-	} else {
-		q := url.Values{}
-		if len(sel) > 0 {
-			q.Set("$select", strings.Join(sel, ","))
-		}
-		if src.Filter != "" {
-			q.Set("$filter", src.Filter)
-		}
-		err = c.Query(ctx, e.EntitySetName, q, dvPageSize, writeRows)
-	}
-	if err != nil {
-		return err
-	}
-	if err := enc.Encode(spoolLine{DeltaLink: &link}); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(spool+".part", spool)
-}
-
-// spoolReader reads a complete spool.
-type spoolReader struct {
-	*countedFile
-	dec  *json.Decoder
-	cols []format.Column
-	pk   string
-	link string
-	line int64
-}
-
-func openSpool(path string) (itemReader, error) {
-	cf, err := openCounted(path)
-	if err != nil {
-		return nil, err
-	}
-	r := &spoolReader{countedFile: cf, dec: json.NewDecoder(bufio.NewReaderSize(cf, 1<<16))}
-	r.dec.UseNumber()
-	var first spoolLine
-	if err := r.dec.Decode(&first); err != nil {
-		cf.close()
-		return nil, fmt.Errorf("the spool %s is damaged: %w", path, err)
-	}
-	r.cols, r.pk = first.Columns, first.PrimaryID
-	return r, nil
-}
-
-func (r *spoolReader) next(context.Context) (format.Record, bool, error) {
-	var l spoolLine
-	if err := r.dec.Decode(&l); err != nil {
-		return format.Record{}, false, fmt.Errorf("read the spool: %w", err)
-	}
-	if l.DeltaLink != nil {
-		r.link = *l.DeltaLink
-		return format.Record{}, false, io.EOF
-	}
-	r.line++
-	if l.Deleted != "" {
-		return format.Record{Line: r.line, Fields: map[string]any{r.pk: l.Deleted}}, true, nil
-	}
-	return format.Record{Line: r.line, Fields: l.Row}, false, nil
-}
-
-func (r *spoolReader) columns() []format.Column { return r.cols }
-func (r *spoolReader) watermark() string        { return r.link }
-
-// dataverseSink writes rows to a table of an org: it reads the rows of each
+// Sink writes rows to a table of an org: it reads the rows of each
 // request's keys first, so that unchanged rows are not written and inserts
 // are told from updates; it then upserts the rest by key with UpsertMultiple
 // (or $batch) from several writers at once; every writer waits out a 429's
 // Retry-After. Rows the org refuses become rejects when the policy accepts
 // partial input.
-type dataverseSink struct {
-	mu       sync.Mutex
-	entities map[string]*dv.Entity // lookups' tables
-	c        *dv.Client
-	e        *dv.Entity
-	plan     sinkPlan
-	sk       Sink
-	perRow   bool              // find and reject the rows of a refused request
-	binds    map[string]string // lookup column -> "navigation@odata.bind" and target set
-	targets  map[string]string // lookup column -> target entity set
-	sel      []string
-	byID     bool // the key is the primary id
+type Sink struct {
+	*Resolver
+	e       *dv.Entity
+	plan    sink.Plan
+	sk      Target
+	binds   map[string]string // lookup column -> "navigation@odata.bind" and target set
+	targets map[string]string // lookup column -> target entity set
+	sel     []string
+	byID    bool // the key is the primary id
 }
 
-func (s *Service) openDataverseSink(ctx context.Context, spec *Spec, p sinkPlan) (*dataverseSink, error) {
-	c, err := s.dataverse("sink", spec.Sink.Connection, spec.Sink.Org)
+// Open opens a sink to the table of an org that c reaches, checking the key
+// and the columns against the table's definition.
+func Open(ctx context.Context, c *dv.Client, sk Target, p sink.Plan) (*Sink, error) {
+	e, err := c.Entity(ctx, sk.Table)
 	if err != nil {
 		return nil, err
 	}
-	e, err := c.Entity(ctx, spec.Sink.Table)
-	if err != nil {
-		return nil, err
-	}
-	ds := &dataverseSink{c: c, e: e, plan: p, sk: spec.Sink, perRow: spec.Policy.OnError == "accept",
-		binds: map[string]string{}, targets: map[string]string{}}
-	ds.byID = len(p.key) == 1 && strings.EqualFold(p.key[0], e.PrimaryIDAttribute)
-	if !ds.byID && !hasKey(e.Keys, p.key) {
+	ds := &Sink{Resolver: NewResolver(c), e: e, plan: p, sk: sk, binds: map[string]string{}, targets: map[string]string{}}
+	ds.byID = len(p.Key) == 1 && strings.EqualFold(p.Key[0], e.PrimaryIDAttribute)
+	if !ds.byID && !hasKey(e.Keys, p.Key) {
 		var ks []string
 		for _, k := range e.Keys {
 			ks = append(ks, strings.Join(k, "+"))
 		}
 		return nil, fmt.Errorf("the key %s is neither the primary id %s of %s nor one of its alternate keys (%s)",
-			strings.Join(p.key, "+"), e.PrimaryIDAttribute, e.LogicalName, strings.Join(ks, ", "))
+			strings.Join(p.Key, "+"), e.PrimaryIDAttribute, e.LogicalName, strings.Join(ks, ", "))
 	}
-	lookups := map[string]*Lookup{}
-	for i := range spec.Mapping {
-		lookups[spec.Mapping[i].To] = spec.Mapping[i].Lookup
-	}
-	for _, col := range p.cols {
+	for _, col := range p.Cols {
 		a, ok := e.Attribute(col.Name)
 		if !ok {
 			return nil, fmt.Errorf("the table %s has no column %s", e.LogicalName, col.Name)
 		}
-		ds.sel = append(ds.sel, dvFieldName(a))
+		ds.sel = append(ds.sel, source.FieldName(a))
 		if !a.IsLookup() {
 			continue
 		}
 		target := ""
 		if len(a.Targets) == 1 {
 			target = a.Targets[0]
-		} else if l := lookups[col.Name]; l != nil {
-			target = l.Table
+		} else {
+			target = sk.Lookups[col.Name]
 		}
 		if target == "" {
 			return nil, fmt.Errorf("the column %s is a lookup to %s: give its mapping a lookup that names the table", col.Name, strings.Join(a.Targets, " or "))
@@ -337,10 +104,10 @@ func (s *Service) openDataverseSink(ctx context.Context, spec *Spec, p sinkPlan)
 		ds.binds[col.Name] = nav + "@odata.bind"
 		ds.targets[col.Name] = te.EntitySetName
 	}
-	if spec.Sink.Deletes == "flag" {
-		a, ok := e.Attribute(spec.Sink.DeletedColumn)
+	if sk.Deletes == "flag" {
+		a, ok := e.Attribute(sk.DeletedColumn)
 		if !ok || !strings.EqualFold(a.Type, "Boolean") {
-			return nil, fmt.Errorf("sink.deletedColumn: the table %s has no Boolean column %s to flag deleted rows with", e.LogicalName, spec.Sink.DeletedColumn)
+			return nil, fmt.Errorf("sink.deletedColumn: the table %s has no Boolean column %s to flag deleted rows with", e.LogicalName, sk.DeletedColumn)
 		}
 		ds.sel = append(ds.sel, a.LogicalName)
 	}
@@ -398,8 +165,18 @@ func navigationOf(ctx context.Context, c *dv.Client, table, column, target strin
 	return "", fmt.Errorf("the table %s has no relationship from %s to %s", table, column, target)
 }
 
+// Resolver resolves lookups against the tables of an org.
+type Resolver struct {
+	c        *dv.Client
+	mu       sync.Mutex
+	entities map[string]*dv.Entity // lookups' tables
+}
+
+// NewResolver resolves lookups through c.
+func NewResolver(c *dv.Client) *Resolver { return &Resolver{c: c} }
+
 // entity returns a table's definition, read once per sink.
-func (d *dataverseSink) entity(ctx context.Context, name string) (*dv.Entity, error) {
+func (d *Resolver) entity(ctx context.Context, name string) (*dv.Entity, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if e, ok := d.entities[name]; ok {
@@ -418,16 +195,16 @@ func (d *dataverseSink) entity(ctx context.Context, name string) (*dv.Entity, er
 
 // Resolve finds l.Return of the org's l.Table row whose l.Key is value. A
 // value two rows share stops the run: a lookup key must be unique.
-func (d *dataverseSink) Resolve(ctx context.Context, l Lookup, value string) (any, bool, error) {
+func (d *Resolver) Resolve(ctx context.Context, l sink.Lookup, value string) (any, bool, error) {
 	e, err := d.entity(ctx, l.Table)
 	if err != nil {
 		return nil, false, err
 	}
 	typ := format.TypeString
 	if a, ok := e.Attribute(l.Key); ok {
-		typ = ColumnType(a.Type)
+		typ = source.ColumnType(a.Type)
 	}
-	v, err := convert(value, typ, "")
+	v, err := format.Convert(value, typ, "")
 	if err != nil {
 		return nil, false, nil // no row can have it
 	}
@@ -462,28 +239,28 @@ func literal(typ string, v any) string {
 }
 
 // keyLiteral is the value of key column k of values as an OData literal.
-func (d *dataverseSink) keyLiteral(k string, values map[string]any) string {
+func (d *Sink) keyLiteral(k string, values map[string]any) string {
 	typ, _ := d.colType(k)
 	return literal(typ, values[k])
 }
 
 // path names a row: accounts(<id>) or accounts(accountnumber='A1'), as
 // @odata.id of UpsertMultiple takes it.
-func (d *dataverseSink) path(values map[string]any) string {
+func (d *Sink) path(values map[string]any) string {
 	return d.e.EntitySetName + "(" + d.keySegment(values) + ")"
 }
 
 // requestPath is path escaped for a request line.
-func (d *dataverseSink) requestPath(values map[string]any) string {
+func (d *Sink) requestPath(values map[string]any) string {
 	return d.e.EntitySetName + "(" + url.PathEscape(d.keySegment(values)) + ")"
 }
 
-func (d *dataverseSink) keySegment(values map[string]any) string {
+func (d *Sink) keySegment(values map[string]any) string {
 	if d.byID {
-		return format.Text(values[d.plan.key[0]])
+		return format.Text(values[d.plan.Key[0]])
 	}
-	parts := make([]string, len(d.plan.key))
-	for i, k := range d.plan.key {
+	parts := make([]string, len(d.plan.Key))
+	for i, k := range d.plan.Key {
 		parts[i] = k + "=" + d.keyLiteral(k, values)
 	}
 	return strings.Join(parts, ",")
@@ -491,7 +268,7 @@ func (d *dataverseSink) keySegment(values map[string]any) string {
 
 // body is a row as the Web API takes it: lookups bound (an empty lookup of
 // a row that exists is cleared), dates as text.
-func (d *dataverseSink) body(values map[string]any, exists bool) map[string]any {
+func (d *Sink) body(values map[string]any, exists bool) map[string]any {
 	out := make(map[string]any, len(values))
 	for k, v := range values {
 		if bind, ok := d.binds[k]; ok {
@@ -503,7 +280,7 @@ func (d *dataverseSink) body(values map[string]any, exists bool) map[string]any 
 			}
 			continue
 		}
-		if d.byID && k == d.plan.key[0] {
+		if d.byID && k == d.plan.Key[0] {
 			continue
 		}
 		switch x := v.(type) {
@@ -519,8 +296,8 @@ func (d *dataverseSink) body(values map[string]any, exists bool) map[string]any 
 	return out
 }
 
-func (d *dataverseSink) colType(name string) (string, bool) {
-	for _, c := range d.plan.cols {
+func (d *Sink) colType(name string) (string, bool) {
+	for _, c := range d.plan.Cols {
 		if c.Name == name {
 			return c.Type, true
 		}
@@ -528,21 +305,21 @@ func (d *dataverseSink) colType(name string) (string, bool) {
 	return "", false
 }
 
-// dvKeysPerQuery bounds the keys of one read, for the URL's length.
-const dvKeysPerQuery = 200
+// keysPerQuery bounds the keys of one read, for the URL's length.
+const keysPerQuery = 200
 
 // read returns the org's rows with the keys of rows, by keyOf, with the
 // values named as the job names them.
-func (d *dataverseSink) read(ctx context.Context, rows []Row) (map[string]map[string]any, error) {
+func (d *Sink) read(ctx context.Context, rows []sink.Row) (map[string]map[string]any, error) {
 	out := map[string]map[string]any{}
 	sel := append([]string{d.e.PrimaryIDAttribute}, d.sel...)
-	for start := 0; start < len(rows); start += dvKeysPerQuery {
-		part := rows[start:min(start+dvKeysPerQuery, len(rows))]
+	for start := 0; start < len(rows); start += keysPerQuery {
+		part := rows[start:min(start+keysPerQuery, len(rows))]
 		q := url.Values{"$select": {strings.Join(sel, ",")}, "$filter": {d.keyFilter(part)}}
 		err := d.c.Query(ctx, d.e.EntitySetName, q, 0, func(page []dv.Record) error {
 			for _, rec := range page {
-				m := make(map[string]any, len(d.plan.cols)+1)
-				for _, c := range d.plan.cols {
+				m := make(map[string]any, len(d.plan.Cols)+1)
+				for _, c := range d.plan.Cols {
 					if _, ok := d.binds[c.Name]; ok {
 						m[c.Name] = rec["_"+c.Name+"_value"]
 						continue
@@ -552,7 +329,7 @@ func (d *dataverseSink) read(ctx context.Context, rows []Row) (map[string]map[st
 				if d.sk.Deletes == "flag" {
 					m[d.sk.DeletedColumn] = rec[d.sk.DeletedColumn]
 				}
-				out[keyOf(d.plan.key, m)] = m
+				out[sink.KeyOf(d.plan.Key, m)] = m
 			}
 			return nil
 		})
@@ -566,8 +343,8 @@ func (d *dataverseSink) read(ctx context.Context, rows []Row) (map[string]map[st
 // keyFilter selects the rows with the keys of rows: In on a single key
 // column, which an index serves (its values are strings whatever the
 // column's type), else a disjunction of conjunctions.
-func (d *dataverseSink) keyFilter(rows []Row) string {
-	key := d.plan.key
+func (d *Sink) keyFilter(rows []sink.Row) string {
+	key := d.plan.Key
 	if len(key) == 1 {
 		vals := make([]string, len(rows))
 		typ, _ := d.colType(key[0])
@@ -592,19 +369,22 @@ func (d *dataverseSink) keyFilter(rows []Row) string {
 // write is one row to send: an upsert (exists: the org has the row) or a
 // deletion, and the count it adds to.
 type write struct {
-	row    Row
+	row    sink.Row
 	exists bool
 	delete bool
 	count  *int64
 }
 
-func (d *dataverseSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, error) {
-	var c Counts
-	rows = dedupe(d.plan.key, rows)
+// Apply reads the org's rows of the chunk's keys, leaves the unchanged ones
+// alone and sends the rest; the rows the org refuses come back as rejects
+// when PerRow is set.
+func (d *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.Reject, error) {
+	var c sink.Counts
+	rows = sink.Dedupe(d.plan.Key, rows)
 	flag := d.sk.Deletes == "flag"
 	wanted := rows
 	if d.sk.Deletes == "ignore" { // deletions need no read
-		wanted = make([]Row, 0, len(rows))
+		wanted = make([]sink.Row, 0, len(rows))
 		for _, r := range rows {
 			if !r.Deleted {
 				wanted = append(wanted, r)
@@ -617,7 +397,7 @@ func (d *dataverseSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject
 	}
 	var upserts, deletes []write
 	for _, r := range rows {
-		before, ok := existing[keyOf(d.plan.key, r.Values)]
+		before, ok := existing[sink.KeyOf(d.plan.Key, r.Values)]
 		flagged := ok && flag && before[d.sk.DeletedColumn] == true
 		if r.Deleted {
 			switch {
@@ -625,10 +405,10 @@ func (d *dataverseSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject
 				// gone already, or nothing to do
 			case flag:
 				values := map[string]any{d.sk.DeletedColumn: true}
-				for _, k := range d.plan.key {
+				for _, k := range d.plan.Key {
 					values[k] = r.Values[k]
 				}
-				upserts = append(upserts, write{row: Row{Line: r.Line, Values: values}, exists: true, count: &c.Deleted})
+				upserts = append(upserts, write{row: sink.Row{Line: r.Line, Values: values}, exists: true, count: &c.Deleted})
 			default:
 				deletes = append(deletes, write{row: r, exists: true, delete: true, count: &c.Deleted})
 			}
@@ -645,7 +425,7 @@ func (d *dataverseSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject
 		switch {
 		case !ok:
 			upserts = append(upserts, write{row: r, count: &c.Inserted})
-		case !flagged && rowHash(d.plan.cols, before) == rowHash(d.plan.cols, r.Values):
+		case !flagged && sink.Hash(d.plan.Cols, before) == sink.Hash(d.plan.Cols, r.Values):
 			c.Unchanged++
 		default:
 			upserts = append(upserts, write{row: r, exists: true, count: &c.Updated})
@@ -674,12 +454,12 @@ func (d *dataverseSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject
 
 // send carries out the batches with the sink's writers; the first error that
 // is not about a row stops them.
-func (d *dataverseSink) send(ctx context.Context, batches [][]write) ([]Reject, error) {
+func (d *Sink) send(ctx context.Context, batches [][]write) ([]sink.Reject, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan []write)
 	type result struct {
-		rejects []Reject
+		rejects []sink.Reject
 		err     error
 	}
 	results := make(chan result, len(batches))
@@ -701,7 +481,7 @@ func (d *dataverseSink) send(ctx context.Context, batches [][]write) ([]Reject, 
 			}
 		}
 	}()
-	var rejects []Reject
+	var rejects []sink.Reject
 	for range batches {
 		var r result
 		select {
@@ -731,7 +511,7 @@ func refusesRows(err error) (*dv.Error, bool) {
 	return de, de.Status >= 400
 }
 
-func (d *dataverseSink) sendOne(ctx context.Context, ws []write) ([]Reject, error) {
+func (d *Sink) sendOne(ctx context.Context, ws []write) ([]sink.Reject, error) {
 	if !ws[0].delete && d.sk.Write == "upsert-multiple" {
 		targets := make([]dv.Record, len(ws))
 		for i, w := range ws {
@@ -744,7 +524,7 @@ func (d *dataverseSink) sendOne(ctx context.Context, ws []write) ([]Reject, erro
 		if err == nil || !rowsRefused {
 			return nil, err
 		}
-		if !d.perRow {
+		if !d.sk.PerRow {
 			return nil, fmt.Errorf("the org refused a request of %d rows (source lines %d to %d): %s", len(ws), ws[0].row.Line, ws[len(ws)-1].row.Line, de.Message)
 		}
 		// The request is all-or-nothing: send its rows one by one to find
@@ -753,15 +533,15 @@ func (d *dataverseSink) sendOne(ctx context.Context, ws []write) ([]Reject, erro
 	return d.batch(ctx, ws)
 }
 
-// dvBatchRetries bounds how often parts of a $batch throttled or failed by
+// batchRetries bounds how often parts of a $batch throttled or failed by
 // the org are sent again.
-const dvBatchRetries = 5
+const batchRetries = 5
 
 // batch sends the rows as one $batch of independent requests, sends again
 // the parts the org throttled, and returns a reject for each row refused.
-func (d *dataverseSink) batch(ctx context.Context, ws []write) ([]Reject, error) {
+func (d *Sink) batch(ctx context.Context, ws []write) ([]sink.Reject, error) {
 	pending := ws
-	var rejects []Reject
+	var rejects []sink.Reject
 	for round := 0; len(pending) > 0; round++ {
 		parts := make([]dv.Part, len(pending))
 		for i, w := range pending {
@@ -799,13 +579,13 @@ func (d *dataverseSink) batch(ctx context.Context, ws []write) ([]Reject, error)
 				if errors.As(res.Err(), &de) {
 					msg = de.Message
 				}
-				if !d.perRow {
+				if !d.sk.PerRow {
 					return rejects, fmt.Errorf("the org refused source line %d: %s", w.row.Line, msg)
 				}
-				col := refusedColumn(msg, d.plan.cols)
-				rj := Reject{Line: w.row.Line, Column: col, Reason: "the org refused the row: " + msg}
+				col := refusedColumn(msg, d.plan.Cols)
+				rj := sink.Reject{Line: w.row.Line, Column: col, Reason: "the org refused the row: " + msg}
 				if col != "" {
-					rj.Value = truncate(format.Text(w.row.Values[col]), 200)
+					rj.Value = sink.Truncate(format.Text(w.row.Values[col]), 200)
 				}
 				rejects = append(rejects, rj)
 			}
@@ -813,7 +593,7 @@ func (d *dataverseSink) batch(ctx context.Context, ws []write) ([]Reject, error)
 		if len(again) == 0 {
 			break
 		}
-		if round >= dvBatchRetries {
+		if round >= batchRetries {
 			return rejects, fmt.Errorf("the org kept refusing %d rows with throttling or server errors", len(again))
 		}
 		if wait == 0 {
@@ -838,8 +618,9 @@ func refusedColumn(msg string, cols []format.Column) string {
 	return ""
 }
 
-func (d *dataverseSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte, bool, error) {
-	var live []Row
+// Verify reads the chunk's live rows back from the org by key.
+func (d *Sink) Verify(ctx context.Context, rows []sink.Row) (map[string][32]byte, bool, error) {
+	var live []sink.Row
 	for _, r := range rows {
 		if !r.Deleted {
 			live = append(live, r)
@@ -851,10 +632,13 @@ func (d *dataverseSink) Verify(ctx context.Context, rows []Row) (map[string][32]
 	}
 	out := make(map[string][32]byte, len(got))
 	for k, v := range got {
-		out[k] = rowHash(d.plan.cols, v)
+		out[k] = sink.Hash(d.plan.Cols, v)
 	}
 	return out, true, nil
 }
 
-func (d *dataverseSink) Finish(context.Context) (*tally, error) { return nil, nil }
-func (d *dataverseSink) Abort()                                 {}
+// Finish has nothing to complete: every chunk was written when applied.
+func (d *Sink) Finish(context.Context) (*sink.Tally, error) { return nil, nil }
+
+// Abort has nothing to discard.
+func (d *Sink) Abort() {}

@@ -1,25 +1,42 @@
-package job
+// Package sql is the sink of a job into a warehouse table on PostgreSQL,
+// MySQL/MariaDB or SQLite.
+package sql
 
 import (
 	"context"
-	"database/sql"
+	dbsql "database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"junction/internal/job/format"
+	"junction/internal/job/sink"
+	"junction/internal/job/sqldb"
+	"junction/internal/store"
 )
 
-// sqlSink upserts rows into a warehouse table on PostgreSQL, MySQL/MariaDB or
+// Table is the warehouse table a sink writes.
+type Table struct {
+	Driver string // postgres, mysql or sqlite
+	Name   string
+	// Deletes is ignore, flag (set DeletedColumn) or delete.
+	Deletes       string
+	DeletedColumn string
+	// NoCopy turns off COPY for new rows on PostgreSQL.
+	NoCopy bool
+}
+
+// Sink upserts rows into a warehouse table on PostgreSQL, MySQL/MariaDB or
 // SQLite. The table is created when missing and gains columns the job maps but
 // it lacks. Each chunk is one transaction: existing rows are read by key to
 // count inserts, updates and unchanged rows; new rows go in with COPY on
 // PostgreSQL, changed rows with a multi-row upsert.
-type sqlSink struct {
-	d       sqlDialect
-	db      *sql.DB   // mysql, sqlite
+type Sink struct {
+	d       sqldb.Dialect
+	db      *dbsql.DB // mysql, sqlite
 	pg      *pgx.Conn // postgres
 	table   string
 	cols    []format.Column
@@ -29,8 +46,11 @@ type sqlSink struct {
 	noCopy  bool
 }
 
-func openSQLSink(ctx context.Context, sk Sink, dsn string, p sinkPlan, prepare bool) (*sqlSink, error) {
-	s := &sqlSink{d: sqlDialect(sk.Driver), table: sk.Table, cols: p.cols, key: p.key, deletes: sk.Deletes, delCol: sk.DeletedColumn, noCopy: sk.NoCopy}
+// Open connects to the database of dsn. With prepare, the table is created
+// or altered to hold the plan's columns; without, the sink only resolves
+// lookups.
+func Open(ctx context.Context, t Table, dsn string, p sink.Plan, prepare bool) (*Sink, error) {
+	s := &Sink{d: sqldb.Dialect(t.Driver), table: t.Name, cols: p.Cols, key: p.Key, deletes: t.Deletes, delCol: t.DeletedColumn, noCopy: t.NoCopy}
 	var err error
 	if s.d == "postgres" {
 		s.pg, err = pgx.Connect(ctx, dsn)
@@ -38,7 +58,7 @@ func openSQLSink(ctx context.Context, sk Sink, dsn string, p sinkPlan, prepare b
 			return nil, fmt.Errorf("cannot reach the postgres database: %w", err)
 		}
 	} else {
-		if s.db, err = openSQL(ctx, s.d, dsn); err != nil {
+		if s.db, err = sqldb.Open(ctx, s.d, dsn); err != nil {
 			return nil, err
 		}
 		s.db.SetMaxOpenConns(1)
@@ -53,9 +73,9 @@ func openSQLSink(ctx context.Context, sk Sink, dsn string, p sinkPlan, prepare b
 	return s, nil
 }
 
-func (s *sqlSink) isKey(name string) bool { return contains(s.key, name) }
+func (s *Sink) isKey(name string) bool { return slices.Contains(s.key, name) }
 
-func (s *sqlSink) withTx(ctx context.Context, fn func(chunkTx) error) error {
+func (s *Sink) withTx(ctx context.Context, fn func(chunkTx) error) error {
 	if s.pg != nil {
 		tx, err := s.pg.Begin(ctx)
 		if err != nil {
@@ -78,7 +98,7 @@ func (s *sqlSink) withTx(ctx context.Context, fn func(chunkTx) error) error {
 	return tx.Commit()
 }
 
-func (s *sqlSink) ensureTable(ctx context.Context) error {
+func (s *Sink) ensureTable(ctx context.Context) error {
 	return s.withTx(ctx, func(tx chunkTx) error {
 		var existing = map[string]bool{}
 		var q string
@@ -103,7 +123,7 @@ func (s *sqlSink) ensureTable(ctx context.Context) error {
 		if len(existing) == 0 {
 			defs := make([]string, 0, len(cols)+1)
 			for _, c := range cols {
-				def := s.d.quote(c.Name) + " " + s.d.columnType(c.Type, s.isKey(c.Name))
+				def := s.d.Quote(c.Name) + " " + s.d.ColumnType(c.Type, s.isKey(c.Name))
 				if s.isKey(c.Name) {
 					def += " NOT NULL"
 				}
@@ -111,10 +131,10 @@ func (s *sqlSink) ensureTable(ctx context.Context) error {
 			}
 			keys := make([]string, len(s.key))
 			for i, k := range s.key {
-				keys[i] = s.d.quote(k)
+				keys[i] = s.d.Quote(k)
 			}
 			defs = append(defs, "PRIMARY KEY ("+strings.Join(keys, ", ")+")")
-			_, err := tx.exec(ctx, "CREATE TABLE "+s.d.quote(s.table)+" (\n  "+strings.Join(defs, ",\n  ")+"\n)", nil)
+			_, err := tx.exec(ctx, "CREATE TABLE "+s.d.Quote(s.table)+" (\n  "+strings.Join(defs, ",\n  ")+"\n)", nil)
 			return err
 		}
 		for _, c := range cols {
@@ -124,7 +144,7 @@ func (s *sqlSink) ensureTable(ctx context.Context) error {
 			if s.isKey(c.Name) {
 				return fmt.Errorf("the table exists without the key column %s; add it (with a unique index) first", c.Name)
 			}
-			if _, err := tx.exec(ctx, "ALTER TABLE "+s.d.quote(s.table)+" ADD COLUMN "+s.d.quote(c.Name)+" "+s.d.columnType(c.Type, false), nil); err != nil {
+			if _, err := tx.exec(ctx, "ALTER TABLE "+s.d.Quote(s.table)+" ADD COLUMN "+s.d.Quote(c.Name)+" "+s.d.ColumnType(c.Type, false), nil); err != nil {
 				return err
 			}
 		}
@@ -133,30 +153,30 @@ func (s *sqlSink) ensureTable(ctx context.Context) error {
 }
 
 // whereKeys builds a WHERE clause matching rows by key, placeholders from n+1.
-func (s *sqlSink) whereKeys(rows []Row, n int) (string, []any) {
+func (s *Sink) whereKeys(rows []sink.Row, n int) (string, []any) {
 	var args []any
 	if len(s.key) == 1 {
 		k := s.key[0]
 		phs := make([]string, len(rows))
 		for i, r := range rows {
-			args = append(args, s.d.bind(s.colType(k), r.Values[k]))
-			phs[i] = s.d.ph(n + len(args))
+			args = append(args, s.d.Bind(s.colType(k), r.Values[k]))
+			phs[i] = s.d.Ph(n + len(args))
 		}
-		return s.d.quote(k) + " IN (" + strings.Join(phs, ", ") + ")", args
+		return s.d.Quote(k) + " IN (" + strings.Join(phs, ", ") + ")", args
 	}
 	ors := make([]string, len(rows))
 	for i, r := range rows {
 		ands := make([]string, len(s.key))
 		for j, k := range s.key {
-			args = append(args, s.d.bind(s.colType(k), r.Values[k]))
-			ands[j] = s.d.quote(k) + " = " + s.d.ph(n+len(args))
+			args = append(args, s.d.Bind(s.colType(k), r.Values[k]))
+			ands[j] = s.d.Quote(k) + " = " + s.d.Ph(n+len(args))
 		}
 		ors[i] = "(" + strings.Join(ands, " AND ") + ")"
 	}
 	return strings.Join(ors, " OR "), args
 }
 
-func (s *sqlSink) colType(name string) string {
+func (s *Sink) colType(name string) string {
 	for _, c := range s.cols {
 		if c.Name == name {
 			return c.Type
@@ -165,10 +185,10 @@ func (s *sqlSink) colType(name string) string {
 	return format.TypeString
 }
 
-func (s *sqlSink) selectCols() string {
+func (s *Sink) selectCols() string {
 	names := make([]string, len(s.cols))
 	for i, c := range s.cols {
-		names[i] = s.d.quote(c.Name)
+		names[i] = s.d.Quote(c.Name)
 	}
 	return strings.Join(names, ", ")
 }
@@ -176,18 +196,18 @@ func (s *sqlSink) selectCols() string {
 // existing reads the rows of chunk that the table holds, by key text. With
 // deletes: flag, a row that is flagged deleted has no hash: it is not the
 // live row the chunk may bring back.
-func (s *sqlSink) existing(ctx context.Context, tx chunkTx, rows []Row) (map[string][32]byte, error) {
+func (s *Sink) existing(ctx context.Context, tx chunkTx, rows []sink.Row) (map[string][32]byte, error) {
 	out := make(map[string][32]byte, len(rows))
 	const batch = 500
 	flag := s.deletes == "flag"
 	sel := s.selectCols()
 	if flag {
-		sel += ", " + s.d.quote(s.delCol)
+		sel += ", " + s.d.Quote(s.delCol)
 	}
 	for start := 0; start < len(rows); start += batch {
 		part := rows[start:min(start+batch, len(rows))]
 		where, args := s.whereKeys(part, 0)
-		q := "SELECT " + sel + " FROM " + s.d.quote(s.table) + " WHERE " + where
+		q := "SELECT " + sel + " FROM " + s.d.Quote(s.table) + " WHERE " + where
 		err := tx.query(ctx, q, args, func(v []any) error {
 			row := make(map[string]any, len(s.cols))
 			for i, c := range s.cols {
@@ -195,14 +215,14 @@ func (s *sqlSink) existing(ctx context.Context, tx chunkTx, rows []Row) (map[str
 			}
 			live := true
 			if flag {
-				deleted, _ := convert(dbValue(v[len(s.cols)]), format.TypeBool, "")
+				deleted, _ := format.Convert(sqldb.Value(v[len(s.cols)]), format.TypeBool, "")
 				live = deleted != true
 			}
 			var h [32]byte // a flagged row: differs from any live row
 			if live {
-				h = rowHash(s.cols, row)
+				h = sink.Hash(s.cols, row)
 			}
-			out[keyOf(s.key, row)] = h
+			out[sink.KeyOf(s.key, row)] = h
 			return nil
 		})
 		if err != nil {
@@ -212,34 +232,20 @@ func (s *sqlSink) existing(ctx context.Context, tx chunkTx, rows []Row) (map[str
 	return out, nil
 }
 
-// dedupe keeps the last row of each key in a chunk.
-func dedupe(key []string, rows []Row) []Row {
-	seen := make(map[string]int, len(rows))
-	out := rows[:0:0]
-	for _, r := range rows {
-		k := keyOf(key, r.Values)
-		if i, ok := seen[k]; ok {
-			out[i] = r
-			continue
-		}
-		seen[k] = len(out)
-		out = append(out, r)
-	}
-	return out
-}
-
-func (s *sqlSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, error) {
-	rows = dedupe(s.key, rows)
-	var c Counts
+// Apply writes one chunk in one transaction: rows the table lacks are
+// inserted, changed ones updated, deletions deleted or flagged.
+func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.Reject, error) {
+	rows = sink.Dedupe(s.key, rows)
+	var c sink.Counts
 	err := s.withTx(ctx, func(tx chunkTx) error {
-		c = Counts{}
+		c = sink.Counts{}
 		have, err := s.existing(ctx, tx, rows)
 		if err != nil {
 			return fmt.Errorf("read existing rows: %w", err)
 		}
-		var fresh, changed, deleted []Row
+		var fresh, changed, deleted []sink.Row
 		for _, r := range rows {
-			k := keyOf(s.key, r.Values)
+			k := sink.KeyOf(s.key, r.Values)
 			h, ok := have[k]
 			switch {
 			case r.Deleted:
@@ -248,7 +254,7 @@ func (s *sqlSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, erro
 				}
 			case !ok:
 				fresh = append(fresh, r)
-			case h != rowHash(s.cols, r.Values):
+			case h != sink.Hash(s.cols, r.Values):
 				changed = append(changed, r)
 			default:
 				c.Unchanged++
@@ -284,26 +290,26 @@ func (s *sqlSink) Apply(ctx context.Context, rows []Row) (Counts, []Reject, erro
 	return c, nil, err
 }
 
-func (s *sqlSink) writeCols() []format.Column {
+func (s *Sink) writeCols() []format.Column {
 	if s.deletes == "flag" {
 		return append(append([]format.Column(nil), s.cols...), format.Column{Name: s.delCol, Type: format.TypeBool})
 	}
 	return s.cols
 }
 
-func (s *sqlSink) rowArgs(cols []format.Column, r Row) []any {
+func (s *Sink) rowArgs(cols []format.Column, r sink.Row) []any {
 	out := make([]any, len(cols))
 	for i, c := range cols {
 		if s.deletes == "flag" && c.Name == s.delCol {
 			out[i] = r.Deleted
 			continue
 		}
-		out[i] = s.d.bind(c.Type, r.Values[c.Name])
+		out[i] = s.d.Bind(c.Type, r.Values[c.Name])
 	}
 	return out
 }
 
-func (s *sqlSink) copyRows(ctx context.Context, tx pgx.Tx, rows []Row) (int64, error) {
+func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row) (int64, error) {
 	cols := s.writeCols()
 	names := make([]string, len(cols))
 	for i, c := range cols {
@@ -318,12 +324,12 @@ func (s *sqlSink) copyRows(ctx context.Context, tx pgx.Tx, rows []Row) (int64, e
 
 // upsert writes rows with multi-row INSERT ... ON CONFLICT (or ON DUPLICATE
 // KEY on MySQL), a few hundred rows a statement.
-func (s *sqlSink) upsert(ctx context.Context, tx chunkTx, rows []Row) error {
+func (s *Sink) upsert(ctx context.Context, tx chunkTx, rows []sink.Row) error {
 	cols := s.writeCols()
 	names := make([]string, len(cols))
 	var sets []string
 	for i, c := range cols {
-		names[i] = s.d.quote(c.Name)
+		names[i] = s.d.Quote(c.Name)
 		if s.isKey(c.Name) {
 			continue
 		}
@@ -335,13 +341,13 @@ func (s *sqlSink) upsert(ctx context.Context, tx chunkTx, rows []Row) error {
 	}
 	keys := make([]string, len(s.key))
 	for i, k := range s.key {
-		keys[i] = s.d.quote(k)
+		keys[i] = s.d.Quote(k)
 	}
 	per := max(1, 30000/len(cols))
 	for start := 0; start < len(rows); start += per {
 		part := rows[start:min(start+per, len(rows))]
 		var b strings.Builder
-		b.WriteString("INSERT INTO " + s.d.quote(s.table) + " (" + strings.Join(names, ", ") + ") VALUES ")
+		b.WriteString("INSERT INTO " + s.d.Quote(s.table) + " (" + strings.Join(names, ", ") + ") VALUES ")
 		args := make([]any, 0, len(part)*len(cols))
 		for i, r := range part {
 			if i > 0 {
@@ -353,7 +359,7 @@ func (s *sqlSink) upsert(ctx context.Context, tx chunkTx, rows []Row) error {
 					b.WriteString(", ")
 				}
 				args = append(args, v)
-				b.WriteString(s.d.ph(len(args)))
+				b.WriteString(s.d.Ph(len(args)))
 			}
 			b.WriteByte(')')
 		}
@@ -374,17 +380,18 @@ func (s *sqlSink) upsert(ctx context.Context, tx chunkTx, rows []Row) error {
 	return nil
 }
 
-func (s *sqlSink) delete(ctx context.Context, tx chunkTx, rows []Row) (int64, error) {
+func (s *Sink) delete(ctx context.Context, tx chunkTx, rows []sink.Row) (int64, error) {
 	where, args := s.whereKeys(rows, 1)
 	if s.deletes == "flag" {
-		return tx.exec(ctx, "UPDATE "+s.d.quote(s.table)+" SET "+s.d.quote(s.delCol)+" = "+s.d.ph(1)+" WHERE "+where, append([]any{true}, args...))
+		return tx.exec(ctx, "UPDATE "+s.d.Quote(s.table)+" SET "+s.d.Quote(s.delCol)+" = "+s.d.Ph(1)+" WHERE "+where, append([]any{true}, args...))
 	}
 	where, args = s.whereKeys(rows, 0)
-	return tx.exec(ctx, "DELETE FROM "+s.d.quote(s.table)+" WHERE "+where, args)
+	return tx.exec(ctx, "DELETE FROM "+s.d.Quote(s.table)+" WHERE "+where, args)
 }
 
-func (s *sqlSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte, bool, error) {
-	var live []Row
+// Verify reads the chunk's live rows back by key.
+func (s *Sink) Verify(ctx context.Context, rows []sink.Row) (map[string][32]byte, bool, error) {
+	var live []sink.Row
 	for _, r := range rows {
 		if !r.Deleted {
 			live = append(live, r)
@@ -399,46 +406,36 @@ func (s *sqlSink) Verify(ctx context.Context, rows []Row) (map[string][32]byte, 
 	return got, true, err
 }
 
-func (s *sqlSink) Resolve(ctx context.Context, l Lookup, value string) (any, bool, error) {
-	q := "SELECT " + s.d.quote(l.Return) + " FROM " + s.d.quote(l.Table) + " WHERE " + s.d.quote(l.Key) + " = " + s.d.ph(1)
+// Resolve finds l.Return of the row of l.Table whose l.Key is value, in the
+// sink's database. A value two rows share stops the run: a lookup key must
+// be unique.
+func (s *Sink) Resolve(ctx context.Context, l sink.Lookup, value string) (any, bool, error) {
+	q := "SELECT " + s.d.Quote(l.Return) + " FROM " + s.d.Quote(l.Table) + " WHERE " + s.d.Quote(l.Key) + " = " + s.d.Ph(1)
 	if s.d == "postgres" {
-		q = "SELECT " + s.d.quote(l.Return) + " FROM " + s.d.quote(l.Table) + " WHERE CAST(" + s.d.quote(l.Key) + " AS TEXT) = $1"
+		q = "SELECT " + s.d.Quote(l.Return) + " FROM " + s.d.Quote(l.Table) + " WHERE CAST(" + s.d.Quote(l.Key) + " AS TEXT) = $1"
 	}
 	q += " LIMIT 2"
 	var vals []any
 	var err error
 	if s.pg != nil {
 		var rows pgx.Rows
-		rows, err = s.pg.Query(ctx, q, value)
-		if err == nil {
-			for rows.Next() {
-				v, verr := rows.Values()
-				if verr != nil {
-					err = verr
-					break
+		if rows, err = s.pg.Query(ctx, q, value); err == nil {
+			vals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (any, error) {
+				v, err := r.Values()
+				if err != nil {
+					return nil, err
 				}
-				vals = append(vals, dbValue(v[0]))
-			}
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
+				return sqldb.Value(v[0]), nil
+			})
 		}
 	} else {
-		var rows *sql.Rows
-		rows, err = s.db.QueryContext(ctx, q, value)
-		if err == nil {
-			for rows.Next() {
+		var rows *dbsql.Rows
+		if rows, err = s.db.QueryContext(ctx, q, value); err == nil {
+			vals, err = store.CollectRows(rows, func(r *dbsql.Rows) (any, error) {
 				var v any
-				if err = rows.Scan(&v); err != nil {
-					break
-				}
-				vals = append(vals, dbValue(v))
-			}
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
+				err := r.Scan(&v)
+				return sqldb.Value(v), err
+			})
 		}
 	}
 	if err != nil {
@@ -453,9 +450,11 @@ func (s *sqlSink) Resolve(ctx context.Context, l Lookup, value string) (any, boo
 	return nil, false, errors.New("more than one row has " + l.Key + " = " + value + " in " + l.Table)
 }
 
-func (s *sqlSink) Finish(context.Context) (*tally, error) { s.Abort(); return nil, nil }
+// Finish closes the database: every chunk was committed when applied.
+func (s *Sink) Finish(context.Context) (*sink.Tally, error) { s.Abort(); return nil, nil }
 
-func (s *sqlSink) Abort() {
+// Abort closes the database.
+func (s *Sink) Abort() {
 	if s.pg != nil {
 		s.pg.Close(context.Background())
 		s.pg = nil

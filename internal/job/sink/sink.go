@@ -1,0 +1,165 @@
+// Package sink is what every sink of a job shares with the runner that feeds
+// it: the mapped rows it is given, the lookups it resolves, what it reports
+// back (counts, rejects, a tally of what it holds), and the key text and
+// checksum of a row by which the runner reconciles the sink with the source.
+// One package below it per kind of sink writes the rows.
+package sink
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"unicode/utf8"
+
+	"junction/internal/job/format"
+)
+
+// Row is a mapped row ready for a sink.
+type Row struct {
+	Line    int64
+	Values  map[string]any
+	Deleted bool
+}
+
+// Reject is one problem with one row, as the rejects file lists it.
+type Reject struct {
+	Line   int64  `json:"line"`
+	Column string `json:"column,omitempty"`
+	Reason string `json:"reason"`
+	Value  string `json:"value,omitempty"`
+}
+
+// Counts are what a run did to the sink.
+type Counts struct {
+	Inserted  int64 `json:"inserted"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+	Deleted   int64 `json:"deleted"`
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Inserted += o.Inserted
+	c.Updated += o.Updated
+	c.Unchanged += o.Unchanged
+	c.Deleted += o.Deleted
+}
+
+// Lookup finds Return in Table where Key equals the value.
+type Lookup struct {
+	Table  string `yaml:"table" json:"table"`
+	Key    string `yaml:"key" json:"key"`
+	Return string `yaml:"return" json:"return"`
+}
+
+// Plan is what a sink is opened with.
+type Plan struct {
+	Cols  []format.Column
+	Key   []string
+	RunID int64
+	// Resume says the run goes on from a checkpoint; output already
+	// committed by the earlier attempt stays.
+	Resume bool
+}
+
+// Tally is an order-independent count and checksum of rows: the sum of the
+// first eight bytes of each row's SHA-256 of its key and values.
+type Tally struct {
+	Rows int64
+	Sum  uint64
+}
+
+// Add counts the row of key whose checksum is h.
+func (t *Tally) Add(key string, h [32]byte) {
+	t.Rows++
+	t.Sum += keyed(key, h)
+}
+
+func keyed(key string, h [32]byte) uint64 {
+	var k uint64 = 1469598103934665603
+	for i := 0; i < len(key); i++ { // FNV-1a of the key, mixed into the row hash
+		k ^= uint64(key[i])
+		k *= 1099511628211
+	}
+	return binary.LittleEndian.Uint64(h[:8]) ^ k
+}
+
+// KeyOf is the text of a row's key columns, for reconciliation and messages.
+func KeyOf(key []string, values map[string]any) string {
+	if len(key) == 1 {
+		return format.Text(values[key[0]])
+	}
+	parts := make([]string, len(key))
+	for i, k := range key {
+		parts[i] = format.Text(values[k])
+	}
+	b, _ := json.Marshal(parts)
+	return string(b)
+}
+
+// Hash is a checksum of a row's values as canonical text, column by column.
+func Hash(cols []format.Column, values map[string]any) [32]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, c := range cols {
+		t, null := canonical(c.Type, values[c.Name])
+		binary.LittleEndian.PutUint64(n[:], uint64(len(c.Name)))
+		h.Write(n[:])
+		h.Write([]byte(c.Name))
+		if null {
+			binary.LittleEndian.PutUint64(n[:], ^uint64(0))
+			h.Write(n[:])
+			continue
+		}
+		binary.LittleEndian.PutUint64(n[:], uint64(len(t)))
+		h.Write(n[:])
+		h.Write([]byte(t))
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// canonical renders v of typ as text that equal values share however a
+// database returned them.
+func canonical(typ string, v any) (text string, null bool) {
+	c, err := format.Convert(v, typ, "")
+	if err != nil {
+		return format.Text(v), v == nil
+	}
+	if c == nil {
+		return "", true
+	}
+	if typ == format.TypeDate {
+		return format.Text(c)[:10], false
+	}
+	return format.Text(c), false
+}
+
+// Dedupe keeps the last row of each key in a chunk.
+func Dedupe(key []string, rows []Row) []Row {
+	seen := make(map[string]int, len(rows))
+	out := rows[:0:0]
+	for _, r := range rows {
+		k := KeyOf(key, r.Values)
+		if i, ok := seen[k]; ok {
+			out[i] = r
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Truncate cuts s to at most n bytes at a character boundary, marking the
+// cut: a reject's value is kept short.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
