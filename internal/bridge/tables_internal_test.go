@@ -48,6 +48,9 @@ func FuzzRowValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for i := range acct.Columns {
 			c := &acct.Columns[i]
+			if c.Polymorphic() {
+				continue // a bare id for a polymorphic lookup is looked up in the store
+			}
 			v, err := ts.rowValue(context.Background(), nil, acct, c, s)
 			if err != nil || v == nil {
 				continue

@@ -36,7 +36,7 @@ func SelectList(t *Table, alias string) string {
 			b.WriteString(", ")
 		}
 		b.WriteString(alias + "." + Quote(c.Name))
-		if c.Type == Customer {
+		if c.Polymorphic() {
 			b.WriteString(", " + alias + "." + Quote(TypeColumn(c)))
 		}
 	}
@@ -47,7 +47,7 @@ func SelectList(t *Table, alias string) string {
 func SelectWidth(t *Table) int {
 	n := len(t.Columns)
 	for i := range t.Columns {
-		if t.Columns[i].Type == Customer {
+		if t.Columns[i].Polymorphic() {
 			n++
 		}
 	}
@@ -56,12 +56,7 @@ func SelectWidth(t *Table) int {
 
 // ScanRow reads a row selected with SelectList.
 func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
-	n := len(t.Columns)
-	for i := range t.Columns {
-		if t.Columns[i].Type == Customer {
-			n++
-		}
-	}
+	n := SelectWidth(t)
 	vals := make([]any, n)
 	ptrs := make([]any, n)
 	for i := range vals {
@@ -77,12 +72,12 @@ func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
 		v := fromSQL(c, vals[j])
 		j++
 		if c.Type.IsLookup() {
-			var tbl string
-			if c.Type == Customer {
-				tbl, _ = fromSQL(&Column{Type: String}, vals[j]).(string)
+			tbl := c.Targets[0]
+			if c.Polymorphic() {
+				if s, _ := fromSQL(&Column{Type: String}, vals[j]).(string); s != "" {
+					tbl = s
+				}
 				j++
-			} else {
-				tbl = c.Targets[0]
 			}
 			if id, ok := v.(string); ok && id != "" {
 				v = Ref{Table: tbl, ID: id}
@@ -175,7 +170,11 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 		return nil, err
 	}
 	s.forgetGrants(t)
+	s.forgetComputed(t)
 	if err := s.check(ctx, tx, t, nil, row, nil); err != nil {
+		return nil, err
+	}
+	if _, err := s.compute(ctx, tx, t, nil, row, nil, who); err != nil {
 		return nil, err
 	}
 	id, _ := row[t.PrimaryID()].(string)
@@ -204,7 +203,7 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 			continue
 		}
 		cols, marks, args = append(cols, Quote(c.Name)), append(marks, "?"), append(args, toSQL(v))
-		if c.Type == Customer {
+		if c.Polymorphic() {
 			var tbl any
 			if r, ok := v.(Ref); ok {
 				tbl = r.Table
@@ -290,8 +289,8 @@ func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
 		if !ok {
 			return nil, nil, Errorf(http.StatusBadRequest, CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name).about(k)
 		}
-		if c.System && k != "ownerid" && !(create && k == t.PrimaryID()) {
-			continue
+		if !c.Writable(create) && k != "ownerid" && !(create && k == t.PrimaryID()) {
+			continue // read-only columns are ignored, as Dataverse does
 		}
 		if (k == "statecode" || k == "statuscode") && values[k] == nil {
 			return nil, nil, Invalid("Attribute '%s' of %s cannot be set to null.", k, t.Name).about(k)
@@ -306,7 +305,7 @@ func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
 		if row["statuscode"] == nil {
 			row["statuscode"] = defaultStatus(t, row["statecode"].(int64))
 		}
-		if row["ownerid"] == nil {
+		if row["ownerid"] == nil && t.Owned() {
 			row["ownerid"] = Ref{Table: "systemuser", ID: ownerOf(who)}
 		}
 		return row, set, nil
@@ -416,16 +415,22 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 		return nil, err
 	}
 	s.forgetGrants(t)
+	s.forgetComputed(t)
 	if err := s.check(ctx, tx, t, before, after, changed); err != nil {
 		return nil, err
 	}
+	computed, err := s.compute(ctx, tx, t, before, after, changed, who)
+	if err != nil {
+		return nil, err
+	}
+	changed = append(changed, computed...)
 	var sets []string
 	var args []any
 	for _, k := range changed {
 		c, _ := t.Column(k)
 		v := after[k]
 		sets, args = append(sets, Quote(k)+" = ?"), append(args, toSQL(v))
-		if c.Type == Customer {
+		if c.Polymorphic() {
 			var tbl any
 			if r, ok := v.(Ref); ok {
 				tbl = r.Table

@@ -74,10 +74,11 @@ func label(s string) map[string]any {
 
 func entityMetadata(t *records.Table) map[string]any {
 	return map[string]any{
-		"MetadataId": metadataID(t.Name), "LogicalName": t.Name, "SchemaName": t.Name, "EntitySetName": t.SetName,
+		"MetadataId": metadataID(t.Name), "LogicalName": t.Name, "SchemaName": t.SchemaName, "EntitySetName": t.SetName,
 		"LogicalCollectionName": t.SetName, "PrimaryIdAttribute": t.PrimaryID(), "PrimaryNameAttribute": t.PrimaryName,
-		"DisplayName": label(t.DisplayName), "DisplayCollectionName": label(t.DisplayName), "Description": label(""),
-		"IsCustomEntity": t.Custom, "ChangeTrackingEnabled": true, "IsActivity": false, "OwnershipType": "UserOwned",
+		"DisplayName": label(t.DisplayName), "DisplayCollectionName": label(t.DisplayCollectionName), "Description": label(""),
+		"IsCustomEntity": t.Custom, "ChangeTrackingEnabled": true, "IsActivity": t.Activity, "OwnershipType": t.Ownership,
+		"ObjectTypeCode": records.ObjectTypeCode(t), "IsIntersect": t.Intersect != nil,
 	}
 }
 
@@ -104,7 +105,30 @@ func attributeMetadata(t *records.Table, c *records.Column, withOptions bool) ma
 		"EntityLogicalName": t.Name, "AttributeType": typ, "AttributeTypeName": map[string]any{"Value": k[1]},
 		"DisplayName": label(c.DisplayName), "RequiredLevel": map[string]any{"Value": c.Required},
 		"IsPrimaryId": c.Name == t.PrimaryID(), "IsPrimaryName": c.Name == t.PrimaryName, "IsCustomAttribute": t.Custom && !c.System,
-		"IsValidForCreate": !c.System || c.Name == t.PrimaryID(), "IsValidForUpdate": !c.System, "IsValidForRead": true,
+		"IsValidForCreate": c.Writable(true) || c.Name == t.PrimaryID() || c.Name == "ownerid", "IsValidForUpdate": c.Writable(false) || c.Name == "ownerid",
+		"IsValidForRead": true,
+	}
+	if c.Computed != "" {
+		// SourceType 1 is a calculated column in Dataverse's metadata.
+		m["SourceType"] = 1
+	}
+	if c.Precision > 0 {
+		m["Precision"] = c.Precision
+	}
+	if c.Type == records.DateTime {
+		b := c.Behavior
+		if b == "" {
+			b = "UserLocal"
+		}
+		m["DateTimeBehavior"] = map[string]any{"Value": b}
+		if b == "DateOnly" {
+			m["Format"] = "DateOnly"
+		} else {
+			m["Format"] = "DateAndTime"
+		}
+	}
+	if c.Default != nil {
+		m["DefaultFormValue"] = *c.Default
 	}
 	if c.MaxLength > 0 {
 		m["MaxLength"] = c.MaxLength
@@ -120,6 +144,17 @@ func attributeMetadata(t *records.Table, c *records.Column, withOptions bool) ma
 	}
 	if c.Type == records.AutoNumber {
 		m["AutoNumberFormat"] = c.Format
+	}
+	if c.Type == records.Boolean && withOptions {
+		yes, no := "Yes", "No"
+		if l, ok := c.Option(1); ok {
+			yes = l
+		}
+		if l, ok := c.Option(0); ok {
+			no = l
+		}
+		m["OptionSet"] = map[string]any{"Name": t.Name + "_" + c.Name, "OptionSetType": "Boolean",
+			"TrueOption": map[string]any{"Value": 1, "Label": label(yes)}, "FalseOption": map[string]any{"Value": 0, "Label": label(no)}}
 	}
 	if c.Type.IsChoice() && withOptions {
 		var opts []any

@@ -24,7 +24,7 @@ func (h *Handler) readScope(rq *req, t *records.Table, alias string) (*odata.Fra
 	if err != nil {
 		return nil, err
 	}
-	if d > records.DepthBasic {
+	if d > records.DepthBasic || !t.Owned() {
 		return nil, nil
 	}
 	return &odata.Frag{SQL: "(" + alias + `."ownerid" = ? OR ` + records.SharedReadSQL(t, alias) + ")", Args: []any{g.UserID, g.UserID}}, nil
