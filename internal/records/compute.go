@@ -259,6 +259,9 @@ func FormatAddress(street []string, city, state, zip, country string) string {
 // create; set lists the columns an update sets) and returns the computed
 // columns it changed. It runs after the write is validated.
 func (s *Service) compute(ctx context.Context, q store.Querier, t *Table, before, row Row, set []string, who Caller) ([]string, error) {
+	if t.noCompute {
+		return nil, nil
+	}
 	create := before == nil
 	touched := func(cols ...string) bool {
 		if create {

@@ -153,6 +153,9 @@ func isKey(t *Table, names []string) bool {
 // Create inserts a row and appends its change; it returns the new id. values
 // holds row-form values (see Convert); a value for the primary id chooses it.
 func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row, who Caller) (Row, error) {
+	if err := refusePointer(t, "Create"); err != nil {
+		return nil, err
+	}
 	if who.Grants != nil {
 		if _, err := who.Grants.Need(RightCreate, t); err != nil {
 			return nil, err
@@ -221,6 +224,9 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 	full := Row{}
 	for i := range t.Columns {
 		full[t.Columns[i].Name] = row[t.Columns[i].Name]
+	}
+	if err := s.syncPointer(ctx, tx, t, full, false); err != nil {
+		return nil, err
 	}
 	changed := make([]string, 0, len(row))
 	for k := range row {
@@ -395,6 +401,9 @@ func (s *Service) checkRefs(ctx context.Context, q store.Querier, t *Table, row 
 // Update changes the given columns of row id. ifMatch, when not empty, is "*"
 // or the ETag the caller last saw.
 func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, values Row, ifMatch string, who Caller) (Row, error) {
+	if err := refusePointer(t, "Update"); err != nil {
+		return nil, err
+	}
 	before, err := s.Get(ctx, tx, t, id)
 	if err != nil {
 		return nil, err
@@ -452,6 +461,9 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The record was changed by another request; retry.")
 	}
+	if err := s.syncPointer(ctx, tx, t, after, false); err != nil {
+		return nil, err
+	}
 	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: before[t.PrimaryID()].(string), Message: changelog.Update, Changed: changed,
 		Before: JSONRow(before), After: JSONRow(after), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
 		return nil, err
@@ -462,6 +474,9 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 // Delete removes row id. Rows whose lookups point at it keep a dangling
 // reference cleared to NULL, as Dataverse's default "remove link" behaviour.
 func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, ifMatch string, who Caller) error {
+	if err := refusePointer(t, "Delete"); err != nil {
+		return err
+	}
 	before, err := s.Get(ctx, tx, t, id)
 	if err != nil {
 		return err
@@ -477,9 +492,15 @@ func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s = ?", Quote(t.SQLName()), Quote(t.PrimaryID())), id); err != nil {
 		return fmt.Errorf("delete %s: %w", t.Name, err)
 	}
+	if err := s.syncPointer(ctx, tx, t, before, true); err != nil {
+		return err
+	}
 	// Rows that referenced the deleted one lose the reference, each through
 	// an update so that the change log sees it.
 	for _, o := range s.Tables() {
+		if o.Name == PointerTable {
+			continue // its rows follow their activities
+		}
 		for i := range o.Columns {
 			c := &o.Columns[i]
 			if !c.Type.IsLookup() || !contains(c.Targets, t.Name) {

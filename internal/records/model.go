@@ -270,6 +270,9 @@ type Table struct {
 
 	cols map[string]*Column
 	navs []Nav // cached by Service.Reload
+	// noCompute leaves computed columns as they are written: benchmarks
+	// compare a table with its computations and without.
+	noCompute bool
 }
 
 // PrimaryID is the primary key column's name.
