@@ -408,6 +408,12 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if err != nil {
 		return nil, err
 	}
+	return s.update(ctx, tx, t, before, values, ifMatch, who, map[string]bool{})
+}
+
+// update is Update of the row before; seen holds the rows an assign cascade
+// has reached.
+func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, values Row, ifMatch string, who Caller, seen map[string]bool) (Row, error) {
 	if who.Grants != nil {
 		if err := who.Grants.NeedRow(RightWrite, t, before); err != nil {
 			return nil, err
@@ -468,77 +474,17 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 		Before: JSONRow(before), After: JSONRow(after), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
 		return nil, err
 	}
+	if contains(changed, "ownerid") {
+		from, _ := before["ownerid"].(Ref)
+		to, _ := after["ownerid"].(Ref)
+		if err := s.cascadeAssign(ctx, tx, t, before[t.PrimaryID()].(string), from, to, who, seen); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.reparent(ctx, tx, t, after, changed, who); err != nil {
+		return nil, err
+	}
 	return after, nil
-}
-
-// Delete removes row id. Rows whose lookups point at it keep a dangling
-// reference cleared to NULL, as Dataverse's default "remove link" behaviour.
-func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, ifMatch string, who Caller) error {
-	if err := refusePointer(t, "Delete"); err != nil {
-		return err
-	}
-	before, err := s.Get(ctx, tx, t, id)
-	if err != nil {
-		return err
-	}
-	if err := checkDelete(t, before, who); err != nil {
-		return err
-	}
-	if ifMatch != "" && ifMatch != "*" && ifMatch != before.ETag() {
-		return Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The version of the existing record doesn't match the RowVersion property provided.")
-	}
-	s.forgetGrants(t)
-	id = before[t.PrimaryID()].(string)
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s = ?", Quote(t.SQLName()), Quote(t.PrimaryID())), id); err != nil {
-		return fmt.Errorf("delete %s: %w", t.Name, err)
-	}
-	if err := s.syncPointer(ctx, tx, t, before, true); err != nil {
-		return err
-	}
-	// Rows that referenced the deleted one lose the reference, each through
-	// an update so that the change log sees it.
-	for _, o := range s.Tables() {
-		if o.Name == PointerTable {
-			continue // its rows follow their activities
-		}
-		for i := range o.Columns {
-			c := &o.Columns[i]
-			if !c.Type.IsLookup() || !contains(c.Targets, t.Name) {
-				continue
-			}
-			rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", Quote(o.PrimaryID()), Quote(o.SQLName()), Quote(c.Name)), id)
-			if err != nil {
-				return err
-			}
-			var refs []string
-			for rows.Next() {
-				var rid string
-				if err := rows.Scan(&rid); err != nil {
-					rows.Close()
-					return err
-				}
-				refs = append(refs, rid)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for _, rid := range refs {
-				if o.Name == t.Name && rid == id {
-					continue
-				}
-				if _, err := s.Update(ctx, tx, o, rid, Row{c.Name: nil}, "", who.internal()); err != nil {
-					return fmt.Errorf("clear %s.%s of %s: %w", o.Name, c.Name, rid, err)
-				}
-			}
-		}
-	}
-	if err := s.unshare(ctx, tx, t, id, who); err != nil {
-		return fmt.Errorf("unshare %s %s: %w", t.Name, id, err)
-	}
-	_, err = changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Delete, Changed: []string{},
-		Before: JSONRow(before), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: s.now()})
-	return err
 }
 
 func contains(xs []string, x string) bool {
