@@ -127,6 +127,8 @@ type Column struct {
 	UpdateOnly bool `yaml:"updateOnly,omitempty" json:"updateOnly,omitempty"`
 	// System columns are maintained by Junction and cannot be written.
 	System bool `yaml:"-" json:"system,omitempty"`
+	// Custom marks a column added at runtime to a standard table.
+	Custom bool `yaml:"-" json:"custom,omitempty"`
 }
 
 // Link is one relationship of a lookup column: the one-to-many relationship

@@ -92,7 +92,8 @@ func (s *Service) Now() time.Time { return s.now() }
 // Init creates or extends the out-of-the-box tables and extra (the project's
 // tables), seeds the WhoAmI rows, and loads the metadata.
 func (s *Service) Init(ctx context.Context, extra []Table) error {
-	defs := append(Builtin(), extra...)
+	builtin := Builtin()
+	defs := append(builtin, extra...)
 	var prepared []*Table
 	err := s.st.Tx(ctx, func(tx store.Tx) error {
 		prepared = prepared[:0]
@@ -116,7 +117,7 @@ func (s *Service) Init(ctx context.Context, extra []Table) error {
 		}
 		for i := range defs {
 			d := defs[i]
-			d.Custom = i >= len(Builtin())
+			d.Custom = i >= len(builtin)
 			if old := stored[d.Name]; old != nil {
 				// Keep what was added at runtime (POST .../Attributes).
 				for _, c := range old.Columns {
@@ -277,6 +278,11 @@ func (s *Service) All() map[string]*Table {
 // DefineTable creates a new table (POST EntityDefinitions).
 func (s *Service) DefineTable(ctx context.Context, t Table) (*Table, error) {
 	t.Custom = true
+	for i := range t.Columns {
+		if err := checkNewColumn(&t.Columns[i]); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.Prepare(func(n string) bool { _, ok := s.Table(n); return ok }); err != nil {
 		return nil, Invalid("%v", err)
 	}
@@ -332,6 +338,10 @@ func (s *Service) AddColumn(ctx context.Context, table string, c Column) (*Table
 		if c.Required == RequiredSystem {
 			return Invalid("a column added to an existing table cannot be SystemRequired")
 		}
+		if err := checkNewColumn(&c); err != nil {
+			return err
+		}
+		c.Custom = !old.Custom
 		nt := *old
 		nt.Columns = append(append([]Column(nil), old.Columns...), c)
 		nt.Keys = append([]Key(nil), old.Keys...)
@@ -467,6 +477,11 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 			return fmt.Errorf("key %s.%s: %w", t.Name, k.Name, err)
 		}
 	}
+	return s.store(ctx, tx, t)
+}
+
+// store writes t's definition and tells the other nodes.
+func (s *Service) store(ctx context.Context, tx store.Tx, t *Table) error {
 	def, err := json.Marshal(t)
 	if err != nil {
 		return err

@@ -209,6 +209,14 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 	}
 	rest := rq.segs[1:]
 	if len(rest) == 0 {
+		if rq.r.Method == http.MethodDelete {
+			if err := h.rec.DeleteTable(rq.r.Context(), t.Name); err != nil {
+				h.fail(w, rq, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		if rq.r.Method != http.MethodGet {
 			h.fail(w, rq, methodNotAllowed(rq.r))
 			return
@@ -224,6 +232,8 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 				obj["Attributes"], _ = memQuery(attrs, e.Options)
 			case "Keys":
 				obj["Keys"] = keysMetadata(t)
+			case "OneToManyRelationships", "ManyToOneRelationships", "ManyToManyRelationships":
+				obj[e.Nav], _ = memQuery(h.relationshipsOf(t, e.Nav), e.Options)
 			default:
 				h.fail(w, rq, badRequest("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.", e.Nav))
 				return
@@ -243,6 +253,10 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 	case "Attributes":
 		if rq.r.Method == http.MethodPost && !attrHasKey && len(rest) == 1 {
 			h.addAttribute(w, rq, t)
+			return
+		}
+		if (rq.r.Method == http.MethodPut || rq.r.Method == http.MethodDelete) && attrHasKey && len(rest) == 1 {
+			h.changeAttribute(w, rq, t, attrKey)
 			return
 		}
 		if rq.r.Method != http.MethodGet {
@@ -307,21 +321,12 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": ctxBase + "('" + t.Name + "')/Keys", "value": out})
-	case "ManyToOneRelationships", "OneToManyRelationships":
-		var out []map[string]any
-		for _, nv := range t.Navs(h.rec.All()) {
-			if nv.Collection != (seg == "OneToManyRelationships") {
-				continue
-			}
-			ref, referencing := nv.Other, t.Name
-			if nv.Collection {
-				ref, referencing = t.Name, nv.Other
-			}
-			out = append(out, map[string]any{"SchemaName": nv.Column.RelName(ref), "ReferencedEntity": ref, "ReferencingEntity": referencing,
-				"ReferencingAttribute": nv.Column.Name, "ReferencedAttribute": ref + "id", "ReferencingEntityNavigationPropertyName": nv.Column.NavName(ref),
-				"ReferencedEntityNavigationPropertyName": nv.Column.RelName(ref), "MetadataId": metadataID(referencing, nv.Column.Name, ref)})
+	case "ManyToOneRelationships", "OneToManyRelationships", "ManyToManyRelationships":
+		if rq.r.Method != http.MethodGet {
+			h.fail(w, rq, methodNotAllowed(rq.r))
+			return
 		}
-		res, err := memQuery(out, q)
+		res, err := memQuery(h.relationshipsOf(t, seg), q)
 		if err != nil {
 			h.fail(w, rq, err)
 			return
@@ -389,7 +394,13 @@ func memQuery(list []map[string]any, q *odata.Query) ([]map[string]any, error) {
 	return out, nil
 }
 
-func isExpanded(k string) bool { return k == "Attributes" || k == "Keys" || k == "OptionSet" }
+func isExpanded(k string) bool {
+	switch k {
+	case "Attributes", "Keys", "OptionSet", "OneToManyRelationships", "ManyToOneRelationships", "ManyToManyRelationships":
+		return true
+	}
+	return false
+}
 
 func evalMem(o map[string]any, e odata.Expr) (bool, error) {
 	switch x := e.(type) {
