@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,9 @@ func FuzzRowValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for i := range acct.Columns {
 			c := &acct.Columns[i]
+			if c.Polymorphic() && records.IsGUID(strings.Trim(strings.TrimSpace(s), "{}")) {
+				continue // a bare id for a polymorphic lookup is looked up in the store, which this test has not
+			}
 			v, err := ts.rowValue(context.Background(), nil, acct, c, s)
 			if err != nil || v == nil {
 				continue

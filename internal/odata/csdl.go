@@ -102,7 +102,14 @@ func CSDL(tables map[string]*records.Table, ops []Operation) string {
 				continue
 			}
 			w(`<NavigationProperty Name="`, esc(nv.Name), `" Type="`, esc(other), `" Nullable="false" Partner="`, esc(nv.Column.RelName(nv.Other)), `">`)
-			w(`<ReferentialConstraint Property="_`, esc(nv.Column.Name), `_value" ReferencedProperty="`, esc(nv.Other+"id"), `"/></NavigationProperty>`, "\n")
+			ref := nv.Other + "id"
+			if o, ok := tables[nv.Other]; ok {
+				ref = o.PrimaryID()
+			}
+			w(`<ReferentialConstraint Property="_`, esc(nv.Column.Name), `_value" ReferencedProperty="`, esc(ref), `"/></NavigationProperty>`, "\n")
+		}
+		for _, m := range manyToMany(tables, t.Name) {
+			w(`<NavigationProperty Name="`, esc(m.nav), `" Type="Collection(mscrm.`, esc(m.other), `)" Partner="`, esc(m.partner), `"/>`, "\n")
 		}
 		w(`</EntityType>`, "\n")
 	}
@@ -175,6 +182,11 @@ func CSDL(tables map[string]*records.Table, ops []Operation) string {
 				w(`<NavigationPropertyBinding Path="`, esc(nv.Name), `" Target="`, esc(o.SetName), `"/>`, "\n")
 			}
 		}
+		for _, m := range manyToMany(tables, t.Name) {
+			if o, ok := tables[m.other]; ok {
+				w(`<NavigationPropertyBinding Path="`, esc(m.nav), `" Target="`, esc(o.SetName), `"/>`, "\n")
+			}
+		}
 		w(`</EntitySet>`, "\n")
 	}
 	seenImport := map[string]bool{}
@@ -192,4 +204,31 @@ func CSDL(tables map[string]*records.Table, ops []Operation) string {
 	w(`</EntityContainer>`, "\n")
 	w(`</Schema>`, "\n", `</edmx:DataServices>`, "\n", `</edmx:Edmx>`, "\n")
 	return b.String()
+}
+
+// manySide is one table's navigation property of a many-to-many
+// relationship.
+type manySide struct{ nav, other, partner string }
+
+// manyToMany lists table's many-to-many navigation properties, from the
+// intersect tables.
+func manyToMany(tables map[string]*records.Table, table string) []manySide {
+	names := make([]string, 0, len(tables))
+	for n, t := range tables {
+		if t.Intersect != nil {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var out []manySide
+	for _, n := range names {
+		in := tables[n].Intersect
+		if in.Entity1 == table {
+			out = append(out, manySide{in.Nav1, in.Entity2, in.Nav2})
+		}
+		if in.Entity2 == table && (in.Entity1 != table || in.Nav2 != in.Nav1) {
+			out = append(out, manySide{in.Nav2, in.Entity1, in.Nav1})
+		}
+	}
+	return out
 }

@@ -36,7 +36,7 @@ func SelectList(t *Table, alias string) string {
 			b.WriteString(", ")
 		}
 		b.WriteString(alias + "." + Quote(c.Name))
-		if c.Type == Customer {
+		if c.Polymorphic() {
 			b.WriteString(", " + alias + "." + Quote(TypeColumn(c)))
 		}
 	}
@@ -47,7 +47,7 @@ func SelectList(t *Table, alias string) string {
 func SelectWidth(t *Table) int {
 	n := len(t.Columns)
 	for i := range t.Columns {
-		if t.Columns[i].Type == Customer {
+		if t.Columns[i].Polymorphic() {
 			n++
 		}
 	}
@@ -56,12 +56,7 @@ func SelectWidth(t *Table) int {
 
 // ScanRow reads a row selected with SelectList.
 func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
-	n := len(t.Columns)
-	for i := range t.Columns {
-		if t.Columns[i].Type == Customer {
-			n++
-		}
-	}
+	n := SelectWidth(t)
 	vals := make([]any, n)
 	ptrs := make([]any, n)
 	for i := range vals {
@@ -77,12 +72,12 @@ func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
 		v := fromSQL(c, vals[j])
 		j++
 		if c.Type.IsLookup() {
-			var tbl string
-			if c.Type == Customer {
-				tbl, _ = fromSQL(&Column{Type: String}, vals[j]).(string)
+			tbl := c.Targets[0]
+			if c.Polymorphic() {
+				if s, _ := fromSQL(&Column{Type: String}, vals[j]).(string); s != "" {
+					tbl = s
+				}
 				j++
-			} else {
-				tbl = c.Targets[0]
 			}
 			if id, ok := v.(string); ok && id != "" {
 				v = Ref{Table: tbl, ID: id}
@@ -157,6 +152,9 @@ func isKey(t *Table, names []string) bool {
 // Create inserts a row and appends its change; it returns the new id. values
 // holds row-form values (see Convert); a value for the primary id chooses it.
 func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row, who Caller) (Row, error) {
+	if err := refusePointer(t, "Create"); err != nil {
+		return nil, err
+	}
 	if who.Grants != nil {
 		if _, err := who.Grants.Need(RightCreate, t); err != nil {
 			return nil, err
@@ -174,7 +172,11 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 		return nil, err
 	}
 	s.forgetGrants(t)
+	s.forgetComputed(t)
 	if err := s.check(ctx, tx, t, nil, row, nil); err != nil {
+		return nil, err
+	}
+	if _, err := s.compute(ctx, tx, t, nil, row, nil, who); err != nil {
 		return nil, err
 	}
 	id, _ := row[t.PrimaryID()].(string)
@@ -203,7 +205,7 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 			continue
 		}
 		cols, marks, args = append(cols, Quote(c.Name)), append(marks, "?"), append(args, toSQL(v))
-		if c.Type == Customer {
+		if c.Polymorphic() {
 			var tbl any
 			if r, ok := v.(Ref); ok {
 				tbl = r.Table
@@ -221,6 +223,9 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 	full := Row{}
 	for i := range t.Columns {
 		full[t.Columns[i].Name] = row[t.Columns[i].Name]
+	}
+	if err := s.syncPointer(ctx, tx, t, full, false); err != nil {
+		return nil, err
 	}
 	changed := make([]string, 0, len(row))
 	for k := range row {
@@ -289,8 +294,8 @@ func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
 		if !ok {
 			return nil, nil, Errorf(http.StatusBadRequest, CodeBadSegment, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, t.Name).about(k)
 		}
-		if c.System && k != "ownerid" && !(create && k == t.PrimaryID()) {
-			continue
+		if !c.Writable(create) && k != "ownerid" && !(create && k == t.PrimaryID()) {
+			continue // read-only columns are ignored, as Dataverse does
 		}
 		if (k == "statecode" || k == "statuscode") && values[k] == nil {
 			return nil, nil, Invalid("Attribute '%s' of %s cannot be set to null.", k, t.Name).about(k)
@@ -305,7 +310,7 @@ func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
 		if row["statuscode"] == nil {
 			row["statuscode"] = defaultStatus(t, row["statecode"].(int64))
 		}
-		if row["ownerid"] == nil {
+		if row["ownerid"] == nil && t.Owned() {
 			row["ownerid"] = Ref{Table: "systemuser", ID: ownerOf(who)}
 		}
 		return row, set, nil
@@ -395,10 +400,19 @@ func (s *Service) checkRefs(ctx context.Context, q store.Querier, t *Table, row 
 // Update changes the given columns of row id. ifMatch, when not empty, is "*"
 // or the ETag the caller last saw.
 func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, values Row, ifMatch string, who Caller) (Row, error) {
+	if err := refusePointer(t, "Update"); err != nil {
+		return nil, err
+	}
 	before, err := s.Get(ctx, tx, t, id)
 	if err != nil {
 		return nil, err
 	}
+	return s.update(ctx, tx, t, before, values, ifMatch, who, map[string]bool{})
+}
+
+// update is Update of the row before; seen holds the rows an assign cascade
+// has reached.
+func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, values Row, ifMatch string, who Caller, seen map[string]bool) (Row, error) {
 	if who.Grants != nil {
 		if err := who.Grants.NeedRow(RightWrite, t, before); err != nil {
 			return nil, err
@@ -415,16 +429,22 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 		return nil, err
 	}
 	s.forgetGrants(t)
+	s.forgetComputed(t)
 	if err := s.check(ctx, tx, t, before, after, changed); err != nil {
 		return nil, err
 	}
+	computed, err := s.compute(ctx, tx, t, before, after, changed, who)
+	if err != nil {
+		return nil, err
+	}
+	changed = append(changed, computed...)
 	var sets []string
 	var args []any
 	for _, k := range changed {
 		c, _ := t.Column(k)
 		v := after[k]
 		sets, args = append(sets, Quote(k)+" = ?"), append(args, toSQL(v))
-		if c.Type == Customer {
+		if c.Polymorphic() {
 			var tbl any
 			if r, ok := v.(Ref); ok {
 				tbl = r.Table
@@ -446,59 +466,24 @@ func (s *Service) Update(ctx context.Context, tx store.Tx, t *Table, id string, 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The record was changed by another request; retry.")
 	}
+	if err := s.syncPointer(ctx, tx, t, after, false); err != nil {
+		return nil, err
+	}
 	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: before[t.PrimaryID()].(string), Message: changelog.Update, Changed: changed,
 		Before: JSONRow(before), After: JSONRow(after), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
 		return nil, err
 	}
-	return after, nil
-}
-
-// Delete removes row id. Rows whose lookups point at it keep a dangling
-// reference cleared to NULL, as Dataverse's default "remove link" behaviour.
-func (s *Service) Delete(ctx context.Context, tx store.Tx, t *Table, id string, ifMatch string, who Caller) error {
-	before, err := s.Get(ctx, tx, t, id)
-	if err != nil {
-		return err
-	}
-	if err := checkDelete(t, before, who); err != nil {
-		return err
-	}
-	if ifMatch != "" && ifMatch != "*" && ifMatch != before.ETag() {
-		return Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The version of the existing record doesn't match the RowVersion property provided.")
-	}
-	s.forgetGrants(t)
-	id = before[t.PrimaryID()].(string)
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s = ?", Quote(t.SQLName()), Quote(t.PrimaryID())), id); err != nil {
-		return fmt.Errorf("delete %s: %w", t.Name, err)
-	}
-	// Rows that referenced the deleted one lose the reference, each through
-	// an update so that the change log sees it.
-	for _, o := range s.Tables() {
-		for i := range o.Columns {
-			c := &o.Columns[i]
-			if !c.Type.IsLookup() || !contains(c.Targets, t.Name) {
-				continue
-			}
-			refs, err := store.Collect(ctx, tx, scanString, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?", Quote(o.PrimaryID()), Quote(o.SQLName()), Quote(c.Name)), id)
-			if err != nil {
-				return err
-			}
-			for _, rid := range refs {
-				if o.Name == t.Name && rid == id {
-					continue
-				}
-				if _, err := s.Update(ctx, tx, o, rid, Row{c.Name: nil}, "", who.internal()); err != nil {
-					return fmt.Errorf("clear %s.%s of %s: %w", o.Name, c.Name, rid, err)
-				}
-			}
+	if contains(changed, "ownerid") {
+		from, _ := before["ownerid"].(Ref)
+		to, _ := after["ownerid"].(Ref)
+		if err := s.cascadeAssign(ctx, tx, t, before[t.PrimaryID()].(string), from, to, who, seen); err != nil {
+			return nil, err
 		}
 	}
-	if err := s.unshare(ctx, tx, t, id, who); err != nil {
-		return fmt.Errorf("unshare %s %s: %w", t.Name, id, err)
+	if err := s.reparent(ctx, tx, t, after, changed, who); err != nil {
+		return nil, err
 	}
-	_, err = changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Delete, Changed: []string{},
-		Before: JSONRow(before), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: s.now()})
-	return err
+	return after, nil
 }
 
 func contains(xs []string, x string) bool {

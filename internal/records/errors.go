@@ -28,6 +28,9 @@ const (
 	CodeInvalidMessage = "0x80040203" // invalid argument
 	CodeAggregateLimit = "0x8004e023" // an aggregate over more than 50,000 rows
 	CodePluginError    = "0x80040265" // a message's implementation failed (InvalidPluginExecutionException)
+	// CodeDeleteRestricted is CannotDeleteDueToAssociation: a relationship
+	// with Restrict on delete holds the row.
+	CodeDeleteRestricted = "0x80040227"
 )
 
 // Error is a failure with an HTTP status and a Dataverse code.

@@ -65,6 +65,7 @@ type Service struct {
 
 	users  userCache
 	grants grantsCache
+	org    orgCache
 
 	stop chan struct{}
 	done chan struct{}
@@ -91,7 +92,8 @@ func (s *Service) Now() time.Time { return s.now() }
 // Init creates or extends the out-of-the-box tables and extra (the project's
 // tables), seeds the WhoAmI rows, and loads the metadata.
 func (s *Service) Init(ctx context.Context, extra []Table) error {
-	defs := append(Builtin(), extra...)
+	builtin := Builtin()
+	defs := append(builtin, extra...)
 	var prepared []*Table
 	err := s.st.Tx(ctx, func(tx store.Tx) error {
 		prepared = prepared[:0]
@@ -115,7 +117,7 @@ func (s *Service) Init(ctx context.Context, extra []Table) error {
 		}
 		for i := range defs {
 			d := defs[i]
-			d.Custom = i >= len(Builtin())
+			d.Custom = i >= len(builtin)
 			if old := stored[d.Name]; old != nil {
 				// Keep what was added at runtime (POST .../Attributes).
 				for _, c := range old.Columns {
@@ -276,6 +278,11 @@ func (s *Service) All() map[string]*Table {
 // DefineTable creates a new table (POST EntityDefinitions).
 func (s *Service) DefineTable(ctx context.Context, t Table) (*Table, error) {
 	t.Custom = true
+	for i := range t.Columns {
+		if err := checkNewColumn(&t.Columns[i]); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.Prepare(func(n string) bool { _, ok := s.Table(n); return ok }); err != nil {
 		return nil, Invalid("%v", err)
 	}
@@ -331,6 +338,10 @@ func (s *Service) AddColumn(ctx context.Context, table string, c Column) (*Table
 		if c.Required == RequiredSystem {
 			return Invalid("a column added to an existing table cannot be SystemRequired")
 		}
+		if err := checkNewColumn(&c); err != nil {
+			return err
+		}
+		c.Custom = !old.Custom
 		nt := *old
 		nt.Columns = append(append([]Column(nil), old.Columns...), c)
 		nt.Keys = append([]Key(nil), old.Keys...)
@@ -372,11 +383,15 @@ func Fold(d store.Dialect, x string) string {
 // Quote quotes an identifier.
 func Quote(name string) string { return `"` + name + `"` }
 
-// TypeColumn is the SQL column holding the target table of a Customer lookup.
+// TypeColumn is the SQL column holding the target table of a polymorphic
+// lookup (Customer, Owner, regardingobjectid).
 func TypeColumn(c *Column) string { return c.Name + "__type" }
 
 // apply brings the SQL table of t from old (nil: none) to t and stores t.
+// The statements that cannot fail on data (creating the table, adding
+// columns, plain indexes) go to the database in one batch.
 func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
+	var ddl []string
 	if old == nil {
 		var cols []string
 		for i := range t.Columns {
@@ -386,40 +401,40 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 				def += " PRIMARY KEY"
 			}
 			cols = append(cols, def)
-			if c.Type == Customer {
+			if c.Polymorphic() {
 				cols = append(cols, Quote(TypeColumn(c))+" TEXT")
 			}
 		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", Quote(t.SQLName()), strings.Join(cols, ", "))); err != nil {
-			return fmt.Errorf("create table %s: %w", t.Name, err)
-		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_modifiedon"), Quote(t.SQLName()), Quote("modifiedon"))); err != nil {
-			return err
-		}
+		ddl = append(ddl, fmt.Sprintf("CREATE TABLE %s (%s)", Quote(t.SQLName()), strings.Join(cols, ", ")),
+			fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_modifiedon"), Quote(t.SQLName()), Quote("modifiedon")))
 	} else {
 		for i := range t.Columns {
 			c := &t.Columns[i]
 			oc, ok := old.Column(c.Name)
 			if ok {
-				if sqlType(oc) != sqlType(c) || (oc.Type == Customer) != (c.Type == Customer) {
+				if sqlType(oc) != sqlType(c) || oc.Type.IsLookup() != c.Type.IsLookup() {
 					return fmt.Errorf("table %s: column %s cannot change from %s to %s", t.Name, c.Name, oc.Type, c.Type)
+				}
+				if c.Polymorphic() && !oc.Polymorphic() {
+					// A lookup given more targets keeps the target of its rows
+					// beside the id from now on; rows without one reference the
+					// first target, as they did.
+					ddl = append(ddl, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s TEXT", Quote(t.SQLName()), Quote(TypeColumn(c))))
 				}
 				continue
 			}
-			if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", Quote(t.SQLName()), Quote(c.Name), sqlType(c))); err != nil {
-				return fmt.Errorf("add column %s.%s: %w", t.Name, c.Name, err)
-			}
-			if c.Type == Customer {
-				if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s TEXT", Quote(t.SQLName()), Quote(TypeColumn(c)))); err != nil {
-					return err
-				}
+			ddl = append(ddl, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", Quote(t.SQLName()), Quote(c.Name), sqlType(c)))
+			if c.Polymorphic() {
+				ddl = append(ddl, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s TEXT", Quote(t.SQLName()), Quote(TypeColumn(c))))
 			}
 		}
 	}
-	// Indexes on lookups and unique indexes on keys, created when missing.
+	// Indexes on lookups, created when missing, but for the lookups the
+	// platform fills in (createdby, owninguser, ...): those are read with
+	// their row, and an index on each would tax every write.
 	for i := range t.Columns {
 		c := &t.Columns[i]
-		if !c.Type.IsLookup() {
+		if !c.Type.IsLookup() || c.Computed != "" {
 			continue
 		}
 		if old != nil {
@@ -427,8 +442,24 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 				continue
 			}
 		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_"+c.Name), Quote(t.SQLName()), Quote(c.Name))); err != nil {
-			return fmt.Errorf("index %s.%s: %w", t.Name, c.Name, err)
+		ddl = append(ddl, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_"+c.Name), Quote(t.SQLName()), Quote(c.Name)))
+	}
+	// String comparisons in queries fold case (see Fold); an index on the
+	// folded value of each text key column lets a $filter on an alternate
+	// key, such as a batch job reading rows by key, use an index.
+	for _, k := range t.Keys {
+		for _, name := range k.Columns {
+			c, ok := t.Column(name)
+			if !ok || !c.Type.IsText() {
+				continue
+			}
+			idx := Quote(t.SQLName() + "_fold_" + c.Name)
+			ddl = append(ddl, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", idx, Quote(t.SQLName()), Fold(tx.Dialect(), Quote(c.Name))))
+		}
+	}
+	if len(ddl) > 0 {
+		if _, err := tx.Exec(ctx, strings.Join(ddl, ";\n")); err != nil {
+			return fmt.Errorf("table %s: %w", t.Name, err)
 		}
 	}
 	for _, k := range t.Keys {
@@ -446,21 +477,11 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 			return fmt.Errorf("key %s.%s: %w", t.Name, k.Name, err)
 		}
 	}
-	// String comparisons in queries fold case (see Fold); an index on the
-	// folded value of each text key column lets a $filter on an alternate
-	// key, such as a batch job reading rows by key, use an index.
-	for _, k := range t.Keys {
-		for _, name := range k.Columns {
-			c, ok := t.Column(name)
-			if !ok || !c.Type.IsText() {
-				continue
-			}
-			idx := Quote(t.SQLName() + "_fold_" + c.Name)
-			if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", idx, Quote(t.SQLName()), Fold(tx.Dialect(), Quote(c.Name)))); err != nil {
-				return fmt.Errorf("index %s.%s: %w", t.Name, c.Name, err)
-			}
-		}
-	}
+	return s.store(ctx, tx, t)
+}
+
+// store writes t's definition and tells the other nodes.
+func (s *Service) store(ctx context.Context, tx store.Tx, t *Table) error {
 	def, err := json.Marshal(t)
 	if err != nil {
 		return err
@@ -496,30 +517,36 @@ func hasKey(t *Table, name string) bool {
 	return false
 }
 
-// seed inserts the organization, business unit and user WhoAmI reports.
+// seed inserts the rows an org starts with, each unless it exists: the
+// organization, its base currency (US Dollar), the root business unit, the
+// administrator WhoAmI reports and the business unit's default team.
 func seed(ctx context.Context, tx store.Tx, now time.Time) error {
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM "rec_organization" WHERE organizationid = ?`, OrganizationID).Scan(&n); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
 	at := store.Micros(now)
 	stmts := []struct {
-		q    string
-		args []any
+		table, id, q string
+		args         []any
 	}{
-		{`INSERT INTO "rec_organization" (organizationid, name, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, 1, 0, 1)`,
-			[]any{OrganizationID, "Junction", at, at}},
-		{`INSERT INTO "rec_businessunit" (businessunitid, name, organizationid, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, ?, 1, 0, 1)`,
-			[]any{BusinessUnitID, "Junction", OrganizationID, at, at}},
-		{`INSERT INTO "rec_systemuser" (systemuserid, fullname, domainname, businessunitid, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, ?, ?, 1, 0, 1)`,
-			[]any{SystemUserID, "Junction Administrator", "admin@junction.local", BusinessUnitID, at, at}},
+		{"transactioncurrency", BaseCurrencyID, `INSERT INTO "rec_transactioncurrency" (transactioncurrencyid, currencyname, isocurrencycode, currencysymbol, exchangerate, currencyprecision, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, 'US Dollar', 'USD', '$', 1, 2, ?, ?, 1, 0, 1)`,
+			[]any{BaseCurrencyID, at, at}},
+		{"organization", OrganizationID, `INSERT INTO "rec_organization" (organizationid, name, basecurrencyid, fullnameconventioncode, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, 'Junction', ?, 1, ?, ?, 1, 0, 1)`,
+			[]any{OrganizationID, BaseCurrencyID, at, at}},
+		{"businessunit", BusinessUnitID, `INSERT INTO "rec_businessunit" (businessunitid, name, organizationid, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, 'Junction', ?, ?, ?, 1, 0, 1)`,
+			[]any{BusinessUnitID, OrganizationID, at, at}},
+		{"systemuser", SystemUserID, `INSERT INTO "rec_systemuser" (systemuserid, firstname, lastname, fullname, domainname, internalemailaddress, businessunitid, accessmode, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, 'Junction', 'Administrator', 'Junction Administrator', 'admin@junction.local', 'admin@junction.local', ?, 0, ?, ?, 1, 0, 1)`,
+			[]any{SystemUserID, BusinessUnitID, at, at}},
+		{"team", DefaultTeamID, `INSERT INTO "rec_team" (teamid, name, businessunitid, administratorid, isdefault, teamtype, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, 'Junction', ?, ?, 1, 0, ?, ?, 1, 0, 1)`,
+			[]any{DefaultTeamID, BusinessUnitID, SystemUserID, at, at}},
 	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s.q, s.args...); err != nil {
-			return fmt.Errorf("seed: %w", err)
+	for _, st := range stmts {
+		var n int
+		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM "rec_%s" WHERE %sid = ?`, st.table, st.table), st.id).Scan(&n); err != nil {
+			return fmt.Errorf("seed %s: %w", st.table, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("seed %s: %w", st.table, err)
 		}
 	}
 	return nil

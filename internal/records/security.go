@@ -116,6 +116,9 @@ func nameGUID(s string) string {
 // ObjectTypeCode is a table's type code: Dataverse's for the built-in tables,
 // a stable number from 10000 up for the others.
 func ObjectTypeCode(t *Table) int {
+	if t.ObjectTypeCode != 0 {
+		return t.ObjectTypeCode
+	}
 	switch t.Name {
 	case "account":
 		return 1
@@ -243,6 +246,7 @@ func syncPrivileges(ctx context.Context, tx store.Tx, tables []*Table, now time.
 	for _, t := range tables {
 		defs = append(defs, tablePrivileges(t)...)
 	}
+	var privs, grants [][]any
 	for _, p := range defs {
 		if existing[p.name] {
 			continue
@@ -257,20 +261,39 @@ func syncPrivileges(ctx context.Context, tx store.Tx, tables []*Table, now time.
 			basic = 0
 		}
 		pid := PrivilegeID(p.name)
-		if _, err := tx.Exec(ctx, `INSERT INTO "rec_privilege" (privilegeid, name, accessright, canbebasic, canbelocal, canbedeep, canbeglobal, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, 1, 0, 1)`,
-			pid, p.name, rights, basic, basic, basic, at, at); err != nil {
-			return fmt.Errorf("seed privilege %s: %w", p.name, err)
-		}
+		privs = append(privs, []any{pid, p.name, rights, basic, basic, basic, at, at})
 		for role, roleName := range BuiltinRoles {
-			d := builtinDepth(role, p)
-			if d == 0 {
-				continue
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO "rec_roleprivileges" (roleprivilegesid, name, roleid, privilegeid, privilegedepthmask, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, 1)`,
-				nameGUID("junction-roleprivilege:"+role+":"+pid), roleName+": "+p.name, role, pid, d, at, at); err != nil {
-				return fmt.Errorf("seed role privilege %s: %w", p.name, err)
+			if d := builtinDepth(role, p); d != 0 {
+				grants = append(grants, []any{nameGUID("junction-roleprivilege:" + role + ":" + pid), roleName + ": " + p.name, role, pid, d, at, at})
 			}
 		}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO "rec_privilege" (privilegeid, name, accessright, canbebasic, canbelocal, canbedeep, canbeglobal, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES `,
+		"(?, ?, ?, ?, ?, ?, 1, ?, ?, 1, 0, 1)", privs); err != nil {
+		return fmt.Errorf("seed privileges: %w", err)
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO "rec_roleprivileges" (roleprivilegesid, name, roleid, privilegeid, privilegedepthmask, createdon, modifiedon, versionnumber, statecode, statuscode) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, 1, 0, 1)", grants); err != nil {
+		return fmt.Errorf("seed role privileges: %w", err)
+	}
+	return nil
+}
+
+// insertRows inserts rows with multi-row INSERT statements of up to 200
+// rows each: head is the statement up to VALUES and tuple one row's values.
+func insertRows(ctx context.Context, tx store.Tx, head, tuple string, rows [][]any) error {
+	for len(rows) > 0 {
+		n := min(len(rows), 200)
+		var args []any
+		tuples := make([]string, n)
+		for i, r := range rows[:n] {
+			tuples[i] = tuple
+			args = append(args, r...)
+		}
+		if _, err := tx.Exec(ctx, head+strings.Join(tuples, ", "), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
 }
@@ -355,6 +378,9 @@ func (g *Grants) NeedRow(r Right, t *Table, row Row) error {
 	d, err := g.Need(r, t)
 	if err != nil {
 		return err
+	}
+	if !t.Owned() {
+		return nil // rows without an owner: the privilege reaches them all
 	}
 	owner := OwnerID(row)
 	if g.Reaches(d, owner) {

@@ -119,6 +119,12 @@ type Share struct {
 // of 0 then removes the share). who needs Share on the row, and every right
 // it grants on the row itself.
 func (s *Service) ShareAccess(ctx context.Context, tx store.Tx, t *Table, id, principal string, mask int64, replace bool, who Caller) error {
+	return s.shareAccess(ctx, tx, t, id, principal, mask, replace, who, map[string]bool{})
+}
+
+// shareAccess is ShareAccess; then the rows of relationships with a share
+// cascade are shared the same way (seen holds the rows reached).
+func (s *Service) shareAccess(ctx context.Context, tx store.Tx, t *Table, id, principal string, mask int64, replace bool, who Caller, seen map[string]bool) error {
 	if t.Name == SharingTable || securityTables[t.Name] {
 		return Errorf(http.StatusBadRequest, CodeNotSupported, "Rows of %s cannot be shared.", t.Name)
 	}
@@ -155,12 +161,24 @@ func (s *Service) ShareAccess(ctx context.Context, tx store.Tx, t *Table, id, pr
 	case mask != current:
 		_, err = s.Update(ctx, tx, poa, existing, Row{"accessrightsmask": mask}, "", sys)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if mask == 0 {
+		return s.cascadeShare(ctx, tx, t, id, principal, 0, false, true, who, seen)
+	}
+	return s.cascadeShare(ctx, tx, t, id, principal, mask, replace, false, who, seen)
 }
 
 // RevokeShare removes what row id of t is shared with principal; who needs
 // Share on the row.
 func (s *Service) RevokeShare(ctx context.Context, tx store.Tx, t *Table, id, principal string, who Caller) error {
+	return s.revokeShare(ctx, tx, t, id, principal, who, map[string]bool{})
+}
+
+// revokeShare is RevokeShare; then the rows of relationships with an
+// unshare cascade are unshared too.
+func (s *Service) revokeShare(ctx context.Context, tx store.Tx, t *Table, id, principal string, who Caller, seen map[string]bool) error {
 	row, err := s.Get(ctx, tx, t, id)
 	if err != nil {
 		return err
@@ -168,12 +186,18 @@ func (s *Service) RevokeShare(ctx context.Context, tx store.Tx, t *Table, id, pr
 	if err := needShare(t, row, 0, who); err != nil {
 		return err
 	}
-	existing, _, err := s.share(ctx, tx, row[t.PrimaryID()].(string), strings.ToLower(principal))
-	if err != nil || existing == "" {
+	id = row[t.PrimaryID()].(string)
+	existing, _, err := s.share(ctx, tx, id, strings.ToLower(principal))
+	if err != nil {
 		return err
 	}
-	poa, _ := s.Table(SharingTable)
-	return s.Delete(ctx, tx, poa, existing, "", who.internal())
+	if existing != "" {
+		poa, _ := s.Table(SharingTable)
+		if err := s.Delete(ctx, tx, poa, existing, "", who.internal()); err != nil {
+			return err
+		}
+	}
+	return s.cascadeShare(ctx, tx, t, id, strings.ToLower(principal), 0, false, true, who, seen)
 }
 
 // Shares lists who row id of t is shared with, by principal id.

@@ -38,8 +38,9 @@ func (s *Service) EnsureUser(ctx context.Context, keyID, name, keyRole string) (
 	ur, _ := s.Table("systemuserroles")
 	err := s.st.Tx(ctx, func(tx store.Tx) error {
 		if _, err := s.Get(ctx, tx, t, id); err != nil && AsError(err).Status == http.StatusNotFound {
-			if _, err := s.Create(ctx, tx, t, Row{"systemuserid": id, "fullname": truncateRunes(name, 200), "domainname": keyID + "@keys.junction.local",
-				"businessunitid": Ref{Table: "businessunit", ID: BusinessUnitID}}, Caller{UserID: SystemUserID}); err != nil {
+			if _, err := s.Create(ctx, tx, t, Row{"systemuserid": id, "lastname": truncateRunes(name, 256), "domainname": keyID + "@keys.junction.local",
+				"internalemailaddress": truncateRunes(keyID, 80) + "@keys.junction.local",
+				"businessunitid":       Ref{Table: "businessunit", ID: BusinessUnitID}}, Caller{UserID: SystemUserID}); err != nil {
 				return err
 			}
 		} else if err != nil {

@@ -18,7 +18,7 @@ func TestDeepInsertIsAtomic(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		body := map[string]any{
 			"name":                      "Deep",
-			"primarycontactid":          map[string]any{"lastname": "Primary", "fullname": "Pat Primary"},
+			"primarycontactid":          map[string]any{"firstname": "Pat", "lastname": "Primary", "fullname": "Pat Primary"},
 			"contact_customer_accounts": []any{map[string]any{"lastname": "Kid 1"}, map[string]any{"lastname": "Kid 2"}},
 		}
 		id := b.create("accounts", body)

@@ -58,6 +58,10 @@ func (h *Handler) dispatch(w http.ResponseWriter, rq *req) {
 		h.entityDefinitions(w, rq, args, has)
 		return
 	}
+	if name == "RelationshipDefinitions" {
+		h.relationshipDefinitions(w, rq, args, has)
+		return
+	}
 	if t, ok := h.rec.TableBySet(name); ok {
 		h.entity(w, rq, t, args, has)
 		return
@@ -177,7 +181,7 @@ func (h *Handler) entity(w http.ResponseWriter, rq *req, t *records.Table, keyTe
 		h.property(w, rq, t, key, c)
 		return
 	}
-	if m, ok := findManyToMany(t, navName); ok && (len(rest) == 1 || len(rest) == 2 && rest[1] == "$ref") {
+	if m, ok := h.findManyToMany(t, navName); ok && (len(rest) == 1 || len(rest) == 2 && rest[1] == "$ref") {
 		h.association(w, rq, t, key, m, navKey, navHasKey, len(rest) == 2)
 		return
 	}

@@ -74,10 +74,11 @@ func label(s string) map[string]any {
 
 func entityMetadata(t *records.Table) map[string]any {
 	return map[string]any{
-		"MetadataId": metadataID(t.Name), "LogicalName": t.Name, "SchemaName": t.Name, "EntitySetName": t.SetName,
+		"MetadataId": metadataID(t.Name), "LogicalName": t.Name, "SchemaName": t.SchemaName, "EntitySetName": t.SetName,
 		"LogicalCollectionName": t.SetName, "PrimaryIdAttribute": t.PrimaryID(), "PrimaryNameAttribute": t.PrimaryName,
-		"DisplayName": label(t.DisplayName), "DisplayCollectionName": label(t.DisplayName), "Description": label(""),
-		"IsCustomEntity": t.Custom, "ChangeTrackingEnabled": true, "IsActivity": false, "OwnershipType": "UserOwned",
+		"DisplayName": label(t.DisplayName), "DisplayCollectionName": label(t.DisplayCollectionName), "Description": label(""),
+		"IsCustomEntity": t.Custom, "ChangeTrackingEnabled": true, "IsActivity": t.Activity, "OwnershipType": t.Ownership,
+		"ObjectTypeCode": records.ObjectTypeCode(t), "IsIntersect": t.Intersect != nil,
 	}
 }
 
@@ -104,7 +105,30 @@ func attributeMetadata(t *records.Table, c *records.Column, withOptions bool) ma
 		"EntityLogicalName": t.Name, "AttributeType": typ, "AttributeTypeName": map[string]any{"Value": k[1]},
 		"DisplayName": label(c.DisplayName), "RequiredLevel": map[string]any{"Value": c.Required},
 		"IsPrimaryId": c.Name == t.PrimaryID(), "IsPrimaryName": c.Name == t.PrimaryName, "IsCustomAttribute": t.Custom && !c.System,
-		"IsValidForCreate": !c.System || c.Name == t.PrimaryID(), "IsValidForUpdate": !c.System, "IsValidForRead": true,
+		"IsValidForCreate": c.Writable(true) || c.Name == t.PrimaryID() || c.Name == "ownerid", "IsValidForUpdate": c.Writable(false) || c.Name == "ownerid",
+		"IsValidForRead": true,
+	}
+	if c.Computed != "" {
+		// SourceType 1 is a calculated column in Dataverse's metadata.
+		m["SourceType"] = 1
+	}
+	if c.Precision > 0 {
+		m["Precision"] = c.Precision
+	}
+	if c.Type == records.DateTime {
+		b := c.Behavior
+		if b == "" {
+			b = "UserLocal"
+		}
+		m["DateTimeBehavior"] = map[string]any{"Value": b}
+		if b == "DateOnly" {
+			m["Format"] = "DateOnly"
+		} else {
+			m["Format"] = "DateAndTime"
+		}
+	}
+	if c.Default != nil {
+		m["DefaultFormValue"] = *c.Default
 	}
 	if c.MaxLength > 0 {
 		m["MaxLength"] = c.MaxLength
@@ -120,6 +144,17 @@ func attributeMetadata(t *records.Table, c *records.Column, withOptions bool) ma
 	}
 	if c.Type == records.AutoNumber {
 		m["AutoNumberFormat"] = c.Format
+	}
+	if c.Type == records.Boolean && withOptions {
+		yes, no := "Yes", "No"
+		if l, ok := c.Option(1); ok {
+			yes = l
+		}
+		if l, ok := c.Option(0); ok {
+			no = l
+		}
+		m["OptionSet"] = map[string]any{"Name": t.Name + "_" + c.Name, "OptionSetType": "Boolean",
+			"TrueOption": map[string]any{"Value": 1, "Label": label(yes)}, "FalseOption": map[string]any{"Value": 0, "Label": label(no)}}
 	}
 	if c.Type.IsChoice() && withOptions {
 		var opts []any
@@ -174,6 +209,14 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 	}
 	rest := rq.segs[1:]
 	if len(rest) == 0 {
+		if rq.r.Method == http.MethodDelete {
+			if err := h.rec.DeleteTable(rq.r.Context(), t.Name); err != nil {
+				h.fail(w, rq, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		if rq.r.Method != http.MethodGet {
 			h.fail(w, rq, methodNotAllowed(rq.r))
 			return
@@ -189,6 +232,8 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 				obj["Attributes"], _ = memQuery(attrs, e.Options)
 			case "Keys":
 				obj["Keys"] = keysMetadata(t)
+			case "OneToManyRelationships", "ManyToOneRelationships", "ManyToManyRelationships":
+				obj[e.Nav], _ = memQuery(h.relationshipsOf(t, e.Nav), e.Options)
 			default:
 				h.fail(w, rq, badRequest("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.", e.Nav))
 				return
@@ -208,6 +253,10 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 	case "Attributes":
 		if rq.r.Method == http.MethodPost && !attrHasKey && len(rest) == 1 {
 			h.addAttribute(w, rq, t)
+			return
+		}
+		if (rq.r.Method == http.MethodPut || rq.r.Method == http.MethodDelete) && attrHasKey && len(rest) == 1 {
+			h.changeAttribute(w, rq, t, attrKey)
 			return
 		}
 		if rq.r.Method != http.MethodGet {
@@ -272,21 +321,12 @@ func (h *Handler) entityDefinitions(w http.ResponseWriter, rq *req, keyText stri
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": ctxBase + "('" + t.Name + "')/Keys", "value": out})
-	case "ManyToOneRelationships", "OneToManyRelationships":
-		var out []map[string]any
-		for _, nv := range t.Navs(h.rec.All()) {
-			if nv.Collection != (seg == "OneToManyRelationships") {
-				continue
-			}
-			ref, referencing := nv.Other, t.Name
-			if nv.Collection {
-				ref, referencing = t.Name, nv.Other
-			}
-			out = append(out, map[string]any{"SchemaName": nv.Column.RelName(ref), "ReferencedEntity": ref, "ReferencingEntity": referencing,
-				"ReferencingAttribute": nv.Column.Name, "ReferencedAttribute": ref + "id", "ReferencingEntityNavigationPropertyName": nv.Column.NavName(ref),
-				"ReferencedEntityNavigationPropertyName": nv.Column.RelName(ref), "MetadataId": metadataID(referencing, nv.Column.Name, ref)})
+	case "ManyToOneRelationships", "OneToManyRelationships", "ManyToManyRelationships":
+		if rq.r.Method != http.MethodGet {
+			h.fail(w, rq, methodNotAllowed(rq.r))
+			return
 		}
-		res, err := memQuery(out, q)
+		res, err := memQuery(h.relationshipsOf(t, seg), q)
 		if err != nil {
 			h.fail(w, rq, err)
 			return
@@ -354,7 +394,13 @@ func memQuery(list []map[string]any, q *odata.Query) ([]map[string]any, error) {
 	return out, nil
 }
 
-func isExpanded(k string) bool { return k == "Attributes" || k == "Keys" || k == "OptionSet" }
+func isExpanded(k string) bool {
+	switch k {
+	case "Attributes", "Keys", "OptionSet", "OneToManyRelationships", "ManyToOneRelationships", "ManyToManyRelationships":
+		return true
+	}
+	return false
+}
 
 func evalMem(o map[string]any, e odata.Expr) (bool, error) {
 	switch x := e.(type) {

@@ -20,7 +20,7 @@ func seedCustomers(t *testing.T, b *bundle) (acc, yvonne string) {
 		"parentcustomerid_account@odata.bind": "/accounts(" + acc + ")"})
 	fab := b.create("accounts", map[string]any{"name": "Fabrikam", "accountnumber": "F1", "revenue": 3000, "numberofemployees": 30,
 		"primarycontactid@odata.bind": "/contacts(" + yvonne + ")"})
-	b.create("contacts", map[string]any{"lastname": "Adams", "fullname": "Nancy Adams", "creditlimit": 50, "parentcustomerid_account@odata.bind": "/accounts(" + fab + ")"})
+	b.create("contacts", map[string]any{"firstname": "Nancy", "lastname": "Adams", "fullname": "Nancy Adams", "creditlimit": 50, "parentcustomerid_account@odata.bind": "/accounts(" + fab + ")"})
 	b.create("incidents", map[string]any{"title": "Printer on fire", "customerid_contact@odata.bind": "/contacts(" + yvonne + ")"})
 	return acc, yvonne
 }

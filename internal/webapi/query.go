@@ -293,7 +293,7 @@ func (h *Handler) count(w http.ResponseWriter, rq *req, t *records.Table, extra 
 func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *records.Table, rows []records.Row, out []map[string]any, e odata.Expand) error {
 	all := h.rec.All()
 	nv, ok := findNav(all, t, e.Nav)
-	if m, many := findManyToMany(t, e.Nav); !ok && many {
+	if m, many := h.findManyToMany(t, e.Nav); !ok && many {
 		return h.expandManyToMany(ctx, q, rq, t, rows, out, e, m)
 	}
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"junction/internal/odata"
 	"junction/internal/records"
 )
 
@@ -164,5 +165,58 @@ func (h *Handler) addAttribute(w http.ResponseWriter, rq *req, t *records.Table)
 		return
 	}
 	w.Header().Set("OData-EntityId", rq.base+"EntityDefinitions("+metadataID(t.Name)+")/Attributes("+metadataID(t.Name, c.Name)+")")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// changeAttribute serves PUT and DELETE of EntityDefinitions(...)/Attributes(...):
+// a custom column's new definition, or its removal.
+func (h *Handler) changeAttribute(w http.ResponseWriter, rq *req, t *records.Table, attrKey string) {
+	k, err := odata.ParseKey(attrKey)
+	if err != nil {
+		h.fail(w, rq, badRequest("%v", err))
+		return
+	}
+	var col *records.Column
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if lit, ok := k.Values["LogicalName"]; ok && lit.Text == c.Name || k.ID != "" && k.ID == metadataID(t.Name, c.Name) {
+			col = c
+		}
+	}
+	if col == nil {
+		h.fail(w, rq, records.Errorf(http.StatusNotFound, records.CodeNotFound, "Could not find an attribute %s on %s.", attrKey, t.Name))
+		return
+	}
+	ctx := rq.r.Context()
+	if rq.r.Method == http.MethodDelete {
+		if err := h.rec.DeleteColumn(ctx, t.Name, col.Name); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	body, err := readBody(rq.r)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	c, err := columnFromMetadata(body)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
+	if c.Name != "" && c.Name != col.Name {
+		h.fail(w, rq, records.Invalid("The LogicalName of an attribute cannot change (%s to %s).", col.Name, c.Name))
+		return
+	}
+	c.Name = col.Name
+	if c.Type.IsLookup() {
+		c.Type = col.Type
+	}
+	if _, err := h.rec.UpdateColumn(ctx, t.Name, c); err != nil {
+		h.fail(w, rq, err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -24,7 +24,7 @@ func (h *Handler) readScope(rq *req, t *records.Table, alias string) (*odata.Fra
 	if err != nil {
 		return nil, err
 	}
-	if d > records.DepthBasic {
+	if d > records.DepthBasic || !t.Owned() {
 		return nil, nil
 	}
 	return &odata.Frag{SQL: "(" + alias + `."ownerid" = ? OR ` + records.SharedReadSQL(t, alias) + ")", Args: []any{g.UserID, g.UserID}}, nil
@@ -92,39 +92,28 @@ func metadataPrivilege(method, root string, segs int) string {
 	return "prvWrite" + kind
 }
 
-// manyToMany is a many-to-many relationship kept in an intersect table, as
-// Dataverse keeps users' roles (systemuserroles) and roles' privileges
-// (roleprivileges).
-type manyToMany struct {
-	name      string
-	intersect string
-	from      string // the first table and its column in the intersect table
-	fromCol   string
-	to        string
-	toCol     string
-}
-
-var manyToManys = []manyToMany{
-	{name: "systemuserroles_association", intersect: "systemuserroles", from: "systemuser", fromCol: "systemuserid", to: "role", toCol: "roleid"},
-	{name: "roleprivileges_association", intersect: "roleprivileges", from: "role", fromCol: "roleid", to: "privilege", toCol: "privilegeid"},
-}
-
-// side is one table's view of a many-to-many relationship.
+// side is one table's view of a many-to-many relationship, kept in an
+// intersect table (records.Intersect): the relationship's name and
+// navigation property, the intersect table, its column referencing this
+// table's rows and the one referencing the other table's.
 type side struct {
-	manyToMany
+	name, nav, intersect     string
 	thisCol, other, otherCol string
 }
 
-func findManyToMany(t *records.Table, nav string) (side, bool) {
-	for _, m := range manyToManys {
-		if m.name != nav {
+// findManyToMany returns the many-to-many relationship whose navigation
+// property on t is nav.
+func (h *Handler) findManyToMany(t *records.Table, nav string) (side, bool) {
+	for _, it := range h.rec.Tables() {
+		in := it.Intersect
+		if in == nil {
 			continue
 		}
-		switch t.Name {
-		case m.from:
-			return side{m, m.fromCol, m.to, m.toCol}, true
-		case m.to:
-			return side{m, m.toCol, m.from, m.fromCol}, true
+		switch {
+		case t.Name == in.Entity1 && strings.EqualFold(nav, in.Nav1):
+			return side{in.Name, in.Nav1, it.Name, in.Attribute1, in.Entity2, in.Attribute2}, true
+		case t.Name == in.Entity2 && strings.EqualFold(nav, in.Nav2):
+			return side{in.Name, in.Nav2, it.Name, in.Attribute2, in.Entity1, in.Attribute1}, true
 		}
 	}
 	return side{}, false
@@ -137,7 +126,7 @@ func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, 
 	all := h.rec.All()
 	other, inter := all[m.other], all[m.intersect]
 	if other == nil || inter == nil {
-		h.fail(w, rq, notSegment(m.name))
+		h.fail(w, rq, notSegment(m.nav))
 		return
 	}
 	if !ref {
@@ -172,7 +161,7 @@ func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, 
 			if m.intersect == "roleprivileges" {
 				return records.Invalid("associate privileges with a role through AddPrivilegesRole, which takes their depth")
 			}
-			r, err := h.refTarget(ctx, tx, rq, other, m.name)
+			r, err := h.refTarget(ctx, tx, rq, other, m.nav)
 			if err != nil {
 				return err
 			}
@@ -182,7 +171,7 @@ func (h *Handler) association(w http.ResponseWriter, rq *req, t *records.Table, 
 			_, err = h.rec.Create(ctx, tx, inter, records.Row{m.thisCol: records.Ref{Table: t.Name, ID: id}, m.otherCol: r}, h.caller(rq))
 			return err
 		case http.MethodDelete:
-			oid, err := h.refKey(ctx, tx, rq, other, m.name, navKey, navHasKey)
+			oid, err := h.refKey(ctx, tx, rq, other, m.nav, navKey, navHasKey)
 			if err != nil {
 				return err
 			}
@@ -279,7 +268,7 @@ func (h *Handler) expandManyToMany(ctx context.Context, q store.Querier, rq *req
 	other, inter := all[m.other], all[m.intersect]
 	if other == nil || inter == nil || len(rows) == 0 {
 		for i := range out {
-			out[i][m.name] = []map[string]any{}
+			out[i][m.nav] = []map[string]any{}
 		}
 		return nil
 	}
@@ -336,7 +325,7 @@ func (h *Handler) expandManyToMany(ctx context.Context, q store.Querier, rq *req
 				g = append(g, byID[id])
 			}
 		}
-		out[i][m.name] = g
+		out[i][m.nav] = g
 	}
 	return nil
 }
