@@ -32,14 +32,14 @@ func TestImportExportCommands(t *testing.T) {
 			}
 			dir := t.TempDir()
 			file := filepath.Join(dir, "accounts.csv")
-			os.WriteFile(file, []byte("AccountNumber,Name,NumberOfEmployees,Fax\nK-1,Kappa,10,x\nK-2,Lambda,many,x\nK-3,Mu,30,x\n"), 0o644)
+			os.WriteFile(file, []byte("AccountNumber,Name,NumberOfEmployees,ShoeSize\nK-1,Kappa,10,x\nK-2,Lambda,many,x\nK-3,Mu,30,x\n"), 0o644)
 
 			// Reject-all (the default): nothing applied, the rejects file says why.
 			code, out, errOut := run("import", file, "--table", "accounts")
 			if code != 1 || !strings.Contains(out, "rejected") || !strings.Contains(out, "read 3, rejected 1, inserted 0") {
 				t.Fatalf("reject-all import: %d\n%s\n%s", code, out, errOut)
 			}
-			if !strings.Contains(errOut, "the file's column Fax is not a column of account") {
+			if !strings.Contains(errOut, "the file's column ShoeSize is not a column of account") {
 				t.Fatalf("unknown column not reported: %s", errOut)
 			}
 			rejects := readCSV(t, file+".rejects.csv")
