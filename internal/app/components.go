@@ -66,7 +66,6 @@ func buildComponents(d Deps) []Component {
 		BaseURL: d.BaseURL, AppSetting: d.Secrets.Lookup, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge},
 		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr()})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
-	flows.Engine().AddTriggerSource(bridge.RowTriggers())
 	bridge.Engine = flows.Engine()
 
 	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,

@@ -1,11 +1,12 @@
 // Package bridge connects Junction's surfaces to each other: event
 // subscriptions that deliver to broker queues, workflows and functions; the
 // function host's Service Bus, Event Grid and Dataverse bindings; workflow
-// triggers fired by broker messages and by row changes in the change log; the
-// JavaScript sandbox behind the workflows' JavaScriptCode action; and
-// Junction's tables as batch jobs' sources and sinks (Tables). Each
-// surface declares the small interface it consumes; this package implements
-// them over the others' Go APIs.
+// triggers fired by broker messages; functions and workflows as Custom API
+// implementations; the JavaScript sandbox behind the workflows'
+// JavaScriptCode action; and Junction's tables as batch jobs' sources and
+// sinks (Tables, over records' bulk key operations). Each surface declares
+// the small interface it consumes; this package implements them over the
+// others' Go APIs, and holds no domain logic and no SQL.
 package bridge
 
 import (
@@ -13,7 +14,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"junction/internal/broker"
 	"junction/internal/events"
@@ -40,11 +40,6 @@ type Bridge struct {
 	Local func() (baseURL, key string)
 	// LocalClient calls Local's URL; it trusts the listener's own certificate.
 	LocalClient *http.Client
-
-	rows   *rowTriggers
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
 }
 
 // New returns a bridge over st; set the surfaces before Start.
@@ -52,40 +47,26 @@ func New(st store.Store, log *slog.Logger, node string) *Bridge {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bridge{Store: st, Log: log, NodeID: node}
-	b.rows = newRowTriggers(b)
-	return b
+	return &Bridge{Store: st, Log: log, NodeID: node}
 }
 
 // Name implements the app's component contract.
 func (b *Bridge) Name() string { return "bridge" }
 
-// Migrations: the bridge keeps no tables (the row triggers' cursors are
-// changelog cursors; changelog/3 moved them out of bridge_cursors).
+// Migrations: the bridge keeps no tables (changelog/3 moved the row
+// triggers' cursors, which it kept in bridge_cursors, to the change log).
 func (b *Bridge) Migrations() []store.Migration { return nil }
 
 // Routes: the bridge serves nothing itself.
 func (b *Bridge) Routes() []server.Route { return nil }
 
-// Start registers the event dispatchers and trigger sources and starts the
-// row-change trigger loop. Workflows deployed after this see the sources.
-func (b *Bridge) Start(ctx context.Context) error {
-	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	b.rows.start(ctx)
-	return nil
-}
+// Start implements the app's component contract: the bridge runs nothing of
+// its own (the Service Bus triggers' receive loops run while the engine keeps
+// their workflows subscribed).
+func (b *Bridge) Start(context.Context) error { return nil }
 
-// Stop ends the bridge's loops. Safe to call twice or without Start.
-func (b *Bridge) Stop(ctx context.Context) error {
-	b.once.Do(func() {
-		if b.cancel != nil {
-			b.cancel()
-		}
-		b.rows.stop()
-		b.wg.Wait()
-	})
-	return nil
-}
+// Stop implements the app's component contract.
+func (b *Bridge) Stop(context.Context) error { return nil }
 
 // JSRunner runs the workflows' JavaScriptCode actions in the function host's
 // sandbox.

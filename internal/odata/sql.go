@@ -70,12 +70,7 @@ func (c *Compiler) alias() string {
 
 func (c *Compiler) fold(x string) string { return records.Fold(c.Dialect, x) }
 
-func (c *Compiler) foldParam() string {
-	if c.Dialect == store.Postgres {
-		return "LOWER(CAST(? AS TEXT) COLLATE \"C\")"
-	}
-	return "LOWER(?)"
-}
+func (c *Compiler) foldParam() string { return records.FoldParam(c.Dialect) }
 
 // Filter compiles e against table t whose rows are aliased alias.
 func (c *Compiler) Filter(t *records.Table, alias string, e Expr) (Frag, error) {

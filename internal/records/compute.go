@@ -462,14 +462,3 @@ func (s *Service) compute(ctx context.Context, q store.Querier, t *Table, before
 	return changed, nil
 }
 
-// sameValue reports whether two row values are equal.
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case time.Time:
-		y, ok := b.(time.Time)
-		return ok && x.Equal(y)
-	case nil:
-		return b == nil
-	}
-	return a == b
-}

@@ -2,21 +2,33 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"junction/internal/changelog"
 	"junction/internal/project"
 	"junction/internal/server"
 	"junction/internal/store"
 )
 
 // Component is the workflow surface as an app component: the engine, its
-// routes and migrations, and the Logic Apps Standard project loader.
+// routes and migrations, the row-change triggers, and the Logic Apps
+// Standard project loader.
 type Component struct {
-	e *Engine
+	e    *Engine
+	rows *RowTriggers
 }
 
-// NewComponent builds the workflow component.
-func NewComponent(opt Options) *Component { return &Component{e: New(opt)} }
+// NewComponent builds the workflow component. With a store, the engine
+// serves the Dataverse row-change triggers from the change log.
+func NewComponent(opt Options) *Component {
+	c := &Component{e: New(opt)}
+	if opt.Store != nil {
+		c.rows = NewRowTriggers(opt.Store, c.e.log, c.e.opt.NodeID)
+		c.e.AddTriggerSource(c.rows)
+	}
+	return c
+}
 
 // Engine is the component's engine, for wiring trigger sources and tests.
 func (c *Component) Engine() *Engine { return c.e }
@@ -24,17 +36,34 @@ func (c *Component) Engine() *Engine { return c.e }
 // Name implements app.Component.
 func (c *Component) Name() string { return "workflow" }
 
-// Migrations implements app.Component.
-func (c *Component) Migrations() []store.Migration { return Migrations() }
+// Migrations implements app.Component: the engine's tables, and the change
+// log's, which the row-change triggers read.
+func (c *Component) Migrations() []store.Migration {
+	return append(Migrations(), changelog.Migrations()...)
+}
 
 // Routes implements app.Component.
 func (c *Component) Routes() []server.Route { return c.e.Routes() }
 
 // Start implements app.Component.
-func (c *Component) Start(ctx context.Context) error { return c.e.Start(ctx) }
+func (c *Component) Start(ctx context.Context) error {
+	if c.rows != nil {
+		if err := c.rows.Start(ctx); err != nil {
+			return err
+		}
+	}
+	return c.e.Start(ctx)
+}
 
-// Stop implements app.Component.
-func (c *Component) Stop(ctx context.Context) error { return c.e.Stop(ctx) }
+// Stop implements app.Component: the engine first (which unsubscribes its
+// triggers), then the row-change triggers' loop.
+func (c *Component) Stop(ctx context.Context) error {
+	err := c.e.Stop(ctx)
+	if c.rows != nil {
+		err = errors.Join(err, c.rows.Stop(ctx))
+	}
+	return err
+}
 
 // ValidateProject implements project.Validator.
 func (c *Component) ValidateProject(p *project.Project) []project.Problem {
