@@ -8,6 +8,7 @@ package lifecycle
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Group runs a service's goroutines under one context: the loops given to
@@ -87,7 +88,9 @@ func (g *Group) Running() bool {
 
 // Stop cancels the group's context and waits for its goroutines to end, or
 // for ctx to end first, whose error it then returns (the goroutines are left
-// to end on their own). Safe twice and without Start.
+// to end on their own). A ctx that has already ended gets its error back at
+// once: the goroutines are told to end, with no time to see them do it. Safe
+// twice and without Start.
 func (g *Group) Stop(ctx context.Context) error {
 	g.mu.Lock()
 	cancel, wg := g.cancel, g.wg
@@ -97,6 +100,9 @@ func (g *Group) Stop(ctx context.Context) error {
 		return nil
 	}
 	cancel()
+	if err := Ended(ctx); err != nil {
+		return err
+	}
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
@@ -108,6 +114,18 @@ func (g *Group) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Ended is ctx's error, or context.DeadlineExceeded once ctx's deadline has
+// passed though its timer has not fired yet: whether a stop has time left.
+func Ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // Worker runs one background goroutine: a Group of one loop.
@@ -123,5 +141,6 @@ func (w *Worker) Start(ctx context.Context, run func(ctx context.Context)) {
 }
 
 // Stop cancels the worker and waits for it to end, or for ctx to end first,
-// whose error it then returns. Safe twice and without Start.
+// whose error it then returns (at once when ctx has already ended). Safe
+// twice and without Start.
 func (w *Worker) Stop(ctx context.Context) error { return w.g.Stop(ctx) }

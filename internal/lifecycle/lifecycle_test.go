@@ -132,3 +132,43 @@ func TestGroupStopHonoursItsDeadline(t *testing.T) {
 	}
 	close(release)
 }
+
+func TestStopWithAnEndedContextDoesNotWait(t *testing.T) {
+	t.Parallel()
+	var g Group
+	g.Start(context.Background(), func(ctx context.Context) { <-ctx.Done() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Stop(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stop with an ended context: %v", err)
+	}
+	// The loop was told to end: a new run starts afresh.
+	if !g.Start(context.Background(), func(ctx context.Context) { <-ctx.Done() }) {
+		t.Fatal("no restart after a stop without time")
+	}
+	if err := g.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEndedSeesAPassedDeadline(t *testing.T) {
+	t.Parallel()
+	if err := Ended(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	live, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	if err := Ended(live); err != nil {
+		t.Fatal(err)
+	}
+	passed, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if err := Ended(passed); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a passed deadline: %v", err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Ended(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled context: %v", err)
+	}
+}
