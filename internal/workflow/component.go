@@ -16,7 +16,7 @@ type Component struct {
 }
 
 // NewComponent builds the workflow component.
-func NewComponent(opt Options) *Component { return &Component{e: New(opt)} }
+func NewComponent(opt Config) *Component { return &Component{e: New(opt)} }
 
 // Engine is the component's engine, for wiring trigger sources and tests.
 func (c *Component) Engine() *Engine { return c.e }
