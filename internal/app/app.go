@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"junction/internal/broker/httpapi"
 	"junction/internal/changelog"
 	"junction/internal/console"
+	"junction/internal/lifecycle"
 	"junction/internal/outbound"
 	"junction/internal/project"
 	"junction/internal/secrets"
@@ -207,7 +209,7 @@ func (a *App) loadProject(ctx context.Context) error {
 func (a *App) Start(ctx context.Context) (net.Addr, error) {
 	for _, c := range a.components {
 		if err := c.Start(ctx); err != nil {
-			a.Stop(context.Background())
+			a.stopAfterFailedStart()
 			if le := (*amqp.ListenError)(nil); errors.As(err, &le) {
 				return nil, configErr("--amqp-listen", "%v", err)
 			}
@@ -217,13 +219,23 @@ func (a *App) Start(ctx context.Context) (net.Addr, error) {
 	}
 	addr, err := a.server.Listen(a.cfg.Listen)
 	if err != nil {
-		a.Stop(context.Background())
+		a.stopAfterFailedStart()
 		return nil, configErr("--listen", "%v", err)
 	}
 	a.addr.Store(addr.String())
 	a.ready.Store(true)
 	a.log.Info("junction serving", "addr", addr.String(), "store", string(a.store.Dialect()), "data", a.data.path, "version", a.cfg.Version)
 	return addr, nil
+}
+
+// stopAfterFailedStart stops what a failed Start started; the start's error
+// is what is reported, and the stop's problems are logged.
+func (a *App) stopAfterFailedStart() {
+	ctx, cancel := a.StopContext()
+	defer cancel()
+	if err := a.Stop(ctx); err != nil {
+		a.log.Warn("junction: stop after a failed start", "err", err)
+	}
 }
 
 // Run starts the app and serves until ctx ends, then stops it gracefully.
@@ -236,25 +248,44 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-a.server.Done():
 	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	stopCtx, cancel := a.StopContext()
 	defer cancel()
 	return errors.Join(serveErr, a.Stop(stopCtx))
 }
 
+// StopContext is the context of a graceful stop: it ends after the
+// configured stop timeout.
+func (a *App) StopContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), a.cfg.StopTimeout)
+}
+
 // Stop drains HTTP requests, stops components in reverse order, and closes the
-// store. Safe to call twice and without Start.
+// store, within ctx's deadline: the parts that did not stop in time are named
+// in the log and in the error. Safe to call twice and without Start.
 func (a *App) Stop(ctx context.Context) error {
 	a.stopOnce.Do(func() {
 		a.ready.Store(false)
 		a.log.Info("junction stopping")
 		var errs []error
+		var late []string
+		stopped := func(name string, err error) {
+			switch {
+			case err == nil:
+			case lifecycle.Ended(ctx) != nil && errors.Is(err, lifecycle.Ended(ctx)):
+				late = append(late, name)
+			default:
+				errs = append(errs, fmt.Errorf("stop %s: %w", name, err))
+			}
+		}
 		if a.server != nil {
-			errs = append(errs, a.server.Shutdown(ctx))
+			stopped("http server", a.server.Shutdown(ctx))
 		}
 		for i := len(a.started) - 1; i >= 0; i-- {
-			if err := a.started[i].Stop(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("stop %s: %w", a.started[i].Name(), err))
-			}
+			stopped(a.started[i].Name(), a.started[i].Stop(ctx))
+		}
+		if len(late) > 0 {
+			a.log.Error("junction: not stopped in time; their work is abandoned to its leases", "components", late, "err", lifecycle.Ended(ctx))
+			errs = append([]error{&StopTimeoutError{Components: late, Err: lifecycle.Ended(ctx)}}, errs...)
 		}
 		errs = append(errs, a.closeStorage())
 		a.stopErr = errors.Join(errs...)
@@ -262,6 +293,19 @@ func (a *App) Stop(ctx context.Context) error {
 	})
 	return a.stopErr
 }
+
+// StopTimeoutError names the parts of Junction that did not stop before the
+// stop's deadline.
+type StopTimeoutError struct {
+	Components []string
+	Err        error // the stop context's error
+}
+
+func (e *StopTimeoutError) Error() string {
+	return "did not stop in time: " + strings.Join(e.Components, ", ") + " (" + e.Err.Error() + ")"
+}
+
+func (e *StopTimeoutError) Unwrap() error { return e.Err }
 
 func (a *App) closeStorage() error {
 	var errs []error

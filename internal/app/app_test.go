@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,6 +248,13 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"bad access log level", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AccessLog: app.AccessLogConfig{Level: "loud"}}, "--access-log", "not debug, info, warn or off"},
 		{"negative access log rate", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AccessLog: app.AccessLogConfig{PerSecond: -1}}, "--access-log-rate", "negative"},
 		{"bad retention in junction.yaml", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: badRetention}, "--project", "junction.yaml:3:12: retention.jobRuns"},
+		{"negative stop timeout", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), StopTimeout: -time.Second}, "--stop-timeout", "-1s is negative"},
+		{"negative events lease", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), EventsLease: -time.Minute}, "--events-lease", "negative"},
+		{"negative events poll", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), EventsPoll: -1}, "--events-poll", "negative"},
+		{"negative events time scale", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), EventsTimeScale: -0.5}, "--events-time-scale", "not a positive number"},
+		{"events public url not a url", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), EventsPublicURL: "ftp://x"}, "--events-public-url", `"ftp://x" is not an http:// or https:// URL`},
+		{"bad webapi limits", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), WebAPILimits: "requests=lots"}, "--webapi-limits", `requests: "lots" is not a whole number`},
+		{"negative webapi limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), WebAPILimits: "window=-5s"}, "--webapi-limits", "window: -5s is negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -323,5 +334,64 @@ func TestAMQPListenConfig(t *testing.T) {
 		if err == nil || !app.IsConfigError(err) || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Fatalf("%s: %v, want a configuration error naming %s", tc.listen, err, tc.wantErr)
 		}
+	}
+}
+
+// syncBuffer is a buffer a logger and a test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestStopNamesWhatDidNotStopInTime: a stop whose deadline has passed tells
+// every running component to stop, and names, in the log and in the error,
+// those it could not see stop.
+func TestStopNamesWhatDidNotStopInTime(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	b := start(t, store.SQLite, func(c *app.Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	err := b.app.Stop(expired)
+	var late *app.StopTimeoutError
+	if !errors.As(err, &late) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stop out of time: %v, want a StopTimeoutError", err)
+	}
+	for _, name := range []string{"events", "workflow", "functions", "webapi"} {
+		if !slices.Contains(late.Components, name) || !strings.Contains(err.Error(), name) {
+			t.Fatalf("%s is not named: %v", name, err)
+		}
+	}
+	if line := logs.String(); !strings.Contains(line, "not stopped in time") || !strings.Contains(line, "events") {
+		t.Fatalf("the log does not name them:\n%s", line)
+	}
+	if again := b.app.Stop(context.Background()); again != err {
+		t.Fatalf("a second stop: %v", again)
+	}
+}
+
+// TestStopInTimeIsClean: a stop with time to spare reports nothing.
+func TestStopInTimeIsClean(t *testing.T) {
+	t.Parallel()
+	b := start(t, store.SQLite, func(c *app.Config) { c.StopTimeout = time.Minute })
+	ctx, cancel := b.app.StopContext()
+	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		t.Fatal("the stop context has no deadline")
+	}
+	if err := b.app.Stop(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -37,9 +37,10 @@ func buildComponents(d Deps) []Component {
 	bridge := bridgepkg.New(d.Store, d.Logger, d.NodeID)
 	bridge.Local, bridge.LocalClient = local, d.LocalClient
 
-	web := webapi.NewComponent(d.Store, d.Keys, d.Logger)
 	lim := d.Config.Limits
-	web.SetBodyLimits(lim.WebAPIMaxBody, lim.json())
+	rec := records.New(d.Store, d.Logger, nil)
+	web := webapi.New(webapi.Config{Records: rec, Auth: d.Keys, Logger: d.Logger, Limits: d.Config.webapiLimits,
+		MaxBody: lim.WebAPIMaxBody, JSON: lim.json()})
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
 	amqpListen := d.Config.AMQPListen
 	if amqpListen == "" {
@@ -48,10 +49,10 @@ func buildComponents(d Deps) []Component {
 	amqpServer := amqp.New(amqp.Config{Broker: bus.Broker(), Auth: bus, Listen: amqpListen, Fallback: d.Config.AMQPFallback, Logger: d.Logger,
 		ContainerID: d.NodeID, TLS: d.TLS})
 	bus.SetAMQPAddr(amqpServer.Addr, d.TLS != nil)
-	eventOpts := events.OptionsFromEnv()
-	eventOpts.Outbound = d.Outbound
-	router := events.New(d.Store, d.Keys, d.Logger, d.Registry, d.NodeID, d.Config.Listen, eventOpts)
-	bridge.Records, bridge.Broker, bridge.Router = web.Records(), bus.Broker(), router
+	router := events.New(events.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registerer: d.Registry, NodeID: d.NodeID,
+		Listen: d.Config.Listen, Outbound: d.Outbound, TimeScale: d.Config.EventsTimeScale, Lease: d.Config.EventsLease,
+		Poll: d.Config.EventsPoll, PublicURL: d.Config.EventsPublicURL})
+	bridge.Records, bridge.Broker, bridge.Router = rec, bus.Broker(), router
 	bridge.RegisterDispatchers(router)
 
 	connectors := connector.NewRegistry()
@@ -62,13 +63,13 @@ func buildComponents(d Deps) []Component {
 	}
 	must(builtin.Register(connectors, d.Outbound))
 
-	flows := workflow.NewComponent(workflow.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
+	flows := workflow.NewComponent(workflow.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
 		BaseURL: d.BaseURL, AppSetting: d.Secrets.Lookup, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge},
 		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr()})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
 	bridge.Engine = flows.Engine()
 
-	functions := function.NewComponent(function.Options{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,
+	functions := function.NewComponent(function.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, NodeID: d.NodeID, Registerer: d.Registry,
 		NodePath: d.Config.FunctionsNode, DataDir: d.DataDir,
 		Messages: bridge, Sender: bridge, Publisher: bridge, Rows: bridge, HTTPClient: d.Outbound.Client(30 * time.Second),
 		Getenv: func(n string) string { v, _ := d.Secrets.Lookup(n); return v }, Environ: d.Secrets.Environ,
@@ -82,7 +83,7 @@ func buildComponents(d Deps) []Component {
 		Lockout: sftp.Lockout{Threshold: d.Config.SFTPLockoutThreshold, Duration: d.Config.SFTPLockoutDuration}})
 	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Secrets: d.Secrets, OwnStore: ownStore(d),
 		Outbound: d.Outbound, LocalClient: d.LocalClient, LeaseTTL: d.Config.JobLease,
-		Tables: bridgepkg.NewTables(web.Records()), Local: local})
+		Tables: bridgepkg.NewTables(rec), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
 	components := []Component{web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}

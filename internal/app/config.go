@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"junction/internal/outbound"
 	"junction/internal/retention"
 	"junction/internal/secrets"
+	"junction/internal/webapi"
 )
 
 // Config is what `junction serve` is started with.
@@ -74,8 +77,30 @@ type Config struct {
 	// runs over (--job-lease; 0: 30s). Runs renew it every third of it.
 	JobLease time.Duration
 
-	outbound *outbound.Policy
-	tls      *tls.Config
+	// StopTimeout bounds a graceful stop: draining requests and stopping
+	// every component (--stop-timeout; 0: DefaultStopTimeout).
+	StopTimeout time.Duration
+
+	// EventsTimeScale multiplies the event router's retry ladder, delayed
+	// deliveries and times to live (--events-time-scale; 0: 1).
+	EventsTimeScale float64
+	// EventsLease is how long a node holds claimed event deliveries
+	// (--events-lease; 0: 2 minutes); EventsPoll bounds how long an idle
+	// delivery worker sleeps (--events-poll; 0: 1 s).
+	EventsLease, EventsPoll time.Duration
+	// EventsPublicURL is the base URL of webhook validation links
+	// (--events-public-url; empty: the host of the request that created the
+	// subscription).
+	EventsPublicURL string
+
+	// WebAPILimits are the Web API's service protection limits per caller:
+	// "off" or "requests=6000,window=300s,execution=1200s,concurrent=52"
+	// (--webapi-limits; empty: Dataverse's).
+	WebAPILimits string
+
+	outbound     *outbound.Policy
+	tls          *tls.Config
+	webapiLimits webapi.LimitConfig
 
 	// Limits bound request bodies and expression results (see limits.go).
 	Limits Limits
@@ -143,6 +168,9 @@ func (c *Config) validate() error {
 	if err := c.validateRetention(); err != nil {
 		return err
 	}
+	if err := c.validateTuning(); err != nil {
+		return err
+	}
 	if err := c.AccessLog.validate(); err != nil {
 		return err
 	}
@@ -169,6 +197,41 @@ func (c *Config) validate() error {
 	if c.Out == nil {
 		c.Out = io.Discard
 	}
+	return nil
+}
+
+// DefaultStopTimeout is how long a graceful stop may take when StopTimeout
+// is not set.
+const DefaultStopTimeout = 30 * time.Second
+
+// validateTuning checks the services' timing settings and parses the Web
+// API's limits.
+func (c *Config) validateTuning() error {
+	for _, d := range []struct {
+		flag string
+		v    *time.Duration
+	}{{"--stop-timeout", &c.StopTimeout}, {"--events-lease", &c.EventsLease}, {"--events-poll", &c.EventsPoll}} {
+		if *d.v < 0 {
+			return configErr(d.flag, "%s is negative; give a positive duration, or 0 for the default", *d.v)
+		}
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = DefaultStopTimeout
+	}
+	if c.EventsTimeScale < 0 || math.IsNaN(c.EventsTimeScale) || math.IsInf(c.EventsTimeScale, 0) {
+		return configErr("--events-time-scale", "%v is not a positive number (0 for the default of 1)", c.EventsTimeScale)
+	}
+	if c.EventsPublicURL != "" {
+		u, err := url.Parse(c.EventsPublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return configErr("--events-public-url", "%q is not an http:// or https:// URL", c.EventsPublicURL)
+		}
+	}
+	limits, err := webapi.ParseLimits(c.WebAPILimits)
+	if err != nil {
+		return configErr("--webapi-limits", "%v", err)
+	}
+	c.webapiLimits = limits
 	return nil
 }
 

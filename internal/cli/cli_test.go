@@ -41,6 +41,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"JUNCTION_DEMO": "maybe"}, "JUNCTION_DEMO: invalid value"},
 		{[]string{"serve", "--data", "/proc/junction"}, nil, "--data: cannot create"},
 		{[]string{"serve", "--store", "redis://x"}, nil, "--store"},
+		{[]string{"serve"}, map[string]string{"JUNCTION_STOP_TIMEOUT": "soon"}, "JUNCTION_STOP_TIMEOUT: invalid value"},
+		{[]string{"serve"}, map[string]string{"JUNCTION_EVENTS_LEASE": "2 minutes"}, "JUNCTION_EVENTS_LEASE: invalid value"},
+		{[]string{"serve", "--data", "x", "--events-poll", "-1s"}, nil, "--events-poll: -1s is negative"},
+		{[]string{"serve", "--data", "x"}, map[string]string{"JUNCTION_WEBAPI_LIMITS": "requests=many"}, `--webapi-limits: requests: "many" is not a whole number`},
 		{[]string{"validate"}, nil, "usage: junction validate DIR"},
 		{[]string{"keys", "list"}, nil, "an API key is required"},
 	} {

@@ -32,6 +32,12 @@ func serve(ctx context.Context, args []string, io IO) int {
 	fs.IntVar(&cfg.SFTPLockoutThreshold, "sftp-lockout-threshold", 10, "failed SFTP password logins from one address or for one user before a lockout")
 	fs.DurationVar(&cfg.SFTPLockoutDuration, "sftp-lockout-duration", 15*time.Minute, "how long an SFTP lockout lasts")
 	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a node may go silent before another takes its job runs over")
+	fs.DurationVar(&cfg.StopTimeout, "stop-timeout", app.DefaultStopTimeout, "how long a graceful stop may take (draining requests, stopping every component)")
+	fs.Float64Var(&cfg.EventsTimeScale, "events-time-scale", 1, "multiplies the event retry ladder, delayed deliveries and times to live")
+	fs.DurationVar(&cfg.EventsLease, "events-lease", 2*time.Minute, "how long a node holds claimed event deliveries before another may take them")
+	fs.DurationVar(&cfg.EventsPoll, "events-poll", time.Second, "longest sleep of an idle event delivery worker (commits wake it at once)")
+	fs.StringVar(&cfg.EventsPublicURL, "events-public-url", "", "base URL of webhook validation links (default: the host of the request that created the subscription)")
+	fs.StringVar(&cfg.WebAPILimits, "webapi-limits", "", "Web API service protection limits per caller: off, or requests=6000,window=300s,execution=1200s,concurrent=52 (default Dataverse's)")
 	limitFlags(fs, &cfg.Limits)
 	retentionFlags(fs, &cfg.Retention)
 	accessLogFlags(fs, &cfg.AccessLog)
@@ -92,7 +98,9 @@ func serve(ctx context.Context, args []string, io IO) int {
 	<-ctx.Done()
 	stop()
 	fmt.Fprintln(io.Stdout, "Junction shutting down")
-	if err := a.Stop(context.Background()); err != nil {
+	stopCtx, cancel := a.StopContext()
+	defer cancel()
+	if err := a.Stop(stopCtx); err != nil {
 		fmt.Fprintf(io.Stderr, "junction: stop: %v\n", err)
 		return exitFailure
 	}

@@ -211,7 +211,7 @@ func TestRetryAfter(t *testing.T) {
 	}
 	clk := &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 	keys := auth.New(s, "")
-	h := webapi.NewHandler(rec, keys, nil, webapi.Options{Now: clk.now, Limits: webapi.LimitConfig{MaxRequests: 2, Window: 30 * time.Second}})
+	h := webapi.NewHandler(webapi.Config{Records: rec, Auth: keys, Now: clk.now, Limits: webapi.LimitConfig{MaxRequests: 2, Window: 30 * time.Second}})
 	// A gateway in front answers 503 to the first request, as a load
 	// balancer does while a node restarts.
 	var gatewayFailures atomic.Int32

@@ -76,7 +76,7 @@ func BenchmarkPublish(b *testing.B) {
 	for _, d := range storetest.Drivers {
 		b.Run(string(d), func(b *testing.B) {
 			st := storetest.Open(b, d)
-			bn := setup(b, st, events.Options{})
+			bn := setup(b, st, events.Config{})
 			bn.admin("PUT", "/topics/bench", map[string]any{"properties": map[string]any{"kind": "Namespace"}}, 201)
 			key := bn.admin("POST", "/topics/bench/listKeys", nil, 200)["key1"].(string)
 			bn.subscribe("bench", "pull", map[string]any{"deliveryConfiguration": map[string]any{"deliveryMode": "Queue"}})
@@ -114,7 +114,7 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 func fanout(b *testing.B, st store.Store) {
-	bn := setup(b, st, events.Options{Poll: 50 * time.Millisecond})
+	bn := setup(b, st, events.Config{Poll: 50 * time.Millisecond})
 	key, _ := bn.topic("fan", events.SchemaEventGrid)
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -171,7 +171,7 @@ func fanout(b *testing.B, st store.Store) {
 func BenchmarkLatency(b *testing.B) {
 	for _, d := range storetest.Drivers {
 		b.Run(string(d), func(b *testing.B) {
-			bn := setup(b, storetest.Open(b, d), events.Options{})
+			bn := setup(b, storetest.Open(b, d), events.Config{})
 			key, _ := bn.topic("lat", events.SchemaEventGrid)
 			got := make(chan time.Time, 16)
 			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

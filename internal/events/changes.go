@@ -99,7 +99,7 @@ func (r *Router) changeFeed(ctx context.Context) {
 				return
 			}
 		}
-	})
+	}, func(err error) { r.log.Warn("events: change feed lease", "err", err) })
 }
 
 // dispatchChanges publishes the next changes after the cursor and moves the

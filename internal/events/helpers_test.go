@@ -40,20 +40,38 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 }
 
 // fastOptions make the ladder run in milliseconds.
-func fastOptions() events.Options {
-	return events.Options{TimeScale: 0.001, Poll: 20 * time.Millisecond, Timeout: 5 * time.Second, Lease: 10 * time.Second,
+func fastOptions() events.Config {
+	return events.Config{TimeScale: 0.001, Poll: 20 * time.Millisecond, Timeout: 5 * time.Second, Lease: 10 * time.Second,
 		Jitter: func() float64 { return 1 }}
 }
 
-func setup(t testing.TB, st store.Store, opts events.Options) *bundle {
+// newRouter migrates st and builds a router on it, not started; opts.Keys
+// and opts.Logger default to the admin key's and the test's.
+func newRouter(t testing.TB, st store.Store, opts events.Config) *events.Router {
 	t.Helper()
-	ctx := context.Background()
-	if err := st.Migrate(ctx, append(append(append([]store.Migration{}, auth.Migrations...), changelog.Migrations()...), events.Migrations()...)); err != nil {
+	if err := st.Migrate(context.Background(), append(append(append([]store.Migration{}, auth.Migrations...), changelog.Migrations()...), events.Migrations()...)); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	keys := auth.New(st, adminKey)
-	r := events.New(st, keys, log, prometheus.NewRegistry(), "node-"+t.Name(), "127.0.0.1:0", opts)
+	if opts.Keys == nil {
+		opts.Keys = auth.New(st, adminKey)
+	}
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	opts.Store, opts.Registerer, opts.NodeID, opts.Listen = st, prometheus.NewRegistry(), "node-"+t.Name(), "127.0.0.1:0"
+	return events.New(opts)
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func setup(t testing.TB, st store.Store, opts events.Config) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	log, keys := testLogger(t), auth.New(st, adminKey)
+	opts.Keys, opts.Logger = keys, log
+	r := newRouter(t, st, opts)
 	srv, err := server.New(log, keys, prometheus.NewRegistry(), r.Routes())
 	if err != nil {
 		t.Fatalf("server: %v", err)

@@ -2,20 +2,16 @@ package events
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"junction/internal/lifecycle"
 	"junction/internal/outbound"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -64,8 +60,21 @@ func (p permanentError) Unwrap() error { return p.err }
 // Permanent marks a dispatcher error as not worth retrying.
 func Permanent(err error) error { return permanentError{err} }
 
-// Options tune the router; the zero value is Event Grid's behaviour.
-type Options struct {
+// Config is what a Router is built from: its dependencies, and tuning whose
+// zero values are Event Grid's behaviour.
+type Config struct {
+	Store store.Store
+	// Keys authenticates bearer API keys on the data plane.
+	Keys   server.Authenticator
+	Logger *slog.Logger
+	// Registerer takes the router's metrics (nil: they are not registered).
+	Registerer prometheus.Registerer
+	// NodeID names this node in leases and delivery claims.
+	NodeID string
+	// Listen is the server's listen address: validation links point to
+	// http://<Listen> when neither PublicURL nor the request says otherwise.
+	Listen string
+
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// TimeScale multiplies the retry ladder, delayed delivery and time to live
@@ -94,14 +103,16 @@ type Options struct {
 	Client *http.Client
 }
 
-// Router is the event router component.
+// Router is the event router: topics, subscriptions, publishing, and the
+// workers that deliver events and publish the change log. Its HTTP front is
+// in api.go.
 type Router struct {
 	st     store.Store
 	keys   server.Authenticator
 	log    *slog.Logger
 	node   string
 	listen string
-	opts   Options
+	opts   Config
 	client *http.Client
 
 	mu          sync.RWMutex
@@ -109,10 +120,8 @@ type Router struct {
 
 	m metrics
 
-	runMu   sync.Mutex
-	cancel  context.CancelFunc
-	done    sync.WaitGroup
-	started bool
+	runMu   sync.Mutex // serialises Start and Stop
+	workers lifecycle.Group
 }
 
 type metrics struct {
@@ -122,9 +131,8 @@ type metrics struct {
 	deadLetter *prometheus.CounterVec
 }
 
-// New builds the router. keys authenticates bearer API keys on the data plane;
-// reg may be nil.
-func New(st store.Store, keys server.Authenticator, log *slog.Logger, reg prometheus.Registerer, node, listen string, opts Options) *Router {
+// New builds the router.
+func New(opts Config) *Router {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -146,10 +154,10 @@ func New(st store.Store, keys server.Authenticator, log *slog.Logger, reg promet
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 64
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Router{st: st, keys: keys, log: log, node: node, listen: listen, opts: opts, dispatchers: map[string]Dispatcher{}}
+	r := &Router{st: opts.Store, keys: opts.Keys, log: opts.Logger, node: opts.NodeID, listen: opts.Listen, opts: opts, dispatchers: map[string]Dispatcher{}}
 	r.client = opts.Client
 	if r.client == nil {
 		r.client = &http.Client{Transport: opts.Outbound.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -160,7 +168,7 @@ func New(st store.Store, keys server.Authenticator, log *slog.Logger, reg promet
 		failed:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_events_delivery_failures_total", Help: "Failed delivery attempts, by outcome."}, []string{"outcome"}),
 		deadLetter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_events_dead_lettered_total", Help: "Events dead-lettered or dropped, by reason."}, []string{"reason"}),
 	}
-	if reg != nil {
+	if reg := opts.Registerer; reg != nil {
 		reg.MustRegister(r.m.published, r.m.delivered, r.m.failed, r.m.deadLetter)
 	}
 	return r
@@ -194,52 +202,32 @@ func (r *Router) Name() string { return "events" }
 // Migrations are the router's tables.
 func (r *Router) Migrations() []store.Migration { return Migrations() }
 
-// Start ensures the system topic and starts the workers.
+// Start ensures the system topic and starts the workers. Starting a running
+// router does nothing; a stopped one starts again.
 func (r *Router) Start(ctx context.Context) error {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
-	if r.started {
+	if r.workers.Running() {
 		return nil
 	}
 	if err := r.ensureSystemTopic(ctx); err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r.cancel = cancel
-	r.started = true
-	r.spawn(runCtx, r.deliveryLoop)
-	r.spawn(runCtx, r.validationLoop)
+	loops := []func(context.Context){r.deliveryLoop, r.validationLoop}
 	if !r.opts.DisableChangeFeed {
-		r.spawn(runCtx, r.changeFeed)
+		loops = append(loops, r.changeFeed)
 	}
+	r.workers.Start(ctx, loops...)
 	return nil
 }
 
-func (r *Router) spawn(ctx context.Context, fn func(context.Context)) {
-	r.done.Add(1)
-	go func() {
-		defer r.done.Done()
-		fn(ctx)
-	}()
-}
-
-// Stop stops the workers; deliveries in flight are abandoned to their leases.
+// Stop stops the workers and waits for them within ctx's deadline;
+// deliveries in flight are abandoned to their leases. Safe twice and without
+// Start.
 func (r *Router) Stop(ctx context.Context) error {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
-	if !r.started {
-		return nil
-	}
-	r.cancel()
-	done := make(chan struct{})
-	go func() { r.done.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	r.started = false
-	return nil
+	return r.workers.Stop(ctx)
 }
 
 // sleep waits d or until ctx ends or wake fires; it reports whether ctx is alive.
@@ -255,91 +243,6 @@ func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	return true
 }
 
-// Routes are the data plane (publish, pull, validation, Dataverse webhook) and
-// the management API.
-func (r *Router) Routes() []server.Route {
-	routes := []server.Route{
-		{Method: "POST", Pattern: "/eventgrid/topics/{topic}/api/events", Name: "events publish", Access: server.Open, MaxBody: -1,
-			Handler: http.HandlerFunc(r.handlePublish)},
-		{Method: "POST", Pattern: "/eventgrid/topics/{topicAction}", Name: "events publish (namespace)", Access: server.Open, MaxBody: -1,
-			Handler: http.HandlerFunc(r.handlePublish)},
-		{Method: "POST", Pattern: "/eventgrid/topics/{topic}/eventsubscriptions/{subAction}", Name: "events pull", Access: server.Open,
-			MaxBody: 1 << 20, Handler: http.HandlerFunc(r.handlePull)},
-		{Method: "GET", Pattern: "/eventgrid/validate", Name: "events validate", Access: server.Open, Handler: http.HandlerFunc(r.handleValidate)},
-		{Method: "POST", Pattern: "/webhooks/dataverse", Name: "dataverse webhook", Access: server.Open, MaxBody: 4 << 20,
-			Handler: http.HandlerFunc(r.handleDataverse)},
-	}
-	return append(routes, r.manageRoutes()...)
-}
-
-// handlePublish accepts events at /eventgrid/topics/{t}/api/events (custom
-// topics) and /eventgrid/topics/{t}:publish (namespace topics).
-func (r *Router) handlePublish(w http.ResponseWriter, req *http.Request) {
-	name := req.PathValue("topic")
-	if name == "" {
-		ta := req.PathValue("topicAction")
-		var ok bool
-		name, ok = strings.CutSuffix(ta, ":publish")
-		if !ok {
-			(&apiError{Status: http.StatusNotFound, Code: "NotFound", Message: "unknown operation " + ta + "; use {topic}:publish"}).write(w)
-			return
-		}
-	}
-	var t topicRow
-	err := r.st.Read(req.Context(), func(q store.Querier) error {
-		var err error
-		t, err = getTopic(req.Context(), q, name)
-		return err
-	})
-	if errors.Is(err, ErrTopicNotFound) {
-		(&apiError{Status: http.StatusNotFound, Code: "NotFound", Message: "The topic '" + name + "' was not found."}).write(w)
-		return
-	}
-	if err != nil {
-		r.internal(w, err)
-		return
-	}
-	if _, aerr := r.authorize(req, t, server.RoleSender); aerr != nil {
-		aerr.write(w)
-		return
-	}
-	if t.Kind == KindSystem {
-		(&apiError{Status: http.StatusBadRequest, Code: "BadRequest", Message: "'" + name + "' is a system topic; its events come from the change log"}).write(w)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, MaxRequestSize+1))
-	if err != nil {
-		badInput("cannot read the request body: %v", err).write(w)
-		return
-	}
-	if len(body) > MaxRequestSize {
-		tooLarge("the request is larger than %d bytes", MaxRequestSize).write(w)
-		return
-	}
-	evs, aerr := r.decode(req, t, body)
-	if aerr != nil {
-		aerr.write(w)
-		return
-	}
-	if err := r.Publish(req.Context(), name, evs); err != nil {
-		r.internal(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-func (r *Router) decode(req *http.Request, t topicRow, body []byte) ([]Event, *apiError) {
-	ct := strings.ToLower(req.Header.Get("Content-Type"))
-	isCE := strings.HasPrefix(ct, "application/cloudevents") || req.Header.Get("ce-specversion") != ""
-	if t.InputSchema == SchemaEventGrid {
-		if isCE {
-			return nil, badInput("topic %s accepts the Event Grid schema; this request is a CloudEvent", t.Name)
-		}
-		return decodeEventGrid(body, t.Name)
-	}
-	return decodeCloudEvents(req.Header, body)
-}
-
 // Publish stores events on topic and queues their deliveries in one
 // transaction; when it returns nil the events are durable.
 func (r *Router) Publish(ctx context.Context, topic string, evs []Event) error {
@@ -352,28 +255,4 @@ func (r *Router) Publish(ctx context.Context, topic string, evs []Event) error {
 	}
 	r.m.published.Add(float64(len(evs)))
 	return nil
-}
-
-func (r *Router) internal(w http.ResponseWriter, err error) {
-	r.log.Error("events: internal error", "err", err)
-	(&apiError{Status: http.StatusInternalServerError, Code: "InternalServerError", Message: "internal error"}).write(w)
-}
-
-// OptionsFromEnv reads tuning from the environment, for operators and for
-// tests that drive the real binary: JUNCTION_EVENTS_TIME_SCALE (a float),
-// JUNCTION_EVENTS_LEASE and JUNCTION_EVENTS_POLL (durations), and
-// JUNCTION_EVENTS_PUBLIC_URL.
-func OptionsFromEnv() Options {
-	var o Options
-	if v, err := strconv.ParseFloat(os.Getenv("JUNCTION_EVENTS_TIME_SCALE"), 64); err == nil && v > 0 {
-		o.TimeScale = v
-	}
-	if d, err := time.ParseDuration(os.Getenv("JUNCTION_EVENTS_LEASE")); err == nil {
-		o.Lease = d
-	}
-	if d, err := time.ParseDuration(os.Getenv("JUNCTION_EVENTS_POLL")); err == nil {
-		o.Poll = d
-	}
-	o.PublicURL = os.Getenv("JUNCTION_EVENTS_PUBLIC_URL")
-	return o
 }

@@ -110,7 +110,7 @@ func benchHost(b *testing.B, files map[string]string, executable string, links .
 		b.Fatal(err)
 	}
 	keys := auth.New(s, adminKey)
-	comp := function.NewComponent(function.Options{Store: s, Keys: keys, DataDir: b.TempDir()})
+	comp := function.NewComponent(function.Config{Store: s, Keys: keys, DataDir: b.TempDir()})
 	p, _ := project.Open(os.DirFS(dir), dir)
 	if err := comp.LoadProject(ctx, p); err != nil {
 		b.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"junction/internal/store/storetest"
 )
 
-// TestHTTPTriggerBodyLimit: an HTTP trigger's body over Options.MaxBody is
+// TestHTTPTriggerBodyLimit: an HTTP trigger's body over Config.MaxBody is
 // refused with 413 before the function runs, with or without a length.
 func TestHTTPTriggerBodyLimit(t *testing.T) {
 	t.Parallel()
@@ -20,7 +20,7 @@ func TestHTTPTriggerBodyLimit(t *testing.T) {
 		"functions/echo/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"},
 			{"type": "http", "direction": "out", "name": "res"}]}`,
 		"functions/echo/index.js": `module.exports = async function (context, req) { context.res = {body: String(req.rawBody.length)}; };`,
-	}, function.Options{MaxBody: 1024})
+	}, function.Config{MaxBody: 1024})
 	for _, tc := range []struct {
 		name    string
 		body    string

@@ -157,8 +157,8 @@ type Definition struct {
 	Schedule *Schedule // timer triggers
 }
 
-// Config is a loaded function app.
-type Config struct {
+// App is a loaded function app.
+type App struct {
 	Host        HostFile
 	HTTP        HTTPExtension
 	RoutePrefix string
@@ -183,8 +183,8 @@ var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,127}$`)
 
 // Load reads and checks the function app in the project's functions folder.
 // A project without one has no functions and no problems.
-func Load(p *project.Project) (*Config, []project.Problem) {
-	cfg := &Config{RoutePrefix: "api", Timeout: 5 * time.Minute}
+func Load(p *project.Project) (*App, []project.Problem) {
+	cfg := &App{RoutePrefix: "api", Timeout: 5 * time.Minute}
 	if !p.Exists(Folder) {
 		return cfg, nil
 	}
@@ -285,7 +285,7 @@ func Load(p *project.Project) (*Config, []project.Problem) {
 	return cfg, problems
 }
 
-func (cfg *Config) parseHost(file string, add func(string, string, ...any)) {
+func (cfg *App) parseHost(file string, add func(string, string, ...any)) {
 	h := &cfg.Host
 	if h.Version != "" && h.Version != "2.0" {
 		add(file, "version %q: only \"2.0\" is supported", h.Version)
@@ -317,7 +317,7 @@ func (cfg *Config) parseHost(file string, add func(string, string, ...any)) {
 }
 
 // checkFunction validates d's bindings and fills in its trigger and outputs.
-func (cfg *Config) checkFunction(d *Definition, file string, add func(string, string, ...any)) bool {
+func (cfg *App) checkFunction(d *Definition, file string, add func(string, string, ...any)) bool {
 	ok := true
 	bad := func(format string, args ...any) {
 		add(file, format, args...)
@@ -361,7 +361,7 @@ func (cfg *Config) checkFunction(d *Definition, file string, add func(string, st
 
 var httpMethods = map[string]bool{"get": true, "post": true, "put": true, "patch": true, "delete": true, "head": true, "options": true, "trace": true}
 
-func (cfg *Config) checkTrigger(d *Definition, b Binding, where string, bad func(string, ...any)) {
+func (cfg *App) checkTrigger(d *Definition, b Binding, where string, bad func(string, ...any)) {
 	switch b.Type {
 	case HTTPTrigger:
 		switch strings.ToLower(b.AuthLevel) {

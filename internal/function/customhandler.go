@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"junction/internal/function/js"
+	"junction/internal/lifecycle"
 )
 
 // customHandler supervises a custom handler process: it starts the
@@ -54,9 +55,9 @@ type customHandler struct {
 	// timeout (see acquire).
 	inflight map[*url.URL]int
 	stale    map[*url.URL]bool
-	cancel   context.CancelFunc
-	done     chan struct{}
-	proxy    *httputil.ReverseProxy
+	// supervisor runs the process and restarts it when it exits.
+	supervisor lifecycle.Worker
+	proxy      *httputil.ReverseProxy
 }
 
 func newCustomHandler(cfg *CustomHandlerConfig, dir string, environ func([]string) []string, log *slog.Logger) *customHandler {
@@ -138,24 +139,12 @@ func (c *customHandler) start(ctx context.Context) error {
 	if _, _, _, err := c.resolve(); err != nil {
 		return err
 	}
-	ctx, c.cancel = context.WithCancel(ctx)
-	c.done = make(chan struct{})
-	go c.supervise(ctx)
+	c.supervisor.Start(ctx, c.supervise)
 	return nil
 }
 
-func (c *customHandler) stop(ctx context.Context) error {
-	if c.cancel == nil {
-		return nil
-	}
-	c.cancel()
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// stop stops the process within ctx's deadline; safe twice and without start.
+func (c *customHandler) stop(ctx context.Context) error { return c.supervisor.Stop(ctx) }
 
 // Restarts counts how many times the process was started again.
 func (c *customHandler) Restarts() int {
@@ -165,7 +154,6 @@ func (c *customHandler) Restarts() int {
 }
 
 func (c *customHandler) supervise(ctx context.Context) {
-	defer close(c.done)
 	backoff := 100 * time.Millisecond
 	for first := true; ctx.Err() == nil; first = false {
 		if !first {

@@ -76,7 +76,7 @@ func TestCustomHandlerGo(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "handler"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b := setup(t, storetest.Open(t, store.SQLite), files, function.Options{Dir: dir})
+	b := setup(t, storetest.Open(t, store.SQLite), files, function.Config{Dir: dir})
 
 	r := b.do("GET", "/api/hello?name=Ada", nil)
 	if r.status != 200 || !strings.HasPrefix(r.body, "hello Ada from go (GET hello") || r.header.Get("X-Handler") != "go" {
@@ -148,7 +148,7 @@ func TestCustomHandlerPython(t *testing.T) {
 		k:                                 v,
 		"functions/pyevent/function.json": `{"bindings": [{"type": "eventGridTrigger", "direction": "in", "name": "event"}]}`,
 	}
-	b := setup(t, storetest.Open(t, store.SQLite), files, function.Options{})
+	b := setup(t, storetest.Open(t, store.SQLite), files, function.Config{})
 	r := b.do("GET", "/api/pyhello?name=Grace", nil)
 	if r.status != 200 || r.body != "hello Grace from python" || r.header.Get("X-Handler") != "python" {
 		t.Fatalf("forwarded GET: %d %v %q", r.status, r.header, r.body)

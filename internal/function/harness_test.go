@@ -40,7 +40,7 @@ func (l testLog) Write(p []byte) (int, error) {
 }
 
 // setup writes files (paths relative to the project) and serves them.
-func setup(t *testing.T, s store.Store, files map[string]string, opts function.Options) *bundle {
+func setup(t *testing.T, s store.Store, files map[string]string, opts function.Config) *bundle {
 	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, files)
@@ -49,7 +49,7 @@ func setup(t *testing.T, s store.Store, files map[string]string, opts function.O
 
 // serveDir serves the project in dir (a function that fails to load is
 // allowed: the others run).
-func serveDir(t *testing.T, s store.Store, dir string, opts function.Options) *bundle {
+func serveDir(t *testing.T, s store.Store, dir string, opts function.Config) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.Migrate(ctx, append(append([]store.Migration(nil), auth.Migrations...), function.Migrations()...)); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"junction/internal/function/js"
+	"junction/internal/lifecycle"
 	"junction/internal/outbound"
 	"junction/internal/secrets"
 	"junction/internal/server"
@@ -39,11 +40,11 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, key string) (server.Principal, bool)
 }
 
-// Options are what a Host is built from. Messages, Sender, Publisher and Rows
+// Config is what a Host is built from. Messages, Sender, Publisher and Rows
 // connect the host to the broker, the event router and the Dataverse tables;
 // functions whose trigger or outputs need a missing one are loaded but report
 // themselves unwired.
-type Options struct {
+type Config struct {
 	Store  store.Store
 	Keys   Authenticator
 	Logger *slog.Logger
@@ -79,13 +80,16 @@ type Options struct {
 	// MaxBody caps HTTP trigger request bodies in bytes (0: the server's
 	// default, server.DefaultMaxBody).
 	MaxBody int64
+	// App is the function app to host (nil: an empty one, until the
+	// component's LoadProject gives it the project's).
+	App *App
 }
 
 // Host runs one function app.
 type Host struct {
-	opts    Options
+	opts    Config
 	log     *slog.Logger
-	cfg     *Config
+	cfg     *App
 	sandbox *js.Sandbox
 	handler *customHandler
 	worker  *customHandler // the Node.js worker of a Node.js app
@@ -97,10 +101,8 @@ type Host struct {
 	pending chan struct{}
 	metrics *metrics
 
-	mu      sync.Mutex
-	started bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mu      sync.Mutex // serialises Start and Stop
+	workers lifecycle.Group
 }
 
 type fn struct {
@@ -108,8 +110,8 @@ type fn struct {
 	sem chan struct{}
 }
 
-// New builds a host for cfg (nil: an empty app).
-func New(opts Options, cfg *Config) *Host {
+// New builds a host for opts.App.
+func New(opts Config) *Host {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -131,13 +133,13 @@ func New(opts Options, cfg *Config) *Host {
 	h := &Host{opts: opts, log: opts.Logger.With("component", "functions"), funcs: map[string]*fn{}}
 	h.metrics = newMetrics(opts.Registerer)
 	h.history = newHistory(opts.Store, opts.NodeID, h.log)
-	h.setConfig(cfg)
+	h.setConfig(opts.App)
 	return h
 }
 
-func (h *Host) setConfig(cfg *Config) {
+func (h *Host) setConfig(cfg *App) {
 	if cfg == nil {
-		cfg = &Config{RoutePrefix: "api", Timeout: 5 * time.Minute}
+		cfg = &App{RoutePrefix: "api", Timeout: 5 * time.Minute}
 	}
 	h.cfg = cfg
 	mem := 64
@@ -199,31 +201,31 @@ func (h *Host) setConfig(cfg *Config) {
 	}
 }
 
-// Config returns the loaded function app.
-func (h *Host) Config() *Config { return h.cfg }
+// App returns the loaded function app.
+func (h *Host) App() *App { return h.cfg }
 
 // Start starts the custom handler process, the timers and the message
-// receivers. It is safe to call twice.
+// receivers. Starting a running host does nothing.
 func (h *Host) Start(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.started {
+	if !h.workers.Start(ctx) {
 		return nil
 	}
-	h.started = true
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h.cancel = cancel
+	runCtx := h.workers.Context()
 	h.history.start()
+	fail := func(err error) error {
+		h.stop(ctx)
+		return err
+	}
 	if h.handler != nil && len(h.cfg.Functions) > 0 {
 		if err := h.handler.start(runCtx); err != nil {
-			cancel()
-			return err
+			return fail(err)
 		}
 	}
 	if h.worker != nil && len(h.cfg.Functions) > 0 {
 		if err := h.worker.start(runCtx); err != nil {
-			cancel()
-			return err
+			return fail(err)
 		}
 	}
 	for _, f := range h.funcs {
@@ -232,38 +234,33 @@ func (h *Host) Start(ctx context.Context) error {
 		}
 		switch f.def.Trigger.Type {
 		case TimerTrigger:
-			h.wg.Add(1)
-			go func() { defer h.wg.Done(); h.runTimer(runCtx, f) }()
+			h.workers.Go(func(ctx context.Context) { h.runTimer(ctx, f) })
 		case ServiceBusTrigger:
 			if h.opts.Messages == nil {
 				h.log.Warn("function not wired: no Service Bus message source in this Junction", "function", f.def.Name)
 				continue
 			}
-			h.wg.Add(1)
-			go func() { defer h.wg.Done(); h.receive(runCtx, f) }()
+			h.workers.Go(func(ctx context.Context) { h.receive(ctx, f) })
 		}
 	}
 	return nil
 }
 
 // Stop stops timers and receivers, waits for running invocations' bookkeeping,
-// stops the custom handler and flushes the invocation history. Safe to call
-// twice or without Start.
+// stops the custom handler and flushes the invocation history, within ctx's
+// deadline. Safe to call twice or without Start.
 func (h *Host) Stop(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.started {
+	if !h.workers.Running() {
 		return nil
 	}
-	h.started = false
-	h.cancel()
-	done := make(chan struct{})
-	go func() { h.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	var errs []error
+	return h.stop(ctx)
+}
+
+// stop stops what Start started; the caller holds mu.
+func (h *Host) stop(ctx context.Context) error {
+	errs := []error{h.workers.Stop(ctx)}
 	if h.handler != nil {
 		errs = append(errs, h.handler.stop(ctx))
 	}

@@ -46,7 +46,7 @@ module.exports = async function (context, req) {
 func TestHTTPTriggerJavaScript(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		b := setup(t, s, jsApp, function.Options{})
+		b := setup(t, s, jsApp, function.Config{})
 
 		r := b.do("GET", "/api/greet/Ada", nil)
 		if r.status != 200 || r.header.Get("X-Greeting") != "yes" || !strings.Contains(r.header.Get("Content-Type"), "application/json") {
@@ -106,7 +106,7 @@ func TestHTTPTriggerJavaScript(t *testing.T) {
 func TestFunctionKeys(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		b := setup(t, s, jsApp, function.Options{})
+		b := setup(t, s, jsApp, function.Config{})
 		if r := b.do("GET", "/api/locked", nil); r.status != 401 {
 			t.Fatalf("no key: %d", r.status)
 		}
@@ -160,7 +160,7 @@ func TestFunctionKeys(t *testing.T) {
 func TestManagementAPI(t *testing.T) {
 	t.Parallel()
 	s := storetest.Open(t, store.SQLite)
-	b := setup(t, s, jsApp, function.Options{})
+	b := setup(t, s, jsApp, function.Config{})
 	r := b.admin("GET", "/admin/v1/functions", nil)
 	var list struct{ Value []function.FunctionInfo }
 	r.json(t, &list)
@@ -223,7 +223,7 @@ module.exports = async function (context, event) {
 };`,
 	}
 	s := storetest.Open(t, store.SQLite)
-	b := setup(t, s, files, function.Options{Getenv: func(k string) string { return settings[k] }})
+	b := setup(t, s, files, function.Config{Getenv: func(k string) string { return settings[k] }})
 	key := b.admin("POST", "/admin/v1/functions/onevent/keys", map[string]string{"name": "eventgrid", "value": "eventgrid-key-0123456789"})
 	if key.status != 201 {
 		t.Fatal(key.body)
@@ -271,7 +271,7 @@ func TestUnwiredBindings(t *testing.T) {
 			{"type": "serviceBus", "direction": "out", "name": "out", "queueName": "orders"}, {"type": "http", "direction": "out", "name": "res"}]}`,
 		"functions/toqueue/index.js": `module.exports = async function (context) { context.bindings.out = {a: 1}; };`,
 	}
-	b := setup(t, storetest.Open(t, store.SQLite), files, function.Options{})
+	b := setup(t, storetest.Open(t, store.SQLite), files, function.Config{})
 	var fi function.FunctionInfo
 	b.admin("GET", "/admin/v1/functions/fromqueue", nil).json(t, &fi)
 	if !strings.Contains(fi.Unwired, "no Service Bus message source") {

@@ -78,7 +78,7 @@ type localSettings struct {
 
 // loadSettings reads local.settings.json (optional) and decides whether the
 // app's JavaScript runs in the Node.js worker.
-func (cfg *Config) loadSettings(p *project.Project, add func(string, string, ...any)) {
+func (cfg *App) loadSettings(p *project.Project, add func(string, string, ...any)) {
 	file := path.Join(Folder, "local.settings.json")
 	if p.Exists(file) {
 		var ls localSettings

@@ -93,7 +93,7 @@ var passedEnv = map[string]bool{"PATH": true, "HOME": true, "TMPDIR": true, "LAN
 // nodeEnv is the worker's environment: a few process variables (of those the
 // secrets rule passes to child processes), the app settings
 // (local.settings.json Values, as process.env) and the worker's own.
-func (h *Host) nodeEnv(cfg *Config, extra ...string) []string {
+func (h *Host) nodeEnv(cfg *App, extra ...string) []string {
 	var env []string
 	for _, kv := range h.opts.Environ(os.Environ()) {
 		if k, _, ok := strings.Cut(kv, "="); ok && passedEnv[k] {
@@ -131,7 +131,7 @@ type nodeIndex struct {
 // indexNode loads the app once in a Node.js worker to learn its functions:
 // those the v4 model registers in code, and the v3 scripts that fail to load.
 // Functions that fail are listed in cfg.Failed; the others run.
-func (h *Host) indexNode(ctx context.Context, cfg *Config) error {
+func (h *Host) indexNode(ctx context.Context, cfg *App) error {
 	if h.opts.Dir == "" {
 		return errors.New("a Node.js function app must be on disk (the project folder)")
 	}
@@ -172,7 +172,7 @@ func (h *Host) indexNode(ctx context.Context, cfg *Config) error {
 
 // applyIndex adds the v4 functions to cfg and moves the functions that
 // failed to load to cfg.Failed.
-func (cfg *Config) applyIndex(idx *nodeIndex) error {
+func (cfg *App) applyIndex(idx *nodeIndex) error {
 	failed := map[string]string{}
 	var appErrors []string
 	for _, e := range idx.Errors {
@@ -228,7 +228,7 @@ func (cfg *Config) applyIndex(idx *nodeIndex) error {
 	return nil
 }
 
-func (cfg *Config) find(name string) (*Definition, bool) {
+func (cfg *App) find(name string) (*Definition, bool) {
 	for _, d := range cfg.Functions {
 		if strings.EqualFold(d.Name, name) {
 			return d, true
@@ -239,7 +239,7 @@ func (cfg *Config) find(name string) (*Definition, bool) {
 
 // v4Definition turns a function registered with app.http/app.timer/... into
 // a definition, checked as function.json bindings are.
-func (cfg *Config) v4Definition(name string, raw []json.RawMessage) (*Definition, string) {
+func (cfg *App) v4Definition(name string, raw []json.RawMessage) (*Definition, string) {
 	d := &Definition{Name: name, Dir: Folder, Model: "v4"}
 	if !nameRE.MatchString(name) {
 		return d, fmt.Sprintf("function name %q must start with a letter and hold only letters, digits, _ and -", name)

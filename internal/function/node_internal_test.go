@@ -34,7 +34,7 @@ func TestWorkerAnswersOnlyItsHost(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	h := New(Options{Dir: filepath.Join(dir, Folder), DataDir: t.TempDir()}, nil)
+	h := New(Config{Dir: filepath.Join(dir, Folder), DataDir: t.TempDir()})
 	ctx := context.Background()
 	if err := h.indexNode(ctx, cfg); err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func nodeApp(t *testing.T, s store.Store, name string) *bundle {
 	if _, err := os.Stat(filepath.Join(dir, "functions", "node_modules")); err != nil {
 		t.Fatalf("%s has no node_modules: run make deps (scripts/deps/functions.sh)", name)
 	}
-	return serveDir(t, s, dir, function.Options{DataDir: t.TempDir()})
+	return serveDir(t, s, dir, function.Config{DataDir: t.TempDir()})
 }
 
 // TestNodeE2EApps runs the Node.js worker's own end-to-end test apps

@@ -81,7 +81,7 @@ module.exports = async function (context) {
 // while the others run.
 func TestNodeWorkerV3(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.Open(t, store.SQLite), nodeFiles, function.Options{DataDir: t.TempDir()})
+	b := setup(t, storetest.Open(t, store.SQLite), nodeFiles, function.Config{DataDir: t.TempDir()})
 	tests := []struct {
 		name, method, path, body string
 		status                   int
@@ -156,7 +156,7 @@ func jsonEqual(a, b any) bool {
 // never runs more than maximumFunctionConcurrency invocations at once.
 func TestNodeWorkerSupervision(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.Open(t, store.SQLite), nodeFiles, function.Options{DataDir: t.TempDir()})
+	b := setup(t, storetest.Open(t, store.SQLite), nodeFiles, function.Config{DataDir: t.TempDir()})
 	first := b.do("GET", "/api/crash", nil)
 	if first.status != 200 {
 		t.Fatalf("crash: %d %s", first.status, first.body)
@@ -251,7 +251,7 @@ func TestNodeMissing(t *testing.T) {
 				"functions/hello/index.js":      `module.exports = async function (context) { context.res = {body: "hi"}; };`,
 			})
 			p, _ := project.Open(os.DirFS(dir), dir)
-			comp := function.NewComponent(function.Options{Store: storetest.Open(t, store.SQLite), NodePath: filepath.Join(dir, "no-such-node"), DataDir: t.TempDir()})
+			comp := function.NewComponent(function.Config{Store: storetest.Open(t, store.SQLite), NodePath: filepath.Join(dir, "no-such-node"), DataDir: t.TempDir()})
 			err := comp.LoadProject(context.Background(), p)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("LoadProject: %v, want %q", err, tc.wantErr)

@@ -26,7 +26,7 @@ func TestEventGridOutputRefusesMetadataAddresses(t *testing.T) {
 					{"type": "http", "direction": "out", "name": "res"}]}`,
 				"functions/relay/index.js": `module.exports = async function (context) { context.bindings.out = [{subject: "s", eventType: "T", data: {}}]; };`,
 			}
-			b := setup(t, storetest.Open(t, store.SQLite), files, function.Options{Getenv: func(k string) string { return settings[k] }})
+			b := setup(t, storetest.Open(t, store.SQLite), files, function.Config{Getenv: func(k string) string { return settings[k] }})
 			if r := b.do("POST", "/api/relay", map[string]any{}); r.status != 500 {
 				t.Fatalf("invoke: %d %s", r.status, r.body)
 			}

@@ -91,7 +91,7 @@ module.exports = async function (context, order) {
     if (context.bindingData.deliveryCount < 2) throw new Error("not yet");
 };`,
 	}
-	bundle := setup(t, storetest.Open(t, store.SQLite), files, function.Options{Messages: rabbitSource{ch}})
+	bundle := setup(t, storetest.Open(t, store.SQLite), files, function.Config{Messages: rabbitSource{ch}})
 	pub, err := conn.Channel()
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestSandboxAzureShapes(t *testing.T) {
     };
 };`,
 	}
-	b := setup(t, storetest.Open(t, store.SQLite), files, function.Options{})
+	b := setup(t, storetest.Open(t, store.SQLite), files, function.Config{})
 	r := b.doRaw("POST", "/api/shape/9?tag=x&tag=y", `{"n": 2}`, "Content-Type", "text/plain")
 	var got map[string]any
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
@@ -85,7 +85,7 @@ func TestSandboxPremadeRes(t *testing.T) {
 	add("untouched", `module.exports = async function (context) { return { status: 200, body: "from return" }; };`, false)
 	add("bindings", `module.exports = async function (context) { context.bindings.res = { status: 203, body: "from bindings" }; };`, false)
 	add("returnbinding", `module.exports = async function (context) { return { status: 200, body: "from $return" }; };`, true)
-	b := setup(t, storetest.Open(t, store.SQLite), files, function.Options{})
+	b := setup(t, storetest.Open(t, store.SQLite), files, function.Config{})
 	tests := []struct {
 		path, status, body, header, value string
 	}{

@@ -25,7 +25,7 @@ var timerApp = map[string]string{
 func TestTimerFiresOnceAcrossNodes(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		a := setup(t, s, timerApp, function.Options{NodeID: "node-a"})
+		a := setup(t, s, timerApp, function.Config{NodeID: "node-a"})
 		second := startHost(t, s, a.dir, "node-b")
 		waitFor(t, "four timer occurrences", func() bool { return len(a.invocations("tick")) >= 4 })
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -58,7 +58,7 @@ func startHost(t *testing.T, s store.Store, dir, node string) *function.Componen
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	c := function.NewComponent(function.Options{Store: s, NodeID: node, Logger: slog.New(slog.DiscardHandler)})
+	c := function.NewComponent(function.Config{Store: s, NodeID: node, Logger: slog.New(slog.DiscardHandler)})
 	if err := c.LoadProject(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestTimerPastDue(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	b := setup(t, s, files, function.Options{})
+	b := setup(t, s, files, function.Config{})
 	waitFor(t, "the past-due occurrence", func() bool { return len(b.invocations("hourly")) == 1 })
 	inv := b.invocations("hourly")[0]
 	want := "pastDue=true last=" + last.Format(time.RFC3339)

@@ -1,50 +1,113 @@
-// Package lifecycle is the start/stop contract of Junction's background
-// workers: one goroutine per worker, started at most once, stopped by
-// cancelling its context and waiting for it to end within the stopper's
-// deadline. Stop is safe twice and without Start.
+// Package lifecycle is the start/stop contract of Junction's long-lived
+// services and background workers: goroutines started at most once per run,
+// stopped by cancelling their context and waiting for them to end within the
+// stopper's deadline. Stop is safe twice and without Start, and a stopped
+// service may be started again.
 package lifecycle
 
 import (
 	"context"
 	"sync"
+	"time"
 )
 
-// Worker runs one background goroutine.
-type Worker struct {
+// Group runs a service's goroutines under one context: the loops given to
+// Start and the tasks Go adds while the group runs. Stop cancels them all and
+// waits for every one of them.
+type Group struct {
 	mu     sync.Mutex
+	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     *sync.WaitGroup
 }
 
-// Start runs run in a goroutine of its own, with a context that outlives
-// ctx's cancellation (the worker runs until Stop) but keeps its values. A
-// second Start while running does nothing.
-func (w *Worker) Start(ctx context.Context, run func(ctx context.Context)) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cancel != nil {
-		return
+// stopped is the context of a group that is not running.
+var stopped = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// Start runs each loop in a goroutine of its own, with a context that
+// outlives ctx's cancellation (the group runs until Stop) but keeps its
+// values. While the group runs, Start does nothing and reports false.
+func (g *Group) Start(ctx context.Context, loops ...func(ctx context.Context)) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cancel != nil {
+		return false
 	}
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	w.cancel, w.done = cancel, done
+	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.wg = &sync.WaitGroup{}
+	for _, loop := range loops {
+		g.spawn(loop)
+	}
+	return true
+}
+
+// Go runs fn in a goroutine of the running group, under its context. When
+// the group is not running (never started, or stopped) it runs nothing and
+// reports false.
+func (g *Group) Go(fn func(ctx context.Context)) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cancel == nil {
+		return false
+	}
+	g.spawn(fn)
+	return true
+}
+
+// spawn starts fn; the caller holds mu and the group runs.
+func (g *Group) spawn(fn func(ctx context.Context)) {
+	ctx, wg := g.ctx, g.wg
+	wg.Add(1)
 	go func() {
-		defer close(done)
-		run(wctx)
+		defer wg.Done()
+		fn(ctx)
 	}()
 }
 
-// Stop cancels the worker and waits for it to end, or for ctx to end first,
-// whose error it then returns. Safe twice and without Start.
-func (w *Worker) Stop(ctx context.Context) error {
-	w.mu.Lock()
-	cancel, done := w.cancel, w.done
-	w.cancel, w.done = nil, nil
-	w.mu.Unlock()
+// Context is the running group's context, cancelled by Stop; when the group
+// is not running it is an already cancelled one.
+func (g *Group) Context() context.Context {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cancel == nil {
+		return stopped
+	}
+	return g.ctx
+}
+
+// Running reports whether the group was started and not stopped since.
+func (g *Group) Running() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cancel != nil
+}
+
+// Stop cancels the group's context and waits for its goroutines to end, or
+// for ctx to end first, whose error it then returns (the goroutines are left
+// to end on their own). A ctx that has already ended gets its error back at
+// once: the goroutines are told to end, with no time to see them do it. Safe
+// twice and without Start.
+func (g *Group) Stop(ctx context.Context) error {
+	g.mu.Lock()
+	cancel, wg := g.cancel, g.wg
+	g.cancel, g.wg = nil, nil
+	g.mu.Unlock()
 	if cancel == nil {
 		return nil
 	}
 	cancel()
+	if err := Ended(ctx); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
@@ -52,3 +115,32 @@ func (w *Worker) Stop(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Ended is ctx's error, or context.DeadlineExceeded once ctx's deadline has
+// passed though its timer has not fired yet: whether a stop has time left.
+func Ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// Worker runs one background goroutine: a Group of one loop.
+type Worker struct {
+	g Group
+}
+
+// Start runs run in a goroutine of its own, with a context that outlives
+// ctx's cancellation (the worker runs until Stop) but keeps its values. A
+// second Start while running does nothing.
+func (w *Worker) Start(ctx context.Context, run func(ctx context.Context)) {
+	w.g.Start(ctx, run)
+}
+
+// Stop cancels the worker and waits for it to end, or for ctx to end first,
+// whose error it then returns (at once when ctx has already ended). Safe
+// twice and without Start.
+func (w *Worker) Stop(ctx context.Context) error { return w.g.Stop(ctx) }

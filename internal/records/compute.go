@@ -461,4 +461,3 @@ func (s *Service) compute(ctx context.Context, q store.Querier, t *Table, before
 	}
 	return changed, nil
 }
-

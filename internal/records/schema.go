@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"junction/internal/lifecycle"
 	"junction/internal/store"
 )
 
@@ -67,9 +68,7 @@ type Service struct {
 	grants grantsCache
 	org    orgCache
 
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	watcher lifecycle.Group
 }
 
 // New returns the records service over st. now is the clock (time.Now when nil).
@@ -184,35 +183,32 @@ func (s *Service) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Watch reloads the metadata when another node changes it, until Close.
-func (s *Service) Watch() {
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
+// Watch reloads the table definitions whenever a node changes them, until
+// StopWatching. Watching twice does nothing.
+func (s *Service) Watch(ctx context.Context) {
+	// Subscribed before Watch returns, so no change after it is missed.
 	sub := s.st.Listen(SchemaChannel)
-	go func() {
-		defer close(s.done)
+	started := s.watcher.Start(ctx, func(ctx context.Context) {
 		defer sub.Close()
 		for {
 			select {
-			case <-s.stop:
+			case <-ctx.Done():
 				return
 			case <-sub.C:
-				if err := s.Reload(context.Background()); err != nil {
+				if err := s.Reload(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("reload table definitions", "err", err)
 				}
 			}
 		}
-	}()
+	})
+	if !started {
+		sub.Close()
+	}
 }
 
-// Close stops Watch. Safe to call twice or without Watch.
-func (s *Service) Close() {
-	s.once.Do(func() {
-		if s.stop != nil {
-			close(s.stop)
-			<-s.done
-		}
-	})
-}
+// StopWatching ends Watch, waiting for a reload under way within ctx's
+// deadline. Safe twice and without Watch.
+func (s *Service) StopWatching(ctx context.Context) error { return s.watcher.Stop(ctx) }
 
 func loadDefs(ctx context.Context, q store.Querier) (map[string]*Table, error) {
 	rows, err := q.Query(ctx, "SELECT name, definition, custom FROM records_tables ORDER BY name")

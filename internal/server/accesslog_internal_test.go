@@ -129,17 +129,17 @@ func TestAccessLogLevels(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name     string
-		a        AccessLog
+		a        *AccessLog
 		ok, want int
 		level    string
 	}{
-		{"off logs failures only", AccessLog{Off: true}, 0, 1, ""},
-		{"all logs every request", AccessLog{All: true, Level: slog.LevelDebug}, 500, 501, "DEBUG"},
-		{"a higher rate", AccessLog{PerSecond: 200, Sample: 1000, Level: slog.LevelWarn}, 200, 201, "WARN"},
+		{"off logs failures only", &AccessLog{Off: true}, 0, 1, ""},
+		{"all logs every request", &AccessLog{All: true, Level: slog.LevelDebug}, 500, 501, "DEBUG"},
+		{"a higher rate", &AccessLog{PerSecond: 200, Sample: 1000, Level: slog.LevelWarn}, 200, 201, "WARN"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			s, logs, _ := sampledServer(t, &c.a)
+			s, logs, _ := sampledServer(t, c.a)
 			for range 500 {
 				get(s, "/ok")
 			}

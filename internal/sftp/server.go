@@ -20,6 +20,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"junction/internal/lifecycle"
 	"junction/internal/project"
 	"junction/internal/secrets"
 	"junction/internal/server"
@@ -44,15 +45,15 @@ type Options struct {
 
 // Server is the built-in SFTP server component.
 type Server struct {
-	opt    Options
-	mu     sync.Mutex
-	cfg    *Config
-	users  map[string]*user
-	ln     net.Listener
-	conns  map[net.Conn]bool
-	wg     sync.WaitGroup
-	closed bool
-	guard  *guard
+	opt   Options
+	mu    sync.Mutex
+	cfg   *Config
+	users map[string]*user
+	ln    net.Listener // nil while stopped
+	conns map[net.Conn]bool
+	// conns and the accept loop run in group, from Start to Stop.
+	group lifecycle.Group
+	guard *guard
 }
 
 type user struct {
@@ -252,12 +253,13 @@ func (s *Server) refuseLocked(addr, user string) error {
 	return nil
 }
 
-// Start listens when sftp.yaml configured the server.
-func (s *Server) Start(context.Context) error {
+// Start listens when sftp.yaml configured the server. Starting a running
+// server does nothing; a stopped one listens again.
+func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
-	cfg := s.cfg
+	cfg, running := s.cfg, s.ln != nil
 	s.mu.Unlock()
-	if cfg == nil || s.ln != nil {
+	if cfg == nil || running {
 		return nil
 	}
 	signer, err := s.hostKey()
@@ -272,34 +274,47 @@ func (s *Server) Start(context.Context) error {
 	s.ln = ln
 	s.mu.Unlock()
 	sc := s.sshConfig(signer)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			if s.closed {
-				s.mu.Unlock()
-				c.Close()
-				return
-			}
-			s.conns[c] = true
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.serveConn(c, sc)
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-			}()
-		}
-	}()
+	s.group.Start(ctx, func(context.Context) { s.accept(ln, sc) })
 	s.opt.Logger.Info("sftp serving", "addr", ln.Addr().String())
 	return nil
+}
+
+// accept serves each connection to ln until Stop closes it.
+func (s *Server) accept(ln net.Listener, sc *ssh.ServerConfig) {
+	for {
+		c, err := ln.Accept()
+		// Registered in the same critical section as the check, so that Stop
+		// either sees the connection (and closes it) or came first.
+		s.mu.Lock()
+		stopped := s.ln != ln
+		if err == nil && !stopped {
+			s.conns[c] = true
+		}
+		s.mu.Unlock()
+		if err != nil {
+			if !stopped {
+				s.opt.Logger.Error("sftp accept; the server stops listening", "err", err)
+			}
+			return
+		}
+		if stopped {
+			c.Close()
+			return
+		}
+		forget := func() {
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}
+		served := s.group.Go(func(context.Context) {
+			defer forget()
+			s.serveConn(c, sc)
+		})
+		if !served {
+			forget()
+			c.Close()
+		}
+	}
 }
 
 func (s *Server) serveConn(c net.Conn, sc *ssh.ServerConfig) {
@@ -356,17 +371,17 @@ func (s *Server) serveConn(c net.Conn, sc *ssh.ServerConfig) {
 	}
 }
 
-// Stop closes the listener and every connection.
-func (s *Server) Stop(context.Context) error {
+// Stop closes the listener and every connection, and waits for their
+// sessions to end within ctx's deadline. Safe twice and without Start.
+func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
-	s.closed = true
 	if s.ln != nil {
 		s.ln.Close()
+		s.ln = nil
 	}
 	for c := range s.conns {
 		c.Close()
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
+	return s.group.Stop(ctx)
 }

@@ -127,17 +127,27 @@ func (l *Leases) Release(ctx context.Context, lease Lease) error {
 
 // Hold runs fn while owner holds the lease name: it waits until the lease can be
 // taken, renews it every ttl/3, and cancels fn's context if the lease is lost.
-// It returns when ctx ends (releasing the lease) or fn returns.
-func (l *Leases) Hold(ctx context.Context, name, owner string, ttl time.Duration, fn func(ctx context.Context)) error {
+// It returns nil when ctx ends (releasing the lease). Another owner holding the
+// lease is the normal wait; any other failure to acquire or renew it (the
+// database out of reach) does not end Hold either, which tries again, but is
+// passed to each report function so that the caller can log it.
+func (l *Leases) Hold(ctx context.Context, name, owner string, ttl time.Duration, fn func(ctx context.Context), report ...func(err error)) error {
+	tell := func(err error) {
+		for _, r := range report {
+			r(err)
+		}
+	}
 	for {
-		// Held by another owner or a database error: both mean wait and try again.
 		lease, err := l.Acquire(ctx, name, owner, ttl)
 		if err == nil {
-			l.run(ctx, lease, ttl, fn)
+			l.run(ctx, lease, ttl, fn, tell)
 			if ctx.Err() != nil {
 				return nil
 			}
 			continue
+		}
+		if !errors.Is(err, ErrLeaseHeld) && ctx.Err() == nil {
+			tell(err)
 		}
 		select {
 		case <-ctx.Done():
@@ -147,7 +157,7 @@ func (l *Leases) Hold(ctx context.Context, name, owner string, ttl time.Duration
 	}
 }
 
-func (l *Leases) run(ctx context.Context, lease Lease, ttl time.Duration, fn func(ctx context.Context)) {
+func (l *Leases) run(ctx context.Context, lease Lease, ttl time.Duration, fn func(ctx context.Context), tell func(error)) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -160,7 +170,9 @@ func (l *Leases) run(ctx context.Context, lease Lease, ttl time.Duration, fn fun
 	for {
 		select {
 		case <-done:
-			_ = l.Release(context.WithoutCancel(ctx), lease)
+			if err := l.Release(context.WithoutCancel(ctx), lease); err != nil {
+				tell(err)
+			}
 			return
 		case <-tick.C:
 			renewed, err := l.Renew(runCtx, lease, ttl)
@@ -171,7 +183,12 @@ func (l *Leases) run(ctx context.Context, lease Lease, ttl time.Duration, fn fun
 			}
 			if err == nil {
 				lease = renewed
-			} else if time.Until(lease.Expires) < ttl/3 {
+				continue
+			}
+			if runCtx.Err() == nil {
+				tell(err)
+			}
+			if time.Until(lease.Expires) < ttl/3 {
 				// Renewals keep failing and the lease is about to lapse: stop
 				// before another owner can take it.
 				cancel()

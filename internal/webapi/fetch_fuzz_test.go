@@ -26,7 +26,7 @@ func FuzzPlanFetchXML(f *testing.F) {
 	if err := rec.Init(ctx, nil); err != nil {
 		f.Fatal(err)
 	}
-	h := NewHandler(rec, auth.New(s, "k"), nil, Options{})
+	h := NewHandler(Config{Records: rec, Auth: auth.New(s, "k")})
 	rq := &req{user: records.SystemUserID}
 	f.Fuzz(func(t *testing.T, s string) {
 		fx, err := ParseFetchXML(s)

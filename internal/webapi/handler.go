@@ -43,26 +43,18 @@ type Handler struct {
 	customAPIs CustomAPIRunner
 }
 
-// Options configure a Handler.
-type Options struct {
-	Limits LimitConfig
-	Now    func() time.Time
-	// JSON bounds the nesting depth and number of values of request bodies
-	// (zero fields: no bound).
-	JSON jsonvalue.Limits
-}
-
-// NewHandler returns the Web API handler over rec, authenticating bearer
-// tokens with auth.
-func NewHandler(rec *records.Service, auth server.Authenticator, log *slog.Logger, opt Options) *Handler {
+// NewHandler returns the Web API handler over cfg.Records, authenticating
+// bearer tokens with cfg.Auth.
+func NewHandler(cfg Config) *Handler {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if opt.Now == nil {
-		opt.Now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	h := &Handler{rec: rec, auth: auth, log: log, actions: map[string][]*Action{}, now: opt.Now, json: opt.JSON}
-	h.limits = NewLimiter(opt.Limits, opt.Now)
+	h := &Handler{rec: cfg.Records, auth: cfg.Auth, log: log, actions: map[string][]*Action{}, now: cfg.Now, json: cfg.JSON}
+	h.limits = NewLimiter(cfg.Limits, cfg.Now)
 	h.jobs = newJobRunner(h, log)
 	h.registerBuiltinActions()
 	h.registerSecurityActions()

@@ -1,8 +1,11 @@
 package webapi
 
 import (
+	"fmt"
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +20,58 @@ type LimitConfig struct {
 	MaxRequests   int           // 6000
 	MaxExecution  time.Duration // 1,200,000 ms
 	MaxConcurrent int           // 52
+}
+
+// ParseLimits reads "off" or "requests=6000,window=300s,execution=1200s,concurrent=52";
+// a limit left out or given as 0 takes Dataverse's number.
+func ParseLimits(s string) (LimitConfig, error) {
+	var c LimitConfig
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return c, nil
+	}
+	if s == "off" {
+		c.Disabled = true
+		return c, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return c, fmt.Errorf("%q is not key=value", kv)
+		}
+		var err error
+		negative := fmt.Errorf("%s is negative; give a positive value, or 0 for Dataverse's", v)
+		number := func(n *int) {
+			if *n, err = strconv.Atoi(v); err != nil {
+				err = fmt.Errorf("%q is not a whole number", v)
+			} else if *n < 0 {
+				err = negative
+			}
+		}
+		duration := func(d *time.Duration) {
+			if *d, err = time.ParseDuration(v); err != nil {
+				err = fmt.Errorf("%q is not a duration such as 300s", v)
+			} else if *d < 0 {
+				err = negative
+			}
+		}
+		switch k {
+		case "requests":
+			number(&c.MaxRequests)
+		case "concurrent":
+			number(&c.MaxConcurrent)
+		case "window":
+			duration(&c.Window)
+		case "execution":
+			duration(&c.MaxExecution)
+		default:
+			err = fmt.Errorf("unknown limit %q (requests, concurrent, window, execution)", k)
+		}
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return c, nil
 }
 
 func (c LimitConfig) withDefaults() LimitConfig {

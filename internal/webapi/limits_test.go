@@ -42,7 +42,7 @@ func TestServiceProtectionLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	h := webapi.NewHandler(rec, auth.New(s, "k"), nil, webapi.Options{Now: clk.now, Limits: webapi.LimitConfig{MaxRequests: 3, Window: 60 * time.Second}})
+	h := webapi.NewHandler(webapi.Config{Records: rec, Auth: auth.New(s, "k"), Now: clk.now, Limits: webapi.LimitConfig{MaxRequests: 3, Window: 60 * time.Second}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	get := func() *http.Response {
@@ -95,5 +95,8 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	if _, err := webapi.ParseLimits("bogus=1"); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Fatal("bad limits accepted")
+	}
+	if _, err := webapi.ParseLimits("requests=-5"); err == nil || !strings.Contains(err.Error(), "requests: -5 is negative") {
+		t.Fatalf("a negative limit: %v", err)
 	}
 }

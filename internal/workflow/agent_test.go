@@ -100,7 +100,7 @@ func TestAgentLoop(t *testing.T) {
 			model := &scriptedModel{replies: tc.replies}
 			srv := httptest.NewServer(model)
 			t.Cleanup(srv.Close)
-			b := setup(t, nil, func(o *Options) { o.HTTPClient = srv.Client() })
+			b := setup(t, nil, func(o *Config) { o.HTTPClient = srv.Client() })
 			f, err := ParseFile([]byte(agentDef(tc.options)))
 			if err != nil {
 				t.Fatal(err)
@@ -174,7 +174,7 @@ func TestAgentModelSettingsAndAzureOpenAI(t *testing.T) {
 			model := &scriptedModel{replies: []string{`{"role":"assistant","content":"Hello."}`}}
 			srv := httptest.NewServer(model)
 			t.Cleanup(srv.Close)
-			b := setup(t, nil, func(o *Options) { o.HTTPClient = srv.Client() })
+			b := setup(t, nil, func(o *Config) { o.HTTPClient = srv.Client() })
 			f, err := ParseFile([]byte(def(agent)))
 			if err != nil {
 				t.Fatal(err)

@@ -217,7 +217,7 @@ func TestHttpClientCertificate(t *testing.T) {
 	srv.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
 	srv.StartTLS()
 	defer srv.Close()
-	b := setup(t, nil, func(o *Options) { o.HTTPClient = srv.Client() })
+	b := setup(t, nil, func(o *Config) { o.HTTPClient = srv.Client() })
 	pfx := base64.StdEncoding.EncodeToString(append(certPEM, keyPEM...))
 	l := b.deploy(t, "cert", def(`{"H":{"type":"Http","inputs":{"method":"GET","uri":"`+srv.URL+`","authentication":{"type":"ClientCertificate","pfx":"`+pfx+`","password":""}}}}`))
 	r := b.run(t, l, nil)
@@ -288,7 +288,7 @@ func TestConnectorDispatch(t *testing.T) {
 	if err := reg.Register(n.connector("dataverse")); err != nil {
 		t.Fatal(err)
 	}
-	b := setup(t, nil, func(o *Options) { o.Connectors = reg })
+	b := setup(t, nil, func(o *Config) { o.Connectors = reg })
 	f := loadSample(t, "logicapps/request-upsert-response.json")
 	l, err := b.e.Compile("upsert", f, Project{Connections: map[string]connector.Connection{
 		"dataverse": {Name: "dataverse", Connector: "dataverse", Values: map[string]any{"prefix": "acc-"}}}})
@@ -329,7 +329,7 @@ func TestOpenApiConnectionDispatch(t *testing.T) {
 	if err := reg.Register(n.connector("dataverse")); err != nil {
 		t.Fatal(err)
 	}
-	b := setup(t, nil, func(o *Options) { o.Connectors = reg })
+	b := setup(t, nil, func(o *Config) { o.Connectors = reg })
 	l := b.deploy(t, "pa", def(`{"Add":{"type":"OpenApiConnection","inputs":{"host":{"connectionName":"shared_commondataserviceforapps","operationId":"upsertRecord","apiId":"/providers/Microsoft.PowerApps/apis/shared_commondataserviceforapps"},
 		"parameters":{"entityName":"contacts","item/name":"Ann","item/city":"Oslo"},"authentication":"@parameters('$authentication')"}},
 		"Id":{"type":"Compose","inputs":"@outputs('Add')?['body/id']","runAfter":{"Add":["Succeeded"]}}}`))

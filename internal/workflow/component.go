@@ -21,7 +21,7 @@ type Component struct {
 
 // NewComponent builds the workflow component. With a store, the engine
 // serves the Dataverse row-change triggers from the change log.
-func NewComponent(opt Options) *Component {
+func NewComponent(opt Config) *Component {
 	c := &Component{e: New(opt)}
 	if opt.Store != nil {
 		c.rows = NewRowTriggers(opt.Store, c.e.log, c.e.opt.NodeID)

@@ -335,7 +335,7 @@ func TestPublishedProjects(t *testing.T) {
 			if len(ps) > 0 || len(pf.Workflows) < 2 {
 				t.Fatalf("read: %v, %d workflows", ps, len(pf.Workflows))
 			}
-			b := setup(t, nil, func(o *Options) { o.AppSetting = env })
+			b := setup(t, nil, func(o *Config) { o.AppSetting = env })
 			loaded := map[string]*Loaded{}
 			for wf, f := range pf.Workflows {
 				l, err := b.e.Compile(wf, f, pf.Project)

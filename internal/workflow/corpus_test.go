@@ -171,7 +171,7 @@ func TestPublishedDefinitions(t *testing.T) {
 			if err := reg.Register(dataverse.New(nil, nil, nil)); err != nil {
 				t.Fatal(err)
 			}
-			b := setup(t, nil, func(o *Options) {
+			b := setup(t, nil, func(o *Config) {
 				o.AppSetting = func(n string) (string, bool) { v, ok := settings[n]; return v, ok }
 				o.Connectors = reg
 			})

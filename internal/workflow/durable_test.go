@@ -99,7 +99,7 @@ func TestCrashedNodeRunResumesElsewhere(t *testing.T) {
 			"Inc":{"type":"IncrementVariable","inputs":{"name":"n","value":10},"runAfter":{"Init":["Succeeded"]}},
 			"Second":{"type":"Http","inputs":{"method":"GET","uri":"` + srv.URL + `/second"},"runAfter":{"Inc":["Succeeded"]}},
 			"Done":{"type":"Compose","inputs":"@{body('First')} / @{body('Second')} / @{variables('n')}","runAfter":{"Second":["Succeeded"]}}}`)
-		a := setup(t, s, func(o *Options) { o.NodeID = "node-a"; o.LeaseTTL = time.Second })
+		a := setup(t, s, func(o *Config) { o.NodeID = "node-a"; o.LeaseTTL = time.Second })
 		l := a.deploy(t, "crash", doc)
 		h, err := a.e.StartRun(context.Background(), l, StartOptions{Outputs: map[string]any{"body": nil}})
 		if err != nil {
@@ -112,7 +112,7 @@ func TestCrashedNodeRunResumesElsewhere(t *testing.T) {
 		}
 		a.e.kill() // kill -9: no more writes, the lease is left to expire
 		// Node B knows nothing of the workflow: it reads the run's definition from the store.
-		bnode := setup(t, s, func(o *Options) { o.NodeID = "node-b"; o.LeaseTTL = time.Second })
+		bnode := setup(t, s, func(o *Config) { o.NodeID = "node-b"; o.LeaseTTL = time.Second })
 		_ = bnode
 		var r *Run
 		deadline := time.Now().Add(30 * time.Second)
@@ -145,8 +145,8 @@ func TestTwoNodesShareRuns(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 		t.Cleanup(srv.Close)
 		doc := def(`{"L":{"type":"Foreach","foreach":"@range(0, 5)","actions":{"Call":{"type":"Http","inputs":{"method":"POST","uri":"` + srv.URL + `"}}}}}`)
-		a := setup(t, s, func(o *Options) { o.NodeID = "a" })
-		bn := setup(t, s, func(o *Options) { o.NodeID = "b" })
+		a := setup(t, s, func(o *Config) { o.NodeID = "a" })
+		bn := setup(t, s, func(o *Config) { o.NodeID = "b" })
 		la := a.deploy(t, "shared", doc)
 		lb := bn.deploy(t, "shared", doc)
 		var wg sync.WaitGroup
@@ -180,7 +180,7 @@ func TestTwoNodesShareRuns(t *testing.T) {
 func TestStopReleasesRunsForTheNextStart(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		a := setup(t, s, func(o *Options) { o.NodeID = "a" })
+		a := setup(t, s, func(o *Config) { o.NodeID = "a" })
 		l := a.deploy(t, "pause", def(`{"W":{"type":"Wait","inputs":{"interval":{"count":1,"unit":"Hour"}}},"After":{"type":"Compose","inputs":"resumed","runAfter":{"W":["Succeeded"]}}}`))
 		h, err := a.e.StartRun(context.Background(), l, StartOptions{})
 		if err != nil {
@@ -193,7 +193,7 @@ func TestStopReleasesRunsForTheNextStart(t *testing.T) {
 			t.Fatalf("a stopped node must leave the run to resume, got %s", r.Status)
 		}
 		// A restarted node (same id) picks it up at once: the lease was released.
-		setup(t, s, func(o *Options) { o.NodeID = "a"; o.TimeScale = 1e6 })
+		setup(t, s, func(o *Config) { o.NodeID = "a"; o.TimeScale = 1e6 })
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
 			if r, _ = loadRun(context.Background(), s, h.ID, true); r.Status != StatusRunning {
@@ -235,7 +235,7 @@ func TestWaitSurvivesACrash(t *testing.T) {
 		clock := &fakeClock{}
 		t0 := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
 		clock.set(t0)
-		a := setup(t, s, func(o *Options) { o.NodeID = "a"; o.Now = clock.now; o.TimeScale = 1; o.LeaseTTL = time.Second })
+		a := setup(t, s, func(o *Config) { o.NodeID = "a"; o.Now = clock.now; o.TimeScale = 1; o.LeaseTTL = time.Second })
 		l := a.deploy(t, "nap", def(`{"W":{"type":"Wait","inputs":{"interval":{"count":1,"unit":"Hour"}}},"After":{"type":"Compose","inputs":"woke","runAfter":{"W":["Succeeded"]}}}`))
 		h, err := a.e.StartRun(context.Background(), l, StartOptions{})
 		if err != nil {
@@ -248,7 +248,7 @@ func TestWaitSurvivesACrash(t *testing.T) {
 		a.e.kill()
 		// Two hours later another node resumes the run: the hour has passed.
 		clock.set(t0.Add(2 * time.Hour))
-		setup(t, s, func(o *Options) { o.NodeID = "b"; o.Now = clock.now; o.TimeScale = 1; o.LeaseTTL = time.Second })
+		setup(t, s, func(o *Config) { o.NodeID = "b"; o.Now = clock.now; o.TimeScale = 1; o.LeaseTTL = time.Second })
 		var r *Run
 		waitFor(t, "the run to finish on node b", func() bool {
 			r, err = loadRun(context.Background(), s, h.ID, true)

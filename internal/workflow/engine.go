@@ -17,6 +17,7 @@ import (
 	"junction/internal/connector"
 	"junction/internal/expr"
 	"junction/internal/jsonvalue"
+	"junction/internal/lifecycle"
 	"junction/internal/outbound"
 	"junction/internal/store"
 )
@@ -29,8 +30,8 @@ type JSRunner interface {
 	RunJS(ctx context.Context, code string, workflowContext map[string]any) (any, error)
 }
 
-// Options configure an Engine.
-type Options struct {
+// Config is what an Engine is built from: its dependencies and its tuning.
+type Config struct {
 	Store      store.Store
 	Logger     *slog.Logger
 	NodeID     string
@@ -70,7 +71,7 @@ type Options struct {
 
 // Engine runs workflows.
 type Engine struct {
-	opt   Options
+	opt   Config
 	log   *slog.Logger
 	cache expr.Cache
 
@@ -80,16 +81,17 @@ type Engine struct {
 	sources   map[string]TriggerSource
 	subs      map[string]func() // workflow/trigger -> unsubscribe
 
-	startOnce sync.Once
-	stopOnce  sync.Once
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	killed    bool
-	tokens    tokenCache
-	checked   map[string]time.Time
-	project   Project
-	base      string
+	// group runs the engine's goroutines, runs and background loops alike,
+	// from New until Stop; ctx is its context, which runs derive from.
+	group   lifecycle.Group
+	ctx     context.Context
+	started bool // the background loops run
+	stopped bool // Stop ran (an engine does not start again)
+	killed  bool
+	tokens  tokenCache
+	checked map[string]time.Time
+	project Project
+	base    string
 }
 
 func (e *Engine) setBase(u string) {
@@ -109,7 +111,7 @@ func (e *Engine) baseURL() string {
 }
 
 // New builds an engine; Start runs its background work.
-func New(opt Options) *Engine {
+func New(opt Config) *Engine {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -140,9 +142,13 @@ func New(opt Options) *Engine {
 	if opt.BaseURL == nil {
 		opt.BaseURL = func() string { return "http://localhost" }
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{opt: opt, log: opt.Logger, workflows: map[string]*Loaded{}, runs: map[string]*runState{},
-		sources: map[string]TriggerSource{}, subs: map[string]func(){}, ctx: ctx, cancel: cancel}
+	e := &Engine{opt: opt, log: opt.Logger, workflows: map[string]*Loaded{}, runs: map[string]*runState{},
+		sources: map[string]TriggerSource{}, subs: map[string]func(){}}
+	// Runs may start before Start (offline tests, a trigger fired in
+	// process); Start adds the background loops.
+	e.group.Start(context.Background())
+	e.ctx = e.group.Context()
+	return e
 }
 
 // Loaded is a workflow ready to run.
@@ -373,44 +379,48 @@ func (e *Engine) version(ctx context.Context, workflow, hash string) (*Loaded, e
 
 // Start resumes orphaned runs, claims runs of crashed nodes as their leases
 // expire, and fires schedules. (Run history retention is package
-// retention's: see PruneRuns.)
+// retention's: see PruneRuns.) Starting a started engine does nothing; a
+// stopped engine does not start again.
 func (e *Engine) Start(ctx context.Context) error {
-	e.startOnce.Do(func() {
-		if e.opt.Store == nil {
-			return
-		}
-		e.wg.Add(3)
-		go e.claimLoop()
-		go e.renewLoop()
-		go e.scheduleLoop()
-	})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.stopped || e.opt.Store == nil {
+		return nil
+	}
+	e.started = true
+	e.group.Go(e.claimLoop)
+	e.group.Go(e.renewLoop)
+	e.group.Go(e.scheduleLoop)
 	return nil
 }
 
-// Stop stops background work and waits for local runs to pause; their
-// leases are released so another node (or the next start) resumes them.
+// Stop stops background work and waits for local runs to pause within ctx's
+// deadline; their leases are then released so another node (or the next
+// start) resumes them. Runs still going when the deadline passes keep their
+// leases, which expire. Safe twice and without Start.
 func (e *Engine) Stop(ctx context.Context) error {
-	e.stopOnce.Do(func() {
-		e.cancel()
-		e.mu.Lock()
-		for k, unsub := range e.subs {
-			unsub()
-			delete(e.subs, k)
-		}
-		e.mu.Unlock()
-		done := make(chan struct{})
-		go func() { e.wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-ctx.Done():
-		}
-		if e.opt.Store != nil && !e.killed {
-			_ = e.opt.Store.Tx(context.Background(), func(tx store.Tx) error {
-				_, err := tx.Exec(context.Background(), `UPDATE wf_runs SET lease_until = 0 WHERE owner = ? AND status = ?`, e.opt.NodeID, StatusRunning)
-				return err
-			})
-		}
+	e.mu.Lock()
+	first := !e.stopped
+	e.stopped = true
+	for k, unsub := range e.subs {
+		unsub()
+		delete(e.subs, k)
+	}
+	killed := e.killed
+	e.mu.Unlock()
+	if err := e.group.Stop(ctx); err != nil {
+		return fmt.Errorf("workflow runs did not pause: %w", err)
+	}
+	if !first || e.opt.Store == nil || killed {
+		return nil
+	}
+	err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE wf_runs SET lease_until = 0 WHERE owner = ? AND status = ?`, e.opt.NodeID, StatusRunning)
+		return err
 	})
+	if err != nil {
+		return fmt.Errorf("release workflow run leases: %w", err)
+	}
 	return nil
 }
 
@@ -445,8 +455,7 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (e *Engine) claimLoop() {
-	defer e.wg.Done()
+func (e *Engine) claimLoop(context.Context) {
 	sub := e.opt.Store.Listen(notifyRuns)
 	defer sub.Close()
 	tick := time.NewTicker(e.opt.PollInterval)
@@ -508,8 +517,7 @@ func (e *Engine) claimOrphans() {
 	}
 }
 
-func (e *Engine) renewLoop() {
-	defer e.wg.Done()
+func (e *Engine) renewLoop(context.Context) {
 	t := time.NewTicker(e.opt.LeaseTTL / 4)
 	defer t.Stop()
 	for {

@@ -16,14 +16,14 @@ type bundle struct {
 }
 
 // setup builds an engine; with s nil, runs are in memory only.
-func setup(t *testing.T, s store.Store, opts ...func(*Options)) *bundle {
+func setup(t *testing.T, s store.Store, opts ...func(*Config)) *bundle {
 	t.Helper()
 	if s != nil {
 		if err := s.Migrate(context.Background(), Migrations()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	o := Options{Store: s, TimeScale: 1000, LeaseTTL: 10 * time.Second, PollInterval: 50 * time.Millisecond,
+	o := Config{Store: s, TimeScale: 1000, LeaseTTL: 10 * time.Second, PollInterval: 50 * time.Millisecond,
 		AppSetting: func(n string) (string, bool) {
 			if n == "GREETING" {
 				return "hello", true

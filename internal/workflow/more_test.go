@@ -44,7 +44,7 @@ func TestJavaScriptCode(t *testing.T) {
 		}
 		t.Skip("SKIPPING: node is not installed")
 	}
-	b := setup(t, nil, func(o *Options) { o.JS = nodeJS{bin} })
+	b := setup(t, nil, func(o *Config) { o.JS = nodeJS{bin} })
 	l := b.deploy(t, "js", def(`{
 		"Seed":{"type":"Compose","inputs":{"k":3}},
 		"Code":{"type":"JavaScriptCode","inputs":{"code":"const n = workflowContext.trigger.outputs.body.n; return {product: n * workflowContext.actions.Seed.outputs.k};"},"runAfter":{"Seed":["Succeeded"]}},
@@ -123,8 +123,8 @@ func TestResubmitFromAction(t *testing.T) {
 func TestCancelFromAnotherNode(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		a := setup(t, s, func(o *Options) { o.NodeID = "a"; o.TimeScale = 1; o.LeaseTTL = time.Second })
-		other := setup(t, s, func(o *Options) { o.NodeID = "b" })
+		a := setup(t, s, func(o *Config) { o.NodeID = "a"; o.TimeScale = 1; o.LeaseTTL = time.Second })
+		other := setup(t, s, func(o *Config) { o.NodeID = "b" })
 		l := a.deploy(t, "long", def(`{"W":{"type":"Wait","inputs":{"interval":{"count":1,"unit":"Hour"}}},"After":{"type":"Compose","inputs":1,"runAfter":{"W":["Succeeded"]}}}`))
 		h, err := a.e.StartRun(context.Background(), l, StartOptions{})
 		if err != nil {
@@ -149,7 +149,7 @@ func TestWaitUntil(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{}
 	clock.set(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
-	b := setup(t, nil, func(o *Options) { o.Now = clock.now })
+	b := setup(t, nil, func(o *Config) { o.Now = clock.now })
 	l := b.deploy(t, "until", def(`{"W":{"type":"Wait","inputs":{"until":{"timestamp":"2024-01-01T00:00:30Z"}}},"Done":{"type":"Compose","inputs":"ok","runAfter":{"W":["Succeeded"]}}}`))
 	if r := b.run(t, l, nil); rec(r, "Done").Outputs != "ok" {
 		t.Fatalf("%v", paths(r))
@@ -172,7 +172,7 @@ func TestTriggerRunLimit(t *testing.T) {
 			mu.Unlock()
 		}))
 		t.Cleanup(srv.Close)
-		nodes := []*bundle{setup(t, s, func(o *Options) { o.NodeID = "a" }), setup(t, s, func(o *Options) { o.NodeID = "b" })}
+		nodes := []*bundle{setup(t, s, func(o *Config) { o.NodeID = "a" }), setup(t, s, func(o *Config) { o.NodeID = "b" })}
 		doc := `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","runtimeConfiguration":{"concurrency":{"runs":2}}}},
 			"actions":{"Call":{"type":"Http","inputs":{"method":"GET","uri":"` + srv.URL + `"}}}}}`
 		loaded := []*Loaded{nodes[0].deploy(t, "limited", doc), nodes[1].deploy(t, "limited", doc)}

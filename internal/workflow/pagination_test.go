@@ -99,7 +99,7 @@ func TestConnectorPagination(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := setup(t, nil, func(o *Options) { o.Connectors = reg })
+	b := setup(t, nil, func(o *Config) { o.Connectors = reg })
 	proj := Project{Connections: map[string]connector.Connection{
 		"orders":                          {Name: "orders", Connector: "orders", Values: map[string]any{"baseUrl": api.srv.URL + "/v1", "apiKeyValue": "k1"}},
 		"shared_commondataserviceforapps": {Name: "shared_commondataserviceforapps", Connector: "dataverse"},

@@ -18,7 +18,7 @@ func TestPruneRuns(t *testing.T) {
 		ctx := context.Background()
 		clock := &fakeClock{}
 		clock.set(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
-		b := setup(t, s, func(o *Options) { o.Now = clock.now })
+		b := setup(t, s, func(o *Config) { o.Now = clock.now })
 		l := b.deploy(t, "old", def(`{"C":{"type":"Compose","inputs":1}}`))
 		var old []*Run
 		for range 3 {

@@ -28,7 +28,7 @@ func rowTriggerDoc(message int, filter string) string {
 // rowNode is one node's workflow component with its row triggers.
 func rowNode(t *testing.T, s store.Store, node string) *Component {
 	t.Helper()
-	c := NewComponent(Options{Store: s, NodeID: node, TimeScale: 1000, LeaseTTL: 10 * time.Second, PollInterval: 50 * time.Millisecond})
+	c := NewComponent(Config{Store: s, NodeID: node, TimeScale: 1000, LeaseTTL: 10 * time.Second, PollInterval: 50 * time.Millisecond})
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

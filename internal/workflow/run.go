@@ -338,17 +338,23 @@ func (e *Engine) launch(rs *runState) {
 		return
 	}
 	e.runs[rs.run.ID] = rs
-	e.wg.Add(1)
 	e.mu.Unlock()
-	go func() {
-		defer e.wg.Done()
-		defer func() {
-			e.mu.Lock()
-			delete(e.runs, rs.run.ID)
-			e.mu.Unlock()
-		}()
+	forget := func() {
+		e.mu.Lock()
+		delete(e.runs, rs.run.ID)
+		e.mu.Unlock()
+	}
+	started := e.group.Go(func(context.Context) {
+		defer forget()
 		rs.execute()
-	}()
+	})
+	if !started {
+		// The engine stopped: the run resumes at the next start, as a run
+		// paused by the stop does.
+		forget()
+		rs.respOnce.Do(func() { rs.respCh <- nil })
+		close(rs.done)
+	}
 }
 
 // localRun returns a run executing on this node.

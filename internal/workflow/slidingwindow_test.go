@@ -26,8 +26,8 @@ func TestSlidingWindowRunsEveryWindowOnce(t *testing.T) {
 				"recurrence":{"frequency":"Minute","interval":"1","startTime":"2024-01-01T00:00:00Z"}}},
 			"actions":{"Window":{"type":"Compose","inputs":"@{triggerOutputs()?['windowStartTime']}/@{triggerOutputs()?['windowEndTime']}"}}}}`
 		nodes := []*bundle{
-			setup(t, s, func(o *Options) { o.NodeID = "n1"; o.Now = clock.now }),
-			setup(t, s, func(o *Options) { o.NodeID = "n2"; o.Now = clock.now }),
+			setup(t, s, func(o *Config) { o.NodeID = "n1"; o.Now = clock.now }),
+			setup(t, s, func(o *Config) { o.NodeID = "n2"; o.Now = clock.now }),
 		}
 		for _, n := range nodes {
 			n.deploy(t, "sync", doc)

@@ -76,7 +76,7 @@ func TestHostedOperationsOfServedConnectors(t *testing.T) {
 	if err := reg.Register(smtp.New(nil)); err != nil {
 		t.Fatal(err)
 	}
-	b := setup(t, nil, func(o *Options) { o.Connectors = reg })
+	b := setup(t, nil, func(o *Config) { o.Connectors = reg })
 	l := b.deploy(t, "mail", def(`{
 		"Send_an_email_(V2)": {"type": "ApiConnection", "inputs": {"host": {"connection": {"name": "@parameters('$connections')['office365']['connectionId']"}}, "method": "post", "path": "/v2/Mail", "body": {}}},
 		"Send_smtp": {"type": "OpenApiConnection", "inputs": {"host": {"apiId": "/providers/Microsoft.PowerApps/apis/shared_smtp", "connectionName": "shared_smtp", "operationId": "sendEmail"}, "parameters": {}}}}`))

@@ -107,7 +107,7 @@ func runTestFile(ctx context.Context, p *project.Project, pf *ProjectFiles, env 
 	if !ok {
 		return fail("there is no workflow %q (no %s/workflow.json)", wfName, wfName)
 	}
-	opt := Options{AppSetting: pf.setting(env), TimeScale: 1e6}
+	opt := Config{AppSetting: pf.setting(env), TimeScale: 1e6}
 	if tf.Now != "" {
 		t, err := time.Parse(time.RFC3339Nano, tf.Now)
 		if err != nil {

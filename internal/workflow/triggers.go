@@ -306,9 +306,9 @@ func (e *Engine) armSchedule(ctx context.Context, l *Loaded, name string, t *Tri
 }
 
 // scheduleLoop fires due recurrences on the one node that holds the
-// scheduler lease.
-func (e *Engine) scheduleLoop() {
-	defer e.wg.Done()
+// scheduler lease. Like the other loops it runs under e.ctx, the engine
+// group's context.
+func (e *Engine) scheduleLoop(context.Context) {
 	_ = e.opt.Store.Leases().Hold(e.ctx, "workflow-scheduler", e.opt.NodeID, max(e.opt.LeaseTTL, time.Second), func(ctx context.Context) {
 		t := time.NewTicker(e.opt.PollInterval)
 		defer t.Stop()
@@ -320,7 +320,7 @@ func (e *Engine) scheduleLoop() {
 			case <-t.C:
 			}
 		}
-	})
+	}, func(err error) { e.log.Warn("workflow scheduler lease", "err", err) })
 }
 
 type due struct {

@@ -112,8 +112,8 @@ func TestRecurrenceFiresOncePerOccurrenceAcrossNodes(t *testing.T) {
 		doc := `{"definition":{"triggers":{"Every_minute":{"type":"Recurrence","recurrence":{"frequency":"Minute","interval":1,"startTime":"2024-01-01T00:00:00Z"}}},
 			"actions":{"When":{"type":"Compose","inputs":"@trigger()?['scheduledTime']"}}}}`
 		nodes := []*bundle{
-			setup(t, s, func(o *Options) { o.NodeID = "n1"; o.Now = clock.now }),
-			setup(t, s, func(o *Options) { o.NodeID = "n2"; o.Now = clock.now }),
+			setup(t, s, func(o *Config) { o.NodeID = "n1"; o.Now = clock.now }),
+			setup(t, s, func(o *Config) { o.NodeID = "n2"; o.Now = clock.now }),
 		}
 		for _, n := range nodes {
 			n.deploy(t, "tick", doc)
@@ -123,7 +123,7 @@ func TestRecurrenceFiresOncePerOccurrenceAcrossNodes(t *testing.T) {
 		clock.set(t0.Add(125 * time.Second))
 		waitFor(t, "the second occurrence", func() bool { return countRuns(t, s, "tick") >= 2 })
 		// A restart redeploying the same definition neither skips nor repeats.
-		restarted := setup(t, s, func(o *Options) { o.NodeID = "n3"; o.Now = clock.now })
+		restarted := setup(t, s, func(o *Config) { o.NodeID = "n3"; o.Now = clock.now })
 		restarted.deploy(t, "tick", doc)
 		var next int64
 		_ = s.Read(context.Background(), func(q store.Querier) error {
@@ -227,7 +227,7 @@ func TestTriggerSourcePlugIn(t *testing.T) {
 		n := &notes{data: map[string]any{}}
 		reg := newRegistry(t, n)
 		src := &rowChanges{}
-		b := setup(t, s, func(o *Options) { o.Connectors = reg })
+		b := setup(t, s, func(o *Config) { o.Connectors = reg })
 		b.e.AddTriggerSource(src)
 		f := loadSample(t, "powerautomate/row-change-nested-foreach.json")
 		f.Definition.Actions["Update_a_row"].Inputs.(map[string]any)["host"].(map[string]any)["operationId"] = "upsertRecord"

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -383,6 +384,49 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if _, err := s.Leases().Acquire(ctx, "singleton", "b", time.Second); err != nil {
 			t.Fatalf("lease not released: %v", err)
+		}
+	})
+
+	t.Run("HoldReportsWhatKeepsItFromTheLease", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		if _, err := s.Leases().Acquire(ctx, "reported", "b", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		hctx, cancel := context.WithCancel(ctx)
+		reports := make(chan error, 100)
+		done := make(chan error)
+		go func() {
+			done <- s.Leases().Hold(hctx, "reported", "a", 300*time.Millisecond, func(ctx context.Context) {
+				t.Error("held a lease another owner holds")
+			}, func(err error) {
+				select {
+				case reports <- err:
+				default:
+				}
+			})
+		}()
+		// Another owner holding the lease is the normal wait, not an error; a
+		// database that cannot answer is reported.
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "DROP TABLE junction_leases")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err := <-reports
+		if err == nil || errors.Is(err, store.ErrLeaseHeld) || !strings.Contains(err.Error(), `acquire lease "reported"`) {
+			t.Fatalf("reported %v, want the failed acquire", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		close(reports)
+		for err := range reports {
+			if errors.Is(err, store.ErrLeaseHeld) {
+				t.Fatalf("reported the normal wait: %v", err)
+			}
 		}
 	})
 

@@ -20,13 +20,13 @@ import (
 // functions folder and serves the triggers and the management API.
 type Component struct {
 	host *Host
-	opts Options
+	opts Config
 }
 
 // NewComponent returns the function host component; LoadProject gives it its
 // functions.
-func NewComponent(opts Options) *Component {
-	return &Component{host: New(opts, nil), opts: opts}
+func NewComponent(opts Config) *Component {
+	return &Component{host: New(opts), opts: opts}
 }
 
 // Host returns the component's host (for wiring the broker and event router).

@@ -27,7 +27,7 @@ func writeLogicError(w http.ResponseWriter, status int, code, msg string) {
 	server.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
 }
 
-// DefaultMaxBody is the request trigger's body limit when Options.MaxBody
+// DefaultMaxBody is the request trigger's body limit when Config.MaxBody
 // sets none: Logic Apps' 100 MB message size.
 const DefaultMaxBody = 100 << 20
 
