@@ -178,9 +178,9 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		claim, err := store.CollectRows(q, func(r *sql.Rows) (any, error) {
+		claim, err := store.CollectRows(q, func(row *sql.Rows) (any, error) {
 			var id int64
-			err := r.Scan(&id)
+			err := row.Scan(&id)
 			return id, err
 		})
 		if err != nil || len(claim) == 0 {

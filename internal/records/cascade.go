@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"junction/internal/changelog"
 	"junction/internal/store"
@@ -53,23 +54,9 @@ func referencingIDs(ctx context.Context, q store.Querier, t *Table, r referencin
 		}
 		args = append(args, t.Name)
 	}
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var rid string
-		if err := rows.Scan(&rid); err != nil {
-			return nil, err
-		}
-		if r.table.Name == t.Name && rid == id {
-			continue // a row referencing itself
-		}
-		ids = append(ids, rid)
-	}
-	return ids, rows.Err()
+	ids, err := store.Collect(ctx, q, scanString, query, args...)
+	// A row referencing itself is not one of them.
+	return slices.DeleteFunc(ids, func(rid string) bool { return r.table.Name == t.Name && rid == id }), err
 }
 
 // Delete removes row id and does what each relationship to it configures for
