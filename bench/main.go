@@ -45,16 +45,22 @@ func (r result) String() string {
 	return fmt.Sprintf("%9.0f msg/s  p50 %7.2f ms  p99 %7.2f ms", float64(r.n)/r.elapsed.Seconds(), p(0.5), p(0.99))
 }
 
-// run spreads n operations over clients, each with its own op from mk.
+// run spreads n operations over clients, each with its own op from mk. A
+// client is released (its done called) as soon as it stops taking work, so
+// that a message prefetched into its buffer goes back to the queue for the
+// clients still waiting.
 func run(n, clients int, mk func() (func() error, func(), error)) (result, error) {
 	ops := make([]func() error, clients)
+	dones := make([]func(), clients)
 	for i := range ops {
 		op, done, err := mk()
 		if err != nil {
+			for _, d := range dones[:i] {
+				d()
+			}
 			return result{}, err
 		}
-		defer done()
-		ops[i] = op
+		ops[i], dones[i] = op, done
 	}
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
@@ -63,8 +69,9 @@ func run(n, clients int, mk func() (func() error, func(), error)) (result, error
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
-		go func(op func() error) {
+		go func(op func() error, done func()) {
 			defer wg.Done()
+			defer done()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -78,7 +85,7 @@ func run(n, clients int, mk func() (func() error, func(), error)) (result, error
 				}
 				lat[i] = time.Since(t0)
 			}
-		}(ops[c])
+		}(ops[c], dones[c])
 	}
 	wg.Wait()
 	if err, _ := failed.Load().(error); err != nil {

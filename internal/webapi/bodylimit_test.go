@@ -2,6 +2,7 @@ package webapi_test
 
 import (
 	"io"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -83,7 +84,12 @@ func TestCreateAllocationPerByte(t *testing.T) {
 		{"one large string", `{"name":"x","description":"` + strings.Repeat("a", n) + `"}`, 4},
 		{"many small values", `{"name":"x","description":[` + strings.Repeat("1,", 400000) + `1]}`, 36},
 	} {
-		got := allocPerByte(t, base+"/api/data/v9.2/accounts", tc.body)
+		// The least of three: whatever else the process does only adds to
+		// a measure, never takes from it.
+		got := math.Inf(1)
+		for range 3 {
+			got = min(got, allocPerByte(t, base+"/api/data/v9.2/accounts", tc.body))
+		}
 		t.Logf("%s: %.1f bytes allocated per byte of body", tc.name, got)
 		if got > tc.max {
 			t.Errorf("%s: %.1f bytes allocated per byte of body, want at most %v", tc.name, got, tc.max)
