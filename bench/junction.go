@@ -14,6 +14,7 @@ import (
 
 	"junction/internal/app"
 	"junction/internal/broker"
+	"junction/internal/broker/sqlstorage"
 	"junction/internal/store"
 	"junction/internal/store/postgres"
 	"junction/internal/store/sqlite"
@@ -57,11 +58,11 @@ func newJunction(data, pg string, overHTTP bool) (*junction, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.Migrate(ctx, broker.Migrations()); err != nil {
+		if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 			return nil, err
 		}
 		j.s = s
-		j.b = broker.New(s, broker.Options{})
+		j.b = broker.New(sqlstorage.New(s), broker.Options{})
 		return j, nil
 	}
 	cfg := app.Config{Listen: "127.0.0.1:0", Data: data, AdminKey: benchKey, Store: pg}

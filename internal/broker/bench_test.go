@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"junction/internal/broker"
+	"junction/internal/broker/sqlstorage"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -25,10 +26,10 @@ func benchStore(b *testing.B, d store.Dialect) (*broker.Broker, context.Context)
 	b.Helper()
 	s := storetest.Open(b, d)
 	ctx := context.Background()
-	if err := s.Migrate(ctx, broker.Migrations()); err != nil {
+	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 		b.Fatal(err)
 	}
-	br := broker.New(s, broker.Options{})
+	br := broker.New(sqlstorage.New(s), broker.Options{})
 	if _, _, err := br.PutQueue(ctx, "bench", broker.Properties{}); err != nil {
 		b.Fatal(err)
 	}

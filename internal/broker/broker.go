@@ -1,7 +1,8 @@
 // Package broker is Junction's message broker: durable queues, topics,
 // subscriptions and rules with Azure Service Bus semantics (peek-lock,
 // sessions, dead-lettering, duplicate detection, scheduling, auto-forwarding),
-// kept in the storage contract so that several nodes can share one PostgreSQL
+// kept through its storage contract (package storage; package sqlstorage
+// serves it over the store) so that several nodes can share one PostgreSQL
 // database.
 //
 // The broker is independent of any wire protocol: the REST front end
@@ -20,8 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"junction/internal/broker/storage"
 	"junction/internal/lifecycle"
-	"junction/internal/store"
 )
 
 // Options tune a Broker; the zero value is the production default.
@@ -65,9 +66,9 @@ const (
 	reasonSessionIDMissing = "SessionIdIsMissing"
 )
 
-// Broker is the broker engine over a store.
+// Broker is the broker engine over its storage.
 type Broker struct {
-	s      store.Store
+	s      storage.Driver
 	now    func() time.Time
 	maxMsg int
 	sweep  time.Duration
@@ -82,9 +83,8 @@ type Broker struct {
 	sweeper lifecycle.Worker
 }
 
-// New returns a broker over s. Call Migrations' statements (through the app)
-// before use, and Start to run the background worker.
-func New(s store.Store, opts Options) *Broker {
+// New returns a broker over s. Call Start to run the background worker.
+func New(s storage.Driver, opts Options) *Broker {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -103,9 +103,6 @@ func New(s store.Store, opts Options) *Broker {
 	return &Broker{s: s, now: opts.Now, maxMsg: opts.MaxMessageSize, sweep: opts.SweepInterval, owner: opts.Owner, log: opts.Logger}
 }
 
-// Store is the store the broker keeps its state in.
-func (b *Broker) Store() store.Store { return b.s }
-
 // MaxMessageSize is the body limit in bytes.
 func (b *Broker) MaxMessageSize() int { return b.maxMsg }
 
@@ -118,7 +115,9 @@ func (b *Broker) Start(ctx context.Context) error {
 		if ttl < 5*time.Second {
 			ttl = 5 * time.Second
 		}
-		_ = b.s.Leases().Hold(ctx, sweeperLease, b.owner, ttl, b.sweepLoop)
+		_ = b.s.HoldLease(ctx, sweeperLease, b.owner, ttl, b.sweepLoop, func(err error) {
+			b.log.Warn("broker sweeper lease", "err", err)
+		})
 	})
 	return nil
 }

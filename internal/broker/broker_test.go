@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"junction/internal/broker"
+	"junction/internal/broker/sqlstorage"
 	"junction/internal/store"
 	"junction/internal/store/sqlite"
 	"junction/internal/store/storetest"
@@ -43,11 +44,11 @@ type bundle struct {
 func setup(t *testing.T, s store.Store) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	if err := s.Migrate(ctx, broker.Migrations()); err != nil {
+	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	return &bundle{b: broker.New(s, broker.Options{Now: clk.Now}), s: s, clk: clk, ctx: ctx}
+	return &bundle{b: broker.New(sqlstorage.New(s), broker.Options{Now: clk.Now}), s: s, clk: clk, ctx: ctx}
 }
 
 func (tb *bundle) queue(t *testing.T, name string, p broker.Properties) {
@@ -559,7 +560,7 @@ func TestTwoNodesNeverShareALock(t *testing.T) {
 			s2, _ := storetest.OpenWith(t, d, at)
 			n1, n2 := setup(t, s1), setup(t, s2)
 			n2.clk = n1.clk
-			n2.b = broker.New(s2, broker.Options{Now: n1.clk.Now})
+			n2.b = broker.New(sqlstorage.New(s2), broker.Options{Now: n1.clk.Now})
 			n1.queue(t, "q", broker.Properties{})
 			const total = 200
 			var msgs []broker.Message
@@ -739,10 +740,10 @@ func TestScheduledMessageWakesWaitingReceiver(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
-	if err := s.Migrate(ctx, broker.Migrations()); err != nil {
+	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 		t.Fatal(err)
 	}
-	b := broker.New(s, broker.Options{})
+	b := broker.New(sqlstorage.New(s), broker.Options{})
 	if _, _, err := b.PutQueue(ctx, "q", broker.Properties{}); err != nil {
 		t.Fatal(err)
 	}

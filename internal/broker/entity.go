@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"junction/internal/broker/storage"
 	"junction/internal/store"
 )
 
@@ -159,36 +159,51 @@ func SubscriptionPath(topic, sub string) string { return topic + "/subscriptions
 // DeadLetterPath is the path of an entity's dead-letter queue.
 func DeadLetterPath(path string) string { return path + "/$deadletterqueue" }
 
-const entityColumns = "id, path, kind, topic_id, props, created_at, updated_at"
-
-func scanEntity(row interface{ Scan(...any) error }) (Entity, error) {
-	var e Entity
-	var props string
-	var created, updated int64
-	if err := row.Scan(&e.ID, &e.Path, &e.Kind, &e.TopicID, &props, &created, &updated); err != nil {
-		return e, err
-	}
-	if err := json.Unmarshal([]byte(props), &e.Properties); err != nil {
+// entityOf decodes a stored entity.
+func entityOf(se storage.Entity) (Entity, error) {
+	e := Entity{ID: se.ID, Path: se.Path, Kind: EntityKind(se.Kind), TopicID: se.TopicID,
+		CreatedAt: store.FromMicros(se.CreatedAt), UpdatedAt: store.FromMicros(se.UpdatedAt)}
+	if err := json.Unmarshal([]byte(se.Props), &e.Properties); err != nil {
 		return e, fmt.Errorf("entity %s: bad settings: %w", e.Path, err)
 	}
-	e.CreatedAt, e.UpdatedAt = store.FromMicros(created), store.FromMicros(updated)
 	return e, nil
 }
 
-func loadEntity(ctx context.Context, q store.Querier, path string) (Entity, error) {
-	e, err := scanEntity(q.QueryRow(ctx, "SELECT "+entityColumns+" FROM broker_entities WHERE path_key = ?", strings.ToLower(path)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", path)
+func entitiesOf(ses []storage.Entity, err error) ([]Entity, error) {
+	if err != nil {
+		return nil, err
 	}
-	return e, err
+	out := make([]Entity, 0, len(ses))
+	for _, se := range ses {
+		e, err := entityOf(se)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
-func loadEntityByID(ctx context.Context, q store.Querier, id int64) (Entity, error) {
-	e, err := scanEntity(q.QueryRow(ctx, "SELECT "+entityColumns+" FROM broker_entities WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, errorf(KindEntityNotFound, "the messaging entity %d could not be found", id)
+func loadEntity(ctx context.Context, r storage.Reader, path string) (Entity, error) {
+	se, err := r.Entity(ctx, path)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Entity{}, errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", path)
 	}
-	return e, err
+	if err != nil {
+		return Entity{}, err
+	}
+	return entityOf(se)
+}
+
+func loadEntityByID(ctx context.Context, r storage.Reader, id int64) (Entity, error) {
+	se, err := r.EntityByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Entity{}, errorf(KindEntityNotFound, "the messaging entity %d could not be found", id)
+	}
+	if err != nil {
+		return Entity{}, err
+	}
+	return entityOf(se)
 }
 
 // address is a resolved runtime path: an entity and whether its dead-letter
@@ -223,7 +238,7 @@ type cachedEntity struct {
 }
 
 // entityCached is loadEntity through the node's short-lived entity cache.
-func (b *Broker) entityCached(ctx context.Context, q store.Querier, path string) (Entity, error) {
+func (b *Broker) entityCached(ctx context.Context, q storage.Reader, path string) (Entity, error) {
 	key := strings.ToLower(path)
 	if c, ok := b.entities.Load(key); ok {
 		ce := c.(cachedEntity)
@@ -240,12 +255,12 @@ func (b *Broker) entityCached(ctx context.Context, q store.Querier, path string)
 }
 
 // forgetEntities empties the entity cache once tx commits.
-func (b *Broker) forgetEntities(tx store.Tx) {
+func (b *Broker) forgetEntities(tx storage.Tx) {
 	b.entities.Clear()
 	tx.AfterCommit(func() { b.entities.Clear() })
 }
 
-func (b *Broker) resolve(ctx context.Context, q store.Querier, path string) (address, error) {
+func (b *Broker) resolve(ctx context.Context, q storage.Reader, path string) (address, error) {
 	p, dlq := splitDLQ(path)
 	e, err := b.entityCached(ctx, q, p)
 	if err != nil {
@@ -296,7 +311,7 @@ func (b *Broker) put(ctx context.Context, path string, kind EntityKind, topic st
 	}
 	var out Entity
 	var created bool
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		created = false
 		b.forgetEntities(tx)
 		var topicID int64
@@ -339,13 +354,12 @@ func (b *Broker) put(ctx context.Context, path string, kind EntityKind, topic st
 			if kind != Subscription && existing.Properties.RequiresDuplicateDetection != p.RequiresDuplicateDetection {
 				return fieldErr("requiresDuplicateDetection", "cannot be changed on an existing entity")
 			}
-			if _, err := tx.Exec(ctx, "UPDATE broker_entities SET props = ?, updated_at = ? WHERE id = ?", string(propsJSON), now, existing.ID); err != nil {
+			if err := tx.UpdateEntity(ctx, existing.ID, string(propsJSON), now); err != nil {
 				return err
 			}
 		case KindOf(err) == KindEntityNotFound:
-			if _, err := tx.Exec(ctx, "INSERT INTO broker_entities (path_key, path, kind, topic_id, props, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-				strings.ToLower(path), path, string(kind), topicID, string(propsJSON), now, now); err != nil {
-				if store.IsConflict(err) {
+			if _, err := tx.InsertEntity(ctx, storage.Entity{Path: path, Kind: string(kind), TopicID: topicID, Props: string(propsJSON), CreatedAt: now, UpdatedAt: now}); err != nil {
+				if errors.Is(err, storage.ErrConflict) {
 					return errorf(KindConflict, "'%s' already exists", path)
 				}
 				return err
@@ -372,7 +386,7 @@ func (b *Broker) put(ctx context.Context, path string, kind EntityKind, topic st
 // Entity returns the entity at path (a queue, topic or subscription path).
 func (b *Broker) Entity(ctx context.Context, path string) (Entity, error) {
 	var e Entity
-	err := b.s.Read(ctx, func(q store.Querier) (err error) {
+	err := b.s.Read(ctx, func(q storage.Reader) (err error) {
 		e, err = loadEntity(ctx, q, path)
 		return err
 	})
@@ -382,9 +396,8 @@ func (b *Broker) Entity(ctx context.Context, path string) (Entity, error) {
 // Entities lists the entities of a kind; for subscriptions, those of topic.
 func (b *Broker) Entities(ctx context.Context, kind EntityKind, topic string) ([]Entity, error) {
 	var out []Entity
-	err := b.s.Read(ctx, func(q store.Querier) error {
-		query := "SELECT " + entityColumns + " FROM broker_entities WHERE kind = ?"
-		args := []any{string(kind)}
+	err := b.s.Read(ctx, func(q storage.Reader) (err error) {
+		var topicID int64
 		if kind == Subscription {
 			t, err := loadEntity(ctx, q, topic)
 			if err != nil {
@@ -393,22 +406,10 @@ func (b *Broker) Entities(ctx context.Context, kind EntityKind, topic string) ([
 			if t.Kind != Topic {
 				return errorf(KindEntityNotFound, "the topic '%s' could not be found", topic)
 			}
-			query += " AND topic_id = ?"
-			args = append(args, t.ID)
+			topicID = t.ID
 		}
-		rows, err := q.Query(ctx, query+" ORDER BY path_key", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEntity(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+		out, err = entitiesOf(q.Entities(ctx, string(kind), topicID))
+		return err
 	})
 	return out, err
 }
@@ -416,7 +417,7 @@ func (b *Broker) Entities(ctx context.Context, kind EntityKind, topic string) ([
 // DeleteEntity deletes an entity with its messages, sessions and rules; a
 // topic takes its subscriptions with it.
 func (b *Broker) DeleteEntity(ctx context.Context, path string, kind EntityKind) error {
-	return b.s.Tx(ctx, func(tx store.Tx) error {
+	return b.s.Tx(ctx, func(tx storage.Tx) error {
 		b.forgetEntities(tx)
 		e, err := loadEntity(ctx, tx, path)
 		if err != nil {
@@ -427,32 +428,20 @@ func (b *Broker) DeleteEntity(ctx context.Context, path string, kind EntityKind)
 		}
 		ids := []int64{e.ID}
 		if e.Kind == Topic {
-			rows, err := tx.Query(ctx, "SELECT id FROM broker_entities WHERE topic_id = ?", e.ID)
+			subs, err := tx.Subscriptions(ctx, e.ID)
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
+			for _, s := range subs {
+				ids = append(ids, s.ID)
 			}
-			rows.Close()
 		}
 		for _, id := range ids {
-			for _, t := range []string{"broker_messages", "broker_sessions", "broker_rules", "broker_dedupe"} {
-				if _, err := tx.Exec(ctx, "DELETE FROM "+t+" WHERE entity_id = ?", id); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec(ctx, "DELETE FROM broker_entities WHERE id = ?", id); err != nil {
+			if err := tx.DeleteEntity(ctx, id); err != nil {
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, "DELETE FROM broker_auth_rules WHERE scope = ?", strings.ToLower(e.Path))
-		return err
+		return tx.DeleteAuthRules(ctx, strings.ToLower(e.Path))
 	})
 }
 
@@ -473,29 +462,18 @@ type Counts struct {
 func (b *Broker) Counts(ctx context.Context, path string) (Counts, error) {
 	var c Counts
 	now := store.Micros(b.now())
-	err := b.s.Read(ctx, func(q store.Querier) error {
+	err := b.s.Read(ctx, func(q storage.Reader) error {
 		e, err := loadEntity(ctx, q, path)
 		if err != nil {
 			return err
 		}
-		ids := []int64{e.ID}
 		if e.Kind == Topic {
 			// A topic's messages live in its subscriptions; its counts are theirs.
 			return nil
 		}
-		for _, id := range ids {
-			err := q.QueryRow(ctx, `SELECT
-				COALESCE(SUM(CASE WHEN dlq = 0 AND state = 0 AND visible_at <= ? THEN 1 ELSE 0 END), 0),
-				COALESCE(SUM(CASE WHEN dlq = 0 AND state = 0 AND visible_at > ? THEN 1 ELSE 0 END), 0),
-				COALESCE(SUM(CASE WHEN dlq = 0 AND state = 1 THEN 1 ELSE 0 END), 0),
-				COALESCE(SUM(CASE WHEN dlq = 1 THEN 1 ELSE 0 END), 0),
-				COUNT(*), COALESCE(SUM(size), 0)
-				FROM broker_messages WHERE entity_id = ?`, now, now, id).Scan(&c.Active, &c.Scheduled, &c.Deferred, &c.DeadLetter, &c.Total, &c.SizeBytes)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		sc, err := q.Counts(ctx, e.ID, now)
+		c = Counts{Active: sc.Active, Scheduled: sc.Scheduled, Deferred: sc.Deferred, DeadLetter: sc.DeadLetter, Total: sc.Total, SizeBytes: sc.Size}
+		return err
 	})
 	return c, err
 }

@@ -51,11 +51,6 @@ const (
 	Scheduled State = "Scheduled"
 )
 
-const (
-	stateActive   = 0
-	stateDeferred = 1
-)
-
 // Received is a message as the broker hands it out: the sender's message plus
 // what the broker set.
 type Received struct {

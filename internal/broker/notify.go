@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"junction/internal/store"
+	"junction/internal/broker/storage"
 )
 
 // wake tells receivers waiting on an entity that it has a message, once tx
@@ -14,8 +14,8 @@ import (
 // (PostgreSQL serialises them on a global lock), which would undo group
 // commit; so the sending transaction does not notify, and a notifier sends one
 // NOTIFY for all the entities that received messages in the last moment.
-func (b *Broker) wake(tx store.Tx, entityID int64) {
-	if tx.Dialect() != store.Postgres {
+func (b *Broker) wake(tx storage.Tx, entityID int64) {
+	if !b.s.NotifyAfterCommit() {
 		tx.Notify(channelOf(entityID))
 		return
 	}
@@ -32,7 +32,7 @@ type coalescingNotifier struct {
 
 const notifyDelay = 2 * time.Millisecond
 
-func (n *coalescingNotifier) mark(s store.Store, channel string) {
+func (n *coalescingNotifier) mark(s storage.Driver, channel string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.pending == nil {
@@ -45,7 +45,7 @@ func (n *coalescingNotifier) mark(s store.Store, channel string) {
 	}
 }
 
-func (n *coalescingNotifier) loop(s store.Store) {
+func (n *coalescingNotifier) loop(s storage.Driver) {
 	for {
 		time.Sleep(notifyDelay)
 		n.mu.Lock()
@@ -57,14 +57,13 @@ func (n *coalescingNotifier) loop(s store.Store) {
 		channels := n.pending
 		n.pending = map[string]bool{}
 		n.mu.Unlock()
+		list := make([]string, 0, len(channels))
+		for c := range channels {
+			list = append(list, c)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		// A failure only delays receivers until the store's poll interval.
-		_ = s.Tx(ctx, func(tx store.Tx) error {
-			for c := range channels {
-				tx.Notify(c)
-			}
-			return nil
-		})
+		_ = s.Notify(ctx, list)
 		cancel()
 	}
 }

@@ -2,14 +2,13 @@ package broker
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
+	"junction/internal/broker/storage"
 	"junction/internal/store"
 )
 
@@ -36,75 +35,60 @@ type ReceiveOptions struct {
 	Session *Session
 }
 
-const messageColumns = "id, entity_id, dlq, state, visible_at, lock_token, locked_until, delivery_count, enqueued_at, expires_at, origin, props, body"
-
+// row is a stored message with its properties decoded.
 type row struct {
-	id, entityID         int64
-	dlq, state           int
-	visible, lockedUntil int64
-	lockToken            string
-	deliveries           int
-	enqueued, expires    int64
-	origin               int64
-	props                stored
-	body                 []byte
+	storage.Message
+	props stored
 }
 
-func scanRow(rs interface{ Scan(...any) error }) (row, error) {
-	var r row
-	var props string
-	if err := rs.Scan(&r.id, &r.entityID, &r.dlq, &r.state, &r.visible, &r.lockToken, &r.lockedUntil, &r.deliveries,
-		&r.enqueued, &r.expires, &r.origin, &props, &r.body); err != nil {
-		return r, err
-	}
-	if err := json.Unmarshal([]byte(props), &r.props); err != nil {
-		return r, fmt.Errorf("message %d: bad properties: %w", r.id, err)
+func decodeRow(m storage.Message) (row, error) {
+	r := row{Message: m}
+	if err := json.Unmarshal([]byte(m.Props), &r.props); err != nil {
+		return r, fmt.Errorf("message %d: bad properties: %w", m.ID, err)
 	}
 	return r, nil
 }
 
-func queryRows(ctx context.Context, q store.Querier, query string, args ...any) ([]row, error) {
-	rs, err := q.Query(ctx, query, args...)
+func decodeRows(ms []storage.Message, err error) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	var out []row
-	for rs.Next() {
-		r, err := scanRow(rs)
+	out := make([]row, 0, len(ms))
+	for _, m := range ms {
+		r, err := decodeRow(m)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
-	return out, rs.Err()
+	return out, nil
 }
 
 func (r row) received(path string, now int64) (Received, error) {
-	m, err := r.props.message(r.body)
+	m, err := r.props.message(r.Body)
 	if err != nil {
 		return Received{}, err
 	}
 	out := Received{
-		Message: m, Entity: path, SequenceNumber: r.id, EnqueuedTime: store.FromMicros(r.enqueued),
-		DeliveryCount: r.deliveries, LockToken: r.lockToken, State: Active,
+		Message: m, Entity: path, SequenceNumber: r.ID, EnqueuedTime: store.FromMicros(r.EnqueuedAt),
+		DeliveryCount: r.Deliveries, LockToken: r.LockToken, State: Active,
 		DeadLetterSource: r.props.DLSource, DeadLetterReason: r.props.DLReason, DeadLetterErrorDescription: r.props.DLDescription,
-		EnqueuedSequenceNumber: r.id,
+		EnqueuedSequenceNumber: r.ID,
 	}
-	if r.expires != never {
-		out.ExpiresAt = store.FromMicros(r.expires)
+	if r.ExpiresAt != never {
+		out.ExpiresAt = store.FromMicros(r.ExpiresAt)
 	}
-	if r.lockedUntil > now {
-		out.LockedUntil = store.FromMicros(r.lockedUntil)
+	if r.LockedUntil > now {
+		out.LockedUntil = store.FromMicros(r.LockedUntil)
 	} else {
 		out.LockToken = ""
 	}
 	switch {
-	case r.state == stateDeferred:
+	case r.Deferred:
 		out.State = Deferred
-	case r.visible > now:
+	case r.VisibleAt > now:
 		out.State = Scheduled
-		out.ScheduledEnqueueTime = store.FromMicros(r.visible)
+		out.ScheduledEnqueueTime = store.FromMicros(r.VisibleAt)
 	}
 	return out, nil
 }
@@ -165,22 +149,14 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 // errors say yes, so that the claim reports them.
 func (b *Broker) available(ctx context.Context, path string) bool {
 	found := true
-	_ = b.s.Read(ctx, func(q store.Querier) error {
+	_ = b.s.Read(ctx, func(q storage.Reader) error {
 		a, err := b.resolve(ctx, q, path)
 		if err != nil || a.Properties.RequiresSession && !a.dlq {
 			return err
 		}
-		dlq := 0
-		if a.dlq {
-			dlq = 1
-		}
-		now := store.Micros(b.now())
-		var id int64
-		err = q.QueryRow(ctx, `SELECT id FROM broker_messages WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ''
-			AND visible_at <= ? AND locked_until <= ? LIMIT 1`, a.ID, dlq, now, now).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
+		ok, err := q.Available(ctx, a.ID, a.dlq, store.Micros(b.now()))
+		if err == nil && !ok {
 			found = false
-			return nil
 		}
 		return err
 	})
@@ -190,7 +166,7 @@ func (b *Broker) available(ctx context.Context, path string) bool {
 func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([]Received, string, error) {
 	var out []Received
 	var channel string
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		out = out[:0]
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
@@ -212,14 +188,8 @@ func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([
 			}
 			sessionID = opts.Session.ID
 		}
-		dlq := 0
-		if a.dlq {
-			dlq = 1
-		}
 		for len(out) < opts.Max {
-			rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+` FROM broker_messages
-				WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ? AND visible_at <= ? AND locked_until <= ?
-				ORDER BY id LIMIT ?`+tx.Dialect().SkipLocked(), a.ID, dlq, sessionID, nowUS, nowUS, opts.Max-len(out))
+			rows, err := decodeRows(tx.Claimable(ctx, a.ID, a.dlq, sessionID, nowUS, opts.Max-len(out)))
 			if err != nil {
 				return err
 			}
@@ -227,29 +197,28 @@ func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([
 				break
 			}
 			for _, r := range rows {
-				if !a.dlq && r.expires <= nowUS {
+				if !a.dlq && r.ExpiresAt <= nowUS {
 					if err := b.expire(ctx, tx, a.Entity, r, now); err != nil {
 						return err
 					}
 					continue
 				}
-				if !a.dlq && r.deliveries >= a.Properties.MaxDeliveryCount {
+				if !a.dlq && r.Deliveries >= a.Properties.MaxDeliveryCount {
 					if err := b.deadLetter(ctx, tx, a.Entity, r, reasonMaxDelivery, reasonMaxDeliveryDesc, nil, now); err != nil {
 						return err
 					}
 					continue
 				}
-				r.deliveries++
+				r.Deliveries++
 				if opts.Mode == ReceiveAndDelete {
-					if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
+					if err := tx.DeleteMessage(ctx, r.ID); err != nil {
 						return err
 					}
-					r.lockToken, r.lockedUntil = "", 0
+					r.LockToken, r.LockedUntil = "", 0
 				} else {
-					r.lockToken = newLockToken()
-					r.lockedUntil = store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
-					if _, err := tx.Exec(ctx, "UPDATE broker_messages SET lock_token = ?, locked_until = ?, delivery_count = ? WHERE id = ?",
-						r.lockToken, r.lockedUntil, r.deliveries, r.id); err != nil {
+					r.LockToken = newLockToken()
+					r.LockedUntil = store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
+					if err := tx.LockMessage(ctx, r.ID, r.LockToken, r.LockedUntil, r.Deliveries); err != nil {
 						return err
 					}
 				}
@@ -269,17 +238,16 @@ func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([
 }
 
 // expire handles a message whose time to live has passed.
-func (b *Broker) expire(ctx context.Context, tx store.Tx, e Entity, r row, now time.Time) error {
+func (b *Broker) expire(ctx context.Context, tx storage.Tx, e Entity, r row, now time.Time) error {
 	if e.Properties.DeadLetteringOnMessageExpiration {
 		return b.deadLetter(ctx, tx, e, r, reasonTTLExpired, reasonTTLExpiredDesc, nil, now)
 	}
-	_, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
-	return err
+	return tx.DeleteMessage(ctx, r.ID)
 }
 
 // deadLetter moves a message to its entity's dead-letter queue, or forwards it
 // where ForwardDeadLetteredMessagesTo says.
-func (b *Broker) deadLetter(ctx context.Context, tx store.Tx, e Entity, r row, reason, desc string, props map[string]any, now time.Time) error {
+func (b *Broker) deadLetter(ctx context.Context, tx storage.Tx, e Entity, r row, reason, desc string, props map[string]any, now time.Time) error {
 	r.props.DLReason, r.props.DLDescription = reason, desc
 	if props != nil {
 		if err := mergeProps(&r.props, props); err != nil {
@@ -289,13 +257,13 @@ func (b *Broker) deadLetter(ctx context.Context, tx store.Tx, e Entity, r row, r
 	if target := e.Properties.ForwardDeadLetteredMessagesTo; target != "" {
 		t, err := loadEntity(ctx, tx, target)
 		if err == nil && r.props.Hops < MaxTransferHops {
-			m, err := r.props.message(r.body)
+			m, err := r.props.message(r.Body)
 			if err != nil {
 				return err
 			}
 			m.ScheduledEnqueueTime = time.Time{}
 			m.deadLetter = &deadLetterInfo{source: e.Path, reason: reason, desc: desc}
-			if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
+			if err := tx.DeleteMessage(ctx, r.ID); err != nil {
 				return err
 			}
 			_, err = b.enqueue(ctx, tx, t, &m, r.props.Hops+1, now)
@@ -303,9 +271,7 @@ func (b *Broker) deadLetter(ctx context.Context, tx store.Tx, e Entity, r row, r
 		}
 	}
 	propsJSON, _ := json.Marshal(r.props)
-	_, err := tx.Exec(ctx, `UPDATE broker_messages SET dlq = 1, state = 0, session_id = '', lock_token = '', locked_until = 0,
-		expires_at = ?, props = ? WHERE id = ?`, int64(never), string(propsJSON), r.id)
-	return err
+	return tx.DeadLetterMessage(ctx, r.ID, string(propsJSON))
 }
 
 func mergeProps(st *stored, props map[string]any) error {
@@ -425,7 +391,7 @@ func (b *Broker) settle(ctx context.Context, path string, s Settlement, op settl
 		return time.Time{}, err
 	}
 	var until time.Time
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
@@ -459,27 +425,13 @@ func (b *Broker) checkSettlement(s Settlement) error {
 // settleIn settles one message inside tx. itemErr reports a problem with this
 // settlement found before anything was written (a lost lock); err is a
 // failure that must roll the transaction back.
-func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlement, op settleOp, now time.Time) (until time.Time, itemErr, err error) {
+func (b *Broker) settleIn(ctx context.Context, tx storage.Tx, a address, s Settlement, op settleOp, now time.Time) (until time.Time, itemErr, err error) {
 	nowUS := store.Micros(now)
-	dlq := 0
-	if a.dlq {
-		dlq = 1
-	}
 	lost := errorf(KindLockLost, "%s", errLockLost)
 	if op == opComplete {
-		// One statement: the unary pluses keep SQLite on the lock-token index.
-		// On a session entity the session's lock must still be held too.
-		rows, err := tx.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND locked_until > ? AND +entity_id = ? AND +dlq = ?
-			AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?)
-			AND (session_id = '' OR EXISTS (SELECT 1 FROM broker_sessions s WHERE s.entity_id = broker_messages.entity_id
-				AND s.session_id = broker_messages.session_id AND s.locked_until > ?)) RETURNING id`,
-			s.LockToken, nowUS, a.ID, dlq, s.SequenceNumber, s.SequenceNumber, s.MessageID, s.MessageID, s.Ref, s.Ref, s.Ref, nowUS)
+		found, err := tx.Complete(ctx, storage.Completion{LockToken: s.LockToken, Now: nowUS, EntityID: a.ID, DLQ: a.dlq,
+			Seq: s.SequenceNumber, MessageID: s.MessageID, Ref: s.Ref})
 		if err != nil {
-			return until, nil, err
-		}
-		found := rows.Next()
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return until, nil, err
 		}
 		if !found {
@@ -487,24 +439,27 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 		}
 		return until, nil, nil
 	}
-	// Only the lock token is in the WHERE clause, so that the lock-token index
-	// is used; the rest is checked here.
-	rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE lock_token = ?"+forUpdate(tx.Dialect()), s.LockToken)
+	m, err := tx.MessageByLock(ctx, s.LockToken)
+	if errors.Is(err, storage.ErrNotFound) {
+		return until, lost, nil
+	}
 	if err != nil {
 		return until, nil, err
 	}
-	if len(rows) == 0 || rows[0].lockedUntil <= nowUS || rows[0].entityID != a.ID || rows[0].dlq != dlq {
+	r, err := decodeRow(m)
+	if err != nil {
+		return until, nil, err
+	}
+	if r.LockedUntil <= nowUS || r.EntityID != a.ID || r.DLQ != a.dlq {
 		return until, lost, nil
 	}
-	r := rows[0]
-	if (s.SequenceNumber != 0 && s.SequenceNumber != r.id) || (s.MessageID != "" && s.MessageID != r.props.MessageID) ||
-		(s.Ref != "" && s.Ref != strconv.FormatInt(r.id, 10) && s.Ref != r.props.MessageID) {
+	if (s.SequenceNumber != 0 && s.SequenceNumber != r.ID) || (s.MessageID != "" && s.MessageID != r.props.MessageID) ||
+		(s.Ref != "" && s.Ref != strconv.FormatInt(r.ID, 10) && s.Ref != r.props.MessageID) {
 		return until, lost, nil
 	}
 	if a.Properties.RequiresSession && !a.dlq && r.props.SessionID != "" {
-		var until int64
-		err := tx.QueryRow(ctx, "SELECT locked_until FROM broker_sessions WHERE entity_id = ? AND session_id = ?", a.ID, r.props.SessionID).Scan(&until)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && until <= nowUS) {
+		l, err := tx.SessionLock(ctx, a.ID, r.props.SessionID)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && l.Until <= nowUS) {
 			return time.Time{}, errorf(KindSessionLockLost, "the session lock for '%s' was lost: it expired or was released", r.props.SessionID), nil
 		}
 		if err != nil {
@@ -520,21 +475,19 @@ func (b *Broker) settleIn(ctx context.Context, tx store.Tx, a address, s Settlem
 		}
 	}
 	switch op {
-	case opComplete:
-		_, err = tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
 	case opRenew:
 		until = now.Add(time.Duration(a.Properties.LockDuration))
-		_, err = tx.Exec(ctx, "UPDATE broker_messages SET locked_until = ? WHERE id = ?", store.Micros(until), r.id)
+		err = tx.RenewMessageLock(ctx, r.ID, store.Micros(until))
 	case opAbandon:
-		if !a.dlq && r.state != stateDeferred && r.deliveries >= a.Properties.MaxDeliveryCount {
+		if !a.dlq && !r.Deferred && r.Deliveries >= a.Properties.MaxDeliveryCount {
 			return until, nil, b.deadLetter(ctx, tx, a.Entity, r, reasonMaxDelivery, reasonMaxDeliveryDesc, nil, now)
 		}
 		propsJSON, _ := json.Marshal(r.props)
-		_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = '', locked_until = 0, props = ? WHERE id = ?", string(propsJSON), r.id)
+		err = tx.UnlockMessage(ctx, r.ID, string(propsJSON))
 		b.wake(tx, a.ID)
 	case opDefer:
 		propsJSON, _ := json.Marshal(r.props)
-		_, err = tx.Exec(ctx, "UPDATE broker_messages SET state = ?, lock_token = '', locked_until = 0, props = ? WHERE id = ?", stateDeferred, string(propsJSON), r.id)
+		err = tx.DeferMessage(ctx, r.ID, string(propsJSON))
 	case opDeadLetter:
 		return until, nil, b.deadLetter(ctx, tx, a.Entity, r, s.Reason, s.Description, nil, now)
 	}
@@ -575,7 +528,7 @@ func (b *Broker) SettleBatch(ctx context.Context, path string, items []SettleIte
 			return nil, errorf(KindBadRequest, "settlement %d: unknown operation %q: use complete, abandon, deadLetter, defer or renew", i, it.Op)
 		}
 	}
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
@@ -601,18 +554,11 @@ func (b *Broker) SettleBatch(ctx context.Context, path string, items []SettleIte
 	return results, nil
 }
 
-func forUpdate(d store.Dialect) string {
-	if d == store.Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
-}
-
 // ReceiveDeferred locks (or, in ReceiveAndDelete mode, removes) deferred
 // messages by sequence number. Every number must name a deferred message.
 func (b *Broker) ReceiveDeferred(ctx context.Context, path string, mode ReceiveMode, seqs ...int64) ([]Received, error) {
 	var out []Received
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		out = out[:0]
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
@@ -620,31 +566,29 @@ func (b *Broker) ReceiveDeferred(ctx context.Context, path string, mode ReceiveM
 		}
 		now := b.now()
 		nowUS := store.Micros(now)
-		dlq := 0
-		if a.dlq {
-			dlq = 1
-		}
 		for _, seq := range seqs {
-			rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+" FROM broker_messages WHERE id = ?"+forUpdate(tx.Dialect()), seq)
+			sm, err := tx.MessageByID(ctx, seq)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			if err != nil || sm.EntityID != a.ID || sm.DLQ != a.dlq || !sm.Deferred {
+				return errorf(KindMessageNotFound, "no deferred message with sequence number %d in '%s'", seq, path)
+			}
+			r, err := decodeRow(sm)
 			if err != nil {
 				return err
 			}
-			if len(rows) == 0 || rows[0].entityID != a.ID || rows[0].dlq != dlq || rows[0].state != stateDeferred {
-				return errorf(KindMessageNotFound, "no deferred message with sequence number %d in '%s'", seq, path)
-			}
-			r := rows[0]
-			if r.lockedUntil > nowUS {
+			if r.LockedUntil > nowUS {
 				return errorf(KindMessageNotFound, "the deferred message %d is locked by another receiver", seq)
 			}
-			r.deliveries++
+			r.Deliveries++
 			if mode == ReceiveAndDelete {
-				_, err = tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id)
-				r.lockToken, r.lockedUntil = "", 0
+				err = tx.DeleteMessage(ctx, r.ID)
+				r.LockToken, r.LockedUntil = "", 0
 			} else {
-				r.lockToken = newLockToken()
-				r.lockedUntil = store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
-				_, err = tx.Exec(ctx, "UPDATE broker_messages SET lock_token = ?, locked_until = ?, delivery_count = ? WHERE id = ?",
-					r.lockToken, r.lockedUntil, r.deliveries, r.id)
+				r.LockToken = newLockToken()
+				r.LockedUntil = store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
+				err = tx.LockMessage(ctx, r.ID, r.LockToken, r.LockedUntil, r.Deliveries)
 			}
 			if err != nil {
 				return err
@@ -673,7 +617,7 @@ func (b *Broker) Peek(ctx context.Context, path string, from int64, max int) ([]
 		max = maxReceiveBatch
 	}
 	var out []Received
-	err := b.s.Read(ctx, func(q store.Querier) error {
+	err := b.s.Read(ctx, func(q storage.Reader) error {
 		a, err := b.resolve(ctx, q, path)
 		if err != nil {
 			return err
@@ -681,11 +625,7 @@ func (b *Broker) Peek(ctx context.Context, path string, from int64, max int) ([]
 		if a.Kind == Topic {
 			return errorf(KindBadRequest, "cannot peek the topic '%s': peek one of its subscriptions", path)
 		}
-		dlq := 0
-		if a.dlq {
-			dlq = 1
-		}
-		rows, err := queryRows(ctx, q, "SELECT "+messageColumns+" FROM broker_messages WHERE entity_id = ? AND dlq = ? AND id >= ? ORDER BY id LIMIT ?", a.ID, dlq, from, max)
+		rows, err := decodeRows(q.Peek(ctx, a.ID, a.dlq, from, max))
 		if err != nil {
 			return err
 		}
@@ -710,17 +650,13 @@ func (b *Broker) Peek(ctx context.Context, path string, from int64, max int) ([]
 // at path and returns how many there were.
 func (b *Broker) PurgeDeadLetters(ctx context.Context, path string) (int64, error) {
 	var n int64
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		p, _ := splitDLQ(path)
 		e, err := loadEntity(ctx, tx, p)
 		if err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE entity_id = ? AND dlq = 1", e.ID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		n, err = tx.PurgeDeadLetters(ctx, e.ID)
 		return err
 	})
 	return n, err
@@ -732,7 +668,7 @@ func (b *Broker) PurgeDeadLetters(ctx context.Context, path string) (int64, erro
 // It returns how many moved.
 func (b *Broker) Resubmit(ctx context.Context, path string, seqs ...int64) (int, error) {
 	var n int
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		n = 0
 		p, _ := splitDLQ(path)
 		e, err := loadEntity(ctx, tx, p)
@@ -742,15 +678,7 @@ func (b *Broker) Resubmit(ctx context.Context, path string, seqs ...int64) (int,
 		if e.Kind == Topic {
 			return errorf(KindBadRequest, "a topic has no dead-letter queue: use one of its subscriptions")
 		}
-		query := "SELECT " + messageColumns + " FROM broker_messages WHERE entity_id = ? AND dlq = 1"
-		args := []any{e.ID}
-		if len(seqs) > 0 {
-			query += " AND id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(seqs)), ",") + ")"
-			for _, s := range seqs {
-				args = append(args, s)
-			}
-		}
-		rows, err := queryRows(ctx, tx, query+" ORDER BY id", args...)
+		rows, err := decodeRows(tx.DeadLetters(ctx, e.ID, seqs))
 		if err != nil {
 			return err
 		}
@@ -759,11 +687,11 @@ func (b *Broker) Resubmit(ctx context.Context, path string, seqs ...int64) (int,
 		}
 		now := b.now()
 		for _, r := range rows {
-			m, err := r.props.message(r.body)
+			m, err := r.props.message(r.Body)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", r.id); err != nil {
+			if err := tx.DeleteMessage(ctx, r.ID); err != nil {
 				return err
 			}
 			if _, err := b.insert(ctx, tx, e, &m, insertOpts{}, now); err != nil {

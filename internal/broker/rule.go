@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"junction/internal/broker/sqlfilter"
+	"junction/internal/broker/storage"
 	"junction/internal/store"
 )
 
@@ -304,16 +304,16 @@ func (e *filterEnv) SetSystem(name string, v any) error {
 	return nil
 }
 
-func insertRule(ctx context.Context, tx store.Tx, entityID int64, r Rule, now int64) error {
+func insertRule(ctx context.Context, tx storage.Tx, entityID int64, r Rule, now int64) error {
 	spec, _ := json.Marshal(r)
-	_, err := tx.Exec(ctx, "INSERT INTO broker_rules (entity_id, name, spec, created_at) VALUES (?, ?, ?, ?)", entityID, r.Name, string(spec), now)
-	if store.IsConflict(err) {
+	err := tx.InsertRule(ctx, storage.Rule{EntityID: entityID, Name: r.Name, Spec: string(spec), CreatedAt: now})
+	if errors.Is(err, storage.ErrConflict) {
 		return errorf(KindConflict, "the rule '%s' already exists", r.Name)
 	}
 	return err
 }
 
-func (b *Broker) subscription(ctx context.Context, q store.Querier, topic, sub string) (Entity, error) {
+func (b *Broker) subscription(ctx context.Context, q storage.Reader, topic, sub string) (Entity, error) {
 	e, err := loadEntity(ctx, q, SubscriptionPath(topic, sub))
 	if err == nil && e.Kind != Subscription {
 		err = errorf(KindEntityNotFound, "the subscription '%s' could not be found", SubscriptionPath(topic, sub))
@@ -327,17 +327,16 @@ func (b *Broker) PutRule(ctx context.Context, topic, sub string, r Rule) (Rule, 
 		return Rule{}, false, err
 	}
 	var created bool
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		e, err := b.subscription(ctx, tx, topic, sub)
 		if err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, "DELETE FROM broker_rules WHERE entity_id = ? AND name = ?", e.ID, r.Name)
+		existed, err := tx.DeleteRule(ctx, e.ID, r.Name)
 		if err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
-		created = n == 0
+		created = !existed
 		r.CreatedAt = b.now().UTC()
 		return insertRule(ctx, tx, e.ID, r, store.Micros(r.CreatedAt))
 	})
@@ -350,30 +349,24 @@ func (b *Broker) PutRule(ctx context.Context, topic, sub string, r Rule) (Rule, 
 // Rules lists a subscription's rules.
 func (b *Broker) Rules(ctx context.Context, topic, sub string) ([]Rule, error) {
 	var out []Rule
-	err := b.s.Read(ctx, func(q store.Querier) error {
+	err := b.s.Read(ctx, func(q storage.Reader) error {
 		e, err := b.subscription(ctx, q, topic, sub)
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, "SELECT name, spec, created_at FROM broker_rules WHERE entity_id = ? ORDER BY name", e.ID)
+		stored, err := q.Rules(ctx, e.ID)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var name, spec string
-			var created int64
-			if err := rows.Scan(&name, &spec, &created); err != nil {
-				return err
-			}
+		for _, sr := range stored {
 			var r Rule
-			if err := json.Unmarshal([]byte(spec), &r); err != nil {
+			if err := json.Unmarshal([]byte(sr.Spec), &r); err != nil {
 				return err
 			}
-			r.Name, r.CreatedAt = name, store.FromMicros(created)
+			r.Name, r.CreatedAt = sr.Name, store.FromMicros(sr.CreatedAt)
 			out = append(out, r)
 		}
-		return rows.Err()
+		return nil
 	})
 	return out, err
 }
@@ -394,20 +387,15 @@ func (b *Broker) Rule(ctx context.Context, topic, sub, name string) (Rule, error
 
 // DeleteRule removes a rule.
 func (b *Broker) DeleteRule(ctx context.Context, topic, sub, name string) error {
-	return b.s.Tx(ctx, func(tx store.Tx) error {
+	return b.s.Tx(ctx, func(tx storage.Tx) error {
 		e, err := b.subscription(ctx, tx, topic, sub)
 		if err != nil {
 			return err
 		}
-		var one int
-		err = tx.QueryRow(ctx, "SELECT 1 FROM broker_rules WHERE entity_id = ? AND name = ?", e.ID, name).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
+		found, err := tx.DeleteRule(ctx, e.ID, name)
+		if err == nil && !found {
 			return errorf(KindEntityNotFound, "the rule '%s' could not be found", name)
 		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "DELETE FROM broker_rules WHERE entity_id = ? AND name = ?", e.ID, name)
 		return err
 	})
 }

@@ -2,18 +2,17 @@ package broker
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
+	"junction/internal/broker/storage"
 	"junction/internal/store"
 )
 
-const never = math.MaxInt64
+const never = storage.Never
 
 func channelOf(entityID int64) string { return notifyPrefix + strconv.FormatInt(entityID, 10) }
 
@@ -34,7 +33,7 @@ func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int6
 		}
 	}
 	seqs := make([]int64, len(msgs))
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
@@ -64,7 +63,7 @@ func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int6
 
 // enqueue puts m on entity e (a queue, topic or subscription), following
 // forwarding and topic rules. hops counts auto-forward transfers so far.
-func (b *Broker) enqueue(ctx context.Context, tx store.Tx, e Entity, m *Message, hops int, now time.Time) (int64, error) {
+func (b *Broker) enqueue(ctx context.Context, tx storage.Tx, e Entity, m *Message, hops int, now time.Time) (int64, error) {
 	if e.Kind != Subscription && e.Properties.RequiresDuplicateDetection && m.MessageID != "" {
 		dup, err := duplicate(ctx, tx, e, m.MessageID, now)
 		if err != nil || dup {
@@ -97,17 +96,9 @@ func (b *Broker) enqueue(ctx context.Context, tx store.Tx, e Entity, m *Message,
 
 // duplicate records messageID in e's detection history and reports whether it
 // was already there within the window.
-func duplicate(ctx context.Context, tx store.Tx, e Entity, messageID string, now time.Time) (bool, error) {
+func duplicate(ctx context.Context, tx storage.Tx, e Entity, messageID string, now time.Time) (bool, error) {
 	until := store.Micros(now.Add(time.Duration(e.Properties.DuplicateDetectionHistoryTimeWindow)))
-	rows, err := tx.Query(ctx, `INSERT INTO broker_dedupe (entity_id, message_id, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (entity_id, message_id) DO UPDATE SET expires_at = excluded.expires_at
-		WHERE broker_dedupe.expires_at <= ? RETURNING expires_at`, e.ID, messageID, until, store.Micros(now))
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	fresh := rows.Next()
-	return !fresh, rows.Err()
+	return tx.Dedupe(ctx, e.ID, messageID, until, store.Micros(now))
 }
 
 type insertOpts struct {
@@ -119,7 +110,7 @@ type insertOpts struct {
 	deliveries   int
 }
 
-func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, o insertOpts, now time.Time) (int64, error) {
+func (b *Broker) insert(ctx context.Context, tx storage.Tx, e Entity, m *Message, o insertOpts, now time.Time) (int64, error) {
 	st, err := m.toStored()
 	if err != nil {
 		return 0, err
@@ -151,22 +142,19 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 	sessionCol := ""
 	if e.Properties.RequiresSession && !o.dlq {
 		sessionCol = m.SessionID
-		if _, err := tx.Exec(ctx, `INSERT INTO broker_sessions (entity_id, session_id) VALUES (?, ?) ON CONFLICT (entity_id, session_id) DO NOTHING`, e.ID, sessionCol); err != nil {
+		if err := tx.EnsureSession(ctx, e.ID, sessionCol); err != nil {
 			return 0, err
 		}
 	}
-	dlq := 0
-	if o.dlq {
-		dlq = 1
-	}
-	var id int64
-	// The entity may come from the cache: insert only if it still exists, so
-	// that an entity deleted by another node gets no orphan messages.
-	err = tx.QueryRow(ctx, `INSERT INTO broker_messages (entity_id, dlq, state, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body)
-		SELECT id, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM broker_entities WHERE id = ? RETURNING id`,
-		dlq, store.Micros(visible), store.Micros(visible), expires, o.origin, m.MessageID, sessionCol,
-		int64(len(m.Body)+len(propsJSON)), o.deliveries, string(propsJSON), nonNil(m.Body), e.ID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	// The entity may come from the cache: the storage inserts only if it
+	// still exists, so that an entity deleted by another node gets no
+	// orphan messages.
+	id, err := tx.InsertMessage(ctx, storage.Message{
+		EntityID: e.ID, DLQ: o.dlq, VisibleAt: store.Micros(visible), EnqueuedAt: store.Micros(visible), ExpiresAt: expires,
+		Origin: o.origin, MessageID: m.MessageID, SessionID: sessionCol, Size: int64(len(m.Body) + len(propsJSON)),
+		Deliveries: o.deliveries, Props: string(propsJSON), Body: m.Body,
+	})
+	if errors.Is(err, storage.ErrNotFound) {
 		b.entities.Clear()
 		return 0, errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", e.Path)
 	}
@@ -181,15 +169,8 @@ func (b *Broker) insert(ctx context.Context, tx store.Tx, e Entity, m *Message, 
 	return id, nil
 }
 
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // fanOut copies m into every subscription of topic t whose rules match.
-func (b *Broker) fanOut(ctx context.Context, tx store.Tx, t Entity, m *Message, hops int, now time.Time) (int64, error) {
+func (b *Broker) fanOut(ctx context.Context, tx storage.Tx, t Entity, m *Message, hops int, now time.Time) (int64, error) {
 	subs, err := b.subscriptionRules(ctx, tx, t.ID)
 	if err != nil {
 		return 0, err
@@ -226,53 +207,37 @@ type subRules struct {
 	rules  []Rule
 }
 
-func (b *Broker) subscriptionRules(ctx context.Context, q store.Querier, topicID int64) ([]subRules, error) {
-	rows, err := q.Query(ctx, "SELECT "+entityColumns+" FROM broker_entities WHERE topic_id = ? ORDER BY id", topicID)
-	if err != nil {
+func (b *Broker) subscriptionRules(ctx context.Context, q storage.Reader, topicID int64) ([]subRules, error) {
+	entities, err := entitiesOf(q.Subscriptions(ctx, topicID))
+	if err != nil || len(entities) == 0 {
 		return nil, err
 	}
-	var subs []subRules
+	subs := make([]subRules, len(entities))
 	index := map[int64]int{}
-	for rows.Next() {
-		e, err := scanEntity(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		index[e.ID] = len(subs)
-		subs = append(subs, subRules{entity: e})
+	for i, e := range entities {
+		index[e.ID] = i
+		subs[i] = subRules{entity: e}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(subs) == 0 {
-		return subs, err
-	}
-	rows, err = q.Query(ctx, `SELECT r.entity_id, r.name, r.spec FROM broker_rules r JOIN broker_entities e ON e.id = r.entity_id
-		WHERE e.topic_id = ? ORDER BY r.entity_id, r.name`, topicID)
+	rules, err := q.TopicRules(ctx, topicID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var name, spec string
-		if err := rows.Scan(&id, &name, &spec); err != nil {
-			return nil, err
-		}
-		r, err := b.rules.rule(name, spec)
+	for _, sr := range rules {
+		r, err := b.rules.rule(sr.Name, sr.Spec)
 		if err != nil {
-			return nil, fmt.Errorf("rule %s: %w", name, err)
+			return nil, fmt.Errorf("rule %s: %w", sr.Name, err)
 		}
-		if i, ok := index[id]; ok {
+		if i, ok := index[sr.EntityID]; ok {
 			subs[i].rules = append(subs[i].rules, r)
 		}
 	}
-	return subs, rows.Err()
+	return subs, nil
 }
 
 // CancelScheduled removes scheduled messages that are not yet due, by the
 // sequence numbers Send returned.
 func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64) error {
-	return b.s.Tx(ctx, func(tx store.Tx) error {
+	return b.s.Tx(ctx, func(tx storage.Tx) error {
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
 			return err
@@ -282,18 +247,11 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64
 		}
 		now := store.Micros(b.now())
 		for _, seq := range seqs {
-			var res interface{ RowsAffected() (int64, error) }
-			if a.Kind == Topic {
-				res, err = tx.Exec(ctx, `DELETE FROM broker_messages WHERE (id = ? OR origin = ?) AND visible_at > ? AND dlq = 0
-					AND entity_id IN (SELECT id FROM broker_entities WHERE topic_id = ?)`, seq, seq, now, a.ID)
-			} else {
-				res, err = tx.Exec(ctx, `DELETE FROM broker_messages WHERE id = ? AND visible_at > ? AND dlq = 0
-					AND entity_id = (SELECT id FROM broker_entities WHERE id = ?)`, seq, now, a.ID)
-			}
+			n, err := tx.CancelScheduled(ctx, a.ID, a.Kind == Topic, seq, now)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
+			if n == 0 {
 				return errorf(KindMessageNotFound, "no scheduled message with sequence number %d in '%s'", seq, path)
 			}
 		}

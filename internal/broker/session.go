@@ -2,11 +2,11 @@ package broker
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
+	"junction/internal/broker/storage"
 	"junction/internal/store"
 )
 
@@ -62,7 +62,7 @@ func (b *Broker) AcceptSession(ctx context.Context, path, id string, wait time.D
 func (b *Broker) acceptOnce(ctx context.Context, path, id string) (*Session, string, error) {
 	var out *Session
 	var channel string
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		out = nil
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
@@ -75,35 +75,32 @@ func (b *Broker) acceptOnce(ctx context.Context, path, id string) (*Session, str
 		now := b.now()
 		nowUS := store.Micros(now)
 		if id == "" {
-			err := tx.QueryRow(ctx, `SELECT s.session_id FROM broker_sessions s WHERE s.entity_id = ? AND s.locked_until <= ?
-				AND EXISTS (SELECT 1 FROM broker_messages m WHERE m.entity_id = s.entity_id AND m.dlq = 0 AND m.state = 0
-					AND m.session_id = s.session_id AND m.visible_at <= ? AND m.locked_until <= ?)
-				ORDER BY s.session_id LIMIT 1`+tx.Dialect().SkipLocked(), a.ID, nowUS, nowUS, nowUS).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
+			next, err := tx.NextSession(ctx, a.ID, nowUS)
+			if errors.Is(err, storage.ErrNotFound) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
+			id = next
 		} else {
-			if _, err := tx.Exec(ctx, `INSERT INTO broker_sessions (entity_id, session_id) VALUES (?, ?) ON CONFLICT (entity_id, session_id) DO NOTHING`, a.ID, id); err != nil {
+			if err := tx.EnsureSession(ctx, a.ID, id); err != nil {
 				return err
 			}
-			var until int64
-			if err := tx.QueryRow(ctx, "SELECT locked_until FROM broker_sessions WHERE entity_id = ? AND session_id = ?"+forUpdate(tx.Dialect()), a.ID, id).Scan(&until); err != nil {
+			l, err := tx.ReserveSession(ctx, a.ID, id)
+			if err != nil {
 				return err
 			}
-			if until > nowUS {
+			if l.Until > nowUS {
 				return errorf(KindSessionCannotBeLocked, "the session '%s' is locked by another receiver", id)
 			}
 		}
 		s := &Session{Entity: a.Path, ID: id, LockToken: newLockToken(), LockedUntil: now.Add(time.Duration(a.Properties.LockDuration))}
-		res, err := tx.Exec(ctx, "UPDATE broker_sessions SET lock_token = ?, locked_until = ? WHERE entity_id = ? AND session_id = ? AND locked_until <= ?",
-			s.LockToken, store.Micros(s.LockedUntil), a.ID, id, nowUS)
+		locked, err := tx.LockSession(ctx, a.ID, id, s.LockToken, store.Micros(s.LockedUntil), nowUS)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !locked {
 			return errorf(KindSessionCannotBeLocked, "the session '%s' is locked by another receiver", id)
 		}
 		out = s
@@ -115,18 +112,16 @@ func (b *Broker) acceptOnce(ctx context.Context, path, id string) (*Session, str
 	return out, channel, nil
 }
 
-func checkSession(ctx context.Context, q store.Querier, entityID int64, s *Session, now int64) error {
-	var token string
-	var until int64
-	err := q.QueryRow(ctx, "SELECT lock_token, locked_until FROM broker_sessions WHERE entity_id = ? AND session_id = ?", entityID, s.ID).Scan(&token, &until)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (token != s.LockToken || until <= now)) {
+func checkSession(ctx context.Context, q storage.Reader, entityID int64, s *Session, now int64) error {
+	l, err := q.SessionLock(ctx, entityID, s.ID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (l.Token != s.LockToken || l.Until <= now)) {
 		return errorf(KindSessionLockLost, "the session lock for '%s' was lost: it expired or another receiver holds it", s.ID)
 	}
 	return err
 }
 
-func (b *Broker) withSession(ctx context.Context, s *Session, fn func(tx store.Tx, a address, now time.Time) error) error {
-	return b.s.Tx(ctx, func(tx store.Tx) error {
+func (b *Broker) withSession(ctx context.Context, s *Session, fn func(tx storage.Tx, a address, now time.Time) error) error {
+	return b.s.Tx(ctx, func(tx storage.Tx) error {
 		a, err := b.resolve(ctx, tx, s.Entity)
 		if err != nil {
 			return err
@@ -141,9 +136,9 @@ func (b *Broker) withSession(ctx context.Context, s *Session, fn func(tx store.T
 
 // RenewSessionLock extends the session's lock by the entity's lock duration.
 func (b *Broker) RenewSessionLock(ctx context.Context, s *Session) error {
-	return b.withSession(ctx, s, func(tx store.Tx, a address, now time.Time) error {
+	return b.withSession(ctx, s, func(tx storage.Tx, a address, now time.Time) error {
 		until := now.Add(time.Duration(a.Properties.LockDuration))
-		if _, err := tx.Exec(ctx, "UPDATE broker_sessions SET locked_until = ? WHERE entity_id = ? AND session_id = ?", store.Micros(until), a.ID, s.ID); err != nil {
+		if err := tx.RenewSessionLock(ctx, a.ID, s.ID, store.Micros(until)); err != nil {
 			return err
 		}
 		s.LockedUntil = until
@@ -153,8 +148,8 @@ func (b *Broker) RenewSessionLock(ctx context.Context, s *Session) error {
 
 // ReleaseSession gives the session lock up so another receiver can accept it.
 func (b *Broker) ReleaseSession(ctx context.Context, s *Session) error {
-	return b.withSession(ctx, s, func(tx store.Tx, a address, now time.Time) error {
-		_, err := tx.Exec(ctx, "UPDATE broker_sessions SET lock_token = '', locked_until = 0 WHERE entity_id = ? AND session_id = ?", a.ID, s.ID)
+	return b.withSession(ctx, s, func(tx storage.Tx, a address, now time.Time) error {
+		err := tx.ReleaseSession(ctx, a.ID, s.ID)
 		b.wake(tx, a.ID)
 		return err
 	})
@@ -163,8 +158,10 @@ func (b *Broker) ReleaseSession(ctx context.Context, s *Session) error {
 // SessionState returns the session's state blob (nil when none was set).
 func (b *Broker) SessionState(ctx context.Context, s *Session) ([]byte, error) {
 	var state []byte
-	err := b.withSession(ctx, s, func(tx store.Tx, a address, now time.Time) error {
-		return tx.QueryRow(ctx, "SELECT state FROM broker_sessions WHERE entity_id = ? AND session_id = ?", a.ID, s.ID).Scan(&state)
+	err := b.withSession(ctx, s, func(tx storage.Tx, a address, now time.Time) error {
+		var err error
+		state, err = tx.SessionState(ctx, a.ID, s.ID)
+		return err
 	})
 	return state, err
 }
@@ -174,13 +171,8 @@ func (b *Broker) SetSessionState(ctx context.Context, s *Session, state []byte) 
 	if len(state) > b.maxMsg {
 		return errorf(KindTooLarge, "the session state of %d bytes is larger than the limit of %d bytes", len(state), b.maxMsg)
 	}
-	return b.withSession(ctx, s, func(tx store.Tx, a address, now time.Time) error {
-		var v any
-		if state != nil {
-			v = state
-		}
-		_, err := tx.Exec(ctx, "UPDATE broker_sessions SET state = ? WHERE entity_id = ? AND session_id = ?", v, a.ID, s.ID)
-		return err
+	return b.withSession(ctx, s, func(tx storage.Tx, a address, now time.Time) error {
+		return tx.SetSessionState(ctx, a.ID, s.ID, state)
 	})
 }
 
@@ -192,28 +184,13 @@ func (b *Broker) MessageSessions(ctx context.Context, path string, skip, top int
 	}
 	skip = max(skip, 0)
 	var out []string
-	err := b.s.Read(ctx, func(q store.Querier) error {
-		out = out[:0]
+	err := b.s.Read(ctx, func(q storage.Reader) error {
 		a, err := b.resolve(ctx, q, path)
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT session_id FROM (
-				SELECT DISTINCT session_id FROM broker_messages WHERE entity_id = ? AND dlq = 0 AND session_id <> ''
-				UNION SELECT session_id FROM broker_sessions WHERE entity_id = ? AND state IS NOT NULL) s
-			ORDER BY session_id LIMIT ? OFFSET ?`, a.ID, a.ID, top, skip)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-		}
-		return rows.Err()
+		out, err = q.MessageSessions(ctx, a.ID, skip, top)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list sessions of %s: %w", path, err)

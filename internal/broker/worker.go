@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"junction/internal/broker/storage"
 	"junction/internal/store"
 )
 
@@ -42,37 +43,28 @@ func (b *Broker) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	now := store.Micros(b.now())
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM broker_dedupe WHERE expires_at <= ?", now); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM broker_sessions WHERE locked_until <= ? AND state IS NULL AND NOT EXISTS
-			(SELECT 1 FROM broker_messages m WHERE m.entity_id = broker_sessions.entity_id AND m.session_id = broker_sessions.session_id)`, now)
-		return err
-	})
+	err := b.s.Tx(ctx, func(tx storage.Tx) error { return tx.Forget(ctx, now) })
 	return total, err
 }
 
 func (b *Broker) expireBatch(ctx context.Context, limit int) (int, error) {
 	n := 0
-	err := b.s.Tx(ctx, func(tx store.Tx) error {
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		n = 0
 		now := b.now()
-		nowUS := store.Micros(now)
-		rows, err := queryRows(ctx, tx, "SELECT "+messageColumns+` FROM broker_messages
-			WHERE expires_at <= ? AND dlq = 0 AND locked_until <= ? ORDER BY expires_at LIMIT ?`+tx.Dialect().SkipLocked(), nowUS, nowUS, limit)
+		rows, err := decodeRows(tx.Expired(ctx, store.Micros(now), limit))
 		if err != nil {
 			return err
 		}
 		entities := map[int64]Entity{}
 		for _, r := range rows {
-			e, ok := entities[r.entityID]
+			e, ok := entities[r.EntityID]
 			if !ok {
-				e, err = loadEntityByID(ctx, tx, r.entityID)
+				e, err = loadEntityByID(ctx, tx, r.EntityID)
 				if err != nil {
 					return err
 				}
-				entities[r.entityID] = e
+				entities[r.EntityID] = e
 			}
 			if err := b.expire(ctx, tx, e, r, now); err != nil {
 				return err

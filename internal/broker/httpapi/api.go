@@ -17,6 +17,7 @@ import (
 
 	"junction/internal/auth"
 	"junction/internal/broker"
+	"junction/internal/broker/sqlstorage"
 	"junction/internal/project"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -65,12 +66,13 @@ func New(cfg Config) *API {
 	if opts.Logger == nil {
 		opts.Logger = cfg.Logger
 	}
-	b := broker.New(cfg.Store, opts)
+	st := sqlstorage.New(cfg.Store)
+	b := broker.New(st, opts)
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	a := &API{b: b, keys: cfg.Keys, log: cfg.Logger, sas: &sasKeys{s: cfg.Store, adminKey: cfg.AdminKey, now: now}}
+	a := &API{b: b, keys: cfg.Keys, log: cfg.Logger, sas: &sasKeys{s: st, adminKey: cfg.AdminKey, now: now}}
 	a.m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_broker_messages_sent_total", Help: "Messages accepted by the broker's HTTP API."}, []string{"api"})
 	a.m.received = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_broker_messages_received_total", Help: "Messages handed out by the broker's HTTP API."}, []string{"api"})
 	a.m.settled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_broker_messages_settled_total", Help: "Settlements through the broker's HTTP API."}, []string{"op"})
@@ -88,7 +90,7 @@ func (a *API) Broker() *broker.Broker { return a.b }
 func (a *API) Name() string { return "broker" }
 
 // Migrations implements app.Component.
-func (a *API) Migrations() []store.Migration { return broker.Migrations() }
+func (a *API) Migrations() []store.Migration { return sqlstorage.Migrations() }
 
 // Start runs the engine's background worker and makes sure the namespace has
 // its RootManageSharedAccessKey rule.

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"junction/internal/broker"
+	"junction/internal/broker/storage"
 	"junction/internal/server"
 )
 
@@ -441,7 +441,7 @@ func (a *API) handleListAuthRules(w http.ResponseWriter, r *http.Request) {
 func (a *API) handleGetAuthRule(w http.ResponseWriter, r *http.Request) {
 	scope := authScope(r)
 	rule, err := a.sas.get(r.Context(), scope, r.PathValue("rule"))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, storage.ErrNotFound) {
 		server.WriteError(w, http.StatusNotFound, server.CodeNotFound, "the authorization rule '"+r.PathValue("rule")+"' could not be found")
 		return
 	}
@@ -516,7 +516,7 @@ func (a *API) handleDeleteAuthRule(w http.ResponseWriter, r *http.Request) {
 func (a *API) handleListKeys(w http.ResponseWriter, r *http.Request) {
 	scope, name := authScope(r), r.PathValue("rule")
 	rule, err := a.sas.get(r.Context(), scope, name)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, storage.ErrNotFound) {
 		server.WriteError(w, http.StatusNotFound, server.CodeNotFound, "the authorization rule '"+name+"' could not be found")
 		return
 	}
@@ -548,7 +548,7 @@ func (a *API) handleRegenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.sas.regenerate(r.Context(), scope, name, body.KeyType); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, storage.ErrNotFound) {
 			server.WriteError(w, http.StatusNotFound, server.CodeNotFound, "the authorization rule '"+name+"' could not be found")
 			return
 		}

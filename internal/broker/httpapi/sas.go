@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -18,8 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"junction/internal/broker/storage"
 	"junction/internal/server"
-	"junction/internal/store"
 )
 
 // Right is a shared access right.
@@ -59,7 +58,7 @@ func (r AuthRule) allows(need Right) bool {
 
 // sasKeys keeps authorization rules in the store.
 type sasKeys struct {
-	s        store.Store
+	s        storage.Driver
 	adminKey string
 	now      func() time.Time
 	cache    sync.Map // scope + "\x00" + name -> cachedRule
@@ -82,14 +81,14 @@ func (k *sasKeys) lookup(ctx context.Context, scope, name string) (AuthRule, err
 		cr := c.(cachedRule)
 		if time.Since(cr.at) < ruleCacheTTL {
 			if !cr.found {
-				return AuthRule{}, sql.ErrNoRows
+				return AuthRule{}, storage.ErrNotFound
 			}
 			return cr.rule, nil
 		}
 	}
 	r, err := k.get(ctx, scope, name)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, storage.ErrNotFound):
 		k.cache.Store(key, cachedRule{at: time.Now()})
 	case err == nil:
 		k.cache.Store(key, cachedRule{rule: r, found: true, at: time.Now()})
@@ -108,24 +107,22 @@ func newKey() string {
 // ensureRoot creates RootManageSharedAccessKey with a generated key when no
 // admin key is configured and none was stored yet.
 func (k *sasKeys) ensureRoot(ctx context.Context) error {
-	return k.s.Tx(ctx, func(tx store.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO broker_auth_rules (scope, name, rights, primary_key, secondary_key) VALUES ('', ?, ?, ?, ?)
-			ON CONFLICT (scope, name) DO NOTHING`, RootRule, "Listen,Send,Manage", newKey(), newKey())
-		return err
+	return k.s.Tx(ctx, func(tx storage.Tx) error {
+		return tx.InsertAuthRule(ctx, storage.AuthRule{Name: RootRule, Rights: "Listen,Send,Manage", PrimaryKey: newKey(), SecondaryKey: newKey()}, true)
 	})
 }
 
 func (k *sasKeys) get(ctx context.Context, scope, name string) (AuthRule, error) {
-	var r AuthRule
-	var rights string
-	err := k.s.Read(ctx, func(q store.Querier) error {
-		return q.QueryRow(ctx, "SELECT scope, name, rights, primary_key, secondary_key FROM broker_auth_rules WHERE scope = ? AND name = ?",
-			strings.ToLower(scope), name).Scan(&r.Scope, &r.Name, &rights, &r.PrimaryKey, &r.SecondaryKey)
+	var sr storage.AuthRule
+	err := k.s.Read(ctx, func(q storage.Reader) (err error) {
+		sr, err = q.AuthRule(ctx, strings.ToLower(scope), name)
+		return err
 	})
+	r := AuthRule{Scope: sr.Scope, Name: sr.Name, PrimaryKey: sr.PrimaryKey, SecondaryKey: sr.SecondaryKey}
 	if err != nil {
 		return r, err
 	}
-	for _, x := range strings.Split(rights, ",") {
+	for _, x := range strings.Split(sr.Rights, ",") {
 		if x != "" {
 			r.Rights = append(r.Rights, Right(x))
 		}
@@ -138,20 +135,9 @@ func (k *sasKeys) get(ctx context.Context, scope, name string) (AuthRule, error)
 
 func (k *sasKeys) list(ctx context.Context, scope string) ([]AuthRule, error) {
 	var names []string
-	err := k.s.Read(ctx, func(q store.Querier) error {
-		rows, err := q.Query(ctx, "SELECT name FROM broker_auth_rules WHERE scope = ? ORDER BY name", strings.ToLower(scope))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return err
-			}
-			names = append(names, n)
-		}
-		return rows.Err()
+	err := k.s.Read(ctx, func(q storage.Reader) (err error) {
+		names, err = q.AuthRuleNames(ctx, strings.ToLower(scope))
+		return err
 	})
 	var out []AuthRule
 	for _, n := range names {
@@ -188,18 +174,15 @@ func (k *sasKeys) put(ctx context.Context, scope, name string, rights []Right) (
 	for i, r := range rights {
 		joined[i] = string(r)
 	}
-	err := k.s.Tx(ctx, func(tx store.Tx) error {
-		res, err := tx.Exec(ctx, "UPDATE broker_auth_rules SET rights = ? WHERE scope = ? AND name = ?", strings.Join(joined, ","), strings.ToLower(scope), name)
-		if err != nil {
+	err := k.s.Tx(ctx, func(tx storage.Tx) error {
+		created = false
+		found, err := tx.SetAuthRights(ctx, strings.ToLower(scope), name, strings.Join(joined, ","))
+		if err != nil || found {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
-		}
 		created = true
-		_, err = tx.Exec(ctx, "INSERT INTO broker_auth_rules (scope, name, rights, primary_key, secondary_key) VALUES (?, ?, ?, ?, ?)",
-			strings.ToLower(scope), name, strings.Join(joined, ","), newKey(), newKey())
-		return err
+		return tx.InsertAuthRule(ctx, storage.AuthRule{Scope: strings.ToLower(scope), Name: name, Rights: strings.Join(joined, ","),
+			PrimaryKey: newKey(), SecondaryKey: newKey()}, false)
 	})
 	return created, err
 }
@@ -207,33 +190,21 @@ func (k *sasKeys) put(ctx context.Context, scope, name string, rights []Right) (
 func (k *sasKeys) delete(ctx context.Context, scope, name string) (bool, error) {
 	defer k.cache.Clear()
 	var found bool
-	err := k.s.Tx(ctx, func(tx store.Tx) error {
-		res, err := tx.Exec(ctx, "DELETE FROM broker_auth_rules WHERE scope = ? AND name = ?", strings.ToLower(scope), name)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		found = n > 0
-		return nil
+	err := k.s.Tx(ctx, func(tx storage.Tx) (err error) {
+		found, err = tx.DeleteAuthRule(ctx, strings.ToLower(scope), name)
+		return err
 	})
 	return found, err
 }
 
 func (k *sasKeys) regenerate(ctx context.Context, scope, name, which string) error {
 	defer k.cache.Clear()
-	col := "primary_key"
-	if which == "SecondaryKey" {
-		col = "secondary_key"
-	}
-	return k.s.Tx(ctx, func(tx store.Tx) error {
-		res, err := tx.Exec(ctx, "UPDATE broker_auth_rules SET "+col+" = ? WHERE scope = ? AND name = ?", newKey(), strings.ToLower(scope), name)
-		if err != nil {
-			return err
+	return k.s.Tx(ctx, func(tx storage.Tx) error {
+		found, err := tx.SetAuthKey(ctx, strings.ToLower(scope), name, which == "SecondaryKey", newKey())
+		if err == nil && !found {
+			return storage.ErrNotFound
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sql.ErrNoRows
-		}
-		return nil
+		return err
 	})
 }
 
@@ -309,10 +280,10 @@ func (k *sasKeys) verify(ctx context.Context, token, entity string, need Right) 
 	// The rule is looked up at namespace scope, then on the entity (a queue
 	// or topic: the first path segments up to /subscriptions/).
 	rule, err := k.lookup(ctx, "", keyName)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, storage.ErrNotFound) {
 		rule, err = k.lookup(ctx, topLevel(entity), keyName)
 	}
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return unauthorized("InvalidSignature: the rule '%s' does not exist at the namespace or on the entity", keyName)
 	}
 	if err != nil {

@@ -1,8 +1,8 @@
-package broker
+package sqlstorage
 
 import "junction/internal/store"
 
-// Migrations are the broker's tables.
+// Migrations are the broker's tables, for the app to apply before New.
 func Migrations() []store.Migration {
 	return append([]store.Migration{{
 		Component: "broker",
@@ -80,3 +80,17 @@ CREATE TABLE broker_auth_rules (
 );
 `
 }
+
+// retentionMigrations keep when each dead letter was first seen dead-lettered,
+// the clock of its time to live (a component of their own, so that they
+// never clash with the broker tables' next version). The partial index finds
+// dead letters without costing active messages anything.
+var retentionMigrations = []store.Migration{{
+	Component: "broker-retention", Version: 1, Name: "when dead letters were dead-lettered",
+	SQL: `CREATE TABLE broker_deadletter_seen (
+		message_id BIGINT PRIMARY KEY,
+		seen_at    BIGINT NOT NULL
+	);
+	CREATE INDEX broker_deadletter_seen_at ON broker_deadletter_seen (seen_at);
+	CREATE INDEX broker_messages_dead ON broker_messages (id) WHERE dlq = 1`,
+}}

@@ -1,0 +1,194 @@
+package sqlstorage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"junction/internal/broker/storage"
+	"junction/internal/store"
+)
+
+const messageColumns = "id, entity_id, dlq, state, visible_at, lock_token, locked_until, delivery_count, enqueued_at, expires_at, origin, message_id, session_id, size, props, body"
+
+func scanMessage(r *sql.Rows) (storage.Message, error) {
+	var m storage.Message
+	var dlq, state int
+	err := r.Scan(&m.ID, &m.EntityID, &dlq, &state, &m.VisibleAt, &m.LockToken, &m.LockedUntil, &m.Deliveries,
+		&m.EnqueuedAt, &m.ExpiresAt, &m.Origin, &m.MessageID, &m.SessionID, &m.Size, &m.Props, &m.Body)
+	m.DLQ, m.Deferred = dlq == 1, state == 1
+	return m, err
+}
+
+func (r reader) messages(ctx context.Context, query string, args ...any) ([]storage.Message, error) {
+	return store.Collect(ctx, r.q, scanMessage, "SELECT "+messageColumns+" FROM broker_messages "+query, args...)
+}
+
+// one is the only message of a query, or ErrNotFound.
+func one(ms []storage.Message, err error) (storage.Message, error) {
+	if err != nil {
+		return storage.Message{}, err
+	}
+	if len(ms) == 0 {
+		return storage.Message{}, storage.ErrNotFound
+	}
+	return ms[0], nil
+}
+
+func (r reader) Available(ctx context.Context, entityID int64, dlq bool, now int64) (bool, error) {
+	var id int64
+	err := r.q.QueryRow(ctx, `SELECT id FROM broker_messages WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ''
+		AND visible_at <= ? AND locked_until <= ? LIMIT 1`, entityID, b2i(dlq), now, now).Scan(&id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (r reader) Peek(ctx context.Context, entityID int64, dlq bool, from int64, max int) ([]storage.Message, error) {
+	return r.messages(ctx, "WHERE entity_id = ? AND dlq = ? AND id >= ? ORDER BY id LIMIT ?", entityID, b2i(dlq), from, max)
+}
+
+func (t *tx) Dedupe(ctx context.Context, entityID int64, messageID string, until, now int64) (bool, error) {
+	rows, err := t.t.Query(ctx, `INSERT INTO broker_dedupe (entity_id, message_id, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (entity_id, message_id) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE broker_dedupe.expires_at <= ? RETURNING expires_at`, entityID, messageID, until, now)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	fresh := rows.Next()
+	return !fresh, rows.Err()
+}
+
+func (t *tx) InsertMessage(ctx context.Context, m storage.Message) (int64, error) {
+	body := m.Body
+	if body == nil {
+		body = []byte{}
+	}
+	var id int64
+	// The entity may come from the engine's cache: insert only if it still
+	// exists, so that an entity deleted by another node gets no orphans.
+	err := t.t.QueryRow(ctx, `INSERT INTO broker_messages (entity_id, dlq, state, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body)
+		SELECT id, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM broker_entities WHERE id = ? RETURNING id`,
+		b2i(m.DLQ), m.VisibleAt, m.EnqueuedAt, m.ExpiresAt, m.Origin, m.MessageID, m.SessionID,
+		m.Size, m.Deliveries, m.Props, body, m.EntityID).Scan(&id)
+	return id, err
+}
+
+func (t *tx) Claimable(ctx context.Context, entityID int64, dlq bool, sessionID string, now int64, limit int) ([]storage.Message, error) {
+	return t.messages(ctx, `WHERE entity_id = ? AND dlq = ? AND state = 0 AND session_id = ? AND visible_at <= ? AND locked_until <= ?
+		ORDER BY id LIMIT ?`+t.q.Dialect().SkipLocked(), entityID, b2i(dlq), sessionID, now, now, limit)
+}
+
+func (t *tx) Expired(ctx context.Context, now int64, limit int) ([]storage.Message, error) {
+	return t.messages(ctx, `WHERE expires_at <= ? AND dlq = 0 AND locked_until <= ? ORDER BY expires_at LIMIT ?`+t.q.Dialect().SkipLocked(), now, now, limit)
+}
+
+func (t *tx) MessageByLock(ctx context.Context, token string) (storage.Message, error) {
+	// Only the lock token is in the WHERE clause, so that the lock-token
+	// index is used; the engine checks the rest.
+	return one(t.messages(ctx, "WHERE lock_token = ?"+t.forUpdate(), token))
+}
+
+func (t *tx) MessageByID(ctx context.Context, id int64) (storage.Message, error) {
+	return one(t.messages(ctx, "WHERE id = ?"+t.forUpdate(), id))
+}
+
+func (t *tx) Complete(ctx context.Context, c storage.Completion) (bool, error) {
+	// One statement: the unary pluses keep SQLite on the lock-token index.
+	// On a session entity the session's lock must still be held too.
+	rows, err := t.t.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND locked_until > ? AND +entity_id = ? AND +dlq = ?
+		AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?)
+		AND (session_id = '' OR EXISTS (SELECT 1 FROM broker_sessions s WHERE s.entity_id = broker_messages.entity_id
+			AND s.session_id = broker_messages.session_id AND s.locked_until > ?)) RETURNING id`,
+		c.LockToken, c.Now, c.EntityID, b2i(c.DLQ), c.Seq, c.Seq, c.MessageID, c.MessageID, c.Ref, c.Ref, c.Ref, c.Now)
+	if err != nil {
+		return false, err
+	}
+	found := rows.Next()
+	rows.Close()
+	return found, rows.Err()
+}
+
+func (t *tx) DeleteMessage(ctx context.Context, id int64) error {
+	_, err := t.t.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", id)
+	return err
+}
+
+func (t *tx) LockMessage(ctx context.Context, id int64, token string, until int64, deliveries int) error {
+	_, err := t.t.Exec(ctx, "UPDATE broker_messages SET lock_token = ?, locked_until = ?, delivery_count = ? WHERE id = ?", token, until, deliveries, id)
+	return err
+}
+
+func (t *tx) RenewMessageLock(ctx context.Context, id int64, until int64) error {
+	_, err := t.t.Exec(ctx, "UPDATE broker_messages SET locked_until = ? WHERE id = ?", until, id)
+	return err
+}
+
+func (t *tx) UnlockMessage(ctx context.Context, id int64, props string) error {
+	_, err := t.t.Exec(ctx, "UPDATE broker_messages SET lock_token = '', locked_until = 0, props = ? WHERE id = ?", props, id)
+	return err
+}
+
+func (t *tx) DeferMessage(ctx context.Context, id int64, props string) error {
+	_, err := t.t.Exec(ctx, "UPDATE broker_messages SET state = 1, lock_token = '', locked_until = 0, props = ? WHERE id = ?", props, id)
+	return err
+}
+
+func (t *tx) DeadLetterMessage(ctx context.Context, id int64, props string) error {
+	_, err := t.t.Exec(ctx, `UPDATE broker_messages SET dlq = 1, state = 0, session_id = '', lock_token = '', locked_until = 0,
+		expires_at = ?, props = ? WHERE id = ?`, storage.Never, props, id)
+	return err
+}
+
+func (t *tx) CancelScheduled(ctx context.Context, entityID int64, topic bool, seq, now int64) (int64, error) {
+	if topic {
+		return affected(t.t.Exec(ctx, `DELETE FROM broker_messages WHERE (id = ? OR origin = ?) AND visible_at > ? AND dlq = 0
+			AND entity_id IN (SELECT id FROM broker_entities WHERE topic_id = ?)`, seq, seq, now, entityID))
+	}
+	return affected(t.t.Exec(ctx, `DELETE FROM broker_messages WHERE id = ? AND visible_at > ? AND dlq = 0
+		AND entity_id = (SELECT id FROM broker_entities WHERE id = ?)`, seq, now, entityID))
+}
+
+func (t *tx) PurgeDeadLetters(ctx context.Context, entityID int64) (int64, error) {
+	return affected(t.t.Exec(ctx, "DELETE FROM broker_messages WHERE entity_id = ? AND dlq = 1", entityID))
+}
+
+func (t *tx) DeadLetters(ctx context.Context, entityID int64, seqs []int64) ([]storage.Message, error) {
+	query := "WHERE entity_id = ? AND dlq = 1"
+	args := []any{entityID}
+	if len(seqs) > 0 {
+		query += " AND id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(seqs)), ",") + ")"
+		for _, s := range seqs {
+			args = append(args, s)
+		}
+	}
+	return t.messages(ctx, query+" ORDER BY id", args...)
+}
+
+func (t *tx) PruneDeadLetters(ctx context.Context, before, now int64, batch int) (int64, error) {
+	if _, err := t.t.Exec(ctx, `DELETE FROM broker_deadletter_seen WHERE NOT EXISTS
+		(SELECT 1 FROM broker_messages m WHERE m.id = broker_deadletter_seen.message_id AND m.dlq = 1)`); err != nil {
+		return 0, err
+	}
+	if _, err := t.t.Exec(ctx, `INSERT INTO broker_deadletter_seen (message_id, seen_at)
+		SELECT m.id, ? FROM broker_messages m WHERE m.dlq = 1 AND NOT EXISTS
+		(SELECT 1 FROM broker_deadletter_seen s WHERE s.message_id = m.id)`, now); err != nil {
+		return 0, err
+	}
+	// A dead letter a receiver holds locked is left to it until its lock ends.
+	return store.DeleteBatch(ctx, t.t, `SELECT s.message_id FROM broker_deadletter_seen s JOIN broker_messages m ON m.id = s.message_id
+		WHERE s.seen_at < ? AND m.locked_until <= ? ORDER BY s.seen_at LIMIT ?`,
+		[]any{before, now, batch}, "broker_messages.id", "broker_deadletter_seen.message_id")
+}
+
+func (t *tx) Forget(ctx context.Context, now int64) error {
+	if _, err := t.t.Exec(ctx, "DELETE FROM broker_dedupe WHERE expires_at <= ?", now); err != nil {
+		return err
+	}
+	_, err := t.t.Exec(ctx, `DELETE FROM broker_sessions WHERE locked_until <= ? AND state IS NULL AND NOT EXISTS
+		(SELECT 1 FROM broker_messages m WHERE m.entity_id = broker_sessions.entity_id AND m.session_id = broker_sessions.session_id)`, now)
+	return err
+}
