@@ -4,14 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 )
-
-// errNotFound is what a row that is not there reads as: store.ErrNotFound,
-// still matching sql.ErrNoRows for callers not yet moved to the contract.
-var errNotFound = fmt.Errorf("%w: %w", ErrNotFound, sql.ErrNoRows)
 
 // Row is the result of QueryRow: Scan maps "no rows" to ErrNotFound and the
 // driver's errors to the store's sentinels.
@@ -24,7 +19,7 @@ type Row struct {
 func (r *Row) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return errNotFound
+		return ErrNotFound
 	}
 	if err != nil && r.mapErr != nil {
 		return r.mapErr(err)

@@ -113,6 +113,10 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("missing row: err = %v, want store.ErrNotFound", err)
 		}
+		// The contract owns the error: database/sql's does not leak through.
+		if errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("missing row: err = %v still matches sql.ErrNoRows", err)
+		}
 	})
 
 	t.Run("NotNullViolationIsConstraint", func(t *testing.T) {
