@@ -30,6 +30,11 @@ func benchStore(b *testing.B, d store.Dialect) (*broker.Broker, context.Context)
 		b.Fatal(err)
 	}
 	br := broker.New(sqlstorage.New(s), broker.Options{})
+	// Running, as in a server: the notifier batches wake-ups.
+	if err := br.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { br.Stop(context.Background()) })
 	if _, _, err := br.PutQueue(ctx, "bench", broker.Properties{}); err != nil {
 		b.Fatal(err)
 	}

@@ -77,10 +77,10 @@ type Broker struct {
 	rules  ruleCache
 	// entities caches entity settings by lower-case path (see entityCached).
 	entities sync.Map
-	notifier coalescingNotifier
-	dueWaker dueWaker
+	notifier notifier
 
-	sweeper lifecycle.Worker
+	// tasks runs the sweeper and the notifier between Start and Stop.
+	tasks lifecycle.Group
 }
 
 // New returns a broker over s. Call Start to run the background worker.
@@ -100,30 +100,37 @@ func New(s storage.Driver, opts Options) *Broker {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Broker{s: s, now: opts.Now, maxMsg: opts.MaxMessageSize, sweep: opts.SweepInterval, owner: opts.Owner, log: opts.Logger}
+	return &Broker{s: s, now: opts.Now, maxMsg: opts.MaxMessageSize, sweep: opts.SweepInterval, owner: opts.Owner, log: opts.Logger,
+		notifier: notifier{kick: make(chan struct{}, 1)}}
 }
 
 // MaxMessageSize is the body limit in bytes.
 func (b *Broker) MaxMessageSize() int { return b.maxMsg }
 
-// Start runs the background worker (message expiry, wake-ups for scheduled
-// messages, duplicate-detection history cleanup) under a lease, so that one
-// node at a time does it. Safe to call twice.
+// Start runs the background work: the sweeper (message expiry, wake-ups for
+// scheduled messages, duplicate-detection history cleanup) under a lease, so
+// that one node at a time does it, and the notifier, which batches wake-ups
+// of receivers and sends those of scheduled messages when they become due.
+// Safe to call twice.
 func (b *Broker) Start(ctx context.Context) error {
-	b.sweeper.Start(ctx, func(ctx context.Context) {
-		ttl := 10 * b.sweep
-		if ttl < 5*time.Second {
-			ttl = 5 * time.Second
-		}
-		_ = b.s.HoldLease(ctx, sweeperLease, b.owner, ttl, b.sweepLoop, func(err error) {
-			b.log.Warn("broker sweeper lease", "err", err)
-		})
-	})
+	b.tasks.Start(ctx, b.sweeper, b.notifyLoop)
 	return nil
 }
 
-// Stop ends the background worker. Safe to call twice or without Start.
-func (b *Broker) Stop(ctx context.Context) error { return b.sweeper.Stop(ctx) }
+// Stop ends the background work within ctx's deadline. Safe to call twice
+// or without Start.
+func (b *Broker) Stop(ctx context.Context) error { return b.tasks.Stop(ctx) }
+
+// sweeper runs sweepLoop while this node holds the sweeper lease.
+func (b *Broker) sweeper(ctx context.Context) {
+	ttl := 10 * b.sweep
+	if ttl < 5*time.Second {
+		ttl = 5 * time.Second
+	}
+	_ = b.s.HoldLease(ctx, sweeperLease, b.owner, ttl, b.sweepLoop, func(err error) {
+		b.log.Warn("broker sweeper lease", "err", err)
+	})
+}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

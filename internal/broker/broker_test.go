@@ -730,8 +730,8 @@ func TestTopicSchedulingDedupeAndDeadLetterForwarding(t *testing.T) {
 }
 
 // TestScheduledMessageWakesWaitingReceiver uses a store whose fallback poll
-// never fires during the test, so only the broker's due-time wake-up can
-// deliver the scheduled message to the receiver already waiting.
+// never fires during the test, so only the running broker's due-time wake-up
+// can deliver the scheduled message to the receiver already waiting.
 func TestScheduledMessageWakesWaitingReceiver(t *testing.T) {
 	t.Parallel()
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "j.db"), sqlite.Options{Poll: time.Hour})
@@ -744,6 +744,10 @@ func TestScheduledMessageWakesWaitingReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := broker.New(sqlstorage.New(s), broker.Options{})
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Stop(context.Background()) })
 	if _, _, err := b.PutQueue(ctx, "q", broker.Properties{}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,75 +9,145 @@ import (
 )
 
 // wake tells receivers waiting on an entity that it has a message, once tx
-// commits. On SQLite a notification is an in-process signal. On PostgreSQL a
-// NOTIFY makes every committing transaction that sent one wait for the others
-// (PostgreSQL serialises them on a global lock), which would undo group
-// commit; so the sending transaction does not notify, and a notifier sends one
-// NOTIFY for all the entities that received messages in the last moment.
+// commits. Where the storage can notify inside the transaction (SQLite: an
+// in-process signal) it does. On PostgreSQL a NOTIFY makes every committing
+// transaction that sent one wait for the others (PostgreSQL serialises them
+// on a global lock), which would undo group commit; so the sending
+// transaction does not notify, and the notifier sends one notification for
+// all the entities that received messages in the last moment.
 func (b *Broker) wake(tx storage.Tx, entityID int64) {
 	if !b.s.NotifyAfterCommit() {
 		tx.Notify(channelOf(entityID))
 		return
 	}
-	tx.AfterCommit(func() { b.notifier.mark(b.s, channelOf(entityID)) })
+	tx.AfterCommit(func() { b.mark(channelOf(entityID)) })
 }
 
-// coalescingNotifier batches notifications into one transaction every
-// notifyDelay. Its goroutine runs only while there is something to send.
-type coalescingNotifier struct {
+// notifier batches notifications, and wakes receivers when scheduled
+// messages sent through this node become due instead of leaving them to the
+// store's poll interval. Its loop (notifyLoop) runs in the broker's
+// lifecycle group.
+type notifier struct {
 	mu      sync.Mutex
 	pending map[string]bool
-	running bool
+	due     dueHeap
+	kick    chan struct{} // capacity 1: the loop has something new
 }
 
-const notifyDelay = 2 * time.Millisecond
+const (
+	// notifyDelay is how long notifications gather before they are sent.
+	notifyDelay = 2 * time.Millisecond
+	// maxDue bounds the due-time wake-ups a node keeps; beyond it, the
+	// store's polling covers.
+	maxDue = 100_000
+	// notifyTimeout bounds one batch of notifications.
+	notifyTimeout = 10 * time.Second
+)
 
-func (n *coalescingNotifier) mark(s storage.Driver, channel string) {
+// mark queues a notification of channel. A broker that is not running (not
+// started, or stopped) has no notifier loop and notifies at once.
+func (b *Broker) mark(channel string) {
+	if !b.tasks.Running() {
+		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+		// A failure only delays receivers until the store's poll interval.
+		_ = b.s.Notify(ctx, []string{channel})
+		cancel()
+		return
+	}
+	n := &b.notifier
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.pending == nil {
 		n.pending = map[string]bool{}
 	}
 	n.pending[channel] = true
-	if !n.running {
-		n.running = true
-		go n.loop(s)
+	n.mu.Unlock()
+	n.poke()
+}
+
+func (n *notifier) poke() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
 	}
 }
 
-func (n *coalescingNotifier) loop(s storage.Driver) {
-	for {
-		time.Sleep(notifyDelay)
-		n.mu.Lock()
-		if len(n.pending) == 0 {
-			n.running = false
-			n.mu.Unlock()
-			return
-		}
-		channels := n.pending
-		n.pending = map[string]bool{}
+// wakeAt remembers that the entity has a message due at (on the broker's
+// clock), for the running notifier loop; a broker that is not running
+// leaves it to the store's polling.
+func (b *Broker) wakeAt(at time.Time, entityID int64) {
+	if !b.tasks.Running() {
+		return
+	}
+	n := &b.notifier
+	n.mu.Lock()
+	if len(n.due) >= maxDue {
 		n.mu.Unlock()
-		list := make([]string, 0, len(channels))
-		for c := range channels {
-			list = append(list, c)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		// A failure only delays receivers until the store's poll interval.
-		_ = s.Notify(ctx, list)
-		cancel()
+		return
+	}
+	first := len(n.due) == 0 || at.Before(n.due[0].at)
+	n.due.push(dueEntry{at: at, channel: channelOf(entityID)})
+	n.mu.Unlock()
+	if first {
+		n.poke()
 	}
 }
 
-// dueWaker wakes receivers when scheduled messages sent through this node
-// become due, instead of leaving them to the store's poll interval. It keeps
-// at most maxDue entries; beyond that, polling covers.
-type dueWaker struct {
-	mu    sync.Mutex
-	due   dueHeap
-	timer *time.Timer
+// take returns the channels to notify now (those marked, and those of due
+// messages now due) and when the next due message is (zero for none).
+func (n *notifier) take(now time.Time) ([]string, time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for len(n.due) > 0 && !n.due[0].at.After(now) {
+		if n.pending == nil {
+			n.pending = map[string]bool{}
+		}
+		n.pending[n.due.pop().channel] = true
+	}
+	out := make([]string, 0, len(n.pending))
+	for c := range n.pending {
+		out = append(out, c)
+	}
+	clear(n.pending)
+	var next time.Time
+	if len(n.due) > 0 {
+		next = n.due[0].at
+	}
+	return out, next
 }
 
-const maxDue = 100_000
+// notifyLoop sends the gathered notifications every notifyDelay while there
+// are some, and those of due messages when they become due.
+func (b *Broker) notifyLoop(ctx context.Context) {
+	n := &b.notifier
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.kick:
+			// Let notifications from other commits gather.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(notifyDelay):
+			}
+		case <-timer.C:
+		}
+		channels, next := n.take(b.now())
+		if len(channels) > 0 {
+			sctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+			// A failure only delays receivers until the store's poll interval.
+			_ = b.s.Notify(sctx, channels)
+			cancel()
+		}
+		timer.Stop()
+		if !next.IsZero() {
+			timer.Reset(max(next.Sub(b.now()), 0))
+		}
+	}
+}
 
 type dueEntry struct {
 	at      time.Time
@@ -121,45 +191,4 @@ func (h *dueHeap) pop() dueEntry {
 		i = m
 	}
 	return top
-}
-
-// add remembers that channel has a message due at (on the broker's clock).
-func (b *Broker) wakeAt(at time.Time, entityID int64) {
-	w := &b.dueWaker
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.due) >= maxDue {
-		return
-	}
-	w.due.push(dueEntry{at: at, channel: channelOf(entityID)})
-	if w.due[0].at.Equal(at) {
-		b.armLocked()
-	}
-}
-
-func (b *Broker) armLocked() {
-	w := &b.dueWaker
-	if w.timer != nil {
-		w.timer.Stop()
-		w.timer = nil
-	}
-	if len(w.due) == 0 {
-		return
-	}
-	d := w.due[0].at.Sub(b.now())
-	if d < 0 {
-		d = 0
-	}
-	w.timer = time.AfterFunc(d, b.fireDue)
-}
-
-func (b *Broker) fireDue() {
-	w := &b.dueWaker
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := b.now()
-	for len(w.due) > 0 && !w.due[0].at.After(now) {
-		b.notifier.mark(b.s, w.due.pop().channel)
-	}
-	b.armLocked()
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"junction/internal/broker"
+	"junction/internal/lifecycle"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -93,7 +94,8 @@ type Server struct {
 	addr     string
 	conns    map[*conn]struct{}
 	stopping bool
-	wg       sync.WaitGroup
+	// g runs the accept loop and one goroutine per connection.
+	g lifecycle.Group
 }
 
 // New returns a listener; Start binds it.
@@ -154,8 +156,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
 	s.ln, s.addr, s.stopping = ln, addr, false
-	s.wg.Add(1)
-	go s.accept(ln)
+	s.g.Start(ctx, func(context.Context) { s.accept(ln) })
 	if !fellBack {
 		s.log.Info("amqp listening", "addr", s.addr, "tls", s.cfg.TLS != nil)
 	}
@@ -172,8 +173,9 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
-// Stop closes the listener and every connection (with amqp:connection:forced).
-// Safe to call twice or without Start.
+// Stop closes the listener and every connection (with amqp:connection:forced)
+// and waits for them within ctx's deadline. Safe to call twice or without
+// Start.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.ln
@@ -189,18 +191,10 @@ func (s *Server) Stop(ctx context.Context) error {
 	for _, c := range conns {
 		c.shutdown(errorf(condConnForced, "the server is shutting down"))
 	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.g.Stop(ctx)
 }
 
 func (s *Server) accept(ln net.Listener) {
-	defer s.wg.Done()
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -219,15 +213,17 @@ func (s *Server) accept(ln net.Listener) {
 			continue
 		}
 		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
+		started := s.g.Go(func(context.Context) {
 			c.serve()
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
-		}()
+		})
+		if !started {
+			delete(s.conns, c)
+			nc.Close()
+		}
+		s.mu.Unlock()
 	}
 }
 
