@@ -1,0 +1,93 @@
+package sqlstorage_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"junction/internal/broker/sqlstorage"
+	"junction/internal/broker/storage"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+func open(t *testing.T, s store.Store) *sqlstorage.Driver {
+	t.Helper()
+	if err := s.Migrate(context.Background(), sqlstorage.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	return sqlstorage.New(s)
+}
+
+// TestContractErrors checks what the engine relies on beyond the tests of
+// package broker: absent things are storage.ErrNotFound, taken names
+// storage.ErrConflict, and a message for a deleted entity is not stored.
+func TestContractErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		d := open(t, s)
+		var id int64
+		err := d.Tx(ctx, func(tx storage.Tx) (err error) {
+			id, err = tx.InsertEntity(ctx, storage.Entity{Path: "Orders", Kind: "queue", Props: "{}", CreatedAt: 1, UpdatedAt: 1})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.Tx(ctx, func(tx storage.Tx) error {
+			_, err := tx.InsertEntity(ctx, storage.Entity{Path: "orders", Kind: "queue", Props: "{}"})
+			return err
+		})
+		if !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("a second entity at the same path (case-blind): %v, want ErrConflict", err)
+		}
+		err = d.Read(ctx, func(r storage.Reader) error {
+			e, err := r.Entity(ctx, "ORDERS")
+			if err != nil || e.ID != id || e.Path != "Orders" {
+				t.Fatalf("entity = %+v, %v", e, err)
+			}
+			if _, err := r.Entity(ctx, "absent"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("absent entity: %v, want ErrNotFound", err)
+			}
+			if _, err := r.SessionLock(ctx, id, "none"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("absent session: %v, want ErrNotFound", err)
+			}
+			if _, err := r.AuthRule(ctx, "", "none"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("absent rule: %v, want ErrNotFound", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.Tx(ctx, func(tx storage.Tx) error {
+			if _, err := tx.MessageByLock(ctx, "no-such-lock"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("absent lock: %v, want ErrNotFound", err)
+			}
+			if _, err := tx.NextSession(ctx, id, 0); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("no session: %v, want ErrNotFound", err)
+			}
+			return tx.InsertRule(ctx, storage.Rule{EntityID: id, Name: "r", Spec: "{}"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A failed statement ends a PostgreSQL transaction: the engine
+		// returns such errors, and so does each step here.
+		err = d.Tx(ctx, func(tx storage.Tx) error { return tx.InsertRule(ctx, storage.Rule{EntityID: id, Name: "r", Spec: "{}"}) })
+		if !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("a second rule of the same name: %v, want ErrConflict", err)
+		}
+		if err := d.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteEntity(ctx, id) }); err != nil {
+			t.Fatal(err)
+		}
+		err = d.Tx(ctx, func(tx storage.Tx) error {
+			_, err := tx.InsertMessage(ctx, storage.Message{EntityID: id, Props: "{}", ExpiresAt: storage.Never})
+			return err
+		})
+		if !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("a message for a deleted entity: %v, want ErrNotFound", err)
+		}
+	})
+}
