@@ -75,7 +75,9 @@ func TestContractErrors(t *testing.T) {
 		}
 		// A failed statement ends a PostgreSQL transaction: the engine
 		// returns such errors, and so does each step here.
-		err = d.Tx(ctx, func(tx storage.Tx) error { return tx.InsertRule(ctx, storage.Rule{EntityID: id, Name: "r", Spec: "{}"}) })
+		err = d.Tx(ctx, func(tx storage.Tx) error {
+			return tx.InsertRule(ctx, storage.Rule{EntityID: id, Name: "r", Spec: "{}"})
+		})
 		if !errors.Is(err, storage.ErrConflict) {
 			t.Fatalf("a second rule of the same name: %v, want ErrConflict", err)
 		}
