@@ -90,8 +90,6 @@ func describe(t token) string {
 // maxDepth bounds nesting so that a hostile expression cannot exhaust the stack.
 const maxDepth = 64
 
-type depth struct{ n int }
-
 func (p *parser) parseOr(d int) (node, error) {
 	if d > maxDepth {
 		return nil, p.errorf(p.peek(), "the expression is nested too deeply")

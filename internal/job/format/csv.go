@@ -14,16 +14,15 @@ import (
 // keeps the line each record starts on, accepts LF and CRLF line ends, skips
 // blank lines, and reports a bad row without giving up on the rows after it.
 type csvReader struct {
-	r         *bufio.Reader
-	delim     byte
-	quote     byte // 0: no quoting
-	max       int
-	line      int64 // lines consumed so far
-	header    []string
-	rename    map[string]string
-	field     []byte
-	fields    []string
-	positions []int
+	r      *bufio.Reader
+	delim  byte
+	quote  byte // 0: no quoting
+	max    int
+	line   int64 // lines consumed so far
+	header []string
+	rename map[string]string
+	field  []byte
+	fields []string
 }
 
 func newCSVReader(r *bufio.Reader, o Options) (*csvReader, error) {

@@ -169,7 +169,6 @@ func (j *jsonlWriter) Close() error { return j.w.Flush() }
 type parquetWriter struct {
 	w     *parquet.Writer
 	cols  []Column // sorted by name, the schema's leaf order
-	row   parquet.Row
 	batch []parquet.Row
 }
 

@@ -31,7 +31,6 @@ type Options struct {
 
 // Store is the SQLite driver.
 type Store struct {
-	path    string
 	writeDB *sql.DB
 	readDB  *sql.DB
 	queue   chan *request
@@ -92,7 +91,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	s := &Store{
-		path: path, writeDB: w, readDB: r, opts: opts,
+		writeDB: w, readDB: r, opts: opts,
 		queue: make(chan *request, 4*opts.MaxGroup),
 		hub:   store.NewHub(opts.Poll),
 		done:  make(chan struct{}),
