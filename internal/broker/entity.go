@@ -170,16 +170,22 @@ func entityOf(se storage.Entity) (Entity, error) {
 }
 
 func entitiesOf(ses []storage.Entity, err error) ([]Entity, error) {
+	return decodeAll(ses, err, entityOf)
+}
+
+// decodeAll decodes what a storage read returned, item by item, or passes
+// the read's error on.
+func decodeAll[S, T any](items []S, err error, decode func(S) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Entity, 0, len(ses))
-	for _, se := range ses {
-		e, err := entityOf(se)
+	var out []T
+	for _, it := range items {
+		v, err := decode(it)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -49,20 +49,7 @@ func decodeRow(m storage.Message) (row, error) {
 	return r, nil
 }
 
-func decodeRows(ms []storage.Message, err error) ([]row, error) {
-	if err != nil {
-		return nil, err
-	}
-	out := make([]row, 0, len(ms))
-	for _, m := range ms {
-		r, err := decodeRow(m)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
+func decodeRows(ms []storage.Message, err error) ([]row, error) { return decodeAll(ms, err, decodeRow) }
 
 func (r row) received(path string, now int64) (Received, error) {
 	m, err := r.props.message(r.Body)
