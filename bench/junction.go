@@ -63,6 +63,10 @@ func newJunction(data, pg string, overHTTP bool) (*junction, error) {
 		}
 		j.s = s
 		j.b = broker.New(sqlstorage.New(s), broker.Options{})
+		// Running, as in a server: the notifier batches wake-ups.
+		if err := j.b.Start(ctx); err != nil {
+			return nil, err
+		}
 		return j, nil
 	}
 	cfg := app.Config{Listen: "127.0.0.1:0", Data: data, AdminKey: benchKey, Store: pg}
@@ -169,6 +173,9 @@ func (j *junction) receiver(ctx context.Context) (func() error, func(), error) {
 func (j *junction) close() {
 	if j.a != nil {
 		j.a.Stop(context.Background())
+	}
+	if j.b != nil {
+		j.b.Stop(context.Background())
 	}
 	if j.s != nil {
 		j.s.Close()
