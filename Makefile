@@ -24,8 +24,11 @@ TAGS ?= xslt
 vet:
 	$(GO) vet -tags "$(TAGS)" ./...
 
+# unit runs the suite under the race detector, then the allocation measures,
+# which need a build without it.
 unit:
 	$(GO) test -race -tags "$(TAGS)" -timeout 30m ./...
+	$(GO) test -tags "$(TAGS)" -run 'AllocationPerByte' ./internal/jsonvalue ./internal/webapi ./internal/workflow
 
 test: deps vet unit
 
