@@ -32,7 +32,7 @@ func newRetention(d Deps, components []Component) *retention.Worker {
 			hs = append(hs, retention.History{Name: "broker dead letters", Setting: "brokerDeadLetters", Prune: c.Broker().PruneDeadLetters})
 		}
 	}
-	report := retention.ReportOptions{Groups: storageGroups, DataDir: d.DataDir}
+	report := retention.ReportOptions{Groups: storageGroups, DataDir: d.DataDir, Consumers: retention.Consumers(d.Store)}
 	if d.Config.Store == "" {
 		report.SQLitePath = filepath.Join(d.DataDir, "junction.db")
 	}
@@ -42,7 +42,7 @@ func newRetention(d Deps, components []Component) *retention.Worker {
 		}
 	}
 	return retention.New(retention.Options{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Registry: d.Registry,
-		Settings: d.Config.Retention, Histories: hs, Report: report})
+		Settings: d.Config.Retention, Histories: hs, ChangeLog: true, Report: report})
 }
 
 // storageGroups are the parts of Junction the storage report shows, by their
@@ -50,7 +50,8 @@ func newRetention(d Deps, components []Component) *retention.Worker {
 var storageGroups = []retention.Group{
 	{Name: "tables", Prefix: "rec_"},
 	{Name: "table definitions", Tables: []string{"records_tables", "records_autonumbers", "records_key_users"}},
-	{Name: "change log", Tables: []string{"junction_changes", "junction_changelog_cursors", "events_cursors", "bridge_cursors"}},
+	{Name: "change log", Tables: []string{"junction_changes", "junction_changelog_cursors", "junction_changelog_trim", "junction_changes_shapes"},
+		Setting: "changes"},
 	{Name: "broker", Tables: []string{"broker_entities", "broker_messages", "broker_sessions", "broker_rules", "broker_dedupe", "broker_deadletter_seen"},
 		Setting: "brokerDeadLetters"},
 	{Name: "events", Tables: []string{"events_topics", "events_subscriptions", "events_events", "events_deliveries", "events_dataverse_requests"}},

@@ -81,7 +81,7 @@ func Migrations() []store.Migration {
 		Version:   2,
 		Name:      "history by row",
 		SQL:       `CREATE INDEX junction_changes_row ON junction_changes (table_name, record_id, seq)`,
-	}, cursorTable}
+	}, cursorTable, trimTable}
 }
 
 // Append records c inside tx and returns its sequence number. Call it in the

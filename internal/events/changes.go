@@ -114,12 +114,22 @@ func (r *Router) dispatchChanges(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		if cursor.Lost {
+			// Retention deleted changes the feed had not published (it
+			// stayed behind longer than --retain-changes-max): start again
+			// from the head, as Dataverse's change tracking makes a client
+			// whose token expired sync again.
+			head, err := changelog.Head(ctx, tx)
+			if err != nil {
+				return err
+			}
+			r.log.Warn("events: the change log was trimmed past the change feed; changes up to the head were not published and the feed restarts from there",
+				"position", cursor.Seq, "head", head)
+			return cursor.Advance(ctx, tx, max(head, cursor.Seq))
+		}
 		changes, err := cursor.Next(ctx, tx, "", changeBatch)
 		if err != nil || len(changes) == 0 {
 			return err
-		}
-		if cursor.Lost { // advancing below acknowledges it
-			r.log.Warn("events: the change log was trimmed past the change feed; some changes were never published", "after", cursor.Seq)
 		}
 		evs := make([]Event, len(changes))
 		for i, c := range changes {

@@ -196,13 +196,16 @@ func (s *Service) putJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) resetWatermark(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, ok := s.Spec(name); !ok {
+	spec, ok := s.Spec(name)
+	if !ok {
 		server.WriteError(w, http.StatusNotFound, "JobNotFound", "no job named "+strconv.Quote(name))
 		return
 	}
 	err := s.cfg.Store.Tx(r.Context(), func(tx store.Tx) error {
-		_, err := tx.Exec(r.Context(), "DELETE FROM batch_watermarks WHERE job = ?", name)
-		return err
+		if _, err := tx.Exec(r.Context(), "DELETE FROM batch_watermarks WHERE job = ?", name); err != nil || !readsChanges(spec) {
+			return err
+		}
+		return releaseChanges(r.Context(), tx, name)
 	})
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
@@ -217,7 +220,11 @@ func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, http.StatusConflict, "JobInProject", "job "+strconv.Quote(name)+" is defined in the project; remove its file instead")
 		return
 	}
+	spec, _ := s.Spec(name)
 	n, err := s.deleteNamed(r.Context(), "batch_jobs", name)
+	if err == nil && n > 0 && readsChanges(spec) {
+		err = s.cfg.Store.Tx(r.Context(), func(tx store.Tx) error { return releaseChanges(r.Context(), tx, name) })
+	}
 	if err != nil {
 		server.WriteError(w, http.StatusInternalServerError, "InternalError", err.Error())
 		return

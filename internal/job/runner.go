@@ -213,6 +213,9 @@ func (st *runState) perform(ctx context.Context) (status, msg string, err error)
 		if from, err = watermarkOf(ctx, s.cfg.Store, spec.Name); err != nil {
 			return "", "", err
 		}
+		if from, err = s.unexpired(ctx, spec, from); err != nil {
+			return "", "", err
+		}
 	}
 	open, err := s.opener(spec, st.run)
 	if err != nil {
@@ -673,7 +676,10 @@ func (st *runState) finish(ctx context.Context, status, msg string) error {
 		if status == StatusSucceeded && st.run.WatermarkTo != "" {
 			_, err := tx.Exec(ctx, `INSERT INTO batch_watermarks (job, value, updated_at) VALUES (?, ?, ?)
 				ON CONFLICT (job) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, st.run.Job, st.run.WatermarkTo, store.Micros(now))
-			return err
+			if err != nil || !readsChanges(st.spec) {
+				return err
+			}
+			return holdChanges(ctx, tx, st.run.Job, st.run.WatermarkTo)
 		}
 		return nil
 	})

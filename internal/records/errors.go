@@ -28,6 +28,7 @@ const (
 	CodeInvalidMessage = "0x80040203" // invalid argument
 	CodeAggregateLimit = "0x8004e023" // an aggregate over more than 50,000 rows
 	CodePluginError    = "0x80040265" // a message's implementation failed (InvalidPluginExecutionException)
+	CodeExpiredVersion = "0x80044352" // ExpiredVersionStamp: a delta token older than the change log's retention
 	// CodeDeleteRestricted is CannotDeleteDueToAssociation: a relationship
 	// with Restrict on delete holds the row.
 	CodeDeleteRestricted = "0x80040227"

@@ -13,6 +13,7 @@ type metrics struct {
 	reclaimed prometheus.Counter
 	passes    prometheus.Counter
 	lastPass  prometheus.Gauge
+	lost      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, w *Worker) metrics {
@@ -25,9 +26,11 @@ func newMetrics(reg prometheus.Registerer, w *Worker) metrics {
 			Help: "Retention passes run on this node."}),
 		lastPass: prometheus.NewGauge(prometheus.GaugeOpts{Name: "junction_retention_last_pass_timestamp_seconds",
 			Help: "When this node last ran a retention pass (Unix time)."}),
+		lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_changelog_cursor_lost_total",
+			Help: "Times retention deleted changes a change-log reader had not read (past --retain-changes-max), by reader."}, []string{"consumer"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deleted, m.reclaimed, m.passes, m.lastPass)
+		reg.MustRegister(m.deleted, m.reclaimed, m.passes, m.lastPass, m.lost)
 		reg.MustRegister(periods{w}, storageMetrics{w})
 	}
 	return m

@@ -15,6 +15,12 @@ type Settings struct {
 	EventDeadLetters    Period // --retain-event-dead-letters: undeliverable events (forever: until purged)
 	JobRuns             Period // --retain-job-runs: finished job runs with their rejects files
 	BrokerDeadLetters   Period // --retain-broker-dead-letters: dead-lettered messages, from when they were dead-lettered
+	// Changes is how long the change log keeps a change that every reader
+	// with a cursor has passed (--retain-changes); ChangesMax is how long
+	// it keeps one that a reader has not (--retain-changes-max): past it the
+	// change goes and the reader is marked lost, and resyncs.
+	Changes    Period
+	ChangesMax Period
 
 	// Interval is how often a pass runs (--retention-interval); an idle
 	// store gets one sooner.
@@ -36,6 +42,8 @@ func Defaults() Settings {
 		EventDeadLetters:    Forever,
 		JobRuns:             Period(30 * 24 * time.Hour),
 		BrokerDeadLetters:   Forever,
+		Changes:             Period(7 * 24 * time.Hour),
+		ChangesMax:          Period(30 * 24 * time.Hour),
 		Interval:            time.Hour,
 		Batch:               1000,
 	}
@@ -54,6 +62,8 @@ var fields = []field{
 	{"--retain-event-dead-letters", "eventDeadLetters", func(s *Settings) *Period { return &s.EventDeadLetters }},
 	{"--retain-job-runs", "jobRuns", func(s *Settings) *Period { return &s.JobRuns }},
 	{"--retain-broker-dead-letters", "brokerDeadLetters", func(s *Settings) *Period { return &s.BrokerDeadLetters }},
+	{"--retain-changes", "changes", func(s *Settings) *Period { return &s.Changes }},
+	{"--retain-changes-max", "changesMax", func(s *Settings) *Period { return &s.ChangesMax }},
 }
 
 // FieldError names the setting that is wrong by its flag.
@@ -79,7 +89,27 @@ func (s Settings) Validate() error {
 	if s.Batch < 0 || s.Batch > maxBatch {
 		errs = append(errs, &FieldError{"--retention-batch", fmt.Errorf("%d is not between 1 and %d; or give 0 for the default of %d", s.Batch, maxBatch, Defaults().Batch)})
 	}
+	if err := s.checkChanges(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// checkChanges refuses a hard maximum shorter than the change log's
+// retention. An unset maximum is the default, or the retention when that is
+// longer, so that setting only --retain-changes never fails.
+func (s Settings) checkChanges() error {
+	keep, most := s.Changes, s.ChangesMax
+	if keep == 0 {
+		keep = Defaults().Changes
+	}
+	if most == 0 {
+		return nil
+	}
+	if (most != Forever && keep == Forever) || (most != Forever && most < keep) {
+		return &FieldError{"--retain-changes-max", fmt.Errorf("%s is shorter than --retain-changes (%s): the hard maximum must be at least the retention", most, keep)}
+	}
+	return nil
 }
 
 // Or fills the fields s leaves unset from o: flags and the environment
@@ -99,5 +129,12 @@ func (s Settings) Or(o Settings) Settings {
 	return s
 }
 
-// WithDefaults fills every unset field with its default.
-func (s Settings) WithDefaults() Settings { return s.Or(Defaults()) }
+// WithDefaults fills every unset field with its default. The change log's
+// hard maximum defaults to its default, or to the change log's retention
+// when that is longer.
+func (s Settings) WithDefaults() Settings {
+	if s.ChangesMax == 0 && (s.Changes == Forever || s.Changes > Defaults().ChangesMax) {
+		s.ChangesMax = s.Changes
+	}
+	return s.Or(Defaults())
+}

@@ -2,6 +2,7 @@ package retention
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"junction/internal/store"
@@ -30,7 +31,7 @@ func (w *Worker) reclaim(ctx context.Context) (int64, error) {
 			if err := tx.QueryRow(ctx, "PRAGMA freelist_count").Scan(&before); err != nil || before == 0 {
 				return err
 			}
-			if _, err := tx.Exec(ctx, "PRAGMA incremental_vacuum(?)", vacuumStep); err != nil {
+			if _, err := tx.Exec(ctx, "PRAGMA incremental_vacuum("+strconv.Itoa(vacuumStep)+")"); err != nil {
 				return err
 			}
 			if err := tx.QueryRow(ctx, "PRAGMA freelist_count").Scan(&after); err != nil {

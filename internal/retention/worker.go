@@ -48,6 +48,9 @@ type Options struct {
 	// what they leave unset, then the defaults.
 	Settings  Settings
 	Histories []History
+	// ChangeLog prunes the change log (package changelog's tables must be
+	// in the store): Settings.Changes and ChangesMax.
+	ChangeLog bool
 	// Report says what the storage report measures.
 	Report ReportOptions
 	// Now is the clock (default time.Now).
@@ -127,8 +130,12 @@ func (w *Worker) LoadProject(_ context.Context, p *project.Project) error {
 	if len(problems) > 0 {
 		return project.Problems(problems)
 	}
+	merged := w.o.Settings.Or(s)
+	if err := merged.checkChanges(); err != nil {
+		return fmt.Errorf("retention.changesMax (or %w)", err)
+	}
 	w.mu.Lock()
-	w.settings = w.o.Settings.Or(s).WithDefaults()
+	w.settings = merged.WithDefaults()
 	w.mu.Unlock()
 	return nil
 }
@@ -211,6 +218,9 @@ func (w *Worker) passAt(ctx context.Context, at time.Time, idle bool) Pass {
 		if n > 0 {
 			w.o.Logger.Info("retention: pruned", "history", h.Name, "deleted", n, "older_than", keep.String())
 		}
+	}
+	if w.o.ChangeLog {
+		w.pruneChanges(ctx, &p, s)
 	}
 	if w.o.Store.Dialect() == store.SQLite {
 		n, err := w.reclaim(ctx)

@@ -81,6 +81,15 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 		if !ok {
 			return badRequest("The $deltatoken is not valid.")
 		}
+		// A token below the trim point asks for changes retention has
+		// deleted: Dataverse answers ExpiredVersionStamp, and the client
+		// starts over with a full sync.
+		if expired, err := changelog.Expired(ctx, qr, from); err != nil {
+			return err
+		} else if expired {
+			return records.Errorf(http.StatusBadRequest, records.CodeExpiredVersion,
+				"Version stamp associated with the client has expired. Please perform a full sync.")
+		}
 		changes, err := changelog.Read(ctx, qr, from, t.Name, deltaBatch)
 		if err != nil {
 			return err

@@ -186,6 +186,23 @@ func (r *RowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
 	if err != nil {
 		return err
 	}
+	if cursor.Lost {
+		// Retention deleted changes the trigger had not seen (it stayed
+		// behind longer than --retain-changes-max): it restarts from the
+		// head instead of firing for a partial history.
+		err := r.st.Tx(ctx, func(tx store.Tx) error {
+			head, err := changelog.Head(ctx, tx)
+			if err != nil {
+				return err
+			}
+			r.log.Warn("the change log was trimmed past a row-change trigger; it restarts from the head and did not fire for the changes in between",
+				"workflow", s.sub.Workflow, "trigger", s.sub.Trigger, "position", cursor.Seq, "head", head)
+			return cursor.Advance(ctx, tx, max(head, cursor.Seq))
+		})
+		if err != nil {
+			return err
+		}
+	}
 	for {
 		var changes []changelog.Change
 		if err := r.st.Read(ctx, func(q store.Querier) error {
@@ -203,9 +220,6 @@ func (r *RowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
 				if _, err := s.sub.Fire(ctx, map[string]any{"body": rowBody(c), "headers": map[string]any{"x-ms-dynamics-request-name": c.Message}}); err != nil {
 					return err
 				}
-			}
-			if cursor.Lost { // advancing acknowledges it
-				r.log.Warn("the change log was trimmed past a row-change trigger; some changes did not fire it", "workflow", s.sub.Workflow, "trigger", s.sub.Trigger)
 			}
 			if err := r.st.Tx(ctx, func(tx store.Tx) error { return cursor.Advance(ctx, tx, c.Seq) }); err != nil {
 				return err
