@@ -51,6 +51,8 @@ type Change struct {
 	CorrelationID string         `json:"correlationId"` // request correlation
 	UserID        string         `json:"userId"`        // systemuser id of the caller
 	At            time.Time      `json:"at"`            // commit time
+
+	rawBefore, rawAfter sql.NullString // stored images, until decodeImages
 }
 
 // Migrations are the change log's tables.
@@ -81,7 +83,7 @@ func Migrations() []store.Migration {
 		Version:   2,
 		Name:      "history by row",
 		SQL:       `CREATE INDEX junction_changes_row ON junction_changes (table_name, record_id, seq)`,
-	}, cursorTable, trimTable}
+	}, cursorTable, trimTable, shapeTable}
 }
 
 // Append records c inside tx and returns its sequence number. Call it in the
@@ -97,14 +99,21 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 		c.Changed = []string{}
 	}
 	changed, _ := json.Marshal(c.Changed)
-	before, err := encodeRow(c.Before)
-	if err != nil {
-		return 0, fmt.Errorf("append change: before: %w", err)
-	}
-	after, err := encodeRow(c.After)
+	after, afterShape, err := encodeFull(c.After)
 	if err != nil {
 		return 0, fmt.Errorf("append change: after: %w", err)
 	}
+	var before sql.NullString
+	var beforeShape *shape
+	if c.Before != nil && c.After != nil {
+		before, err = encodeBefore(c.Before, c.After)
+	} else {
+		before, beforeShape, err = encodeFull(c.Before)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("append change: before: %w", err)
+	}
+	shapes, shapeArgs := shapeInsert([]*shape{afterShape, beforeShape})
 	if tx.Dialect() == store.Postgres {
 		// Sequence numbers are drawn before commit; holding this lock until
 		// commit makes sequence order the commit order, so a reader that has
@@ -113,11 +122,20 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 			return 0, fmt.Errorf("append change: %w", err)
 		}
 	}
-	var seq int64
-	err = tx.QueryRow(ctx, `INSERT INTO junction_changes
+	insert := `INSERT INTO junction_changes
 		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At)).Scan(&seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
+	args := []any{c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At)}
+	if shapes != "" {
+		if tx.Dialect() == store.Postgres {
+			// One round trip: the shapes go in a data-modifying CTE.
+			insert, args = "WITH shapes AS ("+shapes+") "+insert, append(shapeArgs, args...)
+		} else if _, err := tx.Exec(ctx, shapes, shapeArgs...); err != nil {
+			return 0, fmt.Errorf("append change: record the row's shape: %w", err)
+		}
+	}
+	var seq int64
+	err = tx.QueryRow(ctx, insert, args...).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("append change: %w", err)
 	}
@@ -125,21 +143,13 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 	return seq, nil
 }
 
-func encodeRow(row map[string]any) (sql.NullString, error) {
-	if row == nil {
-		return sql.NullString{}, nil
-	}
-	b, err := json.Marshal(row)
-	if err != nil {
-		return sql.NullString{}, err
-	}
-	return sql.NullString{String: string(b), Valid: true}, nil
-}
-
 // History returns the last limit changes of one row, newest first.
 func History(ctx context.Context, q store.Querier, table, recordID string, limit int) ([]Change, error) {
 	out, err := store.Collect(ctx, q, scanChange, `SELECT `+columns+` FROM junction_changes
 		WHERE table_name = ? AND record_id = ? ORDER BY seq DESC LIMIT ?`, table, recordID, limit)
+	if err == nil {
+		err = decodeImages(ctx, q, out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}
@@ -160,6 +170,9 @@ func Read(ctx context.Context, q store.Querier, after int64, table string, limit
 	query += " ORDER BY seq LIMIT ?"
 	args = append(args, limit)
 	out, err := store.Collect(ctx, q, scanChange, query, args...)
+	if err == nil {
+		err = decodeImages(ctx, q, out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}
@@ -169,24 +182,13 @@ func Read(ctx context.Context, q store.Querier, after int64, table string, limit
 func scanChange(rows *sql.Rows) (Change, error) {
 	var c Change
 	var changed string
-	var before, after sql.NullString
 	var at int64
-	if err := rows.Scan(&c.Seq, &c.Source, &c.Table, &c.RecordID, &c.Message, &changed, &before, &after, &c.CorrelationID, &c.UserID, &at); err != nil {
+	if err := rows.Scan(&c.Seq, &c.Source, &c.Table, &c.RecordID, &c.Message, &changed, &c.rawBefore, &c.rawAfter, &c.CorrelationID, &c.UserID, &at); err != nil {
 		return c, err
 	}
 	c.At = store.FromMicros(at)
 	if err := json.Unmarshal([]byte(changed), &c.Changed); err != nil {
 		return c, fmt.Errorf("change %d: %w", c.Seq, err)
-	}
-	for _, img := range []struct {
-		raw sql.NullString
-		to  *map[string]any
-	}{{before, &c.Before}, {after, &c.After}} {
-		if img.raw.Valid {
-			if err := json.Unmarshal([]byte(img.raw.String), img.to); err != nil {
-				return c, fmt.Errorf("change %d: %w", c.Seq, err)
-			}
-		}
 	}
 	return c, nil
 }

@@ -1,0 +1,265 @@
+package changelog
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"junction/internal/store"
+)
+
+// A row image is stored compactly: its non-null values, and the id of its
+// shape (the sorted list of every column the row has, nulls included), kept
+// once in junction_changes_shapes. An update's before-image is stored as the
+// values that differ from its after-image. Readers get the same maps as the
+// full rows the writer appended: decodeImages expands both.
+//
+//	after/delete's before:  ["<shape id>", {non-null values}]
+//	update's before:        ["", {values that differ from after}, [columns after has and before had not]]
+//
+// Rows appended before this format are JSON objects, and still read.
+
+var shapeTable = store.Migration{
+	Component: "changelog",
+	Version:   5,
+	Name:      "row shapes",
+	SQL: `CREATE TABLE junction_changes_shapes (
+		id   BIGINT PRIMARY KEY,
+		keys TEXT NOT NULL
+	)`,
+}
+
+// shape is the columns of a row image, sorted, with its content-derived id:
+// the same columns always get the same id, in every database, so an append
+// needs no lookup to find it.
+type shape struct {
+	id   string // 16 hex digits
+	keys string // JSON array
+}
+
+func shapeOf(row map[string]any) shape {
+	keys := make([]string, 0, len(row))
+	for k := range row {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	raw, _ := json.Marshal(keys)
+	sum := sha256.Sum256(raw)
+	return shape{id: hex.EncodeToString(sum[:8]), keys: string(raw)}
+}
+
+// key is the shape's id as the table keys it.
+func (s shape) key() int64 { return shapeKey(s.id) }
+
+func shapeKey(id string) int64 {
+	b, _ := hex.DecodeString(id)
+	if len(b) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b) &^ (1 << 63))
+}
+
+// encodeFull writes a whole image: its shape and its non-null values. The
+// caller records the shape (recordShapes) in the same transaction.
+func encodeFull(row map[string]any) (sql.NullString, *shape, error) {
+	if row == nil {
+		return sql.NullString{}, nil, nil
+	}
+	s := shapeOf(row)
+	values := make(map[string]any, len(row))
+	for k, v := range row {
+		if v != nil {
+			values[k] = v
+		}
+	}
+	b, err := json.Marshal([]any{s.id, values})
+	if err != nil {
+		return sql.NullString{}, nil, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, &s, nil
+}
+
+// shapeInsert is the statement that records shapes (once per distinct
+// shape) and its arguments.
+func shapeInsert(shapes []*shape) (string, []any) {
+	var values []string
+	var args []any
+	for _, s := range shapes {
+		if s != nil {
+			values = append(values, "(?, ?)")
+			args = append(args, s.key(), s.keys)
+		}
+	}
+	if len(values) == 0 {
+		return "", nil
+	}
+	return "INSERT INTO junction_changes_shapes (id, keys) VALUES " + strings.Join(values, ", ") + " ON CONFLICT (id) DO NOTHING", args
+}
+
+// encodeBefore writes an update's before-image as what differs from after.
+func encodeBefore(before, after map[string]any) (sql.NullString, error) {
+	diff := map[string]any{}
+	absent := []string{}
+	for k, v := range before {
+		if a, ok := after[k]; !ok || !sameValue(a, v) {
+			diff[k] = v
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			absent = append(absent, k)
+		}
+	}
+	sort.Strings(absent)
+	b, err := json.Marshal([]any{"", diff, absent})
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+// sameValue compares two column values as they are stored: as JSON.
+func sameValue(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+}
+
+// image is a stored image before decoding.
+type image struct {
+	shape  string // shape id; "" with relative: the update's before
+	values map[string]any
+	absent []string
+	legacy bool // a whole row as a JSON object
+}
+
+func parseImage(raw string) (image, error) {
+	var im image
+	if strings.HasPrefix(raw, "{") {
+		im.legacy = true
+		return im, json.Unmarshal([]byte(raw), &im.values)
+	}
+	var parts []json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &parts); err != nil {
+		return im, err
+	}
+	if len(parts) < 2 {
+		return im, fmt.Errorf("a row image has %d parts", len(parts))
+	}
+	if err := json.Unmarshal(parts[0], &im.shape); err != nil {
+		return im, err
+	}
+	if err := json.Unmarshal(parts[1], &im.values); err != nil {
+		return im, err
+	}
+	if len(parts) > 2 {
+		if err := json.Unmarshal(parts[2], &im.absent); err != nil {
+			return im, err
+		}
+	}
+	return im, nil
+}
+
+// decodeImages turns the stored images of changes into whole rows, reading
+// the shapes they name in one query.
+func decodeImages(ctx context.Context, q store.Querier, changes []Change) error {
+	want := map[int64]bool{}
+	for _, c := range changes {
+		for _, raw := range []sql.NullString{c.rawBefore, c.rawAfter} {
+			if raw.Valid && strings.HasPrefix(raw.String, `["`) && !strings.HasPrefix(raw.String, `["",`) {
+				var parts []json.RawMessage
+				var id string
+				if json.Unmarshal([]byte(raw.String), &parts) == nil && len(parts) > 0 && json.Unmarshal(parts[0], &id) == nil {
+					want[shapeKey(id)] = true
+				}
+			}
+		}
+	}
+	shapes := map[int64][]string{}
+	if len(want) > 0 {
+		ids := make([]any, 0, len(want))
+		for id := range want {
+			ids = append(ids, id)
+		}
+		type row struct {
+			id   int64
+			keys string
+		}
+		rows, err := store.Collect(ctx, q, func(r *sql.Rows) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.keys)
+		}, `SELECT id, keys FROM junction_changes_shapes WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+		if err != nil {
+			return fmt.Errorf("read row shapes: %w", err)
+		}
+		for _, r := range rows {
+			var keys []string
+			if err := json.Unmarshal([]byte(r.keys), &keys); err != nil {
+				return fmt.Errorf("row shape %d: %w", r.id, err)
+			}
+			shapes[r.id] = keys
+		}
+	}
+	for i := range changes {
+		c := &changes[i]
+		var err error
+		if c.After, err = wholeImage(c.rawAfter, shapes); err != nil {
+			return fmt.Errorf("change %d: after: %w", c.Seq, err)
+		}
+		if c.Before, err = beforeImage(c.rawBefore, c.After, shapes); err != nil {
+			return fmt.Errorf("change %d: before: %w", c.Seq, err)
+		}
+		c.rawBefore, c.rawAfter = sql.NullString{}, sql.NullString{}
+	}
+	return nil
+}
+
+func wholeImage(raw sql.NullString, shapes map[int64][]string) (map[string]any, error) {
+	if !raw.Valid {
+		return nil, nil
+	}
+	im, err := parseImage(raw.String)
+	if err != nil || im.legacy {
+		return im.values, err
+	}
+	keys, ok := shapes[shapeKey(im.shape)]
+	if !ok {
+		return nil, fmt.Errorf("no row shape %s", im.shape)
+	}
+	row := make(map[string]any, len(keys))
+	for _, k := range keys {
+		row[k] = nil
+	}
+	for k, v := range im.values {
+		row[k] = v
+	}
+	return row, nil
+}
+
+func beforeImage(raw sql.NullString, after map[string]any, shapes map[int64][]string) (map[string]any, error) {
+	if !raw.Valid || !strings.HasPrefix(raw.String, `["",`) {
+		return wholeImage(raw, shapes)
+	}
+	im, err := parseImage(raw.String)
+	if err != nil {
+		return nil, err
+	}
+	row := make(map[string]any, len(after))
+	for k, v := range after {
+		row[k] = v
+	}
+	for _, k := range im.absent {
+		delete(row, k)
+	}
+	for k, v := range im.values {
+		row[k] = v
+	}
+	return row, nil
+}
