@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X junction/internal/cli.Version=$(VERSION)
 export JUNCTION_TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build install test deps vet unit fuzz bench serve
+.PHONY: build install test deps vet unit fuzz bench soak serve
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/junction ./cmd/junction
@@ -39,6 +39,15 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+# soak runs the binary for SOAK (default 10m) at a steady load (accounts
+# over the Web API, 1 KiB broker messages) with a short retention, prints disk
+# and memory every 10s and fails when the disk keeps growing after the
+# retention window (bench/soak); SOAKFLAGS passes more, e.g. -retain 1m.
+SOAK ?= 10m
+SOAKFLAGS ?=
+soak: build
+	cd bench && $(GO) run ./soak -bin ../bin/junction -duration $(SOAK) $(SOAKFLAGS)
 
 serve:
 	$(GO) run ./cmd/junction serve --demo
