@@ -166,3 +166,55 @@ func TestRowTriggersRefuseBadSubscriptions(t *testing.T) {
 		t.Fatal("another connector's webhook trigger matched")
 	}
 }
+
+// TestRowTriggerLostRestartsFromTheHead: when retention deleted changes a
+// stopped trigger had not seen (past the hard maximum), the trigger resumes
+// from the head of the log: it fires neither for the deleted changes nor
+// for those left in between, and fires for the next one.
+func TestRowTriggerLostRestartsFromTheHead(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, append(Migrations(), changelog.Migrations()...)); err != nil {
+			t.Fatal(err)
+		}
+		const id = "3f2504e0-4f89-41d3-9a0c-0305e82c3302"
+		phone := func(v string) changelog.Change {
+			return changelog.Change{Table: "account", RecordID: id, Message: changelog.Update, Changed: []string{"telephone1"}, After: map[string]any{"telephone1": v}}
+		}
+		n1 := rowNode(t, s, "n1")
+		deployOn(t, n1, "phones", rowTriggerDoc(3, "telephone1"))
+		if err := n1.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		appendChange(t, s, phone("deleted by retention"))
+		appendChange(t, s, phone("kept, but before the head"))
+		var trim changelog.Trim
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			trim, err = changelog.Prune(ctx, tx, time.Now().Add(time.Hour), time.Now().Add(time.Hour), 100)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(trim.Lost) != 1 || trim.Lost[0] != "rowtrigger:phones/When_a_row_changes" {
+			t.Fatalf("prune: %+v", trim)
+		}
+		n2 := rowNode(t, s, "n2")
+		deployOn(t, n2, "phones", rowTriggerDoc(3, "telephone1"))
+		waitFor(t, "the trigger to resync", func() bool {
+			var c *changelog.Cursor
+			s.Read(ctx, func(q store.Querier) error {
+				var err error
+				c, err = changelog.GetCursor(ctx, q, "rowtrigger:phones/When_a_row_changes")
+				return err
+			})
+			return c != nil && !c.Lost
+		})
+		appendChange(t, s, phone("after the resync"))
+		waitFor(t, "the run", func() bool { return len(seenBy(t, s, "phones")) >= 1 })
+		if p := seenBy(t, s, "phones"); len(p) != 1 || p[0]["phone"] != "after the resync" {
+			t.Fatalf("runs after the resync: %v", p)
+		}
+	})
+}
