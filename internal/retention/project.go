@@ -33,6 +33,7 @@ func fromProject(p *project.Project) (Settings, []project.Problem) {
 		keys = append(keys, f.Key)
 	}
 	var problems []project.Problem
+	var maxAt *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if v.Kind != yaml.ScalarNode {
@@ -70,6 +71,14 @@ func fromProject(p *project.Project) (Settings, []project.Problem) {
 			continue
 		}
 		*f.period(&s) = per
+		if f.Key == "changesMax" {
+			maxAt = v
+		}
+	}
+	if maxAt != nil && s.Changes != 0 {
+		if err := s.checkChanges(); err != nil {
+			problems = append(problems, problem(maxAt, "retention.changesMax: %s is shorter than changes (%s): the hard maximum must be at least the retention", s.ChangesMax, s.Changes))
+		}
 	}
 	if len(problems) > 0 {
 		return Settings{}, problems

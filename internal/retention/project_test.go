@@ -41,6 +41,7 @@ func TestProjectSettings(t *testing.T) {
 		{"retention:\n  batch: 100000\n", `junction.yaml:2:10: retention.batch: "100000" is not a number between 1 and 10000`},
 		{"retention: 7d\n", "junction.yaml:1:12: retention: give a mapping of settings"},
 		{"retention:\n  jobRuns: [1, 2]\n", "junction.yaml:2:12: retention.jobRuns: give one value"},
+		{"retention:\n  changes: 10d\n  changesMax: 2d\n", "junction.yaml:3:15: retention.changesMax: 2d is shorter than changes (10d)"},
 	} {
 		problems := Validator{}.ValidateProject(open(c.manifest))
 		if len(problems) != 1 || !strings.HasPrefix(problems[0].String(), c.want) {

@@ -132,7 +132,7 @@ func (w *Worker) LoadProject(_ context.Context, p *project.Project) error {
 	}
 	merged := w.o.Settings.Or(s)
 	if err := merged.checkChanges(); err != nil {
-		return fmt.Errorf("retention.changesMax (or %w)", err)
+		return fmt.Errorf("retention (with the flags): %w", err)
 	}
 	w.mu.Lock()
 	w.settings = merged.WithDefaults()
