@@ -121,6 +121,15 @@ func SetCursor(ctx context.Context, tx store.Tx, name string, seq int64) error {
 	return nil
 }
 
+// DropCursors removes every cursor whose name begins with prefix: the
+// readers of something deleted (a workflow's row triggers).
+func DropCursors(ctx context.Context, tx store.Tx, prefix string) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM junction_changelog_cursors WHERE substr(name, 1, ?) = ?", len(prefix), prefix); err != nil {
+		return fmt.Errorf("drop cursors %s*: %w", prefix, err)
+	}
+	return nil
+}
+
 // DropCursor removes the cursor name, if there is one: its reader is gone
 // and no longer holds the log back.
 func DropCursor(ctx context.Context, tx store.Tx, name string) error {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"junction/internal/connector"
+	"junction/internal/changelog"
 	"junction/internal/expr"
 	"junction/internal/jsonvalue"
 	"junction/internal/lifecycle"
@@ -302,8 +303,11 @@ func (e *Engine) Remove(ctx context.Context, name string) (bool, error) {
 			}
 			n, _ := res.RowsAffected()
 			found = n > 0
-			_, err = tx.Exec(ctx, `DELETE FROM wf_schedules WHERE workflow = ?`, name)
-			return err
+			if _, err = tx.Exec(ctx, `DELETE FROM wf_schedules WHERE workflow = ?`, name); err != nil {
+				return err
+			}
+			// Its row triggers no longer hold the change log back.
+			return changelog.DropCursors(ctx, tx, rowTriggerCursor(name+"/"))
 		})
 		if err != nil {
 			return false, err

@@ -173,7 +173,7 @@ func (r *RowTriggers) cursor(ctx context.Context, key string) (*changelog.Cursor
 	var c *changelog.Cursor
 	err := r.st.Tx(ctx, func(tx store.Tx) error {
 		var err error
-		c, err = changelog.OpenCursor(ctx, tx, "rowtrigger:"+key)
+		c, err = changelog.OpenCursor(ctx, tx, rowTriggerCursor(key))
 		return err
 	})
 	return c, err
@@ -307,3 +307,7 @@ func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
 }
+
+// rowTriggerCursor names the change-log cursor of the row trigger key
+// ("workflow/trigger").
+func rowTriggerCursor(key string) string { return "rowtrigger:" + key }

@@ -218,3 +218,40 @@ func TestRowTriggerLostRestartsFromTheHead(t *testing.T) {
 		}
 	})
 }
+
+// TestRemovedWorkflowReleasesTheChangeLog: deleting a workflow drops its row
+// triggers' cursors, so it no longer holds the change log back (nor is
+// reported lost once retention passes it); a workflow of a similar name
+// keeps its own.
+func TestRemovedWorkflowReleasesTheChangeLog(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, append(Migrations(), changelog.Migrations()...)); err != nil {
+			t.Fatal(err)
+		}
+		n := rowNode(t, s, "n1")
+		deployOn(t, n, "phones", rowTriggerDoc(3, "telephone1"))
+		deployOn(t, n, "phones2", rowTriggerDoc(3, "telephone1"))
+		cursors := func() []string {
+			var names []string
+			s.Read(ctx, func(q store.Querier) error {
+				cs, err := changelog.Cursors(ctx, q)
+				for _, c := range cs {
+					names = append(names, c.Name)
+				}
+				return err
+			})
+			return names
+		}
+		if got := cursors(); len(got) != 2 {
+			t.Fatalf("cursors after deploying: %v", got)
+		}
+		if found, err := n.Engine().Remove(ctx, "phones"); err != nil || !found {
+			t.Fatalf("remove: %v %v", found, err)
+		}
+		if got := cursors(); len(got) != 1 || got[0] != "rowtrigger:phones2/When_a_row_changes" {
+			t.Fatalf("cursors after removing phones: %v", got)
+		}
+	})
+}
