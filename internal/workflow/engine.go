@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"junction/internal/connector"
 	"junction/internal/changelog"
+	"junction/internal/connector"
 	"junction/internal/expr"
 	"junction/internal/jsonvalue"
 	"junction/internal/lifecycle"
