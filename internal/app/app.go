@@ -34,6 +34,7 @@ import (
 	"junction/internal/store"
 	"junction/internal/store/postgres"
 	"junction/internal/store/sqlite"
+	"junction/internal/trace"
 )
 
 // Component is one surface or worker of Junction. Components are built in
@@ -73,6 +74,8 @@ type Deps struct {
 	// Secrets resolves ${VAR}, @appsetting() and app settings under the
 	// allow-list rule (see package secrets).
 	Secrets *secrets.Resolver
+	// Tracer records the spans of every hop (nil: none).
+	Tracer *trace.Recorder
 	// BaseURL is the server's own URL ("http://host:port"), known once it
 	// listens; before that it is built from --listen.
 	BaseURL func() string
@@ -123,6 +126,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.keys = auth.New(a.store, cfg.AdminKey)
 	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, Secrets: a.secrets, BaseURL: a.baseURL,
 		Outbound: cfg.OutboundPolicy(), TLS: cfg.TLSConfig(), LocalClient: localClient(cfg.TLSConfig())}
+	if deps.Tracer, err = newTracer(cfg, a.store); err != nil {
+		return nil, err
+	}
 	a.components = buildComponents(deps)
 
 	// The change log is core: record writers append to it, the event router and
@@ -154,6 +160,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.server.Activity = a.activity
 	a.server.TLS = cfg.TLSConfig()
 	a.server.AccessLog = cfg.AccessLog.accessLog()
+	a.server.Tracer, a.server.Traced = deps.Tracer, tracedSurface
 	return a, nil
 }
 
@@ -382,7 +389,7 @@ func localClient(cfg *tls.Config) *http.Client {
 			},
 		}
 	}
-	return &http.Client{Transport: tr, Timeout: 100 * time.Second}
+	return &http.Client{Transport: trace.Transport{Base: tr}, Timeout: 100 * time.Second}
 }
 
 // AMQPAddr is the address the broker's AMQP listener is bound to ("" when it

@@ -51,7 +51,7 @@ func buildComponents(d Deps) []Component {
 	bus.SetAMQPAddr(amqpServer.Addr, d.TLS != nil)
 	router := events.New(events.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registerer: d.Registry, NodeID: d.NodeID,
 		Listen: d.Config.Listen, Outbound: d.Outbound, TimeScale: d.Config.EventsTimeScale, Lease: d.Config.EventsLease,
-		Poll: d.Config.EventsPoll, PublicURL: d.Config.EventsPublicURL})
+		Poll: d.Config.EventsPoll, PublicURL: d.Config.EventsPublicURL, Tracer: d.Tracer})
 	bridge.Records, bridge.Broker, bridge.Router = rec, bus.Broker(), router
 	bridge.RegisterDispatchers(router)
 
@@ -65,7 +65,7 @@ func buildComponents(d Deps) []Component {
 
 	flows := workflow.NewComponent(workflow.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
 		BaseURL: d.BaseURL, AppSetting: d.Secrets.Lookup, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge},
-		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr()})
+		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr(), Tracer: d.Tracer})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
 	bridge.Engine = flows.Engine()
 
@@ -75,7 +75,7 @@ func buildComponents(d Deps) []Component {
 		Getenv: func(n string) string { v, _ := d.Secrets.Lookup(n); return v }, Environ: d.Secrets.Environ,
 		NotFound: webAPIOr(web, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no function is served at this path", http.StatusNotFound)
-		})), MaxBody: lim.FunctionsMaxBody})
+		})), MaxBody: lim.FunctionsMaxBody, Tracer: d.Tracer})
 	bridge.Host = functions.Host()
 	web.Handler().SetCustomAPIs(bridge)
 
@@ -86,7 +86,7 @@ func buildComponents(d Deps) []Component {
 		Tables: bridgepkg.NewTables(rec), Local: local})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
-	components := []Component{web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
+	components := []Component{&traces{rec: d.Tracer, st: d.Store}, web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
 	return append(components, newRetention(d, components))
 }
 

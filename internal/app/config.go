@@ -116,6 +116,16 @@ type Config struct {
 	Retention retention.Settings
 	// AccessLog is how much the access log writes.
 	AccessLog AccessLogConfig
+
+	// TraceRate is how many new traces a second are recorded: "off", "all"
+	// or a number (--trace-rate; empty: DefaultTraceRate). A request that
+	// arrives with a sampled traceparent is always recorded.
+	TraceRate string
+	// OTLPEndpoint, when set, is the OpenTelemetry collector recorded spans
+	// are exported to over OTLP/HTTP, such as http://127.0.0.1:4318
+	// (--otlp-endpoint).
+	OTLPEndpoint string
+	traceRate    float64
 }
 
 // ConfigError is a problem with the configuration, named by its field, that
@@ -172,6 +182,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.AccessLog.validate(); err != nil {
+		return err
+	}
+	if err := c.validateTracing(); err != nil {
 		return err
 	}
 	if c.AMQPListen != "" && c.AMQPListen != "off" && c.tls == nil && !c.InsecureListen && !loopbackListen(c.AMQPListen) {

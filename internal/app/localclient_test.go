@@ -2,6 +2,7 @@ package app
 
 import (
 	"crypto/tls"
+	"junction/internal/trace"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -45,7 +46,7 @@ func TestLocalClientTrustsOnlyTheListenersCertificate(t *testing.T) {
 	if _, err := c.Get(other.URL); err == nil || !strings.Contains(err.Error(), "other than its own") {
 		t.Fatalf("another certificate: %v", err)
 	}
-	if localClient(nil).Transport.(*http.Transport).TLSClientConfig != nil {
+	if localClient(nil).Transport.(trace.Transport).Base.(*http.Transport).TLSClientConfig != nil {
 		t.Fatal("a plain listener's client has a TLS configuration")
 	}
 }

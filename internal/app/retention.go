@@ -28,6 +28,8 @@ func newRetention(d Deps, components []Component) *retention.Worker {
 			hs = append(hs, retention.History{Name: "event dead letters", Setting: "eventDeadLetters", Prune: c.PruneDeadLetters})
 		case *job.Service:
 			hs = append(hs, retention.History{Name: "job runs", Setting: "jobRuns", Prune: c.PruneRuns})
+		case *traces:
+			hs = append(hs, retention.History{Name: "traces", Setting: "traces", Prune: c.Prune})
 		case *httpapi.API:
 			hs = append(hs, retention.History{Name: "broker dead letters", Setting: "brokerDeadLetters", Prune: c.Broker().PruneDeadLetters})
 		}

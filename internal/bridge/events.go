@@ -64,7 +64,7 @@ func (b *Bridge) deliverToBroker(ctx context.Context, target string, evs []event
 			Properties: map[string]any{"aeg-event-type": "Notification", "aeg-subscription-name": del.Subscription,
 				"aeg-delivery-count": strconv.Itoa(del.Attempt), "aeg-metadata-version": "1", "aeg-data-version": evs[i].DataVersion}}
 	}
-	if _, err := b.Broker.Send(ctx, path, msgs...); err != nil {
+	if _, err := b.Broker.Send(ctx, path, broker.Traced(ctx, msgs)...); err != nil {
 		var be *broker.Error
 		if errors.As(err, &be) && (be.Kind == broker.KindEntityNotFound || be.Kind == broker.KindBadRequest || be.Kind == broker.KindTooLarge) {
 			return events.Permanent(err)

@@ -63,7 +63,7 @@ func (b *Bridge) Send(ctx context.Context, e function.Entity, msgs []function.Me
 		out[i] = broker.Message{MessageID: m.ID, Body: m.Body, ContentType: m.ContentType, CorrelationID: m.CorrelationID,
 			SessionID: m.SessionID, Subject: m.Subject, Properties: m.Properties}
 	}
-	_, err := b.Broker.Send(ctx, entityPath(e), out...)
+	_, err := b.Broker.Send(ctx, entityPath(e), broker.Traced(ctx, out)...)
 	return err
 }
 

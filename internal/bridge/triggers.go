@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"junction/internal/trace"
 	"strings"
 	"time"
 
@@ -95,7 +96,10 @@ func (b *Bridge) receiveLoop(ctx context.Context, sub workflow.Subscription, pat
 		for i, m := range got {
 			body[i] = servicebus.MessageOutput(m)
 		}
-		if _, err := sub.Fire(ctx, map[string]any{"body": body}); err != nil {
+		// The run joins the trace of the first message, as a batch's
+		// receiver span does in the Service Bus SDKs.
+		fctx := trace.Remote(ctx, trace.FromProperties(got[0].Properties))
+		if _, err := sub.Fire(fctx, map[string]any{"body": body}); err != nil {
 			log.Warn("workflow trigger could not start a run; the messages will be delivered again", "err", err)
 			for _, m := range got {
 				_ = b.Broker.Abandon(context.WithoutCancel(ctx), path, broker.Settlement{LockToken: m.LockToken})

@@ -2,11 +2,14 @@ package broker
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"time"
 	"unicode/utf8"
+
+	"junction/internal/trace"
 )
 
 // Message is what a sender gives the broker: a body, the sender-set system
@@ -253,4 +256,27 @@ func (m Message) Clone() Message {
 		m.Properties = p
 	}
 	return m
+}
+
+// Traced gives each message without a Diagnostic-Id the traceparent of ctx's
+// span, as a Service Bus SDK does when it sends inside a trace. Junction's
+// own senders (workflow actions, function outputs, event deliveries) use it;
+// messages sent by clients keep exactly the properties they were sent with.
+func Traced(ctx context.Context, msgs []Message) []Message {
+	tp := trace.Parent(ctx)
+	if tp == "" {
+		return msgs
+	}
+	for i := range msgs {
+		if _, ok := msgs[i].Properties[trace.DiagnosticID]; ok {
+			continue
+		}
+		p := make(map[string]any, len(msgs[i].Properties)+1)
+		for k, v := range msgs[i].Properties {
+			p[k] = v
+		}
+		p[trace.DiagnosticID] = tp
+		msgs[i].Properties = p
+	}
+	return msgs
 }

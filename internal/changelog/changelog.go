@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // Channel is notified after every commit that appended a change.
@@ -53,6 +54,10 @@ type Change struct {
 	At            time.Time      `json:"at"`            // commit time
 
 	rawBefore, rawAfter sql.NullString // stored images, until decodeImages
+	// Trace is the traceparent of the work that made the change (the Web
+	// API request, the workflow action, the function invocation), so that
+	// whatever the change causes joins the same trace.
+	Trace string `json:"traceparent,omitempty"`
 }
 
 // Migrations are the change log's tables.
@@ -83,7 +88,12 @@ func Migrations() []store.Migration {
 		Version:   2,
 		Name:      "history by row",
 		SQL:       `CREATE INDEX junction_changes_row ON junction_changes (table_name, record_id, seq)`,
-	}, cursorTable, trimTable, shapeTable}
+	}, cursorTable, trimTable, shapeTable, {
+		Component: "changelog",
+		Version:   6,
+		Name:      "trace context",
+		SQL:       `ALTER TABLE junction_changes ADD COLUMN trace TEXT NOT NULL DEFAULT ''`,
+	}}
 }
 
 // Append records c inside tx and returns its sequence number. Call it in the
@@ -97,6 +107,9 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 	}
 	if c.Changed == nil {
 		c.Changed = []string{}
+	}
+	if c.Trace == "" {
+		c.Trace = trace.Parent(ctx)
 	}
 	changed, _ := json.Marshal(c.Changed)
 	after, afterShape, err := encodeFull(c.After)
@@ -123,9 +136,9 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 		}
 	}
 	insert := `INSERT INTO junction_changes
-		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
-	args := []any{c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At)}
+		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
+	args := []any{c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At), c.Trace}
 	if shapes != "" {
 		if tx.Dialect() == store.Postgres {
 			// One round trip: the shapes go in a data-modifying CTE.
@@ -156,7 +169,7 @@ func History(ctx context.Context, q store.Querier, table, recordID string, limit
 	return out, nil
 }
 
-const columns = "seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at"
+const columns = "seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace"
 
 // Read returns up to limit changes with Seq > after, in commit order. table,
 // when not empty, restricts the result to one table.
@@ -183,7 +196,7 @@ func scanChange(rows *sql.Rows) (Change, error) {
 	var c Change
 	var changed string
 	var at int64
-	if err := rows.Scan(&c.Seq, &c.Source, &c.Table, &c.RecordID, &c.Message, &changed, &c.rawBefore, &c.rawAfter, &c.CorrelationID, &c.UserID, &at); err != nil {
+	if err := rows.Scan(&c.Seq, &c.Source, &c.Table, &c.RecordID, &c.Message, &changed, &c.rawBefore, &c.rawAfter, &c.CorrelationID, &c.UserID, &at, &c.Trace); err != nil {
 		return c, err
 	}
 	c.At = store.FromMicros(at)

@@ -18,6 +18,7 @@ func retentionFlags(fs *flag.FlagSet, s *retention.Settings) {
 	fs.Var(&s.BrokerDeadLetters, "retain-broker-dead-letters", "how long dead-lettered broker messages are kept, as a `period` (default "+d.BrokerDeadLetters.String()+": until purged)")
 	fs.Var(&s.Changes, "retain-changes", "how long the change log keeps a change every reader has passed, as a `period`; older delta links and change-tracking tokens expire (default "+d.Changes.String()+")")
 	fs.Var(&s.ChangesMax, "retain-changes-max", "how long the change log keeps a change a reader has not passed, as a `period`: past it the reader is marked lost and resyncs (default "+d.ChangesMax.String()+", at least --retain-changes)")
+	fs.Var(&s.Traces, "retain-traces", "how long recorded trace spans are kept, as a `period` (default "+d.Traces.String()+")")
 	fs.Var((*unsetDuration)(&s.Interval), "retention-interval", "how often retention runs, as a `duration`; an idle store gets a pass sooner (default "+d.Interval.String()+")")
 	fs.IntVar(&s.Batch, "retention-batch", 0, "entries one retention delete removes, each batch its own transaction (default 1000)")
 }

@@ -41,6 +41,8 @@ func serve(ctx context.Context, args []string, io IO) int {
 	limitFlags(fs, &cfg.Limits)
 	retentionFlags(fs, &cfg.Retention)
 	accessLogFlags(fs, &cfg.AccessLog)
+	fs.StringVar(&cfg.TraceRate, "trace-rate", "100", "new traces a second recorded (off, all, or a number); a request with a sampled traceparent is always recorded")
+	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "OpenTelemetry collector to export recorded spans to over OTLP/HTTP, such as http://127.0.0.1:4318")
 	fs.StringVar(&cfg.SecretsFile, "secrets-file", "", "the admin's secrets file (KEY=VALUE lines or a JSON object) that ${VAR}, @appsetting() and app settings read")
 	secretsAllow := fs.String("secrets-allow", "", "comma-separated environment variables, besides JUNCTION_SECRET_*, that definitions may read")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")

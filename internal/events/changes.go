@@ -5,12 +5,14 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"encoding/json"
 
 	"junction/internal/changelog"
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // RecordsTopic is the system topic record changes are published to.
@@ -134,6 +136,17 @@ func (r *Router) dispatchChanges(ctx context.Context) (int, error) {
 		evs := make([]Event, len(changes))
 		for i, c := range changes {
 			evs[i] = changeEvent(c)
+			if c.Trace != "" {
+				// The change's hop: from its commit to its event.
+				_, span := r.opts.Tracer.BeginFrom(ctx, c.Trace, "Change log", c.Message+" "+c.Table)
+				span.Kind(trace.KindProducer).StartedAt(c.At).Set("junction.change.seq", strconv.FormatInt(c.Seq, 10)).
+					Set("junction.record", c.Table+"/"+c.RecordID).Set("cloudevents.event_id", evs[i].ID)
+				if tp := span.Context().String(); tp != "" {
+					evs[i].Trace = tp
+					evs[i].Extensions = map[string]any{"traceparent": tp}
+				}
+				tx.AfterCommit(func() { span.End(nil) })
+			}
 		}
 		if _, err := publishTx(ctx, tx, RecordsTopic, evs, r.now()); err != nil {
 			return err

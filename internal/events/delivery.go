@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // Ladder is Event Grid's retry schedule; after its last step it repeats every 12 h.
@@ -360,8 +361,22 @@ func (r *Router) deliverBatch(ctx context.Context, owner string, s *subRow, batc
 	return false
 }
 
-func (r *Router) send(ctx context.Context, s *subRow, batch []claimed) (int, error) {
+func (r *Router) send(ctx context.Context, s *subRow, batch []claimed) (status int, err error) {
 	d := s.Props.Destination
+	ctx, span := r.opts.Tracer.BeginFrom(ctx, batch[0].Event.Trace, "Events", "deliver "+s.Topic+"/"+s.Name)
+	span.Kind(trace.KindClient).Set("messaging.destination.name", s.Topic).Set("junction.subscription", s.Name).
+		Set("junction.endpoint_type", d.EndpointType).Set("messaging.batch.message_count", strconv.Itoa(len(batch))).
+		Set("junction.delivery_count", strconv.Itoa(batch[0].Attempts)).Set("cloudevents.event_id", batch[0].Event.ID)
+	defer func() {
+		switch {
+		case err != nil:
+			span.End(err)
+		case status >= 400:
+			span.Fail("the endpoint answered HTTP " + strconv.Itoa(status))
+		default:
+			span.Set("http.status_code", strconv.Itoa(status)).End(nil)
+		}
+	}()
 	if d.EndpointType == EndpointWebHook {
 		return r.postWebhook(ctx, s, batch)
 	}
@@ -426,6 +441,9 @@ func (r *Router) postWebhook(ctx context.Context, s *subRow, batch []claimed) (i
 				h.Set(a.Name, headerValue(v))
 			}
 		}
+	}
+	if tp := trace.Parent(ctx); tp != "" {
+		h.Set("traceparent", tp)
 	}
 	msgID := fmt.Sprintf("msg_%s_%d", first.ID, batch[0].ID)
 	signWebhook(h, msgID, r.now(), body, s.Secrets)

@@ -47,6 +47,10 @@ type Event struct {
 	DataBase64 string `json:"dataBase64,omitempty"`
 	// Extensions are CloudEvents extension attributes.
 	Extensions map[string]any `json:"extensions,omitempty"`
+	// Trace is the traceparent the event was published under: its
+	// CloudEvents traceparent extension, else the publishing request's or
+	// work's. Kept with the event, never rendered into it.
+	Trace string `json:"trace,omitempty"`
 }
 
 // topicPath is how a topic is named in the events' topic and source fields.

@@ -15,6 +15,7 @@ import (
 	"junction/internal/outbound"
 	"junction/internal/server"
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // Dispatcher delivers events to a destination other than a webhook: a broker
@@ -101,6 +102,9 @@ type Config struct {
 	DisableChangeFeed bool
 	// Client overrides the HTTP client used for webhooks.
 	Client *http.Client
+	// Tracer records the change feed's and the deliveries' spans (nil:
+	// none; events still carry the traceparent they were published with).
+	Tracer *trace.Recorder
 }
 
 // Router is the event router: topics, subscriptions, publishing, and the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // channel is notified after commits that added deliveries or changed subscriptions.
@@ -358,6 +359,9 @@ func publishTx(ctx context.Context, tx store.Tx, topic string, evs []Event, now 
 	}
 	var keep []pending
 	for i := range evs {
+		if evs[i].Trace == "" {
+			evs[i].Trace = eventTrace(ctx, &evs[i])
+		}
 		var matched []string
 		for j := range subs {
 			if subs[j].State != StateFailed && subs[j].Props.Filter.Match(&evs[i]) {
@@ -444,4 +448,15 @@ func publishTx(ctx context.Context, tx store.Tx, topic string, evs []Event, now 
 		tx.Notify(channel)
 	}
 	return queued, nil
+}
+
+// eventTrace is the trace an event joins: its CloudEvents distributed
+// tracing extension when it has a valid one, else ctx's.
+func eventTrace(ctx context.Context, e *Event) string {
+	if tp, ok := e.Extensions["traceparent"].(string); ok {
+		if c, ok := trace.Parse(tp); ok {
+			return c.String()
+		}
+	}
+	return trace.Parent(ctx)
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"junction/internal/trace"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -80,6 +81,8 @@ type Config struct {
 	// MaxBody caps HTTP trigger request bodies in bytes (0: the server's
 	// default, server.DefaultMaxBody).
 	MaxBody int64
+	// Tracer records invocations' spans (nil: none).
+	Tracer *trace.Recorder
 	// App is the function app to host (nil: an empty one, until the
 	// component's LoadProject gives it the project's).
 	App *App
@@ -304,6 +307,9 @@ type Trigger struct {
 	// message body, event).
 	Value       any
 	BindingData map[string]any
+	// Trace is the traceparent the trigger arrived with (a message's
+	// Diagnostic-Id, an event's traceparent); empty: the context's span.
+	Trace string
 	// request is the raw HTTP request, for forwarding to a custom handler.
 	request *http.Request
 	writer  http.ResponseWriter
@@ -350,6 +356,10 @@ var errNoFunction = errors.New("no such function")
 func (h *Host) invoke(ctx context.Context, f *fn, t Trigger) *Outcome {
 	out := &Outcome{InvocationID: newID()}
 	start := time.Now()
+	ctx, span := h.opts.Tracer.BeginFrom(ctx, t.Trace, "Functions", "function "+f.def.Name)
+	span.Kind(trace.KindConsumer).Set("junction.function", f.def.Name).Set("junction.invocation_id", out.InvocationID).
+		Set("junction.trigger", t.Type)
+	defer func() { span.End(out.Err) }()
 	defer func() {
 		out.Duration = time.Since(start)
 		if out.Status == "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"junction/internal/trace"
 	"mime"
 	"net/http"
 	"strings"
@@ -38,7 +39,8 @@ func (h *Host) receive(ctx context.Context, f *fn) {
 		if m == nil {
 			continue
 		}
-		out := h.invoke(ctx, f, Trigger{Type: ServiceBusTrigger, Detail: "message " + m.ID, Value: messageValue(m), BindingData: messageData(m)})
+		out := h.invoke(ctx, f, Trigger{Type: ServiceBusTrigger, Detail: "message " + m.ID, Value: messageValue(m), BindingData: messageData(m),
+			Trace: trace.FromProperties(m.Properties)})
 		settle := src.Complete
 		if out.Err != nil {
 			settle = src.Abandon
@@ -91,7 +93,11 @@ func (h *Host) deliverEvent(ctx context.Context, f *fn, event json.RawMessage) e
 		return fmt.Errorf("the event is not a JSON object: %w", err)
 	}
 	id, _ := v["id"].(string)
-	out := h.invoke(ctx, f, Trigger{Type: EventGridTrigger, Detail: "event " + id, Value: v, BindingData: map[string]any{"data": v["data"]}})
+	tp := "" // the delivery's span, else the CloudEvents distributed tracing extension
+	if !trace.From(ctx).Valid() {
+		tp, _ = v["traceparent"].(string)
+	}
+	out := h.invoke(ctx, f, Trigger{Type: EventGridTrigger, Detail: "event " + id, Value: v, BindingData: map[string]any{"data": v["data"]}, Trace: tp})
 	return out.Err
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"junction/internal/trace"
 	"net"
 	"net/http"
 	"net/netip"
@@ -191,7 +192,7 @@ func (p *Policy) Transport() *http.Transport {
 // most 10 redirects, each of which dials (and is checked) again. A timeout of
 // 0 means none.
 func (p *Policy) Client(timeout time.Duration) *http.Client {
-	return &http.Client{Transport: p.Transport(), Timeout: timeout, CheckRedirect: checkRedirect}
+	return &http.Client{Transport: trace.Transport{Base: p.Transport()}, Timeout: timeout, CheckRedirect: checkRedirect}
 }
 
 func checkRedirect(req *http.Request, via []*http.Request) error {

@@ -21,6 +21,7 @@ type Settings struct {
 	// change goes and the reader is marked lost, and resyncs.
 	Changes    Period
 	ChangesMax Period
+	Traces     Period // --retain-traces: recorded spans, from their start
 
 	// Interval is how often a pass runs (--retention-interval); an idle
 	// store gets one sooner.
@@ -44,6 +45,7 @@ func Defaults() Settings {
 		BrokerDeadLetters:   Forever,
 		Changes:             Period(7 * 24 * time.Hour),
 		ChangesMax:          Period(30 * 24 * time.Hour),
+		Traces:              Period(7 * 24 * time.Hour),
 		Interval:            time.Hour,
 		Batch:               1000,
 	}
@@ -64,6 +66,7 @@ var fields = []field{
 	{"--retain-broker-dead-letters", "brokerDeadLetters", func(s *Settings) *Period { return &s.BrokerDeadLetters }},
 	{"--retain-changes", "changes", func(s *Settings) *Period { return &s.Changes }},
 	{"--retain-changes-max", "changesMax", func(s *Settings) *Period { return &s.ChangesMax }},
+	{"--retain-traces", "traces", func(s *Settings) *Period { return &s.Traces }},
 }
 
 // FieldError names the setting that is wrong by its flag.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"junction/internal/trace"
 )
 
 // DefaultMaxBody is the request body limit of routes that set none: 4 MiB.
@@ -37,6 +39,12 @@ type Server struct {
 	// AccessLog samples the access log (see accesslog.go); nil logs every
 	// request at INFO.
 	AccessLog *AccessLog
+	// Tracer records a span of every request to a traced surface, as the
+	// child of the request's traceparent; nil traces nothing.
+	Tracer *trace.Recorder
+	// Traced names the surface of a route label, or "" for routes that are
+	// not traced (management, health, the console).
+	Traced func(route string) string
 }
 
 // New builds the server for routes. Patterns are checked here: two routes with
@@ -180,6 +188,10 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		route := new(string)
 		*route = "unmatched"
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), routeKey{}, route)
+		ctx, span := s.Tracer.BeginFrom(ctx, r.Header.Get("traceparent"), "http", r.Method+" "+r.URL.Path)
+		if c := span.Context(); c.Sampled {
+			w.Header().Set("traceresponse", c.String())
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -199,9 +211,29 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			s.metrics.observe(r.Method, *route, status, elapsed)
 			s.Activity.record(*route, status)
 			s.logRequest(ctx, r, id, *route, status, sw.bytes, elapsed)
+			s.endSpan(span, *route, status)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
+}
+
+// endSpan records a request's span under its surface, failed for a 5xx
+// answer, or drops it when the route is not traced.
+func (s *Server) endSpan(span *trace.Active, route string, status int) {
+	surface := ""
+	if s.Traced != nil {
+		surface = s.Traced(route)
+	}
+	if surface == "" {
+		span.Discard()
+		return
+	}
+	span.As(surface, span.Name()).Kind(trace.KindServer).Set("http.route", route).Set("http.status_code", strconv.Itoa(status))
+	if status >= 500 {
+		span.Fail(http.StatusText(status))
+		return
+	}
+	span.End(nil)
 }
 
 // wrap applies one route's body limit and access rule.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"junction/internal/trace"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,7 +32,7 @@ const httpAttemptTimeout = 120 * time.Second
 // safeClient dials through the outbound policy and hands redirects back to the
 // flow, as Logic Apps does.
 func safeClient(p *outbound.Policy) *http.Client {
-	return &http.Client{Transport: p.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: trace.Transport{Base: p.Transport()}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // noSettings resolves no app setting: the app passes its secrets resolver.
@@ -288,7 +289,11 @@ func (e *Engine) authenticate(ctx context.Context, auth map[string]any, headers 
 		if err != nil {
 			return nil, failf("InvalidClientCertificate", "%v", err)
 		}
-		tr, ok := client.Transport.(*http.Transport)
+		rt := client.Transport
+		if t, ok := rt.(trace.Transport); ok {
+			rt = t.Base
+		}
+		tr, ok := rt.(*http.Transport)
 		if !ok {
 			tr = http.DefaultTransport.(*http.Transport)
 		}
@@ -299,7 +304,7 @@ func (e *Engine) authenticate(ctx context.Context, auth map[string]any, headers 
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 		tr.TLSClientConfig = cfg
-		return &http.Client{Transport: tr, CheckRedirect: client.CheckRedirect, Timeout: client.Timeout}, nil
+		return &http.Client{Transport: trace.Transport{Base: tr}, CheckRedirect: client.CheckRedirect, Timeout: client.Timeout}, nil
 	default:
 		return nil, failf("InvalidAuthentication", "The authentication type '%s' is not supported", s("type"))
 	}

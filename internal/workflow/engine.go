@@ -21,6 +21,7 @@ import (
 	"junction/internal/lifecycle"
 	"junction/internal/outbound"
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 var decodeJSONValue = expr.DecodeJSON
@@ -68,6 +69,8 @@ type Config struct {
 	// JSON bounds their nesting and number of values (zero: no bound).
 	MaxBody int64
 	JSON    jsonvalue.Limits
+	// Tracer records runs' and actions' spans (nil: none).
+	Tracer *trace.Recorder
 }
 
 // Engine runs workflows.

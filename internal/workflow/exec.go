@@ -11,6 +11,7 @@ import (
 
 	"junction/internal/expr"
 	"junction/internal/secrets"
+	"junction/internal/trace"
 )
 
 // frame is where an action runs: the loop iterations around it.
@@ -286,7 +287,13 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 	}
 	rec := &ActionRecord{Path: path, Name: name, StartTime: rs.e.opt.Now().UTC()}
 	c := &call{rs: rs, name: name, a: a, f: f, rec: rec}
-	actx := ctx
+	parent := rs.run.Trace
+	if trace.From(ctx).Valid() {
+		parent = "" // inside a scope or loop: a child of its span
+	}
+	actx, span := rs.e.opt.Tracer.BeginFrom(ctx, parent, "Workflows", "action "+path)
+	span.Set("junction.action_type", a.Type).Set("junction.run_id", rs.run.ID)
+	defer func() { endActionSpan(span, rec) }()
 	var cancel context.CancelFunc = func() {}
 	if a.Limit != nil && a.Limit.Timeout != "" {
 		to := a.Limit.Timeout
@@ -296,7 +303,7 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 			}
 		}
 		if d, err := ParseDuration(to); err == nil {
-			actx, cancel = context.WithTimeout(ctx, time.Duration(float64(d)/rs.e.opt.TimeScale))
+			actx, cancel = context.WithTimeout(actx, time.Duration(float64(d)/rs.e.opt.TimeScale))
 		}
 	}
 	var runErr error
@@ -364,6 +371,25 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 		return "", err
 	}
 	return rec.Status, nil
+}
+
+// endActionSpan ends an action's span with its record's outcome; an action
+// the run did not finish (stopped, lost) leaves no span.
+func endActionSpan(span *trace.Active, rec *ActionRecord) {
+	switch rec.Status {
+	case "":
+		span.Discard()
+	case StatusSucceeded, StatusSkipped:
+		span.Set("junction.status", rec.Status).End(nil)
+	default:
+		msg := rec.Status
+		if m, ok := rec.Error.(map[string]any); ok {
+			if s, ok := m["message"].(string); ok && s != "" {
+				msg = s
+			}
+		}
+		span.Set("junction.status", rec.Status).Fail(msg)
+	}
 }
 
 func (rs *runState) dispatch(ctx context.Context, c *call) error {

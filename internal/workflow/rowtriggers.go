@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"junction/internal/trace"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -217,7 +218,7 @@ func (r *RowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
 		}
 		for _, c := range changes {
 			if s.matches(c) {
-				if _, err := s.sub.Fire(ctx, map[string]any{"body": rowBody(c), "headers": map[string]any{"x-ms-dynamics-request-name": c.Message}}); err != nil {
+				if _, err := s.sub.Fire(trace.Remote(ctx, c.Trace), map[string]any{"body": rowBody(c), "headers": map[string]any{"x-ms-dynamics-request-name": c.Message}}); err != nil {
 					return err
 				}
 			}

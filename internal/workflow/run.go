@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // runState is a run executing on this node.
@@ -43,6 +44,9 @@ type runState struct {
 	// parents are the enclosing actions of every action, by name.
 	parents map[string][]string
 	defs    map[string]*Action
+	// span times the run on the node that started it (nil after a
+	// takeover: the actions' spans still join the run's trace).
+	span *trace.Active
 }
 
 type termination struct {
@@ -184,6 +188,10 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 		r.ClientTrackingID = r.ID
 	}
 	r.Trigger["clientTrackingId"] = r.ClientTrackingID
+	_, span := e.opt.Tracer.Begin(ctx, "Workflows", "run "+l.Name)
+	span.Kind(trace.KindConsumer).Set("junction.workflow", l.Name).Set("junction.run_id", r.ID).Set("junction.trigger", trig).
+		Set("junction.client_tracking_id", r.ClientTrackingID)
+	r.Trace = span.Context().String()
 	if o.Parent != nil {
 		r.Trigger["parent"] = o.Parent
 	}
@@ -233,7 +241,7 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 		}
 	}
 	rs := e.newRunState(l, r, j)
-	rs.mocks = o.Mocks
+	rs.mocks, rs.span = o.Mocks, span
 	if r.Status == StatusWaiting {
 		// Another run holds the last slot: this one starts when a slot frees,
 		// on whichever node promotes it. Its handle follows it in the store.
@@ -420,6 +428,7 @@ func (rs *runState) execute() {
 	rs.varMu.Lock()
 	r.variables = copyMap(rs.vars)
 	rs.varMu.Unlock()
+	rs.endSpan(r)
 	if cancelled {
 		// The row was already marked Cancelled by the API; nothing to write.
 		return
@@ -430,6 +439,16 @@ func (rs *runState) execute() {
 	if runLimit(rs.l, triggerName(r)) > 0 && rs.e.ctx.Err() == nil {
 		rs.e.promote(rs.e.ctx)
 	}
+}
+
+// endSpan ends the run's span with the run's outcome.
+func (rs *runState) endSpan(r *Run) {
+	rs.span.Set("junction.status", r.Status)
+	if r.Status == StatusSucceeded {
+		rs.span.End(nil)
+		return
+	}
+	rs.span.Fail("the run ended " + r.Status)
 }
 
 func (rs *runState) firstError() any {

@@ -103,6 +103,11 @@ func Migrations() []store.Migration {
 		Version:   2,
 		Name:      "durable timers",
 		SQL:       `ALTER TABLE wf_runs ADD COLUMN timers TEXT NOT NULL DEFAULT ''`,
+	}, {
+		Component: "workflow",
+		Version:   3,
+		Name:      "trace context",
+		SQL:       `ALTER TABLE wf_runs ADD COLUMN trace TEXT NOT NULL DEFAULT ''`,
 	}}, retentionMigrations...)
 }
 
@@ -119,6 +124,9 @@ type Run struct {
 	Error            any             `json:"error,omitempty"`
 	Outputs          map[string]any  `json:"outputs,omitempty"`
 	Actions          []*ActionRecord `json:"actions,omitempty"`
+	// Trace is the traceparent of the run's span: its actions' spans are its
+	// children, and what they call joins the trace.
+	Trace string `json:"traceparent,omitempty"`
 
 	defHash   string
 	variables map[string]any
@@ -227,10 +235,10 @@ func (j storeJournal) createRun(ctx context.Context, r *Run, owner string, ttl t
 
 func insertRun(ctx context.Context, tx store.Tx, r *Run, owner string, ttl time.Duration) error {
 	_, err := tx.Exec(ctx, `INSERT INTO wf_runs (id, workflow, def_hash, status, trigger_name, trigger_record, client_tracking_id,
-		origin_run_id, start_time, end_time, error, outputs, variables, response, owner, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, '', ?, `+tx.Dialect().NowExpr()+` + ?)`,
+		origin_run_id, start_time, end_time, error, outputs, variables, response, owner, lease_until, trace)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, '', ?, `+tx.Dialect().NowExpr()+` + ?, ?)`,
 		r.ID, r.Workflow, r.defHash, r.Status, triggerName(r), encode(r.Trigger), r.ClientTrackingID, r.OriginRunID,
-		store.Micros(r.StartTime), encode(r.variables), owner, ttl.Microseconds())
+		store.Micros(r.StartTime), encode(r.variables), owner, ttl.Microseconds(), r.Trace)
 	// No notification: the creating node runs the run itself, and other nodes
 	// only need to hear of runs whose owner died, which they find by polling.
 	// (A NOTIFY per run would serialise commits on PostgreSQL.)
@@ -303,13 +311,13 @@ func scanString(rows *sql.Rows) (s string, err error) {
 	return
 }
 
-const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response, timers`
+const runColumns = `id, workflow, def_hash, status, trigger_record, client_tracking_id, origin_run_id, start_time, end_time, error, outputs, variables, response, timers, trace`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
 	var trig, errS, outs, vars, resp, timers string
 	var start, end int64
-	if err := row.Scan(&r.ID, &r.Workflow, &r.defHash, &r.Status, &trig, &r.ClientTrackingID, &r.OriginRunID, &start, &end, &errS, &outs, &vars, &resp, &timers); err != nil {
+	if err := row.Scan(&r.ID, &r.Workflow, &r.defHash, &r.Status, &trig, &r.ClientTrackingID, &r.OriginRunID, &start, &end, &errS, &outs, &vars, &resp, &timers, &r.Trace); err != nil {
 		return nil, err
 	}
 	if timers != "" {

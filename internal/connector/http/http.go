@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"junction/internal/trace"
 	"net/http"
 	"net/url"
 	"sort"
@@ -382,7 +383,7 @@ func newAuthClient(v connector.Values, p *outbound.Policy) (*authClient, error) 
 	}
 	tr := p.Transport()
 	tr.TLSClientConfig = tlsCfg
-	ac.http = &http.Client{Transport: tr}
+	ac.http = &http.Client{Transport: trace.Transport{Base: tr}}
 	return ac, nil
 }
 

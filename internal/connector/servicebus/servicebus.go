@@ -61,7 +61,7 @@ func New(b *broker.Broker) *connector.Connector {
 		if err != nil {
 			return nil, err
 		}
-		seqs, err := b.Send(ctx, path, msg)
+		seqs, err := b.Send(ctx, path, broker.Traced(ctx, []broker.Message{msg})...)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func New(b *broker.Broker) *connector.Connector {
 						}
 						msgs = append(msgs, msg)
 					}
-					seqs, err := b.Send(ctx, path, msgs...)
+					seqs, err := b.Send(ctx, path, broker.Traced(ctx, msgs)...)
 					if err != nil {
 						return nil, err
 					}

@@ -1,0 +1,147 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"junction/internal/server"
+	"junction/internal/store"
+	"junction/internal/trace"
+)
+
+// DefaultTraceRate is how many new traces a second are recorded when
+// --trace-rate is not given: every trace of a hub at moderate load, a
+// bounded share of a busy one's.
+const DefaultTraceRate = 100
+
+// parseTraceRate reads --trace-rate: "off", "all", or new traces a second.
+func parseTraceRate(s string) (float64, error) {
+	switch strings.TrimSpace(s) {
+	case "":
+		return DefaultTraceRate, nil
+	case "off":
+		return 0, nil
+	case "all":
+		return -1, nil
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || n <= 0 || n > 1e6 {
+		return 0, errors.New("give off, all, or how many new traces a second to record (more than 0)")
+	}
+	return n, nil
+}
+
+func (c *Config) validateTracing() error {
+	rate, err := parseTraceRate(c.TraceRate)
+	if err != nil {
+		return configErr("--trace-rate", "%q: %v", c.TraceRate, err)
+	}
+	c.traceRate = rate
+	if c.OTLPEndpoint != "" {
+		u, err := url.Parse(c.OTLPEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return configErr("--otlp-endpoint", "%q is not an http:// or https:// URL of an OTLP/HTTP collector (such as http://127.0.0.1:4318)", c.OTLPEndpoint)
+		}
+	}
+	return nil
+}
+
+// traces is the trace recorder as a component: it starts first and stops
+// last, so every span the others finish is written, and it serves the
+// spans of one trace.
+type traces struct {
+	rec *trace.Recorder
+	st  store.Store
+}
+
+func (t *traces) Name() string                    { return "traces" }
+func (t *traces) Migrations() []store.Migration   { return trace.Migrations() }
+func (t *traces) Start(ctx context.Context) error { return t.rec.Start(ctx) }
+func (t *traces) Stop(ctx context.Context) error  { return t.rec.Stop(ctx) }
+
+// Prune deletes old spans for the retention worker.
+func (t *traces) Prune(ctx context.Context, before time.Time, batch int) (int64, error) {
+	return trace.Prune(ctx, t.st, before, batch)
+}
+
+func (t *traces) Routes() []server.Route {
+	return []server.Route{{
+		Method: "GET", Pattern: "/admin/v1/traces/{id}", Access: server.Allow(server.RoleOperator),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := strings.ToLower(r.PathValue("id"))
+			if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+				server.WriteFieldError(w, "id", "a trace id is 32 hexadecimal digits, as in a traceparent header")
+				return
+			}
+			spans, err := trace.Get(r.Context(), t.st, id)
+			switch {
+			case errors.Is(err, trace.ErrNotFound):
+				server.WriteError(w, http.StatusNotFound, server.CodeNotFound, "no span of trace "+id+" is recorded (it was not sampled, is older than --retain-traces, or is still being written)")
+				return
+			case err != nil:
+				server.WriteError(w, http.StatusInternalServerError, server.CodeInternal, "read the trace failed")
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, traceView(id, spans))
+		}),
+		Doc: &server.Operation{Tag: "traces", Summary: "Read one trace",
+			Description: "The recorded spans of one trace, in start order, across every surface it crossed: HTTP requests, change-log entries, event deliveries, workflow runs and actions, broker messages and function invocations. `failedSpanId` names the first span that failed.",
+			Response:    map[string]any{"type": "object"}},
+	}}
+}
+
+// traceView is a trace as the API answers it: its spans, the time it took
+// from the first start to the last end, and the first failing span.
+func traceView(id string, spans []trace.Span) map[string]any {
+	start, end := spans[0].Start, spans[0].End
+	failed := ""
+	for _, s := range spans {
+		if s.End.After(end) {
+			end = s.End
+		}
+		if s.Error != "" && failed == "" {
+			failed = s.SpanID
+		}
+	}
+	view := map[string]any{"traceId": id, "start": start, "durationMs": float64(end.Sub(start).Microseconds()) / 1000, "spans": spans}
+	if failed != "" {
+		view["failedSpanId"] = failed
+	}
+	return view
+}
+
+// newTracer builds the recorder of cfg's tracing settings.
+func newTracer(cfg Config, st store.Store) (*trace.Recorder, error) {
+	tc := trace.Config{Store: st, Logger: cfg.Logger, Rate: cfg.traceRate}
+	if cfg.OTLPEndpoint != "" {
+		exp, err := trace.NewOTLP(context.Background(), cfg.OTLPEndpoint, "junction", cfg.Version)
+		if err != nil {
+			return nil, configErr("--otlp-endpoint", "%v", err)
+		}
+		tc.Exporter = exp
+	}
+	return trace.New(tc), nil
+}
+
+// tracedSurface names the surface of a traced route: the five patterns'
+// own endpoints, not management, health or the console.
+func tracedSurface(route string) string {
+	path := route
+	if i := strings.IndexByte(route, ' '); i >= 0 {
+		path = route[i+1:]
+	}
+	if strings.HasPrefix(path, "/admin/") || route == "unmatched" {
+		return ""
+	}
+	switch s := surfaceOf(route); s {
+	case "Management":
+		return ""
+	default:
+		return s
+	}
+}
