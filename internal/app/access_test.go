@@ -62,6 +62,7 @@ var accessTable = map[string]access{
 	"GET /admin/v1/overview":     {allow: ops},
 	"GET /admin/v1/changes":      {allow: ops},
 	"GET /admin/v1/storage":      {allow: ops},
+	"GET /admin/v1/traces/{id}":  {allow: ops, request: "GET /admin/v1/traces/0123456789abcdef0123456789abcdef"},
 	" /":                         {allow: everyone, request: "GET /nowhere", needs: "nothing: the 404 of unclaimed paths"},
 
 	"GET /admin/v1/keys":         {allow: adminOf},

@@ -91,6 +91,7 @@
       { title: "Session", key: "sessionId" },
       { title: "Deliveries", key: "deliveryCount" },
       { title: "Enqueued", render: (m) => when(m.enqueuedTime) },
+      { title: "Trace", render: (m) => Console.follow((m.properties || {})["Diagnostic-Id"] || (m.properties || {}).traceparent) },
       { title: "Body", render: (m) => h("details", {}, h("summary", {}, "show"), json(bodyOf(m))) },
     ], active, null, "No messages waiting: every message has been received, or none was sent."));
   }

@@ -97,6 +97,7 @@
       { title: "Change", render: (c) => badge(c.message) },
       { title: "Columns", render: (c) => (c.changed || []).join(", ") },
       { title: "Source", key: "source" },
+      { title: "Trace", render: (c) => Console.follow(c.traceparent) },
       { title: "Before → after", render: (c) => h("details", {}, h("summary", {}, "show"), json({ before: c.before, after: c.after })) },
     ], value, null, "No changes recorded for this row."));
   }

@@ -69,7 +69,7 @@
         flash("Resubmitted as " + (r.name || r.id || "a new run"));
       }));
     }
-    el.append(h("div", { class: "toolbar" }, badge(run.status), " started ", when(run.startTime), ...acts));
+    el.append(h("div", { class: "toolbar" }, badge(run.status), " started ", when(run.startTime), " · ", Console.follow(run.traceparent), ...acts));
     if (run.error) el.append(h("h3", {}, "Error"), json(run.error));
     const trig = run.trigger || {};
     el.append(h("h3", {}, "Trigger"), h("p", {}, h("strong", {}, trig.name || ""), " ", badge(trig.status)),
