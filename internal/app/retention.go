@@ -63,6 +63,7 @@ var storageGroups = []retention.Group{
 	{Name: "function invocations", Tables: []string{"func_invocations", "func_timer_fires"}, Setting: "functionInvocations"},
 	{Name: "jobs", Tables: []string{"batch_jobs", "batch_connections", "batch_schedules", "batch_watermarks"}},
 	{Name: "job runs", Tables: []string{"batch_runs", "batch_run_files"}, Setting: "jobRuns"},
+	{Name: "traces", Tables: []string{"junction_spans"}, Setting: "traces"},
 	{Name: "keys", Tables: []string{"junction_api_keys", "func_keys", "broker_auth_rules"}},
 	{Name: "store", Tables: []string{"junction_leases", "junction_migrations", "sqlite_sequence"}},
 }

@@ -90,31 +90,35 @@ func (t *traces) Routes() []server.Route {
 			server.WriteJSON(w, http.StatusOK, traceView(id, spans))
 		}),
 		Doc: &server.Operation{Tag: "traces", Summary: "Read one trace",
-			Description: "The recorded spans of one trace, in start order, across every surface it crossed: HTTP requests, change-log entries, event deliveries, workflow runs and actions, broker messages and function invocations. `failedSpanId` names the first span that failed.",
+			Description: "The recorded spans of one trace, in start order, across every surface it crossed: HTTP requests, change-log entries, event deliveries, workflow runs and actions, broker messages and function invocations. `failedSpanId` names the failing hop: the first failed span none of whose children failed.",
 			Response:    map[string]any{"type": "object"}},
 	}}
 }
 
 // traceView is a trace as the API answers it: its spans, the time it took
-// from the first start to the last end, and the first failing span.
+// from the first start to the last end, and the failing hop: the first
+// failed span none of whose children failed (a run fails because an action
+// did; the action is where to look).
 func traceView(id string, spans []trace.Span) map[string]any {
 	start, end := spans[0].Start, spans[0].End
-	failed := ""
+	failedChild := map[string]bool{}
 	for _, s := range spans {
 		if s.End.After(end) {
 			end = s.End
 		}
-		if s.Error != "" && failed == "" {
-			failed = s.SpanID
+		if s.Error != "" {
+			failedChild[s.ParentID] = true
 		}
 	}
 	view := map[string]any{"traceId": id, "start": start, "durationMs": float64(end.Sub(start).Microseconds()) / 1000, "spans": spans}
-	if failed != "" {
-		view["failedSpanId"] = failed
+	for _, s := range spans {
+		if s.Error != "" && !failedChild[s.SpanID] {
+			view["failedSpanId"] = s.SpanID
+			break
+		}
 	}
 	return view
 }
-
 // newTracer builds the recorder of cfg's tracing settings.
 func newTracer(cfg Config, st store.Store) (*trace.Recorder, error) {
 	tc := trace.Config{Store: st, Logger: cfg.Logger, Rate: cfg.traceRate}

@@ -485,6 +485,9 @@ func runView(r *Run) map[string]any {
 	if r.OriginRunID != "" {
 		v["originRunId"] = r.OriginRunID
 	}
+	if r.Trace != "" {
+		v["traceparent"] = r.Trace
+	}
 	if r.Error != nil {
 		v["error"] = r.Error
 	}

@@ -1,0 +1,75 @@
+// An operator follows a change: from an account's change history to the
+// trace of the update, across the change log, the event router and a
+// workflow whose action failed, and from the failed run back to the same
+// trace. Run by traces_test.go with BASE, OPERATOR_KEY, ACCOUNT, TRACE and
+// SHOTS in the environment.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const { BASE, OPERATOR_KEY, ACCOUNT, TRACE, SHOTS } = process.env;
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  const failures = [];
+  page.on("pageerror", (e) => failures.push(e.message));
+  await page.goto(BASE + "/console/");
+  await page.fill("#key", OPERATOR_KEY);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#who >> text=operator");
+
+  // The account's change history: the update links to its trace.
+  await page.goto(BASE + "/console/#/tables/account/" + ACCOUNT);
+  await page.waitForSelector("h3 >> text=Change history");
+  const update = page.locator("tr", { has: page.locator("span.badge.Update") });
+  await update.locator("a.follow").click();
+  await page.waitForSelector("table.trace");
+  assert.equal(new URL(page.url()).hash, "#/traces/" + TRACE);
+
+  // Each hop, in causal order, with its surface; the failed action marked.
+  const rows = await page.locator("table.trace tbody tr").evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.innerText.trim())));
+  const hops = rows.map((r) => r[1] + ": " + r[0]);
+  assert.deepEqual(hops.slice(0, 5), [
+    "Web API: PATCH /api/data/v9.2/accounts(" + ACCOUNT + ")",
+    "Change log: Update account",
+    "Events: deliver records/to-review",
+    "Workflows: run review",
+    "Workflows: action Share",
+  ]);
+  for (const r of rows) {
+    assert.match(r[2], /^\+(<1|\d+(\.\d+)?) m?s$/, "start offset: " + r);
+    assert.match(r[3], /^(<1 ms|\d+ ms|\d+\.\d+ s)$/, "duration: " + r);
+  }
+  assert.match(rows[4][5], /^Failed .*/, "the failing action's outcome: " + rows[4]);
+  assert.match(rows[0][5], /^Succeeded$/);
+  assert.equal(await page.locator("table.trace tr.failed").count(), 1);
+  const alert = await page.locator("#page [role=alert]").innerText();
+  assert.match(alert, /hop\(s\) in .* · failed at Workflows: action Share — /);
+  // A hop's attributes, one click away.
+  await page.locator("table.trace tr.failed").click();
+  await page.waitForSelector(".trace-detail th >> text=junction.action_type");
+  assert.match(await page.locator(".trace-detail").innerText(), /Compose/);
+  const body = await page.textContent("body");
+  for (const bad of ["undefined", "[object Object]", "NaN"]) assert.ok(!body.includes(bad), "page shows " + bad);
+  await page.screenshot({ path: SHOTS + "/console-trace.png", fullPage: true });
+
+  // The failed run links to the same trace.
+  await page.click("nav >> text=Workflows");
+  await page.click("td >> text=review");
+  await page.click("span.badge.Failed >> nth=0");
+  await page.locator("a.follow").click();
+  await page.waitForSelector("table.trace");
+  assert.equal(new URL(page.url()).hash, "#/traces/" + TRACE);
+
+  // An unknown trace says why it is not there.
+  await page.goto(BASE + "/console/#/traces/0123456789abcdef0123456789abcdef");
+  await page.waitForSelector("text=No span of this trace is recorded");
+  assert.deepEqual(failures, []);
+  console.log("console trace: ok");
+} finally {
+  await browser.close();
+}
