@@ -1,14 +1,12 @@
 package demo_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -58,21 +56,7 @@ func TestDocsCommandsRunAsWritten(t *testing.T) {
 	addr := freeAddr(t)
 	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "JUNCTION_ADMIN_KEY=docs-key", "JUNCTION_URL=http://"+addr,
 		"JUNCTION_AMQP_LISTEN=127.0.0.1:0", "JUNCTION_DEMO_SFTP_LISTEN="+freeAddr(t), "JUNCTION_DATA="+filepath.Join(ws, "junction-data"))
-	var serverOut bytes.Buffer
-	server := exec.Command(filepath.Join(bin, "junction"), "serve", "--demo", "--listen", addr)
-	server.Dir, server.Env, server.Stdout, server.Stderr = ws, env, &serverOut, &serverOut
-	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := server.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
-		server.Wait()
-	})
-	wait := exec.Command(filepath.Join(bin, "junction"), "wait", "--url", "http://"+addr, "--timeout", "2m")
-	if out, err := wait.CombinedOutput(); err != nil {
-		t.Fatalf("the server did not become ready: %v\n%s\n%s", err, out, serverOut.String())
-	}
+	serve(t, exec.Command(filepath.Join(bin, "junction"), "serve", "--demo", "--listen", addr), ws, env, bin, addr)
 
 	rewrite := strings.NewReplacer("go run ./cmd/junction", "junction", "127.0.0.1:8080", addr, "localhost:8080", addr)
 	ran := 0

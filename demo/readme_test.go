@@ -57,21 +57,7 @@ func TestReadmeCommandsRunAsWritten(t *testing.T) {
 	env = append(env, warehouseEnv(t)...)
 
 	// Terminal one: the server, as the first block starts it.
-	var serverOut bytes.Buffer
-	server := exec.Command("bash", "-c", rewrite.Replace(blocks[0]))
-	server.Dir, server.Env, server.Stdout, server.Stderr = ws, env, &serverOut, &serverOut
-	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := server.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
-		server.Wait()
-	})
-	wait := exec.Command(filepath.Join(bin, "junction"), "wait", "--url", "http://"+httpAddr, "--timeout", "2m")
-	if out, err := wait.CombinedOutput(); err != nil {
-		t.Fatalf("the server did not become ready: %v\n%s\n%s", err, out, serverOut.String())
-	}
+	serverOut := serve(t, exec.Command("bash", "-c", rewrite.Replace(blocks[0])), ws, env, bin, httpAddr)
 
 	// Terminal two: every other block in order, its variables kept.
 	state := filepath.Join(ws, "state.sh")
@@ -214,6 +200,28 @@ func TestQuickstartRunsAsWritten(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(ws, "lake", "*")); len(files) == 0 {
 		t.Errorf("the export wrote nothing to ./lake:\n%s", out)
 	}
+}
+
+// serve starts server (the junction binary, or a shell that runs it) in
+// dir with env, stops it with the test, and returns once it answers on
+// addr; what it prints is in the buffer returned.
+func serve(t *testing.T, server *exec.Cmd, dir string, env []string, bin, addr string) *bytes.Buffer {
+	t.Helper()
+	var out bytes.Buffer
+	server.Dir, server.Env, server.Stdout, server.Stderr = dir, env, &out, &out
+	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
+		server.Wait()
+	})
+	wait := exec.Command(filepath.Join(bin, "junction"), "wait", "--url", "http://"+addr, "--timeout", "2m")
+	if got, err := wait.CombinedOutput(); err != nil {
+		t.Fatalf("the server did not become ready: %v\n%s\n%s", err, got, out.String())
+	}
+	return &out
 }
 
 // junctionOnPath builds the junction binary into a bin folder of ws, beside a
