@@ -83,7 +83,7 @@ func buildComponents(d Deps) []Component {
 		Lockout: sftp.Lockout{Threshold: d.Config.SFTPLockoutThreshold, Duration: d.Config.SFTPLockoutDuration}})
 	jobs := job.New(job.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, DataDir: d.DataDir, SFTP: sftpServer, Secrets: d.Secrets, OwnStore: ownStore(d),
 		Outbound: d.Outbound, LocalClient: d.LocalClient, LeaseTTL: d.Config.JobLease,
-		Tables: bridgepkg.NewTables(rec), Local: local})
+		Tables: bridgepkg.NewTables(rec), Local: local, Tracer: d.Tracer})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
 	components := []Component{&traces{rec: d.Tracer, st: d.Store}, web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // Run statuses.
@@ -43,6 +44,9 @@ type Run struct {
 	Error          string          `json:"error,omitempty"`
 	Reconciliation *Reconciliation `json:"reconciliation,omitempty"`
 	HasRejects     bool            `json:"hasRejects"`
+	// Trace is the traceparent of the work that asked for the run (a
+	// workflow action, a request); the rows the run writes join its trace.
+	Trace string `json:"traceparent,omitempty"`
 }
 
 // Migrations are the job tables.
@@ -66,6 +70,11 @@ func Migrations() []store.Migration {
 			defined_by TEXT NOT NULL
 		);
 		ALTER TABLE batch_jobs ADD COLUMN defined_by TEXT NOT NULL DEFAULT ''`,
+	}, {
+		Component: "job",
+		Version:   3,
+		Name:      "trace context of runs",
+		SQL:       `ALTER TABLE batch_runs ADD COLUMN trace TEXT NOT NULL DEFAULT ''`,
 	}}
 }
 
@@ -125,7 +134,7 @@ func schema(d store.Dialect) string {
 
 const runColumns = `id, job, trigger_kind, COALESCE(occurrence, ''), file, status, phase, created_at, started_at, ended_at, attempt,
 	rows_read, rows_rejected, rows_inserted, rows_updated, rows_unchanged, rows_deleted, progress, checkpoint,
-	watermark_from, watermark_to, error, reconciliation,
+	watermark_from, watermark_to, error, reconciliation, trace,
 	EXISTS (SELECT 1 FROM batch_run_files f WHERE f.run_id = batch_runs.id AND f.name = 'rejects.csv')`
 
 type scanner interface{ Scan(...any) error }
@@ -137,7 +146,7 @@ func scanRun(s scanner) (Run, error) {
 	var rec string
 	err := s.Scan(&r.ID, &r.Job, &r.Trigger, &r.Occurrence, &r.File, &r.Status, &r.Phase, &created, &started, &ended, &r.Attempt,
 		&r.Read, &r.Rejected, &r.Inserted, &r.Updated, &r.Unchanged, &r.Deleted, &r.Progress, &r.Checkpoint,
-		&r.WatermarkFrom, &r.WatermarkTo, &r.Error, &rec, &r.HasRejects)
+		&r.WatermarkFrom, &r.WatermarkTo, &r.Error, &rec, &r.Trace, &r.HasRejects)
 	if err != nil {
 		return r, err
 	}
@@ -179,8 +188,8 @@ func enqueue(ctx context.Context, s store.Store, job, trigger, occurrence, file 
 				return err
 			}
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO batch_runs (job, trigger_kind, occurrence, file, status, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, job, trigger, occ, file, StatusQueued, store.Micros(now)).Scan(&id)
+		err := tx.QueryRow(ctx, `INSERT INTO batch_runs (job, trigger_kind, occurrence, file, status, created_at, trace)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, job, trigger, occ, file, StatusQueued, store.Micros(now), trace.Parent(ctx)).Scan(&id)
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	"junction/internal/job/format"
 	"junction/internal/job/sink"
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // maxStoredRejects caps the rejects file kept in the store.
@@ -132,6 +133,8 @@ func (st *runState) twoPass() bool {
 func (s *Service) execute(parent context.Context, run Run) {
 	ctx, cancel := context.WithCancel(withRun(parent, run.Job, run.ID))
 	defer cancel()
+	ctx, span := s.cfg.Tracer.BeginFrom(ctx, run.Trace, "Jobs", "job "+run.Job)
+	span.Kind(trace.KindConsumer).Set("junction.job", run.Job).Set("junction.job_run", strconv.FormatInt(run.ID, 10)).Set("junction.trigger", run.Trigger)
 	st := &runState{svc: s, run: run, owner: s.cfg.NodeID}
 	hbDone := make(chan struct{})
 	go func() { // renew the lease while the run goes on
@@ -167,6 +170,12 @@ func (s *Service) execute(parent context.Context, run Run) {
 	}
 	if err != nil {
 		status, msg = StatusFailed, err.Error()
+	}
+	span.Set("junction.status", status)
+	if status == StatusSucceeded {
+		span.End(nil)
+	} else {
+		span.Fail(status + ": " + msg)
 	}
 	if ferr := st.finish(context.WithoutCancel(ctx), status, msg); ferr != nil {
 		s.cfg.Logger.Error("record job run outcome", "job", run.Job, "run", run.ID, "err", ferr)

@@ -21,6 +21,7 @@ import (
 	"junction/internal/project"
 	"junction/internal/secrets"
 	"junction/internal/store"
+	"junction/internal/trace"
 )
 
 // Folders gives the folder of a built-in SFTP user (the sftp package).
@@ -30,8 +31,10 @@ type Folders interface {
 
 // Config builds a Service: every dependency and setting it has.
 type Config struct {
-	Store   store.Store
-	Logger  *slog.Logger
+	Store  store.Store
+	Logger *slog.Logger
+	// Tracer records runs' spans (nil: none).
+	Tracer  *trace.Recorder
 	NodeID  string
 	DataDir string
 	// Tables reads and writes Junction tables; nil until the records service
