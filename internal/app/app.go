@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.keys = auth.New(a.store, cfg.AdminKey)
 	deps := Deps{Config: cfg, Store: a.store, Keys: a.keys, Logger: cfg.Logger, Registry: a.registry, NodeID: nodeID(), DataDir: a.data.path, Secrets: a.secrets, BaseURL: a.baseURL,
 		Outbound: cfg.OutboundPolicy(), TLS: cfg.TLSConfig(), LocalClient: localClient(cfg.TLSConfig())}
-	if deps.Tracer, err = newTracer(cfg, a.store); err != nil {
+	if deps.Tracer, err = newTracer(cfg, a.store, a.registry); err != nil {
 		return nil, err
 	}
 	a.components = buildComponents(deps)

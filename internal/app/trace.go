@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"junction/internal/server"
 	"junction/internal/store"
 	"junction/internal/trace"
@@ -119,8 +121,10 @@ func traceView(id string, spans []trace.Span) map[string]any {
 	}
 	return view
 }
-// newTracer builds the recorder of cfg's tracing settings.
-func newTracer(cfg Config, st store.Store) (*trace.Recorder, error) {
+
+// newTracer builds the recorder of cfg's tracing settings, with its counts
+// as metrics.
+func newTracer(cfg Config, st store.Store, reg prometheus.Registerer) (*trace.Recorder, error) {
 	tc := trace.Config{Store: st, Logger: cfg.Logger, Rate: cfg.traceRate}
 	if cfg.OTLPEndpoint != "" {
 		exp, err := trace.NewOTLP(context.Background(), cfg.OTLPEndpoint, "junction", cfg.Version)
@@ -129,7 +133,13 @@ func newTracer(cfg Config, st store.Store) (*trace.Recorder, error) {
 		}
 		tc.Exporter = exp
 	}
-	return trace.New(tc), nil
+	rec := trace.New(tc)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "junction_trace_spans_written_total", Help: "Trace spans recorded in the store."},
+			func() float64 { return float64(rec.Written()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "junction_trace_spans_dropped_total", Help: "Finished spans dropped because the span writer was behind."},
+			func() float64 { return float64(rec.Dropped()) }))
+	return rec, nil
 }
 
 // tracedSurface names the surface of a traced route: the five patterns'
