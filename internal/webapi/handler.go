@@ -55,7 +55,7 @@ func NewHandler(cfg Config) *Handler {
 	}
 	h := &Handler{rec: cfg.Records, auth: cfg.Auth, log: log, actions: map[string][]*Action{}, now: cfg.Now, json: cfg.JSON}
 	h.limits = NewLimiter(cfg.Limits, cfg.Now)
-	h.jobs = newJobRunner(h, log)
+	h.jobs = newJobRunner(h, log, cfg.NodeID)
 	h.registerBuiltinActions()
 	h.registerSecurityActions()
 	return h
