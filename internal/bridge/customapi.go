@@ -16,13 +16,22 @@ import (
 
 var _ webapi.CustomAPIRunner = (*Bridge)(nil)
 
+// transactionKey carries a Custom API call's changeset transaction token
+// (webapi.CustomAPICall.Transaction) to the Web API calls its function's
+// dataverse output binding makes (WriteRows).
+type transactionKey struct{}
+
 // RunCustomAPI implements webapi.CustomAPIRunner: "function:<name>" invokes
 // the function with the request parameters as its input (and, bound, the
 // row as "Target": {"@odata.id": "<set>(<id>)"}) and answers the object the
 // function returns. A function that throws fails the call the way a failing
 // plug-in fails a Dataverse message. "workflow:<name>" fires the workflow's
 // Request trigger with the same input as the trigger body and answers the
-// body of its Response action (see runWorkflow).
+// body of its Response action (see runWorkflow). Inside a $batch changeset,
+// the function's dataverse output binding writes in the changeset's
+// transaction, and the token is in the binding data as Transaction (and in
+// the workflow trigger's headers) for calls the implementation makes itself
+// with webapi.TransactionHeader.
 func (b *Bridge) RunCustomAPI(ctx context.Context, implementation string, call webapi.CustomAPICall) (map[string]any, error) {
 	kind, name, _ := strings.Cut(implementation, ":")
 	if (kind != "function" && kind != "workflow") || name == "" {
@@ -37,14 +46,20 @@ func (b *Bridge) RunCustomAPI(ctx context.Context, implementation string, call w
 			input["Target"] = map[string]any{"@odata.id": t.SetName + "(" + call.ID + ")"}
 		}
 	}
+	if call.Transaction != "" {
+		ctx = context.WithValue(ctx, transactionKey{}, call.Transaction)
+	}
 	if kind == "workflow" {
 		return b.runWorkflow(ctx, name, call, input)
 	}
 	if b.Host == nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: no function host is connected.", call.Name)
 	}
-	out, err := b.Host.Invoke(ctx, name, function.Trigger{Type: "customApi", Detail: call.Name, Value: input,
-		BindingData: map[string]any{"CustomApi": call.Name, "UserId": call.UserID}})
+	data := map[string]any{"CustomApi": call.Name, "UserId": call.UserID}
+	if call.Transaction != "" {
+		data["Transaction"] = call.Transaction
+	}
+	out, err := b.Host.Invoke(ctx, name, function.Trigger{Type: "customApi", Detail: call.Name, Value: input, BindingData: data})
 	if err != nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: %v", call.Name, err)
 	}
@@ -86,6 +101,9 @@ func (b *Bridge) runWorkflow(ctx context.Context, name string, call webapi.Custo
 	}
 	outputs := map[string]any{"body": input, "queries": map[string]any{}, "relativePathParameters": map[string]any{},
 		"headers": map[string]any{"Content-Type": "application/json", "x-ms-dataverse-user-id": call.UserID, "x-ms-dataverse-custom-api": call.Name}}
+	if call.Transaction != "" {
+		outputs["headers"].(map[string]any)[webapi.TransactionHeader] = call.Transaction
+	}
 	h, err := b.Engine.StartRun(ctx, l, workflow.StartOptions{Trigger: trigger, Outputs: outputs})
 	if err != nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: %v", call.Name, err)
