@@ -69,18 +69,25 @@ func (t *Table) checkMaps(all map[string]*Table) error {
 	return nil
 }
 
-// CheckRelated checks what a table's definition says about other tables:
-// its attribute maps and rollups.
+// CheckRelated checks what the tables' definitions say about other tables:
+// their attribute maps and rollups.
 func CheckRelated(all map[string]*Table) error {
 	for _, t := range all {
-		if err := t.checkMaps(all); err != nil {
+		if err := t.checkRelated(all); err != nil {
 			return err
 		}
-		for i := range t.Columns {
-			if c := &t.Columns[i]; c.Rollup != nil {
-				if _, err := RollupSourceOf(all, t, c); err != nil {
-					return err
-				}
+	}
+	return nil
+}
+
+func (t *Table) checkRelated(all map[string]*Table) error {
+	if err := t.checkMaps(all); err != nil {
+		return err
+	}
+	for i := range t.Columns {
+		if c := &t.Columns[i]; c.Rollup != nil {
+			if _, err := RollupSourceOf(all, t, c); err != nil {
+				return err
 			}
 		}
 	}
