@@ -3,7 +3,6 @@ package records
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -175,20 +174,9 @@ func (s *Service) SetRollup(ctx context.Context, tx store.Tx, t *Table, id, col 
 		return nil, err
 	}
 	changed = append(changed, computed...)
-	var sets []string
-	var args []any
-	for _, k := range changed {
-		sets, args = append(sets, Quote(k)+" = ?"), append(args, toSQL(after[k]))
-	}
-	after["versionnumber"] = before.Version() + 1
-	sets = append(sets, `"versionnumber" = ?`)
-	args = append(args, before.Version()+1, id, before.Version())
-	res, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE %s = ? AND versionnumber = ?", Quote(t.SQLName()), strings.Join(sets, ", "), Quote(t.PrimaryID())), args...)
-	if err != nil {
-		return nil, fmt.Errorf("rollup %s.%s: %w", t.Name, col, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The record was changed by another request; retry.")
+	// The platform's own write: modifiedon stays as it was.
+	if err := writeChanged(ctx, tx, t, before, after, changed, time.Time{}); err != nil {
+		return nil, err
 	}
 	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Update, Changed: changed,
 		Before: JSONRow(before), After: JSONRow(after), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: s.now().UTC().Truncate(1e3)}); err != nil {

@@ -3,6 +3,7 @@ package webapi
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,15 +117,8 @@ func (j *jobRunner) runOne(ctx context.Context) (bool, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+		ids, err = store.CollectRows(rows, func(r *sql.Rows) (id string, err error) { return id, r.Scan(&id) })
+		return err
 	})
 	if err != nil {
 		return false, err
