@@ -11,22 +11,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"junction/internal/app"
+	"junction/internal/app/apptest"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
 
-func startApp(t *testing.T, cfg app.Config) (*app.App, *bundle) {
+// startOn starts a node on the PostgreSQL schema schema of dsn.
+func startOn(t *testing.T, dsn, schema string) (*app.App, *bundle) {
 	t.Helper()
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := a.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	u := "http://" + addr.String()
+	a, u := apptest.Start(t, store.Postgres, func(c *app.Config) { c.AdminKey, c.Store, c.PostgresSchema = adminKey, dsn, schema })
 	return a, &bundle{t: t, app: a, url: u, base: u + "/api/data/v9.2/"}
 }
 
@@ -74,8 +67,7 @@ func TestBulkDeleteResumesOnAnotherNode(t *testing.T) {
 	t.Parallel()
 	dsn := storetest.RequirePostgres(t)
 	schema := storetest.NewSchema(t)
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: adminKey, Store: dsn, PostgresSchema: schema}
-	first, b := startApp(t, cfg)
+	first, b := startOn(t, dsn, schema)
 	createAccounts(b, 1100)
 
 	ctx := context.Background()
@@ -109,7 +101,7 @@ func TestBulkDeleteResumesOnAnotherNode(t *testing.T) {
 	}
 	lock.Rollback(ctx)
 
-	_, b = startApp(t, app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: adminKey, Store: dsn, PostgresSchema: schema})
+	_, b = startOn(t, dsn, schema)
 	end := pollJob(t, b, job, func(st map[string]any) bool { return st["statecode"] == 3.0 })
 	if end["statuscode"] != 30.0 || end["message"] != "1100 records deleted." || end["hostid"] == mid["hostid"] {
 		t.Fatalf("job after the takeover: %v (before: %v)", end, mid)
