@@ -10,6 +10,7 @@ import (
 
 	"junction/internal/function"
 	"junction/internal/records"
+	"junction/internal/store"
 	"junction/internal/webapi"
 	"junction/internal/workflow"
 )
@@ -85,6 +86,12 @@ func (b *Bridge) RunCustomAPI(ctx context.Context, implementation string, call w
 func (b *Bridge) runWorkflow(ctx context.Context, name string, call webapi.CustomAPICall, input map[string]any) (map[string]any, error) {
 	if b.Engine == nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: no workflow engine is connected.", call.Name)
+	}
+	if call.Transaction != "" && b.Records != nil && b.Records.Store().Dialect() == store.SQLite {
+		// The run records itself in the store, whose only writer the
+		// changeset holds until the call returns: it would wait forever.
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage,
+			"Custom API %s is implemented by a workflow, which cannot run inside a $batch changeset on SQLite (the changeset holds the store's only writer, which the run needs). Call it outside the changeset, or use PostgreSQL.", call.Name)
 	}
 	l, ok := b.Engine.Workflow(name)
 	if !ok {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"junction/internal/app"
+	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
 
@@ -101,6 +102,43 @@ func TestCustomAPIInAChangeset(t *testing.T) {
 			res.Body.Close()
 			if res.StatusCode != 400 {
 				t.Fatalf("unknown transaction: %d", res.StatusCode)
+			}
+		})
+	}
+}
+
+// TestWorkflowCustomAPIInAChangeset calls a Custom API implemented by a
+// workflow inside a $batch changeset: on PostgreSQL the run answers as it
+// does outside one; on SQLite, where the changeset holds the only writer the
+// run needs, the call is refused at once instead of waiting forever.
+func TestWorkflowCustomAPIInAChangeset(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			j := start(t, d)
+			j.call("PUT", "/admin/v1/workflows/greet-flow", greetWorkflow, 201)
+			api := "/api/data/v9.2/"
+			j.call("POST", api+"customapis", map[string]any{
+				"uniquename": "sample_FlowGreet", "name": "FlowGreet", "bindingtype": 0, "isfunction": false, "implementation": "workflow:greet-flow",
+				"CustomAPIRequestParameters":  []any{map[string]any{"uniquename": "Name", "name": "Name", "type": 10, "isoptional": false}},
+				"CustomAPIResponseProperties": []any{map[string]any{"uniquename": "Greeting", "name": "Greeting", "type": 10}},
+			}, 204)
+			req, _ := http.NewRequest("POST", j.base+api+"$batch", strings.NewReader(batchOf([2]string{"sample_FlowGreet", `{"Name":"Ada"}`})))
+			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Content-Type", "multipart/mixed; boundary=batch_B1")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			want := `"Greeting":"Hello Ada"`
+			if d == store.SQLite {
+				want = "cannot run inside a $batch changeset on SQLite"
+			}
+			if res.StatusCode != 200 || !strings.Contains(string(out), want) {
+				t.Fatalf("%d %s", res.StatusCode, out)
 			}
 		})
 	}
