@@ -39,7 +39,7 @@ func buildComponents(d Deps) []Component {
 
 	lim := d.Config.Limits
 	rec := records.New(d.Store, d.Logger, nil)
-	web := webapi.New(webapi.Config{Records: rec, Auth: d.Keys, Logger: d.Logger, Limits: d.Config.webapiLimits,
+	web := webapi.New(webapi.Config{Records: rec, Auth: d.Keys, Logger: d.Logger, Limits: d.Config.webapiLimits, NodeID: d.NodeID,
 		MaxBody: lim.WebAPIMaxBody, JSON: lim.json()})
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})
 	amqpListen := d.Config.AMQPListen

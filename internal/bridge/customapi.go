@@ -10,11 +10,17 @@ import (
 
 	"junction/internal/function"
 	"junction/internal/records"
+	"junction/internal/store"
 	"junction/internal/webapi"
 	"junction/internal/workflow"
 )
 
 var _ webapi.CustomAPIRunner = (*Bridge)(nil)
+
+// transactionKey carries a Custom API call's changeset transaction token
+// (webapi.CustomAPICall.Transaction) to the Web API calls its function's
+// dataverse output binding makes (WriteRows).
+type transactionKey struct{}
 
 // RunCustomAPI implements webapi.CustomAPIRunner: "function:<name>" invokes
 // the function with the request parameters as its input (and, bound, the
@@ -22,7 +28,11 @@ var _ webapi.CustomAPIRunner = (*Bridge)(nil)
 // function returns. A function that throws fails the call the way a failing
 // plug-in fails a Dataverse message. "workflow:<name>" fires the workflow's
 // Request trigger with the same input as the trigger body and answers the
-// body of its Response action (see runWorkflow).
+// body of its Response action (see runWorkflow). Inside a $batch changeset,
+// the function's dataverse output binding writes in the changeset's
+// transaction, and the token is in the binding data as Transaction (and in
+// the workflow trigger's headers) for calls the implementation makes itself
+// with webapi.TransactionHeader.
 func (b *Bridge) RunCustomAPI(ctx context.Context, implementation string, call webapi.CustomAPICall) (map[string]any, error) {
 	kind, name, _ := strings.Cut(implementation, ":")
 	if (kind != "function" && kind != "workflow") || name == "" {
@@ -37,14 +47,20 @@ func (b *Bridge) RunCustomAPI(ctx context.Context, implementation string, call w
 			input["Target"] = map[string]any{"@odata.id": t.SetName + "(" + call.ID + ")"}
 		}
 	}
+	if call.Transaction != "" {
+		ctx = context.WithValue(ctx, transactionKey{}, call.Transaction)
+	}
 	if kind == "workflow" {
 		return b.runWorkflow(ctx, name, call, input)
 	}
 	if b.Host == nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: no function host is connected.", call.Name)
 	}
-	out, err := b.Host.Invoke(ctx, name, function.Trigger{Type: "customApi", Detail: call.Name, Value: input,
-		BindingData: map[string]any{"CustomApi": call.Name, "UserId": call.UserID}})
+	data := map[string]any{"CustomApi": call.Name, "UserId": call.UserID}
+	if call.Transaction != "" {
+		data["Transaction"] = call.Transaction
+	}
+	out, err := b.Host.Invoke(ctx, name, function.Trigger{Type: "customApi", Detail: call.Name, Value: input, BindingData: data})
 	if err != nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: %v", call.Name, err)
 	}
@@ -71,6 +87,12 @@ func (b *Bridge) runWorkflow(ctx context.Context, name string, call webapi.Custo
 	if b.Engine == nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: no workflow engine is connected.", call.Name)
 	}
+	if call.Transaction != "" && b.Records != nil && b.Records.Store().Dialect() == store.SQLite {
+		// The run records itself in the store, whose only writer the
+		// changeset holds until the call returns: it would wait forever.
+		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage,
+			"Custom API %s is implemented by a workflow, which cannot run inside a $batch changeset on SQLite (the changeset holds the store's only writer, which the run needs). Call it outside the changeset, or use PostgreSQL.", call.Name)
+	}
 	l, ok := b.Engine.Workflow(name)
 	if !ok {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: the workflow %s does not exist.", call.Name, name)
@@ -86,6 +108,9 @@ func (b *Bridge) runWorkflow(ctx context.Context, name string, call webapi.Custo
 	}
 	outputs := map[string]any{"body": input, "queries": map[string]any{}, "relativePathParameters": map[string]any{},
 		"headers": map[string]any{"Content-Type": "application/json", "x-ms-dataverse-user-id": call.UserID, "x-ms-dataverse-custom-api": call.Name}}
+	if call.Transaction != "" {
+		outputs["headers"].(map[string]any)[webapi.TransactionHeader] = call.Transaction
+	}
 	h, err := b.Engine.StartRun(ctx, l, workflow.StartOptions{Trigger: trigger, Outputs: outputs})
 	if err != nil {
 		return nil, records.Errorf(http.StatusInternalServerError, records.CodeInternal, "Custom API %s: %v", call.Name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	dv "junction/internal/dataverse"
 	"junction/internal/events"
 	"junction/internal/function"
+	"junction/internal/webapi"
 )
 
 // The function host's bindings over the broker, the event router and the
@@ -84,12 +86,38 @@ func (b *Bridge) Publish(ctx context.Context, topicEndpoint string, raw []json.R
 	return b.Router.Publish(ctx, topic, evs)
 }
 
+// headerTransport adds a header to every request.
+type headerTransport struct {
+	base        http.RoundTripper
+	name, value string
+}
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(t.name, t.value)
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
+}
+
 // WriteRows implements function.RowWriter through Junction's own Web API, so
 // rows get the same validation, lookups and change log as any client's.
 // mode "upsert" updates rows that carry their primary id and creates others.
 func (b *Bridge) WriteRows(ctx context.Context, entitySet, mode string, rows []map[string]any) error {
 	base, key := b.Local()
-	c, err := dv.New(dv.Config{URL: base, Token: key, MaxRetries: 2, HTTPClient: b.LocalClient})
+	client := b.LocalClient
+	if tok, _ := ctx.Value(transactionKey{}).(string); tok != "" {
+		// Inside a changeset: every write joins its transaction.
+		c := http.Client{}
+		if client != nil {
+			c = *client
+		}
+		c.Transport = headerTransport{base: c.Transport, name: webapi.TransactionHeader, value: tok}
+		client = &c
+	}
+	c, err := dv.New(dv.Config{URL: base, Token: key, MaxRetries: 2, HTTPClient: client})
 	if err != nil {
 		return err
 	}

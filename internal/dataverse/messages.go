@@ -118,6 +118,19 @@ func (c *Client) InitializeFrom(ctx context.Context, set, key, target string) (R
 	return out, err
 }
 
+// CalculateRollupField calculates the rollup column field of the row key of
+// set now and answers the row with the column, <field>_date and
+// <field>_state (Record keys as the Web API names them).
+func (c *Client) CalculateRollupField(ctx context.Context, set, key, field string) (Record, error) {
+	var out Record
+	err := c.Function(ctx, "CalculateRollupField", map[string]any{
+		"Target":    map[string]any{"@odata.id": keyPath(set, key)},
+		"FieldName": field,
+	}, &out)
+	delete(out, "@odata.context")
+	return out, err
+}
+
 // OrganizationDetail is what RetrieveCurrentOrganization answers.
 type OrganizationDetail struct {
 	OrganizationId, FriendlyName, OrganizationVersion, EnvironmentId, UrlName, UniqueName, State string

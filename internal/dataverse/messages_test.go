@@ -51,6 +51,13 @@ func TestClientMessagesAgainstJunction(t *testing.T) {
 			if err != nil || init["parentcustomerid_account@odata.bind"] != "accounts("+acc+")" {
 				t.Fatalf("InitializeFrom: %v %v", init, err)
 			}
+			if _, err := c.Create(ctx, "opportunities", dataverse.Record{"name": "Deal", "estimatedvalue": 250, "parentaccountid@odata.bind": "accounts(" + acc + ")"}); err != nil {
+				t.Fatal(err)
+			}
+			rollup, err := c.CalculateRollupField(ctx, "accounts", acc, "openrevenue")
+			if err != nil || fmt.Sprint(rollup["openrevenue"]) != "250" || fmt.Sprint(rollup["openrevenue_state"]) != "1" {
+				t.Fatalf("CalculateRollupField: %v %v", rollup, err)
+			}
 			init["lastname"] = "From InitializeFrom"
 			if _, err := c.Create(ctx, "contacts", init); err != nil {
 				t.Fatalf("create from InitializeFrom: %v", err)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"junction/internal/changelog"
 	"junction/internal/store"
@@ -438,33 +439,9 @@ func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, val
 		return nil, err
 	}
 	changed = append(changed, computed...)
-	var sets []string
-	var args []any
-	for _, k := range changed {
-		c, _ := t.Column(k)
-		v := after[k]
-		sets, args = append(sets, Quote(k)+" = ?"), append(args, toSQL(v))
-		if c.Polymorphic() {
-			var tbl any
-			if r, ok := v.(Ref); ok {
-				tbl = r.Table
-			}
-			sets, args = append(sets, Quote(TypeColumn(c))+" = ?"), append(args, tbl)
-		}
-	}
 	now := s.now().UTC().Truncate(1e3)
-	after["modifiedon"], after["versionnumber"] = now, before.Version()+1
-	sets = append(sets, `"modifiedon" = ?`, `"versionnumber" = ?`)
-	args = append(args, toSQL(now), before.Version()+1, before[t.PrimaryID()], before.Version())
-	res, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE %s = ? AND versionnumber = ?", Quote(t.SQLName()), strings.Join(sets, ", "), Quote(t.PrimaryID())), args...)
-	if err != nil {
-		if store.IsConflict(err) {
-			return nil, Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
-		}
-		return nil, fmt.Errorf("update %s: %w", t.Name, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The record was changed by another request; retry.")
+	if err := writeChanged(ctx, tx, t, before, after, changed, now); err != nil {
+		return nil, err
 	}
 	if err := s.syncPointer(ctx, tx, t, after, false); err != nil {
 		return nil, err
@@ -484,6 +461,44 @@ func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, val
 		return nil, err
 	}
 	return after, nil
+}
+
+// writeChanged writes the changed columns of after over the row before,
+// with its next version number (and, unless now is zero, modifiedon now),
+// as long as no other write came between.
+func writeChanged(ctx context.Context, tx store.Tx, t *Table, before, after Row, changed []string, now time.Time) error {
+	var sets []string
+	var args []any
+	for _, k := range changed {
+		c, _ := t.Column(k)
+		v := after[k]
+		sets, args = append(sets, Quote(k)+" = ?"), append(args, toSQL(v))
+		if c.Polymorphic() {
+			var tbl any
+			if r, ok := v.(Ref); ok {
+				tbl = r.Table
+			}
+			sets, args = append(sets, Quote(TypeColumn(c))+" = ?"), append(args, tbl)
+		}
+	}
+	if !now.IsZero() {
+		after["modifiedon"] = now
+		sets, args = append(sets, `"modifiedon" = ?`), append(args, toSQL(now))
+	}
+	after["versionnumber"] = before.Version() + 1
+	sets = append(sets, `"versionnumber" = ?`)
+	args = append(args, before.Version()+1, before[t.PrimaryID()], before.Version())
+	res, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE %s = ? AND versionnumber = ?", Quote(t.SQLName()), strings.Join(sets, ", "), Quote(t.PrimaryID())), args...)
+	if err != nil {
+		if store.IsConflict(err) {
+			return Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
+		}
+		return fmt.Errorf("update %s: %w", t.Name, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The record was changed by another request; retry.")
+	}
+	return nil
 }
 
 func contains(xs []string, x string) bool {

@@ -125,6 +125,8 @@ type Column struct {
 	ReadOnly   bool `yaml:"readOnly,omitempty" json:"readOnly,omitempty"`
 	CreateOnly bool `yaml:"createOnly,omitempty" json:"createOnly,omitempty"`
 	UpdateOnly bool `yaml:"updateOnly,omitempty" json:"updateOnly,omitempty"`
+	// Rollup makes the column a rollup column (see Rollup).
+	Rollup *Rollup `yaml:"rollup,omitempty" json:"rollup,omitempty"`
 	// System columns are maintained by Junction and cannot be written.
 	System bool `yaml:"-" json:"system,omitempty"`
 	// Custom marks a column added at runtime to a standard table.
@@ -266,7 +268,10 @@ type Table struct {
 	// Intersect is set on the intersect table of a many-to-many
 	// relationship.
 	Intersect *Intersect `yaml:"intersect,omitempty" json:"intersect,omitempty"`
-	Custom    bool       `yaml:"-" json:"custom,omitempty"`
+	// AttributeMaps are the columns copied from rows of other tables into a
+	// new row of this one (InitializeFrom).
+	AttributeMaps []AttributeMap `yaml:"attributeMaps,omitempty" json:"attributeMaps,omitempty"`
+	Custom        bool           `yaml:"-" json:"custom,omitempty"`
 	// ChangeTracking is on for every table; kept for metadata queries.
 	ChangeTracking bool `yaml:"-" json:"-"`
 
@@ -414,6 +419,7 @@ func (t *Table) Prepare(known func(string) bool) error {
 	if t.PrimaryName == "" {
 		return fmt.Errorf("table %s: primaryName is required", t.Name)
 	}
+	t.addRollupCompanions()
 	declared := map[string]*Column{}
 	for i := range t.Columns {
 		declared[t.Columns[i].Name] = &t.Columns[i]
@@ -535,6 +541,11 @@ func (c *Column) prepare(t *Table, known func(string) bool) error {
 	case "", "UserLocal", "DateOnly", "TimeZoneIndependent":
 	default:
 		return fmt.Errorf("%s: behavior must be UserLocal, DateOnly or TimeZoneIndependent", where)
+	}
+	if c.Rollup != nil {
+		if err := c.prepareRollup(where); err != nil {
+			return err
+		}
 	}
 	if c.Computed != "" || c.ReadOnly {
 		c.System = true

@@ -30,13 +30,33 @@ func ProjectTables(p *project.Project) ([]Table, []project.Problem) {
 		defs = append(defs, t)
 		from = append(from, f)
 	}
+	known := func(n string) bool { return names[n] }
+	all := map[string]*Table{}
+	var ready []int
 	for i, t := range defs {
-		if err := t.Prepare(func(n string) bool { return names[n] }); err != nil {
+		if err := t.Prepare(known); err != nil {
 			problems = append(problems, project.Problem{File: from[i], Message: err.Error()})
 			continue
 		}
 		// Prepare added the system columns; the stored form is rebuilt by Init.
 		out = append(out, defs[i])
+		all[t.Name] = &t
+		ready = append(ready, i)
+	}
+	if len(ready) == 0 {
+		return out, problems
+	}
+	// Attribute maps and rollups name other tables: check them against
+	// the standard tables and the project's.
+	for _, b := range Builtin() {
+		if err := b.Prepare(known); err == nil {
+			all[b.Name] = &b
+		}
+	}
+	for _, i := range ready {
+		if err := all[defs[i].Name].checkRelated(all); err != nil {
+			problems = append(problems, project.Problem{File: from[i], Message: err.Error()})
+		}
 	}
 	return out, problems
 }

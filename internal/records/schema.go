@@ -145,6 +145,13 @@ func (s *Service) Init(ctx context.Context, extra []Table) error {
 		for _, t := range stored { // defined at runtime
 			prepared = append(prepared, t)
 		}
+		all := map[string]*Table{}
+		for _, t := range prepared {
+			all[t.Name] = t
+		}
+		if err := CheckRelated(all); err != nil {
+			return err
+		}
 		return syncPrivileges(ctx, tx, prepared, s.now())
 	})
 	if err != nil {

@@ -81,7 +81,12 @@ func (t Table) clone() Table {
 		c.Targets = append([]string(nil), c.Targets...)
 		c.Links = append([]Link(nil), c.Links...)
 		c.Options = append([]Option(nil), c.Options...)
+		if c.Rollup != nil {
+			r := *c.Rollup
+			c.Rollup = &r
+		}
 	}
+	t.AttributeMaps = append([]AttributeMap(nil), t.AttributeMaps...)
 	t.Keys = append([]Key(nil), t.Keys...)
 	for i := range t.Keys {
 		t.Keys[i].Columns = append([]string(nil), t.Keys[i].Columns...)

@@ -23,6 +23,7 @@ func FuzzTableDefinition(f *testing.F) {
 	f.Add([]byte("name: new_x\nprimaryName: new_name\ncolumns:\n- {name: new_name, type: String}\n- {name: new_r, type: Lookup, links: [{target: new_x, name: r1, nav: n1, cascade: restrict}]}\n"))
 	f.Add([]byte("name: new_x\nprimaryName: new_name\ncolumns:\n- {name: new_name, type: String}\n- {name: new_n, type: String, computed: fullname}\n"))
 	f.Add([]byte("name: x\nprimaryName: n\nownership: None\nintersect: {name: a, entity1: x, attribute1: n, entity2: x, attribute2: n}\ncolumns: [{name: n, type: String}]\n"))
+	f.Add([]byte("name: x\nprimaryName: n\ncolumns:\n- {name: n, type: String}\n- {name: p, type: Lookup, targets: [x], relationship: x_p}\n- {name: c, type: Integer, rollup: {relationship: x_p, aggregate: COUNT}}\nattributeMaps: [{from: x, columns: [n, [n, n]]}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var tb records.Table
 		dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -33,6 +34,7 @@ func FuzzTableDefinition(f *testing.F) {
 		if err := tb.Prepare(func(n string) bool { return n == tb.Name }); err != nil {
 			return
 		}
+		_ = records.CheckRelated(map[string]*records.Table{tb.Name: &tb})
 		for i := range tb.Columns {
 			c, ok := tb.Column(tb.Columns[i].Name)
 			if !ok || c != &tb.Columns[i] {

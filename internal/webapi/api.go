@@ -32,6 +32,9 @@ type Config struct {
 	// JSON bounds the nesting depth and number of values of request bodies
 	// (zero fields: no bound).
 	JSON jsonvalue.Limits
+	// NodeID names this node as the holder of the background jobs it runs
+	// (asyncoperation.hostid); empty: a random id.
+	NodeID string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

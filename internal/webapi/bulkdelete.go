@@ -1,19 +1,14 @@
 package webapi
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"junction/internal/lifecycle"
 	"junction/internal/odata"
 	"junction/internal/records"
-	"junction/internal/store"
 )
 
 // BulkDelete (POST BulkDelete) records the job as an asyncoperation row
@@ -22,10 +17,10 @@ import (
 // client polls asyncoperations(JobId) until statecode is 3 (Completed) with
 // statuscode 30 (Succeeded) or 31 (Failed), as with Dataverse.
 //
-// A job is claimed by updating its row under its ETag, so on several nodes
-// sharing one database each job runs once; a job left In Progress by a node
-// that stopped is not resumed (it stays Locked, as its deletions may have
-// been partly committed).
+// The job's row holds all it needs (the QuerySet and its progress in data,
+// the node running it in hostid), and a node runs it under a lease, so a
+// job left In Progress by a node that stopped or died is resumed by
+// another, or the same node restarted (bulkdeletejob.go).
 
 const (
 	opBulkDelete = 13
@@ -35,6 +30,7 @@ const (
 
 	bulkDeleteChunk      = 500
 	jobPoll              = 5 * time.Second
+	jobLease             = 30 * time.Second
 	maxBulkDeleteQueries = 20
 	maxFilterDepth       = 10
 )
@@ -108,7 +104,11 @@ func (h *Handler) bulkDelete(c *Call) (map[string]any, error) {
 			}
 		}
 	}
-	row := records.Row{"name": name, "operationtype": int64(opBulkDelete), "data": string(data)}
+	state, err := json.Marshal(jobData{QuerySet: data})
+	if err != nil {
+		return nil, err
+	}
+	row := records.Row{"name": name, "operationtype": int64(opBulkDelete), "data": string(state)}
 	if s := stringParam(c.Params, "StartDateTime"); s != "" {
 		at, err := time.Parse(time.RFC3339, s)
 		if err != nil {
@@ -311,186 +311,4 @@ func conditionValue(v any, typ string) (odata.Literal, error) {
 		return odata.Literal{Kind: odata.LitFloat, Text: fmt.Sprint(x)}, nil
 	}
 	return odata.Literal{}, fmt.Errorf("value %v of type %s is not supported", v, typ)
-}
-
-// jobRunner runs BulkDelete jobs in the background.
-type jobRunner struct {
-	h    *Handler
-	log  *slog.Logger
-	wake chan struct{}
-
-	worker lifecycle.Worker
-}
-
-func newJobRunner(h *Handler, log *slog.Logger) *jobRunner {
-	return &jobRunner{h: h, log: log, wake: make(chan struct{}, 1)}
-}
-
-func (j *jobRunner) wakeUp() {
-	select {
-	case j.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Start runs the job loop until Stop; starting twice is a no-op.
-func (j *jobRunner) Start(ctx context.Context) error {
-	j.worker.Start(ctx, j.loop)
-	return nil
-}
-
-// Stop ends the loop and waits for the job under way; safe without Start.
-func (j *jobRunner) Stop(ctx context.Context) error { return j.worker.Stop(ctx) }
-
-func (j *jobRunner) loop(ctx context.Context) {
-	t := time.NewTicker(jobPoll)
-	defer t.Stop()
-	for {
-		for ctx.Err() == nil {
-			ran, err := j.runOne(ctx)
-			if err != nil && ctx.Err() == nil {
-				j.log.Error("bulk delete job", "err", err)
-			}
-			if !ran || err != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-j.wake:
-		case <-t.C:
-		}
-	}
-}
-
-// runOne claims the oldest ready job whose start time has come and runs it;
-// it reports whether there was one.
-func (j *jobRunner) runOne(ctx context.Context) (bool, error) {
-	h := j.h
-	jobs, ok := h.rec.Table("asyncoperation")
-	if !ok {
-		return false, nil
-	}
-	now := h.now().UTC()
-	var job records.Row
-	err := h.rec.Store().Tx(ctx, func(tx store.Tx) error {
-		var id string
-		err := tx.QueryRow(ctx, `SELECT asyncoperationid FROM `+records.Quote(jobs.SQLName())+
-			` WHERE statecode = ? AND operationtype = ? AND (postponeuntil IS NULL OR postponeuntil <= ?) ORDER BY createdon, asyncoperationid LIMIT 1`,
-			jobReady, opBulkDelete, records.SQLValue(now)).Scan(&id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		row, err := h.rec.Get(ctx, tx, jobs, id)
-		if err != nil {
-			return err
-		}
-		_, err = h.rec.Update(ctx, tx, jobs, id, records.Row{"statecode": int64(jobLocked), "statuscode": int64(jobInProgress), "startedon": now}, row.ETag(), records.Caller{UserID: ownerID(row)})
-		if err != nil {
-			return err
-		}
-		job = row
-		return nil
-	})
-	var re *records.Error
-	if errors.As(err, &re) && re.Status == http.StatusPreconditionFailed {
-		return true, nil // another node claimed it
-	}
-	if err != nil || job == nil {
-		return false, err
-	}
-	id := job["asyncoperationid"].(string)
-	n, runErr := j.run(ctx, job)
-	if ctx.Err() != nil {
-		return false, nil
-	}
-	done := records.Row{"statecode": int64(jobCompleted), "statuscode": int64(jobSucceeded), "completedon": h.now().UTC(),
-		"message": fmt.Sprintf("%d records deleted.", n), "friendlymessage": fmt.Sprintf("%d records deleted.", n)}
-	if runErr != nil {
-		done["statuscode"] = int64(jobFailed)
-		done["message"] = fmt.Sprintf("%d records deleted before the job failed: %v", n, runErr)
-		done["friendlymessage"] = records.AsError(runErr).Message
-	}
-	err = h.rec.Store().Tx(ctx, func(tx store.Tx) error {
-		_, err := h.rec.Update(ctx, tx, jobs, id, done, "", records.Caller{UserID: ownerID(job)})
-		return err
-	})
-	return true, err
-}
-
-func ownerID(row records.Row) string {
-	if ref, ok := row["ownerid"].(records.Ref); ok {
-		return ref.ID
-	}
-	return records.SystemUserID
-}
-
-// run deletes the rows of each query of the job, in chunks, each chunk one
-// transaction with its change-log entries.
-func (j *jobRunner) run(ctx context.Context, job records.Row) (int, error) {
-	h := j.h
-	data, _ := job["data"].(string)
-	queries, err := decodeQuerySet([]byte(data))
-	if err != nil {
-		return 0, err
-	}
-	// The job runs with its owner's privileges: it reads and deletes only the
-	// rows the owner could.
-	owner := ownerID(job)
-	grants := records.AdminGrants(owner)
-	if owner != records.SystemUserID {
-		if grants, err = h.rec.Grants(ctx, owner, false); err != nil {
-			return 0, err
-		}
-	}
-	caller := records.Caller{UserID: owner, CorrelationID: job["asyncoperationid"].(string), Grants: grants}
-	rq := &req{user: owner, grants: grants}
-	total := 0
-	for _, q := range queries {
-		t, filter, err := h.planBulkDelete(q, caller.UserID)
-		if err != nil {
-			return total, err
-		}
-		// With Delete at user depth only, only the owner's own rows are
-		// candidates (the rows it may read but not delete are left alone).
-		var own []odata.Frag
-		depth, err := grants.Need(records.RightDelete, t)
-		if err != nil {
-			return total, err
-		}
-		if depth <= records.DepthBasic {
-			own = []odata.Frag{{SQL: `t."ownerid" = ?`, Args: []any{owner}}}
-		}
-		for {
-			if ctx.Err() != nil {
-				return total, ctx.Err()
-			}
-			n := 0
-			err := h.rec.Store().Tx(ctx, func(tx store.Tx) error {
-				rows, err := h.selectRows(ctx, tx, rq, t, filter, own, nil, bulkDeleteChunk, 0)
-				if err != nil {
-					return err
-				}
-				for _, r := range rows {
-					if err := h.rec.Delete(ctx, tx, t, r[t.PrimaryID()].(string), "", caller); err != nil {
-						return err
-					}
-				}
-				n = len(rows)
-				return nil
-			})
-			if err != nil {
-				return total, err
-			}
-			total += n
-			if n < bulkDeleteChunk {
-				break
-			}
-		}
-	}
-	return total, nil
 }

@@ -23,6 +23,10 @@ type CustomAPICall struct {
 	Table  string         // the bound table, or ""
 	ID     string         // the bound row, or ""
 	UserID string         // the caller's systemuser
+	// Transaction, for a Custom API called inside a $batch changeset, is the
+	// token of the changeset's transaction: Web API requests sent with it
+	// in TransactionHeader run in that transaction, while the call lasts.
+	Transaction string
 }
 
 // SetCustomAPIs sets what runs Custom API implementations.
@@ -98,6 +102,9 @@ func (h *Handler) customAPIAction(api records.Row, params, props []records.Row) 
 	bound, _ := api["boundentitylogicalname"].(string)
 	impl, _ := api["implementation"].(string)
 	isFn, _ := api["isfunction"].(bool)
+	// Custom APIs run outside a transaction of their own, as their
+	// implementations may call the Web API; inside a $batch changeset they
+	// hand the changeset's transaction to those calls (TransactionHeader).
 	a := &Action{Name: name, Function: isFn, NoTx: true}
 	switch bt, _ := api["bindingtype"].(int64); bt {
 	case 1:
@@ -138,6 +145,11 @@ func (h *Handler) customAPIAction(api records.Row, params, props []records.Row) 
 			call := CustomAPICall{Name: name, Params: c.Params, ID: c.ID, UserID: c.Caller.UserID}
 			if c.Table != nil {
 				call.Table = c.Table.Name
+			}
+			if tx := txFrom(c.Ctx); tx != nil {
+				token, done := h.scopes.open(tx)
+				defer done()
+				call.Transaction = token
 			}
 			var err error
 			if res, err = h.customAPIs.RunCustomAPI(c.Ctx, impl, call); err != nil {

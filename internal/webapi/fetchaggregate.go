@@ -16,12 +16,15 @@ type aggColumn struct {
 	col   *records.Column // nil for count
 	expr  string          // the SQL expression
 	kind  string          // "group", "dategroup" or the aggregate method
+	// label turns a dategroup's number into its text (fiscal periods and
+	// years); nil keeps the number.
+	label func(int64) string
 }
 
 // fetchAggregate serves <fetch aggregate="true">: attributes with
 // aggregate="count|countcolumn|sum|avg|min|max" (distinct="true" for
-// countcolumn) or groupby="true" (dategrouping="day|month|quarter|year" for
-// dates), on the entity and its link-entities, ordered by <order alias>.
+// countcolumn) or groupby="true" (dategrouping="day|week|month|quarter|year|
+// fiscal-period|fiscal-year" for dates, see fetchdate.go), on the entity and its link-entities, ordered by <order alias>.
 // As in Dataverse, more than 50,000 rows is AggregateQueryRecordLimit.
 func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Table, f *Fetch) {
 	// The plan of joins and filters is the non-aggregate one; orders name
@@ -54,11 +57,11 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 				if c.Type != records.DateTime {
 					return badRequest("dategrouping needs a date and time column, not %s", c.Name)
 				}
-				expr, err := dateGroup(dialect, ref, a.DateGrouping)
+				g, err := h.dateGroup(rq, dialect, ref, a.DateGrouping)
 				if err != nil {
 					return err
 				}
-				ac.expr, ac.kind = expr, "dategroup"
+				ac.expr, ac.kind, ac.label = g.expr, "dategroup", g.label
 			case a.GroupBy == "true":
 				ac.kind = "group"
 			default:
@@ -72,6 +75,12 @@ func (h *Handler) fetchAggregate(w http.ResponseWriter, rq *req, t *records.Tabl
 				var ok bool
 				if ac.expr, ok = aggregateSQL(ac.kind, ref, a.Distinct == "true"); !ok {
 					return badRequest("aggregate %q is not one of count, countcolumn, sum, avg, min, max", a.Aggregate)
+				}
+				if ac.kind == "sum" {
+					// A group whose values are all null sums to 0 in FetchXML
+					// ("Aggregate data using FetchXml": Total 0 for the group
+					// of the account with no employees).
+					ac.expr = "COALESCE(" + ac.expr + ", 0)"
 				}
 			}
 			for _, prev := range cols {
@@ -210,6 +219,9 @@ func (h *Handler) runAggregate(rq *req, from string, args []any, query string, c
 					fc = c.col
 				}
 				v := records.FromSQL(fc, vals[i])
+				if n, ok := v.(int64); ok && c.label != nil {
+					v = c.label(n)
+				}
 				if v == nil && !keepNulls {
 					continue
 				}
@@ -252,23 +264,4 @@ func linkEntities(e *FetchEntity, out []*FetchEntity) []*FetchEntity {
 		out = linkEntities(&e.Links[i], out)
 	}
 	return out
-}
-
-// dateGroup is the SQL for dategrouping over a date-time column stored as
-// Unix microseconds, in UTC.
-func dateGroup(d store.Dialect, ref, grouping string) (string, error) {
-	parts := map[string][2]string{
-		"year":    {"CAST(strftime('%Y', %s / 1000000, 'unixepoch') AS INTEGER)", "YEAR"},
-		"month":   {"CAST(strftime('%m', %s / 1000000, 'unixepoch') AS INTEGER)", "MONTH"},
-		"day":     {"CAST(strftime('%d', %s / 1000000, 'unixepoch') AS INTEGER)", "DAY"},
-		"quarter": {"((CAST(strftime('%m', %s / 1000000, 'unixepoch') AS INTEGER) + 2) / 3)", "QUARTER"},
-	}
-	p, ok := parts[strings.ToLower(grouping)]
-	if !ok {
-		return "", badRequest("dategrouping %q is not supported (day, month, quarter, year)", grouping)
-	}
-	if d == store.Postgres {
-		return "CAST(EXTRACT(" + p[1] + " FROM to_timestamp(" + ref + " / 1000000.0) AT TIME ZONE 'UTC') AS BIGINT)", nil
-	}
-	return strings.Replace(p[0], "%s", ref, 1), nil
 }

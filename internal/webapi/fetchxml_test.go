@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"junction/internal/records"
 	"junction/internal/webapi"
 )
 
@@ -172,7 +173,7 @@ func TestFetchXMLAggregate(t *testing.T) {
 			{"plain attribute", `<fetch aggregate='true'><entity name='account'><attribute name='name' /><attribute name='accountid' alias='n' aggregate='count' /></entity></fetch>`, 400, "neither groupby nor aggregate"},
 			{"no alias", `<fetch aggregate='true'><entity name='account'><attribute name='accountid' aggregate='count' /></entity></fetch>`, 400, "alias"},
 			{"sum of text", `<fetch aggregate='true'><entity name='account'><attribute name='name' alias='s' aggregate='sum' /></entity></fetch>`, 400, "numeric"},
-			{"week", `<fetch aggregate='true'><entity name='account'><attribute name='createdon' alias='w' groupby='true' dategrouping='week' /></entity></fetch>`, 400, "dategrouping"},
+			{"hour", `<fetch aggregate='true'><entity name='account'><attribute name='createdon' alias='w' groupby='true' dategrouping='hour' /></entity></fetch>`, 400, "dategrouping"},
 		}
 		for _, tc := range tests {
 			r := b.do("GET", "accounts?fetchXml="+url.QueryEscape(tc.fetch), nil)
@@ -187,6 +188,69 @@ func TestFetchXMLAggregate(t *testing.T) {
 			} else if !strings.Contains(string(r.body), tc.want) {
 				t.Errorf("%s: %s", tc.name, r.body)
 			}
+		}
+	})
+}
+
+// dateGroupingFetch is the query of "Aggregate data using FetchXml",
+// Grouping by parts of a date, over lastonholdtime.
+const dateGroupingFetch = `<fetch aggregate='true'>
+   <entity name='account'>
+      <attribute name='numberofemployees' alias='Total' aggregate='sum' />
+      <attribute name='lastonholdtime' alias='Day' groupby='true' dategrouping='day' />
+      <attribute name='lastonholdtime' alias='Week' groupby='true' dategrouping='week' />
+      <attribute name='lastonholdtime' alias='Month' groupby='true' dategrouping='month' />
+      <attribute name='lastonholdtime' alias='Year' groupby='true' dategrouping='year' />
+      <attribute name='lastonholdtime' alias='FiscalPeriod' groupby='true' dategrouping='fiscal-period' />
+      <attribute name='lastonholdtime' alias='FiscalYear' groupby='true' dategrouping='fiscal-year' />
+      <order alias='Month' />
+   </entity>
+</fetch>`
+
+// TestFetchXMLDateGrouping runs the date grouping example of "Aggregate data
+// using FetchXml" on its ten accounts (nine on 3/25/2023, Example Account
+// with no employees on the day the page's answer gives, 8/27/2023) and
+// compares with the answer the page shows: weeks numbered as SQL Server
+// does, fiscal periods in the organization's default quarters ("Quarter 1
+// FY2023"). Then the organization's fiscal year starts in July, is named by
+// the year it ends in and has two periods named "P{0}".
+func TestFetchXMLDateGrouping(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bundle) {
+		for _, a := range []struct {
+			name      string
+			employees any
+			on        string
+		}{
+			{"Example Account", nil, "2023-08-27T12:00:00Z"}, {"Contoso Pharmaceuticals (sample)", 1500, ""}, {"Fabrikam, Inc. (sample)", 2700, ""},
+			{"Blue Yonder Airlines (sample)", 2900, ""}, {"City Power & Light (sample)", 2900, ""}, {"Coho Winery (sample)", 3900, ""},
+			{"Adventure Works (sample)", 4300, ""}, {"Alpine Ski House (sample)", 4800, ""}, {"Litware, Inc. (sample)", 6000, ""}, {"A. Datum Corporation (sample)", 6200, ""},
+		} {
+			on := a.on
+			if on == "" {
+				on = "2023-03-25T12:00:00Z"
+			}
+			b.create("accounts", map[string]any{"name": a.name, "numberofemployees": a.employees, "lastonholdtime": on})
+		}
+		run := func() string {
+			got, _ := json.Marshal(b.mustStatus(b.do("GET", "accounts?fetchXml="+url.QueryEscape(dateGroupingFetch), nil), 200).json(t)["value"])
+			return string(got)
+		}
+		want := `[{"Day":25,"FiscalPeriod":"Quarter 1 FY2023","FiscalYear":"FY2023","Month":3,"Total":35200,"Week":12,"Year":2023},` +
+			`{"Day":27,"FiscalPeriod":"Quarter 3 FY2023","FiscalYear":"FY2023","Month":8,"Total":0,"Week":35,"Year":2023}]`
+		if got := run(); got != want {
+			t.Errorf("default fiscal year:\ngot  %s\nwant %s", got, want)
+		}
+		b.mustStatus(b.do("PATCH", "organizations("+records.OrganizationID+")", map[string]any{"fiscalcalendarstart": "2022-07-01T00:00:00Z",
+			"fiscalperiodtype": 2, "fiscalyeardisplaycode": 2, "fiscalperiodformat": "P{0}", "fiscalyearformat": "FY{0}", "fiscalyearperiodconnect": "-"}), 204)
+		want = `[{"Day":25,"FiscalPeriod":"P2-FY2023","FiscalYear":"FY2023","Month":3,"Total":35200,"Week":12,"Year":2023},` +
+			`{"Day":27,"FiscalPeriod":"P1-FY2024","FiscalYear":"FY2024","Month":8,"Total":0,"Week":35,"Year":2023}]`
+		if got := run(); got != want {
+			t.Errorf("fiscal year from July:\ngot  %s\nwant %s", got, want)
+		}
+		b.mustStatus(b.do("PATCH", "organizations("+records.OrganizationID+")", map[string]any{"fiscalperiodtype": 5}), 204)
+		if r := b.do("GET", "accounts?fetchXml="+url.QueryEscape(dateGroupingFetch), nil); r.status != 400 || !strings.Contains(string(r.body), "fiscalperiodtype") {
+			t.Errorf("fiscalperiodtype 5: %d %s", r.status, r.body)
 		}
 	})
 }

@@ -41,6 +41,9 @@ type Handler struct {
 	jobs    *jobRunner
 	// customAPIs runs Custom API implementations (nil: none can run).
 	customAPIs CustomAPIRunner
+	// scopes are the changeset transactions open to Custom API
+	// implementations (TransactionHeader).
+	scopes txScopes
 }
 
 // NewHandler returns the Web API handler over cfg.Records, authenticating
@@ -55,7 +58,7 @@ func NewHandler(cfg Config) *Handler {
 	}
 	h := &Handler{rec: cfg.Records, auth: cfg.Auth, log: log, actions: map[string][]*Action{}, now: cfg.Now, json: cfg.JSON}
 	h.limits = NewLimiter(cfg.Limits, cfg.Now)
-	h.jobs = newJobRunner(h, log)
+	h.jobs = newJobRunner(h, log, cfg.NodeID)
 	h.registerBuiltinActions()
 	h.registerSecurityActions()
 	return h
@@ -105,6 +108,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if tok := r.Header.Get(TransactionHeader); tok != "" {
+		tx, leave, err := h.scopes.enter(tok)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		defer leave()
+		ctx = context.WithValue(ctx, txKey{}, tx)
+	}
 	query, err := odata.SplitQuery(r.URL.RawQuery)
 	if err != nil {
 		writeError(w, badRequest("%v", err))

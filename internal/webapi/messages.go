@@ -10,8 +10,9 @@ import (
 
 // registerMessages adds the Dataverse messages integrations call, with the
 // parameters and response shapes of Microsoft's Web API reference:
-// RetrieveCurrentOrganization, FormatAddress, InitializeFrom,
-// RetrieveTotalRecordCount and BulkDelete (bulkdelete.go).
+// RetrieveCurrentOrganization, FormatAddress, InitializeFrom (initialize.go),
+// CalculateRollupField (rollup.go), RetrieveTotalRecordCount and BulkDelete
+// (bulkdelete.go).
 func (h *Handler) registerMessages() {
 	str := func(n string) odata.Param { return odata.Param{Name: n, Type: "Edm.String"} }
 	strs := func(n string) odata.Param { return odata.Param{Name: n, Type: "Collection(Edm.String)"} }
@@ -30,8 +31,11 @@ func (h *Handler) registerMessages() {
 		Params:  []odata.Param{str("Line1"), str("City"), str("StateOrProvince"), str("PostalCode"), str("Country")},
 		Returns: []odata.Param{str("Address")}, Run: formatAddress})
 	h.Register(&Action{Name: "InitializeFrom", Function: true, Response: "crmbaseentity", Entity: true,
-		Params: []odata.Param{{Name: "EntityMoniker", Type: "mscrm.crmbaseentity"}, str("TargetEntityName"), str("TargetFieldType")},
-		Run:    initializeFrom})
+		Params: []odata.Param{{Name: "EntityMoniker", Type: "mscrm.crmbaseentity"}, str("TargetEntityName"), str("TargetFieldType"),
+			{Name: "SkipParentalRelationshipMapping", Type: "Edm.Boolean"}},
+		Run: initializeFrom})
+	h.Register(&Action{Name: "CalculateRollupField", Function: true, Response: "crmbaseentity", Entity: true,
+		Params: []odata.Param{{Name: "Target", Type: "mscrm.crmbaseentity"}, str("FieldName")}, NoTx: true, Run: h.calculateRollupField})
 	h.Register(&Action{Name: "RetrieveTotalRecordCount", Function: true, Response: "RetrieveTotalRecordCountResponse",
 		Params: []odata.Param{strs("EntityNames")}, Returns: []odata.Param{{Name: "EntityRecordCountCollection", Type: "mscrm.EntityRecordCountCollection"}},
 		Types: []odata.ComplexType{counts}, Run: retrieveTotalRecordCount})
@@ -119,53 +123,6 @@ func formatAddress(c *Call) (map[string]any, error) {
 	}
 	add(country)
 	return map[string]any{"Address": strings.Join(lines, "\r\n")}, nil
-}
-
-// initializeFrom answers InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,
-// TargetFieldType=@p3): the data for a new TargetEntityName row created in the
-// context of the row EntityMoniker names, i.e. the lookup relating the two.
-// Junction tables define no attribute maps, so no other column is copied
-// (Dataverse answers the same for a relationship without mapped columns).
-func initializeFrom(c *Call) (map[string]any, error) {
-	moniker, _ := c.Params["EntityMoniker"].(map[string]any)
-	ref, _ := moniker["@odata.id"].(string)
-	if ref == "" {
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "EntityMoniker must be {'@odata.id':'<set>(<id>)'}.")
-	}
-	target, ok := c.Rec.Table(stringParam(c.Params, "TargetEntityName"))
-	if !ok {
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "TargetEntityName %q is not a table.", stringParam(c.Params, "TargetEntityName"))
-	}
-	switch ft := stringParam(c.Params, "TargetFieldType"); ft {
-	case "", "All", "ValidForCreate", "ValidForUpdate", "ValidForRead", "0", "1", "2", "3":
-	default:
-		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "%q is not a TargetFieldType (All, ValidForCreate, ValidForUpdate, ValidForRead).", ft)
-	}
-	src, err := c.h.resolveBind(c.Ctx, c.Q, c.rq, ref)
-	if err != nil {
-		return nil, err
-	}
-	srcTable, _ := c.Rec.Table(src.Table)
-	if _, err := c.h.getRow(c.Ctx, c.Q, c.rq, srcTable, src.ID); err != nil {
-		return nil, err
-	}
-	out := map[string]any{
-		"@odata.context": c.Base + "$metadata#" + target.SetName + "/$entity",
-		"@odata.type":    "#Microsoft.Dynamics.CRM." + target.Name,
-	}
-	for i := range target.Columns {
-		col := &target.Columns[i]
-		if col.System || !col.Type.IsLookup() {
-			continue
-		}
-		for _, tg := range col.Targets {
-			if tg == src.Table {
-				out[col.NavName(tg)+"@odata.bind"] = srcTable.SetName + "(" + src.ID + ")"
-				return out, nil
-			}
-		}
-	}
-	return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "No relationship relates %s to %s.", target.Name, src.Table)
 }
 
 // retrieveTotalRecordCount answers RetrieveTotalRecordCount(EntityNames=@p1)

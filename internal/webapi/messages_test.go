@@ -25,11 +25,12 @@ func TestDocumentedMessages(t *testing.T) {
 				`{"@odata.context":"BASE$metadata#Microsoft.Dynamics.CRM.FormatAddressResponse","Address":"123 Maple St.\r\nSeattle, WA 98007\r\nUSA"}`, ""},
 			{"FormatAddress Japan", "FormatAddress(Line1=@p1,City=@p2,StateOrProvince=@p3,PostalCode=@p4,Country=@p5)?@p1='1-2-3%20Sakura'&@p2='Nagoya'&@p3='Aichi'&@p4='455-2345'&@p5='JAPAN'", 200,
 				`{"@odata.context":"BASE$metadata#Microsoft.Dynamics.CRM.FormatAddressResponse","Address":"455-2345\r\nAichi\r\nNagoya\r\n1-2-3 Sakura\r\nJAPAN"}`, ""},
-			// Section 3: Unbound Function InitializeFrom (no mapped columns: only the lookup).
+			// Section 3: Unbound Function InitializeFrom: the relating lookup and, for a
+			// contact, the account's mapped columns that have a value.
 			{"InitializeFrom", "InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)?@p1={'@odata.id':'accounts(ACC)'}&@p2='account'&@p3=Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'", 200,
 				`{"@odata.context":"BASE$metadata#accounts/$entity","@odata.type":"#Microsoft.Dynamics.CRM.account","parentaccountid@odata.bind":"accounts(ACC)"}`, "return=representation"},
 			{"InitializeFrom to another table", "InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)?@p1={'@odata.id':'accounts(ACC)'}&@p2='contact'&@p3=Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'", 200,
-				`{"@odata.context":"BASE$metadata#contacts/$entity","@odata.type":"#Microsoft.Dynamics.CRM.contact","parentcustomerid_account@odata.bind":"accounts(ACC)"}`, "return=representation"},
+				`{"@odata.context":"BASE$metadata#contacts/$entity","@odata.type":"#Microsoft.Dynamics.CRM.contact","address1_city":"Redmond","parentcustomerid_account@odata.bind":"accounts(ACC)"}`, "return=representation"},
 			{"InitializeFrom unknown row", "InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)?@p1={'@odata.id':'accounts(00000000-0000-0000-0000-000000000009)'}&@p2='account'&@p3=Microsoft.Dynamics.CRM.TargetFieldType'All'", 404,
 				`~0x80040217`, ""},
 			// Section 5: Unbound Function RetrieveTotalRecordCount.

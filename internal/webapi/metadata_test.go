@@ -93,12 +93,15 @@ func TestProjectValidation(t *testing.T) {
 	os.WriteFile(dir+"/tables/bad.yaml", []byte("name: Bad Name\nprimaryName: x\ncolumns: []\n"), 0o644)
 	os.WriteFile(dir+"/tables/bad2.yaml", []byte("name: t2\nprimaryName: n\ncolumns:\n  - {name: n, type: String, colour: red}\n"), 0o644)
 	os.WriteFile(dir+"/tables/bad3.yaml", []byte("name: t3\nprimaryName: n\ncolumns:\n  - {name: n, type: String}\n  - {name: l, type: Lookup, targets: [nosuch]}\n"), 0o644)
+	os.WriteFile(dir+"/tables/bad4.yaml", []byte("name: t4\nprimaryName: n\ncolumns:\n  - {name: n, type: String}\n  - {name: c, type: Integer, rollup: {relationship: t4_none, aggregate: COUNT}}\n"), 0o644)
+	os.WriteFile(dir+"/tables/bad5.yaml", []byte("name: t5\nprimaryName: n\ncolumns:\n  - {name: n, type: String}\nattributeMaps: [{from: account, columns: [[nosuchcolumn, n]]}]\n"), 0o644)
 	p, problems := project.Open(os.DirFS(dir), dir)
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
 	got := p.Validate(records.Validator{})
-	if len(got) != 3 || !strings.Contains(got.Error(), "bad.yaml") || !strings.Contains(got.Error(), "colour") || !strings.Contains(got.Error(), "nosuch") {
+	if len(got) != 5 || !strings.Contains(got.Error(), "bad.yaml") || !strings.Contains(got.Error(), "colour") || !strings.Contains(got.Error(), "nosuch") ||
+		!strings.Contains(got.Error(), "t4_none is not a one-to-many relationship") || !strings.Contains(got.Error(), "account has no column nosuchcolumn") {
 		t.Fatalf("problems: %v", got)
 	}
 }
