@@ -131,6 +131,7 @@ var (
 type Registry struct {
 	mu         sync.RWMutex
 	connectors map[string]*Connector
+	custom     map[string]bool // names SetCustom registered
 }
 
 // NewRegistry returns an empty registry.
@@ -138,13 +139,23 @@ func NewRegistry() *Registry { return &Registry{connectors: map[string]*Connecto
 
 // Register adds c. A second connector with the same name is an error.
 func (r *Registry) Register(c *Connector) error {
-	if c.Name == "" {
-		return errors.New("register connector: a name is required")
+	if err := c.check(); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.connectors[c.Name]; ok {
 		return fmt.Errorf("register connector %q: already registered", c.Name)
+	}
+	r.connectors[c.Name] = c
+	return nil
+}
+
+// check refuses a connector without a name, or with an operation that cannot
+// be called.
+func (c *Connector) check() error {
+	if c.Name == "" {
+		return errors.New("register connector: a name is required")
 	}
 	for _, op := range c.Operations {
 		if op.ID == "" || op.Invoke == nil {
@@ -154,7 +165,35 @@ func (r *Registry) Register(c *Connector) error {
 			return fmt.Errorf("register connector %q: operation %q is paged and needs a next link name and Next", c.Name, op.ID)
 		}
 	}
-	r.connectors[c.Name] = c
+	return nil
+}
+
+// SetCustom makes cs the registry's custom connectors (a project's OpenAPI
+// documents), replacing the ones an earlier call set; a name that a built-in
+// connector has is an error, and then nothing changes.
+func (r *Registry) SetCustom(cs []*Connector) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := map[string]bool{}
+	for _, c := range cs {
+		if err := c.check(); err != nil {
+			return err
+		}
+		if prev, ok := r.connectors[c.Name]; ok && !r.custom[c.Name] {
+			return fmt.Errorf("custom connector %q: a built-in connector has that name (%s)", c.Name, prev.Name)
+		}
+		if names[c.Name] {
+			return fmt.Errorf("custom connector %q: defined twice", c.Name)
+		}
+		names[c.Name] = true
+	}
+	for name := range r.custom {
+		delete(r.connectors, name)
+	}
+	r.custom = names
+	for _, c := range cs {
+		r.connectors[c.Name] = c
+	}
 	return nil
 }
 

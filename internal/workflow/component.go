@@ -76,6 +76,15 @@ func (c *Component) LoadProject(ctx context.Context, p *project.Project) error {
 	if len(problems) > 0 {
 		return project.Problems(problems)
 	}
+	if reg := c.e.opt.Connectors; reg != nil {
+		custom, err := pf.Connectors(c.e.opt.Outbound)
+		if err == nil {
+			err = reg.SetCustom(custom)
+		}
+		if err != nil {
+			return project.Problems{{File: "connectors/", Message: err.Error()}}
+		}
+	}
 	setting := pf.setting(c.e.opt.AppSetting)
 	c.e.mu.Lock()
 	c.e.project = pf.Project

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"junction/internal/connector"
+	"junction/internal/connector/openapi"
+	"junction/internal/outbound"
 	"junction/internal/expr"
 	"junction/internal/project"
 	"junction/internal/secrets"
@@ -30,6 +32,45 @@ type ProjectFiles struct {
 	Settings    map[string]string // local.settings.json Values (the environment wins)
 	Project     Project
 	Connections map[string]connector.Connection
+	// Custom are the project's custom connectors, by name.
+	Custom map[string]CustomConnector
+}
+
+// CustomConnector is an OpenAPI document of the project that becomes a
+// connector: OpenApiConnection actions call its operations by operationId,
+// on the connection of connections.json whose api.id ends in its name.
+type CustomConnector struct {
+	File string
+	Doc  []byte
+}
+
+// customConnectorFiles are where a project keeps custom connectors: the
+// folder the Power Platform connector CLI (paconn) downloads,
+// connectors/<name>/apiDefinition.swagger.json, or one document,
+// connectors/<name>.openapi.json (or .yaml, .yml).
+var customConnectorFiles = []string{"connectors/*/apiDefinition.swagger.json", "connectors/*.openapi.json", "connectors/*.openapi.yaml", "connectors/*.openapi.yml"}
+
+// customConnectorName is the connector a custom connector file defines: its
+// folder's or its file's name, lower-case, as connection api ids name it.
+func customConnectorName(file string) string {
+	if path.Base(file) == "apiDefinition.swagger.json" {
+		return strings.ToLower(path.Base(path.Dir(file)))
+	}
+	return strings.ToLower(strings.TrimSuffix(path.Base(file), ".openapi"+path.Ext(file)))
+}
+
+// Connectors builds the project's custom connectors, their calls dialling
+// through p (nil: the default outbound policy).
+func (pf *ProjectFiles) Connectors(p *outbound.Policy) ([]*connector.Connector, error) {
+	var out []*connector.Connector
+	for _, name := range sortedKeys(pf.Custom) {
+		c, err := openapi.Load(name, pf.Custom[name].Doc, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pf.Custom[name].File, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 var (
@@ -55,7 +96,7 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		env = noSettings
 	}
 	pf := &ProjectFiles{Workflows: map[string]*File{}, Files: map[string]string{}, Settings: map[string]string{},
-		Connections: map[string]connector.Connection{}, Project: Project{Parameters: map[string]any{}}}
+		Connections: map[string]connector.Connection{}, Project: Project{Parameters: map[string]any{}}, Custom: map[string]CustomConnector{}}
 	var problems []project.Problem
 	bad := func(file, format string, args ...any) {
 		problems = append(problems, project.Problem{File: file, Message: fmt.Sprintf(format, args...)})
@@ -188,6 +229,24 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 			pf.Project.Maps = map[string]string{}
 		}
 		pf.Project.Maps[path.Base(file)] = string(data)
+	}
+	for _, pattern := range customConnectorFiles {
+		for _, file := range p.Glob(pattern) {
+			name := customConnectorName(file)
+			data, err := p.ReadFile(file)
+			if err != nil {
+				continue // a folder
+			}
+			if prev, ok := pf.Custom[name]; ok {
+				bad(file, "the custom connector %q is also defined by %s", name, prev.File)
+				continue
+			}
+			if _, err := openapi.Load(name, data, nil); err != nil {
+				bad(file, "%v", err)
+				continue
+			}
+			pf.Custom[name] = CustomConnector{File: file, Doc: data}
+		}
 	}
 	for _, file := range p.Glob("*/" + workflowFile) {
 		name := path.Dir(file)
