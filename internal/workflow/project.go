@@ -10,8 +10,8 @@ import (
 
 	"junction/internal/connector"
 	"junction/internal/connector/openapi"
-	"junction/internal/outbound"
 	"junction/internal/expr"
+	"junction/internal/outbound"
 	"junction/internal/project"
 	"junction/internal/secrets"
 )
