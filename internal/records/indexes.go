@@ -20,7 +20,9 @@ import (
 //     active rows by name reads them in order;
 //   - every lookup (owner and customer lookups included), followed by the
 //     primary id, so the rows of one parent come in id order, as a list
-//     without $orderby is sorted.
+//     without $orderby is sorted; but for the lookups the platform fills in
+//     (createdby, owninguser, ...): those are read with their row, and an
+//     index on each of the seven would tax every write.
 //
 // Alternate keys have their unique index and an index on the folded value of
 // each text column (see apply). Every statement is CREATE INDEX IF NOT EXISTS,
@@ -51,7 +53,7 @@ func indexDDL(d store.Dialect, t *Table) []string {
 		add("ix_statecode", Quote("statecode")+", "+name)
 	}
 	for i := range t.Columns {
-		if c := &t.Columns[i]; c.Type.IsLookup() && c.Name != t.PrimaryID() {
+		if c := &t.Columns[i]; c.Type.IsLookup() && c.Computed == "" && c.Name != t.PrimaryID() {
 			add(lookupIndex(c), Quote(c.Name)+", "+id)
 		}
 	}

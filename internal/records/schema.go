@@ -440,7 +440,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 	// A lookup added to an existing table gets its index (see indexDDL).
 	for i := range t.Columns {
 		c := &t.Columns[i]
-		if old == nil || !c.Type.IsLookup() {
+		if old == nil || !c.Type.IsLookup() || c.Computed != "" {
 			continue
 		}
 		if _, ok := old.Column(c.Name); ok {
