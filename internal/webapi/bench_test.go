@@ -92,17 +92,7 @@ func BenchmarkFilteredQuery(b *testing.B) {
 		}
 		bd.mustStatus(bd.do("POST", "accounts/Microsoft.Dynamics.CRM.CreateMultiple", map[string]any{"Targets": targets}), 200)
 		q := "accounts?" + url.Values{"$select": {"name,revenue"}, "$filter": {"address1_city eq 'paris' and revenue gt 500"}, "$orderby": {"name"}, "$top": {"50"}}.Encode()
-		b.SetParallelism(8) // 16 concurrent clients on 2 cores
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				r := bd.do("GET", q, nil)
-				if r.status != 200 {
-					b.Fatalf("query: %d %s", r.status, r.body)
-				}
-			}
-		})
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+		queryInParallel(b, bd, q)
 	})
 }
 
@@ -161,6 +151,21 @@ func BenchmarkAggregate100k(b *testing.B) {
 	})
 }
 
+// queryInParallel GETs path from 16 concurrent clients and reports the rate.
+func queryInParallel(b *testing.B, bd *bundle, path string) {
+	b.SetParallelism(8) // 16 concurrent clients on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := bd.do("GET", path, nil)
+			if r.status != 200 {
+				b.Fatalf("query: %d %s", r.status, r.body)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+}
+
 // BenchmarkQuery35k runs the list query of issue 18 over 35,000 accounts: a
 // filter on an unindexed column that keeps 18% of the rows, ordered by the
 // primary name, first 20 rows. An index on the primary name serves the order,
@@ -170,17 +175,7 @@ func BenchmarkQuery35k(b *testing.B) {
 		seedAccounts(b, bd, 35000)
 		analyze(b, bd, "rec_account")
 		q := "accounts?" + url.Values{"$filter": {"numberofemployees gt 40"}, "$orderby": {"name"}, "$top": {"20"}}.Encode()
-		b.SetParallelism(8) // 16 concurrent clients on 2 cores
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				r := bd.do("GET", q, nil)
-				if r.status != 200 {
-					b.Fatalf("query: %d %s", r.status, r.body)
-				}
-			}
-		})
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+		queryInParallel(b, bd, q)
 	})
 }
 
