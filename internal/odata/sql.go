@@ -310,7 +310,16 @@ func (c *Compiler) compare(sc *scope, b Binary) (sexpr, error) {
 				left = "CAST(" + left + " AS DOUBLE PRECISION)"
 			}
 		}
-		return sexpr{sql: "(" + left + " " + sqlOp[op] + " ?)", args: append(lv.args, arg)}, nil
+		cmp := "(" + left + " " + sqlOp[op] + " ?)"
+		if c.Dialect == store.SQLite && lv.col != nil && lv.col.Type == records.State {
+			// statecode is indexed but has few values, and most rows are
+			// active: SQLite would take a condition on it for a selective one
+			// and prefer its index, then sort, to an index that serves the
+			// ORDER BY and stops at the LIMIT. Said to keep most rows, it is
+			// used only when nothing better is.
+			cmp = "likelihood(" + cmp + ", 0.9)"
+		}
+		return sexpr{sql: cmp, args: append(lv.args, arg)}, nil
 	}
 	rv, err := c.value(sc, r)
 	if err != nil {

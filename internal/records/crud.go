@@ -66,7 +66,7 @@ func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
 	if err := rows.Scan(ptrs...); err != nil {
 		return nil, err
 	}
-	row := Row{}
+	row := make(Row, len(t.Columns))
 	j := 0
 	for i := range t.Columns {
 		c := &t.Columns[i]
@@ -109,13 +109,29 @@ func (s *Service) Get(ctx context.Context, q store.Querier, t *Table, id string)
 // FindByKey returns the primary id of the row whose key columns have values;
 // the columns must form an alternate key of t (or be the primary id).
 func (s *Service) FindByKey(ctx context.Context, q store.Querier, t *Table, values map[string]any) (string, error) {
+	sqlText, args, err := KeyQuery(t, values)
+	if err != nil {
+		return "", err
+	}
+	var id string
+	err = q.QueryRow(ctx, sqlText, args...).Scan(&id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", Errorf(http.StatusNotFound, CodeNotFound, "A record with the specified key values does not exist in %s entity", t.Name)
+	}
+	return id, err
+}
+
+// KeyQuery is the statement FindByKey runs, with its arguments: the primary
+// id of the row whose key columns have values, sought in the key's unique
+// index.
+func KeyQuery(t *Table, values map[string]any) (string, []any, error) {
 	names := make([]string, 0, len(values))
 	for n := range values {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	if !isKey(t, names) {
-		return "", Errorf(http.StatusBadRequest, CodeBadSegment, "The key attribute(s) %s do not form an alternate key of %s.", strings.Join(names, ", "), t.Name)
+		return "", nil, Errorf(http.StatusBadRequest, CodeBadSegment, "The key attribute(s) %s do not form an alternate key of %s.", strings.Join(names, ", "), t.Name)
 	}
 	var where []string
 	var args []any
@@ -123,17 +139,12 @@ func (s *Service) FindByKey(ctx context.Context, q store.Querier, t *Table, valu
 		c, _ := t.Column(n)
 		v, err := Convert(t, c, values[n])
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		where = append(where, Quote(n)+" = ?")
 		args = append(args, toSQL(v))
 	}
-	var id string
-	err := q.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", Quote(t.PrimaryID()), Quote(t.SQLName()), strings.Join(where, " AND ")), args...).Scan(&id)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", Errorf(http.StatusNotFound, CodeNotFound, "A record with the specified key values does not exist in %s entity", t.Name)
-	}
-	return id, err
+	return fmt.Sprintf("SELECT %s FROM %s WHERE %s", Quote(t.PrimaryID()), Quote(t.SQLName()), strings.Join(where, " AND ")), args, nil
 }
 
 func isKey(t *Table, names []string) bool {

@@ -51,6 +51,11 @@ func Migrations() []store.Migration {
 			key_role     TEXT NOT NULL,
 			created_at   BIGINT NOT NULL
 		);`,
+	}, {
+		Component: "records",
+		Version:   3,
+		Name:      "Dataverse's indexes on the existing record tables",
+		Func:      indexExisting,
 	}}
 }
 
@@ -408,8 +413,8 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 				cols = append(cols, Quote(TypeColumn(c))+" TEXT")
 			}
 		}
-		ddl = append(ddl, fmt.Sprintf("CREATE TABLE %s (%s)", Quote(t.SQLName()), strings.Join(cols, ", ")),
-			fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_modifiedon"), Quote(t.SQLName()), Quote("modifiedon")))
+		ddl = append(ddl, fmt.Sprintf("CREATE TABLE %s (%s)", Quote(t.SQLName()), strings.Join(cols, ", ")))
+		ddl = append(ddl, indexDDL(tx.Dialect(), t)...)
 	} else {
 		for i := range t.Columns {
 			c := &t.Columns[i]
@@ -432,20 +437,16 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 			}
 		}
 	}
-	// Indexes on lookups, created when missing, but for the lookups the
-	// platform fills in (createdby, owninguser, ...): those are read with
-	// their row, and an index on each would tax every write.
+	// A lookup added to an existing table gets its index (see indexDDL).
 	for i := range t.Columns {
 		c := &t.Columns[i]
-		if !c.Type.IsLookup() || c.Computed != "" {
+		if old == nil || !c.Type.IsLookup() || c.Computed != "" {
 			continue
 		}
-		if old != nil {
-			if _, ok := old.Column(c.Name); ok {
-				continue
-			}
+		if _, ok := old.Column(c.Name); ok {
+			continue
 		}
-		ddl = append(ddl, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Quote(t.SQLName()+"_"+c.Name), Quote(t.SQLName()), Quote(c.Name)))
+		ddl = append(ddl, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s, %s)", Quote(t.SQLName()+"_"+lookupIndex(c)), Quote(t.SQLName()), Quote(c.Name), Quote(t.PrimaryID())))
 	}
 	// String comparisons in queries fold case (see Fold); an index on the
 	// folded value of each text key column lets a $filter on an alternate

@@ -182,7 +182,7 @@ func (s *Service) DeleteColumn(ctx context.Context, table, name string) error {
 		}
 		var ddl []string
 		if oc.Type.IsLookup() {
-			ddl = append(ddl, "DROP INDEX IF EXISTS "+Quote(old.SQLName()+"_"+name))
+			ddl = append(ddl, "DROP INDEX IF EXISTS "+Quote(old.SQLName()+"_"+lookupIndex(oc)), "DROP INDEX IF EXISTS "+Quote(old.SQLName()+"_"+name))
 		}
 		ddl = append(ddl, fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s", Quote(old.SQLName()), Quote(name)))
 		if oc.Polymorphic() {

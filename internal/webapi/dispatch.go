@@ -248,19 +248,28 @@ func (h *Handler) resolveKey(ctx context.Context, q store.Querier, t *records.Ta
 	if k.ID != "" {
 		return k.ID, nil
 	}
+	vals, err := keyValues(t, k)
+	if err != nil {
+		return "", err
+	}
+	return h.rec.FindByKey(ctx, q, t, vals)
+}
+
+// keyValues are the column values of an alternate key segment.
+func keyValues(t *records.Table, k odata.Key) (map[string]any, error) {
 	vals := map[string]any{}
 	for n, lit := range k.Values {
 		c, ok := t.Column(n)
 		if !ok {
-			return "", records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "'%s' is not an attribute of %s.", n, t.Name)
+			return nil, records.Errorf(http.StatusBadRequest, records.CodeBadSegment, "'%s' is not an attribute of %s.", n, t.Name)
 		}
 		v, err := literalValue(c, lit)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		vals[n] = v
 	}
-	return h.rec.FindByKey(ctx, q, t, vals)
+	return vals, nil
 }
 
 // existing returns the id of the row a key names, which must exist.

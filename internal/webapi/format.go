@@ -140,7 +140,8 @@ func (h *Handler) shape(ctx context.Context, q store.Querier, rq *req, t *record
 	}
 	out := make([]map[string]any, len(rows))
 	for i, row := range rows {
-		obj := map[string]any{"@odata.etag": row.ETag()}
+		obj := make(map[string]any, len(cols)+2)
+		obj["@odata.etag"] = row.ETag()
 		obj[t.PrimaryID()] = row[t.PrimaryID()]
 		for _, c := range cols {
 			v := row[c.Name]

@@ -50,9 +50,22 @@ func queryErr(err error) error {
 // selectRows runs SELECT over t with the filter (and extra conditions),
 // ordering, limit and offset.
 func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) ([]records.Row, error) {
-	extra, err := h.withScope(rq, t, extra)
+	sqlText, args, err := h.selectSQL(rq, t, filter, extra, order, limit, offset)
 	if err != nil {
 		return nil, err
+	}
+	rows, err := q.Query(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", t.Name, err)
+	}
+	return store.CollectRows(rows, func(rows *sql.Rows) (records.Row, error) { return records.ScanRow(t, rows) })
+}
+
+// selectSQL is the statement selectRows runs, with its arguments.
+func (h *Handler) selectSQL(rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) (string, []any, error) {
+	extra, err := h.withScope(rq, t, extra)
+	if err != nil {
+		return "", nil, err
 	}
 	c := h.compiler(rq)
 	var where []string
@@ -60,7 +73,7 @@ func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *r
 	if filter != nil {
 		f, err := c.Filter(t, "t", filter)
 		if err != nil {
-			return nil, queryErr(err)
+			return "", nil, queryErr(err)
 		}
 		where, args = append(where, f.SQL), append(args, f.Args...)
 	}
@@ -69,20 +82,19 @@ func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *r
 	}
 	ob, err := c.OrderBy(t, "t", order)
 	if err != nil {
-		return nil, queryErr(err)
+		return "", nil, queryErr(err)
 	}
 	sqlText := "SELECT " + records.SelectList(t, "t") + " FROM " + records.Quote(t.SQLName()) + " t"
 	if len(where) > 0 {
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
-	sqlText += " ORDER BY " + ob.SQL + " LIMIT ? OFFSET ?"
+	// LIMIT and OFFSET are written into the statement: SQLite weighs reading
+	// rows in an index's order against sorting them only for a literal
+	// LIMIT, and PostgreSQL's generic plan of a prepared statement guesses
+	// at an OFFSET it is not given, and may then sort.
+	sqlText += " ORDER BY " + ob.SQL + " LIMIT " + strconv.Itoa(limit) + " OFFSET " + strconv.Itoa(offset)
 	args = append(args, ob.Args...)
-	args = append(args, limit, offset)
-	rows, err := q.Query(ctx, sqlText, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", t.Name, err)
-	}
-	return store.CollectRows(rows, func(rows *sql.Rows) (records.Row, error) { return records.ScanRow(t, rows) })
+	return sqlText, args, nil
 }
 
 func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag) (int, error) {
@@ -182,20 +194,10 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		return
 	}
 	filter := andExpr(extra, q.Filter)
-	pageSize := MaxPageSize
-	paged := true
-	if rq.prefer.maxPageSize > 0 {
-		pageSize = min(rq.prefer.maxPageSize, MaxPageSize)
-	}
-	if q.Top >= 0 {
-		pageSize, paged = min(q.Top, MaxPageSize), false
-	}
-	offset := 0
-	if q.Skip != "" {
-		if offset, err = decodeSkip(q.Skip); err != nil {
-			h.fail(w, rq, err)
-			return
-		}
+	pageSize, paged, offset, err := page(rq, q)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
 	}
 	resp := map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + selectSuffix(q)}
 	err = h.read(rq, func(qr store.Querier) error {
@@ -238,6 +240,23 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(rq.prefer.maxPageSize))
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// page is the page size of a collection GET ($top, or odata.maxpagesize, at
+// most MaxPageSize), whether more pages follow it by a next link, and the
+// offset its $skiptoken gives.
+func page(rq *req, q *odata.Query) (size int, paged bool, offset int, err error) {
+	size, paged = MaxPageSize, true
+	if rq.prefer.maxPageSize > 0 {
+		size = min(rq.prefer.maxPageSize, MaxPageSize)
+	}
+	if q.Top >= 0 {
+		size, paged = min(q.Top, MaxPageSize), false
+	}
+	if q.Skip != "" {
+		offset, err = decodeSkip(q.Skip)
+	}
+	return size, paged, offset, err
 }
 
 // andExpr joins two optional filters.

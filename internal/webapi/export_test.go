@@ -1,0 +1,50 @@
+package webapi
+
+import (
+	"fmt"
+	"net/url"
+
+	"junction/internal/odata"
+	"junction/internal/records"
+)
+
+// ListSQL is the SELECT, with its arguments, that a GET of the entity set
+// with the query string rawQuery runs for the administrator.
+func (h *Handler) ListSQL(set, rawQuery string) (string, []any, error) {
+	t, ok := h.rec.TableBySet(set)
+	if !ok {
+		return "", nil, fmt.Errorf("no entity set %s", set)
+	}
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", nil, err
+	}
+	rq := &req{query: vals}
+	q, err := h.parseQuery(rq)
+	if err != nil {
+		return "", nil, err
+	}
+	size, _, offset, err := page(rq, q)
+	if err != nil {
+		return "", nil, err
+	}
+	return h.selectSQL(rq, t, q.Filter, nil, q.OrderBy, size+1, offset)
+}
+
+// KeySQL is the SELECT, with its arguments, that resolves the key segment
+// key (the text between the parentheses of set(key)).
+func (h *Handler) KeySQL(set, key string) (string, []any, error) {
+	t, ok := h.rec.TableBySet(set)
+	if !ok {
+		return "", nil, fmt.Errorf("no entity set %s", set)
+	}
+	k, err := odata.ParseKey(key)
+	if err != nil {
+		return "", nil, err
+	}
+	vals, err := keyValues(t, k)
+	if err != nil {
+		return "", nil, err
+	}
+	return records.KeyQuery(t, vals)
+}
