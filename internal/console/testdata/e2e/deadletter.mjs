@@ -1,14 +1,10 @@
 // An operator finds a dead-lettered message from the overview, reads why it
 // failed, and resubmits it. Run by messaging_test.go.
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const { BASE, OPERATOR_KEY, SHOTS } = process.env;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   const failures = [];

@@ -1,15 +1,11 @@
 // Reads the integration map of the demo project after its README's steps:
 // the routes a person follows there, and the live state on the nodes. Run by
 // demo_test.go with BASE, ADMIN_KEY and SHOTS.
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const { BASE, ADMIN_KEY, SHOTS } = process.env;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const failures = [];

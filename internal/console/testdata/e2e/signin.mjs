@@ -1,15 +1,11 @@
 // Signs in to the console, checks what an admin and an operator see, creates a
 // key, and takes screenshots. Run by console_test.go with BASE, ADMIN_KEY,
 // OPERATOR_KEY and SHOTS in the environment.
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const { BASE, ADMIN_KEY, OPERATOR_KEY, SHOTS } = process.env;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   const failures = [];

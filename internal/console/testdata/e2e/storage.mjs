@@ -2,15 +2,11 @@
 // account table's rows, the dead letter of a queue, the retention in force,
 // the disk. Run by storage_test.go with BASE, OPERATOR_KEY and SHOTS in the
 // environment.
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const { BASE, OPERATOR_KEY, SHOTS } = process.env;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   const failures = [];

@@ -2,16 +2,12 @@
 // the first rows of every list, and checks what a person reads: no
 // "undefined", "[object Object]", "NaN" or raw base64 in any cell, and no
 // horizontal overflow. Run by console_test.go with BASE, ADMIN_KEY and SHOTS.
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const { BASE, ADMIN_KEY, SHOTS } = process.env;
 const bad = /\bundefined\b|\[object Object\]|\bNaN\b|^(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9+/]{32,}={0,2}$|"\$content":\s*"[A-Za-z0-9+/=]{16,}"/m;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchBrowser();
 const problems = [];
 try {
   for (const width of [1440, 800]) {
