@@ -1,0 +1,80 @@
+package changelog_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"junction/internal/changelog"
+	"junction/internal/store"
+	"junction/internal/store/postgres"
+	"junction/internal/store/storetest"
+)
+
+// BenchmarkChangelogAppend measures committed record writes per second from
+// concurrent writers, each write one transaction that inserts a row and
+// appends its change, as the record service does:
+//
+//	go test -run '^$' -bench ChangelogAppend -benchtime 3s ./internal/changelog/
+func BenchmarkChangelogAppend(b *testing.B) {
+	ctx := context.Background()
+	rows := store.Migration{Component: "bench", Version: 1, Name: "rows",
+		SQL: "CREATE TABLE bench_rows (id BIGINT PRIMARY KEY, name TEXT NOT NULL)"}
+	for _, d := range storetest.Drivers {
+		for _, writers := range []int{1, 16, 64} {
+			b.Run(fmt.Sprintf("%s/writers=%d", d, writers), func(b *testing.B) {
+				s := openBenchStore(b, d)
+				if err := s.Migrate(ctx, append(changelog.Migrations(), rows)); err != nil {
+					b.Fatal(err)
+				}
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				for range writers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							id := next.Add(1)
+							if id > int64(b.N) {
+								return
+							}
+							if err := s.Tx(ctx, func(tx store.Tx) error {
+								if _, err := tx.Exec(ctx, "INSERT INTO bench_rows (id, name) VALUES (?, ?)", id, "Bench"); err != nil {
+									return err
+								}
+								_, err := changelog.Append(ctx, tx, changelog.Change{Table: "bench_rows", RecordID: fmt.Sprint(id),
+									Message: changelog.Create, Changed: []string{"name"}, After: map[string]any{"id": id, "name": "Bench"}})
+								return err
+							}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+			})
+		}
+	}
+}
+
+// openBenchStore opens a store as a server does: on PostgreSQL, with the
+// production pool size.
+func openBenchStore(b *testing.B, d store.Dialect) store.Store {
+	if d != store.Postgres {
+		return storetest.Open(b, d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := postgres.Open(ctx, storetest.RequirePostgres(b), postgres.Options{Schema: storetest.NewSchema(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
