@@ -26,7 +26,10 @@ func BenchmarkChangelogAppend(b *testing.B) {
 	for _, d := range storetest.Drivers {
 		for _, writers := range []int{1, 16, 64} {
 			b.Run(fmt.Sprintf("%s/writers=%d", d, writers), func(b *testing.B) {
-				s := openBenchStore(b, d)
+				s := storetest.Open(b, d)
+				if d == store.Postgres {
+					s = openPostgres(b, 16) // the production pool
+				}
 				if err := s.Migrate(ctx, append(changelog.Migrations(), rows)); err != nil {
 					b.Fatal(err)
 				}
@@ -63,18 +66,16 @@ func BenchmarkChangelogAppend(b *testing.B) {
 	}
 }
 
-// openBenchStore opens a store as a server does: on PostgreSQL, with the
-// production pool size.
-func openBenchStore(b *testing.B, d store.Dialect) store.Store {
-	if d != store.Postgres {
-		return storetest.Open(b, d)
-	}
+// openPostgres opens a PostgreSQL store in a fresh schema with a pool of
+// maxConns connections.
+func openPostgres(tb testing.TB, maxConns int) store.Store {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := postgres.Open(ctx, storetest.RequirePostgres(b), postgres.Options{Schema: storetest.NewSchema(b)})
+	s, err := postgres.Open(ctx, storetest.RequirePostgres(tb), postgres.Options{Schema: storetest.NewSchema(tb), MaxConns: maxConns})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { s.Close() })
+	tb.Cleanup(func() { s.Close() })
 	return s
 }

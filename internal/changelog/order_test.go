@@ -1,0 +1,151 @@
+package changelog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"junction/internal/changelog"
+	"junction/internal/store"
+)
+
+var errRollBack = errors.New("rolled back on purpose")
+
+// TestReaderNeverSkipsConcurrentWriters: on PostgreSQL writers draw seqs and
+// commit in any order. Many writers append while a reader follows the log
+// with a cursor; some take their transaction id long before they append (a
+// record written first), some commit changes drawn long before, some roll
+// back, and one transaction that appends nothing stays open throughout. The
+// reader must see exactly the committed changes, each once, in seq order.
+func TestReaderNeverSkipsConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	s := openPostgres(t, 40)
+	ctx := context.Background()
+	if err := s.Migrate(ctx, append(changelog.Migrations(), store.Migration{Component: "ordertest", Version: 1, Name: "rows",
+		SQL: "CREATE TABLE order_rows (id TEXT PRIMARY KEY)"})); err != nil {
+		t.Fatal(err)
+	}
+
+	// A transaction that holds an id and appends nothing holds no reader back.
+	bystander := make(chan struct{})
+	var standing sync.WaitGroup
+	standing.Add(1)
+	go func() {
+		defer standing.Done()
+		s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO order_rows (id) VALUES ('bystander')"); err != nil {
+				t.Error(err)
+			}
+			<-bystander
+			return errRollBack
+		})
+	}()
+
+	const writers, txPerWriter = 32, 8
+	var mu sync.Mutex
+	committed := map[string]bool{} // record id → committed
+	var writing sync.WaitGroup
+	var done atomic.Bool
+	for w := range writers {
+		writing.Add(1)
+		go func() {
+			defer writing.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			pause := func() { time.Sleep(time.Duration(r.IntN(3000)) * time.Microsecond) }
+			for i := range txPerWriter {
+				rollBack := r.IntN(5) == 0
+				var ids []string
+				err := s.Tx(ctx, func(tx store.Tx) error {
+					if r.IntN(2) == 0 { // the transaction gets its id long before it draws
+						if _, err := tx.Exec(ctx, "INSERT INTO order_rows (id) VALUES (?)", fmt.Sprintf("%d-%d", w, i)); err != nil {
+							return err
+						}
+						pause()
+					}
+					for k := range 1 + r.IntN(3) {
+						id := fmt.Sprintf("%d-%d-%d", w, i, k)
+						if _, err := changelog.Append(ctx, tx, changelog.Change{Table: "account", RecordID: id, Message: changelog.Update}); err != nil {
+							return err
+						}
+						ids = append(ids, id)
+						pause()
+					}
+					pause()
+					if rollBack {
+						return errRollBack
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errRollBack) {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, id := range ids {
+					committed[id] = err == nil
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	go func() { writing.Wait(); done.Store(true) }()
+
+	var seen []changelog.Change
+	for {
+		finished := done.Load() // read before the batch: an empty batch after it means the end
+		var batch []changelog.Change
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			c, err := changelog.OpenCursorAt(ctx, tx, "follower", 0)
+			if err != nil {
+				return err
+			}
+			if batch, err = c.Next(ctx, tx, "", 5); err != nil || len(batch) == 0 {
+				return err
+			}
+			return c.Advance(ctx, tx, batch[len(batch)-1].Seq)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, batch...)
+		if len(batch) == 0 && finished {
+			break
+		}
+	}
+	close(bystander)
+	standing.Wait()
+
+	var all []changelog.Change
+	if err := s.Read(ctx, func(q store.Querier) error {
+		var err error
+		all, err = changelog.Read(ctx, q, 0, "", 100_000)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, ok := range committed {
+		if ok {
+			want++
+		}
+	}
+	if len(all) != want {
+		t.Fatalf("the log has %d changes, the writers committed %d", len(all), want)
+	}
+	if len(seen) != len(all) {
+		t.Fatalf("the reader saw %d of %d changes", len(seen), len(all))
+	}
+	for i := range all {
+		if seen[i].Seq != all[i].Seq || seen[i].RecordID != all[i].RecordID {
+			t.Fatalf("change %d: the reader saw seq %d (%s) where the log has %d (%s)", i, seen[i].Seq, seen[i].RecordID, all[i].Seq, all[i].RecordID)
+		}
+		if !committed[all[i].RecordID] {
+			t.Fatalf("change %d (%s) was rolled back", all[i].Seq, all[i].RecordID)
+		}
+	}
+}
