@@ -103,7 +103,7 @@ var orderMigration = store.Migration{
 
 // drawLockKey is the PostgreSQL advisory lock junction_changes_draw holds
 // while it draws one change's seq and ready.
-const drawLockKey = 7_275_000_002
+const drawLockKey = 7_275_000_003
 
 // insertChange is the statement that appends one change and returns its
 // seq; its eleven parameters are the change's columns.
