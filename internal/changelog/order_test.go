@@ -149,3 +149,71 @@ func TestReaderNeverSkipsConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestHorizonHoldsAtAnUnfinishedDrawer: on PostgreSQL, a transaction B takes
+// its id after A's, draws seq 1 and stays open; A then draws seq 2 and
+// commits. A reader must not read seq 2 (nor place a cursor past seq 1)
+// until B ends, though A's id is below every running one.
+func TestHorizonHoldsAtAnUnfinishedDrawer(t *testing.T) {
+	t.Parallel()
+	s := openPostgres(t, 4)
+	ctx := context.Background()
+	if err := s.Migrate(ctx, append(changelog.Migrations(), store.Migration{Component: "ordertest", Version: 1, Name: "rows",
+		SQL: "CREATE TABLE order_rows (id TEXT PRIMARY KEY)"})); err != nil {
+		t.Fatal(err)
+	}
+	step := func(ch chan struct{}) { ch <- struct{}{} }
+	aHasID, bDrew, aDone, bGo, bDone := make(chan struct{}), make(chan struct{}), make(chan error, 1), make(chan struct{}), make(chan error, 1)
+	go func() {
+		aDone <- s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO order_rows (id) VALUES ('a')"); err != nil {
+				return err
+			}
+			step(aHasID)
+			<-bDrew
+			_, err := changelog.Append(ctx, tx, changelog.Change{Table: "account", RecordID: "a", Message: changelog.Create})
+			return err
+		})
+	}()
+	go func() {
+		<-aHasID
+		bDone <- s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := changelog.Append(ctx, tx, changelog.Change{Table: "account", RecordID: "b", Message: changelog.Create}); err != nil {
+				return err
+			}
+			step(bDrew)
+			<-bGo
+			return nil
+		})
+	}()
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	read := func() (int64, []changelog.Change) {
+		t.Helper()
+		var head int64
+		var changes []changelog.Change
+		if err := s.Read(ctx, func(q store.Querier) error {
+			var err error
+			if head, err = changelog.Head(ctx, q); err != nil {
+				return err
+			}
+			changes, err = changelog.Read(ctx, q, 0, "", 10)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return head, changes
+	}
+	if head, changes := read(); head != 0 || len(changes) != 0 {
+		t.Fatalf("with the first drawer open: head %d, changes %v; want 0 and none", head, changes)
+	}
+	close(bGo)
+	if err := <-bDone; err != nil {
+		t.Fatal(err)
+	}
+	head, changes := read()
+	if head != 2 || len(changes) != 2 || changes[0].RecordID != "b" || changes[1].RecordID != "a" {
+		t.Fatalf("after both committed: head %d, changes %v; want 2, b then a", head, changes)
+	}
+}
