@@ -169,28 +169,8 @@ func TestCursorReaderNeverSkips(t *testing.T) {
 		}
 		go func() { writing.Wait(); done.Store(true) }()
 		var seen []int64
-		for {
-			finished := done.Load() // read before the batch: an empty batch after it means the end
-			var batch []changelog.Change
-			err := s.Tx(ctx, func(tx store.Tx) error {
-				c, err := changelog.OpenCursorAt(ctx, tx, "follower", 0)
-				if err != nil {
-					return err
-				}
-				if batch, err = c.Next(ctx, tx, "", 7); err != nil || len(batch) == 0 {
-					return err
-				}
-				return c.Advance(ctx, tx, batch[len(batch)-1].Seq)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range batch {
-				seen = append(seen, c.Seq)
-			}
-			if len(batch) == 0 && finished {
-				break
-			}
+		for _, c := range follow(t, s, &done, 7) {
+			seen = append(seen, c.Seq)
 		}
 		var all []changelog.Change
 		s.Read(ctx, func(q store.Querier) error {

@@ -16,6 +16,48 @@ import (
 
 var errRollBack = errors.New("rolled back on purpose")
 
+// setupOrder opens a PostgreSQL store with the change log and a table of rows
+// a writer can insert to take its transaction id before it appends.
+func setupOrder(t *testing.T, maxConns int) store.Store {
+	t.Helper()
+	s := openPostgres(t, maxConns)
+	if err := s.Migrate(context.Background(), append(changelog.Migrations(), store.Migration{Component: "ordertest", Version: 1, Name: "rows",
+		SQL: "CREATE TABLE order_rows (id TEXT PRIMARY KEY)"})); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// follow reads the log with the cursor "follower", batch changes per
+// transaction that advances it, until the log is exhausted after done is
+// set, and returns what it read.
+func follow(t *testing.T, s store.Store, done *atomic.Bool, batch int) []changelog.Change {
+	t.Helper()
+	ctx := context.Background()
+	var seen []changelog.Change
+	for {
+		finished := done.Load() // read before the batch: an empty batch after it means the end
+		var got []changelog.Change
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			c, err := changelog.OpenCursorAt(ctx, tx, "follower", 0)
+			if err != nil {
+				return err
+			}
+			if got, err = c.Next(ctx, tx, "", batch); err != nil || len(got) == 0 {
+				return err
+			}
+			return c.Advance(ctx, tx, got[len(got)-1].Seq)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, got...)
+		if len(got) == 0 && finished {
+			return seen
+		}
+	}
+}
+
 // TestReaderNeverSkipsConcurrentWriters: on PostgreSQL writers draw seqs and
 // commit in any order. Many writers append while a reader follows the log
 // with a cursor; some take their transaction id long before they append (a
@@ -24,12 +66,8 @@ var errRollBack = errors.New("rolled back on purpose")
 // reader must see exactly the committed changes, each once, in seq order.
 func TestReaderNeverSkipsConcurrentWriters(t *testing.T) {
 	t.Parallel()
-	s := openPostgres(t, 40)
+	s := setupOrder(t, 40)
 	ctx := context.Background()
-	if err := s.Migrate(ctx, append(changelog.Migrations(), store.Migration{Component: "ordertest", Version: 1, Name: "rows",
-		SQL: "CREATE TABLE order_rows (id TEXT PRIMARY KEY)"})); err != nil {
-		t.Fatal(err)
-	}
 
 	// A transaction that holds an id and appends nothing holds no reader back.
 	bystander := make(chan struct{})
@@ -95,28 +133,7 @@ func TestReaderNeverSkipsConcurrentWriters(t *testing.T) {
 	}
 	go func() { writing.Wait(); done.Store(true) }()
 
-	var seen []changelog.Change
-	for {
-		finished := done.Load() // read before the batch: an empty batch after it means the end
-		var batch []changelog.Change
-		err := s.Tx(ctx, func(tx store.Tx) error {
-			c, err := changelog.OpenCursorAt(ctx, tx, "follower", 0)
-			if err != nil {
-				return err
-			}
-			if batch, err = c.Next(ctx, tx, "", 5); err != nil || len(batch) == 0 {
-				return err
-			}
-			return c.Advance(ctx, tx, batch[len(batch)-1].Seq)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = append(seen, batch...)
-		if len(batch) == 0 && finished {
-			break
-		}
-	}
+	seen := follow(t, s, &done, 5)
 	close(bystander)
 	standing.Wait()
 
@@ -156,12 +173,8 @@ func TestReaderNeverSkipsConcurrentWriters(t *testing.T) {
 // until B ends, though A's id is below every running one.
 func TestHorizonHoldsAtAnUnfinishedDrawer(t *testing.T) {
 	t.Parallel()
-	s := openPostgres(t, 4)
+	s := setupOrder(t, 4)
 	ctx := context.Background()
-	if err := s.Migrate(ctx, append(changelog.Migrations(), store.Migration{Component: "ordertest", Version: 1, Name: "rows",
-		SQL: "CREATE TABLE order_rows (id TEXT PRIMARY KEY)"})); err != nil {
-		t.Fatal(err)
-	}
 	step := func(ch chan struct{}) { ch <- struct{}{} }
 	aHasID, bDrew, aDone, bGo, bDone := make(chan struct{}), make(chan struct{}), make(chan error, 1), make(chan struct{}), make(chan error, 1)
 	go func() {
