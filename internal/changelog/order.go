@@ -38,11 +38,15 @@ import (
 //     drawn and committed unseen). A running transaction without the lock
 //     has not drawn yet and will draw above every change the snapshot sees.
 //
-// A change whose ready is at most the threshold was drawn after every drawer
-// below it had its id below the threshold, and all of those had finished
-// when the snapshot was taken: the reader sees every one that committed. The
-// horizon is the highest seq among such changes; ready grows with seq, and a
-// later snapshot's horizon is never lower. Transactions that draw nothing,
+// A change whose ready is at most the threshold is safe to read: every
+// drawer that drew before it has an id below the threshold, and no such
+// drawer was running when the snapshot was taken (it would be listed, and,
+// having drawn, hold its lock or have finished since), so the snapshot sees
+// every one of their changes that committed. The horizon is the highest seq
+// among safe changes (ready grows with seq). A later horizon can be lower,
+// when a transaction that had drawn nothing now draws, but its changes come
+// above every change an earlier reader saw, so no reader skips one; a reader
+// at an earlier horizon simply waits. Transactions that draw nothing,
 // however long they run, hold no reader back.
 var orderMigration = store.Migration{
 	Component: "changelog",
