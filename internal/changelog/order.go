@@ -123,11 +123,14 @@ func insertChange(d store.Dialect) string {
 }
 
 // horizon is an SQL expression for the highest seq a reader may read up to
-// (see above), 0 when there is none; on SQLite, the last change's seq.
+// (see above), 0 when there is none; on SQLite, the last change's seq. On
+// PostgreSQL it is never below the trim point: retention deletes only
+// changes below an earlier horizon, whose drawers have all finished.
 func horizon(d store.Dialect) string {
 	if d == store.Postgres {
-		return `COALESCE((SELECT seq FROM junction_changes
-			WHERE ready <= (SELECT junction_changes_threshold(pg_current_snapshot())) ORDER BY seq DESC LIMIT 1), 0)`
+		return `GREATEST(COALESCE((SELECT seq FROM junction_changes
+			WHERE ready <= (SELECT junction_changes_threshold(pg_current_snapshot())) ORDER BY seq DESC LIMIT 1), 0),
+			(SELECT seq FROM junction_changelog_trim WHERE id = 1))`
 	}
 	return `(SELECT COALESCE(MAX(seq), 0) FROM junction_changes)`
 }

@@ -230,3 +230,83 @@ func TestHorizonHoldsAtAnUnfinishedDrawer(t *testing.T) {
 		t.Fatalf("after both committed: head %d, changes %v; want 2, b then a", head, changes)
 	}
 }
+
+// TestHorizonNeverBelowTheTrimPoint: a transaction X holds an id, drawing
+// nothing, while changes commit and retention trims all but the newest;
+// when X then draws, the changes after X's id are no longer safe to read,
+// and the horizon stays at the trim point rather than going back to 0 (a
+// delta token there would read as expired).
+func TestHorizonNeverBelowTheTrimPoint(t *testing.T) {
+	t.Parallel()
+	s := setupOrder(t, 4)
+	ctx := context.Background()
+	head := func() int64 {
+		t.Helper()
+		var seq int64
+		if err := s.Read(ctx, func(q store.Querier) error {
+			var err error
+			seq, err = changelog.Head(ctx, q)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	xHasID, xDraw, xDrew, xEnd, xDone := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		xDone <- s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO order_rows (id) VALUES ('x')"); err != nil {
+				return err
+			}
+			close(xHasID)
+			<-xDraw
+			if _, err := changelog.Append(ctx, tx, changelog.Change{Table: "account", RecordID: "x", Message: changelog.Create}); err != nil {
+				return err
+			}
+			close(xDrew)
+			<-xEnd
+			return nil
+		})
+	}()
+	var endX sync.Once
+	end := func() error {
+		var err error
+		endX.Do(func() { close(xEnd); err = <-xDone })
+		return err
+	}
+	defer end()
+	<-xHasID
+	for i := range 3 {
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := changelog.Append(ctx, tx, changelog.Change{Table: "account", RecordID: fmt.Sprint(i), Message: changelog.Create})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := head(); h != 3 {
+		t.Fatalf("head %d with X drawing nothing, want 3", h)
+	}
+	var trim changelog.Trim
+	if err := s.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		trim, err = changelog.Prune(ctx, tx, time.Now().Add(time.Hour), time.Time{}, 100)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if trim.UpTo != 2 {
+		t.Fatalf("trimmed up to %d, want 2", trim.UpTo)
+	}
+	close(xDraw)
+	<-xDrew
+	if h := head(); h != 2 {
+		t.Fatalf("head %d with X drawing, want the trim point 2", h)
+	}
+	if err := end(); err != nil {
+		t.Fatal(err)
+	}
+	if h := head(); h != 4 {
+		t.Fatalf("head %d after X committed, want 4", h)
+	}
+}
