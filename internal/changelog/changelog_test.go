@@ -45,6 +45,7 @@ func TestAppendAndReadInCommitOrder(t *testing.T) {
 			return fmt.Errorf("rolled back")
 		})
 		wg.Wait()
+		headReaches(t, s, lastSeq(t, s))
 		var got []changelog.Change
 		err := s.Read(ctx, func(q store.Querier) error {
 			var err error

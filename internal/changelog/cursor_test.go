@@ -172,6 +172,7 @@ func TestCursorReaderNeverSkips(t *testing.T) {
 		for _, c := range follow(t, s, &done, 7) {
 			seen = append(seen, c.Seq)
 		}
+		headReaches(t, s, lastSeq(t, s))
 		var all []changelog.Change
 		s.Read(ctx, func(q store.Querier) error {
 			var err error

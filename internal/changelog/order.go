@@ -34,9 +34,14 @@ import (
 //   - junction_changes_threshold takes the reader's snapshot and returns the
 //     first id that may belong to an unfinished drawer: its xmax (ids from
 //     there on are beyond what it knows), or, lower, the first id it lists as
-//     running that now holds a drawer lock or has finished since (so may have
-//     drawn and committed unseen). A running transaction without the lock
-//     has not drawn yet and will draw above every change the snapshot sees.
+//     running that now holds a drawer lock or has committed since (so may
+//     have drawn and committed unseen). A running transaction without the
+//     lock has not drawn yet and will draw above every change the snapshot
+//     sees; one that rolled back left nothing. A transaction that commits
+//     between the snapshot and the check holds the horizon at it for this
+//     read even if it drew nothing (which cannot be told once it has ended),
+//     so a reader can lag for one read while others commit; the next read
+//     takes a new snapshot.
 //
 // A change whose ready is at most the threshold is safe to read: every
 // drawer that drew before it has an id below the threshold, and no such
@@ -93,8 +98,10 @@ var orderMigration = store.Migration{
 					idle := pg_try_advisory_lock_shared(junction_changes_drawer(x))
 						AND pg_advisory_unlock_shared(junction_changes_drawer(x));
 					-- The lock first, then the status: one that had not drawn
-					-- and is still running draws after this check.
-					IF NOT idle OR pg_xact_status(x::text::xid8) IS DISTINCT FROM 'in progress' THEN
+					-- and is still running draws after this check; one that
+					-- rolled back left nothing.
+					IF NOT idle OR pg_xact_status(x::text::xid8) IS DISTINCT FROM 'in progress'
+						AND pg_xact_status(x::text::xid8) IS DISTINCT FROM 'aborted' THEN
 						RETURN x;
 					END IF;
 				END LOOP;
