@@ -34,14 +34,14 @@ import (
 //   - junction_changes_threshold takes the reader's snapshot and returns the
 //     first id that may belong to an unfinished drawer: its xmax (ids from
 //     there on are beyond what it knows), or, lower, the first id it lists as
-//     running that now holds a drawer lock or has committed since (so may
-//     have drawn and committed unseen). A running transaction without the
+//     running that now holds a drawer lock or has committed since with
+//     changes the snapshot does not see. A running transaction without the
 //     lock has not drawn yet and will draw above every change the snapshot
-//     sees; one that rolled back left nothing. A transaction that commits
-//     between the snapshot and the check holds the horizon at it for this
-//     read even if it drew nothing (which cannot be told once it has ended),
-//     so a reader can lag for one read while others commit; the next read
-//     takes a new snapshot.
+//     sees; one that rolled back left nothing. Whether one that committed
+//     since drew is read from the changes' drawer column, which READ
+//     COMMITTED lets the function see; in a REPEATABLE READ reader it cannot,
+//     so such a transaction holds that read's horizon at its id, and the
+//     next read (a new snapshot) goes on.
 //
 // A change whose ready is at most the threshold is safe to read: every
 // drawer that drew before it has an id below the threshold, and no such
@@ -63,15 +63,17 @@ var orderMigration = store.Migration{
 		}
 		// Changes before this migration were appended under a lock held
 		// until commit: they are in commit order, ready from the start.
-		_, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE junction_changes ADD COLUMN ready BIGINT NOT NULL DEFAULT 0;
-			ALTER TABLE junction_changes ALTER COLUMN ready DROP DEFAULT;
+		_, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE junction_changes ADD COLUMN ready BIGINT NOT NULL DEFAULT 0,
+				ADD COLUMN drawer BIGINT NOT NULL DEFAULT 0;
+			ALTER TABLE junction_changes ALTER COLUMN ready DROP DEFAULT, ALTER COLUMN drawer DROP DEFAULT;
 			CREATE SEQUENCE junction_changes_ready MINVALUE 0 START 0;
 			CREATE FUNCTION junction_changes_drawer(xid BIGINT) RETURNS BIGINT LANGUAGE sql IMMUTABLE
 				RETURN ('junction_changes'::regclass::oid::bigint << 32) | (xid & 4294967295);
-			CREATE FUNCTION junction_changes_draw(OUT seq BIGINT, OUT ready BIGINT) LANGUAGE plpgsql AS $draw$
+			CREATE FUNCTION junction_changes_draw(OUT seq BIGINT, OUT ready BIGINT, OUT drawer BIGINT) LANGUAGE plpgsql AS $draw$
 			DECLARE
 				own BIGINT := pg_current_xact_id()::text::bigint;
 			BEGIN
+				drawer := own;
 				PERFORM pg_advisory_xact_lock(junction_changes_drawer(own));
 				PERFORM pg_advisory_lock(%[1]d);
 				BEGIN
@@ -92,18 +94,27 @@ var orderMigration = store.Migration{
 			DECLARE
 				x BIGINT;
 				idle BOOLEAN;
+				status TEXT;
 			BEGIN
 				FOR x IN SELECT id::text::bigint FROM pg_snapshot_xip(snap) id ORDER BY 1 LOOP
 					-- One expression, so nothing can interrupt between them.
 					idle := pg_try_advisory_lock_shared(junction_changes_drawer(x))
 						AND pg_advisory_unlock_shared(junction_changes_drawer(x));
+					IF NOT idle THEN
+						RETURN x;
+					END IF;
 					-- The lock first, then the status: one that had not drawn
 					-- and is still running draws after this check; one that
 					-- rolled back left nothing.
-					IF NOT idle OR pg_xact_status(x::text::xid8) IS DISTINCT FROM 'in progress'
-						AND pg_xact_status(x::text::xid8) IS DISTINCT FROM 'aborted' THEN
-						RETURN x;
-					END IF;
+					status := pg_xact_status(x::text::xid8);
+					CONTINUE WHEN status IN ('in progress', 'aborted');
+					-- It committed since the snapshot. In READ COMMITTED this
+					-- query sees what it committed: its changes, if any, lie
+					-- above the last change whose ready is at most its id.
+					CONTINUE WHEN status = 'committed' AND current_setting('transaction_isolation') = 'read committed'
+						AND NOT EXISTS (SELECT 1 FROM junction_changes c WHERE c.drawer = x AND c.seq >
+							COALESCE((SELECT b.seq FROM junction_changes b WHERE b.ready <= x ORDER BY b.seq DESC LIMIT 1), 0));
+					RETURN x;
 				END LOOP;
 				RETURN pg_snapshot_xmax(snap)::text::bigint;
 			END
@@ -121,8 +132,8 @@ const drawLockKey = 7_275_000_003
 func insertChange(d store.Dialect) string {
 	if d == store.Postgres {
 		return `INSERT INTO junction_changes
-			(seq, ready, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
-			SELECT d.seq, d.ready, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM junction_changes_draw() d RETURNING seq`
+			(seq, ready, drawer, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
+			SELECT d.seq, d.ready, d.drawer, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM junction_changes_draw() d RETURNING seq`
 	}
 	return `INSERT INTO junction_changes
 		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
