@@ -43,6 +43,11 @@ type Store struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
+
+	// Notifications committed transactions asked for, sent by notifyLoop.
+	noteMu  sync.Mutex
+	pending map[string]bool
+	noteC   chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,10 +96,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	lctx, cancel := context.WithCancel(context.Background())
-	s := &Store{db: db, config: config, channel: channel, hub: store.NewHub(opts.Poll), cancel: cancel}
+	s := &Store{db: db, config: config, channel: channel, hub: store.NewHub(opts.Poll), cancel: cancel,
+		pending: map[string]bool{}, noteC: make(chan struct{}, 1)}
 	s.leases = store.NewLeases(s)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.listen(lctx)
+	go s.notifyLoop(lctx)
 	if err := s.Migrate(ctx, nil); err != nil {
 		s.Close()
 		return nil, err
@@ -119,8 +126,11 @@ func (s *Store) Migrate(ctx context.Context, migrations []store.Migration) error
 
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Tx runs fn in a READ COMMITTED transaction. Notifications go out with
-// pg_notify inside the transaction, which PostgreSQL delivers on commit.
+// Tx runs fn in a READ COMMITTED transaction. Its notifications go out after
+// the commit, batched with other transactions' by notifyLoop: a pg_notify
+// inside each transaction would make PostgreSQL serialise every notifying
+// commit on its notification queue's lock. A wake-up lost to a crash between
+// the commit and the notify is covered by the listeners' polling.
 func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
 	start := time.Now()
 	defer func() { s.counts.CountTx(start, err) }()
@@ -139,16 +149,11 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
 		sqlTx.Rollback()
 		return err
 	}
-	if len(tx.Notices) > 0 {
-		if _, err := sqlTx.ExecContext(ctx, "SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c", s.channel, tx.Notices); err != nil {
-			sqlTx.Rollback()
-			return mapErr(err)
-		}
-	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapErr(err))
 	}
 	s.counts.CountCommit(1)
+	s.notify(tx.Notices)
 	for _, fn := range tx.After {
 		fn()
 	}
@@ -175,6 +180,48 @@ func (s *Store) Close() error {
 		err = s.db.Close()
 	})
 	return err
+}
+
+// notify queues channels for notifyLoop.
+func (s *Store) notify(channels []string) {
+	if len(channels) == 0 {
+		return
+	}
+	s.noteMu.Lock()
+	for _, c := range channels {
+		s.pending[c] = true
+	}
+	s.noteMu.Unlock()
+	select {
+	case s.noteC <- struct{}{}:
+	default: // a send is already due; it takes these too
+	}
+}
+
+// notifyLoop sends the queued notifications, every channel once per batch,
+// in one statement of its own, so that the nodes' listeners (this one's
+// included) wake.
+func (s *Store) notifyLoop(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.noteC:
+		}
+		s.noteMu.Lock()
+		channels := make([]string, 0, len(s.pending))
+		for c := range s.pending {
+			channels = append(channels, c)
+		}
+		clear(s.pending)
+		s.noteMu.Unlock()
+		if _, err := s.db.ExecContext(ctx, "SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c", s.channel, channels); err != nil && ctx.Err() == nil {
+			// Tried again with the next batch; meanwhile the listeners poll.
+			s.notify(channels)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }
 
 // listen forwards notifications from every node to local subscriptions,
