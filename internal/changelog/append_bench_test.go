@@ -16,26 +16,16 @@ import (
 
 // BenchmarkChangelogAppend measures committed record writes per second from
 // concurrent writers, each write one transaction that inserts a row and
-// appends its change, as the record service does. On PostgreSQL it also runs
-// the writes holding one advisory lock from the append to the commit, as
-// appends did before they were ordered without it, for a baseline measured
-// in the same run:
+// appends its change, as the record service does:
 //
 //	go test -run '^$' -bench ChangelogAppend -benchtime 3s ./internal/changelog/
 func BenchmarkChangelogAppend(b *testing.B) {
 	ctx := context.Background()
 	rows := store.Migration{Component: "bench", Version: 1, Name: "rows",
 		SQL: "CREATE TABLE bench_rows (id BIGINT PRIMARY KEY, name TEXT NOT NULL)"}
-	type variant struct {
-		d      store.Dialect
-		name   string
-		locked bool
-	}
-	variants := []variant{{store.SQLite, "sqlite", false}, {store.Postgres, "postgres", false}, {store.Postgres, "postgres-lock-until-commit", true}}
-	for _, v := range variants {
-		d := v.d
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
 		for _, writers := range []int{1, 16, 64} {
-			b.Run(fmt.Sprintf("%s/writers=%d", v.name, writers), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/writers=%d", d, writers), func(b *testing.B) {
 				s := storetest.Open(b, d)
 				if d == store.Postgres {
 					s = openPostgres(b, 16) // the production pool
@@ -58,11 +48,6 @@ func BenchmarkChangelogAppend(b *testing.B) {
 							if err := s.Tx(ctx, func(tx store.Tx) error {
 								if _, err := tx.Exec(ctx, "INSERT INTO bench_rows (id, name) VALUES (?, ?)", id, "Bench"); err != nil {
 									return err
-								}
-								if v.locked {
-									if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7275000002)"); err != nil {
-										return err
-									}
 								}
 								_, err := changelog.Append(ctx, tx, changelog.Change{Table: "bench_rows", RecordID: fmt.Sprint(id),
 									Message: changelog.Create, Changed: []string{"name"}, After: map[string]any{"id": id, "name": "Bench"}})

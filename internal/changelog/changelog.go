@@ -25,6 +25,9 @@ import (
 // Channel is notified after every commit that appended a change.
 const Channel = "changelog"
 
+// appendLockKey is the PostgreSQL advisory lock that orders appends.
+const appendLockKey = 7_275_000_002
+
 // Messages of a change, as Dataverse names them.
 const (
 	Create = "Create"
@@ -90,7 +93,7 @@ func Migrations() []store.Migration {
 		Version:   6,
 		Name:      "trace context",
 		SQL:       `ALTER TABLE junction_changes ADD COLUMN trace TEXT NOT NULL DEFAULT ''`,
-	}, orderMigration}
+	}}
 }
 
 // Append records c inside tx and returns its sequence number. Call it in the
@@ -124,7 +127,17 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 		return 0, fmt.Errorf("append change: before: %w", err)
 	}
 	shapes, shapeArgs := shapeInsert([]*shape{afterShape, beforeShape})
-	insert := insertChange(tx.Dialect())
+	if tx.Dialect() == store.Postgres {
+		// Sequence numbers are drawn before commit; holding this lock until
+		// commit makes sequence order the commit order, so a reader that has
+		// seen seq n never later finds a smaller one. (SQLite has one writer.)
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(?)", int64(appendLockKey)); err != nil {
+			return 0, fmt.Errorf("append change: %w", err)
+		}
+	}
+	insert := `INSERT INTO junction_changes
+		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
 	args := []any{c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At), c.Trace}
 	if shapes != "" {
 		if tx.Dialect() == store.Postgres {
@@ -159,14 +172,9 @@ func History(ctx context.Context, q store.Querier, table, recordID string, limit
 const columns = "seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace"
 
 // Read returns up to limit changes with Seq > after, in commit order. table,
-// when not empty, restricts the result to one table. On PostgreSQL it reads
-// up to the reader's horizon (order.go), so no change it skips over can
-// commit later.
+// when not empty, restricts the result to one table.
 func Read(ctx context.Context, q store.Querier, after int64, table string, limit int) ([]Change, error) {
 	query := `SELECT ` + columns + ` FROM junction_changes WHERE seq > ?`
-	if q.Dialect() == store.Postgres {
-		query += " AND seq <= " + horizon(store.Postgres)
-	}
 	args := []any{after}
 	if table != "" {
 		query += " AND table_name = ?"

@@ -78,12 +78,11 @@ func tableExists(ctx context.Context, q store.Querier, name string) (bool, error
 }
 
 // Head returns the sequence number of the last change in the log, 0 when it
-// is empty; on PostgreSQL, the reader's horizon (order.go), below which no
-// change can still commit. A reader placed at Head sees every change
-// committed after the transaction that read it.
+// is empty. A reader placed at Head sees every change committed after the
+// transaction that read it.
 func Head(ctx context.Context, q store.Querier) (int64, error) {
 	var seq int64
-	if err := q.QueryRow(ctx, "SELECT "+horizon(q.Dialect())).Scan(&seq); err != nil {
+	if err := q.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&seq); err != nil {
 		return 0, fmt.Errorf("read the change log's head: %w", err)
 	}
 	return seq, nil
