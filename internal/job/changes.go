@@ -2,7 +2,9 @@ package job
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"strings"
 
 	"junction/internal/changelog"
 	"junction/internal/store"
@@ -58,4 +60,41 @@ func (s *Service) unexpired(ctx context.Context, spec *Spec, from string) (strin
 	s.cfg.Logger.Warn("job: the change log was trimmed past the job's watermark; this run exports the table in full",
 		"job", spec.Name, "watermark", from)
 	return "", nil
+}
+
+// releaseRemoved drops the change-log cursors of jobs that are neither in
+// the project nor saved through the API: a delta job removed from the
+// project files no longer holds the change log back, nor stands as a lost
+// reader once retention passes it.
+func (s *Service) releaseRemoved(ctx context.Context) error {
+	s.mu.Lock()
+	inProject := make(map[string]bool, len(s.project))
+	for name := range s.project {
+		inProject[name] = true
+	}
+	s.mu.Unlock()
+	return s.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		cursors, err := changelog.Cursors(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cursors {
+			name, ok := strings.CutPrefix(c.Name, cursorName(""))
+			if !ok || inProject[name] {
+				continue
+			}
+			var one int
+			err := tx.QueryRow(ctx, "SELECT 1 FROM batch_jobs WHERE name = ?", name).Scan(&one)
+			switch {
+			case err == nil:
+				continue // saved through the API
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+			if err := changelog.DropCursor(ctx, tx, c.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -207,4 +208,49 @@ func TestProjectValidation(t *testing.T) {
 	if strings.Contains(text, "ok.yaml") {
 		t.Errorf("a good job has problems:\n%s", text)
 	}
+}
+
+// TestRemovedJobsReleaseTheChangeLog: at start, the cursors of jobs that are
+// neither in the project nor saved through the API are dropped; the others
+// keep their place.
+func TestRemovedJobsReleaseTheChangeLog(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, changelog.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		b := setup(t, s)
+		b.define(t, Spec{Name: "in-project", Source: Source{Type: "table", Table: "account", Delta: true},
+			Sink: Sink{Type: "file", Path: t.TempDir(), Format: "csv"}})
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO batch_jobs (name, spec, updated_at) VALUES (?, ?, ?)", "saved", "{}", 0); err != nil {
+				return err
+			}
+			for _, job := range []string{"in-project", "saved", "removed"} {
+				if err := changelog.SetCursor(ctx, tx, cursorName(job), 0); err != nil {
+					return err
+				}
+			}
+			return changelog.SetCursor(ctx, tx, "events", 0)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.svc.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.svc.Stop(context.Background()) })
+		var names []string
+		s.Read(ctx, func(q store.Querier) error {
+			cs, err := changelog.Cursors(ctx, q)
+			for _, c := range cs {
+				names = append(names, c.Name)
+			}
+			return err
+		})
+		sort.Strings(names)
+		if strings.Join(names, ",") != "events,job:in-project,job:saved" {
+			t.Fatalf("cursors after the start: %v", names)
+		}
+	})
 }

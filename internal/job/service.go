@@ -273,6 +273,11 @@ func (s *Service) poke() {
 // until Stop, whatever becomes of ctx; a second Start while they run does
 // nothing.
 func (s *Service) Start(ctx context.Context) error {
+	if s.cfg.Store != nil {
+		if err := s.releaseRemoved(ctx); err != nil {
+			s.cfg.Logger.Warn("job: release the change-log cursors of removed jobs", "err", err)
+		}
+	}
 	s.loop.Start(ctx, s.run)
 	return nil
 }
