@@ -425,7 +425,7 @@ func (h *Host) runJS(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 	data["sys"] = map[string]any{"methodName": f.def.Name, "utcNow": time.Now().UTC().Format(time.RFC3339Nano), "randGuid": newID()}
 	res, err := h.sandbox.Function(ctx, f.def.Code, js.Call{
 		FunctionName: f.def.Name, InvocationID: out.InvocationID,
-		Args: []any{value}, Bindings: bindings, BindingData: data, Req: req,
+		Args: []any{value}, Bindings: bindings, BindingData: data, Req: req, Traceparent: trace.Parent(ctx),
 	})
 	out.Logs = res.Logs
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"junction/internal/trace"
 	"net/http"
 	"net/url"
 	"os"
@@ -294,6 +295,8 @@ type nodeRequest struct {
 	Value        any            `json:"value,omitempty"`
 	HTTP         *nodeHTTP      `json:"http,omitempty"`
 	BindingData  map[string]any `json:"bindingData,omitempty"`
+	// Traceparent is the invocation's span, the function's traceContext.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 type nodeTrigger struct {
@@ -330,7 +333,7 @@ type nodeResult struct {
 func (h *Host) runNode(ctx context.Context, f *fn, t Trigger, out *Outcome) {
 	c := h.worker
 	req := nodeRequest{InvocationID: out.InvocationID, Function: f.def.Name,
-		Trigger: nodeTrigger{Type: f.def.Trigger.Type, Name: f.def.Trigger.Name}, BindingData: t.BindingData}
+		Trigger: nodeTrigger{Type: f.def.Trigger.Type, Name: f.def.Trigger.Name}, BindingData: t.BindingData, Traceparent: trace.Parent(ctx)}
 	switch {
 	case t.request != nil:
 		r := t.request

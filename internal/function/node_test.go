@@ -540,3 +540,45 @@ func azureFunctionsModules(t testing.TB) string {
 	}
 	return modules
 }
+
+// TestNodeTraceContext: a JavaScript function reads its invocation's span in
+// context.traceContext, as Azure Functions gives it (the caller's trace, the
+// invocation's own span id), in the Node.js worker and in the sandbox.
+func TestNodeTraceContext(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is not on PATH: run make deps (scripts/deps/functions.sh)")
+	}
+	src, _ := filepath.Abs(filepath.Join("testdata", "nodeapps", "tracecontext", "functions", "whoami"))
+	for _, runtime := range []string{"node", "sandbox"} {
+		t.Run(runtime, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			fn := filepath.Join(dir, "functions", "whoami")
+			os.MkdirAll(fn, 0o755)
+			os.WriteFile(filepath.Join(dir, "functions", "host.json"), []byte(`{"version":"2.0","junction":{"javascriptRuntime":"`+runtime+`"}}`), 0o644)
+			for _, f := range []string{"function.json", "index.js"} {
+				b, err := os.ReadFile(filepath.Join(src, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(fn, f), b, 0o644)
+			}
+			_, base := apptest.Start(t, storetest.Drivers[0], func(c *app.Config) { c.Project = dir })
+			const caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+			req, _ := http.NewRequest("GET", base+"/api/whoami", nil)
+			req.Header.Set("traceparent", caller)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			var out struct{ Traceparent string }
+			json.Unmarshal(raw, &out)
+			if resp.StatusCode != 200 || len(out.Traceparent) != 55 || out.Traceparent[3:35] != caller[3:35] || out.Traceparent[36:52] == caller[36:52] {
+				t.Fatalf("%d %s: want the caller's trace %s with the invocation's span", resp.StatusCode, raw, caller[3:35])
+			}
+		})
+	}
+}

@@ -157,6 +157,8 @@ type Call struct {
 	BindingData map[string]any
 	// Req is an HTTP trigger's request (context.req), nil for other triggers.
 	Req any
+	// Traceparent is the invocation's span (context.traceContext).
+	Traceparent string
 }
 
 // Result is what a function module produced.
@@ -327,6 +329,15 @@ func (r *run) context(call Call) (*goja.Object, *doneState, error) {
 	_ = exec.Set("invocationId", call.InvocationID)
 	_ = exec.Set("functionName", call.FunctionName)
 	_ = c.Set("executionContext", exec)
+	tc := vm.NewObject()
+	if call.Traceparent != "" {
+		_ = tc.Set("traceparent", call.Traceparent)
+	} else {
+		_ = tc.Set("traceparent", goja.Null())
+	}
+	_ = tc.Set("tracestate", goja.Null())
+	_ = tc.Set("attributes", vm.NewObject())
+	_ = c.Set("traceContext", tc)
 	log := vm.ToValue(r.logFunc("information")).(*goja.Object)
 	for name, level := range map[string]string{"info": "information", "warn": "warning", "error": "error", "verbose": "trace"} {
 		_ = log.Set(name, r.logFunc(level))

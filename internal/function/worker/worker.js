@@ -11,7 +11,7 @@
 // Protocol (JSON over HTTP, one request per invocation, each carrying the
 // X-Junction-Worker-Token header with $JUNCTION_WORKER_TOKEN):
 //   GET  /functions -> {functions: [{name, model, bindings?}], errors: [{function, message}]}
-//   POST /invoke    {invocationId, function, trigger: {type, name}, value, http, bindingData}
+//   POST /invoke    {invocationId, function, trigger: {type, name}, value, http, bindingData, traceparent}
 //                -> {outputs, http, returnValue, logs, error}
 // where http (request) is {method, url, headers: {k: [v]}, query: {k: [v]}, params, body64}
 // and an http output is {status, headers: {k: [v]}, body64}.
@@ -581,7 +581,7 @@ async function invokeV3(f, inv) {
         bindings,
         bindingData,
         bindingDefinitions: f.bindings.map((b) => ({ name: b.name, type: b.type, direction: b.direction })),
-        traceContext: { traceparent: null, tracestate: null, attributes: {} },
+        traceContext: { traceparent: inv.traceparent || null, tracestate: null, attributes: {} },
         log: makeLog(),
         done,
         req,
@@ -804,7 +804,7 @@ async function invokeV4(f, inv) {
     const metadata = f.metadata;
     const triggerName = Object.keys(metadata.bindings).find((n) => metadata.bindings[n].direction === 'in' && /trigger$/i.test(metadata.bindings[n].type));
     const triggerType = metadata.bindings[triggerName].type;
-    const request = { invocationId: inv.invocationId, functionId: metadata.name, inputData: [], triggerMetadata: {}, traceContext: { traceParent: '', traceState: '', attributes: {} } };
+    const request = { invocationId: inv.invocationId, functionId: metadata.name, inputData: [], triggerMetadata: {}, traceContext: { traceParent: inv.traceparent || '', traceState: '', attributes: {} } };
     let proxied;
     if (inv.http) {
         const data = rpcHttp(inv.http);
