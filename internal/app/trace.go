@@ -142,20 +142,15 @@ func newTracer(cfg Config, st store.Store, reg prometheus.Registerer) (*trace.Re
 	return rec, nil
 }
 
-// tracedSurface names the surface of a traced route: the five patterns'
-// own endpoints, not management, health or the console.
-func tracedSurface(route string) string {
-	path := route
-	if i := strings.IndexByte(route, ' '); i >= 0 {
-		path = route[i+1:]
-	}
-	if strings.HasPrefix(path, "/admin/") || route == "unmatched" {
+// tracedSurface names the surface of a traced request ("POST /api/data/..."):
+// the five patterns' own endpoints, not management, health or the console.
+func tracedSurface(request string) string {
+	_, path, _ := strings.Cut(request, " ")
+	if strings.HasPrefix(path, "/admin/") {
 		return ""
 	}
-	switch s := surfaceOf(route); s {
-	case "Management":
-		return ""
-	default:
+	if s := surfaceOf(request); s != "Management" {
 		return s
 	}
+	return ""
 }

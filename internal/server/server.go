@@ -42,7 +42,7 @@ type Server struct {
 	// Tracer records a span of every request to a traced surface, as the
 	// child of the request's traceparent; nil traces nothing.
 	Tracer *trace.Recorder
-	// Traced names the surface of a route label, or "" for routes that are
+	// Traced names the surface of a request ("METHOD /path"), or "" for paths that are
 	// not traced (management, health, the console).
 	Traced func(route string) string
 }
@@ -188,9 +188,17 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		route := new(string)
 		*route = "unmatched"
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), routeKey{}, route)
-		ctx, span := s.Tracer.BeginFrom(ctx, r.Header.Get("traceparent"), "http", r.Method+" "+r.URL.Path)
-		if c := span.Context(); c.Sampled {
-			w.Header().Set("traceresponse", c.String())
+		// A traced surface's request is a span; any other (management,
+		// health, the console) only carries the caller's trace on, and
+		// costs neither a span nor a sampling decision.
+		var span *trace.Active
+		if surface := s.surfaceOf(r.Method + " " + r.URL.Path); surface != "" {
+			ctx, span = s.Tracer.BeginFrom(ctx, r.Header.Get("traceparent"), surface, r.Method+" "+r.URL.Path)
+			if c := span.Context(); c.Sampled {
+				w.Header().Set("traceresponse", c.String())
+			}
+		} else {
+			ctx = trace.Remote(ctx, r.Header.Get("traceparent"))
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -211,24 +219,26 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			s.metrics.observe(r.Method, *route, status, elapsed)
 			s.Activity.record(*route, status)
 			s.logRequest(ctx, r, id, *route, status, sw.bytes, elapsed)
-			s.endSpan(span, *route, status)
+			endSpan(span, *route, status)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
 }
 
-// endSpan records a request's span under its surface, failed for a 5xx
-// answer, or drops it when the route is not traced.
-func (s *Server) endSpan(span *trace.Active, route string, status int) {
-	surface := ""
-	if s.Traced != nil {
-		surface = s.Traced(route)
+// surfaceOf is the traced surface of a request, or "".
+func (s *Server) surfaceOf(request string) string {
+	if s.Traced == nil {
+		return ""
 	}
-	if surface == "" {
-		span.Discard()
+	return s.Traced(request)
+}
+
+// endSpan records a request's span, failed for a 5xx answer.
+func endSpan(span *trace.Active, route string, status int) {
+	if span == nil {
 		return
 	}
-	span.As(surface, span.Name()).Kind(trace.KindServer).Set("http.route", route).Set("http.status_code", strconv.Itoa(status))
+	span.Kind(trace.KindServer).Set("http.route", route).Set("http.status_code", strconv.Itoa(status))
 	if status >= 500 {
 		span.Fail(http.StatusText(status))
 		return

@@ -212,14 +212,6 @@ func (a *Active) StartedAt(t time.Time) *Active {
 	return a
 }
 
-// Name is the span's name ("" on nil).
-func (a *Active) Name() string {
-	if a == nil {
-		return ""
-	}
-	return a.span.Name
-}
-
 // Discard ends the span without recording it.
 func (a *Active) Discard() {
 	if a != nil {
