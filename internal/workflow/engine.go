@@ -297,15 +297,26 @@ func (e *Engine) Deploy(ctx context.Context, l *Loaded, source string) error {
 
 // Remove deletes a workflow; its run history stays until retention.
 func (e *Engine) Remove(ctx context.Context, name string) (bool, error) {
-	found := false
+	// Its triggers stop first, so none places a cursor again once dropped.
+	e.mu.Lock()
+	_, found := e.workflows[name]
+	delete(e.workflows, name)
+	for k, unsub := range e.subs {
+		if strings.HasPrefix(k, name+"/") {
+			unsub()
+			delete(e.subs, k)
+		}
+	}
+	e.mu.Unlock()
 	if e.opt.Store != nil {
 		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
 			res, err := tx.Exec(ctx, `DELETE FROM wf_workflows WHERE name = ?`, name)
 			if err != nil {
 				return err
 			}
-			n, _ := res.RowsAffected()
-			found = n > 0
+			if n, _ := res.RowsAffected(); n > 0 {
+				found = true
+			}
 			if _, err = tx.Exec(ctx, `DELETE FROM wf_schedules WHERE workflow = ?`, name); err != nil {
 				return err
 			}
@@ -316,18 +327,6 @@ func (e *Engine) Remove(ctx context.Context, name string) (bool, error) {
 			return false, err
 		}
 	}
-	e.mu.Lock()
-	if _, ok := e.workflows[name]; ok {
-		found = true
-	}
-	delete(e.workflows, name)
-	for k, unsub := range e.subs {
-		if strings.HasPrefix(k, name+"/") {
-			unsub()
-			delete(e.subs, k)
-		}
-	}
-	e.mu.Unlock()
 	return found, nil
 }
 

@@ -137,6 +137,13 @@ func (r *RowTriggers) Subscribe(ctx context.Context, sub Subscription) (func(), 
 	}, nil
 }
 
+func (r *RowTriggers) subscribed(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.subs[key]
+	return ok
+}
+
 func (r *RowTriggers) poke() {
 	select {
 	case r.wake <- struct{}{}:
@@ -182,8 +189,19 @@ func (r *RowTriggers) cursor(ctx context.Context, key string) (*changelog.Cursor
 
 // catchUp fires one subscription for every matching change after its
 // cursor, advancing the cursor past each change once its run is recorded.
+// Only Subscribe places a cursor: one dropped meanwhile (the workflow was
+// removed) is not placed again by a reader that listed the subscription
+// before it went.
 func (r *RowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
-	cursor, err := r.cursor(ctx, key)
+	var cursor *changelog.Cursor
+	err := r.st.Read(ctx, func(q store.Querier) error {
+		var err error
+		cursor, err = changelog.GetCursor(ctx, q, rowTriggerCursor(key))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -223,6 +241,9 @@ func (r *RowTriggers) catchUp(ctx context.Context, key string, s rowSub) error {
 				}
 			}
 			if err := r.st.Tx(ctx, func(tx store.Tx) error { return cursor.Advance(ctx, tx, c.Seq) }); err != nil {
+				if errors.Is(err, changelog.ErrCursorMoved) && !r.subscribed(key) {
+					return nil // removed while this change fired
+				}
 				return err
 			}
 		}
