@@ -10,7 +10,6 @@ import (
 	"time"
 )
 
-var decimalPattern = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)$`)
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 var dateTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", time.DateOnly}
@@ -69,7 +68,7 @@ func Convert(v any, typ, layout string) (any, error) {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return n, nil
 			}
-			if decimalPattern.MatchString(s) {
+			if isDecimal(s) {
 				d := normDecimal(s)
 				if !strings.Contains(d, ".") {
 					if n, err := strconv.ParseInt(d, 10, 64); err == nil {
@@ -101,7 +100,7 @@ func Convert(v any, typ, layout string) (any, error) {
 			return normDecimal(strconv.FormatFloat(x, 'f', -1, 64)), nil
 		case string, json.Number:
 			s := Text(x)
-			if decimalPattern.MatchString(s) {
+			if isDecimal(s) {
 				return normDecimal(s), nil
 			}
 		}
@@ -161,11 +160,47 @@ func parseTime(s, layout string) (time.Time, error) {
 		return t, nil
 	}
 	for _, l := range dateTimeLayouts {
+		if !layoutFits(l, s) {
+			continue
+		}
 		if t, err := time.Parse(l, s); err == nil {
 			return t, nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date (use ISO 8601, or set format)", s)
+}
+
+// layoutFits tells whether s can match the ISO layout l at all: a date
+// alone is ten characters, and the others hold 'T' or ' ' after the date.
+// Skipping the layouts that cannot match spares a failed time.Parse (and its
+// error) for most values.
+func layoutFits(l, s string) bool {
+	if l == time.DateOnly || len(s) <= 10 {
+		return l == time.DateOnly && len(s) == 10
+	}
+	return s[10] == l[10]
+}
+
+// isDecimal reports whether s is a decimal number: an optional sign, then
+// digits with an optional fraction, or a fraction alone ("1", "-1.", "+.5").
+func isDecimal(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	intPart, frac, dot := strings.Cut(s, ".")
+	if !allDigits(intPart) || !allDigits(frac) {
+		return false
+	}
+	return intPart != "" || (dot && frac != "")
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // normDecimal writes a decimal without a plus sign, leading zeros or

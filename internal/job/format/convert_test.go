@@ -1,6 +1,7 @@
 package format
 
 import (
+	"regexp"
 	"testing"
 	"time"
 )
@@ -56,6 +57,34 @@ func FuzzConvert(f *testing.F) {
 			if again != v {
 				t.Fatalf("Convert(%q, %s) = %#v, converted again %#v", s, typ, v, again)
 			}
+		}
+	})
+}
+
+// FuzzFastPaths: the decimal scanner accepts exactly what the pattern it
+// replaced accepts, and a date parses to the same time whether or not the
+// layouts that cannot fit are skipped.
+func FuzzFastPaths(f *testing.F) {
+	decimal := regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)$`)
+	for _, s := range []string{"1", "-1.", "+.5", ".", "+", "", "1.2.3", "2026-03-04", "2026-03-04T05:06:07Z", "2026-03-04 05:06:07",
+		"2026-03-04 05:06:07.5+02:00", "2026-03-04T05:06:07.123456789", "2026-3-4", "20260-03-04"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isDecimal(s), decimal.MatchString(s); got != want {
+			t.Fatalf("isDecimal(%q) = %v, the pattern says %v", s, got, want)
+		}
+		var want time.Time
+		wantOK := false
+		for _, l := range dateTimeLayouts {
+			if tm, err := time.Parse(l, s); err == nil {
+				want, wantOK = tm, true
+				break
+			}
+		}
+		got, err := parseTime(s, "")
+		if (err == nil) != wantOK || (wantOK && !got.Equal(want)) {
+			t.Fatalf("parseTime(%q) = %v, %v; trying every layout gives %v, %v", s, got, err, want, wantOK)
 		}
 	})
 }

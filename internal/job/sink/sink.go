@@ -99,25 +99,21 @@ func KeyOf(key []string, values map[string]any) string {
 
 // Hash is a checksum of a row's values as canonical text, column by column.
 func Hash(cols []format.Column, values map[string]any) [32]byte {
-	h := sha256.New()
-	var n [8]byte
+	// The row's framed text goes through SHA-256 in one write: a write per
+	// field costs more than the hashing itself for short values.
+	buf := make([]byte, 0, 256)
 	for _, c := range cols {
 		t, null := canonical(c.Type, values[c.Name])
-		binary.LittleEndian.PutUint64(n[:], uint64(len(c.Name)))
-		h.Write(n[:])
-		h.Write([]byte(c.Name))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(c.Name)))
+		buf = append(buf, c.Name...)
 		if null {
-			binary.LittleEndian.PutUint64(n[:], ^uint64(0))
-			h.Write(n[:])
+			buf = binary.LittleEndian.AppendUint64(buf, ^uint64(0))
 			continue
 		}
-		binary.LittleEndian.PutUint64(n[:], uint64(len(t)))
-		h.Write(n[:])
-		h.Write([]byte(t))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(t)))
+		buf = append(buf, t...)
 	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	return sha256.Sum256(buf)
 }
 
 // canonical renders v of typ as text that equal values share however a

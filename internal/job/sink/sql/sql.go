@@ -5,6 +5,7 @@ package sql
 import (
 	"context"
 	dbsql "database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -176,6 +177,59 @@ func (s *Sink) whereKeys(rows []sink.Row, n int) (string, []any) {
 	return strings.Join(ors, " OR "), args
 }
 
+// keyList matches rows by a single key column with one bound value, so
+// that a chunk is read in one statement however long: a JSON array on
+// SQLite, an array on PostgreSQL. ok is false where it does not apply (MySQL,
+// composite keys, key types other than text and whole numbers); whereKeys
+// serves those, and rows whose key is not of the column's type.
+func (s *Sink) keyList(rows []sink.Row) (where string, args []any, ok bool) {
+	if len(s.key) != 1 || (s.d != "sqlite" && s.d != "postgres") {
+		return "", nil, false
+	}
+	k := s.key[0]
+	typ := s.colType(k)
+	if typ != format.TypeString && typ != format.TypeGUID && typ != format.TypeInt {
+		return "", nil, false
+	}
+	col := s.d.Quote(k)
+	if s.d == "sqlite" {
+		vals := make([]any, len(rows))
+		for i, r := range rows {
+			switch r.Values[k].(type) {
+			case string, int64:
+				vals[i] = r.Values[k]
+			default:
+				return "", nil, false
+			}
+		}
+		b, err := json.Marshal(vals)
+		if err != nil {
+			return "", nil, false
+		}
+		return col + " IN (SELECT value FROM json_each(?))", []any{string(b)}, true
+	}
+	if typ == format.TypeInt {
+		vals := make([]int64, 0, len(rows))
+		for _, r := range rows {
+			n, isInt := r.Values[k].(int64)
+			if !isInt {
+				return "", nil, false
+			}
+			vals = append(vals, n)
+		}
+		return col + " = ANY($1)", []any{vals}, true
+	}
+	vals := make([]string, 0, len(rows))
+	for _, r := range rows {
+		v, isText := r.Values[k].(string)
+		if !isText {
+			return "", nil, false
+		}
+		vals = append(vals, v)
+	}
+	return col + " = ANY($1)", []any{vals}, true
+}
+
 func (s *Sink) colType(name string) string {
 	for _, c := range s.cols {
 		if c.Name == name {
@@ -204,9 +258,18 @@ func (s *Sink) existing(ctx context.Context, tx chunkTx, rows []sink.Row) (map[s
 	if flag {
 		sel += ", " + s.d.Quote(s.delCol)
 	}
-	for start := 0; start < len(rows); start += batch {
-		part := rows[start:min(start+batch, len(rows))]
-		where, args := s.whereKeys(part, 0)
+	parts := [][]sink.Row{rows} // the whole chunk in one statement
+	where, args, one := s.keyList(rows)
+	if !one {
+		parts = nil
+		for start := 0; start < len(rows); start += batch {
+			parts = append(parts, rows[start:min(start+batch, len(rows))])
+		}
+	}
+	for _, part := range parts {
+		if !one {
+			where, args = s.whereKeys(part, 0)
+		}
 		q := "SELECT " + sel + " FROM " + s.d.Quote(s.table) + " WHERE " + where
 		err := tx.query(ctx, q, args, func(v []any) error {
 			row := make(map[string]any, len(s.cols))
