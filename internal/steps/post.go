@@ -66,6 +66,22 @@ type settings struct {
 	} `xml:"setting"`
 }
 
+// authSettings reads the names and values of an HttpHeader or
+// HttpQueryString authentication value; a setting without a name is an
+// error.
+func authSettings(value string) (settings, error) {
+	var set settings
+	if err := xml.Unmarshal([]byte(value), &set); err != nil {
+		return set, fmt.Errorf("the authentication value is not <settings><setting name=\"...\" value=\"...\" /></settings>: %v", err)
+	}
+	for _, kv := range set.Settings {
+		if strings.TrimSpace(kv.Name) == "" {
+			return set, errors.New("a setting of the authentication value has no name")
+		}
+	}
+	return set, nil
+}
+
 // postWebhook posts body as the "Use webhooks to create external handlers
 // for server events" page describes: JSON, with the x-ms-dynamics headers,
 // and the endpoint's key in ?code=, its headers or its query string.
@@ -80,9 +96,9 @@ func (s *Service) postWebhook(ctx context.Context, e endpoint, table, message, c
 	case authWebhookKey:
 		q.Set("code", e.AuthValue)
 	case authHTTPHeader, authQueryString:
-		var set settings
-		if err := xml.Unmarshal([]byte(e.AuthValue), &set); err != nil {
-			return fmt.Errorf("%w: the authentication value is not <settings><setting name=... value=.../></settings>: %v", errPermanent, err)
+		set, err := authSettings(e.AuthValue)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errPermanent, err)
 		}
 		for _, kv := range set.Settings {
 			if e.AuthType == authHTTPHeader {
