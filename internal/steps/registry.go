@@ -83,11 +83,34 @@ type registry struct {
 	expires time.Time
 	steps   []step
 	loaded  bool
+	// writing are the transactions under way that changed a registration:
+	// what they read is not cached, since they may yet roll back.
+	writing map[store.Tx]bool
 }
 
 const cacheTTL = 5 * time.Second
 
 func (r *registry) forget() { r.gen.Add(1) }
+
+// changing notes that tx changes a registration: the cache is emptied now
+// and when tx commits, and tx's own reads are not cached.
+func (r *registry) changing(tx store.Tx) {
+	r.forget()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.writing == nil {
+		r.writing = map[store.Tx]bool{}
+	}
+	if !r.writing[tx] {
+		r.writing[tx] = true
+		tx.AfterCommit(func() {
+			r.mu.Lock()
+			delete(r.writing, tx)
+			r.mu.Unlock()
+			r.forget()
+		})
+	}
+}
 
 // matching returns the steps registered for message on table, in the order
 // they run: by stage, then rank.
@@ -110,6 +133,9 @@ func (s *Service) registered(ctx context.Context, q store.Querier) ([]step, erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	g := r.gen.Load()
+	if tx, ok := q.(store.Tx); ok && r.writing[tx] {
+		return s.load(ctx, q)
+	}
 	if r.loaded && g == r.seen && time.Now().Before(r.expires) {
 		return r.steps, nil
 	}

@@ -107,8 +107,7 @@ func New(cfg Config) *Service {
 // reloads the steps instead.
 func (s *Service) Written(ctx context.Context, tx store.Tx, t *records.Table, c changelog.Change) error {
 	if registration[t.Name] {
-		s.reg.forget()
-		tx.AfterCommit(s.reg.forget) // a step read in this transaction is not cached past it
+		s.reg.changing(tx)
 		if t.Name == "sdkmessageprocessingstep" && c.After != nil {
 			return s.checkStep(ctx, tx, c.After)
 		}

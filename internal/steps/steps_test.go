@@ -104,12 +104,13 @@ func TestSteps(t *testing.T) {
 		}
 		t.Cleanup(func() { b.steps.Stop(ctx) })
 		for name, fn := range map[string]func(*testing.T, *bundle){
-			"SyncWebhookPostsTheContext":      testSyncWebhookPostsTheContext,
-			"SyncWebhookFailureWritesNothing": testSyncWebhookFailureWritesNothing,
-			"AsyncStepRetriesUntilItSucceeds": testAsyncStepRetriesUntilItSucceeds,
-			"AsyncStepFailsAfterItsRetries":   testAsyncStepFailsAfterItsRetries,
-			"FilteringAttributesAndImages":    testFilteringAttributesAndImages,
-			"StepRegistrationChecks":          testStepRegistrationChecks,
+			"SyncWebhookPostsTheContext":        testSyncWebhookPostsTheContext,
+			"SyncWebhookFailureWritesNothing":   testSyncWebhookFailureWritesNothing,
+			"AsyncStepRetriesUntilItSucceeds":   testAsyncStepRetriesUntilItSucceeds,
+			"AsyncStepFailsAfterItsRetries":     testAsyncStepFailsAfterItsRetries,
+			"FilteringAttributesAndImages":      testFilteringAttributesAndImages,
+			"StepRegistrationChecks":            testStepRegistrationChecks,
+			"RolledBackRegistrationIsForgotten": testRolledBackRegistrationIsForgotten,
 		} {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
@@ -412,5 +413,32 @@ func testStepRegistrationChecks(t *testing.T, b *bundle) {
 				t.Errorf("%+v: %v", c, err)
 			}
 		}
+	}
+}
+
+// testRolledBackRegistrationIsForgotten: a step registered in a transaction
+// that rolls back runs for the writes of that transaction only.
+func testRolledBackRegistrationIsForgotten(t *testing.T, b *bundle) {
+	r := newReceiver(t, 500, 500)
+	ctx := context.Background()
+	endpoint := b.webhook(t, r.URL, 0, "")
+	filter := b.create(t, "sdkmessagefilter", records.Row{"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs["Create"]}, "primaryobjecttypecode": "appointment"})
+	stepsTable, _ := b.rec.Table("sdkmessageprocessingstep")
+	appointments, _ := b.rec.Table("appointment")
+	err := b.st.Tx(ctx, func(tx store.Tx) error {
+		if _, err := b.rec.Create(ctx, tx, stepsTable, records.Row{"name": "phantom", "stage": int64(40), "mode": int64(0), "rank": int64(1),
+			"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs["Create"]}, "sdkmessagefilterid": records.Ref{Table: "sdkmessagefilter", ID: filter},
+			"eventhandler": records.Ref{Table: "serviceendpoint", ID: endpoint}, "supporteddeployment": int64(0)}, records.Caller{}); err != nil {
+			return err
+		}
+		_, err := b.rec.Create(ctx, tx, appointments, records.Row{"subject": "in the same transaction"}, records.Caller{})
+		return err
+	})
+	if records.AsError(err).Code != records.CodePluginError || len(r.posts()) != 1 {
+		t.Fatalf("%v, %d posts", err, len(r.posts()))
+	}
+	b.create(t, "appointment", records.Row{"subject": "after the rollback"})
+	if n := len(r.posts()); n != 1 {
+		t.Fatalf("the rolled-back step ran: %d posts", n)
 	}
 }
