@@ -73,7 +73,7 @@ type bundle struct {
 	msgs  map[string]string // sdkmessage ids by name
 }
 
-func setup(t *testing.T, s store.Store) *bundle {
+func setup(t testing.TB, s store.Store) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
@@ -120,7 +120,7 @@ func TestSteps(t *testing.T) {
 	})
 }
 
-func (b *bundle) create(t *testing.T, table string, row records.Row) string {
+func (b *bundle) create(t testing.TB, table string, row records.Row) string {
 	t.Helper()
 	id, err := b.tryCreate(table, row)
 	if err != nil {
@@ -154,7 +154,7 @@ func (b *bundle) update(t *testing.T, table, id string, row records.Row) error {
 
 // webhook registers a webhook service endpoint (contract 8) as the Plugin
 // Registration Tool writes it ("Register a WebHook").
-func (b *bundle) webhook(t *testing.T, url string, authType int64, authValue string) string {
+func (b *bundle) webhook(t testing.TB, url string, authType int64, authValue string) string {
 	return b.create(t, "serviceendpoint", records.Row{"name": "hook", "contract": int64(8), "connectionmode": int64(1),
 		"url": url, "authtype": authType, "authvalue": authValue, "messageformat": int64(2), "namespaceformat": int64(2),
 		"path": "", "solutionnamespace": "", "userclaim": int64(1)})
@@ -162,7 +162,7 @@ func (b *bundle) webhook(t *testing.T, url string, authType int64, authValue str
 
 // step registers a step of message on table, to endpoint, as the
 // sdkmessageprocessingstep table reference describes it.
-func (b *bundle) step(t *testing.T, message, table, endpoint string, stage, mode int64, filtering string) string {
+func (b *bundle) step(t testing.TB, message, table, endpoint string, stage, mode int64, filtering string) string {
 	filter := b.create(t, "sdkmessagefilter", records.Row{"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs[message]}, "primaryobjecttypecode": table})
 	return b.create(t, "sdkmessageprocessingstep", records.Row{"name": "step " + message + " " + table, "stage": stage, "mode": mode, "rank": int64(1),
 		"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs[message]}, "sdkmessagefilterid": records.Ref{Table: "sdkmessagefilter", ID: filter},
