@@ -23,6 +23,7 @@ import (
 	"junction/internal/retention"
 	"junction/internal/secrets"
 	"junction/internal/sftp"
+	"junction/internal/steps"
 	"junction/internal/webapi"
 	"junction/internal/workflow"
 	"net/http"
@@ -54,6 +55,9 @@ func buildComponents(d Deps) []Component {
 		Poll: d.Config.EventsPoll, PublicURL: d.Config.EventsPublicURL, Tracer: d.Tracer})
 	bridge.Records, bridge.Broker, bridge.Router = rec, bus.Broker(), router
 	bridge.RegisterDispatchers(router)
+	plugins := steps.New(steps.Config{Records: rec, Logger: d.Logger, HTTPClient: d.Outbound.Client(60 * time.Second), Broker: bridge, Events: bridge,
+		OwnNamespace: ownNamespace(d), NodeID: d.NodeID})
+	rec.SetSteps(plugins)
 
 	connectors := connector.NewRegistry()
 	for _, c := range []*connector.Connector{
@@ -86,7 +90,7 @@ func buildComponents(d Deps) []Component {
 		Tables: bridgepkg.NewTables(rec), Local: local, Tracer: d.Tracer})
 	sftpServer.SetOnUpload(jobs.FileArrived)
 	must(connectors.Register(jobsconn.New(jobs)))
-	components := []Component{&traces{rec: d.Tracer, st: d.Store}, web, bus, amqpServer, router, bridge, flows, functions, sftpServer, jobs}
+	components := []Component{&traces{rec: d.Tracer, st: d.Store}, web, bus, amqpServer, router, bridge, stepsComponent{plugins}, flows, functions, sftpServer, jobs}
 	return append(components, newRetention(d, components))
 }
 

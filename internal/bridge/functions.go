@@ -138,3 +138,10 @@ func (b *Bridge) WriteRows(ctx context.Context, entitySet, mode string, rows []m
 	}
 	return nil
 }
+
+// SendStep implements steps.Broker: a Dataverse step's execution context as
+// one message on a queue or topic of Junction's broker.
+func (b *Bridge) SendStep(ctx context.Context, path string, body []byte, properties map[string]any) error {
+	_, err := b.Broker.Send(ctx, path, broker.Traced(ctx, []broker.Message{{Body: body, ContentType: "application/json", Properties: properties}})...)
+	return err
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"junction/internal/changelog"
+	"junction/internal/dataverse"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -21,40 +22,6 @@ import (
 // WebhookKeyHeader is the header a Dataverse webhook registration (HttpHeader
 // authentication) can carry the key in; WebhookKey registrations add ?code=.
 const WebhookKeyHeader = "x-junction-webhook-key"
-
-// RemoteExecutionContext is the JSON body a Dataverse service endpoint posts.
-type RemoteExecutionContext struct {
-	MessageName        string         `json:"MessageName"`
-	PrimaryEntityName  string         `json:"PrimaryEntityName"`
-	PrimaryEntityID    string         `json:"PrimaryEntityId"`
-	InputParameters    []keyValue     `json:"InputParameters"`
-	PreEntityImages    []keyValue     `json:"PreEntityImages"`
-	PostEntityImages   []keyValue     `json:"PostEntityImages"`
-	UserID             string         `json:"UserId"`
-	InitiatingUserID   string         `json:"InitiatingUserId"`
-	OrganizationID     string         `json:"OrganizationId"`
-	OrganizationName   string         `json:"OrganizationName"`
-	CorrelationID      string         `json:"CorrelationId"`
-	RequestID          string         `json:"RequestId"`
-	Depth              int            `json:"Depth"`
-	Mode               int            `json:"Mode"`
-	Stage              int            `json:"Stage"`
-	OperationCreatedOn string         `json:"OperationCreatedOn"`
-	Extra              map[string]any `json:"-"`
-}
-
-type keyValue struct {
-	Key   string          `json:"key"`
-	Value json.RawMessage `json:"value"`
-}
-
-// entity is a Dataverse Entity in the data contract JSON.
-type entity struct {
-	Type        string     `json:"__type"`
-	Attributes  []keyValue `json:"Attributes"`
-	ID          string     `json:"Id"`
-	LogicalName string     `json:"LogicalName"`
-}
 
 var msDate = regexp.MustCompile(`^/Date\((-?\d+)([+-]\d{4})?\)/$`)
 
@@ -145,7 +112,7 @@ func attrsOf(v any) map[string]any {
 	return out
 }
 
-func findParam(list []keyValue, key string) (json.RawMessage, bool) {
+func findParam(list []dataverse.KeyValue, key string) (json.RawMessage, bool) {
 	for _, kv := range list {
 		if strings.EqualFold(kv.Key, key) {
 			return kv.Value, true
@@ -155,7 +122,7 @@ func findParam(list []keyValue, key string) (json.RawMessage, bool) {
 }
 
 // firstImage returns the attributes of the first image of a list.
-func firstImage(list []keyValue) (map[string]any, error) {
+func firstImage(list []dataverse.KeyValue) (map[string]any, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
@@ -184,7 +151,7 @@ func ExternalSource(org string) string {
 // DataverseChange turns a RemoteExecutionContext into a change in the shape
 // of Junction's own, with the org as its source. org names the source.
 func DataverseChange(body []byte, org string) (changelog.Change, error) {
-	var rc RemoteExecutionContext
+	var rc dataverse.RemoteExecutionContext
 	if err := json.Unmarshal(body, &rc); err != nil {
 		return changelog.Change{}, fmt.Errorf("the body is not a RemoteExecutionContext: %w", err)
 	}
@@ -211,7 +178,7 @@ func DataverseChange(body []byte, org string) (changelog.Change, error) {
 		return c, fmt.Errorf("PostEntityImages: %w", err)
 	}
 	if raw, ok := findParam(rc.InputParameters, "Target"); ok {
-		var target entity
+		var target dataverse.SDKEntity
 		if err := json.Unmarshal(raw, &target); err != nil {
 			return c, fmt.Errorf("InputParameters Target: %w", err)
 		}

@@ -147,9 +147,8 @@ func (s *Service) deleteRow(ctx context.Context, tx store.Tx, t *Table, before R
 	if err := s.unshare(ctx, tx, t, id, who); err != nil {
 		return fmt.Errorf("unshare %s %s: %w", t.Name, id, err)
 	}
-	_, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Delete, Changed: []string{},
+	return s.appendChange(ctx, tx, t, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Delete, Changed: []string{},
 		Before: JSONRow(before), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: s.now()})
-	return err
 }
 
 // cascadeAssign gives the rows of t's relationships with an assign cascade

@@ -244,7 +244,7 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 		changed = append(changed, k)
 	}
 	sort.Strings(changed)
-	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Create, Changed: changed,
+	if err := s.appendChange(ctx, tx, t, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Create, Changed: changed,
 		After: JSONRow(full), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
 		return nil, err
 	}
@@ -457,7 +457,7 @@ func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, val
 	if err := s.syncPointer(ctx, tx, t, after, false); err != nil {
 		return nil, err
 	}
-	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: before[t.PrimaryID()].(string), Message: changelog.Update, Changed: changed,
+	if err := s.appendChange(ctx, tx, t, changelog.Change{Table: t.Name, RecordID: before[t.PrimaryID()].(string), Message: changelog.Update, Changed: changed,
 		Before: JSONRow(before), After: JSONRow(after), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
 		return nil, err
 	}

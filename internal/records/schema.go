@@ -72,6 +72,7 @@ type Service struct {
 	users  userCache
 	grants grantsCache
 	org    orgCache
+	steps  Steps
 
 	watcher lifecycle.Group
 }

@@ -62,7 +62,7 @@ func TestStandardTablesAsIssueLists(t *testing.T) {
 		"uom", "uomschedule", "transactioncurrency", "quote", "quotedetail", "salesorder", "salesorderdetail", "invoice", "invoicedetail", "incident",
 		"activitypointer", "task", "phonecall", "email", "appointment", "activityparty", "annotation", "team", "systemuser", "businessunit",
 		"organization", "role", "queue", "queueitem", "solution", "publisher", "savedquery", "userquery", "sdkmessage", "sdkmessagefilter",
-		"sdkmessageprocessingstep", "serviceendpoint", "asyncoperation", "environmentvariabledefinition", "environmentvariablevalue"} {
+		"sdkmessageprocessingstep", "sdkmessageprocessingstepimage", "serviceendpoint", "asyncoperation", "environmentvariabledefinition", "environmentvariablevalue"} {
 		tb, ok := tables[n]
 		if !ok {
 			t.Errorf("table %s is missing", n)

@@ -1,0 +1,35 @@
+package records
+
+import (
+	"context"
+
+	"junction/internal/changelog"
+	"junction/internal/store"
+)
+
+// Steps runs what an org registers on its own writes (Dataverse's
+// sdkmessageprocessingstep rows): Written is called in the write's
+// transaction after each change is appended to the change log, and an error
+// rolls the whole write back. The Web API answers it like any other error:
+// give it the shape with Errorf. internal/app injects the implementation.
+type Steps interface {
+	Written(ctx context.Context, tx store.Tx, t *Table, c changelog.Change) error
+}
+
+// SetSteps makes every Create, Update and Delete (cascaded ones too) run
+// st's steps; nil runs none. Set it before the service serves writes.
+func (s *Service) SetSteps(st Steps) { s.steps = st }
+
+// appendChange appends c to the change log and runs the steps registered
+// on it, in tx.
+func (s *Service) appendChange(ctx context.Context, tx store.Tx, t *Table, c changelog.Change) error {
+	seq, err := changelog.Append(ctx, tx, c)
+	if err != nil {
+		return err
+	}
+	if s.steps == nil {
+		return nil
+	}
+	c.Seq = seq
+	return s.steps.Written(ctx, tx, t, c)
+}
