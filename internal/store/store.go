@@ -117,6 +117,7 @@ type Stats struct {
 	TxSeconds      float64 // total time callers waited in Tx
 	ReadSeconds    float64
 	MaxGroupCommit int64 // largest number of transactions in one commit
+	RelaxedCommits int64 // commits of Relaxed transactions alone, not waited on the disk (among Commits)
 }
 
 // Now returns t as the integer microseconds that timestamp columns hold.

@@ -163,6 +163,9 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", mapErr(err))
 	}
 	s.counts.CountCommit(1)
+	if store.IsRelaxed(ctx) {
+		s.counts.CountRelaxed()
+	}
 	s.notify(tx.Notices)
 	for _, fn := range tx.After {
 		fn()

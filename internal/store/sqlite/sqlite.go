@@ -257,6 +257,9 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 	s.counts.CountCommit(ok)
+	if s.relaxed {
+		s.counts.CountRelaxed()
+	}
 	for i, r := range batch {
 		if results[i] == nil {
 			for _, c := range txs[i].Notices {
