@@ -31,8 +31,14 @@ type settleCall struct {
 type settleGroup struct {
 	mu      sync.Mutex
 	pending []*settleCall
-	running bool
+	running int // commits in flight
 }
+
+// maxSettleCommits is how many group commits may be in flight at once: a
+// store that commits transactions in parallel (PostgreSQL's connections)
+// keeps doing so, and calls that arrive while all are busy form the next
+// groups.
+const maxSettleCommits = 4
 
 // settleGrouped applies a call's settlements in the next group commit and
 // waits for it. Once handed over, the caller waits for the outcome even if
@@ -43,8 +49,8 @@ func (b *Broker) settleGrouped(ctx context.Context, path string, items []SettleI
 	g := &b.settles
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
-	if !g.running {
-		g.running = true
+	if g.running < maxSettleCommits {
+		g.running++
 		go b.runSettles()
 	}
 	g.mu.Unlock()
@@ -63,7 +69,7 @@ func (b *Broker) runSettles() {
 			n++
 		}
 		if n == 0 {
-			g.running = false
+			g.running--
 			g.mu.Unlock()
 			return
 		}
@@ -95,16 +101,18 @@ func (b *Broker) commitSettles(calls []*settleCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := b.settleTx(ctx, live)
-	if err == nil || len(live) == 1 {
-		for _, c := range live {
-			if err != nil {
-				c.err = err
-			}
-		}
+	if err == nil {
+		return
+	}
+	if len(live) == 1 {
+		live[0].err = err
 		return
 	}
 	for _, c := range live {
-		c.err = b.settleTx(ctx, []*settleCall{c})
+		// settleTx sets c.err itself when the call's entity is unknown.
+		if err := b.settleTx(ctx, []*settleCall{c}); err != nil {
+			c.err = err
+		}
 	}
 }
 
