@@ -22,9 +22,19 @@ import (
 
 var payload = make([]byte, 1024)
 
+// benchStore returns a running broker with a queue "bench"; at the end of
+// the benchmark it reports the store's commits per message (commits/op) and
+// of them those waited on the disk (flushes/op: relaxed lock commits are not).
 func benchStore(b *testing.B, d store.Dialect) (*broker.Broker, context.Context) {
 	b.Helper()
 	s := storetest.Open(b, d)
+	var before store.Stats
+	b.Cleanup(func() {
+		st := s.Stats()
+		commits := float64(st.Commits - before.Commits)
+		b.ReportMetric(commits/float64(b.N), "commits/op")
+		b.ReportMetric((commits-float64(st.RelaxedCommits-before.RelaxedCommits))/float64(b.N), "flushes/op")
+	})
 	ctx := context.Background()
 	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 		b.Fatal(err)
@@ -38,6 +48,7 @@ func benchStore(b *testing.B, d store.Dialect) (*broker.Broker, context.Context)
 	if _, _, err := br.PutQueue(ctx, "bench", broker.Properties{}); err != nil {
 		b.Fatal(err)
 	}
+	before = s.Stats()
 	return br, ctx
 }
 

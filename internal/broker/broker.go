@@ -78,6 +78,8 @@ type Broker struct {
 	// entities caches entity settings by lower-case path (see entityCached).
 	entities sync.Map
 	notifier notifier
+	// settles commits concurrent callers' settlements together.
+	settles settleGroup
 
 	// tasks runs the sweeper and the notifier between Start and Stop.
 	tasks lifecycle.Group

@@ -153,7 +153,7 @@ func (b *Broker) available(ctx context.Context, path string) bool {
 func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([]Received, string, error) {
 	var out []Received
 	var channel string
-	err := b.s.Tx(ctx, func(tx storage.Tx) error {
+	err := b.s.Tx(lockCtx(ctx, opts.Mode), func(tx storage.Tx) error {
 		out = out[:0]
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {
@@ -222,6 +222,50 @@ func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([
 		return nil, channel, fmt.Errorf("receive from %s: %w", path, err)
 	}
 	return out, channel, nil
+}
+
+// lockCtx relaxes a peek-lock receive's commit (storage.Relaxed): a claim
+// lost in a power failure only means the message is delivered again, the
+// at-least-once delivery Service Bus promises. A receive-and-delete is not
+// relaxed: its message is gone once handed out.
+func lockCtx(ctx context.Context, mode ReceiveMode) context.Context {
+	if mode == PeekLock {
+		return storage.Relaxed(ctx)
+	}
+	return ctx
+}
+
+// Release unlocks messages that were received (claimed) but never reached
+// their receiver, such as those a front end prefetched for a link that
+// closed: they can be received at once, and the delivery is not counted.
+// Tokens no message holds any more are skipped. The commit is relaxed (see
+// lockCtx): a release lost in a power failure leaves the lock to expire.
+func (b *Broker) Release(ctx context.Context, path string, lockTokens ...string) error {
+	if len(lockTokens) == 0 {
+		return nil
+	}
+	err := b.s.Tx(storage.Relaxed(ctx), func(tx storage.Tx) error {
+		a, err := b.resolve(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		released := false
+		for _, t := range lockTokens {
+			ok, err := tx.ReleaseLock(ctx, a.ID, a.dlq, t)
+			if err != nil {
+				return err
+			}
+			released = released || ok
+		}
+		if released {
+			b.wake(tx, a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release messages in %s: %w", path, err)
+	}
+	return nil
 }
 
 // expire handles a message whose time to live has passed.
@@ -377,23 +421,14 @@ func (b *Broker) settle(ctx context.Context, path string, s Settlement, op settl
 	if err := b.checkSettlement(s); err != nil {
 		return time.Time{}, err
 	}
-	var until time.Time
-	err := b.s.Tx(ctx, func(tx storage.Tx) error {
-		a, err := b.resolve(ctx, tx, path)
-		if err != nil {
-			return err
-		}
-		var itemErr error
-		until, itemErr, err = b.settleIn(ctx, tx, a, s, op, b.now())
-		if err != nil {
-			return err
-		}
-		return itemErr
-	})
+	results, err := b.settleGrouped(ctx, path, []SettleItem{{Settlement: s}}, []settleOp{op})
+	if err == nil {
+		err = results[0].Err
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("settle message in %s: %w", path, err)
 	}
-	return until, nil
+	return results[0].LockedUntil, nil
 }
 
 func (b *Broker) checkSettlement(s Settlement) error {
@@ -494,10 +529,9 @@ type SettleResult struct {
 }
 
 // SettleBatch applies many settlements on one entity in one transaction (one
-// commit). An item whose lock was lost fails alone; the error return is for
-// failures that applied nothing.
+// commit, shared with other callers' settlements). An item whose lock was
+// lost fails alone; the error return is for failures that applied nothing.
 func (b *Broker) SettleBatch(ctx context.Context, path string, items []SettleItem) ([]SettleResult, error) {
-	results := make([]SettleResult, len(items))
 	ops := make([]settleOp, len(items))
 	for i, it := range items {
 		switch it.Op {
@@ -515,26 +549,7 @@ func (b *Broker) SettleBatch(ctx context.Context, path string, items []SettleIte
 			return nil, errorf(KindBadRequest, "settlement %d: unknown operation %q: use complete, abandon, deadLetter, defer or renew", i, it.Op)
 		}
 	}
-	err := b.s.Tx(ctx, func(tx storage.Tx) error {
-		a, err := b.resolve(ctx, tx, path)
-		if err != nil {
-			return err
-		}
-		now := b.now()
-		for i, it := range items {
-			results[i] = SettleResult{}
-			if err := b.checkSettlement(it.Settlement); err != nil {
-				results[i].Err = err
-				continue
-			}
-			until, itemErr, err := b.settleIn(ctx, tx, a, it.Settlement, ops[i], now)
-			if err != nil {
-				return err
-			}
-			results[i] = SettleResult{LockedUntil: until, Err: itemErr}
-		}
-		return nil
-	})
+	results, err := b.settleGrouped(ctx, path, items, ops)
 	if err != nil {
 		return nil, fmt.Errorf("settle messages in %s: %w", path, err)
 	}
@@ -545,7 +560,7 @@ func (b *Broker) SettleBatch(ctx context.Context, path string, items []SettleIte
 // messages by sequence number. Every number must name a deferred message.
 func (b *Broker) ReceiveDeferred(ctx context.Context, path string, mode ReceiveMode, seqs ...int64) ([]Received, error) {
 	var out []Received
-	err := b.s.Tx(ctx, func(tx storage.Tx) error {
+	err := b.s.Tx(lockCtx(ctx, mode), func(tx storage.Tx) error {
 		out = out[:0]
 		a, err := b.resolve(ctx, tx, path)
 		if err != nil {

@@ -111,6 +111,7 @@ func (q *SQLQuerier) AfterCommit(fn func()) { q.After = append(q.After, fn) }
 type Counters struct {
 	transactions, rollbacks, commits, reads atomic.Int64
 	txNanos, readNanos, maxGroup            atomic.Int64
+	relaxed                                 atomic.Int64
 }
 
 // CountTx records one caller's transaction.
@@ -134,6 +135,10 @@ func (c *Counters) CountCommit(n int) {
 	}
 }
 
+// CountRelaxed counts a commit that was not waited on the disk (Relaxed),
+// besides CountCommit.
+func (c *Counters) CountRelaxed() { c.relaxed.Add(1) }
+
 // CountRead records one read.
 func (c *Counters) CountRead(start time.Time) {
 	c.reads.Add(1)
@@ -150,6 +155,7 @@ func (c *Counters) Snapshot() Stats {
 		TxSeconds:      time.Duration(c.txNanos.Load()).Seconds(),
 		ReadSeconds:    time.Duration(c.readNanos.Load()).Seconds(),
 		MaxGroupCommit: c.maxGroup.Load(),
+		RelaxedCommits: c.relaxed.Load(),
 	}
 }
 

@@ -117,6 +117,7 @@ type Stats struct {
 	TxSeconds      float64 // total time callers waited in Tx
 	ReadSeconds    float64
 	MaxGroupCommit int64 // largest number of transactions in one commit
+	RelaxedCommits int64 // commits of Relaxed transactions alone, not waited on the disk (among Commits)
 }
 
 // Now returns t as the integer microseconds that timestamp columns hold.
@@ -124,3 +125,16 @@ func Micros(t time.Time) int64 { return t.UnixMicro() }
 
 // FromMicros turns a timestamp column back into a time.
 func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+type relaxedKey struct{}
+
+// Relaxed marks a write transaction whose loss in a power failure only means
+// work redone (a lock taken or renewed): Tx may return before its commit is
+// flushed to disk. Commits stay in order: a power failure can lose a relaxed
+// commit only together with every commit after it, so any later durable
+// commit (on the same store) makes it durable too. A process crash loses
+// nothing. Drivers without a cheaper commit treat it as an ordinary Tx.
+func Relaxed(ctx context.Context) context.Context { return context.WithValue(ctx, relaxedKey{}, true) }
+
+// IsRelaxed reports whether ctx was marked by Relaxed.
+func IsRelaxed(ctx context.Context) bool { v, _ := ctx.Value(relaxedKey{}).(bool); return v }

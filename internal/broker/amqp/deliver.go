@@ -63,6 +63,7 @@ func (l *link) pump() {
 		l.pollCancel = nil
 		l.mu.Unlock()
 		if l.ctx.Err() != nil {
+			l.giveBack(msgs)
 			return
 		}
 		if err != nil {
@@ -121,14 +122,24 @@ func (l *link) deliver(m *broker.Received) bool {
 	return l.s.send(l.ctx, l, tag, payload, l.settled, track)
 }
 
-// giveBack abandons locked messages that could not be delivered.
+// giveBack releases messages that were claimed for the peer but never sent
+// (the link closed, or the peer took its credit back): they can be received
+// at once and their delivery is not counted. Messages received in
+// receive-and-delete mode are gone already.
 func (l *link) giveBack(msgs []broker.Received) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
+	var tokens []string
 	for _, m := range msgs {
 		if m.LockToken != "" {
-			l.s.c.s.cfg.Broker.Abandon(ctx, l.path, broker.Settlement{LockToken: m.LockToken})
+			tokens = append(tokens, m.LockToken)
 		}
+	}
+	if len(tokens) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if err := l.s.c.s.cfg.Broker.Release(ctx, l.path, tokens...); err != nil {
+		l.s.c.s.log.Warn("amqp: release undelivered messages", "entity", l.path, "err", err)
 	}
 }
 

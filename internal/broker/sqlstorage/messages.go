@@ -122,6 +122,14 @@ func (t *tx) LockMessage(ctx context.Context, id int64, token string, until int6
 	return err
 }
 
+func (t *tx) ReleaseLock(ctx context.Context, entityID int64, dlq bool, token string) (bool, error) {
+	// The unary pluses keep SQLite on the lock-token index.
+	n, err := affected(t.t.Exec(ctx, `UPDATE broker_messages SET lock_token = '', locked_until = 0,
+		delivery_count = CASE WHEN delivery_count > 0 THEN delivery_count - 1 ELSE 0 END
+		WHERE lock_token = ? AND +entity_id = ? AND +dlq = ?`, token, entityID, b2i(dlq)))
+	return n > 0, err
+}
+
 func (t *tx) RenewMessageLock(ctx context.Context, id int64, until int64) error {
 	_, err := t.t.Exec(ctx, "UPDATE broker_messages SET locked_until = ? WHERE id = ?", until, id)
 	return err

@@ -23,6 +23,13 @@ var (
 	ErrConflict = store.ErrConflict
 )
 
+// Relaxed marks a transaction whose loss in a power failure only means a
+// message delivered again (a lock taken, renewed or released): the driver may
+// answer before the commit is flushed, provided commits stay in order (a
+// power failure loses a relaxed commit only with every commit after it) and a
+// process crash loses nothing. Sends and settlements are never relaxed.
+func Relaxed(ctx context.Context) context.Context { return store.Relaxed(ctx) }
+
 // Never is the expiry of a message that does not expire.
 const Never = int64(1<<63 - 1)
 
@@ -30,7 +37,8 @@ const Never = int64(1<<63 - 1)
 type Driver interface {
 	// Tx runs fn in a write transaction and returns once it is durably
 	// committed, or with fn's error after undoing everything fn did. fn may be
-	// run more than once and must not keep tx.
+	// run more than once and must not keep tx. With a ctx marked by Relaxed,
+	// Tx may return before the commit is flushed (see Relaxed).
 	Tx(ctx context.Context, fn func(tx Tx) error) error
 	// Read runs fn against a consistent read-only view.
 	Read(ctx context.Context, fn func(r Reader) error) error
@@ -131,6 +139,10 @@ type Tx interface {
 	DeleteMessage(ctx context.Context, id int64) error
 	// LockMessage locks a message until until with token, counting deliveries.
 	LockMessage(ctx context.Context, id int64, token string, until int64, deliveries int) error
+	// ReleaseLock unlocks the message of an entity (or its dead-letter queue)
+	// holding lock token without counting the delivery (the message never
+	// reached its receiver), and reports whether there was one.
+	ReleaseLock(ctx context.Context, entityID int64, dlq bool, token string) (bool, error)
 	// RenewMessageLock moves a message's lock to until.
 	RenewMessageLock(ctx context.Context, id int64, until int64) error
 	// UnlockMessage releases a message's lock and replaces its properties.

@@ -42,6 +42,10 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{}
+
+	// relaxed is whether the writer connection's commits skip the WAL's
+	// fsync (synchronous=NORMAL); only the writer goroutine touches it.
+	relaxed bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -206,6 +210,9 @@ func (s *Store) commit(batch []*request) {
 	conn, err := s.writeDB.Conn(ctx)
 	if err == nil {
 		defer conn.Close()
+		err = s.setRelaxed(ctx, conn, batch)
+	}
+	if err == nil {
 		_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
 	}
 	if err != nil {
@@ -250,6 +257,9 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 	s.counts.CountCommit(ok)
+	if s.relaxed {
+		s.counts.CountRelaxed()
+	}
 	for i, r := range batch {
 		if results[i] == nil {
 			for _, c := range txs[i].Notices {
@@ -261,6 +271,34 @@ func (s *Store) commit(batch []*request) {
 		}
 		r.done <- results[i]
 	}
+}
+
+// setRelaxed skips the commit's fsync when every transaction of the batch is
+// store.Relaxed. In WAL mode with synchronous=NORMAL a commit is appended to
+// the WAL without a flush; the next synchronous=FULL commit flushes the WAL
+// and so every earlier commit with it, and a power failure can only lose a
+// tail of commits, never one before a commit that was flushed. A process
+// crash loses nothing (the WAL is in the operating system's cache).
+func (s *Store) setRelaxed(ctx context.Context, conn *sql.Conn, batch []*request) error {
+	relaxed := true
+	for _, r := range batch {
+		if !store.IsRelaxed(r.ctx) {
+			relaxed = false
+			break
+		}
+	}
+	if relaxed == s.relaxed {
+		return nil
+	}
+	mode := "FULL"
+	if relaxed {
+		mode = "NORMAL"
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+mode); err != nil {
+		return err
+	}
+	s.relaxed = relaxed
+	return nil
 }
 
 func run(fn func(store.Tx) error, tx store.Tx) (err error) {
