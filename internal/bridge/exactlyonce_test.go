@@ -121,3 +121,61 @@ func invocationCounts(t *testing.T, j *junction, function string) (succeeded, fa
 	}
 	return succeeded, failed
 }
+
+// TestSessionFunctionKeepsOrder: a serviceBusTrigger function with
+// isSessionsEnabled processes up to maxConcurrentSessions sessions at once
+// and each session's messages in order, a failed message before the ones
+// after it: every session's outputs arrive in the order its messages were
+// sent, each once.
+func TestSessionFunctionKeepsOrder(t *testing.T) {
+	t.Parallel()
+	const sessions, per = 6, 15
+	dir := writeProject(t, map[string]string{
+		"servicebus/config.json": `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
+			{"Name": "in", "Properties": {"RequiresSession": true, "MaxDeliveryCount": 5}}, {"Name": "out", "Properties": {}}]}],
+			"Logging": {"Type": "File"}}}`,
+		"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {"maxConcurrentSessions": 4, "sessionIdleTimeout": "00:00:01"}}}`,
+		"functions/ordered/function.json": `{"bindings": [
+			{"type": "serviceBusTrigger", "direction": "in", "name": "msg", "queueName": "in", "isSessionsEnabled": true, "connection": "ServiceBus"},
+			{"type": "serviceBus", "direction": "out", "name": "out", "queueName": "out", "connection": "ServiceBus"}]}`,
+		"functions/ordered/index.js": `module.exports = async function (context, msg) {
+			if (msg.seq % 5 === 2 && context.bindingData.deliveryCount === 1) throw new Error("retry " + msg.seq);
+			context.bindings.out = { session: context.bindingData.sessionId, seq: msg.seq };
+		};`,
+	})
+	j := startWith(t, store.SQLite, func(c *app.Config) { c.Project = dir })
+	b := j.broker()
+	ctx := context.Background()
+	var msgs []broker.Message
+	for i := range per {
+		for s := range sessions {
+			msgs = append(msgs, broker.Message{SessionID: fmt.Sprintf("s%d", s), ContentType: "application/json",
+				Body: []byte(fmt.Sprintf(`{"seq":%d}`, i))})
+		}
+	}
+	if _, err := b.Send(ctx, "in", msgs...); err != nil {
+		t.Fatal(err)
+	}
+	next := map[string]int{}
+	for got := 0; got < sessions*per; {
+		ms, err := b.Receive(ctx, "out", broker.ReceiveOptions{Mode: broker.ReceiveAndDelete, Max: 100, Wait: 30 * time.Second})
+		if err != nil || len(ms) == 0 {
+			t.Fatalf("%d of %d outputs, then %v", got, sessions*per, err)
+		}
+		for _, m := range ms {
+			var v struct {
+				Session string
+				Seq     int
+			}
+			if err := json.Unmarshal(m.Body, &v); err != nil {
+				t.Fatal(err)
+			}
+			if v.Seq != next[v.Session] {
+				t.Fatalf("session %s: message %d came after %d", v.Session, v.Seq, next[v.Session]-1)
+			}
+			next[v.Session]++
+			got++
+		}
+	}
+	waitCounts(t, b, "in", func(c broker.Counts) bool { return c.Total == 0 })
+}

@@ -21,6 +21,7 @@ import (
 // Web API.
 var (
 	_ function.Committer      = (*Bridge)(nil)
+	_ function.SessionSource  = (*Bridge)(nil)
 	_ function.MessageSender  = (*Bridge)(nil)
 	_ function.EventPublisher = (*Bridge)(nil)
 	_ function.RowWriter      = (*Bridge)(nil)
@@ -39,7 +40,11 @@ func entityPath(e function.Entity) string {
 // Receive implements function.MessageSource: up to max messages with a
 // peek-lock.
 func (b *Bridge) Receive(ctx context.Context, e function.Entity, max int, wait time.Duration) ([]*function.Message, error) {
-	got, err := b.Broker.Receive(ctx, entityPath(e), broker.ReceiveOptions{Mode: broker.PeekLock, Max: max, Wait: wait})
+	return b.receive(ctx, e, broker.ReceiveOptions{Mode: broker.PeekLock, Max: max, Wait: wait})
+}
+
+func (b *Bridge) receive(ctx context.Context, e function.Entity, opts broker.ReceiveOptions) ([]*function.Message, error) {
+	got, err := b.Broker.Receive(ctx, entityPath(e), opts)
 	if err != nil || len(got) == 0 {
 		return nil, err
 	}
@@ -51,6 +56,37 @@ func (b *Bridge) Receive(ctx context.Context, e function.Entity, max int, wait t
 	}
 	return out, nil
 }
+
+// AcceptSession implements function.SessionSource.
+func (b *Bridge) AcceptSession(ctx context.Context, e function.Entity, wait time.Duration) (function.MessageSession, error) {
+	s, err := b.Broker.AcceptSession(ctx, entityPath(e), "", wait)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return &session{b: b, e: e, s: s, lock: time.Until(s.LockedUntil)}, nil
+}
+
+// session is an accepted broker session as function.MessageSession.
+type session struct {
+	b    *Bridge
+	e    function.Entity
+	s    *broker.Session
+	lock time.Duration // the entity's lock duration
+}
+
+// Receive implements function.MessageSession, renewing the session's lock
+// once half of it is spent.
+func (s *session) Receive(ctx context.Context, max int, wait time.Duration) ([]*function.Message, error) {
+	if time.Until(s.s.LockedUntil) < s.lock/2 {
+		if err := s.b.Broker.RenewSessionLock(ctx, s.s); err != nil {
+			return nil, err
+		}
+	}
+	return s.b.receive(ctx, s.e, broker.ReceiveOptions{Mode: broker.PeekLock, Max: max, Wait: wait, Session: s.s})
+}
+
+// Close implements function.MessageSession.
+func (s *session) Close(ctx context.Context) error { return s.b.Broker.ReleaseSession(ctx, s.s) }
 
 // Complete implements function.MessageSource.
 func (b *Bridge) Complete(ctx context.Context, e function.Entity, m *function.Message) error {

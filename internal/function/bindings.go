@@ -57,6 +57,26 @@ type MessageSource interface {
 	Abandon(ctx context.Context, e Entity, m *Message) error
 }
 
+// SessionSource is a MessageSource that serves session-enabled entities
+// (a serviceBusTrigger with isSessionsEnabled).
+type SessionSource interface {
+	MessageSource
+	// AcceptSession locks the next session with a message available for
+	// this receiver, waiting up to wait (nil when none came).
+	AcceptSession(ctx context.Context, e Entity, wait time.Duration) (MessageSession, error)
+}
+
+// MessageSession is an accepted session: its messages come in order, to this
+// receiver only, until Close. Its messages are settled through the
+// MessageSource.
+type MessageSession interface {
+	// Receive waits up to wait for the session's next messages, up to max,
+	// keeping the session's lock renewed.
+	Receive(ctx context.Context, max int, wait time.Duration) ([]*Message, error)
+	// Close releases the session for any receiver to accept.
+	Close(ctx context.Context) error
+}
+
 // Output is messages a serviceBus output binding sends to one entity.
 type Output struct {
 	Entity   Entity

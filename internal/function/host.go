@@ -245,8 +245,8 @@ func (h *Host) Start(ctx context.Context) error {
 		case TimerTrigger:
 			h.workers.Go(func(ctx context.Context) { h.runTimer(ctx, f) })
 		case ServiceBusTrigger:
-			if h.opts.Messages == nil {
-				h.log.Warn("function not wired: no Service Bus message source in this Junction", "function", f.def.Name)
+			if why := h.triggerUnwired(f.def); why != "" {
+				h.log.Warn("function not wired", "function", f.def.Name, "why", why)
 				continue
 			}
 			h.workers.Go(func(ctx context.Context) { h.receive(ctx, f) })
@@ -289,10 +289,25 @@ func (h *Host) Function(name string) (*Definition, bool) {
 	return f.def, true
 }
 
+// triggerUnwired says why a function's trigger cannot fire in this
+// Junction, or "".
+func (h *Host) triggerUnwired(d *Definition) string {
+	if d.Trigger.Type != ServiceBusTrigger {
+		return ""
+	}
+	if h.opts.Messages == nil {
+		return "serviceBusTrigger: no Service Bus message source is connected"
+	}
+	if _, ok := h.opts.Messages.(SessionSource); d.Trigger.IsSessionsEnabled && !ok {
+		return "serviceBusTrigger: isSessionsEnabled, and the message source connected serves no sessions"
+	}
+	return ""
+}
+
 // Unwired says why a function cannot run in this Junction, or "".
 func (h *Host) Unwired(d *Definition) string {
-	if d.Trigger.Type == ServiceBusTrigger && h.opts.Messages == nil {
-		return "serviceBusTrigger: no Service Bus message source is connected"
+	if why := h.triggerUnwired(d); why != "" {
+		return why
 	}
 	for _, o := range d.Outputs {
 		switch {

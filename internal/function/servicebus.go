@@ -3,13 +3,16 @@ package function
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // ServiceBusExtension is host.json's extensions.serviceBus section: the
 // Service Bus extension's settings (5.x names at the top level, and the
 // messageHandlerOptions and sessionHandlerOptions of 3.x and 4.x). Junction
 // honours maxConcurrentCalls, prefetchCount and maxConcurrentSessions, with
-// the extension's defaults (16, 0 and 8); the others are accepted.
+// the extension's defaults (16, 0 and 8), and sessionIdleTimeout (3.x and
+// 4.x: sessionHandlerOptions.messageWaitTimeout), default one second; the
+// others are accepted.
 type ServiceBusExtension struct {
 	PrefetchCount         int                    `json:"prefetchCount,omitempty"`
 	MaxConcurrentCalls    int                    `json:"maxConcurrentCalls,omitempty"`
@@ -63,6 +66,10 @@ func (x ServiceBusExtension) check() string {
 		return fmt.Sprintf("maxConcurrentCalls %d: must be between 1 and %d", calls, maxConcurrentCalls)
 	case sessions < 0 || sessions > maxConcurrentCalls:
 		return fmt.Sprintf("maxConcurrentSessions %d: must be between 1 and %d", sessions, maxConcurrentCalls)
+	case x.SessionIdleTimeout != "" && badSpan(x.SessionIdleTimeout):
+		return fmt.Sprintf("sessionIdleTimeout %q: not a positive hh:mm:ss time span", x.SessionIdleTimeout)
+	case x.SessionHandlerOptions != nil && x.SessionHandlerOptions.MessageWaitTimeout != "" && badSpan(x.SessionHandlerOptions.MessageWaitTimeout):
+		return fmt.Sprintf("sessionHandlerOptions.messageWaitTimeout %q: not a positive hh:mm:ss time span", x.SessionHandlerOptions.MessageWaitTimeout)
 	case x.PrefetchCount < 0 || x.PrefetchCount > maxPrefetch:
 		return fmt.Sprintf("prefetchCount %d: must be between 0 and %d", x.PrefetchCount, maxPrefetch)
 	}
@@ -90,4 +97,24 @@ func (x ServiceBusExtension) concurrentSessions() int {
 		return o.MaxConcurrentSessions
 	}
 	return defaultConcurrentSessions
+}
+
+func badSpan(s string) bool {
+	d, err := parseTimeSpan(s)
+	return err != nil || d <= 0
+}
+
+// sessionIdle is how long a session loop waits for a session's next message
+// before it releases the session and accepts another. Azure's default is
+// the client's try timeout (a minute), which would hold a loop on a drained
+// session; Junction's is one second.
+func (x ServiceBusExtension) sessionIdle() time.Duration {
+	span := x.SessionIdleTimeout
+	if o := x.SessionHandlerOptions; span == "" && o != nil {
+		span = o.MessageWaitTimeout
+	}
+	if d, err := parseTimeSpan(span); err == nil && d > 0 {
+		return d
+	}
+	return time.Second
 }

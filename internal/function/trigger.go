@@ -15,7 +15,8 @@ import (
 	"junction/internal/store"
 )
 
-// receive runs a serviceBusTrigger function on its entity's messages, up to
+// receive runs a serviceBusTrigger function on its entity's messages (for a
+// session-enabled one, see receiveSessions), up to
 // host.json's extensions.serviceBus.maxConcurrentCalls at once (default 16):
 // complete when the invocation succeeds, abandon when it fails (the broker
 // dead-letters after MaxDeliveryCount). Without a prefetchCount each of those
@@ -24,6 +25,10 @@ import (
 func (h *Host) receive(ctx context.Context, f *fn) {
 	b := f.def.Trigger
 	e := Entity{Queue: b.QueueName, Topic: b.TopicName, Subscription: b.SubscriptionName}
+	if b.IsSessionsEnabled {
+		h.receiveSessions(ctx, f, e)
+		return
+	}
 	calls, prefetch := h.cfg.ServiceBus.concurrentCalls(), h.cfg.ServiceBus.PrefetchCount
 	var wg sync.WaitGroup
 	if prefetch <= 0 {
@@ -62,28 +67,73 @@ func (h *Host) receive(ctx context.Context, f *fn) {
 	wg.Wait()
 }
 
-// fetch receives batches of up to size() messages until ctx ends, backing
-// off while the broker fails.
+// fetch receives batches of up to size() messages until ctx ends.
 func (h *Host) fetch(ctx context.Context, f *fn, e Entity, size func() int, take func([]*Message)) {
-	src := h.opts.Messages
+	h.loop(ctx, f, e, func() error {
+		ms, err := h.opts.Messages.Receive(ctx, e, size(), 30*time.Second)
+		if err == nil {
+			take(ms)
+		}
+		return err
+	})
+}
+
+// receiveSessions runs a session-enabled serviceBusTrigger function: up to
+// maxConcurrentSessions sessions at once (default 8), each accepted by one
+// loop that processes its messages one at a time, in order, and releases it
+// once no message came for sessionIdleTimeout.
+func (h *Host) receiveSessions(ctx context.Context, f *fn, e Entity) {
+	src := h.opts.Messages.(SessionSource)
+	idle := h.cfg.ServiceBus.sessionIdle()
+	var wg sync.WaitGroup
+	for range h.cfg.ServiceBus.concurrentSessions() {
+		wg.Go(func() {
+			h.loop(ctx, f, e, func() error {
+				s, err := src.AcceptSession(ctx, e, 30*time.Second)
+				if err != nil || s == nil {
+					return err
+				}
+				defer func() {
+					if err := s.Close(context.WithoutCancel(ctx)); err != nil {
+						h.log.Warn("release a Service Bus session", "function", f.def.Name, "err", err)
+					}
+				}()
+				for ctx.Err() == nil {
+					ms, err := s.Receive(ctx, 1, idle)
+					if err != nil || len(ms) == 0 {
+						return err
+					}
+					for _, m := range ms {
+						h.process(ctx, f, e, m)
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+}
+
+// loop runs step until ctx ends, backing off while it fails (the broker is
+// unavailable, the entity missing).
+func (h *Host) loop(ctx context.Context, f *fn, e Entity, step func() error) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		ms, err := src.Receive(ctx, e, size(), 30*time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			h.log.Warn("receive from Service Bus", "function", f.def.Name, "entity", e.String(), "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 30*time.Second)
+		err := step()
+		if err == nil {
+			backoff = time.Second
 			continue
 		}
-		backoff = time.Second
-		take(ms)
+		if ctx.Err() != nil {
+			return
+		}
+		h.log.Warn("receive from Service Bus", "function", f.def.Name, "entity", e.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
 	}
 }
 
