@@ -118,9 +118,18 @@ func BenchmarkFunctionFromQueue(b *testing.B) {
 	for k, v := range files {
 		node[k] = v
 	}
+	// The same sandbox function taking its messages from one receiver that
+	// keeps 64 ready (host.json prefetchCount).
+	prefetch := map[string]string{"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {"prefetchCount": 64}}}`}
+	for k, v := range files {
+		if _, ok := prefetch[k]; !ok {
+			prefetch[k] = v
+		}
+	}
 	for _, d := range storetest.Drivers {
 		b.Run("sandbox/"+string(d), func(b *testing.B) { benchFunctionFromQueue(b, d, files) })
 		b.Run("node/"+string(d), func(b *testing.B) { benchFunctionFromQueue(b, d, node) })
+		b.Run("sandbox-prefetch/"+string(d), func(b *testing.B) { benchFunctionFromQueue(b, d, prefetch) })
 	}
 }
 
