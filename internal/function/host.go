@@ -20,6 +20,7 @@ import (
 	"junction/internal/trace"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func New(opts Config) *Host {
 	h := &Host{opts: opts, log: opts.Logger.With("component", "functions"), funcs: map[string]*fn{}}
 	h.metrics = newMetrics(opts.Registerer)
 	h.history = newHistory(opts.Store, opts.NodeID, h.log)
-	if c, ok := opts.Messages.(Committer); ok && opts.Sender != nil && any(opts.Sender) == any(c) {
+	if c, ok := opts.Messages.(Committer); ok && opts.Sender != nil && reflect.TypeOf(c).Comparable() && any(opts.Sender) == any(c) {
 		h.committer = c
 	}
 	h.setConfig(opts.App)
