@@ -227,6 +227,12 @@ func (h *Host) deliverEvent(ctx context.Context, f *fn, event json.RawMessage) e
 		tp, _ = v["traceparent"].(string)
 	}
 	out := h.invoke(ctx, f, Trigger{Type: EventGridTrigger, Detail: "event " + id, Value: v, BindingData: map[string]any{"data": v["data"]}, Trace: tp})
+	if out.Err == nil {
+		// The delivery counts as done once this returns: its record is
+		// written first (in the writer's next batch), so that the history
+		// of completed work is never lost.
+		h.history.flush(ctx)
+	}
 	return out.Err
 }
 
