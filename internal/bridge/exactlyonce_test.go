@@ -24,7 +24,7 @@ import (
 // invocations recorded with them (the record commits with the complete).
 func TestFunctionProcessesEachMessageOnce(t *testing.T) {
 	t.Parallel()
-	const n = 120
+	const n = 60
 	for _, c := range []struct{ name, host string }{
 		{"calls", `{"version": "2.0", "extensions": {"serviceBus": {"maxConcurrentCalls": 8}}}`},
 		{"prefetch", `{"version": "2.0", "extensions": {"serviceBus": {"prefetchCount": 40, "messageHandlerOptions": {"maxConcurrentCalls": 8}}}}`},
@@ -129,7 +129,7 @@ func invocationCounts(t *testing.T, j *junction, function string) (succeeded, fa
 // sent, each once.
 func TestSessionFunctionKeepsOrder(t *testing.T) {
 	t.Parallel()
-	const sessions, per = 6, 15
+	const sessions, per = 6, 8
 	dir := writeProject(t, map[string]string{
 		"servicebus/config.json": `{"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
 			{"Name": "in", "Properties": {"RequiresSession": true, "MaxDeliveryCount": 5}}, {"Name": "out", "Properties": {}}]}],
