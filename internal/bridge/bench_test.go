@@ -10,12 +10,14 @@ import (
 
 	"junction/internal/app"
 	"junction/internal/broker"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
 )
 
 // Broker-triggered throughput of workflows and functions on the embedded
-// store: b.N messages are sent at once, and the clock runs until each has
-// been processed. Run:
-//   go test -run '^$' -bench 'FromQueue' -benchtime 500x ./internal/bridge/
+// store and on PostgreSQL: b.N messages are sent at once, and the clock runs
+// until each has been processed. Run:
+//   go test -run '^$' -bench 'FromQueue' -benchtime 300x ./internal/bridge/
 
 const queueWorkflow = `{"definition": {
   "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
@@ -32,8 +34,11 @@ const queueWorkflow = `{"definition": {
       "runAfter": {"Read": ["Succeeded"]}}},
   "outputs": {}}, "kind": "Stateful"}`
 
-func benchApp(b *testing.B, project string) *junction {
+func benchApp(b *testing.B, d store.Dialect, project string) *junction {
 	cfg := app.Config{Listen: "127.0.0.1:0", Data: b.TempDir(), AdminKey: "k", Project: project}
+	if d == store.Postgres {
+		cfg.Store, cfg.PostgresSchema = storetest.RequirePostgres(b), storetest.NewSchema(b)
+	}
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -71,7 +76,13 @@ func sendN(b *testing.B, br *broker.Broker, path string, n int) {
 }
 
 func BenchmarkWorkflowFromQueue(b *testing.B) {
-	j := benchApp(b, "")
+	for _, d := range storetest.Drivers {
+		b.Run(string(d), func(b *testing.B) { benchWorkflowFromQueue(b, d) })
+	}
+}
+
+func benchWorkflowFromQueue(b *testing.B, d store.Dialect) {
+	j := benchApp(b, d, "")
 	br := j.broker()
 	ctx := context.Background()
 	for _, q := range []string{"bench-in", "bench-out"} {
@@ -103,16 +114,27 @@ func BenchmarkFunctionFromQueue(b *testing.B) {
 			{"type": "serviceBus", "direction": "out", "name": "out", "queueName": "fout", "connection": "ServiceBus"}]}`,
 		"functions/enrich/index.js": `module.exports = async function (context, order) { context.bindings.out = { id: order.id }; };`,
 	}
-	b.Run("sandbox", func(b *testing.B) { benchFunctionFromQueue(b, files) })
 	node := map[string]string{"functions/package.json": `{"name": "enrich"}`}
 	for k, v := range files {
 		node[k] = v
 	}
-	b.Run("node", func(b *testing.B) { benchFunctionFromQueue(b, node) })
+	// The same sandbox function taking its messages from one receiver that
+	// keeps 64 ready (host.json prefetchCount).
+	prefetch := map[string]string{"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {"prefetchCount": 64}}}`}
+	for k, v := range files {
+		if _, ok := prefetch[k]; !ok {
+			prefetch[k] = v
+		}
+	}
+	for _, d := range storetest.Drivers {
+		b.Run("sandbox/"+string(d), func(b *testing.B) { benchFunctionFromQueue(b, d, files) })
+		b.Run("node/"+string(d), func(b *testing.B) { benchFunctionFromQueue(b, d, node) })
+		b.Run("sandbox-prefetch/"+string(d), func(b *testing.B) { benchFunctionFromQueue(b, d, prefetch) })
+	}
 }
 
-func benchFunctionFromQueue(b *testing.B, files map[string]string) {
-	j := benchApp(b, writeProject(b, files))
+func benchFunctionFromQueue(b *testing.B, d store.Dialect, files map[string]string) {
+	j := benchApp(b, d, writeProject(b, files))
 	br := j.broker()
 	b.ResetTimer()
 	sendN(b, br, "fin", b.N)

@@ -13,13 +13,15 @@ import (
 	dv "junction/internal/dataverse"
 	"junction/internal/events"
 	"junction/internal/function"
+	"junction/internal/store"
 	"junction/internal/webapi"
 )
 
 // The function host's bindings over the broker, the event router and the
 // Web API.
 var (
-	_ function.MessageSource  = (*Bridge)(nil)
+	_ function.Committer      = (*Bridge)(nil)
+	_ function.SessionSource  = (*Bridge)(nil)
 	_ function.MessageSender  = (*Bridge)(nil)
 	_ function.EventPublisher = (*Bridge)(nil)
 	_ function.RowWriter      = (*Bridge)(nil)
@@ -35,17 +37,56 @@ func entityPath(e function.Entity) string {
 	return e.Topic
 }
 
-// Receive implements function.MessageSource: one message with a peek-lock.
-func (b *Bridge) Receive(ctx context.Context, e function.Entity, wait time.Duration) (*function.Message, error) {
-	got, err := b.Broker.Receive(ctx, entityPath(e), broker.ReceiveOptions{Mode: broker.PeekLock, Max: 1, Wait: wait})
+// Receive implements function.MessageSource: up to max messages with a
+// peek-lock.
+func (b *Bridge) Receive(ctx context.Context, e function.Entity, max int, wait time.Duration) ([]*function.Message, error) {
+	return b.receive(ctx, e, broker.ReceiveOptions{Mode: broker.PeekLock, Max: max, Wait: wait})
+}
+
+func (b *Bridge) receive(ctx context.Context, e function.Entity, opts broker.ReceiveOptions) ([]*function.Message, error) {
+	got, err := b.Broker.Receive(ctx, entityPath(e), opts)
 	if err != nil || len(got) == 0 {
 		return nil, err
 	}
-	m := got[0]
-	return &function.Message{ID: m.MessageID, Body: m.Body, ContentType: m.ContentType, CorrelationID: m.CorrelationID,
-		SessionID: m.SessionID, Subject: m.Subject, DeliveryCount: m.DeliveryCount, EnqueuedTime: m.EnqueuedTime,
-		Properties: m.Properties, LockToken: m.LockToken}, nil
+	out := make([]*function.Message, len(got))
+	for i, m := range got {
+		out[i] = &function.Message{ID: m.MessageID, Body: m.Body, ContentType: m.ContentType, CorrelationID: m.CorrelationID,
+			SessionID: m.SessionID, Subject: m.Subject, DeliveryCount: m.DeliveryCount, EnqueuedTime: m.EnqueuedTime,
+			Properties: m.Properties, LockToken: m.LockToken}
+	}
+	return out, nil
 }
+
+// AcceptSession implements function.SessionSource.
+func (b *Bridge) AcceptSession(ctx context.Context, e function.Entity, wait time.Duration) (function.MessageSession, error) {
+	s, err := b.Broker.AcceptSession(ctx, entityPath(e), "", wait)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return &session{b: b, e: e, s: s, lock: time.Until(s.LockedUntil)}, nil
+}
+
+// session is an accepted broker session as function.MessageSession.
+type session struct {
+	b    *Bridge
+	e    function.Entity
+	s    *broker.Session
+	lock time.Duration // the entity's lock duration
+}
+
+// Receive implements function.MessageSession, renewing the session's lock
+// once half of it is spent.
+func (s *session) Receive(ctx context.Context, max int, wait time.Duration) ([]*function.Message, error) {
+	if time.Until(s.s.LockedUntil) < s.lock/2 {
+		if err := s.b.Broker.RenewSessionLock(ctx, s.s); err != nil {
+			return nil, err
+		}
+	}
+	return s.b.receive(ctx, s.e, broker.ReceiveOptions{Mode: broker.PeekLock, Max: max, Wait: wait, Session: s.s})
+}
+
+// Close implements function.MessageSession.
+func (s *session) Close(ctx context.Context) error { return s.b.Broker.ReleaseSession(ctx, s.s) }
 
 // Complete implements function.MessageSource.
 func (b *Bridge) Complete(ctx context.Context, e function.Entity, m *function.Message) error {
@@ -58,15 +99,30 @@ func (b *Bridge) Abandon(ctx context.Context, e function.Entity, m *function.Mes
 	return b.Broker.Abandon(ctx, entityPath(e), broker.Settlement{LockToken: m.LockToken})
 }
 
+// CompleteWith implements function.Committer: the complete, the outputs and
+// the invocation's record in one transaction of the store the broker and the
+// function host share.
+func (b *Bridge) CompleteWith(ctx context.Context, e function.Entity, m *function.Message, out []function.Output, record func(store.Tx) error) error {
+	sends := make([]broker.Outgoing, len(out))
+	for i, o := range out {
+		sends[i] = broker.Outgoing{Path: entityPath(o.Entity), Messages: brokerMessages(ctx, o.Messages)}
+	}
+	return b.Broker.CompleteAndSend(ctx, entityPath(e), broker.Settlement{LockToken: m.LockToken}, sends, record)
+}
+
 // Send implements function.MessageSender: all messages in one transaction.
 func (b *Bridge) Send(ctx context.Context, e function.Entity, msgs []function.Message) error {
+	_, err := b.Broker.Send(ctx, entityPath(e), brokerMessages(ctx, msgs)...)
+	return err
+}
+
+func brokerMessages(ctx context.Context, msgs []function.Message) []broker.Message {
 	out := make([]broker.Message, len(msgs))
 	for i, m := range msgs {
 		out[i] = broker.Message{MessageID: m.ID, Body: m.Body, ContentType: m.ContentType, CorrelationID: m.CorrelationID,
 			SessionID: m.SessionID, Subject: m.Subject, Properties: m.Properties}
 	}
-	_, err := b.Broker.Send(ctx, entityPath(e), broker.Traced(ctx, out)...)
-	return err
+	return broker.Traced(ctx, out)
 }
 
 // Publish implements function.EventPublisher. topicEndpoint is a topic name

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"junction/internal/trace"
 	"strings"
+	"sync"
 	"time"
 
 	"junction/internal/broker"
@@ -59,6 +60,10 @@ func sbEntity(t *workflow.Trigger) (path string, autoComplete bool, err error) {
 	return path, strings.HasPrefix(op, "receive"), nil
 }
 
+// DefaultTriggerLoops is how many receive loops a Service Bus trigger runs
+// when its runtimeConfiguration.concurrency.runs sets no limit.
+const DefaultTriggerLoops = 16
+
 func (s ServiceBusTriggers) Subscribe(ctx context.Context, sub workflow.Subscription) (func(), error) {
 	path, auto, err := sbEntity(sub.Def)
 	if err != nil {
@@ -69,13 +74,20 @@ func (s ServiceBusTriggers) Subscribe(ctx context.Context, sub workflow.Subscrip
 	if n, ok := workflow.IntInput(p["maxMessageCount"]); ok && n >= 1 && n <= 100 {
 		max = n
 	}
+	// Runs are recorded by the loops and run on their own, so the loops
+	// bound how fast runs start, not how many run: the engine holds runs
+	// past concurrency.runs as waiting runs. With a limit, no more loops
+	// than it allows take messages.
+	loops := DefaultTriggerLoops
+	if rc := sub.Def.RuntimeConfiguration; rc != nil && rc.Concurrency != nil && rc.Concurrency.Runs > 0 {
+		loops = min(loops, rc.Concurrency.Runs)
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.b.receiveLoop(ctx, sub, path, auto, max)
-	}()
-	return func() { cancel(); <-done }, nil
+	var wg sync.WaitGroup
+	for range loops {
+		wg.Go(func() { s.b.receiveLoop(ctx, sub, path, auto, max) })
+	}
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 func (b *Bridge) receiveLoop(ctx context.Context, sub workflow.Subscription, path string, auto bool, max int) {
@@ -99,19 +111,35 @@ func (b *Bridge) receiveLoop(ctx context.Context, sub workflow.Subscription, pat
 		// The run joins the trace of the first message, as a batch's
 		// receiver span does in the Service Bus SDKs.
 		fctx := trace.Remote(ctx, trace.FromProperties(got[0].Properties))
-		if _, err := sub.Fire(fctx, map[string]any{"body": body}); err != nil {
-			log.Warn("workflow trigger could not start a run; the messages will be delivered again", "err", err)
-			for _, m := range got {
-				_ = b.Broker.Abandon(context.WithoutCancel(ctx), path, broker.Settlement{LockToken: m.LockToken})
-			}
+		_, err = sub.Fire(fctx, map[string]any{"body": body})
+		if err == nil && !auto {
 			continue
 		}
-		if auto {
-			for _, m := range got {
-				if err := b.Broker.Complete(context.WithoutCancel(ctx), path, broker.Settlement{LockToken: m.LockToken}); err != nil {
-					log.Warn("complete after the run was recorded failed; the message may start a second run", "err", err)
+		items := make([]broker.SettleItem, len(got))
+		for i, m := range got {
+			items[i] = broker.SettleItem{Op: broker.SettleComplete, Settlement: broker.Settlement{LockToken: m.LockToken}}
+			if err != nil {
+				items[i].Op = broker.SettleAbandon
+			}
+		}
+		// One commit settles the batch.
+		results, serr := b.Broker.SettleBatch(context.WithoutCancel(ctx), path, items)
+		if serr == nil {
+			for _, r := range results {
+				if r.Err != nil {
+					serr = r.Err
 				}
 			}
+		}
+		switch {
+		case err != nil:
+			log.Warn("workflow trigger could not start a run; the messages will be delivered again", "err", err)
+			if errors.Is(err, workflow.ErrTooManyWaitingRuns) {
+				// Wait for runs to finish rather than spend deliveries.
+				sleep(ctx, time.Second)
+			}
+		case serr != nil:
+			log.Warn("complete after the run was recorded failed; the message may start a second run", "err", serr)
 		}
 	}
 }

@@ -33,32 +33,35 @@ func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int6
 		}
 	}
 	seqs := make([]int64, len(msgs))
-	err := b.s.Tx(ctx, func(tx storage.Tx) error {
-		a, err := b.resolve(ctx, tx, path)
-		if err != nil {
-			return err
-		}
-		if a.dlq || a.Kind == Subscription {
-			return errorf(KindBadRequest, "cannot send to '%s': send to a queue or a topic", path)
-		}
-		now := b.now()
-		for i := range msgs {
-			total := len(msgs[i].Body)
-			if total > a.Properties.MaxMessageSizeInKilobytes*1024 {
-				return errorf(KindTooLarge, "the message body of %d bytes is larger than the entity's limit of %d KB", total, a.Properties.MaxMessageSizeInKilobytes)
-			}
-			seq, err := b.enqueue(ctx, tx, a.Entity, &msgs[i], 0, now)
-			if err != nil {
-				return err
-			}
-			seqs[i] = seq
-		}
-		return nil
-	})
+	err := b.s.Tx(ctx, func(tx storage.Tx) error { return b.sendIn(ctx, tx, path, msgs, seqs, b.now()) })
 	if err != nil {
 		return nil, fmt.Errorf("send to %s: %w", path, err)
 	}
 	return seqs, nil
+}
+
+// sendIn enqueues validated msgs on the queue or topic at path inside tx,
+// writing each one's sequence number to seqs.
+func (b *Broker) sendIn(ctx context.Context, tx storage.Tx, path string, msgs []Message, seqs []int64, now time.Time) error {
+	a, err := b.resolve(ctx, tx, path)
+	if err != nil {
+		return err
+	}
+	if a.dlq || a.Kind == Subscription {
+		return errorf(KindBadRequest, "cannot send to '%s': send to a queue or a topic", path)
+	}
+	for i := range msgs {
+		total := len(msgs[i].Body)
+		if total > a.Properties.MaxMessageSizeInKilobytes*1024 {
+			return errorf(KindTooLarge, "the message body of %d bytes is larger than the entity's limit of %d KB", total, a.Properties.MaxMessageSizeInKilobytes)
+		}
+		seq, err := b.enqueue(ctx, tx, a.Entity, &msgs[i], 0, now)
+		if err != nil {
+			return err
+		}
+		seqs[i] = seq
+	}
+	return nil
 }
 
 // enqueue puts m on entity e (a queue, topic or subscription), following

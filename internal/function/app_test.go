@@ -89,6 +89,25 @@ func TestValidateProject(t *testing.T) {
 			"functions/b/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "route": "SAME/{other}"}]}`,
 			"functions/b/index.js":      `module.exports = async () => {};`,
 		}, []string{"already served by function \"a\""}},
+		// The host.json samples of Microsoft Learn, "Azure Service Bus
+		// bindings for Azure Functions" (host.json settings, extension 5.x
+		// and 3.x/4.x).
+		{"service bus settings 5.x", map[string]string{"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {
+			"clientRetryOptions": {"mode": "exponential", "tryTimeout": "00:01:00", "delay": "00:00:00.80", "maxDelay": "00:01:00", "maxRetries": 3},
+			"prefetchCount": 0, "transportType": "amqpWebSockets", "webProxy": "https://proxyserver:8080", "autoCompleteMessages": true,
+			"maxAutoLockRenewalDuration": "00:05:00", "maxConcurrentCalls": 16, "maxConcurrentSessions": 8, "maxMessageBatchSize": 1000,
+			"minMessageBatchSize": 1, "maxBatchWaitTime": "00:00:30", "sessionIdleTimeout": "00:01:00", "enableCrossEntityTransactions": false}}}`}, nil},
+		{"service bus settings 3.x", map[string]string{"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {
+			"prefetchCount": 100,
+			"messageHandlerOptions": {"autoComplete": true, "maxConcurrentCalls": 32, "maxAutoRenewDuration": "00:05:00"},
+			"sessionHandlerOptions": {"autoComplete": false, "messageWaitTimeout": "00:00:30", "maxAutoRenewDuration": "00:55:00", "maxConcurrentSessions": 16},
+			"batchOptions": {"maxMessageCount": 1000, "operationTimeout": "00:01:00", "autoComplete": true}}}}`}, nil},
+		{"service bus settings out of range", map[string]string{"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {"maxConcurrentCalls": -1}}}`},
+			[]string{"extensions.serviceBus.maxConcurrentCalls -1: must be between 1 and 1000"}},
+		{"service bus prefetch out of range", map[string]string{"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {"prefetchCount": 1000000}}}`},
+			[]string{"prefetchCount 1000000"}},
+		{"service bus unknown setting", map[string]string{"functions/host.json": `{"version": "2.0", "extensions": {"serviceBus": {"maxConcurrentCall": 4}}}`},
+			[]string{"extensions.serviceBus", "maxConcurrentCall"}},
 		{"custom handler needs no js", map[string]string{
 			"functions/host.json":       `{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "handler"}, "enableForwardingHttpRequest": true}}`,
 			"functions/a/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req"}, {"type": "http", "direction": "out", "name": "res"}]}`,

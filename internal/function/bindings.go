@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"junction/internal/store"
 )
 
 // Entity names a Service Bus queue, or a topic and (for receiving) a subscription.
@@ -48,10 +50,49 @@ type Message struct {
 // receive, complete on success, abandon on failure. The broker dead-letters a
 // message once its delivery count passes the entity's MaxDeliveryCount.
 type MessageSource interface {
-	// Receive waits for one message (nil when ctx ends or the wait expires).
-	Receive(ctx context.Context, e Entity, wait time.Duration) (*Message, error)
+	// Receive waits up to wait for a first message and returns up to max
+	// (none when ctx ends or the wait expires).
+	Receive(ctx context.Context, e Entity, max int, wait time.Duration) ([]*Message, error)
 	Complete(ctx context.Context, e Entity, m *Message) error
 	Abandon(ctx context.Context, e Entity, m *Message) error
+}
+
+// SessionSource is a MessageSource that serves session-enabled entities
+// (a serviceBusTrigger with isSessionsEnabled).
+type SessionSource interface {
+	MessageSource
+	// AcceptSession locks the next session with a message available for
+	// this receiver, waiting up to wait (nil when none came).
+	AcceptSession(ctx context.Context, e Entity, wait time.Duration) (MessageSession, error)
+}
+
+// MessageSession is an accepted session: its messages come in order, to this
+// receiver only, until Close. Its messages are settled through the
+// MessageSource.
+type MessageSession interface {
+	// Receive waits up to wait for the session's next messages, up to max,
+	// keeping the session's lock renewed.
+	Receive(ctx context.Context, max int, wait time.Duration) ([]*Message, error)
+	// Close releases the session for any receiver to accept.
+	Close(ctx context.Context) error
+}
+
+// Output is messages a serviceBus output binding sends to one entity.
+type Output struct {
+	Entity   Entity
+	Messages []Message
+}
+
+// Committer is a MessageSource that is also the host's MessageSender and
+// keeps its messages in the host's store: it completes a message, sends the
+// invocation's serviceBus outputs and writes the invocation's record in one
+// transaction, so a message whose outputs stay inside Junction is processed
+// exactly once, and the history of completed work is never lost.
+type Committer interface {
+	MessageSource
+	// CompleteWith completes m, sends out and runs record (when not nil) in
+	// one transaction of the host's store; on any error nothing changed.
+	CompleteWith(ctx context.Context, e Entity, m *Message, out []Output, record func(tx store.Tx) error) error
 }
 
 // MessageSender is the broker as the serviceBus output binding writes to it.
@@ -82,7 +123,8 @@ type HTTPResponse struct {
 
 // deliver writes the outputs of a successful invocation to their bindings.
 // An output that fails fails the invocation.
-func (h *Host) deliver(ctx context.Context, f *fn, out *Outcome) error {
+// With holdSend, serviceBus outputs are kept in out.held instead of sent.
+func (h *Host) deliver(ctx context.Context, f *fn, out *Outcome, holdSend bool) error {
 	for _, o := range f.def.Outputs {
 		v, ok := out.Outputs[o.Name]
 		if o.Type == HTTPOutput {
@@ -100,7 +142,20 @@ func (h *Host) deliver(ctx context.Context, f *fn, out *Outcome) error {
 		var err error
 		switch o.Type {
 		case ServiceBusOutput:
-			err = h.sendMessages(ctx, o, items)
+			var msgs []Message
+			if msgs, err = outputMessages(items); err != nil {
+				break
+			}
+			e := Entity{Queue: o.QueueName, Topic: o.TopicName}
+			if holdSend {
+				out.held = append(out.held, Output{Entity: e, Messages: msgs})
+				continue
+			}
+			if h.opts.Sender == nil {
+				err = errors.New("no Service Bus sender is connected to the function host")
+				break
+			}
+			err = h.opts.Sender.Send(ctx, e, msgs)
 		case EventGridOutput:
 			err = h.publishEvents(ctx, o, items)
 		case DataverseOutput:
@@ -122,10 +177,9 @@ func asItems(v any) []any {
 	return []any{v}
 }
 
-func (h *Host) sendMessages(ctx context.Context, o Binding, items []any) error {
-	if h.opts.Sender == nil {
-		return errors.New("no Service Bus sender is connected to the function host")
-	}
+// outputMessages are a serviceBus output's items as messages: a string as
+// text, anything else as JSON.
+func outputMessages(items []any) ([]Message, error) {
 	msgs := make([]Message, 0, len(items))
 	for _, it := range items {
 		m := Message{ID: newID()}
@@ -135,13 +189,13 @@ func (h *Host) sendMessages(ctx context.Context, o Binding, items []any) error {
 		default:
 			b, err := json.Marshal(x)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			m.Body, m.ContentType = b, "application/json"
 		}
 		msgs = append(msgs, m)
 	}
-	return h.opts.Sender.Send(ctx, Entity{Queue: o.QueueName, Topic: o.TopicName}, msgs)
+	return msgs, nil
 }
 
 // publishEvents sends events to the topic named by the binding's app

@@ -161,6 +161,7 @@ type Definition struct {
 type App struct {
 	Host        HostFile
 	HTTP        HTTPExtension
+	ServiceBus  ServiceBusExtension
 	RoutePrefix string
 	Timeout     time.Duration
 	Functions   []*Definition
@@ -293,6 +294,13 @@ func (cfg *App) parseHost(file string, add func(string, string, ...any)) {
 	if raw, ok := h.Extensions["http"]; ok {
 		if pr := project.DecodeJSON(file, raw, &cfg.HTTP); pr != nil {
 			add(file, "extensions.http: %s", pr.Message)
+		}
+	}
+	if raw, ok := h.Extensions["serviceBus"]; ok {
+		if pr := project.DecodeJSON(file, raw, &cfg.ServiceBus); pr != nil {
+			add(file, "extensions.serviceBus: %s", pr.Message)
+		} else if msg := cfg.ServiceBus.check(); msg != "" {
+			add(file, "extensions.serviceBus.%s", msg)
 		}
 	}
 	if cfg.HTTP.RoutePrefix != nil {

@@ -20,6 +20,7 @@ import (
 	"junction/internal/trace"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -103,6 +104,9 @@ type Host struct {
 	httpSem chan struct{}
 	pending chan struct{}
 	metrics *metrics
+	// committer is the message source when it also sends the serviceBus
+	// outputs, so that both commit with the complete.
+	committer Committer
 
 	mu      sync.Mutex // serialises Start and Stop
 	workers lifecycle.Group
@@ -136,6 +140,9 @@ func New(opts Config) *Host {
 	h := &Host{opts: opts, log: opts.Logger.With("component", "functions"), funcs: map[string]*fn{}}
 	h.metrics = newMetrics(opts.Registerer)
 	h.history = newHistory(opts.Store, opts.NodeID, h.log)
+	if c, ok := opts.Messages.(Committer); ok && opts.Sender != nil && reflect.TypeOf(c).Comparable() && any(opts.Sender) == any(c) {
+		h.committer = c
+	}
 	h.setConfig(opts.App)
 	return h
 }
@@ -239,8 +246,8 @@ func (h *Host) Start(ctx context.Context) error {
 		case TimerTrigger:
 			h.workers.Go(func(ctx context.Context) { h.runTimer(ctx, f) })
 		case ServiceBusTrigger:
-			if h.opts.Messages == nil {
-				h.log.Warn("function not wired: no Service Bus message source in this Junction", "function", f.def.Name)
+			if why := h.triggerUnwired(f.def); why != "" {
+				h.log.Warn("function not wired", "function", f.def.Name, "why", why)
 				continue
 			}
 			h.workers.Go(func(ctx context.Context) { h.receive(ctx, f) })
@@ -283,10 +290,25 @@ func (h *Host) Function(name string) (*Definition, bool) {
 	return f.def, true
 }
 
+// triggerUnwired says why a function's trigger cannot fire in this
+// Junction, or "".
+func (h *Host) triggerUnwired(d *Definition) string {
+	if d.Trigger.Type != ServiceBusTrigger {
+		return ""
+	}
+	if h.opts.Messages == nil {
+		return "serviceBusTrigger: no Service Bus message source is connected"
+	}
+	if _, ok := h.opts.Messages.(SessionSource); d.Trigger.IsSessionsEnabled && !ok {
+		return "serviceBusTrigger: isSessionsEnabled, and the message source connected serves no sessions"
+	}
+	return ""
+}
+
 // Unwired says why a function cannot run in this Junction, or "".
 func (h *Host) Unwired(d *Definition) string {
-	if d.Trigger.Type == ServiceBusTrigger && h.opts.Messages == nil {
-		return "serviceBusTrigger: no Service Bus message source is connected"
+	if why := h.triggerUnwired(d); why != "" {
+		return why
 	}
 	for _, o := range d.Outputs {
 		switch {
@@ -329,6 +351,10 @@ type Outcome struct {
 	Err      error
 	// forwarded is set when a custom handler wrote the HTTP response itself.
 	forwarded bool
+	started   time.Time
+	// held are the serviceBus outputs kept back to commit with the
+	// triggering message's complete.
+	held []Output
 }
 
 // Invocation statuses.
@@ -354,28 +380,22 @@ func (h *Host) Invoke(ctx context.Context, name string, t Trigger) (*Outcome, er
 var errNoFunction = errors.New("no such function")
 
 func (h *Host) invoke(ctx context.Context, f *fn, t Trigger) *Outcome {
-	out := &Outcome{InvocationID: newID()}
-	start := time.Now()
+	out := h.run(ctx, f, t, false)
+	h.finish(f, t, out)
+	return out
+}
+
+// run runs an invocation and delivers its outputs. With holdSend, the
+// serviceBus outputs are kept in out.held for the caller to send with the
+// complete of the triggering message. Recording it is the caller's (finish).
+func (h *Host) run(ctx context.Context, f *fn, t Trigger, holdSend bool) *Outcome {
+	out := &Outcome{InvocationID: newID(), started: time.Now()}
 	ctx, span := h.opts.Tracer.BeginFrom(ctx, t.Trace, "Functions", "function "+f.def.Name)
 	span.Kind(trace.KindConsumer).Set("junction.function", f.def.Name).Set("junction.invocation_id", out.InvocationID).
 		Set("junction.trigger", t.Type)
-	defer func() { span.End(out.Err) }()
 	defer func() {
-		out.Duration = time.Since(start)
-		if out.Status == "" {
-			out.Status = StatusSucceeded
-			if out.Err != nil {
-				out.Status = StatusFailed
-			}
-		}
-		h.metrics.observe(f.def.Name, out)
-		h.history.record(invocationRecord{
-			ID: out.InvocationID, Function: f.def.Name, Trigger: t.Type, Detail: t.Detail,
-			Status: out.Status, Started: start, Duration: out.Duration, Logs: out.Logs, Error: errText(out.Err),
-		})
-		if out.Err != nil {
-			h.log.Info("function failed", "function", f.def.Name, "invocation", out.InvocationID, "err", out.Err)
-		}
+		out.Duration = time.Since(out.started)
+		span.End(out.Err)
 	}()
 	if f.def.File.Disabled {
 		out.Err = errors.New("the function is disabled")
@@ -401,8 +421,37 @@ func (h *Host) invoke(ctx context.Context, f *fn, t Trigger) *Outcome {
 	if out.Err != nil || out.forwarded {
 		return out
 	}
-	out.Err = h.deliver(ctx, f, out)
+	out.Err = h.deliver(ctx, f, out, holdSend)
 	return out
+}
+
+// finish counts an invocation in the metrics, logs a failure and hands its
+// record to the history writer.
+func (h *Host) finish(f *fn, t Trigger, out *Outcome) {
+	rec := recordOf(f, t, out)
+	h.observe(f, out)
+	h.history.record(rec)
+}
+
+func (h *Host) observe(f *fn, out *Outcome) {
+	h.metrics.observe(f.def.Name, out)
+	if out.Err != nil {
+		h.log.Info("function failed", "function", f.def.Name, "invocation", out.InvocationID, "err", out.Err)
+	}
+}
+
+// recordOf settles out's status and returns the invocation's history record.
+func recordOf(f *fn, t Trigger, out *Outcome) invocationRecord {
+	if out.Status == "" {
+		out.Status = StatusSucceeded
+		if out.Err != nil {
+			out.Status = StatusFailed
+		}
+	}
+	return invocationRecord{
+		ID: out.InvocationID, Function: f.def.Name, Trigger: t.Type, Detail: t.Detail,
+		Status: out.Status, Started: out.started, Duration: out.Duration, Logs: out.Logs, Error: errText(out.Err),
+	}
 }
 
 func (h *Host) runJS(ctx context.Context, f *fn, t Trigger, out *Outcome) {

@@ -1,6 +1,7 @@
 package function_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -238,6 +239,14 @@ module.exports = async function (context, event) {
 		"aeg-event-type", "Notification")
 	if r.status != 200 {
 		t.Fatalf("deliver: %d %s", r.status, r.body)
+	}
+	// The delivery is answered once its record is written (read from the
+	// store, not through the API, which would flush the writer itself).
+	var recorded int
+	if err := s.Read(context.Background(), func(q store.Querier) error {
+		return q.QueryRow(context.Background(), `SELECT COUNT(*) FROM func_invocations WHERE function = 'onevent' AND detail = 'event e1'`).Scan(&recorded)
+	}); err != nil || recorded != 1 {
+		t.Fatalf("records of the delivered event: %d, %v; want 1 before the delivery is answered", recorded, err)
 	}
 	mu.Lock()
 	if len(got) != 1 || got[0]["subject"] != "copy/orders/1" || got[0]["id"] == nil || gotKey != "topic-key" {

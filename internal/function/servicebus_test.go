@@ -23,7 +23,7 @@ type rabbitSource struct{ ch *amqp.Channel }
 
 var _ function.MessageSource = rabbitSource{}
 
-func (s rabbitSource) Receive(ctx context.Context, e function.Entity, wait time.Duration) (*function.Message, error) {
+func (s rabbitSource) Receive(ctx context.Context, e function.Entity, _ int, wait time.Duration) ([]*function.Message, error) {
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		d, ok, err := s.ch.Get(e.Queue, false)
@@ -35,7 +35,7 @@ func (s rabbitSource) Receive(ctx context.Context, e function.Entity, wait time.
 			if d.Redelivered {
 				count = 2
 			}
-			return &function.Message{ID: d.MessageId, Body: d.Body, ContentType: d.ContentType, DeliveryCount: count, LockToken: strconv.FormatUint(d.DeliveryTag, 10)}, nil
+			return []*function.Message{{ID: d.MessageId, Body: d.Body, ContentType: d.ContentType, DeliveryCount: count, LockToken: strconv.FormatUint(d.DeliveryTag, 10)}}, nil
 		}
 		select {
 		case <-ctx.Done():

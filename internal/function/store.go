@@ -165,6 +165,9 @@ type invocationRecord struct {
 
 // history writes invocation records in batches, off the invocation's path:
 // the record is bookkeeping, so one write transaction carries many of them.
+// A crash loses what the writer has not written yet; the record of a
+// message-triggered invocation whose message was completed is not among
+// them, as it is written in the complete's own transaction (see Committer).
 type history struct {
 	st   store.Store
 	node string
@@ -289,24 +292,28 @@ func (hs *history) write(batch []invocationRecord) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := hs.st.Tx(ctx, func(tx store.Tx) error {
-		for _, r := range batch {
-			logs := r.Logs
-			if logs == nil {
-				logs = []js.Log{}
-			}
-			lb, _ := json.Marshal(logs)
-			if _, err := tx.Exec(ctx, `INSERT INTO func_invocations (id, function, trigger, detail, status, started_at, duration_us, logs, error, node)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				r.ID, r.Function, r.Trigger, r.Detail, r.Status, store.Micros(r.Started), r.Duration.Microseconds(), string(lb), r.Error, hs.node); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := hs.st.Tx(ctx, func(tx store.Tx) error { return hs.insert(ctx, tx, batch...) })
 	if err != nil {
 		hs.log.Error("record function invocations", "count", len(batch), "err", err)
 	}
+}
+
+// insert writes records in tx: the writer's batches, or one record in the
+// transaction that completes its triggering message.
+func (hs *history) insert(ctx context.Context, tx store.Tx, batch ...invocationRecord) error {
+	for _, r := range batch {
+		logs := r.Logs
+		if logs == nil {
+			logs = []js.Log{}
+		}
+		lb, _ := json.Marshal(logs)
+		if _, err := tx.Exec(ctx, `INSERT INTO func_invocations (id, function, trigger, detail, status, started_at, duration_us, logs, error, node)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.Function, r.Trigger, r.Detail, r.Status, store.Micros(r.Started), r.Duration.Microseconds(), string(lb), r.Error, hs.node); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Invocations lists a function's invocations, newest first.

@@ -9,45 +9,174 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
+
+	"junction/internal/store"
 )
 
-// receive runs a serviceBusTrigger function on each message of its entity:
+// receive runs a serviceBusTrigger function on its entity's messages (for a
+// session-enabled one, see receiveSessions), up to
+// host.json's extensions.serviceBus.maxConcurrentCalls at once (default 16):
 // complete when the invocation succeeds, abandon when it fails (the broker
-// dead-letters after MaxDeliveryCount).
+// dead-letters after MaxDeliveryCount). Without a prefetchCount each of those
+// loops takes its own message; with one, a single receiver keeps up to
+// prefetchCount locked messages ready for them.
 func (h *Host) receive(ctx context.Context, f *fn) {
 	b := f.def.Trigger
 	e := Entity{Queue: b.QueueName, Topic: b.TopicName, Subscription: b.SubscriptionName}
-	src := h.opts.Messages
+	if b.IsSessionsEnabled {
+		h.receiveSessions(ctx, f, e)
+		return
+	}
+	calls, prefetch := h.cfg.ServiceBus.concurrentCalls(), h.cfg.ServiceBus.PrefetchCount
+	var wg sync.WaitGroup
+	if prefetch <= 0 {
+		for range calls {
+			wg.Go(func() {
+				h.fetch(ctx, f, e, func() int { return 1 }, func(ms []*Message) {
+					for _, m := range ms {
+						h.process(ctx, f, e, m)
+					}
+				})
+			})
+		}
+		wg.Wait()
+		return
+	}
+	ready := make(chan *Message, prefetch)
+	for range calls {
+		wg.Go(func() {
+			for m := range ready {
+				if ctx.Err() != nil {
+					// Stopping: give the prefetched message back at once
+					// rather than wait for its lock to expire.
+					h.abandon(ctx, f, e, m)
+					continue
+				}
+				h.process(ctx, f, e, m)
+			}
+		})
+	}
+	h.fetch(ctx, f, e, func() int { return max(1, prefetch-len(ready)) }, func(ms []*Message) {
+		for _, m := range ms {
+			ready <- m
+		}
+	})
+	close(ready)
+	wg.Wait()
+}
+
+// fetch receives batches of up to size() messages until ctx ends.
+func (h *Host) fetch(ctx context.Context, f *fn, e Entity, size func() int, take func([]*Message)) {
+	h.loop(ctx, f, e, func() error {
+		ms, err := h.opts.Messages.Receive(ctx, e, size(), 30*time.Second)
+		if err == nil {
+			take(ms)
+		}
+		return err
+	})
+}
+
+// receiveSessions runs a session-enabled serviceBusTrigger function: up to
+// maxConcurrentSessions sessions at once (default 8), each accepted by one
+// loop that processes its messages one at a time, in order, and releases it
+// once no message came for sessionIdleTimeout.
+func (h *Host) receiveSessions(ctx context.Context, f *fn, e Entity) {
+	src := h.opts.Messages.(SessionSource)
+	idle := h.cfg.ServiceBus.sessionIdle()
+	var wg sync.WaitGroup
+	for range h.cfg.ServiceBus.concurrentSessions() {
+		wg.Go(func() {
+			h.loop(ctx, f, e, func() error {
+				s, err := src.AcceptSession(ctx, e, 30*time.Second)
+				if err != nil || s == nil {
+					return err
+				}
+				defer func() {
+					if err := s.Close(context.WithoutCancel(ctx)); err != nil {
+						h.log.Warn("release a Service Bus session", "function", f.def.Name, "err", err)
+					}
+				}()
+				for ctx.Err() == nil {
+					ms, err := s.Receive(ctx, 1, idle)
+					if err != nil || len(ms) == 0 {
+						return err
+					}
+					for _, m := range ms {
+						h.process(ctx, f, e, m)
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+}
+
+// loop runs step until ctx ends, backing off while it fails (the broker is
+// unavailable, the entity missing).
+func (h *Host) loop(ctx context.Context, f *fn, e Entity, step func() error) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		m, err := src.Receive(ctx, e, 30*time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			h.log.Warn("receive from Service Bus", "function", f.def.Name, "entity", e.String(), "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 30*time.Second)
+		err := step()
+		if err == nil {
+			backoff = time.Second
 			continue
 		}
-		backoff = time.Second
-		if m == nil {
-			continue
+		if ctx.Err() != nil {
+			return
 		}
-		out := h.invoke(ctx, f, Trigger{Type: ServiceBusTrigger, Detail: "message " + m.ID, Value: messageValue(m), BindingData: messageData(m),
-			Trace: trace.FromProperties(m.Properties)})
-		settle := src.Complete
+		h.log.Warn("receive from Service Bus", "function", f.def.Name, "entity", e.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+// process runs the function on one locked message and settles it. When the
+// message source is a Committer (Junction's own broker), the complete, the
+// serviceBus outputs and the invocation's record commit in one transaction;
+// if that fails, nothing was sent and the message is abandoned.
+func (h *Host) process(ctx context.Context, f *fn, e Entity, m *Message) {
+	t := Trigger{Type: ServiceBusTrigger, Detail: "message " + m.ID, Value: messageValue(m), BindingData: messageData(m),
+		Trace: trace.FromProperties(m.Properties)}
+	settleCtx := context.WithoutCancel(ctx)
+	if h.committer == nil {
+		out := h.invoke(ctx, f, t)
+		settle := h.opts.Messages.Complete
 		if out.Err != nil {
-			settle = src.Abandon
+			settle = h.opts.Messages.Abandon
 		}
-		if err := settle(context.WithoutCancel(ctx), e, m); err != nil {
+		if err := settle(settleCtx, e, m); err != nil {
 			h.log.Warn("settle a Service Bus message", "function", f.def.Name, "message", m.ID, "err", err)
 		}
+		return
+	}
+	out := h.run(ctx, f, t, true)
+	if out.Err == nil {
+		rec := recordOf(f, t, out)
+		var record func(store.Tx) error
+		if h.opts.Store != nil {
+			record = func(tx store.Tx) error { return h.history.insert(settleCtx, tx, rec) }
+		}
+		err := h.committer.CompleteWith(settleCtx, e, m, out.held, record)
+		if err == nil {
+			h.observe(f, out)
+			return
+		}
+		out.Err, out.Status = fmt.Errorf("complete the message with the function's outputs: %w", err), ""
+	}
+	h.finish(f, t, out)
+	h.abandon(ctx, f, e, m)
+}
+
+func (h *Host) abandon(ctx context.Context, f *fn, e Entity, m *Message) {
+	if err := h.opts.Messages.Abandon(context.WithoutCancel(ctx), e, m); err != nil {
+		h.log.Warn("abandon a Service Bus message", "function", f.def.Name, "message", m.ID, "err", err)
 	}
 }
 
@@ -98,6 +227,12 @@ func (h *Host) deliverEvent(ctx context.Context, f *fn, event json.RawMessage) e
 		tp, _ = v["traceparent"].(string)
 	}
 	out := h.invoke(ctx, f, Trigger{Type: EventGridTrigger, Detail: "event " + id, Value: v, BindingData: map[string]any{"data": v["data"]}, Trace: tp})
+	if out.Err == nil {
+		// The delivery counts as done once this returns: its record is
+		// written first (in the writer's next batch), so that the history
+		// of completed work is never lost.
+		h.history.flush(ctx)
+	}
 	return out.Err
 }
 

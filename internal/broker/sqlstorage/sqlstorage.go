@@ -70,6 +70,7 @@ type tx struct {
 
 func (t *tx) Notify(channel string) { t.t.Notify(channel) }
 func (t *tx) AfterCommit(fn func()) { t.t.AfterCommit(fn) }
+func (t *tx) Store() store.Tx       { return t.t }
 
 func b2i(b bool) int {
 	if b {

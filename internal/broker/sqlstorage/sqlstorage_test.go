@@ -93,3 +93,86 @@ func TestContractErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestContractOneTransaction checks what CompleteAndSend relies on: a
+// complete, the rows another component writes through Store and a later
+// failing step (a message for an entity deleted meanwhile) are undone
+// together, and commit together when every step succeeds.
+func TestContractOneTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		d := open(t, s)
+		var in, gone, seq int64
+		err := d.Tx(ctx, func(tx storage.Tx) (err error) {
+			if in, err = tx.InsertEntity(ctx, storage.Entity{Path: "in", Kind: "queue", Props: "{}"}); err != nil {
+				return err
+			}
+			if gone, err = tx.InsertEntity(ctx, storage.Entity{Path: "gone", Kind: "queue", Props: "{}"}); err != nil {
+				return err
+			}
+			if seq, err = tx.InsertMessage(ctx, storage.Message{EntityID: in, Props: "{}", ExpiresAt: storage.Never}); err != nil {
+				return err
+			}
+			if err := tx.LockMessage(ctx, seq, "lock", 100, 1); err != nil {
+				return err
+			}
+			if err := tx.DeleteEntity(ctx, gone); err != nil {
+				return err
+			}
+			_, err = tx.Store().Exec(ctx, `CREATE TABLE contract_records (id TEXT PRIMARY KEY)`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attempt := func(target int64) error {
+			return d.Tx(ctx, func(tx storage.Tx) error {
+				done, err := tx.Complete(ctx, storage.Completion{LockToken: "lock", Now: 50, EntityID: in})
+				if err != nil || !done {
+					t.Fatalf("complete = %v, %v", done, err)
+				}
+				if _, err := tx.Store().Exec(ctx, `INSERT INTO contract_records (id) VALUES ('r')`); err != nil {
+					return err
+				}
+				_, err = tx.InsertMessage(ctx, storage.Message{EntityID: target, Props: "{}", ExpiresAt: storage.Never})
+				return err
+			})
+		}
+		count := func() (messages, records int) {
+			err := d.Read(ctx, func(r storage.Reader) error {
+				c, err := r.Counts(ctx, in, 50)
+				messages = int(c.Total)
+				return err
+			})
+			if err == nil {
+				err = s.Read(ctx, func(q store.Querier) error {
+					return q.QueryRow(ctx, `SELECT COUNT(*) FROM contract_records`).Scan(&records)
+				})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return messages, records
+		}
+		if err := attempt(gone); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("a send to a deleted entity: %v, want ErrNotFound", err)
+		}
+		if m, r := count(); m != 1 || r != 0 {
+			t.Fatalf("after the failed transaction: %d messages in, %d records; want 1 and 0", m, r)
+		}
+		err = d.Tx(ctx, func(tx storage.Tx) error {
+			_, err := tx.MessageByLock(ctx, "lock")
+			return err
+		})
+		if err != nil {
+			t.Fatalf("the message lost its lock with the rollback: %v", err)
+		}
+		if err := attempt(in); err != nil {
+			t.Fatal(err)
+		}
+		if m, r := count(); m != 1 || r != 1 {
+			t.Fatalf("after the committed transaction: %d messages in (the new one), %d records; want 1 and 1", m, r)
+		}
+	})
+}

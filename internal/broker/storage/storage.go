@@ -100,6 +100,11 @@ type Tx interface {
 	Notify(channel string)
 	// AfterCommit runs fn once the transaction is durably committed.
 	AfterCommit(fn func())
+	// Store is the store transaction this one runs in, so that another
+	// component's rows (a function invocation's record) commit or roll back
+	// with the broker's; nil when the driver keeps the broker's state
+	// outside the store.
+	Store() store.Tx
 
 	// InsertEntity adds an entity (ErrConflict when its path is taken) and
 	// returns its id.
