@@ -75,6 +75,8 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return storage(ctx, rest, io)
 	case "cert":
 		return cert(rest, io)
+	case "tables":
+		return tables(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -89,7 +91,7 @@ func Main(ctx context.Context, args []string, io IO) int {
 }
 
 // commands are the command names, for suggestions.
-var commands = []string{"serve", "version", "validate", "keys", "queue", "import", "export", "job", "events", "test", "wait", "storage", "help"}
+var commands = []string{"serve", "version", "validate", "keys", "queue", "import", "export", "job", "events", "test", "wait", "storage", "tables", "help"}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Junction: a self-hosted integration hub for Dynamics 365 / Dataverse.
@@ -107,6 +109,7 @@ Usage:
   junction storage                what takes the space on a running server, with the retention in force
   junction wait [--url URL]       wait until a server is ready (for scripts)
   junction cert dev               make a local CA and a certificate for localhost to serve TLS
+  junction tables pull --org URL --tables a,b  write an org's table definitions as tables/*.yaml
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).

@@ -237,7 +237,10 @@ type Intersect struct {
 
 // Table is one Junction table.
 type Table struct {
-	Name        string `yaml:"name" json:"name"`
+	Name string `yaml:"name,omitempty" json:"name"`
+	// Extends, in a project's table file, names the standard table the
+	// file adds columns and keys to (and nothing else); see Extension.
+	Extends     string `yaml:"extends,omitempty" json:"-"`
 	SchemaName  string `yaml:"schemaName,omitempty" json:"schemaName,omitempty"`
 	SetName     string `yaml:"setName,omitempty" json:"setName,omitempty"`
 	DisplayName string `yaml:"displayName,omitempty" json:"displayName,omitempty"`
@@ -506,6 +509,11 @@ func (t *Table) Prepare(known func(string) bool) error {
 	}
 	return nil
 }
+
+// IsSystemColumn reports whether Junction adds the column n to t itself
+// (the primary id, time stamps, version, state and status, and on
+// user-owned tables the owner and the lookups the platform keeps).
+func (t *Table) IsSystemColumn(n string) bool { return isSystemName(t, n) }
 
 func isSystemName(t *Table, n string) bool {
 	for _, c := range systemColumns(t) {

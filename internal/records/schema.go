@@ -98,7 +98,19 @@ func (s *Service) Now() time.Time { return s.now() }
 // tables), seeds the WhoAmI rows, and loads the metadata.
 func (s *Service) Init(ctx context.Context, extra []Table) error {
 	builtin := Builtin()
-	defs := append(builtin, extra...)
+	var own []Table
+	for _, x := range extra {
+		if x.Extends == "" {
+			own = append(own, x)
+			continue
+		}
+		for i := range builtin {
+			if builtin[i].Name == x.Extends {
+				builtin[i] = Extension(builtin[i], x)
+			}
+		}
+	}
+	defs := append(builtin, own...)
 	var prepared []*Table
 	err := s.st.Tx(ctx, func(tx store.Tx) error {
 		prepared = prepared[:0]

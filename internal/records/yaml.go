@@ -33,6 +33,24 @@ func (o *Option) UnmarshalYAML(n *yaml.Node) error {
 	return n.Decode((*plain)(o))
 }
 
+// MarshalYAML writes an option in the short form, [value, label] or
+// [value, label, state].
+func (o Option) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	parts := []any{o.Value, o.Label}
+	if o.State != nil {
+		parts = append(parts, *o.State)
+	}
+	for _, p := range parts {
+		var c yaml.Node
+		if err := c.Encode(p); err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, &c)
+	}
+	return n, nil
+}
+
 // UnmarshalYAML reads a cascade configuration as a map of behaviours or as
 // one of the words parental, referential and restrict.
 func (c *Cascade) UnmarshalYAML(n *yaml.Node) error {

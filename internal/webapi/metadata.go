@@ -104,7 +104,7 @@ func attributeMetadata(t *records.Table, c *records.Column, withOptions bool) ma
 		"@odata.type": "#Microsoft.Dynamics.CRM." + k[0], "MetadataId": metadataID(t.Name, c.Name), "LogicalName": c.Name, "SchemaName": c.Name,
 		"EntityLogicalName": t.Name, "AttributeType": typ, "AttributeTypeName": map[string]any{"Value": k[1]},
 		"DisplayName": label(c.DisplayName), "RequiredLevel": map[string]any{"Value": c.Required},
-		"IsPrimaryId": c.Name == t.PrimaryID(), "IsPrimaryName": c.Name == t.PrimaryName, "IsCustomAttribute": t.Custom && !c.System,
+		"IsPrimaryId": c.Name == t.PrimaryID(), "IsPrimaryName": c.Name == t.PrimaryName, "IsCustomAttribute": records.IsCustomColumn(t, c),
 		"IsValidForCreate": c.Writable(true) || c.Name == t.PrimaryID() || c.Name == "ownerid", "IsValidForUpdate": c.Writable(false) || c.Name == "ownerid",
 		"IsValidForRead": true,
 	}
