@@ -101,8 +101,8 @@ func TestTablesPullRoundTrip(t *testing.T) {
 			apptest.Call(t, "POST", api+"RelationshipDefinitions", "k", map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
 				"SchemaName": "new_account_projects", "ReferencedEntity": "account", "ReferencingEntity": "new_project", "ReferencedAttribute": "accountid",
 				"ReferencingEntityNavigationPropertyName": "new_Account",
-				"CascadeConfiguration": map[string]any{"Assign": "Cascade", "Delete": "Restrict", "Merge": "NoCascade", "Reparent": "NoCascade", "Share": "Cascade", "Unshare": "NoCascade"},
-				"Lookup": attr("LookupAttributeMetadata", "new_AccountId", nil)}, 204)
+				"CascadeConfiguration":                    map[string]any{"Assign": "Cascade", "Delete": "Restrict", "Merge": "NoCascade", "Reparent": "NoCascade", "Share": "Cascade", "Unshare": "NoCascade"},
+				"Lookup":                                  attr("LookupAttributeMetadata", "new_AccountId", nil)}, 204)
 			apptest.Call(t, "POST", api+"RelationshipDefinitions", "k", map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata",
 				"SchemaName": "new_project_contact", "Entity1LogicalName": "new_project", "Entity2LogicalName": "contact", "IntersectEntityName": "new_project_contact",
 				"Entity1NavigationPropertyName": "new_project_contacts", "Entity2NavigationPropertyName": "new_contact_projects"}, 204)
