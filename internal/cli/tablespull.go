@@ -357,9 +357,10 @@ func (p *tablePull) column(a dv.AttributeDefinition) (records.Column, bool) {
 // relationships, each target's relationship name, navigation property and
 // cascade configuration.
 func (p *tablePull) lookup(a dv.AttributeDefinition, c records.Column) (records.Column, bool) {
+	var missing []string
 	for _, tg := range a.Targets {
 		if !p.available(tg) {
-			p.warnf("lookup %s: target %s is left out, as Junction does not have it (add it to --tables)", a.LogicalName, tg)
+			missing = append(missing, tg)
 			continue
 		}
 		c.Targets = append(c.Targets, tg)
@@ -377,8 +378,11 @@ func (p *tablePull) lookup(a dv.AttributeDefinition, c records.Column) (records.
 		}
 	}
 	if len(c.Targets) == 0 {
-		p.warnf("lookup %s is not pulled: none of its targets (%s) is a table Junction has", a.LogicalName, strings.Join(a.Targets, ", "))
+		p.warnf("lookup %s is not pulled: none of its targets (%s) is a table Junction has (add them to --tables)", a.LogicalName, strings.Join(a.Targets, ", "))
 		return records.Column{}, false
+	}
+	if len(missing) > 0 {
+		p.warnf("lookup %s: its targets %s are left out, as Junction does not have them (add them to --tables)", a.LogicalName, strings.Join(missing, ", "))
 	}
 	return c, true
 }
