@@ -63,7 +63,7 @@ func attrOf(cast, name, typ, typeName string, custom bool, derived map[string]an
 		"@odata.type": "#Microsoft.Dynamics.CRM." + cast, "LogicalName": name, "SchemaName": name, "AttributeType": typ,
 		"AttributeTypeName": map[string]any{"Value": typeName}, "DisplayName": docLabel(strings.TrimPrefix(name, "sample_")), "IsCustomAttribute": custom,
 		"RequiredLevel": map[string]any{"Value": "None", "CanBeChanged": true, "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings"},
-		"AttributeOf": nil, "IsPrimaryId": false, "IsPrimaryName": false, "SourceType": 0, "MetadataId": "00000000-0000-0000-0000-0000000000aa"}}
+		"AttributeOf":   nil, "IsPrimaryId": false, "IsPrimaryName": false, "SourceType": 0, "MetadataId": "00000000-0000-0000-0000-0000000000aa"}}
 }
 
 type docTable struct {
