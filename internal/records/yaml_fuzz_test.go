@@ -46,3 +46,32 @@ func FuzzTableDefinition(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOptionYAML writes an option in the short form, as `junction tables
+// pull` writes the org's choices, and reads it back: whatever the label
+// (quotes, brackets, colons, line breaks), it comes back the same.
+func FuzzOptionYAML(f *testing.F) {
+	f.Add(int64(100000000), "Planning", false, int64(0))
+	f.Add(int64(-1), "No: [not] \"this\"", true, int64(1))
+	f.Add(int64(2), "yes", true, int64(-3))
+	f.Add(int64(0), "", false, int64(0))
+	f.Add(int64(7), "line\nbreak # not a comment", false, int64(0))
+	f.Fuzz(func(t *testing.T, value int64, label string, hasState bool, state int64) {
+		o := records.Option{Value: value, Label: label}
+		if hasState {
+			o.State = &state
+		}
+		data, err := yaml.Marshal([]records.Option{o})
+		if err != nil {
+			return // labels yaml cannot hold (invalid UTF-8) are refused, not mangled
+		}
+		var back []records.Option
+		if err := yaml.Unmarshal(data, &back); err != nil {
+			t.Fatalf("%q does not read back: %v", data, err)
+		}
+		if len(back) != 1 || back[0].Value != o.Value || back[0].Label != o.Label || (back[0].State == nil) != (o.State == nil) ||
+			o.State != nil && *back[0].State != *o.State {
+			t.Fatalf("%+v came back as %+v through %q", o, back, data)
+		}
+	})
+}
