@@ -119,9 +119,14 @@ func pullTables(defs []*dv.TableDefinition) ([]records.Table, []string) {
 			out = append(out, p.t)
 		}
 		warnings = append(warnings, p.warnings...)
+		var standardMissing []string
 		for _, m := range d.ManyToMany {
 			if intersects[m.IntersectEntityName] || available(m.IntersectEntityName) && !pulled[m.IntersectEntityName] {
 				continue // written already, or one of Junction's standard relationships
+			}
+			if !m.IsCustomRelationship {
+				standardMissing = append(standardMissing, m.SchemaName)
+				continue
 			}
 			if !available(m.Entity1LogicalName) || !available(m.Entity2LogicalName) {
 				warnings = append(warnings, fmt.Sprintf("%s: many-to-many relationship %s relates %s and %s; not pulled, as Junction does not have both (add them to --tables)",
@@ -138,6 +143,11 @@ func pullTables(defs []*dv.TableDefinition) ([]records.Table, []string) {
 				in.Nav2 = m.Entity2NavigationPropertyName
 			}
 			out = append(out, records.IntersectTable(in, m.IntersectEntityName))
+		}
+		if len(standardMissing) > 0 {
+			sort.Strings(standardMissing)
+			warnings = append(warnings, fmt.Sprintf("%s: %d standard many-to-many relationships of the org that Junction does not have are not pulled: %s",
+				d.LogicalName, len(standardMissing), strings.Join(standardMissing, ", ")))
 		}
 	}
 	return out, warnings

@@ -167,6 +167,9 @@ func accountDefinition() *docTable {
 		attrOf("LookupAttributeMetadata", "territoryid", "Lookup", "LookupType", false, map[string]any{"Targets": []any{"territory"}}),
 		attrOf("IntegerAttributeMetadata", "sample_rating", "Integer", "IntegerType", true, map[string]any{"MinValue": 1, "MaxValue": 5}),
 	}
+	t.m2m = []any{map[string]any{"SchemaName": "accountleads_association", "IntersectEntityName": "accountleads", "Entity1LogicalName": "account",
+		"Entity1IntersectAttribute": "accountid", "Entity1NavigationPropertyName": "accountleads_association", "Entity2LogicalName": "lead",
+		"Entity2IntersectAttribute": "leadid", "Entity2NavigationPropertyName": "accountleads_association", "IsCustomRelationship": false}}
 	return t
 }
 
@@ -286,6 +289,7 @@ func TestTablesPullDocumentedShapes(t *testing.T) {
 		"sample_bankaccount: lookup sample_territoryid is not pulled: none of its targets (territory)",
 		"sample_bankaccount: column sample_category uses the global choice sample_accountcategory",
 		"account: 1 standard columns of the org that Junction's account does not have are not pulled: territoryid",
+		"account: 1 standard many-to-many relationships of the org that Junction does not have are not pulled: accountleads_association",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("warnings lack %q:\n%s", want, stderr)
