@@ -76,7 +76,7 @@ func Main(ctx context.Context, args []string, io IO) int {
 	case "cert":
 		return cert(rest, io)
 	case "tables":
-		return tables(ctx, rest, io)
+		return tablesCmd(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -106,10 +106,10 @@ Usage:
   junction import FILE --table T  upsert a CSV/JSON/XML file's rows into a table, with a rejects file
   junction export --table T --to DIR|sftp://...  write a table as files, in full or (--delta) what changed
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
+  junction tables pull --org URL --tables a,b  write an org's table definitions as project tables/*.yaml
   junction storage                what takes the space on a running server, with the retention in force
   junction wait [--url URL]       wait until a server is ready (for scripts)
   junction cert dev               make a local CA and a certificate for localhost to serve TLS
-  junction tables pull --org URL --tables a,b  write an org's table definitions as tables/*.yaml
   junction version                print the version
 
 Every flag can also be set as JUNCTION_<NAME> in the environment (flags win).

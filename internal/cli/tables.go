@@ -5,17 +5,16 @@ import (
 	"fmt"
 )
 
-// tables is `junction tables ...`: a team's own Dataverse schema as project
-// table files.
-func tables(ctx context.Context, args []string, stdio IO) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "pull":
-			return tablesPull(ctx, args[1:], stdio)
-		}
+// tablesCmd is `junction tables`: a team's own schema brought into Junction.
+func tablesCmd(ctx context.Context, args []string, cio IO) int {
+	if len(args) == 0 {
+		fmt.Fprintln(cio.Stderr, "usage: junction tables pull --org URL --tables a,b,c [--out DIR]")
+		return exitUsage
 	}
-	fmt.Fprint(stdio.Stderr, `usage:
-  junction tables pull --org URL --tables a,b,c [--out DIR]   write an org's table definitions as tables/*.yaml
-`)
+	switch args[0] {
+	case "pull":
+		return tablesPull(ctx, args[1:], cio)
+	}
+	fmt.Fprintf(cio.Stderr, "junction tables: unknown subcommand %q (pull)\n", args[0])
 	return exitUsage
 }

@@ -134,15 +134,19 @@ func pullTables(defs []*dv.TableDefinition) ([]records.Table, []string) {
 				continue
 			}
 			intersects[m.IntersectEntityName] = true
-			in := records.Intersect{Name: m.SchemaName, Entity1: m.Entity1LogicalName, Attribute1: m.Entity1IntersectAttribute,
-				Entity2: m.Entity2LogicalName, Attribute2: m.Entity2IntersectAttribute}
+			in := records.Intersect{Name: m.SchemaName, Entity1: m.Entity1LogicalName, Entity2: m.Entity2LogicalName}
 			if m.Entity1NavigationPropertyName != m.SchemaName {
 				in.Nav1 = m.Entity1NavigationPropertyName
 			}
 			if m.Entity2NavigationPropertyName != m.SchemaName {
 				in.Nav2 = m.Entity2NavigationPropertyName
 			}
-			out = append(out, records.IntersectTable(in, m.IntersectEntityName))
+			it := records.ManyToManyTable(in, m.IntersectEntityName)
+			if a1, a2 := it.Intersect.Attribute1, it.Intersect.Attribute2; a1 != m.Entity1IntersectAttribute || a2 != m.Entity2IntersectAttribute {
+				warnings = append(warnings, fmt.Sprintf("%s: many-to-many relationship %s: Junction names its intersect columns %s and %s, not %s and %s",
+					d.LogicalName, m.SchemaName, a1, a2, m.Entity1IntersectAttribute, m.Entity2IntersectAttribute))
+			}
+			out = append(out, it)
 		}
 		if len(standardMissing) > 0 {
 			sort.Strings(standardMissing)
