@@ -1,12 +1,15 @@
 package records_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"junction/internal/project"
 	"junction/internal/records"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
 )
 
 // TestProjectExtendsStandardTable: a file with extends adds columns and
@@ -56,4 +59,50 @@ func TestProjectExtendsStandardTable(t *testing.T) {
 	if ext == nil || len(ext.Columns) != 2 || len(ext.Keys) != 1 {
 		t.Fatalf("extension of account: %+v", tables)
 	}
+}
+
+// TestExtensionAcrossRestarts: a standard table extended by a project file
+// has the file's columns as custom columns and its key, once, start after
+// start, and keeps them with a row written to them.
+func TestExtensionAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		rec := setup(t, s)
+		ext := records.Table{Extends: "account", Columns: []records.Column{{Name: "new_code", Type: records.String, MaxLength: 20}},
+			Keys: []records.Key{{Name: "new_account_code", Columns: []string{"new_code"}}}}
+		for i := 0; i < 2; i++ {
+			if err := rec.Init(ctx, []records.Table{ext}); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := rec.Table("account")
+			n := 0
+			for j := range a.Columns {
+				if a.Columns[j].Name == "new_code" {
+					n++
+					if !records.IsCustomColumn(a, &a.Columns[j]) || a.Columns[j].MaxLength != 20 {
+						t.Fatalf("start %d: new_code %+v", i, a.Columns[j])
+					}
+				}
+			}
+			keys := 0
+			for _, k := range a.Keys {
+				if k.Name == "new_account_code" {
+					keys++
+				}
+			}
+			if n != 1 || keys != 1 || a.Custom {
+				t.Fatalf("start %d: account has new_code %d times, the key %d times (custom table %v)", i, n, keys, a.Custom)
+			}
+			if i == 0 {
+				err := s.Tx(ctx, func(tx store.Tx) error {
+					_, err := rec.Create(ctx, tx, a, records.Row{"name": "A", "new_code": "X1"}, records.Caller{})
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
 }
