@@ -329,21 +329,7 @@ func (s *Service) DefineManyToMany(ctx context.Context, in Intersect, intersect 
 	if !ValidName(strings.ToLower(in.Name)) && !validSchemaName(in.Name) {
 		return nil, Invalid("The relationship name %q must be letters, digits and underscores.", in.Name)
 	}
-	if intersect == "" {
-		intersect = strings.ToLower(in.Name)
-	}
-	a1, a2 := in.Entity1+"id", in.Entity2+"id"
-	if in.Entity1 == in.Entity2 {
-		a1, a2 = in.Entity1+"idone", in.Entity2+"idtwo"
-	}
-	in.Attribute1, in.Attribute2 = a1, a2
-	t := Table{Name: intersect, DisplayName: in.Name, PrimaryName: "name", Ownership: NoOwnership, Intersect: &in,
-		Columns: []Column{
-			{Name: "name", Type: String, MaxLength: 200},
-			{Name: a1, Type: Lookup, Targets: []string{in.Entity1}, Relationship: in.Name + "_" + in.Entity1, Required: RequiredSystem, Cascade: &Parental},
-			{Name: a2, Type: Lookup, Targets: []string{in.Entity2}, Relationship: in.Name + "_" + in.Entity2, Required: RequiredSystem, Cascade: &Parental},
-		},
-		Keys: []Key{{Name: intersect + "_pair", Columns: []string{a1, a2}}}}
+	t := ManyToManyTable(in, intersect)
 	for _, tr := range s.Tables() {
 		if tr.Intersect != nil && strings.EqualFold(tr.Intersect.Name, in.Name) {
 			return nil, Errorf(http.StatusConflict, CodeDuplicateKey, "A relationship named %s already exists.", in.Name)
@@ -353,6 +339,27 @@ func (s *Service) DefineManyToMany(ctx context.Context, in Intersect, intersect 
 		}
 	}
 	return s.DefineTable(ctx, t)
+}
+
+// ManyToManyTable is the intersect table of the many-to-many relationship
+// in, named intersect (the relationship's name in lower case when empty):
+// a lookup to each table, parental, and a key on the pair.
+func ManyToManyTable(in Intersect, intersect string) Table {
+	if intersect == "" {
+		intersect = strings.ToLower(in.Name)
+	}
+	a1, a2 := in.Entity1+"id", in.Entity2+"id"
+	if in.Entity1 == in.Entity2 {
+		a1, a2 = in.Entity1+"idone", in.Entity2+"idtwo"
+	}
+	in.Attribute1, in.Attribute2 = a1, a2
+	return Table{Name: intersect, DisplayName: in.Name, PrimaryName: "name", Ownership: NoOwnership, Intersect: &in,
+		Columns: []Column{
+			{Name: "name", Type: String, MaxLength: 200},
+			{Name: a1, Type: Lookup, Targets: []string{in.Entity1}, Relationship: in.Name + "_" + in.Entity1, Required: RequiredSystem, Cascade: &Parental},
+			{Name: a2, Type: Lookup, Targets: []string{in.Entity2}, Relationship: in.Name + "_" + in.Entity2, Required: RequiredSystem, Cascade: &Parental},
+		},
+		Keys: []Key{{Name: intersect + "_pair", Columns: []string{a1, a2}}}}
 }
 
 func validSchemaName(s string) bool {
