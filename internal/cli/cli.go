@@ -75,6 +75,8 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return storage(ctx, rest, io)
 	case "cert":
 		return cert(rest, io)
+	case "tables":
+		return tablesCmd(ctx, rest, io)
 	case "help", "-h", "--help":
 		usage(io.Stdout)
 		return exitOK
@@ -89,7 +91,7 @@ func Main(ctx context.Context, args []string, io IO) int {
 }
 
 // commands are the command names, for suggestions.
-var commands = []string{"serve", "version", "validate", "keys", "queue", "import", "export", "job", "events", "test", "wait", "storage", "help"}
+var commands = []string{"serve", "version", "validate", "keys", "queue", "import", "export", "job", "events", "test", "wait", "storage", "tables", "help"}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Junction: a self-hosted integration hub for Dynamics 365 / Dataverse.
@@ -104,6 +106,7 @@ Usage:
   junction import FILE --table T  upsert a CSV/JSON/XML file's rows into a table, with a rejects file
   junction export --table T --to DIR|sftp://...  write a table as files, in full or (--delta) what changed
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
+  junction tables import FILE.zip  create a Dataverse solution's tables on a running server (or --out DIR as project files)
   junction storage                what takes the space on a running server, with the retention in force
   junction wait [--url URL]       wait until a server is ready (for scripts)
   junction cert dev               make a local CA and a certificate for localhost to serve TLS

@@ -50,7 +50,8 @@ func (s *Service) ImportSchema(ctx context.Context, defs []Table, then func(ctx 
 		for i := range defs {
 			d := defs[i]
 			old := stored[d.Name]
-			d.Columns = res.dropUnknownTargets(&d, old, known)
+			cols, kept, skipped := KnownTargets(&d, old, known)
+			d.Columns, res.Kept, res.Skipped = cols, res.Kept+kept, append(res.Skipped, skipped...)
 			if old == nil && len(d.Columns) == 0 {
 				res.Skipped = append(res.Skipped, fmt.Sprintf("%s: the solution names the table without defining it, and Junction has no such table", d.Name))
 				continue
@@ -94,15 +95,15 @@ func (s *Service) ImportSchema(ctx context.Context, defs []Table, then func(ctx 
 	return res, nil
 }
 
-// dropUnknownTargets leaves out the lookup targets that exist nowhere
-// (Junction does not have every standard table), and a lookup left with
-// none (or given none: a standard lookup whose relationship the solution
-// does not carry is kept as the table old has it).
-func (r *ImportResult) dropUnknownTargets(t, old *Table, known func(string) bool) []Column {
-	var out []Column
+// KnownTargets are t's columns without the lookup targets that exist
+// nowhere (Junction does not have every standard table), and without a
+// lookup left with none (or given none: a standard lookup whose
+// relationship the solution does not carry stands as old, the table as it
+// exists, has it). kept counts those; skipped says what was left out.
+func KnownTargets(t, old *Table, known func(string) bool) (cols []Column, kept int, skipped []string) {
 	for _, c := range t.Columns {
 		if !c.Type.IsLookup() {
-			out = append(out, c)
+			cols = append(cols, c)
 			continue
 		}
 		var targets []string
@@ -115,17 +116,17 @@ func (r *ImportResult) dropUnknownTargets(t, old *Table, known func(string) bool
 				}
 				continue
 			}
-			r.Skipped = append(r.Skipped, fmt.Sprintf("%s.%s: Junction has no table %s; the lookup leaves it out", t.Name, c.Name, tg))
+			skipped = append(skipped, fmt.Sprintf("%s.%s: Junction has no table %s; the lookup leaves it out", t.Name, c.Name, tg))
 		}
 		if len(targets) == 0 {
 			if old != nil {
 				if _, ok := old.Column(c.Name); ok {
-					r.Kept++
+					kept++
 					continue
 				}
 			}
 			if len(c.Targets) == 0 {
-				r.Skipped = append(r.Skipped, fmt.Sprintf("%s.%s: no relationship of the solution gives the lookup a target", t.Name, c.Name))
+				skipped = append(skipped, fmt.Sprintf("%s.%s: no relationship of the solution gives the lookup a target", t.Name, c.Name))
 			}
 			continue
 		}
@@ -133,9 +134,9 @@ func (r *ImportResult) dropUnknownTargets(t, old *Table, known func(string) bool
 			links = nil
 		}
 		c.Targets, c.Links = targets, links
-		out = append(out, c)
+		cols = append(cols, c)
 	}
-	return out
+	return cols, kept, skipped
 }
 
 // importNew prepares a table the import creates.

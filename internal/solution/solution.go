@@ -573,6 +573,12 @@ func (p *parser) manyToMany(r xmlRelationship) error {
 			in.Nav2 = role.NavigationPropertyName
 		}
 	}
-	p.intersects = append(p.intersects, records.ManyToManyTable(in, intersect))
+	t := records.ManyToManyTable(in, intersect)
+	for _, c := range t.Columns {
+		if !records.ValidName(c.Name) {
+			return invalid("relationship %s: the intersect column %q would be too long or invalid", r.Name, c.Name)
+		}
+	}
+	p.intersects = append(p.intersects, t)
 	return nil
 }
