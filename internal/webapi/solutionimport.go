@@ -74,7 +74,7 @@ func (h *Handler) importSolution(c *Call) (map[string]any, error) {
 		return out
 	}
 	return map[string]any{
-		"@odata.context": c.Base + "$metadata#Microsoft.Dynamics.CRM.ImportSolutionResult",
+		"@odata.context":     c.Base + "$metadata#Microsoft.Dynamics.CRM.ImportSolutionResult",
 		"SolutionUniqueName": sol.UniqueName, "Version": sol.Version,
 		"CreatedTables": strs(res.Created), "Added": strs(res.Added), "KeptColumns": res.Kept,
 		"Skipped": strs(append(sol.Skipped, res.Skipped...)),
