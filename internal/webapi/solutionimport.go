@@ -31,6 +31,13 @@ func (h *Handler) registerImportSolution() {
 // (Junction's own ImportSolutionResult, which `junction tables import`
 // prints).
 func (h *Handler) importSolution(c *Call) (map[string]any, error) {
+	// An import creates tables, columns and relationships: it needs the
+	// privileges each of those needs through the metadata API.
+	for _, p := range []string{"prvCreateEntity", "prvCreateAttribute", "prvCreateRelationship"} {
+		if err := h.needCustomization(c.rq, p); err != nil {
+			return nil, err
+		}
+	}
 	file, ok := c.Params["CustomizationFile"].(string)
 	if !ok || file == "" {
 		return nil, records.Errorf(http.StatusBadRequest, records.CodeInvalidMessage, "ImportSolution needs CustomizationFile: the solution zip, base64-encoded.")

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"junction/internal/server"
 )
 
 // The solutions under internal/solution/testdata are real exports from
@@ -181,6 +183,9 @@ func TestImportSolutionFailureChangesNothing(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, b *bundle) {
 		quiz := solutionZip(t, "quiz")
+		listener, _ := b.newKey(t, "listener", server.RoleListener)
+		refused(t, listener.do("POST", "ImportSolution", importBody(quiz)), "prvCreateEntity")
+		b.mustStatus(b.do("GET", "EntityDefinitions(LogicalName='matt_quizanswers')", nil), 404)
 		b.mustStatus(b.do("POST", "ImportSolution", importBody(quiz)), 204)
 		replace := func(file, old, new string) []byte {
 			return rezip(t, quiz, func(name string, body []byte) []byte {
