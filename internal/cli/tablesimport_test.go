@@ -29,10 +29,13 @@ func startServer(t *testing.T, project string) string {
 	return "http://" + addr.String()
 }
 
-func get(t *testing.T, url string) (int, string) {
+// call sends a Web API request as the administrator.
+func call(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer admin-key")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Prefer", "return=representation")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +44,8 @@ func get(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
 }
+
+func get(t *testing.T, url string) (int, string) { t.Helper(); return call(t, "GET", url, "") }
 
 // TestTablesImportIntoServer imports a real exported solution (see
 // internal/solution/testdata) into a running server.
@@ -85,20 +90,7 @@ func TestTablesImportOut(t *testing.T) {
 		t.Fatalf("validate: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	url := startServer(t, dir)
-	req := func(method, path, body string) (int, string) {
-		r, _ := http.NewRequest(method, url+"/api/data/v9.2/"+path, strings.NewReader(body))
-		r.Header.Set("Authorization", "Bearer admin-key")
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Prefer", "return=representation")
-		res, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
-	st, body := req("POST", "pm_employees", `{"pm_name":"Ada","pm_email":"ada@example.com","pm_department":125570003}`)
+	st, body := call(t, "POST", url+"/api/data/v9.2/pm_employees", `{"pm_name":"Ada","pm_email":"ada@example.com","pm_department":125570003}`)
 	if st != 201 || !strings.Contains(body, `"pm_department":125570003`) {
 		t.Fatalf("row in a project table: %d %s", st, body)
 	}
