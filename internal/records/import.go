@@ -34,12 +34,15 @@ func (s *Service) ImportSchema(ctx context.Context, defs []Table, then func(ctx 
 	res := &ImportResult{}
 	err := s.changeSchema(ctx, func(tx store.Tx, stored map[string]*Table) error {
 		*res = ImportResult{}
-		importing := map[string]bool{}
+		seen, importing := map[string]bool{}, map[string]bool{}
 		for _, d := range defs {
-			if importing[d.Name] {
+			if seen[d.Name] {
 				return Invalid("The table %s is defined twice.", d.Name)
 			}
-			importing[d.Name] = true
+			seen[d.Name] = true
+			// A table the solution only names (for its forms) is no target
+			// unless it exists.
+			importing[d.Name] = len(d.Columns) > 0
 		}
 		known := func(n string) bool { _, ok := stored[n]; return ok || importing[n] }
 		sets := map[string]string{}
