@@ -106,6 +106,7 @@ Usage:
   junction import FILE --table T  upsert a CSV/JSON/XML file's rows into a table, with a rejects file
   junction export --table T --to DIR|sftp://...  write a table as files, in full or (--delta) what changed
   junction events topics|publish|deadletters|replay  publish events, list topics, replay dead letters
+  junction tables import FILE.zip  create a Dataverse solution's tables on a running server (or --out DIR as project files)
   junction tables pull --org URL --tables a,b  write an org's table definitions as project tables/*.yaml
   junction storage                what takes the space on a running server, with the retention in force
   junction wait [--url URL]       wait until a server is ready (for scripts)

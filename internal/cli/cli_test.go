@@ -118,6 +118,7 @@ func TestServerOutOfReachSaysWhatToDo(t *testing.T) {
 		{"keys", "list", "--url", url, "--key", "k"},
 		{"job", "run", "x", "--url", url, "--key", "k"},
 		{"import", file, "--table", "account", "--url", url, "--api-key", "k"},
+		{"tables", "import", "../solution/testdata/quiz.zip", "--url", url, "--key", "k"},
 	} {
 		code, _, stderr := run(t, nil, args...)
 		if code != 1 || !strings.Contains(stderr, "cannot reach the server at "+l.Addr().String()+" (connection refused)") ||

@@ -32,6 +32,11 @@ func clientFlags(name string, io IO) (*flagSetWithClient, *client) {
 // do sends a JSON request and decodes a JSON answer into out; an error answer
 // becomes an error carrying the server's message.
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
+	return c.send(ctx, method, path, nil, body, out)
+}
+
+// send is do with further request headers.
+func (c *client) send(ctx context.Context, method, path string, header http.Header, body, out any) error {
 	var rd *bytes.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -42,6 +47,9 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.url, "/")+path, rd)
 	if err != nil {
 		return err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	if body != nil {

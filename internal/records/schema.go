@@ -65,9 +65,12 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
-	mu     sync.RWMutex
-	tables map[string]*Table
-	sets   map[string]*Table
+	// reloading orders Reloads: a reload begun before a schema change
+	// committed cannot end after, and so undo, one begun after it.
+	reloading sync.Mutex
+	mu        sync.RWMutex
+	tables    map[string]*Table
+	sets      map[string]*Table
 
 	users  userCache
 	grants grantsCache
@@ -189,6 +192,8 @@ func lockSchema(ctx context.Context, tx store.Tx) error {
 
 // Reload reads every table definition from the store.
 func (s *Service) Reload(ctx context.Context) error {
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
 	var defs map[string]*Table
 	err := s.st.Read(ctx, func(q store.Querier) error {
 		var err error

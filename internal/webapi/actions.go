@@ -127,7 +127,9 @@ func (h *Handler) invoke(w http.ResponseWriter, rq *req, a *Action, t *records.T
 		h.fail(w, rq, err)
 		return
 	}
-	if a.Response == "" || out == nil {
+	// An action declaring no response may still answer with a body it
+	// labels itself (ImportSolution under return=representation).
+	if out == nil || a.Response == "" && out["@odata.context"] == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

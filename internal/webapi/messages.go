@@ -44,6 +44,7 @@ func (h *Handler) registerMessages() {
 	h.registerRecordMessages()
 	h.registerSalesMessages()
 	h.registerShareMessages()
+	h.registerImportSolution()
 }
 
 // retrieveCurrentOrganization answers RetrieveCurrentOrganization(AccessType=@p1)
