@@ -144,3 +144,28 @@ func (w *Worker) Start(ctx context.Context, run func(ctx context.Context)) {
 // whose error it then returns (at once when ctx has already ended). Safe
 // twice and without Start.
 func (w *Worker) Stop(ctx context.Context) error { return w.g.Stop(ctx) }
+
+// Drain is the loop of a worker that takes queued work one item at a time:
+// it calls next until there is nothing left (or next fails, which it passes
+// to failed), then waits for wake, for the poll interval, or for ctx to end.
+func Drain(ctx context.Context, poll time.Duration, wake <-chan struct{}, next func(ctx context.Context) (bool, error), failed func(error)) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			ran, err := next(ctx)
+			if err != nil && ctx.Err() == nil {
+				failed(err)
+			}
+			if !ran || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}

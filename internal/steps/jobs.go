@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"junction/internal/changelog"
+	"junction/internal/lifecycle"
 	"junction/internal/records"
 	"junction/internal/store"
 )
@@ -85,25 +86,7 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Stop(ctx context.Context) error { return s.worker.Stop(ctx) }
 
 func (s *Service) loop(ctx context.Context) {
-	t := time.NewTicker(s.poll)
-	defer t.Stop()
-	for {
-		for ctx.Err() == nil {
-			ran, err := s.runDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("steps: asynchronous job", "err", err)
-			}
-			if !ran || err != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-t.C:
-		}
-	}
+	lifecycle.Drain(ctx, s.poll, s.wake, s.runDue, func(err error) { s.log.Error("steps: asynchronous job", "err", err) })
 }
 
 // runDue posts the due step jobs (new, waiting past their postponeuntil,

@@ -79,25 +79,7 @@ func (j *jobRunner) Start(ctx context.Context) error {
 func (j *jobRunner) Stop(ctx context.Context) error { return j.worker.Stop(ctx) }
 
 func (j *jobRunner) loop(ctx context.Context) {
-	t := time.NewTicker(jobPoll)
-	defer t.Stop()
-	for {
-		for ctx.Err() == nil {
-			ran, err := j.runOne(ctx)
-			if err != nil && ctx.Err() == nil {
-				j.log.Error("bulk delete job", "err", err)
-			}
-			if !ran || err != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-j.wake:
-		case <-t.C:
-		}
-	}
+	lifecycle.Drain(ctx, jobPoll, j.wake, j.runOne, func(err error) { j.log.Error("bulk delete job", "err", err) })
 }
 
 // runOne runs the oldest job that is ready (and whose start time has come)
