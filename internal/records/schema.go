@@ -173,7 +173,10 @@ func (s *Service) Init(ctx context.Context, extra []Table) error {
 		if err := CheckRelated(all); err != nil {
 			return err
 		}
-		return syncPrivileges(ctx, tx, prepared, s.now())
+		if err := syncPrivileges(ctx, tx, prepared, s.now()); err != nil {
+			return err
+		}
+		return syncMessages(ctx, tx, prepared, s.now())
 	})
 	if err != nil {
 		return fmt.Errorf("records: prepare tables: %w", err)
@@ -331,7 +334,10 @@ func (s *Service) DefineTable(ctx context.Context, t Table) (*Table, error) {
 		if err := s.apply(ctx, tx, nil, &t); err != nil {
 			return err
 		}
-		return syncPrivileges(ctx, tx, []*Table{&t}, s.now())
+		if err := syncPrivileges(ctx, tx, []*Table{&t}, s.now()); err != nil {
+			return err
+		}
+		return syncMessages(ctx, tx, []*Table{&t}, s.now())
 	})
 	if err != nil {
 		return nil, err

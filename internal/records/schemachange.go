@@ -254,8 +254,8 @@ func (s *Service) DeleteTable(ctx context.Context, name string) error {
 	})
 }
 
-// dropTable removes table t's SQL table, definition, counters and
-// privileges.
+// dropTable removes table t's SQL table, definition, counters,
+// privileges and sdk message filters.
 func dropTable(ctx context.Context, tx store.Tx, t *Table) error {
 	stmts := []struct {
 		q    string
@@ -280,7 +280,7 @@ func dropTable(ctx context.Context, tx store.Tx, t *Table) error {
 			return fmt.Errorf("delete table %s: %w", t.Name, err)
 		}
 	}
-	return nil
+	return dropMessageFilters(ctx, tx, t.Name)
 }
 
 // OneToMany is a one-to-many relationship: a lookup of Referencing to

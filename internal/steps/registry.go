@@ -240,7 +240,11 @@ func (s *Service) load(ctx context.Context, q store.Querier) ([]step, error) {
 				Path: str(e, "path"), Namespace: str(e, "namespaceaddress"), AuthType: num(e, "authtype"), AuthValue: str(e, "authvalue"),
 				MessageFormat: num(e, "messageformat"), UserClaim: num(e, "userclaim")}}
 		st.AsyncAutoDelete, _ = r["asyncautodelete"].(bool)
-		if f, ok := filters[ref(r, "sdkmessagefilterid")]; ok {
+		if fid := ref(r, "sdkmessagefilterid"); fid != "" {
+			f, ok := filters[fid]
+			if !ok {
+				continue // its table was deleted: the step matches nothing
+			}
 			if t := strings.ToLower(str(f, "primaryobjecttypecode")); t != "none" {
 				st.Table = t
 			}

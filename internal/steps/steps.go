@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"junction/internal/changelog"
@@ -109,6 +111,11 @@ func (s *Service) Written(ctx context.Context, tx store.Tx, t *records.Table, c 
 	if registration[t.Name] {
 		s.reg.changing(tx)
 		if t.Name == "sdkmessageprocessingstep" && c.After != nil {
+			if c.Message == changelog.Create || slices.Contains(c.Changed, "sdkmessageid") || slices.Contains(c.Changed, "sdkmessagefilterid") {
+				if err := s.checkFilter(ctx, tx, c.After); err != nil {
+					return err
+				}
+			}
 			return s.checkStep(ctx, tx, c.After)
 		}
 		return nil
@@ -175,6 +182,37 @@ func (s *Service) checkStep(ctx context.Context, tx store.Tx, row map[string]any
 		}
 	default:
 		return records.Invalid("Junction cannot post to the service endpoint '%s': its contract is not a webhook, a queue, a topic or Event Grid.", str(e, "name"))
+	}
+	return nil
+}
+
+// checkFilter refuses a step whose sdkmessagefilterid is not a filter of
+// its own sdkmessageid, or one that takes no custom steps.
+func (s *Service) checkFilter(ctx context.Context, tx store.Tx, row map[string]any) error {
+	refID := func(col string) string {
+		switch v := row[col].(type) {
+		case map[string]any:
+			id, _ := v["id"].(string)
+			return id
+		case records.Ref:
+			return v.ID
+		}
+		return ""
+	}
+	fid, mid := refID("sdkmessagefilterid"), refID("sdkmessageid")
+	ft, ok := s.rec.Table("sdkmessagefilter")
+	if fid == "" || !ok {
+		return nil
+	}
+	f, err := s.rec.Get(ctx, tx, ft, fid)
+	if err != nil {
+		return err
+	}
+	if got := ref(f, "sdkmessageid"); !strings.EqualFold(got, mid) {
+		return records.Invalid("The sdkmessagefilter %s is a filter of another message (sdkmessageid %s, not %s).", fid, got, mid)
+	}
+	if allowed, ok := f["iscustomprocessingstepallowed"].(bool); ok && !allowed {
+		return records.Invalid("The sdkmessagefilter %s (%s) takes no custom steps.", fid, str(f, "primaryobjecttypecode"))
 	}
 	return nil
 }

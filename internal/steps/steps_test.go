@@ -87,7 +87,7 @@ func setup(t testing.TB, s store.Store) *bundle {
 	b.steps = steps.New(steps.Config{Records: rec, Backoff: time.Millisecond, Poll: 10 * time.Millisecond, Retries: 3})
 	rec.SetSteps(b.steps)
 	for _, m := range []string{"Create", "Update", "Delete"} {
-		b.msgs[m] = b.create(t, "sdkmessage", records.Row{"name": m})
+		b.msgs[m] = records.SdkMessageID(m) // seeded by Init
 	}
 	return b
 }
@@ -111,6 +111,7 @@ func TestSteps(t *testing.T) {
 			"FilteringAttributesAndImages":      testFilteringAttributesAndImages,
 			"StepRegistrationChecks":            testStepRegistrationChecks,
 			"RolledBackRegistrationIsForgotten": testRolledBackRegistrationIsForgotten,
+			"DeletedTablesStepsRunNoMore":       testDeletedTablesStepsRunNoMore,
 		} {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
@@ -163,7 +164,7 @@ func (b *bundle) webhook(t testing.TB, url string, authType int64, authValue str
 // step registers a step of message on table, to endpoint, as the
 // sdkmessageprocessingstep table reference describes it.
 func (b *bundle) step(t testing.TB, message, table, endpoint string, stage, mode int64, filtering string) string {
-	filter := b.create(t, "sdkmessagefilter", records.Row{"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs[message]}, "primaryobjecttypecode": table})
+	filter := records.SdkMessageFilterID(message, table) // seeded by Init
 	return b.create(t, "sdkmessageprocessingstep", records.Row{"name": "step " + message + " " + table, "stage": stage, "mode": mode, "rank": int64(1),
 		"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs[message]}, "sdkmessagefilterid": records.Ref{Table: "sdkmessagefilter", ID: filter},
 		"eventhandler": records.Ref{Table: "serviceendpoint", ID: endpoint}, "filteringattributes": filtering, "supporteddeployment": int64(0)})
@@ -413,6 +414,17 @@ func testStepRegistrationChecks(t *testing.T, b *bundle) {
 				t.Errorf("%+v: %v", c, err)
 			}
 		}
+		// A filter of another message, and one that takes no custom steps.
+		closed := b.create(t, "sdkmessagefilter", records.Row{"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs["Create"]},
+			"primaryobjecttypecode": "task", "iscustomprocessingstepallowed": false})
+		for _, c := range []struct{ message, filter string }{{"Update", records.SdkMessageFilterID("Create", "task")}, {"Create", closed}} {
+			_, err := b.tryCreate("sdkmessageprocessingstep", records.Row{"name": "s", "stage": int64(40), "mode": int64(0), "rank": int64(1),
+				"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs[c.message]}, "sdkmessagefilterid": records.Ref{Table: "sdkmessagefilter", ID: c.filter},
+				"eventhandler": records.Ref{Table: "serviceendpoint", ID: hook}, "supporteddeployment": int64(0)})
+			if records.AsError(err).Code != records.CodeValidation {
+				t.Errorf("%+v: %v", c, err)
+			}
+		}
 	}
 }
 
@@ -422,7 +434,7 @@ func testRolledBackRegistrationIsForgotten(t *testing.T, b *bundle) {
 	r := newReceiver(t, 500, 500)
 	ctx := context.Background()
 	endpoint := b.webhook(t, r.URL, 0, "")
-	filter := b.create(t, "sdkmessagefilter", records.Row{"sdkmessageid": records.Ref{Table: "sdkmessage", ID: b.msgs["Create"]}, "primaryobjecttypecode": "appointment"})
+	filter := records.SdkMessageFilterID("Create", "appointment")
 	stepsTable, _ := b.rec.Table("sdkmessageprocessingstep")
 	appointments, _ := b.rec.Table("appointment")
 	err := b.st.Tx(ctx, func(tx store.Tx) error {
@@ -440,5 +452,30 @@ func testRolledBackRegistrationIsForgotten(t *testing.T, b *bundle) {
 	b.create(t, "appointment", records.Row{"subject": "after the rollback"})
 	if n := len(r.posts()); n != 1 {
 		t.Fatalf("the rolled-back step ran: %d posts", n)
+	}
+}
+
+// testDeletedTablesStepsRunNoMore: a custom table gets its message filters
+// when defined; once it is deleted, the steps registered on it match no
+// table (rather than every table, as a step without a filter does).
+func testDeletedTablesStepsRunNoMore(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	if _, err := b.rec.DefineTable(ctx, records.Table{Name: "new_gone", PrimaryName: "new_name",
+		Columns: []records.Column{{Name: "new_name", Type: records.String, MaxLength: 100}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiver(t)
+	b.step(t, "Create", "new_gone", b.webhook(t, r.URL, 0, ""), 40, 0, "")
+	b.create(t, "new_gone", records.Row{"new_name": "before"})
+	if n := len(r.posts()); n != 1 {
+		t.Fatalf("%d posts before the delete", n)
+	}
+	if err := b.rec.DeleteTable(ctx, "new_gone"); err != nil {
+		t.Fatal(err)
+	}
+	b.webhook(t, "http://127.0.0.1:1/", 0, "") // a registration write: the steps are read afresh
+	b.create(t, "queue", records.Row{"name": "after"})
+	if n := len(r.posts()); n != 1 {
+		t.Fatalf("the deleted table's step ran: %d posts", n)
 	}
 }
