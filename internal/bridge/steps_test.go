@@ -31,7 +31,7 @@ func TestStepsPostToTheBrokerAndWebhooks(t *testing.T) {
 			// A custom table made through the Web API gets its filters too.
 			j.call("POST", api+"EntityDefinitions", map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata", "SchemaName": "new_Bank",
 				"DisplayName": map[string]any{"LocalizedLabels": []any{map[string]any{"Label": "Bank", "LanguageCode": 1033}}},
-				"Attributes": []any{map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "new_Name", "IsPrimaryName": true, "MaxLength": 100}}}, 204)
+				"Attributes":  []any{map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "new_Name", "IsPrimaryName": true, "MaxLength": 100}}}, 204)
 			// Looked up as the Plugin Registration Tool does: no sdkmessage
 			// or sdkmessagefilter row is made by hand.
 			one := func(path, id string) string {
@@ -43,8 +43,8 @@ func TestStepsPostToTheBrokerAndWebhooks(t *testing.T) {
 			}
 			create := one("sdkmessages?$select=sdkmessageid,name&$filter=name%20eq%20'Create'", "sdkmessageid")
 			filter := func(table string) string {
-				return one("sdkmessagefilters?$select=sdkmessagefilterid,primaryobjecttypecode&$filter=primaryobjecttypecode%20eq%20'" + table +
-					"'%20and%20_sdkmessageid_value%20eq%20" + create + "%20and%20iscustomprocessingstepallowed%20eq%20true", "sdkmessagefilterid")
+				return one("sdkmessagefilters?$select=sdkmessagefilterid,primaryobjecttypecode&$filter=primaryobjecttypecode%20eq%20'"+table+
+					"'%20and%20_sdkmessageid_value%20eq%20"+create+"%20and%20iscustomprocessingstepallowed%20eq%20true", "sdkmessagefilterid")
 			}
 			accounts, contacts, banks := filter("account"), filter("contact"), filter("new_bank")
 			j.call("POST", api+"serviceendpoints", map[string]any{"serviceendpointid": queue, "name": "accounts queue", "contract": 2, "connectionmode": 1,

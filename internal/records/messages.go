@@ -2,8 +2,8 @@ package records
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
