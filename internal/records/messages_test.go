@@ -19,15 +19,9 @@ func TestSdkMessagesAreSeeded(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
-		if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
-			t.Fatal(err)
-		}
 		project := records.Table{Name: "new_site", PrimaryName: "new_name", Ownership: records.OrganizationOwned,
 			Columns: []records.Column{{Name: "new_name", Type: records.String, MaxLength: 100}}}
-		rec := records.New(s, nil, nil)
-		if err := rec.Init(ctx, []records.Table{project}); err != nil {
-			t.Fatal(err)
-		}
+		rec := initStore(t, s, project)
 		count := func(q string, args ...any) int {
 			t.Helper()
 			var n int
@@ -96,13 +90,7 @@ func TestHandMadeSdkMessageIsKept(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
-		if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
-			t.Fatal(err)
-		}
-		rec := records.New(s, nil, nil)
-		if err := rec.Init(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
+		rec := initStore(t, s)
 		const mine = "0b6b1a50-0000-4000-8000-000000000001"
 		// As an org upgraded from a version without the seeded rows has it.
 		err := s.Tx(ctx, func(tx store.Tx) error {
@@ -129,4 +117,19 @@ func TestHandMadeSdkMessageIsKept(t *testing.T) {
 			t.Fatalf("filters of the hand-made Update on account: %d (%v)", n, err)
 		}
 	})
+}
+
+// initStore migrates s and starts a records service on it with the extra
+// tables.
+func initStore(t *testing.T, s store.Store, extra ...records.Table) *records.Service {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
+		t.Fatal(err)
+	}
+	rec := records.New(s, nil, nil)
+	if err := rec.Init(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	return rec
 }
