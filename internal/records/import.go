@@ -87,6 +87,9 @@ func (s *Service) ImportSchema(ctx context.Context, defs []Table, then func(ctx 
 		if err := syncPrivileges(ctx, tx, created, s.now()); err != nil {
 			return err
 		}
+		if err := syncMessages(ctx, tx, created, s.now()); err != nil {
+			return err
+		}
 		if then != nil {
 			return then(ctx, tx)
 		}

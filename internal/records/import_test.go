@@ -37,6 +37,14 @@ func TestImportSchema(t *testing.T) {
 		if strings.Join(res.Created, ",") != "new_site" || strings.Join(res.Added, ",") != "account.new_tier" || res.Kept != 1 {
 			t.Fatalf("result %+v", res)
 		}
+		// Its tables get their message filters at once, as tables made through
+		// EntityDefinitions do: a step can be registered on them.
+		var filters int
+		if err := s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, `SELECT COUNT(*) FROM "rec_sdkmessagefilter" WHERE primaryobjecttypecode = 'new_site'`).Scan(&filters)
+		}); err != nil || filters == 0 {
+			t.Fatalf("message filters of new_site: %d %v", filters, err)
+		}
 		skipped := strings.Join(res.Skipped, "\n")
 		for _, want := range []string{"new_site.new_fax: Junction has no table fax", "new_site.new_mapid: Junction has no table new_map", "new_map: the solution names the table"} {
 			if !strings.Contains(skipped, want) {
