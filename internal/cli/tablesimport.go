@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,22 +82,21 @@ func printList(cio IO, what string, items []string) {
 }
 
 // writeProjectTables writes the solution's own tables as DIR/tables/*.yaml,
-// the files `junction serve --project DIR` loads. The standard tables a
-// solution extends are built in and cannot be redefined there: their
-// columns are listed instead (import the solution into the server for
-// them).
+// the files `junction serve --project DIR` loads. A standard table the
+// solution extends is written as the file that extends it: the columns and
+// keys the built-in table lacks.
 func writeProjectTables(cio IO, sol *solution.Solution, dir string) int {
-	builtin := map[string]bool{}
+	builtin := map[string]records.Table{}
 	for _, b := range records.Builtin() {
-		builtin[b.Name] = true
+		builtin[b.Name] = b
 	}
 	own := map[string]bool{}
 	for _, t := range sol.Tables {
-		if !builtin[t.Name] {
+		if _, ok := builtin[t.Name]; !ok {
 			own[t.Name] = true
 		}
 	}
-	known := func(n string) bool { return builtin[n] || own[n] }
+	known := func(n string) bool { _, ok := builtin[n]; return ok || own[n] }
 	tablesDir := filepath.Join(dir, "tables")
 	if err := os.MkdirAll(tablesDir, 0o755); err != nil {
 		return failf(cio, "tables import: %v", err)
@@ -104,19 +104,22 @@ func writeProjectTables(cio IO, sol *solution.Solution, dir string) int {
 	skipped := append([]string(nil), sol.Skipped...)
 	var written []string
 	for _, t := range sol.Tables {
-		if builtin[t.Name] {
-			var cols []string
-			for _, c := range t.Columns {
-				cols = append(cols, c.Name)
+		if std, ok := builtin[t.Name]; ok {
+			x, ok := extensionOf(std, t)
+			if !ok {
+				continue // nothing the standard table lacks
 			}
-			skipped = append(skipped, fmt.Sprintf("%s: a standard table; its columns (%s) go into a server with `junction tables import` without --out", t.Name, strings.Join(cols, ", ")))
-			continue
+			t = x
 		}
-		if len(t.Columns) == 0 {
+		if len(t.Columns) == 0 && t.Extends == "" {
 			skipped = append(skipped, t.Name+": the solution names the table without defining it")
 			continue
 		}
 		cols, _, sk := records.KnownTargets(&t, nil, known)
+		if t.Extends != "" {
+			std := builtin[t.Extends]
+			cols, _, sk = records.KnownTargets(&t, &std, known)
+		}
 		t.Columns, skipped = cols, append(skipped, sk...)
 		var buf bytes.Buffer
 		fmt.Fprintf(&buf, "# From the solution %s %s (publisher %s).\n", sol.UniqueName, sol.Version, sol.Publisher.UniqueName)
@@ -126,7 +129,7 @@ func writeProjectTables(cio IO, sol *solution.Solution, dir string) int {
 			return failf(cio, "tables import: %s: %v", t.Name, err)
 		}
 		enc.Close()
-		file := filepath.Join(tablesDir, t.Name+".yaml")
+		file := filepath.Join(tablesDir, t.Name+t.Extends+".yaml")
 		if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
 			return failf(cio, "tables import: %v", err)
 		}
@@ -136,4 +139,25 @@ func writeProjectTables(cio IO, sol *solution.Solution, dir string) int {
 	printList(cio, "files", written)
 	printList(cio, "notes (left out or written with a difference)", skipped)
 	return exitOK
+}
+
+// extensionOf is the file that extends std with what the solution's t adds:
+// the columns and keys std does not have. ok is false when there are none.
+func extensionOf(std, t records.Table) (records.Table, bool) {
+	x := records.Table{Extends: std.Name}
+	has := map[string]bool{}
+	for _, c := range std.Columns {
+		has[c.Name] = true
+	}
+	for _, c := range t.Columns {
+		if !has[c.Name] && !std.IsSystemColumn(c.Name) {
+			x.Columns = append(x.Columns, c)
+		}
+	}
+	for _, k := range t.Keys {
+		if !slices.ContainsFunc(std.Keys, func(s records.Key) bool { return s.Name == k.Name }) {
+			x.Keys = append(x.Keys, k)
+		}
+	}
+	return x, len(x.Columns)+len(x.Keys) > 0
 }

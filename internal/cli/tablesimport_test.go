@@ -97,10 +97,23 @@ func TestTablesImportOut(t *testing.T) {
 	if st, body := get(t, url+"/api/data/v9.2/RelationshipDefinitions(SchemaName='pm_timesheet_Employee_pm_employee')"); st != 200 || !strings.Contains(body, `"ReferencingAttribute":"pm_employee"`) {
 		t.Fatalf("relationship of a project table: %d %s", st, body)
 	}
-	// The solution extends no standard table; one that does says what it
-	// could not write as project files.
-	code, stdout, _ = run(t, nil, "tables", "import", "../solution/testdata/salescrm.zip", "--out", t.TempDir())
-	if code != 0 || !strings.Contains(stdout, "account: a standard table; its columns (cis_abbreviation, cis_accounttype") {
-		t.Fatalf("standard tables with --out: exit %d\n%s", code, stdout)
+	// The solution extends no standard table. One that does is written as
+	// files that extend Junction's tables with the columns they lack, and
+	// the project serves them.
+	crm := t.TempDir()
+	code, stdout, stderr = run(t, nil, "tables", "import", "../solution/testdata/salescrm.zip", "--out", crm)
+	if code != 0 || !strings.Contains(stdout, filepath.Join(crm, "tables", "account.yaml")) {
+		t.Fatalf("standard tables with --out: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(crm, "tables", "account.yaml"))
+	if err != nil || !strings.Contains(string(b), "extends: account") || !strings.Contains(string(b), "cis_abbreviation") || strings.Contains(string(b), "name: name\n") {
+		t.Fatalf("account.yaml: %v\n%s", err, b)
+	}
+	if code, stdout, stderr := run(t, nil, "validate", crm); code != 0 {
+		t.Fatalf("validate: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	url = startServer(t, crm)
+	if st, body := call(t, "POST", url+"/api/data/v9.2/accounts", `{"name":"Contoso","cis_abbreviation":"CTS"}`); st != 201 || !strings.Contains(body, `"cis_abbreviation":"CTS"`) {
+		t.Fatalf("an extended standard table: %d %s", st, body)
 	}
 }
