@@ -37,8 +37,11 @@ FUZZTIME ?= 30s
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZTIME)
 
+# bench runs the throughput benchmarks beside their ceilings and peers in one
+# sitting and prints the table with ratios (bench/suite); BENCHFLAGS passes
+# more, e.g. -quick or -no-peers.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	$(GO) run ./bench/suite $(BENCHFLAGS)
 
 # soak runs the binary for SOAK (default 10m) at a steady load (accounts
 # over the Web API, 1 KiB broker messages) with a short retention, prints disk

@@ -3,6 +3,9 @@ package webapi_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 
@@ -215,5 +218,47 @@ func analyze(tb testing.TB, bd *bundle, tables ...string) {
 	})
 	if err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// BenchmarkHTTPCeiling is what net/http alone answers on this machine, with
+// the same client, parallelism and bodies as BenchmarkCreate (a POST of the
+// account's JSON, answered 204) and BenchmarkPointRead (a GET answered with
+// a row's JSON): the ceiling the Web API's figures are read against.
+func BenchmarkHTTPCeiling(b *testing.B) {
+	row := []byte(`{"@odata.context":"$metadata#accounts(name)/$entity","@odata.etag":"W/\"1\"","name":"Read 1","accountid":"3f2504e0-4f89-41d3-9a0c-0305e82c3301"}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Method == http.MethodPost {
+			w.Header().Set("OData-EntityId", r.URL.String())
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
+		w.Write(row)
+	}))
+	b.Cleanup(srv.Close)
+	bd := &bundle{t: b, url: srv.URL, base: srv.URL + "/api/data/v9.2/"}
+	for _, c := range []struct{ name, method, unit string }{{"post", "POST", "requests/s"}, {"get", "GET", "requests/s"}} {
+		b.Run(c.name, func(b *testing.B) {
+			bd.t = b
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					i++
+					var body any
+					if c.method == "POST" {
+						body = map[string]any{"name": fmt.Sprintf("Bench %d", i), "revenue": 10}
+					}
+					r := bd.do(c.method, "accounts", body)
+					if r.status >= 300 {
+						b.Fatalf("%s: %d", c.method, r.status)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), c.unit)
+		})
 	}
 }
