@@ -143,3 +143,72 @@ func TestWorkflowCustomAPIInAChangeset(t *testing.T) {
 		})
 	}
 }
+
+// addContactWorkflow implements a Custom API by writing a contact through the
+// Web API from an Http action that carries the changeset's transaction
+// header from its Request trigger, then answering with a Response action.
+const addContactWorkflow = `{
+  "definition": {
+    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
+    "contentVersion": "1.0.0.0",
+    "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"method": "POST"}}},
+    "actions": {
+      "Add_contact": {"type": "Http", "runAfter": {}, "inputs": {"method": "POST", "uri": "BASE/api/data/v9.2/contacts",
+        "headers": {"Authorization": "Bearer k", "Content-Type": "application/json",
+          "X-Junction-Transaction": "@{triggerOutputs()?['headers']?['X-Junction-Transaction']}"},
+        "body": {"lastname": "@{triggerBody()?['Name']}"}}},
+      "Answer": {"type": "Response", "kind": "Http", "runAfter": {"Add_contact": ["Succeeded"]},
+        "inputs": {"statusCode": 200, "body": {"Added": "@{triggerBody()?['Name']}"}}}
+    },
+    "outputs": {}
+  },
+  "kind": "Stateful"
+}`
+
+// TestWorkflowCustomAPIWritesRollBackWithTheChangeset calls, on PostgreSQL, a
+// Custom API implemented by a workflow whose Http action writes a row in the
+// changeset's transaction: the row commits with the changeset and rolls back
+// with it when a later operation fails, as a Custom API's plug-in writes do
+// ("Execute batch operations using the Web API", "Create and use custom
+// APIs"). SQLite refuses the call (TestWorkflowCustomAPIInAChangeset).
+func TestWorkflowCustomAPIWritesRollBackWithTheChangeset(t *testing.T) {
+	t.Parallel()
+	storetest.RequirePostgres(t)
+	j := start(t, store.Postgres)
+	j.call("PUT", "/admin/v1/workflows/add-contact", strings.ReplaceAll(addContactWorkflow, "BASE", j.base), 201)
+	api := "/api/data/v9.2/"
+	j.call("POST", api+"customapis", map[string]any{
+		"uniquename": "sample_FlowAddContact", "name": "FlowAddContact", "bindingtype": 0, "isfunction": false, "implementation": "workflow:add-contact",
+		"CustomAPIRequestParameters":  []any{map[string]any{"uniquename": "Name", "name": "Name", "type": 10, "isoptional": false}},
+		"CustomAPIResponseProperties": []any{map[string]any{"uniquename": "Added", "name": "Added", "type": 10}},
+	}, 204)
+	batch := func(body string) string {
+		req, _ := http.NewRequest("POST", j.base+api+"$batch", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer k")
+		req.Header.Set("Content-Type", "multipart/mixed; boundary=batch_B1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("$batch: %d %s", res.StatusCode, out)
+		}
+		return string(out)
+	}
+	count := func(name string) int {
+		return len(j.call("GET", api+"contacts?$select=lastname&$filter=lastname%20eq%20'"+name+"'", nil, 200)["value"].([]any))
+	}
+	out := batch(batchOf([2]string{"sample_FlowAddContact", `{"Name":"Committed"}`}, [2]string{"accounts", `{"name":"Fine"}`}))
+	if !strings.Contains(out, `"Added":"Committed"`) || !strings.Contains(out, "HTTP/1.1 204") || count("Committed") != 1 {
+		t.Fatalf("changeset that succeeds: %s (rows %d)", out, count("Committed"))
+	}
+	out = batch(batchOf([2]string{"sample_FlowAddContact", `{"Name":"RolledBack"}`}, [2]string{"accounts", `{"nosuchcolumn":"x"}`}))
+	if !strings.Contains(out, "HTTP/1.1 400") {
+		t.Fatalf("failing changeset: %s", out)
+	}
+	if n := count("RolledBack"); n != 0 {
+		t.Fatalf("the workflow's row outlived the changeset that failed (%d rows)", n)
+	}
+}

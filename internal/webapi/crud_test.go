@@ -183,12 +183,19 @@ func TestErrorsAndValidation(t *testing.T) {
 	})
 }
 
+// TestWhoAmIAndServiceDocument follows "Use Web API functions" (Learn,
+// Dataverse developer guide), whose example GET [Organization URI]/api/data/
+// v9.2/WhoAmI answers the WhoAmIResponse complex type: @odata.context
+// $metadata#Microsoft.Dynamics.CRM.WhoAmIResponse and the BusinessUnitId,
+// UserId and OrganizationId GUIDs; the service document lists the entity
+// sets.
 func TestWhoAmIAndServiceDocument(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, b *bundle) {
 		for _, p := range []string{"WhoAmI", "WhoAmI()"} {
 			m := b.mustStatus(b.do("GET", p, nil), 200).json(t)
-			if m["@odata.context"] != b.base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse" || !guidRe.MatchString(fmt.Sprint(m["UserId"])) {
+			if m["@odata.context"] != b.base+"$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse" || !guidRe.MatchString(fmt.Sprint(m["UserId"])) ||
+				!guidRe.MatchString(fmt.Sprint(m["BusinessUnitId"])) || !guidRe.MatchString(fmt.Sprint(m["OrganizationId"])) || len(m) != 4 {
 				t.Fatalf("%s: %v", p, m)
 			}
 			// The user exists as a systemuser row.
