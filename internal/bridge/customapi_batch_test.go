@@ -24,6 +24,30 @@ func batchOf(ops ...[2]string) string {
 	return b.String()
 }
 
+// batch posts a $batch body and answers the multipart response; anything but
+// 200 fails the test.
+func (j *junction) batch(body string) string {
+	j.t.Helper()
+	req, _ := http.NewRequest("POST", j.base+"/api/data/v9.2/$batch", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer k")
+	req.Header.Set("Content-Type", "multipart/mixed; boundary=batch_B1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		j.t.Fatalf("$batch: %d %s", res.StatusCode, out)
+	}
+	return string(out)
+}
+
+// contactsNamed counts the contacts whose lastname is name.
+func (j *junction) contactsNamed(name string) int {
+	return len(j.call("GET", "/api/data/v9.2/contacts?$select=lastname&$filter=lastname%20eq%20'"+name+"'", nil, 200)["value"].([]any))
+}
+
 // TestCustomAPIInAChangeset calls a Custom API whose function writes a row
 // through its dataverse output binding inside a $batch changeset: the row
 // commits with the changeset, and rolls back with it when a later
@@ -52,24 +76,7 @@ func TestCustomAPIInAChangeset(t *testing.T) {
 				"CustomAPIRequestParameters":  []any{map[string]any{"uniquename": "Name", "name": "Name", "type": 10, "isoptional": false}},
 				"CustomAPIResponseProperties": []any{map[string]any{"uniquename": "InTransaction", "name": "InTransaction", "type": 0}},
 			}, 204)
-			batch := func(body string) string {
-				req, _ := http.NewRequest("POST", j.base+api+"$batch", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer k")
-				req.Header.Set("Content-Type", "multipart/mixed; boundary=batch_B1")
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer res.Body.Close()
-				out, _ := io.ReadAll(res.Body)
-				if res.StatusCode != 200 {
-					t.Fatalf("$batch: %d %s", res.StatusCode, out)
-				}
-				return string(out)
-			}
-			count := func(name string) int {
-				return len(j.call("GET", api+"contacts?$select=lastname&$filter=lastname%20eq%20'"+name+"'", nil, 200)["value"].([]any))
-			}
+			batch, count := j.batch, j.contactsNamed
 
 			out := batch(batchOf([2]string{"sample_AddContact", `{"Name":"Committed"}`}, [2]string{"accounts", `{"name":"Fine"}`}))
 			if !strings.Contains(out, `"InTransaction":true`) || !strings.Contains(out, "HTTP/1.1 204") {
@@ -182,24 +189,7 @@ func TestWorkflowCustomAPIWritesRollBackWithTheChangeset(t *testing.T) {
 		"CustomAPIRequestParameters":  []any{map[string]any{"uniquename": "Name", "name": "Name", "type": 10, "isoptional": false}},
 		"CustomAPIResponseProperties": []any{map[string]any{"uniquename": "Added", "name": "Added", "type": 10}},
 	}, 204)
-	batch := func(body string) string {
-		req, _ := http.NewRequest("POST", j.base+api+"$batch", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer k")
-		req.Header.Set("Content-Type", "multipart/mixed; boundary=batch_B1")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 {
-			t.Fatalf("$batch: %d %s", res.StatusCode, out)
-		}
-		return string(out)
-	}
-	count := func(name string) int {
-		return len(j.call("GET", api+"contacts?$select=lastname&$filter=lastname%20eq%20'"+name+"'", nil, 200)["value"].([]any))
-	}
+	batch, count := j.batch, j.contactsNamed
 	out := batch(batchOf([2]string{"sample_FlowAddContact", `{"Name":"Committed"}`}, [2]string{"accounts", `{"name":"Fine"}`}))
 	if !strings.Contains(out, `"Added":"Committed"`) || !strings.Contains(out, "HTTP/1.1 204") || count("Committed") != 1 {
 		t.Fatalf("changeset that succeeds: %s (rows %d)", out, count("Committed"))
