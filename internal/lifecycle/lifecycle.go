@@ -169,3 +169,38 @@ func Drain(ctx context.Context, poll time.Duration, wake <-chan struct{}, next f
 		}
 	}
 }
+
+// Drainer is a Worker whose loop is Drain: it takes queued work one item at a
+// time, woken at once by Wake (after the commit that queued work, say) or
+// every poll interval. Start, Stop and their rules are the Worker's.
+type Drainer struct {
+	poll   time.Duration
+	next   func(ctx context.Context) (bool, error)
+	failed func(error)
+	wake   chan struct{}
+	worker Worker
+}
+
+// NewDrainer returns a drainer calling next for each item and failed with
+// what next returns as an error.
+func NewDrainer(poll time.Duration, next func(ctx context.Context) (bool, error), failed func(error)) *Drainer {
+	return &Drainer{poll: poll, next: next, failed: failed, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes a running drainer look for work now; it never blocks.
+func (d *Drainer) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the drain loop until Stop; starting twice is a no-op.
+func (d *Drainer) Start(ctx context.Context) error {
+	d.worker.Start(ctx, func(ctx context.Context) { Drain(ctx, d.poll, d.wake, d.next, d.failed) })
+	return nil
+}
+
+// Stop ends the loop, waiting for the item under way until ctx ends; safe
+// twice and without Start.
+func (d *Drainer) Stop(ctx context.Context) error { return d.worker.Stop(ctx) }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"junction/internal/changelog"
-	"junction/internal/lifecycle"
 	"junction/internal/records"
 	"junction/internal/store"
 )
@@ -64,30 +63,16 @@ func (s *Service) enqueue(ctx context.Context, tx store.Tx, t *records.Table, c 
 	if _, err := s.rec.Create(ctx, tx, jobs, row, records.Caller{UserID: c.UserID, CorrelationID: c.CorrelationID}); err != nil {
 		return fmt.Errorf("record the asynchronous step %s: %w", st.Name, err)
 	}
-	tx.AfterCommit(s.wakeUp)
+	tx.AfterCommit(s.jobs.Wake)
 	return nil
-}
-
-func (s *Service) wakeUp() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 }
 
 // Start runs the job worker until Stop; starting twice is a no-op.
-func (s *Service) Start(ctx context.Context) error {
-	s.worker.Start(ctx, s.loop)
-	return nil
-}
+func (s *Service) Start(ctx context.Context) error { return s.jobs.Start(ctx) }
 
 // Stop ends the worker, waiting for the post under way; safe without Start.
 // A job cut short is posted again on the next start (its lease expires).
-func (s *Service) Stop(ctx context.Context) error { return s.worker.Stop(ctx) }
-
-func (s *Service) loop(ctx context.Context) {
-	lifecycle.Drain(ctx, s.poll, s.wake, s.runDue, func(err error) { s.log.Error("steps: asynchronous job", "err", err) })
-}
+func (s *Service) Stop(ctx context.Context) error { return s.jobs.Stop(ctx) }
 
 // runDue posts the due step jobs (new, waiting past their postponeuntil,
 // or in progress on a node whose lease lapsed); it reports whether it ran

@@ -63,11 +63,9 @@ type Service struct {
 	owner   string
 	retries int
 	backoff time.Duration
-	poll    time.Duration
 
-	reg    registry
-	wake   chan struct{}
-	worker lifecycle.Worker
+	reg  registry
+	jobs *lifecycle.Drainer // posts the asynchronous steps' System Jobs
 }
 
 var _ records.Steps = (*Service)(nil)
@@ -75,7 +73,7 @@ var _ records.Steps = (*Service)(nil)
 // New returns the steps service; call Records.SetSteps with it.
 func New(cfg Config) *Service {
 	s := &Service{rec: cfg.Records, log: cfg.Logger, http: cfg.HTTPClient, broker: cfg.Broker, events: cfg.Events, own: cfg.OwnNamespace,
-		orgName: cfg.OrganizationName, owner: cfg.NodeID, retries: cfg.Retries, backoff: cfg.Backoff, poll: cfg.Poll, wake: make(chan struct{}, 1)}
+		orgName: cfg.OrganizationName, owner: cfg.NodeID, retries: cfg.Retries, backoff: cfg.Backoff}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,9 +95,11 @@ func New(cfg Config) *Service {
 	if s.backoff <= 0 {
 		s.backoff = 10 * time.Second
 	}
-	if s.poll <= 0 {
-		s.poll = 5 * time.Second
+	poll := cfg.Poll
+	if poll <= 0 {
+		poll = 5 * time.Second
 	}
+	s.jobs = lifecycle.NewDrainer(poll, s.runDue, func(err error) { s.log.Error("steps: asynchronous job", "err", err) })
 	return s
 }
 

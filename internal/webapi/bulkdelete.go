@@ -121,7 +121,7 @@ func (h *Handler) bulkDelete(c *Call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Tx.AfterCommit(h.jobs.wakeUp)
+	c.Tx.AfterCommit(h.jobs.Wake)
 	return map[string]any{"JobId": created["asyncoperationid"]}, nil
 }
 

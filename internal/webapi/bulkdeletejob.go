@@ -48,38 +48,19 @@ type jobRunner struct {
 	h     *Handler
 	log   *slog.Logger
 	owner string
-	wake  chan struct{}
 
-	worker lifecycle.Worker
+	*lifecycle.Drainer // Start, Stop, Wake
 }
 
 func newJobRunner(h *Handler, log *slog.Logger, owner string) *jobRunner {
 	if owner == "" {
 		owner = records.NewID()
 	}
-	return &jobRunner{h: h, log: log, owner: owner, wake: make(chan struct{}, 1)}
-}
-
-func (j *jobRunner) wakeUp() {
-	select {
-	case j.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Start runs the job loop until Stop; starting twice is a no-op.
-func (j *jobRunner) Start(ctx context.Context) error {
-	j.worker.Start(ctx, j.loop)
-	return nil
-}
-
-// Stop ends the loop and waits for the job under way, which stops between
-// two chunks (or in one, rolled back) and gives its lease up; safe without
-// Start.
-func (j *jobRunner) Stop(ctx context.Context) error { return j.worker.Stop(ctx) }
-
-func (j *jobRunner) loop(ctx context.Context) {
-	lifecycle.Drain(ctx, jobPoll, j.wake, j.runOne, func(err error) { j.log.Error("bulk delete job", "err", err) })
+	j := &jobRunner{h: h, log: log, owner: owner}
+	// Stop waits for the job under way, which stops between two chunks (or
+	// in one, rolled back) and gives its lease up.
+	j.Drainer = lifecycle.NewDrainer(jobPoll, j.runOne, func(err error) { log.Error("bulk delete job", "err", err) })
+	return j
 }
 
 // runOne runs the oldest job that is ready (and whose start time has come)
