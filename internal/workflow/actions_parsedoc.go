@@ -27,9 +27,11 @@ const maxDocumentText = 64 << 20
 // Azure Logic Apps", parse-document-chunk-text): inputs.content (text, or
 // binary content as {"$content-type", "$content"}) becomes plain text in the
 // outputs' body.text. Text (including CSV) is kept as is; HTML gives its
-// visible text, one line per block; DOCX gives its paragraphs, one per line.
-// PDF and other formats are refused with a clear error.
-func actParseDocument(_ context.Context, c *call) error {
+// visible text, one line per block; DOCX gives its paragraphs, one per line;
+// PDF gives the text of its pages in order, lines and words told apart from
+// where the text is drawn. Encrypted PDF and other formats are refused with
+// a clear error.
+func actParseDocument(ctx context.Context, c *call) error {
 	in, err := c.resolve(c.a.Inputs)
 	if err != nil {
 		return err
@@ -48,7 +50,10 @@ func actParseDocument(_ context.Context, c *call) error {
 	} else {
 		data = []byte(expr.ToString(v))
 	}
-	text, err := parseDocument(ct, data)
+	text, err := parseDocument(ctx, ct, data)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if err != nil {
 		return failf("DocumentNotSupported", "The ParseDocument action '%s' cannot read its content: %v", c.name, err)
 	}
@@ -84,10 +89,10 @@ func documentKind(ct string, data []byte) string {
 }
 
 // parseDocument extracts the text of a document.
-func parseDocument(ct string, data []byte) (string, error) {
+func parseDocument(ctx context.Context, ct string, data []byte) (string, error) {
 	switch documentKind(ct, data) {
 	case "pdf":
-		return "", errors.New("PDF documents are not supported here; extract their text before this action")
+		return pdfText(ctx, data)
 	case "docx", "zip":
 		return docxText(data)
 	case "html":

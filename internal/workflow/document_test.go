@@ -3,9 +3,13 @@ package workflow
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"junction/internal/expr"
 )
@@ -76,13 +80,31 @@ func docx(t testing.TB, body string) []byte {
 	return buf.Bytes()
 }
 
+// testPDF reads a PDF of testdata/pdf (see its README for where each comes
+// from).
+func testPDF(t testing.TB, name string) []byte {
+	data, err := os.ReadFile(filepath.Join("testdata", "pdf", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // TestParseDocument follows Microsoft Learn "Parse or chunk content for
 // workflows in Azure Logic Apps" (parse-document-chunk-text), the Parse a
-// document action: content in, its text in body.text. Text, HTML and DOCX are
-// read; PDF is refused with a clear error.
+// document action: content in (such as a PDF document), its text in
+// body.text. Text, HTML, DOCX and PDF are read; encrypted or broken PDF and
+// other formats fail with a clear error.
 func TestParseDocument(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
+	plain := testPDF(t, "unencrypted.pdf")
+	// A PDF whose page content stream is damaged: the bytes after the first
+	// "stream" keyword are overwritten.
+	damaged := bytes.Clone(plain)
+	if i := bytes.Index(damaged, []byte("stream")); i > 0 {
+		copy(damaged[i+8:], bytes.Repeat([]byte("x"), 16))
+	}
 	const docxType = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 	xlsx := func() []byte {
 		var buf bytes.Buffer
@@ -105,8 +127,21 @@ func TestParseDocument(t *testing.T) {
 		{"docx", expr.Binary(docxType, docx(t, `<w:p><w:r><w:t>Hello</w:t></w:r><w:r><w:t xml:space="preserve"> world</w:t></w:r></w:p><w:p><w:r><w:t>a</w:t><w:tab/><w:t>b</w:t></w:r></w:p>`)),
 			StatusSucceeded, "Hello world\na\tb"},
 		{"docx by its bytes", expr.Binary("application/octet-stream", docx(t, `<w:p><w:r><w:t>Only</w:t></w:r></w:p>`)), StatusSucceeded, "Only"},
-		{"pdf", expr.Binary("application/pdf", []byte("%PDF-1.7\n...")), StatusFailed, "PDF documents are not supported here"},
-		{"pdf by its bytes", expr.Binary("application/octet-stream", []byte("%PDF-1.4\n...")), StatusFailed, "PDF documents are not supported here"},
+		{"pdf", expr.Binary("application/pdf", plain), StatusSucceeded, "pdf encryption test\npassword: asdfzxcv"},
+		{"pdf by its bytes", expr.Binary("application/octet-stream", plain), StatusSucceeded, "pdf encryption test\npassword: asdfzxcv"},
+		{"pdf 2.0", expr.Binary("application/pdf", append([]byte("%PDF-2.0\n"), plain[9:]...)), StatusSucceeded, "pdf encryption test\npassword: asdfzxcv"},
+		{"pdf pages", expr.Binary("application/pdf", testPDF(t, "two-different-pages.pdf")), StatusSucceeded, "1\n\n2"},
+		{"pdf quote operators", expr.Binary("application/pdf", testPDF(t, "toy.pdf")), StatusSucceeded,
+			"AWAY again1\nAWAY again2\nSomething[cited]\nSingle quote operator\nDouble quote operator\nLast Txt"},
+		{"pdf scripts", expr.Binary("application/pdf", testPDF(t, "hello-world.pdf")), StatusSucceeded,
+			"English:\nHello World\nArabic:\nملاعلاب ابحرم\nRussian:\nПривет, мир\nChinese (traditional):\n你好世界\nThai:\nสวัสดีชาวโลก\nJapanese:\nこんにちは世界"},
+		{"pdf form XObjects", expr.Binary("application/pdf", testPDF(t, "form-xobject.pdf")), StatusSucceeded,
+			"Drawn by the page.\nDrawn by a form XObject.\nDrawn by a form XObject."},
+		{"pdf encrypted", expr.Binary("application/pdf", testPDF(t, "r4-aes-user-password.pdf")), StatusFailed, "the PDF document is encrypted"},
+		{"pdf encrypted by LibreOffice", expr.Binary("application/pdf", testPDF(t, "libreoffice-writer-password.pdf")), StatusFailed, "the PDF document is encrypted"},
+		{"pdf truncated", expr.Binary("application/pdf", plain[:len(plain)/2]), StatusFailed, "not a readable PDF document"},
+		{"pdf header only", expr.Binary("application/octet-stream", []byte("%PDF-1.4\n...")), StatusFailed, "not a readable PDF document"},
+		{"pdf damaged stream", expr.Binary("application/pdf", damaged), StatusFailed, "page 1 of the PDF document cannot be read"},
 		{"xlsx", expr.Binary("application/octet-stream", xlsx), StatusFailed, "XLSX, PPTX and other archives are not supported"},
 		{"broken zip", expr.Binary(docxType, []byte("PK\x03\x04 not really")), StatusFailed, "not a valid DOCX"},
 		{"binary", expr.Binary("application/octet-stream", []byte{0xff, 0xfe, 0x00, 0x81}), StatusFailed, "neither UTF-8 text nor a supported document"},
@@ -141,15 +176,43 @@ func TestParseDocument(t *testing.T) {
 	}
 }
 
+// TestParseDocumentPDFWords reads a four-page document typeset by pdfTeX,
+// which draws no spaces: words are told apart by the gaps between them.
+func TestParseDocumentPDFWords(t *testing.T) {
+	t.Parallel()
+	text, err := parseDocument(context.Background(), "application/pdf", testPDF(t, "pdflatex-outline.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Contents\n1 Foo 2\n2 Bar 2\n3 Baz 2\n",
+		"Hello, here is some text without a meaning. This text should show what a\nprinted text will look like at this place.",
+		"some nonsense like “Huardest gefburn”? Kjift – not at all!",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	if pages := strings.Count(text, "\n\n") + 1; pages != 4 {
+		t.Errorf("%d pages, want 4", pages)
+	}
+}
+
 func FuzzParseDocument(f *testing.F) {
 	f.Add("text/html", []byte("<p>a<b>b</b></p><script>x</script>"))
 	f.Add("", docx(f, `<w:p><w:r><w:t>Hello</w:t></w:r></w:p>`))
 	f.Add("text/plain", []byte("plain"))
 	f.Add("", []byte("%PDF-1.7"))
+	for _, name := range []string{"toy.pdf", "two-different-pages.pdf", "unencrypted.pdf"} {
+		f.Add("application/pdf", testPDF(f, name))
+	}
 	f.Fuzz(func(t *testing.T, ct string, data []byte) {
-		s, err := parseDocument(ct, data)
+		s, err := parseDocument(context.Background(), ct, data)
 		if err == nil && !utf8Valid(s) && documentKind(ct, data) == "text" {
 			t.Fatalf("text result not UTF-8: %q", s)
+		}
+		if err == nil && documentKind(ct, data) == "pdf" && !utf8.ValidString(s) {
+			t.Fatalf("PDF text not UTF-8: %q", s)
 		}
 	})
 }
@@ -175,3 +238,13 @@ func FuzzFixedChunks(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+func BenchmarkParsePDF(b *testing.B) {
+	data := testPDF(b, "pdflatex-outline.pdf")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := parseDocument(context.Background(), "application/pdf", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
