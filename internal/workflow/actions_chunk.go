@@ -2,7 +2,10 @@ package workflow
 
 import (
 	"context"
+	"fmt"
 	"strings"
+
+	"github.com/tiktoken-go/tokenizer"
 
 	"junction/internal/expr"
 )
@@ -21,14 +24,29 @@ func chunkInput(m map[string]any, name string) (any, bool) {
 // maxChunkLength bounds MaxPageLength and PageOverlapLength.
 const maxChunkLength = 1 << 20
 
+// maxTokenSize is the largest TokenSize the designer accepts.
+const maxTokenSize = 8000
+
+// chunkEncodings maps the EncodingModel values of the designer to OpenAI's
+// encodings. The designer calls GPT-4o's encoding cl200k_base; OpenAI names
+// it o200k_base, and both are taken.
+var chunkEncodings = map[string]tokenizer.Encoding{
+	"r50k_base":   tokenizer.R50kBase,
+	"p50k_base":   tokenizer.P50kBase,
+	"p50k_edit":   tokenizer.P50kEdit,
+	"cl100k_base": tokenizer.Cl100kBase,
+	"cl200k_base": tokenizer.O200kBase,
+	"o200k_base":  tokenizer.O200kBase,
+}
+
 // actChunkText runs Logic Apps' "Chunk text" data operation (type
 // ChunkText; Microsoft Learn "Parse or chunk content for workflows in Azure
-// Logic Apps", parse-document-chunk-text): inputs.text is split into chunks.
-// The FixedLength strategy makes chunks of MaxPageLength characters, each
-// starting PageOverlapLength characters before the previous one ended. The
-// TokenSize strategy counts tokens of an OpenAI encoding (cl100k_base, ...)
-// that Junction does not ship: it is refused with a clear error. The outputs'
-// body.value is the array of chunks.
+// Logic Apps", parse-document-chunk-text): inputs.text is split into chunks,
+// the outputs' body.value. The TokenSize strategy (the default) makes chunks
+// of at most TokenSize tokens (default 5000, at most 8000) of the
+// EncodingModel (default cl100k_base); the earlier FixedLength strategy
+// makes chunks of MaxPageLength characters. With either, each chunk after
+// the first repeats the last PageOverlapLength characters of the one before.
 func actChunkText(_ context.Context, c *call) error {
 	in, err := c.resolve(c.a.Inputs)
 	if err != nil {
@@ -36,15 +54,9 @@ func actChunkText(_ context.Context, c *call) error {
 	}
 	m, _ := in.(map[string]any)
 	c.rec.Inputs = m
-	strategy := "FixedLength"
-	if v, ok := chunkInput(m, "chunkingStrategy"); ok && v != nil {
+	strategy := "TokenSize"
+	if v, ok := chunkInput(m, "chunkingStrategy"); ok && v != nil && v != "" {
 		strategy = expr.ToString(v)
-	}
-	switch {
-	case strings.EqualFold(strategy, "TokenSize"):
-		return failf("ChunkingStrategyNotSupported", "The ChunkText action '%s' uses the TokenSize strategy, which needs an OpenAI token encoding that is not available here; use the FixedLength strategy (MaxPageLength characters)", c.name)
-	case !strings.EqualFold(strategy, "FixedLength"):
-		return failf("InvalidChunkingStrategy", "The chunking strategy '%s' of action '%s' is not FixedLength or TokenSize", strategy, c.name)
 	}
 	text := ""
 	if v, ok := chunkInput(m, "text"); ok && v != nil {
@@ -56,18 +68,38 @@ func actChunkText(_ context.Context, c *call) error {
 			text = expr.ToString(v)
 		}
 	}
-	length, err := c.chunkNumber(m, "MaxPageLength", 5000, 1)
-	if err != nil {
-		return err
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	var chunks []string
+	switch {
+	case strings.EqualFold(strategy, "TokenSize"):
+		model := "cl100k_base"
+		if v, ok := chunkInput(m, "encodingModel"); ok && v != nil && v != "" {
+			model = expr.ToString(v)
+		}
+		encoding, ok := chunkEncodings[strings.ToLower(model)]
+		if !ok {
+			return failf("InvalidTemplate", "The ChunkText action '%s' has an unknown encodingModel '%s'; use cl100k_base, cl200k_base (o200k_base), p50k_base, p50k_edit or r50k_base", c.name, model)
+		}
+		size, overlap, err := c.chunkSizes(m, "tokenSize", maxTokenSize)
+		if err != nil {
+			return err
+		}
+		codec, err := tokenizer.Get(encoding)
+		if err != nil {
+			return fmt.Errorf("the %s encoding: %w", model, err)
+		}
+		if chunks, err = tokenChunks(codec, text, size, overlap); err != nil {
+			return failf("ActionFailed", "The ChunkText action '%s' cannot count the tokens of its text: %v", c.name, err)
+		}
+	case strings.EqualFold(strategy, "FixedLength"):
+		length, overlap, err := c.chunkSizes(m, "MaxPageLength", maxChunkLength)
+		if err != nil {
+			return err
+		}
+		chunks = fixedChunks(text, length, overlap)
+	default:
+		return failf("InvalidTemplate", "The ChunkText action '%s' has an unknown chunkingStrategy '%s'; use TokenSize or FixedLength", c.name, strategy)
 	}
-	overlap, err := c.chunkNumber(m, "PageOverlapLength", 0, 0)
-	if err != nil {
-		return err
-	}
-	if overlap >= length {
-		return failf("InvalidChunkingOptions", "The PageOverlapLength %d of action '%s' must be less than its MaxPageLength %d", overlap, c.name, length)
-	}
-	chunks := fixedChunks(text, length, overlap)
 	out := make([]any, len(chunks))
 	for i, s := range chunks {
 		out[i] = s
@@ -76,14 +108,31 @@ func actChunkText(_ context.Context, c *call) error {
 	return nil
 }
 
-func (c *call) chunkNumber(m map[string]any, name string, def, min int64) (int, error) {
+// chunkSizes reads the chunk size of a ChunkText action (sizeName, default
+// 5000, at most hi) and its pageOverlapLength, which must be less.
+func (c *call) chunkSizes(m map[string]any, sizeName string, hi int64) (size, overlap int, err error) {
+	if size, err = c.chunkNumber(m, sizeName, 5000, 1, hi); err != nil {
+		return 0, 0, err
+	}
+	if overlap, err = c.chunkNumber(m, "pageOverlapLength", 0, 0, maxChunkLength); err != nil {
+		return 0, 0, err
+	}
+	if overlap >= size {
+		return 0, 0, failf("InvalidTemplate", "The ChunkText action '%s' has a pageOverlapLength of %d characters; it must be less than its %s %d", c.name, overlap, sizeName, size)
+	}
+	return size, overlap, nil
+}
+
+// chunkNumber reads a whole-number input of a ChunkText action, def when
+// it is left out.
+func (c *call) chunkNumber(m map[string]any, name string, def, lo, hi int64) (int, error) {
 	v, ok := chunkInput(m, name)
 	if !ok || v == nil || v == "" {
 		return int(def), nil
 	}
 	n, ok := wholeNumber(v)
-	if !ok || n < min || n > maxChunkLength {
-		return 0, failf("InvalidChunkingOptions", "The %s of action '%s' must be an integer from %d to %d, not '%s'", name, c.name, min, maxChunkLength, expr.ToString(v))
+	if !ok || n < lo || n > hi {
+		return 0, failf("InvalidTemplate", "The ChunkText action '%s' has a %s of '%s'; it must be an integer from %d to %d", c.name, name, expr.ToString(v), lo, hi)
 	}
 	return int(n), nil
 }

@@ -7,18 +7,25 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tiktoken-go/tokenizer"
 
 	"junction/internal/expr"
 )
 
 // TestChunkText follows Microsoft Learn "Parse or chunk content for workflows
-// in Azure Logic Apps" (parse-document-chunk-text), the Chunk text action:
-// the FixedLength strategy with MaxPageLength and PageOverlapLength, chunks
-// in body.value; TokenSize needs an encoding not available here and fails
-// clearly.
+// in Azure Logic Apps" (parse-document-chunk-text), "Chunk text - Reference":
+// chunkingStrategy TokenSize (the default) with EncodingModel (cl100k_base by
+// default; r50k_base, p50k_base, p50k_edit, cl200k_base), TokenSize (1 to
+// 8000, default 5000) and PageOverlapLength in characters; the earlier
+// FixedLength strategy with MaxPageLength; chunks in body.value. The token
+// splits of "tiktoken is great!" are those of OpenAI's cookbook "How to count
+// tokens with tiktoken": cl100k_base t|ik|token| is| great|!, o200k_base
+// t|ikt|oken| is| great|!.
 func TestChunkText(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
@@ -26,18 +33,30 @@ func TestChunkText(t *testing.T) {
 		name   string
 		inputs string
 		status string
-		want   string // outputs, or the error code
+		want   string // outputs, or the error code and a part of its message
 	}{
+		{"token size", `{"chunkingStrategy": "TokenSize", "text": "tiktoken is great!", "EncodingModel": "cl100k_base", "TokenSize": 2}`, StatusSucceeded, `{"body":{"value":["tik","token is"," great!"]}}`},
+		{"token size gpt-4o", `{"chunkingStrategy": "TokenSize", "text": "tiktoken is great!", "encodingModel": "cl200k_base", "tokenSize": 2}`, StatusSucceeded, `{"body":{"value":["tikt","oken is"," great!"]}}`},
+		{"token size o200k name", `{"chunkingStrategy": "TokenSize", "text": "tiktoken is great!", "encodingModel": "o200k_base", "tokenSize": "2"}`, StatusSucceeded, `{"body":{"value":["tikt","oken is"," great!"]}}`},
+		{"token size gpt-3", `{"chunkingStrategy": "TokenSize", "text": "tiktoken is great!", "encodingModel": "r50k_base", "tokenSize": 3}`, StatusSucceeded, `{"body":{"value":["tiktoken"," is great!"]}}`},
+		{"token overlap in characters", `{"chunkingStrategy": "TokenSize", "text": "tiktoken is great!", "encodingModel": "cl100k_base", "tokenSize": 3, "pageOverlapLength": 2}`, StatusSucceeded, `{"body":{"value":["tiktoken","token is great"," great!"]}}`},
+		{"token defaults", `{"text": "@{triggerBody()?['doc']}"}`, StatusSucceeded, `{"body":{"value":["hello world"]}}`},
+		{"designer defaults", `{"chunkingStrategy": "TokenSize", "text": "hello world", "encodingModel": "cl100k_base", "tokenSize": 5000, "pageOverlapLength": 0}`, StatusSucceeded, `{"body":{"value":["hello world"]}}`},
+		{"never inside a character", `{"chunkingStrategy": "TokenSize", "text": "ÅÄÖ🙂", "TokenSize": 1}`, StatusSucceeded, `{"body":{"value":["Å","Ä","Ö","🙂"]}}`},
+		{"token empty", `{"chunkingStrategy": "TokenSize", "text": "", "TokenSize": 10}`, StatusSucceeded, `{"body":{"value":[]}}`},
 		{"fixed length", `{"chunkingStrategy": "FixedLength", "text": "abcdefghij", "MaxPageLength": 4}`, StatusSucceeded, `{"body":{"value":["abcd","efgh","ij"]}}`},
 		{"overlap", `{"chunkingStrategy": "FixedLength", "text": "abcdefghij", "MaxPageLength": 4, "PageOverlapLength": 2}`, StatusSucceeded, `{"body":{"value":["abcd","cdef","efgh","ghij"]}}`},
 		{"characters not bytes", `{"chunkingStrategy": "FixedLength", "text": "ÅÄÖåäö", "MaxPageLength": "3"}`, StatusSucceeded, `{"body":{"value":["ÅÄÖ","åäö"]}}`},
 		{"from an expression", `{"chunkingStrategy": "FixedLength", "text": "@{triggerBody()?['doc']}", "maxPageLength": 5}`, StatusSucceeded, `{"body":{"value":["hello"," worl","d"]}}`},
 		{"empty", `{"chunkingStrategy": "FixedLength", "text": "", "MaxPageLength": 4}`, StatusSucceeded, `{"body":{"value":[]}}`},
-		{"default length", `{"text": "short"}`, StatusSucceeded, `{"body":{"value":["short"]}}`},
-		{"token size", `{"chunkingStrategy": "TokenSize", "text": "abc", "EncodingModel": "cl100k_base", "TokenSize": 10}`, StatusFailed, "ChunkingStrategyNotSupported"},
-		{"unknown strategy", `{"chunkingStrategy": "Sentences", "text": "abc"}`, StatusFailed, "InvalidChunkingStrategy"},
-		{"overlap too large", `{"chunkingStrategy": "FixedLength", "text": "abc", "MaxPageLength": 2, "PageOverlapLength": 2}`, StatusFailed, "InvalidChunkingOptions"},
-		{"length not a number", `{"chunkingStrategy": "FixedLength", "text": "abc", "MaxPageLength": "many"}`, StatusFailed, "InvalidChunkingOptions"},
+		{"unknown strategy", `{"chunkingStrategy": "Sentences", "text": "abc"}`, StatusFailed, "InvalidTemplate: unknown chunkingStrategy 'Sentences'"},
+		{"unknown encoding", `{"chunkingStrategy": "TokenSize", "text": "abc", "EncodingModel": "gpt2", "TokenSize": 10}`, StatusFailed, "InvalidTemplate: unknown encodingModel 'gpt2'"},
+		{"token size too large", `{"chunkingStrategy": "TokenSize", "text": "abc", "TokenSize": 8001}`, StatusFailed, "InvalidTemplate: tokenSize of '8001'; it must be an integer from 1 to 8000"},
+		{"token size zero", `{"chunkingStrategy": "TokenSize", "text": "abc", "TokenSize": 0}`, StatusFailed, "InvalidTemplate: tokenSize of '0'"},
+		{"token overlap too large", `{"chunkingStrategy": "TokenSize", "text": "abc", "TokenSize": 5, "PageOverlapLength": 5}`, StatusFailed, "InvalidTemplate: pageOverlapLength of 5 characters; it must be less than its tokenSize 5"},
+		{"negative overlap", `{"chunkingStrategy": "TokenSize", "text": "abc", "TokenSize": 5, "PageOverlapLength": -1}`, StatusFailed, "InvalidTemplate: pageOverlapLength of '-1'"},
+		{"overlap too large", `{"chunkingStrategy": "FixedLength", "text": "abc", "MaxPageLength": 2, "PageOverlapLength": 2}`, StatusFailed, "InvalidTemplate: pageOverlapLength of 2 characters; it must be less than its MaxPageLength 2"},
+		{"length not a number", `{"chunkingStrategy": "FixedLength", "text": "abc", "MaxPageLength": "many"}`, StatusFailed, "InvalidTemplate: MaxPageLength of 'many'"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,8 +71,12 @@ func TestChunkText(t *testing.T) {
 				if s := jsonOf(got.Outputs); s != tc.want {
 					t.Errorf("outputs %s, want %s", s, tc.want)
 				}
-			} else if em, _ := got.Error.(map[string]any); em["code"] != tc.want {
-				t.Errorf("error %s, want code %s", jsonOf(got.Error), tc.want)
+				return
+			}
+			code, part, _ := strings.Cut(tc.want, ": ")
+			em, _ := got.Error.(map[string]any)
+			if msg, _ := em["message"].(string); em["code"] != code || !strings.Contains(msg, part) {
+				t.Errorf("error %s, want code %s and %q", jsonOf(got.Error), code, part)
 			}
 		})
 	}
@@ -217,6 +240,110 @@ func FuzzParseDocument(f *testing.F) {
 	})
 }
 
+// checkTokenSpans checks what tokenChunks promises: every chunk is whole
+// characters and at most size tokens (unless it cannot be cut between
+// characters where a token ends), each chunk starts after the one before
+// and no later than where it ended and ends after it, the last ends with the
+// text, and without overlap the chunks make the text.
+func checkTokenSpans(t *testing.T, enc tokenizer.Codec, text string, size, overlap int, spans [][2]int) {
+	t.Helper()
+	if text == "" {
+		if len(spans) != 0 {
+			t.Fatalf("chunks %v of an empty text", spans)
+		}
+		return
+	}
+	prevStart, prevEnd := -1, 0
+	for i, sp := range spans {
+		if sp[0] <= prevStart || sp[0] > prevEnd || sp[1] <= prevEnd || sp[1] > len(text) {
+			t.Fatalf("chunk %d %v does not follow %v in %q", i, sp, spans[max(i-1, 0)], text)
+		}
+		if overlap == 0 && sp[0] != prevEnd {
+			t.Fatalf("chunk %d %v overlaps without PageOverlapLength", i, sp)
+		}
+		c := text[sp[0]:sp[1]]
+		if !utf8.ValidString(c) {
+			t.Fatalf("chunk %d %q splits a character", i, c)
+		}
+		if _, toks, _ := enc.Encode(c); len(toks) > size {
+			// Only a chunk that no token boundary between characters could
+			// shorten may be longer.
+			off := 0
+			for _, tok := range toks[:len(toks)-1] {
+				if off += len(tok); utf8.RuneStart(c[off]) {
+					t.Fatalf("chunk %d %q has %d tokens, limit %d", i, c, len(toks), size)
+				}
+			}
+		}
+		prevStart, prevEnd = sp[0], sp[1]
+	}
+	if prevEnd != len(text) {
+		t.Fatalf("chunks %v end at %d of %d", spans, prevEnd, len(text))
+	}
+}
+
+// TestTokenChunks checks tokenChunks on texts of several scripts, and that
+// chunking block by block gives what chunking the whole text gives.
+func TestTokenChunks(t *testing.T) {
+	t.Parallel()
+	enc, err := tokenizer.Get(tokenizer.Cl100kBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("The quick brown fox jumps over the lazy dog.\nÅngström 你好世界 🙂🙂 naïve café.\n", 40)
+	for _, text := range []string{"", " ", "tiktoken is great!", "你好世界", "🙂🙂🙂", "a\u0301e\u0301", long} {
+		for _, so := range [][2]int{{1, 0}, {2, 1}, {3, 0}, {5, 4}, {16, 8}, {100, 0}, {5000, 0}} {
+			chunks, err := tokenSpans(enc, text, so[0], so[1], tokenBlock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTokenSpans(t, enc, text, so[0], so[1], chunks)
+			blocked, err := tokenSpans(enc, text, so[0], so[1], 256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTokenSpans(t, enc, text, so[0], so[1], blocked)
+			if so[0] < 100 && !slices.Equal(blocked, chunks) {
+				t.Errorf("size %d overlap %d: by blocks %v, whole %v", so[0], so[1], blocked, chunks)
+			}
+		}
+	}
+	// The overlap repeats at least PageOverlapLength characters.
+	spans, _ := tokenSpans(enc, long, 20, 10, tokenBlock)
+	for i := 1; i < len(spans); i++ {
+		if k := utf8.RuneCountInString(long[spans[i][0]:spans[i-1][1]]); k < 10 {
+			t.Fatalf("chunk %d %q repeats %d characters of the one before, want at least 10", i, long[spans[i][0]:spans[i][1]], k)
+		}
+	}
+}
+
+func FuzzTokenChunks(f *testing.F) {
+	enc, err := tokenizer.Get(tokenizer.Cl100kBase)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("tiktoken is great!", 2, 1)
+	f.Add("ÅÄÖ🙂 你好世界", 1, 0)
+	f.Add("line one\n\n  line two\t\r\n", 3, 2)
+	f.Add("0000000000 界", 1, 0) // a space and the first byte of 界 are one token
+	f.Fuzz(func(t *testing.T, text string, size, overlap int) {
+		if size < 1 || size > 64 || overlap < 0 || overlap >= size {
+			return
+		}
+		text = strings.ToValidUTF8(text, "\uFFFD")
+		spans, err := tokenSpans(enc, text, size, overlap, tokenBlock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTokenSpans(t, enc, text, size, overlap, spans)
+		blocked, err := tokenSpans(enc, text, size, overlap, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTokenSpans(t, enc, text, size, overlap, blocked)
+	})
+}
+
 func FuzzFixedChunks(f *testing.F) {
 	f.Add("abcdefghij", 4, 2)
 	f.Add("ÅÄÖ", 1, 0)
@@ -238,6 +365,30 @@ func FuzzFixedChunks(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+func BenchmarkTokenChunks(b *testing.B) {
+	enc, err := tokenizer.Get(tokenizer.Cl100kBase)
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := strings.Repeat("The quick brown fox jumps over the lazy dog. Ångström, naïve café; 你好世界.\n", 1<<20/80)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		if _, err := tokenChunks(enc, text, 500, 50); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTokenizerGet is what a ChunkText action pays to get its encoding
+// (the vocabulary is read once per process; the split pattern every time).
+func BenchmarkTokenizerGet(b *testing.B) {
+	for b.Loop() {
+		if _, err := tokenizer.Get(tokenizer.Cl100kBase); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
 
 func BenchmarkParsePDF(b *testing.B) {
 	data := testPDF(b, "pdflatex-outline.pdf")
