@@ -73,3 +73,24 @@ func TestEncodeFullAsMarshal(t *testing.T) {
 		t.Errorf("nil row: %v %v %v", got, s, err)
 	}
 }
+
+// FuzzEncodeFullAsMarshal: any column names and string, number and bool
+// values encode as json.Marshal does.
+func FuzzEncodeFullAsMarshal(f *testing.F) {
+	f.Add("name", "Contoso <&>", "fax", 10.5, int64(3), true)
+	f.Add("\u2028", "\xff\x00", "", 1e21, int64(-1), false)
+	f.Fuzz(func(t *testing.T, k1, v1, k2 string, fl float64, n int64, b bool) {
+		row := map[string]any{k1: v1, k2: nil, "f" + k2: fl, "n" + k1: n, "b": b}
+		got, gotShape, err := encodeFull(row)
+		want, wantShape, wantErr := referenceFull(row)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("error %v, json.Marshal's %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if got.String != want || *gotShape != wantShape {
+			t.Fatalf("got %s %+v\nwant %s %+v", got.String, *gotShape, want, wantShape)
+		}
+	})
+}
