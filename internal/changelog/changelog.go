@@ -171,6 +171,9 @@ func History(ctx context.Context, q store.Querier, table, recordID string, limit
 
 const columns = "seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace"
 
+// headerColumns are columns with no images, for scanChange.
+const headerColumns = "seq, source, table_name, record_id, message, changed, NULL, NULL, correlation_id, user_id, at, trace"
+
 // Read returns up to limit changes with Seq > after, in commit order. table,
 // when not empty, restricts the result to one table.
 func Read(ctx context.Context, q store.Querier, after int64, table string, limit int) ([]Change, error) {

@@ -149,6 +149,17 @@ func (c *Cursor) Next(ctx context.Context, q store.Querier, table string, limit 
 	return Read(ctx, q, c.Seq, table, limit)
 }
 
+// NextHeaders is Next without the row images (Before and After nil), for a
+// reader that needs only which changes there were: it reads and decodes
+// much less.
+func (c *Cursor) NextHeaders(ctx context.Context, q store.Querier, limit int) ([]Change, error) {
+	out, err := store.Collect(ctx, q, scanChange, `SELECT `+headerColumns+` FROM junction_changes WHERE seq > ? ORDER BY seq LIMIT ?`, c.Seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	return out, nil
+}
+
 // Advance moves the cursor to seq (the last change handled) in tx, so that
 // the move commits with whatever handling the change did in tx. It fails
 // with ErrCursorMoved, changing nothing, when the stored cursor is no longer

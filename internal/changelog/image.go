@@ -9,8 +9,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"junction/internal/store"
 )
@@ -44,7 +48,61 @@ type shape struct {
 	keys string // JSON array
 }
 
-func shapeOf(row map[string]any) shape {
+// layout is a shape with what encodeFull needs to write a row of it without
+// sorting: the sorted columns and each one's JSON string.
+type layout struct {
+	shape
+	cols   []string
+	quoted [][]byte
+	has    map[string]struct{}
+}
+
+// A table's rows have the same columns until its schema changes, so the
+// layouts of the last few column sets are kept, keyed by a hash of the
+// column names that does not depend on their order (a sum), and checked
+// column by column on every use.
+var (
+	layoutSeed  = maphash.MakeSeed()
+	layouts     sync.Map // uint64 -> *layout
+	layoutCount atomic.Int32
+)
+
+const maxLayouts = 1024
+
+func layoutOf(row map[string]any) *layout {
+	sum := uint64(len(row))
+	for k := range row {
+		sum += maphash.String(layoutSeed, k)
+	}
+	if v, ok := layouts.Load(sum); ok {
+		l := v.(*layout)
+		if l.fits(row) {
+			return l
+		}
+	}
+	l := newLayout(row)
+	if layoutCount.Load() < maxLayouts {
+		if _, loaded := layouts.LoadOrStore(sum, l); !loaded {
+			layoutCount.Add(1)
+		}
+	}
+	return l
+}
+
+// fits reports whether row has exactly the layout's columns.
+func (l *layout) fits(row map[string]any) bool {
+	if len(row) != len(l.cols) {
+		return false
+	}
+	for k := range row {
+		if _, ok := l.has[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func newLayout(row map[string]any) *layout {
 	keys := make([]string, 0, len(row))
 	for k := range row {
 		keys = append(keys, k)
@@ -52,7 +110,13 @@ func shapeOf(row map[string]any) shape {
 	sort.Strings(keys)
 	raw, _ := json.Marshal(keys)
 	sum := sha256.Sum256(raw)
-	return shape{id: hex.EncodeToString(sum[:8]), keys: string(raw)}
+	l := &layout{shape: shape{id: hex.EncodeToString(sum[:8]), keys: string(raw)}, cols: keys,
+		quoted: make([][]byte, len(keys)), has: make(map[string]struct{}, len(keys))}
+	for i, k := range keys {
+		l.quoted[i], _ = json.Marshal(k)
+		l.has[k] = struct{}{}
+	}
+	return l
 }
 
 // key is the shape's id as the table keys it.
@@ -72,18 +136,46 @@ func encodeFull(row map[string]any) (sql.NullString, *shape, error) {
 	if row == nil {
 		return sql.NullString{}, nil, nil
 	}
-	s := shapeOf(row)
-	values := make(map[string]any, len(row))
-	for k, v := range row {
-		if v != nil {
-			values[k] = v
+	l := layoutOf(row)
+	// What json.Marshal([]any{id, non-null values}) writes, without
+	// sorting the map's keys again: the layout's columns are sorted.
+	b := make([]byte, 0, 64+32*len(row))
+	b = append(b, `["`...)
+	b = append(b, l.id...)
+	b = append(b, `",{`...)
+	first := true
+	for i, k := range l.cols {
+		v := row[k]
+		if v == nil {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, l.quoted[i]...)
+		b = append(b, ':')
+		var err error
+		if b, err = appendValue(b, v); err != nil {
+			return sql.NullString{}, nil, err
 		}
 	}
-	b, err := json.Marshal([]any{s.id, values})
-	if err != nil {
-		return sql.NullString{}, nil, err
+	b = append(b, "}]"...)
+	return sql.NullString{String: string(b), Valid: true}, &l.shape, nil
+}
+
+// appendValue appends v as json.Marshal writes it.
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
 	}
-	return sql.NullString{String: string(b), Valid: true}, &s, nil
+	j, err := json.Marshal(v)
+	return append(b, j...), err
 }
 
 // shapeInsert is the statement that records shapes (once per distinct

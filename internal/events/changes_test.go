@@ -253,3 +253,67 @@ func TestExternalSource(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeFeedWithoutSubscribers: with nobody subscribed to the records
+// topic the feed still moves its cursor to the end of the log (the events
+// are dropped, as Event Grid drops events nobody listens to); changes after
+// a subscription arrive, each once, and none from before it.
+func TestChangeFeedWithoutSubscribers(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		b := setup(t, st, fastOptions())
+		ctx := context.Background()
+		appendN := func(from, n int) {
+			for i := from; i < from+n; i++ {
+				err := st.Tx(ctx, func(tx store.Tx) error {
+					_, err := changelog.Append(ctx, tx, changelog.Change{Table: "account", RecordID: fmt.Sprintf("id-%d", i), Message: changelog.Create,
+						Changed: []string{"name"}, After: map[string]any{"name": fmt.Sprint("v", i), "fax": nil}})
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		cursorAt := func(want int64) {
+			t.Helper()
+			var cursor int64
+			waitFor(t, fmt.Sprint("the cursor at ", want), func() bool {
+				st.Read(ctx, func(q store.Querier) error {
+					return q.QueryRow(ctx, `SELECT seq FROM junction_changelog_cursors WHERE name = 'events'`).Scan(&cursor)
+				})
+				return cursor == want
+			})
+		}
+		appendN(0, 250) // more than one batch of the feed
+		cursorAt(250)
+		rc := newReceiver(t, "accept", nil)
+		b.subscribe(events.RecordsTopic, "accounts", map[string]any{"destination": webhook(rc.URL, nil)})
+		b.waitState(events.RecordsTopic, "accounts", events.StateSucceeded)
+		appendN(250, 5)
+		waitFor(t, "change events", func() bool { return len(rc.notifications()) >= 5 })
+		cursorAt(255)
+		got := rc.notifications()
+		if len(got) != 5 {
+			t.Fatalf("%d deliveries, want 5", len(got))
+		}
+		for _, d := range got {
+			var m struct {
+				Data struct {
+					ID    string         `json:"id"`
+					After map[string]any `json:"after"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(d.Body, &m); err != nil {
+				t.Fatal(err)
+			}
+			var i int
+			if _, err := fmt.Sscanf(m.Data.ID, "id-%d", &i); err != nil || i < 250 || m.Data.After["name"] != fmt.Sprint("v", i) {
+				t.Errorf("delivered %s", d.Body)
+			}
+			if _, ok := m.Data.After["fax"]; !ok {
+				t.Errorf("after image without its null column: %s", d.Body)
+			}
+		}
+	})
+}

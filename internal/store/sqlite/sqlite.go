@@ -27,6 +27,9 @@ type Options struct {
 	Poll time.Duration
 	// Readers is the size of the read pool (default 4).
 	Readers int
+	// Statements is how many prepared statements each connection keeps
+	// (default 64; negative: none).
+	Statements int
 }
 
 // Store is the SQLite driver.
@@ -68,11 +71,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = 4
 	}
+	if opts.Statements == 0 {
+		opts.Statements = defaultStatements
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=journal_size_limit(67108864)"
-	w, err := sql.Open("sqlite", dsn)
+	w, err := openDB(dsn, opts.Statements)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
@@ -87,7 +93,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	r, err := openDB(dsn+"&_pragma=query_only(1)", opts.Statements)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
@@ -107,6 +113,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openDB opens a pool of connections to dsn, each caching up to statements
+// prepared statements.
+func openDB(dsn string, statements int) (*sql.DB, error) {
+	c, err := newConnector(dsn, statements)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
 }
 
 func (s *Store) Dialect() store.Dialect { return store.SQLite }
