@@ -332,10 +332,10 @@ func yamlSpots(data []byte) []yamlSpot {
 }
 
 var (
-	yamlNotFound  = regexp.MustCompile("^line (\\d+): field (.*) not found in type (.+)$")
-	yamlSetTwice  = regexp.MustCompile("^line (\\d+): field (.*) already set in type (.+)$")
-	yamlWrongKind = regexp.MustCompile("^line (\\d+): cannot unmarshal (!\\S*)(?: `(.*)`)? into (.+)$")
-	yamlAnyLine   = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlNotFound  = regexp.MustCompile("(?s)^line (\\d+): field (.*) not found in type (.+)$")
+	yamlSetTwice  = regexp.MustCompile("(?s)^line (\\d+): field (.*) already set in type (.+)$")
+	yamlWrongKind = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (!\\S*)(?: `(.*)`)? into (.+)$")
+	yamlAnyLine   = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
 )
 
 // yamlFound names what a YAML value is.
@@ -379,22 +379,34 @@ func shapeOfType(t reflect.Type) string {
 	return "scalar"
 }
 
+// maxProblemsPerFile bounds the problems told of one file.
+const maxProblemsPerFile = 20
+
 // yamlProblems words a strict YAML decoder's type errors.
 func yamlProblems(name string, data []byte, v any, te *yaml.TypeError) Problems {
-	spots := yamlSpots(data)
+	byLine := map[int][]yamlSpot{}
+	for _, s := range yamlSpots(data) {
+		byLine[s.line] = append(byLine[s.line], s)
+	}
 	root := reflect.TypeOf(v)
 	types := map[string]reflect.Type{}
 	typesByName(root, types)
 	find := func(line int, ok func(yamlSpot) bool) (yamlSpot, bool) {
-		for _, s := range spots {
-			if s.line == line && ok(s) {
+		for _, s := range byLine[line] {
+			if ok(s) {
 				return s, true
 			}
 		}
 		return yamlSpot{}, false
 	}
 	var out Problems
-	for _, e := range te.Errors {
+	for i, e := range te.Errors {
+		if i == maxProblemsPerFile {
+			// An alias used many times repeats its problems.
+			out = append(out, Problem{File: name, Line: out[i-1].Line, Column: out[i-1].Column,
+				Message: fmt.Sprintf("and %d more problems in this file", len(te.Errors)-i)})
+			break
+		}
 		pr := Problem{File: name, Message: e}
 		if m := yamlNotFound.FindStringSubmatch(e); m != nil {
 			pr.Line, _ = strconv.Atoi(m[1])
@@ -535,7 +547,7 @@ func jsonFound(value string) string {
 	return value
 }
 
-var jsonUnknown = regexp.MustCompile(`^json: unknown field "(.*)"$`)
+var jsonUnknown = regexp.MustCompile(`^json: unknown field (".*")$`)
 
 // jsonProblem words a JSON decoder's error; ok is false when it is not one
 // of the errors that name Go types.
@@ -559,7 +571,10 @@ func jsonProblem(name string, data []byte, v any, err error) (Problem, bool) {
 		}
 		return Problem{File: name, Line: line, Column: col, Message: msg}, true
 	case jsonUnknown.MatchString(err.Error()):
-		key := jsonUnknown.FindStringSubmatch(err.Error())[1]
+		key, uerr := strconv.Unquote(jsonUnknown.FindStringSubmatch(err.Error())[1])
+		if uerr != nil {
+			return Problem{}, false
+		}
 		var first *jsonSpot
 		spots := jsonSpots(data)
 		for i, s := range spots {
