@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"junction/internal/app"
 	"junction/internal/app/apptest"
 	"junction/internal/store"
 )
@@ -90,5 +93,68 @@ func TestKeyNamesAreUnique(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d keys named erp: %v", n, keys)
+	}
+}
+
+// TestWebAPIErrorsBesideAFunctionAppOwningAPI: a function app whose HTTP
+// trigger takes every path under /api/ leaves /api/data/ to the Web API, so
+// that a mistaken Web API URL is answered in Dataverse's shape, not by the
+// function (or its host's plain-text 404), and /api/data/v9.2 without its
+// slash is the service document, as Dataverse serves it.
+func TestWebAPIErrorsBesideAFunctionAppOwningAPI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"functions/host.json":                `{"version": "2.0"}`,
+		"functions/everything/function.json": `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "methods": ["get", "post"], "authLevel": "anonymous", "route": "{*rest}"}, {"type": "http", "direction": "out", "name": "res"}]}`,
+		"functions/everything/index.js":      `module.exports = async function (context, req) { context.res = {status: 200, body: "the function"}; };`,
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+	}
+	_, base := apptest.Start(t, store.SQLite, func(c *app.Config) { c.Project = dir })
+	get := func(path string) (int, string, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer k")
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(raw)
+	}
+	// The function owns the rest of /api/.
+	if code, _, body := get("/api/anything/else"); code != 200 || body != "the function" {
+		t.Fatalf("the function does not answer /api/anything/else: %d %s", code, body)
+	}
+	for _, c := range []struct{ path, says string }{
+		{"/api/data/accounts", "The Web API's URLs name a version: /api/data/v9.2/accounts"},
+		{"/api/data/v8.0/accounts", "Resource not found for the segment 'v8.0'."},
+		{"/api/data/v9.2/acounts", "Did you mean 'accounts'?"},
+		{"/api/data/v9.2/accounts(not-a-guid)", ""},
+		{"/api/data", "The Web API's URLs name a version"},
+		{"/api/data/", "The Web API's URLs name a version"},
+	} {
+		code, ctype, body := get(c.path)
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal([]byte(body), &e) != nil || code < 400 || e.Error.Code == "" || !strings.HasPrefix(ctype, "application/json") ||
+			!strings.Contains(e.Error.Message, c.says) || strings.Contains(body, "the function") {
+			t.Errorf("GET %s: %d %s %s; want a Dataverse error saying %q", c.path, code, ctype, body, c.says)
+		}
+	}
+	// The version's root without its slash is the service document.
+	for _, v := range []string{"v9.0", "v9.1", "v9.2"} {
+		code, ctype, body := get("/api/data/" + v)
+		var doc struct {
+			Context string `json:"@odata.context"`
+			Value   []struct{ Name, URL string }
+		}
+		json.Unmarshal([]byte(body), &doc)
+		if code != 200 || !strings.HasPrefix(ctype, "application/json") || doc.Context != base+"/api/data/"+v+"/$metadata" || len(doc.Value) == 0 {
+			t.Fatalf("GET /api/data/%s: %d %s %s", v, code, ctype, body)
+		}
 	}
 }

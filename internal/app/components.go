@@ -79,7 +79,7 @@ func buildComponents(d Deps) []Component {
 		Getenv: func(n string) string { v, _ := d.Secrets.Lookup(n); return v }, Environ: d.Secrets.Environ,
 		NotFound: webAPIOr(web, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no function is served at this path", http.StatusNotFound)
-		})), MaxBody: lim.FunctionsMaxBody, Tracer: d.Tracer})
+		})), Reserved: []string{webapi.Prefix}, MaxBody: lim.FunctionsMaxBody, Tracer: d.Tracer})
 	bridge.Host = functions.Host()
 	web.Handler().SetCustomAPIs(bridge)
 
@@ -143,7 +143,7 @@ func reporters(components []Component) []console.Reporter {
 // anything else with other.
 func webAPIOr(web *webapi.Component, other http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, webapi.Prefix) {
+		if strings.HasPrefix(r.URL.Path, webapi.Prefix) || r.URL.Path == strings.TrimSuffix(webapi.Prefix, "/") {
 			web.Handler().ServeHTTP(w, r)
 			return
 		}

@@ -81,9 +81,60 @@ func TestValidate(t *testing.T) {
 	os.MkdirAll(filepath.Join(bad, "servicebus"), 0o755)
 	os.WriteFile(filepath.Join(bad, "servicebus", "config.json"), []byte("{\"x\": }"), 0o644)
 	code, _, stderr := run(t, nil, "validate", bad)
-	if code != 2 || !strings.Contains(stderr, bad+"/junction.yaml:2: field colour not found") ||
+	if code != 2 || !strings.Contains(stderr, bad+`/junction.yaml:2:1: unknown key "colour"`) ||
 		!strings.Contains(stderr, bad+"/servicebus/config.json:1:7") || !strings.Contains(stderr, "2 problem(s)") {
 		t.Fatalf("bad project: %d %s", code, stderr)
+	}
+}
+
+// TestValidateSpeaksInTheFilesTerms: a problem in any of a project's files
+// is told in that file's terms (key path, the kind of value expected, the
+// key a mistyped one meant), never with Go's type names.
+func TestValidateSpeaksInTheFilesTerms(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"junction.yaml":          "name: p\ndescriptoin: x\n",
+		"tables/invoice.yaml":    "name: new_invoice\ndisplayName: Invoice\ncolumns:\n  - name: new_amount\n    tpye: money\n",
+		"jobs/load.yaml":         "name: load\nsourc: x\n",
+		"eventgrid.yaml":         "topics:\n  - name: t\n    eventSubscriptons: []\n",
+		"connections.yaml":       "connections:\n  db:\n    tpye: sql\n",
+		"servicebus/config.json": "{\n  \"UserConfig\": {\n    \"Namespaces\": [{\"Name\": 1}]\n  }\n}\n",
+		"parameters.json":        `{"limit": {"type": 5, "value": 1}}`,
+		"wf/workflow.json":       `{"definition": {"triggers": {}, "actions": {"a": {"type": "Compose", "inputs": 1, "runAfter": []}}}, "kind": "Stateful"}`,
+	}
+	for name, body := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+	}
+	code, _, stderr := run(t, nil, "validate", dir)
+	for _, want := range []string{
+		`/junction.yaml:2:1: unknown key "descriptoin"; did you mean "description"?`,
+		`/tables/invoice.yaml:5:5: columns[0]: unknown key "tpye"; did you mean "type"?`,
+		`/jobs/load.yaml:2:1: unknown key "sourc"; did you mean "source"?`,
+		`/eventgrid.yaml:3:5: topics[0]: unknown key "eventSubscriptons"; did you mean "eventSubscriptions"?`,
+		`/connections.yaml:3:5: connections.db: unknown key "tpye"; did you mean "type"?`,
+		`/servicebus/config.json:3:29: UserConfig.Namespaces[0].Name: expected a string, found a number`,
+		`/parameters.json:1:20: limit.type: expected a string, found a number`,
+		`/wf/workflow.json:1:95: definition.actions.a.runAfter: expected an object, found an array`,
+	} {
+		if !strings.Contains(stderr, dir+want) {
+			t.Errorf("validate lacks %q", want)
+		}
+	}
+	checkNoGoNames(t, stderr)
+	if code != 2 || t.Failed() {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+}
+
+// checkNoGoNames fails when text a person reads names Go's types.
+func checkNoGoNames(t *testing.T, text string) {
+	t.Helper()
+	for _, w := range []string{"Go struct", "Go value", "not found in type", "cannot unmarshal", "json: ", "yaml: ", "project.", "records.", "job.", "map[", "[]string"} {
+		if strings.Contains(text, w) {
+			t.Errorf("%q names Go:\n%s", w, text)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	dv "junction/internal/dataverse"
 	jobs "junction/internal/job"
 	"junction/internal/job/format"
+	"junction/internal/project"
 )
 
 // orgFlags say which Web API import and export talk to: a Junction server
@@ -245,16 +246,21 @@ func readMap(path string) ([]jobs.Mapping, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var list []jobs.Mapping
-	if err := yaml.Unmarshal(b, &list); err == nil {
+	// A list of mappings, or a mapping with mapping: and key:.
+	var top yaml.Node
+	if yaml.Unmarshal(b, &top) == nil && len(top.Content) > 0 && top.Content[0].Kind == yaml.SequenceNode {
+		var list []jobs.Mapping
+		if prs := project.DecodeYAML(path, b, &list); prs != nil {
+			return nil, nil, prs
+		}
 		return list, nil, nil
 	}
 	var obj struct {
 		Mapping []jobs.Mapping `yaml:"mapping"`
 		Key     []string       `yaml:"key"`
 	}
-	if err := yaml.Unmarshal(b, &obj); err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", path, err)
+	if prs := project.DecodeYAML(path, b, &obj); prs != nil {
+		return nil, nil, prs
 	}
 	if len(obj.Mapping) == 0 {
 		return nil, nil, fmt.Errorf("%s holds no mapping", path)

@@ -45,7 +45,7 @@ func readProject(p *project.Project) (*ProjectDoc, []project.Problem) {
 	}
 	var doc ProjectDoc
 	if pr := p.DecodeYAML(ProjectFile, &doc); pr != nil {
-		return nil, []project.Problem{*pr}
+		return nil, pr
 	}
 	var problems []project.Problem
 	bad := func(format string, args ...any) {

@@ -63,7 +63,7 @@ func TestValidateProject(t *testing.T) {
 		want  []string
 	}{
 		{"no host.json", map[string]string{"functions/a/function.json": `{"bindings": []}`}, []string{"needs a host.json"}},
-		{"unknown host field", map[string]string{"functions/host.json": `{"version": "2.0", "bogus": 1}`}, []string{"unknown field"}},
+		{"unknown host field", map[string]string{"functions/host.json": `{"version": "2.0", "bogus": 1}`}, []string{`host.json:1:20: unknown key "bogus"`}},
 		{"two triggers and bad types", map[string]string{
 			"functions/host.json": `{"version": "2.0"}`,
 			"functions/a/function.json": `{"bindings": [

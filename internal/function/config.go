@@ -199,7 +199,7 @@ func Load(p *project.Project) (*App, []project.Problem) {
 		return cfg, problems
 	}
 	if pr := p.DecodeJSON(hostPath, &cfg.Host); pr != nil {
-		return cfg, append(problems, *pr)
+		return cfg, append(problems, pr...)
 	}
 	cfg.parseHost(hostPath, add)
 	cfg.loadSettings(p, add)
@@ -293,12 +293,12 @@ func (cfg *App) parseHost(file string, add func(string, string, ...any)) {
 	}
 	if raw, ok := h.Extensions["http"]; ok {
 		if pr := project.DecodeJSON(file, raw, &cfg.HTTP); pr != nil {
-			add(file, "extensions.http: %s", pr.Message)
+			add(file, "extensions.http: %s", pr[0].Message)
 		}
 	}
 	if raw, ok := h.Extensions["serviceBus"]; ok {
 		if pr := project.DecodeJSON(file, raw, &cfg.ServiceBus); pr != nil {
-			add(file, "extensions.serviceBus: %s", pr.Message)
+			add(file, "extensions.serviceBus: %s", pr[0].Message)
 		} else if msg := cfg.ServiceBus.check(); msg != "" {
 			add(file, "extensions.serviceBus.%s", msg)
 		}

@@ -79,6 +79,12 @@ type Config struct {
 	// NotFound answers requests under the route prefix that no function
 	// serves; default a plain 404.
 	NotFound http.Handler
+	// Reserved are paths another surface owns though they are under the
+	// route prefix (the Web API's /api/data/): no function serves them, not
+	// even one whose route takes every path; NotFound answers them. A
+	// reserved path ending in / covers the paths below it and itself
+	// without the slash.
+	Reserved []string
 	// MaxBody caps HTTP trigger request bodies in bytes (0: the server's
 	// default, server.DefaultMaxBody).
 	MaxBody int64

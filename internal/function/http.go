@@ -9,9 +9,23 @@ import (
 	"junction/internal/server"
 )
 
+// reserved reports whether path belongs to another surface (Reserved).
+func (h *Host) reserved(path string) bool {
+	for _, p := range h.opts.Reserved {
+		if path == p || (strings.HasSuffix(p, "/") && (strings.HasPrefix(path, p) || path == strings.TrimSuffix(p, "/"))) {
+			return true
+		}
+	}
+	return false
+}
+
 // serveHTTP serves every httpTrigger function under the route prefix.
 func (h *Host) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	f, params := h.matchHTTP(r.PathValue("path"))
+	var f *fn
+	var params map[string]string
+	if !h.reserved(r.URL.Path) {
+		f, params = h.matchHTTP(r.PathValue("path"))
+	}
 	if f == nil {
 		if h.opts.NotFound != nil {
 			h.opts.NotFound.ServeHTTP(w, r)

@@ -39,7 +39,7 @@ func decodeFunctionFile(p *project.Project, name string, f *FunctionFile) []proj
 		}
 	}
 	if pr := project.DecodeJSON(name, data, f); pr != nil {
-		problems = append(problems, *pr)
+		problems = append(problems, pr...)
 	}
 	return problems
 }
@@ -83,7 +83,7 @@ func (cfg *App) loadSettings(p *project.Project, add func(string, string, ...any
 	if p.Exists(file) {
 		var ls localSettings
 		if pr := p.DecodeJSON(file, &ls); pr != nil {
-			add(file, "%s", pr.Message)
+			add(file, "%s", pr[0].Message)
 		} else if ls.IsEncrypted {
 			add(file, "IsEncrypted: encrypted settings cannot be read; decrypt them (func settings decrypt)")
 		} else {

@@ -115,7 +115,7 @@ func readConnections(p *project.Project) (*Connections, []project.Problem) {
 		return cs, nil
 	}
 	if pr := p.DecodeYAML(ConnectionsFile, cs); pr != nil {
-		return cs, []project.Problem{*pr}
+		return cs, pr
 	}
 	var out []project.Problem
 	for _, pr := range cs.check() {

@@ -137,7 +137,7 @@ func readProjectJobs(p *project.Project) (map[string]*Spec, []project.Problem) {
 	for _, f := range files {
 		var spec Spec
 		if pr := p.DecodeYAML(f, &spec); pr != nil {
-			problems = append(problems, *pr)
+			problems = append(problems, pr...)
 			continue
 		}
 		base := strings.TrimSuffix(strings.TrimSuffix(path.Base(f), ".yaml"), ".yml")

@@ -97,7 +97,7 @@ func Open(fsys fs.FS, root string) (*Project, Problems) {
 	var problems Problems
 	if p.Exists(ManifestFile) {
 		if pr := p.DecodeYAML(ManifestFile, &p.Manifest); pr != nil {
-			problems = append(problems, *pr)
+			problems = append(problems, pr...)
 		}
 	}
 	return p, problems
@@ -110,7 +110,7 @@ func (p *Project) Validate(validators ...Validator) Problems {
 	if p.Exists(ManifestFile) {
 		var m Manifest
 		if pr := p.DecodeYAML(ManifestFile, &m); pr != nil {
-			problems = append(problems, *pr)
+			problems = append(problems, pr...)
 		}
 	}
 	_ = fs.WalkDir(p.FS, ".", func(name string, d fs.DirEntry, err error) error {
@@ -128,12 +128,12 @@ func (p *Project) Validate(validators ...Validator) Problems {
 		case ".json":
 			var v any
 			if pr := p.DecodeJSON(name, &v); pr != nil {
-				problems = append(problems, *pr)
+				problems = append(problems, pr...)
 			}
 		case ".yaml", ".yml":
 			var v any
 			if pr := p.DecodeYAML(name, &v); pr != nil {
-				problems = append(problems, *pr)
+				problems = append(problems, pr...)
 			}
 		}
 		return nil
@@ -190,26 +190,31 @@ func StripBOM(data []byte) []byte { return bytes.TrimPrefix(data, []byte("\xef\x
 
 var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
 
-// DecodeYAML strictly decodes a YAML file into v: unknown fields are problems.
-func (p *Project) DecodeYAML(name string, v any) *Problem {
+// DecodeYAML strictly decodes a YAML file into v: unknown keys are problems.
+func (p *Project) DecodeYAML(name string, v any) Problems {
 	data, err := p.ReadFile(name)
 	if err != nil {
-		return &Problem{File: name, Message: err.Error()}
+		return Problems{{File: name, Message: err.Error()}}
 	}
 	return DecodeYAML(name, data, v)
 }
 
-// DecodeYAML strictly decodes YAML data from file name into v.
-func DecodeYAML(name string, data []byte, v any) *Problem {
+// DecodeYAML strictly decodes YAML data from file name into v. It returns
+// every problem the decoder found, worded in the file's terms (key paths,
+// the kind of value expected, the known key a mistyped one meant).
+func DecodeYAML(name string, data []byte, v any) Problems {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	err := dec.Decode(v)
 	if err == nil || errors.Is(err, io.EOF) { // an empty file is an empty document
 		return nil
 	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return yamlProblems(name, data, v, te)
+	}
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	pr := &Problem{File: name, Message: msg}
+	pr := Problem{File: name, Message: msg}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		pr.Line, _ = strconv.Atoi(m[1])
 		if m[2] != "" {
@@ -217,45 +222,37 @@ func DecodeYAML(name string, data []byte, v any) *Problem {
 		}
 		pr.Message = strings.TrimSpace(strings.TrimPrefix(strings.Replace(msg, m[0], "", 1), ":"))
 	}
-	return pr
+	return Problems{pr}
 }
 
-// DecodeJSON strictly decodes a JSON file into v: unknown fields are problems.
-func (p *Project) DecodeJSON(name string, v any) *Problem {
+// DecodeJSON strictly decodes a JSON file into v: unknown keys are problems.
+func (p *Project) DecodeJSON(name string, v any) Problems {
 	data, err := p.ReadFile(name)
 	if err != nil {
-		return &Problem{File: name, Message: err.Error()}
+		return Problems{{File: name, Message: err.Error()}}
 	}
 	return DecodeJSON(name, data, v)
 }
 
-// DecodeJSON strictly decodes JSON data from file name into v. A leading
-// UTF-8 byte order mark is accepted.
-func DecodeJSON(name string, data []byte, v any) *Problem {
+// DecodeJSON strictly decodes JSON data from file name into v, wording a
+// problem as JSONProblem does. A leading UTF-8 byte order mark is accepted.
+func DecodeJSON(name string, data []byte, v any) Problems {
 	data = StripBOM(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
-		err = errors.New("unexpected data after the top-level value")
+		line, col := Position(data, dec.InputOffset())
+		return Problems{{File: name, Line: line, Column: col, Message: "unexpected data after the top-level value"}}
 	}
 	if err == nil {
 		return nil
 	}
-	offset := dec.InputOffset()
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		offset = syn.Offset - 1 // Offset is just past the offending byte
-		if offset < 0 {
-			offset = 0
-		}
-	case errors.As(err, &typ):
-		offset = typ.Offset
+	pr := JSONProblem(name, data, v, err)
+	if pr.Line == 0 { // an error of a value's own decoding: where the decoder stopped
+		pr.Line, pr.Column = Position(data, dec.InputOffset())
 	}
-	line, col := Position(data, offset)
-	return &Problem{File: name, Line: line, Column: col, Message: strings.TrimPrefix(err.Error(), "json: ")}
+	return Problems{pr}
 }
 
 // Position turns a byte offset into a 1-based line and column.

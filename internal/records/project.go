@@ -29,7 +29,7 @@ func ProjectTables(p *project.Project) ([]Table, []project.Problem) {
 	for _, f := range files {
 		var t Table
 		if pr := p.DecodeYAML(f, &t); pr != nil {
-			problems = append(problems, *pr)
+			problems = append(problems, pr...)
 			continue
 		}
 		if t.Extends != "" {

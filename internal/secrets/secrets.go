@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"junction/internal/project"
 )
 
 // Prefix is the name prefix of environment variables that resolve without
@@ -93,8 +95,9 @@ func New(o Options) (*Resolver, error) {
 func Parse(b []byte) (map[string]string, error) {
 	out := map[string]string{}
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
-		if err := json.Unmarshal(t, &out); err != nil {
-			return nil, fmt.Errorf("not a JSON object of strings: %w", err)
+		if err := json.Unmarshal(b, &out); err != nil {
+			pr := project.JSONProblem("", b, &out, err)
+			return nil, fmt.Errorf("line %d, column %d: %s (the file is a JSON object of strings)", pr.Line, pr.Column, pr.Message)
 		}
 		for k := range out {
 			if !namePattern.MatchString(k) {

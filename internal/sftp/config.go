@@ -88,7 +88,7 @@ func (s *Server) ValidateProject(p *project.Project) []project.Problem {
 	}
 	var c Config
 	if pr := p.DecodeYAML(File, &c); pr != nil {
-		return []project.Problem{*pr}
+		return pr
 	}
 	var out []project.Problem
 	for _, m := range c.check(nil) {

@@ -100,7 +100,7 @@ func (s *Server) LoadProject(_ context.Context, p *project.Project) error {
 	}
 	var c Config
 	if pr := p.DecodeYAML(File, &c); pr != nil {
-		return project.Problems{*pr}
+		return pr
 	}
 	return s.Configure(c)
 }

@@ -71,12 +71,16 @@ func (c *Component) Migrations() []store.Migration {
 // Routes serve each supported version's prefix. They are literal prefixes, not
 // "/api/data/", so that they share /api/ with workflow triggers
 // (/api/{workflow}/triggers/{trigger}/invoke) and function HTTP triggers
-// (/api/{path...}) without overlapping them.
+// (/api/{path...}) without overlapping them. The version's root without its
+// slash (/api/data/v9.2) is served too, as Dataverse does (the service
+// document), rather than redirected.
 func (c *Component) Routes() []server.Route {
 	var routes []server.Route
 	for _, v := range []string{"v9.0", "v9.1", "v9.2"} {
-		routes = append(routes, server.Route{Pattern: Prefix + v + "/", Name: "dataverse", Access: server.Open, Handler: c.handler,
-			MaxBody: cmp.Or(c.maxBody, DefaultMaxBody), TooLarge: func(w http.ResponseWriter, limit int64) { writeError(w, tooLarge(limit)) }})
+		for _, pattern := range []string{Prefix + v + "/", Prefix + v} {
+			routes = append(routes, server.Route{Pattern: pattern, Name: "dataverse", Access: server.Open, Handler: c.handler,
+				MaxBody: cmp.Or(c.maxBody, DefaultMaxBody), TooLarge: func(w http.ResponseWriter, limit int64) { writeError(w, tooLarge(limit)) }})
+		}
 	}
 	return routes
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"junction/internal/expr"
+	"junction/internal/project"
 	"junction/internal/server"
 	"junction/internal/store"
 )
@@ -379,7 +380,11 @@ func (e *Engine) apiPut(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := ParseFile(data)
 	if err != nil {
-		server.WriteError(w, http.StatusBadRequest, server.CodeBadRequest, "invalid workflow: "+err.Error())
+		pr := project.JSONProblem("", data, nil, err)
+		if pr.Line > 0 {
+			pr.Message = fmt.Sprintf("line %d, column %d: %s", pr.Line, pr.Column, pr.Message)
+		}
+		server.WriteError(w, http.StatusBadRequest, server.CodeBadRequest, "invalid workflow: "+pr.Message)
 		return
 	}
 	e.mu.RLock()

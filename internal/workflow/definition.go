@@ -267,38 +267,44 @@ func ParseFile(data []byte) (*File, error) {
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
+	// The definition is decoded from the whole file, so that a decoding
+	// error's offset is the file's (project.JSONProblem words it).
 	f := &File{}
+	var d *Definition
 	switch {
 	case probe["definition"] != nil:
 		var shape struct {
-			Definition json.RawMessage `json:"definition"`
-			Kind       string          `json:"kind"`
+			Definition *Definition `json:"definition"`
+			Kind       string      `json:"kind"`
 		}
-		if err := json.Unmarshal(data, &shape); err != nil {
+		if err := decodeNumbers(data, &shape); err != nil {
 			return nil, err
 		}
-		f.Kind = shape.Kind
-		data = shape.Definition
+		f.Kind, d = shape.Kind, shape.Definition
 	case probe["properties"] != nil:
 		var shape struct {
 			Name       string `json:"name"`
 			Properties struct {
-				Definition json.RawMessage `json:"definition"`
+				Definition *Definition `json:"definition"`
 			} `json:"properties"`
 		}
-		if err := json.Unmarshal(data, &shape); err != nil {
+		if err := decodeNumbers(data, &shape); err != nil {
 			return nil, err
 		}
 		f.FlowName = shape.Name
 		if shape.Properties.Definition == nil {
 			return nil, fmt.Errorf("properties.definition is missing")
 		}
-		data = shape.Properties.Definition
+		d = shape.Properties.Definition
+	default:
+		if err := decodeNumbers(data, &d); err != nil {
+			return nil, err
+		}
 	}
-	d, err := ParseDefinition(data)
-	if err != nil {
-		return nil, err
+	if d == nil {
+		d = &Definition{}
 	}
+	normalizeDefinition(d)
 	f.Definition = d
 	if f.Kind == "" {
 		f.Kind = "Stateful"
@@ -309,14 +315,19 @@ func ParseFile(data []byte) (*File, error) {
 // ParseDefinition decodes a definition; values stay as generic JSON with
 // integers as int64.
 func ParseDefinition(data []byte) (*Definition, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var d Definition
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("invalid definition: %w", err)
+	if err := decodeNumbers(data, &d); err != nil {
+		return nil, err
 	}
 	normalizeDefinition(&d)
 	return &d, nil
+}
+
+// decodeNumbers decodes JSON keeping numbers as json.Number.
+func decodeNumbers(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 func normalizeDefinition(d *Definition) {

@@ -107,7 +107,7 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		}
 		data, _ := p.ReadFile(localSettingsFile)
 		if err := json.Unmarshal(data, &ls); err != nil {
-			bad(localSettingsFile, "%v", err)
+			problems = append(problems, project.JSONProblem(localSettingsFile, data, &ls, err))
 		}
 		pf.Settings = ls.Values
 	}
@@ -133,7 +133,7 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		}
 		data, _ := p.ReadFile(parametersFile)
 		if err := json.Unmarshal(data, &params); err != nil {
-			bad(parametersFile, "%v", err)
+			problems = append(problems, project.JSONProblem(parametersFile, data, &params, err))
 		}
 		for name, pv := range params {
 			pf.Project.Parameters[name] = resolveDeep(expr.Normalize(pv.Value), func(where string, s any) any { return resolve(parametersFile, name+where, s) }, "")
@@ -180,7 +180,7 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		}
 		data, _ := p.ReadFile(connectionsFile)
 		if err := json.Unmarshal(data, &cf); err != nil {
-			bad(connectionsFile, "%v", err)
+			problems = append(problems, project.JSONProblem(connectionsFile, data, &cf, err))
 		}
 		for name, c := range cf.ServiceProviderConnections {
 			vals := resolveDeep(expr.Normalize(c.ParameterValues), func(where string, s any) any {
@@ -257,7 +257,7 @@ func ReadProject(p *project.Project, env func(string) (string, bool)) (*ProjectF
 		}
 		f, err := ParseFile(data)
 		if err != nil {
-			bad(file, "%v", err)
+			problems = append(problems, project.JSONProblem(file, data, nil, err))
 			continue
 		}
 		pf.Workflows[name] = f

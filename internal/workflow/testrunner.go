@@ -95,7 +95,7 @@ func runTestFile(ctx context.Context, p *project.Project, pf *ProjectFiles, env 
 	}
 	var tf TestFile
 	if pr := project.DecodeJSON(file, data, &tf); pr != nil {
-		return fail("%s", pr.String())
+		return fail("%s", pr.Error())
 	}
 	tf.Trigger.Outputs = normalizeMap(tf.Trigger.Outputs)
 	for _, m := range tf.Mocks {

@@ -67,7 +67,7 @@ func TestRunTestsReportsFailures(t *testing.T) {
 		"response status code: got 200, want 201",
 		"FAIL nightly-report/tests/unmocked.test.json",
 		"an offline test must mock it",
-		`unknown field "expcet"`,
+		`typo.test.json:1:30: unknown key "expcet"; did you mean "expect"?`,
 		fmt.Sprintf("%d passed, 3 failed", demoTests-3),
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -119,7 +119,7 @@ func (a *API) LoadProject(ctx context.Context, p *project.Project) error {
 	}
 	var cfg EmulatorConfig
 	if pr := p.DecodeJSON(ConfigFile, &cfg); pr != nil {
-		return project.Problems{*pr}
+		return pr
 	}
 	return cfg.Apply(ctx, a.b)
 }

@@ -293,7 +293,7 @@ func (Validator) ValidateProject(p *project.Project) []project.Problem {
 	}
 	var cfg EmulatorConfig
 	if pr := p.DecodeJSON(ConfigFile, &cfg); pr != nil {
-		return []project.Problem{*pr}
+		return pr
 	}
 	var out []project.Problem
 	for _, msg := range cfg.check() {
