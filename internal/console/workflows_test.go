@@ -64,23 +64,7 @@ func TestConsoleShowsAFailedRun(t *testing.T) {
 	browser(t)
 	a, base := startApp(t, app.Config{})
 	call(t, "PUT", base+"/admin/v1/workflows/order-intake", failingWorkflow)
-	cb := call(t, "POST", base+"/admin/v1/workflows/order-intake/triggers/manual/listCallbackUrl", "")
-	resp, err := http.Post(cb["value"].(string), "application/json", strings.NewReader(`{"quantity": 3}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		runs := call(t, "GET", base+"/admin/v1/workflows/order-intake/runs", "")
-		if v := runs["value"].([]any); len(v) == 1 && v[0].(map[string]any)["status"] == "Failed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no failed run: %v", runs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	runOnce(t, base, "order-intake", `{"quantity": 3}`, "Failed")
 	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
 	if err != nil {
 		t.Fatal(err)
@@ -117,26 +101,33 @@ func TestConsoleShowsRetriesAndBinaryOutput(t *testing.T) {
   },
   "kind": "Stateful"
 }`)
-	cb := call(t, "POST", base+"/admin/v1/workflows/statement/triggers/manual/listCallbackUrl", "")
-	resp, err := http.Post(cb["value"].(string), "application/json", strings.NewReader(`{}`))
+	runOnce(t, base, "statement", `{}`, "Succeeded")
+	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Run(t, "actiondetail.mjs", "BASE="+base, "OPERATOR_KEY="+opKey, "PDF_BASE64="+base64.StdEncoding.EncodeToString(pdf))
+}
+
+// runOnce fires a workflow's manual trigger with body and waits for its one
+// run to end with status.
+func runOnce(t *testing.T, base, workflow, body, status string) {
+	t.Helper()
+	cb := call(t, "POST", base+"/admin/v1/workflows/"+workflow+"/triggers/manual/listCallbackUrl", "")
+	resp, err := http.Post(cb["value"].(string), "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		runs := call(t, "GET", base+"/admin/v1/workflows/statement/runs", "")
-		if v := runs["value"].([]any); len(v) == 1 && v[0].(map[string]any)["status"] == "Succeeded" {
-			break
+		runs := call(t, "GET", base+"/admin/v1/workflows/"+workflow+"/runs", "")
+		if v := runs["value"].([]any); len(v) == 1 && v[0].(map[string]any)["status"] == status {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no succeeded run: %v", runs)
+			t.Fatalf("no %s run of %s: %v", status, workflow, runs)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
-	if err != nil {
-		t.Fatal(err)
-	}
-	browsertest.Run(t, "actiondetail.mjs", "BASE="+base, "OPERATOR_KEY="+opKey, "PDF_BASE64="+base64.StdEncoding.EncodeToString(pdf))
 }

@@ -1,20 +1,14 @@
 // An operator opens a run whose HTTP action was retried before it received
 // a PDF: the retries read as a table, and the PDF downloads byte for byte.
 // Run by workflows_test.go with BASE, OPERATOR_KEY, PDF_BASE64 and SHOTS.
-import { launchBrowser } from "./launch.mjs";
+import { launchBrowser, openConsole } from "./launch.mjs";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 
 const { BASE, OPERATOR_KEY, PDF_BASE64, SHOTS } = process.env;
 const browser = await launchBrowser();
 try {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-  const failures = [];
-  page.on("pageerror", (e) => failures.push(e.message));
-  await page.goto(BASE + "/console/");
-  await page.fill("#key", OPERATOR_KEY);
-  await page.click("button[type=submit]");
-  await page.waitForSelector("#who >> text=operator");
+  const { page, failures } = await openConsole(browser, BASE, OPERATOR_KEY);
   await page.goto(BASE + "/console/#/workflows/statement");
   await page.click("span.badge.Succeeded >> nth=0");
   await page.waitForSelector(".g-graph", { timeout: 5000 }).catch(async (e) => {
