@@ -238,7 +238,9 @@
   // format) as name -> [{labels, value}], with when they were read.
   async function sample() {
     const at = Date.now();
-    const text = await api("/metrics").catch(() => "");
+    // A refusal here leaves the map without rates rather than signing the
+    // person out.
+    const text = await api("/metrics", { signin: true }).catch(() => "");
     const series = new Map();
     for (const line of String(text || "").split("\n")) {
       const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
