@@ -69,7 +69,7 @@ func buildComponents(d Deps) []Component {
 
 	flows := workflow.NewComponent(workflow.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID, Connectors: connectors, Outbound: d.Outbound,
 		BaseURL: d.BaseURL, AppSetting: d.Secrets.Lookup, JS: bridgepkg.JSRunner{Sandbox: js.New(js.Options{})}, Functions: bridgepkg.FunctionCaller{Bridge: bridge},
-		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr(), Tracer: d.Tracer})
+		MaxBody: lim.WorkflowMaxBody, JSON: lim.json(), ExprLimits: lim.expr(), Tracer: d.Tracer, Registerer: d.Registry})
 	flows.Engine().AddTriggerSource(bridge.ServiceBusTriggers())
 	bridge.Engine = flows.Engine()
 

@@ -80,6 +80,9 @@ type Broker struct {
 	notifier notifier
 	// settles commits concurrent callers' settlements together.
 	settles settleGroup
+	// arrived counts the messages committed to each queue and subscription
+	// on this node (see Arrived).
+	arrived arrivals
 
 	// tasks runs the sweeper and the notifier between Start and Stop.
 	tasks lifecycle.Group

@@ -169,6 +169,10 @@ func (b *Broker) insert(ctx context.Context, tx storage.Tx, e Entity, m *Message
 	} else {
 		tx.AfterCommit(func() { b.wakeAt(visible, e.ID) })
 	}
+	if !o.dlq {
+		n := b.arrived.counter(e.Path)
+		tx.AfterCommit(func() { n.Add(1) })
+	}
 	return id, nil
 }
 

@@ -2,10 +2,13 @@ package console_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,26 +64,70 @@ func TestConsoleShowsAFailedRun(t *testing.T) {
 	browser(t)
 	a, base := startApp(t, app.Config{})
 	call(t, "PUT", base+"/admin/v1/workflows/order-intake", failingWorkflow)
-	cb := call(t, "POST", base+"/admin/v1/workflows/order-intake/triggers/manual/listCallbackUrl", "")
-	resp, err := http.Post(cb["value"].(string), "application/json", strings.NewReader(`{"quantity": 3}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		runs := call(t, "GET", base+"/admin/v1/workflows/order-intake/runs", "")
-		if v := runs["value"].([]any); len(v) == 1 && v[0].(map[string]any)["status"] == "Failed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no failed run: %v", runs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	runOnce(t, base, "order-intake", `{"quantity": 3}`, "Failed")
 	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
 	if err != nil {
 		t.Fatal(err)
 	}
 	browsertest.Run(t, "failedrun.mjs", "BASE="+base, "OPERATOR_KEY="+opKey)
+}
+
+// TestConsoleShowsRetriesAndBinaryOutput: an HTTP action is retried twice
+// before a server answers with a PDF; an operator reads the retries as a
+// table and downloads the PDF the action received, byte for byte.
+func TestConsoleShowsRetriesAndBinaryOutput(t *testing.T) {
+	t.Parallel()
+	browser(t)
+	pdf := []byte("%PDF-1.4\n\x00\x01\x02\xff binary content of a statement\n%%EOF\n")
+	var calls atomic.Int32
+	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Write(pdf)
+	}))
+	t.Cleanup(docs.Close)
+	a, base := startApp(t, app.Config{})
+	call(t, "PUT", base+"/admin/v1/workflows/statement", `{
+  "definition": {
+    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
+    "contentVersion": "1.0.0.0",
+    "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}},
+    "actions": {"Fetch_statement": {"type": "Http", "runAfter": {},
+      "inputs": {"method": "GET", "uri": "`+docs.URL+`/statement.pdf", "retryPolicy": {"type": "fixed", "count": 2, "interval": "PT1S"}}}},
+    "outputs": {}
+  },
+  "kind": "Stateful"
+}`)
+	runOnce(t, base, "statement", `{}`, "Succeeded")
+	_, opKey, err := a.Keys().Create(context.Background(), "ops", "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Run(t, "actiondetail.mjs", "BASE="+base, "OPERATOR_KEY="+opKey, "PDF_BASE64="+base64.StdEncoding.EncodeToString(pdf))
+}
+
+// runOnce fires a workflow's manual trigger with body and waits for its one
+// run to end with status.
+func runOnce(t *testing.T, base, workflow, body, status string) {
+	t.Helper()
+	cb := call(t, "POST", base+"/admin/v1/workflows/"+workflow+"/triggers/manual/listCallbackUrl", "")
+	resp, err := http.Post(cb["value"].(string), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		runs := call(t, "GET", base+"/admin/v1/workflows/"+workflow+"/runs", "")
+		if v := runs["value"].([]any); len(v) == 1 && v[0].(map[string]any)["status"] == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s run of %s: %v", status, workflow, runs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

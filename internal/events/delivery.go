@@ -258,6 +258,7 @@ type successes struct {
 	ids   []any
 	subs  []*subRow
 	count map[string]int
+	bySub map[[2]string]int
 }
 
 func (s *successes) add(sub *subRow, batch []claimed) {
@@ -269,6 +270,10 @@ func (s *successes) add(sub *subRow, batch []claimed) {
 		s.count = map[string]int{}
 	}
 	s.count[sub.Props.Destination.EndpointType] += len(batch)
+	if s.bySub == nil {
+		s.bySub = map[[2]string]int{}
+	}
+	s.bySub[[2]string{sub.Topic, sub.Name}] += len(batch)
 }
 
 // release gives claimed deliveries back without an attempt.
@@ -548,6 +553,9 @@ func (r *Router) succeed(ctx context.Context, owner string, done *successes) {
 	}
 	for typ, n := range done.count {
 		r.m.delivered.WithLabelValues(typ).Add(float64(n))
+	}
+	for ts, n := range done.bySub {
+		r.m.bySub.WithLabelValues(ts[0], ts[1]).Add(float64(n))
 	}
 }
 

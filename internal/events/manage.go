@@ -465,7 +465,13 @@ func (r *Router) listDeadLettersHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	out := []map[string]any{}
 	for i := range dls {
-		out = append(out, map[string]any{"sequence": dls[i].Sequence, "deadLetterEvent": dls[i].Record(s.Props.EventDeliverySchema)})
+		dl := map[string]any{"sequence": dls[i].Sequence, "deadLetterEvent": dls[i].Record(s.Props.EventDeliverySchema)}
+		// The trace the event was published under, beside the event (the
+		// event itself carries only what its publisher put in it).
+		if dls[i].Event.Trace != "" {
+			dl["traceparent"] = dls[i].Event.Trace
+		}
+		out = append(out, dl)
 	}
 	server.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
 }

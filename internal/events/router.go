@@ -131,6 +131,7 @@ type Router struct {
 type metrics struct {
 	published  prometheus.Counter
 	delivered  *prometheus.CounterVec
+	bySub      *prometheus.CounterVec
 	failed     *prometheus.CounterVec
 	deadLetter *prometheus.CounterVec
 }
@@ -171,9 +172,11 @@ func New(opts Config) *Router {
 		delivered:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_events_delivered_total", Help: "Events delivered, by endpoint type."}, []string{"endpoint"}),
 		failed:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_events_delivery_failures_total", Help: "Failed delivery attempts, by outcome."}, []string{"outcome"}),
 		deadLetter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_events_dead_lettered_total", Help: "Events dead-lettered or dropped, by reason."}, []string{"reason"}),
+		bySub: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_events_subscription_delivered_total",
+			Help: "Events delivered, by topic and event subscription."}, []string{"topic", "subscription"}),
 	}
 	if reg := opts.Registerer; reg != nil {
-		reg.MustRegister(r.m.published, r.m.delivered, r.m.failed, r.m.deadLetter)
+		reg.MustRegister(r.m.published, r.m.delivered, r.m.failed, r.m.deadLetter, r.m.bySub)
 	}
 	return r
 }

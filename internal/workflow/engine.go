@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -71,6 +72,8 @@ type Config struct {
 	JSON    jsonvalue.Limits
 	// Tracer records runs' and actions' spans (nil: none).
 	Tracer *trace.Recorder
+	// Registerer takes the engine's metrics (nil: not exported).
+	Registerer prometheus.Registerer
 }
 
 // Engine runs workflows.
@@ -96,6 +99,8 @@ type Engine struct {
 	checked map[string]time.Time
 	project Project
 	base    string
+	// runsStarted counts the runs started on this node, by workflow.
+	runsStarted *prometheus.CounterVec
 }
 
 func (e *Engine) setBase(u string) {
@@ -147,7 +152,12 @@ func New(opt Config) *Engine {
 		opt.BaseURL = func() string { return "http://localhost" }
 	}
 	e := &Engine{opt: opt, log: opt.Logger, workflows: map[string]*Loaded{}, runs: map[string]*runState{},
-		sources: map[string]TriggerSource{}, subs: map[string]func(){}}
+		sources: map[string]TriggerSource{}, subs: map[string]func(){},
+		runsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_workflow_runs_total",
+			Help: "Workflow runs started on this node, by workflow."}, []string{"workflow"})}
+	if opt.Registerer != nil {
+		opt.Registerer.MustRegister(e.runsStarted)
+	}
 	// Runs may start before Start (offline tests, a trigger fired in
 	// process); Start adds the background loops.
 	e.group.Start(context.Background())

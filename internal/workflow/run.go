@@ -240,6 +240,9 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 			return nil, fmt.Errorf("create run: %w", err)
 		}
 	}
+	if o.Mocks == nil {
+		e.runsStarted.WithLabelValues(l.Name).Inc()
+	}
 	rs := e.newRunState(l, r, j)
 	rs.mocks, rs.span = o.Mocks, span
 	if r.Status == StatusWaiting {

@@ -77,7 +77,7 @@ func New(cfg Config) *API {
 	a.m.received = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_broker_messages_received_total", Help: "Messages handed out by the broker's HTTP API."}, []string{"api"})
 	a.m.settled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_broker_messages_settled_total", Help: "Settlements through the broker's HTTP API."}, []string{"op"})
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(a.m.sent, a.m.received, a.m.settled)
+		cfg.Registry.MustRegister(a.m.sent, a.m.received, a.m.settled, arrivedCollector{b})
 	}
 	return a
 }
@@ -130,4 +130,18 @@ func (a *API) Routes() []server.Route {
 		{Pattern: "/servicebus/", Name: "servicebus runtime", Access: server.Open, MaxBody: -1, Handler: http.HandlerFunc(a.serveRuntime)},
 	}
 	return append(routes, a.manageRoutes()...)
+}
+
+var arrivedDesc = prometheus.NewDesc("junction_broker_entity_messages_total",
+	"Messages committed to a queue or subscription on this node (forwarded and fanned-out copies where they land), by entity path.", []string{"entity"}, nil)
+
+// arrivedCollector reports the broker's per-entity arrival counts.
+type arrivedCollector struct{ b *broker.Broker }
+
+func (c arrivedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- arrivedDesc }
+
+func (c arrivedCollector) Collect(ch chan<- prometheus.Metric) {
+	for path, n := range c.b.Arrived() {
+		ch <- prometheus.MustNewConstMetric(arrivedDesc, prometheus.CounterValue, float64(n), path)
+	}
 }

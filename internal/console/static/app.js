@@ -3,7 +3,7 @@
 "use strict";
 
 const Console = (() => {
-  const state = { key: sessionStorage.getItem("junction.key") || "", me: null, pages: [] };
+  const state = { key: sessionStorage.getItem("junction.key") || "", me: null, pages: [], turn: 0 };
   const $ = (id) => document.getElementById(id);
 
   // h builds an element: h("td", {class: "x", onclick: fn}, "text", child, ...).
@@ -69,12 +69,15 @@ const Console = (() => {
     $("actions").replaceChildren();
     const el = $("page");
     el.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+    // A page still loading when the person moves on must not replace the
+    // page they moved to.
+    const turn = ++state.turn;
     try {
       const content = h("div");
       await page.render(content, params);
-      el.replaceChildren(content);
+      if (turn === state.turn) el.replaceChildren(content);
     } catch (e) {
-      if (e.status === 401) return;
+      if (e.status === 401 || turn !== state.turn) return;
       el.replaceChildren(h("p", { class: "error" }, e.status === 404 ? "Not available on this server: " + e.message : e.message));
     }
   }
@@ -132,14 +135,33 @@ const Console = (() => {
     if (typeof v === "object") return JSON.stringify(decoded(v));
     return String(v);
   }
-  // fields shows an object as a table of its fields (nested values as
-  // readable JSON), with the raw JSON one click away.
-  function fields(obj, skip) {
-    const rows = Object.entries(obj || {}).filter(([k, v]) => !(skip || []).includes(k) && v !== null && v !== undefined && v !== "");
-    return h("div", {},
-      h("div", { class: "tablewrap" }, h("table", { class: "fields" }, h("tbody", {}, rows.map(([k, v]) =>
-        h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "object" ? h("pre", {}, JSON.stringify(decoded(v), null, 2)) : fieldText(k, v))))))),
-      h("details", { class: "raw" }, h("summary", {}, "Raw JSON"), h("pre", {}, JSON.stringify(obj, null, 2))));
+  // fieldTable shows an object as a table of its fields: nested objects
+  // spread into dotted names ("data.after.name"), lists of plain values
+  // joined, content envelopes decoded; skip names top-level fields to leave
+  // out.
+  function fieldTable(obj, skip) {
+    const rows = flat(decoded(obj || {}), "", [], 0).filter(([k, v]) => !(skip || []).includes(k.split(".")[0]) && v !== null && v !== undefined && v !== "");
+    return h("div", { class: "tablewrap" }, h("table", { class: "fields" }, h("tbody", {}, rows.length === 0
+      ? h("tr", {}, h("td", { class: "muted empty" }, "No fields."))
+      : rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, valueView(k, v)))))));
+  }
+  function flat(obj, prefix, out, depth) {
+    for (const [k, v] of Object.entries(obj)) {
+      const key = prefix ? prefix + "." + k : k;
+      if (v && typeof v === "object" && !Array.isArray(v) && depth < 3 && Object.keys(v).length) flat(v, key, out, depth + 1);
+      else out.push([key, v]);
+    }
+    return out;
+  }
+  function valueView(k, v) {
+    if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) return v.join(", ");
+    if (v && typeof v === "object") return h("pre", {}, JSON.stringify(v, null, 2));
+    return fieldText(k, v);
+  }
+  // fields is fieldTable with the raw JSON (raw, else obj) one click away.
+  function fields(obj, skip, raw) {
+    return h("div", {}, fieldTable(obj, skip),
+      h("details", { class: "raw" }, h("summary", {}, "Raw JSON"), h("pre", {}, JSON.stringify(raw === undefined ? obj : raw, null, 2))));
   }
   function fieldText(k, v) {
     if (typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v)) return when(v);
@@ -165,6 +187,33 @@ const Console = (() => {
     }
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decoded(x)]));
   }
+  // binaries finds the content envelopes in v whose content is binary (not
+  // JSON or text), with where they are ("body", "body.$multipart[0]").
+  function binaries(v, where, out) {
+    out = out || [];
+    if (Array.isArray(v)) v.forEach((x, i) => binaries(x, `${where || ""}[${i}]`, out));
+    else if (v && typeof v === "object") {
+      if (typeof v["$content"] === "string") {
+        const d = decoded(v);
+        if (d && typeof d === "object" && "$content" in d) {
+          out.push({ where: where || "", type: String(v["$content-type"] || ""), base64: v["$content"], size: Math.round(v["$content"].replace(/=+$/, "").length * 3 / 4) });
+        }
+      } else for (const [k, x] of Object.entries(v)) binaries(x, where ? where + "." + k : k, out);
+    }
+    return out;
+  }
+  // saveBase64 saves base64 content as a file of the given type.
+  function saveBase64(b64, type, filename) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const a = h("a", { href: URL.createObjectURL(new Blob([bytes], { type: type || "application/octet-stream" })), download: filename });
+    document.body.append(a); a.click(); a.remove();
+  }
+  function extension(type) {
+    const m = /^[\w.+-]+\/([\w.+-]+)/.exec(type || "");
+    const sub = m ? m[1].toLowerCase() : "";
+    return { pdf: ".pdf", png: ".png", jpeg: ".jpg", gif: ".gif", zip: ".zip", "x-zip-compressed": ".zip", "octet-stream": ".bin",
+      "vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx", "vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx" }[sub] || ".bin";
+  }
   function badge(text) { return h("span", { class: "badge " + text }, text || "unknown"); }
   function json(v) { return h("pre", {}, JSON.stringify(decoded(v), null, 2)); }
   function when(t) { return t ? new Date(t).toLocaleString() : ""; }
@@ -189,5 +238,5 @@ const Console = (() => {
   }
   function canOperate() { return state.me && (state.me.role === "admin" || state.me.role === "operator"); }
 
-  return { h, api, flash, register, route, table, fields, badge, json, when, spark, button, canOperate, state };
+  return { h, api, flash, register, route, table, fields, fieldTable, decoded, binaries, saveBase64, extension, badge, json, when, spark, button, canOperate, state };
 })();

@@ -1,8 +1,9 @@
 // The events page: topics and subscriptions, delivery status per
-// subscription, failing endpoints, dead letters with the last outcome, replay.
+// subscription, failing endpoints, dead letters with the last outcome, replay;
+// a dead-lettered event opens as a table of its fields, with its trace.
 "use strict";
 (() => {
-  const { h, api, flash, register, route, table, badge, json, when, button, canOperate, fields } = Console;
+  const { h, api, flash, register, route, table, when, button, canOperate, fields } = Console;
   const base = "/admin/v1/eventgrid/topics";
   const enc = encodeURIComponent;
 
@@ -39,7 +40,7 @@
     const path = `${base}/${enc(topic)}/eventSubscriptions/${enc(name)}`;
     const [sub, status, dead] = await Promise.all([api(path), api(path + "/deliveryStatus").catch(() => null), api(path + "/deadLetters")]);
     el.append(h("p", {}, h("a", { href: "#/events" }, "Events"), " › ", h("code", {}, topic), " › ", h("strong", {}, name)));
-    el.append(h("h3", {}, "Delivery status"), json(status));
+    el.append(h("h3", {}, "Delivery status"), status ? fields(status) : h("p", { class: "muted" }, "Not reported."));
     el.append(h("h3", {}, `Dead letters (${dead.value.length})`));
     if (canOperate() && dead.value.length) {
       el.append(h("div", { class: "toolbar" }, button("Replay all", async () => {
@@ -47,15 +48,29 @@
         flash(`Replayed ${r.replayed ?? ""} event(s)`); route();
       })));
     }
+    // A dead letter is {sequence, deadLetterEvent, traceparent}; the event
+    // is in the subscription's delivery schema (CloudEvents names are lower
+    // case).
+    const ev = (d) => d.deadLetterEvent || {};
+    const attr = (d, k) => ev(d)[k] ?? ev(d)[k.toLowerCase()];
+    const detail = h("div", { class: "event-detail" });
     el.append(table([
-      { title: "Event", render: (d) => d.id || (d.event && d.event.id) || "" },
-      { title: "Type", render: (d) => d.eventType || d.type || "" },
-      { title: "Reason", render: (d) => h("span", { class: "error" }, d.deadLetterReason || d.deadletterreason || "") },
-      { title: "Attempts", render: (d) => d.deliveryAttempts ?? d.deliveryattempts ?? "" },
-      { title: "Last outcome", render: (d) => d.lastDeliveryOutcome || d.lastdeliveryoutcome || "" },
-      { title: "Last attempt", render: (d) => when(d.lastDeliveryAttemptTime || d.lastdeliveryattempttime) },
-      { title: "Event", render: (d) => h("details", {}, h("summary", {}, "show"), json(d)) },
-    ], dead.value, null, "No dead-lettered events: every event was delivered or is still being retried."));
+      { title: "#", key: "sequence" },
+      { title: "Event", render: (d) => attr(d, "id") || "" },
+      { title: "Type", render: (d) => attr(d, "eventType") || attr(d, "type") || "" },
+      { title: "Subject", render: (d) => attr(d, "subject") || "" },
+      { title: "Reason", render: (d) => h("span", { class: "error" }, attr(d, "deadLetterReason") || "") },
+      { title: "Attempts", render: (d) => attr(d, "deliveryAttempts") ?? "" },
+      { title: "Last outcome", render: (d) => attr(d, "lastDeliveryOutcome") || "" },
+      { title: "Last attempt", render: (d) => when(attr(d, "lastDeliveryAttemptTime")) },
+      { title: "Trace", render: (d) => Console.follow(d.traceparent) },
+    ], dead.value, (d) => {
+      detail.replaceChildren(h("div", { class: "card" },
+        h("h4", {}, "Event ", h("code", {}, attr(d, "id") || ""), " · ", Console.follow(d.traceparent)),
+        fields(ev(d), null, d)));
+      detail.scrollIntoView({ block: "nearest" });
+    }, "No dead-lettered events: every event was delivered or is still being retried."));
+    el.append(detail);
     el.append(h("h3", {}, "Subscription"), fields(sub));
   }
 })();

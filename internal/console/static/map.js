@@ -2,14 +2,18 @@
 // management API (never drawn by hand). Tables, event topics, queues and
 // topics, workflows, functions and jobs are nodes; the routes between them
 // (event subscriptions, triggers, connector actions, job sources and sinks,
-// function bindings) are edges. Each node carries its backlog and failures;
-// an edge whose deliveries fail is drawn red, so an operator sees where a
-// business change goes and where it is stuck.
+// function bindings, Web API callers' writes) are edges. Each node carries
+// its backlog and failures; each edge its live rate, read from the server's
+// own counters at /metrics (messages into a queue or subscription, event
+// deliveries, workflow runs, function invocations), and the backlog where it
+// leads into a queue, subscription or event subscription; an edge whose
+// deliveries fail is drawn red, so an operator sees where a business change
+// goes and where it is stuck.
 "use strict";
 (() => {
   const { h, api, register } = Console;
   const enc = encodeURIComponent;
-  const lanes = ["source", "events", "messaging", "logic", "sink"];
+  const lanes = ["callers", "source", "events", "messaging", "logic", "sink"];
 
   // graph collects nodes and edges by id.
   function graph() {
@@ -23,10 +27,12 @@
         nodes.set(id, n);
         return n;
       },
-      edge(from, to, label, failures) {
+      // extra may name the edge's counter (metric, labels, unit) and backlog;
+      // otherwise both follow from what the edge leads into (see measure).
+      edge(from, to, label, failures, extra) {
         const same = edges.find((e) => e.from === from && e.to === to && e.label === (label || ""));
         if (same) same.failures += failures || 0;
-        else edges.push({ from, to, label: label || "", failures: failures || 0 });
+        else edges.push(Object.assign({ from, to, label: label || "", failures: failures || 0 }, extra || {}));
       },
       // written is the node of a table as a destination: tables appear on the
       // left where their changes start routes, and on the right where routes
@@ -81,8 +87,18 @@
           g.node(src, "table", table ? table[1] : "every table", "source", { link: table ? "#/tables/" + enc(table[1]) : "#/tables" });
           g.edge(src, tid, "changes");
         }
-        g.edge(tid, destination(g, p.destination || {}, fnByURL), s.name, failing);
+        const to = destination(g, p.destination || {}, fnByURL);
+        // Into a queue or topic the edge reads the entity's own arrivals
+        // (and backlog); into anything else, the subscription's deliveries
+        // and the events pending for it.
+        g.edge(tid, to, s.name, failing, /^(queue|sub|topic):/.test(to) ? {} : {
+          counter: { metric: "junction_events_subscription_delivered_total", labels: { topic: t.name, subscription: s.name }, unit: "deliveries/s" },
+          backlog: st.pending || 0, backlogWord: "pending" });
       }
+    }
+    // Web API callers write the tables whose changes start routes.
+    for (const n of [...g.nodes.values()].filter((x) => x.kind === "table" && x.lane === "source")) {
+      g.edge(g.node("webapi", "callers", "Web API callers", "callers", { link: "#/tables" }).id, n.id, "writes");
     }
     for (const w of flows.value || []) {
       const wid = "workflow:" + w.name;
@@ -158,8 +174,8 @@
   function trigger(g, wid, name, t) {
     const type = String(t.type || "").toLowerCase();
     const params = (t.inputs && t.inputs.parameters) || {};
-    if (type === "request") g.edge(g.node("callers", "callers", "HTTP callers", "source").id, wid, "request");
-    else if (type === "recurrence" || type === "slidingwindow") g.edge(g.node("schedule", "schedule", "schedule", "source").id, wid, name);
+    if (type === "request") g.edge(g.node("callers", "callers", "HTTP callers", "callers").id, wid, "request");
+    else if (type === "recurrence" || type === "slidingwindow") g.edge(g.node("schedule", "schedule", "schedule", "callers").id, wid, name);
     else if (params.queueName && literal(params.queueName)) g.edge(g.node("queue:" + params.queueName, "queue", params.queueName, "messaging").id, wid, name);
     else if (params.topicName && literal(params.topicName)) {
       const sub = `sub:${params.topicName}/${params.subscriptionName || ""}`;
@@ -198,8 +214,8 @@
       other = b.queueName ? g.node("queue:" + b.queueName, "queue", b.queueName, "messaging").id
         : b.topicName ? (isTrigger ? g.node(`sub:${b.topicName}/${b.subscriptionName || ""}`, "subscription", `${b.topicName}/${b.subscriptionName || ""}`, "messaging").id
           : g.node("topic:" + b.topicName, "topic", b.topicName, "messaging").id) : "";
-    } else if (type === "httptrigger") other = g.node("callers", "callers", "HTTP callers", "source").id;
-    else if (type === "timertrigger") other = g.node("schedule", "schedule", "schedule", "source").id;
+    } else if (type === "httptrigger") other = g.node("callers", "callers", "HTTP callers", "callers").id;
+    else if (type === "timertrigger") other = g.node("schedule", "schedule", "schedule", "callers").id;
     else if (type.startsWith("eventgrid") && !isTrigger) other = g.node("eventtopic:" + (b.topicName || b.name), "event topic", b.topicName || b.name, "events").id;
     else if ((type === "dataverse" || b.table) && !isTrigger) other = g.written(b.table);
     if (!other) return;
@@ -218,31 +234,124 @@
     return g.node(`${type}:${name}`, kinds[type] || type || "?", name, lane === "source" ? "source" : "sink").id;
   }
 
+  // sample reads the server's counters from /metrics (Prometheus' text
+  // format) as name -> [{labels, value}], with when they were read.
+  async function sample() {
+    const at = Date.now();
+    // A refusal here leaves the map without rates rather than signing the
+    // person out.
+    const text = await api("/metrics", { signin: true }).catch(() => "");
+    const series = new Map();
+    for (const line of String(text || "").split("\n")) {
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+      if (!m || !m[1].startsWith("junction_")) continue;
+      const labels = {};
+      for (const l of (m[2] || "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c);
+      if (!series.has(m[1])) series.set(m[1], []);
+      series.get(m[1]).push({ labels, value: Number(m[3]) });
+    }
+    return { at, series };
+  }
+
+  // total sums a counter's series whose labels match (entity paths compare
+  // without case, as the broker resolves them).
+  function total(smp, c) {
+    let n = 0;
+    for (const x of smp.series.get(c.metric) || []) {
+      if (Object.entries(c.labels).every(([k, v]) => String(x.labels[k] || "").toLowerCase() === String(v).toLowerCase())) n += x.value;
+    }
+    return n;
+  }
+
+  // measure gives each edge its counter and backlog from what it leads
+  // into, unless the route set them: a queue's or subscription's arrivals
+  // and waiting messages, a workflow's runs, a function's invocations.
+  function measure(g) {
+    for (const e of g.edges) {
+      const to = g.nodes.get(e.to);
+      if (!to) continue;
+      if (e.counter === undefined) {
+        e.counter = null;
+        if (to.kind === "queue") e.counter = { metric: "junction_broker_entity_messages_total", labels: { entity: to.name }, unit: "msg/s" };
+        else if (to.kind === "subscription") {
+          const [topic, sub] = to.name.split("/");
+          e.counter = { metric: "junction_broker_entity_messages_total", labels: { entity: `${topic}/subscriptions/${sub}` }, unit: "msg/s" };
+        } else if (to.kind === "workflow") e.counter = { metric: "junction_workflow_runs_total", labels: { workflow: to.name }, unit: "runs/s" };
+        else if (to.kind === "function") e.counter = { metric: "junction_function_invocations_total", labels: { function: to.name }, unit: "runs/s" };
+      }
+      if (e.backlog === undefined && (to.kind === "queue" || to.kind === "subscription")) { e.backlog = to.backlog; e.backlogWord = "waiting"; }
+    }
+  }
+
+  // rates sets each measured edge's rate from two samples (a counter that
+  // went back, a restarted node, reads as 0).
+  function rates(g, before, after) {
+    const secs = Math.max(0.001, (after.at - before.at) / 1000);
+    for (const e of g.edges) if (e.counter) e.rate = Math.max(0, total(after, e.counter) - total(before, e.counter)) / secs;
+  }
+
+  const rateText = (e) => {
+    if (!e.counter || e.rate === undefined) return "";
+    const r = e.rate;
+    return (r === 0 ? "0" : r >= 10 ? Math.round(r).toString() : r >= 0.1 ? r.toFixed(1) : r.toFixed(2)) + " " + e.counter.unit;
+  };
+  const backlogText = (e) => e.backlog === undefined ? "" : `${e.backlog} ${e.backlogWord}`;
+
+  const refreshEvery = 3000;
+
   register({
     id: "map", title: "Integration map", roles: ["operator"],
     async render(el) {
+      let before = await sample();
       const g = await build();
       if (g.nodes.size === 0) {
         el.append(h("p", { class: "muted" }, "Nothing is defined yet: load a project (junction serve --project DIR) to see its routes here."));
         return;
       }
-      el.append(h("p", { class: "muted" }, "Where data goes, read from the running configuration: from what changes or calls (left) ",
+      // Rates need two readings of the counters: the first draw waits for a
+      // second; the map then redraws itself every few seconds while open.
+      await new Promise((ok) => setTimeout(ok, Math.max(0, 1000 - (Date.now() - before.at))));
+      let after = await sample();
+      measure(g);
+      rates(g, before, after);
+      el.append(h("p", { class: "muted" }, "Where data goes, read from the running configuration: from who calls and what changes (left) ",
         "through events and messages to the workflows, functions and jobs that act on it, and what they write (right). ",
-        "Backlogs and failures are live; select a node to open it."));
-      el.append(draw(g));
-      el.append(h("h3", {}, "Routes"), Console.table([
-        { title: "From", render: (e) => label(g, e.from) }, { title: "Via", key: "label" },
-        { title: "To", render: (e) => label(g, e.to) },
-        { title: "Failures", render: (e) => e.failures ? h("span", { class: "error" }, String(e.failures)) : "0" },
-      ], g.edges, null, "No routes."));
+        "Rates are this node's, over the last few seconds, from its metrics; backlogs and failures are live. Select a node to open it."));
+      const holder = h("div");
+      const show = (graph) => holder.replaceChildren(draw(graph), h("h3", {}, "Routes"), routes(graph));
+      show(g);
+      el.append(holder);
+      const tick = async () => {
+        if (!el.isConnected) return;
+        try {
+          const next = await build();
+          before = after;
+          after = await sample();
+          measure(next);
+          rates(next, before, after);
+          if (el.isConnected) show(next);
+        } catch { /* the next tick tries again */ }
+        setTimeout(tick, refreshEvery);
+      };
+      setTimeout(tick, refreshEvery);
     },
   });
 
-  function label(g, id) { const n = g.nodes.get(id); return n ? `${n.kind} ${n.name}` : id; }
+  function routes(g) {
+    return Console.table([
+      { title: "From", render: (e) => label(g, e.from) }, { title: "Via", key: "label" },
+      { title: "To", render: (e) => label(g, e.to) },
+      { title: "Rate", render: rateText },
+      { title: "Backlog", render: backlogText },
+      { title: "Failures", render: (e) => e.failures ? h("span", { class: "error" }, String(e.failures)) : "0" },
+    ], g.edges, null, "No routes.");
+  }
+
+  function label(g, id) { const n = g.nodes.get(id); return n ? (n.kind === "callers" ? n.name : `${n.kind} ${n.name}`) : id; }
 
   // draw lays the nodes out in lanes and joins them with curves.
   function draw(g) {
-    const W = 190, H = 46, GX = 56, GY = 14, PAD = 10;
+    const W = 190, H = 46, GX = 100, GY = 14, PAD = 10;
     const cols = lanes.map((l) => [...g.nodes.values()].filter((n) => n.lane === l).sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name)));
     const pos = new Map();
     cols.forEach((col, i) => col.forEach((n, j) => pos.set(n.id, { x: PAD + i * (W + GX), y: PAD + 22 + j * (H + GY) })));
@@ -255,8 +364,9 @@
       return e;
     };
     const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "map", role: "img", "aria-label": "integration map" });
-    ["Sources", "Events", "Messaging", "Workflows, functions, jobs", "Destinations"].forEach((t, i) =>
+    ["Callers", "Sources", "Events", "Messaging", "Workflows, functions, jobs", "Destinations"].forEach((t, i) =>
       root.append(svg("text", { x: PAD + i * (W + GX), y: PAD + 10, class: "map-lane" }, t)));
+    const labels = new Map();
     for (const e of g.edges) {
       const a = pos.get(e.from), b = pos.get(e.to);
       if (!a || !b) continue;
@@ -265,6 +375,17 @@
       const path = svg("path", { d: `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`, class: "map-edge" + (e.failures ? " failing" : "") },
         svg("title", {}, `${label(g, e.from)} → ${label(g, e.to)} (${e.label})${e.failures ? `: ${e.failures} failing` : ""}`));
       root.append(path);
+      // An edge with something moving or waiting says so where it enters
+      // its node; edges into the same node stack their words upwards (the
+      // same words once: edges into a queue read the queue's arrivals).
+      const words = [rateText(e), backlogText(e)].filter(Boolean).join(" · ");
+      if (e.rate || e.backlog) {
+        const at = labels.get(e.to) || [];
+        labels.set(e.to, at);
+        const same = at.find((l) => l.words === words);
+        if (same) same.edges.push(`${e.from}>${e.to}`);
+        else at.push({ x: x2 - 4, y: y2 - 4 - at.length * 13, words, edges: [`${e.from}>${e.to}`] });
+      }
     }
     for (const n of g.nodes.values()) {
       const p = pos.get(n.id);
@@ -276,6 +397,9 @@
         svg("title", {}, `${n.kind} ${n.name}`));
       if (n.link) box.addEventListener("click", () => { location.hash = n.link; });
       root.append(box);
+    }
+    for (const l of [...labels.values()].flat()) {
+      root.append(svg("text", { x: l.x, y: l.y, class: "map-rate", "text-anchor": "end", "data-edge": l.edges.join(" ") }, l.words));
     }
     return h("div", { class: "map-wrap" }, root);
   }

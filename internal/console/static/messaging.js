@@ -1,8 +1,9 @@
 // The messaging page: queues, topics and subscriptions with their counts,
-// peeked messages, and the dead-letter queue with reasons, resubmit and purge.
+// peeked messages, and the dead-letter queue with reasons, resubmit and purge;
+// a message opens as tables of its fields, with the trace it belongs to.
 "use strict";
 (() => {
-  const { h, api, flash, register, route, table, badge, json, when, button, canOperate } = Console;
+  const { h, api, flash, register, route, table, badge, when, button, canOperate, fieldTable } = Console;
   const base = "/admin/v1/servicebus";
 
   const counts = (e) => (e.properties && e.properties.countDetails) || {};
@@ -74,12 +75,13 @@
       { title: "Description", key: "deadLetterErrorDescription" },
       { title: "Deliveries", key: "deliveryCount" },
       { title: "Enqueued", render: (m) => when(m.enqueuedTime) },
-      { title: "Body", render: (m) => h("details", {}, h("summary", {}, "show"), json(bodyOf(m))) },
       { title: "", render: (m) => canOperate() ? button("Resubmit", async () => {
           await api(path + "/deadletters/resubmit", { method: "POST", body: { sequenceNumbers: [m.sequenceNumber] } });
           flash(`Resubmitted message ${m.sequenceNumber}`); route();
         }, "secondary") : "" },
-    ], dead, null, "No dead-lettered messages."));
+    ], dead, (m) => show(deadDetail, m), "No dead-lettered messages."));
+    const deadDetail = h("div", { class: "msg-detail" });
+    el.append(deadDetail);
 
     const { value: active } = await api(path + "/messages?top=100");
     el.append(h("h3", {}, `Messages (peek, ${active.length})`));
@@ -91,9 +93,30 @@
       { title: "Session", key: "sessionId" },
       { title: "Deliveries", key: "deliveryCount" },
       { title: "Enqueued", render: (m) => when(m.enqueuedTime) },
-      { title: "Trace", render: (m) => Console.follow((m.properties || {})["Diagnostic-Id"] || (m.properties || {}).traceparent) },
-      { title: "Body", render: (m) => h("details", {}, h("summary", {}, "show"), json(bodyOf(m))) },
-    ], active, null, "No messages waiting: every message has been received, or none was sent."));
+      { title: "Trace", render: (m) => Console.follow(traceOf(m)) },
+    ], active, (m) => show(activeDetail, m), "No messages waiting: every message has been received, or none was sent."));
+    const activeDetail = h("div", { class: "msg-detail" });
+    el.append(activeDetail);
+  }
+
+  const traceOf = (m) => (m.properties || {})["Diagnostic-Id"] || (m.properties || {}).traceparent;
+
+  // show opens a message under its list: its broker properties, its
+  // application properties and its body as tables of fields, the raw JSON
+  // one click away.
+  function show(holder, m) {
+    const system = Object.fromEntries(Object.entries(m).filter(([k]) => !["body", "bodyBase64", "properties"].includes(k)));
+    const body = bodyOf(m);
+    holder.replaceChildren(h("div", { class: "card" },
+      h("h4", {}, `Message ${m.sequenceNumber ?? ""} `, h("span", { class: "muted" }, m.messageId || ""), " · ", Console.follow(traceOf(m))),
+      fieldTable(system),
+      h("h4", {}, "Application properties"), fieldTable(m.properties || {}),
+      h("h4", {}, "Body"),
+      body && typeof body === "object" ? fieldTable(body) : h("pre", {}, body === null ? "(empty)" : String(body)),
+      m.bodyBase64 ? Console.button("Download the body", () => Console.saveBase64(m.bodyBase64, m.contentType,
+        `message-${m.sequenceNumber}${Console.extension(m.contentType)}`), "secondary download") : null,
+      h("details", { class: "raw" }, h("summary", {}, "Raw JSON"), h("pre", {}, JSON.stringify(m, null, 2)))));
+    holder.scrollIntoView({ block: "nearest" });
   }
 
   function bodyOf(m) {

@@ -91,18 +91,39 @@
   // actionDetail shows one action's record: status, times, error or the
   // reason it was skipped, inputs, outputs and retries.
   function actionDetail(a, name, id) {
+    return h("div", { class: "card" }, h("h4", {}, a.path, " ", badge(a.status), " ", h("span", { class: "muted" }, duration(a))),
+      actionBody(a, name, id, "Skipped."));
+  }
+
+  // actionBody is what the picture's detail and the tree show of an action:
+  // why it was skipped or its error; its inputs and outputs decoded, each
+  // binary content offered as a download; its retries as a table; and, unless
+  // it was skipped, resubmitting the run from it.
+  function actionBody(a, name, id, skippedText) {
     const skipped = a.status === "Skipped";
-    const parts = [h("h4", {}, a.path, " ", badge(a.status), " ", h("span", { class: "muted" }, duration(a)))];
-    if (skipped) parts.push(h("p", { class: "muted" }, (a.error && a.error.message) || "Skipped."));
+    const parts = [];
+    if (skipped) parts.push(h("p", { class: "muted" }, (a.error && a.error.message) || skippedText));
     else if (a.error) parts.push(h("div", { class: "error" }, "Error"), json(a.error));
-    if (a.inputs !== undefined) parts.push(h("div", { class: "muted" }, "Inputs"), json(a.inputs));
-    if (a.outputs !== undefined) parts.push(h("div", { class: "muted" }, "Outputs"), json(a.outputs));
-    if (a.retryHistory && a.retryHistory.length) parts.push(h("div", { class: "muted" }, `Retries (${a.retryHistory.length})`), json(a.retryHistory));
+    for (const [label, v] of [["Inputs", a.inputs], ["Outputs", a.outputs]]) {
+      if (v === undefined) continue;
+      const files = Console.binaries(v).map((b) => Console.button(`Download ${b.where || label.toLowerCase()} (${b.size} bytes, ${b.type || "binary"})`,
+        () => Console.saveBase64(b.base64, b.type, `${a.name}-${(b.where || label).replace(/[^\w.-]+/g, "_")}${Console.extension(b.type)}`), "secondary download"));
+      parts.push(h("div", { class: "muted" }, label), json(v), files.length ? h("div", { class: "toolbar" }, files) : null);
+    }
+    if (a.retryHistory && a.retryHistory.length) {
+      parts.push(h("div", { class: "muted" }, `Retries (${a.retryHistory.length})`), table([
+        { title: "Attempt", render: (r) => String(a.retryHistory.indexOf(r) + 1) },
+        { title: "Started", render: (r) => when(r.startTime) },
+        { title: "Took", render: (r) => duration(r) },
+        { title: "Code", render: (r) => r.code || "" },
+        { title: "Error", render: (r) => (r.error && (r.error.message || r.error.code)) || "" },
+      ], a.retryHistory));
+    }
     if (!skipped && canOperate()) parts.push(button("Resubmit from this action", async () => {
       const r = await api(`${base}/${enc(name)}/runs/${enc(id)}/resubmit`, { method: "POST", body: { fromAction: a.name } });
       flash("Resubmitted as " + (r.name || r.id || "a new run"));
     }, "secondary"));
-    return h("div", { class: "card" }, parts);
+    return parts;
   }
 
   // tree nests action records by their paths ("Loop#3/Scope/Compose").
@@ -122,17 +143,8 @@
       const head = h("summary", {}, a ? badge(a.status) : "", " ", h("strong", {}, part),
         a && a.code && a.status !== "Succeeded" && !skipped ? h("span", { class: "muted" }, " " + a.code) : "",
         a ? h("span", { class: "muted" }, " " + duration(a)) : "");
-      const body = [];
       // A skipped action did not fail: its runAfter conditions were not met.
-      if (skipped) body.push(h("p", { class: "muted" }, (a.error && a.error.message) || "Skipped: the actions it runs after did not end as it requires."));
-      else if (a && a.error) body.push(h("div", { class: "error" }, "Error"), json(a.error));
-      if (a && a.inputs !== undefined) body.push(h("div", { class: "muted" }, "Inputs"), json(a.inputs));
-      if (a && a.outputs !== undefined) body.push(h("div", { class: "muted" }, "Outputs"), json(a.outputs));
-      if (a && a.retryHistory && a.retryHistory.length) body.push(h("div", { class: "muted" }, `Retries (${a.retryHistory.length})`), json(a.retryHistory));
-      if (a && !skipped && canOperate()) body.push(button("Resubmit from this action", async () => {
-        const r = await api(`${base}/${enc(name)}/runs/${enc(id)}/resubmit`, { method: "POST", body: { fromAction: a.name } });
-        flash("Resubmitted as " + (r.name || r.id || "a new run"));
-      }, "secondary"));
+      const body = a ? actionBody(a, name, id, "Skipped: the actions it runs after did not end as it requires.") : [];
       if (child.children.size) body.push(render(child));
       return h("li", { "data-action": part }, h("details", { open: a && a.status === "Failed" }, head, ...body));
     }));

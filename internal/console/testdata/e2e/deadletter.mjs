@@ -19,6 +19,18 @@ try {
   await page.waitForSelector("h3 >> text=Dead-letter queue (1)");
   await page.waitForSelector("td >> text=ValidationFailed");
   await page.waitForSelector("td >> text=status 'unknown-status' is not a Case status");
+  // The message opens as tables of its fields: the body's fields each on a
+  // row, the raw JSON one click away.
+  await page.click("td >> text=ValidationFailed");
+  const detail = page.locator(".msg-detail .card");
+  const row = async (name) => (await detail.locator("table.fields tr", { has: page.locator(`th:text-is("${name}")`) }).locator("td").innerText()).trim();
+  assert.equal(await row("messageId"), "case-42");
+  assert.equal(await row("deadLetterReason"), "ValidationFailed");
+  assert.equal(await row("ticketnumber"), "CAS-01042");
+  assert.equal(await row("status"), "unknown-status");
+  assert.equal(await detail.locator("details.raw pre").isVisible(), false);
+  await detail.locator("details.raw summary").click();
+  assert.match(await detail.locator("details.raw pre").innerText(), /"messageId": "case-42"/);
   await page.screenshot({ path: SHOTS + "/console-deadletter.png" });
 
   await page.click("td >> button:has-text('Resubmit')");

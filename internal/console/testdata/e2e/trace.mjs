@@ -1,12 +1,14 @@
 // An operator follows a change: from an account's change history to the
 // trace of the update, across the change log, the event router and a
-// workflow whose action failed, and from the failed run back to the same
-// trace. Run by traces_test.go with BASE, OPERATOR_KEY, ACCOUNT, TRACE and
+// workflow whose action failed, and from the failed run and a message the
+// change put on a queue back to the same trace; and from a dead-lettered
+// event to the trace of the contact update it carried. Run by
+// traces_test.go with BASE, OPERATOR_KEY, ACCOUNT, TRACE, CONTACT_TRACE and
 // SHOTS in the environment.
 import { launchBrowser } from "./launch.mjs";
 import assert from "node:assert/strict";
 
-const { BASE, OPERATOR_KEY, ACCOUNT, TRACE, SHOTS } = process.env;
+const { BASE, OPERATOR_KEY, ACCOUNT, TRACE, CONTACT_TRACE, SHOTS } = process.env;
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
@@ -60,6 +62,34 @@ try {
   await page.locator("a.follow").click();
   await page.waitForSelector("table.trace");
   assert.equal(new URL(page.url()).hash, "#/traces/" + TRACE);
+
+  // The message the update put on the audit queue opens as tables of its
+  // fields, and follows to the same trace.
+  const fieldOf = (holder, name) => holder.locator("table.fields tr", { has: page.locator(`th:text-matches("(^|\\.)${name}$")`) }).first().locator("td").innerText();
+  await page.goto(BASE + "/console/#/messaging/queue/audit");
+  await page.locator("#page tr.clickable").first().click();
+  const message = page.locator(".msg-detail .card");
+  assert.equal(await fieldOf(message, "after.name"), "Contoso Ltd");
+  assert.equal(await fieldOf(message, "aeg-subscription-name"), "to-audit");
+  await message.locator("a.follow").click();
+  await page.waitForSelector("table.trace");
+  assert.equal(new URL(page.url()).hash, "#/traces/" + TRACE);
+
+  // A contact's update was dead-lettered on its way to a missing queue: the
+  // event opens as a table of its fields and follows to its trace.
+  await page.goto(BASE + "/console/#/events/records/to-archive");
+  await page.waitForSelector("h3 >> text=Dead letters (1)");
+  const row = await page.locator("#page tr.clickable").first().evaluate((tr) => [...tr.cells].map((td) => td.innerText.trim()));
+  assert.equal(row[2], "Junction.Records.Update", "type: " + row);
+  assert.match(row[4], /\S/, "reason: " + row);
+  assert.equal(row[8], "Follow this change");
+  await page.locator("#page tr.clickable").first().click();
+  const event = page.locator(".event-detail .card");
+  assert.equal(await fieldOf(event, "after.firstname"), "Jo");
+  await event.locator("a.follow").click();
+  await page.waitForSelector("table.trace");
+  assert.equal(new URL(page.url()).hash, "#/traces/" + CONTACT_TRACE);
+  assert.match(await page.locator("#page [role=alert]").innerText(), /failed at Events: deliver records\/to-archive — .*archive/);
 
   // An unknown trace says why it is not there.
   await page.goto(BASE + "/console/#/traces/0123456789abcdef0123456789abcdef");
