@@ -131,6 +131,8 @@ var namedSurfaces = map[string]string{
 	"function http trigger":       "Functions",
 	"function event grid webhook": "Functions",
 	"dataverse webhook":           "Events",
+	"workflow trigger":            "Workflows",
+	"workflow trigger path":       "Workflows",
 }
 
 // surfaceNames are the surfaces the overview always shows, traffic or not.

@@ -149,8 +149,19 @@ func tracedSurface(request string) string {
 	if strings.HasPrefix(path, "/admin/") {
 		return ""
 	}
+	if isWorkflowTrigger(path) {
+		return "Workflows"
+	}
 	if s := surfaceOf(request); s != "Management" {
 		return s
 	}
 	return ""
+}
+
+// isWorkflowTrigger reports whether path is a workflow's request trigger
+// (/api/{workflow}/triggers/{trigger}/invoke[/...]), which shares the /api/
+// prefix with the functions' HTTP triggers.
+func isWorkflowTrigger(path string) bool {
+	parts := strings.SplitN(strings.TrimPrefix(path, "/api/"), "/", 5)
+	return strings.HasPrefix(path, "/api/") && len(parts) >= 4 && parts[0] != "" && parts[1] == "triggers" && parts[2] != "" && parts[3] == "invoke"
 }

@@ -200,44 +200,49 @@ func names(spans []any) []string {
 // same trace, children of the run.
 func TestJobRunJoinsTheTraceThatStartedIt(t *testing.T) {
 	t.Parallel()
-	_, base := apptest.Start(t, storetest.Drivers[0], nil)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte("number,name\nT-1,Traced One\nT-2,Traced Two\n"), 0o644)
-	apptest.Call(t, "PUT", base+"/admin/v1/jobs/traced-import", "k", map[string]any{
-		"source":  map[string]any{"type": "file", "path": dir, "pattern": "*.csv"},
-		"mapping": []any{map[string]any{"to": "accountnumber", "from": "number"}, map[string]any{"to": "name", "from": "name"}},
-		"key":     []string{"accountnumber"},
-		"sink":    map[string]any{"type": "table", "table": "account"},
-	}, 201)
-	const traceID = "5bf92f3577b34da6a3ce929d0e0e4736"
-	req, _ := http.NewRequest("POST", base+"/admin/v1/jobs/traced-import/runs", strings.NewReader(`{"file":"accounts.csv"}`))
-	req.Header.Set("Authorization", "Bearer k")
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		t.Fatalf("start the run: %d", resp.StatusCode)
-	}
-	spans := waitForTrace(t, base, traceID, func(spans []any) bool {
-		n := 0
-		for _, s := range spans {
-			if s.(map[string]any)["name"] == "Create account" {
-				n++
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			_, base := apptest.Start(t, d, nil)
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte("number,name\nT-1,Traced One\nT-2,Traced Two\n"), 0o644)
+			apptest.Call(t, "PUT", base+"/admin/v1/jobs/traced-import", "k", map[string]any{
+				"source":  map[string]any{"type": "file", "path": dir, "pattern": "*.csv"},
+				"mapping": []any{map[string]any{"to": "accountnumber", "from": "number"}, map[string]any{"to": "name", "from": "name"}},
+				"key":     []string{"accountnumber"},
+				"sink":    map[string]any{"type": "table", "table": "account"},
+			}, 201)
+			const traceID = "5bf92f3577b34da6a3ce929d0e0e4736"
+			req, _ := http.NewRequest("POST", base+"/admin/v1/jobs/traced-import/runs", strings.NewReader(`{"file":"accounts.csv"}`))
+			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return n == 2 && findHop(spans, hop{"Jobs", "job traced-import"}) != nil
-	})
-	job := findHop(spans, hop{"Jobs", "job traced-import"})
-	if job["error"] != nil || job["attributes"].(map[string]any)["junction.status"] != "succeeded" {
-		t.Fatalf("job span %v", job)
-	}
-	for _, s := range spans {
-		if m := s.(map[string]any); m["name"] == "Create account" && m["parentSpanId"] != job["spanId"] {
-			t.Fatalf("a row the job wrote is not its child: %v (job %v)", m, job["spanId"])
-		}
+			resp.Body.Close()
+			if resp.StatusCode >= 300 {
+				t.Fatalf("start the run: %d", resp.StatusCode)
+			}
+			spans := waitForTrace(t, base, traceID, func(spans []any) bool {
+				n := 0
+				for _, s := range spans {
+					if s.(map[string]any)["name"] == "Create account" {
+						n++
+					}
+				}
+				return n == 2 && findHop(spans, hop{"Jobs", "job traced-import"}) != nil
+			})
+			job := findHop(spans, hop{"Jobs", "job traced-import"})
+			if job["error"] != nil || job["attributes"].(map[string]any)["junction.status"] != "succeeded" {
+				t.Fatalf("job span %v", job)
+			}
+			for _, s := range spans {
+				if m := s.(map[string]any); m["name"] == "Create account" && m["parentSpanId"] != job["spanId"] {
+					t.Fatalf("a row the job wrote is not its child: %v (job %v)", m, job["spanId"])
+				}
+			}
+		})
 	}
 }

@@ -258,24 +258,28 @@ func (m Message) Clone() Message {
 	return m
 }
 
-// Traced gives each message without a Diagnostic-Id the traceparent of ctx's
-// span, as a Service Bus SDK does when it sends inside a trace. Junction's
-// own senders (workflow actions, function outputs, event deliveries) use it;
-// messages sent by clients keep exactly the properties they were sent with.
+// Traced gives each message that carries no trace context the traceparent
+// of ctx's span, in the Diagnostic-Id and traceparent application
+// properties, as the Service Bus SDKs set them when they send inside a
+// trace. Junction's own senders (workflow actions, function outputs, event
+// deliveries) use it; messages sent by clients keep exactly the properties
+// they were sent with, and a message that already carries a trace context
+// (a received message sent on, say) keeps its own.
 func Traced(ctx context.Context, msgs []Message) []Message {
 	tp := trace.Parent(ctx)
 	if tp == "" {
 		return msgs
 	}
 	for i := range msgs {
-		if _, ok := msgs[i].Properties[trace.DiagnosticID]; ok {
+		if trace.HasProperties(msgs[i].Properties) {
 			continue
 		}
-		p := make(map[string]any, len(msgs[i].Properties)+1)
+		p := make(map[string]any, len(msgs[i].Properties)+2)
 		for k, v := range msgs[i].Properties {
 			p[k] = v
 		}
 		p[trace.DiagnosticID] = tp
+		p[trace.TraceParent] = tp
 		msgs[i].Properties = p
 	}
 	return msgs

@@ -435,8 +435,17 @@ func (r *Router) postWebhook(ctx context.Context, s *subRow, batch []claimed) (i
 	h.Set("aeg-event-type", "Notification")
 	h.Set("aeg-subscription-name", strings.ToUpper(s.Name))
 	h.Set("aeg-delivery-count", strconv.Itoa(batch[0].Attempts))
-	h.Set("aeg-metadata-version", "1")
-	h.Set("aeg-data-version", first.DataVersion)
+	h.Set("aeg-output-event-id", first.ID)
+	// In the CloudEvents schema the metadata version is the spec version
+	// and the data version does not apply, as Event Grid delivers them.
+	if s.Props.EventDeliverySchema == SchemaCloudEvents {
+		h.Set("aeg-metadata-version", "1.0")
+	} else {
+		h.Set("aeg-metadata-version", "1")
+	}
+	if first.DataVersion != "" {
+		h.Set("aeg-data-version", first.DataVersion)
+	}
 	for _, a := range dp.DeliveryAttributeMappings {
 		switch a.Type {
 		case "Static":

@@ -237,7 +237,7 @@ func (p *SubscriptionProperties) normalize(inputSchema string) error {
 		}
 		switch strings.ToLower(a.Name) {
 		case "aeg-event-type", "aeg-subscription-name", "aeg-delivery-count", "aeg-metadata-version", "aeg-data-version",
-			"content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature":
+			"aeg-output-event-id", "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature":
 			return fieldErr(f+".name", "%q is set by the router and cannot be overridden", a.Name)
 		}
 		switch a.Type {

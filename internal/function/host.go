@@ -361,6 +361,8 @@ type Outcome struct {
 	// held are the serviceBus outputs kept back to commit with the
 	// triggering message's complete.
 	held []Output
+	// span is the invocation's span: the held outputs are sent in it.
+	span string
 }
 
 // Invocation statuses.
@@ -399,6 +401,7 @@ func (h *Host) run(ctx context.Context, f *fn, t Trigger, holdSend bool) *Outcom
 	ctx, span := h.opts.Tracer.BeginFrom(ctx, t.Trace, "Functions", "function "+f.def.Name)
 	span.Kind(trace.KindConsumer).Set("junction.function", f.def.Name).Set("junction.invocation_id", out.InvocationID).
 		Set("junction.trigger", t.Type)
+	out.span = span.Context().String()
 	defer func() {
 		out.Duration = time.Since(out.started)
 		span.End(out.Err)

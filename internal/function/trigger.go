@@ -163,7 +163,9 @@ func (h *Host) process(ctx context.Context, f *fn, e Entity, m *Message) {
 		if h.opts.Store != nil {
 			record = func(tx store.Tx) error { return h.history.insert(settleCtx, tx, rec) }
 		}
-		err := h.committer.CompleteWith(settleCtx, e, m, out.held, record)
+		// The held outputs leave in the invocation's span, as the ones sent
+		// at once do.
+		err := h.committer.CompleteWith(trace.Remote(settleCtx, out.span), e, m, out.held, record)
 		if err == nil {
 			h.observe(f, out)
 			return

@@ -2,7 +2,8 @@
 // A span context travels as W3C Trace Context (`traceparent`): in HTTP
 // headers, in the change log beside each change, in the CloudEvents
 // distributed-tracing extension of an event, in a broker message's
-// `Diagnostic-Id` application property (as the Service Bus SDKs set it), and
+// `Diagnostic-Id` and `traceparent` application properties (as the Service
+// Bus SDKs set them), and
 // in a workflow run's and a function invocation's record. Each hop records a
 // span through a Recorder, which keeps the spans in the store (read back by
 // trace id) and, when an OTLP endpoint is set, exports them to it.
@@ -155,21 +156,42 @@ func (t Transport) CloseIdleConnections() {
 	}
 }
 
-// DiagnosticID is the application property that carries a Service Bus
-// message's trace context, as the Service Bus SDKs set it (a traceparent).
-const DiagnosticID = "Diagnostic-Id"
+// DiagnosticID and TraceParent are the application properties that carry a
+// Service Bus message's trace context, as the Service Bus SDKs set them: the
+// same traceparent in both (Diagnostic-Id is the name every SDK reads and
+// writes; the Python SDK writes traceparent too and reads it first).
+const (
+	DiagnosticID = "Diagnostic-Id"
+	TraceParent  = "traceparent"
+)
 
-// FromProperties is the traceparent a message carries in its Diagnostic-Id
-// (or traceparent) application property, or "".
+// FromProperties is the traceparent a message carries in its traceparent
+// (else Diagnostic-Id) application property, or "" when neither holds a
+// valid one. Names match in any case: a REST sender's custom properties
+// are HTTP headers, whose case is not kept.
 func FromProperties(props map[string]any) string {
-	for _, k := range []string{DiagnosticID, "traceparent"} {
-		if s, ok := props[k].(string); ok {
-			if c, ok := Parse(s); ok {
-				return c.String()
+	for _, name := range []string{TraceParent, DiagnosticID} {
+		for k, v := range props {
+			if s, ok := v.(string); ok && strings.EqualFold(k, name) {
+				if c, ok := Parse(s); ok {
+					return c.String()
+				}
 			}
 		}
 	}
 	return ""
+}
+
+// HasProperties reports whether a message's application properties name a
+// trace context (a traceparent or Diagnostic-Id property, valid or not): a
+// sender that has set its own is not given another.
+func HasProperties(props map[string]any) bool {
+	for k := range props {
+		if strings.EqualFold(k, TraceParent) || strings.EqualFold(k, DiagnosticID) {
+			return true
+		}
+	}
+	return false
 }
 
 // Remote returns ctx carrying the traceparent tp, stored beside work by an

@@ -1,96 +1,23 @@
 package trace_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"junction/internal/trace"
+	"junction/internal/trace/collectortest"
 )
-
-// collector runs the OpenTelemetry Collector that scripts/deps/trace.sh
-// builds (OTLP/HTTP receiver, debug exporter at detailed verbosity) and
-// returns its OTLP endpoint and what it printed so far.
-func collector(t *testing.T) (string, func() string) {
-	t.Helper()
-	bin, _ := filepath.Abs("testdata/otelcol/otelcol")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the test collector is missing (make deps builds it): %v", err)
-		}
-		t.Skip("the test collector is not built: run make deps (scripts/deps/trace.sh)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cfg := filepath.Join(t.TempDir(), "otelcol.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: %s
-exporters:
-  debug:
-    verbosity: detailed
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [debug]
-`, addr)), 0o644)
-	var mu sync.Mutex
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "--config", "file:"+cfg)
-	w := writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return out.Write(p)
-	})
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	read := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return out.String()
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(read(), "Everything is ready") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the collector did not start:\n%s", read())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return "http://" + addr, read
-}
-
-type writerFunc func(p []byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // TestOTLPExportToCollector: with an OTLP endpoint, recorded spans reach a
 // real OpenTelemetry Collector with their trace, parent, kind, attributes
 // and error status.
 func TestOTLPExportToCollector(t *testing.T) {
 	t.Parallel()
-	endpoint, printed := collector(t)
+	endpoint, printed := collectortest.Start(t, os.Getenv("CI") == "true")
 	ctx := context.Background()
 	exp, err := trace.NewOTLP(ctx, endpoint, "junction", "test")
 	if err != nil {

@@ -237,3 +237,35 @@ func BenchmarkSpan(b *testing.B) {
 		})
 	}
 }
+
+// TestMessageProperties: a message's trace context is read from its
+// traceparent application property first, then Diagnostic-Id (as the newer
+// Service Bus SDKs read them), in any case of the name (REST custom
+// properties are HTTP headers), skipping invalid values.
+func TestMessageProperties(t *testing.T) {
+	t.Parallel()
+	const a = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	const b = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, c := range []struct {
+		props map[string]any
+		want  string
+		has   bool
+	}{
+		{map[string]any{"Diagnostic-Id": a}, a, true},
+		{map[string]any{"traceparent": b, "Diagnostic-Id": a}, b, true},
+		{map[string]any{"Traceparent": b}, b, true},
+		{map[string]any{"diagnostic-id": a}, a, true},
+		{map[string]any{"traceparent": "not one", "Diagnostic-Id": a}, a, true},
+		{map[string]any{"Diagnostic-Id": "|abc.1."}, "", true}, // the SDKs' old hierarchical id
+		{map[string]any{"Diagnostic-Id": 42}, "", true},
+		{map[string]any{"other": a}, "", false},
+		{nil, "", false},
+	} {
+		if got := trace.FromProperties(c.props); got != c.want {
+			t.Errorf("FromProperties(%v) = %q, want %q", c.props, got, c.want)
+		}
+		if got := trace.HasProperties(c.props); got != c.has {
+			t.Errorf("HasProperties(%v) = %v, want %v", c.props, got, c.has)
+		}
+	}
+}

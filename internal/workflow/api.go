@@ -156,8 +156,7 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), e.opt.SyncTimeout)
 		defer cancel()
 		resp, err := handles[0].Response(ctx)
-		w.Header().Set("x-ms-workflow-run-id", handles[0].ID)
-		w.Header().Set("x-ms-workflow-name", name)
+		setRunHeaders(w.Header(), name, handles[0])
 		if err != nil {
 			writeLogicError(w, http.StatusGatewayTimeout, "GatewayTimeout", fmt.Sprintf("The workflow run '%s' did not answer within %s; it keeps running.", handles[0].ID, e.opt.SyncTimeout))
 			return
@@ -173,13 +172,20 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 	for i, h := range handles {
 		ids[i] = h.ID
 	}
-	w.Header().Set("x-ms-workflow-run-id", ids[0])
-	w.Header().Set("x-ms-workflow-name", name)
+	setRunHeaders(w.Header(), name, handles[0])
 	w.Header().Set("Location", status(handles[0]))
 	w.WriteHeader(http.StatusAccepted)
 	if len(ids) > 1 {
 		_ = json.NewEncoder(w).Encode(map[string]any{"runs": ids})
 	}
+}
+
+// setRunHeaders names the run a request trigger started, as Logic Apps
+// answers a trigger call: its run id, workflow and client tracking id.
+func setRunHeaders(h http.Header, workflow string, run *Handle) {
+	h.Set("x-ms-workflow-run-id", run.ID)
+	h.Set("x-ms-workflow-name", workflow)
+	h.Set("x-ms-client-tracking-id", run.ClientTrackingID())
 }
 
 func writeResponse(w http.ResponseWriter, resp *Response) {
@@ -480,7 +486,9 @@ func (e *Engine) apiRunTrigger(w http.ResponseWriter, r *http.Request) {
 
 func runView(r *Run) map[string]any {
 	v := map[string]any{"name": r.ID, "workflow": r.Workflow, "status": r.Status, "startTime": fmtTime(r.StartTime),
-		"trigger": r.Trigger, "clientTrackingId": r.ClientTrackingID}
+		"trigger": r.Trigger, "clientTrackingId": r.ClientTrackingID,
+		// As a Logic Apps run shows it (properties.correlation).
+		"correlation": map[string]any{"clientTrackingId": r.ClientTrackingID}}
 	if p, ok := r.Trigger["parent"]; ok {
 		v["parentRun"] = p // the run whose Workflow action started this one
 	}

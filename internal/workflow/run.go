@@ -116,6 +116,10 @@ type Handle struct {
 	rs      *runState
 }
 
+// ClientTrackingID is the run's client tracking id: the trigger's
+// x-ms-client-tracking-id header or correlation expression, else the run id.
+func (h *Handle) ClientTrackingID() string { return h.rs.run.ClientTrackingID }
+
 // Response waits for the run's Response action, or returns nil when the run
 // ends without one.
 func (h *Handle) Response(ctx context.Context) (*Response, error) {

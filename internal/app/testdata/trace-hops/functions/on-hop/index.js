@@ -1,0 +1,3 @@
+module.exports = async function (context, message) {
+    context.bindings.out = "seen " + message;
+};
