@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"junction/internal/trace"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"junction/internal/broker"
 	"junction/internal/connector/servicebus"
+	"junction/internal/lifecycle"
 	"junction/internal/workflow"
 )
 
@@ -64,7 +65,11 @@ func sbEntity(t *workflow.Trigger) (path string, autoComplete bool, err error) {
 // when its runtimeConfiguration.concurrency.runs sets no limit.
 const DefaultTriggerLoops = 16
 
-func (s ServiceBusTriggers) Subscribe(ctx context.Context, sub workflow.Subscription) (func(), error) {
+// Subscribe implements workflow.TriggerSource: the receive loops run on a
+// lifecycle group of their own until the returned function stops them,
+// waiting within its context's deadline for a batch in flight to be
+// recorded and settled.
+func (s ServiceBusTriggers) Subscribe(ctx context.Context, sub workflow.Subscription) (func(context.Context) error, error) {
 	path, auto, err := sbEntity(sub.Def)
 	if err != nil {
 		return nil, err
@@ -82,12 +87,10 @@ func (s ServiceBusTriggers) Subscribe(ctx context.Context, sub workflow.Subscrip
 	if rc := sub.Def.RuntimeConfiguration; rc != nil && rc.Concurrency != nil && rc.Concurrency.Runs > 0 {
 		loops = min(loops, rc.Concurrency.Runs)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for range loops {
-		wg.Go(func() { s.b.receiveLoop(ctx, sub, path, auto, max) })
-	}
-	return func() { cancel(); wg.Wait() }, nil
+	g := new(lifecycle.Group)
+	receive := func(ctx context.Context) { s.b.receiveLoop(ctx, sub, path, auto, max) }
+	g.Start(ctx, slices.Repeat([]func(context.Context){receive}, loops)...)
+	return g.Stop, nil
 }
 
 func (b *Bridge) receiveLoop(ctx context.Context, sub workflow.Subscription, path string, auto bool, max int) {

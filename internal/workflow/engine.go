@@ -86,7 +86,7 @@ type Engine struct {
 	workflows map[string]*Loaded
 	runs      map[string]*runState // runs executing on this node
 	sources   map[string]TriggerSource
-	subs      map[string]func() // workflow/trigger -> unsubscribe
+	subs      map[string]func(context.Context) error // workflow/trigger -> unsubscribe
 
 	// group runs the engine's goroutines, runs and background loops alike,
 	// from New until Stop; ctx is its context, which runs derive from.
@@ -152,7 +152,7 @@ func New(opt Config) *Engine {
 		opt.BaseURL = func() string { return "http://localhost" }
 	}
 	e := &Engine{opt: opt, log: opt.Logger, workflows: map[string]*Loaded{}, runs: map[string]*runState{},
-		sources: map[string]TriggerSource{}, subs: map[string]func(){},
+		sources: map[string]TriggerSource{}, subs: map[string]func(context.Context) error{},
 		runsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "junction_workflow_runs_total",
 			Help: "Workflow runs started on this node, by workflow."}, []string{"workflow"})}
 	if opt.Registerer != nil {
@@ -308,16 +308,16 @@ func (e *Engine) Deploy(ctx context.Context, l *Loaded, source string) error {
 // Remove deletes a workflow; its run history stays until retention.
 func (e *Engine) Remove(ctx context.Context, name string) (bool, error) {
 	// Its triggers stop first, so none places a cursor again once dropped.
+	// They stop outside the lock: a trigger firing right now takes it to
+	// start its run.
 	e.mu.Lock()
 	_, found := e.workflows[name]
 	delete(e.workflows, name)
-	for k, unsub := range e.subs {
-		if strings.HasPrefix(k, name+"/") {
-			unsub()
-			delete(e.subs, k)
-		}
-	}
+	unsubs := e.takeSubs(name + "/")
 	e.mu.Unlock()
+	if err := unsubscribe(ctx, unsubs); err != nil {
+		return found, fmt.Errorf("stop the triggers of workflow %s: %w", name, err)
+	}
 	if e.opt.Store != nil {
 		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
 			res, err := tx.Exec(ctx, `DELETE FROM wf_workflows WHERE name = ?`, name)
@@ -418,12 +418,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	first := !e.stopped
 	e.stopped = true
-	for k, unsub := range e.subs {
-		unsub()
-		delete(e.subs, k)
-	}
+	unsubs := e.takeSubs("")
 	killed := e.killed
 	e.mu.Unlock()
+	// Triggers stop outside the lock: one firing now takes it to start its
+	// run, and its source waits for it within ctx's deadline.
+	if err := unsubscribe(ctx, unsubs); err != nil {
+		return fmt.Errorf("workflow triggers did not stop: %w", err)
+	}
 	if err := e.group.Stop(ctx); err != nil {
 		return fmt.Errorf("workflow runs did not pause: %w", err)
 	}

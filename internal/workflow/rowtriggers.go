@@ -90,7 +90,7 @@ var messageCodes = map[int][]string{
 // Subscribe implements TriggerSource. The trigger's cursor is placed where
 // the log ends now, when the workflow is deployed, not when the reader
 // first gets to it: a change made right after the deployment fires it.
-func (r *RowTriggers) Subscribe(ctx context.Context, sub Subscription) (func(), error) {
+func (r *RowTriggers) Subscribe(ctx context.Context, sub Subscription) (func(context.Context) error, error) {
 	_, p := ConnectorInputs(sub.Def)
 	get := func(k string) any {
 		if v, ok := p["subscriptionRequest/"+k]; ok {
@@ -130,10 +130,11 @@ func (r *RowTriggers) Subscribe(ctx context.Context, sub Subscription) (func(), 
 	r.subs[key] = rs
 	r.mu.Unlock()
 	r.poke()
-	return func() {
+	return func(context.Context) error {
 		r.mu.Lock()
 		delete(r.subs, key)
 		r.mu.Unlock()
+		return nil
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -27,8 +28,35 @@ type TriggerSource interface {
 	// share a type, such as "serviceprovider").
 	Match(t *Trigger) bool
 	// Subscribe starts delivering events for a workflow's trigger until the
-	// returned function is called.
-	Subscribe(ctx context.Context, sub Subscription) (unsubscribe func(), err error)
+	// returned function is called. Unsubscribe waits for deliveries in
+	// flight within its context's deadline, whose error it returns if they
+	// have not ended by then; the engine never holds its lock across it, so
+	// a delivery may start a run while it waits.
+	Subscribe(ctx context.Context, sub Subscription) (unsubscribe func(ctx context.Context) error, err error)
+}
+
+// takeSubs removes and returns the unsubscribe functions of the triggers
+// whose key starts with prefix ("" for all); the caller holds e.mu and calls
+// them once it has let go of it.
+func (e *Engine) takeSubs(prefix string) []func(context.Context) error {
+	var out []func(context.Context) error
+	for k, unsub := range e.subs {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, unsub)
+			delete(e.subs, k)
+		}
+	}
+	return out
+}
+
+// unsubscribe stops triggers within ctx's deadline, all of them even when
+// one fails.
+func unsubscribe(ctx context.Context, unsubs []func(context.Context) error) error {
+	var errs []error
+	for _, unsub := range unsubs {
+		errs = append(errs, unsub(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // Subscription is one workflow trigger a source delivers to.
@@ -57,12 +85,16 @@ func (e *Engine) arm(ctx context.Context, l *Loaded) error {
 	for name, t := range l.Def.Triggers {
 		key := l.Name + "/" + name
 		e.mu.Lock()
+		var old []func(context.Context) error
 		if unsub, ok := e.subs[key]; ok {
-			unsub()
+			old = append(old, unsub)
 			delete(e.subs, key)
 		}
 		src := e.sources[strings.ToLower(t.Type)]
 		e.mu.Unlock()
+		if err := unsubscribe(ctx, old); err != nil {
+			return fmt.Errorf("stop trigger %s of workflow %s: %w", name, l.Name, err)
+		}
 		switch {
 		case strings.EqualFold(t.Type, "Recurrence"), isSlidingWindow(t):
 			if err := e.armSchedule(ctx, l, name, t); err != nil {
@@ -85,8 +117,15 @@ func (e *Engine) arm(ctx context.Context, l *Loaded) error {
 				return fmt.Errorf("subscribe trigger %s of workflow %s: %w", name, l.Name, err)
 			}
 			e.mu.Lock()
-			e.subs[key] = unsub
+			stopped := e.stopped
+			if !stopped {
+				e.subs[key] = unsub
+			}
 			e.mu.Unlock()
+			if stopped {
+				// Stop ran while it subscribed and did not see it.
+				return unsub(ctx)
+			}
 		}
 	}
 	return nil

@@ -164,11 +164,11 @@ func (rc *rowChanges) Match(t *Trigger) bool {
 	host, _ := in["host"].(map[string]any)
 	return host["operationId"] == "SubscribeWebhookTrigger"
 }
-func (rc *rowChanges) Subscribe(_ context.Context, sub Subscription) (func(), error) {
+func (rc *rowChanges) Subscribe(_ context.Context, sub Subscription) (func(context.Context) error, error) {
 	rc.mu.Lock()
 	rc.subs = append(rc.subs, sub)
 	rc.mu.Unlock()
-	return func() {}, nil
+	return func(context.Context) error { return nil }, nil
 }
 
 // change delivers one modified row to every subscription whose filtering
