@@ -229,7 +229,7 @@ func (h *Host) Start(ctx context.Context) error {
 		return nil
 	}
 	runCtx := h.workers.Context()
-	h.history.start()
+	h.history.start(ctx)
 	fail := func(err error) error {
 		h.stop(ctx)
 		return err

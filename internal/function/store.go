@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"junction/internal/function/js"
+	"junction/internal/lifecycle"
 	"junction/internal/store"
 )
 
@@ -169,13 +170,13 @@ type invocationRecord struct {
 // message-triggered invocation whose message was completed is not among
 // them, as it is written in the complete's own transaction (see Committer).
 type history struct {
-	st   store.Store
-	node string
-	log  *slog.Logger
-	in   chan any // invocationRecord or flush request
-	done chan struct{}
-	mu   sync.RWMutex
-	run  bool
+	st     store.Store
+	node   string
+	log    *slog.Logger
+	worker lifecycle.Worker
+	mu     sync.RWMutex
+	run    bool
+	in     chan any // invocationRecord or flush request, while run
 }
 
 type flushReq chan struct{}
@@ -184,16 +185,16 @@ func newHistory(st store.Store, node string, log *slog.Logger) *history {
 	return &history{st: st, node: node, log: log}
 }
 
-func (hs *history) start() {
+func (hs *history) start(ctx context.Context) {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if hs.run || hs.st == nil {
 		return
 	}
 	hs.run = true
-	hs.in = make(chan any, 4096)
-	hs.done = make(chan struct{})
-	go hs.loop(hs.in, hs.done)
+	in := make(chan any, 4096)
+	hs.in = in
+	hs.worker.Start(ctx, func(ctx context.Context) { hs.loop(ctx, in) })
 }
 
 func (hs *history) record(r invocationRecord) {
@@ -232,57 +233,55 @@ func (hs *history) flush(ctx context.Context) {
 	}
 }
 
+// stop ends the writer, which writes what was handed in first; within
+// ctx's deadline. Records that come after are written synchronously.
 func (hs *history) stop(ctx context.Context) error {
 	hs.mu.Lock()
-	if !hs.run {
-		hs.mu.Unlock()
-		return nil
-	}
-	hs.mu.Unlock()
-	hs.flush(ctx)
-	hs.mu.Lock()
 	hs.run = false
-	close(hs.in)
-	done := hs.done
 	hs.mu.Unlock()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	return hs.worker.Stop(ctx)
+}
+
+// loop writes records in batches until ctx ends, then writes what is
+// still queued: nothing is queued once stop has set run.
+func (hs *history) loop(ctx context.Context, in chan any) {
+	for {
+		select {
+		case item := <-in:
+			hs.batch(in, item, false)
+		case <-ctx.Done():
+			hs.batch(in, nil, true)
+			return
+		}
 	}
 }
 
-func (hs *history) loop(in chan any, done chan struct{}) {
-	defer close(done)
-	for item := range in {
-		var batch []invocationRecord
-		var waiters []flushReq
-		add := func(it any) {
-			switch x := it.(type) {
-			case invocationRecord:
-				batch = append(batch, x)
-			case flushReq:
-				waiters = append(waiters, x)
-			}
+// batch writes item and what else is queued, up to 512 records (all of it
+// when all is set), and answers the flush requests among them.
+func (hs *history) batch(in chan any, item any, all bool) {
+	var batch []invocationRecord
+	var waiters []flushReq
+	add := func(it any) {
+		switch x := it.(type) {
+		case invocationRecord:
+			batch = append(batch, x)
+		case flushReq:
+			waiters = append(waiters, x)
 		}
-		add(item)
-	drain:
-		for len(batch) < 512 {
-			select {
-			case it, ok := <-in:
-				if !ok {
-					break drain
-				}
-				add(it)
-			default:
-				break drain
-			}
+	}
+	add(item)
+drain:
+	for all || len(batch) < 512 {
+		select {
+		case it := <-in:
+			add(it)
+		default:
+			break drain
 		}
-		hs.write(batch)
-		for _, w := range waiters {
-			close(w)
-		}
+	}
+	hs.write(batch)
+	for _, w := range waiters {
+		close(w)
 	}
 }
 
