@@ -392,23 +392,20 @@ func publishTx(ctx context.Context, tx store.Tx, topic string, evs []Event, now 
 			args = append(args, topic, string(p.body), len(p.body), nowUS, i)
 		}
 		sb.WriteString(" RETURNING seq, ord")
-		rows, err := tx.Query(ctx, sb.String(), args...)
+		type stored struct {
+			seq int64
+			ord int
+		}
+		got, err := store.Collect(ctx, tx, func(rows *sql.Rows) (s stored, err error) {
+			err = rows.Scan(&s.seq, &s.ord)
+			return s, err
+		}, sb.String(), args...)
 		if err != nil {
 			return 0, fmt.Errorf("store events: %w", err)
 		}
 		seqs := make([]int64, len(chunk))
-		for rows.Next() {
-			var seq int64
-			var ord int
-			if err := rows.Scan(&seq, &ord); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			seqs[ord] = seq
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, err
+		for _, s := range got {
+			seqs[s.ord] = s.seq
 		}
 		var dsb strings.Builder
 		var dargs []any

@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -244,29 +245,30 @@ func (s *Service) Watch(ctx context.Context) {
 func (s *Service) StopWatching(ctx context.Context) error { return s.watcher.Stop(ctx) }
 
 func loadDefs(ctx context.Context, q store.Querier) (map[string]*Table, error) {
-	rows, err := q.Query(ctx, "SELECT name, definition, custom FROM records_tables ORDER BY name")
+	type stored struct {
+		name, def string
+		custom    int64
+	}
+	defs, err := store.Collect(ctx, q, func(rows *sql.Rows) (d stored, err error) {
+		err = rows.Scan(&d.name, &d.def, &d.custom)
+		return d, err
+	}, "SELECT name, definition, custom FROM records_tables ORDER BY name")
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]*Table{}
-	for rows.Next() {
-		var name, def string
-		var custom int64
-		if err := rows.Scan(&name, &def, &custom); err != nil {
-			return nil, err
-		}
+	out := make(map[string]*Table, len(defs))
+	for _, d := range defs {
 		t := &Table{}
-		if err := json.Unmarshal([]byte(def), t); err != nil {
-			return nil, fmt.Errorf("table %s: %w", name, err)
+		if err := json.Unmarshal([]byte(d.def), t); err != nil {
+			return nil, fmt.Errorf("table %s: %w", d.name, err)
 		}
-		t.Custom = custom == 1
+		t.Custom = d.custom == 1
 		if err := t.Prepare(nil); err != nil {
 			return nil, err
 		}
-		out[name] = t
+		out[d.name] = t
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Table returns a table by logical name.

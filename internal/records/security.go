@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"crypto/sha1"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -438,7 +439,14 @@ func (s *Service) Grants(ctx context.Context, userID string, admin bool) (*Grant
 		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM "rec_systemuserroles" WHERE systemuserid = ?`, userID).Scan(&g.RoleCount); err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT p.name, rp.privilegedepthmask FROM "rec_systemuserroles" ur
+		type privilege struct {
+			name  string
+			depth int64
+		}
+		privs, err := store.Collect(ctx, q, func(rows *sql.Rows) (p privilege, err error) {
+			err = rows.Scan(&p.name, &p.depth)
+			return p, err
+		}, `SELECT p.name, rp.privilegedepthmask FROM "rec_systemuserroles" ur
 			JOIN "rec_role" r ON r.roleid = ur.roleid
 			JOIN "rec_roleprivileges" rp ON rp.roleid = ur.roleid
 			JOIN "rec_privilege" p ON p.privilegeid = rp.privilegeid
@@ -446,17 +454,8 @@ func (s *Service) Grants(ctx context.Context, userID string, admin bool) (*Grant
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var name string
-			var d int64
-			if err := rows.Scan(&name, &d); err != nil {
-				return err
-			}
-			g.depth[name] = max(g.depth[name], d)
-		}
-		if err := rows.Err(); err != nil {
-			return err
+		for _, p := range privs {
+			g.depth[p.name] = max(g.depth[p.name], p.depth)
 		}
 		return g.loadShares(ctx, q)
 	})

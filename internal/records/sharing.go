@@ -82,23 +82,24 @@ func (g *Grants) Shared(t *Table, id string) int64 {
 }
 
 func (g *Grants) loadShares(ctx context.Context, q store.Querier) error {
-	rows, err := q.Query(ctx, `SELECT objecttypecode, objectid, accessrightsmask FROM "rec_principalobjectaccess" WHERE principalid = ?`, g.UserID)
+	type share struct {
+		table, id string
+		mask      int64
+	}
+	shares, err := store.Collect(ctx, q, func(rows *sql.Rows) (s share, err error) {
+		err = rows.Scan(&s.table, &s.id, &s.mask)
+		return s, err
+	}, `SELECT objecttypecode, objectid, accessrightsmask FROM "rec_principalobjectaccess" WHERE principalid = ?`, g.UserID)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var table, id string
-		var mask int64
-		if err := rows.Scan(&table, &id, &mask); err != nil {
-			return err
-		}
+	for _, s := range shares {
 		if g.shares == nil {
 			g.shares = map[string]int64{}
 		}
-		g.shares[table+"/"+strings.ToLower(id)] |= mask
+		g.shares[s.table+"/"+strings.ToLower(s.id)] |= s.mask
 	}
-	return rows.Err()
+	return nil
 }
 
 // SharedReadSQL is the condition, on alias's rows of t, that they are shared

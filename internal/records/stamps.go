@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"junction/internal/store"
@@ -10,19 +11,20 @@ import (
 // TableStamps returns when each table's definition last changed (Unix
 // microseconds), for metadata change tracking (RetrieveMetadataChanges).
 func (s *Service) TableStamps(ctx context.Context, q store.Querier) (map[string]int64, error) {
-	rows, err := q.Query(ctx, "SELECT name, updated_at FROM records_tables")
+	type stamp struct {
+		name string
+		at   int64
+	}
+	stamps, err := store.Collect(ctx, q, func(rows *sql.Rows) (st stamp, err error) {
+		err = rows.Scan(&st.name, &st.at)
+		return st, err
+	}, "SELECT name, updated_at FROM records_tables")
 	if err != nil {
 		return nil, fmt.Errorf("table stamps: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var name string
-		var at int64
-		if err := rows.Scan(&name, &at); err != nil {
-			return nil, err
-		}
-		out[name] = at
+	out := make(map[string]int64, len(stamps))
+	for _, st := range stamps {
+		out[st.name] = st.at
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"database/sql"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -467,11 +468,6 @@ func (h *Handler) fetchXML(w http.ResponseWriter, rq *req, t *records.Table, fx 
 	resp := map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName}
 	err = h.read(rq, func(qr store.Querier) error {
 		ctx := rq.r.Context()
-		rows, err := qr.Query(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("fetchxml %s: %w", t.Name, err)
-		}
-		defer rows.Close()
 		widths := []int{records.SelectWidth(t)}
 		for _, l := range p.links {
 			widths = append(widths, records.SelectWidth(l.t))
@@ -480,16 +476,15 @@ func (h *Handler) fetchXML(w http.ResponseWriter, rq *req, t *records.Table, fx 
 		for _, n := range widths {
 			total += n
 		}
-		var mains []records.Row
-		var linked [][]records.Row
-		for rows.Next() {
+		// Each result row is the main row and one row per link-entity.
+		joined, err := store.Collect(ctx, qr, func(rows *sql.Rows) ([]records.Row, error) {
 			vals := make([]any, total)
 			ptrs := make([]any, total)
 			for i := range vals {
 				ptrs[i] = &vals[i]
 			}
 			if err := rows.Scan(ptrs...); err != nil {
-				return err
+				return nil, err
 			}
 			off := 0
 			var parts []records.Row
@@ -500,16 +495,21 @@ func (h *Handler) fetchXML(w http.ResponseWriter, rq *req, t *records.Table, fx 
 				}
 				r, err := records.ScanRow(tt, sliceScanner(vals[off:off+n]))
 				if err != nil {
-					return err
+					return nil, err
 				}
 				parts = append(parts, r)
 				off += n
 			}
+			return parts, nil
+		}, q, args...)
+		if err != nil {
+			return fmt.Errorf("fetchxml %s: %w", t.Name, err)
+		}
+		mains := make([]records.Row, 0, len(joined))
+		linked := make([][]records.Row, 0, len(joined))
+		for _, parts := range joined {
 			mains = append(mains, parts[0])
 			linked = append(linked, parts[1:])
-		}
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		more := len(mains) > pageSize
 		if more {

@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"sort"
@@ -211,25 +212,22 @@ func (h *Handler) lookupNames(ctx context.Context, q store.Querier, rows []recor
 			for i, id := range chunk {
 				args[i] = id
 			}
-			rs, err := q.Query(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IN (%s)", records.Quote(ot.PrimaryID()), records.Quote(ot.PrimaryName),
+			type named struct {
+				id   string
+				name *string
+			}
+			got, err := store.Collect(ctx, q, func(rows *sql.Rows) (n named, err error) {
+				err = rows.Scan(&n.id, &n.name)
+				return n, err
+			}, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IN (%s)", records.Quote(ot.PrimaryID()), records.Quote(ot.PrimaryName),
 				records.Quote(ot.SQLName()), records.Quote(ot.PrimaryID()), marks(len(chunk))), args...)
 			if err != nil {
 				return nil, err
 			}
-			for rs.Next() {
-				var id string
-				var name *string
-				if err := rs.Scan(&id, &name); err != nil {
-					rs.Close()
-					return nil, err
+			for _, n := range got {
+				if n.name != nil {
+					out[records.Ref{Table: tn, ID: n.id}] = *n.name
 				}
-				if name != nil {
-					out[records.Ref{Table: tn, ID: id}] = *name
-				}
-			}
-			rs.Close()
-			if err := rs.Err(); err != nil {
-				return nil, err
 			}
 		}
 	}
