@@ -62,7 +62,7 @@ func newJunction(data, pg string, overHTTP bool) (*junction, error) {
 			return nil, err
 		}
 		j.s = s
-		j.b = broker.New(sqlstorage.New(s), broker.Options{})
+		j.b = broker.New(broker.Config{Driver: sqlstorage.New(s)})
 		// Running, as in a server: the notifier batches wake-ups.
 		if err := j.b.Start(ctx); err != nil {
 			return nil, err

@@ -35,11 +35,11 @@ import (
 // The bridge connects the surfaces to each other (see package bridge).
 func buildComponents(d Deps) []Component {
 	local := func() (string, string) { return d.BaseURL(), d.Keys.Internal() }
-	bridge := bridgepkg.New(d.Store, d.Logger, d.NodeID)
+	bridge := bridgepkg.New(bridgepkg.Config{Store: d.Store, Logger: d.Logger, NodeID: d.NodeID})
 	bridge.Local, bridge.LocalClient = local, d.LocalClient
 
 	lim := d.Config.Limits
-	rec := records.New(d.Store, d.Logger, nil)
+	rec := records.New(records.Config{Store: d.Store, Logger: d.Logger})
 	web := webapi.New(webapi.Config{Records: rec, Auth: d.Keys, Logger: d.Logger, Limits: d.Config.webapiLimits, NodeID: d.NodeID,
 		MaxBody: lim.WebAPIMaxBody, JSON: lim.json()})
 	bus := httpapi.New(httpapi.Config{Store: d.Store, Keys: d.Keys, Logger: d.Logger, Registry: d.Registry, NodeID: d.NodeID, AdminKey: d.Config.AdminKey})

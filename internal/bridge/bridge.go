@@ -42,12 +42,20 @@ type Bridge struct {
 	LocalClient *http.Client
 }
 
-// New returns a bridge over st; set the surfaces before Start.
-func New(st store.Store, log *slog.Logger, node string) *Bridge {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// Config is what a Bridge is built from; the surfaces it connects are set
+// on the Bridge by the app's wiring as they are built.
+type Config struct {
+	Store  store.Store
+	Logger *slog.Logger // nil: discard
+	NodeID string
+}
+
+// New returns a bridge over cfg.Store; set the surfaces before Start.
+func New(cfg Config) *Bridge {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{Store: st, Log: log, NodeID: node}
+	return &Bridge{Store: cfg.Store, Log: cfg.Logger, NodeID: cfg.NodeID}
 }
 
 // Name implements the app's component contract.

@@ -19,7 +19,7 @@ func openTables(tb testing.TB, d store.Dialect) *Tables {
 	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
 		tb.Fatal(err)
 	}
-	rs := records.New(s, nil, nil)
+	rs := records.New(records.Config{Store: s})
 	if err := rs.Init(ctx, nil); err != nil {
 		tb.Fatal(err)
 	}

@@ -174,7 +174,7 @@ func TestPrefetchedMessagesRedeliveredAfterNodeLoss(t *testing.T) {
 				t.Fatal(err)
 			}
 			s2, _ := storetest.OpenWith(t, d, at)
-			n2 := &bundle{b: broker.New(sqlstorage.New(s2), broker.Options{Now: n1.clk.Now}), s: s2, clk: n1.clk, ctx: n1.ctx}
+			n2 := &bundle{b: broker.New(broker.Config{Driver: sqlstorage.New(s2), Now: n1.clk.Now}), s: s2, clk: n1.clk, ctx: n1.ctx}
 			free := n2.recv(t, "q", 10)
 			if len(free) != 2 || string(free[0].Body) != "8" || string(free[1].Body) != "9" {
 				t.Fatalf("before the locks expire, node 2 got %d messages", len(free))

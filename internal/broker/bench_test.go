@@ -39,7 +39,7 @@ func benchStore(b *testing.B, d store.Dialect) (*broker.Broker, context.Context)
 	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 		b.Fatal(err)
 	}
-	br := broker.New(sqlstorage.New(s), broker.Options{})
+	br := broker.New(broker.Config{Driver: sqlstorage.New(s)})
 	// Running, as in a server: the notifier batches wake-ups.
 	if err := br.Start(ctx); err != nil {
 		b.Fatal(err)

@@ -25,8 +25,11 @@ import (
 	"junction/internal/lifecycle"
 )
 
-// Options tune a Broker; the zero value is the production default.
-type Options struct {
+// Config is what a Broker is built from: its storage driver and settings
+// whose zero values are the production defaults.
+type Config struct {
+	// Driver stores the broker's entities and messages.
+	Driver storage.Driver
 	// Now is the broker's clock (default time.Now). Tests inject a fake one.
 	Now func() time.Time
 	// MaxMessageSize caps a message body in bytes (default 256 KiB).
@@ -88,8 +91,9 @@ type Broker struct {
 	tasks lifecycle.Group
 }
 
-// New returns a broker over s. Call Start to run the background worker.
-func New(s storage.Driver, opts Options) *Broker {
+// New returns a broker over opts.Driver. Call Start to run the background
+// worker.
+func New(opts Config) *Broker {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -105,7 +109,7 @@ func New(s storage.Driver, opts Options) *Broker {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Broker{s: s, now: opts.Now, maxMsg: opts.MaxMessageSize, sweep: opts.SweepInterval, owner: opts.Owner, log: opts.Logger,
+	return &Broker{s: opts.Driver, now: opts.Now, maxMsg: opts.MaxMessageSize, sweep: opts.SweepInterval, owner: opts.Owner, log: opts.Logger,
 		notifier: notifier{kick: make(chan struct{}, 1)}}
 }
 

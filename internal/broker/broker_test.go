@@ -48,7 +48,7 @@ func setup(t *testing.T, s store.Store) *bundle {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	return &bundle{b: broker.New(sqlstorage.New(s), broker.Options{Now: clk.Now}), s: s, clk: clk, ctx: ctx}
+	return &bundle{b: broker.New(broker.Config{Driver: sqlstorage.New(s), Now: clk.Now}), s: s, clk: clk, ctx: ctx}
 }
 
 func (tb *bundle) queue(t *testing.T, name string, p broker.Properties) {
@@ -560,7 +560,7 @@ func TestTwoNodesNeverShareALock(t *testing.T) {
 			s2, _ := storetest.OpenWith(t, d, at)
 			n1, n2 := setup(t, s1), setup(t, s2)
 			n2.clk = n1.clk
-			n2.b = broker.New(sqlstorage.New(s2), broker.Options{Now: n1.clk.Now})
+			n2.b = broker.New(broker.Config{Driver: sqlstorage.New(s2), Now: n1.clk.Now})
 			n1.queue(t, "q", broker.Properties{})
 			const total = 200
 			var msgs []broker.Message
@@ -743,7 +743,7 @@ func TestScheduledMessageWakesWaitingReceiver(t *testing.T) {
 	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 		t.Fatal(err)
 	}
-	b := broker.New(sqlstorage.New(s), broker.Options{})
+	b := broker.New(broker.Config{Driver: sqlstorage.New(s)})
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestCompleteAndSendIsOneTransaction(t *testing.T) {
 		// Another node deletes "gone" after this broker has it cached: the
 		// complete runs, then the send finds no entity and undoes it.
 		tb.send(t, "gone", broker.Message{Body: []byte("cache the entity")})
-		other := broker.New(sqlstorage.New(s), broker.Options{Now: tb.clk.Now})
+		other := broker.New(broker.Config{Driver: sqlstorage.New(s), Now: tb.clk.Now})
 		if err := other.DeleteEntity(ctx, "gone", broker.Queue); err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@ func TestBrokerLifecycle(t *testing.T) {
 				if err := s.Migrate(context.Background(), sqlstorage.Migrations()); err != nil {
 					t.Fatal(err)
 				}
-				b := broker.New(sqlstorage.New(s), broker.Options{})
+				b := broker.New(broker.Config{Driver: sqlstorage.New(s)})
 				t.Cleanup(func() { b.Stop(context.Background()) })
 				return b
 			})

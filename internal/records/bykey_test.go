@@ -26,7 +26,7 @@ func setupKeys(t *testing.T, s store.Store) *keyBundle {
 	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
 		t.Fatal(err)
 	}
-	rec := records.New(s, nil, nil)
+	rec := records.New(records.Config{Store: s})
 	pair := records.Table{Name: "pair", DisplayName: "Pair", PrimaryName: "label", Columns: []records.Column{
 		{Name: "label", Type: records.String, MaxLength: 100},
 		{Name: "region", Type: records.String, MaxLength: 10},

@@ -28,7 +28,7 @@ func BenchmarkContactWrites(b *testing.B) {
 			if err := s.Migrate(ctx, append(changelog.Migrations(), Migrations()...)); err != nil {
 				b.Fatal(err)
 			}
-			rec := New(s, nil, nil)
+			rec := New(Config{Store: s})
 			if err := rec.Init(ctx, nil); err != nil {
 				b.Fatal(err)
 			}

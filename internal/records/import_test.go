@@ -75,7 +75,7 @@ func TestImportSchema(t *testing.T) {
 			t.Fatalf("failing step: %v", err)
 		}
 		// What the store holds, read afresh.
-		fresh := records.New(s, nil, nil)
+		fresh := records.New(records.Config{Store: s})
 		if err := fresh.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}

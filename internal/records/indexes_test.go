@@ -23,7 +23,7 @@ func TestIndexes(t *testing.T) {
 		if err := s.Migrate(ctx, migrations); err != nil {
 			t.Fatal(err)
 		}
-		if err := records.New(s, nil, nil).Init(ctx, nil); err != nil {
+		if err := records.New(records.Config{Store: s}).Init(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"rec_account_ix_name", "rec_account_ix_createdon", "rec_account_ix_modifiedon", "rec_account_ix_statecode",

@@ -31,7 +31,7 @@ func BenchmarkInit(b *testing.B) {
 				}
 				b.StartTimer()
 				c0 := processCPU()
-				if err := records.New(s, nil, nil).Init(ctx, nil); err != nil {
+				if err := records.New(records.Config{Store: s}).Init(ctx, nil); err != nil {
 					b.Fatal(err)
 				}
 				cpu += processCPU() - c0
@@ -49,7 +49,7 @@ func BenchmarkLoadMetadata(b *testing.B) {
 	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
 		b.Fatal(err)
 	}
-	if err := records.New(s, nil, nil).Init(ctx, nil); err != nil {
+	if err := records.New(records.Config{Store: s}).Init(ctx, nil); err != nil {
 		b.Fatal(err)
 	}
 	var held uint64
@@ -57,7 +57,7 @@ func BenchmarkLoadMetadata(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		rec := records.New(s, nil, nil)
+		rec := records.New(records.Config{Store: s})
 		if err := rec.Reload(ctx); err != nil {
 			b.Fatal(err)
 		}

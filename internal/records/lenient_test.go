@@ -23,7 +23,7 @@ func FuzzLenientValue(f *testing.F) {
 			acct = &tt
 		}
 	}
-	s := New(nil, nil, nil)
+	s := New(Config{})
 	f.Fuzz(func(t *testing.T, in string) {
 		for i := range acct.Columns {
 			c := &acct.Columns[i]

@@ -53,7 +53,7 @@ func TestSdkMessagesAreSeeded(t *testing.T) {
 			t.Fatalf("%d messages, %d filters for %d tables", messages, filters, len(rec.Tables()))
 		}
 		// Another node starting (or a restart) adds nothing and agrees on ids.
-		again := records.New(s, nil, nil)
+		again := records.New(records.Config{Store: s})
 		if err := again.Init(ctx, []records.Table{project}); err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestHandMadeSdkMessageIsKept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := records.New(s, nil, nil).Init(ctx, nil); err != nil {
+		if err := records.New(records.Config{Store: s}).Init(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 		var n int
@@ -127,7 +127,7 @@ func initStore(t *testing.T, s store.Store, extra ...records.Table) *records.Ser
 	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
 		t.Fatal(err)
 	}
-	rec := records.New(s, nil, nil)
+	rec := records.New(records.Config{Store: s})
 	if err := rec.Init(ctx, extra); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func setup(t *testing.T, s store.Store) *records.Service {
 	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
 		t.Fatal(err)
 	}
-	rec := records.New(s, nil, nil)
+	rec := records.New(records.Config{Store: s})
 	if err := rec.Init(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestCheckMatchesWrites(t *testing.T) {
 		if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
 			t.Fatal(err)
 		}
-		rec := records.New(s, nil, nil)
+		rec := records.New(records.Config{Store: s})
 		part := records.Table{Name: "part", PrimaryName: "code", Columns: []records.Column{
 			{Name: "code", Type: records.String, MaxLength: 10, Required: records.RequiredSystem},
 			{Name: "maker", Type: records.Lookup, Targets: []string{"account"}},

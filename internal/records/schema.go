@@ -81,15 +81,22 @@ type Service struct {
 	watcher lifecycle.Group
 }
 
-// New returns the records service over st. now is the clock (time.Now when nil).
-func New(st store.Store, log *slog.Logger, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// Config is what a records Service is built from.
+type Config struct {
+	Store  store.Store
+	Logger *slog.Logger     // nil: discard
+	Now    func() time.Time // the clock (nil: time.Now)
+}
+
+// New returns the records service over cfg.Store.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, log: log, now: now, tables: map[string]*Table{}, sets: map[string]*Table{}}
+	return &Service{st: cfg.Store, log: cfg.Logger, now: cfg.Now, tables: map[string]*Table{}, sets: map[string]*Table{}}
 }
 
 // Store is the store records live in.

@@ -16,7 +16,7 @@ func TestStepsLifecycle(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			lifecycletest.Run(t, func(t *testing.T) lifecycletest.Service {
-				s := steps.New(steps.Config{Records: records.New(storetest.Open(t, d), nil, nil)})
+				s := steps.New(steps.Config{Records: records.New(records.Config{Store: storetest.Open(t, d)})})
 				t.Cleanup(func() { s.Stop(context.Background()) })
 				return s
 			})

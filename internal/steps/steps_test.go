@@ -79,7 +79,7 @@ func setup(t testing.TB, s store.Store) *bundle {
 	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
 		t.Fatal(err)
 	}
-	rec := records.New(s, nil, nil)
+	rec := records.New(records.Config{Store: s})
 	if err := rec.Init(ctx, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func FuzzPlanFetchXML(f *testing.F) {
 	if err := s.Migrate(ctx, append(append(append([]store.Migration{}, auth.Migrations...), changelog.Migrations()...), records.Migrations()...)); err != nil {
 		f.Fatal(err)
 	}
-	rec := records.New(s, nil, nil)
+	rec := records.New(records.Config{Store: s})
 	if err := rec.Init(ctx, nil); err != nil {
 		f.Fatal(err)
 	}

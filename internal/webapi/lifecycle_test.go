@@ -19,7 +19,7 @@ func TestComponentLifecycle(t *testing.T) {
 			t.Parallel()
 			lifecycletest.Run(t, func(t *testing.T) lifecycletest.Service {
 				s := storetest.Open(t, d)
-				c := webapi.New(webapi.Config{Records: records.New(s, nil, nil), Auth: auth.New(s, "k")})
+				c := webapi.New(webapi.Config{Records: records.New(records.Config{Store: s}), Auth: auth.New(s, "k")})
 				if err := s.Migrate(context.Background(), append(append([]store.Migration{}, auth.Migrations...), c.Migrations()...)); err != nil {
 					t.Fatal(err)
 				}

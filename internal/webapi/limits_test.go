@@ -37,7 +37,7 @@ func TestServiceProtectionLimits(t *testing.T) {
 	if err := s.Migrate(ctx, append(append(append([]store.Migration{}, auth.Migrations...), changelog.Migrations()...), records.Migrations()...)); err != nil {
 		t.Fatal(err)
 	}
-	rec := records.New(s, nil, nil)
+	rec := records.New(records.Config{Store: s})
 	if err := rec.Init(ctx, nil); err != nil {
 		t.Fatal(err)
 	}

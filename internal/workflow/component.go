@@ -24,7 +24,7 @@ type Component struct {
 func NewComponent(opt Config) *Component {
 	c := &Component{e: New(opt)}
 	if opt.Store != nil {
-		c.rows = NewRowTriggers(opt.Store, c.e.log, c.e.opt.NodeID)
+		c.rows = NewRowTriggers(RowTriggersConfig{Store: opt.Store, Logger: c.e.log, NodeID: c.e.opt.NodeID})
 		c.e.AddTriggerSource(c.rows)
 	}
 	return c

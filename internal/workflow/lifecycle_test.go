@@ -17,7 +17,7 @@ func TestRowTriggersLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		lifecycletest.Run(t, func(t *testing.T) lifecycletest.Service {
-			r := NewRowTriggers(s, nil, t.Name())
+			r := NewRowTriggers(RowTriggersConfig{Store: s, NodeID: t.Name()})
 			t.Cleanup(func() { r.Stop(context.Background()) })
 			return r
 		})

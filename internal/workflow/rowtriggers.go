@@ -49,12 +49,20 @@ type rowSub struct {
 	columns  []string
 }
 
-// NewRowTriggers returns the row-change trigger source over st; Start runs it.
-func NewRowTriggers(st store.Store, log *slog.Logger, node string) *RowTriggers {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// RowTriggersConfig is what RowTriggers are built from.
+type RowTriggersConfig struct {
+	Store  store.Store
+	Logger *slog.Logger // nil: discard
+	NodeID string       // the holder of the log reader's lease
+}
+
+// NewRowTriggers returns the row-change trigger source over cfg.Store;
+// Start runs it.
+func NewRowTriggers(cfg RowTriggersConfig) *RowTriggers {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &RowTriggers{st: st, log: log, node: node, subs: map[string]rowSub{}, wake: make(chan struct{}, 1)}
+	return &RowTriggers{st: cfg.Store, log: cfg.Logger, node: cfg.NodeID, subs: map[string]rowSub{}, wake: make(chan struct{}, 1)}
 }
 
 // Start runs the loop that reads the change log while this node holds the

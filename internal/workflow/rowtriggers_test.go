@@ -141,7 +141,7 @@ func TestRowTriggersFollowTheChangeLog(t *testing.T) {
 
 func TestRowTriggersRefuseBadSubscriptions(t *testing.T) {
 	t.Parallel()
-	r := NewRowTriggers(nil, nil, "n")
+	r := NewRowTriggers(RowTriggersConfig{NodeID: "n"})
 	if err := r.Stop(context.Background()); err != nil {
 		t.Fatalf("stop without start: %v", err)
 	}

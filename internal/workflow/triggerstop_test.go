@@ -25,7 +25,7 @@ type fireResult struct {
 	err     error
 }
 
-func (*deliveringSource) Types() []string    { return []string{"OpenApiConnectionWebhook"} }
+func (*deliveringSource) Types() []string     { return []string{"OpenApiConnectionWebhook"} }
 func (*deliveringSource) Match(*Trigger) bool { return true }
 func (s *deliveringSource) Subscribe(ctx context.Context, sub Subscription) (func(context.Context) error, error) {
 	release, done := make(chan struct{}), make(chan struct{})

@@ -33,7 +33,7 @@ func TestPrefetchReleasedWhenTheLinkCloses(t *testing.T) {
 		if err := st.Migrate(ctx, sqlstorage.Migrations()); err != nil {
 			t.Fatal(err)
 		}
-		b := broker.New(sqlstorage.New(st), broker.Options{})
+		b := broker.New(broker.Config{Driver: sqlstorage.New(st)})
 		if _, _, err := b.PutQueue(ctx, "q", broker.Properties{}); err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,7 @@ type Config struct {
 	// generated and kept in the store (readable with listKeys).
 	AdminKey string
 	// Broker overrides the engine's options (tests inject a clock).
-	Broker broker.Options
+	Broker broker.Config // its Driver is the store's
 }
 
 // API is the broker component: the engine and its HTTP surfaces.
@@ -67,7 +67,8 @@ func New(cfg Config) *API {
 		opts.Logger = cfg.Logger
 	}
 	st := sqlstorage.New(cfg.Store)
-	b := broker.New(st, opts)
+	opts.Driver = st
+	b := broker.New(opts)
 	now := opts.Now
 	if now == nil {
 		now = time.Now
