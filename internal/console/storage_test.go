@@ -7,11 +7,14 @@ import (
 
 	"junction/internal/app"
 	"junction/internal/broker"
+	"junction/internal/changelog"
 	"junction/internal/console/browsertest"
+	"junction/internal/store"
 )
 
 // TestConsoleShowsStorage: an operator reads on the Storage page what takes
-// the space (the accounts, a queue's dead letter) and the retention in force.
+// the space (the accounts, a queue's dead letter), the retention in force,
+// and that a reader of the change log lost its place.
 func TestConsoleShowsStorage(t *testing.T) {
 	t.Parallel()
 	browser(t)
@@ -34,6 +37,17 @@ func TestConsoleShowsStorage(t *testing.T) {
 		t.Fatalf("receive: %v %v", got, err)
 	}
 	if err := b.DeadLetter(ctx, "case-updates", broker.Settlement{LockToken: got[0].LockToken, Reason: "Poison"}); err != nil {
+		t.Fatal(err)
+	}
+	// A row trigger's reader that retention passed (as it does past
+	// --retain-changes-max): the store's own cursor, marked as retention
+	// marks it.
+	if err := a.Store().Tx(ctx, func(tx store.Tx) error {
+		if _, err := changelog.OpenCursorAt(ctx, tx, "rowtrigger:contact-sync/When_a_row_changes", 1); err != nil {
+			return err
+		}
+		return changelog.MarkLost(ctx, tx, "rowtrigger:contact-sync/When_a_row_changes")
+	}); err != nil {
 		t.Fatal(err)
 	}
 	_, opKey, err := a.Keys().Create(ctx, "ops", "operator")

@@ -1,6 +1,6 @@
 // An operator opens the Storage page and reads what takes the space: the
 // account table's rows, the dead letter of a queue, the retention in force,
-// the disk. Run by storage_test.go with BASE, OPERATOR_KEY and SHOTS in the
+// the disk, and the change log reader that lost its place. Run by storage_test.go with BASE, OPERATOR_KEY and SHOTS in the
 // environment.
 import { launchBrowser } from "./launch.mjs";
 import assert from "node:assert/strict";
@@ -32,6 +32,11 @@ try {
   // The settings in force, as flags and junction.yaml name them.
   assert.match(await rowText("functionInvocations"), /functionInvocations 7d/);
   assert.match(await rowText("eventDeadLetters"), /eventDeadLetters until purged/);
+  // The reader that lost its place: the alert at the top, and its row.
+  assert.equal((await page.locator("p[role=alert]", { hasText: "change log" }).innerText()).replace(/\s+/g, " "),
+    "rowtrigger:contact-sync/When_a_row_changes lost its place in the change log: " +
+    "retention deleted changes not yet read, so a full resync follows.");
+  assert.match(await rowText("rowtrigger:contact-sync/When_a_row_changes"), /^rowtrigger:contact-sync\/When_a_row_changes 1 \d+ lost$/);
   const body = await page.textContent("body");
   assert.match(body, /Disk of the data folder/);
   assert.match(body, /Database file/);
