@@ -12,9 +12,10 @@ import (
 	"junction/internal/store/storetest"
 )
 
-// blobs is a history of its own for these tests: rows of 4 KiB with a time.
+// blobsTable holds the history of these tests' own: rows with a time.
 var blobsTable = store.Migration{Component: "retentiontest", Version: 1, Name: "blobs", SQL: `CREATE TABLE test_blobs (id INTEGER PRIMARY KEY, at BIGINT NOT NULL, data TEXT NOT NULL)`}
 
+// blobs prunes test_blobs, under the workflow runs' setting.
 func blobs(st store.Store) retention.History {
 	return retention.History{Name: "test blobs", Setting: "workflowRuns", Prune: func(ctx context.Context, before time.Time, batch int) (int64, error) {
 		var n int64
