@@ -98,7 +98,7 @@ func start(o options) (*server, error) {
 	s.cmd = exec.Command(o.bin, "serve", "--listen", "127.0.0.1:0", "--amqp-listen", "off", "--data", s.data, "--webapi-limits", "off",
 		"--retain-changes", period, "--retain-changes-max", o.retainMax.String(), "--retention-interval", o.interval.String(),
 		"--retain-workflow-runs", period, "--retain-function-invocations", period, "--retain-job-runs", period,
-		"--retain-event-dead-letters", period, "--retain-broker-dead-letters", period)
+		"--retain-event-dead-letters", period, "--retain-broker-dead-letters", period, "--retain-traces", period)
 	s.cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_KEY="+adminKey)
 	s.cmd.Stderr = s.log
 	out, err := s.cmd.StdoutPipe()
