@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -20,7 +21,9 @@ import (
 // OTLP exports recorded spans to an OpenTelemetry collector over OTLP/HTTP
 // (protobuf), with the OpenTelemetry Go SDK's exporter.
 type OTLP struct {
-	exp   *otlptrace.Exporter
+	url   string
+	mu    sync.Mutex
+	exp   *otlptrace.Exporter // nil until the first export after a shutdown
 	res   *resource.Resource
 	scope instrumentation.Scope
 }
@@ -36,12 +39,27 @@ func NewOTLP(ctx context.Context, endpoint, service, version string) (*OTLP, err
 	if !strings.HasSuffix(u.Path, "/v1/traces") {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(u.String()))
-	if err != nil {
+	o := &OTLP{url: u.String(), res: resource.NewSchemaless(attribute.String("service.name", service), attribute.String("service.version", version)),
+		scope: instrumentation.Scope{Name: "junction", Version: version}}
+	if _, err := o.exporter(ctx); err != nil {
 		return nil, err
 	}
-	res := resource.NewSchemaless(attribute.String("service.name", service), attribute.String("service.version", version))
-	return &OTLP{exp: exp, res: res, scope: instrumentation.Scope{Name: "junction", Version: version}}, nil
+	return o, nil
+}
+
+// exporter is the SDK's exporter, made again after a Shutdown so that a
+// recorder started again exports again.
+func (o *OTLP) exporter(ctx context.Context) (*otlptrace.Exporter, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.exp == nil {
+		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(o.url))
+		if err != nil {
+			return nil, err
+		}
+		o.exp = exp
+	}
+	return o.exp, nil
 }
 
 // Export sends spans as one OTLP request.
@@ -70,11 +88,24 @@ func (o *OTLP) Export(ctx context.Context, spans []Span) error {
 		}
 		ro = append(ro, stub.Snapshot())
 	}
-	return o.exp.ExportSpans(ctx, ro)
+	exp, err := o.exporter(ctx)
+	if err != nil {
+		return err
+	}
+	return exp.ExportSpans(ctx, ro)
 }
 
-// Shutdown flushes and closes the exporter.
-func (o *OTLP) Shutdown(ctx context.Context) error { return o.exp.Shutdown(ctx) }
+// Shutdown flushes and closes the exporter; a later Export opens a new one.
+func (o *OTLP) Shutdown(ctx context.Context) error {
+	o.mu.Lock()
+	exp := o.exp
+	o.exp = nil
+	o.mu.Unlock()
+	if exp == nil {
+		return nil
+	}
+	return exp.Shutdown(ctx)
+}
 
 func kindOf(k string) oteltrace.SpanKind {
 	switch k {
