@@ -73,6 +73,9 @@ var accessTable = map[string]access{
 	" /api/data/v9.0/": {allow: anyKey, request: "GET /api/data/v9.0/accounts", needs: "a bearer key"},
 	" /api/data/v9.1/": {allow: anyKey, request: "GET /api/data/v9.1/accounts", needs: "a bearer key"},
 	" /api/data/v9.2/": {allow: anyKey, request: "GET /api/data/v9.2/accounts", needs: "a bearer key"},
+	" /api/data/v9.0":  {allow: anyKey, request: "GET /api/data/v9.0", needs: "a bearer key (the service document)"},
+	" /api/data/v9.1":  {allow: anyKey, request: "GET /api/data/v9.1", needs: "a bearer key (the service document)"},
+	" /api/data/v9.2":  {allow: anyKey, request: "GET /api/data/v9.2", needs: "a bearer key (the service document)"},
 
 	" /servicebus/": {allow: []caller{admin, operator, sender}, request: "POST /servicebus/q/messages", needs: "a SAS token with Send, or a bearer key that may send",
 		also: []access{{allow: []caller{admin, operator, listener}, request: "POST /servicebus/q/messages/head?timeout=0", needs: "a SAS token with Listen, or a bearer key that may receive"}}},

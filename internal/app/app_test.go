@@ -235,7 +235,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"unreachable store", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Store: "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}, "--store", "cannot open postgres://u:****@127.0.0.1:1"},
 		{"data is a file", app.Config{Listen: "127.0.0.1:0", Data: file}, "--data", "cannot create"},
 		{"data in use", app.Config{Listen: "127.0.0.1:0", Data: locked}, "--data", "in use by another junction"},
-		{"broken project", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: broken}, "--project", "junction.yaml:2: field bogus not found"},
+		{"broken project", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: broken}, "--project", `junction.yaml:2:1: unknown key "bogus"`},
 		{"missing project", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Project: filepath.Join(broken, "nope")}, "--project", "cannot read the project folder"},
 		{"no listen", app.Config{Data: t.TempDir()}, "--listen", "required"},
 		{"negative body limit", app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), Limits: app.Limits{WebAPIMaxBody: -1}}, "--webapi-max-body", "negative"},
