@@ -10,17 +10,11 @@ import (
 	"junction/internal/store/storetest"
 )
 
+// setup migrates s and starts a records service on it with the standard
+// tables (initStore with none of its own).
 func setup(t *testing.T, s store.Store) *records.Service {
 	t.Helper()
-	ctx := context.Background()
-	if err := s.Migrate(ctx, append(changelog.Migrations(), records.Migrations()...)); err != nil {
-		t.Fatal(err)
-	}
-	rec := records.New(records.Config{Store: s})
-	if err := rec.Init(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	return rec
+	return initStore(t, s)
 }
 
 // TestWritesAppendChanges checks that creates, updates, deletes and the
