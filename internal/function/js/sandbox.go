@@ -96,12 +96,26 @@ type Sandbox struct {
 	abandoned atomic.Int64
 	mu        sync.Mutex
 	cache     map[[32]byte]*goja.Program
+	// warm holds, by module, runtimes whose last invocation of it ended
+	// cleanly, with the module loaded: the next invocation takes one instead
+	// of building a runtime, installing the limits and loading the module
+	// again. It is Node.js's behaviour too: a module is loaded once per
+	// worker, and what it keeps at its top level lasts between invocations.
+	warm      map[*goja.Program][]*run
+	warmCount int
 }
+
+// Bounds of the warm runtimes: per module (about the invocations one function
+// runs at once) and in all.
+const (
+	maxWarmPerModule = 4
+	maxWarm          = 32
+)
 
 // New returns a sandbox with opts.
 func New(opts Options) *Sandbox {
 	setRegexpTimeout()
-	return &Sandbox{opts: opts.withDefaults(), cache: map[[32]byte]*goja.Program{}}
+	return &Sandbox{opts: opts.withDefaults(), cache: map[[32]byte]*goja.Program{}, warm: map[*goja.Program][]*run{}}
 }
 
 // Run is the workflow engine's JavaScriptCode action with default limits: code
@@ -180,23 +194,27 @@ func (s *Sandbox) Function(ctx context.Context, code string, call Call) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	r := s.newRun()
+	r := s.takeWarm(prog)
 	var res Result
 	err = r.guard(ctx, func() error {
-		wrapper, err := r.function(prog)
-		if err != nil {
-			return err
+		if r.entry == nil {
+			wrapper, err := r.function(prog)
+			if err != nil {
+				return err
+			}
+			module := r.vm.NewObject()
+			exports := r.vm.NewObject()
+			_ = module.Set("exports", exports)
+			if _, err := wrapper(goja.Undefined(), module, exports); err != nil {
+				return err
+			}
+			entry, ok := goja.AssertFunction(module.Get("exports"))
+			if !ok {
+				return &ScriptError{Message: "module.exports is not a function"}
+			}
+			r.entry = entry
 		}
-		module := r.vm.NewObject()
-		exports := r.vm.NewObject()
-		_ = module.Set("exports", exports)
-		if _, err := wrapper(goja.Undefined(), module, exports); err != nil {
-			return err
-		}
-		entry, ok := goja.AssertFunction(module.Get("exports"))
-		if !ok {
-			return &ScriptError{Message: "module.exports is not a function"}
-		}
+		entry := r.entry
 		cctx, done, err := r.context(call)
 		if err != nil {
 			return err
@@ -245,7 +263,43 @@ func (s *Sandbox) Function(ctx context.Context, code string, call Call) (Result,
 		return Result{Logs: r.logs.snapshot()}, err
 	}
 	res.Logs = r.logs.snapshot()
+	s.keepWarm(prog, r)
 	return res, nil
+}
+
+// takeWarm returns a warm runtime with module loaded, or a new one.
+func (s *Sandbox) takeWarm(module *goja.Program) *run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.warm[module]
+	if len(list) == 0 {
+		return s.newRun()
+	}
+	r := list[len(list)-1]
+	if len(list) == 1 {
+		delete(s.warm, module)
+	} else {
+		s.warm[module] = list[:len(list)-1]
+	}
+	s.warmCount--
+	r.logs = &logBuf{max: s.opts.MaxLogBytes}
+	return r
+}
+
+// keepWarm keeps r, whose invocation of module ended cleanly, for the
+// module's next invocation. A runtime that was interrupted, refused a call or
+// failed is never kept: it may be in any state.
+func (s *Sandbox) keepWarm(module *goja.Program, r *run) {
+	if r.interrupted || r.refused.Load() != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.warmCount >= maxWarm || len(s.warm[module]) >= maxWarmPerModule {
+		return
+	}
+	s.warm[module] = append(s.warm[module], r)
+	s.warmCount++
 }
 
 func (s *Sandbox) compile(name, src string) (*goja.Program, error) {
@@ -263,19 +317,28 @@ func (s *Sandbox) compile(name, src string) (*goja.Program, error) {
 	s.mu.Lock()
 	if len(s.cache) > 1000 {
 		clear(s.cache)
+		clear(s.warm) // keyed by the programs just dropped
+		s.warmCount = 0
 	}
 	s.cache[key] = p
 	s.mu.Unlock()
 	return p, nil
 }
 
-// run is one runtime, used once.
+// run is one runtime: used once, or kept warm for its module's invocations
+// (Sandbox.warm) while they end cleanly.
 type run struct {
 	sb   *Sandbox
 	vm   *goja.Runtime
 	opts Options
 	logs *logBuf
 	base uint64 // heap bytes when the run started
+	// limited is set once the limits are installed (installLimits).
+	limited bool
+	// interrupted is set when the watchdog interrupted the runtime.
+	interrupted bool
+	// entry is the loaded module's exported function, on a runtime kept warm.
+	entry goja.Callable
 	// refused is the error of a built-in call refused by a limit; it ends the
 	// run whatever the code did with the exception.
 	refused atomic.Pointer[error]
@@ -584,8 +647,11 @@ func (r *run) guard(ctx context.Context, fn func() error) error {
 			}
 			done <- err
 		}()
-		if err = r.installLimits(); err != nil {
-			return
+		if !r.limited {
+			if err = r.installLimits(); err != nil {
+				return
+			}
+			r.limited = true
 		}
 		err = fn()
 	}()
@@ -654,6 +720,7 @@ func (r *run) watch(ctx context.Context, done <-chan error) (err error, abandone
 			}
 		}
 	}
+	r.interrupted = true
 	r.vm.Interrupt(interrupt{cause})
 	grace := time.NewTimer(r.opts.Grace)
 	defer grace.Stop()

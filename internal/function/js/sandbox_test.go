@@ -3,6 +3,7 @@ package js
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -162,6 +163,63 @@ func TestLogLimit(t *testing.T) {
 	}
 	if len(logs) > 20 || !strings.Contains(logs[len(logs)-1].Message, "truncated") {
 		t.Fatalf("logs = %v", logs)
+	}
+}
+
+// A module is loaded once per warm runtime, as Node.js loads it once per
+// worker: what it keeps at its top level lasts between invocations, a failed
+// invocation's runtime is dropped (the next starts from a fresh load), each
+// invocation has its own logs, and one function's globals never reach another.
+func TestFunctionModuleStaysLoaded(t *testing.T) {
+	t.Parallel()
+	sb := New(Options{})
+	counter := `let n = 0;
+module.exports = async function (context, fail) {
+  n++;
+  context.log("call " + n);
+  globalThis.leak = n;
+  if (fail) throw new Error("failed at " + n);
+  return n;
+};`
+	call := func(fail bool) (any, []Log, error) {
+		res, err := sb.Function(context.Background(), counter, Call{FunctionName: "counter", Args: []any{fail}})
+		return res.Return, res.Logs, err
+	}
+	for i, want := range []float64{1, 2, 3} {
+		got, logs, err := call(false)
+		if err != nil || got != want {
+			t.Fatalf("call %d = %v, %v; want %v (the module's state kept)", i+1, got, err, want)
+		}
+		if len(logs) != 1 || logs[0].Message != fmt.Sprintf("call %v", want) {
+			t.Fatalf("call %d logged %v, want only its own line", i+1, logs)
+		}
+	}
+	if _, _, err := call(true); err == nil || !strings.Contains(err.Error(), "failed at 4") {
+		t.Fatalf("failing call: %v", err)
+	}
+	if got, _, err := call(false); err != nil || got != 1.0 {
+		t.Fatalf("after a failure = %v, %v; want 1 (a fresh load)", got, err)
+	}
+	other, err := sb.Function(context.Background(), `module.exports = async function () { return typeof globalThis.leak; };`, Call{FunctionName: "other"})
+	if err != nil || other.Return != "undefined" {
+		t.Fatalf("another function sees %v, %v; want undefined", other.Return, err)
+	}
+}
+
+// A runtime interrupted by the time limit is never reused.
+func TestFunctionTimedOutIsNotReused(t *testing.T) {
+	t.Parallel()
+	sb := New(Options{Timeout: 200 * time.Millisecond})
+	code := `let n = 0;
+module.exports = async function (context, spin) { n++; if (spin) { while (true) {} } return n; };`
+	for i, spin := range []bool{false, true, false} {
+		res, err := sb.Function(context.Background(), code, Call{FunctionName: "spin", Args: []any{spin}})
+		switch {
+		case spin && !errors.Is(err, ErrTimeout):
+			t.Fatalf("call %d: %v, want a timeout", i+1, err)
+		case !spin && (err != nil || res.Return != 1.0):
+			t.Fatalf("call %d = %v, %v; want 1 (a fresh load each time)", i+1, res.Return, err)
+		}
 	}
 }
 
