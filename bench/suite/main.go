@@ -63,6 +63,7 @@ func rows(quick bool) []row {
 		{work: "`$filter` + `$orderby` + `$top` over 35,000 accounts, PostgreSQL", junction: b("webapi", "BenchmarkQuery35k/postgres", n("200x", "20x"), "queries/s")},
 		{work: "broker send, 16 clients, in process, SQLite", junction: b("broker", "BenchmarkSend/sqlite/clients=16", n("3000x", "300x"), "msg/s"), peerSystem: "nats send, 16"},
 		{work: "broker receive + complete, 16 clients, SQLite", junction: recv16, peerSystem: "nats receive, 16"},
+		{work: "broker receive (prefetch 32) + batched complete, 16 clients, SQLite", junction: b("broker", "BenchmarkReceiveCompletePrefetch/sqlite/clients=16", n("20000x", "2000x"), "msg/s"), peerSystem: "nats receive, 16"},
 		{work: "broker receive + complete, 1 client, SQLite", junction: b("broker", "BenchmarkReceiveComplete/sqlite/clients=1", n("1000x", "100x"), "msg/s"), peerSystem: "rabbitmq receive, 1"},
 		{work: "broker send, 16 clients, PostgreSQL", junction: b("broker", "BenchmarkSend/postgres/clients=16", n("2000x", "200x"), "msg/s"), peer: p(b("broker", "BenchmarkSend/sqlite/clients=16", n("3000x", "300x"), "msg/s")), peerLabel: "the same on SQLite"},
 		{work: "queue-triggered function (sandbox, output send), SQLite", junction: b("bridge", "BenchmarkFunctionFromQueue/sandbox/sqlite", n("300x", "50x"), "invocations/s"), peer: &recv16, peerLabel: "the broker's own receive + complete, 16 clients"},

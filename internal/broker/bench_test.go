@@ -136,6 +136,76 @@ func BenchmarkReceiveComplete(b *testing.B) {
 	}
 }
 
+// BenchmarkReceiveCompletePrefetch is the receive path as the SDKs drive it
+// with a prefetch count: each client claims up to 32 messages in one receive
+// and completes them in one batch (SettleBatch); one op is one message.
+func BenchmarkReceiveCompletePrefetch(b *testing.B) {
+	const prefetch = 32
+	for _, d := range storetest.Drivers {
+		for _, clients := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/clients=%d", d, clients), func(b *testing.B) {
+				br, ctx := benchStore(b, d)
+				batch := make([]broker.Message, 0, 500)
+				for i := 0; i < b.N; i++ {
+					batch = append(batch, broker.Message{Body: payload})
+					if len(batch) == cap(batch) || i == b.N-1 {
+						if _, err := br.Send(ctx, "bench", batch...); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+				}
+				var left atomic.Int64
+				left.Store(int64(b.N))
+				var wg sync.WaitGroup
+				var failed atomic.Value
+				b.ResetTimer()
+				start := time.Now()
+				for c := 0; c < clients; c++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for left.Load() > 0 {
+							got, err := br.Receive(ctx, "bench", broker.ReceiveOptions{Max: prefetch, Wait: 100 * time.Millisecond})
+							if err != nil {
+								failed.Store(err)
+								return
+							}
+							if len(got) == 0 {
+								continue
+							}
+							items := make([]broker.SettleItem, len(got))
+							for i, m := range got {
+								items[i] = broker.SettleItem{Op: broker.SettleComplete, Settlement: broker.Settlement{LockToken: m.LockToken}}
+							}
+							results, err := br.SettleBatch(ctx, "bench", items)
+							if err == nil {
+								for _, r := range results {
+									if err = r.Err; err != nil {
+										break
+									}
+								}
+							}
+							if err != nil {
+								failed.Store(err)
+								return
+							}
+							left.Add(-int64(len(got)))
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if err, _ := failed.Load().(error); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+			})
+		}
+	}
+}
+
 // BenchmarkEndToEnd is the peers' workload: clients send 1 KiB messages while
 // as many receive and complete them; one op is one message through.
 func BenchmarkEndToEnd(b *testing.B) {
