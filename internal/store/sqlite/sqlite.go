@@ -81,6 +81,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// The writer keeps its savepoints' journal in memory (temp_store): every
 	// transaction of a group runs in a savepoint, and a journal spilled to a
 	// file costs a write system call for each page a transaction changes.
+	// The journal holds the earlier content of the pages one transaction
+	// changes (pages it adds are not journaled) and is emptied when that
+	// transaction's savepoint ends, so its memory is bounded by the largest
+	// transaction's footprint on existing pages; the store's own writers work
+	// in batches (imports, retention, bulk deletes).
 	w, err := openDB(dsn+"&_pragma=temp_store(MEMORY)", opts.Statements)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
