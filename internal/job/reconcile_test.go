@@ -1,0 +1,83 @@
+package job
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+// TestReconciliationSeesWhatTheTableHolds: the reconciliation compares the
+// source with what the warehouse table holds after each chunk, not with what
+// the job sent: a value the column's type changes, a row a trigger drops and
+// a value a trigger rewrites after the insert are all reported.
+func TestReconciliationSeesWhatTheTableHolds(t *testing.T) {
+	t.Parallel()
+	triggers := map[string][]string{
+		"sqlite": {
+			"CREATE TRIGGER drop_p3 AFTER INSERT ON prices WHEN NEW.productnumber = 'p3' BEGIN DELETE FROM prices WHERE productnumber = 'p3'; END",
+			"CREATE TRIGGER upper_p4 AFTER INSERT ON prices WHEN NEW.productnumber = 'p4' BEGIN UPDATE prices SET name = upper(name) WHERE productnumber = 'p4'; END",
+		},
+		"postgres": {
+			`CREATE FUNCTION drop_p3() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.productnumber = 'p3' THEN RETURN NULL; END IF; RETURN NEW; END $$`,
+			"CREATE TRIGGER drop_p3 BEFORE INSERT ON prices FOR EACH ROW EXECUTE FUNCTION drop_p3()",
+			`CREATE FUNCTION upper_p4() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE prices SET name = upper(name) WHERE productnumber = 'p4'; RETURN NULL; END $$`,
+			"CREATE TRIGGER upper_p4 AFTER INSERT ON prices FOR EACH ROW WHEN (NEW.productnumber = 'p4') EXECUTE FUNCTION upper_p4()",
+		},
+	}
+	for _, driver := range []string{"sqlite", "postgres"} {
+		for _, withTriggers := range []bool{false, true} {
+			name := driver
+			if withTriggers {
+				name += "/triggers"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				s := storetest.Open(t, store.SQLite)
+				b := setup(t, s)
+				target := newSQLTarget(t, driver)
+				b.env["W"] = target.dsn
+				// qty is text to the job and a whole number to the table.
+				target.exec(t, "CREATE TABLE prices (productnumber TEXT PRIMARY KEY, name TEXT, qty INTEGER)")
+				if withTriggers {
+					for _, q := range triggers[driver] {
+						target.exec(t, q)
+					}
+				}
+				b.define(t, Spec{Name: "prices", Source: Source{Type: "file", Path: "drop/prices"},
+					Mapping: []Mapping{{To: "productnumber", Required: true}, {To: "name"}, {To: "qty"}}, Key: []string{"productnumber"},
+					Sink: Sink{Type: "sql", Driver: driver, DSN: "${W}", Table: "prices"}, Chunk: 2})
+				folder := filepath.Join(b.data, "files", "drop", "prices")
+				check := func(file string, inserted, updated int64, different, missing []string) {
+					t.Helper()
+					run := b.runNow(t, "prices", writeFile(t, filepath.Join(folder, file), "productnumber,name,qty\n"+map[string]string{
+						"a.csv": "p1,one,7\np2,two,007\np3,three,3\np4,four,4\np5,five,5\n",
+						"b.csv": "p1,one,07\np2,two,007\np5,five,5\n",
+					}[file]))
+					rc := run.Reconciliation
+					if run.Status != StatusSucceeded || run.Inserted != inserted || run.Updated != updated || rc == nil {
+						t.Fatalf("%s: run %+v", file, run)
+					}
+					if !slices.Equal(rc.Different, different) || !slices.Equal(rc.Missing, missing) || rc.Matched != (len(different)+len(missing) == 0) ||
+						rc.DifferentCount != int64(len(different)) || rc.MissingCount != int64(len(missing)) {
+						t.Fatalf("%s: reconciliation %+v, want different %v, missing %v", file, rc, different, missing)
+					}
+				}
+				if withTriggers {
+					inserted := int64(5)
+					if driver == "postgres" {
+						inserted = 4 // the row its trigger skips is not counted
+					}
+					check("a.csv", inserted, 0, []string{"p2", "p4"}, []string{"p3"})
+				} else {
+					check("a.csv", 5, 0, []string{"p2"}, nil)
+				}
+				// p1 and p2 differ from what the table holds: both are
+				// written again, and read back as the table holds them.
+				check("b.csv", 0, 2, []string{"p1", "p2"}, nil)
+			})
+		}
+	}
+}
