@@ -103,17 +103,30 @@ func Hash(cols []format.Column, values map[string]any) [32]byte {
 	// field costs more than the hashing itself for short values.
 	buf := make([]byte, 0, 256)
 	for _, c := range cols {
-		t, null := canonical(c.Type, values[c.Name])
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(c.Name)))
-		buf = append(buf, c.Name...)
-		if null {
-			buf = binary.LittleEndian.AppendUint64(buf, ^uint64(0))
-			continue
-		}
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(t)))
-		buf = append(buf, t...)
+		buf = appendField(buf, c, values[c.Name])
 	}
 	return sha256.Sum256(buf)
+}
+
+// HashValues is Hash of a row given as its values in the order of cols.
+func HashValues(cols []format.Column, values []any) [32]byte {
+	buf := make([]byte, 0, 256)
+	for i, c := range cols {
+		buf = appendField(buf, c, values[i])
+	}
+	return sha256.Sum256(buf)
+}
+
+// appendField frames one column's name and canonical text.
+func appendField(buf []byte, c format.Column, v any) []byte {
+	t, null := canonical(c.Type, v)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(c.Name)))
+	buf = append(buf, c.Name...)
+	if null {
+		return binary.LittleEndian.AppendUint64(buf, ^uint64(0))
+	}
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(t)))
+	return append(buf, t...)
 }
 
 // canonical renders v of typ as text that equal values share however a

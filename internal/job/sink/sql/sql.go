@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"junction/internal/job/format"
 	"junction/internal/job/sink"
@@ -34,7 +35,9 @@ type Table struct {
 // SQLite. The table is created when missing and gains columns the job maps but
 // it lacks. Each chunk is one transaction: existing rows are read by key to
 // count inserts, updates and unchanged rows; new rows go in with COPY on
-// PostgreSQL, changed rows with a multi-row upsert.
+// PostgreSQL, changed rows with a multi-row upsert. Where the writes can
+// return what they wrote (RETURNING), they do, and stand for the chunk's
+// read-back.
 type Sink struct {
 	d       sqldb.Dialect
 	db      *dbsql.DB // mysql, sqlite
@@ -42,9 +45,20 @@ type Sink struct {
 	table   string
 	cols    []format.Column
 	key     []string
+	keyAt   []int // the key columns' places in cols
 	deletes string
 	delCol  string
 	noCopy  bool
+	// fold says the chunk's writes return the rows as the table holds them
+	// (RETURNING), so that Verify need not read them again: set when the
+	// table has no triggers or rules, which could change a row after the
+	// statement that wrote it.
+	fold bool
+	// back is what the last Apply's writes returned, for Verify.
+	back *readBack
+	// stmt is SQLite's prepared upsert of per rows.
+	stmt *dbsql.Stmt
+	per  int
 }
 
 // Open connects to the database of dsn. With prepare, the table is created
@@ -52,6 +66,9 @@ type Sink struct {
 // lookups.
 func Open(ctx context.Context, t Table, dsn string, p sink.Plan, prepare bool) (*Sink, error) {
 	s := &Sink{d: sqldb.Dialect(t.Driver), table: t.Name, cols: p.Cols, key: p.Key, deletes: t.Deletes, delCol: t.DeletedColumn, noCopy: t.NoCopy}
+	for _, k := range s.key {
+		s.keyAt = append(s.keyAt, slices.IndexFunc(s.cols, func(c format.Column) bool { return c.Name == k }))
+	}
 	var err error
 	if s.d == "postgres" {
 		s.pg, err = pgx.Connect(ctx, dsn)
@@ -68,6 +85,10 @@ func Open(ctx context.Context, t Table, dsn string, p sink.Plan, prepare bool) (
 		return s, nil
 	}
 	if err := s.ensureTable(ctx); err != nil {
+		s.Abort()
+		return nil, fmt.Errorf("prepare table %s: %w", s.table, err)
+	}
+	if err := s.prepareFold(ctx); err != nil {
 		s.Abort()
 		return nil, fmt.Errorf("prepare table %s: %w", s.table, err)
 	}
@@ -253,9 +274,8 @@ func (s *Sink) selectCols() string {
 func (s *Sink) existing(ctx context.Context, tx chunkTx, rows []sink.Row) (map[string][32]byte, error) {
 	out := make(map[string][32]byte, len(rows))
 	const batch = 500
-	flag := s.deletes == "flag"
 	sel := s.selectCols()
-	if flag {
+	if s.deletes == "flag" {
 		sel += ", " + s.d.Quote(s.delCol)
 	}
 	parts := [][]sink.Row{rows} // the whole chunk in one statement
@@ -272,20 +292,8 @@ func (s *Sink) existing(ctx context.Context, tx chunkTx, rows []sink.Row) (map[s
 		}
 		q := "SELECT " + sel + " FROM " + s.d.Quote(s.table) + " WHERE " + where
 		err := tx.query(ctx, q, args, func(v []any) error {
-			row := make(map[string]any, len(s.cols))
-			for i, c := range s.cols {
-				row[c.Name] = v[i]
-			}
-			live := true
-			if flag {
-				deleted, _ := format.Convert(sqldb.Value(v[len(s.cols)]), format.TypeBool, "")
-				live = deleted != true
-			}
-			var h [32]byte // a flagged row: differs from any live row
-			if live {
-				h = sink.Hash(s.cols, row)
-			}
-			out[sink.KeyOf(s.key, row)] = h
+			k, h := s.rowHash(v)
+			out[k] = h
 			return nil
 		})
 		if err != nil {
@@ -295,11 +303,36 @@ func (s *Sink) existing(ctx context.Context, tx chunkTx, rows []sink.Row) (map[s
 	return out, nil
 }
 
+// rowHash is the key text and checksum of a row the table returned: its
+// columns in the order of s.cols, then, with deletes: flag, the flag. A
+// flagged row has no checksum: it is not the live row a chunk may bring back.
+func (s *Sink) rowHash(v []any) (string, [32]byte) {
+	var h [32]byte
+	live := true
+	if s.deletes == "flag" {
+		deleted, _ := format.Convert(sqldb.Value(v[len(s.cols)]), format.TypeBool, "")
+		live = deleted != true
+	}
+	if live {
+		h = sink.HashValues(s.cols, v[:len(s.cols)])
+	}
+	if len(s.key) == 1 {
+		return format.Text(v[s.keyAt[0]]), h
+	}
+	row := make(map[string]any, len(s.key))
+	for i, k := range s.key {
+		row[k] = v[s.keyAt[i]]
+	}
+	return sink.KeyOf(s.key, row), h
+}
+
 // Apply writes one chunk in one transaction: rows the table lacks are
 // inserted, changed ones updated, deletions deleted or flagged.
 func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.Reject, error) {
 	rows = sink.Dedupe(s.key, rows)
+	s.back = nil
 	var c sink.Counts
+	var back map[string][32]byte
 	err := s.withTx(ctx, func(tx chunkTx) error {
 		c = sink.Counts{}
 		have, err := s.existing(ctx, tx, rows)
@@ -307,6 +340,10 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.
 			return fmt.Errorf("read existing rows: %w", err)
 		}
 		var fresh, changed, deleted []sink.Row
+		back = nil
+		if s.fold {
+			back = make(map[string][32]byte, len(rows))
+		}
 		for _, r := range rows {
 			k := sink.KeyOf(s.key, r.Values)
 			h, ok := have[k]
@@ -321,22 +358,30 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.
 				changed = append(changed, r)
 			default:
 				c.Unchanged++
+				if back != nil {
+					back[k] = h // as read in this transaction, and left as it was
+				}
 			}
 		}
+		if len(deleted) > 0 {
+			// A deletion may cascade to rows this chunk wrote: Verify
+			// reads the chunk back once it is committed.
+			back = nil
+		}
 		if s.pg != nil && !s.noCopy && len(fresh) > 0 {
-			n, err := s.copyRows(ctx, tx.(pgTx).tx, fresh)
+			n, err := s.copyRows(ctx, tx.(pgTx).tx, fresh, back)
 			if err != nil {
 				return fmt.Errorf("copy new rows: %w", err)
 			}
 			c.Inserted = n
 		} else if len(fresh) > 0 {
-			if err := s.upsert(ctx, tx, fresh); err != nil {
+			if err := s.upsert(ctx, tx, fresh, back); err != nil {
 				return fmt.Errorf("insert new rows: %w", err)
 			}
 			c.Inserted = int64(len(fresh))
 		}
 		if len(changed) > 0 {
-			if err := s.upsert(ctx, tx, changed); err != nil {
+			if err := s.upsert(ctx, tx, changed, back); err != nil {
 				return fmt.Errorf("update rows: %w", err)
 			}
 			c.Updated = int64(len(changed))
@@ -350,6 +395,9 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.
 		}
 		return nil
 	})
+	if err == nil && back != nil {
+		s.back = newReadBack(rows, back)
+	}
 	return c, nil, err
 }
 
@@ -361,18 +409,24 @@ func (s *Sink) writeCols() []format.Column {
 }
 
 func (s *Sink) rowArgs(cols []format.Column, r sink.Row) []any {
-	out := make([]any, len(cols))
-	for i, c := range cols {
+	return s.appendRowArgs(make([]any, 0, len(cols)), cols, r)
+}
+
+func (s *Sink) appendRowArgs(out []any, cols []format.Column, r sink.Row) []any {
+	for _, c := range cols {
 		if s.deletes == "flag" && c.Name == s.delCol {
-			out[i] = r.Deleted
+			out = append(out, r.Deleted)
 			continue
 		}
-		out[i] = s.d.Bind(c.Type, r.Values[c.Name])
+		out = append(out, s.d.Bind(c.Type, r.Values[c.Name]))
 	}
 	return out
 }
 
-func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row) (int64, error) {
+// copyRows writes new rows with COPY. With back, they are copied into the
+// session's chunk table and inserted from it, returning each row as the
+// table holds it.
+func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row, back map[string][32]byte) (int64, error) {
 	cols := s.writeCols()
 	names := make([]string, len(cols))
 	for i, c := range cols {
@@ -381,13 +435,47 @@ func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row) (int64,
 	data := make([][]any, len(rows))
 	for i, r := range rows {
 		data[i] = s.rowArgs(cols, r)
+		for j, c := range cols {
+			// A decimal goes as a number: pgx would first fail to encode
+			// its text, then parse it.
+			if d, ok := data[i][j].(string); ok && c.Type == format.TypeDecimal {
+				var n pgtype.Numeric
+				if n.Scan(d) == nil {
+					data[i][j] = n
+				}
+			}
+		}
 	}
-	return tx.CopyFrom(ctx, pgx.Identifier{s.table}, names, pgx.CopyFromRows(data))
+	if back == nil {
+		return tx.CopyFrom(ctx, pgx.Identifier{s.table}, names, pgx.CopyFromRows(data))
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{chunkTable}, names, pgx.CopyFromRows(data)); err != nil {
+		return 0, err
+	}
+	list := s.quotedNames(cols)
+	q := "INSERT INTO " + s.d.Quote(s.table) + " (" + list + ") SELECT " + list + " FROM " + s.d.Quote(chunkTable) + s.returning()
+	var n int64
+	err := pgTx{tx}.query(ctx, q, nil, func(v []any) error {
+		k, h := s.rowHash(v)
+		back[k] = h
+		n++
+		return nil
+	})
+	return n, err
 }
 
-// upsert writes rows with multi-row INSERT ... ON CONFLICT (or ON DUPLICATE
-// KEY on MySQL), a few hundred rows a statement.
-func (s *Sink) upsert(ctx context.Context, tx chunkTx, rows []sink.Row) error {
+func (s *Sink) quotedNames(cols []format.Column) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = s.d.Quote(c.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// upsertSQL is the multi-row INSERT ... ON CONFLICT (or ON DUPLICATE KEY on
+// MySQL) of n rows, returning them when the sink folds its read-back into
+// its writes.
+func (s *Sink) upsertSQL(n int) string {
 	cols := s.writeCols()
 	names := make([]string, len(cols))
 	var sets []string
@@ -406,41 +494,104 @@ func (s *Sink) upsert(ctx context.Context, tx chunkTx, rows []sink.Row) error {
 	for i, k := range s.key {
 		keys[i] = s.d.Quote(k)
 	}
-	per := max(1, 30000/len(cols))
-	for start := 0; start < len(rows); start += per {
-		part := rows[start:min(start+per, len(rows))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + s.d.Quote(s.table) + " (" + strings.Join(names, ", ") + ") VALUES ")
-		args := make([]any, 0, len(part)*len(cols))
-		for i, r := range part {
-			if i > 0 {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + s.d.Quote(s.table) + " (" + strings.Join(names, ", ") + ") VALUES ")
+	ph := 0
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteByte('(')
-			for j, v := range s.rowArgs(cols, r) {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				args = append(args, v)
-				b.WriteString(s.d.Ph(len(args)))
-			}
-			b.WriteByte(')')
+			ph++
+			b.WriteString(s.d.Ph(ph))
 		}
+		b.WriteByte(')')
+	}
+	switch {
+	case len(sets) == 0 && s.d == "mysql":
+		b.WriteString(" ON DUPLICATE KEY UPDATE " + names[0] + " = " + names[0])
+	case len(sets) == 0:
+		b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO NOTHING")
+	case s.d == "mysql":
+		b.WriteString(" ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", "))
+	default:
+		b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET " + strings.Join(sets, ", "))
+	}
+	if s.fold {
+		b.WriteString(s.returning())
+	}
+	return b.String()
+}
+
+// upsert writes rows with multi-row upserts, a few hundred rows a statement
+// (on SQLite, prepared once). With back, each row comes back as the
+// table holds it.
+func (s *Sink) upsert(ctx context.Context, tx chunkTx, rows []sink.Row, back map[string][32]byte) error {
+	cols := s.writeCols()
+	per := s.rowsPerUpsert()
+	got := func(v []any) error {
+		if back != nil {
+			k, h := s.rowHash(v)
+			back[k] = h
+		}
+		return nil
+	}
+	for start := 0; start < len(rows); start += per {
+		part := rows[start:min(start+per, len(rows))]
+		args := make([]any, 0, len(part)*len(cols))
+		for _, r := range part {
+			args = s.appendRowArgs(args, cols, r)
+		}
+		var err error
 		switch {
-		case len(sets) == 0 && s.d == "mysql":
-			b.WriteString(" ON DUPLICATE KEY UPDATE " + names[0] + " = " + names[0])
-		case len(sets) == 0:
-			b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO NOTHING")
-		case s.d == "mysql":
-			b.WriteString(" ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", "))
+		case s.d == "sqlite":
+			err = s.sqliteUpsert(ctx, tx.(stdTx), len(part), args, got)
+		case s.fold:
+			err = tx.query(ctx, s.upsertSQL(len(part)), args, got)
 		default:
-			b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET " + strings.Join(sets, ", "))
+			_, err = tx.exec(ctx, s.upsertSQL(len(part)), args)
 		}
-		if _, err := tx.exec(ctx, b.String(), args); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sqliteUpsert runs the upsert of n rows, the statement prepared at open
+// for a full statement.
+func (s *Sink) sqliteUpsert(ctx context.Context, tx stdTx, n int, args []any, got func([]any) error) error {
+	if s.stmt == nil || n != s.per {
+		if !s.fold {
+			_, err := tx.exec(ctx, s.upsertSQL(n), args)
+			return err
+		}
+		return tx.query(ctx, s.upsertSQL(n), args, got)
+	}
+	st := tx.tx.StmtContext(ctx, s.stmt)
+	defer st.Close()
+	if !s.fold {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	return scanRows(rows, got)
+}
+
+// rowsPerUpsert is how many rows one upsert statement writes: SQLite's
+// statements stay under its historical limit of 999 parameters.
+func (s *Sink) rowsPerUpsert() int {
+	if s.d == "sqlite" {
+		return max(1, 999/len(s.writeCols()))
+	}
+	return max(1, 30000/len(s.writeCols()))
 }
 
 func (s *Sink) delete(ctx context.Context, tx chunkTx, rows []sink.Row) (int64, error) {
@@ -452,8 +603,16 @@ func (s *Sink) delete(ctx context.Context, tx chunkTx, rows []sink.Row) (int64, 
 	return tx.exec(ctx, "DELETE FROM "+s.d.Quote(s.table)+" WHERE "+where, args)
 }
 
-// Verify reads the chunk's live rows back by key.
+// Verify returns the chunk's live rows as the table holds them: as the
+// chunk's writes returned them (and, for rows it left alone, as it read them
+// before), or read back by key.
 func (s *Sink) Verify(ctx context.Context, rows []sink.Row) (map[string][32]byte, bool, error) {
+	if b := s.back; b != nil {
+		s.back = nil
+		if b.of(rows) {
+			return b.got, true, nil
+		}
+	}
 	var live []sink.Row
 	for _, r := range rows {
 		if !r.Deleted {
@@ -521,6 +680,10 @@ func (s *Sink) Abort() {
 	if s.pg != nil {
 		s.pg.Close(context.Background())
 		s.pg = nil
+	}
+	if s.stmt != nil {
+		s.stmt.Close()
+		s.stmt = nil
 	}
 	if s.db != nil {
 		s.db.Close()

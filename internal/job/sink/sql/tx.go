@@ -9,7 +9,8 @@ import (
 	"junction/internal/job/sqldb"
 )
 
-// chunkTx is one chunk's transaction on a sink database.
+// chunkTx is one chunk's transaction on a sink database. A query's row
+// function is lent the row's values, to read before it returns.
 type chunkTx interface {
 	query(ctx context.Context, q string, args []any, row func([]any) error) error
 	exec(ctx context.Context, q string, args []any) (int64, error)
@@ -22,6 +23,12 @@ func (t stdTx) query(ctx context.Context, q string, args []any, fn func([]any) e
 	if err != nil {
 		return err
 	}
+	return scanRows(rows, fn)
+}
+
+// scanRows calls fn with each row's values as plain Go values, and closes
+// rows. The slice is reused from row to row: fn keeps none of it.
+func scanRows(rows *dbsql.Rows, fn func([]any) error) error {
 	defer rows.Close()
 	cols, _ := rows.Columns()
 	vals := make([]any, len(cols))
@@ -29,11 +36,11 @@ func (t stdTx) query(ctx context.Context, q string, args []any, fn func([]any) e
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	out := make([]any, len(vals))
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		out := make([]any, len(vals))
 		for i, v := range vals {
 			out[i] = sqldb.Value(v)
 		}
