@@ -592,7 +592,7 @@ func (st *runState) refused(chunk []Row, rejects []Reject, count bool) []Row {
 // verify reads the chunk back from the sink and adds it to the reconciliation.
 func (st *runState) verify(ctx context.Context, out writer, m *mapper, chunk []Row) error {
 	chunk = sink.Dedupe(m.key, chunk)
-	var hashes []keyHash
+	hashes := make([]keyHash, 0, len(chunk))
 	for _, r := range chunk {
 		if r.Deleted {
 			st.rec.r.Deletes++

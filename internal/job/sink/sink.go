@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"junction/internal/job/format"
@@ -119,9 +121,53 @@ func HashValues(cols []format.Column, values []any) [32]byte {
 
 // appendField frames one column's name and canonical text.
 func appendField(buf []byte, c format.Column, v any) []byte {
-	t, null := canonical(c.Type, v)
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(c.Name)))
 	buf = append(buf, c.Name...)
+	// The values a mapping and the drivers give most often are framed
+	// without converting them (which boxes a new value), as canonical would.
+	var scratch [32]byte
+	var t []byte
+	switch x := v.(type) {
+	case string:
+		// An untyped column's text is trimmed; a string column's is not.
+		if c.Type != format.TypeString && (c.Type != "" || !trimmed(x)) {
+			return appendCanonical(buf, c.Type, v)
+		}
+		if x == "" {
+			return binary.LittleEndian.AppendUint64(buf, ^uint64(0))
+		}
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(x)))
+		return append(buf, x...)
+	case int64:
+		if c.Type != format.TypeInt {
+			return appendCanonical(buf, c.Type, v)
+		}
+		t = strconv.AppendInt(scratch[:0], x, 10)
+	case time.Time:
+		if y := x.UTC().Year(); c.Type != format.TypeDate || y < 0 || y > 9999 {
+			return appendCanonical(buf, c.Type, v)
+		}
+		t = x.UTC().AppendFormat(scratch[:0], time.DateOnly)
+	default:
+		return appendCanonical(buf, c.Type, v)
+	}
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(t)))
+	return append(buf, t...)
+}
+
+// trimmed says s has no space to trim at either end (strings.TrimSpace
+// would return it as it is).
+func trimmed(s string) bool {
+	if s == "" {
+		return true
+	}
+	space := func(b byte) bool { return b >= utf8.RuneSelf || b == ' ' || b >= '\t' && b <= '\r' }
+	return !space(s[0]) && !space(s[len(s)-1])
+}
+
+// appendCanonical frames v's canonical text, its name already framed.
+func appendCanonical(buf []byte, typ string, v any) []byte {
+	t, null := canonical(typ, v)
 	if null {
 		return binary.LittleEndian.AppendUint64(buf, ^uint64(0))
 	}
@@ -146,17 +192,27 @@ func canonical(typ string, v any) (text string, null bool) {
 }
 
 // Dedupe keeps the last row of each key in a chunk.
+// A chunk without repeated keys comes back as it is.
 func Dedupe(key []string, rows []Row) []Row {
 	seen := make(map[string]int, len(rows))
-	out := rows[:0:0]
-	for _, r := range rows {
+	var out []Row
+	for j, r := range rows {
 		k := KeyOf(key, r.Values)
-		if i, ok := seen[k]; ok {
+		i, ok := seen[k]
+		if ok && out == nil {
+			out = append(make([]Row, 0, len(rows)), rows[:j]...)
+		}
+		if ok {
 			out[i] = r
 			continue
 		}
-		seen[k] = len(out)
-		out = append(out, r)
+		seen[k] = len(seen)
+		if out != nil {
+			out = append(out, r)
+		}
+	}
+	if out == nil {
+		return rows
 	}
 	return out
 }

@@ -339,7 +339,8 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.
 		if err != nil {
 			return fmt.Errorf("read existing rows: %w", err)
 		}
-		var fresh, changed, deleted []sink.Row
+		fresh := make([]sink.Row, 0, len(rows))
+		var changed, deleted []sink.Row
 		back = nil
 		if s.fold {
 			back = make(map[string][32]byte, len(rows))
