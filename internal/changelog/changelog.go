@@ -1,7 +1,9 @@
 // Package changelog is the transactional outbox of record changes. A record
 // write appends its change in the same transaction (Append), so nothing is
-// committed without its change; readers read the log in commit order (Read)
-// and wake on Channel. A reader that keeps its position across restarts (the
+// committed without its change; readers read the log in position order (Read)
+// and wake on Channel. A change's position (Change.Seq) orders it for every
+// reader: once a reader has seen position n it never later finds a smaller
+// one (see Sequence for how PostgreSQL assigns positions). A reader that keeps its position across restarts (the
 // event router's change feed, the workflows' row triggers) keeps it in a
 // Cursor, placed at Head when it is created and advanced in the transaction
 // that handles its changes; MinPosition says how far every such reader has
@@ -25,9 +27,6 @@ import (
 // Channel is notified after every commit that appended a change.
 const Channel = "changelog"
 
-// appendLockKey is the PostgreSQL advisory lock that orders appends.
-const appendLockKey = 7_275_000_002
-
 // Messages of a change, as Dataverse names them.
 const (
 	Create = "Create"
@@ -41,7 +40,7 @@ const SourceJunction = "junction"
 
 // Change is one committed create, update or delete of one row.
 type Change struct {
-	Seq           int64          `json:"seq"`           // position in the log, assigned on append
+	Seq           int64          `json:"seq"`           // position in the log (see Sequence)
 	Source        string         `json:"source"`        // "junction", or the org URL for real Dataverse
 	Table         string         `json:"table"`         // logical name, e.g. "account"
 	RecordID      string         `json:"recordId"`      // primary id (GUID)
@@ -93,11 +92,14 @@ func Migrations() []store.Migration {
 		Version:   6,
 		Name:      "trace context",
 		SQL:       `ALTER TABLE junction_changes ADD COLUMN trace TEXT NOT NULL DEFAULT ''`,
-	}}
+	}, positionColumn}
 }
 
-// Append records c inside tx and returns its sequence number. Call it in the
-// same transaction as the write it describes.
+// Append records c inside tx and returns its id, which stays the change's
+// identity. Call it in the same transaction as the write it describes. On
+// SQLite the id is also the change's position; on PostgreSQL the change has
+// no position until Sequence numbers it after its commit (PositionOf maps
+// the id to it).
 func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 	if c.Source == "" {
 		c.Source = SourceJunction
@@ -127,14 +129,6 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 		return 0, fmt.Errorf("append change: before: %w", err)
 	}
 	shapes, shapeArgs := shapeInsert([]*shape{afterShape, beforeShape})
-	if tx.Dialect() == store.Postgres {
-		// Sequence numbers are drawn before commit; holding this lock until
-		// commit makes sequence order the commit order, so a reader that has
-		// seen seq n never later finds a smaller one. (SQLite has one writer.)
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(?)", int64(appendLockKey)); err != nil {
-			return 0, fmt.Errorf("append change: %w", err)
-		}
-	}
 	insert := `INSERT INTO junction_changes
 		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
@@ -156,10 +150,11 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 	return seq, nil
 }
 
-// History returns the last limit changes of one row, newest first.
+// History returns the last limit numbered changes of one row, newest first.
 func History(ctx context.Context, q store.Querier, table, recordID string, limit int) ([]Change, error) {
-	out, err := store.Collect(ctx, q, scanChange, `SELECT `+columns+` FROM junction_changes
-		WHERE table_name = ? AND record_id = ? ORDER BY seq DESC LIMIT ?`, table, recordID, limit)
+	pos := position(q)
+	out, err := store.Collect(ctx, q, scanChange, `SELECT `+columns(q)+` FROM junction_changes
+		WHERE table_name = ? AND record_id = ? AND `+pos+` IS NOT NULL ORDER BY `+pos+` DESC LIMIT ?`, table, recordID, limit)
 	if err == nil {
 		err = decodeImages(ctx, q, out)
 	}
@@ -169,21 +164,27 @@ func History(ctx context.Context, q store.Querier, table, recordID string, limit
 	return out, nil
 }
 
-const columns = "seq, source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace"
+// columns are what scanChange reads, the position first.
+func columns(q store.Querier) string {
+	return position(q) + ", source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace"
+}
 
 // headerColumns are columns with no images, for scanChange.
-const headerColumns = "seq, source, table_name, record_id, message, changed, NULL, NULL, correlation_id, user_id, at, trace"
+func headerColumns(q store.Querier) string {
+	return position(q) + ", source, table_name, record_id, message, changed, NULL, NULL, correlation_id, user_id, at, trace"
+}
 
-// Read returns up to limit changes with Seq > after, in commit order. table,
-// when not empty, restricts the result to one table.
+// Read returns up to limit changes with Seq > after, in position order.
+// table, when not empty, restricts the result to one table.
 func Read(ctx context.Context, q store.Querier, after int64, table string, limit int) ([]Change, error) {
-	query := `SELECT ` + columns + ` FROM junction_changes WHERE seq > ?`
+	pos := position(q)
+	query := `SELECT ` + columns(q) + ` FROM junction_changes WHERE ` + pos + ` > ?`
 	args := []any{after}
 	if table != "" {
 		query += " AND table_name = ?"
 		args = append(args, table)
 	}
-	query += " ORDER BY seq LIMIT ?"
+	query += " ORDER BY " + pos + " LIMIT ?"
 	args = append(args, limit)
 	out, err := store.Collect(ctx, q, scanChange, query, args...)
 	if err == nil {

@@ -45,6 +45,9 @@ func TestAppendAndReadInCommitOrder(t *testing.T) {
 			return fmt.Errorf("rolled back")
 		})
 		wg.Wait()
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
 		var got []changelog.Change
 		err := s.Read(ctx, func(q store.Querier) error {
 			var err error
@@ -90,6 +93,9 @@ func TestHistoryNewestFirst(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
 		}
 		var got []changelog.Change
 		s.Read(ctx, func(q store.Querier) error {

@@ -15,8 +15,8 @@ import (
 // reading the cursor again and retrying handles each change once.
 var ErrCursorMoved = errors.New("changelog: the cursor moved since it was read")
 
-// Cursor is a named reader's position in the change log: the sequence number
-// of the last change the reader has handled. Every reader that keeps a
+// Cursor is a named reader's position in the change log: the position of
+// the last change the reader has handled. Every reader that keeps a
 // position (the event router's change feed, the workflows' row triggers)
 // keeps it here, in one table, so that the log's retention can see how far
 // every reader has got (MinPosition).
@@ -77,12 +77,13 @@ func tableExists(ctx context.Context, q store.Querier, name string) (bool, error
 	return n > 0, err
 }
 
-// Head returns the sequence number of the last change in the log, 0 when it
-// is empty. A reader placed at Head sees every change committed after the
-// transaction that read it.
+// Head returns the position of the last numbered change in the log, 0 when
+// there is none. A reader placed at Head sees every change committed after
+// the transaction that read it (and, on PostgreSQL, those committed before
+// it that Sequence had not numbered yet).
 func Head(ctx context.Context, q store.Querier) (int64, error) {
 	var seq int64
-	if err := q.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM junction_changes").Scan(&seq); err != nil {
+	if err := q.QueryRow(ctx, "SELECT COALESCE(MAX("+position(q)+"), 0) FROM junction_changes").Scan(&seq); err != nil {
 		return 0, fmt.Errorf("read the change log's head: %w", err)
 	}
 	return seq, nil
@@ -143,7 +144,7 @@ func Cursors(ctx context.Context, q store.Querier) ([]Cursor, error) {
 	return out, nil
 }
 
-// Next returns up to limit changes after the cursor, in commit order; table,
+// Next returns up to limit changes after the cursor, in position order; table,
 // when not empty, restricts them to one table. It does not move the cursor.
 func (c *Cursor) Next(ctx context.Context, q store.Querier, table string, limit int) ([]Change, error) {
 	return Read(ctx, q, c.Seq, table, limit)
@@ -153,7 +154,8 @@ func (c *Cursor) Next(ctx context.Context, q store.Querier, table string, limit 
 // reader that needs only which changes there were: it reads and decodes
 // much less.
 func (c *Cursor) NextHeaders(ctx context.Context, q store.Querier, limit int) ([]Change, error) {
-	out, err := store.Collect(ctx, q, scanChange, `SELECT `+headerColumns+` FROM junction_changes WHERE seq > ? ORDER BY seq LIMIT ?`, c.Seq, limit)
+	pos := position(q)
+	out, err := store.Collect(ctx, q, scanChange, `SELECT `+headerColumns(q)+` FROM junction_changes WHERE `+pos+` > ? ORDER BY `+pos+` LIMIT ?`, c.Seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}

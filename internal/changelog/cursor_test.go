@@ -45,8 +45,17 @@ func (b *cursorBundle) appendN(table string, n int) {
 	}
 }
 
+// sequence numbers what was committed, as a reader does before it reads.
+func (b *cursorBundle) sequence() {
+	b.t.Helper()
+	if err := changelog.Sequence(context.Background(), b.s); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 func (b *cursorBundle) open(name string, at int64) *changelog.Cursor {
 	b.t.Helper()
+	b.sequence()
 	var c *changelog.Cursor
 	if err := b.tx(func(tx store.Tx) error {
 		var err error
@@ -64,6 +73,7 @@ func (b *cursorBundle) open(name string, at int64) *changelog.Cursor {
 
 func (b *cursorBundle) next(c *changelog.Cursor, table string) []changelog.Change {
 	b.t.Helper()
+	b.sequence()
 	var out []changelog.Change
 	if err := b.s.Read(context.Background(), func(q store.Querier) error {
 		var err error
@@ -77,6 +87,7 @@ func (b *cursorBundle) next(c *changelog.Cursor, table string) []changelog.Chang
 
 func (b *cursorBundle) minPosition() int64 {
 	b.t.Helper()
+	b.sequence()
 	var n int64
 	if err := b.s.Read(context.Background(), func(q store.Querier) error {
 		var err error
@@ -143,7 +154,7 @@ func TestCursorPlacedAtHead(t *testing.T) {
 func TestCursorReaderNeverSkips(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		setupCursors(t, s)
+		b := setupCursors(t, s)
 		ctx := context.Background()
 		var writing sync.WaitGroup
 		var done atomic.Bool
@@ -171,6 +182,7 @@ func TestCursorReaderNeverSkips(t *testing.T) {
 		var seen []int64
 		for {
 			finished := done.Load() // read before the batch: an empty batch after it means the end
+			b.sequence()
 			var batch []changelog.Change
 			err := s.Tx(ctx, func(tx store.Tx) error {
 				c, err := changelog.OpenCursorAt(ctx, tx, "follower", 0)
@@ -240,6 +252,10 @@ func TestCursorConcurrentConsumers(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for {
+					if err := changelog.TrySequence(ctx, s); err != nil {
+						t.Error(err)
+						return
+					}
 					var handled int64
 					err := s.Tx(ctx, func(tx store.Tx) error {
 						c, err := changelog.OpenCursorAt(ctx, tx, "shared", 0)

@@ -47,6 +47,9 @@ func TestImagesReadAsAppended(t *testing.T) {
 			t.Fatal(err)
 		}
 		want = append(want, changelog.Change{Message: changelog.Create, Changed: []string{"name"}, After: created})
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
 		var got []changelog.Change
 		if err := s.Read(ctx, func(q store.Querier) error {
 			var err error

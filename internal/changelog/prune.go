@@ -65,10 +65,11 @@ func Prune(ctx context.Context, tx store.Tx, before, hardBefore time.Time, batch
 		return t, err
 	}
 	type entry struct{ seq, at int64 }
+	pos := position(tx)
 	oldest, err := store.Collect(ctx, tx, func(r *sql.Rows) (entry, error) {
 		var e entry
 		return e, r.Scan(&e.seq, &e.at)
-	}, `SELECT seq, at FROM junction_changes WHERE seq < ? ORDER BY seq LIMIT ?`, head, batch)
+	}, `SELECT `+pos+`, at FROM junction_changes WHERE `+pos+` < ? ORDER BY `+pos+` LIMIT ?`, head, batch)
 	if err != nil {
 		return t, fmt.Errorf("read the oldest changes: %w", err)
 	}
@@ -85,7 +86,8 @@ func Prune(ctx context.Context, tx store.Tx, before, hardBefore time.Time, batch
 	if t.UpTo == 0 {
 		return t, nil
 	}
-	res, err := tx.Exec(ctx, "DELETE FROM junction_changes WHERE seq <= ?", t.UpTo)
+	// Changes not numbered yet are newer than every numbered one: kept.
+	res, err := tx.Exec(ctx, "DELETE FROM junction_changes WHERE "+pos+" <= ?", t.UpTo)
 	if err != nil {
 		return t, fmt.Errorf("delete changes: %w", err)
 	}

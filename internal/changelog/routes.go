@@ -28,7 +28,7 @@ func Routes(s store.Store) []server.Route {
 			if v := q.Get("after"); v != "" {
 				n, err := strconv.ParseInt(v, 10, 64)
 				if err != nil || n < 0 {
-					server.WriteFieldError(w, "after", "after must be a sequence number")
+					server.WriteFieldError(w, "after", "after must be a position in the log")
 					return
 				}
 				after = n
@@ -39,15 +39,18 @@ func Routes(s store.Store) []server.Route {
 				return
 			}
 			var changes []Change
-			err := s.Read(r.Context(), func(tx store.Querier) error {
-				var err error
-				if id != "" {
-					changes, err = History(r.Context(), tx, table, id, top)
-				} else {
-					changes, err = Read(r.Context(), tx, after, table, top)
-				}
-				return err
-			})
+			err := Sequence(r.Context(), s)
+			if err == nil {
+				err = s.Read(r.Context(), func(tx store.Querier) error {
+					var err error
+					if id != "" {
+						changes, err = History(r.Context(), tx, table, id, top)
+					} else {
+						changes, err = Read(r.Context(), tx, after, table, top)
+					}
+					return err
+				})
+			}
 			if err != nil {
 				server.WriteError(w, http.StatusInternalServerError, server.CodeInternal, "read the change log failed")
 				return
@@ -58,7 +61,7 @@ func Routes(s store.Store) []server.Route {
 			server.WriteJSON(w, http.StatusOK, map[string]any{"value": changes})
 		}),
 		Doc: &server.Operation{Tag: "changes", Summary: "Read the change log",
-			Description: "Query: table and id give one row's history, newest first; otherwise the log after `after` (a sequence number), oldest first, optionally for one table. top: 1..1000, default 100.",
+			Description: "Query: table and id give one row's history, newest first; otherwise the log after `after` (a position), oldest first, optionally for one table. top: 1..1000, default 100.",
 			Response:    map[string]any{"type": "object", "properties": map[string]any{"value": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}}}},
 	}}
 }

@@ -91,7 +91,13 @@ func (r *Router) changeFeed(ctx context.Context) {
 		sub := r.st.Listen(changelog.Channel)
 		defer sub.Close()
 		for ctx.Err() == nil {
-			n, err := r.dispatchChanges(ctx)
+			// Woken by a commit (or the poll): number what committed. A
+			// sequencer already running notifies when it is done.
+			n := 0
+			err := changelog.TrySequence(ctx, r.st)
+			if err == nil {
+				n, err = r.dispatchChanges(ctx)
+			}
 			if err != nil && ctx.Err() == nil {
 				r.log.Warn("events: change feed", "err", err)
 			}

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -126,12 +127,23 @@ func TestDataverseWebhook(t *testing.T) {
 		if n := countRows(t, st, "junction_changes"); n != 0 {
 			t.Fatalf("rejected requests appended %d changes", n)
 		}
-		if status, out := b.do("POST", "/webhooks/dataverse?code="+url.QueryEscape(key), body, hdr); status != 200 {
+		// A rolled-back append: on PostgreSQL the id it drew is never a
+		// position, so the change below has an id that differs from its
+		// position.
+		_ = st.Tx(context.Background(), func(tx store.Tx) error {
+			changelog.Append(context.Background(), tx, changelog.Change{Table: "account", RecordID: "ghost", Message: changelog.Delete})
+			return errors.New("rolled back")
+		})
+		status, out := b.do("POST", "/webhooks/dataverse?code="+url.QueryEscape(key), body, hdr)
+		var first map[string]any
+		if status != 200 || json.Unmarshal(out, &first) != nil {
 			t.Fatalf("webhook: %d %s", status, out)
 		}
-		// Dataverse retrying the same request (same RequestId) appends nothing.
-		if status, out := b.do("POST", "/webhooks/dataverse?code="+url.QueryEscape(key), body, hdr); status != 200 || !strings.Contains(string(out), `"duplicate":true`) {
-			t.Fatalf("webhook retry: %d %s", status, out)
+		// Dataverse retrying the same request (same RequestId) appends
+		// nothing, and is answered with the same event.
+		if status, out := b.do("POST", "/webhooks/dataverse?code="+url.QueryEscape(key), body, hdr); status != 200 || !strings.Contains(string(out), `"duplicate":true`) ||
+			!strings.Contains(string(out), `"eventId":"`+first["eventId"].(string)+`"`) {
+			t.Fatalf("webhook retry: %d %s (first %v)", status, out, first)
 		}
 		if n := countRows(t, st, "junction_changes"); n != 1 {
 			t.Fatalf("%d changes after a retried webhook, want 1", n)
@@ -156,6 +168,10 @@ func TestDataverseWebhook(t *testing.T) {
 		json.Unmarshal(rc.notifications()[1].Body, &del)
 		if upd["type"] != "Junction.Records.Update" { // ordering is not guaranteed
 			upd, del = del, upd
+		}
+		if upd["id"] != first["eventId"] || upd["data"].(map[string]any)["sequence"] != first["sequence"] {
+			t.Fatalf("the webhook answered event %v (sequence %v); the event published is %v (sequence %v)",
+				first["eventId"], first["sequence"], upd["id"], upd["data"].(map[string]any)["sequence"])
 		}
 		d := upd["data"].(map[string]any)
 		after := d["after"].(map[string]any)

@@ -279,5 +279,16 @@ func (r *Router) handleDataverse(w http.ResponseWriter, req *http.Request) {
 		r.internal(w, err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, map[string]any{"sequence": seq, "eventId": ChangeEventID(seq), "duplicate": duplicate})
+	// The change's event is named by its position in the log, which it gets
+	// after its commit.
+	out := map[string]any{"duplicate": duplicate}
+	pos, err := changelog.PositionOf(req.Context(), r.st, seq)
+	switch {
+	case err == nil:
+		out["sequence"], out["eventId"] = pos, ChangeEventID(pos)
+	case !duplicate || !errors.Is(err, store.ErrNotFound): // a retry after retention deleted the change: no position
+		r.internal(w, err)
+		return
+	}
+	server.WriteJSON(w, http.StatusOK, out)
 }

@@ -77,11 +77,13 @@ func keyNames(t *Table) string {
 // deltas misses nothing.
 func (s *Service) ScanTable(ctx context.Context, t *Table, fn func(Row) error) (int64, error) {
 	var seq int64
-	err := s.st.Read(ctx, func(q store.Querier) error {
-		var err error
-		seq, err = changelog.Head(ctx, q)
-		return err
-	})
+	err := changelog.Sequence(ctx, s.st)
+	if err == nil {
+		err = s.st.Read(ctx, func(q store.Querier) error {
+			seq, err = changelog.Head(ctx, q)
+			return err
+		})
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -389,6 +389,9 @@ func TestScanTable(t *testing.T) {
 			rows[i] = map[string]any{"region": "r", "code": int64(i), "label": fmt.Sprint("row ", i)}
 		}
 		b.mustUpsert("pair", []string{"region", "code"}, records.UpsertCounts{Inserted: n}, rows...)
+		if err := changelog.Sequence(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
 		var head int64
 		s.Read(context.Background(), func(q store.Querier) error {
 			var err error

@@ -85,6 +85,9 @@ func TestDeleteCascades(t *testing.T) {
 		if c := get(t, s, rec, "contact", c3); c["parentcustomerid"] != nil {
 			t.Errorf("contact of a deleted contact still has parent %v", c["parentcustomerid"])
 		}
+		if err := changelog.Sequence(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
 		var changes []changelog.Change
 		s.Read(context.Background(), func(q store.Querier) error {
 			var err error

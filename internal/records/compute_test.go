@@ -100,6 +100,9 @@ func TestComputedColumns(t *testing.T) {
 			t.Fatalf("after update: %v %v %v %q", up["exchangerate"], up["annualincome_base"], up["fullname"], up["address1_composite"])
 		}
 		// The change log has the computed values, as changed columns.
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
 		var changes []changelog.Change
 		if err := s.Read(ctx, func(q store.Querier) error {
 			var err error

@@ -46,6 +46,9 @@ func TestWritesAppendChanges(t *testing.T) {
 		if err := s.Tx(ctx, func(tx store.Tx) error { return rec.Delete(ctx, tx, con, cid, "", records.Caller{}) }); err != nil {
 			t.Fatal(err)
 		}
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
 		var changes []changelog.Change
 		s.Read(ctx, func(q store.Querier) error {
 			changes, err = changelog.Read(ctx, q, 0, "", 100)

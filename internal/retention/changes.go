@@ -26,6 +26,10 @@ func (w *Worker) pruneChanges(ctx context.Context, p *Pass, s Settings) {
 		hardBefore = p.Started.Add(-s.ChangesMax.Duration())
 	}
 	h := History{Name: changesName, Setting: "changes", Prune: func(ctx context.Context, before time.Time, batch int) (int64, error) {
+		// Only numbered changes are pruned: number those committed.
+		if err := changelog.Sequence(ctx, w.o.Store); err != nil {
+			return 0, err
+		}
 		var t changelog.Trim
 		err := w.o.Store.Tx(ctx, func(tx store.Tx) error {
 			var err error
@@ -72,7 +76,7 @@ func Consumers(st store.Store) func(ctx context.Context) ([]Consumer, error) {
 			for _, c := range cursors {
 				var behind int64
 				if c.Seq < head {
-					if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM junction_changes WHERE seq > ?", c.Seq).Scan(&behind); err != nil {
+					if behind, err = changelog.Behind(ctx, q, c.Seq); err != nil {
 						return err
 					}
 				}

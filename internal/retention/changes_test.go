@@ -42,6 +42,9 @@ func (b *bundle) createAccount(name string) {
 
 func (b *bundle) head() int64 {
 	b.t.Helper()
+	if err := changelog.Sequence(context.Background(), b.app.Store()); err != nil {
+		b.t.Fatal(err)
+	}
 	var head int64
 	if err := b.app.Store().Read(context.Background(), func(q store.Querier) error {
 		var err error

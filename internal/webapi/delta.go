@@ -52,6 +52,14 @@ func (h *Handler) delta(w http.ResponseWriter, rq *req, t *records.Table, q *oda
 		pageSize = min(rq.prefer.maxPageSize, MaxPageSize)
 	}
 	nextLink := ""
+	if txFrom(ctx) == nil {
+		// Number what committed before this request (the client's own
+		// writes among it) before the read's snapshot is taken.
+		if err := changelog.Sequence(ctx, h.rec.Store()); err != nil {
+			h.fail(w, rq, err)
+			return
+		}
+	}
 	err := h.read(rq, func(qr store.Querier) error {
 		// The log position is read before the rows (and kept across the
 		// pages of the first pass), so nothing committed in between is

@@ -170,6 +170,11 @@ func (r *RowTriggers) run(ctx context.Context) {
 			subs[k] = v
 		}
 		r.mu.Unlock()
+		if len(subs) > 0 {
+			if err := changelog.TrySequence(ctx, r.st); err != nil && ctx.Err() == nil {
+				r.log.Warn("row-change triggers: number the change log", "err", err)
+			}
+		}
 		for key, s := range subs {
 			if err := r.catchUp(ctx, key, s); err != nil && ctx.Err() == nil {
 				r.log.Warn("row-change trigger failed; retrying", "workflow", s.sub.Workflow, "trigger", s.sub.Trigger, "err", err)
@@ -187,6 +192,11 @@ func (r *RowTriggers) run(ctx context.Context) {
 // cursor opens the cursor of the trigger key ("workflow/trigger"), placing
 // it at the end of the log when it has none yet.
 func (r *RowTriggers) cursor(ctx context.Context, key string) (*changelog.Cursor, error) {
+	// Numbered first, so that the head is after every change committed
+	// before the subscription.
+	if err := changelog.Sequence(ctx, r.st); err != nil {
+		return nil, err
+	}
 	var c *changelog.Cursor
 	err := r.st.Tx(ctx, func(tx store.Tx) error {
 		var err error

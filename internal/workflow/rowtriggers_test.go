@@ -189,6 +189,9 @@ func TestRowTriggerLostRestartsFromTheHead(t *testing.T) {
 		}
 		appendChange(t, s, phone("deleted by retention"))
 		appendChange(t, s, phone("kept, but before the head"))
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
 		var trim changelog.Trim
 		if err := s.Tx(ctx, func(tx store.Tx) error {
 			var err error

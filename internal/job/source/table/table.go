@@ -49,6 +49,9 @@ func OpenChanges(ctx context.Context, s store.Store, table, from, pin string, co
 	if pin != "" {
 		r.upto, _ = strconv.ParseInt(pin, 10, 64)
 	} else {
+		if err := changelog.Sequence(ctx, s); err != nil {
+			return nil, err
+		}
 		err := s.Read(ctx, func(q store.Querier) error {
 			var err error
 			r.upto, err = changelog.Head(ctx, q)
