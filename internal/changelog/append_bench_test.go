@@ -16,7 +16,8 @@ import (
 
 // BenchmarkChangelogAppend measures committed record writes per second from
 // concurrent writers, each write one transaction that inserts a row and
-// appends its change, as the record service does:
+// appends its change, as the record service does, while a follower numbers
+// and reads the log (the time includes numbering the last writes):
 //
 //	go test -run '^$' -bench ChangelogAppend -benchtime 3s ./internal/changelog/
 func BenchmarkChangelogAppend(b *testing.B) {
@@ -33,6 +34,16 @@ func BenchmarkChangelogAppend(b *testing.B) {
 				if err := s.Migrate(ctx, append(changelog.Migrations(), rows)); err != nil {
 					b.Fatal(err)
 				}
+				// On PostgreSQL a follower numbers and reads the log as the
+				// event feed does, so the writes measured are readable ones.
+				followCtx, stop := context.WithCancel(ctx)
+				followed := make(chan struct{})
+				go func() {
+					defer close(followed)
+					if d == store.Postgres {
+						follow(followCtx, b, s)
+					}
+				}()
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				b.ResetTimer()
@@ -60,8 +71,56 @@ func BenchmarkChangelogAppend(b *testing.B) {
 					}()
 				}
 				wg.Wait()
+				if err := changelog.Sequence(ctx, s); err != nil {
+					b.Fatal(err)
+				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+				b.StopTimer()
+				stop()
+				<-followed
 			})
+		}
+	}
+}
+
+// follow reads the log with a cursor until ctx ends, woken by commits.
+func follow(ctx context.Context, b *testing.B, s store.Store) {
+	sub := s.Listen(changelog.Channel)
+	defer sub.Close()
+	for {
+		if err := changelog.TrySequence(ctx, s); err != nil && ctx.Err() == nil {
+			b.Error(err)
+			return
+		}
+		for {
+			n := 0
+			err := s.Tx(ctx, func(tx store.Tx) error {
+				c, err := changelog.OpenCursorAt(ctx, tx, "bench", 0)
+				if err != nil {
+					return err
+				}
+				changes, err := c.NextHeaders(ctx, tx, 200)
+				if err != nil || len(changes) == 0 {
+					return err
+				}
+				n = len(changes)
+				return c.Advance(ctx, tx, changes[n-1].Seq)
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if n < 200 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.C:
 		}
 	}
 }

@@ -259,3 +259,49 @@ func TestSequencedReadersNeverSkip(t *testing.T) {
 }
 
 var errRolledBack = errors.New("rolled back")
+
+// TestPositionsMigration: changes appended before positions keep their
+// sequence numbers as positions, so a cursor placed before stays where it
+// was, and a change appended after is numbered after every one of them.
+func TestPositionsMigration(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		var before []store.Migration
+		for _, m := range changelog.Migrations() {
+			if m.Version < 7 {
+				before = append(before, m)
+			}
+		}
+		if err := s.Migrate(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		b := &cursorBundle{t: t, s: s, tx: func(fn func(tx store.Tx) error) error { return s.Tx(ctx, fn) }}
+		b.appendN("account", 4)
+		if err := b.tx(func(tx store.Tx) error {
+			_, err := changelog.OpenCursorAt(ctx, tx, "old", 2)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx, changelog.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		b.appendN("contact", 1)
+		all := b.next(&changelog.Cursor{}, "")
+		if len(all) != 5 {
+			t.Fatalf("%d changes, want 5", len(all))
+		}
+		for i, c := range all[:4] {
+			if c.Seq != int64(i+1) {
+				t.Fatalf("change %d appended before the migration at position %d", i+1, c.Seq)
+			}
+		}
+		if all[4].Table != "contact" || all[4].Seq <= 4 {
+			t.Fatalf("the change appended after the migration: %+v", all[4])
+		}
+		if got := b.next(b.open("old", -1), ""); len(got) != 3 || got[0].Seq != 3 {
+			t.Fatalf("the cursor placed before the migration reads %+v", got)
+		}
+	})
+}
