@@ -30,6 +30,8 @@ func (s *Service) appendChange(ctx context.Context, tx store.Tx, t *Table, c cha
 	if s.steps == nil {
 		return nil
 	}
+	// The change's id: an identity only, as the change has no position in
+	// the log before its commit (changelog.Sequence).
 	c.Seq = seq
 	return s.steps.Written(ctx, tx, t, c)
 }
