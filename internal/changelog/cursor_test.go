@@ -45,6 +45,17 @@ func (b *cursorBundle) appendN(table string, n int) {
 	}
 }
 
+// migrationsBefore are the change log's migrations before version.
+func migrationsBefore(version int) []store.Migration {
+	var out []store.Migration
+	for _, m := range changelog.Migrations() {
+		if m.Version < version {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // sequence numbers what was committed, as a reader does before it reads.
 func (b *cursorBundle) sequence() {
 	b.t.Helper()
@@ -382,12 +393,7 @@ func TestCursorsMoveFromReadersTables(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
-		var before []store.Migration
-		for _, m := range changelog.Migrations() {
-			if m.Version < 3 {
-				before = append(before, m)
-			}
-		}
+		before := migrationsBefore(3)
 		if err := s.Migrate(ctx, append(before, store.Migration{Component: "legacy", Version: 1, Name: "readers' cursors",
 			SQL: `CREATE TABLE events_cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL);
 				CREATE TABLE bridge_cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL);

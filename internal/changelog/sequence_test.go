@@ -267,12 +267,7 @@ func TestPositionsMigration(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
-		var before []store.Migration
-		for _, m := range changelog.Migrations() {
-			if m.Version < 7 {
-				before = append(before, m)
-			}
-		}
+		before := migrationsBefore(7)
 		if err := s.Migrate(ctx, before); err != nil {
 			t.Fatal(err)
 		}
