@@ -86,15 +86,17 @@ func actResponse(_ context.Context, c *call) error {
 		}
 	}
 	c.rec.Outputs = map[string]any{"statusCode": int64(resp.StatusCode), "headers": m["headers"], "body": resp.Body}
-	sent := false
-	c.rs.respOnce.Do(func() {
-		c.rs.run.response = resp
-		c.rs.respCh <- resp
-		sent = true
-	})
-	if !sent {
+	c.rs.mu.Lock()
+	dup := c.rs.responding
+	c.rs.responding = true
+	c.rs.mu.Unlock()
+	if dup {
 		return failf("ActionResponseAlreadySent", "A response was already sent for this run; only one Response action may run")
 	}
+	c.rs.run.response = resp
+	// The caller is answered once the Response's record is committed: what
+	// it was told is durable.
+	c.answer = func() { c.rs.respOnce.Do(func() { c.rs.respCh <- resp }) }
 	return nil
 }
 

@@ -134,7 +134,10 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 		queries[k] = q.Get(k)
 	}
 	outputs := map[string]any{"headers": headers, "body": body, "queries": queries, "relativePathParameters": pathParams}
-	handles, err := e.Fire(r.Context(), l, trigger, outputs)
+	// The runs are created with relaxed commits (store.Relaxed): the caller
+	// is answered only after a durable commit that follows them, the
+	// Response's or the run's end, or else after commitRuns.
+	handles, err := e.Fire(store.Relaxed(r.Context()), l, trigger, outputs)
 	if errors.Is(err, ErrTooManyWaitingRuns) && len(handles) == 0 {
 		w.Header().Set("Retry-After", "10")
 		writeLogicError(w, http.StatusTooManyRequests, "WorkflowRunsQueueLimitReached", "The workflow '"+name+"' has reached its limit of waiting runs; retry later.")
@@ -157,6 +160,9 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		resp, err := handles[0].Response(ctx)
 		setRunHeaders(w.Header(), name, handles[0])
+		if resp == nil && !e.commitRuns(w, r, handles) {
+			return
+		}
 		if err != nil {
 			writeLogicError(w, http.StatusGatewayTimeout, "GatewayTimeout", fmt.Sprintf("The workflow run '%s' did not answer within %s; it keeps running.", handles[0].ID, e.opt.SyncTimeout))
 			return
@@ -166,6 +172,9 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeResponse(w, resp)
+		return
+	}
+	if !e.commitRuns(w, r, handles) {
 		return
 	}
 	ids := make([]string, len(handles))
@@ -178,6 +187,30 @@ func (e *Engine) invoke(w http.ResponseWriter, r *http.Request) {
 	if len(ids) > 1 {
 		_ = json.NewEncoder(w).Encode(map[string]any{"runs": ids})
 	}
+}
+
+// commitRuns makes the runs a request trigger started durable before their
+// ids are answered: they were created with relaxed commits, and a durable
+// commit after them flushes them too (see store.Relaxed). It answers an
+// error itself when that fails.
+func (e *Engine) commitRuns(w http.ResponseWriter, r *http.Request, handles []*Handle) bool {
+	if e.opt.Store == nil {
+		return true
+	}
+	ids := make([]any, len(handles))
+	for i, h := range handles {
+		ids[i] = h.ID
+	}
+	err := e.opt.Store.Tx(context.WithoutCancel(r.Context()), func(tx store.Tx) error {
+		_, err := tx.Exec(r.Context(), `UPDATE wf_runs SET lease_until = lease_until WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, ids...)
+		return err
+	})
+	if err != nil {
+		e.log.Error("commit started runs", "workflow", handles[0].rs.l.Name, "err", err)
+		writeLogicError(w, http.StatusInternalServerError, "TriggerFailed", err.Error())
+		return false
+	}
+	return true
 }
 
 // setRunHeaders names the run a request trigger started, as Logic Apps

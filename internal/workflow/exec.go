@@ -128,6 +128,14 @@ func (rs *runState) runSet(ctx context.Context, set map[string]*Action, f *frame
 					statuses[name] = st
 					continue
 				}
+				if rs.answerHeld() {
+					// A caller waits for a Response's record: commit it
+					// before more work starts.
+					if err := rs.flushHeld(); err != nil {
+						fatal = err
+						break
+					}
+				}
 				running++
 				go func(name string, a *Action) {
 					st, err := rs.runAction(ctx, name, a, f)
@@ -250,6 +258,8 @@ type call struct {
 	rec    *ActionRecord
 	saved  bool // the implementation saved the record itself (variables)
 	status string
+	// answer runs once the record is committed (a Response action's answer).
+	answer func()
 }
 
 func (c *call) scope() expr.Scope { return c.rs.scope(c.f) }
@@ -321,6 +331,11 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 		}
 	} else if rs.mocks != nil && externalTypes[strings.ToLower(a.Type)] {
 		runErr = failf("ActionNotMocked", "The action '%s' (%s) reaches outside the workflow; an offline test must mock it", name, a.Type)
+	} else if slowTypes[strings.ToLower(a.Type)] {
+		// The run history shows what ran before an action that may take long.
+		if runErr = rs.flushHeld(); runErr == nil {
+			runErr = rs.dispatch(actx, c)
+		}
 	} else {
 		runErr = rs.dispatch(actx, c)
 	}
@@ -367,11 +382,21 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 			rec.TrackedProperties = tp
 		}
 	}
-	if err := rs.save(rec, nil); err != nil {
+	if c.answer != nil && rec.Status == StatusSucceeded {
+		err = rs.hold(rec, nil, c.answer)
+	} else {
+		err = rs.save(rec, nil)
+	}
+	if err != nil {
 		return "", err
 	}
 	return rec.Status, nil
 }
+
+// slowTypes are actions that may wait long on something outside the run;
+// the records held back (see runState.save) are written before they start.
+var slowTypes = map[string]bool{"http": true, "workflow": true, "function": true, "agent": true,
+	"apiconnectionwebhook": true, "openapiconnectionwebhook": true}
 
 // endActionSpan ends an action's span with its record's outcome; an action
 // the run did not finish (stopped, lost) leaves no span.

@@ -37,7 +37,21 @@ type runState struct {
 
 	respOnce sync.Once
 	respCh   chan *Response
-	done     chan struct{}
+	// responding is set once a Response action has answered (or is about
+	// to, once its record is committed).
+	responding bool
+	done       chan struct{}
+
+	// held are the records of replayable actions not yet written, and
+	// heldVars the variables to write with them (nil: unchanged); they
+	// commit with the run's next write (see save).
+	heldMu   sync.Mutex
+	held     []*ActionRecord
+	heldVars map[string]any
+	answers  []func() // run once the held records are committed
+	// varsMu orders the writes that carry variables, so that an older
+	// snapshot never commits over a newer one.
+	varsMu sync.Mutex
 
 	// mocks replace actions' results in offline tests.
 	mocks map[string]*Mock
@@ -228,14 +242,7 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 			if err := insertRun(ctx, tx, r, owner, e.opt.LeaseTTL); err != nil {
 				return err
 			}
-			for _, rec := range o.Records {
-				if _, err := tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
-					encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties)); err != nil {
-					return err
-				}
-			}
-			return nil
+			return insertActions(ctx, tx, r.ID, o.Records)
 		})
 		if errors.Is(err, ErrTooManyWaitingRuns) {
 			return nil, err
@@ -440,7 +447,14 @@ func (rs *runState) execute() {
 		// The row was already marked Cancelled by the API; nothing to write.
 		return
 	}
-	if err := rs.j.finishRun(context.WithoutCancel(rs.ctx), r, rs.e.opt.NodeID); err != nil && !errors.Is(err, errLeaseLost) {
+	// The run's variables are final: the held ones are older.
+	h := rs.takeHeld()
+	h.release(rs)
+	if err := rs.j.finishRun(context.WithoutCancel(rs.ctx), r, rs.e.opt.NodeID, h.recs); err == nil {
+		for _, answer := range h.answers {
+			answer()
+		}
+	} else if !errors.Is(err, errLeaseLost) {
 		rs.e.log.Error("finish workflow run", "run", r.ID, "err", err)
 	}
 	if runLimit(rs.l, triggerName(r)) > 0 && rs.e.ctx.Err() == nil {
@@ -531,10 +545,12 @@ func (rs *runState) timer(key string, t time.Time) (time.Time, error) {
 		next[k] = v
 	}
 	next[key] = t
-	if err := rs.j.setTimers(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, next); err != nil {
-		if errors.Is(err, errLeaseLost) {
-			rs.abort(false)
-		}
+	// The held records go with the timers: a run waiting long shows them.
+	h := rs.takeHeld()
+	defer h.release(rs)
+	err := rs.j.setTimers(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, next, h.recs, h.vars)
+	rs.wrote(err, h)
+	if err != nil {
 		return time.Time{}, err
 	}
 	rs.timers = next
@@ -549,20 +565,183 @@ func (rs *runState) record(path string) (*ActionRecord, bool) {
 	return rec, ok && terminal(rec.Status)
 }
 
-// save persists a record (and the variables, when vars is not nil) and makes
-// it visible to expressions.
+// maxHeld bounds the records a run holds back: a long loop of replayable
+// actions writes them in batches of this many.
+const maxHeld = 64
+
+// save records rec (and the variables, when vars is not nil) and makes it
+// visible to expressions.
+//
+// The record of a replayable action (one that reaches nothing outside its
+// run, see replayable) is held back and committed with the run's next write:
+// the next other action's record, a timer, the run's end, or a batch of
+// maxHeld. Losing it in a crash only means the action runs again when the
+// run resumes, with the same inputs. Any other record is written before save
+// returns, with the held ones, so an action with effects outside the run is
+// not repeated once its record is written.
 func (rs *runState) save(rec *ActionRecord, vars map[string]any) error {
 	if rs.e.isKilled() {
 		return errLeaseLost
 	}
-	if err := rs.j.saveAction(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, rec, vars, rs.e.opt.LeaseTTL); err != nil {
-		if errors.Is(err, errLeaseLost) {
-			rs.abort(false)
-		}
+	if rs.replayable(rec) {
+		return rs.hold(rec, vars, nil)
+	}
+	if vars != nil {
+		// Only variable actions carry variables, and they are replayable.
+		return fmt.Errorf("the record of %s carries variables but is not replayable", rec.Path)
+	}
+	if err := rs.write(rec, false); err != nil {
 		return err
 	}
 	rs.mu.Lock()
 	rs.records[rec.Path] = rec
 	rs.mu.Unlock()
 	return nil
+}
+
+// hold keeps rec (and vars) for the run's next write; answer, when not nil,
+// runs once that write is committed. A Response action's record is held
+// this way: its caller is answered once it is durable, which is when the
+// run ends if the Response is its last action (one commit for both), or
+// before the next action starts (see answerHeld).
+func (rs *runState) hold(rec *ActionRecord, vars map[string]any, answer func()) error {
+	if rs.e.isKilled() {
+		return errLeaseLost
+	}
+	rs.heldMu.Lock()
+	rs.held = append(rs.held, rec)
+	if vars != nil {
+		rs.heldVars = vars
+	}
+	if answer != nil {
+		rs.answers = append(rs.answers, answer)
+	}
+	full := len(rs.held) >= maxHeld
+	rs.heldMu.Unlock()
+	rs.mu.Lock()
+	rs.records[rec.Path] = rec
+	rs.mu.Unlock()
+	if full {
+		return rs.write(nil, true)
+	}
+	return nil
+}
+
+// replayableTypes are the actions that reach nothing outside their run:
+// they read the trigger, earlier records and variables, and write only their
+// own record (and variables). Running one again after a crash gives the
+// same result.
+var replayableTypes = map[string]bool{"compose": true, "parsejson": true, "query": true, "select": true, "join": true,
+	"table": true, "initializevariable": true, "setvariable": true, "incrementvariable": true, "decrementvariable": true,
+	"appendtoarrayvariable": true, "appendtostringvariable": true, "if": true, "switch": true, "scope": true,
+	"foreach": true, "until": true, "terminate": true}
+
+// replayable reports whether rec may be held back (see save): a skipped
+// action's record, or a replayable action's.
+func (rs *runState) replayable(rec *ActionRecord) bool {
+	if rec.Status == StatusSkipped {
+		return true
+	}
+	_, a := rs.actionNamed(rec.Name)
+	return a != nil && replayableTypes[strings.ToLower(a.Type)]
+}
+
+// flushHeld writes the held records, if any (before an action that may take
+// long, so that the run history shows what ran before it).
+func (rs *runState) flushHeld() error {
+	rs.heldMu.Lock()
+	n := len(rs.held)
+	rs.heldMu.Unlock()
+	if n == 0 || rs.e.isKilled() {
+		return nil
+	}
+	return rs.write(nil, true)
+}
+
+// answerHeld reports whether a caller waits for a held record to commit.
+func (rs *runState) answerHeld() bool {
+	rs.heldMu.Lock()
+	defer rs.heldMu.Unlock()
+	return len(rs.answers) > 0
+}
+
+// write commits rec (when not nil) with the held records and variables.
+// relaxed asks for a commit a power failure may lose, used only for a batch
+// of replayable records that no caller waits for.
+func (rs *runState) write(rec *ActionRecord, relaxed bool) error {
+	h := rs.takeHeld()
+	defer h.release(rs)
+	all := h.recs
+	if rec != nil {
+		all = append(h.recs[:len(h.recs):len(h.recs)], rec)
+	}
+	if len(all) == 0 && h.vars == nil {
+		return nil
+	}
+	ctx := context.WithoutCancel(rs.ctx)
+	if relaxed && rec == nil && len(h.answers) == 0 {
+		ctx = store.Relaxed(ctx)
+	}
+	err := rs.j.saveActions(ctx, rs.run.ID, rs.e.opt.NodeID, all, h.vars)
+	rs.wrote(err, h)
+	return err
+}
+
+// heldWrite is what a write took from the held records.
+type heldWrite struct {
+	recs    []*ActionRecord
+	vars    map[string]any
+	answers []func()
+	locked  bool // holds varsMu
+}
+
+func (h heldWrite) release(rs *runState) {
+	if h.locked {
+		rs.varsMu.Unlock()
+	}
+}
+
+// takeHeld takes the held records, variables and answers. With variables it
+// also takes varsMu, which the caller releases (heldWrite.release) once
+// they are committed: writes carrying variables commit in the order they
+// took them, so an older snapshot never overwrites a newer one.
+func (rs *runState) takeHeld() heldWrite {
+	var h heldWrite
+	rs.heldMu.Lock()
+	if rs.heldVars != nil {
+		rs.heldMu.Unlock()
+		rs.varsMu.Lock()
+		rs.heldMu.Lock()
+		h.locked = true
+	}
+	h.recs, h.vars, h.answers = rs.held, rs.heldVars, rs.answers
+	rs.held, rs.heldVars, rs.answers = nil, nil, nil
+	rs.heldMu.Unlock()
+	if h.locked && h.vars == nil {
+		rs.varsMu.Unlock() // another write took them meanwhile
+		h.locked = false
+	}
+	return h
+}
+
+// wrote handles the outcome of a write of held records: once committed the
+// waiting callers are answered; a lost lease stops the run; after another
+// error they are held again for the next write.
+func (rs *runState) wrote(err error, h heldWrite) {
+	switch {
+	case err == nil:
+		for _, answer := range h.answers {
+			answer()
+		}
+	case errors.Is(err, errLeaseLost):
+		rs.abort(false)
+	default:
+		rs.heldMu.Lock()
+		rs.held = append(h.recs, rs.held...)
+		if rs.heldVars == nil {
+			rs.heldVars = h.vars
+		}
+		rs.answers = append(h.answers, rs.answers...)
+		rs.heldMu.Unlock()
+	}
 }

@@ -191,43 +191,50 @@ var errLeaseLost = errors.New("the run's lease was lost to another node")
 
 // journal persists a run as it goes. The durable journal writes to the store;
 // the memory journal (stateless workflows, offline tests) keeps nothing.
+// Every write but createRun also carries the records the run held back
+// (runState.save): they commit with it, after its fencing.
 type journal interface {
 	createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error
-	saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error
-	finishRun(ctx context.Context, r *Run, owner string) error
+	// saveActions records recs and, when vars is not nil, the variables.
+	saveActions(ctx context.Context, runID, owner string, recs []*ActionRecord, vars map[string]any) error
+	finishRun(ctx context.Context, r *Run, owner string, recs []*ActionRecord) error
 	// setTimers records the run's durable timers (Wait starts and deadlines).
-	setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time) error
+	setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time, recs []*ActionRecord, vars map[string]any) error
 }
 
 type memoryJournal struct{}
 
 func (memoryJournal) createRun(context.Context, *Run, string, time.Duration) error { return nil }
-func (memoryJournal) saveAction(context.Context, string, string, *ActionRecord, map[string]any, time.Duration) error {
+func (memoryJournal) saveActions(context.Context, string, string, []*ActionRecord, map[string]any) error {
 	return nil
 }
-func (memoryJournal) finishRun(context.Context, *Run, string) error { return nil }
-func (memoryJournal) setTimers(context.Context, string, string, map[string]time.Time) error {
+func (memoryJournal) finishRun(context.Context, *Run, string, []*ActionRecord) error { return nil }
+func (memoryJournal) setTimers(context.Context, string, string, map[string]time.Time, []*ActionRecord, map[string]any) error {
 	return nil
 }
 
-func (j storeJournal) setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time) error {
+type storeJournal struct{ s store.Store }
+
+func (j storeJournal) setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time, recs []*ActionRecord, vars map[string]any) error {
 	m := make(map[string]int64, len(timers))
 	for k, t := range timers {
 		m[k] = store.Micros(t)
 	}
 	return j.s.Tx(ctx, func(tx store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE wf_runs SET timers = ? WHERE id = ? AND owner = ? AND status = ?`, encode(m), runID, owner, StatusRunning)
+		set, args := `timers = ?`, []any{encode(m)}
+		if vars != nil {
+			set, args = set+`, variables = ?`, append(args, encode(vars))
+		}
+		res, err := tx.Exec(ctx, `UPDATE wf_runs SET `+set+` WHERE id = ? AND owner = ? AND status = ?`, append(args, runID, owner, StatusRunning)...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		return nil
+		return insertActions(ctx, tx, runID, recs)
 	})
 }
-
-type storeJournal struct{ s store.Store }
 
 func (j storeJournal) createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error { return insertRun(ctx, tx, r, owner, ttl) })
@@ -250,7 +257,30 @@ func triggerName(r *Run) string {
 	return n
 }
 
-func (j storeJournal) saveAction(ctx context.Context, runID, owner string, rec *ActionRecord, vars map[string]any, ttl time.Duration) error {
+// insertActions writes action records in multi-row statements.
+func insertActions(ctx context.Context, tx store.Tx, runID string, recs []*ActionRecord) error {
+	const chunk = 64
+	for lo := 0; lo < len(recs); lo += chunk {
+		part := recs[lo:min(lo+chunk, len(recs))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked) VALUES `)
+		args := make([]any, 0, 12*len(part))
+		for i, rec := range part {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, runID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
+				encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties))
+		}
+		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j storeJournal) saveActions(ctx context.Context, runID, owner string, recs []*ActionRecord, vars map[string]any) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error {
 		// Fencing: the write only counts if this node still owns the run. A
 		// shared row lock lets a run's parallel branches save concurrently
@@ -278,15 +308,11 @@ func (j storeJournal) saveAction(ctx context.Context, runID, owner string, rec *
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			runID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
-			encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties))
-		return err
+		return insertActions(ctx, tx, runID, recs)
 	})
 }
 
-func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string) error {
+func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string, recs []*ActionRecord) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error {
 		end := int64(0)
 		if r.EndTime != nil {
@@ -301,7 +327,7 @@ func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string) error
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		return nil
+		return insertActions(ctx, tx, r.ID, recs)
 	})
 }
 
