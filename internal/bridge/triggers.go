@@ -12,6 +12,7 @@ import (
 	"junction/internal/broker"
 	"junction/internal/connector/servicebus"
 	"junction/internal/lifecycle"
+	"junction/internal/store"
 	"junction/internal/workflow"
 )
 
@@ -114,6 +115,12 @@ func (b *Bridge) receiveLoop(ctx context.Context, sub workflow.Subscription, pat
 		// The run joins the trace of the first message, as a batch's
 		// receiver span does in the Service Bus SDKs.
 		fctx := trace.Remote(ctx, trace.FromProperties(got[0].Properties))
+		if auto && b.sharesStore() {
+			// The complete below is a durable commit in the same store,
+			// after the runs' creation: it makes relaxed creations durable
+			// too (store.Relaxed), and nothing is acknowledged before it.
+			fctx = store.Relaxed(fctx)
+		}
 		_, err = sub.Fire(fctx, map[string]any{"body": body})
 		if err == nil && !auto {
 			continue
@@ -145,6 +152,13 @@ func (b *Bridge) receiveLoop(ctx context.Context, sub workflow.Subscription, pat
 			log.Warn("complete after the run was recorded failed; the message may start a second run", "err", serr)
 		}
 	}
+}
+
+// sharesStore reports whether the broker keeps its messages in the bridge's
+// store, where the workflows' runs are.
+func (b *Bridge) sharesStore() bool {
+	d, ok := b.Broker.Storage().(interface{ Store() store.Store })
+	return ok && b.Store != nil && d.Store() == b.Store
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -113,6 +113,9 @@ func New(opts Config) *Broker {
 		notifier: notifier{kick: make(chan struct{}, 1)}}
 }
 
+// Storage is the driver the broker keeps its entities and messages in.
+func (b *Broker) Storage() storage.Driver { return b.s }
+
 // MaxMessageSize is the body limit in bytes.
 func (b *Broker) MaxMessageSize() int { return b.maxMsg }
 

@@ -24,6 +24,9 @@ var (
 // New returns the broker's storage over s. Apply Migrations to s first.
 func New(s store.Store) *Driver { return &Driver{s: s} }
 
+// Store is the store the broker's storage is kept in.
+func (d *Driver) Store() store.Store { return d.s }
+
 // Tx implements storage.Driver.
 func (d *Driver) Tx(ctx context.Context, fn func(storage.Tx) error) error {
 	return d.s.Tx(ctx, func(t store.Tx) error { return fn(&tx{reader{t}, t}) })
