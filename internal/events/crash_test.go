@@ -119,5 +119,7 @@ func TestKillDuringDelivery(t *testing.T) {
 	}
 	start()
 	waitFor(t, "every event after the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == n })
+	mu.Lock()
+	defer mu.Unlock()
 	t.Logf("delivered %d distinct events (%d deliveries, %d before the kill)", len(seen), total, atKill)
 }
