@@ -137,8 +137,15 @@ func (rs *runState) runSet(ctx context.Context, set map[string]*Action, f *frame
 					}
 				}
 				running++
+				leaf := !isContainer(a.Type) && !strings.EqualFold(a.Type, "Switch") && !strings.EqualFold(a.Type, "Agent")
+				if leaf {
+					rs.working.Add(1)
+				}
 				go func(name string, a *Action) {
 					st, err := rs.runAction(ctx, name, a, f)
+					if leaf {
+						rs.working.Add(-1)
+					}
 					results <- setResult{name, st, err}
 				}(name, a)
 			}
@@ -384,6 +391,11 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 	}
 	if c.answer != nil && rec.Status == StatusSucceeded {
 		err = rs.hold(rec, nil, c.answer)
+		if err == nil && rs.working.Load() > 1 {
+			// Other actions are running: the run's next write may be far
+			// off, so the caller's answer is committed now.
+			err = rs.flushHeld()
+		}
 	} else {
 		err = rs.save(rec, nil)
 	}

@@ -44,3 +44,31 @@ func TestResponseAnsweredAfterItsRecordCommits(t *testing.T) {
 		}
 	})
 }
+
+// A Response that runs beside an action that hangs answers at once: its record
+// does not wait for the run's next write.
+func TestResponseBesideALongActionAnswersAtOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		bl := &blocker{entered: make(chan struct{})}
+		srv := httptest.NewServer(bl)
+		t.Cleanup(srv.Close)
+		b := setup(t, s)
+		l := b.deploy(t, "beside", def(`{
+			"Later":{"type":"Http","inputs":{"method":"GET","uri":"`+srv.URL+`/second"}},
+			"Answer":{"type":"Response","inputs":{"statusCode":202}}}`))
+		h, err := b.e.StartRun(context.Background(), l, StartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-bl.entered
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if resp, err := h.Response(ctx); err != nil || resp == nil || resp.StatusCode != 202 {
+			t.Fatalf("no answer while the other branch hangs: %v %v", resp, err)
+		}
+		if r, err := loadRun(context.Background(), s, h.ID, true); err != nil || rec(r, "Answer") == nil {
+			t.Fatalf("answered before the record was committed: %v %v", err, r)
+		}
+	})
+}

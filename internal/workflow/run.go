@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"junction/internal/store"
@@ -49,6 +50,8 @@ type runState struct {
 	held     []*ActionRecord
 	heldVars map[string]any
 	answers  []func() // run once the held records are committed
+	// working counts the actions other than containers in progress.
+	working atomic.Int32
 	// varsMu orders the writes that carry variables, so that an older
 	// snapshot never commits over a newer one.
 	varsMu sync.Mutex
