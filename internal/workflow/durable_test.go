@@ -87,17 +87,23 @@ func (bl *blocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// hangingServer serves a blocker; it closes when the test ends.
+func hangingServer(t *testing.T) (*blocker, string) {
+	bl := &blocker{entered: make(chan struct{})}
+	srv := httptest.NewServer(bl)
+	t.Cleanup(srv.Close)
+	return bl, srv.URL
+}
+
 func TestCrashedNodeRunResumesElsewhere(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		bl := &blocker{entered: make(chan struct{})}
-		srv := httptest.NewServer(bl)
-		t.Cleanup(srv.Close)
+		bl, url := hangingServer(t)
 		doc := def(`{
-			"First":{"type":"Http","inputs":{"method":"GET","uri":"` + srv.URL + `/first"}},
+			"First":{"type":"Http","inputs":{"method":"GET","uri":"` + url + `/first"}},
 			"Init":{"type":"InitializeVariable","inputs":{"variables":[{"name":"n","type":"integer","value":1}]},"runAfter":{"First":["Succeeded"]}},
 			"Inc":{"type":"IncrementVariable","inputs":{"name":"n","value":10},"runAfter":{"Init":["Succeeded"]}},
-			"Second":{"type":"Http","inputs":{"method":"GET","uri":"` + srv.URL + `/second"},"runAfter":{"Inc":["Succeeded"]}},
+			"Second":{"type":"Http","inputs":{"method":"GET","uri":"` + url + `/second"},"runAfter":{"Inc":["Succeeded"]}},
 			"Done":{"type":"Compose","inputs":"@{body('First')} / @{body('Second')} / @{variables('n')}","runAfter":{"Second":["Succeeded"]}}}`)
 		a := setup(t, s, func(o *Config) { o.NodeID = "node-a"; o.LeaseTTL = time.Second })
 		l := a.deploy(t, "crash", doc)

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -17,14 +16,12 @@ import (
 func TestResponseAnsweredAfterItsRecordCommits(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		bl := &blocker{entered: make(chan struct{})}
-		srv := httptest.NewServer(bl)
-		t.Cleanup(srv.Close)
+		_, url := hangingServer(t)
 		b := setup(t, s)
 		l := b.deploy(t, "early", def(`{
 			"Shape":{"type":"Compose","inputs":{"n":"@triggerBody()?['n']"}},
 			"Answer":{"type":"Response","inputs":{"statusCode":200,"body":"@outputs('Shape')"},"runAfter":{"Shape":["Succeeded"]}},
-			"Later":{"type":"Http","inputs":{"method":"GET","uri":"`+srv.URL+`/second"},"runAfter":{"Answer":["Succeeded"]}}}`))
+			"Later":{"type":"Http","inputs":{"method":"GET","uri":"`+url+`/second"},"runAfter":{"Answer":["Succeeded"]}}}`))
 		h, err := b.e.StartRun(context.Background(), l, StartOptions{Outputs: map[string]any{"body": map[string]any{"n": int64(7)}}})
 		if err != nil {
 			t.Fatal(err)
@@ -50,12 +47,10 @@ func TestResponseAnsweredAfterItsRecordCommits(t *testing.T) {
 func TestResponseBesideALongActionAnswersAtOnce(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		bl := &blocker{entered: make(chan struct{})}
-		srv := httptest.NewServer(bl)
-		t.Cleanup(srv.Close)
+		bl, url := hangingServer(t)
 		b := setup(t, s)
 		l := b.deploy(t, "beside", def(`{
-			"Later":{"type":"Http","inputs":{"method":"GET","uri":"`+srv.URL+`/second"}},
+			"Later":{"type":"Http","inputs":{"method":"GET","uri":"`+url+`/second"}},
 			"Answer":{"type":"Response","inputs":{"statusCode":202}}}`))
 		h, err := b.e.StartRun(context.Background(), l, StartOptions{})
 		if err != nil {
