@@ -28,82 +28,10 @@ func (who Caller) internal() Caller {
 	return Caller{UserID: who.UserID, CorrelationID: who.CorrelationID}
 }
 
-// SelectList is the SQL column list that ScanRow reads, prefixed by alias.
-func SelectList(t *Table, alias string) string {
-	var b strings.Builder
-	for i := range t.Columns {
-		c := &t.Columns[i]
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(alias + "." + Quote(c.Name))
-		if c.Polymorphic() {
-			b.WriteString(", " + alias + "." + Quote(TypeColumn(c)))
-		}
-	}
-	return b.String()
-}
-
-// SelectWidth is the number of SQL columns SelectList names.
-func SelectWidth(t *Table) int {
-	n := len(t.Columns)
-	for i := range t.Columns {
-		if t.Columns[i].Polymorphic() {
-			n++
-		}
-	}
-	return n
-}
-
-// ScanRow reads a row selected with SelectList.
-func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
-	n := SelectWidth(t)
-	vals := make([]any, n)
-	ptrs := make([]any, n)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return nil, err
-	}
-	row := make(Row, len(t.Columns))
-	j := 0
-	for i := range t.Columns {
-		c := &t.Columns[i]
-		v := fromSQL(c, vals[j])
-		j++
-		if c.Type.IsLookup() {
-			tbl := c.Targets[0]
-			if c.Polymorphic() {
-				if s, _ := fromSQL(&Column{Type: String}, vals[j]).(string); s != "" {
-					tbl = s
-				}
-				j++
-			}
-			if id, ok := v.(string); ok && id != "" {
-				v = Ref{Table: tbl, ID: id}
-			} else {
-				v = nil
-			}
-		}
-		row[c.Name] = v
-	}
-	return row, nil
-}
-
 // scanString reads a one-column row of text.
 func scanString(r *sql.Rows) (s string, err error) {
 	err = r.Scan(&s)
 	return
-}
-
-// Get reads one row by primary id.
-func (s *Service) Get(ctx context.Context, q store.Querier, t *Table, id string) (Row, error) {
-	row, err := ScanRow(t, q.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s t WHERE t.%s = ?", SelectList(t, "t"), Quote(t.SQLName()), Quote(t.PrimaryID())), strings.ToLower(id)))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, NotFound(t.Name, id)
-	}
-	return row, err
 }
 
 // FindByKey returns the primary id of the row whose key columns have values;

@@ -280,6 +280,9 @@ type Table struct {
 
 	cols map[string]*Column
 	navs []Nav // cached by Service.Reload
+	// columnSets keeps the column sets reads select (see ColumnSet);
+	// Prepare starts it empty.
+	columnSets *columnSets
 	// noCompute leaves computed columns as they are written: benchmarks
 	// compare a table with its computations and without.
 	noCompute bool
@@ -457,6 +460,7 @@ func (t *Table) Prepare(known func(string) bool) error {
 	t.Columns = cols
 	t.cols = map[string]*Column{}
 	t.navs = nil
+	t.columnSets = &columnSets{}
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		if err := c.prepare(t, known); err != nil {

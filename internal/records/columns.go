@@ -1,0 +1,221 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"sync"
+
+	"junction/internal/store"
+)
+
+// Columns is the part of a table's columns a read selects: a point read or
+// a list query with $select reads the columns it answers with and the few
+// the service needs besides, not all of a standard table's ~150 (the
+// driver describes and scans every column selected). A nil *Columns is
+// every column. Columns are built once per table and column set and kept
+// (see Table.Columns); they are read-only.
+type Columns struct {
+	t     *Table
+	cols  []*Column // in the table's order
+	width int       // SQL columns: a polymorphic lookup adds its type
+	list  string    // the select list, alias t
+	get   string    // Get's statement
+}
+
+// maxColumnSets bounds the column sets kept per table: $select lists are
+// the clients' to choose, so past this many distinct sets a set is built
+// for its read and dropped.
+const maxColumnSets = 256
+
+// columnSets keeps a table's Columns by their key (the names, sorted).
+type columnSets struct {
+	mu   sync.RWMutex
+	all  *Columns
+	sets map[string]*Columns
+}
+
+// ColumnSet returns the set of t's columns named (logical names; the names
+// the table does not have are left out), in the table's order. No names is
+// every column.
+func (t *Table) ColumnSet(names ...string) *Columns {
+	if len(names) == 0 {
+		return t.allColumns()
+	}
+	key := columnKey(names)
+	cs := t.columnSets
+	if cs != nil {
+		cs.mu.RLock()
+		c := cs.sets[key]
+		cs.mu.RUnlock()
+		if c != nil {
+			return c
+		}
+	}
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	var cols []*Column
+	for i := range t.Columns {
+		if want[t.Columns[i].Name] {
+			cols = append(cols, &t.Columns[i])
+		}
+	}
+	c := newColumns(t, cols)
+	if cs != nil {
+		cs.mu.Lock()
+		if len(cs.sets) < maxColumnSets {
+			if cs.sets == nil {
+				cs.sets = map[string]*Columns{}
+			}
+			cs.sets[key] = c
+		}
+		cs.mu.Unlock()
+	}
+	return c
+}
+
+// columnKey is names sorted, without repeats, joined by commas.
+func columnKey(names []string) string {
+	s := append([]string(nil), names...)
+	sort.Strings(s)
+	var b strings.Builder
+	for i, n := range s {
+		if i > 0 && n == s[i-1] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(n)
+	}
+	return b.String()
+}
+
+func (t *Table) allColumns() *Columns {
+	cs := t.columnSets
+	if cs != nil {
+		cs.mu.RLock()
+		c := cs.all
+		cs.mu.RUnlock()
+		if c != nil {
+			return c
+		}
+	}
+	cols := make([]*Column, len(t.Columns))
+	for i := range t.Columns {
+		cols[i] = &t.Columns[i]
+	}
+	c := newColumns(t, cols)
+	if cs != nil {
+		cs.mu.Lock()
+		cs.all = c
+		cs.mu.Unlock()
+	}
+	return c
+}
+
+func newColumns(t *Table, cols []*Column) *Columns {
+	c := &Columns{t: t, cols: cols}
+	for _, col := range cols {
+		c.width++
+		if col.Polymorphic() {
+			c.width++
+		}
+	}
+	c.list = c.List("t")
+	c.get = "SELECT " + c.list + " FROM " + Quote(t.SQLName()) + " t WHERE t." + Quote(t.PrimaryID()) + " = ?"
+	return c
+}
+
+// of is c, or every column of t when c is nil.
+func (c *Columns) of(t *Table) *Columns {
+	if c == nil {
+		return t.allColumns()
+	}
+	return c
+}
+
+// List is the SQL column list that Scan reads, prefixed by alias.
+func (c *Columns) List(alias string) string {
+	if alias == "t" && c.list != "" {
+		return c.list
+	}
+	var b strings.Builder
+	for i, col := range c.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(alias + "." + Quote(col.Name))
+		if col.Polymorphic() {
+			b.WriteString(", " + alias + "." + Quote(TypeColumn(col)))
+		}
+	}
+	return b.String()
+}
+
+// Width is the number of SQL columns List names.
+func (c *Columns) Width() int { return c.width }
+
+// Scan reads a row selected with List: the row holds the set's columns
+// only.
+func (c *Columns) Scan(rows interface{ Scan(...any) error }) (Row, error) {
+	vals := make([]any, c.width)
+	ptrs := make([]any, c.width)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	row := make(Row, len(c.cols))
+	j := 0
+	for _, col := range c.cols {
+		v := fromSQL(col, vals[j])
+		j++
+		if col.Type.IsLookup() {
+			tbl := col.Targets[0]
+			if col.Polymorphic() {
+				if s, _ := fromSQL(&Column{Type: String}, vals[j]).(string); s != "" {
+					tbl = s
+				}
+				j++
+			}
+			if id, ok := v.(string); ok && id != "" {
+				v = Ref{Table: tbl, ID: id}
+			} else {
+				v = nil
+			}
+		}
+		row[col.Name] = v
+	}
+	return row, nil
+}
+
+// SelectList is the SQL column list that ScanRow reads, prefixed by alias.
+func SelectList(t *Table, alias string) string { return t.allColumns().List(alias) }
+
+// SelectWidth is the number of SQL columns SelectList names.
+func SelectWidth(t *Table) int { return t.allColumns().width }
+
+// ScanRow reads a row selected with SelectList.
+func ScanRow(t *Table, rows interface{ Scan(...any) error }) (Row, error) {
+	return t.allColumns().Scan(rows)
+}
+
+// Get reads one row by primary id.
+func (s *Service) Get(ctx context.Context, q store.Querier, t *Table, id string) (Row, error) {
+	return s.GetColumns(ctx, q, t, id, nil)
+}
+
+// GetColumns reads the columns cols (nil: all) of one row by primary id.
+func (s *Service) GetColumns(ctx context.Context, q store.Querier, t *Table, id string, cols *Columns) (Row, error) {
+	cols = cols.of(t)
+	row, err := cols.Scan(q.QueryRow(ctx, cols.get, strings.ToLower(id)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, NotFound(t.Name, id)
+	}
+	return row, err
+}
