@@ -288,7 +288,7 @@ func (h *Handler) writeEntity(w http.ResponseWriter, rq *req, t *records.Table, 
 	var out map[string]any
 	var etag string
 	err := h.read(rq, func(qr store.Querier) error {
-		row, err := h.getRow(rq.r.Context(), qr, rq, t, id)
+		row, err := h.getColumns(rq.r.Context(), qr, rq, t, id, h.readColumns(t, q))
 		if err != nil {
 			return err
 		}
@@ -360,7 +360,7 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 		if err != nil {
 			return err
 		}
-		row, err := h.getRow(rq.r.Context(), qr, rq, t, id)
+		row, err := h.getColumns(rq.r.Context(), qr, rq, t, id, h.readColumns(t, q))
 		if err != nil {
 			return err
 		}
@@ -519,7 +519,7 @@ func (h *Handler) property(w http.ResponseWriter, rq *req, t *records.Table, key
 			if err != nil {
 				return err
 			}
-			row, err := h.getRow(rq.r.Context(), q, rq, t, id)
+			row, err := h.getColumns(rq.r.Context(), q, rq, t, id, columnsFor(t, c.Name))
 			if err != nil {
 				return err
 			}
@@ -651,7 +651,7 @@ func (h *Handler) readRefs(w http.ResponseWriter, rq *req, t *records.Table, key
 func (h *Handler) singleTarget(rq *req, t *records.Table, id string, nv records.Nav) (string, error) {
 	var target string
 	err := h.read(rq, func(q store.Querier) error {
-		row, err := h.getRow(rq.r.Context(), q, rq, t, id)
+		row, err := h.getColumns(rq.r.Context(), q, rq, t, id, columnsFor(t, nv.Column.Name))
 		if ref, ok := row[nv.Column.Name].(records.Ref); ok && ref.Table == nv.Other {
 			target = ref.ID
 		}

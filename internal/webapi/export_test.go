@@ -28,7 +28,11 @@ func (h *Handler) ListSQL(set, rawQuery string) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return h.selectSQL(rq, t, q.Filter, nil, q.OrderBy, size+1, offset)
+	cols := h.readColumns(t, q)
+	if cols == nil {
+		cols = t.ColumnSet()
+	}
+	return h.selectSQL(rq, t, cols, q.Filter, nil, q.OrderBy, size+1, offset)
 }
 
 // KeySQL is the SELECT, with its arguments, that resolves the key segment

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"junction/internal/records"
 )
 
 // seedCustomers creates the account Contoso with two contacts (one with a
@@ -155,6 +157,16 @@ func TestResponseShapesGolden(t *testing.T) {
 			{"Formatted values: Preference-Applied odata.include-annotations", "GET", "accounts(" + acc + ")?$select=revenue", nil, []string{"Prefer", ann}},
 			{"Page results: Preference-Applied odata.maxpagesize", "GET", "contacts?$select=fullname&$orderby=fullname", nil, []string{"Prefer", "odata.maxpagesize=2"}},
 			{"Create with data returned", "POST", "accounts?$select=name", map[string]any{"name": "Litware"}, []string{"Prefer", "return=representation", "Prefer", ann}},
+			// The reads below select a few columns: the answer is the one a
+			// read of every column gives.
+			{"Lookup, money and choice values with their annotations", "GET", "contacts(" + yvonne + ")?$select=fullname,_parentcustomerid_value,ownerid,creditlimit,statecode,versionnumber", nil, []string{"Prefer", ann}},
+			{"Selected lookups and money in a list", "GET", "contacts?$select=fullname,creditlimit,_parentcustomerid_value,_transactioncurrencyid_value&$filter=creditlimit gt 60&$orderby=fullname", nil, []string{"Prefer", ann}},
+			{"Selected columns in a list and in both kinds of expansion", "GET", "accounts?$select=name,revenue,_primarycontactid_value&$orderby=name" +
+				"&$expand=contact_customer_accounts($select=fullname,creditlimit,_parentcustomerid_value;$orderby=fullname),primarycontactid($select=fullname,_parentcustomerid_value)", nil, []string{"Prefer", ann}},
+			{"Nested expansions with $select", "GET", "accounts(" + acc + ")?$select=name&$expand=contact_customer_accounts($select=fullname;$orderby=fullname;$expand=incident_customer_contacts($select=title,_customerid_value))", nil, nil},
+			{"Many-to-many expansion with $select", "GET", "systemusers?$select=fullname&$filter=systemuserid eq " + records.SystemUserID + "&$expand=systemuserroles_association($select=name;$orderby=name)", nil, nil},
+			{"$select of a column the table does not have", "GET", "accounts(" + acc + ")?$select=name,nosuchcolumn", nil, nil},
+			{"Not modified with $select", "GET", "accounts(" + acc + ")?$select=name", nil, []string{"If-None-Match", `W/"1"`}},
 		}
 		var out strings.Builder
 		for _, rq := range reqs {

@@ -50,7 +50,15 @@ func queryErr(err error) error {
 // selectRows runs SELECT over t with the filter (and extra conditions),
 // ordering, limit and offset.
 func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) ([]records.Row, error) {
-	sqlText, args, err := h.selectSQL(rq, t, filter, extra, order, limit, offset)
+	return h.selectColumns(ctx, q, rq, t, nil, filter, extra, order, limit, offset)
+}
+
+// selectColumns is selectRows reading the columns cols only (nil: all).
+func (h *Handler) selectColumns(ctx context.Context, q store.Querier, rq *req, t *records.Table, cols *records.Columns, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) ([]records.Row, error) {
+	if cols == nil {
+		cols = t.ColumnSet()
+	}
+	sqlText, args, err := h.selectSQL(rq, t, cols, filter, extra, order, limit, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +66,11 @@ func (h *Handler) selectRows(ctx context.Context, q store.Querier, rq *req, t *r
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", t.Name, err)
 	}
-	return store.CollectRows(rows, func(rows *sql.Rows) (records.Row, error) { return records.ScanRow(t, rows) })
+	return store.CollectRows(rows, func(rows *sql.Rows) (records.Row, error) { return cols.Scan(rows) })
 }
 
-// selectSQL is the statement selectRows runs, with its arguments.
-func (h *Handler) selectSQL(rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) (string, []any, error) {
+// selectSQL is the statement selectColumns runs, with its arguments.
+func (h *Handler) selectSQL(rq *req, t *records.Table, cols *records.Columns, filter odata.Expr, extra []odata.Frag, order []odata.Order, limit, offset int) (string, []any, error) {
 	extra, err := h.withScope(rq, t, extra)
 	if err != nil {
 		return "", nil, err
@@ -84,7 +92,7 @@ func (h *Handler) selectSQL(rq *req, t *records.Table, filter odata.Expr, extra 
 	if err != nil {
 		return "", nil, queryErr(err)
 	}
-	sqlText := "SELECT " + records.SelectList(t, "t") + " FROM " + records.Quote(t.SQLName()) + " t"
+	sqlText := "SELECT " + cols.List("t") + " FROM " + records.Quote(t.SQLName()) + " t"
 	if len(where) > 0 {
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -202,7 +210,7 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 	resp := map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + selectSuffix(q)}
 	err = h.read(rq, func(qr store.Querier) error {
 		ctx := rq.r.Context()
-		rows, err := h.selectRows(ctx, qr, rq, t, filter, nil, q.OrderBy, pageSize+1, offset)
+		rows, err := h.selectColumns(ctx, qr, rq, t, h.readColumns(t, q), filter, nil, q.OrderBy, pageSize+1, offset)
 		if err != nil {
 			return err
 		}
@@ -332,7 +340,7 @@ func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *recor
 		}
 		byID := map[string]map[string]any{}
 		if len(ids) > 0 {
-			related, err := h.rowsByID(ctx, q, rq, other, ids)
+			related, err := h.rowsByID(ctx, q, rq, other, h.readColumns(other, opts), ids)
 			if err != nil {
 				return err
 			}
@@ -364,7 +372,7 @@ func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *recor
 	}
 	in := odata.Frag{SQL: "t." + records.Quote(nv.Column.Name) + " IN (" + marks(len(ids)) + ")", Args: ids}
 	limit := MaxPageSize * len(rows)
-	related, err := h.selectRows(ctx, q, rq, other, opts.Filter, []odata.Frag{in}, opts.OrderBy, limit, 0)
+	related, err := h.selectColumns(ctx, q, rq, other, h.readColumns(other, opts, nv.Column.Name), opts.Filter, []odata.Frag{in}, opts.OrderBy, limit, 0)
 	if err != nil {
 		return err
 	}
@@ -403,11 +411,11 @@ func (h *Handler) expand(ctx context.Context, q store.Querier, rq *req, t *recor
 	return nil
 }
 
-func (h *Handler) rowsByID(ctx context.Context, q store.Querier, rq *req, t *records.Table, ids map[string]bool) ([]records.Row, error) {
+func (h *Handler) rowsByID(ctx context.Context, q store.Querier, rq *req, t *records.Table, cols *records.Columns, ids map[string]bool) ([]records.Row, error) {
 	args := make([]any, 0, len(ids))
 	for id := range ids {
 		args = append(args, id)
 	}
 	in := odata.Frag{SQL: "t." + records.Quote(t.PrimaryID()) + " IN (" + marks(len(args)) + ")", Args: args}
-	return h.selectRows(ctx, q, rq, t, nil, []odata.Frag{in}, nil, len(args), 0)
+	return h.selectColumns(ctx, q, rq, t, cols, nil, []odata.Frag{in}, nil, len(args), 0)
 }

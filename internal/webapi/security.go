@@ -41,12 +41,18 @@ func (h *Handler) withScope(rq *req, t *records.Table, extra []odata.Frag) ([]od
 
 // getRow reads one row the caller must be allowed to read.
 func (h *Handler) getRow(ctx context.Context, q store.Querier, rq *req, t *records.Table, id string) (records.Row, error) {
+	return h.getColumns(ctx, q, rq, t, id, nil)
+}
+
+// getColumns is getRow reading the columns cols only (nil: all); cols must
+// hold what NeedRow reads (see readColumns).
+func (h *Handler) getColumns(ctx context.Context, q store.Querier, rq *req, t *records.Table, id string, cols *records.Columns) (records.Row, error) {
 	if rq.grants != nil {
 		if _, err := rq.grants.Need(records.RightRead, t); err != nil {
 			return nil, err
 		}
 	}
-	row, err := h.rec.Get(ctx, q, t, id)
+	row, err := h.rec.GetColumns(ctx, q, t, id, cols)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +301,7 @@ func (h *Handler) expandManyToMany(ctx context.Context, q store.Querier, rq *req
 			args = append(args, id)
 		}
 		in := odata.Frag{SQL: "t." + records.Quote(other.PrimaryID()) + " IN (" + marks(len(args)) + ")", Args: args}
-		related, err := h.selectRows(ctx, q, rq, other, e.Options.Filter, []odata.Frag{in}, e.Options.OrderBy, len(args), 0)
+		related, err := h.selectColumns(ctx, q, rq, other, h.readColumns(other, e.Options), e.Options.Filter, []odata.Frag{in}, e.Options.OrderBy, len(args), 0)
 		if err != nil {
 			return err
 		}
