@@ -111,16 +111,7 @@ func BenchmarkReceiveComplete(b *testing.B) {
 		for _, clients := range []int{1, 16} {
 			b.Run(fmt.Sprintf("%s/clients=%d", d, clients), func(b *testing.B) {
 				br, ctx := benchStore(b, d)
-				batch := make([]broker.Message, 0, 500)
-				for i := 0; i < b.N; i++ {
-					batch = append(batch, broker.Message{Body: payload})
-					if len(batch) == cap(batch) || i == b.N-1 {
-						if _, err := br.Send(ctx, "bench", batch...); err != nil {
-							b.Fatal(err)
-						}
-						batch = batch[:0]
-					}
-				}
+				fill(b, br, ctx)
 				runClients(b, clients, func(int) error {
 					got, err := br.Receive(ctx, "bench", broker.ReceiveOptions{Wait: 5 * time.Second})
 					if err != nil {
@@ -136,6 +127,21 @@ func BenchmarkReceiveComplete(b *testing.B) {
 	}
 }
 
+// fill sends b.N messages to the queue "bench", 500 a call.
+func fill(b *testing.B, br *broker.Broker, ctx context.Context) {
+	b.Helper()
+	batch := make([]broker.Message, 0, 500)
+	for i := 0; i < b.N; i++ {
+		batch = append(batch, broker.Message{Body: payload})
+		if len(batch) == cap(batch) || i == b.N-1 {
+			if _, err := br.Send(ctx, "bench", batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
 // BenchmarkReceiveCompletePrefetch is the receive path as the SDKs drive it
 // with a prefetch count: each client claims up to 32 messages in one receive
 // and completes them in one batch (SettleBatch); one op is one message.
@@ -145,16 +151,7 @@ func BenchmarkReceiveCompletePrefetch(b *testing.B) {
 		for _, clients := range []int{1, 16} {
 			b.Run(fmt.Sprintf("%s/clients=%d", d, clients), func(b *testing.B) {
 				br, ctx := benchStore(b, d)
-				batch := make([]broker.Message, 0, 500)
-				for i := 0; i < b.N; i++ {
-					batch = append(batch, broker.Message{Body: payload})
-					if len(batch) == cap(batch) || i == b.N-1 {
-						if _, err := br.Send(ctx, "bench", batch...); err != nil {
-							b.Fatal(err)
-						}
-						batch = batch[:0]
-					}
-				}
+				fill(b, br, ctx)
 				var left atomic.Int64
 				left.Store(int64(b.N))
 				var wg sync.WaitGroup
