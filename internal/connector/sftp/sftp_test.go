@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -65,9 +66,35 @@ func startSSHD(t *testing.T) *server {
 	must(os.WriteFile(filepath.Join(dir, "host_key"), hostPriv, 0o600))
 	must(os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(userPub), 0o600))
 	must(os.MkdirAll("/run/sshd", 0o755))
+	// The port is free when picked but could be taken before sshd binds it
+	// (the machine's other tests use loopback ports too): sshd then exits,
+	// and another port is tried. Ready means sshd itself sent its banner.
+	var port int
+	for attempt := 1; ; attempt++ {
+		var ready bool
+		var why string
+		port, ready, why = runSSHD(t, dir)
+		if ready {
+			break
+		}
+		if attempt == 5 {
+			t.Fatalf("sshd did not start: %s", why)
+		}
+	}
+	files := filepath.Join(dir, "files")
+	must(os.Mkdir(files, 0o755))
+	return &server{port: port, hostKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostPub))), userKey: string(userPriv), user: u.Username, dir: files}
+}
+
+// runSSHD starts sshd with the host key and authorized keys in dir on a
+// free loopback port, and waits for its banner there.
+func runSSHD(t *testing.T, dir string) (port int, ready bool, why string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
-	port := l.Addr().(*net.TCPAddr).Port
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cfg := fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
@@ -82,27 +109,39 @@ PermitRootLogin prohibit-password
 Subsystem sftp internal-sftp
 LogLevel ERROR
 `, port, dir)
-	must(os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600))
+	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	must(cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", l.Addr().String())
-		if err == nil {
-			c.Close()
-			break
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return port, false, "sshd exited: " + stderr.String()
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd did not start: %s", stderr.String())
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			banner := make([]byte, len("SSH-2.0-OpenSSH"))
+			n, _ := io.ReadFull(c, banner)
+			c.Close()
+			if string(banner[:n]) == "SSH-2.0-OpenSSH" {
+				return port, true, ""
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	files := filepath.Join(dir, "files")
-	must(os.Mkdir(files, 0o755))
-	return &server{port: port, hostKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostPub))), userKey: string(userPriv), user: u.Username, dir: files}
+	_ = cmd.Process.Kill()
+	<-exited // stderr is written until then
+	return port, false, "no banner from sshd within 10s: " + stderr.String()
 }
 
 func (s *server) conn() map[string]any {
