@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -58,6 +59,27 @@ func runClients(b *testing.B, clients int, op func(i int) error) {
 	b.Helper()
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
+	elapsed := inParallel(b, clients, func() (bool, error) {
+		i := int(next.Add(1) - 1)
+		if i >= b.N {
+			return true, nil
+		}
+		t0 := time.Now()
+		err := op(i)
+		lat[i] = time.Since(t0)
+		return false, err
+	})
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+	b.ReportMetric(float64(lat[b.N/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[b.N*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// inParallel calls step on clients goroutines, each until step reports done
+// or fails, and returns the time they took; the first failure ends the
+// benchmark.
+func inParallel(b *testing.B, clients int, step func() (done bool, err error)) time.Duration {
+	b.Helper()
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	b.ResetTimer()
@@ -67,16 +89,14 @@ func runClients(b *testing.B, clients int, op func(i int) error) {
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := op(i); err != nil {
+				done, err := step()
+				if err != nil {
 					failed.Store(err)
 					return
 				}
-				lat[i] = time.Since(t0)
+				if done {
+					return
+				}
 			}
 		}()
 	}
@@ -86,10 +106,7 @@ func runClients(b *testing.B, clients int, op func(i int) error) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
-	b.ReportMetric(float64(lat[b.N/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[b.N*99/100].Microseconds())/1000, "p99-ms")
+	return elapsed
 }
 
 func BenchmarkSend(b *testing.B) {
@@ -154,49 +171,25 @@ func BenchmarkReceiveCompletePrefetch(b *testing.B) {
 				fill(b, br, ctx)
 				var left atomic.Int64
 				left.Store(int64(b.N))
-				var wg sync.WaitGroup
-				var failed atomic.Value
-				b.ResetTimer()
-				start := time.Now()
-				for c := 0; c < clients; c++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for left.Load() > 0 {
-							got, err := br.Receive(ctx, "bench", broker.ReceiveOptions{Max: prefetch, Wait: 100 * time.Millisecond})
-							if err != nil {
-								failed.Store(err)
-								return
-							}
-							if len(got) == 0 {
-								continue
-							}
-							items := make([]broker.SettleItem, len(got))
-							for i, m := range got {
-								items[i] = broker.SettleItem{Op: broker.SettleComplete, Settlement: broker.Settlement{LockToken: m.LockToken}}
-							}
-							results, err := br.SettleBatch(ctx, "bench", items)
-							if err == nil {
-								for _, r := range results {
-									if err = r.Err; err != nil {
-										break
-									}
-								}
-							}
-							if err != nil {
-								failed.Store(err)
-								return
-							}
-							left.Add(-int64(len(got)))
-						}
-					}()
-				}
-				wg.Wait()
-				elapsed := time.Since(start)
-				b.StopTimer()
-				if err, _ := failed.Load().(error); err != nil {
-					b.Fatal(err)
-				}
+				elapsed := inParallel(b, clients, func() (bool, error) {
+					if left.Load() <= 0 {
+						return true, nil
+					}
+					got, err := br.Receive(ctx, "bench", broker.ReceiveOptions{Max: prefetch, Wait: 100 * time.Millisecond})
+					if err != nil || len(got) == 0 {
+						return false, err
+					}
+					items := make([]broker.SettleItem, len(got))
+					for i, m := range got {
+						items[i] = broker.SettleItem{Op: broker.SettleComplete, Settlement: broker.Settlement{LockToken: m.LockToken}}
+					}
+					results, err := br.SettleBatch(ctx, "bench", items)
+					for _, r := range results {
+						err = errors.Join(err, r.Err)
+					}
+					left.Add(-int64(len(got)))
+					return false, err
+				})
 				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
 			})
 		}
