@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -128,22 +129,40 @@ func BenchmarkCeiling(b *testing.B) {
 	b.Run("sqlite-raw/one-row-per-tx", func(b *testing.B) { rawSQLite(b, 1) })
 	b.Run("sqlite-raw/1000-rows-per-tx", func(b *testing.B) { rawSQLite(b, 1000) })
 
-	pgConn := func(b *testing.B) *pgx.Conn {
+	// pgConns connects n times to a new schema holding the table rows.
+	pgConns := func(b *testing.B, n int) []*pgx.Conn {
 		url := RequirePostgres(b)
 		schema := NewSchema(b)
-		conn, err := pgx.Connect(ctx, url)
+		config, err := pgx.ParseConfig(url)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { conn.Close(ctx) })
-		for _, q := range []string{"CREATE SCHEMA " + schema, "SET search_path = " + schema,
-			"CREATE TABLE rows (id BIGINT PRIMARY KEY, a TEXT, b TEXT, c TEXT, d TEXT, e TEXT, f BIGINT, g BIGINT, h BIGINT, payload TEXT)"} {
-			if _, err := conn.Exec(ctx, q); err != nil {
+		config.RuntimeParams["search_path"] = schema
+		var conns []*pgx.Conn
+		for i := range n {
+			if i == 0 {
+				// The first connection creates the schema, then takes it up.
+				config.RuntimeParams["search_path"] = "public"
+			}
+			conn, err := pgx.ConnectConfig(ctx, config)
+			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { conn.Close(ctx) })
+			if i == 0 {
+				for _, q := range []string{"CREATE SCHEMA " + schema, "SET search_path = " + schema,
+					"CREATE TABLE rows (id BIGINT PRIMARY KEY, a TEXT, b TEXT, c TEXT, d TEXT, e TEXT, f BIGINT, g BIGINT, h BIGINT, payload TEXT)"} {
+					if _, err := conn.Exec(ctx, q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				config.RuntimeParams["search_path"] = schema
+			}
+			conns = append(conns, conn)
 		}
-		return conn
+		return conns
 	}
+	pgConn := func(b *testing.B) *pgx.Conn { return pgConns(b, 1)[0] }
 	b.Run("postgres-raw/insert-autocommit", func(b *testing.B) {
 		conn := pgConn(b)
 		b.ResetTimer()
@@ -152,6 +171,29 @@ func BenchmarkCeiling(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		rowsPerSecond(b, int64(b.N))
+	})
+	// The server's own ceiling for durable single-row commits from 16
+	// connections at once: each commit waits on a WAL flush, which the server
+	// shares among the commits waiting on it (its group commit).
+	b.Run("postgres-raw/insert-autocommit/clients=16", func(b *testing.B) {
+		conns := pgConns(b, 16)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		for _, conn := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := next.Add(1); id <= int64(b.N); id = next.Add(1) {
+					if _, err := conn.Exec(ctx, "INSERT INTO rows (id, payload) VALUES ($1, $2)", id, payload); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
 		rowsPerSecond(b, int64(b.N))
 	})
 	b.Run("postgres-raw/copy-10-columns", func(b *testing.B) {
