@@ -81,3 +81,51 @@ func TestReconciliationSeesWhatTheTableHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestReconciliationTakesNothingOnTrust: where SQLite stores what a chunk
+// binds as it is, the writes' own values stand for the read-back; a table
+// whose definition could make a stored row differ from the bound one (a
+// case-insensitive key, a conflict clause that replaces NULL) is read back,
+// and what it holds is reported.
+func TestReconciliationTakesNothingOnTrust(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		table, before, csv string
+		different, missing []string
+	}{
+		// p1 matches the key P1 and updates that row: the table holds
+		// no p1.
+		"collation": {"CREATE TABLE prices (productnumber TEXT PRIMARY KEY COLLATE NOCASE, name TEXT, qty INTEGER)",
+			"INSERT INTO prices VALUES ('P1', 'one', 1)", "productnumber,name,qty\np1,uno,1\np2,two,2\n", nil, []string{"p1"}},
+		// An empty name is stored as the column's default.
+		"conflict clause": {"CREATE TABLE prices (productnumber TEXT PRIMARY KEY, name TEXT NOT NULL ON CONFLICT REPLACE DEFAULT 'unnamed', qty INTEGER)",
+			"", "productnumber,name,qty\np1,,1\np2,two,2\n", []string{"p1"}, nil},
+		// Nothing changes what is bound: the writes stand for the
+		// read-back, and everything matches.
+		"kept": {"CREATE TABLE prices (productnumber TEXT PRIMARY KEY, name VARCHAR(40), qty INTEGER)",
+			"", "productnumber,name,qty\np1,one,1\np2,two,2\n", nil, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, store.SQLite)
+			b := setup(t, s)
+			target := newSQLTarget(t, "sqlite")
+			b.env["W"] = target.dsn
+			target.exec(t, c.table)
+			if c.before != "" {
+				target.exec(t, c.before)
+			}
+			b.define(t, Spec{Name: "prices", Source: Source{Type: "file", Path: "drop/prices"},
+				Mapping: []Mapping{{To: "productnumber", Required: true}, {To: "name"}, {To: "qty", Type: "int"}}, Key: []string{"productnumber"},
+				Sink: Sink{Type: "sql", Driver: "sqlite", DSN: "${W}", Table: "prices"}, Chunk: 10})
+			run := b.runNow(t, "prices", writeFile(t, filepath.Join(b.data, "files", "drop", "prices", "a.csv"), c.csv))
+			rc := run.Reconciliation
+			if run.Status != StatusSucceeded || rc == nil {
+				t.Fatalf("run %+v", run)
+			}
+			if !slices.Equal(rc.Different, c.different) || !slices.Equal(rc.Missing, c.missing) || rc.Matched != (len(c.different)+len(c.missing) == 0) {
+				t.Fatalf("reconciliation %+v, want different %v, missing %v", rc, c.different, c.missing)
+			}
+		})
+	}
+}

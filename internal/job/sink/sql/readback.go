@@ -2,7 +2,10 @@ package sql
 
 import (
 	"context"
+	"math"
+	"strings"
 
+	"junction/internal/job/format"
 	"junction/internal/job/sink"
 )
 
@@ -72,7 +75,13 @@ func (s *Sink) prepareFold(ctx context.Context) error {
 	s.fold = n == 0
 	if s.d == "sqlite" {
 		s.per = s.rowsPerUpsert()
-		s.stmt, err = s.db.PrepareContext(ctx, s.upsertSQL(s.per))
+		if s.plain, err = s.db.PrepareContext(ctx, s.upsertSQL(s.per, false)); err != nil || !s.fold {
+			return err
+		}
+		if s.stmt, err = s.db.PrepareContext(ctx, s.upsertSQL(s.per, true)); err != nil {
+			return err
+		}
+		s.kept, err = s.sqliteAffinities(ctx)
 		return err
 	}
 	if !s.fold {
@@ -86,4 +95,118 @@ func (s *Sink) prepareFold(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// affinity is the type affinity of a SQLite column, from its declared type
+// (SQLite's documentation, "Datatypes In SQLite", 3.1).
+type affinity byte
+
+const (
+	affNumeric affinity = iota
+	affInteger
+	affText
+	affBlob
+	affReal
+)
+
+func affinityOf(declared string) affinity {
+	t := strings.ToUpper(declared)
+	switch {
+	case strings.Contains(t, "INT"):
+		return affInteger
+	case strings.Contains(t, "CHAR"), strings.Contains(t, "CLOB"), strings.Contains(t, "TEXT"):
+		return affText
+	case strings.Contains(t, "BLOB"), t == "":
+		return affBlob
+	case strings.Contains(t, "REAL"), strings.Contains(t, "FLOA"), strings.Contains(t, "DOUB"):
+		return affReal
+	}
+	return affNumeric
+}
+
+// stores says that SQLite stores v, bound as a parameter, in a column of
+// affinity a exactly as it is, and so returns v itself when read: text in a
+// text or untyped column, an integer in an integer, numeric or untyped one, a
+// real in a real or untyped one, NULL where it is not the rowid. Anything
+// else may be converted (text to a number, an integer to a real, a real with
+// no fraction to an integer, NaN to NULL, -0.0 to 0), and is read back.
+func (a affinity) stores(v any, rowid bool) bool {
+	switch x := v.(type) {
+	case nil:
+		return !rowid
+	case string:
+		return (a == affText || a == affBlob) && strings.IndexByte(x, 0) < 0
+	case int64:
+		return a == affInteger || a == affNumeric || a == affBlob
+	case float64:
+		return (a == affReal || a == affBlob) && !math.IsNaN(x) && !(x == 0 && math.Signbit(x))
+	}
+	return false
+}
+
+// sqliteAffinities returns the affinities of the columns the sink writes, in
+// the order of writeCols, or nil when the table's definition could make a
+// stored value differ from the one bound even where the affinity keeps it: a
+// collation (a key matched case-insensitively keeps the stored spelling) or a
+// conflict clause (NOT NULL ON CONFLICT REPLACE stores the default).
+func (s *Sink) sqliteAffinities(ctx context.Context) ([]affinity, error) {
+	type col struct {
+		declared string
+		pk       bool
+	}
+	table := map[string]col{}
+	safe := true
+	err := s.withTx(ctx, func(tx chunkTx) error {
+		if err := tx.query(ctx, "SELECT sql FROM sqlite_master WHERE lower(tbl_name) = lower(?) AND sql IS NOT NULL", []any{s.table}, func(v []any) error {
+			def := strings.ToUpper(format.Text(v[0]))
+			safe = safe && !strings.Contains(def, "COLLATE") && !strings.Contains(def, "CONFLICT")
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.query(ctx, "SELECT name, type, pk FROM pragma_table_xinfo(?) WHERE hidden = 0", []any{s.table}, func(v []any) error {
+			pk, _ := v[2].(int64)
+			table[strings.ToLower(format.Text(v[0]))] = col{declared: format.Text(v[1]), pk: pk > 0}
+			return nil
+		})
+	})
+	if err != nil || !safe {
+		return nil, err
+	}
+	cols := s.writeCols()
+	out := make([]affinity, len(cols))
+	rowid := make([]bool, len(cols))
+	pks := 0
+	for _, c := range table {
+		if c.pk {
+			pks++
+		}
+	}
+	for i, c := range cols {
+		tc, ok := table[strings.ToLower(c.Name)]
+		if !ok {
+			return nil, nil
+		}
+		out[i] = affinityOf(tc.declared)
+		// A single INTEGER PRIMARY KEY column is the rowid: NULL there
+		// takes a new number.
+		rowid[i] = tc.pk && pks == 1 && strings.EqualFold(strings.TrimSpace(tc.declared), "INTEGER")
+	}
+	s.rowid = rowid
+	return out, nil
+}
+
+// keeps says that SQLite stores every value of args, rows of writeCols, as
+// it is bound.
+func (s *Sink) keeps(args []any) bool {
+	if s.kept == nil {
+		return false
+	}
+	n := len(s.kept)
+	for i, v := range args {
+		if !s.kept[i%n].stores(v, s.rowid[i%n]) {
+			return false
+		}
+	}
+	return true
 }

@@ -56,9 +56,13 @@ type Sink struct {
 	fold bool
 	// back is what the last Apply's writes returned, for Verify.
 	back *readBack
-	// stmt is SQLite's prepared upsert of per rows.
-	stmt *dbsql.Stmt
-	per  int
+	// stmt is SQLite's prepared upsert of per rows, returning them with
+	// fold; plain is the same without RETURNING, for the rows that SQLite
+	// is known to store as they are bound (kept, set with fold).
+	stmt, plain *dbsql.Stmt
+	per         int
+	kept        []affinity
+	rowid       []bool // the rowid among writeCols
 }
 
 // Open connects to the database of dsn. With prepare, the table is created
@@ -476,7 +480,7 @@ func (s *Sink) quotedNames(cols []format.Column) string {
 // upsertSQL is the multi-row INSERT ... ON CONFLICT (or ON DUPLICATE KEY on
 // MySQL) of n rows, returning them when the sink folds its read-back into
 // its writes.
-func (s *Sink) upsertSQL(n int) string {
+func (s *Sink) upsertSQL(n int, returning bool) string {
 	cols := s.writeCols()
 	names := make([]string, len(cols))
 	var sets []string
@@ -522,15 +526,16 @@ func (s *Sink) upsertSQL(n int) string {
 	default:
 		b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET " + strings.Join(sets, ", "))
 	}
-	if s.fold {
+	if returning {
 		b.WriteString(s.returning())
 	}
 	return b.String()
 }
 
 // upsert writes rows with multi-row upserts, a few hundred rows a statement
-// (on SQLite, prepared once). With back, each row comes back as the
-// table holds it.
+// (on SQLite, prepared once). With back, each row comes back as the table
+// holds it: returned by the statement, or, on SQLite, taken from the values
+// bound when SQLite is known to store each of them as it is.
 func (s *Sink) upsert(ctx context.Context, tx chunkTx, rows []sink.Row, back map[string][32]byte) error {
 	cols := s.writeCols()
 	per := s.rowsPerUpsert()
@@ -549,12 +554,18 @@ func (s *Sink) upsert(ctx context.Context, tx chunkTx, rows []sink.Row, back map
 		}
 		var err error
 		switch {
+		case s.d == "sqlite" && back != nil && s.keeps(args):
+			if err = s.sqliteUpsert(ctx, tx.(stdTx), len(part), args, nil); err == nil {
+				for i := 0; i < len(args); i += len(cols) {
+					got(args[i : i+len(cols)])
+				}
+			}
 		case s.d == "sqlite":
 			err = s.sqliteUpsert(ctx, tx.(stdTx), len(part), args, got)
 		case s.fold:
-			err = tx.query(ctx, s.upsertSQL(len(part)), args, got)
+			err = tx.query(ctx, s.upsertSQL(len(part), true), args, got)
 		default:
-			_, err = tx.exec(ctx, s.upsertSQL(len(part)), args)
+			_, err = tx.exec(ctx, s.upsertSQL(len(part), false), args)
 		}
 		if err != nil {
 			return err
@@ -564,18 +575,23 @@ func (s *Sink) upsert(ctx context.Context, tx chunkTx, rows []sink.Row, back map
 }
 
 // sqliteUpsert runs the upsert of n rows, the statement prepared at open
-// for a full statement.
+// for a full statement. With got, the rows come back (RETURNING) to it.
 func (s *Sink) sqliteUpsert(ctx context.Context, tx stdTx, n int, args []any, got func([]any) error) error {
-	if s.stmt == nil || n != s.per {
-		if !s.fold {
-			_, err := tx.exec(ctx, s.upsertSQL(n), args)
+	returning := s.fold && got != nil
+	prepared := s.plain
+	if returning {
+		prepared = s.stmt
+	}
+	if prepared == nil || n != s.per {
+		if !returning {
+			_, err := tx.exec(ctx, s.upsertSQL(n, false), args)
 			return err
 		}
-		return tx.query(ctx, s.upsertSQL(n), args, got)
+		return tx.query(ctx, s.upsertSQL(n, true), args, got)
 	}
-	st := tx.tx.StmtContext(ctx, s.stmt)
+	st := tx.tx.StmtContext(ctx, prepared)
 	defer st.Close()
-	if !s.fold {
+	if !returning {
 		_, err := st.ExecContext(ctx, args...)
 		return err
 	}
@@ -681,6 +697,10 @@ func (s *Sink) Abort() {
 	if s.pg != nil {
 		s.pg.Close(context.Background())
 		s.pg = nil
+	}
+	if s.plain != nil {
+		s.plain.Close()
+		s.plain = nil
 	}
 	if s.stmt != nil {
 		s.stmt.Close()
