@@ -55,6 +55,7 @@ func rows(quick bool) []row {
 	createPG := b("webapi", "BenchmarkCreate/postgres", n("3000x", "300x"), "creates/s")
 	read := b("webapi", "BenchmarkPointRead/sqlite", n("5000x", "500x"), "reads/s")
 	recv16 := b("broker", "BenchmarkReceiveComplete/sqlite/clients=16", n("3000x", "300x"), "msg/s")
+	sendPG := b("broker", "BenchmarkSend/postgres/clients=16", n("2000x", "200x"), "msg/s")
 	return []row{
 		{work: "Web API single creates, SQLite", junction: create, peer: p(b("webapi", "BenchmarkHTTPCeiling/post", n("5000x", "500x"), "requests/s")), peerLabel: "net/http POST, same client"},
 		{work: "Web API single creates, PostgreSQL", junction: createPG, peer: &create, peerLabel: "Junction on SQLite"},
@@ -67,7 +68,8 @@ func rows(quick bool) []row {
 		{work: "broker receive + complete, 16 clients, SQLite", junction: recv16, peerSystem: "nats receive, 16"},
 		{work: "broker receive (prefetch 32) + batched complete, 16 clients, SQLite", junction: b("broker", "BenchmarkReceiveCompletePrefetch/sqlite/clients=16", n("20000x", "2000x"), "msg/s"), peerSystem: "nats receive, 16"},
 		{work: "broker receive + complete, 1 client, SQLite", junction: b("broker", "BenchmarkReceiveComplete/sqlite/clients=1", n("1000x", "100x"), "msg/s"), peerSystem: "rabbitmq receive, 1"},
-		{work: "broker send, 16 clients, PostgreSQL", junction: b("broker", "BenchmarkSend/postgres/clients=16", n("2000x", "200x"), "msg/s"), peer: p(b("broker", "BenchmarkSend/sqlite/clients=16", n("3000x", "300x"), "msg/s")), peerLabel: "the same on SQLite"},
+		{work: "broker send, 16 clients, PostgreSQL", junction: sendPG, peer: p(b("broker", "BenchmarkSend/sqlite/clients=16", n("3000x", "300x"), "msg/s")), peerLabel: "the same on SQLite"},
+		{work: "the same beside the server's own commit rate", junction: sendPG, peer: p(b("store/storetest", "BenchmarkCeiling/postgres-raw/insert-autocommit/clients=16", n("6000x", "600x"), "rows/s")), peerLabel: "PostgreSQL single-row INSERT commits, 16 connections"},
 		{work: "queue-triggered function (sandbox, output send), SQLite", junction: b("bridge", "BenchmarkFunctionFromQueue/sandbox/sqlite", n("300x", "50x"), "invocations/s"), peer: &recv16, peerLabel: "the broker's own receive + complete, 16 clients"},
 		{work: "queue-triggered two-action workflow, SQLite", junction: b("bridge", "BenchmarkWorkflowFromQueue/sqlite", n("300x", "50x"), "runs/s")},
 		{work: "queue-triggered two-action workflow, PostgreSQL", junction: b("bridge", "BenchmarkWorkflowFromQueue/postgres", n("300x", "50x"), "runs/s")},
@@ -102,7 +104,7 @@ func main() {
 		}
 		bin, ok := binaries[x.pkg]
 		if !ok {
-			bin = filepath.Join(tmp, x.pkg+".test")
+			bin = filepath.Join(tmp, strings.ReplaceAll(x.pkg, "/", "-")+".test")
 			log("build %s", x.pkg)
 			if out, err := command(root, "go", "test", "-c", "-o", bin, "./internal/"+x.pkg).CombinedOutput(); err != nil {
 				fail(fmt.Errorf("build %s: %v\n%s", x.pkg, err, out))
