@@ -113,18 +113,20 @@ func scanClaimed(rows *sql.Rows) (claimed, error) {
 	return c, nil
 }
 
-func (r *Router) deliveryLoop(ctx context.Context) {
+// deliveryLoop runs the delivery rounds of the subscriptions in lane k of
+// the node's Rounds (the first one also collects delivered events).
+func (r *Router) deliveryLoop(ctx context.Context, k int) {
 	sub := r.st.Listen(channel)
 	defer sub.Close()
 	lastGC := time.Time{}
 	for ctx.Err() == nil {
-		if time.Since(lastGC) > time.Minute {
+		if k == 0 && time.Since(lastGC) > time.Minute {
 			lastGC = time.Now()
 			if err := r.collectGarbage(ctx); err != nil && ctx.Err() == nil {
 				r.log.Warn("events: collect delivered events", "err", err)
 			}
 		}
-		n, err := r.deliverDue(ctx)
+		n, err := r.deliverDue(ctx, k)
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("events: delivery round failed", "err", err)
 		}
@@ -132,7 +134,7 @@ func (r *Router) deliveryLoop(ctx context.Context) {
 			continue
 		}
 		wait := r.opts.Poll
-		if next, ok := r.nextDue(ctx); ok {
+		if next, ok := r.nextDue(ctx, k); ok {
 			if d := next.Sub(r.now()); d < wait {
 				wait = max(d, time.Millisecond)
 			}
@@ -143,13 +145,13 @@ func (r *Router) deliveryLoop(ctx context.Context) {
 	}
 }
 
-// nextDue returns when the earliest waiting push delivery is due.
-func (r *Router) nextDue(ctx context.Context) (time.Time, bool) {
+// nextDue returns when the earliest waiting push delivery of lane k is due.
+func (r *Router) nextDue(ctx context.Context, k int) (time.Time, bool) {
 	var next *int64
 	err := r.st.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(ctx, `SELECT MIN(d.next_at) FROM events_deliveries d JOIN events_subscriptions s
-			ON s.topic = d.topic AND s.name = d.subscription WHERE s.pull = 0 AND s.state = ? AND d.lease_until < ?`,
-			StateSucceeded, store.Micros(r.now())).Scan(&next)
+			ON s.topic = d.topic AND s.name = d.subscription WHERE s.pull = 0 AND s.state = ? AND d.lease_until < ? AND s.lane % ? = ?`,
+			StateSucceeded, store.Micros(r.now()), r.opts.Rounds, k).Scan(&next)
 	})
 	if err != nil || next == nil {
 		return time.Time{}, false
@@ -157,9 +159,10 @@ func (r *Router) nextDue(ctx context.Context) (time.Time, bool) {
 	return store.FromMicros(*next), true
 }
 
-// deliverDue claims due push deliveries, delivers them batched per
-// subscription, and records the outcomes. It returns how many it claimed.
-func (r *Router) deliverDue(ctx context.Context) (int, error) {
+// deliverDue claims due push deliveries of the subscriptions in lane k,
+// delivers them batched per subscription, and records the outcomes. It
+// returns how many it claimed.
+func (r *Router) deliverDue(ctx context.Context, k int) (int, error) {
 	owner := r.node + "/" + newToken()
 	now := r.now()
 	var rows []claimed
@@ -174,8 +177,8 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 		// Claim ids first (cheap to sort and lock), then read the events.
 		q, err := tx.Query(ctx, `SELECT d.id FROM events_deliveries d
 			JOIN events_subscriptions s ON s.topic = d.topic AND s.name = d.subscription
-			WHERE d.next_at <= ? AND d.lease_until < ? AND s.pull = 0 AND s.state = ? AND s.paused_until <= ?
-			ORDER BY d.next_at, d.id LIMIT ?`+lock, nowUS, nowUS, StateSucceeded, nowUS, claimBatch)
+			WHERE d.next_at <= ? AND d.lease_until < ? AND s.pull = 0 AND s.state = ? AND s.paused_until <= ? AND s.lane % ? = ?
+			ORDER BY d.next_at, d.id LIMIT ?`+lock, nowUS, nowUS, StateSucceeded, nowUS, r.opts.Rounds, k, claimBatch)
 		if err != nil {
 			return err
 		}
@@ -229,8 +232,8 @@ func (r *Router) deliverDue(ctx context.Context) (int, error) {
 	}
 	// A subscription's batches go one after the other, in publish order; once
 	// one fails the rest wait for the endpoint's delay. Subscriptions proceed
-	// in parallel.
-	sem := make(chan struct{}, r.opts.Concurrency)
+	// in parallel, within the node's cap on deliveries in flight.
+	sem := r.inFlight
 	var wg sync.WaitGroup
 	done := &successes{}
 	for _, k := range order {

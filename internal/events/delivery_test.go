@@ -357,3 +357,96 @@ func TestSubscriptionBadInput(t *testing.T) {
 		b.admin("DELETE", "/topics/records", nil, 400)
 	})
 }
+
+// TestSubscriptionBatchesInPublishOrder: a node runs several delivery rounds
+// at once, each for its own share of the subscriptions, so every
+// subscription still gets its batches one after the other in publish order,
+// over many rounds. Subscriptions made before lanes existed get theirs when
+// the router starts.
+func TestSubscriptionBatchesInPublishOrder(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		b := setup(t, st, fastOptions())
+		key, _ := b.topic("orders", events.SchemaEventGrid)
+		var rcs []*receiver
+		for i := range 8 {
+			rc := newReceiver(t, "accept", nil)
+			rcs = append(rcs, rc)
+			name := fmt.Sprint("sub", i)
+			b.subscribe("orders", name, map[string]any{"destination": webhook(rc.URL, map[string]any{"maxEventsPerBatch": 5})})
+			b.waitState("orders", name, events.StateSucceeded)
+		}
+		ctx := context.Background()
+		lanes := func() (zero, distinct int) {
+			seen := map[int64]bool{}
+			if err := st.Read(ctx, func(q store.Querier) error {
+				rows, err := q.Query(ctx, "SELECT lane FROM events_subscriptions WHERE topic = 'orders'")
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var lane int64
+					if err := rows.Scan(&lane); err != nil {
+						return err
+					}
+					if lane == 0 {
+						zero++
+					}
+					seen[lane] = true
+				}
+				return rows.Err()
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return zero, len(seen)
+		}
+		if zero, distinct := lanes(); zero != 0 || distinct < 2 {
+			t.Fatalf("lanes of new subscriptions: %d unassigned, %d distinct", zero, distinct)
+		}
+		// As if made before lanes existed: the next start assigns them.
+		b.r.Stop(ctx)
+		if err := st.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE events_subscriptions SET lane = 0")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.r.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if zero, distinct := lanes(); zero != 0 || distinct < 2 {
+			t.Fatalf("lanes after a restart: %d unassigned, %d distinct", zero, distinct)
+		}
+		const requests, per = 4, 200 // 800 events, 6,400 deliveries: many rounds of at most 512
+		for r := range requests {
+			var batch []any
+			for i := range per {
+				n := r*per + i
+				batch = append(batch, egEvent(fmt.Sprint("e", n), "Orders.Created", fmt.Sprint("/orders/", n), map[string]any{"n": n}))
+			}
+			if status, out := b.publishEG("orders", key, batch); status != 200 {
+				t.Fatalf("publish: %d %s", status, out)
+			}
+		}
+		for i, rc := range rcs {
+			var ids []string
+			waitFor(t, fmt.Sprint("deliveries to sub", i), func() bool {
+				ids = ids[:0]
+				for _, d := range rc.notifications() {
+					var evs []struct{ ID string }
+					json.Unmarshal(d.Body, &evs)
+					for _, e := range evs {
+						ids = append(ids, e.ID)
+					}
+				}
+				return len(ids) >= requests*per
+			})
+			for n, id := range ids {
+				if id != fmt.Sprint("e", n) {
+					t.Fatalf("sub%d got %s as its event %d (of %d): out of publish order", i, id, n, len(ids))
+				}
+			}
+		}
+	})
+}

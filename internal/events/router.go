@@ -92,6 +92,10 @@ type Config struct {
 	Poll time.Duration
 	// Concurrency is the number of deliveries in flight per node (default 64).
 	Concurrency int
+	// Rounds is how many delivery rounds a node runs at once (default 4), each
+	// for its own share of the subscriptions, so that one subscription's
+	// batches still go one after the other.
+	Rounds int
 	// PublicURL is the base URL validation links point to (default derived from
 	// the request that created the subscription, else http://<listen>).
 	PublicURL string
@@ -126,6 +130,9 @@ type Router struct {
 
 	runMu   sync.Mutex // serialises Start and Stop
 	workers lifecycle.Group
+
+	// inFlight caps the node's deliveries in flight, across its rounds.
+	inFlight chan struct{}
 }
 
 type metrics struct {
@@ -159,10 +166,14 @@ func New(opts Config) *Router {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 64
 	}
+	if opts.Rounds <= 0 {
+		opts.Rounds = 4
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Router{st: opts.Store, keys: opts.Keys, log: opts.Logger, node: opts.NodeID, listen: opts.Listen, opts: opts, dispatchers: map[string]Dispatcher{}}
+	r := &Router{st: opts.Store, keys: opts.Keys, log: opts.Logger, node: opts.NodeID, listen: opts.Listen, opts: opts, dispatchers: map[string]Dispatcher{},
+		inFlight: make(chan struct{}, opts.Concurrency)}
 	r.client = opts.Client
 	if r.client == nil {
 		r.client = &http.Client{Transport: opts.Outbound.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -220,7 +231,13 @@ func (r *Router) Start(ctx context.Context) error {
 	if err := r.ensureSystemTopic(ctx); err != nil {
 		return err
 	}
-	loops := []func(context.Context){r.deliveryLoop, r.validationLoop}
+	if err := assignLanes(ctx, r.st); err != nil {
+		return err
+	}
+	loops := []func(context.Context){r.validationLoop}
+	for k := range r.opts.Rounds {
+		loops = append(loops, func(ctx context.Context) { r.deliveryLoop(ctx, k) })
+	}
 	if !r.opts.DisableChangeFeed {
 		loops = append(loops, r.changeFeed)
 	}

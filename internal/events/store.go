@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -119,7 +120,41 @@ func Migrations() []store.Migration {
 		// moved it out of this table.
 		{Component: "events", Version: 4, Name: "change feed cursor in the change log",
 			SQL: `DROP TABLE IF EXISTS events_cursors`},
+		// A subscription's lane picks the delivery round that serves it
+		// (lane % Rounds); 0 until assignLanes sets it.
+		{Component: "events", Version: 5, Name: "subscription delivery lanes",
+			SQL: `ALTER TABLE events_subscriptions ADD COLUMN lane INTEGER NOT NULL DEFAULT 0`},
 	}
+}
+
+// laneOf is the delivery lane of a subscription, 1 to 64: a hash of its
+// names, so that each node's rounds share the subscriptions alike.
+func laneOf(topic, name string) int {
+	h := fnv.New32a()
+	h.Write([]byte(topic))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	return int(h.Sum32()%64) + 1
+}
+
+// assignLanes gives subscriptions made before lanes existed their lane.
+func assignLanes(ctx context.Context, st store.Store) error {
+	return st.Tx(ctx, func(tx store.Tx) error {
+		type key struct{ topic, name string }
+		keys, err := store.Collect(ctx, tx, func(rows *sql.Rows) (key, error) {
+			var k key
+			return k, rows.Scan(&k.topic, &k.name)
+		}, `SELECT topic, name FROM events_subscriptions WHERE lane = 0`)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := tx.Exec(ctx, `UPDATE events_subscriptions SET lane = ? WHERE topic = ? AND name = ?`, laneOf(k.topic, k.name), k.topic, k.name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Sentinel errors of the router.
@@ -275,9 +310,9 @@ func putSub(ctx context.Context, tx store.Tx, topic, name string, p Subscription
 		code := newToken()
 		secrets, _ := json.Marshal([]string{newSecret()})
 		_, err = tx.Exec(ctx, `INSERT INTO events_subscriptions (topic, name, definition, pull, state, state_detail, validation_code,
-			validation_url, validation_until, secrets, failures, paused_until, origin, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, '', ?, ?, 0, ?, 0, 0, ?, ?, ?)`,
-			topic, name, string(def), pull, state, code, validationBase, string(secrets), origin, store.Micros(now), store.Micros(now))
+			validation_url, validation_until, secrets, failures, paused_until, origin, created_at, updated_at, lane)
+			VALUES (?, ?, ?, ?, ?, '', ?, ?, 0, ?, 0, 0, ?, ?, ?, ?)`,
+			topic, name, string(def), pull, state, code, validationBase, string(secrets), origin, store.Micros(now), store.Micros(now), laneOf(topic, name))
 		if err == nil {
 			tx.Notify(channel)
 		}
