@@ -31,21 +31,7 @@ func eachStore(b *testing.B, fn func(b *testing.B, bd *bundle)) {
 }
 
 func BenchmarkCreate(b *testing.B) {
-	eachStore(b, func(b *testing.B, bd *bundle) {
-		b.SetParallelism(8) // 16 concurrent clients on 2 cores
-		defer reportCPU(b)()
-		b.RunParallel(func(pb *testing.PB) {
-			i := 0
-			for pb.Next() {
-				i++
-				r := bd.do("POST", "accounts", map[string]any{"name": fmt.Sprintf("Bench %d", i), "revenue": 10})
-				if r.status != 204 {
-					b.Fatalf("create: %d %s", r.status, r.body)
-				}
-			}
-		})
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
-	})
+	eachStore(b, func(b *testing.B, bd *bundle) { creates(b, func() *bundle { return bd }) })
 }
 
 func BenchmarkCreateMultiple1000(b *testing.B) {

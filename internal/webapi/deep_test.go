@@ -1,15 +1,12 @@
 package webapi_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"junction/internal/app"
-	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
 
@@ -62,23 +59,8 @@ func TestDeepInsertIsAtomic(t *testing.T) {
 // a column added through one is usable through the other.
 func TestSchemaChangeReachesOtherNodes(t *testing.T) {
 	t.Parallel()
-	url := storetest.RequirePostgres(t)
-	schema := storetest.NewSchema(t)
-	var nodes []string
-	for i := 0; i < 2; i++ {
-		a, err := app.New(context.Background(), app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: adminKey, Store: url, PostgresSchema: schema})
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr, err := a.Start(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { a.Stop(context.Background()) })
-		nodes = append(nodes, "http://"+addr.String()+"/api/data/v9.2/")
-	}
-	n1 := &bundle{t: t, base: nodes[0]}
-	n2 := &bundle{t: t, base: nodes[1]}
+	nodes := startNodes(t, 2, storetest.RequirePostgres(t), storetest.NewSchema(t))
+	n1, n2 := nodes[0], nodes[1]
 	attr := map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "new_Region", "MaxLength": 20}
 	n1.mustStatus(n1.do("POST", "EntityDefinitions(LogicalName='account')/Attributes", attr), 204)
 	deadline := time.Now().Add(20 * time.Second)
@@ -92,5 +74,4 @@ func TestSchemaChangeReachesOtherNodes(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = store.Postgres
 }

@@ -20,35 +20,48 @@ func BenchmarkCreateNodes(b *testing.B) {
 	url := storetest.RequirePostgres(b)
 	for _, n := range []int{1, 2} {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
-			schema := storetest.NewSchema(b)
-			var nodes []*bundle
-			for range n {
-				a, err := app.New(context.Background(), app.Config{Listen: "127.0.0.1:0", Data: b.TempDir(), AdminKey: adminKey, Store: url, PostgresSchema: schema})
-				if err != nil {
-					b.Fatal(err)
-				}
-				addr, err := a.Start(context.Background())
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { a.Stop(context.Background()) })
-				nodes = append(nodes, &bundle{t: b, base: "http://" + addr.String() + "/api/data/v9.2/"})
-			}
+			nodes := startNodes(b, n, url, storetest.NewSchema(b))
 			var client atomic.Int64
-			b.SetParallelism(8) // 16 concurrent clients on 2 cores
-			defer reportCPU(b)()
-			b.RunParallel(func(pb *testing.PB) {
-				bd := nodes[int(client.Add(1))%n]
-				i := 0
-				for pb.Next() {
-					i++
-					r := bd.do("POST", "accounts", map[string]any{"name": fmt.Sprintf("Bench %d", i), "revenue": 10})
-					if r.status != 204 {
-						b.Fatalf("create: %d %s", r.status, r.body)
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+			creates(b, func() *bundle { return nodes[int(client.Add(1))%n] })
 		})
 	}
+}
+
+// startNodes starts n Junction nodes on one PostgreSQL schema and returns a
+// bundle for each one's Web API.
+func startNodes(tb testing.TB, n int, url, schema string) []*bundle {
+	var nodes []*bundle
+	for range n {
+		a, err := app.New(context.Background(), app.Config{Listen: "127.0.0.1:0", Data: tb.TempDir(), AdminKey: adminKey, Store: url, PostgresSchema: schema})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		addr, err := a.Start(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { a.Stop(context.Background()) })
+		nodes = append(nodes, &bundle{t: tb, base: "http://" + addr.String() + "/api/data/v9.2/"})
+	}
+	return nodes
+}
+
+// creates runs b.N single creates from 16 concurrent clients, each client
+// sending to the bundle client gives it, and reports creates/s and the
+// process's CPU per create.
+func creates(b *testing.B, client func() *bundle) {
+	b.SetParallelism(8) // 16 concurrent clients on 2 cores
+	defer reportCPU(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		bd := client()
+		i := 0
+		for pb.Next() {
+			i++
+			r := bd.do("POST", "accounts", map[string]any{"name": fmt.Sprintf("Bench %d", i), "revenue": 10})
+			if r.status != 204 {
+				b.Fatalf("create: %d %s", r.status, r.body)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
 }
