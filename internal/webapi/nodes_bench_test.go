@@ -1,12 +1,13 @@
 package webapi_test
 
 import (
-	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
 
 	"junction/internal/app"
+	"junction/internal/app/apptest"
+	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
 
@@ -32,16 +33,8 @@ func BenchmarkCreateNodes(b *testing.B) {
 func startNodes(tb testing.TB, n int, url, schema string) []*bundle {
 	var nodes []*bundle
 	for range n {
-		a, err := app.New(context.Background(), app.Config{Listen: "127.0.0.1:0", Data: tb.TempDir(), AdminKey: adminKey, Store: url, PostgresSchema: schema})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		addr, err := a.Start(context.Background())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { a.Stop(context.Background()) })
-		nodes = append(nodes, &bundle{t: tb, base: "http://" + addr.String() + "/api/data/v9.2/"})
+		_, base := apptest.Start(tb, store.Postgres, func(c *app.Config) { c.AdminKey, c.Store, c.PostgresSchema = adminKey, url, schema })
+		nodes = append(nodes, &bundle{t: tb, base: base + "/api/data/v9.2/"})
 	}
 	return nodes
 }
