@@ -265,3 +265,47 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs ...int64
 		return nil
 	})
 }
+
+// SendJoined validates msgs for the queue or topic at path and returns the
+// write that enqueues them inside a transaction of st, the store the
+// broker's messages are kept in, so that the send commits with the caller's
+// own writes (a workflow action's record): both or neither. The write may
+// run more than once, as the store's transactions may; it returns each
+// message's sequence number, as Send does. ok is false when the broker's
+// messages are not kept in st: then the caller sends with Send.
+func (b *Broker) SendJoined(ctx context.Context, st store.Store, path string, msgs ...Message) (write func(context.Context, store.Tx) ([]int64, error), ok bool, err error) {
+	d, joins := b.s.(interface {
+		Store() store.Store
+		Join(store.Tx) storage.Tx
+	})
+	if !joins || d.Store() != st {
+		return nil, false, nil
+	}
+	if len(msgs) == 0 {
+		return nil, true, errorf(KindBadRequest, "no messages to send")
+	}
+	for i := range msgs {
+		if err := b.validate(&msgs[i]); err != nil {
+			return nil, true, err
+		}
+	}
+	// The entity is looked up now, so that a send to a missing one fails
+	// the caller's step before its transaction.
+	err = b.s.Read(ctx, func(r storage.Reader) error {
+		a, err := b.resolve(ctx, r, path)
+		if err == nil && (a.dlq || a.Kind == Subscription) {
+			err = errorf(KindBadRequest, "cannot send to '%s': send to a queue or a topic", path)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	return func(ctx context.Context, tx store.Tx) ([]int64, error) {
+		seqs := make([]int64, len(msgs))
+		if err := b.sendIn(ctx, d.Join(tx), path, msgs, seqs, b.now()); err != nil {
+			return nil, fmt.Errorf("send to %s: %w", path, err)
+		}
+		return seqs, nil
+	}, true, nil
+}

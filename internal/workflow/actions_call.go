@@ -304,10 +304,17 @@ func actConnector(ctx context.Context, c *call) error {
 		return err
 	}
 	_, op, _ := reg.Lookup(conn.Connector, opID)
-	res := c.withRetries(ctx, policy, func(ctx context.Context) attempt {
+	jctx, join := c.offerJoin(ctx)
+	res := c.withRetries(jctx, policy, func(ctx context.Context) attempt {
+		if join != nil {
+			join.Defer(nil)
+		}
 		out, err := reg.Invoke(ctx, conn, opID, params)
 		return opAttempt(op, out, err)
 	})
+	if join != nil && res.err == nil {
+		c.effect = join.Deferred()
+	}
 	if min := paginationMinimum(c.a); min > 0 && res.err == nil && op != nil && op.Paging != nil {
 		// A paged operation (x-ms-pageable) read page by page, as Logic
 		// Apps reads a connector action with a pagination policy.

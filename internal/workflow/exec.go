@@ -11,6 +11,7 @@ import (
 
 	"junction/internal/expr"
 	"junction/internal/secrets"
+	"junction/internal/store"
 	"junction/internal/trace"
 )
 
@@ -100,6 +101,19 @@ func (rs *runState) runSet(ctx context.Context, set map[string]*Action, f *frame
 	var fatal error
 	for {
 		progress := false
+		if fatal == nil && ctx.Err() == nil && len(started) < len(names) && rs.joinsHeld() {
+			// An action's record waits to commit with its effect: commit
+			// them before more work starts (the run's end commits them
+			// when nothing is left to start).
+			if err := rs.flushHeld(); err != nil {
+				fatal = err
+			}
+			for _, name := range rs.takeJoinFailures() {
+				if _, ok := statuses[name]; ok {
+					statuses[name] = StatusFailed
+				}
+			}
+		}
 		if fatal == nil && ctx.Err() == nil {
 			for _, name := range names {
 				a := set[name]
@@ -137,6 +151,7 @@ func (rs *runState) runSet(ctx context.Context, set map[string]*Action, f *frame
 					}
 				}
 				running++
+				rs.inflight.Add(1)
 				leaf := !isContainer(a.Type) && !strings.EqualFold(a.Type, "Switch") && !strings.EqualFold(a.Type, "Agent")
 				if leaf {
 					rs.working.Add(1)
@@ -146,6 +161,7 @@ func (rs *runState) runSet(ctx context.Context, set map[string]*Action, f *frame
 					if leaf {
 						rs.working.Add(-1)
 					}
+					rs.inflight.Add(-1)
 					results <- setResult{name, st, err}
 				}(name, a)
 			}
@@ -267,6 +283,9 @@ type call struct {
 	status string
 	// answer runs once the record is committed (a Response action's answer).
 	answer func()
+	// effect is the write a connector operation joined to the record's
+	// transaction (see joined).
+	effect func(context.Context, store.Tx) (any, error)
 }
 
 func (c *call) scope() expr.Scope { return c.rs.scope(c.f) }
@@ -388,6 +407,13 @@ func (rs *runState) runAction(ctx context.Context, name string, a *Action, f *fr
 		if tp, err := rs.e.cache.Resolve(map[string]any(a.TrackedProperties), sc); err == nil {
 			rec.TrackedProperties = tp
 		}
+	}
+	if c.effect != nil && rec.Status == StatusSucceeded {
+		st, err := rs.saveJoined(rec, c.effect)
+		if err != nil {
+			return "", err
+		}
+		return st, nil
 	}
 	if c.answer != nil && rec.Status == StatusSucceeded {
 		err = rs.hold(rec, nil, c.answer)

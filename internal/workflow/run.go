@@ -50,8 +50,15 @@ type runState struct {
 	held     []*ActionRecord
 	heldVars map[string]any
 	answers  []func() // run once the held records are committed
-	// working counts the actions other than containers in progress.
-	working atomic.Int32
+	// effects are the joined effects of held records (see saveJoined).
+	effects []*joined
+	// joinFailures names the actions whose joined effect failed at their
+	// commit (guarded by mu; see joinFailed).
+	joinFailures []string
+	// working counts the actions other than containers in progress, and
+	// inflight every action in progress.
+	working  atomic.Int32
+	inflight atomic.Int32
 	// varsMu orders the writes that carry variables, so that an older
 	// snapshot never commits over a newer one.
 	varsMu sync.Mutex
@@ -453,7 +460,14 @@ func (rs *runState) execute() {
 	// The run's variables are final: the held ones are older.
 	h := rs.takeHeld()
 	h.release(rs)
-	if err := rs.j.finishRun(context.WithoutCancel(rs.ctx), r, rs.e.opt.NodeID, h.recs); err == nil {
+	err = rs.commitHeld(&h, func(recs []*ActionRecord, effects []*joined) error {
+		if len(rs.takeJoinFailures()) > 0 && term == nil && !cancelled {
+			// The last action's joined effect failed: the run fails.
+			r.Status, r.Error = StatusFailed, rs.firstError()
+		}
+		return rs.j.finishRun(context.WithoutCancel(rs.ctx), r, rs.e.opt.NodeID, recs, effects)
+	})
+	if err == nil {
 		for _, answer := range h.answers {
 			answer()
 		}
@@ -551,7 +565,9 @@ func (rs *runState) timer(key string, t time.Time) (time.Time, error) {
 	// The held records go with the timers: a run waiting long shows them.
 	h := rs.takeHeld()
 	defer h.release(rs)
-	err := rs.j.setTimers(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, next, h.recs, h.vars)
+	err := rs.commitHeld(&h, func(recs []*ActionRecord, effects []*joined) error {
+		return rs.j.setTimers(context.WithoutCancel(rs.ctx), rs.run.ID, rs.e.opt.NodeID, next, recs, h.vars, effects)
+	})
 	rs.wrote(err, h)
 	if err != nil {
 		return time.Time{}, err
@@ -674,18 +690,19 @@ func (rs *runState) answerHeld() bool {
 func (rs *runState) write(rec *ActionRecord, relaxed bool) error {
 	h := rs.takeHeld()
 	defer h.release(rs)
-	all := h.recs
-	if rec != nil {
-		all = append(h.recs[:len(h.recs):len(h.recs)], rec)
-	}
-	if len(all) == 0 && h.vars == nil {
+	if len(h.recs) == 0 && rec == nil && h.vars == nil {
 		return nil
 	}
 	ctx := context.WithoutCancel(rs.ctx)
-	if relaxed && rec == nil && len(h.answers) == 0 {
+	if relaxed && rec == nil && len(h.answers) == 0 && len(h.effects) == 0 {
 		ctx = store.Relaxed(ctx)
 	}
-	err := rs.j.saveActions(ctx, rs.run.ID, rs.e.opt.NodeID, all, h.vars)
+	err := rs.commitHeld(&h, func(recs []*ActionRecord, effects []*joined) error {
+		if rec != nil {
+			recs = append(recs[:len(recs):len(recs)], rec)
+		}
+		return rs.j.saveActions(ctx, rs.run.ID, rs.e.opt.NodeID, recs, h.vars, effects)
+	})
 	rs.wrote(err, h)
 	return err
 }
@@ -695,6 +712,7 @@ type heldWrite struct {
 	recs    []*ActionRecord
 	vars    map[string]any
 	answers []func()
+	effects []*joined
 	locked  bool // holds varsMu
 }
 
@@ -717,8 +735,8 @@ func (rs *runState) takeHeld() heldWrite {
 		rs.heldMu.Lock()
 		h.locked = true
 	}
-	h.recs, h.vars, h.answers = rs.held, rs.heldVars, rs.answers
-	rs.held, rs.heldVars, rs.answers = nil, nil, nil
+	h.recs, h.vars, h.answers, h.effects = rs.held, rs.heldVars, rs.answers, rs.effects
+	rs.held, rs.heldVars, rs.answers, rs.effects = nil, nil, nil, nil
 	rs.heldMu.Unlock()
 	if h.locked && h.vars == nil {
 		rs.varsMu.Unlock() // another write took them meanwhile
@@ -745,6 +763,7 @@ func (rs *runState) wrote(err error, h heldWrite) {
 			rs.heldVars = h.vars
 		}
 		rs.answers = append(h.answers, rs.answers...)
+		rs.effects = append(h.effects, rs.effects...)
 		rs.heldMu.Unlock()
 	}
 }

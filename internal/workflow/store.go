@@ -196,26 +196,29 @@ var errLeaseLost = errors.New("the run's lease was lost to another node")
 type journal interface {
 	createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error
 	// saveActions records recs and, when vars is not nil, the variables.
-	saveActions(ctx context.Context, runID, owner string, recs []*ActionRecord, vars map[string]any) error
-	finishRun(ctx context.Context, r *Run, owner string, recs []*ActionRecord) error
+	// effects (see joined) run in the same transaction, after the fencing.
+	saveActions(ctx context.Context, runID, owner string, recs []*ActionRecord, vars map[string]any, effects []*joined) error
+	finishRun(ctx context.Context, r *Run, owner string, recs []*ActionRecord, effects []*joined) error
 	// setTimers records the run's durable timers (Wait starts and deadlines).
-	setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time, recs []*ActionRecord, vars map[string]any) error
+	setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time, recs []*ActionRecord, vars map[string]any, effects []*joined) error
 }
 
 type memoryJournal struct{}
 
 func (memoryJournal) createRun(context.Context, *Run, string, time.Duration) error { return nil }
-func (memoryJournal) saveActions(context.Context, string, string, []*ActionRecord, map[string]any) error {
+func (memoryJournal) saveActions(context.Context, string, string, []*ActionRecord, map[string]any, []*joined) error {
 	return nil
 }
-func (memoryJournal) finishRun(context.Context, *Run, string, []*ActionRecord) error { return nil }
-func (memoryJournal) setTimers(context.Context, string, string, map[string]time.Time, []*ActionRecord, map[string]any) error {
+func (memoryJournal) finishRun(context.Context, *Run, string, []*ActionRecord, []*joined) error {
+	return nil
+}
+func (memoryJournal) setTimers(context.Context, string, string, map[string]time.Time, []*ActionRecord, map[string]any, []*joined) error {
 	return nil
 }
 
 type storeJournal struct{ s store.Store }
 
-func (j storeJournal) setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time, recs []*ActionRecord, vars map[string]any) error {
+func (j storeJournal) setTimers(ctx context.Context, runID, owner string, timers map[string]time.Time, recs []*ActionRecord, vars map[string]any, effects []*joined) error {
 	m := make(map[string]int64, len(timers))
 	for k, t := range timers {
 		m[k] = store.Micros(t)
@@ -232,8 +235,17 @@ func (j storeJournal) setTimers(ctx context.Context, runID, owner string, timers
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		return insertActions(ctx, tx, runID, recs)
+		return insertJoined(ctx, tx, runID, recs, effects)
 	})
+}
+
+// insertJoined runs the effects and writes the records.
+func insertJoined(ctx context.Context, tx store.Tx, runID string, recs []*ActionRecord, effects []*joined) error {
+	recs, err := applyJoined(ctx, tx, recs, effects)
+	if err != nil {
+		return err
+	}
+	return insertActions(ctx, tx, runID, recs)
 }
 
 func (j storeJournal) createRun(ctx context.Context, r *Run, owner string, ttl time.Duration) error {
@@ -280,7 +292,7 @@ func insertActions(ctx context.Context, tx store.Tx, runID string, recs []*Actio
 	return nil
 }
 
-func (j storeJournal) saveActions(ctx context.Context, runID, owner string, recs []*ActionRecord, vars map[string]any) error {
+func (j storeJournal) saveActions(ctx context.Context, runID, owner string, recs []*ActionRecord, vars map[string]any, effects []*joined) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error {
 		// Fencing: the write only counts if this node still owns the run. A
 		// shared row lock lets a run's parallel branches save concurrently
@@ -308,11 +320,11 @@ func (j storeJournal) saveActions(ctx context.Context, runID, owner string, recs
 				return err
 			}
 		}
-		return insertActions(ctx, tx, runID, recs)
+		return insertJoined(ctx, tx, runID, recs, effects)
 	})
 }
 
-func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string, recs []*ActionRecord) error {
+func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string, recs []*ActionRecord, effects []*joined) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error {
 		end := int64(0)
 		if r.EndTime != nil {
@@ -327,7 +339,7 @@ func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string, recs 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		return insertActions(ctx, tx, r.ID, recs)
+		return insertJoined(ctx, tx, r.ID, recs, effects)
 	})
 }
 

@@ -32,6 +32,11 @@ func (d *Driver) Tx(ctx context.Context, fn func(storage.Tx) error) error {
 	return d.s.Tx(ctx, func(t store.Tx) error { return fn(&tx{reader{t}, t}) })
 }
 
+// Join serves the broker's statements inside t, a transaction of the store
+// begun by another part of Junction, so that the broker's writes commit with
+// that part's.
+func (d *Driver) Join(t store.Tx) storage.Tx { return &tx{reader{t}, t} }
+
 // Read implements storage.Driver.
 func (d *Driver) Read(ctx context.Context, fn func(storage.Reader) error) error {
 	return d.s.Read(ctx, func(q store.Querier) error { return fn(reader{q}) })

@@ -15,6 +15,7 @@ import (
 
 	"junction/internal/broker"
 	"junction/internal/connector"
+	"junction/internal/store"
 )
 
 // Name is the connector's name in the registry.
@@ -61,11 +62,7 @@ func New(b *broker.Broker) *connector.Connector {
 		if err != nil {
 			return nil, err
 		}
-		seqs, err := b.Send(ctx, path, broker.Traced(ctx, []broker.Message{msg})...)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"sequenceNumber": seqs[0]}, nil
+		return sendVia(ctx, b, path, []broker.Message{msg}, func(seqs []int64) any { return map[string]any{"sequenceNumber": seqs[0]} })
 	})
 	return &connector.Connector{
 		Name:        Name,
@@ -101,11 +98,7 @@ func New(b *broker.Broker) *connector.Connector {
 						}
 						msgs = append(msgs, msg)
 					}
-					seqs, err := b.Send(ctx, path, broker.Traced(ctx, msgs)...)
-					if err != nil {
-						return nil, err
-					}
-					return map[string]any{"sequenceNumbers": seqs}, nil
+					return sendVia(ctx, b, path, msgs, func(seqs []int64) any { return map[string]any{"sequenceNumbers": seqs} })
 				})},
 			{ID: "receiveQueueMessages", Kind: connector.Action, Summary: "Receive messages from a queue with a peek-lock",
 				Inputs: connector.Schema{"type": "object", "required": []string{"queueName"}, "properties": map[string]any{
@@ -140,6 +133,35 @@ func New(b *broker.Broker) *connector.Connector {
 				Invoke: op("deadLetterMessage", settle(b, func(ctx context.Context, path string, s broker.Settlement) error { return b.DeadLetter(ctx, path, s) }))},
 		},
 	}
+}
+
+// sendVia sends msgs to path and answers with result(their sequence
+// numbers). When the caller offers to join its transaction
+// (connector.JoinFrom) in the store the broker keeps its messages in, the
+// messages are only checked here and sent in the caller's transaction.
+func sendVia(ctx context.Context, b *broker.Broker, path string, msgs []broker.Message, result func([]int64) any) (any, error) {
+	msgs = broker.Traced(ctx, msgs)
+	if j := connector.JoinFrom(ctx); j != nil {
+		write, ok, err := b.SendJoined(ctx, j.Store, path, msgs...)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			j.Defer(func(ctx context.Context, tx store.Tx) (any, error) {
+				seqs, err := write(ctx, tx)
+				if err != nil {
+					return nil, classify("sendMessage", err)
+				}
+				return result(seqs), nil
+			})
+			return map[string]any{}, nil
+		}
+	}
+	seqs, err := b.Send(ctx, path, msgs...)
+	if err != nil {
+		return nil, err
+	}
+	return result(seqs), nil
 }
 
 // sendPath is the entity a send goes to.

@@ -1,0 +1,222 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"junction/internal/broker"
+	"junction/internal/broker/sqlstorage"
+	"junction/internal/connector"
+	"junction/internal/connector/servicebus"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+// gatedSend is Junction's broker in the run's store, with the servicebus
+// connector's sendMessage held after it returns, until release.
+type gatedSend struct {
+	b        *broker.Broker
+	reg      *connector.Registry
+	returned chan struct{}
+	release  chan struct{}
+}
+
+func newGatedSend(t *testing.T, s store.Store) *gatedSend {
+	t.Helper()
+	if err := s.Migrate(context.Background(), sqlstorage.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedSend{b: broker.New(broker.Config{Driver: sqlstorage.New(s)}), reg: connector.NewRegistry(),
+		returned: make(chan struct{}, 8), release: make(chan struct{})}
+	for _, q := range []string{"out", "other"} {
+		if _, _, err := g.b.PutQueue(context.Background(), q, broker.Properties{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := servicebus.New(g.b)
+	for i := range c.Operations {
+		if op := &c.Operations[i]; op.ID == "sendMessage" {
+			send := op.Invoke
+			op.Invoke = func(ctx context.Context, conn connector.Connection, in map[string]any) (any, error) {
+				out, err := send(ctx, conn, in)
+				g.returned <- struct{}{}
+				<-g.release
+				return out, err
+			}
+		}
+	}
+	if err := g.reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func (g *gatedSend) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.returned:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the send never ran")
+	}
+}
+
+func (g *gatedSend) active(t *testing.T, q string) int64 {
+	t.Helper()
+	c, err := g.b.Counts(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Active
+}
+
+const sendAction = `{"type":"ServiceProvider","inputs":{"parameters":{"entityName":"%s","message":{"contentData":"@triggerBody()"}},
+	"serviceProviderConfiguration":{"connectionName":"serviceBus","operationId":"sendMessage","serviceProviderId":"/serviceProviders/serviceBus"}}`
+
+func sendTo(q, runAfter string) string {
+	return fmt.Sprintf(sendAction, q) + `,"runAfter":` + runAfter + `}`
+}
+
+func waitEnded(t *testing.T, s store.Store, id string) *Run {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := loadRun(context.Background(), s, id, true)
+		if err == nil && r.Status != StatusRunning {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not end: %s %v", jsonOf(r), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A message sent to Junction's own broker commits with the action's record
+// and the run's end: the history shows the send Succeeded, with its sequence
+// number, exactly when the message is in the queue.
+func TestJoinedSendCommitsWithTheRecord(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		g := newGatedSend(t, s)
+		b := setup(t, s, func(o *Config) { o.Connectors = g.reg })
+		close(g.release)
+		// Last action: the send, its record and the run's end commit at once.
+		l := b.deploy(t, "last", def(`{"Read":{"type":"Compose","inputs":"@triggerBody()"},"Forward":`+sendTo("out", `{"Read":["Succeeded"]}`)+`}`))
+		r := b.run(t, l, map[string]any{"id": 1})
+		stored := waitEnded(t, s, r.ID)
+		if stored.Status != StatusSucceeded || rec(stored, "Forward") == nil || rec(stored, "Read") == nil {
+			t.Fatalf("stored run %s", jsonOf(stored))
+		}
+		got, err := g.b.Peek(context.Background(), "out", 0, 10)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("out: %v %v", got, err)
+		}
+		seq := jsonOf(rec(stored, "Forward").Outputs.(map[string]any)["body"])
+		if want := jsonOf(map[string]any{"sequenceNumber": got[0].SequenceNumber}); seq != want {
+			t.Fatalf("recorded %s, the queue holds %s", seq, want)
+		}
+		// Followed by another action: the send commits before it starts,
+		// which reads the sequence number.
+		l = b.deploy(t, "middle", def(`{"Forward":`+sendTo("other", `{}`)+`,
+			"After":{"type":"Compose","inputs":"@body('Forward')?['sequenceNumber']","runAfter":{"Forward":["Succeeded"]}}}`))
+		r = b.run(t, l, map[string]any{"id": 2})
+		got, err = g.b.Peek(context.Background(), "other", 0, 10)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("other: %v %v", got, err)
+		}
+		if after := jsonOf(rec(r, "After").Outputs); after != jsonOf(got[0].SequenceNumber) {
+			t.Fatalf("After read %s, the queue holds %d", after, got[0].SequenceNumber)
+		}
+	})
+}
+
+// A run that loses its lease while its last action sends commits neither the
+// record nor the message; nor does a node killed there, and the node that
+// resumes the run sends the message once.
+func TestJoinedSendBothOrNeither(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		g := newGatedSend(t, s)
+		a := setup(t, s, func(o *Config) { o.Connectors = g.reg; o.NodeID = "node-a"; o.LeaseTTL = time.Second })
+		doc := def(`{"Forward":` + sendTo("out", `{}`) + `}`)
+		l := a.deploy(t, "lose", doc)
+		h, err := a.e.StartRun(context.Background(), l, StartOptions{Outputs: map[string]any{"body": "first"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.wait(t)
+		// Another node takes the run over while the send is in flight.
+		if err := s.Tx(context.Background(), func(tx store.Tx) error {
+			_, err := tx.Exec(context.Background(), `UPDATE wf_runs SET owner = 'node-x' WHERE id = ?`, h.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		g.release <- struct{}{}
+		<-h.rs.done
+		lost := h.ID
+		if n := g.active(t, "out"); n != 0 {
+			t.Fatalf("a run that lost its lease sent %d message(s)", n)
+		}
+		if r, _ := loadRun(context.Background(), s, h.ID, true); len(r.Actions) != 0 {
+			t.Fatalf("a run that lost its lease recorded %s", jsonOf(r.Actions))
+		}
+
+		// kill -9 while the send is in flight: node B resumes the run.
+		h, err = a.e.StartRun(context.Background(), l, StartOptions{Outputs: map[string]any{"body": "second"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.wait(t)
+		killed := make(chan struct{})
+		go func() { a.e.kill(); close(killed) }() // kill waits for the run to stop
+		for !a.e.isKilled() {
+			time.Sleep(time.Millisecond)
+		}
+		g.release <- struct{}{}
+		<-killed
+		if n := g.active(t, "out"); n != 0 {
+			t.Fatalf("a killed node sent %d message(s)", n)
+		}
+		close(g.release)
+		setup(t, s, func(o *Config) { o.Connectors = g.reg; o.NodeID = "node-b"; o.LeaseTTL = time.Second })
+		// Node B resumes both runs (the first one's lease, taken by a node
+		// that is gone, expires too): each sends its message once.
+		for _, id := range []string{lost, h.ID} {
+			if r := waitEnded(t, s, id); r.Status != StatusSucceeded || rec(r, "Forward") == nil {
+				t.Fatalf("resumed run %s", jsonOf(r))
+			}
+		}
+		got, err := g.b.Peek(context.Background(), "out", 0, 10)
+		if err != nil || len(got) != 2 || string(got[0].Body) == string(got[1].Body) {
+			t.Fatalf("after the resume the queue holds %v %v, want each run's message once", got, err)
+		}
+	})
+}
+
+// A send whose queue is deleted between the action and its commit fails the
+// action and the run, and sends nothing.
+func TestJoinedSendFailsInTheCommit(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		g := newGatedSend(t, s)
+		b := setup(t, s, func(o *Config) { o.Connectors = g.reg })
+		l := b.deploy(t, "gone", def(`{"Forward":`+sendTo("out", `{}`)+`}`))
+		h, err := b.e.StartRun(context.Background(), l, StartOptions{Outputs: map[string]any{"body": "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.wait(t)
+		if err := g.b.DeleteEntity(context.Background(), "out", broker.Queue); err != nil {
+			t.Fatal(err)
+		}
+		close(g.release)
+		r := waitEnded(t, s, h.ID)
+		f := rec(r, "Forward")
+		if r.Status != StatusFailed || f == nil || f.Status != StatusFailed || f.Code != "NotFound" {
+			t.Fatalf("run %s", jsonOf(r))
+		}
+	})
+}
