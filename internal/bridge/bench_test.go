@@ -95,10 +95,21 @@ func benchWorkflowFromQueue(b *testing.B, d store.Dialect) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
 		b.Fatalf("deploy: %v %v", resp, err)
 	}
+	s0 := j.a.Store().Stats()
 	b.ResetTimer()
 	sendN(b, br, "bench-in", b.N)
 	drain(b, br, "bench-out", b.N)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
+	reportCommits(b, s0, j.a.Store().Stats())
+}
+
+// reportCommits reports the store's write transactions and durable commits
+// per operation between s0 and s1 (the inputs' sends and the drain
+// included; other work of the node, such as lease renewals, too).
+func reportCommits(b *testing.B, s0, s1 store.Stats) {
+	n := float64(b.N)
+	b.ReportMetric(float64(s1.Transactions-s0.Transactions)/n, "tx/op")
+	b.ReportMetric(float64((s1.Commits-s1.RelaxedCommits)-(s0.Commits-s0.RelaxedCommits))/n, "durable-commits/op")
 }
 
 // BenchmarkFunctionFromQueue runs the same v3-model function in the embedded

@@ -245,19 +245,26 @@ type cachedEntity struct {
 
 // entityCached is loadEntity through the node's short-lived entity cache.
 func (b *Broker) entityCached(ctx context.Context, q storage.Reader, path string) (Entity, error) {
-	key := strings.ToLower(path)
-	if c, ok := b.entities.Load(key); ok {
-		ce := c.(cachedEntity)
-		if time.Since(ce.at) < entityCacheTTL {
-			return ce.e, nil
-		}
+	if e, ok := b.cachedEntity(path); ok {
+		return e, nil
 	}
 	e, err := loadEntity(ctx, q, path)
 	if err != nil {
 		return e, err
 	}
-	b.entities.Store(key, cachedEntity{e: e, at: time.Now()})
+	b.entities.Store(strings.ToLower(path), cachedEntity{e: e, at: time.Now()})
 	return e, nil
+}
+
+// cachedEntity returns the entity at path from the cache when it is there
+// and fresh.
+func (b *Broker) cachedEntity(path string) (Entity, bool) {
+	if c, ok := b.entities.Load(strings.ToLower(path)); ok {
+		if ce := c.(cachedEntity); time.Since(ce.at) < entityCacheTTL {
+			return ce.e, true
+		}
+	}
+	return Entity{}, false
 }
 
 // forgetEntities empties the entity cache once tx commits.

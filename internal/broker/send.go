@@ -289,17 +289,26 @@ func (b *Broker) SendJoined(ctx context.Context, st store.Store, path string, ms
 			return nil, true, err
 		}
 	}
-	// The entity is looked up now, so that a send to a missing one fails
-	// the caller's step before its transaction.
-	err = b.s.Read(ctx, func(r storage.Reader) error {
-		a, err := b.resolve(ctx, r, path)
-		if err == nil && (a.dlq || a.Kind == Subscription) {
-			err = errorf(KindBadRequest, "cannot send to '%s': send to a queue or a topic", path)
+	// The entity is looked up now (in the cache when it is there), so that
+	// a send to a missing one fails the caller's step before its
+	// transaction.
+	p, dlq := splitDLQ(path)
+	e, cached := b.cachedEntity(p)
+	if !cached {
+		err = b.s.Read(ctx, func(r storage.Reader) error {
+			var err error
+			e, err = b.entityCached(ctx, r, p)
+			return err
+		})
+		if KindOf(err) == KindEntityNotFound {
+			err = errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", path)
 		}
-		return err
-	})
-	if err != nil {
-		return nil, true, err
+		if err != nil {
+			return nil, true, err
+		}
+	}
+	if dlq || e.Kind == Subscription {
+		return nil, true, errorf(KindBadRequest, "cannot send to '%s': send to a queue or a topic", path)
 	}
 	return func(ctx context.Context, tx store.Tx) ([]int64, error) {
 		seqs := make([]int64, len(msgs))

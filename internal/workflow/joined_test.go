@@ -3,6 +3,8 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -217,6 +219,44 @@ func TestJoinedSendFailsInTheCommit(t *testing.T) {
 		f := rec(r, "Forward")
 		if r.Status != StatusFailed || f == nil || f.Status != StatusFailed || f.Code != "NotFound" {
 			t.Fatalf("run %s", jsonOf(r))
+		}
+	})
+}
+
+// The runs of a splitOn batch are created in one transaction.
+func TestSplitOnBatchCreatedTogether(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() {
+			select {
+			case <-release:
+			default:
+				close(release)
+			}
+		})
+		url := srv.URL
+		b := setup(t, s)
+		l := b.deploy(t, "split", `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","splitOn":"@triggerBody()"}},
+			"actions":{"Call":{"type":"Http","inputs":{"method":"GET","uri":"`+url+`/first"}}}}}`)
+		items := make([]any, 20)
+		for i := range items {
+			items[i] = map[string]any{"n": i}
+		}
+		before := s.Stats().Transactions
+		hs, err := b.e.Fire(context.Background(), l, "manual", map[string]any{"body": items})
+		// Background work (a lease renewal) may commit meanwhile; the
+		// runs' actions write nothing before their Http call returns.
+		if n := s.Stats().Transactions - before; err != nil || len(hs) != 20 || n > 3 {
+			t.Fatalf("%d runs created in %d transactions: %v", len(hs), n, err)
+		}
+		close(release)
+		for _, h := range hs {
+			if r, err := h.Wait(context.Background()); err != nil || r.Status != StatusSucceeded {
+				t.Fatalf("run %v %v", r, err)
+			}
 		}
 	})
 }

@@ -192,9 +192,69 @@ func (h *Handle) Wait(ctx context.Context) (*Run, error) {
 // StartRun creates a run and executes it on this node. It returns once the
 // run is durably recorded (stateful workflows).
 func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Handle, error) {
+	hs, err := e.startRuns(ctx, l, []StartOptions{o})
+	if err != nil {
+		return nil, err
+	}
+	return hs[0], nil
+}
+
+// startRuns creates runs of l, one per options, in one transaction (all or
+// none), and executes them on this node.
+func (e *Engine) startRuns(ctx context.Context, l *Loaded, opts []StartOptions) ([]*Handle, error) {
 	if e.ctx.Err() != nil {
 		return nil, errors.New("the workflow engine is stopped")
 	}
+	runs := make([]*Run, len(opts))
+	spans := make([]*trace.Active, len(opts))
+	for i, o := range opts {
+		runs[i], spans[i] = e.newRun(ctx, l, o)
+	}
+	var j journal = memoryJournal{}
+	if !l.stateless() && e.opt.Store != nil && opts[0].Mocks == nil {
+		j = storeJournal{e.opt.Store}
+		// Carried-over records are written with the run, in one transaction.
+		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+			for i, r := range runs {
+				r.Status = StatusRunning
+				if err := e.insertRun(ctx, tx, l, r, opts[i].Records); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, ErrTooManyWaitingRuns) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create run: %w", err)
+		}
+	}
+	hs := make([]*Handle, len(runs))
+	for i, r := range runs {
+		if opts[i].Mocks == nil {
+			e.runsStarted.WithLabelValues(l.Name).Inc()
+		}
+		rs := e.newRunState(l, r, j)
+		rs.mocks, rs.span = opts[i].Mocks, spans[i]
+		if r.Status == StatusWaiting {
+			// Another run holds the last slot: this one starts when a slot
+			// frees, on whichever node promotes it. Its handle follows it in
+			// the store.
+			close(rs.done)
+			rs.respOnce.Do(func() { rs.respCh <- nil })
+			rs.lost = true
+			hs[i] = &Handle{ID: r.ID, rs: rs, Waiting: true}
+			continue
+		}
+		e.launch(rs)
+		hs[i] = &Handle{ID: r.ID, rs: rs}
+	}
+	return hs, nil
+}
+
+// newRun is a new run of l as o describes it, with its span begun.
+func (e *Engine) newRun(ctx context.Context, l *Loaded, o StartOptions) (*Run, *trace.Active) {
 	now := e.opt.Now().UTC()
 	trig := o.Trigger
 	if trig != "" {
@@ -224,58 +284,36 @@ func (e *Engine) StartRun(ctx context.Context, l *Loaded, o StartOptions) (*Hand
 		r.Trigger["parent"] = o.Parent
 	}
 	r.Actions = o.Records
-	var j journal = memoryJournal{}
-	if !l.stateless() && e.opt.Store != nil && o.Mocks == nil {
-		j = storeJournal{e.opt.Store}
-		// Carried-over records are written with the run, in one transaction.
-		limit := runLimit(l, trig)
-		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
-			owner := e.opt.NodeID
-			if limit > 0 {
-				running, err := countRunning(ctx, tx, l.Name)
-				if err != nil {
+	return r, span
+}
+
+// insertRun records r, running on this node or, when its trigger's run
+// limit is reached, waiting; records are results carried over.
+func (e *Engine) insertRun(ctx context.Context, tx store.Tx, l *Loaded, r *Run, records []*ActionRecord) error {
+	owner := e.opt.NodeID
+	trig := triggerName(r)
+	if limit := runLimit(l, trig); limit > 0 {
+		running, err := countRunning(ctx, tx, l.Name)
+		if err != nil {
+			return err
+		}
+		if running >= limit {
+			if maxWaiting := waitingLimit(l, trig); maxWaiting > 0 {
+				var waiting int
+				if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM wf_runs WHERE workflow = ? AND status = ?`, l.Name, StatusWaiting).Scan(&waiting); err != nil {
 					return err
 				}
-				if running >= limit {
-					if maxWaiting := waitingLimit(l, trig); maxWaiting > 0 {
-						var waiting int
-						if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM wf_runs WHERE workflow = ? AND status = ?`, l.Name, StatusWaiting).Scan(&waiting); err != nil {
-							return err
-						}
-						if waiting >= maxWaiting {
-							return ErrTooManyWaitingRuns
-						}
-					}
-					r.Status, owner = StatusWaiting, ""
+				if waiting >= maxWaiting {
+					return ErrTooManyWaitingRuns
 				}
 			}
-			if err := insertRun(ctx, tx, r, owner, e.opt.LeaseTTL); err != nil {
-				return err
-			}
-			return insertActions(ctx, tx, r.ID, o.Records)
-		})
-		if errors.Is(err, ErrTooManyWaitingRuns) {
-			return nil, err
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create run: %w", err)
+			r.Status, owner = StatusWaiting, ""
 		}
 	}
-	if o.Mocks == nil {
-		e.runsStarted.WithLabelValues(l.Name).Inc()
+	if err := insertRun(ctx, tx, r, owner, e.opt.LeaseTTL); err != nil {
+		return err
 	}
-	rs := e.newRunState(l, r, j)
-	rs.mocks, rs.span = o.Mocks, span
-	if r.Status == StatusWaiting {
-		// Another run holds the last slot: this one starts when a slot frees,
-		// on whichever node promotes it. Its handle follows it in the store.
-		close(rs.done)
-		rs.respOnce.Do(func() { rs.respCh <- nil })
-		rs.lost = true
-		return &Handle{ID: r.ID, rs: rs, Waiting: true}, nil
-	}
-	e.launch(rs)
-	return &Handle{ID: r.ID, rs: rs}, nil
+	return insertActions(ctx, tx, r.ID, records)
 }
 
 // ErrTooManyWaitingRuns refuses a run when the trigger's run limit is reached

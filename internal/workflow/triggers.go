@@ -155,13 +155,14 @@ func (e *Engine) Fire(ctx context.Context, l *Loaded, trigger string, outputs ma
 			items = append(items, o)
 		}
 	}
-	var out []*Handle
+	var opts []StartOptions
 	for _, o := range items {
 		ok := true
 		for _, c := range t.Conditions {
 			v, err := e.triggerEval(l, c.Expression, o)
 			if err != nil {
-				return out, fmt.Errorf("trigger condition: %w", err)
+				out, serr := e.fireRuns(ctx, l, opts)
+				return out, errors.Join(fmt.Errorf("trigger condition: %w", err), serr)
 			}
 			if b, _ := expr.Truthy(v); !b {
 				ok = false
@@ -183,7 +184,25 @@ func (e *Engine) Fire(ctx context.Context, l *Loaded, trigger string, outputs ma
 				}
 			}
 		}
-		h, err := e.StartRun(ctx, l, StartOptions{Trigger: trigger, Outputs: o, ClientTrackingID: tracking})
+		opts = append(opts, StartOptions{Trigger: trigger, Outputs: o, ClientTrackingID: tracking})
+	}
+	return e.fireRuns(ctx, l, opts)
+}
+
+// fireRuns starts the runs a trigger fired. Without a run limit they are
+// created in one transaction (a splitOn batch); with one, one by one, so
+// that the runs created before the limit of waiting runs refuses one keep
+// going.
+func (e *Engine) fireRuns(ctx context.Context, l *Loaded, opts []StartOptions) ([]*Handle, error) {
+	if len(opts) == 0 {
+		return nil, nil
+	}
+	if runLimit(l, opts[0].Trigger) == 0 {
+		return e.startRuns(ctx, l, opts)
+	}
+	var out []*Handle
+	for _, o := range opts {
+		h, err := e.StartRun(ctx, l, o)
 		if err != nil {
 			return out, err
 		}
