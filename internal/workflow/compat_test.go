@@ -249,13 +249,10 @@ func TestChildFlows(t *testing.T) {
 func TestMaximumWaitingRuns(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		release := make(chan struct{})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
-		t.Cleanup(srv.Close)
-		t.Cleanup(func() { close(release) })
+		url, _ := heldServer(t)
 		b := setup(t, s)
 		l := b.deploy(t, "queue", `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","runtimeConfiguration":{"concurrency":{"runs":1,"maximumWaitingRuns":1}}}},
-			"actions":{"Slow":{"type":"Http","inputs":{"method":"GET","uri":"`+srv.URL+`","retryPolicy":{"type":"none"}}}}}}`)
+			"actions":{"Slow":{"type":"Http","inputs":{"method":"GET","uri":"`+url+`","retryPolicy":{"type":"none"}}}}}}`)
 		var got []string
 		for i := 0; i < 3; i++ {
 			h, err := b.e.StartRun(context.Background(), l, StartOptions{})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,17 +228,7 @@ func TestJoinedSendFailsInTheCommit(t *testing.T) {
 func TestSplitOnBatchCreatedTogether(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		release := make(chan struct{})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
-		t.Cleanup(srv.Close)
-		t.Cleanup(func() {
-			select {
-			case <-release:
-			default:
-				close(release)
-			}
-		})
-		url := srv.URL
+		url, release := heldServer(t)
 		b := setup(t, s)
 		l := b.deploy(t, "split", `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","splitOn":"@triggerBody()"}},
 			"actions":{"Call":{"type":"Http","inputs":{"method":"GET","uri":"`+url+`/first"}}}}}`)
@@ -252,11 +243,23 @@ func TestSplitOnBatchCreatedTogether(t *testing.T) {
 		if n := s.Stats().Transactions - before; err != nil || len(hs) != 20 || n > 3 {
 			t.Fatalf("%d runs created in %d transactions: %v", len(hs), n, err)
 		}
-		close(release)
+		release()
 		for _, h := range hs {
 			if r, err := h.Wait(context.Background()); err != nil || r.Status != StatusSucceeded {
 				t.Fatalf("run %v %v", r, err)
 			}
 		}
 	})
+}
+
+// heldServer answers every request once release is called (at the latest
+// when the test ends).
+func heldServer(t *testing.T) (url string, release func()) {
+	ch := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-ch }))
+	t.Cleanup(srv.Close)
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(release)
+	return srv.URL, release
 }
