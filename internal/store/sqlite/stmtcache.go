@@ -161,6 +161,48 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	return &cachedRows{rows: dr, cs: cs}, nil
 }
 
+// BeginTx starts a read-only transaction with the connection's cached BEGIN
+// and ends it with its cached ROLLBACK or COMMIT: the driver's own
+// transactions prepare their BEGIN and their ROLLBACK anew each time, and
+// watch the context of the BEGIN from a goroutine, which is a good part of a
+// point read. A deferred BEGIN takes no lock (the read snapshot starts with
+// the first statement), so it has nothing to wait for and runs without the
+// context. Other transactions are the driver's.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if !opts.ReadOnly || opts.Isolation != driver.IsolationLevel(0) {
+		return c.conn.BeginTx(ctx, opts)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := c.ExecContext(context.Background(), "BEGIN", nil); err != nil {
+		return nil, err
+	}
+	return readTx{c}, nil
+}
+
+// readTx is a read-only transaction begun by cachingConn.BeginTx.
+type readTx struct{ c *cachingConn }
+
+func (t readTx) Commit() error   { return t.end("COMMIT") }
+func (t readTx) Rollback() error { return t.end("ROLLBACK") }
+
+// end runs COMMIT or ROLLBACK. A connection it fails to take out of its
+// transaction is reported bad, so that database/sql closes it rather than
+// hand it to the next reader still holding this one's snapshot.
+func (t readTx) end(query string) error {
+	_, err := t.c.ExecContext(context.Background(), query, nil)
+	if err == nil {
+		return nil
+	}
+	if query != "ROLLBACK" {
+		if _, rerr := t.c.ExecContext(context.Background(), "ROLLBACK", nil); rerr == nil {
+			return err
+		}
+	}
+	return errors.Join(err, driver.ErrBadConn)
+}
+
 // Close closes the cached statements, then the connection.
 func (c *cachingConn) Close() error {
 	var errs []error

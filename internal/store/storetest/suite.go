@@ -57,6 +57,48 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ReadIsOneSnapshotAndEnds", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		insert := func(id string) {
+			t.Helper()
+			if err := s.Tx(ctx, func(tx store.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, 1)", id)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insert("first")
+		// A row committed between two statements of one read is not seen
+		// by the second.
+		err := s.Read(ctx, func(q store.Querier) error {
+			var before, after int
+			if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM items").Scan(&before); err != nil {
+				return err
+			}
+			insert("during")
+			if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM items").Scan(&after); err != nil {
+				return err
+			}
+			if before != 1 || after != 1 {
+				t.Errorf("counts in one read: %d then %d, want 1 and 1", before, after)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every read ends its snapshot: later reads, on whichever pooled
+		// connection, see each commit made before them.
+		for i := range 12 {
+			if got, want := count(t, s), 2+i; got != want {
+				t.Fatalf("read %d: count %d, want %d", i, got, want)
+			}
+			insert(fmt.Sprint("after", i))
+		}
+	})
+
 	t.Run("TxErrorRollsBackOnlyItself", func(t *testing.T) {
 		t.Parallel()
 		s := setup(t)
