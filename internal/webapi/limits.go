@@ -99,8 +99,9 @@ type Limiter struct {
 }
 
 type usage struct {
-	starts   []time.Time // request start times inside the window, oldest first
-	execs    []exec
+	starts   []time.Time   // request start times inside the window, oldest first
+	execs    []exec        // ended requests inside the window, oldest first
+	total    time.Duration // the sum of execs' durations
 	inFlight int
 }
 
@@ -139,6 +140,7 @@ func (l *Limiter) Enter(caller string) (func(), *LimitError) {
 		u.starts = u.starts[1:]
 	}
 	for len(u.execs) > 0 && !u.execs[0].end.After(cut) {
+		u.total -= u.execs[0].d
 		u.execs = u.execs[1:]
 	}
 	retry := func(at time.Time) int {
@@ -148,11 +150,7 @@ func (l *Limiter) Enter(caller string) (func(), *LimitError) {
 		return nil, &LimitError{RetryAfter: retry(u.starts[0]), Err: records.Errorf(http.StatusTooManyRequests, records.CodeTooManyReqs,
 			"Number of requests exceeded the limit of %d over time window of %d seconds.", l.cfg.MaxRequests, int(l.cfg.Window.Seconds()))}
 	}
-	var total time.Duration
-	for _, e := range u.execs {
-		total += e.d
-	}
-	if total >= l.cfg.MaxExecution {
+	if u.total >= l.cfg.MaxExecution {
 		return nil, &LimitError{RetryAfter: retry(u.execs[0].end), Err: records.Errorf(http.StatusTooManyRequests, records.CodeTooMuchTime,
 			"Combined execution time of incoming requests exceeded limit of %d milliseconds over time window of %d seconds.", l.cfg.MaxExecution.Milliseconds(), int(l.cfg.Window.Seconds()))}
 	}
@@ -169,7 +167,9 @@ func (l *Limiter) Enter(caller string) (func(), *LimitError) {
 			defer l.mu.Unlock()
 			end := l.now()
 			u.inFlight--
-			u.execs = append(u.execs, exec{end: end, d: end.Sub(now)})
+			d := end.Sub(now)
+			u.execs = append(u.execs, exec{end: end, d: d})
+			u.total += d
 		})
 	}, nil
 }

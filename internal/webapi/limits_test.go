@@ -100,3 +100,42 @@ func TestConcurrencyLimit(t *testing.T) {
 		t.Fatalf("a negative limit: %v", err)
 	}
 }
+
+// TestExecutionTimeLimit: the execution time of a caller's requests that
+// ended inside the window adds up to the limit, and a request's time leaves
+// the sum once it ends outside the window.
+func TestExecutionTimeLimit(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := webapi.NewLimiter(webapi.LimitConfig{MaxExecution: 10 * time.Second, Window: 60 * time.Second}, clk.now)
+	run := func(d time.Duration) {
+		t.Helper()
+		release, err := l.Enter("a")
+		if err != nil {
+			t.Fatalf("at %v: %v", clk.now(), err.Err)
+		}
+		clk.add(d)
+		release()
+	}
+	tooMuch := func(retry int) {
+		t.Helper()
+		_, err := l.Enter("a")
+		if err == nil || !strings.Contains(err.Err.Message, "Combined execution time") || err.RetryAfter != retry {
+			t.Fatalf("at %v: over the execution limit: %+v", clk.now(), err)
+		}
+	}
+	run(6 * time.Second) // ends at 6 s
+	run(3 * time.Second) // ends at 9 s: 9 s in all
+	if _, err := l.Enter("b"); err != nil {
+		t.Fatalf("another caller: %v", err.Err)
+	}
+	run(2 * time.Second) // ends at 11 s: 11 s in all
+	tooMuch(55)          // the first leaves the window at 66 s
+	clk.add(54 * time.Second)
+	tooMuch(1)
+	clk.add(time.Second)
+	run(0)               // 66 s: 3 s + 2 s left
+	run(5 * time.Second) // ends at 71 s: 10 s in all
+	run(5 * time.Second) // 71 s: the 3 s and 2 s have left; ends at 76 s, 10 s in all
+	tooMuch(50)          // the oldest run left, ended at 66 s, leaves at 126 s
+}
