@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,15 +76,30 @@ type req struct {
 	batchID map[string]string // Content-ID → entity URL inside a $batch changeset
 }
 
-var versionSeg = regexp.MustCompile(`^v9\.\d+$`)
+// isVersionSeg reports whether seg names a version of the Web API: v9.
+// and a minor version, v9.2 for instance.
+func isVersionSeg(seg string) bool {
+	minor, ok := strings.CutPrefix(seg, "v9.")
+	if !ok || minor == "" {
+		return false
+	}
+	for i := 0; i < len(minor); i++ {
+		if minor[i] < '0' || minor[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // ServeHTTP authenticates, applies the limits and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("OData-Version", "4.0")
-	r = r.WithContext(context.WithValue(r.Context(), jsonLimitsKey{}, h.json))
+	// The request's context is replaced once, below, with everything the
+	// handlers read from it: each replacement copies the request.
+	ctx := context.WithValue(r.Context(), jsonLimitsKey{}, h.json)
 	rest := strings.TrimPrefix(r.URL.EscapedPath(), Prefix)
 	ver, rest, _ := strings.Cut(rest, "/")
-	if !versionSeg.MatchString(ver) {
+	if !isVersionSeg(ver) {
 		writeError(w, records.Errorf(http.StatusNotFound, records.CodeBadSegment,
 			"Resource not found for the segment '%s'. The Web API's URLs name a version: %sv9.2/%s", unescape(ver), Prefix, unescape(strings.TrimSuffix(ver+"/"+rest, "/"))))
 		return
@@ -93,14 +107,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key, ok := server.BearerKey(r)
 	var p server.Principal
 	if ok {
-		p, ok = h.auth.Authenticate(r.Context(), key)
+		p, ok = h.auth.Authenticate(ctx, key)
 	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=`+scheme(r)+"://"+r.Host+"/")
 		writeError(w, records.Errorf(http.StatusUnauthorized, records.CodeUnauthorized, "Bearer token is missing or not valid."))
 		return
 	}
-	ctx := server.WithPrincipal(r.Context(), p)
+	ctx = server.WithPrincipal(ctx, p)
 	release, lerr := h.limits.Enter(p.KeyID + "|" + p.Name)
 	if lerr != nil {
 		w.Header().Set("Retry-After", strconv.Itoa(lerr.RetryAfter))
@@ -287,6 +301,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
 	w.Header().Set("OData-Version", "4.0")
 	w.WriteHeader(status)
+	if buf, ok := encodeJSON(v); ok {
+		w.Write(*buf)
+		releaseJSON(buf)
+		return
+	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
