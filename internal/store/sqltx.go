@@ -13,10 +13,14 @@ import (
 type Row struct {
 	row    *sql.Row
 	mapErr func(error) error
+	err    error // the statement was not run: Scan's error
 }
 
 // Scan copies the row's columns into dest.
 func (r *Row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
 	err := r.row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound

@@ -236,6 +236,17 @@ func (h *Handler) read(rq *req, fn func(q store.Querier) error) error {
 	return h.rec.Store().Read(rq.r.Context(), fn)
 }
 
+// readOne is read for fn that reads with one statement: outside a
+// changeset that statement runs by itself, without a transaction around
+// it (see store.ReadOne; fn is run again in a transaction should it run a
+// second statement after all).
+func (h *Handler) readOne(rq *req, fn func(q store.Querier) error) error {
+	if tx := txFrom(rq.r.Context()); tx != nil {
+		return fn(tx)
+	}
+	return store.ReadOne(rq.r.Context(), h.rec.Store(), fn)
+}
+
 type txKey struct{}
 
 func txFrom(ctx context.Context) store.Tx {

@@ -355,7 +355,13 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 	}
 	var out map[string]any
 	var etag string
-	err = h.read(rq, func(qr store.Querier) error {
+	// A read by id that expands nothing and asks for no formatted values
+	// (the names of the rows lookups point at) is one statement.
+	read := h.read
+	if key.ID != "" && len(q.Expand) == 0 && !rq.prefer.annotate(annFormatted) {
+		read = h.readOne
+	}
+	err = read(rq, func(qr store.Querier) error {
 		id, err := h.resolveKey(rq.r.Context(), qr, t, key)
 		if err != nil {
 			return err

@@ -50,7 +50,10 @@ type Store struct {
 	noteC   chan struct{}
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store            = (*Store)(nil)
+	_ store.AutocommitReader = (*Store)(nil)
+)
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,50}$`)
 
@@ -182,6 +185,14 @@ func (s *Store) Read(ctx context.Context, fn func(store.Querier) error) error {
 	}
 	defer tx.Rollback()
 	return fn(store.NewSQLQuerier(tx, store.Postgres, Rebind, mapErr))
+}
+
+// ReadAutocommit runs fn on the pool outside a transaction: each statement
+// sees its own snapshot (read committed).
+func (s *Store) ReadAutocommit(ctx context.Context, fn func(store.Querier) error) error {
+	start := time.Now()
+	defer s.counts.CountRead(start)
+	return fn(store.NewSQLQuerier(s.db, store.Postgres, Rebind, mapErr))
 }
 
 func (s *Store) Close() error {

@@ -42,6 +42,9 @@ type Store struct {
 	counts  store.Counters
 	opts    Options
 
+	// autocommit runs statements on the reader pool outside a transaction.
+	autocommit store.Querier
+
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{}
@@ -51,7 +54,10 @@ type Store struct {
 	relaxed bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store            = (*Store)(nil)
+	_ store.AutocommitReader = (*Store)(nil)
+)
 
 type request struct {
 	ctx  context.Context
@@ -114,6 +120,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		hub:   store.NewHub(opts.Poll),
 		done:  make(chan struct{}),
 	}
+	s.autocommit = store.NewSQLQuerier(r, store.SQLite, identity, mapErr)
 	s.leases = store.NewLeases(s)
 	go s.writer()
 	if err := s.Migrate(ctx, nil); err != nil {
@@ -186,6 +193,14 @@ func (s *Store) Read(ctx context.Context, fn func(store.Querier) error) error {
 	}
 	defer tx.Rollback()
 	return fn(store.NewSQLQuerier(tx, store.SQLite, identity, mapErr))
+}
+
+// ReadAutocommit runs fn on the reader pool outside a transaction: each
+// statement is a read transaction of its own.
+func (s *Store) ReadAutocommit(ctx context.Context, fn func(store.Querier) error) error {
+	start := time.Now()
+	defer s.counts.CountRead(start)
+	return fn(s.autocommit)
 }
 
 // Close stops the writer after it has committed what was queued, then closes

@@ -99,6 +99,48 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ReadOneIsOneSnapshot", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		insert := func(id string) {
+			t.Helper()
+			if err := s.Tx(ctx, func(tx store.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, 1)", id)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insert("first")
+		var n int
+		if err := store.ReadOne(ctx, s, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT COUNT(*) FROM items").Scan(&n)
+		}); err != nil || n != 1 {
+			t.Fatalf("a read of one statement: count %d, %v", n, err)
+		}
+		// A read that runs a second statement after all sees one snapshot
+		// too: a row committed between its two statements is not seen by
+		// the second.
+		runs := 0
+		var before, after int
+		err := store.ReadOne(ctx, s, func(q store.Querier) error {
+			runs++
+			if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM items").Scan(&before); err != nil {
+				return err
+			}
+			if runs == 1 {
+				insert(fmt.Sprint("during", runs))
+			}
+			return q.QueryRow(ctx, "SELECT COUNT(*) FROM items").Scan(&after)
+		})
+		if err != nil || before != after {
+			t.Fatalf("two statements in a read of one: counts %d then %d, %v", before, after, err)
+		}
+		if _, ok := s.(store.AutocommitReader); ok && runs != 2 {
+			t.Errorf("two statements in a read of one ran it %d times, want 2 (once outside a transaction, once in one)", runs)
+		}
+	})
+
 	t.Run("TxErrorRollsBackOnlyItself", func(t *testing.T) {
 		t.Parallel()
 		s := setup(t)
