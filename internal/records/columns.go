@@ -29,11 +29,45 @@ type Columns struct {
 // for its read and dropped.
 const maxColumnSets = 256
 
-// columnSets keeps a table's Columns by their key (the names, sorted).
+// columnSets keeps a table's Columns by their key (the names, sorted), and
+// by the callers' keys (KeepColumns). A table's column sets are dropped
+// whenever its columns change (prepare).
 type columnSets struct {
 	mu   sync.RWMutex
 	all  *Columns
 	sets map[string]*Columns
+	kept map[string]*Columns
+}
+
+// KeptColumns returns the column set kept under key by KeepColumns, or nil.
+func (t *Table) KeptColumns(key string) *Columns {
+	cs := t.columnSets
+	if cs == nil {
+		return nil
+	}
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	return cs.kept[key]
+}
+
+// KeepColumns keeps c under key, a caller's name for what it built c from
+// (a request's $select list, say) that depends on this table's columns
+// only: c is forgotten with the table's other column sets when its columns
+// change. Past maxColumnSets keys nothing more is kept.
+func (t *Table) KeepColumns(key string, c *Columns) {
+	cs := t.columnSets
+	if cs == nil || c == nil {
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(cs.kept) >= maxColumnSets {
+		return
+	}
+	if cs.kept == nil {
+		cs.kept = map[string]*Columns{}
+	}
+	cs.kept[key] = c
 }
 
 // ColumnSet returns the set of t's columns named (logical names; the names

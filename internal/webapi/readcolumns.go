@@ -1,6 +1,8 @@
 package webapi
 
 import (
+	"strings"
+
 	"junction/internal/odata"
 	"junction/internal/records"
 )
@@ -18,6 +20,22 @@ func (h *Handler) readColumns(t *records.Table, query *odata.Query, also ...stri
 	if query == nil || len(query.Select) == 0 || len(query.Select) == 1 && query.Select[0] == "*" {
 		return nil
 	}
+	if len(query.Expand) > 0 || len(also) > 0 {
+		return h.buildReadColumns(t, query, also)
+	}
+	// Without expansions the set depends on the $select list and t's
+	// columns only: it is kept with t's column sets under the list.
+	key := strings.Join(query.Select, ",")
+	if c := t.KeptColumns(key); c != nil {
+		return c
+	}
+	c := h.buildReadColumns(t, query, nil)
+	t.KeepColumns(key, c)
+	return c
+}
+
+// buildReadColumns is readColumns' set, built.
+func (h *Handler) buildReadColumns(t *records.Table, query *odata.Query, also []string) *records.Columns {
 	cols, err := selected(t, query.Select)
 	if err != nil {
 		return nil
