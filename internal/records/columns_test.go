@@ -2,6 +2,7 @@ package records_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -122,4 +123,36 @@ func typeSuffix(t *records.Table, name string) string {
 		return ", t." + records.Quote(records.TypeColumn(c))
 	}
 	return ""
+}
+
+// TestGetColumnsEndedContext: a read by id whose context has ended does not
+// run, outside a transaction as inside one.
+func TestGetColumnsEndedContext(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		acc, _ := rec.Table("account")
+		var id string
+		err := s.Tx(context.Background(), func(tx store.Tx) error {
+			a, err := rec.Create(context.Background(), tx, acc, records.Row{"name": "A"}, records.Caller{})
+			id, _ = a["accountid"].(string)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		for _, read := range []func(context.Context, func(store.Querier) error) error{s.Read, func(ctx context.Context, fn func(store.Querier) error) error {
+			return store.ReadOne(ctx, s, fn)
+		}} {
+			err := read(context.Background(), func(q store.Querier) error {
+				_, err := rec.GetColumns(ctx, q, acc, id, acc.ColumnSet("name"))
+				return err
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("read with an ended context: %v", err)
+			}
+		}
+	})
 }
