@@ -196,8 +196,8 @@ func (c *Columns) Width() int { return c.width }
 // Scan reads a row selected with List: the row holds the set's columns
 // only.
 func (c *Columns) Scan(rows interface{ Scan(...any) error }) (Row, error) {
-	vals := make([]any, c.width)
-	ptrs := make([]any, c.width)
+	buf := make([]any, 2*c.width) // the values, then the pointers Scan takes
+	vals, ptrs := buf[:c.width], buf[c.width:]
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
