@@ -68,35 +68,9 @@ func appendJSON(b []byte, v any) ([]byte, bool) {
 		}
 		return appendJSONObject(b, x)
 	case []any:
-		if x == nil {
-			return append(b, "null"...), true
-		}
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendJSON(b, e); !ok {
-				return b, false
-			}
-		}
-		return append(b, ']'), true
+		return appendJSONArray(b, x)
 	case []map[string]any:
-		if x == nil {
-			return append(b, "null"...), true
-		}
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendJSON(b, e); !ok {
-				return b, false
-			}
-		}
-		return append(b, ']'), true
+		return appendJSONArray(b, x)
 	}
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
@@ -105,6 +79,25 @@ func appendJSON(b []byte, v any) ([]byte, bool) {
 		return b, false
 	}
 	return append(b, bytes.TrimSuffix(out.Bytes(), []byte{'\n'})...), true
+}
+
+// appendJSONArray appends a list (null when nil, as encoding/json writes a
+// nil slice).
+func appendJSONArray[T any](b []byte, xs []T) ([]byte, bool) {
+	if xs == nil {
+		return append(b, "null"...), true
+	}
+	b = append(b, '[')
+	for i, e := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendJSON(b, e); !ok {
+			return b, false
+		}
+	}
+	return append(b, ']'), true
 }
 
 // appendJSONObject appends m with its keys sorted, as encoding/json sorts

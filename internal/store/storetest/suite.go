@@ -37,6 +37,16 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		return n
 	}
 
+	insertItem := func(t *testing.T, s store.Store, id string) {
+		t.Helper()
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, 1)", id)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	t.Run("TxCommitsAndReadSeesIt", func(t *testing.T) {
 		t.Parallel()
 		s := setup(t)
@@ -60,15 +70,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ReadIsOneSnapshotAndEnds", func(t *testing.T) {
 		t.Parallel()
 		s := setup(t)
-		insert := func(id string) {
-			t.Helper()
-			if err := s.Tx(ctx, func(tx store.Tx) error {
-				_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, 1)", id)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		insert := func(id string) { insertItem(t, s, id) }
 		insert("first")
 		// A row committed between two statements of one read is not seen
 		// by the second.
@@ -102,15 +104,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ReadOneIsOneSnapshot", func(t *testing.T) {
 		t.Parallel()
 		s := setup(t)
-		insert := func(id string) {
-			t.Helper()
-			if err := s.Tx(ctx, func(tx store.Tx) error {
-				_, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, 1)", id)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		insert := func(id string) { insertItem(t, s, id) }
 		insert("first")
 		var n int
 		if err := store.ReadOne(ctx, s, func(q store.Querier) error {
