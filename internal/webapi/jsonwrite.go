@@ -82,33 +82,67 @@ func appendJSON(b []byte, v any) ([]byte, bool) {
 }
 
 // appendJSONArray appends a list (null when nil, as encoding/json writes a
-// nil slice).
+// nil slice). The rows of a list answer have the same keys as each other:
+// an object whose keys are those of the one before it reuses their sorted
+// order.
 func appendJSONArray[T any](b []byte, xs []T) ([]byte, bool) {
 	if xs == nil {
 		return append(b, "null"...), true
 	}
 	b = append(b, '[')
+	var keys []string // the sorted keys of the last object
 	for i, e := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var ok bool
-		if b, ok = appendJSON(b, e); !ok {
+		if m, isMap := any(e).(map[string]any); isMap && m != nil {
+			if !sameKeys(m, keys) {
+				keys = sortedKeys(m, nil)
+			}
+			b, ok = appendJSONFields(b, m, keys)
+		} else {
+			b, ok = appendJSON(b, e)
+		}
+		if !ok {
 			return b, false
 		}
 	}
 	return append(b, ']'), true
 }
 
-// appendJSONObject appends m with its keys sorted, as encoding/json sorts
-// a map's keys.
-func appendJSONObject(b []byte, m map[string]any) ([]byte, bool) {
-	var small [16]string
-	keys := small[:0]
+// sameKeys reports whether m's keys are exactly keys.
+func sameKeys(m map[string]any, keys []string) bool {
+	if len(m) != len(keys) {
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedKeys appends m's keys to keys, sorted as encoding/json sorts a map's
+// keys.
+func sortedKeys(m map[string]any, keys []string) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, strings.Compare)
+	return keys
+}
+
+// appendJSONObject appends m with its keys sorted, as encoding/json sorts
+// a map's keys.
+func appendJSONObject(b []byte, m map[string]any) ([]byte, bool) {
+	var small [16]string
+	return appendJSONFields(b, m, sortedKeys(m, small[:0]))
+}
+
+// appendJSONFields appends m as an object of its keys, in keys' order.
+func appendJSONFields(b []byte, m map[string]any, keys []string) ([]byte, bool) {
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {

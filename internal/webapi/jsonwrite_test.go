@@ -69,6 +69,12 @@ func TestEncodeJSONAsEncodingJSON(t *testing.T) {
 	checkJSON(t, obj)
 	checkJSON(t, []any{obj, obj})
 	checkJSON(t, []map[string]any{obj})
+	// Rows with the same keys share their order; rows with other keys, as
+	// many or not, have their own.
+	rows := []map[string]any{{"b": 1.0, "a": "x"}, {"a": "y", "b": 2.0}, {"a": 1.0, "c": 3.0}, {"c": nil, "b": true, "a": "z"}, nil, {}, {"a": 0.0, "b": 0.0}}
+	checkJSON(t, rows)
+	list := []any{map[string]any{"b": 1.0, "a": "x"}, map[string]any{"c": 1.0, "a": "y"}, "text", map[string]any(nil), map[string]any{"a": "y", "c": 2.0}}
+	checkJSON(t, list)
 	// Values encoding/json refuses fail the whole answer.
 	for _, v := range []any{math.NaN(), math.Inf(1), map[string]any{"a": math.Inf(-1)}, []any{make(chan int)}, map[string]any{"f": func() {}}} {
 		checkJSON(t, v)
@@ -80,5 +86,6 @@ func FuzzEncodeJSON(f *testing.F) {
 	f.Add("\u2028", "\xff\xfe", 1e-9, int64(-1), false)
 	f.Fuzz(func(t *testing.T, k, s string, x float64, n int64, flag bool) {
 		checkJSON(t, map[string]any{k: s, s: x, "n": n, "b": flag, "l": []any{s, x, map[string]any{k: nil}}})
+		checkJSON(t, []map[string]any{{k: s, "n": n}, {s: x, "n": n}, {"n": n, k: flag}, {k: nil}})
 	})
 }
