@@ -232,8 +232,9 @@ func (r *Router) deliverDue(ctx context.Context, k int) (int, error) {
 	}
 	// A subscription's batches go one after the other, in publish order; once
 	// one fails the rest wait for the endpoint's delay. Subscriptions proceed
-	// in parallel, within the node's cap on deliveries in flight.
-	sem := r.inFlight
+	// in parallel, within the round's share of the node's cap on deliveries
+	// in flight.
+	sem := r.inFlight[k]
 	var wg sync.WaitGroup
 	done := &successes{}
 	for _, k := range order {

@@ -90,7 +90,8 @@ type Config struct {
 	Lease time.Duration
 	// Poll bounds how long an idle worker sleeps (default 1 s).
 	Poll time.Duration
-	// Concurrency is the number of deliveries in flight per node (default 64).
+	// Concurrency is the number of deliveries in flight per node (default 64),
+	// shared evenly among its Rounds.
 	Concurrency int
 	// Rounds is how many delivery rounds a node runs at once (default 4), each
 	// for its own share of the subscriptions, so that one subscription's
@@ -131,8 +132,10 @@ type Router struct {
 	runMu   sync.Mutex // serialises Start and Stop
 	workers lifecycle.Group
 
-	// inFlight caps the node's deliveries in flight, across its rounds.
-	inFlight chan struct{}
+	// inFlight caps each round's deliveries in flight, a share of
+	// Concurrency: a round's claimed deliveries wait only on its own, so
+	// their leases do not run out behind another round's slow endpoints.
+	inFlight []chan struct{}
 }
 
 type metrics struct {
@@ -173,7 +176,10 @@ func New(opts Config) *Router {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Router{st: opts.Store, keys: opts.Keys, log: opts.Logger, node: opts.NodeID, listen: opts.Listen, opts: opts, dispatchers: map[string]Dispatcher{},
-		inFlight: make(chan struct{}, opts.Concurrency)}
+		inFlight: make([]chan struct{}, opts.Rounds)}
+	for k := range r.inFlight {
+		r.inFlight[k] = make(chan struct{}, max(1, opts.Concurrency/opts.Rounds))
+	}
 	r.client = opts.Client
 	if r.client == nil {
 		r.client = &http.Client{Transport: opts.Outbound.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -246,16 +246,22 @@ func (s *Service) Get(ctx context.Context, q store.Querier, t *Table, id string)
 
 // GetColumns reads the columns cols (nil: all) of one row by primary id.
 //
-// The read is one seek of the primary key's index, so it runs to its end
-// once started rather than being watched for ctx's end, which costs the
-// SQLite driver a goroutine per statement and database/sql another per
-// result; a ctx ended before it starts still stops it.
+// On SQLite the read is one seek of the primary key's index, which nothing
+// makes wait, so it runs to its end once started rather than being watched
+// for ctx's end, which costs the SQLite driver a goroutine per statement and
+// database/sql another per result; a ctx ended before it starts still stops
+// it. On PostgreSQL it stays cancellable: it may wait for a pooled
+// connection or behind a schema change's lock.
 func (s *Service) GetColumns(ctx context.Context, q store.Querier, t *Table, id string, cols *Columns) (Row, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	cols = cols.of(t)
-	row, err := cols.Scan(q.QueryRow(context.WithoutCancel(ctx), cols.get, strings.ToLower(id)))
+	qctx := ctx
+	if q.Dialect() == store.SQLite {
+		qctx = context.WithoutCancel(ctx)
+	}
+	row, err := cols.Scan(q.QueryRow(qctx, cols.get, strings.ToLower(id)))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, NotFound(t.Name, id)
 	}

@@ -70,7 +70,18 @@ func applyJoined(ctx context.Context, tx store.Tx, recs []*ActionRecord, effects
 // evaluated before the record is saved; a paged read is not an effect).
 func (c *call) joinable() bool {
 	_, durable := c.rs.j.(storeJournal)
-	return durable && c.rs.mocks == nil && len(c.a.TrackedProperties) == 0 && paginationMinimum(c.a) == 0
+	return durable && c.rs.mocks == nil && len(c.a.TrackedProperties) == 0 && paginationMinimum(c.a) == 0 && c.rs.holdsJoin(c.rec)
+}
+
+// holdsJoin reports whether rec's action may join its effect to the run's
+// next write: it is one of the run's top-level actions, nothing else of the
+// run is in progress (so no other write can take the effect while the
+// action's goroutine still counts on it, and no action starts before that
+// write), and the run has no outputs to evaluate at its end. Other actions
+// send on their own, with their retry policy.
+func (rs *runState) holdsJoin(rec *ActionRecord) bool {
+	_, top := rs.l.Def.Actions[rec.Name]
+	return top && rec.Path == rec.Name && rs.inflight.Load() == 1 && len(rs.l.Def.Outputs) == 0
 }
 
 // offerJoin returns ctx offering a connector operation to join its write
@@ -97,8 +108,7 @@ func (rs *runState) saveJoined(rec *ActionRecord, write func(context.Context, st
 	if rs.e.isKilled() {
 		return "", errLeaseLost
 	}
-	_, top := rs.l.Def.Actions[rec.Name]
-	hold := top && rec.Path == rec.Name && rs.inflight.Load() == 1 && len(rs.l.Def.Outputs) == 0
+	hold := rs.holdsJoin(rec)
 	j := &joined{rec: rec, write: write, held: hold}
 	rs.heldMu.Lock()
 	rs.held = append(rs.held, rec)
@@ -131,6 +141,12 @@ func (rs *runState) commitHeld(h *heldWrite, commit func(recs []*ActionRecord, e
 	for {
 		err := commit(h.recs, h.effects)
 		var ee *effectError
+		if errors.As(err, &ee) && !permanent(ee.err) {
+			// A failure that may pass (the store's, a full queue) fails
+			// the write, not the action: the effect stays held for the
+			// next write, or runs again when the run resumes.
+			return ee.err
+		}
 		if !errors.As(err, &ee) {
 			if err == nil && len(h.effects) > 0 {
 				rs.mu.Lock()
@@ -143,6 +159,14 @@ func (rs *runState) commitHeld(h *heldWrite, commit func(recs []*ActionRecord, e
 		}
 		rs.joinFailed(h, ee)
 	}
+}
+
+// permanent reports whether an effect's failure is the request's own (a 4xx
+// that is not worth retrying: a queue deleted meanwhile, a message the
+// entity refuses), which fails its action.
+func permanent(err error) bool {
+	var ce *connector.Error
+	return errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 && !ce.Retryable
 }
 
 // joinFailed records the action whose effect failed as Failed, in h and
