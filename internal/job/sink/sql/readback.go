@@ -191,6 +191,12 @@ func (s *Sink) sqliteAffinities(ctx context.Context) ([]affinity, error) {
 		// A single INTEGER PRIMARY KEY column is the rowid: NULL there
 		// takes a new number.
 		rowid[i] = tc.pk && pks == 1 && strings.EqualFold(strings.TrimSpace(tc.declared), "INTEGER")
+		if out[i] == affBlob && s.isKey(c.Name) {
+			// An untyped key keeps each value's own type, and an integer
+			// matches the real of the same value a row already holds
+			// (1 = 1.0), whose key the upsert leaves as it was.
+			return nil, nil
+		}
 	}
 	s.rowid = rowid
 	return out, nil
