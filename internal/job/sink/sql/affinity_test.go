@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"junction/internal/job/format"
+	"junction/internal/job/sink"
 	"junction/internal/job/sqldb"
 )
 
@@ -72,4 +74,39 @@ func FuzzAffinityStores(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, i int64, x float64) {
 		storedAsBound(t, []any{s, i, x})
 	})
+}
+
+// TestKeptOnlyWhereTheDefinitionAllows: the sink takes bound values as
+// stored only for tables whose definition keeps them so: not with an untyped
+// key (an integer matches the real of the same value), a collation or a
+// conflict clause.
+func TestKeptOnlyWhereTheDefinitionAllows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	plan := sink.Plan{Cols: []format.Column{{Name: "k", Type: format.TypeInt}, {Name: "v", Type: format.TypeString}}, Key: []string{"k"}}
+	for table, kept := range map[string]bool{
+		"CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)":                                         true,
+		"CREATE TABLE t (k BIGINT NOT NULL, v VARCHAR(9), PRIMARY KEY (k))":                      true,
+		"CREATE TABLE t (k PRIMARY KEY, v TEXT)":                                                 false,
+		"CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT COLLATE NOCASE)":                          false,
+		"CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL ON CONFLICT REPLACE DEFAULT '')": false,
+	} {
+		dsn := filepath.Join(t.TempDir(), "w.db")
+		db, err := sqldb.Open(ctx, "sqlite", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, table); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		s, err := Open(ctx, Table{Driver: "sqlite", Name: "t"}, dsn, plan, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.kept != nil; got != kept {
+			t.Errorf("%s: values taken as stored: %v, want %v", table, got, kept)
+		}
+		s.Abort()
+	}
 }
