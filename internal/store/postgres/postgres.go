@@ -6,12 +6,14 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +45,10 @@ type Store struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
+
+	// plans drops the connections' prepared statements after a schema change
+	// made one of them stale.
+	plans *planCache
 
 	// Notifications committed transactions asked for, sent by notifyLoop.
 	noteMu  sync.Mutex
@@ -90,7 +96,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		config.RuntimeParams["search_path"] = opts.Schema
 		channel = "junction_" + opts.Schema
 	}
-	db := stdlib.OpenDB(*config)
+	plans := &planCache{}
+	db := stdlib.OpenDB(*config, stdlib.OptionAfterConnect(plans.connected), stdlib.OptionResetSession(plans.reset))
 	db.SetMaxOpenConns(opts.MaxConns)
 	db.SetMaxIdleConns(opts.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -99,7 +106,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	lctx, cancel := context.WithCancel(context.Background())
-	s := &Store{db: db, config: config, channel: channel, hub: store.NewHub(opts.Poll), cancel: cancel,
+	s := &Store{db: db, config: config, channel: channel, hub: store.NewHub(opts.Poll), cancel: cancel, plans: plans,
 		pending: map[string]bool{}, noteC: make(chan struct{}, 1)}
 	s.leases = store.NewLeases(s)
 	s.wg.Add(2)
@@ -141,7 +148,7 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
 	if err != nil {
 		return mapErr(err)
 	}
-	tx := store.NewSQLQuerier(sqlTx, store.Postgres, Rebind, mapErr)
+	tx := store.NewSQLQuerier(sqlTx, store.Postgres, Rebind, s.plans.mapErr)
 	if store.IsRelaxed(ctx) {
 		// Asynchronous commit: WAL records are flushed in order, so a later
 		// synchronous commit flushes this one too; a crash of the server can
@@ -179,12 +186,14 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
 func (s *Store) Read(ctx context.Context, fn func(store.Querier) error) error {
 	start := time.Now()
 	defer s.counts.CountRead(start)
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
-	if err != nil {
-		return mapErr(err)
-	}
-	defer tx.Rollback()
-	return fn(store.NewSQLQuerier(tx, store.Postgres, Rebind, mapErr))
+	return s.plans.retry(func() error {
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+		if err != nil {
+			return s.plans.mapErr(err)
+		}
+		defer tx.Rollback()
+		return fn(store.NewSQLQuerier(tx, store.Postgres, Rebind, s.plans.mapErr))
+	})
 }
 
 // ReadAutocommit runs fn on the pool outside a transaction: each statement
@@ -192,7 +201,56 @@ func (s *Store) Read(ctx context.Context, fn func(store.Querier) error) error {
 func (s *Store) ReadAutocommit(ctx context.Context, fn func(store.Querier) error) error {
 	start := time.Now()
 	defer s.counts.CountRead(start)
-	return fn(store.NewSQLQuerier(s.db, store.Postgres, Rebind, mapErr))
+	return s.plans.retry(func() error { return fn(store.NewSQLQuerier(s.db, store.Postgres, Rebind, s.plans.mapErr)) })
+}
+
+// planCache keeps the connections' prepared statements (pgx prepares each
+// statement once per connection) in step with the schema. A statement
+// prepared before a column changed its type fails with "cached plan must
+// not change result type"; seeing that error starts a new generation, and a
+// connection of an older one drops its prepared statements before its next
+// use. A read that failed on a stale statement is run again.
+type planCache struct{ generation atomic.Uint64 }
+
+const planGenerationKey = "junction.plans"
+
+func (p *planCache) connected(_ context.Context, c *pgx.Conn) error {
+	c.PgConn().CustomData()[planGenerationKey] = p.generation.Load()
+	return nil
+}
+
+func (p *planCache) reset(ctx context.Context, c *pgx.Conn) error {
+	g := p.generation.Load()
+	data := c.PgConn().CustomData()
+	if seen, _ := data[planGenerationKey].(uint64); seen == g {
+		return nil
+	}
+	if err := c.DeallocateAll(ctx); err != nil {
+		return driver.ErrBadConn
+	}
+	data[planGenerationKey] = g
+	return nil
+}
+
+// mapErr is the package's mapErr, noting a stale prepared statement.
+func (p *planCache) mapErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type") {
+		p.generation.Add(1)
+	}
+	return mapErr(err)
+}
+
+// retry runs read, and again (at most twice) when it failed while a stale
+// prepared statement was seen: the failure may have been that statement.
+func (p *planCache) retry(read func() error) error {
+	for attempt := 0; ; attempt++ {
+		g := p.generation.Load()
+		err := read()
+		if err == nil || attempt == 2 || p.generation.Load() == g {
+			return err
+		}
+	}
 }
 
 func (s *Store) Close() error {
