@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
 )
 
 // TestSelectReadsTheColumnsItAnswersWith checks the columns a list query
