@@ -22,7 +22,8 @@ import (
 //     primary id, so the rows of one parent come in id order, as a list
 //     without $orderby is sorted; but for the lookups the platform fills in
 //     (createdby, owninguser, ...): those are read with their row, and an
-//     index on each of the seven would tax every write.
+//     index on each of the seven would tax every write. A lookup's index
+//     holds only the rows that reference something (see lookupIndexDDL).
 //
 // Alternate keys have their unique index and an index on the folded value of
 // each text column (see apply). Every statement is CREATE INDEX IF NOT EXISTS,
@@ -54,13 +55,51 @@ func indexDDL(d store.Dialect, t *Table) []string {
 	}
 	for i := range t.Columns {
 		if c := &t.Columns[i]; c.Type.IsLookup() && c.Computed == "" && c.Name != t.PrimaryID() {
-			add(lookupIndex(c), Quote(c.Name)+", "+id)
+			out = append(out, lookupIndexDDL(t, c))
 		}
 	}
 	return out
 }
 
 func lookupIndex(c *Column) string { return "lk_" + c.Name }
+
+// lookupIndexDDL creates the index of lookup c of t: partial, on the rows
+// whose lookup is set. Most lookups of a new row are empty (a record has a
+// parent account, a primary contact, a currency... or not), and an entry for
+// each empty one, ordered by the row's random id, would cost every create a
+// write to a leaf page of each such index. The queries the index serves
+// compare the lookup with a value (eq, in, a parent's related rows), which
+// both databases know implies IS NOT NULL; a filter for rows without a
+// reference (eq null) reads the table, as any filter on an unindexed column.
+func lookupIndexDDL(t *Table, c *Column) string {
+	return fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s, %s) WHERE %s IS NOT NULL",
+		Quote(t.SQLName()+"_"+lookupIndex(c)), Quote(t.SQLName()), Quote(c.Name), Quote(t.PrimaryID()), Quote(c.Name))
+}
+
+// partialLookupIndexes replaces the lookup indexes of the tables stored
+// before lookupIndexDDL, which held an entry for every row, with partial ones:
+// the records migration that runs it once per store.
+func partialLookupIndexes(ctx context.Context, tx store.Tx) error {
+	defs, err := loadDefs(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, t := range defs {
+		var ddl []string
+		for i := range t.Columns {
+			if c := &t.Columns[i]; c.Type.IsLookup() && c.Computed == "" && c.Name != t.PrimaryID() {
+				ddl = append(ddl, "DROP INDEX IF EXISTS "+Quote(t.SQLName()+"_"+lookupIndex(c)), lookupIndexDDL(t, c))
+			}
+		}
+		if len(ddl) == 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, strings.Join(ddl, ";\n")); err != nil {
+			return fmt.Errorf("index table %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
 
 // oldIndexDDL drops the indexes tables had before indexDDL's: a plain
 // modifiedon index and one on each lookup alone, each replaced by one that

@@ -2,6 +2,7 @@ package records_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -32,15 +33,22 @@ func TestIndexes(t *testing.T) {
 		old := []string{"rec_account_modifiedon", "rec_account_parentaccountid", "rec_account_lk_createdby"}
 		check := func(when string) {
 			t.Helper()
-			have := indexNames(t, s, "rec_account")
+			have := indexes(t, s, "rec_account")
 			for _, n := range want {
-				if !slices.Contains(have, n) {
-					t.Errorf("%s: no index %s in %v", when, n, have)
+				if _, ok := have[n]; !ok {
+					t.Errorf("%s: no index %s in %v", when, n, slices.Sorted(maps.Keys(have)))
 				}
 			}
 			for _, n := range old {
-				if slices.Contains(have, n) {
+				if _, ok := have[n]; ok {
 					t.Errorf("%s: the replaced index %s is still there", when, n)
+				}
+			}
+			// A lookup's index holds the rows with a reference only.
+			for n, def := range have {
+				partial := strings.Contains(strings.ToUpper(def), "WHERE")
+				if lookup := strings.HasPrefix(n, "rec_account_lk_"); lookup != partial {
+					t.Errorf("%s: index %s is partial: %v, want %v: %s", when, n, partial, lookup, def)
 				}
 			}
 		}
@@ -59,6 +67,17 @@ func TestIndexes(t *testing.T) {
 			}
 			check("migrated")
 		}
+
+		// Lookup indexes as they were before they became partial: an entry
+		// for every row.
+		exec(t, s, `DROP INDEX rec_account_lk_ownerid; DROP INDEX rec_account_lk_parentaccountid;
+			CREATE INDEX rec_account_lk_ownerid ON rec_account (ownerid, accountid);
+			CREATE INDEX rec_account_lk_parentaccountid ON rec_account (parentaccountid, accountid)`)
+		exec(t, s, "DELETE FROM junction_migrations WHERE component = 'records' AND version = 4")
+		if err := s.Migrate(ctx, migrations); err != nil {
+			t.Fatal(err)
+		}
+		check("made partial")
 	})
 }
 
@@ -77,13 +96,14 @@ func exec(t *testing.T, s store.Store, stmts string) {
 	}
 }
 
-func indexNames(t *testing.T, s store.Store, table string) []string {
+// indexes returns the indexes of table, each name with its definition.
+func indexes(t *testing.T, s store.Store, table string) map[string]string {
 	t.Helper()
-	q := "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+	q := "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
 	if s.Dialect() == store.Postgres {
-		q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?"
+		q = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?"
 	}
-	var out []string
+	out := map[string]string{}
 	err := s.Read(context.Background(), func(qr store.Querier) error {
 		rows, err := qr.Query(context.Background(), q, table)
 		if err != nil {
@@ -91,11 +111,11 @@ func indexNames(t *testing.T, s store.Store, table string) []string {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
+			var n, def string
+			if err := rows.Scan(&n, &def); err != nil {
 				return err
 			}
-			out = append(out, n)
+			out[n] = def
 		}
 		return rows.Err()
 	})

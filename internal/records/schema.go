@@ -57,6 +57,11 @@ func Migrations() []store.Migration {
 		Version:   3,
 		Name:      "Dataverse's indexes on the existing record tables",
 		Func:      indexExisting,
+	}, {
+		Component: "records",
+		Version:   4,
+		Name:      "lookup indexes of the rows with a reference only",
+		Func:      partialLookupIndexes,
 	}}
 }
 
@@ -479,7 +484,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, old, t *Table) error {
 		if _, ok := old.Column(c.Name); ok {
 			continue
 		}
-		ddl = append(ddl, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s, %s)", Quote(t.SQLName()+"_"+lookupIndex(c)), Quote(t.SQLName()), Quote(c.Name), Quote(t.PrimaryID())))
+		ddl = append(ddl, lookupIndexDDL(t, c))
 	}
 	// String comparisons in queries fold case (see Fold); an index on the
 	// folded value of each text key column lets a $filter on an alternate

@@ -34,6 +34,18 @@ func BenchmarkCreate(b *testing.B) {
 	eachStore(b, func(b *testing.B, bd *bundle) { creates(b, func() *bundle { return bd }) })
 }
 
+// BenchmarkCreateIntoLargeTable is BenchmarkCreate into a table that holds
+// 200,000 accounts already, most of their lookups empty, as a settled org's
+// tables are: each index a create writes to is large, and an entry of it at
+// a random place (ordered by the new row's random id) is a page of its own.
+func BenchmarkCreateIntoLargeTable(b *testing.B) {
+	eachStore(b, func(b *testing.B, bd *bundle) {
+		seedAccounts(b, bd, 200_000)
+		analyze(b, bd, "rec_account")
+		creates(b, func() *bundle { return bd })
+	})
+}
+
 func BenchmarkCreateMultiple1000(b *testing.B) {
 	eachStore(b, func(b *testing.B, bd *bundle) {
 		targets := make([]any, 1000)

@@ -64,6 +64,16 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 				t.Errorf("the plan does not read the key's index:\n%s\nSQL: %s", p, q)
 			}
 		})
+		t.Run("a parent's related rows", func(t *testing.T) {
+			// The SQL an $expand of a collection-valued navigation property
+			// runs (Handler.expand): the lookup IN the parents'
+			// ids. The lookup's index is partial (rows with a reference only),
+			// and IN implies the reference.
+			q := `SELECT t."contactid" FROM "rec_contact" t WHERE t."parentcustomerid" IN (?, ?)`
+			if p := explain(t, b, q, []any{parent, seededID(8)}); !p.uses("rec_contact_lk_parentcustomerid") {
+				t.Errorf("the plan does not read the lookup's index:\n%s\nSQL: %s", p, q)
+			}
+		})
 		// The plans change nothing in what is returned: name eq still folds
 		// case, the lookup still finds its rows.
 		r := b.mustStatus(b.do("GET", "accounts?"+url.Values{"$filter": {"name eq 'ACCOUNT 123'"}, "$select": {"name"}}.Encode(), nil), 200)
@@ -73,6 +83,12 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		r = b.mustStatus(b.do("GET", "contacts?$select=lastname&$filter=_parentcustomerid_value eq "+parent, nil), 200)
 		if v := r.json(t)["value"].([]any); len(v) != 10 {
 			t.Errorf("contacts of account 7: %d, want 10", len(v))
+		}
+		// Rows without a reference are not in the lookup's index, and are
+		// still found.
+		r = b.mustStatus(b.do("GET", "accounts?"+url.Values{"$select": {"name"}, "$filter": {"_parentaccountid_value eq null and revenue eq 123"}}.Encode(), nil), 200)
+		if v := r.json(t)["value"].([]any); len(v) != 20 {
+			t.Errorf("accounts without a parent and of revenue 123: %d, want 20", len(v))
 		}
 	})
 }
