@@ -19,7 +19,9 @@ func channelOf(entityID int64) string { return notifyPrefix + strconv.FormatInt(
 // Send enqueues msgs on the queue or topic at path, in one transaction, and
 // returns once they are durably committed. It returns each message's sequence
 // number (0 for a duplicate that was dropped, or a topic message no
-// subscription took).
+// subscription took). A send known from the entity cache to be one insert
+// (see oneInsert) is written with the storage's WriteOne: on PostgreSQL one
+// statement committed by itself, in one round trip.
 func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int64, error) {
 	if len(msgs) == 0 {
 		return nil, errorf(KindBadRequest, "no messages to send")
@@ -33,11 +35,43 @@ func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int6
 		}
 	}
 	seqs := make([]int64, len(msgs))
-	err := b.s.Tx(ctx, func(tx storage.Tx) error { return b.sendIn(ctx, tx, path, msgs, seqs, b.now()) })
+	var err error
+	if a, ok := b.oneInsert(path, msgs); ok {
+		err = b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.sendTo(ctx, tx, a, path, msgs, seqs, b.now()) })
+	} else {
+		err = b.s.Tx(ctx, func(tx storage.Tx) error { return b.sendIn(ctx, tx, path, msgs, seqs, b.now()) })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("send to %s: %w", path, err)
 	}
 	return seqs, nil
+}
+
+// oneInsert returns the queue at path when sending msgs there is known
+// beforehand, with no statement run, to be one insert and nothing else:
+// one message (a batch is an insert per message), to a queue in the entity
+// cache (an entity deleted meanwhile gets no message: the insert finds it
+// gone) that puts it straight in (direct).
+func (b *Broker) oneInsert(path string, msgs []Message) (address, bool) {
+	if len(msgs) != 1 {
+		return address{}, false
+	}
+	p, dlq := splitDLQ(path)
+	if dlq {
+		return address{}, false
+	}
+	e, ok := b.cachedEntity(p)
+	if !ok || e.Kind != Queue || !direct(e, &msgs[0]) {
+		return address{}, false
+	}
+	return address{Entity: e}, true
+}
+
+// direct reports whether putting m on e is one insert into e and nothing
+// else: no duplicate detection of it, no fan-out, no forward, no session.
+func direct(e Entity, m *Message) bool {
+	return e.Kind != Topic && e.Properties.ForwardTo == "" && !e.Properties.RequiresSession &&
+		!(e.Kind != Subscription && e.Properties.RequiresDuplicateDetection && m.MessageID != "")
 }
 
 // sendIn enqueues validated msgs on the queue or topic at path inside tx,
@@ -47,6 +81,11 @@ func (b *Broker) sendIn(ctx context.Context, tx storage.Tx, path string, msgs []
 	if err != nil {
 		return err
 	}
+	return b.sendTo(ctx, tx, a, path, msgs, seqs, now)
+}
+
+// sendTo enqueues validated msgs on a, the queue or topic at path.
+func (b *Broker) sendTo(ctx context.Context, tx storage.Tx, a address, path string, msgs []Message, seqs []int64, now time.Time) error {
 	if a.dlq || a.Kind == Subscription {
 		return errorf(KindBadRequest, "cannot send to '%s': send to a queue or a topic", path)
 	}
@@ -67,6 +106,9 @@ func (b *Broker) sendIn(ctx context.Context, tx storage.Tx, path string, msgs []
 // enqueue puts m on entity e (a queue, topic or subscription), following
 // forwarding and topic rules. hops counts auto-forward transfers so far.
 func (b *Broker) enqueue(ctx context.Context, tx storage.Tx, e Entity, m *Message, hops int, now time.Time) (int64, error) {
+	if direct(e, m) {
+		return b.insert(ctx, tx, e, m, insertOpts{hops: hops}, now)
+	}
 	if e.Kind != Subscription && e.Properties.RequiresDuplicateDetection && m.MessageID != "" {
 		dup, err := duplicate(ctx, tx, e, m.MessageID, now)
 		if err != nil || dup {

@@ -39,8 +39,9 @@ func ReadOne(ctx context.Context, s Store, fn func(q Querier) error) error {
 	return s.Read(ctx, fn)
 }
 
-// errSecondStatement is what a second statement of a read of one returns.
-var errSecondStatement = errors.New("store: a second statement in a read of one statement")
+// ErrSecondStatement is what a second statement of a read or write of one
+// statement (ReadOne, WriteOne) returns; it was not run.
+var ErrSecondStatement = errors.New("store: a second statement in a read or write of one statement")
 
 // oneStatement lets the first statement through and fails every later
 // one, noting that the read needs a transaction.
@@ -60,21 +61,21 @@ func (o *oneStatement) first() bool {
 
 func (o *oneStatement) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if !o.first() {
-		return nil, errSecondStatement
+		return nil, ErrSecondStatement
 	}
 	return o.Querier.Exec(ctx, query, args...)
 }
 
 func (o *oneStatement) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if !o.first() {
-		return nil, errSecondStatement
+		return nil, ErrSecondStatement
 	}
 	return o.Querier.Query(ctx, query, args...)
 }
 
 func (o *oneStatement) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	if !o.first() {
-		return &Row{err: errSecondStatement}
+		return &Row{err: ErrSecondStatement}
 	}
 	return o.Querier.QueryRow(ctx, query, args...)
 }

@@ -115,7 +115,7 @@ func (q *SQLQuerier) AfterCommit(fn func()) { q.After = append(q.After, fn) }
 type Counters struct {
 	transactions, rollbacks, commits, reads atomic.Int64
 	txNanos, readNanos, maxGroup            atomic.Int64
-	relaxed                                 atomic.Int64
+	relaxed, autocommits                    atomic.Int64
 }
 
 // CountTx records one caller's transaction.
@@ -143,6 +143,13 @@ func (c *Counters) CountCommit(n int) {
 // besides CountCommit.
 func (c *Counters) CountRelaxed() { c.relaxed.Add(1) }
 
+// CountAutocommit records one write of one statement committed outside a
+// transaction (a commit of its own).
+func (c *Counters) CountAutocommit() {
+	c.autocommits.Add(1)
+	c.CountCommit(1)
+}
+
 // CountRead records one read.
 func (c *Counters) CountRead(start time.Time) {
 	c.reads.Add(1)
@@ -160,6 +167,7 @@ func (c *Counters) Snapshot() Stats {
 		ReadSeconds:    time.Duration(c.readNanos.Load()).Seconds(),
 		MaxGroupCommit: c.maxGroup.Load(),
 		RelaxedCommits: c.relaxed.Load(),
+		Autocommits:    c.autocommits.Load(),
 	}
 }
 

@@ -118,6 +118,7 @@ type Stats struct {
 	ReadSeconds    float64
 	MaxGroupCommit int64 // largest number of transactions in one commit
 	RelaxedCommits int64 // commits of Relaxed transactions alone, not waited on the disk (among Commits)
+	Autocommits    int64 // writes of one statement committed outside a transaction (WriteOne; among Commits, not Transactions)
 }
 
 // Now returns t as the integer microseconds that timestamp columns hold.

@@ -32,6 +32,12 @@ func (d *Driver) Tx(ctx context.Context, fn func(storage.Tx) error) error {
 	return d.s.Tx(ctx, func(t store.Tx) error { return fn(&tx{reader{t}, t}) })
 }
 
+// WriteOne implements storage.Driver: on PostgreSQL InsertMessage's one
+// statement commits by itself (store.WriteOne).
+func (d *Driver) WriteOne(ctx context.Context, fn func(storage.Tx) error) error {
+	return store.WriteOne(ctx, d.s, func(t store.Tx) error { return fn(&tx{reader{t}, t}) })
+}
+
 // Join serves the broker's statements inside t, a transaction of the store
 // begun by another part of Junction, so that the broker's writes commit with
 // that part's.

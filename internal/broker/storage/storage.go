@@ -40,6 +40,13 @@ type Driver interface {
 	// run more than once and must not keep tx. With a ctx marked by Relaxed,
 	// Tx may return before the commit is flushed (see Relaxed).
 	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// WriteOne runs fn, a write known beforehand to be one InsertMessage
+	// and nothing else (Notify and AfterCommit aside), and returns once it
+	// is durably committed, as Tx does. A driver whose store commits one
+	// statement by itself (PostgreSQL) runs it outside a transaction, in
+	// one round trip, and refuses a second operation without running it;
+	// others run fn in Tx.
+	WriteOne(ctx context.Context, fn func(tx Tx) error) error
 	// Read runs fn against a consistent read-only view.
 	Read(ctx context.Context, fn func(r Reader) error) error
 	// Listen returns a subscription that fires after commits that notified

@@ -59,6 +59,7 @@ type Store struct {
 var (
 	_ store.Store            = (*Store)(nil)
 	_ store.AutocommitReader = (*Store)(nil)
+	_ store.AutocommitWriter = (*Store)(nil)
 )
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,50}$`)
@@ -204,6 +205,33 @@ func (s *Store) ReadAutocommit(ctx context.Context, fn func(store.Querier) error
 	return s.plans.retry(func() error { return fn(store.NewSQLQuerier(s.db, store.Postgres, Rebind, s.plans.mapErr)) })
 }
 
+// WriteAutocommit runs fn on the pool outside a transaction: PostgreSQL
+// runs each statement in a transaction of its own and commits it before it
+// answers, durably (synchronous_commit stays on, even for a Relaxed ctx), so
+// a statement that returned without error is committed. A statement that
+// failed on a stale prepared statement is the one failure run again: the
+// server refused it before executing it, and an error answer to a
+// statement outside a transaction means that transaction rolled back. Any
+// other failure may have committed (a connection lost after the statement
+// was sent) and is returned as it is. Its notifications and AfterCommit
+// functions run after fn returned nil, as Tx runs them after the commit.
+func (s *Store) WriteAutocommit(ctx context.Context, fn func(store.Tx) error) error {
+	var q *store.SQLQuerier
+	err := s.plans.retryStale(func() error {
+		q = store.NewSQLQuerier(s.db, store.Postgres, Rebind, s.plans.mapErr)
+		return fn(q)
+	})
+	if err != nil {
+		return err
+	}
+	s.counts.CountAutocommit()
+	s.notify(q.Notices)
+	for _, fn := range q.After {
+		fn()
+	}
+	return nil
+}
+
 // planCache keeps the connections' prepared statements (pgx prepares each
 // statement once per connection) in step with the schema. A statement
 // prepared before a column changed its type fails with "cached plan must
@@ -234,11 +262,17 @@ func (p *planCache) reset(ctx context.Context, c *pgx.Conn) error {
 
 // mapErr is the package's mapErr, noting a stale prepared statement.
 func (p *planCache) mapErr(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type") {
+	if isStalePlan(err) {
 		p.generation.Add(1)
 	}
 	return mapErr(err)
+}
+
+// isStalePlan reports whether err is the server refusing a prepared
+// statement whose result columns changed type since it was prepared.
+func isStalePlan(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type")
 }
 
 // retry runs read, and again (at most twice) when it failed while a stale
@@ -248,6 +282,19 @@ func (p *planCache) retry(read func() error) error {
 		g := p.generation.Load()
 		err := read()
 		if err == nil || attempt == 2 || p.generation.Load() == g {
+			return err
+		}
+	}
+}
+
+// retryStale runs write, and again (at most twice) when it failed on a
+// stale prepared statement itself, which the server refused to run. Unlike
+// retry, another statement's staleness seen meanwhile is no reason: the
+// write may have committed.
+func (p *planCache) retryStale(write func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := write()
+		if err == nil || attempt == 2 || !isStalePlan(err) {
 			return err
 		}
 	}

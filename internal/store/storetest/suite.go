@@ -135,6 +135,62 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("WriteOneIsOneStatement", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		_, autocommits := s.(store.AutocommitWriter)
+		var after []string
+		write := func(ids ...string) error {
+			return store.WriteOne(ctx, s, func(tx store.Tx) error {
+				tx.AfterCommit(func() { after = append(after, ids[0]) })
+				for _, id := range ids {
+					if _, err := tx.Exec(ctx, "INSERT INTO items (id, n) VALUES (?, 1)", id); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		before := s.Stats()
+		if err := write("one"); err != nil {
+			t.Fatal(err)
+		}
+		st := s.Stats()
+		if n := count(t, s); n != 1 || len(after) != 1 {
+			t.Fatalf("a write of one statement: %d rows, after commit %v", n, after)
+		}
+		// On an AutocommitWriter no transaction is begun: the statement
+		// commits by itself.
+		if autocommits && (st.Autocommits-before.Autocommits != 1 || st.Transactions != before.Transactions || st.Commits-before.Commits != 1) {
+			t.Errorf("a write of one statement outside a transaction: stats %+v, then %+v", before, st)
+		}
+		if !autocommits && st.Autocommits != 0 {
+			t.Errorf("autocommits counted on a store that has none: %+v", st)
+		}
+		// A failed statement commits nothing and runs nothing after.
+		if err := write("one"); !store.IsConflict(err) || len(after) != 1 {
+			t.Fatalf("a write of one failed statement: %v, after commit %v", err, after)
+		}
+		// A second statement is refused without running; outside a
+		// transaction the first is committed by then.
+		if err := write("two", "three"); !errors.Is(err, store.ErrSecondStatement) || len(after) != 1 {
+			t.Fatalf("two statements in a write of one: %v, after commit %v", err, after)
+		}
+		want := 1
+		if autocommits {
+			want = 2
+		}
+		var three int
+		if err := s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT COUNT(*) FROM items WHERE id = 'three'").Scan(&three)
+		}); err != nil || three != 0 {
+			t.Fatalf("the refused statement ran: %d rows, %v", three, err)
+		}
+		if n := count(t, s); n != want {
+			t.Fatalf("after two statements in a write of one: %d rows, want %d", n, want)
+		}
+	})
+
 	t.Run("TxErrorRollsBackOnlyItself", func(t *testing.T) {
 		t.Parallel()
 		s := setup(t)

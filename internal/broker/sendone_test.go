@@ -1,0 +1,168 @@
+package broker_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"junction/internal/broker"
+	"junction/internal/broker/sqlstorage"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+// sendCached sends msgs to path with path's entity in the broker's cache, as
+// it is in steady sending, and returns the sequence numbers, how many
+// writes the store committed outside a transaction meanwhile, and the error.
+func (tb *bundle) sendCached(t *testing.T, path string, msgs ...broker.Message) ([]int64, int64, error) {
+	t.Helper()
+	// A peek reads the entity through the cache.
+	if _, err := tb.b.Peek(tb.ctx, path, 0, 1); err != nil && broker.KindOf(err) != broker.KindBadRequest {
+		t.Fatal(err)
+	}
+	before := tb.s.Stats().Autocommits
+	seqs, err := tb.b.Send(tb.ctx, path, msgs...)
+	return seqs, tb.s.Stats().Autocommits - before, err
+}
+
+// TestSendOfOneInsertIsOneStatement: a message sent alone to a queue that
+// takes it as it is (no duplicate detection of it, no sessions, no
+// forwarding) is one statement, which on PostgreSQL commits by itself
+// outside a transaction; the messages sent so are received in order.
+// Every other send takes a transaction and behaves as before.
+func TestSendOfOneInsertIsOneStatement(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		tb := setup(t, s)
+		_, autocommits := s.(store.AutocommitWriter)
+		oneStatement := func(t *testing.T, path string, msgs ...broker.Message) []int64 {
+			t.Helper()
+			seqs, n, err := tb.sendCached(t, path, msgs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int64{true: 1}[autocommits]; n != want {
+				t.Fatalf("send to %s: %d writes outside a transaction, want %d", path, n, want)
+			}
+			return seqs
+		}
+		inTx := func(t *testing.T, path string, msgs ...broker.Message) ([]int64, error) {
+			t.Helper()
+			seqs, n, err := tb.sendCached(t, path, msgs...)
+			if n != 0 {
+				t.Fatalf("send to %s: %d writes outside a transaction, want none", path, n)
+			}
+			return seqs, err
+		}
+		dedupe := broker.Properties{RequiresDuplicateDetection: true, DuplicateDetectionHistoryTimeWindow: broker.Duration(time.Minute)}
+		tb.queue(t, "plain", broker.Properties{})
+		tb.queue(t, "dedupe", dedupe)
+		tb.queue(t, "sessions", broker.Properties{RequiresSession: true})
+		tb.queue(t, "forward", broker.Properties{ForwardTo: "plain"})
+		if _, _, err := tb.b.PutTopic(tb.ctx, "topic", broker.Properties{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tb.b.PutSubscription(tb.ctx, "topic", "all", broker.Properties{}); err != nil {
+			t.Fatal(err)
+		}
+
+		t.Run("plain", func(t *testing.T) {
+			var seqs []int64
+			for i := range 12 {
+				seqs = append(seqs, oneStatement(t, "plain", broker.Message{Body: fmt.Appendf(nil, "m%d", i)})...)
+			}
+			// A queue with duplicate detection takes a message with no id as it is.
+			oneStatement(t, "dedupe", broker.Message{Body: []byte("no id")})
+			got := tb.recv(t, "plain", 20)
+			if len(got) != len(seqs) {
+				t.Fatalf("received %d messages, want %d", len(got), len(seqs))
+			}
+			for i, m := range got {
+				if string(m.Body) != fmt.Sprintf("m%d", i) || m.SequenceNumber != seqs[i] {
+					t.Fatalf("message %d: %q, sequence number %d; sent sequence numbers %v", i, m.Body, m.SequenceNumber, seqs)
+				}
+			}
+			if m := tb.one(t, "dedupe"); string(m.Body) != "no id" {
+				t.Fatalf("dedupe: %q", m.Body)
+			}
+		})
+
+		t.Run("in a transaction", func(t *testing.T) {
+			if seqs, err := inTx(t, "plain", broker.Message{Body: []byte("b1")}, broker.Message{Body: []byte("b2")}); err != nil || seqs[1] <= seqs[0] {
+				t.Fatalf("batch: %v, %v", seqs, err)
+			}
+			if got := tb.recv(t, "plain", 10); len(got) != 2 || string(got[0].Body) != "b1" || string(got[1].Body) != "b2" {
+				t.Fatalf("batch received %d", len(got))
+			}
+			for i := range 2 {
+				seqs, err := inTx(t, "dedupe", broker.Message{Body: []byte("d"), MessageID: "id"})
+				if err != nil || (i == 0) != (seqs[0] != 0) {
+					t.Fatalf("duplicate detection, send %d: %v, %v", i, seqs, err)
+				}
+			}
+			if got := tb.recv(t, "dedupe", 10); len(got) != 1 {
+				t.Fatalf("duplicate detection: received %d, want 1", len(got))
+			}
+			_, err := inTx(t, "sessions", broker.Message{Body: []byte("s")})
+			wantKind(t, err, broker.KindBadRequest)
+			if _, err := inTx(t, "sessions", broker.Message{Body: []byte("s"), SessionID: "a"}); err != nil {
+				t.Fatal(err)
+			}
+			if ids, err := tb.b.MessageSessions(tb.ctx, "sessions", 0, 10); err != nil || len(ids) != 1 || ids[0] != "a" {
+				t.Fatalf("sessions: %v, %v", ids, err)
+			}
+			if _, err := inTx(t, "forward", broker.Message{Body: []byte("f")}); err != nil {
+				t.Fatal(err)
+			}
+			if m := tb.one(t, "plain"); string(m.Body) != "f" {
+				t.Fatalf("forwarded: %q", m.Body)
+			}
+			if _, err := inTx(t, "topic", broker.Message{Body: []byte("t")}); err != nil {
+				t.Fatal(err)
+			}
+			if m := tb.one(t, "topic/subscriptions/all"); string(m.Body) != "t" {
+				t.Fatalf("subscription: %q", m.Body)
+			}
+			_, err = inTx(t, "plain/$deadletterqueue", broker.Message{Body: []byte("x")})
+			wantKind(t, err, broker.KindBadRequest)
+		})
+	})
+}
+
+// TestSendOfOneInsertToADeletedQueue: a queue deleted by another node while
+// this one still has it in its cache gets no message, and the sender gets
+// EntityNotFound; on PostgreSQL no transaction was begun for it.
+func TestSendOfOneInsertToADeletedQueue(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		tb := setup(t, s)
+		other := broker.New(broker.Config{Driver: sqlstorage.New(s)})
+		tb.queue(t, "gone", broker.Properties{})
+		e, err := tb.b.Entity(tb.ctx, "gone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tb.b.Peek(tb.ctx, "gone", 0, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.DeleteEntity(tb.ctx, "gone", broker.Queue); err != nil {
+			t.Fatal(err)
+		}
+		before := s.Stats()
+		_, err = tb.b.Send(tb.ctx, "gone", broker.Message{Body: []byte("orphan")})
+		wantKind(t, err, broker.KindEntityNotFound)
+		st := s.Stats()
+		if _, ok := s.(store.AutocommitWriter); ok && (st.Transactions != before.Transactions || st.Rollbacks != before.Rollbacks) {
+			t.Errorf("a send of one statement began a transaction: stats %+v, then %+v", before, st)
+		}
+		var n int
+		if err := s.Read(tb.ctx, func(q store.Querier) error {
+			return q.QueryRow(tb.ctx, "SELECT COUNT(*) FROM broker_messages WHERE entity_id = ?", e.ID).Scan(&n)
+		}); err != nil || n != 0 {
+			t.Fatalf("messages of the deleted queue: %d, %v", n, err)
+		}
+		// The cache has forgotten it: the next send looks it up.
+		_, err = tb.b.Send(tb.ctx, "gone", broker.Message{Body: []byte("orphan")})
+		wantKind(t, err, broker.KindEntityNotFound)
+	})
+}

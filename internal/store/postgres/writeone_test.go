@@ -1,0 +1,51 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"junction/internal/store"
+	"junction/internal/store/postgres"
+	"junction/internal/store/storetest"
+)
+
+// TestWriteOneAfterAColumnChangedType: a write of one statement whose
+// prepared statement a column's change of type made stale is refused by
+// the server before it runs, so it is run again, once.
+func TestWriteOneAfterAColumnChangedType(t *testing.T) {
+	t.Parallel()
+	url := storetest.RequirePostgres(t)
+	ctx := context.Background()
+	// One connection: the statement prepared on it is the one that goes stale.
+	s, err := postgres.Open(ctx, url, postgres.Options{Schema: storetest.NewSchema(t), Poll: 200 * time.Millisecond, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exec := func(q string) {
+		t.Helper()
+		if err := s.Tx(ctx, func(tx store.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert := func(id string) (code string, err error) {
+		err = store.WriteOne(ctx, s, func(tx store.Tx) error {
+			return tx.QueryRow(ctx, "INSERT INTO items (id) VALUES (?) RETURNING code", id).Scan(&code)
+		})
+		return code, err
+	}
+	exec("CREATE TABLE items (id TEXT PRIMARY KEY, code TEXT NOT NULL DEFAULT 'x')")
+	if code, err := insert("a"); err != nil || code != "x" {
+		t.Fatalf("first insert: %q, %v", code, err)
+	}
+	exec("ALTER TABLE items DROP COLUMN code")
+	exec("ALTER TABLE items ADD COLUMN code BIGINT NOT NULL DEFAULT 7")
+	if code, err := insert("b"); err != nil || code != "7" {
+		t.Fatalf("insert after the column changed type: %q, %v", code, err)
+	}
+	var n int
+	if err := s.Read(ctx, func(q store.Querier) error { return q.QueryRow(ctx, "SELECT COUNT(*) FROM items").Scan(&n) }); err != nil || n != 2 {
+		t.Fatalf("rows: %d, %v; want 2", n, err)
+	}
+}
