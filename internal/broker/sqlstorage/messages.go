@@ -83,13 +83,13 @@ func (t *tx) Claimable(ctx context.Context, entityID int64, dlq bool, sessionID 
 }
 
 func (t *tx) Expired(ctx context.Context, now int64, limit int) ([]storage.Message, error) {
-	return t.messages(ctx, `WHERE expires_at <= ? AND dlq = 0 AND locked_until <= ? ORDER BY expires_at LIMIT ?`+t.q.Dialect().SkipLocked(), now, now, limit)
+	return t.messages(ctx, `WHERE expires_at <= ? AND `+expiring+` AND dlq = 0 AND locked_until <= ? ORDER BY expires_at LIMIT ?`+t.q.Dialect().SkipLocked(), now, now, limit)
 }
 
 func (t *tx) MessageByLock(ctx context.Context, token string) (storage.Message, error) {
 	// Only the lock token is in the WHERE clause, so that the lock-token
 	// index is used; the engine checks the rest.
-	return one(t.messages(ctx, "WHERE lock_token = ?"+t.forUpdate(), token))
+	return one(t.messages(ctx, "WHERE lock_token = ? AND "+locked+t.forUpdate(), token))
 }
 
 func (t *tx) MessageByID(ctx context.Context, id int64) (storage.Message, error) {
@@ -99,7 +99,7 @@ func (t *tx) MessageByID(ctx context.Context, id int64) (storage.Message, error)
 func (t *tx) Complete(ctx context.Context, c storage.Completion) (bool, error) {
 	// One statement: the unary pluses keep SQLite on the lock-token index.
 	// On a session entity the session's lock must still be held too.
-	rows, err := t.t.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND locked_until > ? AND +entity_id = ? AND +dlq = ?
+	rows, err := t.t.Query(ctx, `DELETE FROM broker_messages WHERE lock_token = ? AND `+locked+` AND locked_until > ? AND +entity_id = ? AND +dlq = ?
 		AND (? = 0 OR id = ?) AND (? = '' OR message_id = ?) AND (? = '' OR message_id = ? OR CAST(id AS TEXT) = ?)
 		AND (session_id = '' OR EXISTS (SELECT 1 FROM broker_sessions s WHERE s.entity_id = broker_messages.entity_id
 			AND s.session_id = broker_messages.session_id AND s.locked_until > ?)) RETURNING id`,
@@ -126,7 +126,7 @@ func (t *tx) ReleaseLock(ctx context.Context, entityID int64, dlq bool, token st
 	// The unary pluses keep SQLite on the lock-token index.
 	n, err := affected(t.t.Exec(ctx, `UPDATE broker_messages SET lock_token = '', locked_until = 0,
 		delivery_count = CASE WHEN delivery_count > 0 THEN delivery_count - 1 ELSE 0 END
-		WHERE lock_token = ? AND +entity_id = ? AND +dlq = ?`, token, entityID, b2i(dlq)))
+		WHERE lock_token = ? AND `+locked+` AND +entity_id = ? AND +dlq = ?`, token, entityID, b2i(dlq)))
 	return n > 0, err
 }
 
@@ -153,7 +153,7 @@ func (t *tx) DeadLetterMessage(ctx context.Context, id int64, props string) erro
 
 func (t *tx) CancelScheduled(ctx context.Context, entityID int64, topic bool, seq, now int64) (int64, error) {
 	if topic {
-		return affected(t.t.Exec(ctx, `DELETE FROM broker_messages WHERE (id = ? OR origin = ?) AND visible_at > ? AND dlq = 0
+		return affected(t.t.Exec(ctx, `DELETE FROM broker_messages WHERE (id = ? OR (origin = ? AND `+copied+`)) AND visible_at > ? AND dlq = 0
 			AND entity_id IN (SELECT id FROM broker_entities WHERE topic_id = ?)`, seq, seq, now, entityID))
 	}
 	return affected(t.t.Exec(ctx, `DELETE FROM broker_messages WHERE id = ? AND visible_at > ? AND dlq = 0

@@ -1,6 +1,11 @@
 package sqlstorage
 
-import "junction/internal/store"
+import (
+	"strconv"
+
+	"junction/internal/broker/storage"
+	"junction/internal/store"
+)
 
 // Migrations are the broker's tables, for the app to apply before New.
 func Migrations() []store.Migration {
@@ -10,8 +15,36 @@ func Migrations() []store.Migration {
 		Name:      "entities, messages, sessions, rules, duplicate detection, keys",
 		SQL:       schema(store.SQLite),
 		Postgres:  schema(store.Postgres),
+	}, {
+		Component: "broker",
+		Version:   2,
+		Name:      "message indexes of the messages they find only",
+		SQL:       partialIndexes,
 	}}, retentionMigrations...)
 }
+
+// partialIndexes narrows three indexes of broker_messages to the rows their
+// queries look for. A message just sent holds no lock, most never expire
+// (a queue's default time to live is unbounded) and only a topic's copies
+// have an origin: the entries for those (”, Never, 0) were written by every
+// send and read by no query. Each query that reads one of these indexes
+// repeats the index's condition (see messages.go), which is how both
+// databases know the index serves it.
+var partialIndexes = `
+DROP INDEX broker_messages_lock;
+DROP INDEX broker_messages_expiry;
+DROP INDEX broker_messages_origin;
+CREATE INDEX broker_messages_lock ON broker_messages (lock_token) WHERE ` + locked + `;
+CREATE INDEX broker_messages_expiry ON broker_messages (expires_at) WHERE ` + expiring + `;
+CREATE INDEX broker_messages_origin ON broker_messages (origin) WHERE ` + copied + `;`
+
+// The conditions of the partial indexes, written into the queries that use
+// them exactly as in the index.
+var (
+	locked   = "lock_token <> ''"
+	expiring = "expires_at < " + strconv.FormatInt(storage.Never, 10)
+	copied   = "origin <> 0"
+)
 
 func schema(d store.Dialect) string {
 	return `
