@@ -22,6 +22,9 @@ type Columns struct {
 	width int       // SQL columns: a polymorphic lookup adds its type
 	list  string    // the select list, alias t
 	get   string    // Get's statement
+
+	keptMu sync.RWMutex
+	kept   map[string]any // see Keep
 }
 
 // maxColumnSets bounds the column sets kept per table: $select lists are
@@ -193,26 +196,95 @@ func (c *Columns) List(alias string) string {
 // Width is the number of SQL columns List names.
 func (c *Columns) Width() int { return c.width }
 
+// Cols are the set's columns, in the order ScanValues writes their values
+// (the table's). The slice is the set's own: read it, do not change it.
+func (c *Columns) Cols() []*Column { return c.cols }
+
+// Kept returns what Keep kept with the set under key, or nil.
+func (c *Columns) Kept(key string) any {
+	c.keptMu.RLock()
+	defer c.keptMu.RUnlock()
+	return c.kept[key]
+}
+
+// Keep keeps v with the set under key: something a caller derives from the
+// set and from key alone (the order of an answer's fields, say), built once
+// and forgotten with the set when the table's columns change. Past
+// maxColumnSets keys nothing more is kept.
+func (c *Columns) Keep(key string, v any) {
+	c.keptMu.Lock()
+	defer c.keptMu.Unlock()
+	if len(c.kept) >= maxColumnSets {
+		return
+	}
+	if c.kept == nil {
+		c.kept = map[string]any{}
+	}
+	c.kept[key] = v
+}
+
 // Scan reads a row selected with List: the row holds the set's columns
 // only.
 func (c *Columns) Scan(rows interface{ Scan(...any) error }) (Row, error) {
-	buf := make([]any, 2*c.width) // the values, then the pointers Scan takes
-	vals, ptrs := buf[:c.width], buf[c.width:]
-	for i := range vals {
-		ptrs[i] = &vals[i]
+	buf := make([]any, 2*c.width+len(c.cols)) // the values scanned, the pointers Scan takes, the row's values
+	raw, ptrs, vals := buf[:c.width], buf[c.width:2*c.width], buf[2*c.width:]
+	for i := range raw {
+		ptrs[i] = &raw[i]
 	}
-	if err := rows.Scan(ptrs...); err != nil {
+	if err := c.scan(rows, raw, ptrs, vals); err != nil {
 		return nil, err
 	}
+	return c.Row(vals), nil
+}
+
+// Row is the row of the values ScanValues read, one per column of Cols.
+func (c *Columns) Row(vals []any) Row {
 	row := make(Row, len(c.cols))
+	for i, col := range c.cols {
+		row[col.Name] = vals[i]
+	}
+	return row
+}
+
+// A ValueScanner reads rows selected with a column set's List into slices
+// of values, one per column of the set (Columns.Cols), converted as Scan
+// converts them, without a map a row: a list answer written straight from
+// its rows' values. It reuses its buffers from row to row; it is not safe
+// for concurrent use.
+type ValueScanner struct {
+	c         *Columns
+	raw, ptrs []any // the values as scanned, and the pointers to them Scan takes
+}
+
+// Scanner returns a ValueScanner of the set.
+func (c *Columns) Scanner() *ValueScanner {
+	buf := make([]any, 2*c.width)
+	s := &ValueScanner{c: c, raw: buf[:c.width], ptrs: buf[c.width:]}
+	for i := range s.raw {
+		s.ptrs[i] = &s.raw[i]
+	}
+	return s
+}
+
+// ScanValues reads the current row of rows into vals (len(Cols()) long).
+func (s *ValueScanner) ScanValues(rows interface{ Scan(...any) error }, vals []any) error {
+	return s.c.scan(rows, s.raw, s.ptrs, vals)
+}
+
+// scan reads a row selected with List into vals, one value per column:
+// ptrs point at raw's values, which hold the values as scanned.
+func (c *Columns) scan(rows interface{ Scan(...any) error }, raw, ptrs, vals []any) error {
+	if err := rows.Scan(ptrs...); err != nil {
+		return err
+	}
 	j := 0
-	for _, col := range c.cols {
-		v := fromSQL(col, vals[j])
+	for i, col := range c.cols {
+		v := fromSQL(col, raw[j])
 		j++
 		if col.Type.IsLookup() {
 			tbl := col.Targets[0]
 			if col.Polymorphic() {
-				if s, _ := fromSQL(&Column{Type: String}, vals[j]).(string); s != "" {
+				if s, _ := fromSQL(&Column{Type: String}, raw[j]).(string); s != "" {
 					tbl = s
 				}
 				j++
@@ -223,9 +295,9 @@ func (c *Columns) Scan(rows interface{ Scan(...any) error }) (Row, error) {
 				v = nil
 			}
 		}
-		row[col.Name] = v
+		vals[i] = v
 	}
-	return row, nil
+	return nil
 }
 
 // SelectList is the SQL column list that ScanRow reads, prefixed by alias.

@@ -52,3 +52,15 @@ func (h *Handler) KeySQL(set, key string) (string, []any, error) {
 	}
 	return records.KeyQuery(t, vals)
 }
+
+// PropertyTypes are the types of the columns of the table named, by their
+// properties' names (_x_value for a lookup).
+func (h *Handler) PropertyTypes(table string) map[string]string {
+	out := map[string]string{}
+	if t, ok := h.rec.Table(table); ok {
+		for i := range t.Columns {
+			out[propName(&t.Columns[i])] = string(t.Columns[i].Type)
+		}
+	}
+	return out
+}

@@ -135,7 +135,13 @@ func (h *Handler) shape(ctx context.Context, q store.Querier, rq *req, t *record
 	fv := rq.prefer.annotate(annFormatted)
 	names := map[records.Ref]string{}
 	if fv {
-		if names, err = h.lookupNames(ctx, q, rows, cols); err != nil {
+		byTable := map[string]map[string]bool{}
+		for _, row := range rows {
+			for _, c := range cols {
+				addRef(byTable, row[c.Name])
+			}
+		}
+		if names, err = h.lookupNames(ctx, q, byTable); err != nil {
 			return nil, err
 		}
 	}
@@ -180,19 +186,19 @@ func (h *Handler) shape(ctx context.Context, q store.Querier, rq *req, t *record
 	return out, nil
 }
 
-// lookupNames reads the primary names of the rows the lookups point at.
-func (h *Handler) lookupNames(ctx context.Context, q store.Querier, rows []records.Row, cols []*records.Column) (map[records.Ref]string, error) {
-	byTable := map[string]map[string]bool{}
-	for _, row := range rows {
-		for _, c := range cols {
-			if ref, ok := row[c.Name].(records.Ref); ok {
-				if byTable[ref.Table] == nil {
-					byTable[ref.Table] = map[string]bool{}
-				}
-				byTable[ref.Table][ref.ID] = true
-			}
+// addRef adds v to byTable (table name to ids) when it is a lookup's value.
+func addRef(byTable map[string]map[string]bool, v any) {
+	if ref, ok := v.(records.Ref); ok {
+		if byTable[ref.Table] == nil {
+			byTable[ref.Table] = map[string]bool{}
 		}
+		byTable[ref.Table][ref.ID] = true
 	}
+}
+
+// lookupNames reads the primary names of the rows lookups point at, by
+// table name and ids.
+func (h *Handler) lookupNames(ctx context.Context, q store.Querier, byTable map[string]map[string]bool) (map[records.Ref]string, error) {
 	out := map[records.Ref]string{}
 	for tn, ids := range byTable {
 		ot, ok := h.rec.Table(tn)

@@ -71,6 +71,8 @@ func appendJSON(b []byte, v any) ([]byte, bool) {
 		return appendJSONArray(b, x)
 	case []map[string]any:
 		return appendJSONArray(b, x)
+	case *rowValues:
+		return x.appendJSON(b)
 	}
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)

@@ -210,22 +210,11 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 	resp := map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + selectSuffix(q)}
 	err = h.read(rq, func(qr store.Querier) error {
 		ctx := rq.r.Context()
-		rows, err := h.selectColumns(ctx, qr, rq, t, h.readColumns(t, q), filter, nil, q.OrderBy, pageSize+1, offset)
+		value, more, err := h.listValue(ctx, qr, rq, t, q, filter, pageSize, offset)
 		if err != nil {
 			return err
 		}
-		more := len(rows) > pageSize
-		if more {
-			rows = rows[:pageSize]
-		}
-		objs, err := h.shape(ctx, qr, rq, t, rows, q)
-		if err != nil {
-			return err
-		}
-		if objs == nil {
-			objs = []map[string]any{}
-		}
-		resp["value"] = objs
+		resp["value"] = value
 		if q.Count {
 			n, err := h.countRows(ctx, qr, rq, t, filter, nil)
 			if err != nil {
@@ -248,6 +237,29 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(rq.prefer.maxPageSize))
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// listValue reads a page of a collection GET's rows, pageSize of them from
+// offset, and returns the answer's value and whether more rows follow.
+// Rows without expansions are written from their values as scanned
+// (listRows); with expansions they are shaped into maps.
+func (h *Handler) listValue(ctx context.Context, qr store.Querier, rq *req, t *records.Table, q *odata.Query, filter odata.Expr, pageSize, offset int) (value any, more bool, err error) {
+	cols := h.readColumns(t, q)
+	if len(q.Expand) == 0 {
+		return h.listRows(ctx, qr, rq, t, cols, q, filter, pageSize, offset)
+	}
+	rows, err := h.selectColumns(ctx, qr, rq, t, cols, filter, nil, q.OrderBy, pageSize+1, offset)
+	if err != nil {
+		return nil, false, err
+	}
+	if more = len(rows) > pageSize; more {
+		rows = rows[:pageSize]
+	}
+	objs, err := h.shape(ctx, qr, rq, t, rows, q)
+	if objs == nil {
+		objs = []map[string]any{}
+	}
+	return objs, more, err
 }
 
 // page is the page size of a collection GET ($top, or odata.maxpagesize, at

@@ -1,0 +1,350 @@
+package webapi
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"junction/internal/odata"
+	"junction/internal/records"
+	"junction/internal/store"
+)
+
+// A list answer without $expand is written straight from its rows' values
+// as scanned, one slice a row in the column set's order, rather than shaped
+// into a map a row (shape) and the maps read back for the JSON: with every
+// column of a standard table that is two maps of ~150 entries a row. The
+// bytes are those shape's maps encode to: each row's fields in the order
+// encoding/json sorts a map's keys, each value converted as shape converts
+// it. The order and where each field's value comes from (rowFields) are
+// worked out once per column set, $select list and annotations asked for,
+// and kept with the column set.
+
+// fieldKind is what a field of a row's object holds.
+type fieldKind uint8
+
+const (
+	fieldETag       fieldKind = iota // W/"<versionnumber>"
+	fieldID                          // the primary id as read (shape writes it before the columns)
+	fieldValue                       // the column's value as jsonValue converts it
+	fieldFormatted                   // the column's formatted value, when formatted gives one
+	fieldLookupName                  // the primary name of the row a lookup points at, when read
+	fieldNavProp                     // a lookup's navigation property to the table it points at
+	fieldLogical                     // the table a lookup points at
+)
+
+// rowField is one field of a row's object.
+type rowField struct {
+	key  string // the key's JSON and a colon
+	kind fieldKind
+	at   int // the index of the value it is made from in the row's values; -1: not read
+	col  *records.Column
+}
+
+// rowFields is the fields of the objects of a list answer's rows, in the
+// order they are written. names is whether a lookup's formatted value (the
+// name of the row it points at) is among them.
+type rowFields struct {
+	fields []rowField
+	names  bool
+}
+
+// rowAnnotations are the annotations the Prefer header asks for that shape
+// writes.
+type rowAnnotations struct{ formatted, navProp, logical bool }
+
+// key is the annotations' part of the key rowFields are kept under.
+func (a rowAnnotations) key() string {
+	k := []byte("rowFields ---:")
+	for i, on := range [3]bool{a.formatted, a.navProp, a.logical} {
+		if on {
+			k[10+i] = '+'
+		}
+	}
+	return string(k)
+}
+
+func annotationsOf(p prefer) rowAnnotations {
+	return rowAnnotations{p.annotate(annFormatted), p.annotate(annNavProp), p.annotate(annLogical)}
+}
+
+// fieldsFor returns the fields of t's rows read with cols for the $select
+// list sel and the annotations ann, from those kept with cols or built;
+// nil when a key would come twice (shape's map keeps the last, and such a
+// list answer is shaped into maps), and shape's error for a $select that
+// names what t does not have.
+func fieldsFor(t *records.Table, cols *records.Columns, sel []string, ann rowAnnotations) (*rowFields, error) {
+	key := ann.key() + strings.Join(sel, ",")
+	if f, ok := cols.Kept(key).(*rowFields); ok {
+		return f, nil
+	}
+	selCols, err := selected(t, sel)
+	if err != nil {
+		return nil, err
+	}
+	f := buildFields(t, cols, selCols, ann)
+	cols.Keep(key, f)
+	return f, nil
+}
+
+// buildFields is fieldsFor's fields, built as shape builds a row's map:
+// the ETag, the primary id, then each selected column's value and
+// annotations.
+func buildFields(t *records.Table, cols *records.Columns, sel []*records.Column, ann rowAnnotations) *rowFields {
+	at := make(map[string]int, len(cols.Cols()))
+	for i, c := range cols.Cols() {
+		at[c.Name] = i
+	}
+	index := func(name string) int {
+		if i, ok := at[name]; ok {
+			return i
+		}
+		return -1
+	}
+	byKey := map[string]rowField{}
+	dup := false
+	add := func(key string, f rowField) {
+		if _, ok := byKey[key]; ok {
+			dup = true
+		}
+		byKey[key] = f
+	}
+	add("@odata.etag", rowField{kind: fieldETag, at: index("versionnumber")})
+	pid := t.PrimaryID()
+	byKey[pid] = rowField{kind: fieldID, at: index(pid)}
+	out := &rowFields{}
+	for _, c := range sel {
+		p := propName(c)
+		f := rowField{kind: fieldValue, at: index(c.Name), col: c}
+		if p == pid {
+			byKey[p] = f // the same value: shape writes the id again
+		} else {
+			add(p, f)
+		}
+		if c.Type.IsLookup() {
+			if ann.formatted {
+				f.kind = fieldLookupName
+				add(p+"@"+annFormatted, f)
+				out.names = true
+			}
+			if ann.navProp {
+				f.kind = fieldNavProp
+				add(p+"@"+annNavProp, f)
+			}
+			if ann.logical {
+				f.kind = fieldLogical
+				add(p+"@"+annLogical, f)
+			}
+			continue
+		}
+		if ann.formatted {
+			f.kind = fieldFormatted
+			add(p+"@"+annFormatted, f)
+		}
+	}
+	if dup {
+		return nil
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, strings.Compare) // as encoding/json sorts a map's keys
+	out.fields = make([]rowField, len(keys))
+	for i, k := range keys {
+		f := byKey[k]
+		f.key = string(append(appendJSONString(nil, k), ':'))
+		out.fields[i] = f
+	}
+	return out
+}
+
+// rowValues is a list answer's rows as scanned: n rows of width values.
+// Its JSON is the list shape's maps encode to.
+type rowValues struct {
+	fields *rowFields
+	vals   []any
+	width  int
+	names  map[records.Ref]string // the names of the rows lookups point at, when asked for
+}
+
+// row is the values of row i.
+func (r *rowValues) row(i int) []any { return r.vals[i*r.width : (i+1)*r.width] }
+
+func (r *rowValues) len() int {
+	if r.width == 0 {
+		return 0
+	}
+	return len(r.vals) / r.width
+}
+
+// appendJSON appends the rows as a JSON array; false when encoding/json
+// would refuse one of their values (as for shape's maps).
+func (r *rowValues) appendJSON(b []byte) ([]byte, bool) {
+	b = append(b, '[')
+	for i := range r.len() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = r.fields.appendRow(b, r.row(i), r.names); !ok {
+			return b, false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// MarshalJSON is appendJSON for encoding/json, which writes an answer
+// appendJSON refuses (and then refuses it too).
+func (r *rowValues) MarshalJSON() ([]byte, error) {
+	b, ok := r.appendJSON(nil)
+	if !ok {
+		return nil, fmt.Errorf("a value of the rows has no JSON encoding")
+	}
+	return b, nil
+}
+
+// appendRow appends one row's object: vals are the row's values, names
+// the names of the rows its lookups point at.
+func (f *rowFields) appendRow(b []byte, vals []any, names map[records.Ref]string) ([]byte, bool) {
+	b = append(b, '{')
+	first := true
+	for i := range f.fields {
+		fd := &f.fields[i]
+		var v any
+		if fd.at >= 0 {
+			v = vals[fd.at]
+		}
+		var s string // the value of an annotation
+		switch fd.kind {
+		case fieldETag:
+			version, _ := v.(int64) // records.Row.ETag
+			b = appendKey(b, fd.key, &first)
+			b = append(b, `"W/\"`...)
+			b = strconv.AppendInt(b, version, 10)
+			b = append(b, `\""`...)
+			continue
+		case fieldID, fieldValue:
+			if fd.kind == fieldValue {
+				v = jsonValue(v)
+			}
+			b = appendKey(b, fd.key, &first)
+			var ok bool
+			if b, ok = appendJSON(b, v); !ok {
+				return b, false
+			}
+			continue
+		case fieldFormatted:
+			var ok bool
+			if s, ok = formatted(fd.col, v); !ok {
+				continue
+			}
+		default: // a lookup's annotations
+			ref, ok := v.(records.Ref)
+			if !ok {
+				continue
+			}
+			switch fd.kind {
+			case fieldLookupName:
+				if s, ok = names[ref]; !ok {
+					continue
+				}
+			case fieldNavProp:
+				s = fd.col.NavName(ref.Table)
+			case fieldLogical:
+				s = ref.Table
+			}
+		}
+		b = appendKey(b, fd.key, &first)
+		b = appendJSONString(b, s)
+	}
+	return append(b, '}'), true
+}
+
+// appendKey appends a field's key (its JSON and colon), after a comma
+// unless it is the object's first.
+func appendKey(b []byte, key string, first *bool) []byte {
+	if !*first {
+		b = append(b, ',')
+	}
+	*first = false
+	return append(b, key...)
+}
+
+// listRows reads a page of t's rows for a list answer without $expand:
+// pageSize rows of cols (nil: every column), and whether more follow. The
+// value is the rows' values written as shape's maps encode (rowValues), or
+// shape's maps themselves when their keys cannot be ordered in advance.
+func (h *Handler) listRows(ctx context.Context, qr store.Querier, rq *req, t *records.Table, cols *records.Columns, q *odata.Query, filter odata.Expr, pageSize, offset int) (value any, more bool, err error) {
+	if cols == nil {
+		cols = t.ColumnSet()
+	}
+	sqlText, args, err := h.selectSQL(rq, t, cols, filter, nil, q.OrderBy, pageSize+1, offset)
+	if err != nil {
+		return nil, false, err
+	}
+	res, err := qr.Query(ctx, sqlText, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("query %s: %w", t.Name, err)
+	}
+	width := len(cols.Cols())
+	vals, err := scanValues(res, cols, min(pageSize+1, 32))
+	if err != nil {
+		return nil, false, err
+	}
+	if more = len(vals) > pageSize*width; more {
+		vals = vals[:pageSize*width]
+	}
+	rows := &rowValues{vals: vals, width: width}
+	ann := annotationsOf(rq.prefer)
+	if rows.fields, err = fieldsFor(t, cols, q.Select, ann); err != nil {
+		return nil, false, err
+	}
+	if rows.fields == nil {
+		maps := make([]records.Row, rows.len())
+		for i := range maps {
+			maps[i] = cols.Row(rows.row(i))
+		}
+		objs, err := h.shape(ctx, qr, rq, t, maps, q)
+		if objs == nil {
+			objs = []map[string]any{}
+		}
+		return objs, more, err
+	}
+	if rows.fields.names {
+		byTable := map[string]map[string]bool{}
+		for i := range rows.len() {
+			row := rows.row(i)
+			for _, fd := range rows.fields.fields {
+				if fd.kind == fieldLookupName && fd.at >= 0 {
+					addRef(byTable, row[fd.at])
+				}
+			}
+		}
+		if rows.names, err = h.lookupNames(ctx, qr, byTable); err != nil {
+			return nil, false, err
+		}
+	}
+	return rows, more, nil
+}
+
+// scanValues reads the rows of a SELECT of cols' List and closes them: their
+// values, one row after the other; capRows is how many rows to make room
+// for at first.
+func scanValues(rows *sql.Rows, cols *records.Columns, capRows int) ([]any, error) {
+	defer rows.Close()
+	width := len(cols.Cols())
+	vals := make([]any, 0, capRows*width)
+	sc := cols.Scanner()
+	for rows.Next() {
+		vals = slices.Grow(vals, width)
+		if err := sc.ScanValues(rows, vals[len(vals):len(vals)+width]); err != nil {
+			return nil, err
+		}
+		vals = vals[:len(vals)+width]
+	}
+	return vals, rows.Err()
+}
