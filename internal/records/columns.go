@@ -234,16 +234,11 @@ func (c *Columns) Scan(rows interface{ Scan(...any) error }) (Row, error) {
 	if err := c.scan(rows, raw, ptrs, vals); err != nil {
 		return nil, err
 	}
-	return c.Row(vals), nil
-}
-
-// Row is the row of the values ScanValues read, one per column of Cols.
-func (c *Columns) Row(vals []any) Row {
 	row := make(Row, len(c.cols))
 	for i, col := range c.cols {
 		row[col.Name] = vals[i]
 	}
-	return row
+	return row, nil
 }
 
 // A ValueScanner reads rows selected with a column set's List into slices

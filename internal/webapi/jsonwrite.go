@@ -23,8 +23,9 @@ import (
 var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPooledJSON is the largest buffer put back in the pool: a large list
-// answer's buffer is left to the collector rather than kept.
-const maxPooledJSON = 64 << 10
+// answer's buffer is left to the collector rather than kept. Twenty rows of
+// every column of a standard table (~150) take about 80 KB.
+const maxPooledJSON = 256 << 10
 
 // encodeJSON returns v as a json.Encoder with SetEscapeHTML(false) writes
 // it (with its newline), in a pooled buffer to hand back with

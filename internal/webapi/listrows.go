@@ -38,7 +38,8 @@ const (
 
 // rowField is one field of a row's object.
 type rowField struct {
-	key  string // the key's JSON and a colon
+	key  string // a comma, the key's JSON and a colon
+	null string // key and null
 	kind fieldKind
 	at   int // the index of the value it is made from in the row's values; -1: not read
 	col  *records.Column
@@ -72,10 +73,8 @@ func annotationsOf(p prefer) rowAnnotations {
 }
 
 // fieldsFor returns the fields of t's rows read with cols for the $select
-// list sel and the annotations ann, from those kept with cols or built;
-// nil when a key would come twice (shape's map keeps the last, and such a
-// list answer is shaped into maps), and shape's error for a $select that
-// names what t does not have.
+// list sel and the annotations ann, from those kept with cols or built, or
+// shape's error for a $select that names what t does not have.
 func fieldsFor(t *records.Table, cols *records.Columns, sel []string, ann rowAnnotations) (*rowFields, error) {
 	key := ann.key() + strings.Join(sel, ",")
 	if f, ok := cols.Kept(key).(*rowFields); ok {
@@ -104,49 +103,39 @@ func buildFields(t *records.Table, cols *records.Columns, sel []*records.Column,
 		}
 		return -1
 	}
+	// The keys are set in shape's order, a later one replacing an earlier
+	// as in shape's map; only the primary id's comes twice (a column's
+	// name starts with a letter, a lookup's property with _ and an
+	// annotation's key has an @).
 	byKey := map[string]rowField{}
-	dup := false
-	add := func(key string, f rowField) {
-		if _, ok := byKey[key]; ok {
-			dup = true
-		}
-		byKey[key] = f
-	}
-	add("@odata.etag", rowField{kind: fieldETag, at: index("versionnumber")})
+	byKey["@odata.etag"] = rowField{kind: fieldETag, at: index("versionnumber")}
 	pid := t.PrimaryID()
 	byKey[pid] = rowField{kind: fieldID, at: index(pid)}
 	out := &rowFields{}
 	for _, c := range sel {
 		p := propName(c)
 		f := rowField{kind: fieldValue, at: index(c.Name), col: c}
-		if p == pid {
-			byKey[p] = f // the same value: shape writes the id again
-		} else {
-			add(p, f)
-		}
+		byKey[p] = f
 		if c.Type.IsLookup() {
 			if ann.formatted {
 				f.kind = fieldLookupName
-				add(p+"@"+annFormatted, f)
+				byKey[p+"@"+annFormatted] = f
 				out.names = true
 			}
 			if ann.navProp {
 				f.kind = fieldNavProp
-				add(p+"@"+annNavProp, f)
+				byKey[p+"@"+annNavProp] = f
 			}
 			if ann.logical {
 				f.kind = fieldLogical
-				add(p+"@"+annLogical, f)
+				byKey[p+"@"+annLogical] = f
 			}
 			continue
 		}
 		if ann.formatted {
 			f.kind = fieldFormatted
-			add(p+"@"+annFormatted, f)
+			byKey[p+"@"+annFormatted] = f
 		}
-	}
-	if dup {
-		return nil
 	}
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
@@ -156,7 +145,8 @@ func buildFields(t *records.Table, cols *records.Columns, sel []*records.Column,
 	out.fields = make([]rowField, len(keys))
 	for i, k := range keys {
 		f := byKey[k]
-		f.key = string(append(appendJSONString(nil, k), ':'))
+		f.key = string(append(appendJSONString([]byte{','}, k), ':'))
+		f.null = f.key + "null"
 		out.fields[i] = f
 	}
 	return out
@@ -185,13 +175,20 @@ func (r *rowValues) len() int {
 // would refuse one of their values (as for shape's maps).
 func (r *rowValues) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, '[')
-	for i := range r.len() {
+	n := r.len()
+	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		start := len(b)
 		var ok bool
 		if b, ok = r.fields.appendRow(b, r.row(i), r.names); !ok {
 			return b, false
+		}
+		if i == 0 && n > 1 {
+			// The rows are about as long as each other: room for them
+			// at once rather than the buffer doubling as they come.
+			b = slices.Grow(b, (len(b)-start+1)*(n-1)*9/8)
 		}
 	}
 	return append(b, ']'), true
@@ -208,10 +205,10 @@ func (r *rowValues) MarshalJSON() ([]byte, error) {
 }
 
 // appendRow appends one row's object: vals are the row's values, names
-// the names of the rows its lookups point at.
+// the names of the rows its lookups point at. Each field is written with
+// the comma before it, and the object's first comma then made its brace.
 func (f *rowFields) appendRow(b []byte, vals []any, names map[records.Ref]string) ([]byte, bool) {
-	b = append(b, '{')
-	first := true
+	start := len(b)
 	for i := range f.fields {
 		fd := &f.fields[i]
 		var v any
@@ -222,16 +219,20 @@ func (f *rowFields) appendRow(b []byte, vals []any, names map[records.Ref]string
 		switch fd.kind {
 		case fieldETag:
 			version, _ := v.(int64) // records.Row.ETag
-			b = appendKey(b, fd.key, &first)
+			b = append(b, fd.key...)
 			b = append(b, `"W/\"`...)
 			b = strconv.AppendInt(b, version, 10)
 			b = append(b, `\""`...)
 			continue
 		case fieldID, fieldValue:
+			if v == nil { // most columns of a wide table's rows
+				b = append(b, fd.null...)
+				continue
+			}
+			b = append(b, fd.key...)
 			if fd.kind == fieldValue {
 				v = jsonValue(v)
 			}
-			b = appendKey(b, fd.key, &first)
 			var ok bool
 			if b, ok = appendJSON(b, v); !ok {
 				return b, false
@@ -258,27 +259,20 @@ func (f *rowFields) appendRow(b []byte, vals []any, names map[records.Ref]string
 				s = ref.Table
 			}
 		}
-		b = appendKey(b, fd.key, &first)
+		b = append(b, fd.key...)
 		b = appendJSONString(b, s)
+	}
+	if len(b) == start {
+		b = append(b, '{')
+	} else {
+		b[start] = '{'
 	}
 	return append(b, '}'), true
 }
 
-// appendKey appends a field's key (its JSON and colon), after a comma
-// unless it is the object's first.
-func appendKey(b []byte, key string, first *bool) []byte {
-	if !*first {
-		b = append(b, ',')
-	}
-	*first = false
-	return append(b, key...)
-}
-
 // listRows reads a page of t's rows for a list answer without $expand:
-// pageSize rows of cols (nil: every column), and whether more follow. The
-// value is the rows' values written as shape's maps encode (rowValues), or
-// shape's maps themselves when their keys cannot be ordered in advance.
-func (h *Handler) listRows(ctx context.Context, qr store.Querier, rq *req, t *records.Table, cols *records.Columns, q *odata.Query, filter odata.Expr, pageSize, offset int) (value any, more bool, err error) {
+// pageSize rows of cols (nil: every column), and whether more follow.
+func (h *Handler) listRows(ctx context.Context, qr store.Querier, rq *req, t *records.Table, cols *records.Columns, q *odata.Query, filter odata.Expr, pageSize, offset int) (rows *rowValues, more bool, err error) {
 	if cols == nil {
 		cols = t.ColumnSet()
 	}
@@ -298,21 +292,10 @@ func (h *Handler) listRows(ctx context.Context, qr store.Querier, rq *req, t *re
 	if more = len(vals) > pageSize*width; more {
 		vals = vals[:pageSize*width]
 	}
-	rows := &rowValues{vals: vals, width: width}
+	rows = &rowValues{vals: vals, width: width}
 	ann := annotationsOf(rq.prefer)
 	if rows.fields, err = fieldsFor(t, cols, q.Select, ann); err != nil {
 		return nil, false, err
-	}
-	if rows.fields == nil {
-		maps := make([]records.Row, rows.len())
-		for i := range maps {
-			maps[i] = cols.Row(rows.row(i))
-		}
-		objs, err := h.shape(ctx, qr, rq, t, maps, q)
-		if objs == nil {
-			objs = []map[string]any{}
-		}
-		return objs, more, err
 	}
 	if rows.fields.names {
 		byTable := map[string]map[string]bool{}
