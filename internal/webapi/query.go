@@ -208,7 +208,14 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		return
 	}
 	resp := map[string]any{"@odata.context": rq.base + "$metadata#" + t.SetName + selectSuffix(q)}
-	err = h.read(rq, func(qr store.Querier) error {
+	// A list that counts nothing, expands nothing and asks for no
+	// formatted values (the names of the rows lookups point at) is one
+	// SELECT.
+	read := h.read
+	if !q.Count && len(q.Expand) == 0 && !rq.prefer.annotate(annFormatted) {
+		read = h.readOne
+	}
+	err = read(rq, func(qr store.Querier) error {
 		ctx := rq.r.Context()
 		value, more, err := h.listValue(ctx, qr, rq, t, q, filter, pageSize, offset)
 		if err != nil {
