@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -142,7 +143,11 @@ func (s *Service) currencyRate(ctx context.Context, q store.Querier, id string) 
 		return r, nil
 	}
 	var v any
-	if err := q.QueryRow(ctx, `SELECT exchangerate FROM "rec_transactioncurrency" WHERE transactioncurrencyid = ?`, id).Scan(&v); err != nil {
+	err := q.QueryRow(ctx, `SELECT exchangerate FROM "rec_transactioncurrency" WHERE transactioncurrencyid = ?`, id).Scan(&v)
+	if errors.Is(err, store.ErrNotFound) {
+		return 1, nil // the write's reference check refuses the missing currency
+	}
+	if err != nil {
 		return 0, fmt.Errorf("exchange rate of currency %s: %w", id, err)
 	}
 	r, _ = toFloat(v)

@@ -113,7 +113,8 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 	}
 	s.forgetGrants(t)
 	s.forgetComputed(t)
-	if err := s.check(ctx, tx, t, nil, row, nil); err != nil {
+	refs, err := s.check(t, nil, row, nil)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := s.compute(ctx, tx, t, nil, row, nil, who); err != nil {
@@ -124,6 +125,9 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 		id = NewID()
 	}
 	row[t.PrimaryID()] = strings.ToLower(id)
+	if err := refusesItself(t, row, refs); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC().Truncate(1e3)
 	row["createdon"], row["modifiedon"], row["versionnumber"] = now, now, int64(1)
 	for i := range t.Columns {
@@ -153,8 +157,12 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 			cols, marks, args = append(cols, Quote(TypeColumn(c))), append(marks, "?"), append(args, tbl)
 		}
 	}
-	_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args...)
+	_, err = writeChecking(ctx, tx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args, refs)
 	if err != nil {
+		var refused *Error
+		if errors.As(err, &refused) {
+			return nil, err
+		}
 		if store.IsConflict(err) {
 			return nil, Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
 		}
@@ -268,23 +276,25 @@ func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
 // check is the validation every write makes before it writes, shared by
 // Create, Update and Check: row is the whole row the write leaves (see
 // written) and set the columns an update sets (nil for a create, which sets
-// them all). Required columns must have a value, the status must fit the
-// state, and the lookups written must point at existing rows.
-func (s *Service) check(ctx context.Context, q store.Querier, t *Table, before, row Row, set []string) error {
+// them all). Required columns must have a value and the status must fit the
+// state. The lookups written must point at existing rows: check returns
+// those checks, which a write runs in its statement (writeChecking) and
+// Check runs by themselves (checkRefs).
+func (s *Service) check(t *Table, before, row Row, set []string) ([]refCheck, error) {
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		if c.Required != RequiredSystem || row[c.Name] != nil {
 			continue
 		}
 		if before == nil && c.Type != AutoNumber && c.Name != t.PrimaryID() { // those two are filled in by Create
-			return Invalid("A value for the required column %s of %s is missing.", c.Name, t.Name).about(c.Name)
+			return nil, Invalid("A value for the required column %s of %s is missing.", c.Name, t.Name).about(c.Name)
 		}
 		if before != nil && contains(set, c.Name) {
-			return Invalid("The required column %s of %s cannot be cleared.", c.Name, t.Name).about(c.Name)
+			return nil, Invalid("The required column %s of %s cannot be cleared.", c.Name, t.Name).about(c.Name)
 		}
 	}
 	if err := checkStatus(t, row); err != nil {
-		return err
+		return nil, err
 	}
 	refs := row
 	if before != nil {
@@ -293,7 +303,7 @@ func (s *Service) check(ctx context.Context, q store.Querier, t *Table, before, 
 			refs[k] = row[k]
 		}
 	}
-	return s.checkRefs(ctx, q, t, refs)
+	return s.refChecks(t, refs)
 }
 
 // Check validates a write of values (row form, see Convert) by who to t
@@ -308,33 +318,11 @@ func (s *Service) Check(ctx context.Context, q store.Querier, t *Table, before, 
 	if before == nil {
 		set = nil
 	}
-	return s.check(ctx, q, t, before, row, set)
-}
-
-// checkRefs verifies that every lookup in row points at an existing row.
-func (s *Service) checkRefs(ctx context.Context, q store.Querier, t *Table, row Row) error {
-	for k, v := range row {
-		r, ok := v.(Ref)
-		if !ok {
-			continue
-		}
-		c, _ := t.Column(k)
-		if c == nil || !c.Type.IsLookup() {
-			continue
-		}
-		tt, ok := s.Table(r.Table)
-		if !ok {
-			return Invalid("%s references the unknown table %s.", k, r.Table).about(k)
-		}
-		var n int
-		if err := q.QueryRow(ctx, fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s = ?", Quote(tt.SQLName()), Quote(tt.PrimaryID())), r.ID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return NotFound(r.Table, r.ID).about(k)
-		}
+	refs, err := s.check(t, before, row, set)
+	if err != nil {
+		return err
 	}
-	return nil
+	return checkRefs(ctx, q, refs)
 }
 
 // Update changes the given columns of row id. ifMatch, when not empty, is "*"
@@ -370,7 +358,8 @@ func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, val
 	}
 	s.forgetGrants(t)
 	s.forgetComputed(t)
-	if err := s.check(ctx, tx, t, before, after, changed); err != nil {
+	refs, err := s.check(t, before, after, changed)
+	if err != nil {
 		return nil, err
 	}
 	computed, err := s.compute(ctx, tx, t, before, after, changed, who)
@@ -379,7 +368,7 @@ func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, val
 	}
 	changed = append(changed, computed...)
 	now := s.now().UTC().Truncate(1e3)
-	if err := writeChanged(ctx, tx, t, before, after, changed, now); err != nil {
+	if err := writeChanged(ctx, tx, t, before, after, changed, now, refs); err != nil {
 		return nil, err
 	}
 	if err := s.syncPointer(ctx, tx, t, after, false); err != nil {
@@ -404,8 +393,8 @@ func (s *Service) update(ctx context.Context, tx store.Tx, t *Table, before, val
 
 // writeChanged writes the changed columns of after over the row before,
 // with its next version number (and, unless now is zero, modifiedon now),
-// as long as no other write came between.
-func writeChanged(ctx context.Context, tx store.Tx, t *Table, before, after Row, changed []string, now time.Time) error {
+// as long as no other write came between, checking refs as it writes.
+func writeChanged(ctx context.Context, tx store.Tx, t *Table, before, after Row, changed []string, now time.Time, refs []refCheck) error {
 	var sets []string
 	var args []any
 	for _, k := range changed {
@@ -427,14 +416,18 @@ func writeChanged(ctx context.Context, tx store.Tx, t *Table, before, after Row,
 	after["versionnumber"] = before.Version() + 1
 	sets = append(sets, `"versionnumber" = ?`)
 	args = append(args, before.Version()+1, before[t.PrimaryID()], before.Version())
-	res, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE %s = ? AND versionnumber = ?", Quote(t.SQLName()), strings.Join(sets, ", "), Quote(t.PrimaryID())), args...)
+	wrote, err := writeChecking(ctx, tx, fmt.Sprintf("UPDATE %s SET %s WHERE %s = ? AND versionnumber = ?", Quote(t.SQLName()), strings.Join(sets, ", "), Quote(t.PrimaryID())), args, refs)
 	if err != nil {
+		var refused *Error
+		if errors.As(err, &refused) {
+			return err
+		}
 		if store.IsConflict(err) {
 			return Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
 		}
 		return fmt.Errorf("update %s: %w", t.Name, err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !wrote {
 		return Errorf(http.StatusPreconditionFailed, CodeConcurrency, "The record was changed by another request; retry.")
 	}
 	return nil

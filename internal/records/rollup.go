@@ -175,7 +175,7 @@ func (s *Service) SetRollup(ctx context.Context, tx store.Tx, t *Table, id, col 
 	}
 	changed = append(changed, computed...)
 	// The platform's own write: modifiedon stays as it was.
-	if err := writeChanged(ctx, tx, t, before, after, changed, time.Time{}); err != nil {
+	if err := writeChanged(ctx, tx, t, before, after, changed, time.Time{}, nil); err != nil {
 		return nil, err
 	}
 	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Update, Changed: changed,

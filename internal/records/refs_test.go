@@ -1,0 +1,114 @@
+package records_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"junction/internal/records"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
+
+// TestWritesCheckReferences checks the reference checks a create and an
+// update run in the statement that writes the row: a lookup pointing at no
+// row is NotFound about that column, with several lookups set the missing
+// one is named, and the write leaves nothing behind.
+func TestWritesCheckReferences(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		part := records.Table{Name: "part", PrimaryName: "code", Columns: []records.Column{
+			{Name: "code", Type: records.String, MaxLength: 10},
+			{Name: "maker", Type: records.Lookup, Targets: []string{"account"}},
+			{Name: "buyer", Type: records.Lookup, Targets: []string{"contact"}},
+			{Name: "parent", Type: records.Lookup, Targets: []string{"part"}},
+		}}
+		rec := initStore(t, s, part)
+		pt, _ := rec.Table("part")
+		at, _ := rec.Table("account")
+		ct, _ := rec.Table("contact")
+		write := func(fn func(tx store.Tx) error) error { return s.Tx(ctx, fn) }
+		var maker, buyer, existing records.Row
+		err := write(func(tx store.Tx) (err error) {
+			if maker, err = rec.Create(ctx, tx, at, records.Row{"name": "Maker"}, records.Caller{}); err != nil {
+				return err
+			}
+			if buyer, err = rec.Create(ctx, tx, ct, records.Row{"lastname": "Buyer"}, records.Caller{}); err != nil {
+				return err
+			}
+			existing, err = rec.Create(ctx, tx, pt, records.Row{"code": "P-0", "maker": records.Ref{Table: "account", ID: maker["accountid"].(string)}}, records.Caller{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		goodMaker := records.Ref{Table: "account", ID: maker["accountid"].(string)}
+		goodBuyer := records.Ref{Table: "contact", ID: buyer["contactid"].(string)}
+		noMaker := records.Ref{Table: "account", ID: "6d1a2b3c-0000-4000-8000-00000000a001"}
+		noBuyer := records.Ref{Table: "contact", ID: "6d1a2b3c-0000-4000-8000-00000000c001"}
+		self := "6d1a2b3c-0000-4000-8000-00000000b001"
+		cases := []struct {
+			name   string
+			update bool
+			values records.Row
+			column string
+			want   string
+		}{
+			{"create, the buyer missing", false, records.Row{"code": "P-1", "maker": goodMaker, "buyer": noBuyer}, "buyer", "contact With Id = " + noBuyer.ID + " Does Not Exist"},
+			{"create, the maker missing", false, records.Row{"code": "P-2", "maker": noMaker, "buyer": goodBuyer}, "maker", "account With Id = " + noMaker.ID + " Does Not Exist"},
+			{"create, its parent itself", false, records.Row{"partid": self, "code": "P-3", "parent": records.Ref{Table: "part", ID: self}}, "parent", "part With Id = " + self + " Does Not Exist"},
+			{"update, the buyer missing", true, records.Row{"code": "P-4", "buyer": noBuyer}, "buyer", "contact With Id = " + noBuyer.ID + " Does Not Exist"},
+			{"update, the maker missing", true, records.Row{"maker": noMaker, "buyer": goodBuyer}, "maker", "account With Id = " + noMaker.ID + " Does Not Exist"},
+		}
+		for _, c := range cases {
+			err := write(func(tx store.Tx) error {
+				var err error
+				if c.update {
+					_, err = rec.Update(ctx, tx, pt, existing["partid"].(string), c.values, "", records.Caller{})
+				} else {
+					_, err = rec.Create(ctx, tx, pt, c.values, records.Caller{})
+				}
+				return err
+			})
+			if err == nil {
+				t.Errorf("%s: written, want NotFound %q about %s", c.name, c.want, c.column)
+				continue
+			}
+			if e := records.AsError(err); e.Status != http.StatusNotFound || e.Code != records.CodeNotFound || e.Message != c.want || e.Column != c.column {
+				t.Errorf("%s: %#v, want NotFound %q about %s", c.name, err, c.want, c.column)
+			}
+		}
+		// Nothing of the refused writes is left.
+		err = s.Read(ctx, func(q store.Querier) error {
+			var n int
+			var code string
+			var version int64
+			if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM "rec_part"`).Scan(&n); err != nil {
+				return err
+			}
+			if err := q.QueryRow(ctx, `SELECT code, versionnumber FROM "rec_part" WHERE partid = ?`, existing["partid"]).Scan(&code, &version); err != nil {
+				return err
+			}
+			if n != 1 || code != "P-0" || version != 1 {
+				t.Errorf("after the refused writes: %d parts, the first %q version %d", n, code, version)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A write whose lookups all exist goes through.
+		err = write(func(tx store.Tx) error {
+			if _, err := rec.Create(ctx, tx, pt, records.Row{"code": "P-5", "maker": goodMaker, "buyer": goodBuyer,
+				"parent": records.Ref{Table: "part", ID: existing["partid"].(string)}}, records.Caller{}); err != nil {
+				return err
+			}
+			_, err := rec.Update(ctx, tx, pt, existing["partid"].(string), records.Row{"buyer": goodBuyer}, "", records.Caller{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
