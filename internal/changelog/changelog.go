@@ -101,6 +101,16 @@ func Migrations() []store.Migration {
 // no position until Sequence numbers it after its commit (PositionOf maps
 // the id to it).
 func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
+	return appendChange(ctx, tx, c, nil)
+}
+
+// Append is changelog.Append leaving out the shapes m knows tx's store holds.
+func (m *Shapes) Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
+	return appendChange(ctx, tx, c, m)
+}
+
+// appendChange is Append; known, when not nil, holds shapes the store holds.
+func appendChange(ctx context.Context, tx store.Tx, c Change, known *Shapes) (int64, error) {
 	if c.Source == "" {
 		c.Source = SourceJunction
 	}
@@ -128,7 +138,7 @@ func Append(ctx context.Context, tx store.Tx, c Change) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("append change: before: %w", err)
 	}
-	shapes, shapeArgs := shapeInsert([]*shape{afterShape, beforeShape})
+	shapes, shapeArgs := shapeInsert(known.unknown(tx, afterShape, beforeShape))
 	insert := `INSERT INTO junction_changes
 		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`

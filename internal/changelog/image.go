@@ -178,6 +178,59 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	return append(b, j...), err
 }
 
+// Shapes remembers row shapes one store holds, so that an append of a change
+// (Shapes.Append) sends no shape the store holds already: a table's changes
+// share a few shapes, each a list of every column. Shapes are
+// content-addressed and never deleted, so a shape a committed transaction
+// inserted, or met, stays held; a shape is remembered only after that
+// commit. One Shapes serves one store (a records service keeps its store's);
+// the zero value is empty and ready.
+type Shapes struct {
+	mu   sync.Mutex
+	held map[int64]struct{}
+}
+
+// maxShapes bounds what a Shapes remembers; past it, it starts again empty.
+const maxShapes = 1024
+
+// unknown returns the shapes among these that m does not know the store
+// holds; it remembers them after tx commits.
+func (m *Shapes) unknown(tx store.Tx, shapes ...*shape) []*shape {
+	if m == nil {
+		return shapes
+	}
+	var out []*shape
+	m.mu.Lock()
+	for _, sh := range shapes {
+		if sh == nil {
+			continue
+		}
+		if _, ok := m.held[sh.key()]; !ok {
+			out = append(out, sh)
+		}
+	}
+	m.mu.Unlock()
+	if len(out) > 0 {
+		keys := make([]int64, len(out))
+		for i, sh := range out {
+			keys[i] = sh.key()
+		}
+		tx.AfterCommit(func() { m.remember(keys) })
+	}
+	return out
+}
+
+func (m *Shapes) remember(keys []int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.held == nil || len(m.held)+len(keys) > maxShapes {
+		m.held = make(map[int64]struct{}, len(keys))
+	}
+	for _, k := range keys {
+		m.held[k] = struct{}{}
+	}
+}
+
 // shapeInsert is the statement that records shapes (once per distinct
 // shape) and its arguments.
 func shapeInsert(shapes []*shape) (string, []any) {

@@ -178,7 +178,7 @@ func (s *Service) SetRollup(ctx context.Context, tx store.Tx, t *Table, id, col 
 	if err := writeChanged(ctx, tx, t, before, after, changed, time.Time{}, nil); err != nil {
 		return nil, err
 	}
-	if _, err := changelog.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Update, Changed: changed,
+	if _, err := s.shapes.Append(ctx, tx, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Update, Changed: changed,
 		Before: JSONRow(before), After: JSONRow(after), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: s.now().UTC().Truncate(1e3)}); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"junction/internal/changelog"
 	"junction/internal/lifecycle"
 	"junction/internal/store"
 )
@@ -82,6 +83,8 @@ type Service struct {
 	grants grantsCache
 	org    orgCache
 	steps  Steps
+	// shapes are the change log's row shapes st holds.
+	shapes changelog.Shapes
 
 	watcher lifecycle.Group
 }

@@ -23,7 +23,7 @@ func (s *Service) SetSteps(st Steps) { s.steps = st }
 // appendChange appends c to the change log and runs the steps registered
 // on it, in tx.
 func (s *Service) appendChange(ctx context.Context, tx store.Tx, t *Table, c changelog.Change) error {
-	seq, err := changelog.Append(ctx, tx, c)
+	seq, err := s.shapes.Append(ctx, tx, c)
 	if err != nil {
 		return err
 	}
