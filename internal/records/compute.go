@@ -175,7 +175,7 @@ func (s *Service) ownerUnit(ctx context.Context, q store.Querier, ref Ref) (stri
 		return "", nil
 	}
 	if err := q.QueryRow(ctx, fmt.Sprintf(`SELECT COALESCE(businessunitid, '') FROM %s WHERE %s = ?`, Quote(t.SQLName()), Quote(t.PrimaryID())), ref.ID).Scan(&bu); err != nil {
-		return "", nil // checkRefs reports a missing owner
+		return "", nil // the write's reference check reports a missing owner
 	}
 	s.org.mu.Lock()
 	s.org.units[key] = bu

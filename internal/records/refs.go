@@ -61,7 +61,7 @@ func checkRefs(ctx context.Context, q store.Querier, checks []refCheck) error {
 
 // writeChecking runs stmt, an INSERT or an UPDATE of at most one row, with
 // checks in its RETURNING clause, and reports whether it wrote a row. A
-// lookup that points at no row is checkRefs' error, naming the first such
+// lookup that points at no row is NotFound about its column, the first such
 // column; the row is then written, and the caller's transaction, which the
 // error rolls back, must not go on.
 func writeChecking(ctx context.Context, tx store.Tx, stmt string, args []any, checks []refCheck) (bool, error) {

@@ -564,7 +564,7 @@ func (s *Service) checkWrite(ctx context.Context, q store.Querier, t *Table, bef
 		trow, err := s.Get(ctx, q, target, ref.ID)
 		if err != nil {
 			if AsError(err).Status == http.StatusNotFound {
-				continue // checkRefs names it
+				continue // the write's reference check names it
 			}
 			return err
 		}
