@@ -185,9 +185,18 @@ func appendValue(b []byte, v any) ([]byte, error) {
 // inserted, or met, stays held; a shape is remembered only after that
 // commit. One Shapes serves one store (a records service keeps its store's);
 // the zero value is empty and ready.
+//
+// A database can still lose what it held while Junction runs: a PostgreSQL
+// server failed over to a standby the last commits had not reached, or
+// restored to an earlier point. Both are met on new connections, so with
+// Connects set (the store's store.ConnectionCounter) Shapes starts again
+// empty whenever the store has opened a connection since it last looked.
 type Shapes struct {
-	mu   sync.Mutex
-	held map[int64]struct{}
+	Connects func() uint64
+
+	mu       sync.Mutex
+	held     map[int64]struct{}
+	connects uint64 // Connects() when held was last checked
 }
 
 // maxShapes bounds what a Shapes remembers; past it, it starts again empty.
@@ -201,6 +210,12 @@ func (m *Shapes) unknown(tx store.Tx, shapes ...*shape) []*shape {
 	}
 	var out []*shape
 	m.mu.Lock()
+	if m.Connects != nil {
+		if c := m.Connects(); c != m.connects {
+			m.held, m.connects = nil, c
+		}
+	}
+	since := m.connects
 	for _, sh := range shapes {
 		if sh == nil {
 			continue
@@ -215,14 +230,20 @@ func (m *Shapes) unknown(tx store.Tx, shapes ...*shape) []*shape {
 		for i, sh := range out {
 			keys[i] = sh.key()
 		}
-		tx.AfterCommit(func() { m.remember(keys) })
+		tx.AfterCommit(func() { m.remember(keys, since) })
 	}
 	return out
 }
 
-func (m *Shapes) remember(keys []int64) {
+// remember notes keys, committed by a transaction that began while the
+// store's connection count was since; one that began before Shapes started
+// again is not trusted.
+func (m *Shapes) remember(keys []int64, since uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if since != m.connects {
+		return
+	}
 	if m.held == nil || len(m.held)+len(keys) > maxShapes {
 		m.held = make(map[int64]struct{}, len(keys))
 	}

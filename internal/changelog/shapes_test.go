@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"junction/internal/changelog"
 	"junction/internal/store"
+	"junction/internal/store/postgres"
 	"junction/internal/store/storetest"
 )
 
@@ -90,4 +92,74 @@ func TestShapesRememberedAfterCommit(t *testing.T) {
 			t.Errorf("another Shapes did not send the shape: %d shapes", n)
 		}
 	})
+}
+
+// TestShapesStartAgainOnANewConnection: a PostgreSQL server met on a new
+// connection may be a standby or a restore that lacks shapes the old one
+// held, so Shapes given the store's connection count sends them again once
+// the store opened a connection since.
+func TestShapesStartAgainOnANewConnection(t *testing.T) {
+	t.Parallel()
+	url := storetest.RequirePostgres(t)
+	ctx := context.Background()
+	// One connection: the one this test ends is the store's only one.
+	s, err := postgres.Open(ctx, url, postgres.Options{Schema: storetest.NewSchema(t), Poll: 200 * time.Millisecond, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx, changelog.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	shapes := changelog.Shapes{Connects: s.Connects}
+	change := changelog.Change{Table: "account", RecordID: "a", Message: changelog.Create,
+		Changed: []string{"name"}, After: map[string]any{"name": "A", "reconnect_test_column": nil}}
+	appendOne := func() error {
+		return s.Tx(ctx, func(tx store.Tx) error {
+			_, err := shapes.Append(ctx, tx, change)
+			return err
+		})
+	}
+	forget := func() {
+		t.Helper()
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM junction_changes_shapes`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := appendOne(); err != nil {
+		t.Fatal(err)
+	}
+	// The database loses the shape; on the same connection Shapes does not
+	// send it again.
+	forget()
+	if err := appendOne(); err != nil {
+		t.Fatal(err)
+	}
+	if n := shapeCount(t, s); n != 0 {
+		t.Fatalf("a remembered shape was sent again on the same connection: %d shapes", n)
+	}
+	// The server ends the connection; the next one is new.
+	before := s.Connects()
+	_ = s.Tx(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT pg_terminate_backend(pg_backend_pid())`)
+		return err
+	})
+	for attempt := 0; ; attempt++ {
+		err := appendOne()
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("append after the connection ended: %v", err)
+		}
+	}
+	if s.Connects() == before {
+		t.Fatal("no new connection was opened")
+	}
+	if n := shapeCount(t, s); n != 1 {
+		t.Errorf("the shape was not sent again on a new connection: %d shapes", n)
+	}
 }

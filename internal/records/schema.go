@@ -104,7 +104,11 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: cfg.Store, log: cfg.Logger, now: cfg.Now, tables: map[string]*Table{}, sets: map[string]*Table{}}
+	s := &Service{st: cfg.Store, log: cfg.Logger, now: cfg.Now, tables: map[string]*Table{}, sets: map[string]*Table{}}
+	if c, ok := cfg.Store.(store.ConnectionCounter); ok {
+		s.shapes.Connects = c.Connects
+	}
+	return s
 }
 
 // Store is the store records live in.

@@ -84,6 +84,15 @@ type Tx interface {
 	AfterCommit(fn func())
 }
 
+// ConnectionCounter is a Store whose database may change under it while it
+// runs: a PostgreSQL server failed over to a standby, or restored to an
+// earlier point, is met on new connections. Connects counts the connections
+// the store has opened, so that what a caller remembers of the database's
+// contents can start again once a new one was opened.
+type ConnectionCounter interface {
+	Connects() uint64
+}
+
 // Store is the storage contract every driver implements.
 type Store interface {
 	Dialect() Dialect

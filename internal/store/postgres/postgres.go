@@ -57,9 +57,10 @@ type Store struct {
 }
 
 var (
-	_ store.Store            = (*Store)(nil)
-	_ store.AutocommitReader = (*Store)(nil)
-	_ store.AutocommitWriter = (*Store)(nil)
+	_ store.Store             = (*Store)(nil)
+	_ store.AutocommitReader  = (*Store)(nil)
+	_ store.AutocommitWriter  = (*Store)(nil)
+	_ store.ConnectionCounter = (*Store)(nil)
 )
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,50}$`)
@@ -238,14 +239,20 @@ func (s *Store) WriteAutocommit(ctx context.Context, fn func(store.Tx) error) er
 // not change result type"; seeing that error starts a new generation, and a
 // connection of an older one drops its prepared statements before its next
 // use. A read that failed on a stale statement is run again.
-type planCache struct{ generation atomic.Uint64 }
+// It also counts the connections opened (Store.Connects).
+type planCache struct{ generation, connects atomic.Uint64 }
 
 const planGenerationKey = "junction.plans"
 
 func (p *planCache) connected(_ context.Context, c *pgx.Conn) error {
 	c.PgConn().CustomData()[planGenerationKey] = p.generation.Load()
+	p.connects.Add(1)
 	return nil
 }
+
+// Connects implements store.ConnectionCounter: the connections the pool has
+// opened so far.
+func (s *Store) Connects() uint64 { return s.plans.connects.Load() }
 
 func (p *planCache) reset(ctx context.Context, c *pgx.Conn) error {
 	g := p.generation.Load()
