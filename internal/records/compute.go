@@ -134,7 +134,10 @@ func (s *Service) nameConvention(ctx context.Context, q store.Querier) (int64, e
 	return conv, nil
 }
 
-func (s *Service) currencyRate(ctx context.Context, q store.Querier, id string) (float64, error) {
+// currencyRate is the exchange rate of currency id. A missing currency is an
+// error, unless checked: the write's own reference check then refuses it,
+// naming the column, and the rate returned (1) is never stored.
+func (s *Service) currencyRate(ctx context.Context, q store.Querier, id string, checked bool) (float64, error) {
 	s.org.mu.Lock()
 	s.org.fresh()
 	r, ok := s.org.rates[id]
@@ -144,8 +147,8 @@ func (s *Service) currencyRate(ctx context.Context, q store.Querier, id string) 
 	}
 	var v any
 	err := q.QueryRow(ctx, `SELECT exchangerate FROM "rec_transactioncurrency" WHERE transactioncurrencyid = ?`, id).Scan(&v)
-	if errors.Is(err, store.ErrNotFound) {
-		return 1, nil // the write's reference check refuses the missing currency
+	if checked && errors.Is(err, store.ErrNotFound) {
+		return 1, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("exchange rate of currency %s: %w", id, err)
@@ -312,13 +315,17 @@ func (s *Service) compute(ctx context.Context, q store.Querier, t *Table, before
 				anyMoney = true
 			}
 		}
-		cur, _ := row["transactioncurrencyid"].(Ref)
+		cur, given := row["transactioncurrencyid"].(Ref)
+		// A currency this write sets is checked by the write's statement
+		// (refChecks), which names it missing; one it keeps or defaults to
+		// must be there now.
+		checked := given && cur.ID != "" && touched("transactioncurrencyid")
 		if cur.ID == "" && anyMoney {
 			cur = Ref{Table: "transactioncurrency", ID: BaseCurrencyID}
 			put("transactioncurrencyid", cur)
 		}
 		if cur.ID != "" {
-			r, err := s.currencyRate(ctx, q, cur.ID)
+			r, err := s.currencyRate(ctx, q, cur.ID, checked)
 			if err != nil {
 				return nil, err
 			}

@@ -112,3 +112,62 @@ func TestWritesCheckReferences(t *testing.T) {
 		}
 	})
 }
+
+// TestMoneyNeedsItsCurrency: a write that keeps a row's currency, or falls
+// back to the base currency, checks no reference to it, so the exchange
+// rate it reads must be there; a currency gone from under a row refuses an
+// update of its money rather than storing a rate of 1.
+func TestMoneyNeedsItsCurrency(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		rec := initStore(t, s)
+		at, _ := rec.Table("account")
+		cur, _ := rec.Table("transactioncurrency")
+		var account, euro records.Row
+		err := s.Tx(ctx, func(tx store.Tx) (err error) {
+			euro, err = rec.Create(ctx, tx, cur, records.Row{"currencyname": "Euro", "isocurrencycode": "EUR", "currencysymbol": "€",
+				"exchangerate": 2.0, "currencyprecision": int64(2)}, records.Caller{})
+			if err != nil {
+				return err
+			}
+			account, err = rec.Create(ctx, tx, at, records.Row{"name": "Priced", "revenue": 10.0,
+				"transactioncurrencyid": records.Ref{Table: "transactioncurrency", ID: euro["transactioncurrencyid"].(string)}}, records.Caller{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The currency row goes without the records service seeing it (raw
+		// SQL, as a sink writing to the table could), and a write to another
+		// currency clears the cached rates.
+		err = s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, `DELETE FROM rec_transactioncurrency WHERE transactioncurrencyid = ?`, euro["transactioncurrencyid"]); err != nil {
+				return err
+			}
+			_, err := rec.Create(ctx, tx, cur, records.Row{"currencyname": "Pound", "isocurrencycode": "GBP", "currencysymbol": "£",
+				"exchangerate": 0.9, "currencyprecision": int64(2)}, records.Caller{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Tx(ctx, func(tx store.Tx) error {
+			_, err := rec.Update(ctx, tx, at, account["accountid"].(string), records.Row{"revenue": 20.0}, "", records.Caller{})
+			return err
+		})
+		if err == nil {
+			t.Fatal("an update of money in a currency that is gone succeeded")
+		}
+		var got records.Row
+		if err := s.Read(ctx, func(q store.Querier) (err error) {
+			got, err = rec.Get(ctx, q, at, account["accountid"].(string))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got["revenue"] != 10.0 || got["exchangerate"] != 2.0 {
+			t.Errorf("after the refused update: revenue %v, exchange rate %v; want 10 and 2", got["revenue"], got["exchangerate"])
+		}
+	})
+}
