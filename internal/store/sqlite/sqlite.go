@@ -275,7 +275,18 @@ func (s *Store) commit(batch []*request) {
 		results[i] = run(r.fn, tx)
 		if results[i] != nil {
 			if _, err := conn.ExecContext(ctx, "ROLLBACK TO tx"); err != nil {
-				results[i] = errors.Join(results[i], mapErr(err))
+				// What the failed transaction wrote is still in the group:
+				// no transaction of it may commit.
+				_, _ = conn.ExecContext(ctx, "ROLLBACK")
+				err = fmt.Errorf("roll back a transaction of the same commit: %w", mapErr(err))
+				results[i] = errors.Join(results[i], err)
+				for j, r := range batch {
+					if j != i && (j > i || results[j] == nil) {
+						results[j] = err
+					}
+					r.done <- results[j]
+				}
+				return
 			}
 		} else {
 			ok++
