@@ -183,6 +183,11 @@ func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([
 			if len(rows) == 0 {
 				break
 			}
+			// The batch's locks (or deletes) are written together, in
+			// one statement, before the next Claimable.
+			var locks []storage.MessageLock
+			var deletes []int64
+			until := store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
 			for _, r := range rows {
 				if !a.dlq && r.ExpiresAt <= nowUS {
 					if err := b.expire(ctx, tx, a.Entity, r, now); err != nil {
@@ -198,22 +203,23 @@ func (b *Broker) claim(ctx context.Context, path string, opts ReceiveOptions) ([
 				}
 				r.Deliveries++
 				if opts.Mode == ReceiveAndDelete {
-					if err := tx.DeleteMessage(ctx, r.ID); err != nil {
-						return err
-					}
+					deletes = append(deletes, r.ID)
 					r.LockToken, r.LockedUntil = "", 0
 				} else {
-					r.LockToken = newLockToken()
-					r.LockedUntil = store.Micros(now.Add(time.Duration(a.Properties.LockDuration)))
-					if err := tx.LockMessage(ctx, r.ID, r.LockToken, r.LockedUntil, r.Deliveries); err != nil {
-						return err
-					}
+					r.LockToken, r.LockedUntil = newLockToken(), until
+					locks = append(locks, storage.MessageLock{ID: r.ID, Token: r.LockToken, Deliveries: r.Deliveries})
 				}
 				m, err := r.received(a.path(), nowUS)
 				if err != nil {
 					return err
 				}
 				out = append(out, m)
+			}
+			if err := tx.DeleteMessages(ctx, deletes); err != nil {
+				return err
+			}
+			if err := tx.LockMessages(ctx, locks, until); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"junction/internal/broker/storage"
+	"junction/internal/store"
 )
 
 // maxSettleGroup caps how many settlements one group commit carries.
@@ -145,6 +146,12 @@ func (b *Broker) settleTx(ctx context.Context, calls []*settleCall) error {
 				}
 				addrs[c.path] = a
 			}
+			if plainCompletes(b, c) {
+				if err := completeLocked(ctx, tx, a, c, now); err != nil {
+					return err
+				}
+				continue
+			}
 			for i, it := range c.items {
 				if err := b.checkSettlement(it.Settlement); err != nil {
 					c.results[i].Err = err
@@ -159,4 +166,46 @@ func (b *Broker) settleTx(ctx context.Context, calls []*settleCall) error {
 		}
 		return nil
 	})
+}
+
+// plainCompletes reports whether every settlement of c completes a message
+// by its lock token alone (as a Service Bus trigger's batch does), so that
+// completeLocked can apply them in one statement with the results settleIn
+// would give them one by one.
+func plainCompletes(b *Broker, c *settleCall) bool {
+	if len(c.items) < 2 {
+		return false
+	}
+	for i, it := range c.items {
+		s := it.Settlement
+		if c.ops[i] != opComplete || s.SequenceNumber != 0 || s.MessageID != "" || s.Ref != "" || b.checkSettlement(s) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// completeLocked completes c's messages in one statement: an item whose
+// message was not deleted, or whose token an earlier item of c named, lost
+// its lock.
+func completeLocked(ctx context.Context, tx storage.Tx, a address, c *settleCall, now time.Time) error {
+	tokens := make([]string, len(c.items))
+	for i, it := range c.items {
+		tokens[i] = it.LockToken
+	}
+	done, err := tx.CompleteLocked(ctx, a.ID, a.dlq, tokens, store.Micros(now))
+	if err != nil {
+		return err
+	}
+	deleted := make(map[string]bool, len(done))
+	for _, tok := range done {
+		deleted[tok] = true
+	}
+	for i, tok := range tokens {
+		if !deleted[tok] {
+			c.results[i].Err = errorf(KindLockLost, "%s", errLockLost)
+		}
+		delete(deleted, tok)
+	}
+	return nil
 }

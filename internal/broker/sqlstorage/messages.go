@@ -112,6 +112,30 @@ func (t *tx) Complete(ctx context.Context, c storage.Completion) (bool, error) {
 	return found, rows.Err()
 }
 
+func (t *tx) CompleteLocked(ctx context.Context, entityID int64, dlq bool, tokens []string, now int64) ([]string, error) {
+	var done []string
+	for lo := 0; lo < len(tokens); lo += manyChunk {
+		part := tokens[lo:min(lo+manyChunk, len(tokens))]
+		args := make([]any, 0, len(part)+4)
+		for _, tok := range part {
+			args = append(args, tok)
+		}
+		// Complete's conditions, for many tokens.
+		got, err := store.Collect(ctx, t.t, func(r *sql.Rows) (string, error) {
+			var tok string
+			return tok, r.Scan(&tok)
+		}, `DELETE FROM broker_messages WHERE lock_token IN (?`+strings.Repeat(", ?", len(part)-1)+`) AND `+locked+` AND locked_until > ?
+			AND +entity_id = ? AND +dlq = ? AND (session_id = '' OR EXISTS (SELECT 1 FROM broker_sessions s
+			WHERE s.entity_id = broker_messages.entity_id AND s.session_id = broker_messages.session_id AND s.locked_until > ?))
+			RETURNING lock_token`, append(args, now, entityID, b2i(dlq), now)...)
+		if err != nil {
+			return nil, err
+		}
+		done = append(done, got...)
+	}
+	return done, nil
+}
+
 func (t *tx) DeleteMessage(ctx context.Context, id int64) error {
 	_, err := t.t.Exec(ctx, "DELETE FROM broker_messages WHERE id = ?", id)
 	return err
@@ -120,6 +144,48 @@ func (t *tx) DeleteMessage(ctx context.Context, id int64) error {
 func (t *tx) LockMessage(ctx context.Context, id int64, token string, until int64, deliveries int) error {
 	_, err := t.t.Exec(ctx, "UPDATE broker_messages SET lock_token = ?, locked_until = ?, delivery_count = ? WHERE id = ?", token, until, deliveries, id)
 	return err
+}
+
+// manyChunk bounds the messages one LockMessages or DeleteMessages
+// statement names.
+const manyChunk = 100
+
+func (t *tx) LockMessages(ctx context.Context, locks []storage.MessageLock, until int64) error {
+	for lo := 0; lo < len(locks); lo += manyChunk {
+		part := locks[lo:min(lo+manyChunk, len(locks))]
+		// A CTE of the new locks, which both SQLite and PostgreSQL join in
+		// UPDATE ... FROM; the casts type PostgreSQL's parameters.
+		var sb strings.Builder
+		sb.WriteString("WITH l(id, token, deliveries) AS (VALUES ")
+		args := make([]any, 0, 1+3*len(part))
+		for i, l := range part {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER))")
+			args = append(args, l.ID, l.Token, l.Deliveries)
+		}
+		sb.WriteString(") UPDATE broker_messages SET lock_token = l.token, locked_until = ?, delivery_count = l.deliveries FROM l WHERE broker_messages.id = l.id")
+		if _, err := t.t.Exec(ctx, sb.String(), append(args, until)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) DeleteMessages(ctx context.Context, ids []int64) error {
+	for lo := 0; lo < len(ids); lo += manyChunk {
+		part := ids[lo:min(lo+manyChunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		q := "DELETE FROM broker_messages WHERE id IN (?" + strings.Repeat(", ?", len(part)-1) + ")"
+		if _, err := t.t.Exec(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tx) ReleaseLock(ctx context.Context, entityID int64, dlq bool, token string) (bool, error) {

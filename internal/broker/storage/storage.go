@@ -147,10 +147,20 @@ type Tx interface {
 	// Complete deletes the message c names if its lock is still held (and
 	// its session's, in a session), and reports whether it did.
 	Complete(ctx context.Context, c Completion) (bool, error)
+	// CompleteLocked deletes the messages of an entity (or its dead-letter
+	// queue) holding the lock tokens whose locks are still held at now (and
+	// their sessions' locks, in a session), in one statement per 100
+	// tokens, and returns the tokens of the messages it deleted.
+	CompleteLocked(ctx context.Context, entityID int64, dlq bool, tokens []string, now int64) ([]string, error)
 	// DeleteMessage deletes a message.
 	DeleteMessage(ctx context.Context, id int64) error
 	// LockMessage locks a message until until with token, counting deliveries.
 	LockMessage(ctx context.Context, id int64, token string, until int64, deliveries int) error
+	// LockMessages locks messages until until, each with its token and
+	// delivery count, in one statement per 100 messages.
+	LockMessages(ctx context.Context, locks []MessageLock, until int64) error
+	// DeleteMessages deletes messages, in one statement per 100 messages.
+	DeleteMessages(ctx context.Context, ids []int64) error
 	// ReleaseLock unlocks the message of an entity (or its dead-letter queue)
 	// holding lock token without counting the delivery (the message never
 	// reached its receiver), and reports whether there was one.
@@ -285,4 +295,11 @@ type Rule struct {
 type AuthRule struct {
 	Scope, Name, Rights      string
 	PrimaryKey, SecondaryKey string
+}
+
+// MessageLock is one message's new lock (LockMessages).
+type MessageLock struct {
+	ID         int64
+	Token      string
+	Deliveries int
 }
