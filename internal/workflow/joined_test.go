@@ -264,3 +264,62 @@ func heldServer(t *testing.T) (url string, release func()) {
 	t.Cleanup(release)
 	return srv.URL, release
 }
+
+// TestSplitOnBatchInsertedInOneStatement: the runs splitOn makes of a batch
+// are inserted with one statement (one round trip to PostgreSQL), not one
+// each, and each run is recorded with its own trigger item.
+func TestSplitOnBatchInsertedInOneStatement(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		c := storetest.NewCounting(s)
+		b := setup(t, c)
+		l := b.deploy(t, "split", `{"definition":{"triggers":{"manual":{"type":"Request","kind":"Http","splitOn":"@triggerBody()"}},
+			"actions":{"Echo":{"type":"Compose","inputs":"@triggerBody()?['n']"}}}}`)
+		items := make([]any, 20)
+		for i := range items {
+			items[i] = map[string]any{"n": i}
+		}
+		c.Reset()
+		hs, err := b.e.Fire(context.Background(), l, "manual", map[string]any{"body": items})
+		if n := c.Statements("INSERT INTO wf_runs"); err != nil || len(hs) != 20 || n != 1 {
+			t.Fatalf("%d runs inserted with %d statements, want 20 with 1: %v", len(hs), n, err)
+		}
+		for i, h := range hs {
+			r, err := h.Wait(context.Background())
+			if err != nil || r.Status != StatusSucceeded {
+				t.Fatalf("run %v %v", r, err)
+			}
+			got, err := loadRun(context.Background(), s, h.ID, true)
+			if err != nil || got.Status != StatusSucceeded || len(got.Actions) != 1 || fmt.Sprint(got.Actions[0].Outputs) != fmt.Sprint(i) {
+				t.Fatalf("run %d: %+v %v", i, got, err)
+			}
+		}
+	})
+}
+
+// TestRunEndWritesItsRecordsInOneStatement: on PostgreSQL the run's end and
+// the records held for it are one statement (the UPDATE with the records'
+// INSERT in its WITH), one round trip instead of two; on SQLite, two
+// statements. Either way the records are there with the end.
+func TestRunEndWritesItsRecordsInOneStatement(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		c := storetest.NewCounting(s)
+		b := setup(t, c)
+		l := b.deploy(t, "end", def(`{"A":{"type":"Compose","inputs":"@triggerBody()"},
+			"B":{"type":"Compose","inputs":"@outputs('A')","runAfter":{"A":["Succeeded"]}}}`))
+		c.Reset()
+		r := b.run(t, l, map[string]any{"id": 1})
+		stored := waitEnded(t, s, r.ID)
+		if stored.Status != StatusSucceeded || rec(stored, "A") == nil || jsonOf(rec(stored, "B").Outputs) != `{"id":1}` {
+			t.Fatalf("stored run %s", jsonOf(stored))
+		}
+		joined := c.Statements("WITH actions AS (INSERT INTO wf_actions")
+		alone := c.Statements("INSERT INTO wf_actions") - joined
+		want := map[store.Dialect][2]int{store.Postgres: {1, 0}, store.SQLite: {0, 1}}[s.Dialect()]
+		if joined != want[0] || alone != want[1] || c.Statements("UPDATE wf_runs") != 1 {
+			t.Fatalf("records written with the end %d times, alone %d times, want %v; %d updates of the run",
+				joined, alone, want, c.Statements("UPDATE wf_runs"))
+		}
+	})
+}

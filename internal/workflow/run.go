@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,6 +216,9 @@ func (e *Engine) startRuns(ctx context.Context, l *Loaded, opts []StartOptions) 
 		j = storeJournal{e.opt.Store}
 		// Carried-over records are written with the run, in one transaction.
 		err := e.opt.Store.Tx(ctx, func(tx store.Tx) error {
+			if !slices.ContainsFunc(runs, func(r *Run) bool { return runLimit(l, triggerName(r)) > 0 }) {
+				return e.insertRunsUnlimited(ctx, tx, runs, opts)
+			}
 			for i, r := range runs {
 				r.Status = StatusRunning
 				if err := e.insertRun(ctx, tx, l, r, opts[i].Records); err != nil {
@@ -314,6 +318,25 @@ func (e *Engine) insertRun(ctx context.Context, tx store.Tx, l *Loaded, r *Run, 
 		return err
 	}
 	return insertActions(ctx, tx, r.ID, records)
+}
+
+// insertRunsUnlimited records runs of a trigger with no run limit, all
+// running on this node, in one multi-row statement, and their carried-over
+// records.
+func (e *Engine) insertRunsUnlimited(ctx context.Context, tx store.Tx, runs []*Run, opts []StartOptions) error {
+	owners := make([]string, len(runs))
+	for i, r := range runs {
+		r.Status, owners[i] = StatusRunning, e.opt.NodeID
+	}
+	if err := insertRuns(ctx, tx, runs, owners, e.opt.LeaseTTL); err != nil {
+		return err
+	}
+	for i, r := range runs {
+		if err := insertActions(ctx, tx, r.ID, opts[i].Records); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrTooManyWaitingRuns refuses a run when the trigger's run limit is reached

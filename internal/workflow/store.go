@@ -253,15 +253,36 @@ func (j storeJournal) createRun(ctx context.Context, r *Run, owner string, ttl t
 }
 
 func insertRun(ctx context.Context, tx store.Tx, r *Run, owner string, ttl time.Duration) error {
-	_, err := tx.Exec(ctx, `INSERT INTO wf_runs (id, workflow, def_hash, status, trigger_name, trigger_record, client_tracking_id,
-		origin_run_id, start_time, end_time, error, outputs, variables, response, owner, lease_until, trace)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, '', ?, `+tx.Dialect().NowExpr()+` + ?, ?)`,
-		r.ID, r.Workflow, r.defHash, r.Status, triggerName(r), encode(r.Trigger), r.ClientTrackingID, r.OriginRunID,
-		store.Micros(r.StartTime), encode(r.variables), owner, ttl.Microseconds(), r.Trace)
-	// No notification: the creating node runs the run itself, and other nodes
-	// only need to hear of runs whose owner died, which they find by polling.
-	// (A NOTIFY per run would serialise commits on PostgreSQL.)
-	return err
+	return insertRuns(ctx, tx, []*Run{r}, []string{owner}, ttl)
+}
+
+// insertRuns records runs, runs[i] owned by owners[i], in multi-row
+// statements: a received batch's runs take one round trip, not one each.
+func insertRuns(ctx context.Context, tx store.Tx, runs []*Run, owners []string, ttl time.Duration) error {
+	const chunk = 64
+	for lo := 0; lo < len(runs); lo += chunk {
+		part := runs[lo:min(lo+chunk, len(runs))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO wf_runs (id, workflow, def_hash, status, trigger_name, trigger_record, client_tracking_id,
+		origin_run_id, start_time, end_time, error, outputs, variables, response, owner, lease_until, trace) VALUES `)
+		args := make([]any, 0, 13*len(part))
+		for i, r := range part {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, '', ?, ` + tx.Dialect().NowExpr() + ` + ?, ?)`)
+			args = append(args, r.ID, r.Workflow, r.defHash, r.Status, triggerName(r), encode(r.Trigger), r.ClientTrackingID, r.OriginRunID,
+				store.Micros(r.StartTime), encode(r.variables), owners[lo+i], ttl.Microseconds(), r.Trace)
+		}
+		// No notification: the creating node runs the run itself, and other
+		// nodes only need to hear of runs whose owner died, which they find
+		// by polling. (A NOTIFY per run would serialise commits on
+		// PostgreSQL.)
+		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func triggerName(r *Run) string {
@@ -269,27 +290,34 @@ func triggerName(r *Run) string {
 	return n
 }
 
+// actionChunk bounds the records one INSERT INTO wf_actions writes.
+const actionChunk = 64
+
 // insertActions writes action records in multi-row statements.
 func insertActions(ctx context.Context, tx store.Tx, runID string, recs []*ActionRecord) error {
-	const chunk = 64
-	for lo := 0; lo < len(recs); lo += chunk {
-		part := recs[lo:min(lo+chunk, len(recs))]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked) VALUES `)
-		args := make([]any, 0, 12*len(part))
-		for i, rec := range part {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, runID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
-				encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties))
-		}
-		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+	for lo := 0; lo < len(recs); lo += actionChunk {
+		q, args := actionsInsert(runID, recs[lo:min(lo+actionChunk, len(recs))])
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// actionsInsert is the statement writing recs, and its arguments.
+func actionsInsert(runID string, recs []*ActionRecord) (string, []any) {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO wf_actions (run_id, path, name, status, code, start_time, end_time, inputs, outputs, error, retries, tracked) VALUES `)
+	args := make([]any, 0, 12*len(recs))
+	for i, rec := range recs {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, runID, rec.Path, rec.Name, rec.Status, rec.Code, store.Micros(rec.StartTime), store.Micros(rec.EndTime),
+			encode(rec.Inputs), encode(rec.Outputs), encode(rec.Error), encode(rec.RetryHistory), encode(rec.TrackedProperties))
+	}
+	return sb.String(), args
 }
 
 func (j storeJournal) saveActions(ctx context.Context, runID, owner string, recs []*ActionRecord, vars map[string]any, effects []*joined) error {
@@ -324,22 +352,37 @@ func (j storeJournal) saveActions(ctx context.Context, runID, owner string, recs
 	})
 }
 
+// finishRun records the run's end with its last records and effects. On
+// PostgreSQL the records (up to actionChunk) are inserted by the statement
+// that ends the run, a data-modifying WITH of its UPDATE: one round trip
+// instead of two. The effects run first, as their results are in the
+// records; when the run is not this node's any more, the UPDATE changes
+// nothing and the transaction, effects and records with it, rolls back.
 func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string, recs []*ActionRecord, effects []*joined) error {
 	return j.s.Tx(ctx, func(tx store.Tx) error {
+		recs, err := applyJoined(ctx, tx, recs, effects)
+		if err != nil {
+			return err
+		}
 		end := int64(0)
 		if r.EndTime != nil {
 			end = store.Micros(*r.EndTime)
 		}
-		res, err := tx.Exec(ctx, `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, outputs = ?, variables = ?, response = ?, owner = ''
-			WHERE id = ? AND owner = ? AND status = ?`,
-			r.Status, end, encode(r.Error), encode(r.Outputs), encode(r.variables), encode(r.response), r.ID, owner, StatusRunning)
+		q := `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, outputs = ?, variables = ?, response = ?, owner = ''
+			WHERE id = ? AND owner = ? AND status = ?`
+		args := []any{r.Status, end, encode(r.Error), encode(r.Outputs), encode(r.variables), encode(r.response), r.ID, owner, StatusRunning}
+		if tx.Dialect() == store.Postgres && len(recs) > 0 && len(recs) <= actionChunk {
+			ins, insArgs := actionsInsert(r.ID, recs)
+			q, args, recs = `WITH actions AS (`+ins+`) `+q, append(insArgs, args...), nil
+		}
+		res, err := tx.Exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLeaseLost
 		}
-		return insertJoined(ctx, tx, r.ID, recs, effects)
+		return insertActions(ctx, tx, r.ID, recs)
 	})
 }
 
