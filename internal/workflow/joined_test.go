@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -320,6 +321,41 @@ func TestRunEndWritesItsRecordsInOneStatement(t *testing.T) {
 		if joined != want[0] || alone != want[1] || c.Statements("UPDATE wf_runs") != 1 {
 			t.Fatalf("records written with the end %d times, alone %d times, want %v; %d updates of the run",
 				joined, alone, want, c.Statements("UPDATE wf_runs"))
+		}
+	})
+}
+
+// TestRunEndOnARunTakenOver: a node ending a run another node took over and
+// wrote an action record of already is told its lease was lost, on
+// PostgreSQL too, where the end's records are inserted by the statement
+// that ends the run and meet the other node's record before the UPDATE
+// finds the run not this node's.
+func TestRunEndOnARunTakenOver(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO wf_runs (id, workflow, def_hash, status, trigger_name, trigger_record, client_tracking_id,
+				origin_run_id, start_time, end_time, error, outputs, variables, response, owner, lease_until)
+				VALUES ('run-1', 'flow', 'h', ?, 'manual', '{}', 'c', '', 1, 0, '', '', '', '', 'node-b', ?)`, StatusRunning, store.Micros(now.Add(time.Minute))); err != nil {
+				return err
+			}
+			ins, args := actionsInsert("run-1", []*ActionRecord{{Path: "A", Name: "A", Status: StatusSucceeded, StartTime: now, EndTime: now}})
+			_, err := tx.Exec(ctx, ins, args...)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := now
+		r := &Run{ID: "run-1", Status: StatusSucceeded, EndTime: &end}
+		recs := []*ActionRecord{{Path: "A", Name: "A", Status: StatusSucceeded, StartTime: now, EndTime: now}}
+		if err := (storeJournal{s}).finishRun(ctx, r, "node-a", recs, nil); !errors.Is(err, errLeaseLost) {
+			t.Fatalf("ending a run node-b holds: %v, want errLeaseLost", err)
 		}
 	})
 }

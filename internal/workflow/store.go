@@ -371,11 +371,18 @@ func (j storeJournal) finishRun(ctx context.Context, r *Run, owner string, recs 
 		q := `UPDATE wf_runs SET status = ?, end_time = ?, error = ?, outputs = ?, variables = ?, response = ?, owner = ''
 			WHERE id = ? AND owner = ? AND status = ?`
 		args := []any{r.Status, end, encode(r.Error), encode(r.Outputs), encode(r.variables), encode(r.response), r.ID, owner, StatusRunning}
-		if tx.Dialect() == store.Postgres && len(recs) > 0 && len(recs) <= actionChunk {
+		withActions := tx.Dialect() == store.Postgres && len(recs) > 0 && len(recs) <= actionChunk
+		if withActions {
 			ins, insArgs := actionsInsert(r.ID, recs)
 			q, args, recs = `WITH actions AS (`+ins+`) `+q, append(insArgs, args...), nil
 		}
 		res, err := tx.Exec(ctx, q, args...)
+		if withActions && store.IsConflict(err) {
+			// The WITH inserts whether or not the UPDATE finds the run
+			// this node's: a record of the same action already there is
+			// the node that took the run over having written it.
+			return errLeaseLost
+		}
 		if err != nil {
 			return err
 		}
