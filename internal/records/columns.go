@@ -226,6 +226,15 @@ func (c *Columns) Keep(key string, v any) {
 // Scan reads a row selected with List: the row holds the set's columns
 // only.
 func (c *Columns) Scan(rows interface{ Scan(...any) error }) (Row, error) {
+	vals, err := c.values(rows)
+	if err != nil {
+		return nil, err
+	}
+	return c.RowOf(vals), nil
+}
+
+// values reads a row selected with List: its values, one per column.
+func (c *Columns) values(rows interface{ Scan(...any) error }) ([]any, error) {
 	buf := make([]any, 2*c.width+len(c.cols)) // the values scanned, the pointers Scan takes, the row's values
 	raw, ptrs, vals := buf[:c.width], buf[c.width:2*c.width], buf[2*c.width:]
 	for i := range raw {
@@ -234,11 +243,17 @@ func (c *Columns) Scan(rows interface{ Scan(...any) error }) (Row, error) {
 	if err := c.scan(rows, raw, ptrs, vals); err != nil {
 		return nil, err
 	}
+	return vals, nil
+}
+
+// RowOf is the row of a set's values, one per column (as ScanValues and
+// GetValues read them).
+func (c *Columns) RowOf(vals []any) Row {
 	row := make(Row, len(c.cols))
 	for i, col := range c.cols {
 		row[col.Name] = vals[i]
 	}
-	return row, nil
+	return row
 }
 
 // A ValueScanner reads rows selected with a column set's List into slices
@@ -320,6 +335,18 @@ func (s *Service) Get(ctx context.Context, q store.Querier, t *Table, id string)
 // it. On PostgreSQL it stays cancellable: it may wait for a pooled
 // connection or behind a schema change's lock.
 func (s *Service) GetColumns(ctx context.Context, q store.Querier, t *Table, id string, cols *Columns) (Row, error) {
+	cols = cols.of(t)
+	vals, err := s.GetValues(ctx, q, t, id, cols)
+	if err != nil {
+		return nil, err
+	}
+	return cols.RowOf(vals), nil
+}
+
+// GetValues is GetColumns' row as its values, one per column of cols (nil:
+// all) in the order of cols.Cols(), converted as Scan converts them: a
+// point read written straight from its values, without a map.
+func (s *Service) GetValues(ctx context.Context, q store.Querier, t *Table, id string, cols *Columns) ([]any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -328,9 +355,9 @@ func (s *Service) GetColumns(ctx context.Context, q store.Querier, t *Table, id 
 	if q.Dialect() == store.SQLite {
 		qctx = context.WithoutCancel(ctx)
 	}
-	row, err := cols.Scan(q.QueryRow(qctx, cols.get, strings.ToLower(id)))
+	vals, err := cols.values(q.QueryRow(qctx, cols.get, strings.ToLower(id)))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, NotFound(t.Name, id)
 	}
-	return row, err
+	return vals, err
 }

@@ -298,9 +298,7 @@ func (p prefer) annotate(term string) bool {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
-	w.Header().Set("OData-Version", "4.0")
-	w.WriteHeader(status)
+	writeJSONHeader(w, status)
 	if buf, ok := encodeJSON(v); ok {
 		w.Write(*buf)
 		releaseJSON(buf)
@@ -309,6 +307,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
+}
+
+// writeJSONHeader writes the header of a JSON answer with status.
+func writeJSONHeader(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
+	w.Header().Set("OData-Version", "4.0")
+	w.WriteHeader(status)
 }
 
 func writeError(w http.ResponseWriter, e *records.Error) {

@@ -49,8 +49,9 @@ type rowField struct {
 // order they are written. names is whether a lookup's formatted value (the
 // name of the row it points at) is among them.
 type rowFields struct {
-	fields []rowField
-	names  bool
+	fields  []rowField
+	names   bool
+	version int // the index of versionnumber in a row's values; -1: not read
 }
 
 // rowAnnotations are the annotations the Prefer header asks for that shape
@@ -111,7 +112,7 @@ func buildFields(t *records.Table, cols *records.Columns, sel []*records.Column,
 	byKey["@odata.etag"] = rowField{kind: fieldETag, at: index("versionnumber")}
 	pid := t.PrimaryID()
 	byKey[pid] = rowField{kind: fieldID, at: index(pid)}
-	out := &rowFields{}
+	out := &rowFields{version: index("versionnumber")}
 	for _, c := range sel {
 		p := propName(c)
 		f := rowField{kind: fieldValue, at: index(c.Name), col: c}
@@ -202,6 +203,29 @@ func (r *rowValues) MarshalJSON() ([]byte, error) {
 		return nil, fmt.Errorf("a value of the rows has no JSON encoding")
 	}
 	return b, nil
+}
+
+// etag is the ETag of a row of values (records.Row.ETag).
+func (f *rowFields) etag(vals []any) string {
+	var version int64
+	if f.version >= 0 {
+		version, _ = vals[f.version].(int64)
+	}
+	return `W/"` + strconv.FormatInt(version, 10) + `"`
+}
+
+// appendEntity appends a point read's answer: the row's object with its
+// @odata.context first, as encoding/json sorts it among the row's keys
+// (before "@odata.etag" and every property's). False as for appendRow.
+func (f *rowFields) appendEntity(b []byte, context string, vals []any) ([]byte, bool) {
+	b = append(b, `{"@odata.context":`...)
+	b = appendJSONString(b, context)
+	start := len(b)
+	b, ok := f.appendRow(b, vals, nil)
+	if ok {
+		b[start] = ',' // the row's brace
+	}
+	return b, ok
 }
 
 // appendRow appends one row's object: vals are the row's values, names
