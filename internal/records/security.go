@@ -377,14 +377,21 @@ func (g *Grants) Reaches(d int64, owner string) bool {
 	return d > DepthBasic || owner == g.UserID
 }
 
+// ReachesAll reports whether a privilege of depth d on t reaches every row
+// of t, whoever owns it: the rows of t have no owner, or d is deeper than
+// the user's own (NeedRow then needs no row).
+func (g *Grants) ReachesAll(d int64, t *Table) bool {
+	return !t.Owned() || d > DepthBasic
+}
+
 // NeedRow checks right on one existing row of t.
 func (g *Grants) NeedRow(r Right, t *Table, row Row) error {
 	d, err := g.Need(r, t)
 	if err != nil {
 		return err
 	}
-	if !t.Owned() {
-		return nil // rows without an owner: the privilege reaches them all
+	if g.ReachesAll(d, t) {
+		return nil
 	}
 	owner := OwnerID(row)
 	if g.Reaches(d, owner) {

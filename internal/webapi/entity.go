@@ -407,8 +407,10 @@ func (h *Handler) retrieveValues(w http.ResponseWriter, rq *req, t *records.Tabl
 	}
 	var vals []any
 	err := h.readOne(rq, func(qr store.Querier) error {
+		depth := int64(records.DepthGlobal)
 		if rq.grants != nil {
-			if _, err := rq.grants.Need(records.RightRead, t); err != nil {
+			var err error
+			if depth, err = rq.grants.Need(records.RightRead, t); err != nil {
 				return err
 			}
 		}
@@ -416,7 +418,9 @@ func (h *Handler) retrieveValues(w http.ResponseWriter, rq *req, t *records.Tabl
 		if vals, err = h.rec.GetValues(rq.r.Context(), qr, t, id, cols); err != nil {
 			return err
 		}
-		if rq.grants != nil {
+		if rq.grants != nil && !rq.grants.ReachesAll(depth, t) {
+			// a map of the row only for a privilege that depends on
+			// who owns it
 			return rq.grants.NeedRow(records.RightRead, t, cols.RowOf(vals))
 		}
 		return nil
