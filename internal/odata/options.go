@@ -305,6 +305,36 @@ type Key struct {
 // ParseKey parses the inside of a key segment: a GUID, or name=value pairs
 // ("accountnumber='A1'", "k1=2,k2='x'").
 func ParseKey(s string) (Key, error) {
+	if isGUID(s) { // the common key, without the lexer's regular expressions
+		return Key{ID: strings.ToLower(s)}, nil
+	}
+	return parseKeyTokens(s)
+}
+
+// isGUID reports whether s is a GUID in its hyphenated form and nothing
+// else: the lexer's GUID token, alone.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parseKeyTokens is ParseKey through the lexer.
+func parseKeyTokens(s string) (Key, error) {
 	toks, err := lex(s)
 	if err != nil {
 		return Key{}, err

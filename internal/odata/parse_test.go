@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -141,8 +142,15 @@ func FuzzParseKey(f *testing.F) {
 	for _, s := range []string{"00000000-0000-0000-0000-000000000000", "accountnumber='A1'", "k1=2,k2='x'", "a=1.5,b=true"} {
 		f.Add(s)
 	}
+	f.Add("3F2504E0-4f89-41D3-9A0C-0305E82C3301")
+	f.Add("3f2504e0-4f89-41d3-9a0c-0305e82c330")
+	f.Add("3f2504e0-4f89-41d3-9a0c-0305e82c3301 ")
 	f.Fuzz(func(t *testing.T, s string) {
 		k, err := ParseKey(s)
+		// A GUID alone skips the lexer: the key is the lexer's.
+		if want, werr := parseKeyTokens(s); (err == nil) != (werr == nil) || !reflect.DeepEqual(k, want) {
+			t.Fatalf("%q: %#v, %v; through the lexer %#v, %v", s, k, err, want, werr)
+		}
 		if err != nil {
 			return
 		}
