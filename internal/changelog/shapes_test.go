@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"junction/internal/changelog"
 	"junction/internal/store"
-	"junction/internal/store/postgres"
 	"junction/internal/store/storetest"
 )
 
@@ -100,14 +98,9 @@ func TestShapesRememberedAfterCommit(t *testing.T) {
 // the store opened a connection since.
 func TestShapesStartAgainOnANewConnection(t *testing.T) {
 	t.Parallel()
-	url := storetest.RequirePostgres(t)
 	ctx := context.Background()
 	// One connection: the one this test ends is the store's only one.
-	s, err := postgres.Open(ctx, url, postgres.Options{Schema: storetest.NewSchema(t), Poll: 200 * time.Millisecond, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := storetest.OpenPostgresConns(t, 1)
 	if err := s.Migrate(ctx, changelog.Migrations()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,8 @@ package postgres_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"junction/internal/store"
-	"junction/internal/store/postgres"
 	"junction/internal/store/storetest"
 )
 
@@ -15,14 +13,9 @@ import (
 // the server before it runs, so it is run again, once.
 func TestWriteOneAfterAColumnChangedType(t *testing.T) {
 	t.Parallel()
-	url := storetest.RequirePostgres(t)
 	ctx := context.Background()
 	// One connection: the statement prepared on it is the one that goes stale.
-	s, err := postgres.Open(ctx, url, postgres.Options{Schema: storetest.NewSchema(t), Poll: 200 * time.Millisecond, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := storetest.OpenPostgresConns(t, 1)
 	exec := func(q string) {
 		t.Helper()
 		if err := s.Tx(ctx, func(tx store.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {

@@ -119,6 +119,19 @@ func OpenWith(t testing.TB, d store.Dialect, at string) (store.Store, string) {
 	return nil, ""
 }
 
+// OpenPostgresConns opens a PostgreSQL store in a schema of its own with a
+// pool of conns connections, for tests that need to know which connection a
+// statement runs on; it is closed when t ends.
+func OpenPostgresConns(t testing.TB, conns int) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), RequirePostgres(t), postgres.Options{Schema: NewSchema(t), Poll: 200 * time.Millisecond, MaxConns: conns})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // NewSchema names a fresh PostgreSQL schema and drops it when t ends.
 func NewSchema(t testing.TB) string {
 	t.Helper()
