@@ -369,7 +369,7 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 			return err
 		}
 		etag = row.ETag()
-		if inm := rq.r.Header.Get("If-None-Match"); inm != "" && inm != "null" && len(q.Expand) == 0 && inm == etag {
+		if len(q.Expand) == 0 && unchanged(rq.r, etag) {
 			return errNotModified
 		}
 		objs, err := h.shape(rq.r.Context(), qr, rq, t, []records.Row{row}, q)
@@ -380,8 +380,7 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 		return nil
 	})
 	if errors.Is(err, errNotModified) {
-		w.Header().Set("ETag", etag)
-		w.WriteHeader(http.StatusNotModified)
+		writeNotModified(w, etag)
 		return
 	}
 	if err != nil {
@@ -394,6 +393,19 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 }
 
 var errNotModified = errors.New("not modified")
+
+// unchanged reports whether the request's If-None-Match names etag: the
+// caller's copy of the row is current.
+func unchanged(r *http.Request, etag string) bool {
+	inm := r.Header.Get("If-None-Match")
+	return inm != "" && inm != "null" && inm == etag
+}
+
+// writeNotModified answers 304 for a row whose version is etag.
+func writeNotModified(w http.ResponseWriter, etag string) {
+	w.Header().Set("ETag", etag)
+	w.WriteHeader(http.StatusNotModified)
+}
 
 // retrieveValues is retrieve for a read by id that expands nothing and
 // asks for no formatted values (the names of the rows lookups point at):
@@ -438,9 +450,8 @@ func (h *Handler) retrieveValues(w http.ResponseWriter, rq *req, t *records.Tabl
 	} else {
 		etag = cols.RowOf(vals).ETag()
 	}
-	if inm := rq.r.Header.Get("If-None-Match"); inm != "" && inm != "null" && inm == etag {
-		w.Header().Set("ETag", etag)
-		w.WriteHeader(http.StatusNotModified)
+	if unchanged(rq.r, etag) {
+		writeNotModified(w, etag)
 		return
 	}
 	if ferr != nil {
