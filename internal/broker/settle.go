@@ -146,7 +146,7 @@ func (b *Broker) settleTx(ctx context.Context, calls []*settleCall) error {
 				}
 				addrs[c.path] = a
 			}
-			if plainCompletes(b, c) {
+			if b.plainCompletes(c) {
 				if err := completeLocked(ctx, tx, a, c, now); err != nil {
 					return err
 				}
@@ -172,7 +172,7 @@ func (b *Broker) settleTx(ctx context.Context, calls []*settleCall) error {
 // by its lock token alone (as a Service Bus trigger's batch does), so that
 // completeLocked can apply them in one statement with the results settleIn
 // would give them one by one.
-func plainCompletes(b *Broker, c *settleCall) bool {
+func (b *Broker) plainCompletes(c *settleCall) bool {
 	if len(c.items) < 2 {
 		return false
 	}
