@@ -53,10 +53,8 @@ func indexDDL(d store.Dialect, t *Table) []string {
 	if _, ok := t.Column("statecode"); ok {
 		add("ix_statecode", Quote("statecode")+", "+name)
 	}
-	for i := range t.Columns {
-		if c := &t.Columns[i]; c.Type.IsLookup() && c.Computed == "" && c.Name != t.PrimaryID() {
-			out = append(out, lookupIndexDDL(t, c))
-		}
+	for _, c := range indexedLookups(t) {
+		out = append(out, lookupIndexDDL(t, c))
 	}
 	return out
 }
@@ -76,29 +74,28 @@ func lookupIndexDDL(t *Table, c *Column) string {
 		Quote(t.SQLName()+"_"+lookupIndex(c)), Quote(t.SQLName()), Quote(c.Name), Quote(t.PrimaryID()), Quote(c.Name))
 }
 
+// indexedLookups are the lookups of t that have an index of their own.
+func indexedLookups(t *Table) []*Column {
+	var out []*Column
+	for i := range t.Columns {
+		if c := &t.Columns[i]; c.Type.IsLookup() && c.Computed == "" && c.Name != t.PrimaryID() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // partialLookupIndexes replaces the lookup indexes of the tables stored
 // before lookupIndexDDL, which held an entry for every row, with partial ones:
 // the records migration that runs it once per store.
 func partialLookupIndexes(ctx context.Context, tx store.Tx) error {
-	defs, err := loadDefs(ctx, tx)
-	if err != nil {
-		return err
-	}
-	for _, t := range defs {
+	return reindex(ctx, tx, func(t *Table) []string {
 		var ddl []string
-		for i := range t.Columns {
-			if c := &t.Columns[i]; c.Type.IsLookup() && c.Computed == "" && c.Name != t.PrimaryID() {
-				ddl = append(ddl, "DROP INDEX IF EXISTS "+Quote(t.SQLName()+"_"+lookupIndex(c)), lookupIndexDDL(t, c))
-			}
+		for _, c := range indexedLookups(t) {
+			ddl = append(ddl, "DROP INDEX IF EXISTS "+Quote(t.SQLName()+"_"+lookupIndex(c)), lookupIndexDDL(t, c))
 		}
-		if len(ddl) == 0 {
-			continue
-		}
-		if _, err := tx.Exec(ctx, strings.Join(ddl, ";\n")); err != nil {
-			return fmt.Errorf("index table %s: %w", t.Name, err)
-		}
-	}
-	return nil
+		return ddl
+	})
 }
 
 // oldIndexDDL drops the indexes tables had before indexDDL's: a plain
@@ -118,13 +115,22 @@ func oldIndexDDL(t *Table) []string {
 // indexExisting gives the tables stored before indexDDL their indexes: the
 // records migration that runs it once per store.
 func indexExisting(ctx context.Context, tx store.Tx) error {
+	return reindex(ctx, tx, func(t *Table) []string { return append(oldIndexDDL(t), indexDDL(tx.Dialect(), t)...) })
+}
+
+// reindex runs the statements ddl gives for each stored table, a table's in
+// one round trip.
+func reindex(ctx context.Context, tx store.Tx, ddl func(t *Table) []string) error {
 	defs, err := loadDefs(ctx, tx)
 	if err != nil {
 		return err
 	}
 	for _, t := range defs {
-		ddl := append(oldIndexDDL(t), indexDDL(tx.Dialect(), t)...)
-		if _, err := tx.Exec(ctx, strings.Join(ddl, ";\n")); err != nil {
+		stmts := ddl(t)
+		if len(stmts) == 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, strings.Join(stmts, ";\n")); err != nil {
 			return fmt.Errorf("index table %s: %w", t.Name, err)
 		}
 	}
