@@ -122,7 +122,7 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 	}
 	id, _ := row[t.PrimaryID()].(string)
 	if id == "" {
-		id = NewID()
+		id = NewOrderedID()
 	}
 	row[t.PrimaryID()] = strings.ToLower(id)
 	if err := refusesItself(t, row, refs); err != nil {
