@@ -179,9 +179,17 @@ func columns(q store.Querier) string {
 	return position(q) + ", source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace"
 }
 
-// headerColumns are columns with no images, for scanChange.
+// headerColumns are what scanHeader reads: no images, no changed columns.
 func headerColumns(q store.Querier) string {
-	return position(q) + ", source, table_name, record_id, message, changed, NULL, NULL, correlation_id, user_id, at, trace"
+	return position(q) + ", source, table_name, record_id, message, correlation_id, user_id, at, trace"
+}
+
+func scanHeader(rows *sql.Rows) (Change, error) {
+	var c Change
+	var at int64
+	err := rows.Scan(&c.Seq, &c.Source, &c.Table, &c.RecordID, &c.Message, &c.CorrelationID, &c.UserID, &at, &c.Trace)
+	c.At = store.FromMicros(at)
+	return c, err
 }
 
 // Read returns up to limit changes with Seq > after, in position order.

@@ -150,12 +150,12 @@ func (c *Cursor) Next(ctx context.Context, q store.Querier, table string, limit 
 	return Read(ctx, q, c.Seq, table, limit)
 }
 
-// NextHeaders is Next without the row images (Before and After nil), for a
-// reader that needs only which changes there were: it reads and decodes
-// much less.
+// NextHeaders is Next without the row images and the changed columns
+// (Before, After and Changed nil), for a reader that needs only which changes
+// there were: it reads and decodes much less.
 func (c *Cursor) NextHeaders(ctx context.Context, q store.Querier, limit int) ([]Change, error) {
 	pos := position(q)
-	out, err := store.Collect(ctx, q, scanChange, `SELECT `+headerColumns(q)+` FROM junction_changes WHERE `+pos+` > ? ORDER BY `+pos+` LIMIT ?`, c.Seq, limit)
+	out, err := store.Collect(ctx, q, scanHeader, `SELECT `+headerColumns(q)+` FROM junction_changes WHERE `+pos+` > ? ORDER BY `+pos+` LIMIT ?`, c.Seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}

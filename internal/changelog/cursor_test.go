@@ -422,3 +422,39 @@ func TestCursorsMoveFromReadersTables(t *testing.T) {
 		}
 	})
 }
+
+// TestNextHeaders checks that a cursor's headers are its changes without
+// their images and changed columns.
+func TestNextHeaders(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := setupCursors(t, s)
+		ctx := context.Background()
+		if err := b.tx(func(tx store.Tx) error {
+			_, err := changelog.Append(ctx, tx, changelog.Change{Table: "account", RecordID: "a1", Message: changelog.Update,
+				Changed: []string{"name"}, Before: map[string]any{"name": "A"}, After: map[string]any{"name": "B"},
+				CorrelationID: "c1", UserID: "u1", Trace: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c := b.open("headers", 0)
+		full := b.next(c, "")
+		var heads []changelog.Change
+		if err := s.Read(ctx, func(q store.Querier) error {
+			var err error
+			heads, err = c.NextHeaders(ctx, q, 10)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(full) != 1 || len(heads) != 1 {
+			t.Fatalf("changes %+v, headers %+v", full, heads)
+		}
+		want := full[0]
+		want.Changed, want.Before, want.After = nil, nil, nil
+		if got := heads[0]; fmt.Sprint(got) != fmt.Sprint(want) || got.Trace == "" || got.At.IsZero() {
+			t.Errorf("header %+v, want %+v", got, want)
+		}
+	})
+}
