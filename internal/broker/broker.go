@@ -82,7 +82,9 @@ type Broker struct {
 	entities sync.Map
 	notifier notifier
 	// settles commits concurrent callers' settlements together.
-	settles settleGroup
+	settles callGroup[*settleCall]
+	// sends writes concurrent one-message sends together (see sendGrouped).
+	sends callGroup[*sendCall]
 	// arrived counts the messages committed to each queue and subscription
 	// on this node (see Arrived).
 	arrived arrivals

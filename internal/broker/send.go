@@ -36,7 +36,11 @@ func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int6
 	}
 	seqs := make([]int64, len(msgs))
 	var err error
-	if a, ok := b.oneInsert(path, msgs); ok {
+	if a, ok := b.oneInsert(path, msgs); ok && b.s.WritesAlone() {
+		if err = fits(a, &msgs[0]); err == nil {
+			seqs[0], err = b.sendGrouped(ctx, a, &msgs[0])
+		}
+	} else if ok {
 		err = b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.sendTo(ctx, tx, a, path, msgs, seqs, b.now()) })
 	} else {
 		err = b.s.Tx(ctx, func(tx storage.Tx) error { return b.sendIn(ctx, tx, path, msgs, seqs, b.now()) })
@@ -90,15 +94,22 @@ func (b *Broker) sendTo(ctx context.Context, tx storage.Tx, a address, path stri
 		return errorf(KindBadRequest, "cannot send to '%s': send to a queue or a topic", path)
 	}
 	for i := range msgs {
-		total := len(msgs[i].Body)
-		if total > a.Properties.MaxMessageSizeInKilobytes*1024 {
-			return errorf(KindTooLarge, "the message body of %d bytes is larger than the entity's limit of %d KB", total, a.Properties.MaxMessageSizeInKilobytes)
+		if err := fits(a, &msgs[i]); err != nil {
+			return err
 		}
 		seq, err := b.enqueue(ctx, tx, a.Entity, &msgs[i], 0, now)
 		if err != nil {
 			return err
 		}
 		seqs[i] = seq
+	}
+	return nil
+}
+
+// fits refuses m when its body is larger than a's limit.
+func fits(a address, m *Message) error {
+	if total := len(m.Body); total > a.Properties.MaxMessageSizeInKilobytes*1024 {
+		return errorf(KindTooLarge, "the message body of %d bytes is larger than the entity's limit of %d KB", total, a.Properties.MaxMessageSizeInKilobytes)
 	}
 	return nil
 }
@@ -156,9 +167,34 @@ type insertOpts struct {
 }
 
 func (b *Broker) insert(ctx context.Context, tx storage.Tx, e Entity, m *Message, o insertOpts, now time.Time) (int64, error) {
-	st, err := m.toStored()
+	sm, err := b.stored(e, m, o, now)
 	if err != nil {
 		return 0, err
+	}
+	if e.Properties.RequiresSession && !o.dlq {
+		if err := tx.EnsureSession(ctx, e.ID, sm.SessionID); err != nil {
+			return 0, err
+		}
+	}
+	// The entity may come from the cache: the storage inserts only if it
+	// still exists, so that an entity deleted by another node gets no
+	// orphan messages.
+	id, err := tx.InsertMessage(ctx, sm)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, b.entityGone(e)
+	}
+	if err != nil {
+		return 0, err
+	}
+	b.inserted(tx, e, sm, o, now)
+	return id, nil
+}
+
+// stored is m as the storage keeps it on e.
+func (b *Broker) stored(e Entity, m *Message, o insertOpts, now time.Time) (storage.Message, error) {
+	st, err := m.toStored()
+	if err != nil {
+		return storage.Message{}, err
 	}
 	st.Hops = o.hops
 	if o.dlq {
@@ -168,7 +204,7 @@ func (b *Broker) insert(ctx context.Context, tx storage.Tx, e Entity, m *Message
 	}
 	propsJSON, err := json.Marshal(st)
 	if err != nil {
-		return 0, err
+		return storage.Message{}, err
 	}
 	visible := now
 	if !m.ScheduledEnqueueTime.IsZero() && m.ScheduledEnqueueTime.After(now) && !o.dlq {
@@ -187,35 +223,33 @@ func (b *Broker) insert(ctx context.Context, tx storage.Tx, e Entity, m *Message
 	sessionCol := ""
 	if e.Properties.RequiresSession && !o.dlq {
 		sessionCol = m.SessionID
-		if err := tx.EnsureSession(ctx, e.ID, sessionCol); err != nil {
-			return 0, err
-		}
 	}
-	// The entity may come from the cache: the storage inserts only if it
-	// still exists, so that an entity deleted by another node gets no
-	// orphan messages.
-	id, err := tx.InsertMessage(ctx, storage.Message{
+	return storage.Message{
 		EntityID: e.ID, DLQ: o.dlq, VisibleAt: store.Micros(visible), EnqueuedAt: store.Micros(visible), ExpiresAt: expires,
 		Origin: o.origin, MessageID: m.MessageID, SessionID: sessionCol, Size: int64(len(m.Body) + len(propsJSON)),
 		Deliveries: o.deliveries, Props: string(propsJSON), Body: m.Body,
-	})
-	if errors.Is(err, storage.ErrNotFound) {
-		b.entities.Clear()
-		return 0, errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", e.Path)
-	}
-	if err != nil {
-		return 0, err
-	}
-	if !visible.After(now) {
-		b.wake(tx, e.ID)
-	} else {
+	}, nil
+}
+
+// inserted wakes e's receivers once sm, just inserted, commits (or when it
+// becomes due) and counts its arrival.
+func (b *Broker) inserted(tx storage.Tx, e Entity, sm storage.Message, o insertOpts, now time.Time) {
+	if visible := store.FromMicros(sm.VisibleAt); visible.After(now) {
 		tx.AfterCommit(func() { b.wakeAt(visible, e.ID) })
+	} else {
+		b.wake(tx, e.ID)
 	}
 	if !o.dlq {
 		n := b.arrived.counter(e.Path)
 		tx.AfterCommit(func() { n.Add(1) })
 	}
-	return id, nil
+}
+
+// entityGone forgets the cached entities, e among them, and answers that e
+// is not found.
+func (b *Broker) entityGone(e Entity) error {
+	b.entities.Clear()
+	return errorf(KindEntityNotFound, "the messaging entity '%s' could not be found", e.Path)
 }
 
 // fanOut copies m into every subscription of topic t whose rules match.

@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,5 +165,88 @@ func TestSendOfOneInsertToADeletedQueue(t *testing.T) {
 		// The cache has forgotten it: the next send looks it up.
 		_, err = tb.b.Send(tb.ctx, "gone", broker.Message{Body: []byte("orphan")})
 		wantKind(t, err, broker.KindEntityNotFound)
+	})
+}
+
+// TestConcurrentSendsWrittenTogether: one-message sends from many callers
+// at once, to several queues, one of them deleted by another node while
+// this one has it cached. Every acknowledged message is received once, from
+// its queue, with the sequence number its send returned; the deleted
+// queue's senders get EntityNotFound and it gets no message. On PostgreSQL
+// the sends are written together: fewer commits than sends.
+func TestConcurrentSendsWrittenTogether(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		tb := setup(t, s)
+		queues := []string{"q0", "q1", "q2", "gone"}
+		for _, q := range queues {
+			tb.queue(t, q, broker.Properties{})
+			if _, err := tb.b.Peek(tb.ctx, q, 0, 1); err != nil { // cached
+				t.Fatal(err)
+			}
+		}
+		other := broker.New(broker.Config{Driver: sqlstorage.New(s)})
+		if err := other.DeleteEntity(tb.ctx, "gone", broker.Queue); err != nil {
+			t.Fatal(err)
+		}
+		const senders, each = 32, 15
+		type sent struct {
+			queue string
+			seq   int64
+		}
+		var mu sync.Mutex
+		acked := map[string]sent{}
+		before := s.Stats().Autocommits
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for g := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for i := range each {
+					q := queues[(g+i)%len(queues)]
+					body := fmt.Sprintf("%s/%d/%d", q, g, i)
+					seqs, err := tb.b.Send(tb.ctx, q, broker.Message{Body: []byte(body)})
+					if q == "gone" {
+						if broker.KindOf(err) != broker.KindEntityNotFound {
+							t.Errorf("send to the deleted queue: %v", err)
+						}
+						continue
+					}
+					if err != nil || len(seqs) != 1 || seqs[0] == 0 {
+						t.Errorf("send %s: %v, %v", body, seqs, err)
+						continue
+					}
+					mu.Lock()
+					acked[body] = sent{q, seqs[0]}
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		autocommits := s.Stats().Autocommits - before
+		for _, q := range queues[:3] {
+			got := tb.recv(t, q, senders*each)
+			for _, m := range got {
+				a, ok := acked[string(m.Body)]
+				if !ok || a.queue != q || a.seq != m.SequenceNumber {
+					t.Fatalf("received %q from %s with sequence number %d; sent: %+v, %v", m.Body, q, m.SequenceNumber, a, ok)
+				}
+				delete(acked, string(m.Body))
+			}
+		}
+		if len(acked) != 0 {
+			t.Fatalf("%d acknowledged messages not received, such as %v", len(acked), acked)
+		}
+		if broker.New(broker.Config{Driver: sqlstorage.New(s)}).Storage().WritesAlone() {
+			if n := int64(senders * each * 3 / 4); autocommits >= n || autocommits == 0 {
+				t.Errorf("%d sends committed in %d writes: not written together", n, autocommits)
+			}
+		}
 	})
 }

@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"junction/internal/broker/storage"
@@ -25,62 +24,39 @@ type settleCall struct {
 	done    chan struct{}
 }
 
-// settleGroup collects the settlements of concurrent callers (any entity,
-// any front end on this node) and commits them together in one transaction:
-// one commit instead of one per caller. Each caller gets its own results,
-// and only once the commit is durable.
-type settleGroup struct {
-	mu      sync.Mutex
-	pending []*settleCall
-	running int // commits in flight
-}
-
-// maxSettleCommits is how many group commits may be in flight at once: a
-// store that commits transactions in parallel (PostgreSQL's connections)
-// keeps doing so, and calls that arrive while all are busy form the next
-// groups.
+// maxSettleCommits is how many group commits of settlements may be in
+// flight at once (see callGroup).
 const maxSettleCommits = 4
 
 // settleGrouped applies a call's settlements in the next group commit and
-// waits for it. Once handed over, the caller waits for the outcome even if
-// ctx ends, so that it is never told "failed" about settlements that were
-// committed.
+// waits for it: the settlements of concurrent callers (any entity, any front
+// end on this node) commit together in one transaction, and each caller gets
+// its own results once the commit is durable. Once handed over, the caller
+// waits for the outcome even if ctx ends, so that it is never told "failed"
+// about settlements that were committed.
 func (b *Broker) settleGrouped(ctx context.Context, path string, items []SettleItem, ops []settleOp) ([]SettleResult, error) {
 	c := &settleCall{ctx: ctx, path: path, items: items, ops: ops, done: make(chan struct{})}
-	g := &b.settles
-	g.mu.Lock()
-	g.pending = append(g.pending, c)
-	if g.running < maxSettleCommits {
-		g.running++
-		go b.runSettles()
-	}
-	g.mu.Unlock()
+	b.settles.add(c, maxSettleCommits, settleGroupSize, b.runSettles)
 	<-c.done
 	return c.results, c.err
 }
 
-// runSettles commits the pending calls, group after group, until none is left.
-func (b *Broker) runSettles() {
-	g := &b.settles
-	for {
-		g.mu.Lock()
-		n, items := 0, 0
-		for n < len(g.pending) && (n == 0 || items+len(g.pending[n].items) <= maxSettleGroup) {
-			items += len(g.pending[n].items)
-			n++
-		}
-		if n == 0 {
-			g.running--
-			g.mu.Unlock()
-			return
-		}
-		calls := append([]*settleCall(nil), g.pending[:n]...)
-		g.pending = append(g.pending[:0], g.pending[n:]...)
-		g.mu.Unlock()
-		b.commitSettles(calls)
-		for _, c := range calls {
-			close(c.done)
-		}
+// settleGroupSize is how many pending calls the next group takes: at least
+// one, and no more than maxSettleGroup settlements.
+func settleGroupSize(pending []*settleCall) int {
+	n, items := 0, 0
+	for n < len(pending) && (n == 0 || items+len(pending[n].items) <= maxSettleGroup) {
+		items += len(pending[n].items)
+		n++
+	}
+	return n
+}
+
+// runSettles commits a group of calls and answers them.
+func (b *Broker) runSettles(calls []*settleCall) {
+	b.commitSettles(calls)
+	for _, c := range calls {
+		close(c.done)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"junction/internal/broker/storage"
@@ -75,6 +76,61 @@ func (t *tx) InsertMessage(ctx context.Context, m storage.Message) (int64, error
 		b2i(m.DLQ), m.VisibleAt, m.EnqueuedAt, m.ExpiresAt, m.Origin, m.MessageID, m.SessionID,
 		m.Size, m.Deliveries, m.Props, body, m.EntityID).Scan(&id)
 	return id, err
+}
+
+// insertMessages is InsertMessages on PostgreSQL: one statement whatever
+// the number of messages (its arrays are parameters, so its text and plan
+// stay the same). Each message's sequence number is drawn before its row is
+// inserted (ids), so that it is known for each message whatever order the
+// rows are inserted in; a message whose entity is gone is not inserted and
+// its number is left unused.
+const insertMessages = `WITH v AS (
+		SELECT * FROM unnest(?::bigint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::int[], ?::text[], ?::bytea[])
+			WITH ORDINALITY AS v (entity_id, dlq, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body, ord)),
+	ids AS MATERIALIZED (SELECT ord, nextval(pg_get_serial_sequence('broker_messages', 'id')) AS id FROM v ORDER BY ord),
+	ins AS (INSERT INTO broker_messages (id, entity_id, dlq, state, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body)
+		SELECT ids.id, e.id, v.dlq, 0, v.visible_at, v.enqueued_at, v.expires_at, v.origin, v.message_id, v.session_id, v.size, v.delivery_count, v.props, v.body
+		FROM v JOIN ids ON ids.ord = v.ord JOIN broker_entities e ON e.id = v.entity_id RETURNING id)
+	SELECT ids.ord, ids.id FROM ids JOIN ins ON ins.id = ids.id`
+
+func (t *tx) InsertMessages(ctx context.Context, msgs []storage.Message) ([]int64, error) {
+	ids := make([]int64, len(msgs))
+	if t.q.Dialect() != store.Postgres || len(msgs) == 1 {
+		for i, m := range msgs {
+			id, err := t.InsertMessage(ctx, m)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return nil, err
+			}
+			ids[i] = id
+		}
+		return ids, nil
+	}
+	n := len(msgs)
+	entity, dlq, visible, enqueued, expires, origin := make([]int64, n), make([]int32, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	messageID, session, size, deliveries, props, body := make([]string, n), make([]string, n), make([]int64, n), make([]int32, n), make([]string, n), make([][]byte, n)
+	for i, m := range msgs {
+		entity[i], dlq[i], visible[i], enqueued[i], expires[i], origin[i] = m.EntityID, int32(b2i(m.DLQ)), m.VisibleAt, m.EnqueuedAt, m.ExpiresAt, m.Origin
+		messageID[i], session[i], size[i], deliveries[i], props[i], body[i] = m.MessageID, m.SessionID, m.Size, int32(m.Deliveries), m.Props, m.Body
+		if body[i] == nil {
+			body[i] = []byte{}
+		}
+	}
+	rows, err := t.t.Query(ctx, insertMessages, entity, dlq, visible, enqueued, expires, origin, messageID, session, size, deliveries, props, body)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ord, id int64
+		if err := rows.Scan(&ord, &id); err != nil {
+			return nil, err
+		}
+		if ord < 1 || ord > int64(n) {
+			return nil, fmt.Errorf("insert messages: position %d of %d", ord, n)
+		}
+		ids[ord-1] = id
+	}
+	return ids, rows.Err()
 }
 
 func (t *tx) Claimable(ctx context.Context, entityID int64, dlq bool, sessionID string, now int64, limit int) ([]storage.Message, error) {

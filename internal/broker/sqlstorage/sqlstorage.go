@@ -38,6 +38,12 @@ func (d *Driver) WriteOne(ctx context.Context, fn func(storage.Tx) error) error 
 	return store.WriteOne(ctx, d.s, func(t store.Tx) error { return fn(&tx{reader{t}, t}) })
 }
 
+// WritesAlone implements storage.Driver.
+func (d *Driver) WritesAlone() bool {
+	_, ok := d.s.(store.AutocommitWriter)
+	return ok
+}
+
 // Join serves the broker's statements inside t, a transaction of the store
 // begun by another part of Junction, so that the broker's writes commit with
 // that part's.

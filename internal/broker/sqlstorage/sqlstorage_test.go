@@ -3,6 +3,7 @@ package sqlstorage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"junction/internal/broker/sqlstorage"
@@ -173,6 +174,78 @@ func TestContractOneTransaction(t *testing.T) {
 		}
 		if m, r := count(); m != 1 || r != 1 {
 			t.Fatalf("after the committed transaction: %d messages in (the new one), %d records; want 1 and 1", m, r)
+		}
+	})
+}
+
+// TestInsertMessages: messages to several entities, one of them deleted,
+// are inserted, on a store that writes a statement alone in one statement
+// (WriteOne takes it), each with its own values; the deleted entity's message is not
+// stored and its number is 0, and the numbers follow the messages' order.
+func TestInsertMessages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		d := open(t, s)
+		var a, b, gone int64
+		err := d.Tx(ctx, func(tx storage.Tx) (err error) {
+			for _, e := range []struct {
+				id   *int64
+				path string
+			}{{&a, "a"}, {&b, "b"}, {&gone, "gone"}} {
+				if *e.id, err = tx.InsertEntity(ctx, storage.Entity{Path: e.path, Kind: "queue", Props: "{}"}); err != nil {
+					return err
+				}
+			}
+			return tx.DeleteEntity(ctx, gone)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := []storage.Message{
+			{EntityID: a, VisibleAt: 10, EnqueuedAt: 10, ExpiresAt: storage.Never, MessageID: "m1", Size: 3, Props: `{"p":1}`, Body: []byte("one")},
+			{EntityID: gone, VisibleAt: 10, EnqueuedAt: 10, ExpiresAt: storage.Never, Props: "{}", Body: []byte("orphan")},
+			{EntityID: b, DLQ: true, VisibleAt: 20, EnqueuedAt: 20, ExpiresAt: 99, Origin: 7, SessionID: "s", Deliveries: 2, Props: "{}"},
+			{EntityID: a, VisibleAt: 30, EnqueuedAt: 30, ExpiresAt: storage.Never, MessageID: "m3", Props: "{}", Body: []byte("three")},
+		}
+		var seqs []int64
+		write := d.Tx
+		if d.WritesAlone() {
+			write = d.WriteOne // one statement
+		}
+		if err := write(ctx, func(tx storage.Tx) (err error) {
+			seqs, err = tx.InsertMessages(ctx, msgs)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(seqs) != 4 || seqs[0] == 0 || seqs[1] != 0 || seqs[2] <= seqs[0] || seqs[3] <= seqs[2] {
+			t.Fatalf("sequence numbers %v: want increasing, 0 for the deleted entity's", seqs)
+		}
+		for i, m := range msgs {
+			if seqs[i] == 0 {
+				continue
+			}
+			var got storage.Message
+			if err := d.Tx(ctx, func(tx storage.Tx) (err error) {
+				got, err = tx.MessageByID(ctx, seqs[i])
+				return err
+			}); err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			m.ID = seqs[i]
+			if m.Body == nil {
+				m.Body = []byte{}
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", m) {
+				t.Errorf("message %d stored as\n%+v\nwant\n%+v", i, got, m)
+			}
+		}
+		var orphans int
+		if err := s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, "SELECT COUNT(*) FROM broker_messages WHERE entity_id = ?", gone).Scan(&orphans)
+		}); err != nil || orphans != 0 {
+			t.Fatalf("messages of the deleted entity: %d, %v", orphans, err)
 		}
 	})
 }

@@ -47,6 +47,11 @@ type Driver interface {
 	// one round trip, and refuses a second operation without running it;
 	// others run fn in Tx.
 	WriteOne(ctx context.Context, fn func(tx Tx) error) error
+	// WritesAlone reports whether WriteOne commits its statement by itself
+	// (PostgreSQL), each commit a round trip and a flush of its own: the
+	// engine then writes concurrent one-message sends together, with one
+	// InsertMessages in one WriteOne.
+	WritesAlone() bool
 	// Read runs fn against a consistent read-only view.
 	Read(ctx context.Context, fn func(r Reader) error) error
 	// Listen returns a subscription that fires after commits that notified
@@ -130,6 +135,11 @@ type Tx interface {
 	// InsertMessage adds a message and returns its sequence number, or
 	// ErrNotFound when its entity no longer exists.
 	InsertMessage(ctx context.Context, m Message) (int64, error)
+	// InsertMessages adds msgs, each to its own entity, and returns their
+	// sequence numbers in msgs' order: 0 for a message whose entity no
+	// longer exists, which is not added. Where the store allows it this is
+	// one statement (WriteOne may run it).
+	InsertMessages(ctx context.Context, msgs []Message) ([]int64, error)
 	// Claimable returns up to limit unlocked, visible, active messages of an
 	// entity (or its dead-letter queue) in one session ("" outside
 	// sessions), in sequence order, reserving them for this transaction

@@ -1,0 +1,108 @@
+package broker
+
+import (
+	"context"
+	"time"
+
+	"junction/internal/broker/storage"
+)
+
+// sendCall is one caller's one-message send to a plain queue (see
+// oneInsert), waiting for the group write that carries it.
+type sendCall struct {
+	ctx  context.Context
+	a    address
+	m    *Message
+	seq  int64
+	err  error
+	done chan struct{}
+}
+
+const (
+	// maxSendWrites is how many group writes of sends may be in flight at
+	// once (see callGroup).
+	maxSendWrites = 4
+	// maxSendGroup caps how many sends one group write carries.
+	maxSendGroup = 256
+)
+
+// sendGrouped writes m to the queue a in the next group write of
+// one-message sends and waits for it: on a store where a statement commits
+// by itself (storage.Driver.WritesAlone), the sends of concurrent callers
+// (any queue, any front end on this node) are one insert statement, one
+// round trip and one commit, instead of one each. Each caller is answered
+// once the commit is durable. Once handed over, the caller waits for the
+// outcome even if ctx ends, so that it is never told "failed" about a
+// message that was committed.
+func (b *Broker) sendGrouped(ctx context.Context, a address, m *Message) (int64, error) {
+	c := &sendCall{ctx: ctx, a: a, m: m, done: make(chan struct{})}
+	b.sends.add(c, maxSendWrites, func(p []*sendCall) int { return maxSendGroup }, b.writeSends)
+	<-c.done
+	return c.seq, c.err
+}
+
+// writeSends writes a group of sends and answers them. A failure of the
+// statement, which inserted none of them, is retried send by send, so that
+// it fails only the send that caused it.
+func (b *Broker) writeSends(calls []*sendCall) {
+	defer func() {
+		for _, c := range calls {
+			close(c.done)
+		}
+	}()
+	live := calls[:0:0]
+	for _, c := range calls {
+		if c.err = c.ctx.Err(); c.err == nil {
+			live = append(live, c)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	write := func(calls []*sendCall) error {
+		return b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, calls) })
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := write(live)
+	if err == nil || len(live) == 1 {
+		for _, c := range live {
+			if c.err == nil {
+				c.err = err
+			}
+		}
+		return
+	}
+	for _, c := range live {
+		c.seq, c.err = 0, nil
+		if err := write([]*sendCall{c}); err != nil {
+			c.err = err
+		}
+	}
+}
+
+// insertSends inserts the calls' messages with one InsertMessages and sets
+// each call's sequence number, or its error when its queue is gone.
+func (b *Broker) insertSends(ctx context.Context, tx storage.Tx, calls []*sendCall) error {
+	now := b.now()
+	msgs := make([]storage.Message, len(calls))
+	for i, c := range calls {
+		sm, err := b.stored(c.a.Entity, c.m, insertOpts{}, now)
+		if err != nil {
+			return err
+		}
+		msgs[i] = sm
+	}
+	seqs, err := tx.InsertMessages(ctx, msgs)
+	if err != nil {
+		return err
+	}
+	for i, c := range calls {
+		if c.seq = seqs[i]; c.seq == 0 {
+			c.err = b.entityGone(c.a.Entity)
+			continue
+		}
+		b.inserted(tx, c.a.Entity, msgs[i], insertOpts{}, now)
+	}
+	return nil
+}
