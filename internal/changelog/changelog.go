@@ -18,6 +18,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"junction/internal/store"
@@ -109,8 +110,70 @@ func (m *Shapes) Append(ctx context.Context, tx store.Tx, c Change) (int64, erro
 	return appendChange(ctx, tx, c, m)
 }
 
+// AppendWith is Append with write, an INSERT of one row with a RETURNING
+// clause, run before the change's insert and in the same statement on
+// PostgreSQL (write goes in a data-modifying CTE: one round trip for both);
+// on SQLite it is a statement of its own. dest receive the row write
+// returns. write must return exactly one row: the change is recorded
+// whatever it returns.
+func (m *Shapes) AppendWith(ctx context.Context, tx store.Tx, c Change, write string, writeArgs []any, dest ...any) (int64, error) {
+	if tx.Dialect() != store.Postgres {
+		if err := tx.QueryRow(ctx, write, writeArgs...).Scan(dest...); err != nil {
+			return 0, err
+		}
+		return appendChange(ctx, tx, c, m)
+	}
+	a, err := prepareAppend(ctx, tx, c, m)
+	if err != nil {
+		return 0, err
+	}
+	a.with = append([]string{"w AS (" + write + ")"}, a.with...)
+	a.withArgs = append(append([]any(nil), writeArgs...), a.withArgs...)
+	a.with, a.insert = append(a.with, "ch AS ("+a.insert+")"), "SELECT ch.seq, w.* FROM ch, w"
+	query, args := a.statement()
+	var seq int64
+	if err := tx.QueryRow(ctx, query, args...).Scan(append([]any{&seq}, dest...)...); err != nil {
+		return 0, err
+	}
+	tx.Notify(Channel)
+	return seq, nil
+}
+
 // appendChange is Append; known, when not nil, holds shapes the store holds.
 func appendChange(ctx context.Context, tx store.Tx, c Change, known *Shapes) (int64, error) {
+	a, err := prepareAppend(ctx, tx, c, known)
+	if err != nil {
+		return 0, err
+	}
+	query, args := a.statement()
+	var seq int64
+	if err := tx.QueryRow(ctx, query, args...).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("append change: %w", err)
+	}
+	tx.Notify(Channel)
+	return seq, nil
+}
+
+// appendStatement is the statement that records a change: its insert
+// (returning seq), after the common table expressions it needs.
+type appendStatement struct {
+	with     []string // each "name AS (...)"
+	withArgs []any
+	insert   string
+	args     []any
+}
+
+func (a appendStatement) statement() (string, []any) {
+	if len(a.with) == 0 {
+		return a.insert, a.args
+	}
+	return "WITH " + strings.Join(a.with, ", ") + " " + a.insert, append(a.withArgs, a.args...)
+}
+
+// prepareAppend encodes c and returns the statement that records it. The
+// row shapes the store lacks go in the statement on PostgreSQL (one round
+// trip); on SQLite prepareAppend inserts them itself.
+func prepareAppend(ctx context.Context, tx store.Tx, c Change, known *Shapes) (appendStatement, error) {
 	if c.Source == "" {
 		c.Source = SourceJunction
 	}
@@ -126,7 +189,7 @@ func appendChange(ctx context.Context, tx store.Tx, c Change, known *Shapes) (in
 	changed, _ := json.Marshal(c.Changed)
 	after, afterShape, err := encodeFull(c.After)
 	if err != nil {
-		return 0, fmt.Errorf("append change: after: %w", err)
+		return appendStatement{}, fmt.Errorf("append change: after: %w", err)
 	}
 	var before sql.NullString
 	var beforeShape *shape
@@ -136,28 +199,21 @@ func appendChange(ctx context.Context, tx store.Tx, c Change, known *Shapes) (in
 		before, beforeShape, err = encodeFull(c.Before)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("append change: before: %w", err)
+		return appendStatement{}, fmt.Errorf("append change: before: %w", err)
 	}
-	shapes, shapeArgs := shapeInsert(known.unknown(tx, afterShape, beforeShape))
-	insert := `INSERT INTO junction_changes
+	a := appendStatement{insert: `INSERT INTO junction_changes
 		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
-	args := []any{c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At), c.Trace}
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		args: []any{c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At), c.Trace}}
+	shapes, shapeArgs := shapeInsert(known.unknown(tx, afterShape, beforeShape))
 	if shapes != "" {
 		if tx.Dialect() == store.Postgres {
-			// One round trip: the shapes go in a data-modifying CTE.
-			insert, args = "WITH shapes AS ("+shapes+") "+insert, append(shapeArgs, args...)
+			a.with, a.withArgs = []string{"shapes AS (" + shapes + ")"}, shapeArgs
 		} else if _, err := tx.Exec(ctx, shapes, shapeArgs...); err != nil {
-			return 0, fmt.Errorf("append change: record the row's shape: %w", err)
+			return appendStatement{}, fmt.Errorf("append change: record the row's shape: %w", err)
 		}
 	}
-	var seq int64
-	err = tx.QueryRow(ctx, insert, args...).Scan(&seq)
-	if err != nil {
-		return 0, fmt.Errorf("append change: %w", err)
-	}
-	tx.Notify(Channel)
-	return seq, nil
+	return a, nil
 }
 
 // History returns the last limit numbered changes of one row, newest first.

@@ -157,7 +157,18 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 			cols, marks, args = append(cols, Quote(TypeColumn(c))), append(marks, "?"), append(args, tbl)
 		}
 	}
-	_, err = writeChecking(ctx, tx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args, refs)
+	full := make(Row, len(t.Columns))
+	for i := range t.Columns {
+		full[t.Columns[i].Name] = row[t.Columns[i].Name]
+	}
+	changed := make([]string, 0, len(row))
+	for k := range row {
+		changed = append(changed, k)
+	}
+	sort.Strings(changed)
+	c := changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Create, Changed: changed,
+		After: JSONRow(full), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}
+	seq, err := s.insertChecking(ctx, tx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args, refs, c)
 	if err != nil {
 		var refused *Error
 		if errors.As(err, &refused) {
@@ -168,20 +179,10 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 		}
 		return nil, fmt.Errorf("insert %s: %w", t.Name, err)
 	}
-	full := Row{}
-	for i := range t.Columns {
-		full[t.Columns[i].Name] = row[t.Columns[i].Name]
-	}
 	if err := s.syncPointer(ctx, tx, t, full, false); err != nil {
 		return nil, err
 	}
-	changed := make([]string, 0, len(row))
-	for k := range row {
-		changed = append(changed, k)
-	}
-	sort.Strings(changed)
-	if err := s.appendChange(ctx, tx, t, changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Create, Changed: changed,
-		After: JSONRow(full), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}); err != nil {
+	if err := s.written(ctx, tx, t, c, seq); err != nil {
 		return nil, err
 	}
 	return full, nil

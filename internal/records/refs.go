@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"junction/internal/changelog"
 	"junction/internal/store"
 )
 
@@ -82,6 +83,29 @@ func writeChecking(ctx context.Context, tx store.Tx, stmt string, args []any, ch
 		return false, err
 	}
 	return true, missing(checks, counts)
+}
+
+// insertChecking is writeChecking for stmt, an INSERT of one row, written
+// with c, the row's change, in one statement on PostgreSQL (see
+// changelog.Shapes.AppendWith): the row, its checks and its change in one
+// round trip. It returns the change's id. A lookup that points at no row is
+// NotFound as in writeChecking: the row and the change are written, and the
+// error must roll the transaction back.
+func (s *Service) insertChecking(ctx context.Context, tx store.Tx, stmt string, args []any, checks []refCheck, c changelog.Change) (int64, error) {
+	var counts []int64
+	var dest []any
+	returning := "1"
+	if len(checks) > 0 {
+		counts, dest, args = countsOf(checks, args)
+		returning = joinCounts(checks)
+	} else {
+		dest = []any{new(int64)}
+	}
+	seq, err := s.shapes.AppendWith(ctx, tx, c, stmt+" RETURNING "+returning, args, dest...)
+	if err != nil {
+		return 0, err
+	}
+	return seq, missing(checks, counts)
 }
 
 // refusesItself is the error of a created row's lookup that points at the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"junction/internal/changelog"
 	"junction/internal/records"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
@@ -93,6 +94,12 @@ func TestWritesCheckReferences(t *testing.T) {
 			if n != 1 || code != "P-0" || version != 1 {
 				t.Errorf("after the refused writes: %d parts, the first %q version %d", n, code, version)
 			}
+			if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM junction_changes WHERE table_name = 'part'`).Scan(&n); err != nil {
+				return err
+			}
+			if n != 1 {
+				t.Errorf("after the refused writes: %d changes of parts, want the first one's create", n)
+			}
 			return nil
 		})
 		if err != nil {
@@ -168,6 +175,56 @@ func TestMoneyNeedsItsCurrency(t *testing.T) {
 		}
 		if got["revenue"] != 10.0 || got["exchangerate"] != 2.0 {
 			t.Errorf("after the refused update: revenue %v, exchange rate %v; want 10 and 2", got["revenue"], got["exchangerate"])
+		}
+	})
+}
+
+// TestCreateWithItsChangeInOneStatement: on PostgreSQL a create writes its
+// row, checks its lookups and records its change in one statement (one
+// round trip); on SQLite they are two statements. The change is the
+// create's, with the new row as its image.
+func TestCreateWithItsChangeInOneStatement(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		c := storetest.NewCounting(s)
+		rec := initStore(t, c)
+		at, _ := rec.Table("account")
+		ct, _ := rec.Table("contact")
+		var contact, account records.Row
+		if err := c.Tx(ctx, func(tx store.Tx) (err error) {
+			contact, err = rec.Create(ctx, tx, ct, records.Row{"lastname": "Lee"}, records.Caller{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c.Reset()
+		if err := c.Tx(ctx, func(tx store.Tx) (err error) {
+			account, err = rec.Create(ctx, tx, at, records.Row{"name": "One", "primarycontactid": records.Ref{Table: "contact", ID: contact["contactid"].(string)}}, records.Caller{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		row, change := `INSERT INTO "rec_account"`, "(source, table_name"
+		both := 0
+		if s.Dialect() == store.Postgres {
+			both = 1
+		}
+		if r, ch, b := c.Matching(row), c.Matching(change), c.Matching(row, change); r != 1 || ch != 1 || b != both {
+			t.Errorf("the create's row in %d statements, its change in %d, both in one %d times; want 1, 1, %d", r, ch, b, both)
+		}
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		var got []changelog.Change
+		if err := s.Read(ctx, func(q store.Querier) (err error) {
+			got, err = changelog.Read(ctx, q, 0, "account", 10)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].RecordID != account["accountid"] || got[0].Message != changelog.Create || got[0].After["name"] != "One" {
+			t.Fatalf("changes of accounts: %+v", got)
 		}
 	})
 }

@@ -27,6 +27,11 @@ func (s *Service) appendChange(ctx context.Context, tx store.Tx, t *Table, c cha
 	if err != nil {
 		return err
 	}
+	return s.written(ctx, tx, t, c, seq)
+}
+
+// written runs the steps registered on c, appended as seq, in tx.
+func (s *Service) written(ctx context.Context, tx store.Tx, t *Table, c changelog.Change, seq int64) error {
 	if s.steps == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,12 +30,16 @@ func (c *Counting) Tx(ctx context.Context, fn func(tx store.Tx) error) error {
 
 // Statements returns how many statements containing substr ran in
 // transactions since the last Reset (rolled-back ones included).
-func (c *Counting) Statements(substr string) int {
+func (c *Counting) Statements(substr string) int { return c.Matching(substr) }
+
+// Matching returns how many statements containing every one of substrs ran
+// in transactions since the last Reset.
+func (c *Counting) Matching(substrs ...string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
 	for _, q := range c.statements {
-		if strings.Contains(q, substr) {
+		if !slices.ContainsFunc(substrs, func(s string) bool { return !strings.Contains(q, s) }) {
 			n++
 		}
 	}
