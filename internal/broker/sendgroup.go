@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"junction/internal/broker/storage"
+	"junction/internal/store"
 )
 
 // sendCall is one caller's one-message send to a plain queue (see
@@ -41,9 +42,11 @@ func (b *Broker) sendGrouped(ctx context.Context, a address, m *Message) (int64,
 	return c.seq, c.err
 }
 
-// writeSends writes a group of sends and answers them. A failure of the
-// statement, which inserted none of them, is retried send by send, so that
-// it fails only the send that caused it.
+// writeSends writes a group of sends and answers them. A statement the
+// store refused (store.IsRefused), which inserted none of them, is retried
+// send by send, so that it fails only the send that caused it; any other
+// failure leaves unknown whether the statement committed, and every send of
+// the group gets it, as a send of its own would.
 func (b *Broker) writeSends(calls []*sendCall) {
 	defer func() {
 		for _, c := range calls {
@@ -65,7 +68,7 @@ func (b *Broker) writeSends(calls []*sendCall) {
 		return
 	}
 	err := write(live)
-	if err == nil || len(live) == 1 {
+	if err == nil || len(live) == 1 || !store.IsRefused(err) {
 		for _, c := range live {
 			if c.err == nil {
 				c.err = err

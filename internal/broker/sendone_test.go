@@ -250,3 +250,59 @@ func TestConcurrentSendsWrittenTogether(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupedSendRefusedAlone: a message the database refuses (PostgreSQL
+// takes no NUL in text) sent among many others at once fails its own send
+// alone; the others, written with it in one statement the server refused,
+// are written again and acknowledged.
+func TestGroupedSendRefusedAlone(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		if s.Dialect() != store.Postgres {
+			t.Skip("SQLite keeps a NUL in text")
+		}
+		tb := setup(t, s)
+		tb.queue(t, "q", broker.Properties{})
+		if _, err := tb.b.Peek(tb.ctx, "q", 0, 1); err != nil {
+			t.Fatal(err)
+		}
+		const senders, each = 16, 10
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var refused, acked int
+		start := make(chan struct{})
+		for g := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for i := range each {
+					m := broker.Message{Body: fmt.Appendf(nil, "%d/%d", g, i)}
+					if i%5 == 2 {
+						m.MessageID = "bad\x00id"
+					}
+					_, err := tb.b.Send(tb.ctx, "q", m)
+					mu.Lock()
+					if m.MessageID != "" {
+						if err != nil {
+							refused++
+						}
+					} else if err != nil {
+						t.Errorf("send %s: %v", m.Body, err)
+					} else {
+						acked++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if refused != senders*each/5 || acked != senders*each*4/5 {
+			t.Fatalf("%d sends refused, %d acknowledged; want %d and %d", refused, acked, senders*each/5, senders*each*4/5)
+		}
+		if got := tb.recv(t, "q", senders*each); len(got) != acked {
+			t.Fatalf("received %d messages, %d acknowledged", len(got), acked)
+		}
+	})
+}

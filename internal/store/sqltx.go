@@ -174,6 +174,16 @@ func (c *Counters) Snapshot() Stats {
 // IsConflict reports whether err is a unique-key violation.
 func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
 
+// IsRefused reports whether err is the database's own answer to a statement
+// it would not run: a violated key or constraint, or a PostgreSQL server's
+// error (an SQLSTATE). A statement committed by itself (WriteOne) that the
+// server refused changed nothing. Any other error, a connection lost while
+// the statement ran above all, leaves unknown whether it committed.
+func IsRefused(err error) bool {
+	var server interface{ SQLState() string }
+	return errors.Is(err, ErrConflict) || errors.Is(err, ErrConstraint) || errors.As(err, &server)
+}
+
 // PanicError carries a panic out of a transaction function run on another
 // goroutine, so the caller can re-raise it on its own.
 type PanicError struct{ Value any }

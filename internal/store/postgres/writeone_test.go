@@ -42,3 +42,41 @@ func TestWriteOneAfterAColumnChangedType(t *testing.T) {
 		t.Fatalf("rows: %d, %v; want 2", n, err)
 	}
 }
+
+// TestRefusedWrites: a statement the server refuses (a duplicate key, a
+// value it cannot take) is store.IsRefused, and changed nothing; a write
+// that never reached the server, its context ended, is not.
+func TestRefusedWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.OpenPostgresConns(t, 2)
+	insert := func(ctx context.Context, id string) error {
+		return store.WriteOne(ctx, s, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO refused (id) VALUES (?)", id)
+			return err
+		})
+	}
+	if err := s.Tx(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, "CREATE TABLE refused (id TEXT PRIMARY KEY)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "nul\x00"} {
+		if err := insert(ctx, id); !store.IsRefused(err) {
+			t.Errorf("insert %q: %v, want refused", id, err)
+		}
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := insert(ended, "b"); err == nil || store.IsRefused(err) {
+		t.Errorf("insert with an ended context: %v, want an error that is not a refusal", err)
+	}
+	var n int
+	if err := s.Read(ctx, func(q store.Querier) error { return q.QueryRow(ctx, "SELECT COUNT(*) FROM refused").Scan(&n) }); err != nil || n != 1 {
+		t.Fatalf("rows: %d, %v", n, err)
+	}
+}
