@@ -197,35 +197,26 @@ func TestConcurrentSendsWrittenTogether(t *testing.T) {
 		var mu sync.Mutex
 		acked := map[string]sent{}
 		before := s.Stats().Autocommits
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for g := range senders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				for i := range each {
-					q := queues[(g+i)%len(queues)]
-					body := fmt.Sprintf("%s/%d/%d", q, g, i)
-					seqs, err := tb.b.Send(tb.ctx, q, broker.Message{Body: []byte(body)})
-					if q == "gone" {
-						if broker.KindOf(err) != broker.KindEntityNotFound {
-							t.Errorf("send to the deleted queue: %v", err)
-						}
-						continue
+		atOnce(senders, func(g int) {
+			for i := range each {
+				q := queues[(g+i)%len(queues)]
+				body := fmt.Sprintf("%s/%d/%d", q, g, i)
+				seqs, err := tb.b.Send(tb.ctx, q, broker.Message{Body: []byte(body)})
+				if q == "gone" {
+					if broker.KindOf(err) != broker.KindEntityNotFound {
+						t.Errorf("send to the deleted queue: %v", err)
 					}
-					if err != nil || len(seqs) != 1 || seqs[0] == 0 {
-						t.Errorf("send %s: %v, %v", body, seqs, err)
-						continue
-					}
-					mu.Lock()
-					acked[body] = sent{q, seqs[0]}
-					mu.Unlock()
+					continue
 				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+				if err != nil || len(seqs) != 1 || seqs[0] == 0 {
+					t.Errorf("send %s: %v, %v", body, seqs, err)
+					continue
+				}
+				mu.Lock()
+				acked[body] = sent{q, seqs[0]}
+				mu.Unlock()
+			}
+		})
 		if t.Failed() {
 			return
 		}
@@ -267,37 +258,28 @@ func TestGroupedSendRefusedAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		const senders, each = 16, 10
-		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var refused, acked int
-		start := make(chan struct{})
-		for g := range senders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				for i := range each {
-					m := broker.Message{Body: fmt.Appendf(nil, "%d/%d", g, i)}
-					if i%5 == 2 {
-						m.MessageID = "bad\x00id"
-					}
-					_, err := tb.b.Send(tb.ctx, "q", m)
-					mu.Lock()
-					if m.MessageID != "" {
-						if err != nil {
-							refused++
-						}
-					} else if err != nil {
-						t.Errorf("send %s: %v", m.Body, err)
-					} else {
-						acked++
-					}
-					mu.Unlock()
+		atOnce(senders, func(g int) {
+			for i := range each {
+				m := broker.Message{Body: fmt.Appendf(nil, "%d/%d", g, i)}
+				if i%5 == 2 {
+					m.MessageID = "bad\x00id"
 				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+				_, err := tb.b.Send(tb.ctx, "q", m)
+				mu.Lock()
+				if m.MessageID != "" {
+					if err != nil {
+						refused++
+					}
+				} else if err != nil {
+					t.Errorf("send %s: %v", m.Body, err)
+				} else {
+					acked++
+				}
+				mu.Unlock()
+			}
+		})
 		if refused != senders*each/5 || acked != senders*each*4/5 {
 			t.Fatalf("%d sends refused, %d acknowledged; want %d and %d", refused, acked, senders*each/5, senders*each*4/5)
 		}
@@ -305,4 +287,21 @@ func TestGroupedSendRefusedAlone(t *testing.T) {
 			t.Fatalf("received %d messages, %d acknowledged", len(got), acked)
 		}
 	})
+}
+
+// atOnce runs fn(0), ..., fn(n-1) on n goroutines started together, and
+// waits for them.
+func atOnce(n int, fn func(g int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(g)
+		}()
+	}
+	close(start)
+	wg.Wait()
 }

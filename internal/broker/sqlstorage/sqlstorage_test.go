@@ -179,9 +179,10 @@ func TestContractOneTransaction(t *testing.T) {
 }
 
 // TestInsertMessages: messages to several entities, one of them deleted,
-// are inserted, on a store that writes a statement alone in one statement
-// (WriteOne takes it), each with its own values; the deleted entity's message is not
-// stored and its number is 0, and the numbers follow the messages' order.
+// are inserted (on a store that writes a statement alone, in one statement
+// that WriteOne takes), each with its own values; the deleted entity's
+// message is not stored and its number is 0; the numbers follow the
+// messages' order.
 func TestInsertMessages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
