@@ -1,13 +1,17 @@
 package broker_test
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"junction/internal/broker"
 	"junction/internal/broker/sqlstorage"
+	"junction/internal/broker/storage"
 	"junction/internal/store"
 	"junction/internal/store/storetest"
 )
@@ -285,6 +289,102 @@ func TestGroupedSendRefusedAlone(t *testing.T) {
 		}
 		if got := tb.recv(t, "q", senders*each); len(got) != acked {
 			t.Fatalf("received %d messages, %d acknowledged", len(got), acked)
+		}
+	})
+}
+
+// lostAnswer is the broker's storage losing the answer to its first write
+// of several messages after that write committed, as a connection lost
+// between the commit and its answer would: the sender cannot tell whether
+// the write committed.
+type lostAnswer struct {
+	*sqlstorage.Driver
+	lost atomic.Bool
+}
+
+func (d *lostAnswer) WriteOne(ctx context.Context, fn func(storage.Tx) error) error {
+	var several bool
+	err := d.Driver.WriteOne(ctx, func(tx storage.Tx) error { return fn(severalTx{tx, &several}) })
+	if err == nil && several && d.lost.CompareAndSwap(false, true) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// severalTx notes an insert of several messages.
+type severalTx struct {
+	storage.Tx
+	several *bool
+}
+
+func (t severalTx) InsertMessages(ctx context.Context, msgs []storage.Message) ([]int64, error) {
+	*t.several = *t.several || len(msgs) > 1
+	return t.Tx.InsertMessages(ctx, msgs)
+}
+
+// TestGroupedSendsNotWrittenTwice: when a group write of sends fails in a
+// way that does not prove it did not commit (its answer lost), its sends
+// are not written again one by one: each message is stored at most once,
+// and every acknowledged one exactly once with its sequence number.
+func TestGroupedSendsNotWrittenTwice(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		d := &lostAnswer{Driver: sqlstorage.New(s)}
+		if !d.WritesAlone() {
+			t.Skip("sends are written together only where a statement commits by itself")
+		}
+		b := broker.New(broker.Config{Driver: d})
+		if _, _, err := b.PutQueue(ctx, "q", broker.Properties{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Peek(ctx, "q", 0, 1); err != nil { // cached
+			t.Fatal(err)
+		}
+		const senders, each = 16, 4
+		var mu sync.Mutex
+		acked := map[string]int64{}
+		sent := 0
+		for round := 0; round < 50 && !d.lost.Load(); round++ {
+			atOnce(senders, func(g int) {
+				for i := range each {
+					body := fmt.Sprintf("%d/%d/%d", round, g, i)
+					seqs, err := b.Send(ctx, "q", broker.Message{Body: []byte(body)})
+					if err == nil {
+						mu.Lock()
+						acked[body] = seqs[0]
+						mu.Unlock()
+					}
+				}
+			})
+			sent += senders * each
+		}
+		if !d.lost.Load() {
+			t.Fatal("no sends were written together")
+		}
+		stored, err := b.Peek(ctx, "q", 0, 2*sent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times := map[string]int{}
+		for _, m := range stored {
+			times[string(m.Body)]++
+			if seq, ok := acked[string(m.Body)]; ok && seq != m.SequenceNumber {
+				t.Errorf("%s acknowledged with sequence number %d, stored with %d", m.Body, seq, m.SequenceNumber)
+			}
+		}
+		for body, n := range times {
+			if n > 1 {
+				t.Errorf("%s stored %d times", body, n)
+			}
+		}
+		for body := range acked {
+			if times[body] != 1 {
+				t.Errorf("%s acknowledged, stored %d times", body, times[body])
+			}
 		}
 	})
 }
