@@ -25,7 +25,28 @@ const (
 	maxSendWrites = 4
 	// maxSendGroup caps how many sends one group write carries.
 	maxSendGroup = 256
+	// maxSendGroupBytes caps the bodies one group write carries past its
+	// first send: with large messages (MaxMessageSize well above the
+	// default) 256 of them would make a statement larger than PostgreSQL
+	// takes, refused before it is sent.
+	maxSendGroupBytes = 16 << 20
 )
+
+// sendGroupSize is how many pending sends the next group write takes: at
+// least one, and no more than maxSendGroup sends or, past the first,
+// maxSendGroupBytes of bodies (a message sent over AMQP keeps its encoded
+// body too).
+func sendGroupSize(pending []*sendCall) int {
+	n, size := 0, 0
+	for n < len(pending) && n < maxSendGroup {
+		m := pending[n].m
+		if size += len(m.Body) + len(m.AMQPBody); n > 0 && size > maxSendGroupBytes {
+			break
+		}
+		n++
+	}
+	return n
+}
 
 // sendGrouped writes m to the queue a in the next group write of
 // one-message sends and waits for it: on a store where a statement commits
@@ -37,7 +58,7 @@ const (
 // message that was committed.
 func (b *Broker) sendGrouped(ctx context.Context, a address, m *Message) (int64, error) {
 	c := &sendCall{ctx: ctx, a: a, m: m, done: make(chan struct{})}
-	b.sends.add(c, maxSendWrites, func(p []*sendCall) int { return maxSendGroup }, b.writeSends)
+	b.sends.add(c, maxSendWrites, sendGroupSize, b.writeSends)
 	<-c.done
 	return c.seq, c.err
 }
