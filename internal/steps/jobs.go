@@ -44,7 +44,7 @@ func (s *Service) enqueue(ctx context.Context, tx store.Tx, t *records.Table, c 
 	if !ok {
 		return errors.New("the asyncoperation table is missing")
 	}
-	id := records.NewID()
+	id := records.NewOrderedID()
 	rc, err := s.contextFor(t, c, st, id)
 	if err != nil {
 		return err
