@@ -81,17 +81,18 @@ func (t *tx) InsertMessage(ctx context.Context, m storage.Message) (int64, error
 // insertMessages is InsertMessages on PostgreSQL: one statement whatever
 // the number of messages (its arrays are parameters, so its text and plan
 // stay the same). Each message's sequence number is drawn before its row is
-// inserted (ids), so that it is known for each message whatever order the
-// rows are inserted in; a message whose entity is gone is not inserted and
-// its number is left unused.
-const insertMessages = `WITH v AS (
-		SELECT * FROM unnest(?::bigint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::int[], ?::text[], ?::bytea[])
-			WITH ORDINALITY AS v (entity_id, dlq, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body, ord)),
-	ids AS MATERIALIZED (SELECT ord, nextval(pg_get_serial_sequence('broker_messages', 'id')) AS id FROM v ORDER BY ord),
+// inserted (v, materialised; the sequence is looked up once), so that it is
+// known for each message whatever order the rows are inserted in; a message
+// whose entity is gone is not inserted and its number is left unused.
+const insertMessages = `WITH v AS MATERIALIZED (
+		SELECT v.*, nextval((SELECT pg_get_serial_sequence('broker_messages', 'id'))::regclass) AS id
+		FROM unnest(?::bigint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::int[], ?::text[], ?::bytea[])
+			WITH ORDINALITY AS v (entity_id, dlq, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body, ord)
+		ORDER BY ord),
 	ins AS (INSERT INTO broker_messages (id, entity_id, dlq, state, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body)
-		SELECT ids.id, e.id, v.dlq, 0, v.visible_at, v.enqueued_at, v.expires_at, v.origin, v.message_id, v.session_id, v.size, v.delivery_count, v.props, v.body
-		FROM v JOIN ids ON ids.ord = v.ord JOIN broker_entities e ON e.id = v.entity_id RETURNING id)
-	SELECT ids.ord, ids.id FROM ids JOIN ins ON ins.id = ids.id`
+		SELECT v.id, e.id, v.dlq, 0, v.visible_at, v.enqueued_at, v.expires_at, v.origin, v.message_id, v.session_id, v.size, v.delivery_count, v.props, v.body
+		FROM v JOIN broker_entities e ON e.id = v.entity_id RETURNING id)
+	SELECT v.ord, v.id FROM v JOIN ins ON ins.id = v.id`
 
 func (t *tx) InsertMessages(ctx context.Context, msgs []storage.Message) ([]int64, error) {
 	ids := make([]int64, len(msgs))
