@@ -24,12 +24,15 @@ func Convert(v any, typ, layout string) (any, error) {
 	if b, ok := v.([]byte); ok {
 		v = string(b)
 	}
+	// A string comes back as the value it came in (not boxed again) where
+	// nothing changes it.
 	if s, ok := v.(string); ok && typ != TypeString {
-		s = strings.TrimSpace(s)
-		if s == "" {
+		if t := strings.TrimSpace(s); len(t) != len(s) {
+			v = t
+		}
+		if s == "" || v == "" {
 			return nil, nil
 		}
-		v = s
 	}
 	switch typ {
 	case TypeString, "":
@@ -38,7 +41,7 @@ func Convert(v any, typ, layout string) (any, error) {
 			if x == "" {
 				return nil, nil
 			}
-			return x, nil
+			return v, nil
 		case map[string]any, []any:
 			b, _ := json.Marshal(x)
 			return string(b), nil
@@ -100,6 +103,9 @@ func Convert(v any, typ, layout string) (any, error) {
 			return normDecimal(strconv.FormatFloat(x, 'f', -1, 64)), nil
 		case string, json.Number:
 			s := Text(x)
+			if _, isText := x.(string); isText && NormalDecimal(s) {
+				return v, nil
+			}
 			if isDecimal(s) {
 				return normDecimal(s), nil
 			}
@@ -201,6 +207,24 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// NormalDecimal says s is a decimal number as Convert writes it (normDecimal
+// would return it unchanged): an optional minus, digits without leading
+// zeros, and a fraction without trailing zeros; zero has no sign.
+func NormalDecimal(s string) bool {
+	neg := s != "" && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	intPart, frac, dot := strings.Cut(s, ".")
+	switch {
+	case intPart == "" || !allDigits(intPart) || len(intPart) > 1 && intPart[0] == '0':
+		return false
+	case dot && (frac == "" || !allDigits(frac) || frac[len(frac)-1] == '0'):
+		return false
+	}
+	return !neg || intPart != "0" || dot
 }
 
 // normDecimal writes a decimal without a plus sign, leading zeros or

@@ -88,3 +88,16 @@ func FuzzFastPaths(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNormalDecimal: NormalDecimal holds of exactly the decimals that
+// normDecimal leaves as they are.
+func FuzzNormalDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1.5", "1.50", "-0.5", "01", ".5", "5.", "+1", "-", "", "1.2.3", "12345678901234567890"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := NormalDecimal(s), isDecimal(s) && normDecimal(s) == s; got != want {
+			t.Fatalf("NormalDecimal(%q) = %v, want %v", s, got, want)
+		}
+	})
+}

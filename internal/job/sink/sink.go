@@ -129,8 +129,14 @@ func appendField(buf []byte, c format.Column, v any) []byte {
 	var t []byte
 	switch x := v.(type) {
 	case string:
-		// An untyped column's text is trimmed; a string column's is not.
-		if c.Type != format.TypeString && (c.Type != "" || !trimmed(x)) {
+		// An untyped column's text is trimmed; a string column's is not. A
+		// decimal already in its normal form, and a date written as
+		// YYYY-MM-DD, are their own canonical text: a date that does not
+		// exist fails to convert and is framed as given, as canonical does.
+		switch {
+		case c.Type == format.TypeString, c.Type == "" && trimmed(x):
+		case c.Type == format.TypeDecimal && format.NormalDecimal(x), c.Type == format.TypeDate && dateText(x):
+		default:
 			return appendCanonical(buf, c.Type, v)
 		}
 		if x == "" {
@@ -153,6 +159,19 @@ func appendField(buf []byte, c format.Column, v any) []byte {
 	}
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(t)))
 	return append(buf, t...)
+}
+
+// dateText says s is four, two and two digits joined by hyphens.
+func dateText(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // trimmed says s has no space to trim at either end (strings.TrimSpace

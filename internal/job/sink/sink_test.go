@@ -33,6 +33,8 @@ func TestFieldFastPaths(t *testing.T) {
 	t.Parallel()
 	types := []string{"", format.TypeString, format.TypeInt, format.TypeDecimal, format.TypeDate, format.TypeDateTime, format.TypeBool, format.TypeFloat, format.TypeGUID}
 	values := []any{nil, "", " ", "abc", " abc", "abc\t", "\u00a0x", "x\u2003", "007", "12", " 12 ", "1.50", "true",
+		"1.5", "-1.5", "0", "-0", "0.50", ".5", "5.", "+1", "01", "-0.0", "12345678901234567890.0001",
+		"2026-02-03", "2026-02-30", "2026-13-01", "0000-01-01", "2026-2-03", " 2026-02-03", "2026-02-03T10:00:00Z",
 		int64(0), int64(-7), int64(math.MaxInt64), float64(1.5), true,
 		time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 3, 23, 30, 0, 0, time.FixedZone("x", -5*3600)),
 		time.Date(12026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}}
@@ -44,11 +46,11 @@ func TestFieldFastPaths(t *testing.T) {
 }
 
 func FuzzFieldFastPaths(f *testing.F) {
-	for _, s := range []string{"", " a", "a ", "abc", "\u00a0", "12"} {
+	for _, s := range []string{"", " a", "a ", "abc", "\u00a0", "12", "1.50", "-0.5", "2026-02-30", "2026-12-07"} {
 		f.Add(s, int64(len(s)), int64(len(s))*86400)
 	}
 	f.Fuzz(func(t *testing.T, s string, n, secs int64) {
-		for _, typ := range []string{"", format.TypeString, format.TypeInt, format.TypeDate} {
+		for _, typ := range []string{"", format.TypeString, format.TypeInt, format.TypeDate, format.TypeDecimal} {
 			c := format.Column{Name: "c", Type: typ}
 			checkField(t, c, s)
 			checkField(t, c, n)
