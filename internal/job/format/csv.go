@@ -21,7 +21,10 @@ type csvReader struct {
 	line   int64 // lines consumed so far
 	header []string
 	rename map[string]string
+	// field holds the text of the record's fields one after another, ends
+	// where each ends: the fields are cut from one string.
 	field  []byte
+	ends   []int
 	fields []string
 }
 
@@ -141,6 +144,7 @@ func (c *csvReader) readRecord() ([]string, int64, error) {
 	start := c.line
 	c.fields = c.fields[:0]
 	c.field = c.field[:0]
+	c.ends = c.ends[:0]
 	size := len(line)
 	const (
 		fieldStart = iota
@@ -156,15 +160,13 @@ func (c *csvReader) readRecord() ([]string, int64, error) {
 			case fieldStart, unquoted:
 				switch {
 				case b == c.delim:
-					c.fields = append(c.fields, string(c.field))
-					c.field = c.field[:0]
+					c.ends = append(c.ends, len(c.field))
 					state = fieldStart
 				case b == '\n' || (b == '\r' && i+1 < len(line) && line[i+1] == '\n'):
 					if b == '\r' {
 						i++
 					}
-					c.fields = append(c.fields, string(c.field))
-					return c.fields, start, nil
+					return c.record(), start, nil
 				case state == fieldStart && c.quote != 0 && b == c.quote:
 					state = quoted
 				default:
@@ -186,14 +188,12 @@ func (c *csvReader) readRecord() ([]string, int64, error) {
 					c.field = append(c.field, b)
 					state = quoted
 				case b == c.delim:
-					c.fields = append(c.fields, string(c.field))
-					c.field = c.field[:0]
+					c.ends = append(c.ends, len(c.field))
 					state = fieldStart
 				case b == '\n' || (b == '\r' && i+1 < len(line) && line[i+1] == '\n'):
-					c.fields = append(c.fields, string(c.field))
-					return c.fields, start, nil
+					return c.record(), start, nil
 				default:
-					col := len(c.fields) + 1
+					col := len(c.ends) + 1
 					c.skipRest(line[i:])
 					return nil, start, &Error{Line: c.line, Msg: fmt.Sprintf("field %d: unexpected %q after a closing quote", col, b)}
 				}
@@ -207,7 +207,7 @@ func (c *csvReader) readRecord() ([]string, int64, error) {
 				return nil, start, &Error{Line: start, Msg: fmt.Sprintf("the row is longer than %d bytes", c.max)}
 			}
 			if err == io.EOF || (err == nil && len(next) == 0) {
-				return nil, start, &Error{Line: start, Msg: fmt.Sprintf("field %d: a quoted field is not closed before the end of the file (is the file truncated?)", len(c.fields)+1)}
+				return nil, start, &Error{Line: start, Msg: fmt.Sprintf("field %d: a quoted field is not closed before the end of the file (is the file truncated?)", len(c.ends)+1)}
 			}
 			if err != nil {
 				return nil, start, err
@@ -217,11 +217,31 @@ func (c *csvReader) readRecord() ([]string, int64, error) {
 			continue
 		}
 		if len(line) == 0 || line[len(line)-1] != '\n' {
-			c.fields = append(c.fields, string(c.field))
-			return c.fields, start, nil
+			return c.record(), start, nil
 		}
-		return c.fields, start, nil
+		return c.cut(), start, nil // a line break as the delimiter ended the last field
 	}
+}
+
+// record ends the last field and returns the record's fields.
+func (c *csvReader) record() []string {
+	c.ends = append(c.ends, len(c.field))
+	return c.cut()
+}
+
+// cut cuts the fields ended so far from one string: one allocation a record
+// rather than one a field.
+func (c *csvReader) cut() []string {
+	if len(c.ends) == 0 {
+		return c.fields
+	}
+	text := string(c.field[:c.ends[len(c.ends)-1]])
+	from := 0
+	for _, end := range c.ends {
+		c.fields = append(c.fields, text[from:end])
+		from = end
+	}
+	return c.fields
 }
 
 // skipRest discards the rest of a broken record up to the end of its line.
