@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"time"
 
 	"junction/internal/job/format"
 	"junction/internal/job/sink"
@@ -81,7 +82,7 @@ func (s *Sink) prepareFold(ctx context.Context) error {
 		if s.stmt, err = s.db.PrepareContext(ctx, s.upsertSQL(s.per, true)); err != nil {
 			return err
 		}
-		s.kept, err = s.sqliteAffinities(ctx)
+		s.kept, err = s.sqliteTypes(ctx)
 		return err
 	}
 	if !s.fold {
@@ -93,8 +94,28 @@ func (s *Sink) prepareFold(ctx context.Context) error {
 			" FROM "+s.d.Quote(s.table)+" WITH NO DATA"); err != nil {
 			return err
 		}
+		s.kept, err = s.postgresTypes(ctx)
 	}
-	return nil
+	return err
+}
+
+// keeper says that the database stores v, bound for one column, exactly as
+// it is, and so returns what hashes as v when read.
+type keeper func(v any) bool
+
+// keeps says that the database stores every value of args, rows of
+// writeCols, as it is bound.
+func (s *Sink) keeps(args []any) bool {
+	if s.kept == nil {
+		return false
+	}
+	n := len(s.kept)
+	for i, v := range args {
+		if !s.kept[i%n](v) {
+			return false
+		}
+	}
+	return true
 }
 
 // affinity is the type affinity of a SQLite column, from its declared type
@@ -144,12 +165,12 @@ func (a affinity) stores(v any, rowid bool) bool {
 	return false
 }
 
-// sqliteAffinities returns the affinities of the columns the sink writes, in
+// sqliteTypes returns what each column the sink writes keeps, by its affinity, in
 // the order of writeCols, or nil when the table's definition could make a
 // stored value differ from the one bound even where the affinity keeps it: a
 // collation (a key matched case-insensitively keeps the stored spelling) or a
 // conflict clause (NOT NULL ON CONFLICT REPLACE stores the default).
-func (s *Sink) sqliteAffinities(ctx context.Context) ([]affinity, error) {
+func (s *Sink) sqliteTypes(ctx context.Context) ([]keeper, error) {
 	type col struct {
 		declared string
 		pk       bool
@@ -174,8 +195,7 @@ func (s *Sink) sqliteAffinities(ctx context.Context) ([]affinity, error) {
 		return nil, err
 	}
 	cols := s.writeCols()
-	out := make([]affinity, len(cols))
-	rowid := make([]bool, len(cols))
+	out := make([]keeper, len(cols))
 	pks := 0
 	for _, c := range table {
 		if c.pk {
@@ -187,32 +207,109 @@ func (s *Sink) sqliteAffinities(ctx context.Context) ([]affinity, error) {
 		if !ok {
 			return nil, nil
 		}
-		out[i] = affinityOf(tc.declared)
+		a := affinityOf(tc.declared)
 		// A single INTEGER PRIMARY KEY column is the rowid: NULL there
 		// takes a new number.
-		rowid[i] = tc.pk && pks == 1 && strings.EqualFold(strings.TrimSpace(tc.declared), "INTEGER")
-		if out[i] == affBlob && s.isKey(c.Name) {
+		rowid := tc.pk && pks == 1 && strings.EqualFold(strings.TrimSpace(tc.declared), "INTEGER")
+		if a == affBlob && s.isKey(c.Name) {
 			// An untyped key keeps each value's own type, and an integer
 			// matches the real of the same value a row already holds
 			// (1 = 1.0), whose key the upsert leaves as it was.
 			return nil, nil
 		}
+		out[i] = func(v any) bool { return a.stores(v, rowid) }
 	}
-	s.rowid = rowid
 	return out, nil
 }
 
-// keeps says that SQLite stores every value of args, rows of writeCols, as
-// it is bound.
-func (s *Sink) keeps(args []any) bool {
-	if s.kept == nil {
-		return false
-	}
-	n := len(s.kept)
-	for i, v := range args {
-		if !s.kept[i%n].stores(v, s.rowid[i%n]) {
+// PostgreSQL's type oids of the columns whose values postgresStores knows.
+const (
+	oidBool        = 16
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidFloat8      = 701
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTimestamptz = 1184
+	oidNumeric     = 1700
+)
+
+// postgresStores says that PostgreSQL stores v, as the sink copies it (pgx's
+// binary COPY), in a column of type oid with modifier typmod exactly as it
+// is, so that it reads back as what hashes as v: text in text or varchar
+// without a length (varchar(n) cuts trailing spaces past n), a whole number
+// in an integer column (one out of range fails the chunk), a decimal in its
+// normal form in numeric without precision and scale (which round), a date
+// at midnight UTC in a date column, a time with whole microseconds in a
+// timestamptz one (both in years 1 to 9999), a bool or a float64 in their
+// own types, and NULL. Anything else (text in a number column, a domain, an
+// array) may be converted, and is returned by the insert.
+func postgresStores(oid, typmod int64, v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		switch oid {
+		case oidText, oidVarchar:
+			return typmod < 0
+		case oidNumeric:
+			return typmod < 0 && format.NormalDecimal(x)
+		}
+	case int64:
+		return oid == oidInt8 || oid == oidInt4 || oid == oidInt2
+	case bool:
+		return oid == oidBool
+	case float64:
+		return oid == oidFloat8
+	case time.Time:
+		if y := x.Year(); y < 1 || y > 9999 || x.Location() != time.UTC {
 			return false
 		}
+		switch oid {
+		case oidDate:
+			return x.Equal(time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC))
+		case oidTimestamptz:
+			return x.Nanosecond()%1000 == 0
+		}
 	}
-	return true
+	return false
+}
+
+// postgresTypes returns what each of writeCols keeps, from the table's column
+// types, or nil where the server's encoding is not UTF-8 (text could be
+// converted) or a column is missing.
+func (s *Sink) postgresTypes(ctx context.Context) ([]keeper, error) {
+	type col struct{ oid, typmod int64 }
+	table := map[string]col{}
+	utf8 := false
+	err := s.withTx(ctx, func(tx chunkTx) error {
+		if err := tx.query(ctx, "SELECT current_setting('server_encoding') = 'UTF8'", nil, func(v []any) error {
+			utf8, _ = v[0].(bool)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.query(ctx, `SELECT attname::text, atttypid::int8, atttypmod::int8 FROM pg_attribute
+			WHERE attrelid = to_regclass(quote_ident($1)) AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`, []any{s.table}, func(v []any) error {
+			oid, _ := v[1].(int64)
+			typmod, _ := v[2].(int64)
+			table[format.Text(v[0])] = col{oid, typmod}
+			return nil
+		})
+	})
+	if err != nil || !utf8 {
+		return nil, err
+	}
+	cols := s.writeCols()
+	out := make([]keeper, len(cols))
+	for i, c := range cols {
+		tc, ok := table[c.Name] // quoted: the name as it is
+		if !ok {
+			return nil, nil
+		}
+		out[i] = func(v any) bool { return postgresStores(tc.oid, tc.typmod, v) }
+	}
+	return out, nil
 }

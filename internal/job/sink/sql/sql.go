@@ -57,12 +57,11 @@ type Sink struct {
 	// back is what the last Apply's writes returned, for Verify.
 	back *readBack
 	// stmt is SQLite's prepared upsert of per rows, returning them with
-	// fold; plain is the same without RETURNING, for the rows that SQLite
-	// is known to store as they are bound (kept, set with fold).
+	// fold; plain is the same without RETURNING, for the rows that the
+	// database is known to store as they are bound (kept, set with fold).
 	stmt, plain *dbsql.Stmt
 	per         int
-	kept        []affinity
-	rowid       []bool // the rowid among writeCols
+	kept        []keeper // one for each of writeCols
 }
 
 // Open connects to the database of dsn. With prepare, the table is created
@@ -428,9 +427,11 @@ func (s *Sink) appendRowArgs(out []any, cols []format.Column, r sink.Row) []any 
 	return out
 }
 
-// copyRows writes new rows with COPY. With back, they are copied into the
-// session's chunk table and inserted from it, returning each row as the
-// table holds it.
+// copyRows writes new rows with COPY. With back, each row comes back as the
+// table holds it: where PostgreSQL is known to store every value as it is
+// bound, the rows are copied into the table and their bound values stand
+// for it; otherwise they are copied into the session's chunk table and
+// inserted from it, returning each row.
 func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row, back map[string][32]byte) (int64, error) {
 	cols := s.writeCols()
 	names := make([]string, len(cols))
@@ -438,8 +439,19 @@ func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row, back ma
 		names[i] = c.Name
 	}
 	data := make([][]any, len(rows))
+	kept := back != nil
 	for i, r := range rows {
 		data[i] = s.rowArgs(cols, r)
+		kept = kept && s.keeps(data[i])
+	}
+	if kept {
+		for _, args := range data {
+			k, h := s.rowHash(args)
+			back[k] = h
+		}
+		back = nil
+	}
+	for i := range data {
 		for j, c := range cols {
 			// A decimal goes as a number: pgx would first fail to encode
 			// its text, then parse it.

@@ -1,0 +1,110 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"junction/internal/job/format"
+	"junction/internal/job/sink"
+	"junction/internal/store/storetest"
+)
+
+// TestPostgresStoresWhatItSays checks postgresStores against PostgreSQL
+// itself: for each column type, mapping type and value, a chunk whose bound
+// values stand for the table (copied straight in, not returned) hashes as
+// the table holds it when read again.
+func TestPostgresStoresWhatItSays(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := storetest.RequirePostgres(t)
+	schema := storetest.NewSchema(t)
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SET search_path = "+schema); err != nil {
+		t.Fatal(err)
+	}
+	dsn := base + map[bool]string{true: "&", false: "?"}[strings.Contains(base, "?")] + "search_path=" + schema
+	declared := []string{"TEXT", "VARCHAR", "VARCHAR(5)", "CHAR(5)", "BIGINT", "INTEGER", "SMALLINT", "NUMERIC", "NUMERIC(10,2)",
+		"DATE", "TIMESTAMPTZ", "TIMESTAMP", "BOOLEAN", "DOUBLE PRECISION", "REAL", "JSONB"}
+	types := []string{"", format.TypeString, format.TypeInt, format.TypeDecimal, format.TypeDate, format.TypeDateTime, format.TypeBool, format.TypeFloat}
+	raws := []string{"", "abc", "ab   ", "ab      ", "abcdefgh  ", " padded ", "007", "3", "1.50", "-0.5", "12345.678", "1e3", "2026-02-03",
+		"2026-02-03T04:05:06.123456789+02:00", "0001-01-01", "true", "ünï", "99999999999"}
+	direct := 0
+	check := func(s *Sink, chunk []sink.Row) {
+		t.Helper()
+		if s.back == nil {
+			t.Fatalf("%s: no read-back from the writes", s.table)
+		}
+		var read map[string][32]byte
+		if err := s.withTx(ctx, func(tx chunkTx) (err error) {
+			read, err = s.existing(ctx, tx, chunk)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range chunk {
+			k := sink.KeyOf(s.key, r.Values)
+			if s.back.got[k] != read[k] {
+				t.Errorf("%s: %v was taken as stored, but the table holds another value", s.table, r.Values)
+			}
+			direct++
+		}
+	}
+	for ti, decl := range declared {
+		// A column of the declared type for each mapping type; a row sets
+		// one of them.
+		table := fmt.Sprintf("t%d", ti)
+		plan := sink.Plan{Cols: []format.Column{{Name: "k", Type: format.TypeInt}}, Key: []string{"k"}}
+		defs := []string{"k BIGINT PRIMARY KEY"}
+		for mi, typ := range types {
+			plan.Cols = append(plan.Cols, format.Column{Name: fmt.Sprintf("v%d", mi), Type: typ})
+			defs = append(defs, fmt.Sprintf("v%d %s", mi, decl))
+		}
+		if _, err := conn.Exec(ctx, "CREATE TABLE "+table+" ("+strings.Join(defs, ", ")+")"); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(ctx, Table{Driver: "postgres", Name: table}, dsn, plan, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The values taken as stored, in one chunk, or row by row where the
+		// column refuses one of them.
+		var rows []sink.Row
+		for mi, typ := range types {
+			for _, raw := range raws {
+				v, err := format.Convert(raw, typ, "")
+				row := sink.Row{Line: int64(len(rows) + 1), Values: map[string]any{"k": int64(len(rows)), fmt.Sprintf("v%d", mi): v}}
+				if err == nil && s.keeps(s.rowArgs(s.writeCols(), row)) {
+					rows = append(rows, row)
+				}
+			}
+		}
+		if len(rows) == 0 {
+			s.Abort()
+			continue
+		}
+		if _, _, err := s.Apply(ctx, rows); err == nil {
+			check(s, rows)
+		} else {
+			for _, r := range rows {
+				if _, _, err := s.Apply(ctx, []sink.Row{r}); err == nil {
+					check(s, []sink.Row{r})
+				}
+			}
+		}
+		s.Abort()
+	}
+	if direct == 0 {
+		t.Fatal("no value was taken as stored")
+	}
+}
