@@ -431,6 +431,8 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 	if recordRejects {
 		st.read, st.bad = 0, 0
 	}
+	items := readItems(ctx, r, m, !m.looksUp())
+	defer items.stop()
 	var chunk []Row
 	// done counts the source items handled, in order: applied, rejected, or
 	// held for a chunk. A checkpoint says how many a resumed run skips.
@@ -466,7 +468,7 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		}
 		st.run.Checkpoint = done
 		lastSave = time.Now()
-		return st.checkpoint(ctx, r.Progress())
+		return st.checkpoint(ctx, items.progress)
 	}
 	// admit takes one source item's outcome: its rejects, or its row for the
 	// next chunk (row is nil for an item that could not be read).
@@ -482,7 +484,7 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		if row == nil || len(rejects) > 0 || validateOnly {
 			if validateOnly && time.Since(lastSave) > time.Second {
 				lastSave = time.Now()
-				st.progress(ctx, r.Progress()/2)
+				st.progress(ctx, items.progress/2)
 			}
 			return nil
 		}
@@ -516,10 +518,14 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
-		rec, deleted, err := r.Next(ctx)
-		if err == io.EOF {
+		it, err := items.next()
+		if err != nil {
+			return "", err
+		}
+		if it.err == io.EOF {
 			break
 		}
+		err, deleted := it.err, it.deleted
 		var fe *format.Error
 		if errors.As(err, &fe) && !fe.Fatal {
 			if err := drain(); err != nil {
@@ -536,10 +542,10 @@ func (st *runState) pass(ctx context.Context, open sourceOpener, from, pin strin
 		if err != nil {
 			return "", fmt.Errorf("read the source: %w", err)
 		}
-		row, rejects, err := m.row(ctx, rec, deleted)
-		if err != nil {
-			return "", err
+		if it.mapErr != nil {
+			return "", it.mapErr
 		}
+		row, rejects := it.row, it.rejects
 		if len(rejects) == 0 && !deleted && chk != nil {
 			if pending = append(pending, row); len(pending) >= checkBatch {
 				if err := drain(); err != nil {
