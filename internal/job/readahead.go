@@ -6,9 +6,10 @@ import (
 	"io"
 
 	"junction/internal/job/format"
+	"junction/internal/job/sink"
 )
 
-// item is one source item, read and mapped.
+// item is one source item, read and mapped, with its row's checksum.
 type item struct {
 	row     Row
 	rejects []Reject
@@ -66,6 +67,9 @@ func (ir *itemReader) read(ctx context.Context) item {
 	x := item{deleted: deleted, err: err}
 	if err == nil {
 		x.row, x.rejects, x.mapErr = ir.m.row(ctx, rec, deleted)
+		if x.mapErr == nil && len(x.rejects) == 0 && !deleted {
+			x.row.Sum = sink.Hash(ir.m.cols, x.row.Values)
+		}
 	}
 	x.progress = ir.r.Progress()
 	return x

@@ -597,6 +597,7 @@ func (st *runState) refused(chunk []Row, rejects []Reject, count bool) []Row {
 
 // verify reads the chunk back from the sink and adds it to the reconciliation.
 func (st *runState) verify(ctx context.Context, out writer, m *mapper, chunk []Row) error {
+	// Each row's checksum was taken as it was mapped (itemReader).
 	chunk = sink.Dedupe(m.key, chunk)
 	hashes := make([]keyHash, 0, len(chunk))
 	for _, r := range chunk {
@@ -604,7 +605,7 @@ func (st *runState) verify(ctx context.Context, out writer, m *mapper, chunk []R
 			st.rec.r.Deletes++
 			continue
 		}
-		hashes = append(hashes, keyHash{sink.KeyOf(m.key, r.Values), sink.Hash(m.cols, r.Values)})
+		hashes = append(hashes, keyHash{sink.KeyOf(m.key, r.Values), r.Sum})
 	}
 	got, ok, err := out.Verify(ctx, chunk)
 	if err != nil {

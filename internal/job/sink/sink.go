@@ -21,6 +21,10 @@ type Row struct {
 	Line    int64
 	Values  map[string]any
 	Deleted bool
+	// Sum is the live row's checksum as the job mapped it (Hash of the
+	// job's columns), for the reconciliation: the runner reads it, sinks
+	// need not.
+	Sum [32]byte
 }
 
 // Reject is one problem with one row, as the rejects file lists it.
