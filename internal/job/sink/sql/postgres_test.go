@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"junction/internal/job/format"
 	"junction/internal/job/sink"
@@ -107,4 +108,21 @@ func TestPostgresStoresWhatItSays(t *testing.T) {
 	if direct == 0 {
 		t.Fatal("no value was taken as stored")
 	}
+}
+
+// FuzzNumeric: a decimal goes to COPY as the number pgx's own parsing reads.
+func FuzzNumeric(f *testing.F) {
+	for _, d := range []string{"0", "1.5", "-1.5", "1200", "-1200", "0.001", "123456789012345678", "12345678901234567.8", "1234567890123456789", "-0.5", "1.50", "abc"} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, d string) {
+		got, ok := numeric(d)
+		var want pgtype.Numeric
+		if wantOK := want.Scan(d) == nil; ok != wantOK {
+			t.Fatalf("numeric(%q): ok %v, Scan %v", d, ok, wantOK)
+		}
+		if ok && (got.Int.Cmp(want.Int) != 0 || got.Exp != want.Exp || got.Valid != want.Valid || got.NaN != want.NaN) {
+			t.Fatalf("numeric(%q) = %v e%d, Scan %v e%d", d, got.Int, got.Exp, want.Int, want.Exp)
+		}
+	})
 }

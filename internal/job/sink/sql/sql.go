@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 
@@ -456,8 +457,7 @@ func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row, back ma
 			// A decimal goes as a number: pgx would first fail to encode
 			// its text, then parse it.
 			if d, ok := data[i][j].(string); ok && c.Type == format.TypeDecimal {
-				var n pgtype.Numeric
-				if n.Scan(d) == nil {
+				if n, ok := numeric(d); ok {
 					data[i][j] = n
 				}
 			}
@@ -479,6 +479,36 @@ func (s *Sink) copyRows(ctx context.Context, tx pgx.Tx, rows []sink.Row, back ma
 		return nil
 	})
 	return n, err
+}
+
+// numeric is the decimal d as pgx's Scan reads it, without math/big's
+// parsing where d is in its normal form with at most 18 digits.
+func numeric(d string) (pgtype.Numeric, bool) {
+	if format.NormalDecimal(d) && len(strings.TrimPrefix(d, "-")) <= 18 {
+		neg := d[0] == '-'
+		digits := strings.TrimPrefix(d, "-")
+		var exp int32
+		if dot := strings.IndexByte(digits, '.'); dot >= 0 {
+			exp = -int32(len(digits) - dot - 1)
+		} else {
+			for len(digits) > 1 && digits[len(digits)-1] == '0' {
+				digits = digits[:len(digits)-1]
+				exp++
+			}
+		}
+		var v int64
+		for i := 0; i < len(digits); i++ {
+			if digits[i] != '.' {
+				v = v*10 + int64(digits[i]-'0')
+			}
+		}
+		if neg {
+			v = -v
+		}
+		return pgtype.Numeric{Int: big.NewInt(v), Exp: exp, Valid: true}, true
+	}
+	var n pgtype.Numeric
+	return n, n.Scan(d) == nil
 }
 
 func (s *Sink) quotedNames(cols []format.Column) string {
