@@ -322,3 +322,14 @@ func startRemote(t *testing.T, user, pw string) (*sftp.Server, string) {
 	}
 	return remote, fp
 }
+
+// warehouseJob is a bundle on a SQLite store with a warehouse of driver whose
+// DSN the jobs name as ${W}.
+func warehouseJob(t *testing.T, driver string) (*bundle, store.Store, sqlTarget) {
+	t.Helper()
+	s := storetest.Open(t, store.SQLite)
+	b := setup(t, s)
+	target := newSQLTarget(t, driver)
+	b.env["W"] = target.dsn
+	return b, s, target
+}

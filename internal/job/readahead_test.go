@@ -10,8 +10,6 @@ import (
 
 	"junction/internal/job/format"
 	filesource "junction/internal/job/source/file"
-	"junction/internal/store"
-	"junction/internal/store/storetest"
 )
 
 // aheadCSV is a CSV of n rows where some rows have a field too many (the
@@ -112,10 +110,7 @@ func TestImportReadAhead(t *testing.T) {
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
-			s := storetest.Open(t, store.SQLite)
-			b := setup(t, s)
-			target := newSQLTarget(t, driver)
-			b.env["W"] = target.dsn
+			b, s, _ := warehouseJob(t, driver)
 			b.define(t, Spec{Name: "ahead", Source: Source{Type: "file", Path: "drop/ahead"}, Mapping: aheadMapping, Key: []string{"productnumber"},
 				Policy: Policy{OnError: "accept"}, Sink: Sink{Type: "sql", Driver: driver, DSN: "${W}", Table: "prices"}, Chunk: 300})
 			const n = 3000

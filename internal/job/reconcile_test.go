@@ -4,9 +4,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"junction/internal/store"
-	"junction/internal/store/storetest"
 )
 
 // TestReconciliationSeesWhatTheTableHolds: the reconciliation compares the
@@ -35,10 +32,7 @@ func TestReconciliationSeesWhatTheTableHolds(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				s := storetest.Open(t, store.SQLite)
-				b := setup(t, s)
-				target := newSQLTarget(t, driver)
-				b.env["W"] = target.dsn
+				b, _, target := warehouseJob(t, driver)
 				// qty is text to the job and a whole number to the table.
 				target.exec(t, "CREATE TABLE prices (productnumber TEXT PRIMARY KEY, name TEXT, qty INTEGER)")
 				if withTriggers {
@@ -107,10 +101,7 @@ func TestReconciliationTakesNothingOnTrust(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s := storetest.Open(t, store.SQLite)
-			b := setup(t, s)
-			target := newSQLTarget(t, "sqlite")
-			b.env["W"] = target.dsn
+			b, _, target := warehouseJob(t, "sqlite")
 			target.exec(t, c.table)
 			if c.before != "" {
 				target.exec(t, c.before)

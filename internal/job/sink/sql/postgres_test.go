@@ -21,20 +21,12 @@ import (
 func TestPostgresStoresWhatItSays(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	base := storetest.RequirePostgres(t)
-	schema := storetest.NewSchema(t)
-	conn, err := pgx.Connect(ctx, base)
+	dsn := storetest.NewDatabase(t)
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "SET search_path = "+schema); err != nil {
-		t.Fatal(err)
-	}
-	dsn := base + map[bool]string{true: "&", false: "?"}[strings.Contains(base, "?")] + "search_path=" + schema
 	declared := []string{"TEXT", "VARCHAR", "VARCHAR(5)", "CHAR(5)", "BIGINT", "INTEGER", "SMALLINT", "NUMERIC", "NUMERIC(10,2)",
 		"DATE", "TIMESTAMPTZ", "TIMESTAMP", "BOOLEAN", "DOUBLE PRECISION", "REAL", "JSONB"}
 	types := []string{"", format.TypeString, format.TypeInt, format.TypeDecimal, format.TypeDate, format.TypeDateTime, format.TypeBool, format.TypeFloat}
