@@ -118,3 +118,54 @@ func FuzzNumeric(f *testing.F) {
 		}
 	})
 }
+
+// TestPostgresTableGainsColumns: an existing table gains the columns the job
+// maps but it lacks, once; one without the key column is refused; a table of
+// the same name in another schema does not count as the one to write.
+func TestPostgresTableGainsColumns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := storetest.NewDatabase(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{"CREATE TABLE t (k BIGINT PRIMARY KEY, a TEXT)", "CREATE SCHEMA other", "CREATE TABLE other.elsewhere (x TEXT)"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := sink.Plan{Cols: []format.Column{{Name: "k", Type: format.TypeInt}, {Name: "a"}, {Name: "b", Type: format.TypeDecimal}}, Key: []string{"k"}}
+	for range 2 {
+		s, err := Open(ctx, Table{Driver: "postgres", Name: "t"}, dsn, plan, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Abort()
+	}
+	var cols []string
+	rows, _ := conn.Query(ctx, "SELECT column_name || ' ' || data_type FROM information_schema.columns WHERE table_name = 't' ORDER BY ordinal_position")
+	for rows.Next() {
+		var c string
+		rows.Scan(&c)
+		cols = append(cols, c)
+	}
+	if strings.Join(cols, ", ") != "k bigint, a text, b numeric" {
+		t.Fatalf("columns: %v", cols)
+	}
+	if _, err := Open(ctx, Table{Driver: "postgres", Name: "t"}, dsn, sink.Plan{Cols: []format.Column{{Name: "id"}}, Key: []string{"id"}}, true); err == nil || !strings.Contains(err.Error(), "without the key column") {
+		t.Fatalf("a table without the key column: %v", err)
+	}
+	// With other on the search path after public, elsewhere is not in the
+	// current schema: the sink creates its own.
+	s, err := Open(ctx, Table{Driver: "postgres", Name: "elsewhere"}, dsn+map[bool]string{true: "&", false: "?"}[strings.Contains(dsn, "?")]+"search_path=public,other", plan, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Abort()
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'elsewhere'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("elsewhere in public: %d, %v", n, err)
+	}
+}

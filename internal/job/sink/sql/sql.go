@@ -130,7 +130,10 @@ func (s *Sink) ensureTable(ctx context.Context) error {
 		var q string
 		switch s.d {
 		case "postgres":
-			q = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
+			// The catalog itself: information_schema.columns took 30-50 ms
+			// on a server with a few hundred tables, once a run.
+			q = `SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1))
+				AND attnum > 0 AND NOT attisdropped`
 		case "mysql":
 			q = "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
 		default:
