@@ -14,6 +14,19 @@ import (
 	"junction/internal/store/storetest"
 )
 
+// warehouse is an empty PostgreSQL database for a sink, and a connection to
+// it closed when t ends.
+func warehouse(t *testing.T) (string, *pgx.Conn) {
+	t.Helper()
+	dsn := storetest.NewDatabase(t)
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return dsn, conn
+}
+
 // TestPostgresStoresWhatItSays checks postgresStores against PostgreSQL
 // itself: for each column type, mapping type and value, a chunk whose bound
 // values stand for the table (copied straight in, not returned) hashes as
@@ -21,12 +34,7 @@ import (
 func TestPostgresStoresWhatItSays(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	dsn, conn := warehouse(t)
 	declared := []string{"TEXT", "VARCHAR", "VARCHAR(5)", "CHAR(5)", "BIGINT", "INTEGER", "SMALLINT", "NUMERIC", "NUMERIC(10,2)",
 		"DATE", "TIMESTAMPTZ", "TIMESTAMP", "BOOLEAN", "DOUBLE PRECISION", "REAL", "JSONB"}
 	types := []string{"", format.TypeString, format.TypeInt, format.TypeDecimal, format.TypeDate, format.TypeDateTime, format.TypeBool, format.TypeFloat}
@@ -125,12 +133,7 @@ func FuzzNumeric(f *testing.F) {
 func TestPostgresTableGainsColumns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	dsn, conn := warehouse(t)
 	for _, q := range []string{"CREATE TABLE t (k BIGINT PRIMARY KEY, a TEXT)", "CREATE SCHEMA other", "CREATE TABLE other.elsewhere (x TEXT)"} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatal(err)
