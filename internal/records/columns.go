@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -196,7 +197,7 @@ func (c *Columns) List(alias string) string {
 // Width is the number of SQL columns List names.
 func (c *Columns) Width() int { return c.width }
 
-// Cols are the set's columns, in the order ScanValues writes their values
+// Cols are the set's columns, in the order ConvertValues writes their values
 // (the table's). The slice is the set's own: read it, do not change it.
 func (c *Columns) Cols() []*Column { return c.cols }
 
@@ -246,7 +247,7 @@ func (c *Columns) values(rows interface{ Scan(...any) error }) ([]any, error) {
 	return vals, nil
 }
 
-// RowOf is the row of a set's values, one per column (as ScanValues and
+// RowOf is the row of a set's values, one per column (as ConvertValues and
 // GetValues read them).
 func (c *Columns) RowOf(vals []any) Row {
 	row := make(Row, len(c.cols))
@@ -256,29 +257,15 @@ func (c *Columns) RowOf(vals []any) Row {
 	return row
 }
 
-// A ValueScanner reads rows selected with a column set's List into slices
-// of values, one per column of the set (Columns.Cols), converted as Scan
-// converts them, without a map a row: a list answer written straight from
-// its rows' values. It reuses its buffers from row to row; it is not safe
-// for concurrent use.
-type ValueScanner struct {
-	c         *Columns
-	raw, ptrs []any // the values as scanned, and the pointers to them Scan takes
-}
-
-// Scanner returns a ValueScanner of the set.
-func (c *Columns) Scanner() *ValueScanner {
-	buf := make([]any, 2*c.width)
-	s := &ValueScanner{c: c, raw: buf[:c.width], ptrs: buf[c.width:]}
-	for i := range s.raw {
-		s.ptrs[i] = &s.raw[i]
+// ConvertValues converts raw, a row selected with List as
+// store.QueryValues gives it (one value a SQL column, Width of them), into
+// vals (len(Cols()) long), as Scan converts a row it reads.
+func (c *Columns) ConvertValues(raw, vals []any) error {
+	if len(raw) != c.width {
+		return fmt.Errorf("a row of %d values for %d columns", len(raw), c.width)
 	}
-	return s
-}
-
-// ScanValues reads the current row of rows into vals (len(Cols()) long).
-func (s *ValueScanner) ScanValues(rows interface{ Scan(...any) error }, vals []any) error {
-	return s.c.scan(rows, s.raw, s.ptrs, vals)
+	c.convert(raw, vals)
+	return nil
 }
 
 // scan reads a row selected with List into vals, one value per column:
@@ -287,9 +274,19 @@ func (c *Columns) scan(rows interface{ Scan(...any) error }, raw, ptrs, vals []a
 	if err := rows.Scan(ptrs...); err != nil {
 		return err
 	}
+	c.convert(raw, vals)
+	return nil
+}
+
+// convert converts raw, the values of a row selected with List as
+// scanned, into vals, one value per column.
+func (c *Columns) convert(raw, vals []any) {
 	j := 0
 	for i, col := range c.cols {
-		v := fromSQL(col, raw[j])
+		var v any
+		if raw[j] != nil { // most of a wide row's values are null
+			v = fromSQL(col, raw[j])
+		}
 		j++
 		if col.Type.IsLookup() {
 			tbl := col.Targets[0]
@@ -305,9 +302,10 @@ func (c *Columns) scan(rows interface{ Scan(...any) error }, raw, ptrs, vals []a
 				v = nil
 			}
 		}
-		vals[i] = v
+		if v != nil || vals[i] != nil { // a null not written over a null
+			vals[i] = v
+		}
 	}
-	return nil
 }
 
 // SelectList is the SQL column list that ScanRow reads, prefixed by alias.

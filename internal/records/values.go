@@ -93,8 +93,15 @@ func formatGUID(b [16]byte) string {
 	return string(s[:])
 }
 
+// timeLayout is a DateTime's text as Dataverse writes it: UTC, whole
+// seconds.
+const timeLayout = "2006-01-02T15:04:05Z"
+
 // FormatTime renders a DateTime as Dataverse does: UTC, whole seconds.
-func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// AppendTime appends FormatTime(t) to b.
+func AppendTime(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, timeLayout) }
 
 // ParseTime reads a DateTime value: RFC 3339 or a date.
 func ParseTime(s string) (time.Time, error) {
@@ -304,8 +311,13 @@ func fromSQL(c *Column, v any) any {
 	if b, ok := v.([]byte); ok {
 		v = string(b)
 	}
+	// A value already of its column's type is returned as it is, not
+	// boxed again: most of a list's values.
 	switch c.Type {
 	case Integer, BigInt, Picklist, State, Status:
+		if _, ok := v.(int64); ok {
+			return v
+		}
 		n, _ := toInt(v)
 		return n
 	case Boolean:
@@ -315,11 +327,14 @@ func fromSQL(c *Column, v any) any {
 		n, _ := toInt(v)
 		return time.UnixMicro(n).UTC()
 	case Decimal, Double, Money:
+		if _, ok := v.(float64); ok {
+			return v
+		}
 		f, _ := toFloat(v)
 		return f
 	}
-	if s, ok := v.(string); ok {
-		return s
+	if _, ok := v.(string); ok {
+		return v
 	}
 	return fmt.Sprint(v)
 }

@@ -43,6 +43,8 @@ func ReadOne(ctx context.Context, s Store, fn func(q Querier) error) error {
 // statement (ReadOne, WriteOne) returns; it was not run.
 var ErrSecondStatement = errors.New("store: a second statement in a read or write of one statement")
 
+var _ ValuesQuerier = (*oneStatement)(nil)
+
 // oneStatement lets the first statement through and fails every later
 // one, noting that the read needs a transaction.
 type oneStatement struct {
@@ -71,6 +73,13 @@ func (o *oneStatement) Query(ctx context.Context, query string, args ...any) (*s
 		return nil, ErrSecondStatement
 	}
 	return o.Querier.Query(ctx, query, args...)
+}
+
+func (o *oneStatement) QueryValues(ctx context.Context, query string, args []any, fn func(row []any) error) error {
+	if !o.first() {
+		return ErrSecondStatement
+	}
+	return QueryValues(ctx, o.Querier, query, args, fn)
 }
 
 func (o *oneStatement) QueryRow(ctx context.Context, query string, args ...any) *Row {

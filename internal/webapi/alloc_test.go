@@ -8,12 +8,16 @@ package webapi_test
 
 import (
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"testing"
 
 	"junction/internal/app/apptest"
 	"junction/internal/store"
+	"junction/internal/store/storetest"
 )
 
 // allocPerByte posts body to url and returns the bytes the whole process
@@ -57,5 +61,62 @@ func TestCreateAllocationPerByte(t *testing.T) {
 		if got > tc.max {
 			t.Errorf("%s: %.1f bytes allocated per byte of body, want at most %v", tc.name, got, tc.max)
 		}
+	}
+}
+
+// discard is a ResponseWriter that keeps nothing of the answer.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header {
+	if d.h == nil {
+		d.h = http.Header{}
+	}
+	return d.h
+}
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// TestListAllocation: a list answer of 20 rows of every column of
+// account (issue 18's query) allocates about 40 KB on SQLite and 50 KB on
+// PostgreSQL besides the answer's buffer (pooled), the answer's 80 KB
+// written to a connection. The rows' values are read into a slice kept
+// from one answer for the next (it was 50 KB an answer), and on
+// PostgreSQL decoded from pgx's wire bytes (store.QueryValues) without
+// database/sql's conversion set up for each of the 150 columns of each
+// statement. Not parallel: the measure is of the whole process.
+func TestListAllocation(t *testing.T) {
+	for _, d := range storetest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
+			b := start(t, d, "")
+			seedAccounts(t, b, 500)
+			h := handler(t, b)
+			u := b.base + "accounts?" + url.Values{"$filter": {"numberofemployees gt 40"}, "$orderby": {"name"}, "$top": {"20"}}.Encode()
+			get := func() {
+				r := httptest.NewRequest("GET", u, nil)
+				r.Header.Set("Authorization", "Bearer "+adminKey)
+				w := &discard{}
+				h.ServeHTTP(w, r)
+				if ct := w.h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+					t.Fatalf("answer of %s", ct)
+				}
+			}
+			const n = 20
+			perQuery := math.Inf(1)
+			for range 4 { // the least of four, as in allocPerByte
+				get()
+				runtime.GC()
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				for range n {
+					get()
+				}
+				runtime.ReadMemStats(&m1)
+				perQuery = min(perQuery, float64(m1.TotalAlloc-m0.TotalAlloc)/n)
+			}
+			t.Logf("%.0f bytes allocated a list answer", perQuery)
+			if limit := 64 << 10; perQuery > float64(limit) {
+				t.Errorf("%.0f bytes allocated a list answer, want at most %d", perQuery, limit)
+			}
+		})
 	}
 }

@@ -22,6 +22,8 @@ const (
 	annLogical   = "Microsoft.Dynamics.CRM.lookuplogicalname"
 )
 
+// jsonValue is a row's value as an answer writes it: a DateTime as its
+// text, a lookup as the id it points at.
 func jsonValue(v any) any {
 	switch x := v.(type) {
 	case time.Time:
@@ -30,6 +32,19 @@ func jsonValue(v any) any {
 		return x.ID
 	}
 	return v
+}
+
+// appendJSONValue appends the JSON of jsonValue(v) without making the
+// value (a DateTime's string, a lookup's id in an interface); false as
+// for appendJSON.
+func appendJSONValue(b []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case time.Time:
+		return append(records.AppendTime(append(b, '"'), x), '"'), true
+	case records.Ref:
+		return appendJSONString(b, x.ID), true
+	}
+	return appendJSON(b, v)
 }
 
 // propName is the JSON name of a column: _x_value for lookups.

@@ -2,11 +2,11 @@ package webapi
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"junction/internal/odata"
 	"junction/internal/records"
@@ -160,6 +160,7 @@ type rowValues struct {
 	vals   []any
 	width  int
 	names  map[records.Ref]string // the names of the rows lookups point at, when asked for
+	buf    *[]any                 // the slice of scanned vals is, for release
 }
 
 // row is the values of row i.
@@ -254,11 +255,13 @@ func (f *rowFields) appendRow(b []byte, vals []any, names map[records.Ref]string
 				continue
 			}
 			b = append(b, fd.key...)
-			if fd.kind == fieldValue {
-				v = jsonValue(v)
-			}
 			var ok bool
-			if b, ok = appendJSON(b, v); !ok {
+			if fd.kind == fieldValue {
+				b, ok = appendJSONValue(b, v)
+			} else {
+				b, ok = appendJSON(b, v)
+			}
+			if !ok {
 				return b, false
 			}
 			continue
@@ -304,19 +307,17 @@ func (h *Handler) listRows(ctx context.Context, qr store.Querier, rq *req, t *re
 	if err != nil {
 		return nil, false, err
 	}
-	res, err := qr.Query(ctx, sqlText, args...)
+	width := len(cols.Cols())
+	buf, err := queryValues(ctx, qr, sqlText, args, cols, min(pageSize+1, 32))
 	if err != nil {
 		return nil, false, fmt.Errorf("query %s: %w", t.Name, err)
 	}
-	width := len(cols.Cols())
-	vals, err := scanValues(res, cols, min(pageSize+1, 32))
-	if err != nil {
-		return nil, false, err
-	}
+	vals := *buf
 	if more = len(vals) > pageSize*width; more {
+		clear(vals[pageSize*width:])
 		vals = vals[:pageSize*width]
 	}
-	rows = &rowValues{vals: vals, width: width}
+	rows = &rowValues{vals: vals, width: width, buf: buf}
 	ann := annotationsOf(rq.prefer)
 	if rows.fields, err = fieldsFor(t, cols, q.Select, ann); err != nil {
 		return nil, false, err
@@ -338,20 +339,40 @@ func (h *Handler) listRows(ctx context.Context, qr store.Querier, rq *req, t *re
 	return rows, more, nil
 }
 
-// scanValues reads the rows of a SELECT of cols' List and closes them: their
-// values, one row after the other; capRows is how many rows to make room
-// for at first.
-func scanValues(rows *sql.Rows, cols *records.Columns, capRows int) ([]any, error) {
-	defer rows.Close()
+// scanned are the slices list answers' rows are read into, kept from one
+// answer for the next: 21 rows of 150 columns are 50 KB.
+var scanned = sync.Pool{New: func() any { return new([]any) }}
+
+// maxPooledValues is the longest slice put back in scanned.
+const maxPooledValues = 32 << 10
+
+// release gives the rows' slice back for another answer's rows; r is not
+// used after.
+func (r *rowValues) release() {
+	if r == nil || r.buf == nil || cap(r.vals) > maxPooledValues {
+		return
+	}
+	clear(r.vals)
+	*r.buf = r.vals[:0]
+	scanned.Put(r.buf)
+	r.buf, r.vals = nil, nil
+}
+
+// queryValues runs a SELECT of cols' List and returns its rows' values,
+// one row after the other, in a slice of scanned; capRows is how many rows
+// to make room for at first.
+func queryValues(ctx context.Context, qr store.Querier, sqlText string, args []any, cols *records.Columns, capRows int) (*[]any, error) {
 	width := len(cols.Cols())
-	vals := make([]any, 0, capRows*width)
-	sc := cols.Scanner()
-	for rows.Next() {
+	buf := scanned.Get().(*[]any)
+	vals := slices.Grow((*buf)[:0], capRows*width)
+	err := store.QueryValues(ctx, qr, sqlText, args, func(raw []any) error {
 		vals = slices.Grow(vals, width)
-		if err := sc.ScanValues(rows, vals[len(vals):len(vals)+width]); err != nil {
-			return nil, err
+		if err := cols.ConvertValues(raw, vals[len(vals):len(vals)+width]); err != nil {
+			return err
 		}
 		vals = vals[:len(vals)+width]
-	}
-	return vals, rows.Err()
+		return nil
+	})
+	*buf = vals
+	return buf, err
 }

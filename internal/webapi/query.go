@@ -92,17 +92,40 @@ func (h *Handler) selectSQL(rq *req, t *records.Table, cols *records.Columns, fi
 	if err != nil {
 		return "", nil, queryErr(err)
 	}
-	sqlText := "SELECT " + cols.List("t") + " FROM " + records.Quote(t.SQLName()) + " t"
-	if len(where) > 0 {
-		sqlText += " WHERE " + strings.Join(where, " AND ")
+	// The statement is written into one buffer: with every column of a
+	// wide table, its column list alone is a few KB.
+	list, from := cols.List("t"), records.Quote(t.SQLName())
+	n := len(list) + len(from) + len(ob.SQL) + 64
+	for _, w := range where {
+		n += len(w) + len(" WHERE ")
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString("SELECT ")
+	b.WriteString(list)
+	b.WriteString(" FROM ")
+	b.WriteString(from)
+	b.WriteString(" t")
+	for i, w := range where {
+		if i == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(w)
 	}
 	// LIMIT and OFFSET are written into the statement: SQLite weighs reading
 	// rows in an index's order against sorting them only for a literal
 	// LIMIT, and PostgreSQL's generic plan of a prepared statement guesses
 	// at an OFFSET it is not given, and may then sort.
-	sqlText += " ORDER BY " + ob.SQL + " LIMIT " + strconv.Itoa(limit) + " OFFSET " + strconv.Itoa(offset)
+	b.WriteString(" ORDER BY ")
+	b.WriteString(ob.SQL)
+	b.WriteString(" LIMIT ")
+	b.WriteString(strconv.Itoa(limit))
+	b.WriteString(" OFFSET ")
+	b.WriteString(strconv.Itoa(offset))
 	args = append(args, ob.Args...)
-	return sqlText, args, nil
+	return b.String(), args, nil
 }
 
 func (h *Handler) countRows(ctx context.Context, q store.Querier, rq *req, t *records.Table, filter odata.Expr, extra []odata.Frag) (int, error) {
@@ -244,6 +267,9 @@ func (h *Handler) queryWith(w http.ResponseWriter, rq *req, t *records.Table, ex
 		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(rq.prefer.maxPageSize))
 	}
 	writeJSON(w, http.StatusOK, resp)
+	if rows, ok := resp["value"].(*rowValues); ok {
+		rows.release()
+	}
 }
 
 // listValue reads a page of a collection GET's rows, pageSize of them from

@@ -199,11 +199,14 @@ func (s *Store) Read(ctx context.Context, fn func(store.Querier) error) error {
 }
 
 // ReadAutocommit runs fn on the pool outside a transaction: each statement
-// sees its own snapshot (read committed).
+// sees its own snapshot (read committed). Its Querier is a
+// store.ValuesQuerier.
 func (s *Store) ReadAutocommit(ctx context.Context, fn func(store.Querier) error) error {
 	start := time.Now()
 	defer s.counts.CountRead(start)
-	return s.plans.retry(func() error { return fn(store.NewSQLQuerier(s.db, store.Postgres, Rebind, s.plans.mapErr)) })
+	return s.plans.retry(func() error {
+		return fn(autocommitReader{store.NewSQLQuerier(s.db, store.Postgres, Rebind, s.plans.mapErr), s})
+	})
 }
 
 // WriteAutocommit runs fn on the pool outside a transaction: PostgreSQL

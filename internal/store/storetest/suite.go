@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +306,100 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		})
 		if err == nil {
 			t.Fatal("collect over a failing query returned no error")
+		}
+	})
+
+	t.Run("QueryValuesAreWhatScanGives", func(t *testing.T) {
+		t.Parallel()
+		s := setup(t)
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO items (id, n, data) VALUES ('a', 300, ?), ('b', -2, NULL), ('c', 1, ?)", []byte{0, 1, 2}, []byte{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// The values of each type a driver reads, with their nulls, as
+		// database/sql's Scan into an *any gives them.
+		query := "SELECT id, n, data, n * 1.5, n > 0, NULL FROM items ORDER BY id"
+		if s.Dialect() == store.Postgres {
+			query = `SELECT id, n, data, n * 1.5::float8, n > 0, NULL::bigint, n::int, n::smallint, (n * 0.5)::real,
+				id::varchar AS v, 'é"\'::text, n::numeric / 4, '6f9619ff-8b86-d011-b42d-00c04fc964ff'::uuid,
+				'{"a": [1, 2]}'::json, '{"a": 1}'::jsonb, '<a/>'::xml, '2020-01-02 03:04:05.123456+02'::timestamptz,
+				'2020-01-02 03:04:05'::timestamp, '2020-01-02'::date, 42::oid, NULL::text, NULL::bytea
+				FROM items ORDER BY id`
+		}
+		var want [][]any
+		if err := s.Read(ctx, func(q store.Querier) error {
+			rows, err := q.Query(ctx, query)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				row := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range row {
+					ptrs[i] = &row[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					return err
+				}
+				want = append(want, row)
+			}
+			return rows.Err()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		read := func(q store.Querier) ([][]any, error) {
+			var got [][]any
+			err := store.QueryValues(ctx, q, query, nil, func(row []any) error {
+				got = append(got, slices.Clone(row))
+				return nil
+			})
+			return got, err
+		}
+		for _, r := range []struct {
+			name string
+			read func(fn func(store.Querier) error) error
+		}{
+			{"in a read", func(fn func(store.Querier) error) error { return s.Read(ctx, fn) }},
+			{"in a read of one statement", func(fn func(store.Querier) error) error { return store.ReadOne(ctx, s, fn) }},
+		} {
+			var got [][]any
+			err := r.read(func(q store.Querier) (err error) {
+				got, err = read(q)
+				return err
+			})
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: QueryValues gave\n%#v, %v\nScan gives\n%#v", r.name, got, err, want)
+			}
+		}
+		// fn's error ends the rows and is QueryValues' error.
+		stop := errors.New("enough")
+		rows := 0
+		err := store.ReadOne(ctx, s, func(q store.Querier) error {
+			return store.QueryValues(ctx, q, "SELECT id FROM items ORDER BY id", nil, func([]any) error { rows++; return stop })
+		})
+		if !errors.Is(err, stop) || rows != 1 {
+			t.Errorf("QueryValues with fn failing on the first row: %v after %d rows", err, rows)
+		}
+		// The arguments are bound, and a statement that fails is an error.
+		var ids []any
+		err = store.ReadOne(ctx, s, func(q store.Querier) error {
+			return store.QueryValues(ctx, q, "SELECT id FROM items WHERE n > ? ORDER BY id", []any{0}, func(row []any) error {
+				ids = append(ids, row[0])
+				return nil
+			})
+		})
+		if err != nil || fmt.Sprint(ids) != "[a c]" {
+			t.Errorf("QueryValues with an argument: %v, %v", ids, err)
+		}
+		err = store.ReadOne(ctx, s, func(q store.Querier) error {
+			return store.QueryValues(ctx, q, "SELECT nothing FROM no_such_table", nil, func([]any) error { return nil })
+		})
+		if err == nil {
+			t.Error("QueryValues of a failing statement returned no error")
 		}
 	})
 
