@@ -107,17 +107,17 @@ func decoder(m *pgtype.Map, fd pgconn.FieldDescription) func([]byte) (any, error
 	}
 	switch fd.DataTypeOID {
 	case pgtype.Int8OID:
-		return fixed(8, func(b []byte) any { return int64(binary.BigEndian.Uint64(b)) })
+		return decodeInt8
 	case pgtype.Int4OID:
-		return fixed(4, func(b []byte) any { return int64(int32(binary.BigEndian.Uint32(b))) })
+		return decodeInt4
 	case pgtype.Int2OID:
-		return fixed(2, func(b []byte) any { return int64(int16(binary.BigEndian.Uint16(b))) })
+		return decodeInt2
 	case pgtype.Float8OID:
-		return fixed(8, func(b []byte) any { return math.Float64frombits(binary.BigEndian.Uint64(b)) })
+		return decodeFloat8
 	case pgtype.Float4OID:
-		return fixed(4, func(b []byte) any { return float64(math.Float32frombits(binary.BigEndian.Uint32(b))) })
+		return decodeFloat4
 	case pgtype.BoolOID:
-		return fixed(1, func(b []byte) any { return b[0] == 1 })
+		return decodeBool
 	case pgtype.ByteaOID:
 		return func(b []byte) (any, error) { return bytes.Clone(b), nil }
 	case pgtype.DateOID:
@@ -130,14 +130,57 @@ func decoder(m *pgtype.Map, fd pgconn.FieldDescription) func([]byte) (any, error
 	return planned[pgtype.Uint32](m, fd) // CID, OID, XID: the other binary ones
 }
 
-// fixed is a decoder of values of n bytes.
-func fixed(n int, dec func([]byte) any) func([]byte) (any, error) {
-	return func(b []byte) (any, error) {
-		if len(b) != n {
-			return nil, fmt.Errorf("%d bytes for a value of %d", len(b), n)
-		}
-		return dec(b), nil
+// The decoders of the binary values of fixed size are functions of their
+// own, not closures made for each column of each statement.
+
+func decodeInt8(b []byte) (any, error) {
+	if err := size(b, 8); err != nil {
+		return nil, err
 	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+func decodeInt4(b []byte) (any, error) {
+	if err := size(b, 4); err != nil {
+		return nil, err
+	}
+	return int64(int32(binary.BigEndian.Uint32(b))), nil
+}
+
+func decodeInt2(b []byte) (any, error) {
+	if err := size(b, 2); err != nil {
+		return nil, err
+	}
+	return int64(int16(binary.BigEndian.Uint16(b))), nil
+}
+
+func decodeFloat8(b []byte) (any, error) {
+	if err := size(b, 8); err != nil {
+		return nil, err
+	}
+	return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+}
+
+func decodeFloat4(b []byte) (any, error) {
+	if err := size(b, 4); err != nil {
+		return nil, err
+	}
+	return float64(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
+}
+
+func decodeBool(b []byte) (any, error) {
+	if err := size(b, 1); err != nil {
+		return nil, err
+	}
+	return b[0] == 1, nil
+}
+
+// size checks that a binary value has the n bytes of its type.
+func size(b []byte, n int) error {
+	if len(b) != n {
+		return fmt.Errorf("%d bytes for a value of %d", len(b), n)
+	}
+	return nil
 }
 
 // planned is a decoder through pgx's scan plan into T and T's driver
