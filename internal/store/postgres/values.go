@@ -103,6 +103,13 @@ func decoder(m *pgtype.Map, fd pgconn.FieldDescription) func([]byte) (any, error
 		case pgtype.JSONOID, pgtype.JSONBOID, pgtype.XMLOID:
 			return func(b []byte) (any, error) { return bytes.Clone(b), nil }
 		}
+		if _, binary := resultFormats[fd.DataTypeOID]; binary {
+			// Asked for in binary, but in text where the connection's
+			// statements go by the simple protocol or the exec mode
+			// (default_query_exec_mode in the URL): scanned from their
+			// text into the Go values the driver gives.
+			return scanDecoder(m, fd)
+		}
 		return func(b []byte) (any, error) { return string(b), nil }
 	}
 	switch fd.DataTypeOID {
@@ -120,6 +127,29 @@ func decoder(m *pgtype.Map, fd pgconn.FieldDescription) func([]byte) (any, error
 		return decodeBool
 	case pgtype.ByteaOID:
 		return func(b []byte) (any, error) { return bytes.Clone(b), nil }
+	}
+	return scanDecoder(m, fd) // dates, times, CID, OID, XID: the other binary ones
+}
+
+// scanDecoder is the conversion of a value of one of the types pgx's driver
+// asks for in binary (resultFormats), in either format, as the driver scans
+// it through pgx's scan plan.
+func scanDecoder(m *pgtype.Map, fd pgconn.FieldDescription) func([]byte) (any, error) {
+	switch fd.DataTypeOID {
+	case pgtype.BoolOID:
+		return scanned(m, fd, func(v bool) any { return v })
+	case pgtype.ByteaOID:
+		return scanned(m, fd, func(v []byte) any { return bytes.Clone(v) })
+	case pgtype.Int2OID:
+		return scanned(m, fd, func(v int16) any { return int64(v) })
+	case pgtype.Int4OID:
+		return scanned(m, fd, func(v int32) any { return int64(v) })
+	case pgtype.Int8OID:
+		return scanned(m, fd, func(v int64) any { return v })
+	case pgtype.Float4OID:
+		return scanned(m, fd, func(v float32) any { return float64(v) })
+	case pgtype.Float8OID:
+		return scanned(m, fd, func(v float64) any { return v })
 	case pgtype.DateOID:
 		return planned[pgtype.Date](m, fd)
 	case pgtype.TimestampOID:
@@ -127,7 +157,19 @@ func decoder(m *pgtype.Map, fd pgconn.FieldDescription) func([]byte) (any, error
 	case pgtype.TimestamptzOID:
 		return planned[pgtype.Timestamptz](m, fd)
 	}
-	return planned[pgtype.Uint32](m, fd) // CID, OID, XID: the other binary ones
+	return planned[pgtype.Uint32](m, fd)
+}
+
+// scanned is a decoder through pgx's scan plan into T, then value.
+func scanned[T any](m *pgtype.Map, fd pgconn.FieldDescription, value func(T) any) func([]byte) (any, error) {
+	var d T
+	plan := m.PlanScan(fd.DataTypeOID, fd.Format, &d)
+	return func(b []byte) (any, error) {
+		if err := plan.Scan(b, &d); err != nil {
+			return nil, err
+		}
+		return value(d), nil
+	}
 }
 
 // The decoders of the binary values of fixed size are functions of their
