@@ -39,28 +39,7 @@ func TestQueryValuesInEveryExecMode(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			var want []any
-			if err := s.Read(ctx, func(q store.Querier) error {
-				rows, err := q.Query(ctx, query)
-				if err != nil {
-					return err
-				}
-				defer rows.Close()
-				cols, _ := rows.Columns()
-				want = make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range want {
-					ptrs[i] = &want[i]
-				}
-				for rows.Next() {
-					if err := rows.Scan(ptrs...); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			}); err != nil {
-				t.Fatal(err)
-			}
+			want := storetest.ScanAny(t, s, query)[0]
 			var got []any
 			if err := store.ReadOne(ctx, s, func(q store.Querier) error {
 				return store.QueryValues(ctx, q, query, nil, func(row []any) error { got = slices.Clone(row); return nil })

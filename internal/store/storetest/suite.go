@@ -328,29 +328,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 				'2020-01-02 03:04:05'::timestamp, '2020-01-02'::date, 42::oid, NULL::text, NULL::bytea
 				FROM items ORDER BY id`
 		}
-		var want [][]any
-		if err := s.Read(ctx, func(q store.Querier) error {
-			rows, err := q.Query(ctx, query)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			cols, _ := rows.Columns()
-			for rows.Next() {
-				row := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range row {
-					ptrs[i] = &row[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					return err
-				}
-				want = append(want, row)
-			}
-			return rows.Err()
-		}); err != nil {
-			t.Fatal(err)
-		}
+		want := ScanAny(t, s, query)
 		read := func(q store.Querier) ([][]any, error) {
 			var got [][]any
 			err := store.QueryValues(ctx, q, query, nil, func(row []any) error {
@@ -729,4 +707,36 @@ func drain(s *store.Subscription) {
 			return
 		}
 	}
+}
+
+// ScanAny reads the rows of query in a read of s, each value as
+// database/sql's Scan into an *any gives it: what store.QueryValues is to
+// give.
+func ScanAny(t testing.TB, s store.Store, query string) [][]any {
+	t.Helper()
+	ctx := context.Background()
+	var all [][]any
+	if err := s.Read(ctx, func(q store.Querier) error {
+		rows, err := q.Query(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			row := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range row {
+				ptrs[i] = &row[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			all = append(all, row)
+		}
+		return rows.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
