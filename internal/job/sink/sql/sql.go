@@ -36,7 +36,10 @@ type Table struct {
 // SQLite. The table is created when missing and gains columns the job maps but
 // it lacks. Each chunk is one transaction: existing rows are read by key to
 // count inserts, updates and unchanged rows; new rows go in with COPY on
-// PostgreSQL, changed rows with a multi-row upsert. Where the writes can
+// PostgreSQL, changed rows with a multi-row upsert. On PostgreSQL, while
+// chunks find none of their rows in the table, a chunk is first copied in
+// without reading its keys, its unique key index failing the copy of a row
+// the table holds. Where the writes can
 // return what they wrote (RETURNING), they do, and stand for the chunk's
 // read-back.
 type Sink struct {
@@ -50,6 +53,11 @@ type Sink struct {
 	deletes string
 	delCol  string
 	noCopy  bool
+	// uniqueKey says that a PostgreSQL table's unique index on the key
+	// fails a COPY of a row it holds (keyIsUnique); lastNew, that the last
+	// chunk read by key found none of its rows, so that the next is first
+	// copied in without reading them (copyFirst).
+	uniqueKey, lastNew bool
 	// fold says the chunk's writes return the rows as the table holds them
 	// (RETURNING), so that Verify need not read them again: set when the
 	// table has no triggers or rules, which could change a row after the
@@ -96,6 +104,13 @@ func Open(ctx context.Context, t Table, dsn string, p sink.Plan, prepare bool) (
 		s.Abort()
 		return nil, fmt.Errorf("prepare table %s: %w", s.table, err)
 	}
+	if s.pg != nil && !s.noCopy && !s.uniqueKey {
+		if s.uniqueKey, err = s.keyIsUnique(ctx); err != nil {
+			s.Abort()
+			return nil, fmt.Errorf("prepare table %s: %w", s.table, err)
+		}
+	}
+	s.lastNew = true
 	return s, nil
 }
 
@@ -164,6 +179,7 @@ func (s *Sink) ensureTable(ctx context.Context) error {
 			}
 			defs = append(defs, "PRIMARY KEY ("+strings.Join(keys, ", ")+")")
 			_, err := tx.exec(ctx, "CREATE TABLE "+s.d.Quote(s.table)+" (\n  "+strings.Join(defs, ",\n  ")+"\n)", nil)
+			s.uniqueKey = err == nil && s.d == "postgres"
 			return err
 		}
 		for _, c := range cols {
@@ -338,6 +354,18 @@ func (s *Sink) rowHash(v []any) (string, [32]byte) {
 func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.Reject, error) {
 	rows = sink.Dedupe(s.key, rows)
 	s.back = nil
+	if s.copyFirst(rows) {
+		c, back, err := s.applyNew(ctx, rows)
+		if err == nil {
+			if back != nil {
+				s.back = newReadBack(rows, back)
+			}
+			return c, nil, nil
+		}
+		if !isHeld(err) {
+			return sink.Counts{}, nil, fmt.Errorf("copy new rows: %w", err)
+		}
+	}
 	var c sink.Counts
 	var back map[string][32]byte
 	err := s.withTx(ctx, func(tx chunkTx) error {
@@ -346,6 +374,7 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row) (sink.Counts, []sink.
 		if err != nil {
 			return fmt.Errorf("read existing rows: %w", err)
 		}
+		s.lastNew = len(have) == 0
 		fresh := make([]sink.Row, 0, len(rows))
 		var changed, deleted []sink.Row
 		back = nil
