@@ -217,6 +217,9 @@ func canonical(typ string, v any) (text string, null bool) {
 // Dedupe keeps the last row of each key in a chunk.
 // A chunk without repeated keys comes back as it is.
 func Dedupe(key []string, rows []Row) []Row {
+	if ascending(key, rows) {
+		return rows
+	}
 	seen := make(map[string]int, len(rows))
 	var out []Row
 	for j, r := range rows {
@@ -238,6 +241,22 @@ func Dedupe(key []string, rows []Row) []Row {
 		return rows
 	}
 	return out
+}
+
+// ascending says that rows come in strictly increasing order of their keys'
+// text, as a file exported by its key does, and so repeat no key: found
+// without the map that Dedupe otherwise fills. It stops at the first row out
+// of order.
+func ascending(key []string, rows []Row) bool {
+	var last string
+	for i, r := range rows {
+		k := KeyOf(key, r.Values)
+		if i > 0 && k <= last {
+			return false
+		}
+		last = k
+	}
+	return true
 }
 
 // Truncate cuts s to at most n bytes at a character boundary, marking the

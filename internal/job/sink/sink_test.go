@@ -3,6 +3,7 @@ package sink
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -57,4 +58,51 @@ func FuzzFieldFastPaths(f *testing.F) {
 			checkField(t, c, time.Unix(secs, 0))
 		}
 	})
+}
+
+// TestDedupe: the last row of each key is kept, in the place of the key's
+// first row, whatever the order of the keys; a chunk without repeated keys
+// comes back as it is.
+func TestDedupe(t *testing.T) {
+	t.Parallel()
+	rows := func(keys ...string) []Row {
+		out := make([]Row, len(keys))
+		for i, k := range keys {
+			out[i] = Row{Line: int64(i + 1), Values: map[string]any{"k": k, "n": int64(i % 2)}}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		keys  []string
+		lines []int64
+	}{
+		{nil, nil},
+		{[]string{"a"}, []int64{1}},
+		{[]string{"a", "b", "c"}, []int64{1, 2, 3}},
+		{[]string{"c", "b", "a"}, []int64{1, 2, 3}},
+		{[]string{"a", "b", "b", "c"}, []int64{1, 3, 4}},
+		{[]string{"a", "b", "c", "a"}, []int64{4, 2, 3}},
+		{[]string{"b", "a", "b", "c", "a"}, []int64{3, 5, 4}},
+		{[]string{"a", "a"}, []int64{2}},
+	} {
+		in := rows(tc.keys...)
+		got := Dedupe([]string{"k"}, in)
+		var lines []int64
+		for _, r := range got {
+			lines = append(lines, r.Line)
+		}
+		if fmt.Sprint(lines) != fmt.Sprint(tc.lines) {
+			t.Errorf("%v: lines %v, want %v", tc.keys, lines, tc.lines)
+		}
+		if len(got) == len(in) && len(in) > 0 && &got[0] != &in[0] {
+			t.Errorf("%v: a chunk without repeated keys was copied", tc.keys)
+		}
+	}
+	// Composite keys: ["a","b"] < ["a","c"], and the same pair twice is
+	// one key.
+	two := []Row{{Line: 1, Values: map[string]any{"x": "a", "y": "b"}}, {Line: 2, Values: map[string]any{"x": "a", "y": "c"}},
+		{Line: 3, Values: map[string]any{"x": "a", "y": "c"}}}
+	if got := Dedupe([]string{"x", "y"}, two); len(got) != 2 || got[1].Line != 3 {
+		t.Errorf("composite keys: %+v", got)
+	}
 }
