@@ -132,4 +132,16 @@ func TestCopyFirstNeedsAUniqueKey(t *testing.T) {
 			t.Errorf("%s: counts %+v, %d rows in the table", tc.def, c, n)
 		}
 	}
+	// A composite key matches an index on its columns in another order.
+	if _, err := conn.Exec(ctx, "CREATE TABLE pair (k TEXT, v TEXT, PRIMARY KEY (v, k))"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Table{Driver: "postgres", Name: "pair"}, dsn, sink.Plan{Cols: plan.Cols, Key: []string{"k", "v"}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Abort()
+	if !s.uniqueKey {
+		t.Error("the primary key (v, k) is not taken for the key k, v")
+	}
 }
