@@ -85,10 +85,11 @@ func TestSpansAreRecordedAndRead(t *testing.T) {
 			rec.Start(ctx)
 
 			const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+			before := time.Now() // the child says it started before the root
 			cctx, root := rec.BeginFrom(ctx, parent, "Web API", "POST /api/data/v9.2/accounts")
 			root.Kind(trace.KindServer).Set("http.status_code", "204")
 			_, child := rec.Begin(cctx, "Change log", "Create account")
-			child.Kind(trace.KindProducer).StartedAt(time.Now().Add(-time.Millisecond))
+			child.Kind(trace.KindProducer).StartedAt(before.Add(-time.Millisecond))
 			child.End(errors.New("the feed stopped"))
 			root.End(nil)
 			root.End(errors.New("a second End is ignored"))
