@@ -53,6 +53,10 @@ type Change struct {
 	UserID        string         `json:"userId"`        // systemuser id of the caller
 	At            time.Time      `json:"at"`            // commit time
 
+	// Layout, when set, is the columns of the After image: a column After
+	// lacks is null. Readers of the log get whole images (see Whole).
+	Layout *Layout `json:"-"`
+
 	rawBefore, rawAfter sql.NullString // stored images, until decodeImages
 	// Trace is the traceparent of the work that made the change (the Web
 	// API request, the workflow action, the function invocation), so that
@@ -117,13 +121,22 @@ func (m *Shapes) Append(ctx context.Context, tx store.Tx, c Change) (int64, erro
 // returns. write must return exactly one row: the change is recorded
 // whatever it returns.
 func (m *Shapes) AppendWith(ctx context.Context, tx store.Tx, c Change, write string, writeArgs []any, dest ...any) (int64, error) {
+	e, err := Encode(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	return m.AppendEncodedWith(ctx, tx, e, write, writeArgs, dest...)
+}
+
+// AppendEncodedWith is AppendWith for a change encoded beforehand.
+func (m *Shapes) AppendEncodedWith(ctx context.Context, tx store.Tx, e Encoded, write string, writeArgs []any, dest ...any) (int64, error) {
 	if tx.Dialect() != store.Postgres {
 		if err := tx.QueryRow(ctx, write, writeArgs...).Scan(dest...); err != nil {
 			return 0, err
 		}
-		return appendChange(ctx, tx, c, m)
+		return e.append(ctx, tx, m)
 	}
-	a, err := prepareAppend(ctx, tx, c, m)
+	a, err := e.statement(ctx, tx, m)
 	if err != nil {
 		return 0, err
 	}
@@ -141,7 +154,15 @@ func (m *Shapes) AppendWith(ctx context.Context, tx store.Tx, c Change, write st
 
 // appendChange is Append; known, when not nil, holds shapes the store holds.
 func appendChange(ctx context.Context, tx store.Tx, c Change, known *Shapes) (int64, error) {
-	a, err := prepareAppend(ctx, tx, c, known)
+	e, err := Encode(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	return e.append(ctx, tx, known)
+}
+
+func (e Encoded) append(ctx context.Context, tx store.Tx, known *Shapes) (int64, error) {
+	a, err := e.statement(ctx, tx, known)
 	if err != nil {
 		return 0, err
 	}
@@ -170,10 +191,19 @@ func (a appendStatement) statement() (string, []any) {
 	return "WITH " + strings.Join(a.with, ", ") + " " + a.insert, append(a.withArgs, a.args...)
 }
 
-// prepareAppend encodes c and returns the statement that records it. The
-// row shapes the store lacks go in the statement on PostgreSQL (one round
-// trip); on SQLite prepareAppend inserts them itself.
-func prepareAppend(ctx context.Context, tx store.Tx, c Change, known *Shapes) (appendStatement, error) {
+// An Encoded is a change in the form it is stored in (Encode). A writer
+// may encode its change before its transaction begins, so that the work is
+// not done while the transaction holds the store's single writer (SQLite).
+type Encoded struct {
+	c                       Change
+	changed                 string
+	before, after           sql.NullString
+	beforeShape, afterShape *shape
+}
+
+// Encode encodes c for AppendEncodedWith, filling in its source, time and
+// trace as Append does.
+func Encode(ctx context.Context, c Change) (Encoded, error) {
 	if c.Source == "" {
 		c.Source = SourceJunction
 	}
@@ -187,25 +217,32 @@ func prepareAppend(ctx context.Context, tx store.Tx, c Change, known *Shapes) (a
 		c.Trace = trace.Parent(ctx)
 	}
 	changed, _ := json.Marshal(c.Changed)
-	after, afterShape, err := encodeFull(c.After)
-	if err != nil {
-		return appendStatement{}, fmt.Errorf("append change: after: %w", err)
+	e := Encoded{c: c, changed: string(changed)}
+	var err error
+	if e.after, e.afterShape, err = encodeFull(c.After, c.Layout); err != nil {
+		return Encoded{}, fmt.Errorf("append change: after: %w", err)
 	}
-	var before sql.NullString
-	var beforeShape *shape
 	if c.Before != nil && c.After != nil {
-		before, err = encodeBefore(c.Before, c.After)
+		e.before, err = encodeBefore(c.Before, c.After)
 	} else {
-		before, beforeShape, err = encodeFull(c.Before)
+		e.before, e.beforeShape, err = encodeFull(c.Before, nil)
 	}
 	if err != nil {
-		return appendStatement{}, fmt.Errorf("append change: before: %w", err)
+		return Encoded{}, fmt.Errorf("append change: before: %w", err)
 	}
+	return e, nil
+}
+
+// statement returns the statement that records e. The row shapes the store
+// lacks go in the statement on PostgreSQL (one round trip); on SQLite
+// statement inserts them itself.
+func (e Encoded) statement(ctx context.Context, tx store.Tx, known *Shapes) (appendStatement, error) {
+	c := e.c
 	a := appendStatement{insert: `INSERT INTO junction_changes
 		(source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		args: []any{c.Source, c.Table, c.RecordID, c.Message, string(changed), before, after, c.CorrelationID, c.UserID, store.Micros(c.At), c.Trace}}
-	shapes, shapeArgs := shapeInsert(known.unknown(tx, afterShape, beforeShape))
+		args: []any{c.Source, c.Table, c.RecordID, c.Message, e.changed, e.before, e.after, c.CorrelationID, c.UserID, store.Micros(c.At), c.Trace}}
+	shapes, shapeArgs := shapeInsert(known.unknown(tx, e.afterShape, e.beforeShape))
 	if shapes != "" {
 		if tx.Dialect() == store.Postgres {
 			a.with, a.withArgs = []string{"shapes AS (" + shapes + ")"}, shapeArgs

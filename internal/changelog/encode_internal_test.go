@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
+	"reflect"
 	"sort"
 	"testing"
 )
@@ -53,7 +54,7 @@ func TestEncodeFullAsMarshal(t *testing.T) {
 			for k, v := range row {
 				copied[k] = v
 			}
-			got, gotShape, err := encodeFull(copied)
+			got, gotShape, err := encodeFull(copied, nil)
 			want, wantShape, wantErr := referenceFull(row)
 			if err != nil || wantErr != nil {
 				t.Fatalf("round %d row %d: %v / %v", round, i, err, wantErr)
@@ -64,12 +65,33 @@ func TestEncodeFullAsMarshal(t *testing.T) {
 			if *gotShape != wantShape {
 				t.Errorf("round %d row %d: shape %+v, want %+v", round, i, *gotShape, wantShape)
 			}
+			// The same row given as its non-null values and its layout.
+			var cols []string
+			compact := map[string]any{}
+			for k, v := range row {
+				cols = append(cols, k)
+				if v != nil {
+					compact[k] = v
+				}
+			}
+			lay := NewLayout(cols)
+			got, gotShape, err = encodeFull(compact, lay)
+			if err != nil || got.String != want || *gotShape != wantShape {
+				t.Errorf("round %d row %d with its layout: %s %+v %v, want %s %+v", round, i, got.String, *gotShape, err, want, wantShape)
+			}
+			whole := Change{After: compact, Layout: lay}.Whole()
+			if whole.Layout != nil || !reflect.DeepEqual(whole.After, row) {
+				t.Errorf("round %d row %d: whole image %v, want %v", round, i, whole.After, row)
+			}
 		}
 	}
-	if _, _, err := encodeFull(map[string]any{"x": math.NaN()}); err == nil {
+	if _, _, err := encodeFull(map[string]any{"name": "x", "other": 1}, NewLayout([]string{"name"})); err == nil {
+		t.Error("a column outside the layout encoded without error")
+	}
+	if _, _, err := encodeFull(map[string]any{"x": math.NaN()}, nil); err == nil {
 		t.Error("NaN encoded without error")
 	}
-	if got, s, err := encodeFull(nil); got.Valid || s != nil || err != nil {
+	if got, s, err := encodeFull(nil, nil); got.Valid || s != nil || err != nil {
 		t.Errorf("nil row: %v %v %v", got, s, err)
 	}
 }
@@ -81,7 +103,7 @@ func FuzzEncodeFullAsMarshal(f *testing.F) {
 	f.Add("\u2028", "\xff\x00", "", 1e21, int64(-1), false)
 	f.Fuzz(func(t *testing.T, k1, v1, k2 string, fl float64, n int64, b bool) {
 		row := map[string]any{k1: v1, k2: nil, "f" + k2: fl, "n" + k1: n, "b": b}
-		got, gotShape, err := encodeFull(row)
+		got, gotShape, err := encodeFull(row, nil)
 		want, wantShape, wantErr := referenceFull(row)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("error %v, json.Marshal's %v", err, wantErr)

@@ -130,13 +130,52 @@ func shapeKey(id string) int64 {
 	return int64(binary.BigEndian.Uint64(b) &^ (1 << 63))
 }
 
+// A Layout is the columns of a table's rows (NewLayout). A change whose
+// Layout is set carries in After only some of the row's columns, those it
+// has a value for: the others are null (see Change.Whole).
+type Layout struct{ l *layout }
+
+// NewLayout returns the layout of rows of columns cols.
+func NewLayout(cols []string) *Layout {
+	row := make(map[string]any, len(cols))
+	for _, c := range cols {
+		row[c] = nil
+	}
+	return &Layout{newLayout(row)}
+}
+
+// Whole returns c with its After image holding every column of its Layout,
+// nulls included, as a reader of the log gets it.
+func (c Change) Whole() Change {
+	if c.Layout == nil || c.After == nil {
+		return c
+	}
+	after := make(map[string]any, len(c.Layout.l.cols))
+	for _, k := range c.Layout.l.cols {
+		after[k] = c.After[k]
+	}
+	c.After, c.Layout = after, nil
+	return c
+}
+
 // encodeFull writes a whole image: its shape and its non-null values. The
-// caller records the shape (recordShapes) in the same transaction.
-func encodeFull(row map[string]any) (sql.NullString, *shape, error) {
+// caller records the shape (recordShapes) in the same transaction. lay, when
+// not nil, is the row's columns, of which row may hold only some.
+func encodeFull(row map[string]any, lay *Layout) (sql.NullString, *shape, error) {
 	if row == nil {
 		return sql.NullString{}, nil, nil
 	}
-	l := layoutOf(row)
+	var l *layout
+	if lay == nil {
+		l = layoutOf(row)
+	} else {
+		l = lay.l
+		for k := range row {
+			if _, ok := l.has[k]; !ok {
+				return sql.NullString{}, nil, fmt.Errorf("column %s is not in the row's layout", k)
+			}
+		}
+	}
 	// What json.Marshal([]any{id, non-null values}) writes, without
 	// sorting the map's keys again: the layout's columns are sorted.
 	b := make([]byte, 0, 64+32*len(row))

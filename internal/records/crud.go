@@ -92,6 +92,37 @@ func isKey(t *Table, names []string) bool {
 // Create inserts a row and appends its change; it returns the new id. values
 // holds row-form values (see Convert); a value for the primary id chooses it.
 func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row, who Caller) (Row, error) {
+	p, err := s.PrepareCreate(ctx, tx, t, values, who)
+	if err != nil {
+		return nil, err
+	}
+	return s.CreatePrepared(ctx, tx, p)
+}
+
+// A Creation is a create prepared by PrepareCreate and not yet written.
+type Creation struct {
+	t    *Table
+	who  Caller
+	row  Row // the row to insert; full, its statement and change are set once it is complete
+	set  []string
+	refs []refCheck
+	now  time.Time
+
+	full   Row
+	stmt   string
+	args   []any
+	change changelog.Encoded
+	c      changelog.Change
+}
+
+// PrepareCreate does the work of a create that needs no transaction:
+// it checks values and the caller's right to write them, computes the
+// computed columns, chooses the id and encodes the statement and the
+// change, reading with q what it must (a currency's rate, a referenced
+// row's owner for a privilege check). A caller may prepare before its
+// write transaction begins, so that on SQLite the work is not done while
+// the store's single writer waits; CreatePrepared then writes it.
+func (s *Service) PrepareCreate(ctx context.Context, q store.Querier, t *Table, values Row, who Caller) (*Creation, error) {
 	if err := refusePointer(t, "Create"); err != nil {
 		return nil, err
 	}
@@ -108,16 +139,14 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 	for k := range row {
 		set = append(set, k)
 	}
-	if err := s.checkWrite(ctx, tx, t, nil, row, set, who); err != nil {
+	if err := s.checkWrite(ctx, q, t, nil, row, set, who); err != nil {
 		return nil, err
 	}
-	s.forgetGrants(t)
-	s.forgetComputed(t)
 	refs, err := s.check(t, nil, row, nil)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.compute(ctx, tx, t, nil, row, nil, who); err != nil {
+	if _, err := s.compute(ctx, q, t, nil, row, nil, who); err != nil {
 		return nil, err
 	}
 	id, _ := row[t.PrimaryID()].(string)
@@ -130,21 +159,35 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 	}
 	now := s.now().UTC().Truncate(1e3)
 	row["createdon"], row["modifiedon"], row["versionnumber"] = now, now, int64(1)
-	for i := range t.Columns {
-		c := &t.Columns[i]
-		if c.Type == AutoNumber && row[c.Name] == nil {
-			v, err := nextAutoNumber(ctx, tx, t, c)
-			if err != nil {
-				return nil, err
-			}
-			row[c.Name] = v
+	p := &Creation{t: t, who: who, row: row, set: set, refs: refs, now: now}
+	if !needsAutoNumber(t, row) {
+		if err := p.complete(ctx); err != nil {
+			return nil, err
 		}
 	}
-	var cols, marks []string
-	var args []any
+	return p, nil
+}
+
+func needsAutoNumber(t *Table, row Row) bool {
+	for i := range t.Columns {
+		if t.Columns[i].Type == AutoNumber && row[t.Columns[i].Name] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// complete builds the creation's statement, whole row and encoded change
+// from its row.
+func (p *Creation) complete(ctx context.Context) error {
+	t, row := p.t, p.row
+	cols, marks := make([]string, 0, len(row)+1), make([]string, 0, len(row)+1)
+	args := make([]any, 0, len(row)+1)
+	full := make(Row, len(t.Columns))
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		v, ok := row[c.Name]
+		full[c.Name] = v
 		if !ok {
 			continue
 		}
@@ -157,18 +200,52 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 			cols, marks, args = append(cols, Quote(TypeColumn(c))), append(marks, "?"), append(args, tbl)
 		}
 	}
-	full := make(Row, len(t.Columns))
-	for i := range t.Columns {
-		full[t.Columns[i].Name] = row[t.Columns[i].Name]
-	}
 	changed := make([]string, 0, len(row))
 	for k := range row {
 		changed = append(changed, k)
 	}
 	sort.Strings(changed)
-	c := changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Create, Changed: changed,
-		After: JSONRow(full), CorrelationID: who.CorrelationID, UserID: ownerOf(who), At: now}
-	seq, err := s.insertChecking(ctx, tx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", Quote(t.SQLName()), strings.Join(cols, ", "), strings.Join(marks, ", ")), args, refs, c)
+	id := row[t.PrimaryID()].(string)
+	p.c = changelog.Change{Table: t.Name, RecordID: id, Message: changelog.Create, Changed: changed,
+		CorrelationID: p.who.CorrelationID, UserID: ownerOf(p.who), At: p.now}
+	if t.image != nil {
+		// The change's image is the values the row has; its layout
+		// says the rest are null.
+		p.c.After, p.c.Layout = JSONRow(row), t.image
+	} else {
+		p.c.After = JSONRow(full)
+	}
+	var err error
+	if p.change, err = changelog.Encode(ctx, p.c); err != nil {
+		return err
+	}
+	p.full, p.args = full, args
+	p.stmt = "INSERT INTO " + Quote(t.SQLName()) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	return nil
+}
+
+// CreatePrepared writes a create PrepareCreate prepared, in tx: the row,
+// the checks of its lookups and its change. It returns the row created.
+func (s *Service) CreatePrepared(ctx context.Context, tx store.Tx, p *Creation) (Row, error) {
+	t := p.t
+	s.forgetGrants(t)
+	s.forgetComputed(t)
+	if p.full == nil {
+		for i := range t.Columns {
+			c := &t.Columns[i]
+			if c.Type == AutoNumber && p.row[c.Name] == nil {
+				v, err := nextAutoNumber(ctx, tx, t, c)
+				if err != nil {
+					return nil, err
+				}
+				p.row[c.Name] = v
+			}
+		}
+		if err := p.complete(ctx); err != nil {
+			return nil, err
+		}
+	}
+	seq, err := s.insertChecking(ctx, tx, p.stmt, p.args, p.refs, p.change)
 	if err != nil {
 		var refused *Error
 		if errors.As(err, &refused) {
@@ -179,13 +256,13 @@ func (s *Service) Create(ctx context.Context, tx store.Tx, t *Table, values Row,
 		}
 		return nil, fmt.Errorf("insert %s: %w", t.Name, err)
 	}
-	if err := s.syncPointer(ctx, tx, t, full, false); err != nil {
+	if err := s.syncPointer(ctx, tx, t, p.full, false); err != nil {
 		return nil, err
 	}
-	if err := s.written(ctx, tx, t, c, seq); err != nil {
+	if err := s.written(ctx, tx, t, p.c, seq); err != nil {
 		return nil, err
 	}
-	return full, nil
+	return p.full, nil
 }
 
 func ownerOf(who Caller) string {
@@ -228,7 +305,11 @@ func checkStatus(t *Table, row Row) error {
 // given without a status brings the state's default status.
 func written(t *Table, before, values Row, who Caller) (Row, []string, error) {
 	create := before == nil
-	row := make(Row, len(t.Columns))
+	size := len(before) // an update's row is the whole row
+	if create {
+		size = len(values) + 8 // what a create sets, with its defaults and computed columns
+	}
+	row := make(Row, size)
 	for k, v := range before {
 		row[k] = v
 	}

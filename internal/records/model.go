@@ -10,6 +10,7 @@ package records
 
 import (
 	"fmt"
+	"junction/internal/changelog"
 	"regexp"
 	"sort"
 	"strings"
@@ -283,6 +284,8 @@ type Table struct {
 	// columnSets keeps the column sets reads select (see ColumnSet);
 	// Prepare starts it empty.
 	columnSets *columnSets
+	// image is the layout of the table's rows in the change log.
+	image *changelog.Layout
 	// noCompute leaves computed columns as they are written: benchmarks
 	// compare a table with its computations and without.
 	noCompute bool
@@ -468,6 +471,11 @@ func (t *Table) Prepare(known func(string) bool) error {
 		}
 		t.cols[c.Name] = c
 	}
+	names := make([]string, len(t.Columns))
+	for i := range t.Columns {
+		names[i] = t.Columns[i].Name
+	}
+	t.image = changelog.NewLayout(names)
 	if err := t.checkComputed(); err != nil {
 		return err
 	}

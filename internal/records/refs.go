@@ -91,7 +91,7 @@ func writeChecking(ctx context.Context, tx store.Tx, stmt string, args []any, ch
 // round trip. It returns the change's id. A lookup that points at no row is
 // NotFound as in writeChecking: the row and the change are written, and the
 // error must roll the transaction back.
-func (s *Service) insertChecking(ctx context.Context, tx store.Tx, stmt string, args []any, checks []refCheck, c changelog.Change) (int64, error) {
+func (s *Service) insertChecking(ctx context.Context, tx store.Tx, stmt string, args []any, checks []refCheck, c changelog.Encoded) (int64, error) {
 	var counts []int64
 	var dest []any
 	returning := "1"
@@ -101,7 +101,7 @@ func (s *Service) insertChecking(ctx context.Context, tx store.Tx, stmt string, 
 	} else {
 		dest = []any{new(int64)}
 	}
-	seq, err := s.shapes.AppendWith(ctx, tx, c, stmt+" RETURNING "+returning, args, dest...)
+	seq, err := s.shapes.AppendEncodedWith(ctx, tx, c, stmt+" RETURNING "+returning, args, dest...)
 	if err != nil {
 		return 0, err
 	}

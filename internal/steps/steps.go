@@ -109,6 +109,7 @@ func New(cfg Config) *Service {
 // reloads the steps instead.
 func (s *Service) Written(ctx context.Context, tx store.Tx, t *records.Table, c changelog.Change) error {
 	if registration[t.Name] {
+		c = c.Whole()
 		s.reg.changing(tx)
 		if t.Name == "sdkmessageprocessingstep" && c.After != nil {
 			if c.Message == changelog.Create || slices.Contains(c.Changed, "sdkmessageid") || slices.Contains(c.Changed, "sdkmessagefilterid") {
@@ -126,6 +127,9 @@ func (s *Service) Written(ctx context.Context, tx store.Tx, t *records.Table, c 
 	matched, err := s.matching(ctx, tx, c.Message, t.Name)
 	if err != nil {
 		return err
+	}
+	if len(matched) > 0 {
+		c = c.Whole()
 	}
 	for _, st := range matched {
 		if !fires(st, c.Message, c.Changed) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -79,7 +80,7 @@ type nested struct {
 // toRow turns an entity body into row values: columns are converted,
 // "nav@odata.bind" become lookups, nested objects are created (deep insert)
 // and nested collections are returned for the caller to create afterwards.
-func (h *Handler) toRow(ctx context.Context, tx store.Tx, rq *req, t *records.Table, body map[string]any) (records.Row, []nested, error) {
+func (h *Handler) toRow(ctx context.Context, q store.Querier, rq *req, t *records.Table, body map[string]any) (records.Row, []nested, error) {
 	row := records.Row{}
 	var later []nested
 	all := h.rec.All()
@@ -98,7 +99,7 @@ func (h *Handler) toRow(ctx context.Context, tx store.Tx, rq *req, t *records.Ta
 				n := nested{nav: nv}
 				for _, it := range arr {
 					s, _ := it.(string)
-					ref, err := h.resolveBind(ctx, tx, rq, s)
+					ref, err := h.resolveBind(ctx, q, rq, s)
 					if err != nil {
 						return nil, nil, err
 					}
@@ -121,7 +122,7 @@ func (h *Handler) toRow(ctx context.Context, tx store.Tx, rq *req, t *records.Ta
 			if !ok {
 				return nil, nil, records.Invalid("%s must be an entity URL such as /contacts(<id>)", k)
 			}
-			ref, err := h.resolveBind(ctx, tx, rq, s)
+			ref, err := h.resolveBind(ctx, q, rq, s)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -168,6 +169,10 @@ func (h *Handler) toRow(ctx context.Context, tx store.Tx, rq *req, t *records.Ta
 			if !ok {
 				return nil, nil, records.Invalid("%s must be an object (deep insert) or bound with %s@odata.bind", k, k)
 			}
+			tx, ok := q.(store.Tx)
+			if !ok { // prepareCreate reads without a transaction, and lets no related record through
+				return nil, nil, fmt.Errorf("a deep insert into %s outside a write transaction", k)
+			}
 			child, err := h.createIn(ctx, tx, rq, other, obj)
 			if err != nil {
 				return nil, nil, err
@@ -176,6 +181,39 @@ func (h *Handler) toRow(ctx context.Context, tx store.Tx, rq *req, t *records.Ta
 		}
 	}
 	return row, later, nil
+}
+
+// prepareCreate prepares the create of body before its write transaction
+// (see records.PrepareCreate), when the create is the request's only write:
+// outside a changeset, with no related records to create or associate. It
+// returns nil when the create is to be made whole in its transaction
+// (createIn).
+func (h *Handler) prepareCreate(rq *req, t *records.Table, body map[string]any) (*records.Creation, error) {
+	if txFrom(rq.r.Context()) != nil || nests(body) {
+		return nil, nil
+	}
+	ctx := rq.r.Context()
+	var p *records.Creation
+	err := store.ReadOne(ctx, h.rec.Store(), func(q store.Querier) error {
+		row, _, err := h.toRow(ctx, q, rq, t, body)
+		if err == nil {
+			p, err = h.rec.PrepareCreate(ctx, q, t, row, h.caller(rq))
+		}
+		return err
+	})
+	return p, err
+}
+
+// nests reports whether body holds a related record or a collection: a
+// deep insert, or records to associate with the new one.
+func nests(body map[string]any) bool {
+	for _, v := range body {
+		switch v.(type) {
+		case map[string]any, []any:
+			return true
+		}
+	}
+	return false
 }
 
 // createIn creates a record and its nested records in tx.
@@ -262,10 +300,19 @@ func (h *Handler) create(w http.ResponseWriter, rq *req, t *records.Table) {
 			return
 		}
 	}
+	p, err := h.prepareCreate(rq, t, body)
+	if err != nil {
+		h.fail(w, rq, err)
+		return
+	}
 	var created records.Row
 	err = h.write(rq, func(tx store.Tx) error {
 		var err error
-		created, err = h.createIn(rq.r.Context(), tx, rq, t, body)
+		if p != nil {
+			created, err = h.rec.CreatePrepared(rq.r.Context(), tx, p)
+		} else {
+			created, err = h.createIn(rq.r.Context(), tx, rq, t, body)
+		}
 		return err
 	})
 	if err != nil {
