@@ -101,8 +101,11 @@ func TestEncodeFullAsMarshal(t *testing.T) {
 func FuzzEncodeFullAsMarshal(f *testing.F) {
 	f.Add("name", "Contoso <&>", "fax", 10.5, int64(3), true)
 	f.Add("\u2028", "\xff\x00", "", 1e21, int64(-1), false)
+	f.Add("id", "6d1a2b3c-0000-4000-8000-000000000003", "logicalName", 1e-7, int64(0), true)
+	f.Add("x", "<a>", "y", 123456.789, int64(1), false)
 	f.Fuzz(func(t *testing.T, k1, v1, k2 string, fl float64, n int64, b bool) {
-		row := map[string]any{k1: v1, k2: nil, "f" + k2: fl, "n" + k1: n, "b": b}
+		row := map[string]any{k1: v1, k2: nil, "f" + k2: fl, "n" + k1: n, "b": b,
+			"r" + k1: map[string]any{"id": v1, "logicalName": k2}, "m" + k2: map[string]any{"id": k1}}
 		got, gotShape, err := encodeFull(row, nil)
 		want, wantShape, wantErr := referenceFull(row)
 		if (err != nil) != (wantErr != nil) {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -212,9 +213,42 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
+	case string:
+		if plain(x) {
+			b = append(b, '"')
+			b = append(b, x...)
+			return append(b, '"'), nil
+		}
+	case float64:
+		// json.Marshal writes a float in this range in 'f' form.
+		if a := math.Abs(x); a == 0 || a >= 1e-6 && a < 1e21 {
+			return strconv.AppendFloat(b, x, 'f', -1, 64), nil
+		}
+	case map[string]any:
+		// A lookup's value (records.JSONRow): its keys in order.
+		id, ok1 := x["id"].(string)
+		name, ok2 := x["logicalName"].(string)
+		if len(x) == 2 && ok1 && ok2 && plain(id) && plain(name) {
+			b = append(b, `{"id":"`...)
+			b = append(b, id...)
+			b = append(b, `","logicalName":"`...)
+			b = append(b, name...)
+			return append(b, `"}`...), nil
+		}
 	}
 	j, err := json.Marshal(v)
 	return append(b, j...), err
+}
+
+// plain reports whether json.Marshal writes s as it is between quotes:
+// printable ASCII with nothing it escapes.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // Shapes remembers row shapes one store holds, so that an append of a change

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -183,11 +184,9 @@ func (p *Creation) complete(ctx context.Context) error {
 	t, row := p.t, p.row
 	cols, marks := make([]string, 0, len(row)+1), make([]string, 0, len(row)+1)
 	args := make([]any, 0, len(row)+1)
-	full := make(Row, len(t.Columns))
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		v, ok := row[c.Name]
-		full[c.Name] = v
 		if !ok {
 			continue
 		}
@@ -200,8 +199,16 @@ func (p *Creation) complete(ctx context.Context) error {
 			cols, marks, args = append(cols, Quote(TypeColumn(c))), append(marks, "?"), append(args, tbl)
 		}
 	}
+	full := maps.Clone(t.blank) // copying a map of every column costs less than filling one
+	if full == nil {
+		full = make(Row, len(t.Columns))
+		for i := range t.Columns {
+			full[t.Columns[i].Name] = nil
+		}
+	}
 	changed := make([]string, 0, len(row))
-	for k := range row {
+	for k, v := range row {
+		full[k] = v
 		changed = append(changed, k)
 	}
 	sort.Strings(changed)

@@ -284,8 +284,10 @@ type Table struct {
 	// columnSets keeps the column sets reads select (see ColumnSet);
 	// Prepare starts it empty.
 	columnSets *columnSets
-	// image is the layout of the table's rows in the change log.
+	// image is the layout of the table's rows in the change log, and blank
+	// a row of every column, each null.
 	image *changelog.Layout
+	blank Row
 	// noCompute leaves computed columns as they are written: benchmarks
 	// compare a table with its computations and without.
 	noCompute bool
@@ -476,6 +478,10 @@ func (t *Table) Prepare(known func(string) bool) error {
 		names[i] = t.Columns[i].Name
 	}
 	t.image = changelog.NewLayout(names)
+	t.blank = make(Row, len(names))
+	for _, n := range names {
+		t.blank[n] = nil
+	}
 	if err := t.checkComputed(); err != nil {
 		return err
 	}
