@@ -2,6 +2,9 @@ package records_test
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"junction/internal/changelog"
@@ -280,6 +283,86 @@ func TestCheckMatchesWrites(t *testing.T) {
 		c, _ := pt.Column("code")
 		if _, err := records.Convert(pt, c, "much too long a code"); records.AsError(err).Column != "code" {
 			t.Errorf("Convert's error: %#v", err)
+		}
+	})
+}
+
+// TestPreparedCreate: a create prepared before its transaction, with a read
+// (as the Web API prepares one), writes the row and change Create writes:
+// computed columns, the whole image with its nulls, an auto-number drawn in
+// the write. A prepared create refused in its write changes nothing.
+func TestPreparedCreate(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		rec := setup(t, s)
+		ctx := context.Background()
+		prepare := func(table string, values records.Row) *records.Creation {
+			t.Helper()
+			tb, _ := rec.Table(table)
+			var p *records.Creation
+			if err := s.Read(ctx, func(q store.Querier) (err error) {
+				p, err = rec.PrepareCreate(ctx, q, tb, values, records.Caller{})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		write := func(p *records.Creation) (row records.Row, err error) {
+			err = s.Tx(ctx, func(tx store.Tx) error {
+				row, err = rec.CreatePrepared(ctx, tx, p)
+				return err
+			})
+			return row, err
+		}
+		acc, _ := rec.Table("account")
+		row, err := write(prepare("account", records.Row{"name": "Prepared", "revenue": 12.5, "description": nil}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := row["accountid"].(string)
+		if len(row) != len(acc.Columns) || row["revenue_base"] != 12.5 || row["exchangerate"] != 1.0 || row["fax"] != nil {
+			t.Fatalf("created row of %d columns (want %d): %v", len(row), len(acc.Columns), row)
+		}
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		var changes []changelog.Change
+		if err := s.Read(ctx, func(q store.Querier) (err error) {
+			changes, err = changelog.Read(ctx, q, 0, "account", 10)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(changes) != 1 {
+			t.Fatalf("%d changes", len(changes))
+		}
+		c := changes[0]
+		if c.RecordID != id || c.Message != changelog.Create || len(c.After) != len(acc.Columns) || c.After["name"] != "Prepared" ||
+			c.After["revenue_base"] != 12.5 || c.After["fax"] != nil || !slices.Contains(c.Changed, "description") {
+			t.Fatalf("change %+v", c)
+		}
+		if _, present := c.After["fax"]; !present {
+			t.Fatal("the change's image lacks the row's null columns")
+		}
+
+		// An auto-number is drawn in the write.
+		inc, err := write(prepare("incident", records.Row{"title": "t"}))
+		if err != nil || !strings.HasPrefix(inc["ticketnumber"].(string), "CAS-") {
+			t.Fatalf("incident %v: %v", inc, err)
+		}
+
+		// A lookup to no row is refused in the write, which leaves nothing.
+		p := prepare("account", records.Row{"name": "Orphan", "parentaccountid": records.Ref{Table: "account", ID: "00000000-0000-4000-8000-00000000dead"}})
+		var refused *records.Error
+		if _, err := write(p); !errors.As(err, &refused) || refused.Code != records.CodeNotFound {
+			t.Fatalf("a create pointing at no row: %v", err)
+		}
+		var n int
+		if err := s.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(ctx, `SELECT COUNT(*) FROM rec_account WHERE name = 'Orphan'`).Scan(&n)
+		}); err != nil || n != 0 {
+			t.Fatalf("%d orphan rows: %v", n, err)
 		}
 	})
 }
