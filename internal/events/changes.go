@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -51,10 +52,18 @@ func (r *Router) ensureSystemTopic(ctx context.Context) error {
 // ChangeEventID is the stable id of the event of change seq: the same change
 // always gives the same id, so a receiver can drop duplicates.
 func ChangeEventID(seq int64) string {
-	h := sha1.Sum([]byte(fmt.Sprintf("junction/changelog/%d", seq)))
+	var in [40]byte
+	h := sha1.Sum(strconv.AppendInt(append(in[:0], "junction/changelog/"...), seq, 10))
 	h[6] = (h[6] & 0x0f) | 0x50 // version 5
 	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	var out [36]byte
+	hex.Encode(out[0:8], h[0:4])
+	hex.Encode(out[9:13], h[4:6])
+	hex.Encode(out[14:18], h[6:8])
+	hex.Encode(out[19:23], h[8:10])
+	hex.Encode(out[24:36], h[10:16])
+	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
+	return string(out[:])
 }
 
 // ChangeData is the data of a record change event.

@@ -2,9 +2,11 @@ package events_test
 
 import (
 	"context"
+	"crypto/sha1"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -332,4 +334,21 @@ func TestChangeFeedWithoutSubscribers(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestChangeEventID: a change's event id is the version 5 style UUID of its
+// position, the same id every time (a redelivered event keeps its id).
+func TestChangeEventID(t *testing.T) {
+	t.Parallel()
+	reference := func(seq int64) string {
+		h := sha1.Sum([]byte(fmt.Sprintf("junction/changelog/%d", seq)))
+		h[6] = (h[6] & 0x0f) | 0x50
+		h[8] = (h[8] & 0x3f) | 0x80
+		return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	}
+	for _, seq := range []int64{0, 1, 42, 1 << 40, math.MaxInt64, -7} {
+		if got, want := events.ChangeEventID(seq), reference(seq); got != want {
+			t.Errorf("ChangeEventID(%d) = %s, want %s", seq, got, want)
+		}
+	}
 }
