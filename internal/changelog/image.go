@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ type layout struct {
 	shape
 	cols   []string
 	quoted [][]byte
-	has    map[string]struct{}
+	place  map[string]int // each column's index in cols
 }
 
 // A table's rows have the same columns until its schema changes, so the
@@ -96,7 +97,7 @@ func (l *layout) fits(row map[string]any) bool {
 		return false
 	}
 	for k := range row {
-		if _, ok := l.has[k]; !ok {
+		if _, ok := l.place[k]; !ok {
 			return false
 		}
 	}
@@ -112,10 +113,10 @@ func newLayout(row map[string]any) *layout {
 	raw, _ := json.Marshal(keys)
 	sum := sha256.Sum256(raw)
 	l := &layout{shape: shape{id: hex.EncodeToString(sum[:8]), keys: string(raw)}, cols: keys,
-		quoted: make([][]byte, len(keys)), has: make(map[string]struct{}, len(keys))}
+		quoted: make([][]byte, len(keys)), place: make(map[string]int, len(keys))}
 	for i, k := range keys {
 		l.quoted[i], _ = json.Marshal(k)
-		l.has[k] = struct{}{}
+		l.place[k] = i
 	}
 	return l
 }
@@ -166,16 +167,23 @@ func encodeFull(row map[string]any, lay *Layout) (sql.NullString, *shape, error)
 	if row == nil {
 		return sql.NullString{}, nil, nil
 	}
+	// The columns written, in the layout's (sorted) order: all of the
+	// layout's, or, for a row of some of them, their places in it.
 	var l *layout
+	var places []int
 	if lay == nil {
 		l = layoutOf(row)
 	} else {
 		l = lay.l
+		places = make([]int, 0, len(row))
 		for k := range row {
-			if _, ok := l.has[k]; !ok {
+			i, ok := l.place[k]
+			if !ok {
 				return sql.NullString{}, nil, fmt.Errorf("column %s is not in the row's layout", k)
 			}
+			places = append(places, i)
 		}
+		slices.Sort(places)
 	}
 	// What json.Marshal([]any{id, non-null values}) writes, without
 	// sorting the map's keys again: the layout's columns are sorted.
@@ -184,10 +192,10 @@ func encodeFull(row map[string]any, lay *Layout) (sql.NullString, *shape, error)
 	b = append(b, l.id...)
 	b = append(b, `",{`...)
 	first := true
-	for i, k := range l.cols {
-		v := row[k]
+	write := func(i int) (err error) {
+		v := row[l.cols[i]]
 		if v == nil {
-			continue
+			return nil
 		}
 		if !first {
 			b = append(b, ',')
@@ -195,9 +203,20 @@ func encodeFull(row map[string]any, lay *Layout) (sql.NullString, *shape, error)
 		first = false
 		b = append(b, l.quoted[i]...)
 		b = append(b, ':')
-		var err error
-		if b, err = appendValue(b, v); err != nil {
-			return sql.NullString{}, nil, err
+		b, err = appendValue(b, v)
+		return err
+	}
+	if places != nil {
+		for _, i := range places {
+			if err := write(i); err != nil {
+				return sql.NullString{}, nil, err
+			}
+		}
+	} else {
+		for i := range l.cols {
+			if err := write(i); err != nil {
+				return sql.NullString{}, nil, err
+			}
 		}
 	}
 	b = append(b, "}]"...)

@@ -184,12 +184,9 @@ func (p *Creation) complete(ctx context.Context) error {
 	t, row := p.t, p.row
 	cols, marks := make([]string, 0, len(row)+1), make([]string, 0, len(row)+1)
 	args := make([]any, 0, len(row)+1)
-	for i := range t.Columns {
+	for _, i := range t.present(row) {
 		c := &t.Columns[i]
-		v, ok := row[c.Name]
-		if !ok {
-			continue
-		}
+		v := row[c.Name]
 		cols, marks, args = append(cols, Quote(c.Name)), append(marks, "?"), append(args, toSQL(v))
 		if c.Polymorphic() {
 			var tbl any

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"junction/internal/changelog"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -288,9 +289,30 @@ type Table struct {
 	// a row of every column, each null.
 	image *changelog.Layout
 	blank Row
+	place map[string]int // each column's index in Columns
 	// noCompute leaves computed columns as they are written: benchmarks
 	// compare a table with its computations and without.
 	noCompute bool
+}
+
+// present returns the indexes in Columns of the columns row has, in order.
+func (t *Table) present(row Row) []int {
+	out := make([]int, 0, len(row))
+	if t.place == nil {
+		for i := range t.Columns {
+			if _, ok := row[t.Columns[i].Name]; ok {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	for k := range row {
+		if i, ok := t.place[k]; ok {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // PrimaryID is the primary key column's name.
@@ -478,9 +500,9 @@ func (t *Table) Prepare(known func(string) bool) error {
 		names[i] = t.Columns[i].Name
 	}
 	t.image = changelog.NewLayout(names)
-	t.blank = make(Row, len(names))
-	for _, n := range names {
-		t.blank[n] = nil
+	t.blank, t.place = make(Row, len(names)), make(map[string]int, len(names))
+	for i, n := range names {
+		t.blank[n], t.place[n] = nil, i
 	}
 	if err := t.checkComputed(); err != nil {
 		return err

@@ -95,7 +95,7 @@ func (t Table) clone() Table {
 		in := *t.Intersect
 		t.Intersect = &in
 	}
-	t.cols, t.navs, t.columnSets, t.image, t.blank = nil, nil, nil, nil, nil
+	t.cols, t.navs, t.columnSets, t.image, t.blank, t.place = nil, nil, nil, nil, nil, nil
 	return t
 }
 
