@@ -59,6 +59,8 @@ func rows(quick bool) []row {
 	return []row{
 		{work: "Web API single creates, SQLite", junction: create, peer: p(b("webapi", "BenchmarkHTTPCeiling/post", n("5000x", "500x"), "requests/s")), peerLabel: "net/http POST, same client"},
 		{work: "Web API single creates, PostgreSQL", junction: createPG, peer: &create, peerLabel: "Junction on SQLite"},
+		{work: "the same rows written by the store alone, SQLite", junction: create, peer: p(b("webapi", "BenchmarkCreateFloor/sqlite", n("3000x", "300x"), "creates/s")), peerLabel: "raw inserts of the row and its change, 16 clients"},
+		{work: "the same rows written by the store alone, PostgreSQL", junction: createPG, peer: p(b("webapi", "BenchmarkCreateFloor/postgres", n("3000x", "300x"), "creates/s")), peerLabel: "raw insert of the row and its change, one statement, 16 clients"},
 		{work: "Web API single creates, PostgreSQL, two nodes", junction: b("webapi", "BenchmarkCreateNodes/nodes=2", n("3000x", "300x"), "creates/s"), peer: p(b("webapi", "BenchmarkCreateNodes/nodes=1", n("3000x", "300x"), "creates/s")), peerLabel: "one node"},
 		{work: "Web API point read, SQLite", junction: read, peer: p(b("webapi", "BenchmarkHTTPCeiling/get", n("5000x", "500x"), "requests/s")), peerLabel: "net/http GET, same client"},
 		{work: "`$filter` + `$orderby` + `$top` over 35,000 accounts, SQLite", junction: b("webapi", "BenchmarkQuery35k/sqlite/every-column", n("200x", "20x"), "queries/s")},

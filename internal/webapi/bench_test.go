@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -295,4 +298,92 @@ func BenchmarkHTTPCeiling(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), c.unit)
 		})
 	}
+}
+
+// BenchmarkCreateFloor writes BenchmarkCreate's rows with the store alone,
+// in the same store and schema: 16 clients, each committing an account row
+// (the columns a create of {"name", "revenue"} writes, copied from one made
+// over HTTP) and its change row, with statements of their own and no
+// Junction code between them. On SQLite the two inserts share a transaction
+// of the store's group commit; on PostgreSQL they are one statement committed
+// by itself (one round trip, where a create takes three). What a Web API
+// create costs beyond this floor and BenchmarkHTTPCeiling's is Junction's
+// own work.
+func BenchmarkCreateFloor(b *testing.B) {
+	eachStore(b, func(b *testing.B, bd *bundle) {
+		ctx := context.Background()
+		id := bd.create("accounts", map[string]any{"name": "Floor", "revenue": 10})
+		st := bd.app.Store()
+		var cols []string
+		var vals []any
+		var change []any
+		err := st.Read(ctx, func(q store.Querier) error {
+			rows, err := q.Query(ctx, `SELECT * FROM rec_account WHERE accountid = ?`, id)
+			if err != nil {
+				return err
+			}
+			names, _ := rows.Columns()
+			all := make([]any, len(names))
+			ptrs := make([]any, len(names))
+			for i := range all {
+				ptrs[i] = &all[i]
+			}
+			for rows.Next() {
+				if err := rows.Scan(ptrs...); err != nil {
+					return err
+				}
+			}
+			rows.Close()
+			for i, v := range all {
+				if v != nil {
+					cols, vals = append(cols, `"`+names[i]+`"`), append(vals, v)
+				}
+			}
+			change = make([]any, 11)
+			ptrs = make([]any, len(change))
+			for i := range change {
+				ptrs[i] = &change[i]
+			}
+			return q.QueryRow(ctx, `SELECT source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace
+				FROM junction_changes WHERE record_id = ?`, id).Scan(ptrs...)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
+		row := `INSERT INTO rec_account (` + strings.Join(cols, ", ") + `) VALUES (` + marks + `)`
+		ch := `INSERT INTO junction_changes (source, table_name, record_id, message, changed, before_row, after_row, correlation_id, user_id, at, trace)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		idAt, nameAt := slices.Index(cols, `"accountid"`), slices.Index(cols, `"name"`)
+		var n atomic.Int64
+		b.SetParallelism(8) // 16 concurrent clients on 2 cores, as BenchmarkCreate
+		defer reportCPU(b)()
+		b.RunParallel(func(pb *testing.PB) {
+			args := slices.Clone(vals)
+			chArgs := slices.Clone(change)
+			for pb.Next() {
+				id := records.NewOrderedID()
+				args[idAt], args[nameAt], chArgs[2] = id, fmt.Sprintf("Floor %d", n.Add(1)), id
+				var err error
+				if st.Dialect() == store.Postgres {
+					err = store.WriteOne(ctx, st, func(tx store.Tx) error {
+						_, err := tx.Exec(ctx, `WITH w AS (`+row+` RETURNING 1) `+ch, append(slices.Clone(args), chArgs...)...)
+						return err
+					})
+				} else {
+					err = st.Tx(ctx, func(tx store.Tx) error {
+						if _, err := tx.Exec(ctx, row, args...); err != nil {
+							return err
+						}
+						_, err := tx.Exec(ctx, ch, chArgs...)
+						return err
+					})
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+	})
 }
