@@ -108,6 +108,8 @@ type Creation struct {
 	set  []string
 	refs []refCheck
 	now  time.Time
+	// quiet is whether the create runs no steps (Steps.Quiet).
+	quiet bool
 
 	full   Row
 	stmt   string
@@ -161,6 +163,9 @@ func (s *Service) PrepareCreate(ctx context.Context, q store.Querier, t *Table, 
 	now := s.now().UTC().Truncate(1e3)
 	row["createdon"], row["modifiedon"], row["versionnumber"] = now, now, int64(1)
 	p := &Creation{t: t, who: who, row: row, set: set, refs: refs, now: now}
+	if p.quiet, err = s.quiet(ctx, q, t, changelog.Create); err != nil {
+		return nil, err
+	}
 	if !needsAutoNumber(t, row) {
 		if err := p.complete(ctx); err != nil {
 			return nil, err
@@ -232,8 +237,6 @@ func (p *Creation) complete(ctx context.Context) error {
 // the checks of its lookups and its change. It returns the row created.
 func (s *Service) CreatePrepared(ctx context.Context, tx store.Tx, p *Creation) (Row, error) {
 	t := p.t
-	s.forgetGrants(t)
-	s.forgetComputed(t)
 	if p.full == nil {
 		for i := range t.Columns {
 			c := &t.Columns[i]
@@ -249,16 +252,9 @@ func (s *Service) CreatePrepared(ctx context.Context, tx store.Tx, p *Creation) 
 			return nil, err
 		}
 	}
-	seq, err := s.insertChecking(ctx, tx, p.stmt, p.args, p.refs, p.change)
+	seq, err := s.insert(ctx, tx, p, false)
 	if err != nil {
-		var refused *Error
-		if errors.As(err, &refused) {
-			return nil, err
-		}
-		if store.IsConflict(err) {
-			return nil, Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
-		}
-		return nil, fmt.Errorf("insert %s: %w", t.Name, err)
+		return nil, err
 	}
 	if err := s.syncPointer(ctx, tx, t, p.full, false); err != nil {
 		return nil, err
@@ -267,6 +263,57 @@ func (s *Service) CreatePrepared(ctx context.Context, tx store.Tx, p *Creation) 
 		return nil, err
 	}
 	return p.full, nil
+}
+
+// WriteCreation writes p in a transaction of its own, as CreatePrepared
+// does in Tx. On PostgreSQL a create that is one statement (no auto-number
+// to draw, no steps to run, no activity pointer to keep) runs outside a
+// transaction and commits by itself: one round trip, where BEGIN, the
+// statement and COMMIT take three. A lookup to no row then makes the
+// statement fail whole (its check divides by the count of rows found), and
+// the create is made again in a transaction, which names the lookup; so is
+// any create the database refuses, which it refuses before it commits.
+func (s *Service) WriteCreation(ctx context.Context, p *Creation) (Row, error) {
+	st := s.Store()
+	if st.Dialect() == store.Postgres && p.full != nil && p.quiet && !p.t.Activity {
+		err := store.WriteOne(ctx, st, func(tx store.Tx) error {
+			_, err := s.insert(ctx, tx, p, true)
+			return err
+		})
+		if err == nil {
+			return p.full, nil
+		}
+		var refused *Error
+		if errors.As(err, &refused) || !store.IsRefused(err) {
+			return nil, err
+		}
+	}
+	var row Row
+	err := st.Tx(ctx, func(tx store.Tx) (err error) {
+		row, err = s.CreatePrepared(ctx, tx, p)
+		return err
+	})
+	return row, err
+}
+
+// insert writes p's row and change, and returns the change's id. alone is
+// whether the statement commits by itself: its lookups' checks then fail it
+// (see insertChecking).
+func (s *Service) insert(ctx context.Context, tx store.Tx, p *Creation, alone bool) (int64, error) {
+	s.forgetGrants(p.t)
+	s.forgetComputed(p.t)
+	seq, err := s.insertChecking(ctx, tx, p.stmt, p.args, p.refs, p.change, alone)
+	if err != nil {
+		var refused *Error
+		if errors.As(err, &refused) {
+			return 0, err
+		}
+		if store.IsConflict(err) {
+			return 0, Errorf(http.StatusPreconditionFailed, CodeDuplicateKey, "A record with matching key values already exists.")
+		}
+		return 0, fmt.Errorf("insert %s: %w", p.t.Name, err)
+	}
+	return seq, nil
 }
 
 func ownerOf(who Caller) string {

@@ -353,16 +353,54 @@ func TestPreparedCreate(t *testing.T) {
 		}
 
 		// A lookup to no row is refused in the write, which leaves nothing.
-		p := prepare("account", records.Row{"name": "Orphan", "parentaccountid": records.Ref{Table: "account", ID: "00000000-0000-4000-8000-00000000dead"}})
+		orphan := records.Row{"name": "Orphan", "parentaccountid": records.Ref{Table: "account", ID: "00000000-0000-4000-8000-00000000dead"}}
 		var refused *records.Error
-		if _, err := write(p); !errors.As(err, &refused) || refused.Code != records.CodeNotFound {
+		if _, err := write(prepare("account", orphan)); !errors.As(err, &refused) || refused.Code != records.CodeNotFound {
 			t.Fatalf("a create pointing at no row: %v", err)
+		}
+
+		// WriteCreation: on PostgreSQL a create of one statement commits by
+		// itself; one with an auto-number takes a transaction.
+		before := s.Stats()
+		alone, err := rec.WriteCreation(ctx, prepare("account", records.Row{"name": "Alone", "parentaccountid": records.Ref{Table: "account", ID: id}}))
+		if err != nil || alone["parentaccountid"] != (records.Ref{Table: "account", ID: id}) {
+			t.Fatalf("WriteCreation: %v %v", alone, err)
+		}
+		if _, err := rec.WriteCreation(ctx, prepare("incident", records.Row{"title": "t2"})); err != nil {
+			t.Fatal(err)
+		}
+		after := s.Stats()
+		wantAlone, wantTx := int64(0), int64(2)
+		if s.Dialect() == store.Postgres {
+			wantAlone, wantTx = 1, 1
+		}
+		if after.Autocommits-before.Autocommits != wantAlone || after.Transactions-before.Transactions != wantTx {
+			t.Errorf("two creates took %d autocommits and %d transactions, want %d and %d", after.Autocommits-before.Autocommits,
+				after.Transactions-before.Transactions, wantAlone, wantTx)
+		}
+		// Refused by itself, a create is made again in a transaction, which
+		// names the lookup; nothing is written.
+		if _, err := rec.WriteCreation(ctx, prepare("account", orphan)); !errors.As(err, &refused) || refused.Code != records.CodeNotFound || refused.Column != "parentaccountid" {
+			t.Fatalf("WriteCreation pointing at no row: %v", err)
+		}
+		dup := prepare("account", records.Row{"accountid": id, "name": "Again"})
+		if _, err := rec.WriteCreation(ctx, dup); !errors.As(err, &refused) || refused.Code != records.CodeDuplicateKey {
+			t.Fatalf("WriteCreation of an id taken: %v", err)
 		}
 		var n int
 		if err := s.Read(ctx, func(q store.Querier) error {
-			return q.QueryRow(ctx, `SELECT COUNT(*) FROM rec_account WHERE name = 'Orphan'`).Scan(&n)
+			return q.QueryRow(ctx, `SELECT COUNT(*) FROM rec_account WHERE name IN ('Orphan', 'Again')`).Scan(&n)
 		}); err != nil || n != 0 {
 			t.Fatalf("%d orphan rows: %v", n, err)
+		}
+		if err := changelog.Sequence(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Read(ctx, func(q store.Querier) (err error) {
+			changes, err = changelog.Read(ctx, q, 0, "account", 10)
+			return err
+		}); err != nil || len(changes) != 2 {
+			t.Fatalf("%d changes of accounts, want 2 (Prepared and Alone): %v", len(changes), err)
 		}
 	})
 }

@@ -54,7 +54,7 @@ func checkRefs(ctx context.Context, q store.Querier, checks []refCheck) error {
 		return nil
 	}
 	counts, dest, args := countsOf(checks, nil)
-	if err := q.QueryRow(ctx, "SELECT "+joinCounts(checks), args...).Scan(dest...); err != nil {
+	if err := q.QueryRow(ctx, "SELECT "+joinCounts(checks, false), args...).Scan(dest...); err != nil {
 		return err
 	}
 	return missing(checks, counts)
@@ -75,7 +75,7 @@ func writeChecking(ctx context.Context, tx store.Tx, stmt string, args []any, ch
 		return n == 1, nil
 	}
 	counts, dest, args := countsOf(checks, args)
-	err := tx.QueryRow(ctx, stmt+" RETURNING "+joinCounts(checks), args...).Scan(dest...)
+	err := tx.QueryRow(ctx, stmt+" RETURNING "+joinCounts(checks, false), args...).Scan(dest...)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -91,13 +91,17 @@ func writeChecking(ctx context.Context, tx store.Tx, stmt string, args []any, ch
 // round trip. It returns the change's id. A lookup that points at no row is
 // NotFound as in writeChecking: the row and the change are written, and the
 // error must roll the transaction back.
-func (s *Service) insertChecking(ctx context.Context, tx store.Tx, stmt string, args []any, checks []refCheck, c changelog.Encoded) (int64, error) {
+//
+// fail makes a lookup that points at no row fail the statement itself (a
+// division by the count of rows found: 1 / LEAST(count, 1)), for a
+// statement that commits by itself; the error does not name the lookup.
+func (s *Service) insertChecking(ctx context.Context, tx store.Tx, stmt string, args []any, checks []refCheck, c changelog.Encoded, fail bool) (int64, error) {
 	var counts []int64
 	var dest []any
 	returning := "1"
 	if len(checks) > 0 {
 		counts, dest, args = countsOf(checks, args)
-		returning = joinCounts(checks)
+		returning = joinCounts(checks, fail)
 	} else {
 		dest = []any{new(int64)}
 	}
@@ -134,10 +138,14 @@ func countsOf(checks []refCheck, args []any) (counts []int64, dest []any, all []
 	return counts, dest, all
 }
 
-func joinCounts(checks []refCheck) string {
+func joinCounts(checks []refCheck, fail bool) string {
 	parts := make([]string, len(checks))
 	for i, c := range checks {
 		parts[i] = c.count
+		if fail {
+			// Not folded into a constant: the count is a subquery.
+			parts[i] = "1 / LEAST(" + c.count + ", 1)"
+		}
 	}
 	return strings.Join(parts, ", ")
 }

@@ -14,6 +14,10 @@ import (
 // give it the shape with Errorf. internal/app injects the implementation.
 type Steps interface {
 	Written(ctx context.Context, tx store.Tx, t *Table, c changelog.Change) error
+	// Quiet reports whether Written would do nothing for a change of
+	// message (Create, Update, Delete) to t: no step is registered on it
+	// and t holds no registrations. q reads what it must.
+	Quiet(ctx context.Context, q store.Querier, t *Table, message string) (bool, error)
 }
 
 // SetSteps makes every Create, Update and Delete (cascaded ones too) run
@@ -28,6 +32,14 @@ func (s *Service) appendChange(ctx context.Context, tx store.Tx, t *Table, c cha
 		return err
 	}
 	return s.written(ctx, tx, t, c, seq)
+}
+
+// quiet reports whether a change of message to t runs no step.
+func (s *Service) quiet(ctx context.Context, q store.Querier, t *Table, message string) (bool, error) {
+	if s.steps == nil {
+		return true, nil
+	}
+	return s.steps.Quiet(ctx, q, t, message)
 }
 
 // written runs the steps registered on c, appended as seq, in tx.

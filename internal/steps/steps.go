@@ -103,6 +103,19 @@ func New(cfg Config) *Service {
 	return s
 }
 
+// Quiet reports whether Written does nothing for a change of message to t:
+// no step is registered on it and t is not a registration table.
+func (s *Service) Quiet(ctx context.Context, q store.Querier, t *records.Table, message string) (bool, error) {
+	if registration[t.Name] {
+		return false, nil
+	}
+	if t.Name == "asyncoperation" {
+		return true, nil
+	}
+	matched, err := s.matching(ctx, q, message, t.Name)
+	return len(matched) == 0, err
+}
+
 // Written runs the steps registered for change c of t: synchronous ones
 // post now (an error rolls the write back), asynchronous ones are recorded
 // as System Jobs in tx. A write to the registration tables is checked and

@@ -224,6 +224,24 @@ func testSyncWebhookPostsTheContext(t *testing.T, b *bundle) {
 				t.Errorf("%s is missing", k)
 			}
 		}
+		// A create the Web API's way, prepared with a read before its write
+		// (records.WriteCreation), runs the step too.
+		ctx := context.Background()
+		at, _ := b.rec.Table("account")
+		var c *records.Creation
+		if err := b.st.Read(ctx, func(q store.Querier) (err error) {
+			c, err = b.rec.PrepareCreate(ctx, q, at, records.Row{"name": "Fabrikam"}, records.Caller{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		row, err := b.rec.WriteCreation(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.posts(); len(got) != 2 || got[1].RC.PrimaryEntityID != row["accountid"] || got[1].RC.MessageName != "Create" {
+			t.Fatalf("%d posts after a prepared create", len(got))
+		}
 	}
 }
 

@@ -306,15 +306,15 @@ func (h *Handler) create(w http.ResponseWriter, rq *req, t *records.Table) {
 		return
 	}
 	var created records.Row
-	err = h.write(rq, func(tx store.Tx) error {
-		var err error
-		if p != nil {
-			created, err = h.rec.CreatePrepared(rq.r.Context(), tx, p)
-		} else {
+	if p != nil {
+		created, err = h.rec.WriteCreation(rq.r.Context(), p)
+	} else {
+		err = h.write(rq, func(tx store.Tx) error {
+			var err error
 			created, err = h.createIn(rq.r.Context(), tx, rq, t, body)
-		}
-		return err
-	})
+			return err
+		})
+	}
 	if err != nil {
 		h.fail(w, rq, err)
 		return
