@@ -21,7 +21,9 @@ type sendCall struct {
 
 const (
 	// maxSendWrites is how many group writes of sends may be in flight at
-	// once (see callGroup).
+	// once (see callGroup) where the store commits in parallel
+	// (storage.Driver.WritesAlone); elsewhere (SQLite's one writer) one is,
+	// as a second would only split the sends the first leaves waiting.
 	maxSendWrites = 4
 	// maxSendGroup caps how many sends one group write carries.
 	maxSendGroup = 256
@@ -49,16 +51,22 @@ func sendGroupSize(pending []*sendCall) int {
 }
 
 // sendGrouped writes m to the queue a in the next group write of
-// one-message sends and waits for it: on a store where a statement commits
-// by itself (storage.Driver.WritesAlone), the sends of concurrent callers
-// (any queue, any front end on this node) are one insert statement, one
-// round trip and one commit, instead of one each. Each caller is answered
-// once the commit is durable. Once handed over, the caller waits for the
-// outcome even if ctx ends, so that it is never told "failed" about a
-// message that was committed.
+// one-message sends and waits for it: the sends of concurrent callers (any
+// queue, any front end on this node) are one InsertMessages. On a store
+// where a statement commits by itself (storage.Driver.WritesAlone) that is
+// one statement, one round trip and one commit, instead of one each; on
+// SQLite, whose writer commits many transactions at once already, one
+// transaction (one savepoint) and one multi-row insert instead of one each.
+// Each caller is answered once the commit is durable. Once handed over, the
+// caller waits for the outcome even if ctx ends, so that it is never told
+// "failed" about a message that was committed.
 func (b *Broker) sendGrouped(ctx context.Context, a address, m *Message) (int64, error) {
 	c := &sendCall{ctx: ctx, a: a, m: m, done: make(chan struct{})}
-	b.sends.add(c, maxSendWrites, sendGroupSize, b.writeSends)
+	writes := 1
+	if b.s.WritesAlone() {
+		writes = maxSendWrites
+	}
+	b.sends.add(c, writes, sendGroupSize, b.writeSends)
 	<-c.done
 	return c.seq, c.err
 }
@@ -82,13 +90,20 @@ func (b *Broker) writeSends(calls []*sendCall) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	write := func(calls []*sendCall) error {
-		return b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, calls) })
+	// Where a statement does not commit by itself, InsertMessages may take
+	// more than one (SQLite's reads the last sequence number first), which
+	// WriteOne refuses: the group is a transaction.
+	write := b.s.Tx
+	if b.s.WritesAlone() {
+		write = b.s.WriteOne
+	}
+	writeGroup := func(calls []*sendCall) error {
+		return write(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, calls) })
 	}
 	if len(live) == 0 {
 		return
 	}
-	err := write(live)
+	err := writeGroup(live)
 	if err == nil || len(live) == 1 || !store.IsRefused(err) {
 		for _, c := range live {
 			if c.err == nil {
@@ -99,7 +114,7 @@ func (b *Broker) writeSends(calls []*sendCall) {
 	}
 	for _, c := range live {
 		c.seq, c.err = 0, nil
-		if err := write([]*sendCall{c}); err != nil {
+		if err := writeGroup([]*sendCall{c}); err != nil {
 			c.err = err
 		}
 	}
@@ -122,6 +137,7 @@ func (b *Broker) insertSends(ctx context.Context, tx storage.Tx, calls []*sendCa
 		return err
 	}
 	for i, c := range calls {
+		c.err = nil // a transaction may run again
 		if c.seq = seqs[i]; c.seq == 0 {
 			c.err = b.entityGone(c.a.Entity)
 			continue
