@@ -429,3 +429,36 @@ func atOnce(n int, fn func(g int)) {
 	close(start)
 	wg.Wait()
 }
+
+// TestGroupedSendsOnAClosedStore: sends written together to a store that
+// has closed are each answered with an error, none left waiting, and a
+// later send is answered too.
+func TestGroupedSendsOnAClosedStore(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		tb := setup(t, s)
+		tb.queue(t, "q", broker.Properties{})
+		if _, err := tb.b.Peek(tb.ctx, "q", 0, 1); err != nil { // cached
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for range 2 {
+				atOnce(16, func(g int) {
+					if _, err := tb.b.Send(tb.ctx, "q", broker.Message{Body: []byte("m")}); err == nil {
+						t.Errorf("sender %d: a send to a closed store succeeded", g)
+					}
+				})
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("sends to a closed store left waiting")
+		}
+	})
+}
