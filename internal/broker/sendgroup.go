@@ -97,7 +97,9 @@ type sendQueue struct {
 	queued  bool // a group write is queued that has not taken its group
 }
 
-// add queues c, and a group write when none is queued.
+// add queues c and, when no group write is queued, runs one on the
+// caller's goroutine, which waits anyway: c is first in line, so that write
+// takes it. A lone sender so costs no other goroutine.
 func (q *sendQueue) add(c *sendCall, write func()) {
 	q.mu.Lock()
 	q.pending = append(q.pending, c)
@@ -105,7 +107,7 @@ func (q *sendQueue) add(c *sendCall, write func()) {
 	q.queued = true
 	q.mu.Unlock()
 	if start {
-		go write()
+		write()
 	}
 }
 
