@@ -137,8 +137,9 @@ func (b *Broker) writeQueuedSends() {
 		}
 		live, taken = waiting(group), true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	// No deadline: the store's one writer runs what it queued (a timer per
+	// write would also wake the runtime's poller each time).
+	ctx := context.Background()
 	err := b.s.Tx(ctx, func(tx storage.Tx) error {
 		if !taken {
 			takeGroup()
