@@ -85,6 +85,8 @@ type Broker struct {
 	settles callGroup[*settleCall]
 	// sends writes concurrent one-message sends together (see sendGrouped).
 	sends callGroup[*sendCall]
+	// queuedSends does so where the store has one writer (see sendQueue).
+	queuedSends sendQueue
 	// arrived counts the messages committed to each queue and subscription
 	// on this node (see Arrived).
 	arrived arrivals

@@ -20,8 +20,8 @@ func channelOf(entityID int64) string { return notifyPrefix + strconv.FormatInt(
 // returns once they are durably committed. It returns each message's sequence
 // number (0 for a duplicate that was dropped, or a topic message no
 // subscription took). A send known from the entity cache to be one insert
-// (see oneInsert) is written with the storage's WriteOne: on PostgreSQL one
-// statement committed by itself, in one round trip.
+// (see oneInsert) is written together with other callers' such sends (see
+// sendGrouped).
 func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int64, error) {
 	if len(msgs) == 0 {
 		return nil, errorf(KindBadRequest, "no messages to send")
@@ -36,12 +36,10 @@ func (b *Broker) Send(ctx context.Context, path string, msgs ...Message) ([]int6
 	}
 	seqs := make([]int64, len(msgs))
 	var err error
-	if a, ok := b.oneInsert(path, msgs); ok && b.s.WritesAlone() {
+	if a, ok := b.oneInsert(path, msgs); ok {
 		if err = fits(a, &msgs[0]); err == nil {
 			seqs[0], err = b.sendGrouped(ctx, a, &msgs[0])
 		}
-	} else if ok {
-		err = b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.sendTo(ctx, tx, a, path, msgs, seqs, b.now()) })
 	} else {
 		err = b.s.Tx(ctx, func(tx storage.Tx) error { return b.sendIn(ctx, tx, path, msgs, seqs, b.now()) })
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"junction/internal/broker/storage"
@@ -21,7 +22,9 @@ type sendCall struct {
 
 const (
 	// maxSendWrites is how many group writes of sends may be in flight at
-	// once (see callGroup).
+	// once (see callGroup) where the store commits in parallel
+	// (storage.Driver.WritesAlone); elsewhere (SQLite's one writer) one is,
+	// as a second would only split the sends the first leaves waiting.
 	maxSendWrites = 4
 	// maxSendGroup caps how many sends one group write carries.
 	maxSendGroup = 256
@@ -49,46 +52,136 @@ func sendGroupSize(pending []*sendCall) int {
 }
 
 // sendGrouped writes m to the queue a in the next group write of
-// one-message sends and waits for it: on a store where a statement commits
-// by itself (storage.Driver.WritesAlone), the sends of concurrent callers
-// (any queue, any front end on this node) are one insert statement, one
-// round trip and one commit, instead of one each. Each caller is answered
-// once the commit is durable. Once handed over, the caller waits for the
-// outcome even if ctx ends, so that it is never told "failed" about a
-// message that was committed.
+// one-message sends and waits for it: the sends of concurrent callers (any
+// queue, any front end on this node) are one InsertMessages. On a store
+// where a statement commits by itself (storage.Driver.WritesAlone) that is
+// one statement, one round trip and one commit, instead of one each; on
+// SQLite, whose writer commits many transactions at once already, one
+// transaction (one savepoint) and one multi-row insert instead of one each.
+// Each caller is answered once the commit is durable. Once handed over, the
+// caller waits for the outcome even if ctx ends, so that it is never told
+// "failed" about a message that was committed.
 func (b *Broker) sendGrouped(ctx context.Context, a address, m *Message) (int64, error) {
 	c := &sendCall{ctx: ctx, a: a, m: m, done: make(chan struct{})}
-	b.sends.add(c, maxSendWrites, sendGroupSize, b.writeSends)
+	if b.s.WritesAlone() {
+		b.sends.add(c, maxSendWrites, sendGroupSize, b.writeSends)
+	} else {
+		b.queuedSends.add(c, b.writeQueuedSends)
+	}
 	<-c.done
 	return c.seq, c.err
 }
 
-// writeSends writes a group of sends and answers them. A statement the
-// store refused (store.IsRefused), which inserted none of them, is retried
-// send by send, so that it fails only the send that caused it; any other
-// failure leaves unknown whether the statement committed, and every send of
-// the group gets it, as a send of its own would.
+// writeSends writes a group of sends with WriteOne and answers them (see
+// retrySends).
 func (b *Broker) writeSends(calls []*sendCall) {
-	defer func() {
-		for _, c := range calls {
-			close(c.done)
+	defer answered(calls)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	live := waiting(calls)
+	if len(live) == 0 {
+		return
+	}
+	err := b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, live) })
+	b.retrySends(ctx, b.s.WriteOne, live, err)
+}
+
+// sendQueue holds one-message sends for a store with one writer (SQLite),
+// which runs transactions one after another: a group write is queued in the
+// store as soon as a send waits and none is queued, and it takes its group
+// when the writer comes to it, so that every send that arrived while the
+// writer ran earlier transactions is in it.
+type sendQueue struct {
+	mu      sync.Mutex
+	pending []*sendCall
+	queued  bool // a group write is queued that has not taken its group
+}
+
+// add queues c and, when no group write is queued, runs one on the
+// caller's goroutine, which waits anyway: c is first in line, so that write
+// takes it. A lone sender so costs no other goroutine.
+func (q *sendQueue) add(c *sendCall, write func()) {
+	q.mu.Lock()
+	q.pending = append(q.pending, c)
+	start := !q.queued
+	q.queued = true
+	q.mu.Unlock()
+	if start {
+		write()
+	}
+}
+
+// take takes the next group (see sendGroupSize) and reports whether sends
+// are left, for a group write to be queued at once.
+func (q *sendQueue) take() (group []*sendCall, more bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(sendGroupSize(q.pending), len(q.pending))
+	group = append(group, q.pending[:n]...)
+	q.pending = append(q.pending[:0], q.pending[n:]...)
+	q.queued = len(q.pending) > 0
+	return group, q.queued
+}
+
+// writeQueuedSends is a group write of b.queuedSends: a transaction that
+// takes its group when it runs, writes it and answers it (see retrySends).
+// A transaction that did not run (the store closed) takes its group after.
+func (b *Broker) writeQueuedSends() {
+	var group, live []*sendCall
+	taken := false
+	takeGroup := func() {
+		var more bool
+		group, more = b.queuedSends.take()
+		if more {
+			go b.writeQueuedSends()
 		}
-	}()
+		live, taken = waiting(group), true
+	}
+	// No deadline: the store's one writer runs what it queued (a timer per
+	// write would also wake the runtime's poller each time).
+	ctx := context.Background()
+	err := b.s.Tx(ctx, func(tx storage.Tx) error {
+		if !taken {
+			takeGroup()
+		}
+		if len(live) == 0 {
+			return nil
+		}
+		return b.insertSends(ctx, tx, live)
+	})
+	if !taken {
+		takeGroup()
+	}
+	defer answered(group)
+	b.retrySends(ctx, b.s.Tx, live, err)
+}
+
+// waiting sets each call's error to its context's and returns the calls
+// whose callers still wait.
+func waiting(calls []*sendCall) []*sendCall {
 	live := calls[:0:0]
 	for _, c := range calls {
 		if c.err = c.ctx.Err(); c.err == nil {
 			live = append(live, c)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	write := func(calls []*sendCall) error {
-		return b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, calls) })
+	return live
+}
+
+// answered answers the calls.
+func answered(calls []*sendCall) {
+	for _, c := range calls {
+		close(c.done)
 	}
-	if len(live) == 0 {
-		return
-	}
-	err := write(live)
+}
+
+// retrySends settles the outcome err of the group write of the live calls
+// with write. A statement the store refused (store.IsRefused), which
+// inserted none of them, is retried send by send, so that it fails only the
+// send that caused it; any other failure leaves unknown whether the write
+// committed, and every send of the group gets it, as a send of its own
+// would.
+func (b *Broker) retrySends(ctx context.Context, write func(context.Context, func(storage.Tx) error) error, live []*sendCall, err error) {
 	if err == nil || len(live) == 1 || !store.IsRefused(err) {
 		for _, c := range live {
 			if c.err == nil {
@@ -99,7 +192,7 @@ func (b *Broker) writeSends(calls []*sendCall) {
 	}
 	for _, c := range live {
 		c.seq, c.err = 0, nil
-		if err := write([]*sendCall{c}); err != nil {
+		if err := write(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, []*sendCall{c}) }); err != nil {
 			c.err = err
 		}
 	}
@@ -122,6 +215,7 @@ func (b *Broker) insertSends(ctx context.Context, tx storage.Tx, calls []*sendCa
 		return err
 	}
 	for i, c := range calls {
+		c.err = nil // a transaction may run again
 		if c.seq = seqs[i]; c.seq == 0 {
 			c.err = b.entityGone(c.a.Entity)
 			continue

@@ -1,6 +1,16 @@
 package broker
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"junction/internal/broker/sqlstorage"
+	"junction/internal/store"
+	"junction/internal/store/storetest"
+)
 
 // TestSendGroupSize: a group write of sends takes at most maxSendGroup
 // sends and, past its first, at most maxSendGroupBytes of bodies, so that
@@ -34,5 +44,64 @@ func TestSendGroupSize(t *testing.T) {
 	}
 	if got := sendGroupSize(amqp); got != 2 {
 		t.Errorf("sends over AMQP, their bodies kept twice: a group of %d, want 2", got)
+	}
+}
+
+// TestQueuedSendsTakenWhenTheWriterComes: on SQLite a group write of sends
+// takes its group when the store's writer comes to it, so the sends that
+// arrive while the writer is busy with another transaction are written in
+// one transaction with the first, not the first alone and the rest after.
+func TestQueuedSendsTakenWhenTheWriterComes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.Open(t, store.SQLite)
+	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	b := New(Config{Driver: sqlstorage.New(s)})
+	if _, _, err := b.PutQueue(ctx, "q", Properties{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Peek(ctx, "q", 0, 1); err != nil { // cached
+		t.Fatal(err)
+	}
+	busy, release := make(chan struct{}), make(chan struct{})
+	go s.Tx(ctx, func(store.Tx) error {
+		close(busy)
+		<-release
+		return nil
+	})
+	<-busy
+	before := s.Stats().Transactions
+	const senders = 16
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := b.Send(ctx, "q", Message{Body: fmt.Appendf(nil, "%d", g)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.queuedSends.mu.Lock()
+		n := len(b.queuedSends.pending)
+		b.queuedSends.mu.Unlock()
+		if n == senders {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sends waiting, want %d", n, senders)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if n := s.Stats().Transactions - before; n != 2 {
+		t.Fatalf("%d transactions committed: the busy one and %d for %d sends, want 1", n, n-1, senders)
+	}
+	got, err := b.Peek(ctx, "q", 0, 2*senders)
+	if err != nil || len(got) != senders {
+		t.Fatalf("%d messages stored, %v; want %d", len(got), err, senders)
 	}
 }

@@ -96,15 +96,16 @@ const insertMessages = `WITH v AS MATERIALIZED (
 
 func (t *tx) InsertMessages(ctx context.Context, msgs []storage.Message) ([]int64, error) {
 	ids := make([]int64, len(msgs))
-	if t.q.Dialect() != store.Postgres || len(msgs) == 1 {
-		for i, m := range msgs {
-			id, err := t.InsertMessage(ctx, m)
-			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return nil, err
-			}
-			ids[i] = id
+	if len(msgs) == 1 {
+		id, err := t.InsertMessage(ctx, msgs[0])
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
 		}
+		ids[0] = id
 		return ids, nil
+	}
+	if t.q.Dialect() != store.Postgres {
+		return ids, t.insertMessagesSQLite(ctx, msgs, ids)
 	}
 	n := len(msgs)
 	entity, dlq, visible, enqueued, expires, origin := make([]int64, n), make([]int32, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -132,6 +133,63 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []storage.Message) ([]int6
 		ids[ord-1] = id
 	}
 	return ids, rows.Err()
+}
+
+// sqliteInsertRows is how many messages one insert statement of
+// insertMessagesSQLite carries at most (13 parameters each, well within
+// SQLite's 32,766).
+const sqliteInsertRows = 256
+
+// insertMessagesSQLite is InsertMessages on SQLite: a statement that reads
+// the last sequence number drawn, then an insert statement of up to
+// sqliteInsertRows rows. SQLite has one writer, which this transaction is:
+// the numbers after the largest drawn (kept by AUTOINCREMENT in
+// sqlite_sequence) are this transaction's to give, so each message gets its
+// own in msgs' order whatever order the rows are inserted in. A message
+// whose entity is gone is not inserted (the EXISTS) and its number is left
+// unused. The statement's rows are padded to a power of two with rows of no
+// entity, which insert nothing, so that a few statement texts serve every
+// size and stay prepared.
+func (t *tx) insertMessagesSQLite(ctx context.Context, msgs []storage.Message, ids []int64) error {
+	var last int64
+	if err := t.t.QueryRow(ctx, `SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'broker_messages'), 0),
+		COALESCE((SELECT max(id) FROM broker_messages), 0))`).Scan(&last); err != nil {
+		return err
+	}
+	for from := 0; from < len(msgs); from += sqliteInsertRows {
+		chunk := msgs[from:min(len(msgs), from+sqliteInsertRows)]
+		rows := 2
+		for rows < len(chunk) {
+			rows *= 2
+		}
+		args := make([]any, 0, 13*rows)
+		for i, m := range chunk {
+			body := m.Body
+			if body == nil {
+				body = []byte{}
+			}
+			args = append(args, last+int64(from+i)+1, m.EntityID, b2i(m.DLQ), m.VisibleAt, m.EnqueuedAt, m.ExpiresAt, m.Origin,
+				m.MessageID, m.SessionID, m.Size, m.Deliveries, m.Props, body)
+		}
+		for range rows - len(chunk) {
+			args = append(args, 0, 0, 0, 0, 0, 0, 0, "", "", 0, 0, "", []byte{})
+		}
+		got, err := store.Collect(ctx, t.t, scanID, `INSERT INTO broker_messages (id, entity_id, dlq, state, visible_at, enqueued_at, expires_at, origin, message_id, session_id, size, delivery_count, props, body)
+			SELECT column1, column2, column3, 0, column4, column5, column6, column7, column8, column9, column10, column11, column12, column13
+			FROM (VALUES `+strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", rows-1)+`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))
+			WHERE EXISTS (SELECT 1 FROM broker_entities e WHERE e.id = column2) RETURNING id`, args...)
+		if err != nil {
+			return err
+		}
+		for _, id := range got {
+			i := id - last - 1
+			if i < 0 || i >= int64(len(msgs)) {
+				return fmt.Errorf("insert messages: sequence number %d outside %d..%d", id, last+1, last+int64(len(msgs)))
+			}
+			ids[i] = id
+		}
+	}
+	return nil
 }
 
 func (t *tx) Claimable(ctx context.Context, entityID int64, dlq bool, sessionID string, now int64, limit int) ([]storage.Message, error) {
@@ -322,4 +380,10 @@ func (t *tx) Forget(ctx context.Context, now int64) error {
 	_, err := t.t.Exec(ctx, `DELETE FROM broker_sessions WHERE locked_until <= ? AND state IS NULL AND NOT EXISTS
 		(SELECT 1 FROM broker_messages m WHERE m.entity_id = broker_sessions.entity_id AND m.session_id = broker_sessions.session_id)`, now)
 	return err
+}
+
+func scanID(r *sql.Rows) (int64, error) {
+	var id int64
+	err := r.Scan(&id)
+	return id, err
 }

@@ -248,5 +248,49 @@ func TestInsertMessages(t *testing.T) {
 		}); err != nil || orphans != 0 {
 			t.Fatalf("messages of the deleted entity: %d, %v", orphans, err)
 		}
+
+		// More messages than one statement carries on SQLite, every third
+		// to the deleted entity, the last of them too: the numbers still
+		// follow the messages' order, after every number given before, and
+		// the next message's number comes after them all.
+		many := make([]storage.Message, 301)
+		for i := range many {
+			many[i] = storage.Message{EntityID: a, VisibleAt: 40, EnqueuedAt: 40, ExpiresAt: storage.Never, Props: "{}", Body: fmt.Appendf(nil, "%d", i)}
+			if i%3 == 0 {
+				many[i].EntityID = gone
+			}
+		}
+		last := seqs[3]
+		if err := d.Tx(ctx, func(tx storage.Tx) (err error) {
+			seqs, err = tx.InsertMessages(ctx, many)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i, seq := range seqs {
+			if (i%3 == 0) != (seq == 0) || (seq != 0 && seq <= last) {
+				t.Fatalf("message %d: sequence number %d after %d", i, seq, last)
+			}
+			if seq != 0 {
+				last = seq
+				var got storage.Message
+				if err := d.Read(ctx, func(r storage.Reader) (err error) {
+					rows, err := r.Peek(ctx, a, false, seq, 1)
+					if err == nil && len(rows) == 1 {
+						got = rows[0]
+					}
+					return err
+				}); err != nil || got.ID != seq || string(got.Body) != fmt.Sprint(i) {
+					t.Fatalf("message %d stored as %d %q, %v; want %d", i, got.ID, got.Body, err, seq)
+				}
+			}
+		}
+		var next []int64
+		if err := d.Tx(ctx, func(tx storage.Tx) (err error) {
+			next, err = tx.InsertMessages(ctx, many[1:3])
+			return err
+		}); err != nil || next[0] <= last || next[1] <= next[0] {
+			t.Fatalf("after %d: sequence numbers %v, %v", last, next, err)
+		}
 	})
 }

@@ -49,8 +49,9 @@ type Driver interface {
 	WriteOne(ctx context.Context, fn func(tx Tx) error) error
 	// WritesAlone reports whether WriteOne commits its statement by itself
 	// (PostgreSQL), each commit a round trip and a flush of its own: the
-	// engine then writes concurrent one-message sends together, with one
-	// InsertMessages in one WriteOne.
+	// engine then writes a group of concurrent one-message sends with one
+	// InsertMessages in one WriteOne, several groups at once; elsewhere in
+	// one Tx, one group at a time.
 	WritesAlone() bool
 	// Read runs fn against a consistent read-only view.
 	Read(ctx context.Context, fn func(r Reader) error) error
@@ -137,8 +138,9 @@ type Tx interface {
 	InsertMessage(ctx context.Context, m Message) (int64, error)
 	// InsertMessages adds msgs, each to its own entity, and returns their
 	// sequence numbers in msgs' order: 0 for a message whose entity no
-	// longer exists, which is not added. Where the store allows it this is
-	// one statement (WriteOne may run it).
+	// longer exists, which is not added. On PostgreSQL this is one
+	// statement (WriteOne may run it); on SQLite two for up to 256 messages
+	// (Tx runs it).
 	InsertMessages(ctx context.Context, msgs []Message) ([]int64, error)
 	// Claimable returns up to limit unlocked, visible, active messages of an
 	// entity (or its dead-letter queue) in one session ("" outside
