@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -60,7 +61,8 @@ func sendGroupSize(pending []*sendCall) int {
 // transaction (one savepoint) and one multi-row insert instead of one each.
 // Each caller is answered once the commit is durable. Once handed over, the
 // caller waits for the outcome even if ctx ends, so that it is never told
-// "failed" about a message that was committed.
+// "failed" about a message that was committed. A panic in the group write
+// is raised again here, in every caller of the group (see caught).
 func (b *Broker) sendGrouped(ctx context.Context, a address, m *Message) (int64, error) {
 	c := &sendCall{ctx: ctx, a: a, m: m, done: make(chan struct{})}
 	if b.s.WritesAlone() {
@@ -69,6 +71,10 @@ func (b *Broker) sendGrouped(ctx context.Context, a address, m *Message) (int64,
 		b.queuedSends.add(c, b.writeQueuedSends)
 	}
 	<-c.done
+	var p store.PanicError
+	if errors.As(c.err, &p) {
+		panic(p.Value)
+	}
 	return c.seq, c.err
 }
 
@@ -82,7 +88,9 @@ func (b *Broker) writeSends(calls []*sendCall) {
 	if len(live) == 0 {
 		return
 	}
-	err := b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, live) })
+	err := caught(func() error {
+		return b.s.WriteOne(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, live) })
+	})
 	b.retrySends(ctx, b.s.WriteOne, live, err)
 }
 
@@ -140,20 +148,36 @@ func (b *Broker) writeQueuedSends() {
 	// No deadline: the store's one writer runs what it queued (a timer per
 	// write would also wake the runtime's poller each time).
 	ctx := context.Background()
-	err := b.s.Tx(ctx, func(tx storage.Tx) error {
-		if !taken {
-			takeGroup()
-		}
-		if len(live) == 0 {
-			return nil
-		}
-		return b.insertSends(ctx, tx, live)
+	err := caught(func() error {
+		return b.s.Tx(ctx, func(tx storage.Tx) error {
+			if !taken {
+				takeGroup()
+			}
+			if len(live) == 0 {
+				return nil
+			}
+			return b.insertSends(ctx, tx, live)
+		})
 	})
 	if !taken {
 		takeGroup()
 	}
 	defer answered(group)
 	b.retrySends(ctx, b.s.Tx, live, err)
+}
+
+// caught runs write and returns a panic in it as a store.PanicError: the
+// group write runs on one sender's goroutine, or one of its own, and every
+// sender it carries re-raises the panic on its own goroutine (see
+// sendGrouped), as from a transaction of its own, instead of one sender
+// taking it and the others waiting for ever.
+func caught(write func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = store.PanicError{Value: v}
+		}
+	}()
+	return write()
 }
 
 // waiting sets each call's error to its context's and returns the calls
@@ -192,7 +216,9 @@ func (b *Broker) retrySends(ctx context.Context, write func(context.Context, fun
 	}
 	for _, c := range live {
 		c.seq, c.err = 0, nil
-		if err := write(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, []*sendCall{c}) }); err != nil {
+		if err := caught(func() error {
+			return write(ctx, func(tx storage.Tx) error { return b.insertSends(ctx, tx, []*sendCall{c}) })
+		}); err != nil {
 			c.err = err
 		}
 	}

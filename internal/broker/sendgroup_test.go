@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,4 +105,104 @@ func TestQueuedSendsTakenWhenTheWriterComes(t *testing.T) {
 	if err != nil || len(got) != senders {
 		t.Fatalf("%d messages stored, %v; want %d", len(got), err, senders)
 	}
+}
+
+// TestGroupedSendsAnsweredWhenTheWritePanics: a panic while a group write
+// of sends runs (here the broker's clock) reaches each sender of the group
+// on its own goroutine, as it would from a transaction of its own; none is
+// left waiting and none is told its message was stored.
+func TestGroupedSendsAnsweredWhenTheWritePanics(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		var broken atomic.Bool
+		b := New(Config{Driver: sqlstorage.New(s), Now: func() time.Time {
+			if broken.Load() {
+				panic("clock broken")
+			}
+			return time.Now()
+		}})
+		if _, _, err := b.PutQueue(ctx, "q", Properties{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Peek(ctx, "q", 0, 1); err != nil { // cached
+			t.Fatal(err)
+		}
+		const senders = 8
+		release := func() {}
+		if !b.s.WritesAlone() {
+			// The writer is held until every send waits, so that they are
+			// written as one group.
+			busy, held := make(chan struct{}), make(chan struct{})
+			go s.Tx(ctx, func(store.Tx) error {
+				close(busy)
+				<-held
+				return nil
+			})
+			<-busy
+			release = func() { close(held) }
+		}
+		broken.Store(true)
+		var mu sync.Mutex
+		var panicked, failed, stored int
+		var wg sync.WaitGroup
+		for g := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() {
+					if v := recover(); v != nil {
+						mu.Lock()
+						panicked++
+						mu.Unlock()
+					}
+				}()
+				_, err := b.Send(ctx, "q", Message{Body: fmt.Appendf(nil, "%d", g)})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failed++
+				} else {
+					stored++
+				}
+			}()
+		}
+		if !b.s.WritesAlone() {
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				b.queuedSends.mu.Lock()
+				n := len(b.queuedSends.pending)
+				b.queuedSends.mu.Unlock()
+				if n == senders {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d sends waiting, want %d", n, senders)
+				}
+			}
+		}
+		release()
+		done := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("after a panic in the group write: %d senders panicked, %d failed, %d stored, %d left waiting",
+				panicked, failed, stored, senders-panicked-failed-stored)
+		}
+		broken.Store(false)
+		if stored != 0 || panicked != senders {
+			t.Errorf("%d senders panicked, %d failed, %d told stored; want all %d panicked", panicked, failed, stored, senders)
+		}
+		if got, err := b.Peek(ctx, "q", 0, 2*senders); err != nil || len(got) != 0 {
+			t.Fatalf("%d messages stored, %v; want none", len(got), err)
+		}
+	})
 }
