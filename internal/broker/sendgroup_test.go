@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -203,6 +204,92 @@ func TestGroupedSendsAnsweredWhenTheWritePanics(t *testing.T) {
 		}
 		if got, err := b.Peek(ctx, "q", 0, 2*senders); err != nil || len(got) != 0 {
 			t.Fatalf("%d messages stored, %v; want none", len(got), err)
+		}
+	})
+}
+
+// TestGroupedSendCancelledWhileWaiting: a send whose context ends while it
+// waits for a group write (every write in flight busy) is not written and
+// its caller is told so; the sends before it are written and acknowledged.
+func TestGroupedSendCancelledWhileWaiting(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		var gated atomic.Bool
+		entered, open := make(chan struct{}, maxSendWrites), make(chan struct{})
+		b := New(Config{Driver: sqlstorage.New(s), Now: func() time.Time {
+			if gated.Load() {
+				entered <- struct{}{}
+				<-open
+			}
+			return time.Now()
+		}})
+		if _, _, err := b.PutQueue(ctx, "q", Properties{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Peek(ctx, "q", 0, 1); err != nil { // cached
+			t.Fatal(err)
+		}
+		// Every group write that may run at once is held in the clock.
+		writes := 1
+		if b.s.WritesAlone() {
+			writes = maxSendWrites
+		}
+		gated.Store(true)
+		var wg sync.WaitGroup
+		for g := range writes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := b.Send(ctx, "q", Message{Body: fmt.Appendf(nil, "held %d", g)}); err != nil {
+					t.Error(err)
+				}
+			}()
+			<-entered
+		}
+		gated.Store(false)
+		sendCtx, cancel := context.WithCancel(ctx)
+		cancelled := make(chan error, 1)
+		go func() {
+			_, err := b.Send(sendCtx, "q", Message{Body: []byte("cancelled")})
+			cancelled <- err
+		}()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			b.queuedSends.mu.Lock()
+			n := len(b.queuedSends.pending)
+			b.queuedSends.mu.Unlock()
+			b.sends.mu.Lock()
+			n += len(b.sends.pending)
+			b.sends.mu.Unlock()
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d sends waiting, want 1", n)
+			}
+		}
+		cancel()
+		close(open)
+		wg.Wait()
+		select {
+		case err := <-cancelled:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("the cancelled send: %v, want %v", err, context.Canceled)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the cancelled send left waiting")
+		}
+		got, err := b.Peek(ctx, "q", 0, 10)
+		if err != nil || len(got) != writes {
+			t.Fatalf("%d messages stored, %v; want the %d held", len(got), err, writes)
+		}
+		for _, m := range got {
+			if string(m.Body) == "cancelled" {
+				t.Fatal("the cancelled send's message was stored")
+			}
 		}
 	})
 }
