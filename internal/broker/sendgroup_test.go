@@ -57,23 +57,8 @@ func TestQueuedSendsTakenWhenTheWriterComes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := storetest.Open(t, store.SQLite)
-	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
-		t.Fatal(err)
-	}
-	b := New(Config{Driver: sqlstorage.New(s)})
-	if _, _, err := b.PutQueue(ctx, "q", Properties{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Peek(ctx, "q", 0, 1); err != nil { // cached
-		t.Fatal(err)
-	}
-	busy, release := make(chan struct{}), make(chan struct{})
-	go s.Tx(ctx, func(store.Tx) error {
-		close(busy)
-		<-release
-		return nil
-	})
-	<-busy
+	b := queueCached(t, s, nil)
+	release := holdWriter(s)
 	before := s.Stats().Transactions
 	const senders = 16
 	var wg sync.WaitGroup
@@ -86,18 +71,8 @@ func TestQueuedSendsTakenWhenTheWriterComes(t *testing.T) {
 			}
 		}()
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		b.queuedSends.mu.Lock()
-		n := len(b.queuedSends.pending)
-		b.queuedSends.mu.Unlock()
-		if n == senders {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sends waiting, want %d", n, senders)
-		}
-	}
-	close(release)
+	waitPending(t, b, senders)
+	release()
 	wg.Wait()
 	if n := s.Stats().Transactions - before; n != 2 {
 		t.Fatalf("%d transactions committed: the busy one and %d for %d sends, want 1", n, n-1, senders)
@@ -116,35 +91,19 @@ func TestGroupedSendsAnsweredWhenTheWritePanics(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
-		if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
-			t.Fatal(err)
-		}
 		var broken atomic.Bool
-		b := New(Config{Driver: sqlstorage.New(s), Now: func() time.Time {
+		b := queueCached(t, s, func() time.Time {
 			if broken.Load() {
 				panic("clock broken")
 			}
 			return time.Now()
-		}})
-		if _, _, err := b.PutQueue(ctx, "q", Properties{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Peek(ctx, "q", 0, 1); err != nil { // cached
-			t.Fatal(err)
-		}
+		})
 		const senders = 8
 		release := func() {}
 		if !b.s.WritesAlone() {
 			// The writer is held until every send waits, so that they are
 			// written as one group.
-			busy, held := make(chan struct{}), make(chan struct{})
-			go s.Tx(ctx, func(store.Tx) error {
-				close(busy)
-				<-held
-				return nil
-			})
-			<-busy
-			release = func() { close(held) }
+			release = holdWriter(s)
 		}
 		broken.Store(true)
 		var mu sync.Mutex
@@ -172,17 +131,7 @@ func TestGroupedSendsAnsweredWhenTheWritePanics(t *testing.T) {
 			}()
 		}
 		if !b.s.WritesAlone() {
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-				b.queuedSends.mu.Lock()
-				n := len(b.queuedSends.pending)
-				b.queuedSends.mu.Unlock()
-				if n == senders {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d sends waiting, want %d", n, senders)
-				}
-			}
+			waitPending(t, b, senders)
 		}
 		release()
 		done := make(chan struct{})
@@ -215,24 +164,15 @@ func TestGroupedSendCancelledWhileWaiting(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
-		if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
-			t.Fatal(err)
-		}
 		var gated atomic.Bool
 		entered, open := make(chan struct{}, maxSendWrites), make(chan struct{})
-		b := New(Config{Driver: sqlstorage.New(s), Now: func() time.Time {
+		b := queueCached(t, s, func() time.Time {
 			if gated.Load() {
 				entered <- struct{}{}
 				<-open
 			}
 			return time.Now()
-		}})
-		if _, _, err := b.PutQueue(ctx, "q", Properties{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Peek(ctx, "q", 0, 1); err != nil { // cached
-			t.Fatal(err)
-		}
+		})
 		// Every group write that may run at once is held in the clock.
 		writes := 1
 		if b.s.WritesAlone() {
@@ -257,20 +197,7 @@ func TestGroupedSendCancelledWhileWaiting(t *testing.T) {
 			_, err := b.Send(sendCtx, "q", Message{Body: []byte("cancelled")})
 			cancelled <- err
 		}()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-			b.queuedSends.mu.Lock()
-			n := len(b.queuedSends.pending)
-			b.queuedSends.mu.Unlock()
-			b.sends.mu.Lock()
-			n += len(b.sends.pending)
-			b.sends.mu.Unlock()
-			if n == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d sends waiting, want 1", n)
-			}
-		}
+		waitPending(t, b, 1)
 		cancel()
 		close(open)
 		wg.Wait()
@@ -292,4 +219,54 @@ func TestGroupedSendCancelledWhileWaiting(t *testing.T) {
 			}
 		}
 	})
+}
+
+// queueCached returns a broker over s, with the clock now (nil: time.Now),
+// and its queue "q", which its entity cache holds.
+func queueCached(t *testing.T, s store.Store, now func() time.Time) *Broker {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Migrate(ctx, sqlstorage.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	b := New(Config{Driver: sqlstorage.New(s), Now: now})
+	if _, _, err := b.PutQueue(ctx, "q", Properties{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Peek(ctx, "q", 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// holdWriter keeps the store's writer busy with a transaction until the
+// returned function is called.
+func holdWriter(s store.Store) (release func()) {
+	busy, held := make(chan struct{}), make(chan struct{})
+	go s.Tx(context.Background(), func(store.Tx) error {
+		close(busy)
+		<-held
+		return nil
+	})
+	<-busy
+	return func() { close(held) }
+}
+
+// waitPending waits until n sends wait for a group write to take them.
+func waitPending(t *testing.T, b *Broker, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.queuedSends.mu.Lock()
+		got := len(b.queuedSends.pending)
+		b.queuedSends.mu.Unlock()
+		b.sends.mu.Lock()
+		got += len(b.sends.pending)
+		b.sends.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sends waiting, want %d", got, n)
+		}
+	}
 }
