@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"junction/internal/broker"
+	"junction/internal/store"
 )
 
 // longPoll is how long one broker receive waits for messages while the peer
@@ -329,11 +330,16 @@ func (l *link) sendToEntity(batch []inDelivery) {
 		_, err = b.Send(ctx, l.path, all...)
 	}
 	if err != nil {
+		// The deliveries are sent one by one only when the send was
+		// refused, which stored none of them (a broker error, or a
+		// statement the database refused): after any other failure the
+		// send may have committed, and again would store them twice.
+		alone := broker.KindOf(err) != 0 || store.IsRefused(err)
 		for i := range batch {
 			if errs[i] != nil || len(msgs[i]) == 0 {
 				continue
 			}
-			if len(batch) == 1 {
+			if len(batch) == 1 || !alone {
 				errs[i] = brokerError(err)
 				continue
 			}
