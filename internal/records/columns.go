@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -353,9 +352,22 @@ func (s *Service) GetValues(ctx context.Context, q store.Querier, t *Table, id s
 	if q.Dialect() == store.SQLite {
 		qctx = context.WithoutCancel(ctx)
 	}
-	vals, err := cols.values(q.QueryRow(qctx, cols.get, strings.ToLower(id)))
-	if errors.Is(err, store.ErrNotFound) {
+	// The row's values as the driver gives them (store.QueryValues), which
+	// on a read outside a transaction skips database/sql's rows, and its
+	// scan's copies and conversions, on both drivers.
+	var vals []any
+	err := store.QueryValues(qctx, q, cols.get, []any{strings.ToLower(id)}, func(raw []any) error {
+		if vals != nil { // one row: the primary key's
+			return nil
+		}
+		vals = make([]any, len(cols.cols))
+		return cols.ConvertValues(raw, vals)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if vals == nil {
 		return nil, NotFound(t.Name, id)
 	}
-	return vals, err
+	return vals, nil
 }

@@ -43,7 +43,7 @@ type Store struct {
 	opts    Options
 
 	// autocommit runs statements on the reader pool outside a transaction.
-	autocommit store.Querier
+	autocommit autocommitReader
 
 	mu     sync.RWMutex
 	closed bool
@@ -120,7 +120,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		hub:   store.NewHub(opts.Poll),
 		done:  make(chan struct{}),
 	}
-	s.autocommit = store.NewSQLQuerier(r, store.SQLite, identity, mapErr)
+	s.autocommit = autocommitReader{SQLQuerier: store.NewSQLQuerier(r, store.SQLite, identity, mapErr), db: r}
 	s.leases = store.NewLeases(s)
 	go s.writer()
 	if err := s.Migrate(ctx, nil); err != nil {
