@@ -192,13 +192,16 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		// health, the console) only carries the caller's trace on, and
 		// costs neither a span nor a sampling decision.
 		var span *trace.Active
-		if surface := s.surfaceOf(r.Method + " " + r.URL.Path); surface != "" {
-			ctx, span = s.Tracer.BeginFrom(ctx, r.Header.Get("traceparent"), surface, r.Method+" "+r.URL.Path)
+		request := r.Method + " " + r.URL.Path
+		if surface := s.surfaceOf(request); surface != "" {
+			ctx, span = s.Tracer.BeginFrom(ctx, r.Header.Get("Traceparent"), surface, request)
 			if c := span.Context(); c.Sampled {
-				w.Header().Set("traceresponse", c.String())
+				// Header.Set's key, made canonical once rather than for
+				// every answer.
+				w.Header()["Traceresponse"] = []string{c.String()}
 			}
 		} else {
-			ctx = trace.Remote(ctx, r.Header.Get("traceparent"))
+			ctx = trace.Remote(ctx, r.Header.Get("Traceparent"))
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
