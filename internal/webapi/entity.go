@@ -352,7 +352,7 @@ func (h *Handler) writeEntity(w http.ResponseWriter, rq *req, t *records.Table, 
 		return
 	}
 	out["@odata.context"] = rq.base + "$metadata#" + t.SetName + selectSuffix(q) + "/$entity"
-	w.Header().Set("ETag", etag)
+	setETag(w, etag)
 	if status == http.StatusCreated || rq.prefer.representation {
 		w.Header().Set("Preference-Applied", "return=representation")
 	}
@@ -435,7 +435,7 @@ func (h *Handler) retrieve(w http.ResponseWriter, rq *req, t *records.Table, key
 		return
 	}
 	out["@odata.context"] = rq.base + "$metadata#" + t.SetName + selectSuffix(q) + "/$entity"
-	w.Header().Set("ETag", etag)
+	setETag(w, etag)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -450,7 +450,7 @@ func unchanged(r *http.Request, etag string) bool {
 
 // writeNotModified answers 304 for a row whose version is etag.
 func writeNotModified(w http.ResponseWriter, etag string) {
-	w.Header().Set("ETag", etag)
+	setETag(w, etag)
 	w.WriteHeader(http.StatusNotModified)
 }
 
@@ -505,9 +505,9 @@ func (h *Handler) retrieveValues(w http.ResponseWriter, rq *req, t *records.Tabl
 		h.fail(w, rq, ferr)
 		return
 	}
-	w.Header().Set("ETag", etag)
+	setETag(w, etag)
 	buf := jsonBuffers.Get().(*[]byte)
-	b, ok := fields.appendEntity((*buf)[:0], rq.base+"$metadata#"+t.SetName+selectSuffix(q)+"/$entity", vals)
+	b, ok := fields.appendEntity((*buf)[:0], rq.base, vals)
 	*buf = append(b, '\n')
 	writeJSONHeader(w, http.StatusOK)
 	if ok { // as writeJSON, which writes nothing for what encoding/json refuses

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"junction/internal/jsonvalue"
@@ -43,6 +44,26 @@ type Handler struct {
 	// scopes are the changeset transactions open to Custom API
 	// implementations (TransactionHeader).
 	scopes txScopes
+	// root is the service root last answered under (see serviceRoot).
+	root atomic.Pointer[serviceRoot]
+}
+
+// serviceRoot is the service root of requests made with one scheme, host
+// and version of the API: scheme://host/api/data/v9.2/.
+type serviceRoot struct{ scheme, host, ver, url string }
+
+// rootOf returns the service root of r, whose version segment is ver. The
+// last one made is kept, since a server's callers nearly all name it with
+// one host and one version: every answer writes it, and the string was
+// built anew for each.
+func (h *Handler) rootOf(r *http.Request, ver string) string {
+	sch := scheme(r)
+	if k := h.root.Load(); k != nil && k.scheme == sch && k.host == r.Host && k.ver == ver {
+		return k.url
+	}
+	k := &serviceRoot{scheme: sch, host: r.Host, ver: ver, url: sch + "://" + r.Host + Prefix + ver + "/"}
+	h.root.Store(k)
+	return k.url
 }
 
 // NewHandler returns the Web API handler over cfg.Records, authenticating
@@ -93,7 +114,7 @@ func isVersionSeg(seg string) bool {
 
 // ServeHTTP authenticates, applies the limits and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("OData-Version", "4.0")
+	w.Header()["Odata-Version"] = odataVersion
 	// The request's context is replaced once, below, with everything the
 	// handlers read from it: each replacement copies the request.
 	ctx := context.WithValue(r.Context(), jsonLimitsKey{}, h.json)
@@ -138,7 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rq := &req{
 		r:     r.WithContext(ctx),
-		base:  scheme(r) + "://" + r.Host + Prefix + ver + "/",
+		base:  h.rootOf(r, ver),
 		query: query,
 		user:  records.SystemUserID,
 		corr:  server.RequestID(ctx),
@@ -311,10 +332,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeJSONHeader writes the header of a JSON answer with status.
 func writeJSONHeader(w http.ResponseWriter, status int) {
-	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
-	w.Header().Set("OData-Version", "4.0")
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Odata-Version"] = odataVersion
 	w.WriteHeader(status)
 }
+
+// The values of the headers every answer carries, set straight into the
+// header map under their keys' canonical forms (what Header.Set stores
+// them under): Set would make the canonical key anew for each answer
+// (OData-Version is not canonical as written) and a slice for the value.
+// The slices are shared by every answer and never changed in place; an
+// Add to one of these headers appends past the slice's length, and so
+// copies it.
+var (
+	odataVersion    = []string{"4.0"}
+	jsonContentType = []string{"application/json; odata.metadata=minimal"}
+)
+
+// setETag sets the ETag header (canonically Etag) to etag.
+func setETag(w http.ResponseWriter, etag string) { w.Header()["Etag"] = []string{etag} }
 
 func writeError(w http.ResponseWriter, e *records.Error) {
 	writeJSON(w, e.Status, map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message}})

@@ -190,7 +190,14 @@ const hexDigits = "0123456789abcdef"
 // escaping: quotes, backslashes and control characters escaped, invalid
 // UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
 func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
+	return append(appendJSONChars(append(b, '"'), s), '"')
+}
+
+// appendJSONChars is appendJSONString without the quotes: the characters
+// of s as a JSON string holds them. Each character is escaped on its own,
+// so the characters of two strings one after the other are those of the
+// two strings joined, where the first ends with a whole character.
+func appendJSONChars(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -236,6 +243,5 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

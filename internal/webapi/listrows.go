@@ -52,6 +52,9 @@ type rowFields struct {
 	fields  []rowField
 	names   bool
 	version int // the index of versionnumber in a row's values; -1: not read
+	// entity is the context URL of one row's answer after the service
+	// root: $metadata#accounts(name)/$entity.
+	entity string
 }
 
 // rowAnnotations are the annotations the Prefer header asks for that shape
@@ -60,14 +63,29 @@ type rowAnnotations struct{ formatted, navProp, logical bool }
 
 // key is the annotations' part of the key rowFields are kept under.
 func (a rowAnnotations) key() string {
-	k := []byte("rowFields ---:")
-	for i, on := range [3]bool{a.formatted, a.navProp, a.logical} {
+	i := 0
+	for bit, on := range [3]bool{a.formatted, a.navProp, a.logical} {
 		if on {
-			k[10+i] = '+'
+			i |= 1 << bit
 		}
 	}
-	return string(k)
+	return annotationKeys[i]
 }
+
+// annotationKeys are the keys of rowAnnotations, by the bits of formatted,
+// navProp and logical: "rowFields ---:" to "rowFields +++:".
+var annotationKeys = func() (keys [8]string) {
+	for i := range keys {
+		k := []byte("rowFields ---:")
+		for bit := range 3 {
+			if i&(1<<bit) != 0 {
+				k[10+bit] = '+'
+			}
+		}
+		keys[i] = string(k)
+	}
+	return keys
+}()
 
 func annotationsOf(p prefer) rowAnnotations {
 	return rowAnnotations{p.annotate(annFormatted), p.annotate(annNavProp), p.annotate(annLogical)}
@@ -86,6 +104,7 @@ func fieldsFor(t *records.Table, cols *records.Columns, sel []string, ann rowAnn
 		return nil, err
 	}
 	f := buildFields(t, cols, selCols, ann)
+	f.entity = "$metadata#" + t.SetName + selectSuffix(&odata.Query{Select: sel}) + "/$entity"
 	cols.Keep(key, f)
 	return f, nil
 }
@@ -215,12 +234,14 @@ func (f *rowFields) etag(vals []any) string {
 	return `W/"` + strconv.FormatInt(version, 10) + `"`
 }
 
-// appendEntity appends a point read's answer: the row's object with its
-// @odata.context first, as encoding/json sorts it among the row's keys
+// appendEntity appends a point read's answer under the service root base
+// (it ends with a slash): the row's object with its @odata.context first, as encoding/json sorts it among the row's keys
 // (before "@odata.etag" and every property's). False as for appendRow.
-func (f *rowFields) appendEntity(b []byte, context string, vals []any) ([]byte, bool) {
-	b = append(b, `{"@odata.context":`...)
-	b = appendJSONString(b, context)
+func (f *rowFields) appendEntity(b []byte, base string, vals []any) ([]byte, bool) {
+	b = append(b, `{"@odata.context":"`...)
+	b = appendJSONChars(b, base) // base ends with a slash
+	b = appendJSONChars(b, f.entity)
+	b = append(b, '"')
 	start := len(b)
 	b, ok := f.appendRow(b, vals, nil)
 	if ok {
