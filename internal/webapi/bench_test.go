@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"junction/internal/app"
 	"junction/internal/records"
 	"junction/internal/server"
 	"junction/internal/store"
@@ -87,6 +88,35 @@ func BenchmarkPointRead(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
 	})
+}
+
+// BenchmarkPointReadHandler is BenchmarkPointRead's read served by the
+// server's whole handler (middleware, routing, the Web API) called in the
+// benchmark's goroutine, one read after another, with no client and no
+// connection: the server's own work a read, the steadier figure on a
+// shared machine. The service protection limits are off, since it runs more
+// reads than they let one caller make.
+func BenchmarkPointReadHandler(b *testing.B) {
+	for _, d := range storetest.Drivers {
+		b.Run(string(d), func(b *testing.B) {
+			bd := startConfig(b, d, app.Config{WebAPILimits: "off"})
+			var ids []string
+			for i := 0; i < 100; i++ {
+				ids = append(ids, bd.create("accounts", map[string]any{"name": fmt.Sprintf("Read %d", i)}))
+			}
+			h := bd.app.Server().Handler()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				r := httptest.NewRequest("GET", bd.base+"accounts("+ids[i%len(ids)]+")?$select=name", nil)
+				r.Header.Set("Authorization", "Bearer "+adminKey)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("read: %d %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
 }
 
 func BenchmarkFilteredQuery(b *testing.B) {

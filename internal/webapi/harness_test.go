@@ -45,7 +45,14 @@ func each(t *testing.T, fn func(t *testing.T, b *bundle)) {
 
 func start(t testing.TB, d store.Dialect, projectDir string) *bundle {
 	t.Helper()
-	cfg := app.Config{Listen: "127.0.0.1:0", Data: t.TempDir(), AdminKey: adminKey, Project: projectDir}
+	return startConfig(t, d, app.Config{Project: projectDir})
+}
+
+// startConfig is start with cfg, its listen address, data directory, admin
+// key and store filled in.
+func startConfig(t testing.TB, d store.Dialect, cfg app.Config) *bundle {
+	t.Helper()
+	cfg.Listen, cfg.Data, cfg.AdminKey = "127.0.0.1:0", t.TempDir(), adminKey
 	if d == store.Postgres {
 		cfg.Store = storetest.RequirePostgres(t)
 		cfg.PostgresSchema = storetest.NewSchema(t)
