@@ -106,6 +106,7 @@ func BenchmarkPointReadHandler(b *testing.B) {
 			}
 			h := bd.app.Server().Handler()
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for i := 0; b.Loop(); i++ {
 				r := httptest.NewRequest("GET", bd.base+"accounts("+ids[i%len(ids)]+")?$select=name", nil)
 				r.Header.Set("Authorization", "Bearer "+adminKey)
