@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -340,6 +341,11 @@ func (s *Service) GetColumns(ctx context.Context, q store.Querier, t *Table, id 
 	return cols.RowOf(vals), nil
 }
 
+// errOneRow ends GetValues' rows at the first: the primary key's row is
+// the only one, and the statement is reset then rather than stepped to its
+// end, as QueryRow does.
+var errOneRow = errors.New("one row read")
+
 // GetValues is GetColumns' row as its values, one per column of cols (nil:
 // all) in the order of cols.Cols(), converted as Scan converts them: a
 // point read written straight from its values, without a map.
@@ -357,13 +363,13 @@ func (s *Service) GetValues(ctx context.Context, q store.Querier, t *Table, id s
 	// scan's copies and conversions, on both drivers.
 	var vals []any
 	err := store.QueryValues(qctx, q, cols.get, []any{strings.ToLower(id)}, func(raw []any) error {
-		if vals != nil { // one row: the primary key's
-			return nil
-		}
 		vals = make([]any, len(cols.cols))
-		return cols.ConvertValues(raw, vals)
+		if err := cols.ConvertValues(raw, vals); err != nil {
+			return err
+		}
+		return errOneRow
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errOneRow) {
 		return nil, err
 	}
 	if vals == nil {
