@@ -108,8 +108,6 @@ type Creation struct {
 	set  []string
 	refs []refCheck
 	now  time.Time
-	// quiet is whether the create runs no steps (Steps.Quiet).
-	quiet bool
 
 	full   Row
 	stmt   string
@@ -163,9 +161,6 @@ func (s *Service) PrepareCreate(ctx context.Context, q store.Querier, t *Table, 
 	now := s.now().UTC().Truncate(1e3)
 	row["createdon"], row["modifiedon"], row["versionnumber"] = now, now, int64(1)
 	p := &Creation{t: t, who: who, row: row, set: set, refs: refs, now: now}
-	if p.quiet, err = s.quiet(ctx, q, t, changelog.Create); err != nil {
-		return nil, err
-	}
 	if !needsAutoNumber(t, row) {
 		if err := p.complete(ctx); err != nil {
 			return nil, err
@@ -275,17 +270,30 @@ func (s *Service) CreatePrepared(ctx context.Context, tx store.Tx, p *Creation) 
 // any create the database refuses, which it refuses before it commits.
 func (s *Service) WriteCreation(ctx context.Context, p *Creation) (Row, error) {
 	st := s.Store()
-	if st.Dialect() == store.Postgres && p.full != nil && p.quiet && !p.t.Activity {
-		err := store.WriteOne(ctx, st, func(tx store.Tx) error {
-			_, err := s.insert(ctx, tx, p, true)
+	if st.Dialect() == store.Postgres && p.full != nil && !p.t.Activity {
+		// Whether steps run on the create is asked now, not when it was
+		// prepared: a step registered since runs on it, as it would in a
+		// transaction. While the steps read last are current this reads
+		// nothing.
+		var quiet bool
+		if err := store.ReadOne(ctx, st, func(q store.Querier) (err error) {
+			quiet, err = s.quiet(ctx, q, p.t, changelog.Create)
 			return err
-		})
-		if err == nil {
-			return p.full, nil
-		}
-		var refused *Error
-		if errors.As(err, &refused) || !store.IsRefused(err) {
+		}); err != nil {
 			return nil, err
+		}
+		if quiet {
+			err := store.WriteOne(ctx, st, func(tx store.Tx) error {
+				_, err := s.insert(ctx, tx, p, true)
+				return err
+			})
+			if err == nil {
+				return p.full, nil
+			}
+			var refused *Error
+			if errors.As(err, &refused) || !store.IsRefused(err) {
+				return nil, err
+			}
 		}
 	}
 	var row Row

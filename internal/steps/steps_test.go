@@ -497,3 +497,32 @@ func testDeletedTablesStepsRunNoMore(t *testing.T, b *bundle) {
 		t.Fatalf("the deleted table's step ran: %d posts", n)
 	}
 }
+
+// TestStepRegisteredWhileACreateIsPrepared: a step registered after a create
+// was prepared (records.PrepareCreate, as the Web API prepares one before its
+// write) and before it is written runs on that create, on every store, as it
+// does on a create made whole in its transaction.
+func TestStepRegisteredWhileACreateIsPrepared(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		r := newReceiver(t)
+		ct, _ := b.rec.Table("contact")
+		var c *records.Creation
+		if err := store.ReadOne(ctx, s, func(q store.Querier) (err error) {
+			c, err = b.rec.PrepareCreate(ctx, q, ct, records.Row{"lastname": "Prepared before the step"}, records.Caller{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		b.step(t, "Create", "contact", b.webhook(t, r.URL+"/hook", 4, "key"), 40, 0, "")
+		row, err := b.rec.WriteCreation(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.posts(); len(got) != 1 || got[0].RC.PrimaryEntityID != row["contactid"] {
+			t.Fatalf("%d posts for a create written after its step was registered, want 1", len(got))
+		}
+	})
+}
