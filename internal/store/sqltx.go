@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -178,10 +179,20 @@ func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
 // it would not run: a violated key or constraint, or a PostgreSQL server's
 // error (an SQLSTATE). A statement committed by itself (WriteOne) that the
 // server refused changed nothing. Any other error, a connection lost while
-// the statement ran above all, leaves unknown whether it committed.
+// the statement ran above all, leaves unknown whether it committed; so do
+// the server's errors that end the connection (SQLSTATE classes 08, a
+// connection exception, and 57P, the server shutting down or the session
+// terminated), which may come after a local commit.
 func IsRefused(err error) bool {
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrConstraint) {
+		return true
+	}
 	var server interface{ SQLState() string }
-	return errors.Is(err, ErrConflict) || errors.Is(err, ErrConstraint) || errors.As(err, &server)
+	if !errors.As(err, &server) {
+		return false
+	}
+	code := server.SQLState()
+	return !strings.HasPrefix(code, "08") && !strings.HasPrefix(code, "57P")
 }
 
 // PanicError carries a panic out of a transaction function run on another
