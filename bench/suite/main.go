@@ -56,6 +56,7 @@ func rows(quick bool) []row {
 	read := b("webapi", "BenchmarkPointRead/sqlite", n("5000x", "500x"), "reads/s")
 	recv16 := b("broker", "BenchmarkReceiveComplete/sqlite/clients=16", n("3000x", "300x"), "msg/s")
 	sendPG := b("broker", "BenchmarkSend/postgres/clients=16", n("2000x", "200x"), "msg/s")
+	sendPipelined := b("broker", "BenchmarkSendPipelined/sqlite/clients=16/in-flight=8", n("20000x", "2000x"), "msg/s")
 	return []row{
 		{work: "Web API single creates, SQLite", junction: create, peer: p(b("webapi", "BenchmarkHTTPCeiling/post", n("5000x", "500x"), "requests/s")), peerLabel: "net/http POST, same client"},
 		{work: "Web API single creates, PostgreSQL", junction: createPG, peer: &create, peerLabel: "Junction on SQLite"},
@@ -68,6 +69,8 @@ func rows(quick bool) []row {
 		{work: "the same with `$select=name`, SQLite", junction: b("webapi", "BenchmarkQuery35k/sqlite/select-name", n("1000x", "100x"), "queries/s")},
 		{work: "the same with `$select=name`, PostgreSQL", junction: b("webapi", "BenchmarkQuery35k/postgres/select-name", n("1000x", "100x"), "queries/s")},
 		{work: "broker send, 16 clients, in process, SQLite", junction: b("broker", "BenchmarkSend/sqlite/clients=16", n("3000x", "300x"), "msg/s"), peerSystem: "nats send, 16"},
+		{work: "broker send, 16 clients with 8 sends in flight each, in process, SQLite", junction: sendPipelined, peerSystem: "nats send, 16"},
+		{work: "the same on PostgreSQL", junction: b("broker", "BenchmarkSendPipelined/postgres/clients=16/in-flight=8", n("20000x", "2000x"), "msg/s"), peer: &sendPipelined, peerLabel: "the same on SQLite"},
 		{work: "broker receive + complete, 16 clients, SQLite", junction: recv16, peerSystem: "nats receive, 16"},
 		{work: "broker receive (prefetch 32) + batched complete, 16 clients, SQLite", junction: b("broker", "BenchmarkReceiveCompletePrefetch/sqlite/clients=16", n("20000x", "2000x"), "msg/s"), peerSystem: "nats receive, 16"},
 		{work: "broker receive + complete, 1 client, SQLite", junction: b("broker", "BenchmarkReceiveComplete/sqlite/clients=1", n("1000x", "100x"), "msg/s"), peerSystem: "rabbitmq receive, 1"},

@@ -123,6 +123,22 @@ func BenchmarkSend(b *testing.B) {
 	}
 }
 
+// BenchmarkSendPipelined is BenchmarkSend with clients that pipeline:
+// each of 16 clients keeps 8 sends in flight (as an AMQP sender keeps
+// several deliveries unsettled), each answered once it is durable.
+func BenchmarkSendPipelined(b *testing.B) {
+	const clients, inFlight = 16, 8
+	for _, d := range storetest.Drivers {
+		b.Run(fmt.Sprintf("%s/clients=%d/in-flight=%d", d, clients, inFlight), func(b *testing.B) {
+			br, ctx := benchStore(b, d)
+			runClients(b, clients*inFlight, func(int) error {
+				_, err := br.Send(ctx, "bench", broker.Message{Body: payload})
+				return err
+			})
+		})
+	}
+}
+
 func BenchmarkReceiveComplete(b *testing.B) {
 	for _, d := range storetest.Drivers {
 		for _, clients := range []int{1, 16} {
