@@ -10,11 +10,12 @@ package records
 
 import (
 	"fmt"
-	"junction/internal/changelog"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"junction/internal/changelog"
 )
 
 // Type is a column's Dataverse attribute type.
